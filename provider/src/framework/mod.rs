@@ -1,0 +1,1 @@
+//! framework (placeholder, filled in by its own commit).

@@ -1,0 +1,1 @@
+//! georep (placeholder, filled in by its own commit).

@@ -1,0 +1,2 @@
+//! The `terraform-provider-quay` binary (placeholder).
+fn main() {}

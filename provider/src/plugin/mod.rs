@@ -1,0 +1,1 @@
+//! plugin (placeholder, filled in by its own commit).

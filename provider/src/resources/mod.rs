@@ -1,0 +1,1 @@
+//! resources (placeholder, filled in by its own commit).

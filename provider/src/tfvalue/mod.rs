@@ -1,0 +1,1 @@
+//! tfvalue (placeholder, filled in by its own commit).
