@@ -1,1 +1,47 @@
-//! georep (placeholder, filled in by its own commit).
+//! The geo-replication domain: pure values in, data out.
+//!
+//! This module owns everything the provider knows about a geo-replicated Red Hat Quay
+//! deployment that does not need a network: the shared `config.yaml` model, its validation
+//! and its deterministic rendering. It holds no gRPC, Kubernetes client, async runtime,
+//! filesystem or environment access, so every rule here is testable with plain values.
+//!
+//! # Brief overview
+//!
+//! - [`config`]: the `data "quay_georep_config"` domain. [`config::ConfigInput`] mirrors the
+//!   Terraform attributes one to one; [`config::validate`] turns it into a
+//!   [`config::GeoRepConfig`] (or every problem found); [`config::render`] produces the
+//!   byte-stable `config.yaml`, its `sha256:` hash and the sorted location list.
+//! - [`issue`]: [`issue::Issue`], a validation finding with a severity, a [`path::FieldPath`]
+//!   into the input, a title and a detail saying what to change. The resources layer turns
+//!   issues into Terraform diagnostics.
+//! - [`path`]: [`path::FieldPath`], an attribute path whose segment names are the Terraform
+//!   attribute names, so it converts 1:1 into a Terraform attribute path.
+//! - [`secret`]: [`secret::Secret`], a string that never prints itself.
+//!
+//! What this module is not: it does not talk to clusters (that is `cluster/`) and it does not
+//! know Terraform's wire types (that is `tfvalue/` and `resources/`).
+
+#![warn(clippy::pedantic)]
+// Getters on small domain types read better without `#[must_use]` on every one; the values
+// they return are cheap borrows and ignoring them is harmless.
+#![allow(
+    clippy::must_use_candidate,
+    reason = "getters of cheap borrows; an ignored result is harmless"
+)]
+// Tests unwrap freely: a test that panics on unexpected data is doing its job. The non-test
+// build of this module is still linted for `unwrap_used`.
+#![cfg_attr(
+    test,
+    allow(
+        clippy::unwrap_used,
+        reason = "tests panic on unexpected data by design"
+    )
+)]
+#![allow(
+    clippy::doc_markdown,
+    reason = "product names in prose (PostgreSQL, MinIO, PyYAML) are not code identifiers"
+)]
+
+pub mod issue;
+pub mod path;
+pub mod secret;
