@@ -42,6 +42,7 @@
     reason = "product names in prose (PostgreSQL, MinIO, PyYAML) are not code identifiers"
 )]
 
+pub mod config;
 pub mod issue;
 pub mod path;
 pub mod secret;
