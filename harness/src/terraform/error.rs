@@ -60,6 +60,16 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// Waiting for the process to exit failed (it was killed to be sure it is gone).
+    #[error("wait for `{command}` to exit")]
+    Wait {
+        /// The command line.
+        command: String,
+        /// Why waiting failed.
+        #[source]
+        source: std::io::Error,
+    },
+
     /// The process ran longer than its timeout and was killed.
     #[error("`{command}` timed out after {timeout:?} and was killed; stderr: {stderr_tail}")]
     TimedOut {

@@ -91,7 +91,8 @@ impl RawOutput {
 /// # Errors
 ///
 /// [`Error::Spawn`] when it cannot start, [`Error::TimedOut`] when it outlives `timeout`,
-/// [`Error::Signalled`] when something else kills it. Any exit code is a success here.
+/// [`Error::Signalled`] when something else kills it, [`Error::Wait`] when waiting fails.
+/// Any exit code is a success here.
 pub(crate) fn run(
     mut command: Command,
     display: String,
@@ -114,7 +115,7 @@ pub(crate) fn run(
         Waited::Exited(status) => status,
         Waited::WaitFailed(source) => {
             kill_group(pid);
-            return Err(Error::Spawn {
+            return Err(Error::Wait {
                 command: display,
                 source,
             });

@@ -188,8 +188,8 @@ impl Workdir {
     ///
     /// # Errors
     ///
-    /// [`Error::Spawn`], [`Error::TimedOut`] or [`Error::Signalled`] when Terraform could not
-    /// run to an exit code.
+    /// [`Error::Spawn`], [`Error::TimedOut`], [`Error::Signalled`] or [`Error::Wait`] when
+    /// Terraform could not run to an exit code.
     pub fn run<I, S>(&self, args: I) -> Result<RawOutput, Error>
     where
         I: IntoIterator<Item = S>,
