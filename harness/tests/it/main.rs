@@ -1,0 +1,3 @@
+//! Integration tests of `georep-harness`, linked as one test binary (STYLE.md, Tests).
+
+mod terraform_cli;

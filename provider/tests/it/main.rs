@@ -1,0 +1,3 @@
+//! Integration tests of `terraform-provider-quay`, linked as one test binary (STYLE.md, Tests).
+
+mod e2e;

