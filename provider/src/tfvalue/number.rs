@@ -180,6 +180,22 @@ impl Number {
     pub fn is_nan(&self) -> bool {
         matches!(self.0, Repr::Float(f) if f.is_nan())
     }
+
+    /// The wire form: what msgpack writes for this number.
+    pub(crate) fn wire(&self) -> WireNumber {
+        match &self.0 {
+            Repr::Int(i) => WireNumber::Int(*i),
+            Repr::Float(f) => WireNumber::Float(*f),
+            Repr::Big(d) => WireNumber::Text(d.to_string()),
+        }
+    }
+}
+
+/// How a number goes on the wire: cty writes an int, else an exact float, else decimal text.
+pub(crate) enum WireNumber {
+    Int(i64),
+    Float(f64),
+    Text(String),
 }
 
 impl From<i64> for Number {
