@@ -1,1 +1,3 @@
-//! plugin (placeholder, filled in by its own commit).
+//! The go-plugin server Terraform launches (in progress): the generated protocol types.
+
+pub(crate) mod proto;
