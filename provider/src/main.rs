@@ -9,6 +9,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use terraform_provider_quay::plugin::{self, ServeError, ServeOptions};
+use terraform_provider_quay::resources::QuayProvider;
 
 /// Terraform provider for Red Hat Quay geo-replication. Terraform starts this binary; run it
 /// by hand only with --debug.
@@ -31,8 +32,7 @@ async fn main() -> ExitCode {
         eprintln!("warning: {:#}", anyhow::Error::new(error));
     }
 
-    // TEMPORARY: serve the placeholder until the real adapter (plugin/grpc_provider.rs) lands.
-    let provider = plugin::placeholder::service();
+    let provider = plugin::grpc_provider::service(QuayProvider);
     match plugin::serve(provider, ServeOptions { debug: cli.debug }).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(ServeError::NotLaunchedByTerraform) => {

@@ -1,1 +1,42 @@
-//! framework (placeholder, filled in by its own commit).
+//! The provider framework: protocol-free traits for resources and data sources, and the
+//! server core that answers Terraform's 12 protocol 5.2 operations on top of them.
+//!
+//! This is our equivalent of terraform-plugin-framework's `fwserver`: it only ever deals in
+//! [`crate::tfvalue`] types. The gRPC adapter in [`crate::plugin`] converts protobuf messages into
+//! the request types here and back, and does nothing else.
+//!
+//! # Brief overview
+//!
+//! - [`Provider`]: the provider's own schema, its configuration, and the lists of
+//!   [`Resource`]s and [`DataSource`]s it offers. Each resource is one file under
+//!   `crate::resources`.
+//! - [`ProviderServer`]: dispatches every operation to the right resource by type name, decodes
+//!   and encodes `DynamicValue`s against the schema, fills in the default plan, and **enforces
+//!   Terraform's plan and apply rules itself** (see [`consistency`]): a resource that plans a
+//!   change to a configured, non-computed value, or returns a result that differs from a known
+//!   planned value, gets a provider-side error diagnostic that says it is a provider bug, instead
+//!   of Terraform's "Provider produced inconsistent result" crash and a tainted object.
+//!
+//! What it does not do: talk to clusters (that is `crate::cluster`), or hold state between
+//! operations other than the latest provider configuration. Terraform starts a fresh process
+//! for each phase and may call [`ProviderServer::upgrade_resource_state`] on a process that
+//! was never configured, so nothing here may assume an earlier call happened.
+
+mod consistency;
+mod data_source;
+mod plan;
+mod provider;
+mod resource;
+mod server;
+mod stop;
+
+pub use consistency::{check_apply_result, check_planned_state};
+pub use data_source::DataSource;
+pub use plan::{default_plan, mark_computed_unknown};
+pub use provider::Provider;
+pub use resource::{PlanRequest, Resource};
+pub use server::{
+    ApplyResponse, DynamicValue, ImportedResource, PlanResponse, ProviderServer, ReadResponse,
+    SchemaResponse,
+};
+pub use stop::StopToken;

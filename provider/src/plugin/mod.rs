@@ -27,11 +27,13 @@
 //! - `proto` (crate-private): the generated tfplugin5 and go-plugin types. Implement
 //!   `proto::tfplugin5::provider_server::Provider` and wrap it in `ProviderServer` to get the
 //!   service [`serve()`] takes.
-//! - [`placeholder`]: TEMPORARY empty provider until the real adapter lands.
+//! - [`grpc_provider`]: the `tfplugin5.Provider` service, a thin adapter onto
+//!   [`crate::framework::ProviderServer`].
 //!
 //! This module does not interpret provider values or schemas: that is the adapter's job.
 
 mod controller;
+pub mod grpc_provider;
 pub mod handshake;
 pub mod logging;
 pub mod placeholder;

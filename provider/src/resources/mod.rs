@@ -1,1 +1,16 @@
-//! resources (placeholder, filled in by its own commit).
+//! The Terraform types this provider offers, one file each, mapping Terraform operations onto
+//! the domain in [`crate::georep`].
+//!
+//! - [`provider`]: the `provider "quay"` block and its named clusters ([`QuayProvider`]).
+//! - [`georep_config_data_source`]: `data "quay_georep_config"`, the shared `config.yaml`.
+//!
+//! Files here own the schema (with the descriptions that become the docs), the conversion
+//! between Terraform values and domain input, and the mapping of domain issues to
+//! diagnostics. Validation and rendering live in `georep`; protocol rules in
+//! [`crate::framework`].
+
+mod convert;
+pub mod georep_config_data_source;
+pub mod provider;
+
+pub use provider::{ClusterSpec, KubeconfigSource, ProviderData, QuayProvider};

@@ -426,10 +426,11 @@ impl NestedBlock {
             })
         };
         match self.nesting {
-            Nesting::Single if min > 1 || max > 1 => {
-                return limits("take min_items and max_items of 0 or 1");
+            // Terraform >= 1.3 refuses a single block whose limits differ ("MinItems and
+            // MaxItems must match in NestingSingle mode"): 0/0 is optional, 1/1 required.
+            Nesting::Single if min > 1 || max > 1 || min != max => {
+                return limits("take min_items = max_items = 0 (optional) or 1 (required)");
             }
-            Nesting::Single if min > max => return limits("need min_items <= max_items"),
             Nesting::Group | Nesting::Map if min != 0 || max != 0 => {
                 return limits("take no min_items or max_items");
             }
@@ -504,7 +505,7 @@ mod tests {
                 .attribute(Attribute::required("hostname", Type::String))
                 .attribute(Attribute::computed("content_hash", Type::String))
                 .block(NestedBlock::map("storage", storage()))
-                .block(NestedBlock::single("clair", Block::new("")).max_items(1))
+                .block(NestedBlock::single("clair", Block::new("")))
                 .block(NestedBlock::list("super_user", storage()).min_items(1)),
         )
     }
@@ -604,6 +605,7 @@ mod tests {
     fn rejects_item_limits_the_nesting_cannot_have() {
         let cases = [
             NestedBlock::single("x", Block::new("")).max_items(2),
+            NestedBlock::single("x", Block::new("")).max_items(1),
             NestedBlock::map("x", Block::new("")).min_items(1),
             NestedBlock::group("x", Block::new("")).max_items(1),
             NestedBlock::list("x", Block::new(""))

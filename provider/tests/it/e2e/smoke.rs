@@ -16,7 +16,6 @@ provider "quay" {}
 "#;
 
 #[test]
-#[ignore = "enabled when the provider serves its schema"]
 fn validate_accepts_an_empty_provider_block() {
     for_each_terraform(|terraform| {
         let workdir = workdir(terraform, "validate_accepts_an_empty_provider_block");

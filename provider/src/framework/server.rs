@@ -1,0 +1,736 @@
+//! [`ProviderServer`]: Terraform's 12 protocol 5.2 operations, answered on top of a
+//! [`Provider`] and its resources and data sources.
+//!
+//! Every operation decodes its `DynamicValue`s against the schema of the type it names,
+//! reports decoding problems as diagnostics (never a panic, never a gRPC error), calls the
+//! resource, checks what the resource returned against Terraform's rules and encodes it as
+//! msgpack. The gRPC adapter (`crate::plugin::grpc_provider`) only copies fields.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
+
+use super::consistency::{check_apply_result, check_planned_state};
+use super::plan::default_plan;
+use super::{DataSource, PlanRequest, Provider, Resource, StopToken};
+use crate::tfvalue::{
+    self, AttributePath, Diagnostic, Diagnostics, PathStep, Schema, Type, Value,
+};
+
+/// A value on the wire, as Terraform sends it: msgpack (always, in practice) or JSON.
+/// Both empty means null.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DynamicValue {
+    /// The msgpack encoding, or empty.
+    pub msgpack: Vec<u8>,
+    /// The JSON encoding, or empty.
+    pub json: Vec<u8>,
+}
+
+impl DynamicValue {
+    /// Wraps msgpack bytes.
+    #[must_use]
+    pub fn msgpack(bytes: Vec<u8>) -> Self {
+        Self { msgpack: bytes, json: Vec::new() }
+    }
+}
+
+/// The answer to `GetSchema`.
+#[derive(Debug)]
+pub struct SchemaResponse {
+    /// The provider block's schema.
+    pub provider: Schema,
+    /// Resource schemas by type name.
+    pub resources: BTreeMap<String, Schema>,
+    /// Data source schemas by type name.
+    pub data_sources: BTreeMap<String, Schema>,
+    /// Problems with the schemas themselves (provider bugs).
+    pub diagnostics: Diagnostics,
+}
+
+/// The answer to `PlanResourceChange`.
+#[derive(Debug, Default)]
+pub struct PlanResponse {
+    /// The planned state (msgpack), absent on error.
+    pub planned_state: Option<DynamicValue>,
+    /// Attributes whose change forces replacement.
+    pub requires_replace: Vec<AttributePath>,
+    /// Opaque bytes handed back to apply.
+    pub planned_private: Vec<u8>,
+    /// Problems found.
+    pub diagnostics: Diagnostics,
+}
+
+/// The answer to `ApplyResourceChange`.
+#[derive(Debug, Default)]
+pub struct ApplyResponse {
+    /// The new state (msgpack); null after a delete.
+    pub new_state: Option<DynamicValue>,
+    /// Opaque bytes stored with the state.
+    pub private: Vec<u8>,
+    /// Problems found.
+    pub diagnostics: Diagnostics,
+}
+
+/// The answer to `ReadResource`.
+#[derive(Debug, Default)]
+pub struct ReadResponse {
+    /// The refreshed state (msgpack); null when the object is gone.
+    pub new_state: Option<DynamicValue>,
+    /// Opaque bytes stored with the state.
+    pub private: Vec<u8>,
+    /// Problems found.
+    pub diagnostics: Diagnostics,
+}
+
+/// One object returned by `ImportResourceState`.
+#[derive(Debug)]
+pub struct ImportedResource {
+    /// The resource type.
+    pub type_name: String,
+    /// Its state (msgpack).
+    pub state: DynamicValue,
+    /// Opaque bytes stored with the state.
+    pub private: Vec<u8>,
+}
+
+struct ResourceEntry<D> {
+    resource: Arc<dyn Resource<D>>,
+    schema: Schema,
+}
+
+struct DataSourceEntry<D> {
+    data_source: Arc<dyn DataSource<D>>,
+    schema: Schema,
+}
+
+/// Answers Terraform's operations for one provider process.
+///
+/// Holds no state between operations except the latest provider data from `Configure`:
+/// Terraform may call `Configure` several times on one process (reattach mode), and some
+/// operations on a process that was never configured.
+pub struct ProviderServer<P: Provider> {
+    provider: P,
+    provider_schema: Schema,
+    resources: BTreeMap<String, ResourceEntry<P::Data>>,
+    data_sources: BTreeMap<String, DataSourceEntry<P::Data>>,
+    data: RwLock<Option<Arc<P::Data>>>,
+    stop_tx: watch::Sender<bool>,
+    stop: StopToken,
+}
+
+impl<P: Provider> ProviderServer<P> {
+    /// Builds the server, asking the provider once for its schemas.
+    pub fn new(provider: P) -> Self {
+        let provider_schema = provider.schema();
+        let resources = provider
+            .resources()
+            .into_iter()
+            .map(|resource| {
+                let schema = resource.schema();
+                (resource.type_name().to_owned(), ResourceEntry { resource, schema })
+            })
+            .collect();
+        let data_sources = provider
+            .data_sources()
+            .into_iter()
+            .map(|data_source| {
+                let schema = data_source.schema();
+                (data_source.type_name().to_owned(), DataSourceEntry { data_source, schema })
+            })
+            .collect();
+        let (stop_tx, stop) = StopToken::new();
+        Self {
+            provider,
+            provider_schema,
+            resources,
+            data_sources,
+            data: RwLock::new(None),
+            stop_tx,
+            stop,
+        }
+    }
+
+    /// `GetSchema`: every schema, checked for definition errors.
+    pub fn get_schema(&self) -> SchemaResponse {
+        let mut diagnostics = Diagnostics::default();
+        let mut check = |kind: &str, name: &str, schema: &Schema| {
+            if let Err(err) = schema.check_definition() {
+                diagnostics.push(Diagnostic::error(
+                    "Provider Bug: Invalid Schema",
+                    format!("the schema of {kind} {name} is invalid: {err}; please report this"),
+                ));
+            }
+        };
+        check("the provider", "block", &self.provider_schema);
+        for (name, entry) in &self.resources {
+            check("resource", name, &entry.schema);
+        }
+        for (name, entry) in &self.data_sources {
+            check("data source", name, &entry.schema);
+        }
+        SchemaResponse {
+            provider: self.provider_schema.clone(),
+            resources: self.resources.iter().map(|(k, e)| (k.clone(), e.schema.clone())).collect(),
+            data_sources: self
+                .data_sources
+                .iter()
+                .map(|(k, e)| (k.clone(), e.schema.clone()))
+                .collect(),
+            diagnostics,
+        }
+    }
+
+    /// `PrepareProviderConfig`: validates the provider block and returns it unchanged.
+    pub fn prepare_provider_config(
+        &self,
+        config: &DynamicValue,
+    ) -> (Option<DynamicValue>, Diagnostics) {
+        let mut diags = Diagnostics::default();
+        let ty = self.provider_schema.value_type();
+        let Some(config) = decode(&ty, config, "provider configuration", &mut diags) else {
+            return (None, diags);
+        };
+        self.provider.validate(&config, &mut diags);
+        let prepared = encode(&ty, &config, &mut diags);
+        (prepared, diags)
+    }
+
+    /// `Configure`: validates the provider block and keeps the resulting provider data.
+    pub async fn configure(&self, terraform_version: &str, config: &DynamicValue) -> Diagnostics {
+        info!(terraform_version, "configuring provider");
+        let mut diags = Diagnostics::default();
+        let ty = self.provider_schema.value_type();
+        let Some(config) = decode(&ty, config, "provider configuration", &mut diags) else {
+            return diags;
+        };
+        self.provider.validate(&config, &mut diags);
+        if diags.has_errors() {
+            return diags;
+        }
+        if let Some(data) = self.provider.configure(&config, &mut diags).await {
+            if let Ok(mut slot) = self.data.write() {
+                *slot = Some(Arc::new(data));
+            }
+        }
+        diags
+    }
+
+    /// `ValidateResourceTypeConfig`.
+    pub fn validate_resource_config(&self, type_name: &str, config: &DynamicValue) -> Diagnostics {
+        let mut diags = Diagnostics::default();
+        let Some(entry) = self.resource(type_name, &mut diags) else {
+            return diags;
+        };
+        if let Some(config) = decode(&entry.schema.value_type(), config, "configuration", &mut diags) {
+            entry.resource.validate(&config, &mut diags);
+        }
+        diags
+    }
+
+    /// `ValidateDataSourceConfig`.
+    pub fn validate_data_source_config(
+        &self,
+        type_name: &str,
+        config: &DynamicValue,
+    ) -> Diagnostics {
+        let mut diags = Diagnostics::default();
+        let Some(entry) = self.data_source(type_name, &mut diags) else {
+            return diags;
+        };
+        if let Some(config) = decode(&entry.schema.value_type(), config, "configuration", &mut diags) {
+            entry.data_source.validate(&config, &mut diags);
+        }
+        diags
+    }
+
+    /// `UpgradeResourceState`: turns stored JSON state (of any earlier schema version) into
+    /// the current schema. Terraform calls it before every refresh, also for the current
+    /// version, and possibly on a process that was never configured.
+    pub fn upgrade_resource_state(
+        &self,
+        type_name: &str,
+        version: i64,
+        raw_json: &[u8],
+        has_flatmap: bool,
+    ) -> (Option<DynamicValue>, Diagnostics) {
+        let mut diags = Diagnostics::default();
+        let Some(entry) = self.resource(type_name, &mut diags) else {
+            return (None, diags);
+        };
+        if raw_json.is_empty() {
+            if has_flatmap {
+                diags.push(Diagnostic::error(
+                    "Unsupported State Format",
+                    format!(
+                        "the state of this {type_name} is in the pre-0.12 flatmap format, which \
+                         this provider never wrote; remove it with `terraform state rm` and import it"
+                    ),
+                ));
+            }
+            return (Some(DynamicValue::msgpack(vec![0xc0])), diags);
+        }
+        let mut json: serde_json::Value = match serde_json::from_slice(raw_json) {
+            Ok(json) => json,
+            Err(err) => {
+                diags.push(Diagnostic::error(
+                    "Unreadable Resource State",
+                    format!("the stored state of this {type_name} is not valid JSON: {err}"),
+                ));
+                return (None, diags);
+            }
+        };
+        let current = entry.schema.version;
+        if version > current {
+            diags.push(Diagnostic::error(
+                "State Written By A Newer Provider",
+                format!(
+                    "this {type_name} was stored with schema version {version}, but this provider \
+                     knows versions up to {current}; use the provider version that wrote it"
+                ),
+            ));
+            return (None, diags);
+        }
+        if version < current {
+            match entry.resource.upgrade_state(version, json, &mut diags) {
+                Some(upgraded) => json = upgraded,
+                None => return (None, diags),
+            }
+        }
+        let ty = entry.schema.value_type();
+        let normalized = normalize_json(&ty, json);
+        let bytes = match serde_json::to_vec(&normalized) {
+            Ok(bytes) => bytes,
+            Err(err) => {
+                diags.push(Diagnostic::error("Unreadable Resource State", err.to_string()));
+                return (None, diags);
+            }
+        };
+        let value = match tfvalue::json::decode(&ty, &bytes) {
+            Ok(value) => value,
+            Err(err) => {
+                diags.push(Diagnostic::error(
+                    "Unreadable Resource State",
+                    format!(
+                        "the stored state of this {type_name} does not match its schema: {err}"
+                    ),
+                ));
+                return (None, diags);
+            }
+        };
+        let upgraded = encode(&ty, &value, &mut diags);
+        (upgraded, diags)
+    }
+
+    /// `ReadResource`: refreshes a state from the live object.
+    pub async fn read_resource(
+        &self,
+        type_name: &str,
+        current_state: &DynamicValue,
+        private: Vec<u8>,
+    ) -> ReadResponse {
+        let mut diags = Diagnostics::default();
+        let mut response = ReadResponse { private, ..ReadResponse::default() };
+        let Some(entry) = self.resource(type_name, &mut diags) else {
+            response.diagnostics = diags;
+            return response;
+        };
+        let ty = entry.schema.value_type();
+        let Some(state) = decode(&ty, current_state, "state", &mut diags) else {
+            response.diagnostics = diags;
+            return response;
+        };
+        if state.is_null() {
+            response.new_state = encode(&ty, &Value::Null, &mut diags);
+            response.diagnostics = diags;
+            return response;
+        }
+        let Some(data) = self.configured(type_name, &mut diags) else {
+            response.diagnostics = diags;
+            return response;
+        };
+        debug!(type_name, "reading resource");
+        let read = entry.resource.read(&data, &state, &self.stop, &mut diags).await;
+        let new_state = match read {
+            Some(value) if value.is_null() => Value::Null,
+            Some(value) => {
+                if let Err(err) = value.conforms_to(&ty) {
+                    diags.push(bug_diag(type_name, &format!("read an invalid value: {err}")));
+                    state
+                } else if !value.is_wholly_known() {
+                    diags.push(bug_diag(type_name, "read a state with unknown values"));
+                    state
+                } else {
+                    value
+                }
+            }
+            // The read failed: keep what Terraform had, the error says why.
+            None => state,
+        };
+        response.new_state = encode(&ty, &new_state, &mut diags);
+        response.diagnostics = diags;
+        response
+    }
+
+    /// `PlanResourceChange`: the default plan, refined by the resource, checked against
+    /// Terraform's rules.
+    pub async fn plan_resource_change(
+        &self,
+        type_name: &str,
+        prior_state: &DynamicValue,
+        proposed_new_state: &DynamicValue,
+        config: &DynamicValue,
+        prior_private: Vec<u8>,
+    ) -> PlanResponse {
+        let mut diags = Diagnostics::default();
+        let mut response = PlanResponse { planned_private: prior_private, ..PlanResponse::default() };
+        let Some(entry) = self.resource(type_name, &mut diags) else {
+            response.diagnostics = diags;
+            return response;
+        };
+        let ty = entry.schema.value_type();
+        let (Some(prior), Some(proposed), Some(config)) = (
+            decode(&ty, prior_state, "prior state", &mut diags),
+            decode(&ty, proposed_new_state, "proposed new state", &mut diags),
+            decode(&ty, config, "configuration", &mut diags),
+        ) else {
+            response.diagnostics = diags;
+            return response;
+        };
+        if proposed.is_null() {
+            response.planned_state = encode(&ty, &Value::Null, &mut diags);
+            response.diagnostics = diags;
+            return response;
+        }
+        let mut planned = default_plan(&entry.schema, &prior, &config, &proposed);
+        let data = self.data();
+        entry
+            .resource
+            .modify_plan(
+                data.as_deref(),
+                PlanRequest { prior: &prior, config: &config, planned: &mut planned },
+                &mut diags,
+            )
+            .await;
+        if diags.has_errors() {
+            response.diagnostics = diags;
+            return response;
+        }
+        let violations = check_planned_state(type_name, &entry.schema, &prior, &config, &planned);
+        if !violations.is_empty() {
+            warn!(type_name, count = violations.len(), "resource planned an invalid change");
+            diags.extend(violations);
+            response.diagnostics = diags;
+            return response;
+        }
+        if !prior.is_null() {
+            response.requires_replace = entry
+                .resource
+                .requires_replace()
+                .into_iter()
+                .filter(|path| value_at(&prior, path) != value_at(&planned, path))
+                .collect();
+        }
+        response.planned_state = encode(&ty, &planned, &mut diags);
+        response.diagnostics = diags;
+        response
+    }
+
+    /// `ApplyResourceChange`: create, update or delete, with the result checked against the
+    /// plan.
+    pub async fn apply_resource_change(
+        &self,
+        type_name: &str,
+        prior_state: &DynamicValue,
+        planned_state: &DynamicValue,
+        config: &DynamicValue,
+        planned_private: Vec<u8>,
+    ) -> ApplyResponse {
+        let mut diags = Diagnostics::default();
+        let mut response = ApplyResponse { private: planned_private, ..ApplyResponse::default() };
+        let Some(entry) = self.resource(type_name, &mut diags) else {
+            response.diagnostics = diags;
+            return response;
+        };
+        let ty = entry.schema.value_type();
+        let (Some(prior), Some(planned), Some(config)) = (
+            decode(&ty, prior_state, "prior state", &mut diags),
+            decode(&ty, planned_state, "planned state", &mut diags),
+            decode(&ty, config, "configuration", &mut diags),
+        ) else {
+            response.diagnostics = diags;
+            return response;
+        };
+        let Some(data) = self.configured(type_name, &mut diags) else {
+            response.new_state = encode(&ty, &prior, &mut diags);
+            response.diagnostics = diags;
+            return response;
+        };
+        let resource = &entry.resource;
+        let new_state = if planned.is_null() {
+            info!(type_name, "deleting");
+            resource.delete(&data, &prior, &self.stop, &mut diags).await;
+            // A failed delete keeps the object in state, so it is not forgotten.
+            if diags.has_errors() { prior.clone() } else { Value::Null }
+        } else {
+            let result = if prior.is_null() {
+                info!(type_name, "creating");
+                resource.create(&data, &planned, &config, &self.stop, &mut diags).await
+            } else {
+                info!(type_name, "updating");
+                resource.update(&data, &prior, &planned, &config, &self.stop, &mut diags).await
+            };
+            let failed_result = if prior.is_null() { Value::Null } else { prior.clone() };
+            match result {
+                Some(value) if !diags.has_errors() => {
+                    let violations = check_apply_result(type_name, &entry.schema, &planned, &value);
+                    if violations.is_empty() {
+                        value
+                    } else {
+                        warn!(type_name, count = violations.len(), "apply result breaks the plan");
+                        diags.extend(violations);
+                        usable_or(value, &ty, failed_result)
+                    }
+                }
+                // A partial result next to an error is kept when it is a valid state, so
+                // Terraform records (and taints) what exists.
+                Some(value) => usable_or(value, &ty, failed_result),
+                None => failed_result,
+            }
+        };
+        response.new_state = encode(&ty, &new_state, &mut diags);
+        response.diagnostics = diags;
+        response
+    }
+
+    /// `ImportResourceState`: builds a state from an id; Terraform reads it afterwards.
+    pub async fn import_resource_state(
+        &self,
+        type_name: &str,
+        id: &str,
+    ) -> (Vec<ImportedResource>, Diagnostics) {
+        let mut diags = Diagnostics::default();
+        let Some(entry) = self.resource(type_name, &mut diags) else {
+            return (Vec::new(), diags);
+        };
+        let Some(data) = self.configured(type_name, &mut diags) else {
+            return (Vec::new(), diags);
+        };
+        let ty = entry.schema.value_type();
+        let Some(state) = entry.resource.import(&data, id, &self.stop, &mut diags).await else {
+            return (Vec::new(), diags);
+        };
+        if let Err(err) = state.conforms_to(&ty) {
+            diags.push(bug_diag(type_name, &format!("imported an invalid value: {err}")));
+            return (Vec::new(), diags);
+        }
+        let Some(encoded) = encode(&ty, &state, &mut diags) else {
+            return (Vec::new(), diags);
+        };
+        let imported =
+            ImportedResource { type_name: type_name.to_owned(), state: encoded, private: Vec::new() };
+        (vec![imported], diags)
+    }
+
+    /// `ReadDataSource`: computes a data source's state, checked to be wholly known and to
+    /// keep its arguments.
+    pub async fn read_data_source(
+        &self,
+        type_name: &str,
+        config: &DynamicValue,
+    ) -> (Option<DynamicValue>, Diagnostics) {
+        let mut diags = Diagnostics::default();
+        let Some(entry) = self.data_source(type_name, &mut diags) else {
+            return (None, diags);
+        };
+        let ty = entry.schema.value_type();
+        let Some(config) = decode(&ty, config, "configuration", &mut diags) else {
+            return (None, diags);
+        };
+        entry.data_source.validate(&config, &mut diags);
+        if diags.has_errors() {
+            return (None, diags);
+        }
+        let data = self.data();
+        let Some(state) =
+            entry.data_source.read(data.as_deref(), &config, &self.stop, &mut diags).await
+        else {
+            return (None, diags);
+        };
+        if diags.has_errors() {
+            return (None, diags);
+        }
+        let violations = check_apply_result(type_name, &entry.schema, &config_as_plan(&entry.schema, &config), &state);
+        if !violations.is_empty() {
+            diags.extend(violations);
+            return (None, diags);
+        }
+        let encoded = encode(&ty, &state, &mut diags);
+        (encoded, diags)
+    }
+
+    /// `Stop`: asks in-flight operations to stop as soon as they safely can.
+    pub fn stop(&self) {
+        info!("stop requested by Terraform");
+        let _ = self.stop_tx.send(true);
+    }
+
+    /// The token operations watch for `Stop`.
+    #[must_use]
+    pub fn stop_token(&self) -> StopToken {
+        self.stop.clone()
+    }
+
+    fn data(&self) -> Option<Arc<P::Data>> {
+        self.data.read().ok().and_then(|slot| slot.clone())
+    }
+
+    fn configured(&self, type_name: &str, diags: &mut Diagnostics) -> Option<Arc<P::Data>> {
+        let data = self.data();
+        if data.is_none() {
+            diags.push(Diagnostic::error(
+                "Provider Not Configured",
+                format!(
+                    "{type_name} needs the provider configuration, which is missing or invalid; \
+                     fix the errors reported for the provider block"
+                ),
+            ));
+        }
+        data
+    }
+
+    fn resource(&self, type_name: &str, diags: &mut Diagnostics) -> Option<&ResourceEntry<P::Data>> {
+        let entry = self.resources.get(type_name);
+        if entry.is_none() {
+            diags.push(unknown_type("resource", type_name, self.resources.keys()));
+        }
+        entry
+    }
+
+    fn data_source(
+        &self,
+        type_name: &str,
+        diags: &mut Diagnostics,
+    ) -> Option<&DataSourceEntry<P::Data>> {
+        let entry = self.data_sources.get(type_name);
+        if entry.is_none() {
+            diags.push(unknown_type("data source", type_name, self.data_sources.keys()));
+        }
+        entry
+    }
+}
+
+/// A data source's configuration as the "plan" its result must honour: arguments keep their
+/// configured values, computed attributes may be anything.
+fn config_as_plan(schema: &Schema, config: &Value) -> Value {
+    let mut planned = config.clone();
+    super::plan::mark_computed_unknown(schema, &mut planned, &[]);
+    if let Value::Object(attrs) = &mut planned {
+        for attribute in &schema.block.attributes {
+            if attribute.is_computed() && attrs.get(&attribute.name).is_none_or(Value::is_null) {
+                attrs.insert(attribute.name.clone(), Value::Unknown);
+            }
+        }
+    }
+    planned
+}
+
+fn usable_or(value: Value, ty: &Type, fallback: Value) -> Value {
+    if value.conforms_to(ty).is_ok() && value.is_wholly_known() { value } else { fallback }
+}
+
+fn unknown_type<'a>(
+    kind: &str,
+    type_name: &str,
+    known: impl Iterator<Item = &'a String>,
+) -> Diagnostic {
+    let known: Vec<&str> = known.map(String::as_str).collect();
+    Diagnostic::error(
+        "Unknown Type",
+        format!(
+            "this provider has no {kind} named {type_name}; it offers: {}",
+            if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+        ),
+    )
+}
+
+fn bug_diag(type_name: &str, what: &str) -> Diagnostic {
+    Diagnostic::error(
+        "Provider Bug",
+        format!("{type_name} {what}. This is a bug in terraform-provider-quay; please report it."),
+    )
+}
+
+fn decode(ty: &Type, value: &DynamicValue, what: &str, diags: &mut Diagnostics) -> Option<Value> {
+    match tfvalue::decode_dynamic(ty, &value.msgpack, &value.json) {
+        Ok(value) => Some(value),
+        Err(err) => {
+            diags.push(Diagnostic::error(
+                "Invalid Value From Terraform",
+                format!(
+                    "the {what} Terraform sent could not be decoded against the schema: {err}. \
+                     Check that Terraform and the provider versions are compatible"
+                ),
+            ));
+            None
+        }
+    }
+}
+
+fn encode(ty: &Type, value: &Value, diags: &mut Diagnostics) -> Option<DynamicValue> {
+    match tfvalue::msgpack::encode(ty, value) {
+        Ok(bytes) => Some(DynamicValue::msgpack(bytes)),
+        Err(err) => {
+            diags.push(Diagnostic::error(
+                "Provider Bug: Unencodable Value",
+                format!("a value could not be encoded for Terraform: {err}; please report this"),
+            ));
+            None
+        }
+    }
+}
+
+/// The value at `path`, or null where the path leads nowhere.
+fn value_at<'a>(value: &'a Value, path: &AttributePath) -> &'a Value {
+    let mut current = value;
+    for step in path.steps() {
+        current = match (step, current) {
+            (PathStep::Attribute(name) | PathStep::ElementKeyString(name), v) => {
+                v.get(name).unwrap_or(&Value::Null)
+            }
+            (PathStep::ElementKeyInt(i), Value::List(items) | Value::Tuple(items)) => {
+                usize::try_from(*i).ok().and_then(|i| items.get(i)).unwrap_or(&Value::Null)
+            }
+            _ => &Value::Null,
+        };
+    }
+    current
+}
+
+/// Shapes stored JSON state to the current schema: attributes the schema no longer has are
+/// dropped and new ones are added as null, as Terraform's own SDKs do when they upgrade state.
+fn normalize_json(ty: &Type, json: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match (ty, json) {
+        (Type::Object(attrs), J::Object(mut fields)) => {
+            let mut out = serde_json::Map::new();
+            for (name, attr_ty) in attrs {
+                let field = fields.remove(name).unwrap_or(J::Null);
+                out.insert(name.clone(), normalize_json(attr_ty, field));
+            }
+            J::Object(out)
+        }
+        (Type::List(elem) | Type::Set(elem), J::Array(items)) => {
+            J::Array(items.into_iter().map(|item| normalize_json(elem, item)).collect())
+        }
+        (Type::Map(elem), J::Object(fields)) => J::Object(
+            fields.into_iter().map(|(k, v)| (k, normalize_json(elem, v))).collect(),
+        ),
+        (_, other) => other,
+    }
+}
+
+#[cfg(test)]
+mod tests;

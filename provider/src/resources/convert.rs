@@ -1,0 +1,110 @@
+//! Conversions between Terraform values and the domain: values to JSON (which the domain's
+//! input types deserialize from), and domain issues to diagnostics with attribute paths.
+
+use crate::georep::issue::{Issue, Severity as IssueSeverity};
+use crate::georep::path::{FieldPath, Segment};
+use crate::tfvalue::{AttributePath, Diagnostic, Value};
+
+/// Converts a wholly or partly known value to JSON. Unknown values become `null`: callers
+/// drop the issues that point at them (see [`issue_is_about_unknown`]).
+pub(crate) fn to_json(value: &Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match value {
+        Value::Null | Value::Unknown => J::Null,
+        Value::Bool(b) => J::Bool(*b),
+        Value::Number(n) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) => J::from(i),
+            (None, Some(f)) => serde_json::Number::from_f64(f).map_or(J::Null, J::Number),
+            (None, None) => J::String(n.to_string()),
+        },
+        Value::String(s) => J::String(s.clone()),
+        Value::List(items) | Value::Set(items) | Value::Tuple(items) => {
+            J::Array(items.iter().map(to_json).collect())
+        }
+        Value::Map(items) | Value::Object(items) => {
+            J::Object(items.iter().map(|(k, v)| (k.clone(), to_json(v))).collect())
+        }
+        Value::Dynamic(_, inner) => to_json(inner),
+    }
+}
+
+/// The Terraform attribute path of a domain field path (the names are the same by design).
+pub(crate) fn attribute_path(path: &FieldPath) -> AttributePath {
+    path.segments().iter().fold(AttributePath::root(), |p, segment| match segment {
+        Segment::Field(name) => p.attr(name),
+        Segment::Key(key) => p.key(key),
+        Segment::Index(i) => p.index(i64::try_from(*i).unwrap_or(i64::MAX)),
+    })
+}
+
+/// The diagnostic for a domain issue.
+pub(crate) fn diagnostic(issue: &Issue) -> Diagnostic {
+    let diagnostic = match issue.severity {
+        IssueSeverity::Error => Diagnostic::error(&issue.summary, &issue.detail),
+        IssueSeverity::Warning => Diagnostic::warning(&issue.summary, &issue.detail),
+    };
+    if issue.path.is_root() {
+        diagnostic
+    } else {
+        diagnostic.with_attribute(attribute_path(&issue.path))
+    }
+}
+
+/// Whether an issue points at (or inside, or next to a parent that is) a value that is not
+/// known yet. Such issues are not reported at validate time: the value will be checked again
+/// once Terraform knows it.
+pub(crate) fn issue_is_about_unknown(config: &Value, issue: &Issue) -> bool {
+    let mut current = config;
+    if current.is_unknown() {
+        return true;
+    }
+    for segment in issue.path.segments() {
+        let next = match segment {
+            Segment::Field(name) => current.get(name),
+            Segment::Key(key) => current.get(key),
+            Segment::Index(i) => match current {
+                Value::List(items) | Value::Tuple(items) | Value::Set(items) => items.get(*i),
+                _ => None,
+            },
+        };
+        match next {
+            Some(value) if value.is_unknown() => return true,
+            Some(value) => current = value,
+            None => return false,
+        }
+    }
+    !current.is_wholly_known()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_paths_become_attribute_paths_with_the_same_names() {
+        let path = FieldPath::attr("storage").key("us_east").field("bucket");
+        assert_eq!(attribute_path(&path), AttributePath::root().attr("storage").key("us_east").attr("bucket"));
+    }
+
+    #[test]
+    fn issues_about_unknown_values_are_recognised() {
+        let config = Value::object([
+            ("server_hostname", Value::Unknown),
+            ("super_users", Value::List(vec![Value::string("a"), Value::Unknown])),
+            ("redis", Value::object([("host", Value::string("r"))])),
+        ]);
+        let about = |path: FieldPath| issue_is_about_unknown(&config, &Issue::error(path, "S", "d"));
+        assert!(about(FieldPath::attr("server_hostname")));
+        assert!(about(FieldPath::attr("super_users")));
+        assert!(!about(FieldPath::attr("redis").field("host")));
+    }
+
+    #[test]
+    fn values_convert_to_json_of_the_same_shape() {
+        let value = Value::object([
+            ("a", Value::Number(3.into())),
+            ("b", Value::List(vec![Value::Bool(true), Value::Null])),
+        ]);
+        assert_eq!(to_json(&value), serde_json::json!({"a": 3, "b": [true, null]}));
+    }
+}

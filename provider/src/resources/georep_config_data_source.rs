@@ -1,0 +1,283 @@
+//! `data "quay_georep_config"`: the one `config.yaml` every geo-replicated site shares.
+//!
+//! Pure: it reads no cluster and no network. It maps its arguments onto
+//! [`crate::georep::config::ConfigInput`], validates them (every problem reported with its
+//! attribute path, at plan time) and renders the file and its hash.
+//!
+//! `extra_config`, `database.connection_args` and `builders.executor_config` are maps of any
+//! shape (`dynamic` in the schema), so HCL objects and `yamldecode(file(...))` both work.
+
+use async_trait::async_trait;
+
+use super::ProviderData;
+use super::convert::{diagnostic, issue_is_about_unknown, to_json};
+use crate::framework::{DataSource, StopToken};
+use crate::georep::config::{ConfigInput, render, validate};
+use crate::tfvalue::{
+    Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema, Type,
+    Value,
+};
+
+/// The data source.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GeoRepConfigDataSource;
+
+/// Attributes the data source computes; they are not part of the domain input.
+const OUTPUTS: [&str; 3] = ["config_yaml", "config_hash", "locations"];
+
+/// Arguments of `dynamic` type that must hold a map, with their paths.
+const MAP_ARGUMENTS: [(&str, Option<&str>); 3] = [
+    ("extra_config", None),
+    ("database", Some("connection_args")),
+    ("builders", Some("executor_config")),
+];
+
+fn single(name: &str, block: Block, required: bool) -> NestedBlock {
+    NestedBlock {
+        type_name: name.into(),
+        block,
+        nesting: Nesting::Single,
+        min_items: u64::from(required),
+        max_items: u64::from(required),
+    }
+}
+
+/// The schema; its descriptions are the reference documentation.
+pub(crate) fn schema() -> Schema {
+    let database = Block::new("the one PostgreSQL database all sites share (pg_trgm installed)")
+        .attribute(
+            Attribute::required("uri", Type::String)
+                .sensitive()
+                .description("database URI, must start with postgresql://, rendered as DB_URI"),
+        )
+        .attribute(Attribute::optional("connection_args", Type::Dynamic).description(
+            "map of connection arguments rendered as DB_CONNECTION_ARGS, such as { sslmode = \"require\" }",
+        ));
+    let redis = Block::new("the one Redis all sites share (build logs and user events)")
+        .attribute(Attribute::required("host", Type::String).description("Redis host name"))
+        .attribute(Attribute::optional("port", Type::Number).description("Redis port; default 6379"))
+        .attribute(
+            Attribute::optional("password", Type::String)
+                .sensitive()
+                .description("Redis password; default none"),
+        )
+        .attribute(Attribute::optional("tls", Type::Bool).description("connect with TLS; default false"));
+    let storage = Block::new(
+        "one site's object storage bucket, labelled with its location id (e.g. us_east); every \
+         site prefers its own location",
+    )
+    .attribute(Attribute::required("driver", Type::String).description(
+        "radosgw (MinIO, Garage, Ceph and other S3-compatible servers) or s3 (Amazon S3); local storage cannot replicate",
+    ))
+    .attribute(Attribute::optional("hostname", Type::String).description("storage endpoint host; required for radosgw"))
+    .attribute(Attribute::optional("port", Type::Number).description("storage endpoint port"))
+    .attribute(Attribute::optional("is_secure", Type::Bool).description("use TLS to reach the endpoint; default true"))
+    .attribute(Attribute::required("bucket", Type::String).description("bucket name, must not be empty"))
+    .attribute(Attribute::required("access_key", Type::String).sensitive().description("access key id"))
+    .attribute(Attribute::required("secret_key", Type::String).sensitive().description("secret access key"))
+    .attribute(Attribute::optional("region", Type::String).description("bucket region, when the server needs one"))
+    .attribute(
+        Attribute::optional("storage_path", Type::String)
+            .description("object key prefix, must be absolute; default /datastorage/registry"),
+    );
+    let clair = Block::new("a Clair endpoint behind a global load balancer, shared by every site (unmanaged Clair)")
+        .attribute(Attribute::required("endpoint", Type::String).description("http:// or https:// URL of the global Clair endpoint"))
+        .attribute(Attribute::required("psk", Type::String).sensitive().description("base64 pre-shared key shared by Clair and Quay"));
+    let mirroring = Block::new("repository mirroring")
+        .attribute(Attribute::optional("enabled", Type::Bool).description("default true when the block is present"))
+        .attribute(Attribute::optional("interval", Type::Number).description("seconds between mirror runs, at least 30"));
+    let builders = Block::new("Quay builds")
+        .attribute(Attribute::optional("enabled", Type::Bool).description("default true when the block is present"))
+        .attribute(Attribute::optional("build_manager_hostname", Type::String).description("build manager host[:port]; required when enabled"))
+        .attribute(Attribute::optional("executor_config", Type::Dynamic).description("one build executor's configuration map; required when enabled"));
+    Schema {
+        version: 0,
+        block: Block::new(
+            "the shared configuration of a geo-replicated Quay: validates it and renders the one \
+             config.yaml every site must use",
+        )
+        .attribute(Attribute::required("server_hostname", Type::String).description(
+            "the global load balancer's FQDN, optionally with :port, rendered as SERVER_HOSTNAME; not a site's Route name",
+        ))
+        .attribute(Attribute::optional("preferred_url_scheme", Type::String).description("https (default) or http"))
+        .attribute(Attribute::optional("default_locations", Type::list(Type::String)).description(
+            "locations every blob is replicated to; default: every storage location",
+        ))
+        .attribute(Attribute::required("secret_key", Type::String).sensitive().description(
+            "SECRET_KEY, identical on every site; at least 32 characters",
+        ))
+        .attribute(Attribute::required("database_secret_key", Type::String).sensitive().description(
+            "DATABASE_SECRET_KEY, identical on every site; at least 32 characters",
+        ))
+        .attribute(Attribute::optional("super_users", Type::list(Type::String)).description("Quay superuser names"))
+        .attribute(Attribute::optional("extra_config", Type::Dynamic).description(
+            "more config.yaml keys, merged last; keys this data source manages are refused with the argument to use instead",
+        ))
+        .attribute(Attribute::computed("config_yaml", Type::String).sensitive().description(
+            "the rendered config.yaml, byte-identical for identical input",
+        ))
+        .attribute(Attribute::computed("config_hash", Type::String).description("sha256:<hex> of config_yaml"))
+        .attribute(Attribute::computed("locations", Type::list(Type::String)).description("the storage locations, sorted"))
+        .block(single("database", database, true))
+        .block(single("redis", redis, true))
+        .block(NestedBlock {
+            type_name: "storage".into(),
+            block: storage,
+            nesting: Nesting::Map,
+            min_items: 0,
+            max_items: 0,
+        })
+        .block(single("clair", clair, false))
+        .block(single("mirroring", mirroring, false))
+        .block(single("builders", builders, false)),
+    }
+}
+
+/// Maps the configuration onto the domain input, reporting shape problems the schema cannot
+/// express (a `dynamic` argument that is not a map).
+fn input(config: &Value, diags: &mut Diagnostics) -> Option<ConfigInput> {
+    for (outer, inner) in MAP_ARGUMENTS {
+        let (value, path) = match inner {
+            None => (config.get(outer), AttributePath::root().attr(outer)),
+            Some(inner) => (
+                config.get(outer).and_then(|block| block.get(inner)),
+                AttributePath::root().attr(outer).attr(inner),
+            ),
+        };
+        let json = value.map(to_json).unwrap_or_default();
+        if !(json.is_null() || json.is_object()) {
+            diags.push(
+                Diagnostic::error(
+                    "Map Expected",
+                    format!("{path} must be a map of keys to values, such as {{ KEY = \"value\" }}"),
+                )
+                .with_attribute(path),
+            );
+        }
+    }
+    if diags.has_errors() {
+        return None;
+    }
+    let mut json = to_json(config);
+    if let Some(fields) = json.as_object_mut() {
+        for output in OUTPUTS {
+            fields.remove(output);
+        }
+    }
+    drop_null_fields(&mut json);
+    match serde_json::from_value(json) {
+        Ok(input) => Some(input),
+        Err(err) => {
+            diags.push(Diagnostic::error(
+                "Provider Bug: Unmapped Configuration",
+                format!("the configuration could not be mapped onto the domain input: {err}; please report this"),
+            ));
+            None
+        }
+    }
+}
+
+/// Removes null object fields, recursively: the domain input treats an absent field as
+/// "not set", and a null `storage` map would not deserialize as a map.
+fn drop_null_fields(json: &mut serde_json::Value) {
+    match json {
+        serde_json::Value::Object(fields) => {
+            fields.retain(|_, v| !v.is_null());
+            fields.values_mut().for_each(drop_null_fields);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_null_fields),
+        _ => {}
+    }
+}
+
+/// Validates and reports; returns the input when there is no error.
+fn check(config: &Value, diags: &mut Diagnostics) -> Option<ConfigInput> {
+    let input = input(config, diags)?;
+    let issues = match validate(&input) {
+        Ok((_, warnings)) => warnings,
+        Err(issues) => issues,
+    };
+    for issue in issues.iter().filter(|issue| !issue_is_about_unknown(config, issue)) {
+        diags.push(diagnostic(issue));
+    }
+    (!diags.has_errors()).then_some(input)
+}
+
+#[async_trait]
+impl DataSource<ProviderData> for GeoRepConfigDataSource {
+    fn type_name(&self) -> &'static str {
+        "quay_georep_config"
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        let _ = check(config, diags);
+    }
+
+    async fn read(
+        &self,
+        _data: Option<&ProviderData>,
+        config: &Value,
+        _stop: &StopToken,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
+        // The framework has already run `validate` (and reported its diagnostics), so only
+        // the domain model is needed here.
+        let mut scratch = Diagnostics::default();
+        let input = input(config, &mut scratch)?;
+        let Ok((model, _warnings)) = validate(&input) else {
+            diags.push(Diagnostic::error(
+                "Provider Bug: Validation Disagrees",
+                "the configuration passed validation but could not be rendered; please report this",
+            ));
+            return None;
+        };
+        let rendered = render(&model);
+        let mut state = config.clone();
+        if let Value::Object(attrs) = &mut state {
+            attrs.insert("config_yaml".into(), Value::string(rendered.config_yaml));
+            attrs.insert("config_hash".into(), Value::string(rendered.config_hash));
+            attrs.insert(
+                "locations".into(),
+                Value::List(rendered.locations.into_iter().map(Value::string).collect()),
+            );
+        }
+        Some(state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_is_a_valid_definition() {
+        assert!(schema().check_definition().is_ok(), "{:?}", schema().check_definition());
+    }
+
+    #[test]
+    fn every_argument_maps_onto_the_domain_input() {
+        // An all-null configuration must deserialize: the schema's argument names and the
+        // domain input's field names are the same.
+        let Type::Object(attrs) = schema().value_type() else { panic!("object type") };
+        let config = Value::Object(attrs.keys().map(|k| (k.clone(), Value::Null)).collect());
+        let mut diags = Diagnostics::default();
+        assert!(input(&config, &mut diags).is_some(), "{diags:?}");
+    }
+
+    #[test]
+    fn extra_config_that_is_not_a_map_is_rejected_with_its_path() {
+        let config = Value::object([(
+            "extra_config",
+            Value::Dynamic(Type::String, Box::new(Value::string("FEATURE_X: true"))),
+        )]);
+        let mut diags = Diagnostics::default();
+        assert!(input(&config, &mut diags).is_none());
+        let paths: Vec<String> =
+            diags.iter().map(|d| d.attribute.clone().unwrap_or_default().to_string()).collect();
+        assert_eq!(paths, ["extra_config"]);
+    }
+}

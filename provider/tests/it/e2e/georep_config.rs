@@ -1,0 +1,372 @@
+//! `data "quay_georep_config"` through the real Terraform CLI: the full lifecycle of a
+//! configuration that uses it, and bad inputs rejected with the attribute they are about.
+
+use georep_harness::terraform::{Diagnostic, PlanExit, Severity, TerraformBinary};
+use sha2::{Digest, Sha256};
+
+use super::{for_each_terraform, workdir};
+
+const HEADER: &str = r#"
+terraform {
+  required_providers {
+    quay = { source = "quay-georep/quay" }
+  }
+}
+
+provider "quay" {}
+"#;
+
+/// A storage block for `location`.
+fn storage(location: &str) -> String {
+    let host = location.replace('_', "-");
+    format!(
+        r#"
+  storage "{location}" {{
+    driver     = "radosgw"
+    hostname   = "s3.{host}.example.com"
+    port       = 9000
+    bucket     = "quay-{location}"
+    access_key = "ak-{location}"
+    secret_key = "sk-{location}-0123456789"
+  }}
+"#
+    )
+}
+
+/// A valid three-site data source, with `extra` lines inserted in its body and `replace`
+/// substitutions applied (to break one thing at a time).
+fn config(extra: &str, replace: &[(&str, &str)]) -> String {
+    config_in_order(&["us_east", "eu_west", "ap_south"], extra, replace)
+}
+
+/// [`config`] with the storage blocks written in `order`.
+fn config_in_order(order: &[&str], extra: &str, replace: &[(&str, &str)]) -> String {
+    let storages: String = order.iter().map(|location| storage(location)).collect();
+    let mut body = format!(
+        r#"
+data "quay_georep_config" "shared" {{
+  server_hostname     = "quay.global.example.com"
+  secret_key          = "0123456789abcdef0123456789abcdef-secret"
+  database_secret_key = "fedcba9876543210fedcba9876543210-dbkey"
+  super_users         = ["quayadmin"]
+
+  database {{
+    uri = "postgresql://quay:db-password@db.example.com:5432/quay"
+  }}
+
+  redis {{
+    host     = "redis.example.com"
+    password = "redis-password"
+  }}
+{storages}{extra}
+}}
+
+output "hash" {{
+  value = data.quay_georep_config.shared.config_hash
+}}
+
+output "locations" {{
+  value = data.quay_georep_config.shared.locations
+}}
+
+output "yaml" {{
+  value     = data.quay_georep_config.shared.config_yaml
+  sensitive = true
+}}
+"#
+    );
+    for (from, to) in replace {
+        assert!(body.contains(from), "test bug: {from:?} is not in the config");
+        body = body.replace(from, to);
+    }
+    format!("{HEADER}{body}")
+}
+
+#[test]
+fn config_data_source_applies_renders_and_plans_no_changes_after() {
+    for_each_terraform(|tf| {
+        let dir = workdir(tf, "config_lifecycle");
+        dir.write_main_tf(&config("", &[])).unwrap();
+        let validated = dir.validate().unwrap();
+        assert!(validated.valid, "{:#?}", validated.diagnostics);
+
+        let applied = dir.apply().unwrap().require_success().unwrap();
+        assert!(applied.events.errors().next().is_none());
+
+        let outputs = dir.output_json().unwrap();
+        let yaml = outputs["yaml"].value.as_str().expect("yaml is a string").to_owned();
+        assert!(outputs["yaml"].sensitive, "config_yaml must stay sensitive");
+        for line in [
+            "SERVER_HOSTNAME: quay.global.example.com",
+            "FEATURE_STORAGE_REPLICATION: true",
+            "RadosGWStorage",
+            "DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS:",
+            "SETUP_COMPLETE: true",
+        ] {
+            assert!(yaml.contains(line), "config.yaml lacks {line:?}:\n{yaml}");
+        }
+        let expected_hash = format!("sha256:{}", hex::encode(Sha256::digest(yaml.as_bytes())));
+        assert_eq!(outputs["hash"].value, serde_json::json!(expected_hash));
+        assert_eq!(
+            outputs["locations"].value,
+            serde_json::json!(["ap_south", "eu_west", "us_east"])
+        );
+
+        let replan = dir.plan().unwrap();
+        assert_eq!(replan.exit, PlanExit::NoChanges, "{:#?}", replan.events);
+
+        let destroyed = dir.destroy().unwrap();
+        assert!(destroyed.succeeded(), "{:#?}", destroyed.events);
+    });
+}
+
+#[test]
+fn config_yaml_is_identical_across_terraform_versions_and_block_order() {
+    let hashes = std::sync::Mutex::new(Vec::new());
+    for_each_terraform(|tf: &TerraformBinary| {
+        for (i, order) in [["us_east", "eu_west", "ap_south"], ["ap_south", "us_east", "eu_west"]]
+            .iter()
+            .enumerate()
+        {
+            let dir = workdir(tf, &format!("config_determinism_{i}"));
+            dir.write_main_tf(&config_in_order(order, "", &[])).unwrap();
+            dir.apply().unwrap().require_success().unwrap();
+            let outputs = dir.output_json().unwrap();
+            hashes.lock().unwrap().push(outputs["hash"].value.clone());
+        }
+    });
+    let hashes = hashes.into_inner().unwrap();
+    assert!(hashes.len() >= 2);
+    assert!(hashes.windows(2).all(|w| w[0] == w[1]), "{hashes:?}");
+}
+
+/// Runs `terraform validate` on `hcl` and returns its diagnostics.
+fn diagnostics(tf: &TerraformBinary, name: &str, hcl: &str) -> Vec<Diagnostic> {
+    let dir = workdir(tf, name);
+    dir.write_main_tf(hcl).unwrap();
+    dir.validate().unwrap().diagnostics
+}
+
+/// Asserts that exactly one diagnostic with `summary` was reported, with `severity`, pointing
+/// at source text containing `source` and explaining itself with `detail`.
+fn assert_reported(
+    diags: &[Diagnostic],
+    severity: Severity,
+    summary: &str,
+    source: &str,
+    detail: &str,
+) {
+    let found: Vec<&Diagnostic> = diags.iter().filter(|d| d.summary == summary).collect();
+    assert_eq!(found.len(), 1, "expected one {summary:?} diagnostic, got {diags:#?}");
+    let diag = found[0];
+    assert_eq!(diag.severity, severity, "{diag:#?}");
+    let snippet = diag.snippet.as_ref().unwrap_or_else(|| panic!("no source snippet: {diag:#?}"));
+    assert!(
+        snippet.code.contains(source),
+        "{summary:?} should point at {source:?}, but points at {:?} ({:?})",
+        snippet.code,
+        diag.highlighted()
+    );
+    assert!(diag.detail.contains(detail), "detail of {summary:?} lacks {detail:?}: {}", diag.detail);
+}
+
+struct BadInput {
+    name: &'static str,
+    extra: &'static str,
+    replace: &'static [(&'static str, &'static str)],
+    summary: &'static str,
+    source: &'static str,
+    detail: &'static str,
+}
+
+const BAD_INPUTS: &[BadInput] = &[
+    BadInput {
+        name: "scheme_in_hostname",
+        extra: "",
+        replace: &[("\"quay.global.example.com\"", "\"https://quay.global.example.com\"")],
+        summary: "Invalid Server Hostname",
+        source: "server_hostname",
+        detail: "https://",
+    },
+    BadInput {
+        name: "hostname_port_out_of_range",
+        extra: "",
+        replace: &[("\"quay.global.example.com\"", "\"quay.global.example.com:99999\"")],
+        summary: "Invalid Server Hostname",
+        source: "server_hostname",
+        detail: "99999",
+    },
+    BadInput {
+        name: "mysql_database",
+        extra: "",
+        replace: &[("postgresql://quay:db-password", "mysql://quay:db-password")],
+        summary: "Invalid Database URI",
+        source: "uri",
+        detail: "postgresql://",
+    },
+    BadInput {
+        name: "unknown_default_location",
+        extra: "  default_locations = [\"us_east\", \"mars\"]\n",
+        replace: &[],
+        summary: "Unknown Storage Location",
+        source: "default_locations",
+        detail: "mars",
+    },
+    BadInput {
+        name: "invalid_location_id",
+        extra: "",
+        replace: &[("storage \"ap_south\"", "storage \"Ap-South\"")],
+        summary: "Invalid Location Id",
+        // A problem with a whole block is shown on the enclosing block: Terraform can only
+        // point at attributes.
+        source: "quay_georep_config",
+        detail: "Ap-South",
+    },
+    BadInput {
+        name: "empty_bucket",
+        extra: "",
+        replace: &[("\"quay-eu_west\"", "\"\"")],
+        summary: "Empty Bucket Name",
+        source: "bucket",
+        detail: "bucket",
+    },
+    BadInput {
+        name: "weak_secret_key",
+        extra: "",
+        replace: &[("\"0123456789abcdef0123456789abcdef-secret\"", "\"short\"")],
+        summary: "Weak Secret Key",
+        source: "secret_key",
+        detail: "32",
+    },
+    BadInput {
+        name: "local_storage",
+        extra: "",
+        replace: &[("driver     = \"radosgw\"\n    hostname   = \"s3.us-east", "driver     = \"local\"\n    hostname   = \"s3.us-east")],
+        summary: "Local Storage Cannot Replicate",
+        source: "driver",
+        detail: "radosgw",
+    },
+    BadInput {
+        name: "managed_key_in_extra_config",
+        extra: "  extra_config = { DB_URI = \"postgresql://elsewhere/quay\" }\n",
+        replace: &[],
+        summary: "Managed Key In Extra Config",
+        source: "extra_config",
+        detail: "database",
+    },
+    BadInput {
+        name: "redis_port_out_of_range",
+        extra: "",
+        replace: &[("password = \"redis-password\"", "password = \"redis-password\"\n    port     = 70000")],
+        summary: "Invalid Redis Port",
+        source: "port",
+        detail: "70000",
+    },
+    BadInput {
+        name: "ftp_scheme",
+        extra: "  preferred_url_scheme = \"ftp\"\n",
+        replace: &[],
+        summary: "Invalid URL Scheme",
+        source: "preferred_url_scheme",
+        detail: "https",
+    },
+    BadInput {
+        name: "clair_endpoint_without_scheme",
+        extra: "  clair {\n    endpoint = \"clair.global.example.com\"\n    psk = \"c2VjcmV0LXBzaw==\"\n  }\n",
+        replace: &[],
+        summary: "Invalid Clair Endpoint",
+        source: "endpoint",
+        detail: "http",
+    },
+    BadInput {
+        name: "mirroring_interval_too_short",
+        extra: "  mirroring {\n    interval = 5\n  }\n",
+        replace: &[],
+        summary: "Mirroring Interval Too Short",
+        source: "interval",
+        detail: "30",
+    },
+    BadInput {
+        name: "builders_without_build_manager",
+        extra: "  builders {\n    executor_config = { EXECUTOR = \"kubernetesPodman\" }\n  }\n",
+        replace: &[],
+        summary: "Missing Build Manager Hostname",
+        source: "builders",
+        detail: "build_manager_hostname",
+    },
+    BadInput {
+        name: "relative_storage_path",
+        extra: "",
+        replace: &[("bucket     = \"quay-ap_south\"", "bucket     = \"quay-ap_south\"\n    storage_path = \"registry\"")],
+        summary: "Relative Storage Path",
+        source: "storage_path",
+        detail: "/",
+    },
+];
+
+#[test]
+fn config_data_source_rejects_bad_inputs_at_the_attribute() {
+    for_each_terraform(|tf| {
+        for bad in BAD_INPUTS {
+            let hcl = config(bad.extra, bad.replace);
+            let diags = diagnostics(tf, &format!("bad_{}", bad.name), &hcl);
+            assert!(
+                diags.iter().any(Diagnostic::is_error),
+                "{}: expected an error, got {diags:#?}",
+                bad.name
+            );
+            assert_reported(&diags, Severity::Error, bad.summary, bad.source, bad.detail);
+        }
+    });
+}
+
+#[test]
+fn single_location_is_a_warning_not_an_error() {
+    for_each_terraform(|tf| {
+        let hcl = config("", &[]).replace(&storage("eu_west"), "").replace(&storage("ap_south"), "");
+        let diags = diagnostics(tf, "single_location", &hcl);
+        assert!(!diags.iter().any(Diagnostic::is_error), "{diags:#?}");
+        assert_reported(
+            &diags,
+            Severity::Warning,
+            "Single Storage Location",
+            "quay_georep_config",
+            "not geo-replicated",
+        );
+    });
+}
+
+#[test]
+fn provider_cluster_with_both_kubeconfigs_is_rejected_at_the_attribute() {
+    for_each_terraform(|tf| {
+        let hcl = config("", &[]).replace(
+            "provider \"quay\" {}",
+            "provider \"quay\" {\n  cluster \"us_east\" {\n    kubeconfig_path    = \"/tmp/kc\"\n    kubeconfig_content = \"apiVersion: v1\"\n  }\n}",
+        );
+        let dir = workdir(tf, "provider_both_kubeconfigs");
+        dir.write_main_tf(&hcl).unwrap();
+        let plan = dir.plan().unwrap();
+        assert_eq!(plan.exit, PlanExit::Error);
+        let diags: Vec<Diagnostic> = plan.events.diagnostics().cloned().collect();
+        assert_reported(
+            &diags,
+            Severity::Error,
+            "Conflicting Kubeconfig Arguments",
+            "kubeconfig_content",
+            "exactly one",
+        );
+    });
+}
+
+#[test]
+fn secrets_never_appear_in_terraform_output() {
+    for_each_terraform(|tf| {
+        let dir = workdir(tf, "secrets_hidden");
+        dir.write_main_tf(&config("", &[])).unwrap();
+        let plan = dir.run(["plan", "-no-color", "-input=false"]).unwrap();
+        let text = format!("{}{}", plan.stdout, plan.stderr);
+        for secret in ["db-password", "redis-password", "sk-us_east-0123456789", "-secret\""] {
+            assert!(!text.contains(secret), "{secret:?} leaked into plan output:\n{text}");
+        }
+    });
+}
