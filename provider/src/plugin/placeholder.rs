@@ -17,7 +17,7 @@ use super::serve::GrpcService;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PlaceholderProvider;
 
-/// The placeholder provider as a gRPC service for [`crate::plugin::serve`].
+/// The placeholder provider as a gRPC service for [`crate::plugin::serve()`].
 #[must_use]
 pub fn service() -> impl GrpcService {
     ProviderServer::new(PlaceholderProvider)
