@@ -3,7 +3,7 @@
 //! At the end of each phase Terraform calls `Shutdown`, then waits up to 2 s for the process
 //! to exit before killing it. Answering and exiting promptly saves those 2 s per process
 //! (a `plan` starts three). The handler only fires the [`ShutdownTrigger`]; the server
-//! answers the call, stops accepting, drains and returns (see [`crate::plugin::serve`]).
+//! answers the call, stops accepting, drains and returns (see [`crate::plugin::serve()`]).
 
 use tonic::{Request, Response, Status};
 

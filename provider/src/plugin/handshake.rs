@@ -11,7 +11,7 @@
 //! - [`HandshakeLine`]: the `1|5|tcp|127.0.0.1:<port>|grpc|<cert>` line, and [`announce`].
 //!
 //! It does not read the environment, generate certificates or serve gRPC: see
-//! [`crate::plugin::serve`] and [`crate::plugin::tls`].
+//! [`crate::plugin::serve()`] and [`crate::plugin::tls`].
 
 use std::fmt;
 use std::io::Write;

@@ -36,7 +36,6 @@ mod controller;
 pub mod grpc_provider;
 pub mod handshake;
 pub mod logging;
-pub mod placeholder;
 pub(crate) mod proto;
 pub mod serve;
 pub mod shutdown;

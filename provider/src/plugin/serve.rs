@@ -10,7 +10,7 @@
 //! it serves plaintext on any port, prints the `TF_REATTACH_PROVIDERS` value to export, and
 //! Ctrl-C stops it.
 //!
-//! It knows nothing about what the provider service does; see [`crate::plugin::proto`].
+//! It knows nothing about what the provider service does; the generated types live in the crate-private `plugin::proto`.
 
 use std::convert::Infallible;
 use std::io::Write as _;
@@ -205,10 +205,12 @@ where
         tokio::time::sleep(DRAIN_GRACE).await;
         tracing::debug!("connections still open after the drain grace period; exiting anyway");
     };
-    tokio::select! {
+    let result = tokio::select! {
         result = served => result.map_err(ServeError::Transport),
         () = drained => Ok(()),
-    }
+    };
+    tracing::debug!("server stopped");
+    result
 }
 
 /// Prints how to attach Terraform to a debug-mode server, as Go providers do.

@@ -6,7 +6,7 @@
 //! Ctrl-C, and Terraform answers it by calling the `Stop` RPC, which cancels work without
 //! killing the process.
 //!
-//! This file does not serve anything: [`crate::plugin::serve`] waits on [`ShutdownSignal`].
+//! This file does not serve anything: [`crate::plugin::serve()`] waits on [`ShutdownSignal`].
 
 use std::fmt;
 

@@ -13,7 +13,7 @@
 //! - gRPC-Go 1.67+ (Terraform 1.12+) requires ALPN `h2`, which a hand-built `ServerConfig`
 //!   does not set by default.
 //!
-//! This file does not bind sockets or print the handshake: see [`crate::plugin::serve`].
+//! This file does not bind sockets or print the handshake: see [`crate::plugin::serve()`].
 
 use std::sync::Arc;
 use std::time::Duration;
