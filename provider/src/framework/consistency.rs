@@ -41,10 +41,22 @@ pub fn check_planned_state(
         return out;
     }
     if let Err(err) = planned.conforms_to(&schema.value_type()) {
-        out.push(bug(type_name, AttributePath::root(), format!("planned an invalid value: {err}")));
+        out.push(bug(
+            type_name,
+            AttributePath::root(),
+            format!("planned an invalid value: {err}"),
+        ));
         return out;
     }
-    plan_block(type_name, &schema.block, prior, config, planned, &AttributePath::root(), &mut out);
+    plan_block(
+        type_name,
+        &schema.block,
+        prior,
+        config,
+        planned,
+        &AttributePath::root(),
+        &mut out,
+    );
     out
 }
 
@@ -70,7 +82,10 @@ fn plan_block(
                 "planned a value for a sensitive attribute that differs from its configuration"
                     .to_owned()
             } else if !attribute.is_computed() && config_v.is_null() {
-                format!("planned {} for an attribute that is not set and not computed", show(planned_v))
+                format!(
+                    "planned {} for an attribute that is not set and not computed",
+                    show(planned_v)
+                )
             } else {
                 format!(
                     "planned {} but the configuration says {}",
@@ -104,12 +119,24 @@ fn plan_block(
                         "planned a block that the configuration does not contain".into(),
                     ));
                 } else if !planned_v.is_null() {
-                    plan_block(type_name, &nested.block, prior_v, config_v, planned_v, &child_path, out);
+                    plan_block(
+                        type_name,
+                        &nested.block,
+                        prior_v,
+                        config_v,
+                        planned_v,
+                        &child_path,
+                        out,
+                    );
                 }
             }
             Nesting::List => {
                 let Value::List(planned_items) = planned_v else {
-                    out.push(bug(type_name, child_path, "planned a list block as null".into()));
+                    out.push(bug(
+                        type_name,
+                        child_path,
+                        "planned a list block as null".into(),
+                    ));
                     continue;
                 };
                 if let Value::List(config_items) = config_v {
@@ -147,28 +174,37 @@ fn plan_block(
             }
             Nesting::Set => {
                 let Value::Set(planned_items) = planned_v else {
-                    out.push(bug(type_name, child_path, "planned a set block as null".into()));
+                    out.push(bug(
+                        type_name,
+                        child_path,
+                        "planned a set block as null".into(),
+                    ));
                     continue;
                 };
                 // Set elements are correlated heuristically by Terraform; compare counts only,
                 // and only when the configuration is fully known (unknowns may merge elements).
-                if let Value::Set(config_items) = config_v {
-                    if config_v.is_wholly_known() && config_items.len() != planned_items.len() {
-                        out.push(bug(
-                            type_name,
-                            child_path,
-                            format!(
-                                "planned {} blocks but the configuration has {}",
-                                planned_items.len(),
-                                config_items.len()
-                            ),
-                        ));
-                    }
+                if let Value::Set(config_items) = config_v
+                    && config_v.is_wholly_known()
+                    && config_items.len() != planned_items.len()
+                {
+                    out.push(bug(
+                        type_name,
+                        child_path,
+                        format!(
+                            "planned {} blocks but the configuration has {}",
+                            planned_items.len(),
+                            config_items.len()
+                        ),
+                    ));
                 }
             }
             Nesting::Map => {
                 let Value::Map(planned_items) = planned_v else {
-                    out.push(bug(type_name, child_path, "planned a map block as null".into()));
+                    out.push(bug(
+                        type_name,
+                        child_path,
+                        "planned a map block as null".into(),
+                    ));
                     continue;
                 };
                 if let Value::Map(config_items) = config_v {
@@ -221,7 +257,11 @@ pub fn check_apply_result(
     let mut out = Vec::new();
     if planned.is_null() {
         if !actual.is_null() {
-            out.push(bug(type_name, AttributePath::root(), "a delete returned an object".into()));
+            out.push(bug(
+                type_name,
+                AttributePath::root(),
+                "a delete returned an object".into(),
+            ));
         }
         return out;
     }
@@ -234,13 +274,28 @@ pub fn check_apply_result(
         return out;
     }
     if let Err(err) = actual.conforms_to(&schema.value_type()) {
-        out.push(bug(type_name, AttributePath::root(), format!("returned an invalid value: {err}")));
+        out.push(bug(
+            type_name,
+            AttributePath::root(),
+            format!("returned an invalid value: {err}"),
+        ));
         return out;
     }
     if let Some(path) = first_unknown(actual, AttributePath::root()) {
-        out.push(bug(type_name, path, "returned an unknown value after apply".into()));
+        out.push(bug(
+            type_name,
+            path,
+            "returned an unknown value after apply".into(),
+        ));
     }
-    apply_block(type_name, &schema.block, planned, actual, &AttributePath::root(), &mut out);
+    apply_block(
+        type_name,
+        &schema.block,
+        planned,
+        actual,
+        &AttributePath::root(),
+        &mut out,
+    );
     out
 }
 
@@ -260,7 +315,11 @@ fn apply_block(
             let detail = if attribute.sensitive {
                 "a sensitive attribute came back different from its planned value".to_owned()
             } else {
-                format!("planned {} but the result is {}", show(planned_v), show(actual_v))
+                format!(
+                    "planned {} but the result is {}",
+                    show(planned_v),
+                    show(actual_v)
+                )
             };
             out.push(bug(type_name, at, detail));
         }
@@ -273,18 +332,39 @@ fn apply_block(
         match (nested.nesting, planned_v, actual_v) {
             (_, Value::Unknown, _) => {}
             (Nesting::Single | Nesting::Group, Value::Object(_), Value::Object(_)) => {
-                apply_block(type_name, &nested.block, planned_v, actual_v, &child_path, out);
+                apply_block(
+                    type_name,
+                    &nested.block,
+                    planned_v,
+                    actual_v,
+                    &child_path,
+                    out,
+                );
             }
             (Nesting::List, Value::List(p), Value::List(a)) if p.len() == a.len() => {
                 for (i, (p_item, a_item)) in p.iter().zip(a).enumerate() {
                     let index = i64::try_from(i).unwrap_or(i64::MAX);
-                    apply_block(type_name, &nested.block, p_item, a_item, &child_path.index(index), out);
+                    apply_block(
+                        type_name,
+                        &nested.block,
+                        p_item,
+                        a_item,
+                        &child_path.index(index),
+                        out,
+                    );
                 }
             }
             (Nesting::Map, Value::Map(p), Value::Map(a)) if same_keys(p, a) => {
                 for (key, p_item) in p {
                     let a_item = a.get(key).unwrap_or(&Value::Null);
-                    apply_block(type_name, &nested.block, p_item, a_item, &child_path.key(key), out);
+                    apply_block(
+                        type_name,
+                        &nested.block,
+                        p_item,
+                        a_item,
+                        &child_path.key(key),
+                        out,
+                    );
                 }
             }
             _ => {
@@ -323,7 +403,11 @@ fn incompatible(planned: &Value, actual: &Value, path: AttributePath) -> Option<
             }
             p.iter().find_map(|(key, p)| {
                 let a = a.get(key).unwrap_or(&Value::Null);
-                let next = if matches!(planned, Value::Object(_)) { path.attr(key) } else { path.key(key) };
+                let next = if matches!(planned, Value::Object(_)) {
+                    path.attr(key)
+                } else {
+                    path.key(key)
+                };
                 incompatible(p, a, next)
             })
         }
@@ -335,7 +419,11 @@ fn incompatible(planned: &Value, actual: &Value, path: AttributePath) -> Option<
             }
         }
         (Value::Dynamic(pt, p), Value::Dynamic(at, a)) => {
-            if pt == at { incompatible(p, a, path) } else { Some(path) }
+            if pt == at {
+                incompatible(p, a, path)
+            } else {
+                Some(path)
+            }
         }
         _ => (planned != actual).then_some(path),
     }
@@ -349,8 +437,12 @@ fn first_unknown(value: &Value, path: AttributePath) -> Option<AttributePath> {
                 first_unknown(item, path.index(i64::try_from(i).unwrap_or(i64::MAX)))
             })
         }
-        Value::Object(attrs) => attrs.iter().find_map(|(k, v)| first_unknown(v, path.attr(k))),
-        Value::Map(items) => items.iter().find_map(|(k, v)| first_unknown(v, path.key(k))),
+        Value::Object(attrs) => attrs
+            .iter()
+            .find_map(|(k, v)| first_unknown(v, path.attr(k))),
+        Value::Map(items) => items
+            .iter()
+            .find_map(|(k, v)| first_unknown(v, path.key(k))),
         Value::Dynamic(_, inner) => first_unknown(inner, path),
         Value::Null | Value::Bool(_) | Value::Number(_) | Value::String(_) => None,
     }
@@ -364,7 +456,11 @@ fn bug(type_name: &str, path: AttributePath, what: String) -> Diagnostic {
          report it with this message."
     );
     let diagnostic = Diagnostic::error(summary, detail);
-    if path.is_root() { diagnostic } else { diagnostic.with_attribute(path) }
+    if path.is_root() {
+        diagnostic
+    } else {
+        diagnostic.with_attribute(path)
+    }
 }
 
 /// A short, human rendering of a value for diagnostics.
@@ -454,7 +550,10 @@ mod tests {
     }
 
     fn paths(diags: &[Diagnostic]) -> Vec<String> {
-        diags.iter().map(|d| d.attribute.clone().unwrap_or_default().to_string()).collect()
+        diags
+            .iter()
+            .map(|d| d.attribute.clone().unwrap_or_default().to_string())
+            .collect()
     }
 
     #[test]
@@ -463,8 +562,16 @@ mod tests {
         let planned = obj(Value::Unknown, "something-else", Value::Null, &[]);
         let diags = check_planned_state("t", &schema(), &Value::Null, &config, &planned);
         assert_eq!(paths(&diags), ["name"]);
-        assert!(diags[0].detail.contains("\"something-else\""), "{}", diags[0].detail);
-        assert!(diags[0].detail.contains("please"), "asks to report: {}", diags[0].detail);
+        assert!(
+            diags[0].detail.contains("\"something-else\""),
+            "{}",
+            diags[0].detail
+        );
+        assert!(
+            diags[0].detail.contains("please"),
+            "asks to report: {}",
+            diags[0].detail
+        );
     }
 
     #[test]
@@ -541,15 +648,25 @@ mod tests {
         let actual = Value::object([("id", Value::string("x"))]);
         let diags = check_apply_result("t", &schema(), &planned, &actual);
         assert_eq!(diags.len(), 1);
-        assert!(diags[0].detail.contains("invalid value"), "{}", diags[0].detail);
+        assert!(
+            diags[0].detail.contains("invalid value"),
+            "{}",
+            diags[0].detail
+        );
     }
 
     #[test]
     fn delete_must_return_null_and_create_must_not() {
         let state = obj(Value::string("x"), "a", Value::Null, &[]);
-        assert_eq!(check_apply_result("t", &schema(), &Value::Null, &state).len(), 1);
+        assert_eq!(
+            check_apply_result("t", &schema(), &Value::Null, &state).len(),
+            1
+        );
         assert!(check_apply_result("t", &schema(), &Value::Null, &Value::Null).is_empty());
-        assert_eq!(check_apply_result("t", &schema(), &state, &Value::Null).len(), 1);
+        assert_eq!(
+            check_apply_result("t", &schema(), &state, &Value::Null).len(),
+            1
+        );
     }
 
     #[test]

@@ -82,7 +82,10 @@ fn plan_block(block: &Block, prior: &Value, config: &Value, proposed: &Value) ->
                         .map(|(key, item)| {
                             let prior_item = prior_child.get(key).unwrap_or(&Value::Null);
                             let config_item = config_child.get(key).unwrap_or(&Value::Null);
-                            (key.clone(), plan_block(&nested.block, prior_item, config_item, item))
+                            (
+                                key.clone(),
+                                plan_block(&nested.block, prior_item, config_item, item),
+                            )
                         })
                         .collect(),
                 ),
@@ -156,16 +159,31 @@ mod tests {
 
     #[test]
     fn create_keeps_configured_optional_computed_value() {
-        let config = obj(Value::Null, "a", Value::Number(3.into()), Value::List(vec![]));
+        let config = obj(
+            Value::Null,
+            "a",
+            Value::Number(3.into()),
+            Value::List(vec![]),
+        );
         let planned = default_plan(&schema(), &Value::Null, &config, &config);
         assert_eq!(planned.get("size"), Some(&Value::Number(3.into())));
     }
 
     #[test]
     fn update_keeps_prior_computed_values() {
-        let prior = obj(Value::string("x"), "a", Value::Number(1.into()), Value::List(vec![]));
+        let prior = obj(
+            Value::string("x"),
+            "a",
+            Value::Number(1.into()),
+            Value::List(vec![]),
+        );
         let config = obj(Value::Null, "b", Value::Null, Value::List(vec![]));
-        let proposed = obj(Value::string("x"), "b", Value::Number(1.into()), Value::List(vec![]));
+        let proposed = obj(
+            Value::string("x"),
+            "b",
+            Value::Number(1.into()),
+            Value::List(vec![]),
+        );
         let planned = default_plan(&schema(), &prior, &config, &proposed);
         assert_eq!(planned, proposed);
     }
@@ -180,12 +198,20 @@ mod tests {
     #[test]
     fn destroy_plans_null() {
         let prior = obj(Value::string("x"), "a", Value::Null, Value::List(vec![]));
-        assert_eq!(default_plan(&schema(), &prior, &Value::Null, &Value::Null), Value::Null);
+        assert_eq!(
+            default_plan(&schema(), &prior, &Value::Null, &Value::Null),
+            Value::Null
+        );
     }
 
     #[test]
     fn mark_computed_unknown_spares_kept_and_optional_attributes() {
-        let mut planned = obj(Value::string("x"), "a", Value::Number(1.into()), Value::List(vec![]));
+        let mut planned = obj(
+            Value::string("x"),
+            "a",
+            Value::Number(1.into()),
+            Value::List(vec![]),
+        );
         mark_computed_unknown(&schema(), &mut planned, &[]);
         assert_eq!(planned.get("id"), Some(&Value::Unknown));
         assert_eq!(planned.get("size"), Some(&Value::Number(1.into())));

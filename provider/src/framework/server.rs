@@ -7,7 +7,7 @@
 //! msgpack. The gRPC adapter (`crate::plugin::grpc_provider`) only copies fields.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, PoisonError, RwLock};
 
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
@@ -15,9 +15,7 @@ use tracing::{debug, info, warn};
 use super::consistency::{check_apply_result, check_planned_state};
 use super::plan::default_plan;
 use super::{DataSource, PlanRequest, Provider, Resource, StopToken};
-use crate::tfvalue::{
-    self, AttributePath, Diagnostic, Diagnostics, PathStep, Schema, Type, Value,
-};
+use crate::tfvalue::{self, AttributePath, Diagnostic, Diagnostics, PathStep, Schema, Type, Value};
 
 /// A value on the wire, as Terraform sends it: msgpack (always, in practice) or JSON.
 /// Both empty means null.
@@ -33,7 +31,10 @@ impl DynamicValue {
     /// Wraps msgpack bytes.
     #[must_use]
     pub fn msgpack(bytes: Vec<u8>) -> Self {
-        Self { msgpack: bytes, json: Vec::new() }
+        Self {
+            msgpack: bytes,
+            json: Vec::new(),
+        }
     }
 }
 
@@ -130,7 +131,10 @@ impl<P: Provider> ProviderServer<P> {
             .into_iter()
             .map(|resource| {
                 let schema = resource.schema();
-                (resource.type_name().to_owned(), ResourceEntry { resource, schema })
+                (
+                    resource.type_name().to_owned(),
+                    ResourceEntry { resource, schema },
+                )
             })
             .collect();
         let data_sources = provider
@@ -138,7 +142,13 @@ impl<P: Provider> ProviderServer<P> {
             .into_iter()
             .map(|data_source| {
                 let schema = data_source.schema();
-                (data_source.type_name().to_owned(), DataSourceEntry { data_source, schema })
+                (
+                    data_source.type_name().to_owned(),
+                    DataSourceEntry {
+                        data_source,
+                        schema,
+                    },
+                )
             })
             .collect();
         let (stop_tx, stop) = StopToken::new();
@@ -173,7 +183,11 @@ impl<P: Provider> ProviderServer<P> {
         }
         SchemaResponse {
             provider: self.provider_schema.clone(),
-            resources: self.resources.iter().map(|(k, e)| (k.clone(), e.schema.clone())).collect(),
+            resources: self
+                .resources
+                .iter()
+                .map(|(k, e)| (k.clone(), e.schema.clone()))
+                .collect(),
             data_sources: self
                 .data_sources
                 .iter()
@@ -211,9 +225,9 @@ impl<P: Provider> ProviderServer<P> {
             return diags;
         }
         if let Some(data) = self.provider.configure(&config, &mut diags).await {
-            if let Ok(mut slot) = self.data.write() {
-                *slot = Some(Arc::new(data));
-            }
+            // A poisoned lock only means another operation panicked mid-write of an `Arc`;
+            // the slot itself is always a valid value.
+            *self.data.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(data));
         }
         diags
     }
@@ -224,7 +238,12 @@ impl<P: Provider> ProviderServer<P> {
         let Some(entry) = self.resource(type_name, &mut diags) else {
             return diags;
         };
-        if let Some(config) = decode(&entry.schema.value_type(), config, "configuration", &mut diags) {
+        if let Some(config) = decode(
+            &entry.schema.value_type(),
+            config,
+            "configuration",
+            &mut diags,
+        ) {
             entry.resource.validate(&config, &mut diags);
         }
         diags
@@ -240,7 +259,12 @@ impl<P: Provider> ProviderServer<P> {
         let Some(entry) = self.data_source(type_name, &mut diags) else {
             return diags;
         };
-        if let Some(config) = decode(&entry.schema.value_type(), config, "configuration", &mut diags) {
+        if let Some(config) = decode(
+            &entry.schema.value_type(),
+            config,
+            "configuration",
+            &mut diags,
+        ) {
             entry.data_source.validate(&config, &mut diags);
         }
         diags
@@ -304,7 +328,10 @@ impl<P: Provider> ProviderServer<P> {
         let bytes = match serde_json::to_vec(&normalized) {
             Ok(bytes) => bytes,
             Err(err) => {
-                diags.push(Diagnostic::error("Unreadable Resource State", err.to_string()));
+                diags.push(Diagnostic::error(
+                    "Unreadable Resource State",
+                    err.to_string(),
+                ));
                 return (None, diags);
             }
         };
@@ -332,7 +359,10 @@ impl<P: Provider> ProviderServer<P> {
         private: Vec<u8>,
     ) -> ReadResponse {
         let mut diags = Diagnostics::default();
-        let mut response = ReadResponse { private, ..ReadResponse::default() };
+        let mut response = ReadResponse {
+            private,
+            ..ReadResponse::default()
+        };
         let Some(entry) = self.resource(type_name, &mut diags) else {
             response.diagnostics = diags;
             return response;
@@ -352,12 +382,18 @@ impl<P: Provider> ProviderServer<P> {
             return response;
         };
         debug!(type_name, "reading resource");
-        let read = entry.resource.read(&data, &state, &self.stop, &mut diags).await;
+        let read = entry
+            .resource
+            .read(&data, &state, &self.stop, &mut diags)
+            .await;
         let new_state = match read {
             Some(value) if value.is_null() => Value::Null,
             Some(value) => {
                 if let Err(err) = value.conforms_to(&ty) {
-                    diags.push(bug_diag(type_name, &format!("read an invalid value: {err}")));
+                    diags.push(bug_diag(
+                        type_name,
+                        &format!("read an invalid value: {err}"),
+                    ));
                     state
                 } else if !value.is_wholly_known() {
                     diags.push(bug_diag(type_name, "read a state with unknown values"));
@@ -385,7 +421,10 @@ impl<P: Provider> ProviderServer<P> {
         prior_private: Vec<u8>,
     ) -> PlanResponse {
         let mut diags = Diagnostics::default();
-        let mut response = PlanResponse { planned_private: prior_private, ..PlanResponse::default() };
+        let mut response = PlanResponse {
+            planned_private: prior_private,
+            ..PlanResponse::default()
+        };
         let Some(entry) = self.resource(type_name, &mut diags) else {
             response.diagnostics = diags;
             return response;
@@ -410,7 +449,11 @@ impl<P: Provider> ProviderServer<P> {
             .resource
             .modify_plan(
                 data.as_deref(),
-                PlanRequest { prior: &prior, config: &config, planned: &mut planned },
+                PlanRequest {
+                    prior: &prior,
+                    config: &config,
+                    planned: &mut planned,
+                },
                 &mut diags,
             )
             .await;
@@ -420,7 +463,11 @@ impl<P: Provider> ProviderServer<P> {
         }
         let violations = check_planned_state(type_name, &entry.schema, &prior, &config, &planned);
         if !violations.is_empty() {
-            warn!(type_name, count = violations.len(), "resource planned an invalid change");
+            warn!(
+                type_name,
+                count = violations.len(),
+                "resource planned an invalid change"
+            );
             diags.extend(violations);
             response.diagnostics = diags;
             return response;
@@ -449,7 +496,10 @@ impl<P: Provider> ProviderServer<P> {
         planned_private: Vec<u8>,
     ) -> ApplyResponse {
         let mut diags = Diagnostics::default();
-        let mut response = ApplyResponse { private: planned_private, ..ApplyResponse::default() };
+        let mut response = ApplyResponse {
+            private: planned_private,
+            ..ApplyResponse::default()
+        };
         let Some(entry) = self.resource(type_name, &mut diags) else {
             response.diagnostics = diags;
             return response;
@@ -473,23 +523,39 @@ impl<P: Provider> ProviderServer<P> {
             info!(type_name, "deleting");
             resource.delete(&data, &prior, &self.stop, &mut diags).await;
             // A failed delete keeps the object in state, so it is not forgotten.
-            if diags.has_errors() { prior.clone() } else { Value::Null }
+            if diags.has_errors() {
+                prior.clone()
+            } else {
+                Value::Null
+            }
         } else {
             let result = if prior.is_null() {
                 info!(type_name, "creating");
-                resource.create(&data, &planned, &config, &self.stop, &mut diags).await
+                resource
+                    .create(&data, &planned, &config, &self.stop, &mut diags)
+                    .await
             } else {
                 info!(type_name, "updating");
-                resource.update(&data, &prior, &planned, &config, &self.stop, &mut diags).await
+                resource
+                    .update(&data, &prior, &planned, &config, &self.stop, &mut diags)
+                    .await
             };
-            let failed_result = if prior.is_null() { Value::Null } else { prior.clone() };
+            let failed_result = if prior.is_null() {
+                Value::Null
+            } else {
+                prior.clone()
+            };
             match result {
                 Some(value) if !diags.has_errors() => {
                     let violations = check_apply_result(type_name, &entry.schema, &planned, &value);
                     if violations.is_empty() {
                         value
                     } else {
-                        warn!(type_name, count = violations.len(), "apply result breaks the plan");
+                        warn!(
+                            type_name,
+                            count = violations.len(),
+                            "apply result breaks the plan"
+                        );
                         diags.extend(violations);
                         usable_or(value, &ty, failed_result)
                     }
@@ -519,18 +585,28 @@ impl<P: Provider> ProviderServer<P> {
             return (Vec::new(), diags);
         };
         let ty = entry.schema.value_type();
-        let Some(state) = entry.resource.import(&data, id, &self.stop, &mut diags).await else {
+        let Some(state) = entry
+            .resource
+            .import(&data, id, &self.stop, &mut diags)
+            .await
+        else {
             return (Vec::new(), diags);
         };
         if let Err(err) = state.conforms_to(&ty) {
-            diags.push(bug_diag(type_name, &format!("imported an invalid value: {err}")));
+            diags.push(bug_diag(
+                type_name,
+                &format!("imported an invalid value: {err}"),
+            ));
             return (Vec::new(), diags);
         }
         let Some(encoded) = encode(&ty, &state, &mut diags) else {
             return (Vec::new(), diags);
         };
-        let imported =
-            ImportedResource { type_name: type_name.to_owned(), state: encoded, private: Vec::new() };
+        let imported = ImportedResource {
+            type_name: type_name.to_owned(),
+            state: encoded,
+            private: Vec::new(),
+        };
         (vec![imported], diags)
     }
 
@@ -554,15 +630,22 @@ impl<P: Provider> ProviderServer<P> {
             return (None, diags);
         }
         let data = self.data();
-        let Some(state) =
-            entry.data_source.read(data.as_deref(), &config, &self.stop, &mut diags).await
+        let Some(state) = entry
+            .data_source
+            .read(data.as_deref(), &config, &self.stop, &mut diags)
+            .await
         else {
             return (None, diags);
         };
         if diags.has_errors() {
             return (None, diags);
         }
-        let violations = check_apply_result(type_name, &entry.schema, &config_as_plan(&entry.schema, &config), &state);
+        let violations = check_apply_result(
+            type_name,
+            &entry.schema,
+            &config_as_plan(&entry.schema, &config),
+            &state,
+        );
         if !violations.is_empty() {
             diags.extend(violations);
             return (None, diags);
@@ -584,7 +667,10 @@ impl<P: Provider> ProviderServer<P> {
     }
 
     fn data(&self) -> Option<Arc<P::Data>> {
-        self.data.read().ok().and_then(|slot| slot.clone())
+        self.data
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     fn configured(&self, type_name: &str, diags: &mut Diagnostics) -> Option<Arc<P::Data>> {
@@ -601,7 +687,11 @@ impl<P: Provider> ProviderServer<P> {
         data
     }
 
-    fn resource(&self, type_name: &str, diags: &mut Diagnostics) -> Option<&ResourceEntry<P::Data>> {
+    fn resource(
+        &self,
+        type_name: &str,
+        diags: &mut Diagnostics,
+    ) -> Option<&ResourceEntry<P::Data>> {
         let entry = self.resources.get(type_name);
         if entry.is_none() {
             diags.push(unknown_type("resource", type_name, self.resources.keys()));
@@ -616,7 +706,11 @@ impl<P: Provider> ProviderServer<P> {
     ) -> Option<&DataSourceEntry<P::Data>> {
         let entry = self.data_sources.get(type_name);
         if entry.is_none() {
-            diags.push(unknown_type("data source", type_name, self.data_sources.keys()));
+            diags.push(unknown_type(
+                "data source",
+                type_name,
+                self.data_sources.keys(),
+            ));
         }
         entry
     }
@@ -638,7 +732,11 @@ fn config_as_plan(schema: &Schema, config: &Value) -> Value {
 }
 
 fn usable_or(value: Value, ty: &Type, fallback: Value) -> Value {
-    if value.conforms_to(ty).is_ok() && value.is_wholly_known() { value } else { fallback }
+    if value.conforms_to(ty).is_ok() && value.is_wholly_known() {
+        value
+    } else {
+        fallback
+    }
 }
 
 fn unknown_type<'a>(
@@ -651,7 +749,11 @@ fn unknown_type<'a>(
         "Unknown Type",
         format!(
             "this provider has no {kind} named {type_name}; it offers: {}",
-            if known.is_empty() { "none".to_owned() } else { known.join(", ") }
+            if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            }
         ),
     )
 }
@@ -701,7 +803,10 @@ fn value_at<'a>(value: &'a Value, path: &AttributePath) -> &'a Value {
                 v.get(name).unwrap_or(&Value::Null)
             }
             (PathStep::ElementKeyInt(i), Value::List(items) | Value::Tuple(items)) => {
-                usize::try_from(*i).ok().and_then(|i| items.get(i)).unwrap_or(&Value::Null)
+                usize::try_from(*i)
+                    .ok()
+                    .and_then(|i| items.get(i))
+                    .unwrap_or(&Value::Null)
             }
             _ => &Value::Null,
         };
@@ -722,11 +827,17 @@ fn normalize_json(ty: &Type, json: serde_json::Value) -> serde_json::Value {
             }
             J::Object(out)
         }
-        (Type::List(elem) | Type::Set(elem), J::Array(items)) => {
-            J::Array(items.into_iter().map(|item| normalize_json(elem, item)).collect())
-        }
+        (Type::List(elem) | Type::Set(elem), J::Array(items)) => J::Array(
+            items
+                .into_iter()
+                .map(|item| normalize_json(elem, item))
+                .collect(),
+        ),
         (Type::Map(elem), J::Object(fields)) => J::Object(
-            fields.into_iter().map(|(k, v)| (k, normalize_json(elem, v))).collect(),
+            fields
+                .into_iter()
+                .map(|(k, v)| (k, normalize_json(elem, v)))
+                .collect(),
         ),
         (_, other) => other,
     }

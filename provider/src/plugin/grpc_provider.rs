@@ -17,7 +17,7 @@ use super::proto::tfplugin5::provider_server::{
 use super::serve::GrpcService;
 use crate::framework::{DynamicValue, Provider, ProviderServer};
 use crate::tfvalue::{
-    AttributePath, Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, PathStep,
+    Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, PathStep,
     Presence, Schema, Severity,
 };
 
@@ -29,7 +29,9 @@ pub struct GrpcProvider<P: Provider> {
 impl<P: Provider> GrpcProvider<P> {
     /// Wraps a provider.
     pub fn new(provider: P) -> Self {
-        Self { server: Arc::new(ProviderServer::new(provider)) }
+        Self {
+            server: Arc::new(ProviderServer::new(provider)),
+        }
     }
 }
 
@@ -39,11 +41,19 @@ pub fn service<P: Provider>(provider: P) -> impl GrpcService {
 }
 
 fn dynamic(value: Option<pb::DynamicValue>) -> DynamicValue {
-    value.map(|v| DynamicValue { msgpack: v.msgpack, json: v.json }).unwrap_or_default()
+    value
+        .map(|v| DynamicValue {
+            msgpack: v.msgpack,
+            json: v.json,
+        })
+        .unwrap_or_default()
 }
 
 fn to_pb_dynamic(value: Option<DynamicValue>) -> Option<pb::DynamicValue> {
-    value.map(|v| pb::DynamicValue { msgpack: v.msgpack, json: v.json })
+    value.map(|v| pb::DynamicValue {
+        msgpack: v.msgpack,
+        json: v.json,
+    })
 }
 
 fn to_pb_path(path: &AttributePath) -> pb::AttributePath {
@@ -72,7 +82,11 @@ fn to_pb_diagnostic(diagnostic: &Diagnostic) -> pb::Diagnostic {
         severity: severity.into(),
         summary: diagnostic.summary.clone(),
         detail: diagnostic.detail.clone(),
-        attribute: diagnostic.attribute.as_ref().filter(|p| !p.is_root()).map(to_pb_path),
+        attribute: diagnostic
+            .attribute
+            .as_ref()
+            .filter(|p| !p.is_root())
+            .map(to_pb_path),
     }
 }
 
@@ -86,8 +100,14 @@ fn to_pb_attribute(attribute: &Attribute) -> pb::schema::Attribute {
         r#type: attribute.ty.to_json_bytes(),
         description: attribute.description.clone(),
         required: attribute.presence == Presence::Required,
-        optional: matches!(attribute.presence, Presence::Optional | Presence::OptionalComputed),
-        computed: matches!(attribute.presence, Presence::Computed | Presence::OptionalComputed),
+        optional: matches!(
+            attribute.presence,
+            Presence::Optional | Presence::OptionalComputed
+        ),
+        computed: matches!(
+            attribute.presence,
+            Presence::Computed | Presence::OptionalComputed
+        ),
         sensitive: attribute.sensitive,
         description_kind: pb::StringKind::Plain.into(),
         deprecated: attribute.deprecated,
@@ -124,7 +144,10 @@ fn to_pb_nested(nested: &NestedBlock) -> pb::schema::NestedBlock {
 }
 
 fn to_pb_schema(schema: &Schema) -> pb::Schema {
-    pb::Schema { version: schema.version, block: Some(to_pb_block(&schema.block, schema.version)) }
+    pb::Schema {
+        version: schema.version,
+        block: Some(to_pb_block(&schema.block, schema.version)),
+    }
 }
 
 #[tonic::async_trait]
@@ -135,9 +158,13 @@ impl<P: Provider> ProviderService for GrpcProvider<P> {
     ) -> Result<Response<pb::get_provider_schema::Response>, Status> {
         debug!("GetSchema");
         let schema = self.server.get_schema();
-        let map = |schemas: &std::collections::BTreeMap<String, Schema>| -> HashMap<String, pb::Schema> {
-            schemas.iter().map(|(name, s)| (name.clone(), to_pb_schema(s))).collect()
-        };
+        let map =
+            |schemas: &std::collections::BTreeMap<String, Schema>| -> HashMap<String, pb::Schema> {
+                schemas
+                    .iter()
+                    .map(|(name, s)| (name.clone(), to_pb_schema(s)))
+                    .collect()
+            };
         Ok(Response::new(pb::get_provider_schema::Response {
             provider: Some(to_pb_schema(&schema.provider)),
             resource_schemas: map(&schema.resources),
@@ -157,7 +184,9 @@ impl<P: Provider> ProviderService for GrpcProvider<P> {
     ) -> Result<Response<pb::prepare_provider_config::Response>, Status> {
         debug!("PrepareProviderConfig");
         let request = request.into_inner();
-        let (prepared, diags) = self.server.prepare_provider_config(&dynamic(request.config));
+        let (prepared, diags) = self
+            .server
+            .prepare_provider_config(&dynamic(request.config));
         Ok(Response::new(pb::prepare_provider_config::Response {
             prepared_config: to_pb_dynamic(prepared),
             diagnostics: to_pb_diagnostics(&diags),
@@ -170,7 +199,9 @@ impl<P: Provider> ProviderService for GrpcProvider<P> {
     ) -> Result<Response<pb::validate_resource_type_config::Response>, Status> {
         let request = request.into_inner();
         debug!(type_name = %request.type_name, "ValidateResourceTypeConfig");
-        let diags = self.server.validate_resource_config(&request.type_name, &dynamic(request.config));
+        let diags = self
+            .server
+            .validate_resource_config(&request.type_name, &dynamic(request.config));
         Ok(Response::new(pb::validate_resource_type_config::Response {
             diagnostics: to_pb_diagnostics(&diags),
         }))
@@ -182,8 +213,9 @@ impl<P: Provider> ProviderService for GrpcProvider<P> {
     ) -> Result<Response<pb::validate_data_source_config::Response>, Status> {
         let request = request.into_inner();
         debug!(type_name = %request.type_name, "ValidateDataSourceConfig");
-        let diags =
-            self.server.validate_data_source_config(&request.type_name, &dynamic(request.config));
+        let diags = self
+            .server
+            .validate_data_source_config(&request.type_name, &dynamic(request.config));
         Ok(Response::new(pb::validate_data_source_config::Response {
             diagnostics: to_pb_diagnostics(&diags),
         }))
@@ -214,8 +246,13 @@ impl<P: Provider> ProviderService for GrpcProvider<P> {
     ) -> Result<Response<pb::configure::Response>, Status> {
         let request = request.into_inner();
         debug!(terraform_version = %request.terraform_version, "Configure");
-        let diags = self.server.configure(&request.terraform_version, &dynamic(request.config)).await;
-        Ok(Response::new(pb::configure::Response { diagnostics: to_pb_diagnostics(&diags) }))
+        let diags = self
+            .server
+            .configure(&request.terraform_version, &dynamic(request.config))
+            .await;
+        Ok(Response::new(pb::configure::Response {
+            diagnostics: to_pb_diagnostics(&diags),
+        }))
     }
 
     async fn read_resource(
@@ -226,7 +263,11 @@ impl<P: Provider> ProviderService for GrpcProvider<P> {
         debug!(type_name = %request.type_name, "ReadResource");
         let read = self
             .server
-            .read_resource(&request.type_name, &dynamic(request.current_state), request.private)
+            .read_resource(
+                &request.type_name,
+                &dynamic(request.current_state),
+                request.private,
+            )
             .await;
         Ok(Response::new(pb::read_resource::Response {
             new_state: to_pb_dynamic(read.new_state),
@@ -290,7 +331,10 @@ impl<P: Provider> ProviderService for GrpcProvider<P> {
     ) -> Result<Response<pb::import_resource_state::Response>, Status> {
         let request = request.into_inner();
         debug!(type_name = %request.type_name, "ImportResourceState");
-        let (imported, diags) = self.server.import_resource_state(&request.type_name, &request.id).await;
+        let (imported, diags) = self
+            .server
+            .import_resource_state(&request.type_name, &request.id)
+            .await;
         Ok(Response::new(pb::import_resource_state::Response {
             imported_resources: imported
                 .into_iter()
@@ -310,8 +354,10 @@ impl<P: Provider> ProviderService for GrpcProvider<P> {
     ) -> Result<Response<pb::read_data_source::Response>, Status> {
         let request = request.into_inner();
         debug!(type_name = %request.type_name, "ReadDataSource");
-        let (state, diags) =
-            self.server.read_data_source(&request.type_name, &dynamic(request.config)).await;
+        let (state, diags) = self
+            .server
+            .read_data_source(&request.type_name, &dynamic(request.config))
+            .await;
         Ok(Response::new(pb::read_data_source::Response {
             state: to_pb_dynamic(state),
             diagnostics: to_pb_diagnostics(&diags),
@@ -323,7 +369,9 @@ impl<P: Provider> ProviderService for GrpcProvider<P> {
         _request: Request<pb::stop::Request>,
     ) -> Result<Response<pb::stop::Response>, Status> {
         self.server.stop();
-        Ok(Response::new(pb::stop::Response { error: String::new() }))
+        Ok(Response::new(pb::stop::Response {
+            error: String::new(),
+        }))
     }
 }
 
@@ -344,11 +392,21 @@ mod tests {
     #[test]
     fn diagnostics_keep_severity_and_path_steps() {
         use pb::attribute_path::step::Selector;
-        let diag = Diagnostic::warning("Single Location", "add another")
-            .with_attribute(AttributePath::root().attr("storage").key("us_east").attr("bucket"));
+        let diag = Diagnostic::warning("Single Location", "add another").with_attribute(
+            AttributePath::root()
+                .attr("storage")
+                .key("us_east")
+                .attr("bucket"),
+        );
         let pb = to_pb_diagnostic(&diag);
         assert_eq!(pb.severity, i32::from(pb::diagnostic::Severity::Warning));
-        let steps: Vec<_> = pb.attribute.unwrap().steps.into_iter().map(|s| s.selector.unwrap()).collect();
+        let steps: Vec<_> = pb
+            .attribute
+            .unwrap()
+            .steps
+            .into_iter()
+            .map(|s| s.selector.unwrap())
+            .collect();
         assert_eq!(
             steps,
             [

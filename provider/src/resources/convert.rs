@@ -30,11 +30,13 @@ pub(crate) fn to_json(value: &Value) -> serde_json::Value {
 
 /// The Terraform attribute path of a domain field path (the names are the same by design).
 pub(crate) fn attribute_path(path: &FieldPath) -> AttributePath {
-    path.segments().iter().fold(AttributePath::root(), |p, segment| match segment {
-        Segment::Field(name) => p.attr(name),
-        Segment::Key(key) => p.key(key),
-        Segment::Index(i) => p.index(i64::try_from(*i).unwrap_or(i64::MAX)),
-    })
+    path.segments()
+        .iter()
+        .fold(AttributePath::root(), |p, segment| match segment {
+            Segment::Field(name) => p.attr(name),
+            Segment::Key(key) => p.key(key),
+            Segment::Index(i) => p.index(i64::try_from(*i).unwrap_or(i64::MAX)),
+        })
 }
 
 /// The diagnostic for a domain issue.
@@ -83,17 +85,27 @@ mod tests {
     #[test]
     fn field_paths_become_attribute_paths_with_the_same_names() {
         let path = FieldPath::attr("storage").key("us_east").field("bucket");
-        assert_eq!(attribute_path(&path), AttributePath::root().attr("storage").key("us_east").attr("bucket"));
+        assert_eq!(
+            attribute_path(&path),
+            AttributePath::root()
+                .attr("storage")
+                .key("us_east")
+                .attr("bucket")
+        );
     }
 
     #[test]
     fn issues_about_unknown_values_are_recognised() {
         let config = Value::object([
             ("server_hostname", Value::Unknown),
-            ("super_users", Value::List(vec![Value::string("a"), Value::Unknown])),
+            (
+                "super_users",
+                Value::List(vec![Value::string("a"), Value::Unknown]),
+            ),
             ("redis", Value::object([("host", Value::string("r"))])),
         ]);
-        let about = |path: FieldPath| issue_is_about_unknown(&config, &Issue::error(path, "S", "d"));
+        let about =
+            |path: FieldPath| issue_is_about_unknown(&config, &Issue::error(path, "S", "d"));
         assert!(about(FieldPath::attr("server_hostname")));
         assert!(about(FieldPath::attr("super_users")));
         assert!(!about(FieldPath::attr("redis").field("host")));
@@ -105,6 +117,9 @@ mod tests {
             ("a", Value::Number(3.into())),
             ("b", Value::List(vec![Value::Bool(true), Value::Null])),
         ]);
-        assert_eq!(to_json(&value), serde_json::json!({"a": 3, "b": [true, null]}));
+        assert_eq!(
+            to_json(&value),
+            serde_json::json!({"a": 3, "b": [true, null]})
+        );
     }
 }

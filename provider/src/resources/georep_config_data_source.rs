@@ -55,13 +55,17 @@ pub(crate) fn schema() -> Schema {
         ));
     let redis = Block::new("the one Redis all sites share (build logs and user events)")
         .attribute(Attribute::required("host", Type::String).description("Redis host name"))
-        .attribute(Attribute::optional("port", Type::Number).description("Redis port; default 6379"))
+        .attribute(
+            Attribute::optional("port", Type::Number).description("Redis port; default 6379"),
+        )
         .attribute(
             Attribute::optional("password", Type::String)
                 .sensitive()
                 .description("Redis password; default none"),
         )
-        .attribute(Attribute::optional("tls", Type::Bool).description("connect with TLS; default false"));
+        .attribute(
+            Attribute::optional("tls", Type::Bool).description("connect with TLS; default false"),
+        );
     let storage = Block::new(
         "one site's object storage bucket, labelled with its location id (e.g. us_east); every \
          site prefers its own location",
@@ -80,16 +84,40 @@ pub(crate) fn schema() -> Schema {
         Attribute::optional("storage_path", Type::String)
             .description("object key prefix, must be absolute; default /datastorage/registry"),
     );
-    let clair = Block::new("a Clair endpoint behind a global load balancer, shared by every site (unmanaged Clair)")
-        .attribute(Attribute::required("endpoint", Type::String).description("http:// or https:// URL of the global Clair endpoint"))
-        .attribute(Attribute::required("psk", Type::String).sensitive().description("base64 pre-shared key shared by Clair and Quay"));
+    let clair = Block::new(
+        "a Clair endpoint behind a global load balancer, shared by every site (unmanaged Clair)",
+    )
+    .attribute(
+        Attribute::required("endpoint", Type::String)
+            .description("http:// or https:// URL of the global Clair endpoint"),
+    )
+    .attribute(
+        Attribute::required("psk", Type::String)
+            .sensitive()
+            .description("base64 pre-shared key shared by Clair and Quay"),
+    );
     let mirroring = Block::new("repository mirroring")
-        .attribute(Attribute::optional("enabled", Type::Bool).description("default true when the block is present"))
-        .attribute(Attribute::optional("interval", Type::Number).description("seconds between mirror runs, at least 30"));
+        .attribute(
+            Attribute::optional("enabled", Type::Bool)
+                .description("default true when the block is present"),
+        )
+        .attribute(
+            Attribute::optional("interval", Type::Number)
+                .description("seconds between mirror runs, at least 30"),
+        );
     let builders = Block::new("Quay builds")
-        .attribute(Attribute::optional("enabled", Type::Bool).description("default true when the block is present"))
-        .attribute(Attribute::optional("build_manager_hostname", Type::String).description("build manager host[:port]; required when enabled"))
-        .attribute(Attribute::optional("executor_config", Type::Dynamic).description("one build executor's configuration map; required when enabled"));
+        .attribute(
+            Attribute::optional("enabled", Type::Bool)
+                .description("default true when the block is present"),
+        )
+        .attribute(
+            Attribute::optional("build_manager_hostname", Type::String)
+                .description("build manager host[:port]; required when enabled"),
+        )
+        .attribute(
+            Attribute::optional("executor_config", Type::Dynamic)
+                .description("one build executor's configuration map; required when enabled"),
+        );
     Schema {
         version: 0,
         block: Block::new(
@@ -149,7 +177,9 @@ fn input(config: &Value, diags: &mut Diagnostics) -> Option<ConfigInput> {
             diags.push(
                 Diagnostic::error(
                     "Map Expected",
-                    format!("{path} must be a map of keys to values, such as {{ KEY = \"value\" }}"),
+                    format!(
+                        "{path} must be a map of keys to values, such as {{ KEY = \"value\" }}"
+                    ),
                 )
                 .with_attribute(path),
             );
@@ -197,7 +227,10 @@ fn check(config: &Value, diags: &mut Diagnostics) -> Option<ConfigInput> {
         Ok((_, warnings)) => warnings,
         Err(issues) => issues,
     };
-    for issue in issues.iter().filter(|issue| !issue_is_about_unknown(config, issue)) {
+    for issue in issues
+        .iter()
+        .filter(|issue| !issue_is_about_unknown(config, issue))
+    {
         diags.push(diagnostic(issue));
     }
     (!diags.has_errors()).then_some(input)
@@ -255,14 +288,20 @@ mod tests {
 
     #[test]
     fn schema_is_a_valid_definition() {
-        assert!(schema().check_definition().is_ok(), "{:?}", schema().check_definition());
+        assert!(
+            schema().check_definition().is_ok(),
+            "{:?}",
+            schema().check_definition()
+        );
     }
 
     #[test]
     fn every_argument_maps_onto_the_domain_input() {
         // An all-null configuration must deserialize: the schema's argument names and the
         // domain input's field names are the same.
-        let Type::Object(attrs) = schema().value_type() else { panic!("object type") };
+        let Type::Object(attrs) = schema().value_type() else {
+            panic!("object type")
+        };
         let config = Value::Object(attrs.keys().map(|k| (k.clone(), Value::Null)).collect());
         let mut diags = Diagnostics::default();
         assert!(input(&config, &mut diags).is_some(), "{diags:?}");
@@ -276,8 +315,10 @@ mod tests {
         )]);
         let mut diags = Diagnostics::default();
         assert!(input(&config, &mut diags).is_none());
-        let paths: Vec<String> =
-            diags.iter().map(|d| d.attribute.clone().unwrap_or_default().to_string()).collect();
+        let paths: Vec<String> = diags
+            .iter()
+            .map(|d| d.attribute.clone().unwrap_or_default().to_string())
+            .collect();
         assert_eq!(paths, ["extra_config"]);
     }
 }

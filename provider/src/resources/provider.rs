@@ -106,7 +106,9 @@ fn provider_schema() -> Schema {
 /// digits, underscores or dashes (the characters Terraform allows in identifiers).
 fn is_identifier(label: &str) -> bool {
     let mut chars = label.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
@@ -200,7 +202,13 @@ fn check_clusters(config: &Value, diags: &mut Diagnostics) -> BTreeMap<String, C
                 continue;
             }
         };
-        clusters.insert(label.clone(), ClusterSpec { kubeconfig, context });
+        clusters.insert(
+            label.clone(),
+            ClusterSpec {
+                kubeconfig,
+                context,
+            },
+        );
     }
     clusters
 }
@@ -244,20 +252,32 @@ mod tests {
     use super::*;
 
     fn cluster(path: Value, content: Value, context: Value) -> Value {
-        Value::object([("kubeconfig_path", path), ("kubeconfig_content", content), ("context", context)])
+        Value::object([
+            ("kubeconfig_path", path),
+            ("kubeconfig_content", content),
+            ("context", context),
+        ])
     }
 
     fn config(clusters: Vec<(&str, Value)>) -> Value {
         Value::object([(
             "cluster",
-            Value::Map(clusters.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()),
+            Value::Map(
+                clusters
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect(),
+            ),
         )])
     }
 
     fn problems(config: &Value) -> Vec<String> {
         let mut diags = Diagnostics::default();
         check_clusters(config, &mut diags);
-        diags.iter().map(|d| d.attribute.clone().unwrap_or_default().to_string()).collect()
+        diags
+            .iter()
+            .map(|d| d.attribute.clone().unwrap_or_default().to_string())
+            .collect()
     }
 
     #[test]
@@ -268,19 +288,31 @@ mod tests {
     #[test]
     fn cluster_with_a_path_or_content_is_accepted() {
         let c = config(vec![
-            ("us_east", cluster(Value::string("/k/a"), Value::Null, Value::string("ctx"))),
-            ("eu-west", cluster(Value::Null, Value::string("apiVersion: v1"), Value::Null)),
+            (
+                "us_east",
+                cluster(Value::string("/k/a"), Value::Null, Value::string("ctx")),
+            ),
+            (
+                "eu-west",
+                cluster(Value::Null, Value::string("apiVersion: v1"), Value::Null),
+            ),
         ]);
         let mut diags = Diagnostics::default();
         let clusters = check_clusters(&c, &mut diags);
         assert!(diags.is_empty());
         assert_eq!(clusters["us_east"].context.as_deref(), Some("ctx"));
-        assert!(matches!(clusters["eu-west"].kubeconfig, KubeconfigSource::Content(_)));
+        assert!(matches!(
+            clusters["eu-west"].kubeconfig,
+            KubeconfigSource::Content(_)
+        ));
     }
 
     #[test]
     fn cluster_with_both_kubeconfig_arguments_is_rejected_at_content() {
-        let c = config(vec![("a", cluster(Value::string("/k"), Value::string("x"), Value::Null))]);
+        let c = config(vec![(
+            "a",
+            cluster(Value::string("/k"), Value::string("x"), Value::Null),
+        )]);
         assert_eq!(problems(&c), [r#"cluster["a"].kubeconfig_content"#]);
     }
 
@@ -292,13 +324,19 @@ mod tests {
 
     #[test]
     fn cluster_label_must_be_an_identifier() {
-        let c = config(vec![("1st site", cluster(Value::string("/k"), Value::Null, Value::Null))]);
+        let c = config(vec![(
+            "1st site",
+            cluster(Value::string("/k"), Value::Null, Value::Null),
+        )]);
         assert_eq!(problems(&c), [r#"cluster["1st site"]"#]);
     }
 
     #[test]
     fn unknown_kubeconfig_values_are_not_judged_yet() {
-        let c = config(vec![("a", cluster(Value::Unknown, Value::Null, Value::Null))]);
+        let c = config(vec![(
+            "a",
+            cluster(Value::Unknown, Value::Null, Value::Null),
+        )]);
         assert!(problems(&c).is_empty());
     }
 

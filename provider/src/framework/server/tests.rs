@@ -47,10 +47,10 @@ impl Resource<String> for Thing {
         vec![AttributePath::root().attr("name")]
     }
     async fn modify_plan(&self, _: Option<&String>, req: PlanRequest<'_>, _: &mut Diagnostics) {
-        if self.0 == Behaviour::PlanChangesName {
-            if let Value::Object(attrs) = req.planned {
-                attrs.insert("name".into(), Value::string("renamed-by-provider"));
-            }
+        if self.0 == Behaviour::PlanChangesName
+            && let Value::Object(attrs) = req.planned
+        {
+            attrs.insert("name".into(), Value::string("renamed-by-provider"));
         }
     }
     async fn create(
@@ -79,7 +79,13 @@ impl Resource<String> for Thing {
         }
         Some(state)
     }
-    async fn read(&self, _: &String, state: &Value, _: &StopToken, _: &mut Diagnostics) -> Option<Value> {
+    async fn read(
+        &self,
+        _: &String,
+        state: &Value,
+        _: &StopToken,
+        _: &mut Diagnostics,
+    ) -> Option<Value> {
         if state.get("name").and_then(Value::as_str) == Some("gone") {
             return Some(Value::Null);
         }
@@ -123,9 +129,20 @@ impl DataSource<String> for Echo {
         _: &StopToken,
         _: &mut Diagnostics,
     ) -> Option<Value> {
-        let input = config.get("input").and_then(Value::as_str).unwrap_or_default().to_owned();
-        let echoed = if self.tamper { format!("{input}!") } else { input.clone() };
-        Some(Value::object([("input", Value::string(echoed)), ("output", Value::string(input))]))
+        let input = config
+            .get("input")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let echoed = if self.tamper {
+            format!("{input}!")
+        } else {
+            input.clone()
+        };
+        Some(Value::object([
+            ("input", Value::string(echoed)),
+            ("output", Value::string(input)),
+        ]))
     }
 }
 
@@ -145,18 +162,29 @@ impl Provider for TestProvider {
     }
     fn validate(&self, _: &Value, _: &mut Diagnostics) {}
     async fn configure(&self, config: &Value, _: &mut Diagnostics) -> Option<String> {
-        Some(config.get("prefix").and_then(Value::as_str).unwrap_or("p").to_owned())
+        Some(
+            config
+                .get("prefix")
+                .and_then(Value::as_str)
+                .unwrap_or("p")
+                .to_owned(),
+        )
     }
     fn resources(&self) -> Vec<Arc<dyn Resource<String>>> {
         vec![Arc::new(Thing(self.behaviour))]
     }
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<String>>> {
-        vec![Arc::new(Echo { tamper: self.tamper })]
+        vec![Arc::new(Echo {
+            tamper: self.tamper,
+        })]
     }
 }
 
 fn server(behaviour: Behaviour) -> ProviderServer<TestProvider> {
-    ProviderServer::new(TestProvider { behaviour, tamper: false })
+    ProviderServer::new(TestProvider {
+        behaviour,
+        tamper: false,
+    })
 }
 
 fn dv(ty: &Type, value: &Value) -> DynamicValue {
@@ -176,7 +204,12 @@ async fn configured(behaviour: Behaviour) -> ProviderServer<TestProvider> {
     let server = server(behaviour);
     let ty = server.get_schema().provider.value_type();
     let config = Value::object([("prefix", Value::string("site"))]);
-    assert!(server.configure("1.0.3", &dv(&ty, &config)).await.is_empty());
+    assert!(
+        server
+            .configure("1.0.3", &dv(&ty, &config))
+            .await
+            .is_empty()
+    );
     server
 }
 
@@ -193,20 +226,25 @@ fn schema_lists_every_type_and_has_no_definition_errors() {
     let schema = server(Behaviour::Honest).get_schema();
     assert!(schema.diagnostics.is_empty());
     assert_eq!(schema.resources.keys().collect::<Vec<_>>(), ["test_thing"]);
-    assert_eq!(schema.data_sources.keys().collect::<Vec<_>>(), ["test_echo"]);
+    assert_eq!(
+        schema.data_sources.keys().collect::<Vec<_>>(),
+        ["test_echo"]
+    );
 }
 
 #[test]
 fn validation_errors_carry_the_attribute_path() {
     let s = server(Behaviour::Honest);
     let ty = thing_schema().value_type();
-    let diags = s.validate_resource_config("test_thing", &dv(&ty, &thing(Value::Null, "", Value::Null)));
+    let diags =
+        s.validate_resource_config("test_thing", &dv(&ty, &thing(Value::Null, "", Value::Null)));
     assert_eq!(errors(&diags), ["name: name must not be empty"]);
 }
 
 #[test]
 fn unknown_type_names_are_reported_with_the_known_ones() {
-    let diags = server(Behaviour::Honest).validate_resource_config("nope", &DynamicValue::default());
+    let diags =
+        server(Behaviour::Honest).validate_resource_config("nope", &DynamicValue::default());
     assert!(errors(&diags)[0].contains("test_thing"), "{diags:?}");
 }
 
@@ -223,10 +261,19 @@ async fn plan_on_create_leaves_computed_values_unknown() {
     let ty = thing_schema().value_type();
     let config = thing(Value::Null, "a", Value::Null);
     let plan = s
-        .plan_resource_change("test_thing", &dv(&ty, &Value::Null), &dv(&ty, &config), &dv(&ty, &config), vec![])
+        .plan_resource_change(
+            "test_thing",
+            &dv(&ty, &Value::Null),
+            &dv(&ty, &config),
+            &dv(&ty, &config),
+            vec![],
+        )
         .await;
     assert!(plan.diagnostics.is_empty(), "{:?}", plan.diagnostics);
-    assert_eq!(decoded(&plan.planned_state, &ty), thing(Value::Unknown, "a", Value::Unknown));
+    assert_eq!(
+        decoded(&plan.planned_state, &ty),
+        thing(Value::Unknown, "a", Value::Unknown)
+    );
 }
 
 #[tokio::test]
@@ -235,11 +282,20 @@ async fn framework_catches_a_plan_that_changes_configuration() {
     let ty = thing_schema().value_type();
     let config = thing(Value::Null, "a", Value::Null);
     let plan = s
-        .plan_resource_change("test_thing", &dv(&ty, &Value::Null), &dv(&ty, &config), &dv(&ty, &config), vec![])
+        .plan_resource_change(
+            "test_thing",
+            &dv(&ty, &Value::Null),
+            &dv(&ty, &config),
+            &dv(&ty, &config),
+            vec![],
+        )
         .await;
     let errs = errors(&plan.diagnostics);
     assert_eq!(errs.len(), 1, "{errs:?}");
-    assert!(errs[0].starts_with("name:") && errs[0].contains("renamed-by-provider"), "{errs:?}");
+    assert!(
+        errs[0].starts_with("name:") && errs[0].contains("renamed-by-provider"),
+        "{errs:?}"
+    );
     assert!(plan.planned_state.is_none());
 }
 
@@ -251,15 +307,30 @@ async fn requires_replace_lists_only_changed_paths() {
     let same = thing(Value::Null, "a", Value::Null);
     let proposed_same = thing(Value::string("site/1"), "a", Value::Number(1.into()));
     let plan = s
-        .plan_resource_change("test_thing", &dv(&ty, &prior), &dv(&ty, &proposed_same), &dv(&ty, &same), vec![])
+        .plan_resource_change(
+            "test_thing",
+            &dv(&ty, &prior),
+            &dv(&ty, &proposed_same),
+            &dv(&ty, &same),
+            vec![],
+        )
         .await;
     assert!(plan.requires_replace.is_empty());
     let renamed = thing(Value::Null, "b", Value::Null);
     let proposed_renamed = thing(Value::string("site/1"), "b", Value::Number(1.into()));
     let plan = s
-        .plan_resource_change("test_thing", &dv(&ty, &prior), &dv(&ty, &proposed_renamed), &dv(&ty, &renamed), vec![])
+        .plan_resource_change(
+            "test_thing",
+            &dv(&ty, &prior),
+            &dv(&ty, &proposed_renamed),
+            &dv(&ty, &renamed),
+            vec![],
+        )
         .await;
-    assert_eq!(plan.requires_replace, vec![AttributePath::root().attr("name")]);
+    assert_eq!(
+        plan.requires_replace,
+        vec![AttributePath::root().attr("name")]
+    );
 }
 
 #[tokio::test]
@@ -269,7 +340,13 @@ async fn apply_create_returns_the_full_state() {
     let planned = thing(Value::Unknown, "a", Value::Unknown);
     let config = thing(Value::Null, "a", Value::Null);
     let applied = s
-        .apply_resource_change("test_thing", &dv(&ty, &Value::Null), &dv(&ty, &planned), &dv(&ty, &config), b"p".to_vec())
+        .apply_resource_change(
+            "test_thing",
+            &dv(&ty, &Value::Null),
+            &dv(&ty, &planned),
+            &dv(&ty, &config),
+            b"p".to_vec(),
+        )
         .await;
     assert!(applied.diagnostics.is_empty(), "{:?}", applied.diagnostics);
     assert_eq!(
@@ -286,11 +363,20 @@ async fn framework_catches_an_apply_that_changes_a_planned_value() {
     let planned = thing(Value::Unknown, "a", Value::Unknown);
     let config = thing(Value::Null, "a", Value::Null);
     let applied = s
-        .apply_resource_change("test_thing", &dv(&ty, &Value::Null), &dv(&ty, &planned), &dv(&ty, &config), vec![])
+        .apply_resource_change(
+            "test_thing",
+            &dv(&ty, &Value::Null),
+            &dv(&ty, &planned),
+            &dv(&ty, &config),
+            vec![],
+        )
         .await;
     let errs = errors(&applied.diagnostics);
     assert_eq!(errs.len(), 1, "{errs:?}");
-    assert!(errs[0].starts_with("name:") && errs[0].contains("changed-by-apply"), "{errs:?}");
+    assert!(
+        errs[0].starts_with("name:") && errs[0].contains("changed-by-apply"),
+        "{errs:?}"
+    );
 }
 
 #[tokio::test]
@@ -300,7 +386,13 @@ async fn framework_catches_an_apply_that_leaves_unknowns() {
     let planned = thing(Value::Unknown, "a", Value::Unknown);
     let config = thing(Value::Null, "a", Value::Null);
     let applied = s
-        .apply_resource_change("test_thing", &dv(&ty, &Value::Null), &dv(&ty, &planned), &dv(&ty, &config), vec![])
+        .apply_resource_change(
+            "test_thing",
+            &dv(&ty, &Value::Null),
+            &dv(&ty, &planned),
+            &dv(&ty, &config),
+            vec![],
+        )
         .await;
     let errs = errors(&applied.diagnostics);
     assert!(errs.iter().any(|e| e.starts_with("id:")), "{errs:?}");
@@ -314,7 +406,13 @@ async fn apply_delete_returns_null() {
     let ty = thing_schema().value_type();
     let prior = thing(Value::string("site/1"), "a", Value::Number(1.into()));
     let applied = s
-        .apply_resource_change("test_thing", &dv(&ty, &prior), &dv(&ty, &Value::Null), &dv(&ty, &Value::Null), vec![])
+        .apply_resource_change(
+            "test_thing",
+            &dv(&ty, &prior),
+            &dv(&ty, &Value::Null),
+            &dv(&ty, &Value::Null),
+            vec![],
+        )
         .await;
     assert!(applied.diagnostics.is_empty());
     assert_eq!(decoded(&applied.new_state, &ty), Value::Null);
@@ -326,7 +424,13 @@ async fn apply_without_configure_is_refused_and_keeps_prior_state() {
     let ty = thing_schema().value_type();
     let prior = thing(Value::string("site/1"), "a", Value::Number(1.into()));
     let applied = s
-        .apply_resource_change("test_thing", &dv(&ty, &prior), &dv(&ty, &Value::Null), &dv(&ty, &Value::Null), vec![])
+        .apply_resource_change(
+            "test_thing",
+            &dv(&ty, &prior),
+            &dv(&ty, &Value::Null),
+            &dv(&ty, &Value::Null),
+            vec![],
+        )
         .await;
     assert!(errors(&applied.diagnostics)[0].contains("provider configuration"));
     assert_eq!(decoded(&applied.new_state, &ty), prior);
@@ -337,7 +441,9 @@ async fn read_of_a_vanished_object_returns_null() {
     let s = configured(Behaviour::Honest).await;
     let ty = thing_schema().value_type();
     let state = thing(Value::string("site/1"), "gone", Value::Number(1.into()));
-    let read = s.read_resource("test_thing", &dv(&ty, &state), vec![]).await;
+    let read = s
+        .read_resource("test_thing", &dv(&ty, &state), vec![])
+        .await;
     assert!(read.diagnostics.is_empty());
     assert_eq!(decoded(&read.new_state, &ty), Value::Null);
 }
@@ -349,31 +455,49 @@ fn upgrade_state_fills_new_attributes_and_drops_removed_ones() {
     let raw = br#"{"id":"x","name":"a","removed_long_ago":true}"#;
     let (state, diags) = s.upgrade_resource_state("test_thing", 1, raw, false);
     assert!(diags.is_empty(), "{diags:?}");
-    assert_eq!(decoded(&state, &ty), thing(Value::string("x"), "a", Value::Null));
+    assert_eq!(
+        decoded(&state, &ty),
+        thing(Value::string("x"), "a", Value::Null)
+    );
 }
 
 #[test]
 fn upgrade_state_from_a_newer_provider_is_refused() {
-    let (_, diags) = server(Behaviour::Honest).upgrade_resource_state("test_thing", 7, b"{}", false);
+    let (_, diags) =
+        server(Behaviour::Honest).upgrade_resource_state("test_thing", 7, b"{}", false);
     assert!(errors(&diags)[0].contains("version 7"));
 }
 
 #[test]
 fn upgrade_state_from_an_older_version_asks_the_resource() {
-    let (_, diags) = server(Behaviour::Honest).upgrade_resource_state("test_thing", 0, b"{}", false);
+    let (_, diags) =
+        server(Behaviour::Honest).upgrade_resource_state("test_thing", 0, b"{}", false);
     assert!(errors(&diags)[0].contains("schema version 0"), "{diags:?}");
 }
 
 #[tokio::test]
 async fn data_source_result_is_checked_against_its_arguments() {
-    let honest = ProviderServer::new(TestProvider { behaviour: Behaviour::Honest, tamper: false });
-    let tampering = ProviderServer::new(TestProvider { behaviour: Behaviour::Honest, tamper: true });
+    let honest = ProviderServer::new(TestProvider {
+        behaviour: Behaviour::Honest,
+        tamper: false,
+    });
+    let tampering = ProviderServer::new(TestProvider {
+        behaviour: Behaviour::Honest,
+        tamper: true,
+    });
     let ty = honest.get_schema().data_sources["test_echo"].value_type();
     let config = Value::object([("input", Value::string("hi")), ("output", Value::Null)]);
-    let (state, diags) = honest.read_data_source("test_echo", &dv(&ty, &config)).await;
+    let (state, diags) = honest
+        .read_data_source("test_echo", &dv(&ty, &config))
+        .await;
     assert!(diags.is_empty(), "{diags:?}");
-    assert_eq!(decoded(&state, &ty).get("output"), Some(&Value::string("hi")));
-    let (state, diags) = tampering.read_data_source("test_echo", &dv(&ty, &config)).await;
+    assert_eq!(
+        decoded(&state, &ty).get("output"),
+        Some(&Value::string("hi"))
+    );
+    let (state, diags) = tampering
+        .read_data_source("test_echo", &dv(&ty, &config))
+        .await;
     assert!(state.is_none());
     assert!(errors(&diags)[0].starts_with("input:"), "{diags:?}");
 }

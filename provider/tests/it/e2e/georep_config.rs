@@ -76,7 +76,10 @@ output "yaml" {{
 "#
     );
     for (from, to) in replace {
-        assert!(body.contains(from), "test bug: {from:?} is not in the config");
+        assert!(
+            body.contains(from),
+            "test bug: {from:?} is not in the config"
+        );
         body = body.replace(from, to);
     }
     format!("{HEADER}{body}")
@@ -94,7 +97,11 @@ fn config_data_source_applies_renders_and_plans_no_changes_after() {
         assert!(applied.events.errors().next().is_none());
 
         let outputs = dir.output_json().unwrap();
-        let yaml = outputs["yaml"].value.as_str().expect("yaml is a string").to_owned();
+        let yaml = outputs["yaml"]
+            .value
+            .as_str()
+            .expect("yaml is a string")
+            .to_owned();
         assert!(outputs["yaml"].sensitive, "config_yaml must stay sensitive");
         for line in [
             "SERVER_HOSTNAME: quay.global.example.com",
@@ -124,9 +131,12 @@ fn config_data_source_applies_renders_and_plans_no_changes_after() {
 fn config_yaml_is_identical_across_terraform_versions_and_block_order() {
     let hashes = std::sync::Mutex::new(Vec::new());
     for_each_terraform(|tf: &TerraformBinary| {
-        for (i, order) in [["us_east", "eu_west", "ap_south"], ["ap_south", "us_east", "eu_west"]]
-            .iter()
-            .enumerate()
+        for (i, order) in [
+            ["us_east", "eu_west", "ap_south"],
+            ["ap_south", "us_east", "eu_west"],
+        ]
+        .iter()
+        .enumerate()
         {
             let dir = workdir(tf, &format!("config_determinism_{i}"));
             dir.write_main_tf(&config_in_order(order, "", &[])).unwrap();
@@ -157,17 +167,28 @@ fn assert_reported(
     detail: &str,
 ) {
     let found: Vec<&Diagnostic> = diags.iter().filter(|d| d.summary == summary).collect();
-    assert_eq!(found.len(), 1, "expected one {summary:?} diagnostic, got {diags:#?}");
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one {summary:?} diagnostic, got {diags:#?}"
+    );
     let diag = found[0];
     assert_eq!(diag.severity, severity, "{diag:#?}");
-    let snippet = diag.snippet.as_ref().unwrap_or_else(|| panic!("no source snippet: {diag:#?}"));
+    let snippet = diag
+        .snippet
+        .as_ref()
+        .unwrap_or_else(|| panic!("no source snippet: {diag:#?}"));
     assert!(
         snippet.code.contains(source),
         "{summary:?} should point at {source:?}, but points at {:?} ({:?})",
         snippet.code,
         diag.highlighted()
     );
-    assert!(diag.detail.contains(detail), "detail of {summary:?} lacks {detail:?}: {}", diag.detail);
+    assert!(
+        diag.detail.contains(detail),
+        "detail of {summary:?} lacks {detail:?}: {}",
+        diag.detail
+    );
 }
 
 struct BadInput {
@@ -183,7 +204,10 @@ const BAD_INPUTS: &[BadInput] = &[
     BadInput {
         name: "scheme_in_hostname",
         extra: "",
-        replace: &[("\"quay.global.example.com\"", "\"https://quay.global.example.com\"")],
+        replace: &[(
+            "\"quay.global.example.com\"",
+            "\"https://quay.global.example.com\"",
+        )],
         summary: "Invalid Server Hostname",
         source: "server_hostname",
         detail: "https://",
@@ -191,7 +215,10 @@ const BAD_INPUTS: &[BadInput] = &[
     BadInput {
         name: "hostname_port_out_of_range",
         extra: "",
-        replace: &[("\"quay.global.example.com\"", "\"quay.global.example.com:99999\"")],
+        replace: &[(
+            "\"quay.global.example.com\"",
+            "\"quay.global.example.com:99999\"",
+        )],
         summary: "Invalid Server Hostname",
         source: "server_hostname",
         detail: "99999",
@@ -241,7 +268,10 @@ const BAD_INPUTS: &[BadInput] = &[
     BadInput {
         name: "local_storage",
         extra: "",
-        replace: &[("driver     = \"radosgw\"\n    hostname   = \"s3.us-east", "driver     = \"local\"\n    hostname   = \"s3.us-east")],
+        replace: &[(
+            "driver     = \"radosgw\"\n    hostname   = \"s3.us-east",
+            "driver     = \"local\"\n    hostname   = \"s3.us-east",
+        )],
         summary: "Local Storage Cannot Replicate",
         source: "driver",
         detail: "radosgw",
@@ -257,7 +287,10 @@ const BAD_INPUTS: &[BadInput] = &[
     BadInput {
         name: "redis_port_out_of_range",
         extra: "",
-        replace: &[("password = \"redis-password\"", "password = \"redis-password\"\n    port     = 70000")],
+        replace: &[(
+            "password = \"redis-password\"",
+            "password = \"redis-password\"\n    port     = 70000",
+        )],
         summary: "Invalid Redis Port",
         source: "port",
         detail: "70000",
@@ -297,7 +330,10 @@ const BAD_INPUTS: &[BadInput] = &[
     BadInput {
         name: "relative_storage_path",
         extra: "",
-        replace: &[("bucket     = \"quay-ap_south\"", "bucket     = \"quay-ap_south\"\n    storage_path = \"registry\"")],
+        replace: &[(
+            "bucket     = \"quay-ap_south\"",
+            "bucket     = \"quay-ap_south\"\n    storage_path = \"registry\"",
+        )],
         summary: "Relative Storage Path",
         source: "storage_path",
         detail: "/",
@@ -323,7 +359,9 @@ fn config_data_source_rejects_bad_inputs_at_the_attribute() {
 #[test]
 fn single_location_is_a_warning_not_an_error() {
     for_each_terraform(|tf| {
-        let hcl = config("", &[]).replace(&storage("eu_west"), "").replace(&storage("ap_south"), "");
+        let hcl = config("", &[])
+            .replace(&storage("eu_west"), "")
+            .replace(&storage("ap_south"), "");
         let diags = diagnostics(tf, "single_location", &hcl);
         assert!(!diags.iter().any(Diagnostic::is_error), "{diags:#?}");
         assert_reported(
@@ -365,8 +403,16 @@ fn secrets_never_appear_in_terraform_output() {
         dir.write_main_tf(&config("", &[])).unwrap();
         let plan = dir.run(["plan", "-no-color", "-input=false"]).unwrap();
         let text = format!("{}{}", plan.stdout, plan.stderr);
-        for secret in ["db-password", "redis-password", "sk-us_east-0123456789", "-secret\""] {
-            assert!(!text.contains(secret), "{secret:?} leaked into plan output:\n{text}");
+        for secret in [
+            "db-password",
+            "redis-password",
+            "sk-us_east-0123456789",
+            "-secret\"",
+        ] {
+            assert!(
+                !text.contains(secret),
+                "{secret:?} leaked into plan output:\n{text}"
+            );
         }
     });
 }
