@@ -1,7 +1,10 @@
 //! Integration tests of `terraform-provider-quay`, linked as one test binary so the heavy
 //! dependencies (tonic, rustls) are linked once (STYLE.md, Tests). One module per area.
 
-#![allow(clippy::unwrap_used, reason = "a failed step should fail the test with its error")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "a failed step should fail the test with its error"
+)]
 
 mod e2e;
 mod plugin;
