@@ -12,7 +12,7 @@
 //!   `crate::resources`.
 //! - [`ProviderServer`]: dispatches every operation to the right resource by type name, decodes
 //!   and encodes `DynamicValue`s against the schema, fills in the default plan, and **enforces
-//!   Terraform's plan and apply rules itself** (see [`consistency`]): a resource that plans a
+//!   Terraform's plan and apply rules itself** (see [`check_planned_state`] and [`check_apply_result`]): a resource that plans a
 //!   change to a configured, non-computed value, or returns a result that differs from a known
 //!   planned value, gets a provider-side error diagnostic that says it is a provider bug, instead
 //!   of Terraform's "Provider produced inconsistent result" crash and a tainted object.
