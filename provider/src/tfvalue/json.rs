@@ -394,6 +394,16 @@ mod tests {
     }
 
     #[test]
+    fn rejects_hostile_nesting_without_overflowing_the_stack() {
+        let ty = (0..300).fold(Type::Bool, |t, _| Type::list(t));
+        let text = format!("{}true{}", "[".repeat(300), "]".repeat(300));
+        assert!(matches!(
+            decode(&ty, text.as_bytes()),
+            Err(CodecError::Json { .. })
+        ));
+    }
+
+    #[test]
     fn rejects_bytes_that_are_not_json() {
         assert!(matches!(
             decode(&Type::String, b"{"),

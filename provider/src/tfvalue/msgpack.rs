@@ -14,6 +14,9 @@
 //! | null (any type) | nil |
 //! | unknown | any extension type decodes as unknown (ext 12 "refined unknown" included, its refinements dropped); encodes as `d4 00 00` |
 //!
+//! Strings are taken as given: go-cty normalises them to Unicode NFC, Terraform therefore sends
+//! NFC, and a provider that returns a string it was given returns it unchanged.
+//!
 //! This module only translates bytes to [`Value`]s and back; it knows nothing of schemas or
 //! protobuf. Decoding never panics: hostile input yields a [`CodecError`].
 
@@ -414,6 +417,38 @@ mod tests {
             decode(&Type::Dynamic, &bytes).unwrap(),
             Value::dynamic(Type::Bool, Value::Bool(true))
         );
+    }
+
+    #[test]
+    fn encodes_unknown_and_null_attributes_in_place() {
+        let v = Value::object([("a", Value::Unknown), ("b", Value::Null)]);
+        // {"a": unknown, "b": nil}
+        assert_eq!(
+            hex(&encode(&two_attrs(), &v).unwrap()),
+            "82a161d40000a162c0"
+        );
+        assert_eq!(
+            decode(&two_attrs(), &unhex("82a161d40000a162c0")).unwrap(),
+            v
+        );
+    }
+
+    #[test]
+    fn decodes_nested_dynamic_type_without_double_wrapping() {
+        // ["dynamic", ["string", "x"]]
+        let inner = format!("92c408{}a178", hex(br#""string""#));
+        let bytes = unhex(&format!("92c409{}{inner}", hex(br#""dynamic""#)));
+        assert_eq!(
+            decode(&Type::Dynamic, &bytes).unwrap(),
+            Value::dynamic(Type::String, Value::string("x"))
+        );
+    }
+
+    #[test]
+    fn rejects_dynamic_value_that_is_not_a_pair() {
+        let err = decode(&Type::Dynamic, &unhex("91c3")).unwrap_err();
+        assert!(err.to_string().contains("2 elements (1 given)"), "{err}");
+        assert!(decode(&Type::Dynamic, &unhex("c3")).is_err());
     }
 
     #[test]

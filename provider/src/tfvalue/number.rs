@@ -86,7 +86,6 @@ impl Number {
         if let Ok(i) = i64::try_from(u) {
             return Self(Repr::Int(i));
         }
-        // 2^64: the first f64 beyond u64 range, so the cast back below cannot saturate wrongly.
         #[allow(
             clippy::cast_precision_loss,
             reason = "the round trip below detects any loss"
@@ -97,6 +96,7 @@ impl Number {
             clippy::cast_sign_loss,
             reason = "guarded by the range check; the comparison detects any loss"
         )]
+        // 2^64 is the first f64 beyond u64 range: below it the cast back cannot saturate.
         if f < 18_446_744_073_709_551_616.0 && f as u64 == u {
             return Self(Repr::Float(f));
         }
