@@ -10,6 +10,8 @@
 //! [`crate::framework`].
 
 mod convert;
+#[cfg(test)]
+mod docs;
 pub mod georep_config_data_source;
 pub mod provider;
 

@@ -1,0 +1,79 @@
+terraform {
+  required_providers {
+    quay = { source = "quay-georep/quay" }
+  }
+}
+
+provider "quay" {}
+
+variable "db_password" {
+  type      = string
+  sensitive = true
+}
+
+variable "secret_key" {
+  type      = string
+  sensitive = true
+}
+
+variable "database_secret_key" {
+  type      = string
+  sensitive = true
+}
+
+variable "bucket_keys" {
+  description = "access and secret key of each site's bucket"
+  type        = map(object({ access_key = string, secret_key = string }))
+  sensitive   = true
+}
+
+locals {
+  sites = {
+    us_east  = "s3.us-east.example.com"
+    eu_west  = "s3.eu-west.example.com"
+    ap_south = "s3.ap-south.example.com"
+  }
+}
+
+# The one config.yaml every site shares.
+data "quay_georep_config" "shared" {
+  server_hostname     = "quay.global.example.com" # the global load balancer, not a Route name
+  secret_key          = var.secret_key
+  database_secret_key = var.database_secret_key
+  super_users         = ["quayadmin"]
+
+  database {
+    uri             = "postgresql://quay:${var.db_password}@db.global.example.com:5432/quay"
+    connection_args = { sslmode = "require" }
+  }
+
+  redis {
+    host     = "redis.global.example.com"
+    password = var.db_password
+  }
+
+  dynamic "storage" {
+    for_each = local.sites
+    labels   = [storage.key] # the location id
+    content {
+      driver     = "radosgw"
+      hostname   = storage.value
+      port       = 443
+      bucket     = "quay-${replace(storage.key, "_", "-")}"
+      access_key = var.bucket_keys[storage.key].access_key
+      secret_key = var.bucket_keys[storage.key].secret_key
+    }
+  }
+
+  mirroring {
+    interval = 60
+  }
+
+  extra_config = {
+    FEATURE_USER_INITIALIZE = true
+  }
+}
+
+output "config_hash" {
+  value = data.quay_georep_config.shared.config_hash
+}
