@@ -1,0 +1,1 @@
+//! The `georep-harness` command line (placeholder; `up` and `bench sim` land here).

@@ -1,0 +1,3 @@
+//! The `georep-harness` command line (placeholder until the CLI lands).
+
+fn main() {}
