@@ -811,6 +811,15 @@ mod tests {
     }
 
     #[test]
+    fn too_many_requests_response_carries_retry_after() {
+        let response = error_response(&ApiError::TooManyRequests {
+            retry_after_seconds: 7,
+        });
+        assert_eq!(response.status(), 429);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "7");
+    }
+
+    #[test]
     fn query_values_are_percent_decoded() {
         let q = parse_query("fieldSelector=metadata.name%3Dx&labelSelector=a+in+(b)&limit=5");
         assert_eq!(q["fieldSelector"], "metadata.name=x");

@@ -748,3 +748,204 @@ async fn unreachable_cluster_refuses_connections_until_restored() {
     });
     back.await.unwrap();
 }
+
+#[tokio::test]
+async fn server_side_apply_conflicts_with_another_manager_unless_forced() {
+    let (_sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let obj = |v: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "s"}, "data": {"a": v}});
+    api.patch("s", &PatchParams::apply("alice"), &Patch::Apply(&obj("1")))
+        .await
+        .unwrap();
+    let err = api
+        .patch("s", &PatchParams::apply("bob"), &Patch::Apply(&obj("2")))
+        .await
+        .unwrap_err();
+    let KubeError::Api(status) = err else {
+        panic!("not an api error")
+    };
+    assert_eq!((status.code, status.reason.as_str()), (409, "Conflict"));
+    assert!(
+        status.message.contains("conflict with \"alice\""),
+        "{}",
+        status.message
+    );
+    let forced = api
+        .patch(
+            "s",
+            &PatchParams::apply("bob").force(),
+            &Patch::Apply(&obj("2")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(forced.data.unwrap()["a"], "2");
+    let managers: Vec<String> = forced
+        .metadata
+        .managed_fields
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| m.manager)
+        .collect();
+    assert_eq!(managers, ["bob"]);
+}
+
+#[tokio::test]
+async fn server_side_apply_removes_fields_the_manager_stops_applying() {
+    let (_sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let pp = PatchParams::apply("tf");
+    let full = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "r", "labels": {"keep": "1", "drop": "1"}}, "data": {"a": "1", "b": "2"}});
+    api.patch("r", &pp, &Patch::Apply(&full)).await.unwrap();
+    api.patch(
+        "r",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"c": "3"}})),
+    )
+    .await
+    .unwrap();
+    let shrunk = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "r", "labels": {"keep": "1"}}, "data": {"a": "1"}});
+    let after = api.patch("r", &pp, &Patch::Apply(&shrunk)).await.unwrap();
+    let data = after.data.unwrap();
+    assert_eq!(
+        data.keys().cloned().collect::<Vec<_>>(),
+        ["a", "c"],
+        "b dropped, c owned by the merge patch"
+    );
+    assert_eq!(
+        after
+            .metadata
+            .labels
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>(),
+        ["keep"]
+    );
+}
+
+#[tokio::test]
+async fn repeated_identical_server_side_apply_is_a_noop() {
+    let (_sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let obj = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "same"}, "data": {"a": "1"}});
+    let first = api
+        .patch("same", &PatchParams::apply("tf"), &Patch::Apply(&obj))
+        .await
+        .unwrap();
+    let second = api
+        .patch("same", &PatchParams::apply("tf"), &Patch::Apply(&obj))
+        .await
+        .unwrap();
+    assert_eq!(
+        first.metadata.resource_version,
+        second.metadata.resource_version
+    );
+}
+
+#[tokio::test]
+async fn strategic_merge_patch_merges_containers_by_name() {
+    let (_sim, client) = cluster().await;
+    let api: Api<Deployment> = Api::namespaced(client, "default");
+    let d: Deployment = serde_json::from_value(json!({
+        "metadata": {"name": "web"},
+        "spec": {"selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [
+                     {"name": "web", "image": "nginx:1"}, {"name": "side", "image": "busybox"}]}}}
+    }))
+    .unwrap();
+    api.create(&PostParams::default(), &d).await.unwrap();
+    let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:2"}]}}}});
+    let patched = api
+        .patch("web", &PatchParams::default(), &Patch::Strategic(patch))
+        .await
+        .unwrap();
+    let containers = patched.spec.unwrap().template.spec.unwrap().containers;
+    let images: Vec<_> = containers
+        .iter()
+        .map(|c| c.image.clone().unwrap())
+        .collect();
+    assert_eq!(images, ["nginx:2", "busybox"]);
+}
+
+#[tokio::test]
+async fn delete_collection_removes_only_selected_objects() {
+    let (_sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    for (name, tier) in [("a", "x"), ("b", "x"), ("c", "y")] {
+        let mut c = cm(name, json!({}));
+        c.metadata.labels = Some([("tier".to_owned(), tier.to_owned())].into());
+        api.create(&PostParams::default(), &c).await.unwrap();
+    }
+    api.delete_collection(
+        &DeleteParams::default(),
+        &ListParams::default().labels("tier=x"),
+    )
+    .await
+    .unwrap();
+    let left: Vec<_> = api
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|c| c.metadata.name.unwrap())
+        .collect();
+    assert_eq!(left, ["c"]);
+}
+
+#[tokio::test]
+async fn watch_with_bookmarks_reports_progress() {
+    let mut config = ClusterConfig::new("site-a");
+    config.bookmark_interval = Duration::from_millis(50);
+    let (_sim, client) = cluster_with(config).await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let stream = api
+        .watch(&WatchParams::default().timeout(10), "0")
+        .await
+        .unwrap();
+    let mut stream = std::pin::pin!(stream);
+    let first = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(first, Some(WatchEvent::Bookmark(_))), "{first:?}");
+}
+
+#[tokio::test]
+async fn closing_watches_ends_open_streams() {
+    let (sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let stream = api
+        .watch(&WatchParams::default().timeout(60), "0")
+        .await
+        .unwrap();
+    let mut stream = std::pin::pin!(stream);
+    sim.faults().close_watches();
+    let end = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(end.is_none(), "{end:?}");
+}
+
+#[tokio::test]
+async fn kube_client_retries_a_too_many_requests_fault() {
+    let (sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    sim.faults().reset_counters();
+    sim.faults().inject(FaultRule {
+        verb: Some("list".into()),
+        resource: None,
+        name: None,
+        count: 1,
+        fault: FaultKind::TooManyRequests {
+            retry_after_seconds: 1,
+        },
+    });
+    api.list(&ListParams::default()).await.unwrap();
+    assert_eq!(
+        sim.faults().counters().by_verb["list"],
+        2,
+        "one 429, one retry"
+    );
+}
