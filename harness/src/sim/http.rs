@@ -417,8 +417,12 @@ fn list(
 fn parse_body(t: &ResourceType, req: &ApiRequest) -> Result<Value, ApiError> {
     let content_type = req.header(header::CONTENT_TYPE);
     if content_type.starts_with("application/vnd.kubernetes.protobuf") {
-        return protobuf::decode(&t.kind, &req.body)
-            .map_err(|e| ApiError::BadRequest(format!("{e}")));
+        return protobuf::decode(&t.kind, &req.body).map_err(|e| match e {
+            protobuf::Error::UnsupportedKind { .. } => {
+                ApiError::UnsupportedMediaType("application/json, application/yaml".into())
+            }
+            other => ApiError::BadRequest(other.to_string()),
+        });
     }
     if content_type.contains("yaml") {
         let text = std::str::from_utf8(&req.body)

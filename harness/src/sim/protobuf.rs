@@ -1,9 +1,11 @@
-//! Just enough of the Kubernetes protobuf wire format to accept the two typed-client
-//! requests kubectl 1.32 sends as protobuf: `create namespace` and `create secret generic`.
+//! Just enough of the Kubernetes protobuf wire format to accept the typed-client requests
+//! kubectl 1.32 sends as protobuf: `create namespace`, `create secret generic` and
+//! `create configmap`.
 //!
-//! Decodes the `k8s\0` + `runtime.Unknown` envelope and the `Namespace` / `Secret`
-//! messages (metadata name, generateName, namespace, labels, annotations; secret data and
-//! type) into JSON objects. Everything else is refused; replies are always JSON.
+//! Decodes the `k8s\0` + `runtime.Unknown` envelope and the `Namespace` / `Secret` /
+//! `ConfigMap` messages (metadata name, generateName, namespace, labels, annotations; data,
+//! binaryData and type) into JSON objects. Everything else is refused (415); replies are
+//! always JSON.
 
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
@@ -150,7 +152,7 @@ pub fn decode(expected_kind: &str, body: &[u8]) -> Result<Value, Error> {
     let mut object = json!({"apiVersion": "v1", "kind": expected_kind});
     let b64 = base64::engine::general_purpose::STANDARD;
     match expected_kind {
-        "Namespace" | "Secret" => {}
+        "Namespace" | "Secret" | "ConfigMap" => {}
         other => {
             return Err(Error::UnsupportedKind {
                 kind: other.to_owned(),
@@ -166,6 +168,14 @@ pub fn decode(expected_kind: &str, body: &[u8]) -> Result<Value, Error> {
                 object["data"][k] = json!(b64.encode(v));
             }
             ("Secret", 3) if !b.is_empty() => object["type"] = json!(text(b)),
+            ("ConfigMap", 2) => {
+                let (k, v) = map_entry(b)?;
+                object["data"][k] = json!(text(&v));
+            }
+            ("ConfigMap", 3) => {
+                let (k, v) = map_entry(b)?;
+                object["binaryData"][k] = json!(b64.encode(v));
+            }
             _ => {}
         }
     }
