@@ -1,6 +1,6 @@
 //! The `georep-harness` command line: argument types and dispatch.
 //!
-//! Only parsing and wiring live here; `up` ([`up`]) and `bench sim` ([`bench`]) do the work
+//! Only parsing and wiring live here; `up` ([`up`]) and `bench sim` ([`mod@bench`]) do the work
 //! and return their own errors. `main.rs` turns those into exit codes with anyhow.
 
 pub mod bench;

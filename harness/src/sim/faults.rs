@@ -59,6 +59,7 @@ impl FaultRule {
 
 /// Request counts of one cluster.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Counters {
     /// Requests by verb (including failed ones).
     pub by_verb: BTreeMap<String, u64>,

@@ -450,3 +450,30 @@ async fn kubectl_creates_namespaces_and_secrets_sent_as_protobuf() {
     let again = k.run(&["create", "namespace", "foo"]).await;
     assert!(again.stderr.contains("AlreadyExists"), "{}", again.stderr);
 }
+
+#[tokio::test]
+async fn kubectl_strict_validation_rejects_an_unknown_field_and_warn_prunes_it() {
+    let k = Kubectl::start().await;
+    let unknown = k.file(
+        "unknown.yaml",
+        &GOOD.replace("spec:\n", "spec:\n  bogus: 1\n"),
+    );
+    let out = k.run(&["apply", "-f", &unknown]).await;
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stderr.contains("unknown field \"spec.bogus\""),
+        "{}",
+        out.stderr
+    );
+    let out = k.run(&["apply", "--validate=warn", "-f", &unknown]).await;
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("Warning: unknown field \"spec.bogus\""),
+        "{}",
+        out.stderr
+    );
+    let spec = k
+        .ok(&["get", "quayregistry", "reg", "-o", "jsonpath={.spec}"])
+        .await;
+    assert!(!spec.contains("bogus"), "{spec}");
+}

@@ -949,3 +949,49 @@ async fn kube_client_retries_a_too_many_requests_fault() {
         "one 429, one retry"
     );
 }
+
+#[tokio::test]
+async fn admin_endpoint_injects_faults_and_reports_counters() {
+    let (_sim, client) = cluster().await;
+    let rule = json!({"verb": "get", "resource": "configmaps", "name": "x", "count": 1, "fault": {"type": "conflict"}});
+    let request = http::Request::post("/sim/faults")
+        .body(serde_json::to_vec(&rule).unwrap())
+        .unwrap();
+    client.request_text(request).await.unwrap();
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    api.create(&PostParams::default(), &cm("x", json!({})))
+        .await
+        .unwrap();
+    assert_eq!(api_code(&api.get("x").await.unwrap_err()), 409);
+    api.get("x").await.unwrap();
+    let counters: Value = serde_json::from_str(
+        &client
+            .request_text(
+                http::Request::get("/sim/counters")
+                    .body(Vec::new())
+                    .unwrap(),
+            )
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(counters["byVerb"]["get"], 2);
+    assert_eq!(counters["writes"], 1);
+}
+
+#[tokio::test]
+async fn dry_run_create_stores_nothing() {
+    let (sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let pp = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    let answered = api
+        .create(&pp, &cm("dry", json!({"a": "1"})))
+        .await
+        .unwrap();
+    assert_eq!(answered.metadata.name.as_deref(), Some("dry"));
+    assert_eq!(api_code(&api.get("dry").await.unwrap_err()), 404);
+    assert_eq!(sim.faults().counters().writes, 0);
+}
