@@ -1,6 +1,12 @@
 //! The quay-georep conformance harness.
 //!
-//! For now this crate is the library that drives the Terraform CLI ([`terraform`]); the
-//! simulated clusters, shared services and conformance scenarios join it in later steps.
+//! - [`sim`]: simulated Kubernetes clusters (an API server kube-rs and kubectl accept).
+//! - [`terraform`]: drives the Terraform CLI.
+//! - [`cli`]: the `georep-harness` command line (`up`, `bench sim`).
 
+// Tests may unwrap (STYLE.md); non-test builds are still linted with unwrap_used.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
+pub mod cli;
+pub mod sim;
 pub mod terraform;

@@ -1,3 +1,11 @@
-//! Integration tests of `georep-harness`, linked as one test binary (STYLE.md, Tests).
+//! Integration tests of `georep-harness`, linked as one test binary (each extra test file
+//! would relink kube; STYLE.md, Tests).
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a failed step should fail the test with its error"
+)]
+
+mod kubectl;
+mod sim;
 mod terraform_cli;

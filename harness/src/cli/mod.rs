@@ -1,0 +1,87 @@
+//! The `georep-harness` command line: argument types and dispatch.
+//!
+//! Only parsing and wiring live here; `up` ([`up`]) and `bench sim` ([`mod@bench`]) do the work
+//! and return their own errors. `main.rs` turns those into exit codes with anyhow.
+
+pub mod bench;
+pub mod up;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::sim::Flavour;
+
+/// Conformance harness for Quay geo-replication.
+#[derive(Debug, Parser)]
+#[command(name = "georep-harness", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start simulated clusters and serve them until Ctrl-C or SIGTERM.
+    Up(UpArgs),
+    /// Benchmarks.
+    Bench {
+        /// What to benchmark.
+        #[command(subcommand)]
+        target: BenchTarget,
+    },
+}
+
+/// What `bench` measures.
+#[derive(Debug, Subcommand)]
+pub enum BenchTarget {
+    /// The simulated API server: get, list, apply, watch fan-out, memory.
+    Sim(bench::BenchArgs),
+}
+
+/// Arguments of `up`.
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    /// Site names, one cluster each.
+    #[arg(long = "site", default_values = ["site-a", "site-b", "site-c"])]
+    pub sites: Vec<String>,
+    /// Cluster flavour: `openshift` (Route + OLM APIs) or `kubernetes`.
+    #[arg(long, default_value = "openshift", value_parser = parse_flavour)]
+    pub flavour: Flavour,
+    /// Directory for the kubeconfigs (created if missing). Default: a new temporary directory.
+    #[arg(long, env = "GEOREP_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Write this file (JSON: sites, servers, kubeconfig paths) once every cluster serves.
+    #[arg(long)]
+    pub ready_file: Option<PathBuf>,
+    /// Serve plain HTTP without authentication instead of HTTPS with a token.
+    #[arg(long)]
+    pub plain_http: bool,
+}
+
+fn parse_flavour(text: &str) -> Result<Flavour, String> {
+    text.parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn up_defaults_to_three_openshift_sites() {
+        let cli = Cli::try_parse_from(["georep-harness", "up"]).unwrap();
+        let Command::Up(args) = cli.command else {
+            panic!("not up")
+        };
+        assert_eq!(args.sites, ["site-a", "site-b", "site-c"]);
+        assert_eq!(args.flavour, Flavour::Openshift);
+    }
+
+    #[test]
+    fn rejects_an_unknown_flavour() {
+        let err = Cli::try_parse_from(["georep-harness", "up", "--flavour", "nomad"]).unwrap_err();
+        assert!(err.to_string().contains("unknown cluster flavour"), "{err}");
+    }
+}

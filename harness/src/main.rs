@@ -1,0 +1,27 @@
+//! The `georep-harness` binary: parses arguments and reports errors with their causes.
+//!
+//! All work is in the library ([`georep_harness::cli`]); this file only owns the runtime,
+//! logging and the exit code.
+
+use clap::Parser as _;
+use georep_harness::cli::{BenchTarget, Cli, Command};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("GEOREP_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    georep_harness::sim::install_crypto_provider();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Up(args) => georep_harness::cli::up::run(&args).await?,
+        Command::Bench {
+            target: BenchTarget::Sim(args),
+        } => {
+            let report = georep_harness::cli::bench::run(&args).await?;
+            print!("{report}");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,105 @@
+//! Simulated Kubernetes clusters: an in-process API server that kube-rs and kubectl accept.
+//!
+//! # What it models
+//! - HTTPS on a loopback port with a per-run CA (`127.0.0.1` + `localhost`) and a bearer
+//!   token (or plain HTTP without auth), discovery (legacy and aggregated v2), `/version`
+//!   (`v1.32.4`, which makes kubectl's dispatcher run its 1.32 binary) and OpenAPI v3.
+//! - A generic object store: get, list, watch, create, update, patch (JSON merge, JSON
+//!   patch, strategic merge for built-ins, server-side apply), delete, deletecollection;
+//!   `resourceVersion` (one counter per cluster), `uid`, `creationTimestamp`, `generation`
+//!   (moves on non-metadata, non-status changes), optimistic concurrency, label and field
+//!   selectors, `limit`/`continue`, finalizers and `deletionTimestamp`, `ownerReferences`
+//!   garbage collection, namespace deletion cascading, `/status` and `/scale`.
+//! - CRDs: creating one serves it (discovery and OpenAPI too), deleting one stops serving it
+//!   and deletes its objects; objects are defaulted, pruned and validated against the
+//!   structural schema and its CEL rules. QuayRegistry is preloaded; the `openshift` flavour
+//!   adds Route and the OLM types.
+//! - Faults ([`faults`]): failing requests, latency, dropped watches, an unreachable cluster.
+//!
+//! # What it does not model
+//! Authorization (any valid token may do anything), admission webhooks, conversion between
+//! CRD versions, Table output (kubectl falls back to plain lists), protobuf beyond creating
+//! namespaces and secrets, validation of built-in kinds, controllers (no pods are started;
+//! the Quay Operator model is separate), real garbage-collection timing (dependents and
+//! namespace contents go before the delete request returns), list snapshots (a `continue`
+//! token pages through the current state), `DELETED` events for objects that stop matching a
+//! watch selector, and API priority and fairness.
+//!
+//! # Bad requests: what the sim answers and what a real API server does
+//!
+//! | request | sim | real kube-apiserver |
+//! |---|---|---|
+//! | no/wrong bearer token over HTTPS | 401 `Unauthorized` | 401 `Unauthorized` |
+//! | GET of a missing object | 404 `NotFound`, `details{name,group,kind}` | same |
+//! | unknown resource or path | 404 `NotFound` "the server could not find the requested resource" | same |
+//! | create in a missing namespace | 404 `NotFound` (namespaces "x") | same |
+//! | create in a terminating namespace | 403 `Forbidden` | same |
+//! | create of an existing name | 409 `AlreadyExists` | same |
+//! | PUT with a stale `resourceVersion` | 409 `Conflict` "the object has been modified" | same |
+//! | delete with a failed uid/resourceVersion precondition | 409 `Conflict` | same (message differs) |
+//! | server-side apply over another manager's field, no force | 409 `Conflict`, one `FieldManagerConflict` cause per field | same |
+//! | CR failing schema or CEL rules | 422 `Invalid`, causes with field path and message | same (some messages differ in wording) |
+//! | unknown field with `fieldValidation=Strict` | 400 `BadRequest` "strict decoding error" | same (CRDs); built-ins: not checked by the sim |
+//! | unknown field otherwise | pruned, `Warning` header | same |
+//! | strategic merge patch on a custom resource | 415 `UnsupportedMediaType` | same |
+//! | malformed JSON body or selector | 400 `BadRequest` | same |
+//! | watch from a compacted resourceVersion | 200, one `ERROR` event with a 410 `Expired` Status | same |
+//! | PUT of a missing object | 404 `NotFound` | 404 for most kinds (some allow create-on-update) |
+//! | method not allowed on a path | 405 `MethodNotAllowed` | same |
+//! | injected fault | 500 `InternalError` / 429 `TooManyRequests` + `Retry-After` / 409 `Conflict` | (n/a) |
+
+pub mod apply;
+pub mod builtin_crds;
+pub mod cluster;
+pub mod crd;
+pub mod discovery;
+pub mod faults;
+pub mod http;
+pub mod kubeconfig;
+pub mod object;
+pub mod openapi;
+pub mod patch;
+pub mod protobuf;
+pub mod resources;
+pub mod selectors;
+pub mod status;
+pub mod store;
+pub mod tls;
+pub mod validation;
+pub mod watch;
+
+pub use cluster::{ClusterConfig, SimCluster};
+pub use faults::{FaultKind, FaultRule};
+
+/// Which kind of cluster to imitate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Flavour {
+    /// OpenShift: Route and OLM APIs are served.
+    Openshift,
+    /// Plain Kubernetes (kind-like).
+    #[default]
+    Kubernetes,
+}
+
+impl std::str::FromStr for Flavour {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "openshift" => Ok(Self::Openshift),
+            "kubernetes" => Ok(Self::Kubernetes),
+            other => Err(format!(
+                "unknown cluster flavour {other:?} (expected openshift or kubernetes)"
+            )),
+        }
+    }
+}
+
+/// Install the aws-lc-rs rustls provider as the process default (idempotent).
+///
+/// Call before building any kube client: with more than one provider compiled in, rustls
+/// cannot pick one on its own and panics.
+pub fn install_crypto_provider() {
+    // Err means a provider is already installed, which is what we want.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+}

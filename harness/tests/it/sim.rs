@@ -1,0 +1,997 @@
+//! The simulated cluster, driven by a kube-rs client like any real cluster.
+
+use std::time::Duration;
+
+use georep_harness::sim::{ClusterConfig, FaultKind, FaultRule, Flavour, SimCluster};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use kube::api::{
+    Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, WatchEvent,
+    WatchParams,
+};
+use kube::core::{ApiResource, GroupVersionKind};
+use kube::runtime::wait::await_condition;
+use kube::{Client, Error as KubeError};
+use serde_json::{Value, json};
+use tokio_stream::StreamExt as _;
+
+async fn cluster() -> (SimCluster, Client) {
+    cluster_with(ClusterConfig::new("site-a")).await
+}
+
+async fn cluster_with(config: ClusterConfig) -> (SimCluster, Client) {
+    georep_harness::sim::install_crypto_provider();
+    let sim = SimCluster::start(config).await.unwrap();
+    let client = sim.client().await.unwrap();
+    (sim, client)
+}
+
+fn cm(name: &str, data: Value) -> ConfigMap {
+    serde_json::from_value(json!({"metadata": {"name": name}, "data": data})).unwrap()
+}
+
+fn api_code(err: &KubeError) -> u16 {
+    match err {
+        KubeError::Api(status) => status.code,
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+fn quay_api(client: &Client, ns: &str) -> Api<DynamicObject> {
+    let gvk = GroupVersionKind::gvk("quay.redhat.com", "v1", "QuayRegistry");
+    let ar = ApiResource::from_gvk_with_plural(&gvk, "quayregistries");
+    Api::namespaced_with(client.clone(), ns, &ar)
+}
+
+fn quay_registry(name: &str, components: Value) -> DynamicObject {
+    serde_json::from_value(json!({
+        "apiVersion": "quay.redhat.com/v1", "kind": "QuayRegistry",
+        "metadata": {"name": name}, "spec": {"components": components}
+    }))
+    .unwrap()
+}
+
+async fn create_ns(client: &Client, name: &str) {
+    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": name}})).unwrap();
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn kube_client_creates_gets_and_lists_configmaps_over_https() {
+    let (sim, client) = cluster().await;
+    assert!(sim.url().starts_with("https://127.0.0.1:"));
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let created = api
+        .create(&PostParams::default(), &cm("a", json!({"k": "v"})))
+        .await
+        .unwrap();
+    let meta = &created.metadata;
+    assert!(meta.uid.is_some() && meta.creation_timestamp.is_some());
+    assert_eq!(meta.namespace.as_deref(), Some("default"));
+    let got = api.get("a").await.unwrap();
+    assert_eq!(got.data.unwrap()["k"], "v");
+    let list = api.list(&ListParams::default()).await.unwrap();
+    assert_eq!(list.items.len(), 1);
+    assert!(list.metadata.resource_version.is_some());
+}
+
+#[tokio::test]
+async fn rejects_requests_with_a_wrong_token_with_401_status() {
+    let (sim, _) = cluster().await;
+    let yaml = sim
+        .kubeconfig()
+        .unwrap()
+        .replace(sim.token().unwrap(), "wrong-token");
+    let kc = kube::config::Kubeconfig::from_yaml(&yaml).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default())
+        .await
+        .unwrap();
+    let client = Client::try_from(config).unwrap();
+    let err = Api::<ConfigMap>::namespaced(client, "default")
+        .list(&ListParams::default())
+        .await
+        .unwrap_err();
+    assert_eq!(api_code(&err), 401);
+}
+
+#[tokio::test]
+async fn create_of_an_existing_name_is_already_exists() {
+    let (_sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    api.create(&PostParams::default(), &cm("dup", json!({})))
+        .await
+        .unwrap();
+    let err = api
+        .create(&PostParams::default(), &cm("dup", json!({})))
+        .await
+        .unwrap_err();
+    let KubeError::Api(status) = err else {
+        panic!("not an api error")
+    };
+    assert_eq!(
+        (status.code, status.reason.as_str()),
+        (409, "AlreadyExists")
+    );
+}
+
+#[tokio::test]
+async fn update_with_a_stale_resource_version_conflicts() {
+    let (_sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let first = api
+        .create(&PostParams::default(), &cm("x", json!({"a": "1"})))
+        .await
+        .unwrap();
+    let mut fresh = first.clone();
+    fresh.data = Some([("a".to_owned(), "2".to_owned())].into());
+    let second = api
+        .replace("x", &PostParams::default(), &fresh)
+        .await
+        .unwrap();
+    assert_ne!(
+        second.metadata.resource_version,
+        first.metadata.resource_version
+    );
+    let mut stale = first;
+    stale.data = Some([("a".to_owned(), "3".to_owned())].into());
+    let err = api
+        .replace("x", &PostParams::default(), &stale)
+        .await
+        .unwrap_err();
+    assert_eq!(api_code(&err), 409);
+    assert_eq!(api.get("x").await.unwrap().data.unwrap()["a"], "2");
+}
+
+#[tokio::test]
+async fn creating_in_a_missing_namespace_is_not_found() {
+    let (_sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "nowhere");
+    let err = api
+        .create(&PostParams::default(), &cm("x", json!({})))
+        .await
+        .unwrap_err();
+    let KubeError::Api(status) = err else {
+        panic!("not an api error")
+    };
+    assert_eq!(status.code, 404);
+    assert!(
+        status.message.contains("namespaces \"nowhere\" not found"),
+        "{}",
+        status.message
+    );
+}
+
+#[tokio::test]
+async fn generation_moves_on_spec_changes_only() {
+    let (_sim, client) = cluster().await;
+    let api: Api<Deployment> = Api::namespaced(client, "default");
+    let d: Deployment = serde_json::from_value(json!({
+        "metadata": {"name": "web"},
+        "spec": {"selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "nginx:1"}]}}}
+    })).unwrap();
+    let created = api.create(&PostParams::default(), &d).await.unwrap();
+    assert_eq!(created.metadata.generation, Some(1));
+    let pp = PatchParams::default();
+    let labelled = api
+        .patch(
+            "web",
+            &pp,
+            &Patch::Merge(json!({"metadata": {"labels": {"x": "1"}}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(labelled.metadata.generation, Some(1));
+    let status = api
+        .patch_status(
+            "web",
+            &pp,
+            &Patch::Merge(json!({"status": {"replicas": 1}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status.metadata.generation, Some(1));
+    let scaled = api
+        .patch("web", &pp, &Patch::Merge(json!({"spec": {"replicas": 3}})))
+        .await
+        .unwrap();
+    assert_eq!(scaled.metadata.generation, Some(2));
+}
+
+#[tokio::test]
+async fn status_written_on_the_main_resource_is_ignored_when_a_status_subresource_exists() {
+    let (_sim, client) = cluster().await;
+    let api = quay_api(&client, "default");
+    let reg = quay_registry("r", json!([]));
+    api.create(&PostParams::default(), &reg).await.unwrap();
+    let pp = PatchParams::default();
+    let main = api
+        .patch(
+            "r",
+            &pp,
+            &Patch::Merge(json!({"status": {"currentVersion": "3.9"}})),
+        )
+        .await
+        .unwrap();
+    assert!(
+        main.data
+            .get("status")
+            .is_none_or(|s| s.get("currentVersion").is_none())
+    );
+    let via_status = api
+        .patch_status(
+            "r",
+            &pp,
+            &Patch::Merge(json!({"status": {"currentVersion": "3.9"}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(via_status.data["status"]["currentVersion"], "3.9");
+}
+
+#[tokio::test]
+async fn noop_patch_keeps_the_resource_version() {
+    let (_sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let created = api
+        .create(&PostParams::default(), &cm("n", json!({"a": "1"})))
+        .await
+        .unwrap();
+    let patched = api
+        .patch(
+            "n",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"a": "1"}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        patched.metadata.resource_version,
+        created.metadata.resource_version
+    );
+}
+
+#[tokio::test]
+async fn json_patch_and_strategic_merge_patch_change_the_object() {
+    let (_sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    api.create(&PostParams::default(), &cm("p", json!({"a": "1"})))
+        .await
+        .unwrap();
+    let ops: json_patch::Patch =
+        serde_json::from_value(json!([{"op": "add", "path": "/data/b", "value": "2"}])).unwrap();
+    let patched = api
+        .patch("p", &PatchParams::default(), &Patch::<()>::Json(ops))
+        .await
+        .unwrap();
+    assert_eq!(patched.data.as_ref().unwrap()["b"], "2");
+    let smp = api
+        .patch(
+            "p",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({"data": {"c": "3"}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(smp.data.unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn label_and_field_selectors_filter_lists() {
+    let (_sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    for (name, env) in [("a", "prod"), ("b", "dev"), ("c", "prod")] {
+        let mut c = cm(name, json!({}));
+        c.metadata.labels = Some([("env".to_owned(), env.to_owned())].into());
+        api.create(&PostParams::default(), &c).await.unwrap();
+    }
+    let names = |l: kube::core::ObjectList<ConfigMap>| -> Vec<String> {
+        l.items
+            .into_iter()
+            .map(|c| c.metadata.name.unwrap())
+            .collect()
+    };
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().labels("env=prod"))
+                .await
+                .unwrap()
+        ),
+        ["a", "c"]
+    );
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().labels("env notin (prod)"))
+                .await
+                .unwrap()
+        ),
+        ["b"]
+    );
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().fields("metadata.name=c"))
+                .await
+                .unwrap()
+        ),
+        ["c"]
+    );
+    let err = api
+        .list(&ListParams::default().fields("data.a=1"))
+        .await
+        .unwrap_err();
+    assert_eq!(api_code(&err), 400);
+}
+
+#[tokio::test]
+async fn limit_and_continue_page_through_a_list() {
+    let (_sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    for i in 0..5 {
+        api.create(&PostParams::default(), &cm(&format!("c{i}"), json!({})))
+            .await
+            .unwrap();
+    }
+    let first = api.list(&ListParams::default().limit(2)).await.unwrap();
+    assert_eq!(first.items.len(), 2);
+    let token = first.metadata.continue_.clone().unwrap();
+    let second = api
+        .list(&ListParams::default().limit(10).continue_token(&token))
+        .await
+        .unwrap();
+    let names: Vec<_> = second
+        .items
+        .iter()
+        .map(|c| c.metadata.name.clone().unwrap())
+        .collect();
+    assert_eq!(names, ["c2", "c3", "c4"]);
+    assert!(second.metadata.continue_.is_none());
+}
+
+#[tokio::test]
+async fn discovery_finds_builtin_and_quay_registry_resources() {
+    let (_sim, client) = cluster().await;
+    let discovery = kube::discovery::Discovery::new(client.clone())
+        .run()
+        .await
+        .unwrap();
+    let groups: Vec<String> = discovery.groups().map(|g| g.name().to_owned()).collect();
+    assert!(groups.contains(&"quay.redhat.com".to_owned()), "{groups:?}");
+    assert!(groups.contains(&"apps".to_owned()));
+    let gvk = GroupVersionKind::gvk("apps", "v1", "Deployment");
+    let (_, caps) = kube::discovery::pinned_kind(&client, &gvk).await.unwrap();
+    assert!(
+        caps.subresources
+            .iter()
+            .any(|(r, _)| r.plural == "deployments/scale" || r.plural == "scale"),
+        "{:?}",
+        caps.subresources
+    );
+}
+
+#[tokio::test]
+async fn openshift_flavour_serves_routes_and_olm_types() {
+    let mut config = ClusterConfig::new("site-b");
+    config.flavour = Flavour::Openshift;
+    let (_sim, client) = cluster_with(config).await;
+    let discovery = kube::discovery::Discovery::new(client.clone())
+        .run()
+        .await
+        .unwrap();
+    let groups: Vec<String> = discovery.groups().map(|g| g.name().to_owned()).collect();
+    assert!(
+        groups.contains(&"route.openshift.io".to_owned()),
+        "{groups:?}"
+    );
+    assert!(groups.contains(&"operators.coreos.com".to_owned()));
+    let (_sim2, plain) = cluster().await;
+    let plain_groups: Vec<String> = kube::discovery::Discovery::new(plain)
+        .run()
+        .await
+        .unwrap()
+        .groups()
+        .map(|g| g.name().to_owned())
+        .collect();
+    assert!(!plain_groups.contains(&"route.openshift.io".to_owned()));
+}
+
+#[tokio::test]
+async fn invalid_quay_registry_is_rejected_with_the_cel_message_and_field() {
+    let (sim, client) = cluster().await;
+    let api = quay_api(&client, "default");
+    let before = sim.faults().counters().writes;
+    let bad = quay_registry(
+        "bad",
+        json!([{"kind": "postgres", "managed": false, "overrides": {"replicas": 1}}]),
+    );
+    let err = api.create(&PostParams::default(), &bad).await.unwrap_err();
+    let KubeError::Api(status) = err else {
+        panic!("not an api error")
+    };
+    assert_eq!((status.code, status.reason.as_str()), (422, "Invalid"));
+    assert!(
+        status
+            .message
+            .contains("cannot set overrides on unmanaged component"),
+        "{}",
+        status.message
+    );
+    assert!(
+        status.message.contains("spec.components[0]"),
+        "{}",
+        status.message
+    );
+    assert_eq!(
+        sim.faults().counters().writes,
+        before,
+        "a rejected create is no write"
+    );
+    let good = quay_registry("good", json!([{"kind": "postgres", "managed": false}]));
+    api.create(&PostParams::default(), &good).await.unwrap();
+}
+
+#[tokio::test]
+async fn quay_registry_rejects_an_unknown_component_kind() {
+    let (_sim, client) = cluster().await;
+    let api = quay_api(&client, "default");
+    let bad = quay_registry("bad", json!([{"kind": "bogus", "managed": true}]));
+    let err = api.create(&PostParams::default(), &bad).await.unwrap_err();
+    let KubeError::Api(status) = err else {
+        panic!("not an api error")
+    };
+    assert_eq!(status.code, 422);
+    assert!(
+        status.message.contains("spec.components[0].kind"),
+        "{}",
+        status.message
+    );
+}
+
+#[tokio::test]
+async fn created_crd_is_served_and_deleted_crd_stops_being_served() {
+    let (_sim, client) = cluster().await;
+    let crds: Api<DynamicObject> = Api::all_with(
+        client.clone(),
+        &ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("apiextensions.k8s.io", "v1", "CustomResourceDefinition"),
+            "customresourcedefinitions",
+        ),
+    );
+    let crd: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+                 "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
+                 "versions": [{"name": "v1", "served": true, "storage": true,
+                     "schema": {"openAPIV3Schema": {"type": "object", "properties": {"spec": {"type": "object",
+                         "properties": {"size": {"type": "integer", "default": 1}}}}}}}]}
+    })).unwrap();
+    crds.create(&PostParams::default(), &crd).await.unwrap();
+    let established = await_condition(
+        crds.clone(),
+        "widgets.example.com",
+        |o: Option<&DynamicObject>| {
+            o.and_then(|o| o.data.pointer("/status/conditions"))
+                .and_then(Value::as_array)
+                .is_some_and(|c| {
+                    c.iter()
+                        .any(|c| c["type"] == "Established" && c["status"] == "True")
+                })
+        },
+    );
+    tokio::time::timeout(Duration::from_secs(10), established)
+        .await
+        .unwrap()
+        .unwrap();
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("example.com", "v1", "Widget"),
+        "widgets",
+    );
+    let widgets: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", &ar);
+    let w: DynamicObject =
+        serde_json::from_value(json!({"apiVersion": "example.com/v1", "kind": "Widget",
+        "metadata": {"name": "w"}, "spec": {"extra": true}}))
+        .unwrap();
+    let created = widgets.create(&PostParams::default(), &w).await.unwrap();
+    assert_eq!(
+        created.data["spec"],
+        json!({"size": 1}),
+        "defaulted and pruned"
+    );
+    crds.delete("widgets.example.com", &DeleteParams::default())
+        .await
+        .unwrap();
+    let err = widgets.get("w").await.unwrap_err();
+    assert_eq!(api_code(&err), 404);
+}
+
+#[tokio::test]
+async fn watch_from_a_resource_version_sees_later_changes_in_order() {
+    let (_sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let created = api
+        .create(&PostParams::default(), &cm("w", json!({"a": "1"})))
+        .await
+        .unwrap();
+    let rv = created.metadata.resource_version.clone().unwrap();
+    api.patch(
+        "w",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"a": "2"}})),
+    )
+    .await
+    .unwrap();
+    api.delete("w", &DeleteParams::default()).await.unwrap();
+    let stream = api
+        .watch(&WatchParams::default().timeout(5), &rv)
+        .await
+        .unwrap();
+    let mut stream = std::pin::pin!(stream);
+    let mut seen = Vec::new();
+    while let Some(event) = stream.try_next().await.unwrap() {
+        match event {
+            WatchEvent::Modified(c) => seen.push(format!("MODIFIED {}", c.data.unwrap()["a"])),
+            WatchEvent::Deleted(_) => {
+                seen.push("DELETED".to_owned());
+                break;
+            }
+            other => seen.push(format!("{other:?}")),
+        }
+    }
+    assert_eq!(seen, ["MODIFIED 2", "DELETED"]);
+}
+
+#[tokio::test]
+async fn watch_from_a_compacted_resource_version_gets_410_gone() {
+    let mut config = ClusterConfig::new("site-a");
+    config.history_limit = 3;
+    let (_sim, client) = cluster_with(config).await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    for i in 0..10 {
+        api.create(&PostParams::default(), &cm(&format!("g{i}"), json!({})))
+            .await
+            .unwrap();
+    }
+    let stream = api
+        .watch(&WatchParams::default().timeout(5), "1")
+        .await
+        .unwrap();
+    let mut stream = std::pin::pin!(stream);
+    match stream.try_next().await.unwrap() {
+        Some(WatchEvent::Error(e)) => assert_eq!(e.code, 410),
+        other => panic!("expected a 410 error event, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn await_condition_sees_a_status_change() {
+    let (_sim, client) = cluster().await;
+    let api = quay_api(&client, "default");
+    api.create(&PostParams::default(), &quay_registry("r", json!([])))
+        .await
+        .unwrap();
+    let waiter = tokio::spawn(await_condition(
+        api.clone(),
+        "r",
+        |o: Option<&DynamicObject>| {
+            o.and_then(|o| o.data.pointer("/status/currentVersion"))
+                .is_some()
+        },
+    ));
+    api.patch_status(
+        "r",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"status": {"currentVersion": "3.15.0"}})),
+    )
+    .await
+    .unwrap();
+    let seen = tokio::time::timeout(Duration::from_secs(10), waiter)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(seen.unwrap().data["status"]["currentVersion"], "3.15.0");
+}
+
+#[tokio::test]
+async fn finalizers_hold_deletion_until_removed() {
+    let (_sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let mut c = cm("f", json!({}));
+    c.metadata.finalizers = Some(vec!["example.com/hold".into()]);
+    api.create(&PostParams::default(), &c).await.unwrap();
+    api.delete("f", &DeleteParams::default()).await.unwrap();
+    let held = api.get("f").await.unwrap();
+    assert!(held.metadata.deletion_timestamp.is_some());
+    api.patch(
+        "f",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(api_code(&api.get("f").await.unwrap_err()), 404);
+}
+
+#[tokio::test]
+async fn dependents_are_garbage_collected_when_their_owner_goes() {
+    let (_sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let owner = api
+        .create(&PostParams::default(), &cm("owner", json!({})))
+        .await
+        .unwrap();
+    let mut dep = cm("dep", json!({}));
+    dep.metadata.owner_references = Some(vec![serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner.metadata.uid.unwrap()
+    })).unwrap()]);
+    api.create(&PostParams::default(), &dep).await.unwrap();
+    api.delete("owner", &DeleteParams::background())
+        .await
+        .unwrap();
+    assert_eq!(api_code(&api.get("dep").await.unwrap_err()), 404);
+}
+
+#[tokio::test]
+async fn deleting_a_namespace_deletes_its_contents() {
+    let (_sim, client) = cluster().await;
+    create_ns(&client, "doomed").await;
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "doomed");
+    api.create(&PostParams::default(), &cm("x", json!({})))
+        .await
+        .unwrap();
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    namespaces
+        .delete("doomed", &DeleteParams::default())
+        .await
+        .unwrap();
+    assert_eq!(api_code(&api.get("x").await.unwrap_err()), 404);
+    assert_eq!(api_code(&namespaces.get("doomed").await.unwrap_err()), 404);
+}
+
+#[tokio::test]
+async fn scale_subresource_reads_and_writes_replicas() {
+    let (_sim, client) = cluster().await;
+    let api: Api<Deployment> = Api::namespaced(client, "default");
+    let d: Deployment = serde_json::from_value(json!({
+        "metadata": {"name": "web"},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [{"name": "web", "image": "nginx"}]}}}
+    })).unwrap();
+    api.create(&PostParams::default(), &d).await.unwrap();
+    assert_eq!(
+        api.get_scale("web").await.unwrap().spec.unwrap().replicas,
+        Some(2)
+    );
+    api.patch_scale(
+        "web",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"replicas": 5}})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        api.get("web").await.unwrap().spec.unwrap().replicas,
+        Some(5)
+    );
+}
+
+#[tokio::test]
+async fn server_side_apply_creates_a_missing_object() {
+    let (_sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let obj = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa"}, "data": {"a": "1"}});
+    let created = api
+        .patch("ssa", &PatchParams::apply("test"), &Patch::Apply(&obj))
+        .await
+        .unwrap();
+    assert_eq!(created.data.unwrap()["a"], "1");
+}
+
+#[tokio::test]
+async fn injected_faults_fail_the_next_matching_requests_then_stop() {
+    let (sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    sim.faults().inject(FaultRule {
+        verb: Some("get".into()),
+        resource: Some("configmaps".into()),
+        name: None,
+        count: 1,
+        fault: FaultKind::InternalError,
+    });
+    api.create(&PostParams::default(), &cm("f", json!({})))
+        .await
+        .unwrap();
+    assert_eq!(api_code(&api.get("f").await.unwrap_err()), 500);
+    api.get("f").await.unwrap();
+}
+
+#[tokio::test]
+async fn counters_show_that_reads_made_no_write() {
+    let (sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    sim.faults().reset_counters();
+    api.list(&ListParams::default()).await.unwrap();
+    let _ = api.get("missing").await;
+    let counters = sim.faults().counters();
+    assert_eq!(counters.writes, 0);
+    assert_eq!(counters.by_verb["list"], 1);
+    assert_eq!(counters.by_verb["get"], 1);
+}
+
+#[tokio::test]
+async fn unreachable_cluster_refuses_connections_until_restored() {
+    let (sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    sim.faults().set_unreachable(true);
+    let addr = sim.address();
+    let refused = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if tokio::net::TcpStream::connect(addr).await.is_err() {
+                return;
+            }
+            tokio::task::yield_now().await;
+        }
+    });
+    refused.await.unwrap();
+    assert!(api.list(&ListParams::default()).await.is_err());
+    sim.faults().set_unreachable(false);
+    let back = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            if api.list(&ListParams::default()).await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    back.await.unwrap();
+}
+
+#[tokio::test]
+async fn server_side_apply_conflicts_with_another_manager_unless_forced() {
+    let (_sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let obj = |v: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "s"}, "data": {"a": v}});
+    api.patch("s", &PatchParams::apply("alice"), &Patch::Apply(&obj("1")))
+        .await
+        .unwrap();
+    let err = api
+        .patch("s", &PatchParams::apply("bob"), &Patch::Apply(&obj("2")))
+        .await
+        .unwrap_err();
+    let KubeError::Api(status) = err else {
+        panic!("not an api error")
+    };
+    assert_eq!((status.code, status.reason.as_str()), (409, "Conflict"));
+    assert!(
+        status.message.contains("conflict with \"alice\""),
+        "{}",
+        status.message
+    );
+    let forced = api
+        .patch(
+            "s",
+            &PatchParams::apply("bob").force(),
+            &Patch::Apply(&obj("2")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(forced.data.unwrap()["a"], "2");
+    let managers: Vec<String> = forced
+        .metadata
+        .managed_fields
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| m.manager)
+        .collect();
+    assert_eq!(managers, ["bob"]);
+}
+
+#[tokio::test]
+async fn server_side_apply_removes_fields_the_manager_stops_applying() {
+    let (_sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let pp = PatchParams::apply("tf");
+    let full = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "r", "labels": {"keep": "1", "drop": "1"}}, "data": {"a": "1", "b": "2"}});
+    api.patch("r", &pp, &Patch::Apply(&full)).await.unwrap();
+    api.patch(
+        "r",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"c": "3"}})),
+    )
+    .await
+    .unwrap();
+    let shrunk = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "r", "labels": {"keep": "1"}}, "data": {"a": "1"}});
+    let after = api.patch("r", &pp, &Patch::Apply(&shrunk)).await.unwrap();
+    let data = after.data.unwrap();
+    assert_eq!(
+        data.keys().cloned().collect::<Vec<_>>(),
+        ["a", "c"],
+        "b dropped, c owned by the merge patch"
+    );
+    assert_eq!(
+        after
+            .metadata
+            .labels
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>(),
+        ["keep"]
+    );
+}
+
+#[tokio::test]
+async fn repeated_identical_server_side_apply_is_a_noop() {
+    let (_sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let obj = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "same"}, "data": {"a": "1"}});
+    let first = api
+        .patch("same", &PatchParams::apply("tf"), &Patch::Apply(&obj))
+        .await
+        .unwrap();
+    let second = api
+        .patch("same", &PatchParams::apply("tf"), &Patch::Apply(&obj))
+        .await
+        .unwrap();
+    assert_eq!(
+        first.metadata.resource_version,
+        second.metadata.resource_version
+    );
+}
+
+#[tokio::test]
+async fn strategic_merge_patch_merges_containers_by_name() {
+    let (_sim, client) = cluster().await;
+    let api: Api<Deployment> = Api::namespaced(client, "default");
+    let d: Deployment = serde_json::from_value(json!({
+        "metadata": {"name": "web"},
+        "spec": {"selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}}, "spec": {"containers": [
+                     {"name": "web", "image": "nginx:1"}, {"name": "side", "image": "busybox"}]}}}
+    }))
+    .unwrap();
+    api.create(&PostParams::default(), &d).await.unwrap();
+    let patch = json!({"spec": {"template": {"spec": {"containers": [{"name": "web", "image": "nginx:2"}]}}}});
+    let patched = api
+        .patch("web", &PatchParams::default(), &Patch::Strategic(patch))
+        .await
+        .unwrap();
+    let containers = patched.spec.unwrap().template.spec.unwrap().containers;
+    let images: Vec<_> = containers
+        .iter()
+        .map(|c| c.image.clone().unwrap())
+        .collect();
+    assert_eq!(images, ["nginx:2", "busybox"]);
+}
+
+#[tokio::test]
+async fn delete_collection_removes_only_selected_objects() {
+    let (_sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    for (name, tier) in [("a", "x"), ("b", "x"), ("c", "y")] {
+        let mut c = cm(name, json!({}));
+        c.metadata.labels = Some([("tier".to_owned(), tier.to_owned())].into());
+        api.create(&PostParams::default(), &c).await.unwrap();
+    }
+    api.delete_collection(
+        &DeleteParams::default(),
+        &ListParams::default().labels("tier=x"),
+    )
+    .await
+    .unwrap();
+    let left: Vec<_> = api
+        .list(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|c| c.metadata.name.unwrap())
+        .collect();
+    assert_eq!(left, ["c"]);
+}
+
+#[tokio::test]
+async fn watch_with_bookmarks_reports_progress() {
+    let mut config = ClusterConfig::new("site-a");
+    config.bookmark_interval = Duration::from_millis(50);
+    let (_sim, client) = cluster_with(config).await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let stream = api
+        .watch(&WatchParams::default().timeout(10), "0")
+        .await
+        .unwrap();
+    let mut stream = std::pin::pin!(stream);
+    let first = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(first, Some(WatchEvent::Bookmark(_))), "{first:?}");
+}
+
+#[tokio::test]
+async fn closing_watches_ends_open_streams() {
+    let (sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let stream = api
+        .watch(&WatchParams::default().timeout(60), "0")
+        .await
+        .unwrap();
+    let mut stream = std::pin::pin!(stream);
+    sim.faults().close_watches();
+    let end = tokio::time::timeout(Duration::from_secs(10), stream.try_next())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(end.is_none(), "{end:?}");
+}
+
+#[tokio::test]
+async fn kube_client_retries_a_too_many_requests_fault() {
+    let (sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    sim.faults().reset_counters();
+    sim.faults().inject(FaultRule {
+        verb: Some("list".into()),
+        resource: None,
+        name: None,
+        count: 1,
+        fault: FaultKind::TooManyRequests {
+            retry_after_seconds: 1,
+        },
+    });
+    api.list(&ListParams::default()).await.unwrap();
+    assert_eq!(
+        sim.faults().counters().by_verb["list"],
+        2,
+        "one 429, one retry"
+    );
+}
+
+#[tokio::test]
+async fn admin_endpoint_injects_faults_and_reports_counters() {
+    let (_sim, client) = cluster().await;
+    let rule = json!({"verb": "get", "resource": "configmaps", "name": "x", "count": 1, "fault": {"type": "conflict"}});
+    let request = http::Request::post("/sim/faults")
+        .body(serde_json::to_vec(&rule).unwrap())
+        .unwrap();
+    client.request_text(request).await.unwrap();
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
+    api.create(&PostParams::default(), &cm("x", json!({})))
+        .await
+        .unwrap();
+    assert_eq!(api_code(&api.get("x").await.unwrap_err()), 409);
+    api.get("x").await.unwrap();
+    let counters: Value = serde_json::from_str(
+        &client
+            .request_text(
+                http::Request::get("/sim/counters")
+                    .body(Vec::new())
+                    .unwrap(),
+            )
+            .await
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(counters["byVerb"]["get"], 2);
+    assert_eq!(counters["writes"], 1);
+}
+
+#[tokio::test]
+async fn dry_run_create_stores_nothing() {
+    let (sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let pp = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    let answered = api
+        .create(&pp, &cm("dry", json!({"a": "1"})))
+        .await
+        .unwrap();
+    assert_eq!(answered.metadata.name.as_deref(), Some("dry"));
+    assert_eq!(api_code(&api.get("dry").await.unwrap_err()), 404);
+    assert_eq!(sim.faults().counters().writes, 0);
+}
