@@ -17,8 +17,8 @@ use georep_harness::services::{SERVICES_JSON, ServicesFile, SharedServices};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
-/// A scratch state dir named after the test, reachable by the `postgres` user (mode 0755),
-/// as `up` would use.
+/// A scratch state dir named after the test, reachable by the `postgres` user (mode 0755,
+/// explicitly: tempfile's default depends on the umask), as `up` would use.
 fn state_dir(test: &str) -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix(&format!("georep-{test}-"))
@@ -154,6 +154,36 @@ async fn postgres_refuses_a_state_dir_that_already_holds_one() {
         ),
         "{err:?}"
     );
+}
+
+#[tokio::test]
+async fn postgres_as_root_names_a_state_dir_the_postgres_user_cannot_reach() {
+    // As root, the postgres user cannot enter a 0700 directory of root's.
+    let private = tempfile::Builder::new()
+        .prefix("georep-pg-private-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+        .unwrap();
+    let result = Postgres::start(private.path(), &PostgresOptions::default()).await;
+    if rustix::process::geteuid().is_root() {
+        let err = result.unwrap_err();
+        let text = chain(&err);
+        assert!(
+            matches!(
+                err,
+                georep_harness::services::postgres::Error::DirNotReachable { .. }
+            ),
+            "{text}"
+        );
+        assert!(text.contains("chmod o+x"), "{text}");
+        assert!(
+            !private.path().join("postgres").exists(),
+            "a failed start leaves no directory"
+        );
+    } else {
+        // Without runuser the server runs as the owner of the directory.
+        result.unwrap().stop().await.unwrap();
+    }
 }
 
 #[tokio::test]
