@@ -7,5 +7,6 @@
 )]
 
 mod kubectl;
+mod services;
 mod sim;
 mod terraform_cli;
