@@ -93,6 +93,9 @@ mod step;
 mod time;
 pub mod versions;
 
+#[cfg(test)]
+mod sim;
+
 pub use action::{Action, OperatorUpgrade};
 pub use error::UpgradeError;
 pub use observation::{
