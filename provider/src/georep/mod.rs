@@ -17,6 +17,9 @@
 //! - [`path`]: [`path::FieldPath`], an attribute path whose segment names are the Terraform
 //!   attribute names, so it converts 1:1 into a Terraform attribute path.
 //! - [`secret`]: [`secret::Secret`], a string that never prints itself.
+//! - [`upgrade`]: the `quay_georep_upgrade` state machine: [`upgrade::step`] turns an
+//!   observation of every site into the next actions of the documented geo-replication
+//!   upgrade, resumable from the progress record it keeps on the primary cluster.
 //!
 //! What this module is not: it does not talk to clusters (that is `cluster/`) and it does not
 //! know Terraform's wire types (that is `tfvalue/` and `resources/`).
@@ -46,3 +49,4 @@ pub mod config;
 pub mod issue;
 pub mod path;
 pub mod secret;
+pub mod upgrade;

@@ -1,0 +1,289 @@
+//! [`Observation`]: what the I/O layer reads from the clusters before each [`step`].
+//!
+//! One round of reads gives, per requested site, either [`SiteObservation::Unreachable`] or a
+//! [`SiteState`]: the `QuayRegistry` status (currentVersion, conditions, generations), its
+//! component overrides (replicas, HPA managed), running pod counts for quay, clair and mirror,
+//! the operator (QUAY_VERSION, Deployment image, Subscription channel and approval, InstallPlans),
+//! the migration Job and the config hash. From the primary cluster it also gives the Lease and
+//! the progress ConfigMap's data. Plain data: nothing here reads a cluster, and the strings
+//! are kept as read (for example the version text) so that [`step`] decides what is wrong
+//! with them.
+//!
+//! [`step`]: super::step
+
+use std::collections::BTreeMap;
+
+use super::site::SiteId;
+use super::time::Timestamp;
+
+/// The three components the upgrade scales: the ones with a `replicas` override.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Component {
+    /// `quay` (Deployment `<name>-quay-app`).
+    Quay,
+    /// `clair` (Deployment `<name>-clair-app`).
+    Clair,
+    /// `mirror` (Deployment `<name>-quay-mirror`).
+    Mirror,
+}
+
+impl Component {
+    /// All three, in the order messages list them.
+    pub const ALL: [Component; 3] = [Component::Quay, Component::Clair, Component::Mirror];
+
+    /// The `QuayRegistry` component kind: `quay`, `clair` or `mirror`.
+    pub fn kind(self) -> &'static str {
+        match self {
+            Component::Quay => "quay",
+            Component::Clair => "clair",
+            Component::Mirror => "mirror",
+        }
+    }
+}
+
+/// Everything read in one round.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Observation {
+    /// Every requested site, by id. A requested site missing here is a bug in the I/O layer.
+    pub sites: BTreeMap<SiteId, SiteObservation>,
+    /// The coordination Lease on the primary cluster; `None` when it does not exist. Ignored
+    /// while the primary is unreachable.
+    pub lease: Option<LeaseObservation>,
+    /// The `data` of the progress ConfigMap on the primary cluster; `None` when it does not
+    /// exist. Ignored while the primary is unreachable.
+    pub progress: Option<BTreeMap<String, String>>,
+}
+
+/// One site, as far as it could be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SiteObservation {
+    /// The cluster could not be reached (or the reads failed); `error` says how.
+    Unreachable {
+        /// What went wrong, for messages.
+        error: String,
+    },
+    /// The site was read.
+    Observed(Box<SiteState>),
+}
+
+/// What one site looks like.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SiteState {
+    /// `status.currentVersion` as written (`None` when unset).
+    pub current_version: Option<String>,
+    /// `status.conditions`.
+    pub conditions: Vec<Condition>,
+    /// `metadata.generation`.
+    pub generation: Option<i64>,
+    /// `status.observedGeneration` (Quay 3.17+; `None` before).
+    pub observed_generation: Option<i64>,
+    /// The quay, clair and mirror components of the spec; a component missing here is treated
+    /// as unmanaged and left alone.
+    pub components: BTreeMap<Component, ComponentState>,
+    /// Whether the `horizontalpodautoscaler` component is managed.
+    pub hpa_managed: bool,
+    /// The site's Quay Operator.
+    pub operator: OperatorObservation,
+    /// The Job `<name>-quay-app-upgrade`, if it exists.
+    pub migration_job: Option<JobObservation>,
+    /// The content hash of the site's config bundle (the rendered `config.yaml`).
+    pub config_hash: Option<String>,
+}
+
+/// One component of the spec and its pods.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ComponentState {
+    /// `managed` in the spec. Unmanaged components are not scaled.
+    pub managed: bool,
+    /// `overrides.replicas`; `None` when absent.
+    pub replicas: Option<u32>,
+    /// Pods of the component's Deployment that exist and are not terminated (running,
+    /// starting or terminating): the upgrade waits until this is 0.
+    pub running_pods: u32,
+}
+
+/// One `status.conditions` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    /// `type`, such as `Available`.
+    pub kind: String,
+    /// `status`.
+    pub status: ConditionStatus,
+    /// `reason`, possibly empty.
+    pub reason: String,
+    /// `message`, possibly empty.
+    pub message: String,
+}
+
+/// A condition's `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConditionStatus {
+    /// `"True"`.
+    True,
+    /// `"False"`.
+    False,
+    /// `"Unknown"` or anything else.
+    Unknown,
+}
+
+/// The site's Quay Operator, as far as the method in use exposes it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OperatorObservation {
+    /// The `QUAY_VERSION` the operator runs with (Deployment env or the installed CSV's
+    /// `quay-version` annotation); `None` when the operator was not found.
+    pub quay_version: Option<String>,
+    /// Deployment method: the operator Deployment's image.
+    pub deployment_image: Option<String>,
+    /// OLM: the Subscription's `spec.channel`; `None` when the Subscription was not found.
+    pub subscription_channel: Option<String>,
+    /// OLM: the Subscription's `installPlanApproval`.
+    pub approval: Option<Approval>,
+    /// OLM: the Subscription's installed CSV (`status.installedCSV`).
+    pub installed_csv: Option<String>,
+    /// OLM: InstallPlans in the Subscription's namespace that install the operator.
+    pub install_plans: Vec<InstallPlan>,
+}
+
+/// A Subscription's `installPlanApproval`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Approval {
+    /// Every InstallPlan waits for approval (what a controlled upgrade needs).
+    Manual,
+    /// OLM installs every new CSV at once.
+    Automatic,
+}
+
+/// An OLM InstallPlan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstallPlan {
+    /// `metadata.name`.
+    pub name: String,
+    /// The CSV names in `spec.clusterServiceVersionNames`.
+    pub csvs: Vec<String>,
+    /// `spec.approved`.
+    pub approved: bool,
+}
+
+/// The migration Job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobObservation {
+    /// `metadata.name`.
+    pub name: String,
+    /// Where it is.
+    pub state: JobState,
+}
+
+/// A Job's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobState {
+    /// Pods are running or about to be retried.
+    Active,
+    /// It succeeded.
+    Succeeded,
+    /// It failed for good; `message` is the Job's failure message or the operator's
+    /// `MigrationsFailed` condition message.
+    Failed {
+        /// Why, as the Job or the operator said it.
+        message: String,
+    },
+}
+
+/// The coordination Lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseObservation {
+    /// `spec.holderIdentity`; `None` when released.
+    pub holder: Option<String>,
+    /// `spec.renewTime + spec.leaseDurationSeconds`; `None` when either is unset (treated as
+    /// expired).
+    pub expires: Option<Timestamp>,
+}
+
+impl LeaseObservation {
+    /// The holder, if the Lease is held by someone and has not expired at `now`.
+    pub fn live_holder(&self, now: Timestamp) -> Option<&str> {
+        match (&self.holder, self.expires) {
+            (Some(holder), Some(expires)) if expires > now => Some(holder),
+            _ => None,
+        }
+    }
+}
+
+impl SiteState {
+    /// The condition of type `kind`, if reported.
+    pub fn condition(&self, kind: &str) -> Option<&Condition> {
+        self.conditions.iter().find(|c| c.kind == kind)
+    }
+
+    /// Whether condition `kind` has status `status`.
+    pub fn condition_is(&self, kind: &str, status: ConditionStatus) -> bool {
+        self.condition(kind).is_some_and(|c| c.status == status)
+    }
+
+    /// Whether the operator has seen the latest spec (always true before Quay 3.17, which
+    /// does not report `observedGeneration`).
+    pub fn is_generation_observed(&self) -> bool {
+        match (self.generation, self.observed_generation) {
+            (Some(generation), Some(observed)) => observed >= generation,
+            _ => true,
+        }
+    }
+
+    /// The managed components among quay, clair and mirror.
+    pub fn managed_components(&self) -> impl Iterator<Item = (Component, &ComponentState)> {
+        self.components
+            .iter()
+            .filter(|(_, c)| c.managed)
+            .map(|(k, c)| (*k, c))
+    }
+
+    /// Pods still running for quay, clair and mirror together.
+    pub fn running_pods(&self) -> u32 {
+        self.components.values().map(|c| c.running_pods).sum()
+    }
+
+    /// Whether the migration Job exists and is active.
+    pub fn is_migrating(&self) -> bool {
+        self.migration_job
+            .as_ref()
+            .is_some_and(|j| j.state == JobState::Active)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lease_counts_as_held_only_until_it_expires() {
+        let lease = LeaseObservation {
+            holder: Some("a".into()),
+            expires: Some(Timestamp::from_unix_seconds(100)),
+        };
+        assert_eq!(
+            lease.live_holder(Timestamp::from_unix_seconds(99)),
+            Some("a")
+        );
+        assert_eq!(lease.live_holder(Timestamp::from_unix_seconds(100)), None);
+        let released = LeaseObservation {
+            holder: None,
+            ..lease
+        };
+        assert_eq!(released.live_holder(Timestamp::from_unix_seconds(0)), None);
+    }
+
+    #[test]
+    fn generation_counts_as_observed_when_the_operator_does_not_report_it() {
+        let mut site = SiteState {
+            generation: Some(3),
+            ..SiteState::default()
+        };
+        assert!(site.is_generation_observed());
+        site.observed_generation = Some(2);
+        assert!(!site.is_generation_observed());
+        site.observed_generation = Some(3);
+        assert!(site.is_generation_observed());
+    }
+}

@@ -1,0 +1,371 @@
+//! The phase handlers after preflight: scale down, upgrade the primary, wait for its
+//! migration, upgrade the secondaries, restore them.
+//!
+//! Part of [`step`](super::step). Each handler reads the observation and the recorded
+//! [`Progress`] and returns an [`Outcome`]: stay (with actions or waits) or advance to the
+//! next phase. Handlers never skip the checks of an earlier phase that still matter: every
+//! phase before restore first keeps the secondaries at 0.
+
+use std::fmt::Write as _;
+
+use super::action::{Action, OperatorUpgrade};
+use super::error::UpgradeError;
+use super::observation::{Component, ConditionStatus, JobState, SiteState};
+use super::progress::{Milestone, Originals, Phase, Progress};
+use super::request::OperatorMethod;
+use super::site::SiteId;
+use super::step::{Ctx, Outcome, condition_text};
+use super::versions::catalogue;
+
+impl Ctx<'_> {
+    /// Scale-downs and waits that keep every secondary at 0 pods; `None` when they all are.
+    pub(super) fn keep_secondaries_down(&self, progress: &Progress) -> Option<Vec<Action>> {
+        let mut actions = Vec::new();
+        let mut waits = Vec::new();
+        for record in &progress.secondaries {
+            let site = &record.site;
+            let state = match self.state(site) {
+                Ok(state) => state,
+                Err(wait) => {
+                    waits.push(wait);
+                    continue;
+                }
+            };
+            let components: Vec<Component> = record.originals.replicas.keys().copied().collect();
+            let scaled = !state.hpa_managed
+                && components.iter().all(|c| {
+                    state
+                        .components
+                        .get(c)
+                        .is_some_and(|s| s.replicas == Some(0))
+                });
+            if !scaled {
+                actions.push(Action::ScaleDown {
+                    site: site.clone(),
+                    components,
+                });
+            } else if state.running_pods() > 0 {
+                waits.push(Action::Wait {
+                    what: format!(
+                        "waiting until the quay, clair and mirror pods of {site} are gone \
+                         ({} still running)",
+                        state.running_pods()
+                    ),
+                    site: Some(site.clone()),
+                });
+            }
+        }
+        if actions.is_empty() && waits.is_empty() {
+            None
+        } else {
+            actions.append(&mut waits);
+            Some(actions)
+        }
+    }
+
+    pub(super) fn scale_down(&self, progress: &Progress) -> Outcome {
+        match self.keep_secondaries_down(progress) {
+            Some(actions) => Outcome::Stay(actions),
+            None => Outcome::Advance(progress.advanced(
+                Phase::UpgradePrimaryOperator,
+                Milestone::SecondariesScaledDown,
+                self.now,
+            )),
+        }
+    }
+
+    /// A wait for a migration Job running on any site other than `except`.
+    fn other_migration(&self, except: &SiteId) -> Option<Action> {
+        self.request
+            .sites()
+            .iter()
+            .filter(|s| *s != except)
+            .find(|s| self.state(s).is_ok_and(SiteState::is_migrating))
+            .map(|busy| Action::Wait {
+                what: format!(
+                    "waiting for the migration Job {} on {busy} to finish before upgrading \
+                     the operator of {except}",
+                    busy.migration_job_name()
+                ),
+                site: Some(busy.clone()),
+            })
+    }
+
+    pub(super) fn upgrade_primary(&self, progress: &Progress) -> Outcome {
+        if let Some(actions) = self.keep_secondaries_down(progress) {
+            return Outcome::Stay(actions);
+        }
+        let primary = self.request.primary();
+        let state = match self.state(primary) {
+            Ok(state) => state,
+            Err(wait) => return Outcome::Stay(vec![wait]),
+        };
+        if Self::operator_version(state) == Some(progress.target) {
+            return Outcome::Advance(progress.advanced(
+                Phase::WaitPrimaryMigrated,
+                Milestone::PrimaryOperatorUpgraded,
+                self.now,
+            ));
+        }
+        if let Some(wait) = self.other_migration(primary) {
+            return Outcome::Stay(vec![wait]);
+        }
+        Outcome::Stay(vec![self.operator_action(primary, state)])
+    }
+
+    /// The next operator change on `site`, or a wait for OLM.
+    fn operator_action(&self, site: &SiteId, state: &SiteState) -> Action {
+        let target = self.request.target();
+        let upgrade = |how| Action::UpgradeOperator {
+            site: site.clone(),
+            how,
+        };
+        match self.request.operator() {
+            OperatorMethod::Olm {
+                namespace,
+                subscription,
+                channel,
+            } => {
+                let csv = catalogue().release(target).map_or_else(
+                    |_| format!("quay-operator.v{target}"),
+                    |r| r.csv().to_owned(),
+                );
+                if state.operator.subscription_channel.as_deref() != Some(channel) {
+                    return upgrade(OperatorUpgrade::SetSubscriptionChannel {
+                        namespace: namespace.clone(),
+                        subscription: subscription.clone(),
+                        channel: channel.clone(),
+                    });
+                }
+                match state
+                    .operator
+                    .install_plans
+                    .iter()
+                    .find(|p| p.csvs.contains(&csv))
+                {
+                    Some(plan) if !plan.approved => upgrade(OperatorUpgrade::ApproveInstallPlan {
+                        namespace: namespace.clone(),
+                        name: plan.name.clone(),
+                        csv,
+                    }),
+                    Some(plan) => Action::Wait {
+                        what: format!(
+                            "InstallPlan {} is approved; waiting for OLM to install {csv} on {site}",
+                            plan.name
+                        ),
+                        site: Some(site.clone()),
+                    },
+                    None => {
+                        let mut what = format!(
+                            "waiting for OLM to offer {csv} in channel {channel} on {site}"
+                        );
+                        if !state.operator.install_plans.is_empty() {
+                            let seen: Vec<String> = state
+                                .operator
+                                .install_plans
+                                .iter()
+                                .map(|p| format!("{} ({})", p.name, p.csvs.join(", ")))
+                                .collect();
+                            let _ = write!(what, "; InstallPlans seen: {}", seen.join("; "));
+                        }
+                        Action::Wait {
+                            what,
+                            site: Some(site.clone()),
+                        }
+                    }
+                }
+            }
+            OperatorMethod::Deployment {
+                namespace,
+                name,
+                image,
+            } => upgrade(OperatorUpgrade::PatchDeployment {
+                namespace: namespace.clone(),
+                name: name.clone(),
+                image: image.clone(),
+                quay_version: target.to_string(),
+            }),
+        }
+    }
+
+    /// Waits for `site`'s migration to `target`, or the error of a failed one; `None` once
+    /// `site` reports `currentVersion == target` with no Job running.
+    fn migration_wait(
+        site: &SiteId,
+        state: &SiteState,
+        progress: &Progress,
+    ) -> Result<Option<Action>, UpgradeError> {
+        let version = Self::version(site, state)?;
+        let job = site.migration_job_name();
+        let wait = |what: String| {
+            Ok(Some(Action::Wait {
+                what,
+                site: Some(site.clone()),
+            }))
+        };
+        match &state.migration_job {
+            Some(j) if j.state == JobState::Active => {
+                return wait(format!(
+                    "waiting for the migration Job {job} on {site} ({} → {})",
+                    progress.from, progress.target
+                ));
+            }
+            Some(j) if version != Some(progress.target) => {
+                if let JobState::Failed { message } = &j.state {
+                    return Err(UpgradeError::MigrationFailed {
+                        site: site.clone(),
+                        from: progress.from,
+                        to: progress.target,
+                        message: message.clone(),
+                    });
+                }
+            }
+            _ => {}
+        }
+        if version == Some(progress.target) {
+            Ok(None)
+        } else {
+            wait(format!(
+                "waiting for the operator on {site} to migrate to {} (Job {job}; currentVersion \
+                 is still {})",
+                progress.target, progress.from
+            ))
+        }
+    }
+
+    pub(super) fn wait_primary(&self, progress: &Progress) -> Result<Outcome, UpgradeError> {
+        if let Some(actions) = self.keep_secondaries_down(progress) {
+            return Ok(Outcome::Stay(actions));
+        }
+        let primary = self.request.primary();
+        let state = match self.state(primary) {
+            Ok(state) => state,
+            Err(wait) => return Ok(Outcome::Stay(vec![wait])),
+        };
+        if let Some(wait) = Self::migration_wait(primary, state, progress)? {
+            return Ok(Outcome::Stay(vec![wait]));
+        }
+        if !state.condition_is("Available", ConditionStatus::True) {
+            return Ok(Outcome::Stay(vec![Action::Wait {
+                what: format!(
+                    "waiting for {primary} to become Available on {} ({})",
+                    progress.target,
+                    condition_text(state, "Available")
+                ),
+                site: Some(primary.clone()),
+            }]));
+        }
+        Ok(Outcome::Advance(progress.advanced(
+            Phase::UpgradeSecondaryOperators,
+            Milestone::PrimaryMigrated,
+            self.now,
+        )))
+    }
+
+    pub(super) fn upgrade_secondaries(&self, progress: &Progress) -> Result<Outcome, UpgradeError> {
+        if let Some(actions) = self.keep_secondaries_down(progress) {
+            return Ok(Outcome::Stay(actions));
+        }
+        for record in &progress.secondaries {
+            let site = &record.site;
+            let state = match self.state(site) {
+                Ok(state) => state,
+                Err(wait) => return Ok(Outcome::Stay(vec![wait])),
+            };
+            let at_target = Self::version(site, state)? == Some(progress.target);
+            if at_target && !state.is_migrating() {
+                continue;
+            }
+            if Self::operator_version(state) == Some(progress.target) {
+                if let Some(wait) = Self::migration_wait(site, state, progress)? {
+                    return Ok(Outcome::Stay(vec![wait]));
+                }
+                continue;
+            }
+            if let Some(wait) = self.other_migration(site) {
+                return Ok(Outcome::Stay(vec![wait]));
+            }
+            return Ok(Outcome::Stay(vec![self.operator_action(site, state)]));
+        }
+        Ok(Outcome::Advance(progress.advanced(
+            Phase::RestoreSecondaries,
+            Milestone::SecondariesUpgraded,
+            self.now,
+        )))
+    }
+
+    pub(super) fn restore(&self, progress: &Progress) -> Result<Outcome, UpgradeError> {
+        let mut actions = Vec::new();
+        let mut waits = Vec::new();
+        for record in &progress.secondaries {
+            let site = &record.site;
+            let state = match self.state(site) {
+                Ok(state) => state,
+                Err(wait) => {
+                    waits.push(wait);
+                    continue;
+                }
+            };
+            let version = Self::version(site, state)?;
+            if version != Some(progress.target) {
+                return Err(UpgradeError::UnexpectedVersion {
+                    site: site.clone(),
+                    expected: progress.target.to_string(),
+                    found: version.map_or_else(|| "none".to_owned(), |v| v.to_string()),
+                });
+            }
+            let originals = &record.originals;
+            let restored = state.hpa_managed == originals.hpa_managed
+                && originals
+                    .replicas
+                    .iter()
+                    .all(|(c, r)| state.components.get(c).is_some_and(|s| s.replicas == *r));
+            if !restored {
+                actions.push(Action::Restore {
+                    site: site.clone(),
+                    replicas: originals.replicas.clone(),
+                    hpa_managed: originals.hpa_managed,
+                });
+            } else if let Some(missing) = not_back(state, originals) {
+                waits.push(Action::Wait {
+                    what: format!("waiting for {site} to come back: {missing}"),
+                    site: Some(site.clone()),
+                });
+            }
+        }
+        if actions.is_empty() && waits.is_empty() {
+            return Ok(Outcome::Advance(progress.advanced(
+                Phase::Release,
+                Milestone::SecondariesRestored,
+                self.now,
+            )));
+        }
+        actions.append(&mut waits);
+        Ok(Outcome::Stay(actions))
+    }
+}
+
+/// What is still missing before a restored site counts as back, if anything.
+fn not_back(state: &SiteState, originals: &Originals) -> Option<String> {
+    let mut missing = Vec::new();
+    for (component, replicas) in &originals.replicas {
+        let running = state
+            .components
+            .get(component)
+            .map_or(0, |c| c.running_pods);
+        match replicas {
+            Some(n) if running != *n => {
+                missing.push(format!("{} {running}/{n} pods", component.kind()));
+            }
+            None if running == 0 => missing.push(format!("{} 0 pods", component.kind())),
+            _ => {}
+        }
+    }
+    if !state.is_generation_observed() {
+        missing.push("the operator has not processed the restore yet".to_owned());
+    }
+    if !state.condition_is("Available", ConditionStatus::True) {
+        missing.push(condition_text(state, "Available"));
+    }
+    (!missing.is_empty()).then(|| missing.join(", "))
+}

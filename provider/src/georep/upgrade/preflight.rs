@@ -1,0 +1,254 @@
+//! Preflight: the checks before anything changes, then the Lease and the recorded originals.
+//!
+//! Part of [`step`](super::step); see the module docs of `upgrade` for the rules. Every check
+//! that fails is an [`UpgradeError`] and the decision carries no change.
+
+use super::action::Action;
+use super::error::UpgradeError;
+use super::observation::{Approval, ConditionStatus, JobState, SiteObservation, SiteState};
+use super::progress::{Milestone, Originals, Phase, Progress, SecondaryRecord};
+use super::request::OperatorMethod;
+use super::site::SiteId;
+use super::step::{Ctx, Decision, condition_text};
+use super::versions::{QuayVersion, is_allowed_hop};
+use super::{LEASE_NAME, PROGRESS_CONFIG_MAP};
+
+impl Ctx<'_> {
+    /// Preflight, then the Lease, then the recorded originals: one of them per round.
+    pub(super) fn preflight(&self) -> Result<Decision, UpgradeError> {
+        let target = self.request.target();
+        let mut states = Vec::new();
+        for site in self.request.sites() {
+            match self.observation.sites.get(site) {
+                Some(SiteObservation::Observed(state)) => states.push((site, &**state)),
+                Some(SiteObservation::Unreachable { error }) => {
+                    return Err(UpgradeError::SiteUnreachable {
+                        site: site.clone(),
+                        error: error.clone(),
+                    });
+                }
+                None => return Err(UpgradeError::SiteNotObserved { site: site.clone() }),
+            }
+        }
+        self.foreign_lease()?;
+        let mut versions = Vec::new();
+        for (site, state) in &states {
+            let version =
+                Self::version(site, state)?.ok_or_else(|| UpgradeError::NotConverged {
+                    site: (*site).clone(),
+                    reason: "it reports no currentVersion yet".to_owned(),
+                })?;
+            versions.push(version);
+        }
+        if versions.iter().all(|v| *v == target) {
+            let mut actions = Vec::new();
+            if self.lease_is_ours() {
+                actions.push(Action::ReleaseLease {
+                    holder: self.request.holder().to_owned(),
+                });
+            }
+            return Ok(Decision {
+                progress: None,
+                actions,
+                done: true,
+                status: format!("every site runs Quay {target}"),
+            });
+        }
+        let from = self.check_sites(&states, &versions)?;
+        if !self.lease_is_ours() {
+            let primary = self.request.primary();
+            return Ok(Decision {
+                progress: None,
+                actions: vec![self.acquire()],
+                done: false,
+                status: format!(
+                    "preflight passed ({from} to {target}); taking Lease {LEASE_NAME} in \
+                     namespace {} on cluster {}",
+                    primary.namespace(),
+                    primary.cluster()
+                ),
+            });
+        }
+        let secondaries = states
+            .iter()
+            .filter(|(site, _)| *site != self.request.primary())
+            .map(|(site, state)| SecondaryRecord {
+                site: (*site).clone(),
+                originals: Originals {
+                    replicas: state
+                        .managed_components()
+                        .map(|(c, s)| (c, s.replicas))
+                        .collect(),
+                    hpa_managed: state.hpa_managed,
+                },
+            })
+            .collect();
+        let progress = Progress {
+            phase: Phase::ScaleDownSecondaries,
+            from,
+            target,
+            primary: self.request.primary().clone(),
+            holder: self.request.holder().to_owned(),
+            secondaries,
+            started: self.now,
+            history: Vec::new(),
+        }
+        .advanced(
+            Phase::ScaleDownSecondaries,
+            Milestone::OriginalsRecorded,
+            self.now,
+        );
+        let mut actions: Vec<Action> = self.renewal().into_iter().collect();
+        actions.push(Action::WriteProgress(Box::new(progress.clone())));
+        Ok(Decision {
+            status: format!(
+                "recorded the original replicas and HPA settings of {} secondaries in \
+                 ConfigMap {PROGRESS_CONFIG_MAP}",
+                progress.secondaries.len()
+            ),
+            progress: Some(progress),
+            actions,
+            done: false,
+        })
+    }
+
+    /// The checks on the sites themselves; returns the one version they all run.
+    fn check_sites(
+        &self,
+        states: &[(&SiteId, &SiteState)],
+        versions: &[QuayVersion],
+    ) -> Result<QuayVersion, UpgradeError> {
+        let target = self.request.target();
+        for (site, state) in states {
+            is_converged(state).map_err(|reason| UpgradeError::NotConverged {
+                site: (*site).clone(),
+                reason,
+            })?;
+        }
+        let from = versions[0];
+        if versions.iter().any(|v| *v != from) {
+            return Err(UpgradeError::VersionMismatch {
+                versions: list(states.iter().map(|(s, _)| *s).zip(versions)),
+            });
+        }
+        let hashes: Vec<String> = states
+            .iter()
+            .map(|(_, s)| s.config_hash.clone().unwrap_or_else(|| "none".to_owned()))
+            .collect();
+        if states.iter().any(|(_, s)| s.config_hash.is_none())
+            || hashes.iter().any(|h| *h != hashes[0])
+        {
+            return Err(UpgradeError::ConfigHashMismatch {
+                hashes: list(states.iter().map(|(s, _)| *s).zip(&hashes)),
+            });
+        }
+        is_allowed_hop(from, target).map_err(|source| UpgradeError::HopRefused {
+            from,
+            to: target,
+            source,
+        })?;
+        for (site, state) in states {
+            self.check_operator(site, state)?;
+            if *site != self.request.primary()
+                && !state.hpa_managed
+                && let Some((component, _)) = state
+                    .managed_components()
+                    .find(|(_, c)| c.replicas.is_none())
+            {
+                return Err(UpgradeError::UnrestorableReplicas {
+                    site: (*site).clone(),
+                    component: component.kind(),
+                });
+            }
+        }
+        Ok(from)
+    }
+
+    fn check_operator(&self, site: &SiteId, state: &SiteState) -> Result<(), UpgradeError> {
+        match self.request.operator() {
+            OperatorMethod::Olm {
+                namespace,
+                subscription,
+                ..
+            } => {
+                let what = format!("Subscription {namespace}/{subscription}");
+                if state.operator.subscription_channel.is_none() {
+                    return Err(UpgradeError::OperatorNotFound {
+                        site: site.clone(),
+                        what,
+                    });
+                }
+                if state.operator.approval == Some(Approval::Automatic) {
+                    return Err(UpgradeError::AutomaticApproval {
+                        site: site.clone(),
+                        subscription: format!("{namespace}/{subscription}"),
+                    });
+                }
+            }
+            OperatorMethod::Deployment {
+                namespace, name, ..
+            } => {
+                if state.operator.deployment_image.is_none() {
+                    return Err(UpgradeError::OperatorNotFound {
+                        site: site.clone(),
+                        what: format!("operator Deployment {namespace}/{name}"),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `Ok` when the site is converged (reference §1.5), else why not.
+fn is_converged(state: &SiteState) -> Result<(), String> {
+    if let Some(job) = &state.migration_job {
+        match &job.state {
+            JobState::Active => return Err(format!("its migration Job {} is running", job.name)),
+            JobState::Failed { message } => {
+                return Err(format!("its migration Job {} failed: {message}", job.name));
+            }
+            JobState::Succeeded => {}
+        }
+    }
+    for (kind, wanted) in [
+        ("Available", ConditionStatus::True),
+        ("ComponentsCreated", ConditionStatus::True),
+        ("RolloutBlocked", ConditionStatus::False),
+    ] {
+        if !state.condition_is(kind, wanted) {
+            return Err(condition_text(state, kind));
+        }
+    }
+    if !state.is_generation_observed() {
+        return Err(format!(
+            "the operator has not yet processed generation {} (observed {})",
+            state.generation.unwrap_or_default(),
+            state.observed_generation.unwrap_or_default()
+        ));
+    }
+    let operator = state.operator.quay_version.as_deref().unwrap_or("unknown");
+    let current = state.current_version.as_deref().unwrap_or("none");
+    let same = match (
+        operator.parse::<QuayVersion>(),
+        current.parse::<QuayVersion>(),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if !same {
+        return Err(format!(
+            "its operator runs Quay {operator} but currentVersion is {current}, so a migration \
+             is pending"
+        ));
+    }
+    Ok(())
+}
+
+/// `site: value, site: value`.
+fn list<'a, T: std::fmt::Display + 'a>(items: impl Iterator<Item = (&'a SiteId, &'a T)>) -> String {
+    items
+        .map(|(site, value)| format!("{site}: {value}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,733 @@
+//! [`UpgradeRequest`]: what the user asked for, checked; [`validate`] builds it from the raw
+//! [`UpgradeInput`] of `resource "quay_georep_upgrade"`.
+//!
+//! Validation collects every problem as an [`Issue`] with the attribute path at fault and
+//! never touches a cluster. The rules:
+//! - `sites`: at least one; each a [`SiteId`]; no duplicates.
+//! - `primary`: a [`SiteId`] that is one of `sites`; defaults to the first site.
+//! - `target_version`: a [`QuayVersion`] the [catalogue](super::catalogue) lists as released.
+//!   Whether it is an allowed hop from what the sites run is for preflight, which sees them.
+//! - `operator.method`: `olm` or `deployment`; `namespace` and `name` (Subscription or
+//!   Deployment name) required Kubernetes names. `channel` belongs to `olm` only and defaults to
+//!   the target's catalogue channel (another channel is a warning: it must offer the target's
+//!   CSV); `image` belongs to `deployment` only and defaults to the target's operator image.
+//! - `lease_duration`: `90s`, `10m`, `1h30m` style; at least 15 seconds; default 10 minutes.
+//!
+//! The lease `holder` is not a Terraform attribute: the resource layer sets it with
+//! [`UpgradeRequest::with_holder`] (see the trade-off there).
+
+use std::time::Duration;
+
+use super::site::{SiteId, is_dns_label};
+use super::versions::{QuayVersion, catalogue};
+use crate::georep::issue::Issue;
+use crate::georep::path::FieldPath;
+
+/// `lease_duration` when not given.
+pub const DEFAULT_LEASE_DURATION: Duration = Duration::from_mins(10);
+/// The shortest accepted `lease_duration`.
+pub const MIN_LEASE_DURATION: Duration = Duration::from_secs(15);
+
+/// The raw attributes of `resource "quay_georep_upgrade"`, each `None` when null.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpgradeInput {
+    /// `sites`: site ids `cluster/namespace/name`.
+    pub sites: Option<Vec<String>>,
+    /// `primary`: the site that migrates the database.
+    pub primary: Option<String>,
+    /// `target_version`: such as `3.14.8`.
+    pub target_version: Option<String>,
+    /// The `operator` block.
+    pub operator: Option<OperatorInput>,
+    /// `lease_duration`: such as `10m`.
+    pub lease_duration: Option<String>,
+}
+
+/// The raw `operator` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OperatorInput {
+    /// `method`: `olm` or `deployment`.
+    pub method: Option<String>,
+    /// `namespace` of the Subscription or Deployment.
+    pub namespace: Option<String>,
+    /// `name` of the Subscription or Deployment.
+    pub name: Option<String>,
+    /// `channel` (OLM only).
+    pub channel: Option<String>,
+    /// `image` (deployment only).
+    pub image: Option<String>,
+}
+
+/// How the Quay Operator is installed on every site, with defaults resolved for the target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OperatorMethod {
+    /// An OLM Subscription with manual InstallPlan approval.
+    Olm {
+        /// Namespace of the Subscription.
+        namespace: String,
+        /// Name of the Subscription.
+        subscription: String,
+        /// The channel that offers the target CSV, such as `stable-3.14`.
+        channel: String,
+    },
+    /// A plain operator Deployment, upgraded by changing its image and `QUAY_VERSION`.
+    Deployment {
+        /// Namespace of the Deployment.
+        namespace: String,
+        /// Name of the Deployment.
+        name: String,
+        /// The target operator image.
+        image: String,
+    },
+}
+
+/// A checked upgrade request: the sites, the primary among them, the target and the operator.
+///
+/// The fields are private so that a request always has at least one site, no duplicates, and
+/// a primary that is one of the sites.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpgradeRequest {
+    sites: Vec<SiteId>,
+    primary: SiteId,
+    target: QuayVersion,
+    operator: OperatorMethod,
+    lease_duration: Duration,
+    holder: String,
+}
+
+/// Why [`UpgradeRequest::new`] refused its parts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// No sites.
+    #[error("an upgrade needs at least one site")]
+    NoSites,
+    /// A site is listed twice.
+    #[error("site {site} is listed twice")]
+    Duplicate {
+        /// The repeated site.
+        site: SiteId,
+    },
+    /// The primary is not one of the sites.
+    #[error("primary {primary} is not one of the sites")]
+    PrimaryNotInSites {
+        /// The primary given.
+        primary: SiteId,
+    },
+}
+
+impl UpgradeRequest {
+    /// A request from checked parts, with the default holder (see [`Self::with_holder`]).
+    ///
+    /// # Errors
+    ///
+    /// [`RequestError`] when `sites` is empty, has a duplicate, or lacks `primary`.
+    pub fn new(
+        sites: Vec<SiteId>,
+        primary: SiteId,
+        target: QuayVersion,
+        operator: OperatorMethod,
+        lease_duration: Duration,
+    ) -> Result<Self, RequestError> {
+        if sites.is_empty() {
+            return Err(RequestError::NoSites);
+        }
+        for (i, site) in sites.iter().enumerate() {
+            if sites[..i].contains(site) {
+                return Err(RequestError::Duplicate { site: site.clone() });
+            }
+        }
+        if !sites.contains(&primary) {
+            return Err(RequestError::PrimaryNotInSites { primary });
+        }
+        let holder = format!("quay-georep-upgrade/{primary}");
+        Ok(Self {
+            sites,
+            primary,
+            target,
+            operator,
+            lease_duration,
+            holder,
+        })
+    }
+
+    /// This request with lease holder identity `holder`.
+    ///
+    /// The default is `quay-georep-upgrade/<primary>`: stable, so an apply that was killed and
+    /// is run again recognises the Lease as its own and resumes at once; the price is that two
+    /// applies of the same upgrade at the same moment are not kept apart by the Lease (Terraform
+    /// state locking is what keeps them apart). A per-run holder (host and process) keeps them
+    /// apart, and a killed run then resumes only once its Lease has expired.
+    #[must_use]
+    pub fn with_holder(mut self, holder: impl Into<String>) -> Self {
+        self.holder = holder.into();
+        self
+    }
+
+    /// Every site, in the order given (primary included).
+    pub fn sites(&self) -> &[SiteId] {
+        &self.sites
+    }
+
+    /// The site whose operator is upgraded first and migrates the shared database.
+    pub fn primary(&self) -> &SiteId {
+        &self.primary
+    }
+
+    /// The sites other than the primary, in the order given.
+    pub fn secondaries(&self) -> impl Iterator<Item = &SiteId> {
+        self.sites.iter().filter(|s| **s != self.primary)
+    }
+
+    /// The Quay version every site ends at.
+    pub fn target(&self) -> QuayVersion {
+        self.target
+    }
+
+    /// How the operator is installed and what to change to upgrade it.
+    pub fn operator(&self) -> &OperatorMethod {
+        &self.operator
+    }
+
+    /// How long a Lease lasts without renewal.
+    pub fn lease_duration(&self) -> Duration {
+        self.lease_duration
+    }
+
+    /// The identity written into the Lease and the progress record.
+    pub fn holder(&self) -> &str {
+        &self.holder
+    }
+}
+
+/// Checks `input` and builds the request, or returns every problem found.
+///
+/// On success returns the request and the warnings (possibly none).
+///
+/// # Errors
+///
+/// Every issue found, errors and warnings, when any is an error.
+///
+/// # Examples
+///
+/// ```
+/// use terraform_provider_quay::georep::upgrade::{validate, OperatorInput, UpgradeInput};
+///
+/// let input = UpgradeInput {
+///     sites: Some(vec!["us_east/quay/registry".into(), "eu_west/quay/registry".into()]),
+///     target_version: Some("3.14.8".into()),
+///     operator: Some(OperatorInput {
+///         method: Some("olm".into()),
+///         namespace: Some("openshift-operators".into()),
+///         name: Some("quay-operator".into()),
+///         ..OperatorInput::default()
+///     }),
+///     ..UpgradeInput::default()
+/// };
+/// let (request, warnings) = validate(&input).unwrap();
+/// assert_eq!(request.primary().to_string(), "us_east/quay/registry");
+/// assert!(warnings.is_empty());
+/// ```
+pub fn validate(input: &UpgradeInput) -> Result<(UpgradeRequest, Vec<Issue>), Vec<Issue>> {
+    let mut issues = Vec::new();
+    let sites = check_sites(input.sites.as_deref(), &mut issues);
+    let primary = check_primary(input.primary.as_deref(), &sites, &mut issues);
+    let target = check_target(input.target_version.as_deref(), &mut issues);
+    let operator = check_operator(input.operator.as_ref(), target, &mut issues);
+    let lease_duration = check_lease(input.lease_duration.as_deref(), &mut issues);
+    if issues.iter().any(Issue::is_error) {
+        return Err(issues);
+    }
+    let (Some(primary), Some(target), Some(operator), Some(lease_duration)) =
+        (primary, target, operator, lease_duration)
+    else {
+        return Err(issues);
+    };
+    match UpgradeRequest::new(sites, primary, target, operator, lease_duration) {
+        Ok(request) => Ok((request, issues)),
+        // The checks above report each of these with a path; this is a safety net.
+        Err(err) => {
+            issues.push(Issue::error(
+                FieldPath::attr("sites"),
+                "Invalid Sites",
+                err.to_string(),
+            ));
+            Err(issues)
+        }
+    }
+}
+
+fn check_sites(sites: Option<&[String]>, issues: &mut Vec<Issue>) -> Vec<SiteId> {
+    let Some(raw) = sites.filter(|s| !s.is_empty()) else {
+        issues.push(Issue::error(
+            FieldPath::attr("sites"),
+            "Missing Sites",
+            "list at least one site id `cluster/namespace/name`, normally \
+             [for s in quay_georep_site.all : s.id]",
+        ));
+        return Vec::new();
+    };
+    let mut parsed: Vec<SiteId> = Vec::new();
+    for (i, text) in raw.iter().enumerate() {
+        match text.parse::<SiteId>() {
+            Ok(site) => {
+                if let Some(first) = parsed.iter().position(|s| *s == site) {
+                    issues.push(Issue::error(
+                        FieldPath::attr("sites").index(i),
+                        "Duplicate Site",
+                        format!("site {site} is already listed at sites[{first}]: remove one"),
+                    ));
+                } else {
+                    parsed.push(site);
+                }
+            }
+            Err(err) => issues.push(Issue::error(
+                FieldPath::attr("sites").index(i),
+                "Invalid Site Id",
+                err.to_string(),
+            )),
+        }
+    }
+    parsed
+}
+
+fn check_primary(
+    primary: Option<&str>,
+    sites: &[SiteId],
+    issues: &mut Vec<Issue>,
+) -> Option<SiteId> {
+    let Some(text) = primary else {
+        return sites.first().cloned();
+    };
+    match text.parse::<SiteId>() {
+        Ok(site) if sites.contains(&site) => Some(site),
+        Ok(site) => {
+            issues.push(Issue::error(
+                FieldPath::attr("primary"),
+                "Primary Not Among Sites",
+                format!(
+                    "primary {site} is not one of sites ({}): add it to sites or pick one of them",
+                    sites
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+            None
+        }
+        Err(err) => {
+            issues.push(Issue::error(
+                FieldPath::attr("primary"),
+                "Invalid Site Id",
+                err.to_string(),
+            ));
+            None
+        }
+    }
+}
+
+fn check_target(target: Option<&str>, issues: &mut Vec<Issue>) -> Option<QuayVersion> {
+    let path = || FieldPath::attr("target_version");
+    let Some(text) = target else {
+        issues.push(Issue::error(
+            path(),
+            "Missing Target Version",
+            format!(
+                "set target_version to a Quay release such as {}",
+                catalogue().newest_patches()
+            ),
+        ));
+        return None;
+    };
+    let version = match text.parse::<QuayVersion>() {
+        Ok(version) => version,
+        Err(err) => {
+            issues.push(Issue::error(
+                path(),
+                "Invalid Target Version",
+                err.to_string(),
+            ));
+            return None;
+        }
+    };
+    if let Err(err) = catalogue().release(version) {
+        issues.push(Issue::error(
+            path(),
+            "Unknown Target Version",
+            err.to_string(),
+        ));
+        return None;
+    }
+    Some(version)
+}
+
+fn check_operator(
+    operator: Option<&OperatorInput>,
+    target: Option<QuayVersion>,
+    issues: &mut Vec<Issue>,
+) -> Option<OperatorMethod> {
+    let path = || FieldPath::attr("operator");
+    let Some(op) = operator else {
+        issues.push(Issue::error(
+            path(),
+            "Missing Operator Block",
+            "add an operator block with method = \"olm\" (Subscription) or \"deployment\"",
+        ));
+        return None;
+    };
+    let namespace = required_name(op.namespace.as_deref(), "namespace", issues);
+    let name = required_name(op.name.as_deref(), "name", issues);
+    let release = target.and_then(|t| catalogue().release(t).ok());
+    match op.method.as_deref() {
+        Some("olm") => {
+            if op.image.is_some() {
+                issues.push(Issue::error(
+                    path().field("image"),
+                    "Image Not Used With OLM",
+                    "OLM installs the operator image from the CSV: remove image, or use \
+                     method = \"deployment\"",
+                ));
+            }
+            let channel = match (&op.channel, &release) {
+                (Some(channel), Some(release)) if channel != release.olm_channel() => {
+                    issues.push(Issue::warning(
+                        path().field("channel"),
+                        "Unusual OLM Channel",
+                        format!(
+                            "Quay {} is published in channel {}; channel {channel} must offer \
+                             {} or the upgrade waits for an InstallPlan that never comes",
+                            release.version(),
+                            release.olm_channel(),
+                            release.csv()
+                        ),
+                    ));
+                    Some(channel.clone())
+                }
+                (Some(channel), _) => Some(channel.clone()),
+                (None, release) => release.as_ref().map(|r| r.olm_channel().to_owned()),
+            };
+            Some(OperatorMethod::Olm {
+                namespace: namespace?,
+                subscription: name?,
+                channel: channel?,
+            })
+        }
+        Some("deployment") => {
+            if op.channel.is_some() {
+                issues.push(Issue::error(
+                    path().field("channel"),
+                    "Channel Not Used With Deployment",
+                    "a channel is an OLM setting: remove channel, or use method = \"olm\"",
+                ));
+            }
+            if op.image.as_deref().is_some_and(str::is_empty) {
+                issues.push(Issue::error(
+                    path().field("image"),
+                    "Empty Operator Image",
+                    "set image to the operator image of the target version, or leave it \
+                     unset for the catalogue's image",
+                ));
+                return None;
+            }
+            let image = op
+                .image
+                .clone()
+                .or_else(|| release.as_ref().map(|r| r.operator_image().to_owned()));
+            Some(OperatorMethod::Deployment {
+                namespace: namespace?,
+                name: name?,
+                image: image?,
+            })
+        }
+        other => {
+            issues.push(Issue::error(
+                path().field("method"),
+                "Invalid Operator Method",
+                format!(
+                    "method is {}: use \"olm\" for an OLM Subscription with manual approval or \
+                     \"deployment\" for a plain operator Deployment",
+                    other.map_or_else(|| "not set".to_owned(), |m| format!("{m:?}"))
+                ),
+            ));
+            None
+        }
+    }
+}
+
+fn required_name(
+    value: Option<&str>,
+    field: &'static str,
+    issues: &mut Vec<Issue>,
+) -> Option<String> {
+    let path = FieldPath::attr("operator").field(field);
+    match value {
+        None => {
+            issues.push(Issue::error(
+                path,
+                "Missing Operator Attribute",
+                format!("set operator.{field}: the Subscription or Deployment {field}"),
+            ));
+            None
+        }
+        Some(text) if !is_dns_label(text) => {
+            issues.push(Issue::error(
+                path,
+                "Invalid Kubernetes Name",
+                format!(
+                    "operator.{field} is {text:?}: use 1 to 63 lowercase letters, digits or \
+                     dashes, starting and ending with a letter or digit"
+                ),
+            ));
+            None
+        }
+        Some(text) => Some(text.to_owned()),
+    }
+}
+
+fn check_lease(text: Option<&str>, issues: &mut Vec<Issue>) -> Option<Duration> {
+    let Some(text) = text else {
+        return Some(DEFAULT_LEASE_DURATION);
+    };
+    let path = FieldPath::attr("lease_duration");
+    match parse_duration(text) {
+        Some(duration) if duration >= MIN_LEASE_DURATION => Some(duration),
+        Some(_) => {
+            issues.push(Issue::error(
+                path,
+                "Lease Too Short",
+                format!("lease_duration is {text}: use at least 15s"),
+            ));
+            None
+        }
+        None => {
+            issues.push(Issue::error(
+                path,
+                "Invalid Lease Duration",
+                format!("lease_duration is {text:?}: use hours, minutes and seconds such as 10m, 90s or 1h30m"),
+            ));
+            None
+        }
+    }
+}
+
+/// Parses `1h30m`, `10m`, `90s`: one or more `<digits><h|m|s>` groups.
+fn parse_duration(text: &str) -> Option<Duration> {
+    let mut total: u64 = 0;
+    let mut number: Option<u64> = None;
+    for c in text.chars() {
+        if let Some(digit) = c.to_digit(10) {
+            number = Some(
+                number
+                    .unwrap_or(0)
+                    .checked_mul(10)?
+                    .checked_add(digit.into())?,
+            );
+            continue;
+        }
+        let unit = match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return None,
+        };
+        total = total.checked_add(number.take()?.checked_mul(unit)?)?;
+    }
+    (number.is_none() && !text.is_empty()).then_some(Duration::from_secs(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn olm() -> OperatorInput {
+        OperatorInput {
+            method: Some("olm".into()),
+            namespace: Some("openshift-operators".into()),
+            name: Some("quay-operator".into()),
+            ..OperatorInput::default()
+        }
+    }
+
+    fn input() -> UpgradeInput {
+        UpgradeInput {
+            sites: Some(vec![
+                "us_east/quay/registry".into(),
+                "eu_west/quay/registry".into(),
+                "ap_south/quay/registry".into(),
+            ]),
+            primary: None,
+            target_version: Some("3.14.8".into()),
+            operator: Some(olm()),
+            lease_duration: None,
+        }
+    }
+
+    fn paths(issues: &[Issue]) -> Vec<String> {
+        issues.iter().map(|i| i.path.to_string()).collect()
+    }
+
+    #[test]
+    fn defaults_primary_channel_and_lease() {
+        let (request, warnings) = validate(&input()).unwrap();
+        assert!(warnings.is_empty());
+        assert_eq!(request.primary().to_string(), "us_east/quay/registry");
+        assert_eq!(request.secondaries().count(), 2);
+        assert_eq!(request.lease_duration(), DEFAULT_LEASE_DURATION);
+        assert_eq!(
+            request.holder(),
+            "quay-georep-upgrade/us_east/quay/registry"
+        );
+        assert_eq!(
+            request.operator(),
+            &OperatorMethod::Olm {
+                namespace: "openshift-operators".into(),
+                subscription: "quay-operator".into(),
+                channel: "stable-3.14".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn deployment_method_defaults_to_the_catalogue_image() {
+        let mut i = input();
+        i.operator = Some(OperatorInput {
+            method: Some("deployment".into()),
+            namespace: Some("quay-operator".into()),
+            name: Some("quay-operator".into()),
+            ..OperatorInput::default()
+        });
+        let (request, _) = validate(&i).unwrap();
+        assert!(matches!(
+            request.operator(),
+            OperatorMethod::Deployment { image, .. }
+                if image == "quay.io/projectquay/quay-operator:3.14.8"
+        ));
+    }
+
+    #[test]
+    fn rejects_empty_sites() {
+        let mut i = input();
+        i.sites = Some(vec![]);
+        assert_eq!(paths(&validate(&i).unwrap_err()), ["sites"]);
+    }
+
+    #[test]
+    fn rejects_duplicate_and_malformed_sites_at_their_index() {
+        let mut i = input();
+        i.sites = Some(vec![
+            "us_east/quay/registry".into(),
+            "us_east/quay/registry".into(),
+            "nonsense".into(),
+        ]);
+        assert_eq!(paths(&validate(&i).unwrap_err()), ["sites[1]", "sites[2]"]);
+    }
+
+    #[test]
+    fn rejects_primary_not_in_sites() {
+        let mut i = input();
+        i.primary = Some("other/quay/registry".into());
+        let issues = validate(&i).unwrap_err();
+        assert_eq!(paths(&issues), ["primary"]);
+        assert!(issues[0].detail.contains("us_east/quay/registry"));
+    }
+
+    #[test]
+    fn rejects_unparsable_and_unknown_targets() {
+        let mut i = input();
+        i.target_version = Some("latest".into());
+        assert_eq!(paths(&validate(&i).unwrap_err()), ["target_version"]);
+        i.target_version = Some("3.19.0".into());
+        let issues = validate(&i).unwrap_err();
+        assert!(issues[0].detail.contains("no release yet"), "{issues:?}");
+        i.target_version = None;
+        assert_eq!(paths(&validate(&i).unwrap_err()), ["target_version"]);
+    }
+
+    #[test]
+    fn rejects_missing_operator_fields_per_method() {
+        let mut i = input();
+        i.operator = Some(OperatorInput {
+            method: Some("olm".into()),
+            image: Some("x".into()),
+            ..OperatorInput::default()
+        });
+        assert_eq!(
+            paths(&validate(&i).unwrap_err()),
+            ["operator.namespace", "operator.name", "operator.image"]
+        );
+        i.operator = Some(OperatorInput {
+            method: Some("deployment".into()),
+            namespace: Some("ns".into()),
+            name: Some("op".into()),
+            channel: Some("stable-3.14".into()),
+            image: None,
+        });
+        assert_eq!(paths(&validate(&i).unwrap_err()), ["operator.channel"]);
+        i.operator = Some(OperatorInput {
+            method: Some("helm".into()),
+            ..olm()
+        });
+        assert_eq!(paths(&validate(&i).unwrap_err()), ["operator.method"]);
+        i.operator = None;
+        assert_eq!(paths(&validate(&i).unwrap_err()), ["operator"]);
+    }
+
+    #[test]
+    fn warns_about_a_channel_that_does_not_match_the_target() {
+        let mut i = input();
+        i.operator = Some(OperatorInput {
+            channel: Some("stable-3.13".into()),
+            ..olm()
+        });
+        let (request, warnings) = validate(&i).unwrap();
+        assert_eq!(paths(&warnings), ["operator.channel"]);
+        assert!(
+            matches!(request.operator(), OperatorMethod::Olm { channel, .. } if channel == "stable-3.13")
+        );
+    }
+
+    #[test]
+    fn parses_lease_durations_and_rejects_short_or_malformed_ones() {
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_mins(90)));
+        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+        for bad in ["", "10", "m", "10x", "1.5m", "-1m"] {
+            assert_eq!(parse_duration(bad), None, "{bad:?}");
+        }
+        let mut i = input();
+        i.lease_duration = Some("5s".into());
+        assert_eq!(paths(&validate(&i).unwrap_err()), ["lease_duration"]);
+        i.lease_duration = Some("ten minutes".into());
+        assert_eq!(paths(&validate(&i).unwrap_err()), ["lease_duration"]);
+    }
+
+    #[test]
+    fn request_constructor_refuses_states_validation_reports() {
+        let site: SiteId = "a/b/c".parse().unwrap();
+        let other: SiteId = "x/y/z".parse().unwrap();
+        let op = OperatorMethod::Deployment {
+            namespace: "n".into(),
+            name: "d".into(),
+            image: "i".into(),
+        };
+        let v = QuayVersion::new(3, 14, 8);
+        let d = DEFAULT_LEASE_DURATION;
+        assert_eq!(
+            UpgradeRequest::new(vec![], site.clone(), v, op.clone(), d),
+            Err(RequestError::NoSites)
+        );
+        assert!(matches!(
+            UpgradeRequest::new(
+                vec![site.clone(), site.clone()],
+                site.clone(),
+                v,
+                op.clone(),
+                d
+            ),
+            Err(RequestError::Duplicate { .. })
+        ));
+        assert!(matches!(
+            UpgradeRequest::new(vec![site], other, v, op, d),
+            Err(RequestError::PrimaryNotInSites { .. })
+        ));
+    }
+}
