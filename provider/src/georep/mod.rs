@@ -17,6 +17,9 @@
 //! - [`path`]: [`path::FieldPath`], an attribute path whose segment names are the Terraform
 //!   attribute names, so it converts 1:1 into a Terraform attribute path.
 //! - [`secret`]: [`secret::Secret`], a string that never prints itself.
+//! - [`site`]: one site of `resource "quay_georep_site"` and `data "quay_georep_site_manifests"`:
+//!   [`site::SiteInput`], [`site::validate_site`], and the rendered Namespace, bundle Secret and
+//!   `QuayRegistry`.
 //!
 //! What this module is not: it does not talk to clusters (that is `cluster/`) and it does not
 //! know Terraform's wire types (that is `tfvalue/` and `resources/`).
@@ -46,3 +49,4 @@ pub mod config;
 pub mod issue;
 pub mod path;
 pub mod secret;
+pub mod site;
