@@ -1,12 +1,12 @@
 //! `data "quay_georep_site_manifests"`: the exact objects `resource "quay_georep_site"` applies,
 //! as YAML, for GitOps users (Argo CD, Flux) who commit manifests instead of applying them.
 //!
-//! Same inputs as the resource ([`super::site_schema`]), same domain code
+//! Same inputs as the resource (`resources/site_schema.rs`), same domain code
 //! ([`crate::georep::site`]), plus `secret_mode`: `inline` renders the config bundle Secret,
 //! `external` leaves it out and points the `QuayRegistry` at `external_secret_name` (for
 //! SealedSecrets or External Secrets). It needs no cluster: `cluster` is checked against the
-//! provider's cluster keys only when the provider block was configured, and nothing is
-//! contacted. `manifests` and `yaml` are always sensitive: inline, they hold every secret of
+//! provider's cluster keys only when the provider block declares at least one cluster (a
+//! GitOps-only configuration declares none), and nothing is contacted. `manifests` and `yaml` are always sensitive: inline, they hold every secret of
 //! the shared config.
 
 use async_trait::async_trait;
@@ -99,7 +99,10 @@ impl DataSource<ProviderData> for GeoRepSiteManifestsDataSource {
         diags: &mut Diagnostics,
     ) -> Option<Value> {
         let input = site_input(config, &OUTPUTS, diags)?;
-        let clusters: Option<Vec<String>> = data.map(|d| d.clusters.keys().cloned().collect());
+        // A provider block without clusters is the GitOps case: nothing to check against.
+        let clusters: Option<Vec<String>> = data
+            .filter(|d| !d.clusters.is_empty())
+            .map(|d| d.clusters.keys().cloned().collect());
         // Validate has reported what it could see; values unknown then (config_yaml from
         // another data source, usually) and the cluster keys are checked only now.
         let site = match validate_site(&input, clusters.as_deref()) {

@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use georep_harness::terraform::{DevOverride, TerraformBinary, Workdir, binaries_under_test};
 
 mod georep_config;
+mod site_manifests;
 mod smoke;
 
 /// The directory holding the `terraform-provider-quay` binary cargo built for these tests.
