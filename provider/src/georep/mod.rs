@@ -17,6 +17,9 @@
 //! - [`path`]: [`path::FieldPath`], an attribute path whose segment names are the Terraform
 //!   attribute names, so it converts 1:1 into a Terraform attribute path.
 //! - [`secret`]: [`secret::Secret`], a string that never prints itself.
+//! - [`site`]: one site of `resource "quay_georep_site"` and `data "quay_georep_site_manifests"`:
+//!   [`site::SiteInput`], [`site::validate_site`], and the rendered Namespace, bundle Secret and
+//!   `QuayRegistry`.
 //! - [`upgrade`]: the `quay_georep_upgrade` state machine: [`upgrade::step`] turns an
 //!   observation of every site into the next actions of the documented geo-replication
 //!   upgrade, resumable from the progress record it keeps on the primary cluster.
@@ -49,4 +52,5 @@ pub mod config;
 pub mod issue;
 pub mod path;
 pub mod secret;
+pub mod site;
 pub mod upgrade;

@@ -3,6 +3,9 @@
 //!
 //! - [`provider`]: the `provider "quay"` block and its named clusters ([`QuayProvider`]).
 //! - [`georep_config_data_source`]: `data "quay_georep_config"`, the shared `config.yaml`.
+//! - [`georep_site_manifests_data_source`]: `data "quay_georep_site_manifests"`, one site's
+//!   objects as YAML for GitOps; its inputs come from `site_schema.rs`, which the site resource
+//!   shares.
 //!
 //! Files here own the schema (with the descriptions that become the docs), the conversion
 //! between Terraform values and domain input, and the mapping of domain issues to
@@ -13,6 +16,8 @@ mod convert;
 #[cfg(test)]
 mod docs;
 pub mod georep_config_data_source;
+pub mod georep_site_manifests_data_source;
 pub mod provider;
+mod site_schema;
 
 pub use provider::{ClusterSpec, KubeconfigSource, ProviderData, QuayProvider};

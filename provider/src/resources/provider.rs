@@ -23,6 +23,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::georep_config_data_source::GeoRepConfigDataSource;
+use super::georep_site_manifests_data_source::GeoRepSiteManifestsDataSource;
 use crate::framework::{DataSource, Provider, Resource};
 use crate::georep::secret::Secret;
 use crate::tfvalue::{
@@ -243,7 +244,10 @@ impl Provider for QuayProvider {
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<ProviderData>>> {
-        vec![Arc::new(GeoRepConfigDataSource)]
+        vec![
+            Arc::new(GeoRepConfigDataSource),
+            Arc::new(GeoRepSiteManifestsDataSource),
+        ]
     }
 }
 

@@ -1,0 +1,111 @@
+//! [`Drift`]: where a live `QuayRegistry` spec differs from what the site renders.
+//!
+//! The site resource's Read compares the live object with [`Site::manifests`] so that a
+//! `kubectl edit` shows in the next plan. Only the fields this provider sets are compared:
+//! `spec.configBundleSecret`, and for every component kind its `managed` flag,
+//! `overrides.replicas` and `overrides.env` (as a name → value map, so order does not matter).
+//! Fields someone else sets (other overrides, `secretRef`) are not ours and not reported. Pure
+//! comparison of JSON values.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde_json::Value;
+
+use super::model::Site;
+
+/// One difference between the rendered and the live spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drift {
+    /// Where, such as `spec.components[kind=quay].overrides.replicas` or
+    /// `spec.components[kind=quay].overrides.env[QUAY_DISTRIBUTED_STORAGE_PREFERENCE]`.
+    pub path: String,
+    /// The rendered value (`null` when we set none).
+    pub expected: Value,
+    /// The live value (`null` when absent).
+    pub actual: Value,
+}
+
+impl fmt::Display for Drift {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}: expected {}, found {}",
+            self.path, self.expected, self.actual
+        )
+    }
+}
+
+impl Site {
+    /// Compares a live `QuayRegistry` `spec` with the rendered one; empty means no drift.
+    pub fn expected_spec_matches(&self, live_spec: &Value) -> Vec<Drift> {
+        let rendered = self.manifests().quay_registry;
+        let expected_spec = &rendered["spec"];
+        let mut drifts = Vec::new();
+        let mut compare = |path: String, expected: &Value, actual: &Value| {
+            if expected != actual {
+                drifts.push(Drift {
+                    path,
+                    expected: expected.clone(),
+                    actual: actual.clone(),
+                });
+            }
+        };
+        compare(
+            "spec.configBundleSecret".into(),
+            &expected_spec["configBundleSecret"],
+            &live_spec["configBundleSecret"],
+        );
+        let live_components = live_spec["components"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for expected in expected_spec["components"].as_array().into_iter().flatten() {
+            let kind = expected["kind"].as_str().unwrap_or_default();
+            let path = format!("spec.components[kind={kind}]");
+            let Some(live) = live_components
+                .iter()
+                .find(|c| c["kind"].as_str() == Some(kind))
+            else {
+                compare(path, expected, &Value::Null);
+                continue;
+            };
+            compare(
+                format!("{path}.managed"),
+                &expected["managed"],
+                &live["managed"],
+            );
+            compare(
+                format!("{path}.overrides.replicas"),
+                &expected["overrides"]["replicas"],
+                &live["overrides"]["replicas"],
+            );
+            let (expected_env, live_env) = (
+                env_map(&expected["overrides"]["env"]),
+                env_map(&live["overrides"]["env"]),
+            );
+            let names: std::collections::BTreeSet<&str> = expected_env
+                .keys()
+                .chain(live_env.keys())
+                .copied()
+                .collect();
+            for name in names {
+                compare(
+                    format!("{path}.overrides.env[{name}]"),
+                    expected_env.get(name).copied().unwrap_or(&Value::Null),
+                    live_env.get(name).copied().unwrap_or(&Value::Null),
+                );
+            }
+        }
+        drifts
+    }
+}
+
+/// An `env` list as name → value (`value` is `null` when absent, e.g. a `valueFrom` entry).
+fn env_map(env: &Value) -> BTreeMap<&str, &Value> {
+    env.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| Some((entry["name"].as_str()?, &entry["value"])))
+        .collect()
+}

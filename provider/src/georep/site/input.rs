@@ -1,0 +1,106 @@
+//! The raw input of one Quay site, one field per Terraform attribute.
+//!
+//! [`SiteInput`] is what `resource "quay_georep_site"` and `data "quay_georep_site_manifests"`
+//! share: every field is an `Option` because Terraform may leave any of them null, and
+//! [`super::validate_site`] decides what is required and applies the defaults. Field names are
+//! the Terraform attribute names, so [`crate::georep::path::FieldPath`] segments use the same
+//! names and the resources layer maps attributes onto these structs 1:1. Sensitive attributes
+//! are [`Secret`]s, so deriving `Debug` is safe. Nothing here validates anything; `timeouts` and
+//! `wait_for_ready` are not domain input and have no field here.
+//!
+//! The structs also deserialize from JSON with the same names, which the resources layer and
+//! the tests use.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::georep::secret::Secret;
+
+/// The whole input of one site.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SiteInput {
+    /// `cluster` (required): a key of the provider's `cluster` blocks.
+    pub cluster: Option<String>,
+    /// `namespace` (required): the site's namespace, a DNS-1123 label.
+    pub namespace: Option<String>,
+    /// `name`: the `QuayRegistry` name, a DNS-1123 label. Default `registry`.
+    pub name: Option<String>,
+    /// `create_namespace`: whether the namespace is created (and rendered). Default true.
+    pub create_namespace: Option<bool>,
+    /// `config_yaml` (required, sensitive): the shared `config.yaml`, normally
+    /// `data.quay_georep_config.<name>.config_yaml`.
+    pub config_yaml: Option<Secret>,
+    /// `location` (required): this site's storage location, a key of the config's
+    /// `DISTRIBUTED_STORAGE_CONFIG`.
+    pub location: Option<String>,
+    /// `quay` block.
+    pub quay: Option<QuayInput>,
+    /// `mirror` block.
+    pub mirror: Option<MirrorInput>,
+    /// `clair` block.
+    pub clair: Option<ClairInput>,
+    /// `route` block.
+    pub route: Option<RouteInput>,
+    /// `tls` block.
+    pub tls: Option<TlsInput>,
+    /// `monitoring`: whether the operator manages monitoring (OpenShift only). Default false.
+    pub monitoring: Option<bool>,
+    /// `env`: extra environment variables for the `quay` component, by name.
+    pub env: Option<BTreeMap<String, String>>,
+    /// `secret_mode` (manifests only): `inline` (default) or `external`.
+    pub secret_mode: Option<String>,
+    /// `external_secret_name` (manifests only): the bundle Secret the user provides, required
+    /// with `secret_mode = "external"`.
+    pub external_secret_name: Option<String>,
+}
+
+/// The `quay` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct QuayInput {
+    /// `replicas`: Quay pods on this site. Default 2.
+    pub replicas: Option<i64>,
+}
+
+/// The `mirror` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MirrorInput {
+    /// `enabled`: whether the operator runs mirror workers. Default true.
+    pub enabled: Option<bool>,
+    /// `replicas`: mirror pods. Default 1.
+    pub replicas: Option<i64>,
+}
+
+/// The `clair` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClairInput {
+    /// `enabled`: whether the operator runs Clair on this site. Default true, unless the config
+    /// names a global Clair endpoint.
+    pub enabled: Option<bool>,
+    /// `replicas`: Clair pods. Default 1.
+    pub replicas: Option<i64>,
+    /// `database_uri` (sensitive): the Clair database every site shares; required when enabled.
+    pub database_uri: Option<Secret>,
+}
+
+/// The `route` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RouteInput {
+    /// `managed`: whether the operator creates the OpenShift Route. Default true.
+    pub managed: Option<bool>,
+}
+
+/// The `tls` block.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsInput {
+    /// `certificate`: PEM certificate (chain) covering `SERVER_HOSTNAME`.
+    pub certificate: Option<String>,
+    /// `private_key` (sensitive): the certificate's PEM private key.
+    pub private_key: Option<Secret>,
+}

@@ -1,0 +1,51 @@
+//! One geo-replicated Quay site: validation of its inputs and the objects that make it.
+//!
+//! This is the domain of `resource "quay_georep_site"` and `data "quay_georep_site_manifests"`
+//! (both map their attributes onto the same [`SiteInput`]). Pure: no Kubernetes client, no
+//! async runtime, no filesystem or environment. Facts about the operator come from
+//! `reference/quay-operator.md` §0–§5; each rule below says which trap it takes off the user.
+//!
+//! # Brief overview
+//!
+//! 1. [`SiteInput`] (`input.rs`): the raw Terraform attributes, every one optional.
+//! 2. [`validate_site`] (`validate.rs`): checks them all, collects every
+//!    [`Issue`](crate::georep::issue::Issue), applies the defaults and builds a [`Site`]
+//!    (`model.rs`) from parsed values: [`ObjectName`]s, the [`SharedConfig`] facts read from
+//!    `config_yaml`, [`Replicas`], a [`ClairSetup`], a checked [`TlsPair`], a [`SecretMode`].
+//! 3. Rendering (`render.rs`): [`Site::manifests`] / [`Site::objects`] give the [`SiteObjects`]
+//!    (Namespace, content-hashed bundle Secret, `QuayRegistry` with all 11 components) as JSON
+//!    values and as YAML documents; [`Site::bundle_secret_name`], [`Site::config_hash`],
+//!    [`Site::id`] are the data source's and resource's computed values.
+//! 4. Drift (`drift.rs`): [`Site::expected_spec_matches`] compares a live `QuayRegistry` spec
+//!    with the rendered one and lists every [`Drift`].
+//!
+//! What this module is not: it does not apply, read or wait for anything (that is `cluster/`
+//! and the resource), and it does not re-validate the whole shared configuration (that is
+//! [`crate::georep::config`]); it reads only the keys a site depends on.
+
+mod drift;
+mod input;
+mod model;
+mod name;
+mod render;
+mod shared_config;
+mod tls;
+mod validate;
+
+pub use drift::Drift;
+pub use input::{ClairInput, MirrorInput, QuayInput, RouteInput, SiteInput, TlsInput};
+pub use model::{ClairSetup, MAX_REPLICAS, Replicas, SecretMode, Site, TlsPair, Workers};
+pub use name::{Error as NameError, MAX_LABEL_LEN, MAX_SUBDOMAIN_LEN, ObjectName};
+pub use render::{
+    COMPONENT_KINDS, LOCATION_LABEL, MANAGED_BY, MANAGED_BY_LABEL, PREFERENCE_ENV,
+    QUAY_REGISTRY_API_VERSION, SITE_LABEL, SiteObjects, to_yaml,
+};
+pub use shared_config::{Error as SharedConfigError, SECURITY_SCANNER_KEYS, SharedConfig};
+pub use tls::{Certificate, Error as TlsError, KeyCheck};
+pub use validate::{
+    DEFAULT_CLAIR_REPLICAS, DEFAULT_MIRROR_REPLICAS, DEFAULT_NAME, DEFAULT_QUAY_REPLICAS,
+    validate_site,
+};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,710 @@
+//! [`validate_site`]: checks a [`SiteInput`] and turns it into a [`Site`].
+//!
+//! Every attribute is checked and every [`Issue`] returned, each with its attribute path, a
+//! title and a detail that says what was seen and what to change; details never contain secret
+//! values. The rules, the defaults and why:
+//!
+//! - `cluster`: required; when the caller knows the provider's cluster keys, one of them (the
+//!   detail lists them). The manifests data source passes them only when the provider block was
+//!   configured: it needs no cluster.
+//! - `namespace` (required) and `name` (default `registry`): DNS-1123 labels. Use the same on
+//!   every site: Clair's notifier callback uses the short in-cluster name (§4.3).
+//! - `create_namespace`: default true.
+//! - `config_yaml`: required; YAML map with `SERVER_HOSTNAME`, non-empty
+//!   `DISTRIBUTED_STORAGE_CONFIG` and `FEATURE_STORAGE_REPLICATION: true` ([`SharedConfig`]).
+//! - `location`: required; a `DISTRIBUTED_STORAGE_CONFIG` key (the detail lists them).
+//! - replicas (`quay` default 2, `mirror` and `clair` default 1): from 0 (scaled down) to
+//!   [`MAX_REPLICAS`]. A negative count is refused by the CRD (`minimum: 0`); above 100 is taken
+//!   for a typo. Replicas of a disabled component are a warning: they are ignored.
+//! - `mirror.enabled`: default true.
+//! - `clair.enabled`: default true, **unless** the config has SecurityScanner keys (a global
+//!   Clair, option B of §4.3), then false. Enabled next to such keys is an error (the operator
+//!   would answer `ConfigInvalid`). Enabled needs `clair.database_uri`, a PostgreSQL URI: every
+//!   site's Clair shares one database (option A; `clairpostgres` stays unmanaged).
+//! - `route.managed`: default true.
+//! - `tls`: `certificate` and `private_key` together; the certificate must parse, cover
+//!   `SERVER_HOSTNAME`'s host (exact or one-level wildcard SAN), and the key must be its key (a
+//!   key algorithm we cannot read is a warning). Without `tls`, `route.managed = false` is an
+//!   error: `tls` can then be neither managed (no Routes) nor unmanaged (the operator requires
+//!   `ssl.cert`/`ssl.key` in the bundle for an unmanaged `tls`, §1.3).
+//! - `monitoring`: default false.
+//! - `env`: names non-empty, printable ASCII without spaces or `=`; never
+//!   `QUAY_DISTRIBUTED_STORAGE_PREFERENCE` (set from `location`).
+//! - `secret_mode`: `inline` (default) or `external`; `external` needs `external_secret_name`
+//!   (a DNS-1123 subdomain), which is refused in inline mode.
+
+use std::collections::BTreeMap;
+
+use super::input::{ClairInput, MirrorInput, SiteInput, TlsInput};
+use super::model::{ClairSetup, MAX_REPLICAS, Replicas, SecretMode, Site, TlsPair, Workers};
+use super::name::{self, ObjectName};
+use super::render::PREFERENCE_ENV;
+use super::shared_config::{self, SharedConfig};
+use super::tls::{self, Certificate, KeyCheck};
+use crate::georep::config::db_uri::DbUri;
+use crate::georep::issue::Issue;
+use crate::georep::path::FieldPath;
+use crate::georep::secret::Secret;
+
+/// `name` when not given.
+pub const DEFAULT_NAME: &str = "registry";
+/// `quay.replicas` when not given.
+pub const DEFAULT_QUAY_REPLICAS: u16 = 2;
+/// `mirror.replicas` when not given.
+pub const DEFAULT_MIRROR_REPLICAS: u16 = 1;
+/// `clair.replicas` when not given.
+pub const DEFAULT_CLAIR_REPLICAS: u16 = 1;
+
+/// Checks `input` and builds the validated site.
+///
+/// `known_clusters` are the provider's `cluster` block keys, when known; `None` skips that
+/// check. On success returns the site and the warnings (possibly none).
+///
+/// # Errors
+///
+/// When any error is found, every issue found, errors and warnings, in attribute order.
+///
+/// # Examples
+///
+/// ```
+/// use terraform_provider_quay::georep::site::{validate_site, SiteInput};
+///
+/// let issues = validate_site(&SiteInput::default(), None).unwrap_err();
+/// assert!(issues.iter().any(|i| i.path.to_string() == "config_yaml"));
+/// ```
+pub fn validate_site(
+    input: &SiteInput,
+    known_clusters: Option<&[String]>,
+) -> Result<(Site, Vec<Issue>), Vec<Issue>> {
+    let mut v = Validator::default();
+    let cluster = v.cluster(input.cluster.as_deref(), known_clusters);
+    let namespace = v.label(
+        "namespace",
+        input.namespace.as_deref(),
+        "Namespace",
+        "the Kubernetes namespace of this site, such as quay-enterprise",
+    );
+    let name = v.label(
+        "name",
+        Some(input.name.as_deref().unwrap_or(DEFAULT_NAME)),
+        "Registry Name",
+        "the QuayRegistry name, such as registry",
+    );
+    let config = v.config(input.config_yaml.as_ref());
+    let location = v.location(input.location.as_deref(), config.as_ref());
+    let quay_replicas = v.replicas(
+        &FieldPath::attr("quay").field("replicas"),
+        input.quay.as_ref().and_then(|q| q.replicas),
+        DEFAULT_QUAY_REPLICAS,
+    );
+    let mirror = v.mirror(input.mirror.as_ref());
+    let clair = v.clair(input.clair.as_ref(), config.as_ref());
+    let route_managed = input.route.as_ref().and_then(|r| r.managed).unwrap_or(true);
+    let tls = v.tls(input.tls.as_ref(), config.as_ref(), route_managed);
+    let env = v.env(input.env.as_ref());
+    let secret_mode = v.secret_mode(
+        input.secret_mode.as_deref(),
+        input.external_secret_name.as_deref(),
+    );
+
+    let has_errors = v.issues.iter().any(Issue::is_error);
+    match (
+        cluster,
+        namespace,
+        name,
+        config,
+        location,
+        quay_replicas,
+        mirror,
+        clair,
+        tls,
+        secret_mode,
+    ) {
+        (
+            Some(cluster),
+            Some(namespace),
+            Some(name),
+            Some(config),
+            Some(location),
+            Some(quay_replicas),
+            Some(mirror),
+            Some(clair),
+            Ok(tls),
+            Some(secret_mode),
+        ) if !has_errors => Ok((
+            Site {
+                cluster,
+                namespace,
+                name,
+                create_namespace: input.create_namespace.unwrap_or(true),
+                config,
+                location,
+                quay_replicas,
+                mirror,
+                clair,
+                route_managed,
+                tls,
+                monitoring: input.monitoring.unwrap_or(false),
+                env,
+                secret_mode,
+            },
+            v.issues,
+        )),
+        _ => {
+            if !has_errors {
+                v.error(
+                    FieldPath::root(),
+                    "Provider Bug",
+                    "validation rejected the site without saying why; this is a bug in \
+                     terraform-provider-quay, please report it with your configuration (without \
+                     secrets)",
+                );
+            }
+            Err(v.issues)
+        }
+    }
+}
+
+/// Marks a value whose problems were already pushed as issues.
+struct Reported;
+
+/// Collects issues while each attribute is checked.
+#[derive(Default)]
+struct Validator {
+    issues: Vec<Issue>,
+}
+
+impl Validator {
+    fn error(&mut self, path: FieldPath, summary: &str, detail: impl Into<String>) {
+        self.issues.push(Issue::error(path, summary, detail));
+    }
+
+    fn warning(&mut self, path: FieldPath, summary: &str, detail: impl Into<String>) {
+        self.issues.push(Issue::warning(path, summary, detail));
+    }
+
+    fn cluster(&mut self, value: Option<&str>, known: Option<&[String]>) -> Option<String> {
+        let path = FieldPath::attr("cluster");
+        let Some(cluster) = value.filter(|c| !c.is_empty()) else {
+            self.error(
+                path,
+                "Missing Cluster",
+                "cluster is required: set it to the label of one of the provider's cluster \
+                 blocks, such as \"us_east\"",
+            );
+            return None;
+        };
+        match known {
+            Some(known) if !known.iter().any(|k| k == cluster) => {
+                let detail = if known.is_empty() {
+                    format!(
+                        "cluster \"{cluster}\" is not configured: the provider block has no \
+                         cluster blocks; add cluster \"{cluster}\" {{ kubeconfig_path = ... }} \
+                         to provider \"quay\""
+                    )
+                } else {
+                    format!(
+                        "cluster \"{cluster}\" is not one of the provider's clusters ({}); use \
+                         one of them or add a cluster \"{cluster}\" block to provider \"quay\"",
+                        quoted_list(known)
+                    )
+                };
+                self.error(path, "Unknown Cluster", detail);
+                None
+            }
+            _ => Some(cluster.to_owned()),
+        }
+    }
+
+    fn label(
+        &mut self,
+        attr: &'static str,
+        value: Option<&str>,
+        what: &str,
+        example: &str,
+    ) -> Option<ObjectName> {
+        let path = FieldPath::attr(attr);
+        let Some(value) = value else {
+            self.error(
+                path,
+                &format!("Missing {what}"),
+                format!("{attr} is required: set it to {example}"),
+            );
+            return None;
+        };
+        match ObjectName::label(value) {
+            Ok(name) => Some(name),
+            Err(err) => {
+                self.error(
+                    path,
+                    &format!("Invalid {what}"),
+                    format!(
+                        "{attr} {}; use at most 63 lowercase letters, digits or `-`, starting \
+                         and ending with a letter or digit",
+                        name_error(&err)
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn config(&mut self, value: Option<&Secret>) -> Option<SharedConfig> {
+        let path = FieldPath::attr("config_yaml");
+        let Some(yaml) = value else {
+            self.error(
+                path,
+                "Missing Config",
+                "config_yaml is required: set it to data.quay_georep_config.<name>.config_yaml, \
+                 the config.yaml every site shares",
+            );
+            return None;
+        };
+        match SharedConfig::parse(yaml) {
+            Ok(config) => Some(config),
+            Err(errors) => {
+                for err in errors {
+                    let (summary, fix) = config_fix(&err);
+                    self.error(
+                        path.clone(),
+                        summary,
+                        format!("{}; {fix}", error_chain(&err)),
+                    );
+                }
+                None
+            }
+        }
+    }
+
+    fn location(&mut self, value: Option<&str>, config: Option<&SharedConfig>) -> Option<String> {
+        let path = FieldPath::attr("location");
+        let Some(location) = value.filter(|l| !l.is_empty()) else {
+            self.error(
+                path,
+                "Missing Location",
+                "location is required: set it to this site's storage location, one of the \
+                 storage block labels of data.quay_georep_config, such as \"us_east\"",
+            );
+            return None;
+        };
+        let config = config?;
+        if config.locations().iter().any(|l| l == location) {
+            Some(location.to_owned())
+        } else {
+            self.error(
+                path,
+                "Unknown Storage Location",
+                format!(
+                    "location \"{location}\" is not a storage location of config_yaml (its \
+                     locations: {}); use one of them, or add a storage \"{location}\" block to \
+                     data.quay_georep_config",
+                    quoted_list(config.locations())
+                ),
+            );
+            None
+        }
+    }
+
+    fn replicas(&mut self, path: &FieldPath, value: Option<i64>, default: u16) -> Option<Replicas> {
+        let Some(value) = value else {
+            return Some(Replicas(default));
+        };
+        match u16::try_from(value) {
+            Ok(count) if count <= MAX_REPLICAS => Some(Replicas(count)),
+            _ if value < 0 => {
+                self.error(
+                    path.clone(),
+                    "Invalid Replicas",
+                    format!("{path} is {value}; use 0 (scaled down) or more"),
+                );
+                None
+            }
+            _ => {
+                self.error(
+                    path.clone(),
+                    "Too Many Replicas",
+                    format!(
+                        "{path} is {value}, more than {MAX_REPLICAS} pods on one site; use a \
+                         count from 0 to {MAX_REPLICAS}"
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn mirror(&mut self, value: Option<&MirrorInput>) -> Option<Workers> {
+        let path = FieldPath::attr("mirror");
+        let enabled = value.and_then(|m| m.enabled).unwrap_or(true);
+        let replicas = value.and_then(|m| m.replicas);
+        if !enabled {
+            if replicas.is_some() {
+                self.ignored_replicas(path.field("replicas"), "mirror");
+            }
+            return Some(Workers::Disabled);
+        }
+        let replicas = self.replicas(&path.field("replicas"), replicas, DEFAULT_MIRROR_REPLICAS)?;
+        Some(Workers::Enabled { replicas })
+    }
+
+    fn ignored_replicas(&mut self, path: FieldPath, block: &str) {
+        self.warning(
+            path,
+            "Replicas Ignored",
+            format!(
+                "{block}.replicas has no effect while {block}.enabled is false; remove it, or \
+                 enable {block}"
+            ),
+        );
+    }
+
+    fn clair(
+        &mut self,
+        value: Option<&ClairInput>,
+        config: Option<&SharedConfig>,
+    ) -> Option<ClairSetup> {
+        let path = FieldPath::attr("clair");
+        let explicit = value.and_then(|c| c.enabled);
+        let scanner_keys = config.map(SharedConfig::security_scanner_keys);
+        if explicit == Some(true)
+            && let Some(keys) = scanner_keys.filter(|keys| !keys.is_empty())
+        {
+            self.error(
+                path.clone().field("enabled"),
+                "Clair Configured Twice",
+                format!(
+                    "config_yaml names a global Clair ({}), and the operator refuses a managed \
+                     Clair next to those keys (ConfigInvalid); set clair {{ enabled = false }} \
+                     on this site to use the global Clair, or remove the clair block from \
+                     data.quay_georep_config to run Clair on every site",
+                    keys.join(", ")
+                ),
+            );
+            return None;
+        }
+        // Without a parsed config the default is unknown; the config's own issue is reported.
+        let enabled = explicit.or_else(|| scanner_keys.map(<[_]>::is_empty))?;
+        let database_uri = value.and_then(|c| c.database_uri.as_ref());
+        let replicas = value.and_then(|c| c.replicas);
+        if !enabled {
+            if replicas.is_some() {
+                self.ignored_replicas(path.clone().field("replicas"), "clair");
+            }
+            if database_uri.is_some() {
+                self.warning(
+                    path.field("database_uri"),
+                    "Clair Database Ignored",
+                    "clair.database_uri has no effect while Clair is disabled on this site; \
+                     remove it, or set clair { enabled = true }",
+                );
+            }
+            return Some(ClairSetup::Disabled);
+        }
+        let replicas = self.replicas(
+            &path.clone().field("replicas"),
+            replicas,
+            DEFAULT_CLAIR_REPLICAS,
+        );
+        let database_uri = match database_uri {
+            None => {
+                let at = if value.is_some() {
+                    path.field("database_uri")
+                } else {
+                    path
+                };
+                self.error(
+                    at,
+                    "Missing Clair Database",
+                    "Clair runs on this site and needs the Clair database every site shares: \
+                     set clair { database_uri = \"postgresql://USER:PASSWORD@HOST:5432/clair\" }, \
+                     or clair { enabled = false } when the config names a global Clair or no \
+                     scanning is wanted",
+                );
+                None
+            }
+            Some(uri) => match DbUri::parse(uri) {
+                Ok(uri) => Some(uri),
+                Err(err) => {
+                    self.error(
+                        path.field("database_uri"),
+                        "Invalid Clair Database URI",
+                        format!(
+                            "clair.database_uri: {err}; set it to the shared Clair database, \
+                             such as postgresql://USER:PASSWORD@HOST:5432/clair"
+                        ),
+                    );
+                    None
+                }
+            },
+        };
+        Some(ClairSetup::Managed {
+            replicas: replicas?,
+            database_uri: database_uri?,
+        })
+    }
+
+    /// `Ok(None)`: no TLS; `Ok(Some(pair))`: a checked pair; `Err`: reported.
+    fn tls(
+        &mut self,
+        value: Option<&TlsInput>,
+        config: Option<&SharedConfig>,
+        route_managed: bool,
+    ) -> Result<Option<TlsPair>, Reported> {
+        let path = FieldPath::attr("tls");
+        let Some(tls) = value else {
+            if route_managed {
+                return Ok(None);
+            }
+            self.error(
+                FieldPath::attr("route").field("managed"),
+                "Unmanaged Route Needs TLS",
+                "with route { managed = false } the operator can neither manage TLS (that needs \
+                 OpenShift Routes) nor leave it unmanaged without a certificate (it then \
+                 requires ssl.cert and ssl.key in the config bundle, or blocks with \
+                 ConfigInvalid); add a tls block with a certificate and key for \
+                 SERVER_HOSTNAME",
+            );
+            return Err(Reported);
+        };
+        let certificate = tls.certificate.as_deref().filter(|c| !c.trim().is_empty());
+        let private_key = tls
+            .private_key
+            .as_ref()
+            .filter(|k| !k.expose().trim().is_empty());
+        if certificate.is_none() {
+            self.error(
+                path.clone().field("certificate"),
+                "Missing TLS Certificate",
+                "tls.certificate is required in the tls block: set it to the PEM certificate \
+                 (chain) for SERVER_HOSTNAME, or remove the tls block",
+            );
+        }
+        if private_key.is_none() {
+            self.error(
+                path.field("private_key"),
+                "Missing TLS Private Key",
+                "tls.private_key is required in the tls block: set it to the certificate's PEM \
+                 private key, or remove the tls block",
+            );
+        }
+        match (certificate, private_key) {
+            (Some(certificate), Some(private_key)) => {
+                self.tls_pair(certificate, private_key, config).map(Some)
+            }
+            _ => Err(Reported),
+        }
+    }
+
+    fn tls_pair(
+        &mut self,
+        certificate: &str,
+        private_key: &Secret,
+        config: Option<&SharedConfig>,
+    ) -> Result<TlsPair, Reported> {
+        let path = FieldPath::attr("tls");
+        let certificate = Certificate::parse(certificate).map_err(|err| {
+            self.error(
+                path.clone().field("certificate"),
+                "Invalid TLS Certificate",
+                format!("tls.certificate: {err}; give a PEM X.509 certificate"),
+            );
+            Reported
+        })?;
+        let mut ok = true;
+        if let Some(config) = config {
+            let host = config.server_hostname().host();
+            if !certificate.covers(host) {
+                let names = certificate.names();
+                let names = if names.is_empty() {
+                    "no subject alternative name".to_owned()
+                } else {
+                    quoted_list(&names)
+                };
+                self.error(
+                    path.clone().field("certificate"),
+                    "TLS Certificate Does Not Cover Server Hostname",
+                    format!(
+                        "the certificate is valid for {names}, not for SERVER_HOSTNAME {host}; \
+                         the operator would refuse it (\"provided certificate pair not valid for \
+                         host\"); use a certificate whose subject alternative names include \
+                         {host} or a wildcard for its parent domain"
+                    ),
+                );
+                ok = false;
+            }
+        }
+        match certificate.check_key(private_key) {
+            Ok(KeyCheck::Matches) => {}
+            Ok(KeyCheck::Unchecked) => self.warning(
+                path.field("private_key"),
+                "TLS Key Not Checked",
+                "the private key uses an algorithm this provider cannot read, so whether it \
+                 belongs to the certificate was not checked; the operator checks it when the \
+                 site rolls out",
+            ),
+            Err(err) => {
+                let fix = match err {
+                    tls::Error::KeyMismatch => "give the key the certificate was issued for",
+                    tls::Error::EncryptedPrivateKey => "give the key unencrypted",
+                    _ => "give the certificate's PEM private key",
+                };
+                self.error(
+                    path.field("private_key"),
+                    "Invalid TLS Private Key",
+                    format!("tls.private_key: {err}; {fix}"),
+                );
+                ok = false;
+            }
+        }
+        if ok {
+            Ok(TlsPair {
+                certificate,
+                private_key: private_key.clone(),
+            })
+        } else {
+            Err(Reported)
+        }
+    }
+
+    fn env(&mut self, value: Option<&BTreeMap<String, String>>) -> BTreeMap<String, String> {
+        let path = FieldPath::attr("env");
+        let mut env = BTreeMap::new();
+        for (name, value) in value.into_iter().flatten() {
+            if name == PREFERENCE_ENV {
+                self.error(
+                    path.clone().key(name.clone()),
+                    "Managed Environment Variable",
+                    format!(
+                        "env sets {PREFERENCE_ENV}, which this site sets itself from location \
+                         (this location first, then the default locations); remove it from \
+                         env and set location instead"
+                    ),
+                );
+            } else if name.is_empty() || !name.bytes().all(|b| b.is_ascii_graphic() && b != b'=') {
+                self.error(
+                    path.clone().key(name.clone()),
+                    "Invalid Environment Variable Name",
+                    format!(
+                        "env name {name:?} is not a valid variable name; use printable \
+                         characters without spaces or `=`, such as DEBUGLOG"
+                    ),
+                );
+            } else {
+                env.insert(name.clone(), value.clone());
+            }
+        }
+        env
+    }
+
+    fn secret_mode(&mut self, mode: Option<&str>, external: Option<&str>) -> Option<SecretMode> {
+        match (mode.unwrap_or("inline"), external) {
+            ("inline", None) => Some(SecretMode::Inline),
+            ("inline", Some(_)) => {
+                self.error(
+                    FieldPath::attr("external_secret_name"),
+                    "External Secret Name Without External Mode",
+                    "external_secret_name is only used with secret_mode = \"external\"; set \
+                     that, or remove external_secret_name to render the bundle Secret inline",
+                );
+                None
+            }
+            ("external", None) => {
+                self.error(
+                    FieldPath::attr("secret_mode"),
+                    "Missing External Secret Name",
+                    "secret_mode = \"external\" leaves the config bundle Secret out, so the \
+                     QuayRegistry must name yours: set external_secret_name to the Secret your \
+                     SealedSecret or ExternalSecret creates",
+                );
+                None
+            }
+            ("external", Some(name)) => match ObjectName::subdomain(name) {
+                Ok(name) => Some(SecretMode::External { name }),
+                Err(err) => {
+                    self.error(
+                        FieldPath::attr("external_secret_name"),
+                        "Invalid External Secret Name",
+                        format!(
+                            "external_secret_name {}; use a Kubernetes Secret name (lowercase \
+                             letters, digits, `-` and `.`)",
+                            name_error(&err)
+                        ),
+                    );
+                    None
+                }
+            },
+            (other, _) => {
+                self.error(
+                    FieldPath::attr("secret_mode"),
+                    "Invalid Secret Mode",
+                    format!("secret_mode is \"{other}\"; use \"inline\" or \"external\""),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// A name error as a phrase following the attribute name.
+fn name_error(err: &name::Error) -> String {
+    match err {
+        name::Error::Empty => "is empty".to_owned(),
+        other => format!("is invalid: {other}"),
+    }
+}
+
+/// The summary and the fix for a shared-config problem.
+fn config_fix(err: &shared_config::Error) -> (&'static str, &'static str) {
+    use shared_config::Error as E;
+    let fix_source = "use data.quay_georep_config.<name>.config_yaml, which always renders a \
+                      valid geo-replication config";
+    match err {
+        E::NotYaml { .. } | E::NotAMap { .. } => ("Invalid Config YAML", fix_source),
+        E::MissingServerHostname => (
+            "Missing Server Hostname",
+            "add SERVER_HOSTNAME: the global load balancer's host name",
+        ),
+        E::BadServerHostname { .. } => (
+            "Invalid Server Hostname",
+            "set SERVER_HOSTNAME to a host name such as quay.example.com",
+        ),
+        E::MissingStorage => (
+            "Missing Storage Locations",
+            "add DISTRIBUTED_STORAGE_CONFIG with one entry per site's bucket",
+        ),
+        E::BadLocation { .. } => (
+            "Invalid Storage Location",
+            "rename the location to a word such as us_east",
+        ),
+        E::ReplicationOff { .. } => (
+            "Replication Not Enabled",
+            "set FEATURE_STORAGE_REPLICATION: true, which geo-replication needs",
+        ),
+        E::BadDefaultLocation { .. } => (
+            "Unknown Default Location",
+            "list only DISTRIBUTED_STORAGE_CONFIG locations in \
+             DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS",
+        ),
+    }
+}
+
+/// An error and its sources, joined with `: `.
+fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// `"a", "b", "c"`.
+fn quoted_list(items: &[String]) -> String {
+    items
+        .iter()
+        .map(|item| format!("\"{item}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,183 @@
+//! `data "quay_georep_site_manifests"`: the exact objects `resource "quay_georep_site"` applies,
+//! as YAML, for GitOps users (Argo CD, Flux) who commit manifests instead of applying them.
+//!
+//! Same inputs as the resource (`resources/site_schema.rs`), same domain code
+//! ([`crate::georep::site`]), plus `secret_mode`: `inline` renders the config bundle Secret,
+//! `external` leaves it out and points the `QuayRegistry` at `external_secret_name` (for
+//! SealedSecrets or External Secrets). It needs no cluster: `cluster` is checked against the
+//! provider's cluster keys only when the provider block declares at least one cluster (a
+//! GitOps-only configuration declares none), and nothing is contacted. `manifests` and `yaml` are always sensitive: inline, they hold every secret of
+//! the shared config.
+
+use async_trait::async_trait;
+
+use super::ProviderData;
+use super::site_schema::{report, site_block, site_input};
+use crate::framework::{DataSource, StopToken};
+use crate::georep::site::validate_site;
+use crate::tfvalue::{Attribute, Block, Diagnostic, Diagnostics, Schema, Type, Value};
+
+/// The data source.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GeoRepSiteManifestsDataSource;
+
+/// Attributes the data source computes; they are not part of the domain input.
+const OUTPUTS: [&str; 5] = [
+    "manifests",
+    "yaml",
+    "bundle_secret_name",
+    "config_hash",
+    "id",
+];
+
+/// The schema; its descriptions are the reference documentation.
+pub(crate) fn schema() -> Schema {
+    let block = Block::new(
+        "the Kubernetes objects of one geo-replicated Quay site (Namespace, config bundle Secret, \
+         QuayRegistry), exactly as quay_georep_site applies them, for GitOps; contacts no cluster",
+    )
+    .attribute(Attribute::optional("secret_mode", Type::String).description(
+        "inline (default): render the config bundle Secret; external: leave it out and reference \
+         external_secret_name, a Secret you provide (SealedSecrets, External Secrets) with the \
+         same keys",
+    ))
+    .attribute(Attribute::optional("external_secret_name", Type::String).description(
+        "the name of your config bundle Secret in the site's namespace; required with \
+         secret_mode = \"external\"",
+    ))
+    .attribute(
+        Attribute::computed("manifests", Type::list(Type::String))
+            .sensitive()
+            .description("one YAML document per object, in apply order"),
+    )
+    .attribute(
+        Attribute::computed("yaml", Type::String)
+            .sensitive()
+            .description("every object in one multi-document YAML stream"),
+    )
+    .attribute(Attribute::computed("bundle_secret_name", Type::String).description(
+        "the config bundle Secret the QuayRegistry refers to: <name>-config-bundle-<content \
+         hash>, identical on every site for the same content, or external_secret_name",
+    ))
+    .attribute(
+        Attribute::computed("config_hash", Type::String)
+            .description("sha256:<hex> of config_yaml"),
+    )
+    .attribute(Attribute::computed("id", Type::String).description("cluster/namespace/name"));
+    Schema {
+        version: 0,
+        block: site_block(block),
+    }
+}
+
+#[async_trait]
+impl DataSource<ProviderData> for GeoRepSiteManifestsDataSource {
+    fn type_name(&self) -> &'static str {
+        "quay_georep_site_manifests"
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        let Some(input) = site_input(config, &OUTPUTS, diags) else {
+            return;
+        };
+        let issues = match validate_site(&input, None) {
+            Ok((_, warnings)) => warnings,
+            Err(issues) => issues,
+        };
+        report(config, &issues, diags);
+    }
+
+    async fn read(
+        &self,
+        data: Option<&ProviderData>,
+        config: &Value,
+        _stop: &StopToken,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
+        let input = site_input(config, &OUTPUTS, diags)?;
+        // A provider block without clusters is the GitOps case: nothing to check against.
+        let clusters: Option<Vec<String>> = data
+            .filter(|d| !d.clusters.is_empty())
+            .map(|d| d.clusters.keys().cloned().collect());
+        // Validate has reported what it could see; values unknown then (config_yaml from
+        // another data source, usually) and the cluster keys are checked only now.
+        let site = match validate_site(&input, clusters.as_deref()) {
+            Ok((site, _warnings)) => site,
+            Err(issues) => {
+                let errors: Vec<_> = issues.into_iter().filter(|i| i.is_error()).collect();
+                report(config, &errors, diags);
+                if !diags.has_errors() {
+                    diags.push(Diagnostic::error(
+                        "Provider Bug: Site Not Rendered",
+                        "the site failed validation without an error to show; please report this",
+                    ));
+                }
+                return None;
+            }
+        };
+        let objects = site.manifests();
+        let mut state = config.clone();
+        if let Value::Object(attrs) = &mut state {
+            attrs.insert(
+                "manifests".into(),
+                Value::List(
+                    objects
+                        .to_yaml_documents()
+                        .into_iter()
+                        .map(Value::string)
+                        .collect(),
+                ),
+            );
+            attrs.insert("yaml".into(), Value::string(objects.to_yaml()));
+            attrs.insert(
+                "bundle_secret_name".into(),
+                Value::string(site.bundle_secret_name()),
+            );
+            attrs.insert("config_hash".into(), Value::string(site.config_hash()));
+            attrs.insert("id".into(), Value::string(site.id()));
+        }
+        Some(state)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_is_a_valid_definition() {
+        assert!(
+            schema().check_definition().is_ok(),
+            "{:?}",
+            schema().check_definition()
+        );
+    }
+
+    #[test]
+    fn every_argument_maps_onto_the_domain_input() {
+        let Type::Object(attrs) = schema().value_type() else {
+            panic!("object type")
+        };
+        let config = Value::Object(attrs.keys().map(|k| (k.clone(), Value::Null)).collect());
+        let mut diags = Diagnostics::default();
+        assert!(
+            site_input(&config, &OUTPUTS, &mut diags).is_some(),
+            "{diags:?}"
+        );
+    }
+
+    #[test]
+    fn rendered_documents_are_sensitive_outputs() {
+        let schema = schema();
+        for name in ["manifests", "yaml"] {
+            assert!(
+                schema.block.find_attribute(name).unwrap().sensitive,
+                "{name}"
+            );
+        }
+    }
+}
