@@ -11,9 +11,12 @@
 //!   [`framework::DataSource`] traits and the enforcement of Terraform's plan and apply rules.
 //! - [`georep`]: the domain, pure and I/O-free: the shared `config.yaml` model, its validation
 //!   and rendering.
+//! - [`cluster`]: kube-rs clients per named cluster, server-side apply, reads and waits with
+//!   bounded retries.
 //! - [`resources`]: one file per Terraform resource or data source, mapping Terraform calls
 //!   onto [`georep`].
 
+pub mod cluster;
 pub mod framework;
 pub mod georep;
 pub mod plugin;

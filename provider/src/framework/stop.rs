@@ -33,7 +33,40 @@ impl StopToken {
     /// Cancel safe: dropping the future loses nothing.
     pub async fn stopped(&self) {
         let mut rx = self.rx.clone();
-        // An error means the sender is gone: the server is shutting down, which is a stop too.
-        let _ = rx.wait_for(|stopped| *stopped).await;
+        if rx.wait_for(|stopped| *stopped).await.is_err() {
+            // The sender is gone without asking to stop, so no stop can come any more.
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// A token that never trips, for work started outside a Terraform operation.
+    #[must_use]
+    pub fn never() -> Self {
+        Self::new().1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_token_whose_sender_is_gone_never_trips() {
+        let token = StopToken::never();
+        let waited = tokio::time::timeout(Duration::from_secs(3600), token.stopped()).await;
+        assert!(waited.is_err(), "a dropped sender must not read as a stop");
+        assert!(!token.is_stopped());
+    }
+
+    #[tokio::test]
+    async fn a_stop_wakes_every_waiter() {
+        let (tx, token) = StopToken::new();
+        let other = token.clone();
+        let waiter = tokio::spawn(async move { other.stopped().await });
+        tx.send(true).unwrap();
+        token.stopped().await;
+        waiter.await.unwrap();
     }
 }

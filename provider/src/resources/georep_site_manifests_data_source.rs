@@ -102,7 +102,7 @@ impl DataSource<ProviderData> for GeoRepSiteManifestsDataSource {
         // A provider block without clusters is the GitOps case: nothing to check against.
         let clusters: Option<Vec<String>> = data
             .filter(|d| !d.clusters.is_empty())
-            .map(|d| d.clusters.keys().cloned().collect());
+            .map(|d| d.clusters.keys().map(str::to_owned).collect());
         // Validate has reported what it could see; values unknown then (config_yaml from
         // another data source, usually) and the cluster keys are checked only now.
         let site = match validate_site(&input, clusters.as_deref()) {

@@ -20,4 +20,4 @@ pub mod georep_site_manifests_data_source;
 pub mod provider;
 mod site_schema;
 
-pub use provider::{ClusterSpec, KubeconfigSource, ProviderData, QuayProvider};
+pub use provider::{ProviderData, QuayProvider};

@@ -16,7 +16,6 @@
 //! so `terraform validate` and plans of data sources work without any cluster reachable.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -24,6 +23,7 @@ use async_trait::async_trait;
 
 use super::georep_config_data_source::GeoRepConfigDataSource;
 use super::georep_site_manifests_data_source::GeoRepSiteManifestsDataSource;
+use crate::cluster::{ClusterSpec, Clusters, KubeconfigSource};
 use crate::framework::{DataSource, Provider, Resource};
 use crate::georep::secret::Secret;
 use crate::tfvalue::{
@@ -31,38 +31,11 @@ use crate::tfvalue::{
     Value,
 };
 
-/// Where a cluster's kubeconfig comes from.
-#[derive(Clone, PartialEq, Eq)]
-pub enum KubeconfigSource {
-    /// A kubeconfig file on the machine running Terraform.
-    Path(PathBuf),
-    /// Kubeconfig YAML given inline (sensitive: it usually holds credentials).
-    Content(Secret),
-}
-
-impl fmt::Debug for KubeconfigSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Path(path) => f.debug_tuple("Path").field(path).finish(),
-            Self::Content(_) => f.write_str("Content(<redacted>)"),
-        }
-    }
-}
-
-/// One `cluster "<key>"` block.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ClusterSpec {
-    /// The kubeconfig.
-    pub kubeconfig: KubeconfigSource,
-    /// The context to use; `None` means the kubeconfig's current context.
-    pub context: Option<String>,
-}
-
-/// What `Configure` produces: the named clusters, by key.
+/// What `Configure` produces: the named clusters, connected on first use.
 #[derive(Clone, Debug, Default)]
 pub struct ProviderData {
-    /// Cluster blocks by label.
-    pub clusters: BTreeMap<String, ClusterSpec>,
+    /// Cluster blocks by label; shared by every resource of this provider process.
+    pub clusters: Arc<Clusters>,
 }
 
 /// The provider: its schema, its clusters and its catalogue of types.
@@ -236,7 +209,9 @@ impl Provider for QuayProvider {
 
     async fn configure(&self, config: &Value, diags: &mut Diagnostics) -> Option<ProviderData> {
         let clusters = check_clusters(config, diags);
-        (!diags.has_errors()).then_some(ProviderData { clusters })
+        (!diags.has_errors()).then(|| ProviderData {
+            clusters: Arc::new(Clusters::new(clusters)),
+        })
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<ProviderData>>> {

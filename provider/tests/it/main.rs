@@ -6,5 +6,6 @@
     reason = "a failed step should fail the test with its error"
 )]
 
+mod cluster;
 mod e2e;
 mod plugin;

@@ -1,0 +1,138 @@
+//! Errors of cluster operations: each names the cluster and the object, and
+//! [`Error::hint`] says what the user can do about it.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A failed cluster operation.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A resource named a cluster key the provider block does not declare.
+    #[error("cluster {cluster:?} is not declared in the provider block (declared: {known})")]
+    UnknownCluster {
+        /// The key asked for.
+        cluster: String,
+        /// The declared keys, comma-separated.
+        known: String,
+    },
+    /// The kubeconfig could not be read or understood.
+    #[error("load the kubeconfig of cluster {cluster:?}{}", path.as_ref().map(|p| format!(" from {}", p.display())).unwrap_or_default())]
+    Kubeconfig {
+        /// The cluster key.
+        cluster: String,
+        /// The file, when the kubeconfig came from one.
+        path: Option<PathBuf>,
+        /// What went wrong (boxed: it is large, and rare).
+        #[source]
+        source: Box<kube::config::KubeconfigError>,
+    },
+    /// A client could not be built from a valid kubeconfig (TLS material, proxy...).
+    #[error("create a client for cluster {cluster:?}")]
+    Client {
+        /// The cluster key.
+        cluster: String,
+        /// What went wrong.
+        #[source]
+        source: Box<kube::Error>,
+    },
+    /// An API request failed (after the retries that apply).
+    #[error("{action} {object} on cluster {cluster:?}")]
+    Api {
+        /// The cluster key.
+        cluster: String,
+        /// What was being done: "apply", "read", "delete"...
+        action: &'static str,
+        /// The object, e.g. `QuayRegistry quay/registry`.
+        object: String,
+        /// The last error (boxed: kube's error is large).
+        #[source]
+        source: Box<kube::Error>,
+    },
+    /// A manifest had no usable `apiVersion`, `kind` or `metadata.name`.
+    #[error("manifest without a known apiVersion, kind and metadata.name: {what}")]
+    BadManifest {
+        /// What is missing or unknown.
+        what: String,
+    },
+    /// A wait ran out of time.
+    #[error("timed out after {}s waiting for {what} on cluster {cluster:?}; last seen: {last}", waited.as_secs())]
+    Timeout {
+        /// The cluster key.
+        cluster: String,
+        /// What was awaited, in words.
+        what: String,
+        /// How long it waited.
+        waited: Duration,
+        /// The last state observed, in words.
+        last: String,
+    },
+    /// A wait saw a state that cannot turn into the awaited one.
+    #[error("{what} on cluster {cluster:?} failed: {message}")]
+    WaitFailed {
+        /// The cluster key.
+        cluster: String,
+        /// What was awaited, in words.
+        what: String,
+        /// Why it cannot succeed.
+        message: String,
+    },
+    /// Terraform asked the provider to stop (Ctrl-C) during a wait.
+    #[error("interrupted while waiting for {what} on cluster {cluster:?}")]
+    Stopped {
+        /// The cluster key.
+        cluster: String,
+        /// What was awaited, in words.
+        what: String,
+    },
+}
+
+impl Error {
+    /// What the user can do, in one sentence.
+    #[must_use]
+    pub fn hint(&self) -> String {
+        match self {
+            Self::UnknownCluster { .. } => {
+                "use one of the declared cluster keys, or add a cluster block for this one".into()
+            }
+            Self::Kubeconfig { .. } => {
+                "check the cluster block's kubeconfig_path or kubeconfig_content and its context"
+                    .into()
+            }
+            Self::Client { .. } => "check the kubeconfig's server address and TLS settings".into(),
+            Self::Api { source, .. } => api_hint(source),
+            Self::BadManifest { .. } => {
+                "this is a bug in terraform-provider-quay; please report it".into()
+            }
+            Self::Timeout { .. } => {
+                "look at the object's status and events on the cluster, fix what blocks it, or \
+                 raise the timeouts block and apply again"
+                    .into()
+            }
+            Self::WaitFailed { .. } => "fix the cause named above and apply again".into(),
+            Self::Stopped { .. } => {
+                "the change may be partly applied; run terraform apply again to finish it".into()
+            }
+        }
+    }
+
+    /// Whether the API answered 404 Not Found.
+    #[must_use]
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Self::Api { source, .. } if matches!(&**source, kube::Error::Api(status) if status.code == 404))
+    }
+}
+
+fn api_hint(error: &kube::Error) -> String {
+    match error {
+        kube::Error::Api(status) => match status.code {
+            401 => "the cluster rejected the credentials: refresh the kubeconfig's token or certificate".into(),
+            403 => "the kubeconfig's user lacks permission for this: grant it (RBAC) or use another context".into(),
+            404 => "the object or its API is missing: is the Quay Operator (its CRD) installed on this cluster?".into(),
+            409 => "another client changed or owns this object: apply again, and check who else manages it".into(),
+            422 => "the cluster refused the object as invalid: read the cause above".into(),
+            429 | 500..=599 => "the API server kept failing; check its health and apply again".into(),
+            _ => "read the cluster's answer above".into(),
+        },
+        _ => "the cluster could not be reached: check the network and the kubeconfig's server address".into(),
+    }
+}
