@@ -19,8 +19,9 @@
 //! # What it does not model
 //! Authorization (any valid token may do anything), admission webhooks, conversion between
 //! CRD versions, Table output (kubectl falls back to plain lists), protobuf beyond creating
-//! namespaces and secrets, validation of built-in kinds, controllers (no pods are started;
-//! the Quay Operator model is separate), real garbage-collection timing (dependents and
+//! namespaces and secrets, validation of built-in kinds, controllers (the server starts no
+//! pods; the Quay Operator model in [`operator`] runs beside it as a client, and [`ledger`]
+//! records what it must never do), real garbage-collection timing (dependents and
 //! namespace contents go before the delete request returns), list snapshots (a `continue`
 //! token pages through the current state), `DELETED` events for objects that stop matching a
 //! watch selector, and API priority and fairness.
@@ -56,8 +57,10 @@ pub mod discovery;
 pub mod faults;
 pub mod http;
 pub mod kubeconfig;
+pub mod ledger;
 pub mod object;
 pub mod openapi;
+pub mod operator;
 pub mod patch;
 pub mod protobuf;
 pub mod resources;

@@ -1,0 +1,440 @@
+//! The safety ledger: one per run, shared by every simulated site's operator model, recording
+//! what a geo-replicated Quay must never do.
+//!
+//! The operator models report facts ([`Ledger::migration_started`], [`Ledger::migration_step`],
+//! [`Ledger::pod_ready`], [`Ledger::pod_gone`]); the ledger derives [`Violation`]s from them:
+//! - two migrations running against one database at once;
+//! - a quay pod of version V serving while the database is at a revision newer than V's head
+//!   (checked when the pod becomes ready and whenever a migration moves the database);
+//! - sites serving with different config hashes (sha256 of `config.yaml`) at the same time;
+//! - a quay pod serving without its own storage location first in its storage preference
+//!   (only when `FEATURE_STORAGE_REPLICATION` is on).
+//!
+//! Violations are kept in memory and appended to `safety-ledger.jsonl` in the state dir, one
+//! JSON object per line, each at most once. It is not a log of everything that happened, and
+//! it judges only what the models report: mirror and Clair pods are not reported.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use serde::Serialize;
+
+use crate::sim::operator::catalogue::{Catalogue, QuayVersion};
+
+/// The file the ledger appends to, in the state dir.
+pub const LEDGER_FILE: &str = "safety-ledger.jsonl";
+
+/// Why the ledger file could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Creating or opening the file failed.
+    #[error("open safety ledger {path}")]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// One thing a geo-replicated Quay must never do.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Violation {
+    /// A second migration started against a database while another was running.
+    ConcurrentMigrations {
+        /// The database (`host:port/name`).
+        database: String,
+        /// The site whose migration was already running.
+        running_site: String,
+        /// The site whose migration started second.
+        started_site: String,
+    },
+    /// A quay pod served while the database was at a revision newer than its version's head.
+    ServingAgainstNewerSchema {
+        /// The site.
+        site: String,
+        /// The pod.
+        pod: String,
+        /// The pod's Quay version.
+        version: String,
+        /// The database's revision.
+        revision: String,
+    },
+    /// Two sites served with different config hashes at the same time.
+    ConfigHashMismatch {
+        /// The site that started serving.
+        site: String,
+        /// Its config hash.
+        hash: String,
+        /// A site already serving.
+        other_site: String,
+        /// That site's hash.
+        other_hash: String,
+    },
+    /// A quay pod served without its own storage location first in its preference.
+    ServingWithoutOwnStoragePreference {
+        /// The site.
+        site: String,
+        /// The pod.
+        pod: String,
+        /// The site's own storage location.
+        location: String,
+        /// The pod's effective preference (`None`: none at all).
+        preference: Option<String>,
+    },
+}
+
+/// A quay pod that became ready, as the operator model reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServingPod {
+    /// The site.
+    pub site: String,
+    /// The pod name.
+    pub pod: String,
+    /// Its Quay version.
+    pub version: QuayVersion,
+    /// The database it uses (`host:port/name`).
+    pub database: String,
+    /// The database revision it found at start (`None`: no `alembic_version` row).
+    pub revision: Option<String>,
+    /// sha256 of the `config.yaml` it runs with.
+    pub config_hash: String,
+    /// Whether `FEATURE_STORAGE_REPLICATION` is on.
+    pub replication: bool,
+    /// The site's own storage location.
+    pub location: String,
+    /// Its effective first storage preference.
+    pub preference: Option<String>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Running migrations: database -> sites, in start order.
+    migrations: HashMap<String, Vec<String>>,
+    /// Ready quay pods by (site, pod).
+    serving: BTreeMap<(String, String), ServingPod>,
+    seen: HashSet<Violation>,
+    violations: Vec<Violation>,
+}
+
+/// The run's safety ledger; share it as `Arc<Ledger>`.
+#[derive(Debug)]
+pub struct Ledger {
+    path: Option<PathBuf>,
+    state: Mutex<State>,
+}
+
+impl Ledger {
+    /// Opens (creating or truncating) `STATE_DIR/safety-ledger.jsonl`.
+    ///
+    /// # Errors
+    /// [`Error::Open`].
+    pub fn open(state_dir: &Path) -> Result<Arc<Self>, Error> {
+        let path = state_dir.join(LEDGER_FILE);
+        std::fs::File::create(&path).map_err(|source| Error::Open {
+            path: path.clone(),
+            source,
+        })?;
+        Ok(Arc::new(Self {
+            path: Some(path),
+            state: Mutex::new(State::default()),
+        }))
+    }
+
+    /// A ledger kept only in memory (no file).
+    #[must_use]
+    pub fn in_memory() -> Arc<Self> {
+        Arc::new(Self {
+            path: None,
+            state: Mutex::new(State::default()),
+        })
+    }
+
+    /// The JSON-lines file, if any.
+    #[must_use]
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Every violation recorded so far, in order.
+    #[must_use]
+    pub fn violations(&self) -> Vec<Violation> {
+        self.lock().violations.clone()
+    }
+
+    /// Whether nothing has been recorded.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.lock().violations.is_empty()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn record(&self, state: &mut State, violation: Violation) {
+        if !state.seen.insert(violation.clone()) {
+            return;
+        }
+        tracing::warn!(?violation, "safety ledger violation");
+        if let Some(path) = &self.path {
+            let line = serde_json::json!({
+                "at": jiff::Timestamp::now().to_string(),
+                "violation": &violation,
+            });
+            let written = std::fs::OpenOptions::new()
+                .append(true)
+                .open(path)
+                .and_then(|mut f| writeln!(f, "{line}"));
+            if let Err(err) = written {
+                // The in-memory list stays authoritative; the file is for people.
+                tracing::error!(path = %path.display(), %err, "append to safety ledger");
+            }
+        }
+        state.violations.push(violation);
+    }
+
+    /// A migration starts on `database` for `site`; the returned guard ends it when dropped
+    /// (also when the migration task is aborted).
+    #[must_use = "the migration counts as running until the guard is dropped"]
+    pub fn migration_started(self: &Arc<Self>, database: &str, site: &str) -> MigrationGuard {
+        let mut state = self.lock();
+        let running = state
+            .migrations
+            .get(database)
+            .and_then(|sites| sites.first().cloned());
+        if let Some(running_site) = running {
+            self.record(
+                &mut state,
+                Violation::ConcurrentMigrations {
+                    database: database.to_owned(),
+                    running_site,
+                    started_site: site.to_owned(),
+                },
+            );
+        }
+        state
+            .migrations
+            .entry(database.to_owned())
+            .or_default()
+            .push(site.to_owned());
+        MigrationGuard {
+            ledger: Arc::clone(self),
+            database: database.to_owned(),
+            site: site.to_owned(),
+        }
+    }
+
+    /// A migration moved `database` to `revision`: every pod serving on it whose version
+    /// does not know the revision is a violation.
+    pub fn migration_step(&self, database: &str, revision: &str) {
+        let catalogue = Catalogue::builtin();
+        let mut state = self.lock();
+        let stale: Vec<Violation> = state
+            .serving
+            .values()
+            .filter(|p| p.database == database)
+            .filter(|p| catalogue.is_newer_than_head(revision, &p.version))
+            .map(|p| Violation::ServingAgainstNewerSchema {
+                site: p.site.clone(),
+                pod: p.pod.clone(),
+                version: p.version.to_string(),
+                revision: revision.to_owned(),
+            })
+            .collect();
+        for v in stale {
+            self.record(&mut state, v);
+        }
+    }
+
+    /// A quay pod became ready.
+    pub fn pod_ready(&self, pod: ServingPod) {
+        let catalogue = Catalogue::builtin();
+        let mut state = self.lock();
+        if let Some(revision) = &pod.revision
+            && catalogue.is_newer_than_head(revision, &pod.version)
+        {
+            let v = Violation::ServingAgainstNewerSchema {
+                site: pod.site.clone(),
+                pod: pod.pod.clone(),
+                version: pod.version.to_string(),
+                revision: revision.clone(),
+            };
+            self.record(&mut state, v);
+        }
+        let other = state
+            .serving
+            .values()
+            .find(|p| p.site != pod.site && p.config_hash != pod.config_hash)
+            .map(|p| (p.site.clone(), p.config_hash.clone()));
+        if let Some((other_site, other_hash)) = other {
+            let v = Violation::ConfigHashMismatch {
+                site: pod.site.clone(),
+                hash: pod.config_hash.clone(),
+                other_site,
+                other_hash,
+            };
+            self.record(&mut state, v);
+        }
+        if pod.replication && pod.preference.as_deref() != Some(pod.location.as_str()) {
+            let v = Violation::ServingWithoutOwnStoragePreference {
+                site: pod.site.clone(),
+                pod: pod.pod.clone(),
+                location: pod.location.clone(),
+                preference: pod.preference.clone(),
+            };
+            self.record(&mut state, v);
+        }
+        state
+            .serving
+            .insert((pod.site.clone(), pod.pod.clone()), pod);
+    }
+
+    /// A quay pod stopped serving (deleted or no longer ready).
+    pub fn pod_gone(&self, site: &str, pod: &str) {
+        self.lock()
+            .serving
+            .remove(&(site.to_owned(), pod.to_owned()));
+    }
+
+    /// The pods currently serving at `site`.
+    #[must_use]
+    pub fn serving_pods(&self, site: &str) -> Vec<ServingPod> {
+        self.lock()
+            .serving
+            .values()
+            .filter(|p| p.site == site)
+            .cloned()
+            .collect()
+    }
+}
+
+/// A running migration; dropping it ends the migration in the ledger.
+#[derive(Debug)]
+pub struct MigrationGuard {
+    ledger: Arc<Ledger>,
+    database: String,
+    site: String,
+}
+
+impl Drop for MigrationGuard {
+    fn drop(&mut self) {
+        let mut state = self.ledger.lock();
+        if let Some(sites) = state.migrations.get_mut(&self.database) {
+            if let Some(i) = sites.iter().position(|s| *s == self.site) {
+                sites.remove(i);
+            }
+            if sites.is_empty() {
+                state.migrations.remove(&self.database);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pod(site: &str, name: &str, version: &str, hash: &str) -> ServingPod {
+        ServingPod {
+            site: site.to_owned(),
+            pod: name.to_owned(),
+            version: version.parse().unwrap(),
+            database: "127.0.0.1:5432/quay".to_owned(),
+            revision: Some("8e97c2cfee57".to_owned()),
+            config_hash: hash.to_owned(),
+            replication: true,
+            location: site.to_owned(),
+            preference: Some(site.to_owned()),
+        }
+    }
+
+    #[test]
+    fn second_migration_on_one_database_is_a_violation_but_sequential_ones_are_not() {
+        let ledger = Ledger::in_memory();
+        drop(ledger.migration_started("db", "a"));
+        drop(ledger.migration_started("db", "b"));
+        assert!(ledger.is_empty());
+        let _a = ledger.migration_started("db", "a");
+        let _other_db = ledger.migration_started("other", "c");
+        assert!(ledger.is_empty());
+        let _b = ledger.migration_started("db", "b");
+        assert_eq!(
+            ledger.violations(),
+            [Violation::ConcurrentMigrations {
+                database: "db".into(),
+                running_site: "a".into(),
+                started_site: "b".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn migration_past_a_serving_pods_head_is_a_violation() {
+        let ledger = Ledger::in_memory();
+        ledger.pod_ready(pod("a", "p1", "3.13.11", "h"));
+        ledger.migration_step("127.0.0.1:5432/quay", "3634f2df3c5b");
+        ledger.migration_step("127.0.0.1:5432/quay", "3634f2df3c5b");
+        assert_eq!(ledger.violations().len(), 1, "{:?}", ledger.violations());
+        assert!(matches!(
+            &ledger.violations()[0],
+            Violation::ServingAgainstNewerSchema { pod, revision, .. }
+                if pod == "p1" && revision == "3634f2df3c5b"
+        ));
+    }
+
+    #[test]
+    fn pods_gone_before_the_migration_are_not_violations() {
+        let ledger = Ledger::in_memory();
+        ledger.pod_ready(pod("a", "p1", "3.13.11", "h"));
+        ledger.pod_gone("a", "p1");
+        ledger.migration_step("127.0.0.1:5432/quay", "3634f2df3c5b");
+        assert!(ledger.is_empty());
+    }
+
+    #[test]
+    fn sites_serving_different_config_hashes_is_a_violation() {
+        let ledger = Ledger::in_memory();
+        ledger.pod_ready(pod("a", "p1", "3.13.11", "h1"));
+        ledger.pod_ready(pod("a", "p2", "3.13.11", "h1"));
+        ledger.pod_ready(pod("b", "p3", "3.13.11", "h1"));
+        assert!(ledger.is_empty());
+        ledger.pod_ready(pod("c", "p4", "3.13.11", "h2"));
+        assert!(matches!(
+            &ledger.violations()[..],
+            [Violation::ConfigHashMismatch { site, .. }] if site == "c"
+        ));
+    }
+
+    #[test]
+    fn pod_preferring_another_sites_storage_is_a_violation() {
+        let ledger = Ledger::in_memory();
+        let mut p = pod("a", "p1", "3.18.0", "h");
+        p.preference = Some("b".to_owned());
+        ledger.pod_ready(p);
+        assert!(matches!(
+            &ledger.violations()[..],
+            [Violation::ServingWithoutOwnStoragePreference { location, .. }] if location == "a"
+        ));
+    }
+
+    #[test]
+    fn violations_are_appended_to_the_file_once_each() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(dir.path()).unwrap();
+        let _a = ledger.migration_started("db", "a");
+        let _b = ledger.migration_started("db", "b");
+        let _c = ledger.migration_started("db", "b");
+        let text = std::fs::read_to_string(dir.path().join(LEDGER_FILE)).unwrap();
+        let lines: Vec<serde_json::Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 1, "{text}");
+        assert_eq!(lines[0]["violation"]["kind"], "concurrent_migrations");
+    }
+}

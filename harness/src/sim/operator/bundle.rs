@@ -1,0 +1,269 @@
+//! The config bundle as the operator model reads it: the bundle Secret's keys and the parsed
+//! `config.yaml`, with the few fields the model acts on (hostname, `DB_URI`, Redis, storage
+//! locations, replication, preference) and the content hash.
+//!
+//! Pure: no Kubernetes client, no I/O. It is not a config validator: unknown keys are kept,
+//! and only the shapes the model reads are checked (a field of the wrong shape reads as
+//! absent, as a missing field would).
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+
+/// Why a bundle could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The bundle has no `config.yaml` key.
+    #[error("config bundle secret {secret} has no config.yaml key")]
+    MissingConfig {
+        /// The Secret.
+        secret: String,
+    },
+    /// `config.yaml` is not a YAML mapping.
+    #[error("config.yaml in config bundle secret {secret} is not a YAML mapping: {message}")]
+    InvalidYaml {
+        /// The Secret.
+        secret: String,
+        /// The parser's message.
+        message: String,
+    },
+}
+
+/// One `DISTRIBUTED_STORAGE_CONFIG` entry.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StorageLocation {
+    /// The location name (`us_east`).
+    pub name: String,
+    /// The driver (`RadosGWStorage`, `S3Storage`, `LocalStorage`, ...).
+    pub driver: String,
+    /// The driver arguments.
+    pub args: serde_json::Map<String, Value>,
+}
+
+/// Redis connection settings (`BUILDLOGS_REDIS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedisSettings {
+    /// Host.
+    pub host: String,
+    /// Port (default 6379).
+    pub port: u16,
+    /// Password, if any.
+    pub password: Option<String>,
+}
+
+/// A parsed config bundle.
+#[derive(Debug, Clone)]
+pub struct Bundle {
+    /// The Secret's keys and raw values.
+    pub data: BTreeMap<String, Vec<u8>>,
+    /// The raw `config.yaml`.
+    pub config_yaml: Vec<u8>,
+    /// `config.yaml` as a JSON object.
+    pub config: serde_json::Map<String, Value>,
+}
+
+impl Bundle {
+    /// Parses the bundle Secret's data.
+    ///
+    /// # Errors
+    /// [`Error::MissingConfig`] or [`Error::InvalidYaml`].
+    pub fn parse(secret: &str, data: BTreeMap<String, Vec<u8>>) -> Result<Self, Error> {
+        let config_yaml = data
+            .get("config.yaml")
+            .cloned()
+            .ok_or_else(|| Error::MissingConfig {
+                secret: secret.to_owned(),
+            })?;
+        let invalid = |message: String| Error::InvalidYaml {
+            secret: secret.to_owned(),
+            message,
+        };
+        let text = String::from_utf8(config_yaml.clone()).map_err(|e| invalid(e.to_string()))?;
+        let value: Value = if text.trim().is_empty() {
+            Value::Object(serde_json::Map::new())
+        } else {
+            serde_saphyr::from_str(&text).map_err(|e| invalid(e.to_string()))?
+        };
+        let Value::Object(config) = value else {
+            return Err(invalid("the document is not a mapping".to_owned()));
+        };
+        Ok(Self {
+            data,
+            config_yaml,
+            config,
+        })
+    }
+
+    /// Whether `config.yaml` sets `key`.
+    #[must_use]
+    pub fn has_key(&self, key: &str) -> bool {
+        self.config.get(key).is_some_and(|v| !v.is_null())
+    }
+
+    /// Whether the Secret holds `ssl.cert` and `ssl.key`.
+    #[must_use]
+    pub fn has_certs(&self) -> bool {
+        self.data.contains_key("ssl.cert") && self.data.contains_key("ssl.key")
+    }
+
+    /// sha256 of `config.yaml`, lower-case hex.
+    #[must_use]
+    pub fn config_hash(&self) -> String {
+        hex::encode(Sha256::digest(&self.config_yaml))
+    }
+
+    /// `SERVER_HOSTNAME`.
+    #[must_use]
+    pub fn server_hostname(&self) -> Option<&str> {
+        self.config.get("SERVER_HOSTNAME").and_then(Value::as_str)
+    }
+
+    /// `DB_URI`.
+    #[must_use]
+    pub fn db_uri(&self) -> Option<&str> {
+        self.config.get("DB_URI").and_then(Value::as_str)
+    }
+
+    /// `BUILDLOGS_REDIS` (config-tool checks only this one, reusing it for user events).
+    #[must_use]
+    pub fn redis(&self) -> Option<RedisSettings> {
+        let redis = self.config.get("BUILDLOGS_REDIS")?.as_object()?;
+        let host = redis.get("host")?.as_str()?.to_owned();
+        let port = match redis.get("port") {
+            None => 6379,
+            Some(p) => u16::try_from(p.as_u64()?).ok()?,
+        };
+        let password = redis
+            .get("password")
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        Some(RedisSettings {
+            host,
+            port,
+            password,
+        })
+    }
+
+    /// `FEATURE_STORAGE_REPLICATION`.
+    #[must_use]
+    pub fn replication(&self) -> bool {
+        self.config
+            .get("FEATURE_STORAGE_REPLICATION")
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    }
+
+    /// The first entry of `DISTRIBUTED_STORAGE_PREFERENCE`.
+    #[must_use]
+    pub fn config_preference(&self) -> Option<&str> {
+        self.config
+            .get("DISTRIBUTED_STORAGE_PREFERENCE")?
+            .as_array()?
+            .first()?
+            .as_str()
+    }
+
+    /// The `DISTRIBUTED_STORAGE_CONFIG` entries, by name; entries not of the form
+    /// `[driver, {args}]` are returned with an empty driver.
+    #[must_use]
+    pub fn storage_locations(&self) -> Vec<StorageLocation> {
+        let Some(map) = self
+            .config
+            .get("DISTRIBUTED_STORAGE_CONFIG")
+            .and_then(Value::as_object)
+        else {
+            return Vec::new();
+        };
+        map.iter()
+            .map(|(name, entry)| {
+                let pair = entry.as_array();
+                let driver = pair
+                    .and_then(|p| p.first())
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                let args = pair
+                    .and_then(|p| p.get(1))
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default();
+                StorageLocation {
+                    name: name.clone(),
+                    driver,
+                    args,
+                }
+            })
+            .collect()
+    }
+}
+
+/// `host:port/name` of a `postgresql://` URI (no credentials): how the ledger names a
+/// database. Returns the URI without its user info when it does not parse that far.
+#[must_use]
+pub fn database_identity(db_uri: &str) -> String {
+    let rest = db_uri.split_once("://").map_or(db_uri, |(_, r)| r);
+    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+    let rest = rest.split(['?', '#']).next().unwrap_or(rest);
+    match rest.split_once('/') {
+        Some((host, db)) if !host.contains(':') => format!("{host}:5432/{db}"),
+        _ => rest.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundle(yaml: &str) -> Bundle {
+        let data = BTreeMap::from([("config.yaml".to_owned(), yaml.as_bytes().to_vec())]);
+        Bundle::parse("b", data).unwrap()
+    }
+
+    #[test]
+    fn reads_the_fields_the_model_acts_on() {
+        let b = bundle(
+            "SERVER_HOSTNAME: quay.example\nDB_URI: postgresql://u:p@h:5433/quay\n\
+             BUILDLOGS_REDIS: {host: r, port: 6380, password: pw}\n\
+             FEATURE_STORAGE_REPLICATION: true\nDISTRIBUTED_STORAGE_PREFERENCE: [us_east]\n\
+             DISTRIBUTED_STORAGE_CONFIG:\n  us_east:\n  - RadosGWStorage\n  - {hostname: h, bucket_name: b}\n",
+        );
+        assert_eq!(b.server_hostname(), Some("quay.example"));
+        assert_eq!(b.db_uri(), Some("postgresql://u:p@h:5433/quay"));
+        let redis = b.redis().unwrap();
+        assert_eq!((redis.host.as_str(), redis.port), ("r", 6380));
+        assert_eq!(redis.password.as_deref(), Some("pw"));
+        assert!(b.replication());
+        assert_eq!(b.config_preference(), Some("us_east"));
+        let locations = b.storage_locations();
+        assert_eq!(locations.len(), 1);
+        assert_eq!(locations[0].driver, "RadosGWStorage");
+        assert_eq!(locations[0].args["bucket_name"], "b");
+        assert_eq!(b.config_hash().len(), 64);
+    }
+
+    #[test]
+    fn rejects_a_bundle_without_config_yaml_or_with_a_list() {
+        assert!(matches!(
+            Bundle::parse("b", BTreeMap::new()),
+            Err(Error::MissingConfig { .. })
+        ));
+        let data = BTreeMap::from([("config.yaml".to_owned(), b"- a\n".to_vec())]);
+        assert!(matches!(
+            Bundle::parse("b", data),
+            Err(Error::InvalidYaml { .. })
+        ));
+    }
+
+    #[test]
+    fn database_identity_drops_credentials() {
+        assert_eq!(
+            database_identity("postgresql://quay:secret@127.0.0.1:5432/quay"),
+            "127.0.0.1:5432/quay"
+        );
+        assert_eq!(
+            database_identity("postgresql://u:p@db/quay"),
+            "db:5432/quay"
+        );
+    }
+}

@@ -1,0 +1,371 @@
+//! `status.conditions` of a `QuayRegistry`, computed from what the registry controller
+//! observed (reference/quay-operator.md §1.5): `RolloutBlocked`, `ComponentsCreated`,
+//! `Available` and one `Component<X>Ready` per kind, with the operator's reasons.
+//!
+//! Pure: observations in, conditions out; [`merge`] keeps `lastTransitionTime` while a
+//! condition's status holds. Not modelled: the status reconciler's own 60 s period (the
+//! conditions are recomputed on every reconcile), PVC and Postgres-upgrade reasons, and
+//! readiness of the managed database, Redis, storage or monitoring (the model deploys none of
+//! them, so a managed one reports `ComponentReady`).
+//!
+//! One choice where the brief and the reference differ: `Available=True` needs ready quay-app
+//! pods, except when quay-app was deliberately scaled to 0 and has no pods left, which the
+//! reference counts as healthy (§1.5).
+
+use serde_json::{Value, json};
+
+use super::components::{Blocked, ComponentKind, Components};
+
+/// The migration as the registry controller sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Migration {
+    /// `currentVersion` matches and the database config did not change.
+    Done,
+    /// The Job is running.
+    Running,
+    /// The Job failed with this message.
+    Failed(String),
+    /// The Job should exist but does not.
+    Missing,
+}
+
+/// A Deployment's replica counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Replicas {
+    /// `spec.replicas`.
+    pub desired: i32,
+    /// `status.availableReplicas`.
+    pub available: i32,
+}
+
+/// What the registry controller observed.
+#[derive(Debug, Clone)]
+pub struct Observation<'a> {
+    /// Registry name.
+    pub name: &'a str,
+    /// Why the rollout is blocked, if it is.
+    pub blocked: Option<&'a Blocked>,
+    /// The migration.
+    pub migration: Migration,
+    /// The components.
+    pub components: &'a Components,
+    /// quay-app, mirror and clair-app Deployments (when they exist).
+    pub quay: Option<Replicas>,
+    /// `<n>-quay-mirror`.
+    pub mirror: Option<Replicas>,
+    /// `<n>-clair-app`.
+    pub clair: Option<Replicas>,
+}
+
+/// One condition, without timestamps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Condition {
+    /// Type.
+    pub type_: &'static str,
+    /// Status.
+    pub status: bool,
+    /// Reason.
+    pub reason: &'static str,
+    /// Message.
+    pub message: String,
+}
+
+fn cond(
+    type_: &'static str,
+    status: bool,
+    reason: &'static str,
+    message: impl Into<String>,
+) -> Condition {
+    Condition {
+        type_,
+        status,
+        reason,
+        message: message.into(),
+    }
+}
+
+fn workload(kind: ComponentKind, label: &str, replicas: Option<Replicas>) -> Condition {
+    let t = kind.condition_type();
+    match replicas {
+        None => cond(
+            t,
+            false,
+            "ComponentNotReady",
+            format!("{label} deployment not found"),
+        ),
+        Some(r) if r.desired == 0 && r.available == 0 => cond(
+            t,
+            true,
+            "ComponentReady",
+            format!("{label} manually scaled down"),
+        ),
+        Some(r) if r.desired == 0 => cond(
+            t,
+            false,
+            "ComponentNotReady",
+            format!("{label} is being scaled down"),
+        ),
+        Some(r) if r.available > 0 => cond(
+            t,
+            true,
+            "ComponentReady",
+            format!("{label} component healthy"),
+        ),
+        Some(r) => cond(
+            t,
+            false,
+            "ComponentNotReady",
+            format!("{label} has 0 of {} replicas available", r.desired),
+        ),
+    }
+}
+
+/// The conditions for `obs`. While blocked, `ComponentsCreated` is left out (the previous
+/// one stays).
+#[must_use]
+pub fn conditions(obs: &Observation<'_>) -> Vec<Condition> {
+    let mut out = Vec::new();
+    match obs.blocked {
+        Some(b) => out.push(cond("RolloutBlocked", true, b.reason, b.message.clone())),
+        None => {
+            out.push(cond(
+                "RolloutBlocked",
+                false,
+                "ComponentsCreationSuccess",
+                "All objects created/updated successfully",
+            ));
+            let job = format!("{}-quay-app-upgrade", obs.name);
+            out.push(match &obs.migration {
+                Migration::Done => cond(
+                    "ComponentsCreated",
+                    true,
+                    "ComponentsCreationSuccess",
+                    "All objects created/updated successfully",
+                ),
+                Migration::Running => cond(
+                    "ComponentsCreated",
+                    false,
+                    "MigrationsInProgress",
+                    "running database migrations",
+                ),
+                Migration::Failed(message) => cond(
+                    "ComponentsCreated",
+                    false,
+                    "MigrationsFailed",
+                    message.clone(),
+                ),
+                Migration::Missing => cond(
+                    "ComponentsCreated",
+                    false,
+                    "MigrationsJobMissing",
+                    format!("job {job} not found"),
+                ),
+            });
+        }
+    }
+    let mut quay_ready = false;
+    for kind in ComponentKind::ALL {
+        let c = if !obs.components.is_managed(kind) {
+            cond(
+                kind.condition_type(),
+                true,
+                "ComponentNotManaged",
+                format!("{kind} not managed by the operator"),
+            )
+        } else {
+            match kind {
+                ComponentKind::Quay => {
+                    let job = format!("job {}-quay-app-upgrade", obs.name);
+                    let c = match &obs.migration {
+                        Migration::Done => workload(kind, "Quay", obs.quay),
+                        Migration::Running => cond(
+                            kind.condition_type(),
+                            false,
+                            "ComponentNotReady",
+                            format!("{job} not finished"),
+                        ),
+                        Migration::Missing => cond(
+                            kind.condition_type(),
+                            false,
+                            "ComponentNotReady",
+                            format!("{job} not found"),
+                        ),
+                        Migration::Failed(m) => cond(
+                            kind.condition_type(),
+                            false,
+                            "ComponentNotReady",
+                            format!("{job} failed: {m}"),
+                        ),
+                    };
+                    quay_ready = c.status;
+                    c
+                }
+                ComponentKind::Mirror => workload(kind, "Mirror", obs.mirror),
+                ComponentKind::Clair => workload(kind, "Clair", obs.clair),
+                _ => cond(
+                    kind.condition_type(),
+                    true,
+                    "ComponentReady",
+                    format!("{kind} component healthy"),
+                ),
+            }
+        };
+        out.push(c);
+    }
+    let not_ready: Vec<&str> = out
+        .iter()
+        .filter(|c| c.reason == "ComponentNotReady")
+        .map(|c| c.type_)
+        .collect();
+    out.push(
+        if quay_ready && not_ready.is_empty() && obs.blocked.is_none() {
+            cond(
+                "Available",
+                true,
+                "HealthChecksPassing",
+                "all registry component healthchecks passing",
+            )
+        } else if not_ready.is_empty() && obs.blocked.is_some() {
+            cond(
+                "Available",
+                false,
+                "ComponentNotReady",
+                "rollout blocked; components not checked",
+            )
+        } else {
+            cond(
+                "Available",
+                false,
+                "ComponentNotReady",
+                format!("not ready: {}", not_ready.join(", ")),
+            )
+        },
+    );
+    out
+}
+
+/// `old` (the current `status.conditions`) updated with `new` at time `now`: a condition
+/// keeps its `lastTransitionTime` while its status holds and its `lastUpdateTime` while
+/// nothing about it changes; old types missing from `new` stay.
+#[must_use]
+pub fn merge(old: &[Value], new: &[Condition], now: &str) -> Vec<Value> {
+    let mut out: Vec<Value> = old
+        .iter()
+        .filter(|o| !new.iter().any(|n| o["type"] == n.type_))
+        .cloned()
+        .collect();
+    for n in new {
+        let status = if n.status { "True" } else { "False" };
+        let previous = old.iter().find(|o| o["type"] == n.type_);
+        let same_status = previous.is_some_and(|p| p["status"] == status);
+        let unchanged = same_status
+            && previous
+                .is_some_and(|p| p["reason"] == n.reason && p["message"] == n.message.as_str());
+        let stamp = |field: &str, keep: bool| match previous {
+            Some(p) if keep && p.get(field).is_some() => p[field].clone(),
+            _ => json!(now),
+        };
+        out.push(json!({
+            "type": n.type_,
+            "status": status,
+            "reason": n.reason,
+            "message": n.message,
+            "lastUpdateTime": stamp("lastUpdateTime", unchanged),
+            "lastTransitionTime": stamp("lastTransitionTime", same_status),
+        }));
+    }
+    out.sort_by(|a, b| a["type"].as_str().cmp(&b["type"].as_str()));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn obs<'a>(
+        components: &'a Components,
+        migration: Migration,
+        quay: Option<Replicas>,
+    ) -> Observation<'a> {
+        Observation {
+            name: "r",
+            blocked: None,
+            migration,
+            components,
+            quay,
+            mirror: None,
+            clair: None,
+        }
+    }
+
+    fn find<'a>(c: &'a [Condition], t: &str) -> &'a Condition {
+        c.iter().find(|c| c.type_ == t).unwrap()
+    }
+
+    fn quay_only() -> Components {
+        Components::from_spec(&json!({"components": [{"kind": "quay", "managed": true}]}))
+    }
+
+    #[test]
+    fn available_only_with_ready_quay_pods_after_migration() {
+        let c = quay_only();
+        let ready = Some(Replicas {
+            desired: 2,
+            available: 1,
+        });
+        let done = conditions(&obs(&c, Migration::Done, ready));
+        assert!(find(&done, "Available").status);
+        let running = conditions(&obs(&c, Migration::Running, ready));
+        assert!(!find(&running, "Available").status);
+        assert_eq!(
+            find(&running, "ComponentsCreated").reason,
+            "MigrationsInProgress"
+        );
+        let unready = conditions(&obs(
+            &c,
+            Migration::Done,
+            Some(Replicas {
+                desired: 2,
+                available: 0,
+            }),
+        ));
+        assert!(!find(&unready, "Available").status);
+        assert_eq!(
+            find(&unready, "ComponentQuayReady").reason,
+            "ComponentNotReady"
+        );
+    }
+
+    #[test]
+    fn failed_migration_reports_the_job_message() {
+        let c = quay_only();
+        let out = conditions(&obs(&c, Migration::Failed("boom".into()), None));
+        let created = find(&out, "ComponentsCreated");
+        assert_eq!(
+            (created.reason, created.message.as_str()),
+            ("MigrationsFailed", "boom")
+        );
+    }
+
+    #[test]
+    fn unmanaged_components_report_not_managed() {
+        let c = quay_only();
+        let out = conditions(&obs(&c, Migration::Done, None));
+        assert_eq!(
+            find(&out, "ComponentPostgresReady").reason,
+            "ComponentNotManaged"
+        );
+    }
+
+    #[test]
+    fn merge_keeps_transition_time_while_status_holds() {
+        let first = merge(&[], &[cond("A", true, "R", "m1")], "t1");
+        let second = merge(&first, &[cond("A", true, "R", "m2")], "t2");
+        assert_eq!(second[0]["lastTransitionTime"], "t1");
+        assert_eq!(second[0]["lastUpdateTime"], "t2");
+        let third = merge(&second, &[cond("A", false, "R", "m2")], "t3");
+        assert_eq!(third[0]["lastTransitionTime"], "t3");
+        let same = merge(&third, &[cond("A", false, "R", "m2")], "t4");
+        assert_eq!(same, third);
+    }
+}

@@ -1,0 +1,341 @@
+//! The Quay Operator model: one per simulated cluster, a set of kube-runtime controllers that
+//! talk to the cluster's API server over HTTP(S) like any controller and reproduce the
+//! operator contract of reference/quay-operator.md §0, §1, §3–§5.
+//!
+//! # Brief overview
+//! - [`OperatorModel::start`] creates the operator's own Deployment `quay-operator` (env
+//!   `QUAY_VERSION`, image `quay.io/projectquay/quay-operator:v<version>`) unless it exists, and
+//!   starts the controllers; [`RunningOperator`] reads the live version and the site's serving
+//!   quay pods, and stops everything.
+//! - [`operator_deployment`]: watches that Deployment; a patched `QUAY_VERSION` (or image tag)
+//!   is the version every later reconcile deploys, and triggers a reconcile of every registry.
+//! - [`registry_controller`]: `QuayRegistry`: finalizer, default components written back into
+//!   `spec.components`, `ConfigInvalid` / `ComponentOverrideInvalid`, the owned objects
+//!   ([`render`]), the migration Job, and status.
+//! - [`job_controller`]: runs the migration Job `<n>-quay-app-upgrade` ([`migration`]) and
+//!   writes its status.
+//! - [`deployment_controller`]: simulated pods for every Deployment the registry owns, ready
+//!   only when Quay's start-up checks pass ([`startup`]); Deployment status.
+//! - Pure rules: [`catalogue`], [`bundle`], [`components`], [`conditions`], [`render`].
+//! - Every fact the [`Ledger`] judges is reported by these controllers.
+//!
+//! # What it does not model
+//! OLM (another model changes the operator Deployment), ReplicaSets (pods are owned by their
+//! Deployment directly, named `<deployment>-<template hash>-<index>`), the managed database,
+//! Redis, Clair database, object storage and monitoring (nothing is deployed for them),
+//! HPA scaling (a managed HPA pins its `minReplicas`), the config bundle created for an empty
+//! `configBundleSecret`, TLS certificate checks, Clair's own start-up (its pods are ready at
+//! once), and the 60 s status reconciler period (status is recomputed on every reconcile).
+//! Quirks deliberately reproduced: the spec write-back, the unwatched bundle Secret (only the
+//! periodic resync notices a changed Secret), the replicas traps, a failed Job blocking until
+//! the version or `config.yaml` changes.
+
+pub mod bundle;
+pub mod catalogue;
+pub mod components;
+pub mod conditions;
+pub mod deployment_controller;
+pub mod job_controller;
+pub mod migration;
+pub mod operator_deployment;
+pub mod registry_controller;
+pub mod render;
+pub mod startup;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use kube::Client;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+use self::catalogue::QuayVersion;
+use crate::sim::ledger::{Ledger, ServingPod};
+use crate::sim::{Flavour, SimCluster};
+
+/// The operator Deployment's name.
+pub const OPERATOR_DEPLOYMENT: &str = "quay-operator";
+/// The field manager of every write.
+pub const FIELD_MANAGER: &str = "quay-operator";
+
+/// Why the operator model could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No client for the cluster.
+    #[error("connect the operator model to simulated cluster {site}")]
+    Client {
+        /// The site.
+        site: String,
+        /// Why.
+        #[source]
+        source: crate::sim::cluster::Error,
+    },
+    /// The version is not in the catalogue.
+    #[error("operator model for site {site}")]
+    Version {
+        /// The site.
+        site: String,
+        /// Why.
+        #[source]
+        source: catalogue::Error,
+    },
+    /// Creating the operator namespace or Deployment failed.
+    #[error("create the operator deployment {namespace}/{OPERATOR_DEPLOYMENT} on site {site}")]
+    OperatorDeployment {
+        /// The site.
+        site: String,
+        /// The namespace.
+        namespace: String,
+        /// Why.
+        #[source]
+        source: kube::Error,
+    },
+}
+
+/// Options of one operator model; every field states its default.
+#[derive(Debug, Clone)]
+pub struct OperatorOptions {
+    /// Namespace of the operator Deployment. Default: `openshift-operators` on OpenShift
+    /// flavour, `quay-operator` otherwise.
+    pub namespace: String,
+    /// The Quay version of a newly created operator Deployment (an existing one keeps its
+    /// own). No default.
+    pub version: QuayVersion,
+    /// The run's ledger. Default: a new in-memory one.
+    pub ledger: Arc<Ledger>,
+    /// This site's own `DISTRIBUTED_STORAGE_CONFIG` location. Default: the site name.
+    pub storage_location: String,
+    /// How long the migration Job takes per revision. Default: 200 ms.
+    pub migration_time_per_revision: Duration,
+    /// How long a new pod takes before its start-up checks run. Default: 100 ms.
+    pub pod_start_delay: Duration,
+    /// How long a crashing pod waits before it is checked again. Default: 5 s.
+    pub crash_loop_backoff: Duration,
+    /// Periodic re-reconcile of every registry (the operator's 1-minute requeue, the only way
+    /// it notices a changed bundle Secret). Default: 60 s.
+    pub resync: Duration,
+}
+
+impl OperatorOptions {
+    /// Defaults for `cluster` at `version`.
+    #[must_use]
+    pub fn new(cluster: &SimCluster, version: QuayVersion) -> Self {
+        let namespace = match cluster.flavour() {
+            Flavour::Openshift => "openshift-operators",
+            Flavour::Kubernetes => "quay-operator",
+        };
+        Self {
+            namespace: namespace.to_owned(),
+            version,
+            ledger: Ledger::in_memory(),
+            storage_location: cluster.site().to_owned(),
+            migration_time_per_revision: Duration::from_millis(200),
+            pod_start_delay: Duration::from_millis(100),
+            crash_loop_backoff: Duration::from_secs(5),
+            resync: Duration::from_secs(60),
+        }
+    }
+}
+
+/// State every controller of one model shares.
+pub struct Context {
+    /// The cluster's client.
+    pub client: Client,
+    /// Site name.
+    pub site: String,
+    /// Cluster flavour.
+    pub flavour: Flavour,
+    /// Options.
+    pub opts: OperatorOptions,
+    /// The live operator version.
+    pub version: watch::Receiver<QuayVersion>,
+    /// Running migration tasks by Job uid.
+    pub migrations: Mutex<HashMap<String, JoinHandle<()>>>,
+    /// Per-pod simulation state by pod uid.
+    pub pods: Mutex<HashMap<String, deployment_controller::PodState>>,
+    /// Ready quay-app pods by (namespace, name).
+    pub serving: Mutex<BTreeMap<(String, String), ServingPod>>,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("site", &self.site)
+            .field("flavour", &self.flavour)
+            .field("version", &self.version())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Context {
+    /// The version every reconcile deploys now.
+    #[must_use]
+    pub fn version(&self) -> QuayVersion {
+        *self.version.borrow()
+    }
+
+    fn lock<'a, T>(m: &'a Mutex<T>) -> std::sync::MutexGuard<'a, T> {
+        m.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// The model, before it runs.
+#[derive(Debug)]
+pub struct OperatorModel;
+
+impl OperatorModel {
+    /// Creates the operator Deployment if missing and starts the controllers on `cluster`.
+    ///
+    /// # Errors
+    /// [`Error::Client`], [`Error::Version`] or [`Error::OperatorDeployment`].
+    pub async fn start(
+        cluster: &SimCluster,
+        opts: OperatorOptions,
+    ) -> Result<RunningOperator, Error> {
+        let site = cluster.site().to_owned();
+        catalogue::Catalogue::builtin()
+            .release(&opts.version)
+            .map_err(|source| Error::Version {
+                site: site.clone(),
+                source,
+            })?;
+        let client = cluster.client().await.map_err(|source| Error::Client {
+            site: site.clone(),
+            source,
+        })?;
+        let version = operator_deployment::ensure(&client, &opts.namespace, opts.version)
+            .await
+            .map_err(|source| Error::OperatorDeployment {
+                site: site.clone(),
+                namespace: opts.namespace.clone(),
+                source,
+            })?;
+        let (version_tx, version_rx) = watch::channel(version);
+        let (trigger_tx, trigger_rx) = mpsc::channel(8);
+        let ctx = Arc::new(Context {
+            client,
+            site,
+            flavour: cluster.flavour(),
+            opts,
+            version: version_rx,
+            migrations: Mutex::new(HashMap::new()),
+            pods: Mutex::new(HashMap::new()),
+            serving: Mutex::new(BTreeMap::new()),
+        });
+        let tasks = vec![
+            tokio::spawn(operator_deployment::watch(
+                Arc::clone(&ctx),
+                version_tx,
+                trigger_tx,
+            )),
+            tokio::spawn(registry_controller::run(Arc::clone(&ctx), trigger_rx)),
+            tokio::spawn(job_controller::run(Arc::clone(&ctx))),
+            tokio::spawn(deployment_controller::run(Arc::clone(&ctx))),
+            tokio::spawn(deployment_controller::forget_deleted_pods(Arc::clone(&ctx))),
+        ];
+        Ok(RunningOperator { ctx, tasks })
+    }
+}
+
+/// A running operator model. Dropping it stops the controllers and any running migration.
+#[derive(Debug)]
+pub struct RunningOperator {
+    ctx: Arc<Context>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningOperator {
+    /// The site.
+    #[must_use]
+    pub fn site(&self) -> &str {
+        &self.ctx.site
+    }
+
+    /// The Quay version the model deploys now (from its operator Deployment).
+    #[must_use]
+    pub fn version(&self) -> QuayVersion {
+        self.ctx.version()
+    }
+
+    /// The ledger the model reports to.
+    #[must_use]
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        &self.ctx.opts.ledger
+    }
+
+    /// The site's quay-app pods that are ready now, with their version and config hash.
+    #[must_use]
+    pub fn ready_quay_pods(&self) -> Vec<ServingPod> {
+        Context::lock(&self.ctx.serving).values().cloned().collect()
+    }
+
+    /// The config hash (sha256 of `config.yaml`) the site's ready quay pods serve with;
+    /// `None` when none is ready. With pods of two hashes (mid-rollout), the smallest.
+    #[must_use]
+    pub fn config_hash(&self) -> Option<String> {
+        Context::lock(&self.ctx.serving)
+            .values()
+            .map(|p| p.config_hash.clone())
+            .min()
+    }
+
+    /// Stops the controllers and aborts running migrations, as a killed operator pod would:
+    /// Jobs stay active in the cluster and the next model resumes them.
+    pub async fn stop(mut self) {
+        self.abort();
+        for task in self.tasks.drain(..) {
+            // Aborted tasks end with a cancellation error, which is the point.
+            let _ = task.await;
+        }
+    }
+
+    fn abort(&self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+        for (_, task) in Context::lock(&self.ctx.migrations).drain() {
+            task.abort();
+        }
+        let site = self.ctx.site.clone();
+        for (_, pod) in std::mem::take(&mut *Context::lock(&self.ctx.serving)) {
+            self.ctx.opts.ledger.pod_gone(&site, &pod.pod);
+        }
+    }
+}
+
+impl Drop for RunningOperator {
+    fn drop(&mut self) {
+        self.abort();
+    }
+}
+
+/// The `ApiResource` of a kind the model writes.
+#[must_use]
+pub fn api_resource(api_version: &str, kind: &str) -> ApiResource {
+    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
+    let plural = match kind {
+        "QuayRegistry" => "quayregistries".to_owned(),
+        "HorizontalPodAutoscaler" => "horizontalpodautoscalers".to_owned(),
+        other => format!("{}s", other.to_lowercase()),
+    };
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), &plural)
+}
+
+/// The `QuayRegistry` resource.
+#[must_use]
+pub fn quay_registry_resource() -> ApiResource {
+    api_resource("quay.redhat.com/v1", "QuayRegistry")
+}
+
+/// A namespaced dynamic API for `api_version`/`kind`.
+#[must_use]
+pub fn dynamic_api(
+    client: &Client,
+    namespace: &str,
+    api_version: &str,
+    kind: &str,
+) -> Api<DynamicObject> {
+    Api::namespaced_with(client.clone(), namespace, &api_resource(api_version, kind))
+}

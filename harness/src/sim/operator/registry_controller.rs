@@ -1,0 +1,452 @@
+//! The `QuayRegistry` controller (kube-runtime `Controller`, owning Deployments and Jobs).
+//!
+//! One reconcile: finalizer; default components written back with an update of `spec`
+//! (the GitOps drift trap: the next reconcile comes from that write); the bundle Secret and
+//! the structural and override checks (`RolloutBlocked`); the migration decision
+//! (`currentVersion` differs from the operator version, or `DB_URI` differs from the one in
+//! `<n>-quay-registry-managed-secret-keys`); server-side apply of the owned objects
+//! ([`super::render`]); the Job created, kept, or deleted and re-created; status.
+//!
+//! Not modelled: the operator's ordering of partial failures (an apply error is returned and
+//! retried), Job deferral until managed databases are ready, PVCs, and the cleanup of old
+//! rendered config Secrets. A failed Job is re-created only when the version or
+//! `config.yaml` changes (the real operator retries every reconcile).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::watcher;
+use kube::{Resource as _, ResourceExt as _};
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio_stream::StreamExt as _;
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::bundle::Bundle;
+use super::components::{self, Blocked, ComponentKind, Components};
+use super::conditions::{self, Migration, Observation, Replicas};
+use super::render::{
+    self, CONFIG_HASH_ANNOTATION, FINALIZER, Inputs, REGISTRY_LABEL, VERSION_ANNOTATION,
+};
+use super::{Context, FIELD_MANAGER, dynamic_api, quay_registry_resource};
+
+/// Why a reconcile failed (it is retried).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An API call failed.
+    #[error("{action} for QuayRegistry {namespace}/{name}")]
+    Api {
+        /// What was being done.
+        action: String,
+        /// Namespace.
+        namespace: String,
+        /// Name.
+        name: String,
+        /// Why.
+        #[source]
+        source: kube::Error,
+    },
+}
+
+struct Target<'a> {
+    ns: &'a str,
+    name: &'a str,
+}
+
+impl Target<'_> {
+    fn err(&self, action: impl Into<String>) -> impl FnOnce(kube::Error) -> Error + '_ {
+        let action = action.into();
+        move |source| Error::Api {
+            action,
+            namespace: self.ns.to_owned(),
+            name: self.name.to_owned(),
+            source,
+        }
+    }
+}
+
+/// Runs the controller until the task is aborted.
+pub async fn run(ctx: Arc<Context>, trigger: mpsc::Receiver<()>) {
+    let ar = quay_registry_resource();
+    let registries: Api<DynamicObject> = Api::all_with(ctx.client.clone(), &ar);
+    let owned = watcher::Config::default().labels(REGISTRY_LABEL);
+    let controller = Controller::new_with(registries, watcher::Config::default(), ar)
+        .owns(Api::<Deployment>::all(ctx.client.clone()), owned.clone())
+        .owns(Api::<Job>::all(ctx.client.clone()), owned)
+        .reconcile_all_on(ReceiverStream::new(trigger))
+        .run(reconcile, error_policy, ctx);
+    let mut results = Box::pin(controller);
+    while let Some(result) = results.next().await {
+        if let Err(err) = result {
+            tracing::debug!(error = %super::startup::chain(&err), "quayregistry reconcile");
+        }
+    }
+}
+
+fn error_policy(_obj: Arc<DynamicObject>, _err: &Error, _ctx: Arc<Context>) -> Action {
+    Action::requeue(Duration::from_millis(500))
+}
+
+fn secret_data(secret: &Secret) -> BTreeMap<String, Vec<u8>> {
+    secret
+        .data
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.0.clone()))
+        .collect()
+}
+
+async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let ns = reg.namespace().unwrap_or_default();
+    let name = reg.name_any();
+    let t = Target {
+        ns: &ns,
+        name: &name,
+    };
+    let registries: Api<DynamicObject> =
+        Api::namespaced_with(ctx.client.clone(), &ns, &quay_registry_resource());
+
+    if reg.meta().deletion_timestamp.is_some() {
+        let rest: Vec<String> = reg
+            .finalizers()
+            .iter()
+            .filter(|f| *f != FINALIZER)
+            .cloned()
+            .collect();
+        if rest.len() != reg.finalizers().len() {
+            let patch = json!({"metadata": {"finalizers": rest}});
+            registries
+                .patch(&name, &PatchParams::default(), &Patch::Merge(patch))
+                .await
+                .map_err(t.err("remove finalizer"))?;
+        }
+        return Ok(Action::await_change());
+    }
+    if !reg.finalizers().iter().any(|f| f == FINALIZER) {
+        let mut list = reg.finalizers().to_vec();
+        list.push(FINALIZER.to_owned());
+        let patch =
+            json!({"metadata": {"finalizers": list, "resourceVersion": reg.resource_version()}});
+        registries
+            .patch(&name, &PatchParams::default(), &Patch::Merge(patch))
+            .await
+            .map_err(t.err("add finalizer"))?;
+        return Ok(Action::await_change());
+    }
+
+    let spec = reg.data.get("spec").cloned().unwrap_or_else(|| json!({}));
+    let bundle_name = spec
+        .get("configBundleSecret")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
+    let bundle = if bundle_name.is_empty() {
+        Err(Blocked {
+            reason: "ConfigInvalid",
+            message: "spec.configBundleSecret is empty".to_owned(),
+        })
+    } else {
+        match secrets
+            .get_opt(&bundle_name)
+            .await
+            .map_err(t.err("read config bundle"))?
+        {
+            None => Err(Blocked {
+                reason: "ConfigInvalid",
+                message: format!(
+                    "unable to get config bundle secret: secrets \"{bundle_name}\" not found"
+                ),
+            }),
+            Some(secret) => {
+                Bundle::parse(&bundle_name, secret_data(&secret)).map_err(|e| Blocked {
+                    reason: "ConfigInvalid",
+                    message: e.to_string(),
+                })
+            }
+        }
+    };
+
+    let has_certs = bundle.as_ref().is_ok_and(Bundle::has_certs);
+    if let Some(list) = components::ensure_defaults(&spec, ctx.flavour, has_certs) {
+        let mut updated = (*reg).clone();
+        updated.data["spec"]["components"] = list;
+        registries
+            .replace(&name, &PostParams::default(), &updated)
+            .await
+            .map_err(t.err("write default components"))?;
+        return Ok(Action::await_change());
+    }
+    let components = Components::from_spec(&spec);
+
+    let checked = bundle.and_then(|b| {
+        components::validate_overrides(&components)?;
+        components::validate_config(&components, &b, ctx.flavour)?;
+        Ok(b)
+    });
+    let bundle = match checked {
+        Ok(b) => b,
+        Err(blocked) => {
+            let obs = Observation {
+                name: &name,
+                blocked: Some(&blocked),
+                migration: Migration::Done,
+                components: &components,
+                quay: None,
+                mirror: None,
+                clair: None,
+            };
+            write_status(&registries, &reg, &obs, None, &t).await?;
+            return Ok(Action::requeue(ctx.opts.resync));
+        }
+    };
+
+    let version = ctx.version();
+    let keys_name = format!("{name}-quay-registry-managed-secret-keys");
+    let stored_keys = secrets
+        .get_opt(&keys_name)
+        .await
+        .map_err(t.err("read managed secret keys"))?
+        .map(|s| secret_data(&s))
+        .unwrap_or_default();
+    let db_uri = bundle.db_uri().map(str::to_owned);
+    let stored_db_uri = stored_keys
+        .get("DB_URI")
+        .map(|v| String::from_utf8_lossy(v).into_owned());
+    let current_version = reg
+        .data
+        .get("status")
+        .and_then(|s| s.get("currentVersion"))
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let needs_migration =
+        current_version.as_deref() != Some(version.to_string().as_str()) || stored_db_uri != db_uri;
+
+    let jobs: Api<Job> = Api::namespaced(ctx.client.clone(), &ns);
+    let job_name = format!("{name}-quay-app-upgrade");
+    let config_hash = bundle.config_hash();
+    let mut migration = Migration::Done;
+    let mut create_job = false;
+    if needs_migration {
+        let existing = jobs
+            .get_opt(&job_name)
+            .await
+            .map_err(t.err("read migration job"))?;
+        migration = match existing {
+            None => {
+                create_job = true;
+                Migration::Running
+            }
+            Some(job) => {
+                let annotations = job.metadata.annotations.clone().unwrap_or_default();
+                let current = annotations.get(VERSION_ANNOTATION) == Some(&version.to_string())
+                    && annotations.get(CONFIG_HASH_ANNOTATION) == Some(&config_hash);
+                let status = job.status.clone().unwrap_or_default();
+                let active = status.active.unwrap_or(0) > 0;
+                if status.succeeded.unwrap_or(0) > 0 && current {
+                    Migration::Done
+                } else if status.failed.unwrap_or(0) > 0 && current {
+                    Migration::Failed(job_failure(&job))
+                } else if current || active {
+                    Migration::Running
+                } else {
+                    jobs.delete(&job_name, &DeleteParams::background())
+                        .await
+                        .map_err(t.err("delete stale migration job"))?;
+                    create_job = true;
+                    Migration::Running
+                }
+            }
+        };
+    }
+    let migrated_now = needs_migration && migration == Migration::Done;
+
+    let mut keys: serde_json::Map<String, Value> = stored_keys
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(render::base64_encode(v))))
+        .collect();
+    for key in ["SECRET_KEY", "DATABASE_SECRET_KEY"] {
+        if !keys.contains_key(key) {
+            let value = bundle
+                .config
+                .get(key)
+                .and_then(Value::as_str)
+                .map_or_else(|| random_key(&name, key), str::to_owned);
+            keys.insert(
+                key.to_owned(),
+                json!(render::base64_encode(value.as_bytes())),
+            );
+        }
+    }
+    if migrated_now {
+        match &db_uri {
+            Some(uri) => keys.insert(
+                "DB_URI".to_owned(),
+                json!(render::base64_encode(uri.as_bytes())),
+            ),
+            None => keys.remove("DB_URI"),
+        };
+    }
+
+    let uid = reg.uid().unwrap_or_default();
+    let inputs = Inputs {
+        name: &name,
+        namespace: &ns,
+        uid: &uid,
+        version,
+        components: &components,
+        bundle: &bundle,
+        flavour: ctx.flavour,
+        site: &ctx.site,
+        upgrading: migration != Migration::Done,
+    };
+    for object in render::objects(&inputs, &Value::Object(keys), false) {
+        apply(&ctx, &ns, &object).await.map_err(t.err(format!(
+            "apply {} {}",
+            object["kind"].as_str().unwrap_or_default(),
+            object["metadata"]["name"].as_str().unwrap_or_default()
+        )))?;
+    }
+    if create_job {
+        let job: Job = serde_json::from_value(render::job(&inputs))
+            .expect("the rendered Job is a valid batch/v1 Job");
+        match jobs.create(&PostParams::default(), &job).await {
+            Ok(_) => {}
+            // Still being deleted, or created by a racing reconcile: the next one sorts it out.
+            Err(kube::Error::Api(s)) if s.code == 409 => {
+                return Ok(Action::requeue(Duration::from_millis(200)));
+            }
+            Err(e) => return Err(t.err("create migration job")(e)),
+        }
+    }
+
+    let deployments: Api<Deployment> = Api::namespaced(ctx.client.clone(), &ns);
+    let replicas = |d: Option<Deployment>| {
+        d.map(|d| Replicas {
+            desired: d.spec.and_then(|s| s.replicas).unwrap_or(1),
+            available: d.status.and_then(|s| s.available_replicas).unwrap_or(0),
+        })
+    };
+    let mut observed = BTreeMap::new();
+    for (kind, suffix) in [
+        (ComponentKind::Quay, "quay-app"),
+        (ComponentKind::Mirror, "quay-mirror"),
+        (ComponentKind::Clair, "clair-app"),
+    ] {
+        if components.is_managed(kind) {
+            let d = deployments
+                .get_opt(&format!("{name}-{suffix}"))
+                .await
+                .map_err(t.err(format!("read {suffix}")))?;
+            observed.insert(kind, replicas(d));
+        }
+    }
+    let quay = observed.remove(&ComponentKind::Quay).flatten();
+    let mirror = observed.remove(&ComponentKind::Mirror).flatten();
+    let clair = observed.remove(&ComponentKind::Clair).flatten();
+    let obs = Observation {
+        name: &name,
+        blocked: None,
+        migration: migration.clone(),
+        components: &components,
+        quay,
+        mirror,
+        clair,
+    };
+    let endpoint = format!("https://{}", inputs.hostname());
+    let new_version = if migrated_now {
+        Some(version.to_string())
+    } else {
+        current_version
+    };
+    let extra = json!({"currentVersion": new_version, "registryEndpoint": endpoint});
+    write_status(&registries, &reg, &obs, Some(extra), &t).await?;
+    Ok(match migration {
+        Migration::Running => Action::requeue(Duration::from_secs(1)),
+        _ => Action::requeue(ctx.opts.resync),
+    })
+}
+
+fn job_failure(job: &Job) -> String {
+    job.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|c| c.iter().find(|c| c.type_ == "Failed" && c.status == "True"))
+        .and_then(|c| c.message.clone())
+        .unwrap_or_else(|| "failed to run migrations".to_owned())
+}
+
+fn random_key(name: &str, key: &str) -> String {
+    crate::services::secret::Secret::generate(30).map_or_else(
+        // The OS random source failing is not worth blocking a simulated rollout.
+        |_| format!("{name}-{key}-not-random"),
+        |s| s.expose().to_owned(),
+    )
+}
+
+async fn apply(ctx: &Context, ns: &str, object: &Value) -> Result<(), kube::Error> {
+    let api = dynamic_api(
+        &ctx.client,
+        ns,
+        object["apiVersion"].as_str().unwrap_or_default(),
+        object["kind"].as_str().unwrap_or_default(),
+    );
+    let name = object["metadata"]["name"].as_str().unwrap_or_default();
+    api.patch(
+        name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(object),
+    )
+    .await
+    .map(|_| ())
+}
+
+async fn write_status(
+    registries: &Api<DynamicObject>,
+    reg: &DynamicObject,
+    obs: &Observation<'_>,
+    extra: Option<Value>,
+    t: &Target<'_>,
+) -> Result<(), Error> {
+    let old_status = reg.data.get("status").cloned().unwrap_or_else(|| json!({}));
+    let old_conditions = old_status
+        .get("conditions")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let now = jiff::Timestamp::now().to_string();
+    let merged = conditions::merge(&old_conditions, &conditions::conditions(obs), &now);
+    let mut status = json!({
+        "conditions": merged,
+        "observedGeneration": reg.meta().generation,
+    });
+    if let Some(Value::Object(extra)) = extra {
+        for (k, v) in extra {
+            status[k] = v;
+        }
+    }
+    let changed = status
+        .as_object()
+        .into_iter()
+        .flatten()
+        .any(|(k, v)| old_status.get(k).unwrap_or(&Value::Null) != v);
+    if !changed {
+        return Ok(());
+    }
+    status["lastUpdated"] = json!(now);
+    registries
+        .patch_status(
+            &reg.name_any(),
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "status": status })),
+        )
+        .await
+        .map_err(t.err("write status"))?;
+    Ok(())
+}

@@ -1,0 +1,396 @@
+//! The objects the operator model creates for one `QuayRegistry`, as JSON manifests for
+//! server-side apply (names and labels from reference/quay-operator.md §1.6).
+//!
+//! Pure: inputs in, manifests out. Not rendered: the managed database, Redis, Clair
+//! database, object storage, monitoring and builder objects, the `quay-builder` Route, TLS and
+//! CA Secrets; pod templates carry only what the simulated pods read (image, env, the config
+//! Secret volume), no probes or resources.
+
+use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
+
+use super::bundle::Bundle;
+use super::catalogue::QuayVersion;
+use super::components::{
+    ComponentKind, Components, HPA_MAX_REPLICAS, HPA_MIN_REPLICAS, Replicas, replicas_for,
+};
+use crate::sim::Flavour;
+
+/// Label every object carries: the registry name.
+pub const REGISTRY_LABEL: &str = "quay-operator/quayregistry";
+/// Label naming the component (`quay-app`, `quay-mirror`, `clair-app`, ...).
+pub const COMPONENT_LABEL: &str = "quay-component";
+/// Annotation on the Job and pod templates: the Quay version.
+pub const VERSION_ANNOTATION: &str = "quay-operator/quay-version";
+/// Annotation on the Job and pod templates: sha256 of the `config.yaml` they run with.
+pub const CONFIG_HASH_ANNOTATION: &str = "quay-operator/config-hash";
+/// The volume name pods and the Job use for the config Secret.
+pub const CONFIG_VOLUME: &str = "configvolume";
+/// The finalizer on the `QuayRegistry`.
+pub const FINALIZER: &str = "quay-operator/finalizer";
+
+/// Everything rendering needs.
+#[derive(Debug, Clone)]
+pub struct Inputs<'a> {
+    /// Registry name.
+    pub name: &'a str,
+    /// Namespace.
+    pub namespace: &'a str,
+    /// Registry uid (for ownerReferences).
+    pub uid: &'a str,
+    /// The operator's Quay version.
+    pub version: QuayVersion,
+    /// The components after defaults.
+    pub components: &'a Components,
+    /// The config bundle.
+    pub bundle: &'a Bundle,
+    /// The cluster flavour.
+    pub flavour: Flavour,
+    /// The cluster's site name (for the generated route host).
+    pub site: &'a str,
+    /// Whether migrations are pending: quay-app held at 0 replicas.
+    pub upgrading: bool,
+}
+
+impl Inputs<'_> {
+    fn owner(&self) -> Value {
+        json!([{
+            "apiVersion": "quay.redhat.com/v1",
+            "kind": "QuayRegistry",
+            "name": self.name,
+            "uid": self.uid,
+            "controller": true,
+            "blockOwnerDeletion": true,
+        }])
+    }
+
+    fn metadata(&self, name: &str, component: &str) -> Value {
+        json!({
+            "name": name,
+            "namespace": self.namespace,
+            "labels": { REGISTRY_LABEL: self.name, COMPONENT_LABEL: component },
+            "ownerReferences": self.owner(),
+        })
+    }
+
+    /// `<n>-quay-config-secret-<hash>`: the hash covers every bundle key.
+    #[must_use]
+    pub fn config_secret_name(&self) -> String {
+        let mut hasher = Sha256::new();
+        for (k, v) in &self.bundle.data {
+            hasher.update(k.as_bytes());
+            hasher.update([0]);
+            hasher.update(v);
+            hasher.update([0]);
+        }
+        let hash = hex::encode(hasher.finalize());
+        format!("{}-quay-config-secret-{}", self.name, &hash[..10])
+    }
+
+    /// The Route host: `SERVER_HOSTNAME`, else `<n>-quay-<ns>.apps.<site>.example`.
+    #[must_use]
+    pub fn hostname(&self) -> String {
+        self.bundle.server_hostname().map_or_else(
+            || {
+                format!(
+                    "{}-quay-{}.apps.{}.example",
+                    self.name,
+                    self.namespace,
+                    self.site.replace('_', "-")
+                )
+            },
+            str::to_owned,
+        )
+    }
+
+    /// The Job's name.
+    #[must_use]
+    pub fn job_name(&self) -> String {
+        format!("{}-quay-app-upgrade", self.name)
+    }
+
+    fn quay_image(&self) -> String {
+        format!("quay.io/projectquay/quay:{}", self.version.image_tag())
+    }
+
+    fn env(&self, kind: ComponentKind) -> Value {
+        let mut env = vec![json!({"name": "QUAY_VERSION", "value": self.version.to_string()})];
+        for (name, value) in self.components.env_overrides(kind) {
+            env.retain(|e| e["name"] != name.as_str());
+            env.push(json!({"name": name, "value": value}));
+        }
+        Value::Array(env)
+    }
+
+    fn pod_spec(&self, container: &str, image: &str, kind: ComponentKind, args: Value) -> Value {
+        json!({
+            "containers": [{
+                "name": container,
+                "image": image,
+                "args": args,
+                "env": self.env(kind),
+                "volumeMounts": [{"name": CONFIG_VOLUME, "mountPath": "/conf/stack"}],
+            }],
+            "volumes": [{"name": CONFIG_VOLUME, "secret": {"secretName": self.config_secret_name()}}],
+        })
+    }
+
+    fn deployment(&self, component: &str, kind: ComponentKind, image: &str, args: Value) -> Value {
+        let name = format!("{}-{component}", self.name);
+        let mut spec = json!({
+            "selector": {"matchLabels": { REGISTRY_LABEL: self.name, COMPONENT_LABEL: component }},
+            "template": {
+                "metadata": {
+                    "labels": { REGISTRY_LABEL: self.name, COMPONENT_LABEL: component },
+                    "annotations": {
+                        VERSION_ANNOTATION: self.version.to_string(),
+                        CONFIG_HASH_ANNOTATION: self.bundle.config_hash(),
+                        "quay-component": kind.as_str(),
+                    },
+                },
+                "spec": self.pod_spec(component, image, kind, args),
+            },
+        });
+        let replicas = if kind == ComponentKind::Quay && self.upgrading {
+            Replicas::Set(0)
+        } else {
+            replicas_for(self.components, kind)
+        };
+        if let Replicas::Set(n) = replicas {
+            spec["replicas"] = json!(n);
+        }
+        json!({
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": self.metadata(&name, component),
+            "spec": spec,
+        })
+    }
+
+    fn hpa(&self, component: &str) -> Value {
+        let name = format!("{}-{component}", self.name);
+        json!({
+            "apiVersion": "autoscaling/v2",
+            "kind": "HorizontalPodAutoscaler",
+            "metadata": self.metadata(&name, component),
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
+                "minReplicas": HPA_MIN_REPLICAS,
+                "maxReplicas": HPA_MAX_REPLICAS,
+            },
+        })
+    }
+}
+
+/// The objects to apply, in apply order (Secrets first, the Job last if any).
+#[must_use]
+pub fn objects(inputs: &Inputs<'_>, managed_keys: &Value, with_job: bool) -> Vec<Value> {
+    let c = inputs.components;
+    let mut out = Vec::new();
+    let config_data: serde_json::Map<String, Value> = inputs
+        .bundle
+        .data
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(base64_encode(v))))
+        .collect();
+    out.push(json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": inputs.metadata(&inputs.config_secret_name(), "quay-config"),
+        "data": config_data,
+    }));
+    let keys = inputs.metadata(
+        &format!("{}-quay-registry-managed-secret-keys", inputs.name),
+        "quay-config",
+    );
+    out.push(json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": keys,
+        "data": managed_keys,
+    }));
+    out.push(json!({
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": inputs.metadata(&format!("{}-quay-app", inputs.name), "quay-app"),
+        "spec": {
+            "type": "ClusterIP",
+            "selector": { REGISTRY_LABEL: inputs.name, COMPONENT_LABEL: "quay-app" },
+            "ports": [
+                {"name": "https", "port": 443, "targetPort": 8443},
+                {"name": "http", "port": 80, "targetPort": 8080},
+                {"name": "jwtproxy", "port": 8081, "targetPort": 8081},
+                {"name": "grpc", "port": 55443, "targetPort": 55443},
+            ],
+        },
+    }));
+    let quay_image = inputs.quay_image();
+    out.push(inputs.deployment(
+        "quay-app",
+        ComponentKind::Quay,
+        &quay_image,
+        json!(["registry-nomigrate"]),
+    ));
+    if c.is_managed(ComponentKind::Mirror) {
+        out.push(inputs.deployment(
+            "quay-mirror",
+            ComponentKind::Mirror,
+            &quay_image,
+            json!(["repomirror-nomigrate"]),
+        ));
+    }
+    if c.is_managed(ComponentKind::Clair) {
+        let clair_image = format!("quay.io/projectquay/clair:{}", inputs.version.image_tag());
+        out.push(inputs.deployment("clair-app", ComponentKind::Clair, &clair_image, json!([])));
+    }
+    if c.is_managed(ComponentKind::Hpa) {
+        out.push(inputs.hpa("quay-app"));
+        if c.is_managed(ComponentKind::Mirror) {
+            out.push(inputs.hpa("quay-mirror"));
+        }
+        if c.is_managed(ComponentKind::Clair) {
+            out.push(inputs.hpa("clair-app"));
+        }
+    }
+    if inputs.flavour == Flavour::Openshift && c.is_managed(ComponentKind::Route) {
+        let passthrough = !c.is_managed(ComponentKind::Tls) && inputs.bundle.has_certs();
+        let tls = if passthrough {
+            json!({"termination": "passthrough"})
+        } else {
+            json!({"termination": "edge", "insecureEdgeTerminationPolicy": "Redirect"})
+        };
+        let port = if passthrough { "https" } else { "http" };
+        out.push(json!({
+            "apiVersion": "route.openshift.io/v1",
+            "kind": "Route",
+            "metadata": inputs.metadata(&format!("{}-quay", inputs.name), "quay-app"),
+            "spec": {
+                "host": inputs.hostname(),
+                "to": {"kind": "Service", "name": format!("{}-quay-app", inputs.name)},
+                "port": {"targetPort": port},
+                "tls": tls,
+            },
+        }));
+    }
+    if with_job {
+        out.push(job(inputs));
+    }
+    out
+}
+
+/// The migration Job `<n>-quay-app-upgrade`.
+#[must_use]
+pub fn job(inputs: &Inputs<'_>) -> Value {
+    let mut meta = inputs.metadata(&inputs.job_name(), "quay-app-upgrade");
+    meta["annotations"] = json!({
+        VERSION_ANNOTATION: inputs.version.to_string(),
+        CONFIG_HASH_ANNOTATION: inputs.bundle.config_hash(),
+    });
+    let mut pod = inputs.pod_spec(
+        "quay-app-upgrade",
+        &inputs.quay_image(),
+        ComponentKind::Quay,
+        json!(["migrate", "head"]),
+    );
+    pod["restartPolicy"] = json!("OnFailure");
+    json!({
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": meta,
+        "spec": {
+            "template": {
+                "metadata": {"labels": { REGISTRY_LABEL: inputs.name, COMPONENT_LABEL: "quay-app-upgrade" }},
+                "spec": pod,
+            },
+        },
+    })
+}
+
+/// Standard base64 of `bytes`.
+#[must_use]
+pub fn base64_encode(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    fn inputs_with(components: &Components, bundle: &Bundle, upgrading: bool) -> Vec<Value> {
+        let inputs = Inputs {
+            name: "registry",
+            namespace: "quay",
+            uid: "u1",
+            version: QuayVersion::new(3, 13, 11),
+            components,
+            bundle,
+            flavour: Flavour::Openshift,
+            site: "us_east",
+            upgrading,
+        };
+        objects(&inputs, &json!({}), upgrading)
+    }
+
+    fn find<'a>(objects: &'a [Value], kind: &str, name: &str) -> Option<&'a Value> {
+        objects
+            .iter()
+            .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+    }
+
+    #[test]
+    fn renders_owned_objects_with_the_versioned_image_and_env_overrides() {
+        let data = BTreeMap::from([
+            (
+                "config.yaml".to_owned(),
+                b"SERVER_HOSTNAME: quay.global.example\n".to_vec(),
+            ),
+            ("ssl.cert".to_owned(), b"c".to_vec()),
+            ("ssl.key".to_owned(), b"k".to_vec()),
+        ]);
+        let bundle = Bundle::parse("b", data).unwrap();
+        let components = Components::from_spec(&json!({"components": [
+            {"kind": "quay", "managed": true, "overrides": {"replicas": 3, "env": [
+                {"name": "QUAY_DISTRIBUTED_STORAGE_PREFERENCE", "value": "us_east"}]}},
+            {"kind": "route", "managed": true},
+            {"kind": "tls", "managed": false},
+            {"kind": "horizontalpodautoscaler", "managed": false},
+        ]}));
+        let objects = inputs_with(&components, &bundle, false);
+        let quay = find(&objects, "Deployment", "registry-quay-app").unwrap();
+        assert_eq!(quay["spec"]["replicas"], 3);
+        let container = &quay["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(container["image"], "quay.io/projectquay/quay:v3.13.11");
+        assert!(
+            container["env"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["name"] == "QUAY_DISTRIBUTED_STORAGE_PREFERENCE"
+                    && e["value"] == "us_east")
+        );
+        assert_eq!(quay["metadata"]["ownerReferences"][0]["uid"], "u1");
+        let route = find(&objects, "Route", "registry-quay").unwrap();
+        assert_eq!(route["spec"]["host"], "quay.global.example");
+        assert_eq!(route["spec"]["tls"]["termination"], "passthrough");
+        assert!(find(&objects, "Job", "registry-quay-app-upgrade").is_none());
+        assert!(find(&objects, "Deployment", "registry-quay-mirror").is_none());
+    }
+
+    #[test]
+    fn upgrading_holds_quay_at_zero_and_adds_the_job() {
+        let data = BTreeMap::from([("config.yaml".to_owned(), b"{}".to_vec())]);
+        let bundle = Bundle::parse("b", data).unwrap();
+        let components = Components::default();
+        let objects = inputs_with(&components, &bundle, true);
+        let quay = find(&objects, "Deployment", "registry-quay-app").unwrap();
+        assert_eq!(quay["spec"]["replicas"], 0);
+        let job = find(&objects, "Job", "registry-quay-app-upgrade").unwrap();
+        assert_eq!(
+            job["spec"]["template"]["spec"]["containers"][0]["args"],
+            json!(["migrate", "head"])
+        );
+    }
+}

@@ -1,0 +1,301 @@
+//! The online checks a Quay pod runs at start-up (`config-tool validate --mode online`, then
+//! `app.py`'s storage preference check), against the real shared services: reference/
+//! quay-operator.md §0 items 8 and 9, §5.3.
+//!
+//! Modelled: every `DISTRIBUTED_STORAGE_CONFIG` location's bucket exists and its keys work
+//! (S3 `HeadBucket`, 3 s limit; `RadosGWStorage` and `S3Storage` args), `DB_URI` reachable
+//! with its credentials and `pg_trgm` installed, `BUILDLOGS_REDIS` reachable with its password
+//! (config-tool reuses it for user events), `IGNORE_VALIDATION` skipping all of that, and the
+//! preference rule (3.8–3.17 need the env var when replication is on; 3.18+ also accept the
+//! config's preference). Not modelled: TLS to any service, hostname/certificate checks, the
+//! other field groups, other storage drivers (accepted unchecked, except `LocalStorage` with
+//! replication, which fails as config-tool does).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use tokio_postgres::NoTls;
+
+use super::bundle::Bundle;
+use super::catalogue::QuayVersion;
+use crate::services::redis::check_redis;
+use crate::services::s3::REGION;
+use crate::services::s3_client::{S3Keys, head_bucket};
+use crate::services::secret::Secret;
+
+/// The env var that sets a site's storage preference.
+pub const PREFERENCE_ENV: &str = "QUAY_DISTRIBUTED_STORAGE_PREFERENCE";
+
+/// `app.py`'s message when replication is on and no preference is set.
+pub const MISSING_PREFERENCE: &str = "Missing storage preference, did you perhaps forget to define \
+     QUAY_DISTRIBUTED_STORAGE_PREFERENCE variable?";
+
+/// How long each online check may take.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// What a pod learned while starting successfully.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Started {
+    /// The database's `alembic_version` (`None`: no row or no table).
+    pub revision: Option<String>,
+    /// The effective first storage preference.
+    pub preference: Option<String>,
+}
+
+/// The effective first storage preference of a Quay `version` pod with `env`.
+///
+/// # Errors
+/// [`MISSING_PREFERENCE`] when replication is on and the version finds none.
+pub fn effective_preference(
+    bundle: &Bundle,
+    version: &QuayVersion,
+    env: &BTreeMap<String, String>,
+) -> Result<Option<String>, String> {
+    let from_env = env.get(PREFERENCE_ENV).filter(|v| !v.is_empty()).cloned();
+    let preference = if version.requires_preference_env() {
+        from_env
+    } else {
+        from_env.or_else(|| bundle.config_preference().map(str::to_owned))
+    };
+    if bundle.replication() && preference.is_none() {
+        return Err(MISSING_PREFERENCE.to_owned());
+    }
+    Ok(preference)
+}
+
+/// Runs the start-up checks of a Quay `version` pod with `env` against `bundle`.
+///
+/// # Errors
+/// Every failing check's message, joined with `"; "`.
+pub async fn run(
+    bundle: &Bundle,
+    version: &QuayVersion,
+    env: &BTreeMap<String, String>,
+) -> Result<Started, String> {
+    if !env.contains_key("IGNORE_VALIDATION") {
+        let (storage, database, redis) = tokio::join!(
+            check_storage(bundle),
+            check_database(bundle),
+            check_redis_of(bundle)
+        );
+        let failures: Vec<String> = storage
+            .into_iter()
+            .chain(database.err())
+            .chain(redis.err())
+            .collect();
+        if !failures.is_empty() {
+            return Err(failures.join("; "));
+        }
+    }
+    let preference = effective_preference(bundle, version, env)?;
+    let revision = match bundle.db_uri() {
+        Some(uri) => read_revision(uri).await.ok().flatten(),
+        None => None,
+    };
+    Ok(Started {
+        revision,
+        preference,
+    })
+}
+
+async fn check_storage(bundle: &Bundle) -> Vec<String> {
+    let locations = bundle.storage_locations();
+    if locations.is_empty() {
+        return vec!["storage: DISTRIBUTED_STORAGE_CONFIG must have at least one location".into()];
+    }
+    let mut failures = Vec::new();
+    for location in locations {
+        let arg = |k: &str| {
+            location
+                .args
+                .get(k)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        };
+        let port = |k: &str| location.args.get(k).and_then(serde_json::Value::as_u64);
+        let target = match location.driver.as_str() {
+            "RadosGWStorage" => Some((
+                arg("hostname"),
+                port("port"),
+                location
+                    .args
+                    .get("is_secure")
+                    .and_then(serde_json::Value::as_bool),
+                arg("bucket_name"),
+                arg("access_key"),
+                arg("secret_key"),
+            )),
+            "S3Storage" => Some((
+                arg("host"),
+                port("port"),
+                location
+                    .args
+                    .get("is_secure")
+                    .and_then(serde_json::Value::as_bool),
+                arg("s3_bucket"),
+                arg("s3_access_key"),
+                arg("s3_secret_key"),
+            )),
+            "LocalStorage" if bundle.replication() => {
+                failures.push(format!(
+                    "storage location {}: LocalStorage cannot be used with storage replication",
+                    location.name
+                ));
+                None
+            }
+            _ => None,
+        };
+        let Some((host, port, secure, bucket, access, secret)) = target else {
+            continue;
+        };
+        let (Some(host), Some(bucket), Some(access), Some(secret)) = (host, bucket, access, secret)
+        else {
+            failures.push(format!(
+                "storage location {}: {} needs hostname, bucket and keys",
+                location.name, location.driver
+            ));
+            continue;
+        };
+        let secure = secure.unwrap_or(true);
+        let scheme = if secure { "https" } else { "http" };
+        let port = port.unwrap_or(if secure { 443 } else { 80 });
+        let endpoint = format!("{scheme}://{host}:{port}");
+        let keys = S3Keys {
+            access_key: access,
+            secret_key: Secret::new(secret),
+        };
+        match tokio::time::timeout(CHECK_TIMEOUT, head_bucket(&endpoint, REGION, &bucket, &keys))
+            .await
+        {
+            Ok(Ok(())) => {}
+            Ok(Err(err)) => failures.push(format!(
+                "storage location {}: {}",
+                location.name,
+                chain(&err)
+            )),
+            Err(_) => failures.push(format!(
+                "storage location {}: bucket {bucket} at {endpoint} did not answer within {CHECK_TIMEOUT:?}",
+                location.name
+            )),
+        }
+    }
+    failures
+}
+
+async fn check_database(bundle: &Bundle) -> Result<(), String> {
+    let Some(uri) = bundle.db_uri() else {
+        return Err("database: DB_URI is required".to_owned());
+    };
+    let check = async {
+        let (client, connection) = tokio_postgres::connect(uri, NoTls)
+            .await
+            .map_err(|e| format!("database: could not connect to DB_URI: {}", pg_error(&e)))?;
+        tokio::spawn(connection);
+        let row = client
+            .query_opt("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'", &[])
+            .await
+            .map_err(|e| format!("database: {}", pg_error(&e)))?;
+        if row.is_none() {
+            return Err(
+                "database: the pg_trgm extension is not installed in the database \
+                        (CREATE EXTENSION pg_trgm)"
+                    .to_owned(),
+            );
+        }
+        Ok(())
+    };
+    tokio::time::timeout(CHECK_TIMEOUT, check)
+        .await
+        .unwrap_or_else(|_| Err(format!("database: no answer within {CHECK_TIMEOUT:?}")))
+}
+
+async fn check_redis_of(bundle: &Bundle) -> Result<(), String> {
+    let Some(redis) = bundle.redis() else {
+        return Err("redis: BUILDLOGS_REDIS with a host is required".to_owned());
+    };
+    let password = Secret::new(redis.password.unwrap_or_default());
+    check_redis(&redis.host, redis.port, &password)
+        .await
+        .map_err(|e| format!("redis: {}", chain(&e)))
+}
+
+/// Reads `alembic_version` of the database at `uri`.
+///
+/// # Errors
+/// The connection or query error's text; a missing table is `Ok(None)`.
+pub async fn read_revision(uri: &str) -> Result<Option<String>, String> {
+    let (client, connection) = tokio_postgres::connect(uri, NoTls)
+        .await
+        .map_err(|e| pg_error(&e))?;
+    tokio::spawn(connection);
+    let exists = client
+        .query_one("SELECT to_regclass('alembic_version') IS NOT NULL", &[])
+        .await
+        .map_err(|e| pg_error(&e))?;
+    if !exists.get::<_, bool>(0) {
+        return Ok(None);
+    }
+    let row = client
+        .query_opt("SELECT version_num::text FROM alembic_version LIMIT 1", &[])
+        .await
+        .map_err(|e| pg_error(&e))?;
+    Ok(row.map(|r| r.get(0)))
+}
+
+/// A PostgreSQL error as the server worded it (tokio-postgres' own text is only "db error").
+#[must_use]
+pub fn pg_error(err: &tokio_postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => chain(err),
+    }
+}
+
+/// `err` and its causes, joined with `": "`.
+#[must_use]
+pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundle(yaml: &str) -> Bundle {
+        let data = BTreeMap::from([("config.yaml".to_owned(), yaml.as_bytes().to_vec())]);
+        Bundle::parse("b", data).unwrap()
+    }
+
+    #[test]
+    fn replication_needs_the_env_preference_before_3_18() {
+        let b = bundle("FEATURE_STORAGE_REPLICATION: true\nDISTRIBUTED_STORAGE_PREFERENCE: [a]\n");
+        let none = BTreeMap::new();
+        let old: QuayVersion = "3.17.4".parse().unwrap();
+        let new: QuayVersion = "3.18.0".parse().unwrap();
+        assert_eq!(
+            effective_preference(&b, &old, &none).unwrap_err(),
+            MISSING_PREFERENCE
+        );
+        assert_eq!(
+            effective_preference(&b, &new, &none).unwrap().as_deref(),
+            Some("a")
+        );
+        let env = BTreeMap::from([(PREFERENCE_ENV.to_owned(), "b".to_owned())]);
+        assert_eq!(
+            effective_preference(&b, &old, &env).unwrap().as_deref(),
+            Some("b")
+        );
+        let no_replication = bundle("{}");
+        assert_eq!(
+            effective_preference(&no_replication, &old, &none).unwrap(),
+            None
+        );
+    }
+}

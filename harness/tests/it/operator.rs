@@ -1,0 +1,1136 @@
+//! The Quay Operator model on simulated clusters, driven with kube-rs like a user would, against
+//! the real shared services (PostgreSQL, Redis, per-site S3).
+//!
+//! Every test gets its own simulated cluster(s) and, when it migrates, its own database;
+//! the services are shared by the tests running at the same time (one PostgreSQL, one Redis,
+//! S3 for `us_east` and `eu_west`), started on a runtime of their own so that they outlive any
+//! one test, and stopped when the last test using them ends.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+
+use georep_harness::services::SharedServices;
+use georep_harness::services::postgres::Database;
+use georep_harness::sim::ledger::{Ledger, Violation};
+use georep_harness::sim::operator::catalogue::{Catalogue, QuayVersion};
+use georep_harness::sim::operator::{
+    OPERATOR_DEPLOYMENT, OperatorModel, OperatorOptions, RunningOperator, quay_registry_resource,
+};
+use georep_harness::sim::{ClusterConfig, Flavour, SimCluster};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{Event, Namespace, Pod, Secret};
+use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::{Client, ResourceExt as _};
+use serde_json::{Value, json};
+use tokio_postgres::NoTls;
+
+const NS: &str = "quay";
+const NAME: &str = "registry";
+const DEADLINE: Duration = Duration::from_secs(60);
+
+// ---------------------------------------------------------------------------------------
+// Shared services
+
+#[derive(Debug, Clone)]
+struct S3 {
+    endpoint_port: u16,
+    bucket: String,
+    access_key: String,
+    secret_key: String,
+}
+
+#[derive(Debug, Clone)]
+struct Info {
+    /// `postgresql://quay:PW@127.0.0.1:PORT/` (append a database name).
+    role_uri_base: String,
+    /// The superuser's URI base, likewise.
+    super_uri_base: String,
+    redis_port: u16,
+    redis_password: String,
+    us_east: S3,
+    eu_west: S3,
+}
+
+struct Keeper {
+    info: Info,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Drop for Keeper {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+static SHARED: Mutex<Weak<Keeper>> = Mutex::new(Weak::new());
+
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn strip_db(uri: &str, db: &str) -> String {
+    uri.strip_suffix(db).unwrap().to_owned()
+}
+
+/// The shared services, started on first use.
+fn services() -> Arc<Keeper> {
+    let mut slot = SHARED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(keeper) = slot.upgrade() {
+        return keeper;
+    }
+    let (info_tx, info_rx) = std::sync::mpsc::channel();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let thread = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let dir = tempfile::Builder::new()
+                .prefix("georep-operator-")
+                .permissions(std::fs::Permissions::from_mode(0o755))
+                .tempdir()
+                .unwrap();
+            let services = SharedServices::start(dir.path(), &["us_east", "eu_west"])
+                .await
+                .unwrap_or_else(|e| panic!("{}", chain(&e)));
+            let s3 = |site: &str| {
+                let s = services.s3_site(site).unwrap();
+                S3 {
+                    endpoint_port: s.port(),
+                    bucket: s.bucket.clone(),
+                    access_key: s.access_key.clone(),
+                    secret_key: s.secret_key.expose().to_owned(),
+                }
+            };
+            let pg = services.postgres();
+            let info = Info {
+                role_uri_base: strip_db(pg.database_uri(Database::Quay).expose(), "quay"),
+                super_uri_base: strip_db(pg.superuser_uri("quay").expose(), "quay"),
+                redis_port: services.redis().port(),
+                redis_password: services.redis().password().expose().to_owned(),
+                us_east: s3("us_east"),
+                eu_west: s3("eu_west"),
+            };
+            info_tx.send(info).unwrap();
+            let _ = stop_rx.await;
+            if let Err(err) = services.stop().await {
+                eprintln!("stopping shared services: {}", chain(&err));
+            }
+        });
+    });
+    let info = info_rx
+        .recv()
+        .expect("the shared services started (see the panic above)");
+    let keeper = Arc::new(Keeper {
+        info,
+        stop: Some(stop_tx),
+        thread: Some(thread),
+    });
+    *slot = Arc::downgrade(&keeper);
+    keeper
+}
+
+/// A fresh database named after the test, owned by `quay`, with `pg_trgm` unless told not.
+async fn database(info: &Info, test: &str, pg_trgm: bool) -> String {
+    let name = format!("t_{}", test.replace('-', "_"));
+    let (admin, conn) = tokio_postgres::connect(&format!("{}postgres", info.super_uri_base), NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
+        .await
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name} OWNER quay"))
+        .await
+        .unwrap();
+    if pg_trgm {
+        let (db, conn) = tokio_postgres::connect(&format!("{}{name}", info.super_uri_base), NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        db.batch_execute("CREATE EXTENSION pg_trgm").await.unwrap();
+    }
+    format!("{}{name}", info.role_uri_base)
+}
+
+async fn alembic_revision(db_uri: &str) -> Option<String> {
+    georep_harness::sim::operator::startup::read_revision(db_uri)
+        .await
+        .unwrap()
+}
+
+// ---------------------------------------------------------------------------------------
+// Sites
+
+struct Site {
+    sim: SimCluster,
+    client: Client,
+    operator: Option<RunningOperator>,
+}
+
+fn version(text: &str) -> QuayVersion {
+    text.parse().unwrap()
+}
+
+fn fast_options(sim: &SimCluster, v: &str, ledger: &Arc<Ledger>) -> OperatorOptions {
+    let mut opts = OperatorOptions::new(sim, version(v));
+    opts.ledger = Arc::clone(ledger);
+    opts.migration_time_per_revision = Duration::from_millis(5);
+    opts.pod_start_delay = Duration::from_millis(10);
+    opts.crash_loop_backoff = Duration::from_millis(500);
+    opts.resync = Duration::from_secs(2);
+    opts
+}
+
+async fn site_with(
+    name: &str,
+    flavour: Flavour,
+    opts: impl FnOnce(&SimCluster) -> OperatorOptions,
+) -> Site {
+    georep_harness::sim::install_crypto_provider();
+    let mut config = ClusterConfig::new(name);
+    config.flavour = flavour;
+    let sim = SimCluster::start(config).await.unwrap();
+    let client = sim.client().await.unwrap();
+    let operator = OperatorModel::start(&sim, opts(&sim))
+        .await
+        .unwrap_or_else(|e| panic!("{}", chain(&e)));
+    let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": NS}})).unwrap();
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+        .unwrap();
+    Site {
+        sim,
+        client,
+        operator: Some(operator),
+    }
+}
+
+async fn site(name: &str, flavour: Flavour) -> Site {
+    let ledger = Ledger::in_memory();
+    site_with(name, flavour, |sim| fast_options(sim, "3.13.11", &ledger)).await
+}
+
+impl Site {
+    fn registries(&self) -> Api<DynamicObject> {
+        Api::namespaced_with(self.client.clone(), NS, &quay_registry_resource())
+    }
+
+    async fn bundle(&self, name: &str, config: &Value, extra: &[(&str, &str)]) {
+        use base64::Engine as _;
+        let b64 = |v: &str| base64::engine::general_purpose::STANDARD.encode(v);
+        // `data`, not `stringData`: the sim expands stringData keys with dots into nested maps.
+        let mut data = json!({"config.yaml": b64(&config.to_string())});
+        for (k, v) in extra {
+            data[*k] = json!(b64(v));
+        }
+        let secret: Secret =
+            serde_json::from_value(json!({"metadata": {"name": name}, "data": data})).unwrap();
+        Api::<Secret>::namespaced(self.client.clone(), NS)
+            .create(&PostParams::default(), &secret)
+            .await
+            .unwrap();
+    }
+
+    async fn registry(&self, bundle: &str, components: Value) {
+        let reg: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "quay.redhat.com/v1", "kind": "QuayRegistry",
+            "metadata": {"name": NAME},
+            "spec": {"configBundleSecret": bundle, "components": components},
+        }))
+        .unwrap();
+        self.registries()
+            .create(&PostParams::default(), &reg)
+            .await
+            .unwrap_or_else(|e| panic!("{}", chain(&e)));
+    }
+
+    async fn get(&self) -> Value {
+        serde_json::to_value(self.registries().get(NAME).await.unwrap()).unwrap()
+    }
+
+    /// Polls the registry until `check` returns `Some`, under [`DEADLINE`].
+    async fn wait<T>(&self, what: &str, check: impl Fn(&Value) -> Option<T>) -> T {
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            let reg = self.get().await;
+            if let Some(out) = check(&reg) {
+                return out;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}; registry: {reg:#}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn wait_condition(&self, type_: &str, status: &str) -> Value {
+        self.wait(&format!("{type_}={status}"), |reg| {
+            condition(reg, type_).filter(|c| c["status"] == status)
+        })
+        .await
+    }
+
+    async fn deployment(&self, suffix: &str) -> Deployment {
+        let api: Api<Deployment> = Api::namespaced(self.client.clone(), NS);
+        let name = format!("{NAME}-{suffix}");
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            if let Some(d) = api.get_opt(&name).await.unwrap() {
+                return d;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no deployment {name}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits for a pod of `<n>-<suffix>` crash-looping with a message containing `needle`,
+    /// and checks its Ready condition and Event.
+    async fn wait_crash_loop(&self, suffix: &str, needle: &str) {
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), NS);
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        let prefix = format!("{NAME}-{suffix}-");
+        let pod = loop {
+            let list = pods.list(&ListParams::default()).await.unwrap();
+            let found = list.items.into_iter().find(|p| {
+                p.name_any().starts_with(&prefix)
+                    && serde_json::to_value(&p.status).unwrap()["containerStatuses"][0]["state"]
+                        ["waiting"]["message"]
+                        .as_str()
+                        .is_some_and(|m| m.contains(needle))
+            });
+            if let Some(p) = found {
+                break p;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no {prefix}* pod crash-looping with {needle:?}; registry: {:#}",
+                self.get().await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        let status = serde_json::to_value(&pod.status).unwrap();
+        assert_eq!(
+            status["containerStatuses"][0]["state"]["waiting"]["reason"],
+            "CrashLoopBackOff"
+        );
+        let ready = status["conditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["type"] == "Ready")
+            .unwrap();
+        assert_eq!(ready["status"], "False", "{status:#}");
+        assert!(
+            ready["message"].as_str().unwrap().contains(needle),
+            "{status:#}"
+        );
+        let events = Api::<Event>::namespaced(self.client.clone(), NS)
+            .list(&ListParams::default())
+            .await
+            .unwrap();
+        assert!(
+            events
+                .items
+                .iter()
+                .any(
+                    |e| e.involved_object.name.as_deref() == Some(pod.name_any().as_str())
+                        && e.metadata
+                            .name
+                            .as_deref()
+                            .is_some_and(|n| n.starts_with(&format!("{}.", pod.name_any())))
+                        && e.message.as_deref().is_some_and(|m| m.contains(needle))
+                ),
+            "no event for {} mentioning {needle:?}",
+            pod.name_any()
+        );
+        let deployment = self.deployment(suffix).await;
+        assert_eq!(
+            deployment
+                .status
+                .and_then(|s| s.ready_replicas)
+                .unwrap_or(0),
+            0
+        );
+    }
+}
+
+fn condition(reg: &Value, type_: &str) -> Option<Value> {
+    reg["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == type_)
+        .cloned()
+}
+
+fn storage(s3: &S3) -> Value {
+    json!(["RadosGWStorage", {
+        "hostname": "127.0.0.1", "port": s3.endpoint_port, "is_secure": false,
+        "bucket_name": s3.bucket, "access_key": s3.access_key, "secret_key": s3.secret_key,
+        "storage_path": "/datastorage/registry",
+    }])
+}
+
+/// A working geo-replication `config.yaml` (as JSON, which is YAML) for the shared services.
+fn geo_config(info: &Info, db_uri: &str) -> Value {
+    let redis =
+        json!({"host": "127.0.0.1", "port": info.redis_port, "password": info.redis_password});
+    json!({
+        "SERVER_HOSTNAME": "quay.global.example",
+        "SECRET_KEY": "shared-secret", "DATABASE_SECRET_KEY": "shared-db-secret",
+        "DB_URI": db_uri,
+        "BUILDLOGS_REDIS": redis, "USER_EVENTS_REDIS": redis,
+        "FEATURE_STORAGE_REPLICATION": true,
+        "DISTRIBUTED_STORAGE_CONFIG": {"us_east": storage(&info.us_east), "eu_west": storage(&info.eu_west)},
+        "DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS": ["us_east", "eu_west"],
+        "DISTRIBUTED_STORAGE_PREFERENCE": ["us_east"],
+    })
+}
+
+/// The documented geo-rep components (§4.5) for an OpenShift site with a managed edge Route.
+fn geo_components(preference: &str) -> Value {
+    let env = json!([{"name": "QUAY_DISTRIBUTED_STORAGE_PREFERENCE", "value": preference}]);
+    json!([
+        {"kind": "quay", "managed": true, "overrides": {"replicas": 2, "env": env}},
+        {"kind": "mirror", "managed": true, "overrides": {"replicas": 1, "env": env}},
+        {"kind": "clair", "managed": false},
+        {"kind": "clairpostgres", "managed": false},
+        {"kind": "postgres", "managed": false},
+        {"kind": "redis", "managed": false},
+        {"kind": "objectstorage", "managed": false},
+        {"kind": "horizontalpodautoscaler", "managed": false},
+        {"kind": "route", "managed": true},
+        {"kind": "tls", "managed": true},
+        {"kind": "monitoring", "managed": false},
+    ])
+}
+
+/// A structurally complete config that reaches no service (for rules checked before any
+/// service is used).
+fn offline_config() -> Value {
+    json!({
+        "SERVER_HOSTNAME": "quay.global.example",
+        "DB_URI": "postgresql://quay:x@127.0.0.1:1/quay",
+        "BUILDLOGS_REDIS": {"host": "127.0.0.1", "port": 1},
+        "DISTRIBUTED_STORAGE_CONFIG": {"us_east": ["RadosGWStorage", {"hostname": "127.0.0.1"}]},
+    })
+}
+
+/// Applies a registry with `components` and `config` and returns the RolloutBlocked condition
+/// once it is True.
+async fn blocked_by(flavour: Flavour, config: Option<Value>, components: Value) -> Value {
+    let site = site("blocked", flavour).await;
+    if let Some(config) = config {
+        site.bundle("bundle", &config, &[]).await;
+    }
+    site.registry("bundle", components).await;
+    site.wait_condition("RolloutBlocked", "True").await
+}
+
+fn with(mut components: Value, kind: &str, entry: Value) -> Value {
+    let list = components.as_array_mut().unwrap();
+    list.retain(|c| c["kind"] != kind);
+    list.push(entry);
+    components
+}
+
+// ---------------------------------------------------------------------------------------
+// Spec write-back and structural rules (no services needed)
+
+#[tokio::test]
+async fn missing_components_are_written_back_with_openshift_defaults() {
+    let site = site("defaults-os", Flavour::Openshift).await;
+    site.registry("bundle", json!([{"kind": "quay", "managed": true}]))
+        .await;
+    let components = site
+        .wait("11 components", |r| {
+            let list = r["spec"]["components"].as_array()?;
+            (list.len() == 11).then(|| list.clone())
+        })
+        .await;
+    let managed =
+        |kind: &str| components.iter().find(|c| c["kind"] == kind).unwrap()["managed"].clone();
+    for kind in [
+        "route",
+        "tls",
+        "objectstorage",
+        "monitoring",
+        "postgres",
+        "redis",
+        "clair",
+    ] {
+        assert_eq!(managed(kind), true, "{kind}");
+    }
+    let reg = site.get().await;
+    assert!(
+        reg["metadata"]["finalizers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "quay-operator/finalizer")
+    );
+}
+
+#[tokio::test]
+async fn missing_components_are_written_back_unmanaged_on_kubernetes() {
+    let site = site("defaults-k8s", Flavour::Kubernetes).await;
+    site.registry("bundle", json!([{"kind": "quay", "managed": true}]))
+        .await;
+    let components = site
+        .wait("11 components", |r| {
+            let list = r["spec"]["components"].as_array()?;
+            (list.len() == 11).then(|| list.clone())
+        })
+        .await;
+    let managed =
+        |kind: &str| components.iter().find(|c| c["kind"] == kind).unwrap()["managed"].clone();
+    for kind in ["route", "tls", "objectstorage", "monitoring"] {
+        assert_eq!(managed(kind), false, "{kind}");
+    }
+    assert_eq!(managed("postgres"), true);
+}
+
+#[tokio::test]
+async fn missing_bundle_secret_is_config_invalid() {
+    let c = blocked_by(Flavour::Openshift, None, geo_components("us_east")).await;
+    assert_eq!(c["reason"], "ConfigInvalid");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("\"bundle\" not found"),
+        "{c}"
+    );
+}
+
+#[tokio::test]
+async fn unmanaged_postgres_without_db_uri_is_config_invalid() {
+    let mut config = offline_config();
+    config.as_object_mut().unwrap().remove("DB_URI");
+    let c = blocked_by(Flavour::Openshift, Some(config), geo_components("us_east")).await;
+    assert_eq!(c["reason"], "ConfigInvalid");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("required component postgres marked as unmanaged"),
+        "{c}"
+    );
+}
+
+#[tokio::test]
+async fn unmanaged_redis_without_redis_fields_is_config_invalid() {
+    let mut config = offline_config();
+    config.as_object_mut().unwrap().remove("BUILDLOGS_REDIS");
+    let c = blocked_by(Flavour::Openshift, Some(config), geo_components("us_east")).await;
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("required component redis"),
+        "{c}"
+    );
+}
+
+#[tokio::test]
+async fn unmanaged_objectstorage_without_storage_config_is_config_invalid() {
+    let mut config = offline_config();
+    config
+        .as_object_mut()
+        .unwrap()
+        .remove("DISTRIBUTED_STORAGE_CONFIG");
+    let c = blocked_by(Flavour::Openshift, Some(config), geo_components("us_east")).await;
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("required component objectstorage"),
+        "{c}"
+    );
+}
+
+#[tokio::test]
+async fn managed_postgres_with_db_uri_in_bundle_is_config_invalid() {
+    let components = with(
+        geo_components("us_east"),
+        "postgres",
+        json!({"kind": "postgres", "managed": true}),
+    );
+    let c = blocked_by(Flavour::Openshift, Some(offline_config()), components).await;
+    assert_eq!(c["reason"], "ConfigInvalid");
+    assert_eq!(
+        c["message"],
+        "postgres component marked as managed, but configBundleSecret contains required fields"
+    );
+}
+
+#[tokio::test]
+async fn managed_objectstorage_with_storage_config_is_config_invalid() {
+    let components = with(
+        geo_components("us_east"),
+        "objectstorage",
+        json!({"kind": "objectstorage", "managed": true}),
+    );
+    let c = blocked_by(Flavour::Openshift, Some(offline_config()), components).await;
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("objectstorage component marked as managed"),
+        "{c}"
+    );
+}
+
+#[tokio::test]
+async fn managed_clair_with_security_scanner_keys_is_config_invalid() {
+    let mut config = offline_config();
+    config["FEATURE_SECURITY_SCANNER"] = json!(true);
+    let components = with(
+        geo_components("us_east"),
+        "clair",
+        json!({"kind": "clair", "managed": true}),
+    );
+    let c = blocked_by(Flavour::Openshift, Some(config), components).await;
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("clair component marked as managed"),
+        "{c}"
+    );
+}
+
+#[tokio::test]
+async fn managed_route_without_route_api_is_config_invalid() {
+    let c = blocked_by(
+        Flavour::Kubernetes,
+        Some(offline_config()),
+        geo_components("us_east"),
+    )
+    .await;
+    assert_eq!(c["reason"], "ConfigInvalid");
+    assert_eq!(
+        c["message"],
+        "error validating component route: Route API not available"
+    );
+}
+
+#[tokio::test]
+async fn nonzero_replicas_with_managed_hpa_is_component_override_invalid() {
+    let components = with(
+        geo_components("us_east"),
+        "horizontalpodautoscaler",
+        json!({"kind": "horizontalpodautoscaler", "managed": true}),
+    );
+    let c = blocked_by(Flavour::Openshift, Some(offline_config()), components).await;
+    assert_eq!(c["reason"], "ComponentOverrideInvalid");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("cannot override replicas with managed HPA"),
+        "{c}"
+    );
+}
+
+#[tokio::test]
+async fn replicas_on_redis_is_component_override_invalid() {
+    let components = with(
+        geo_components("us_east"),
+        "redis",
+        json!({"kind": "redis", "managed": true, "overrides": {"replicas": 1}}),
+    );
+    let c = blocked_by(Flavour::Openshift, Some(offline_config()), components).await;
+    assert_eq!(c["reason"], "ComponentOverrideInvalid");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("redis does not support replicas"),
+        "{c}"
+    );
+}
+
+#[tokio::test]
+async fn overrides_on_unmanaged_component_are_rejected_at_admission() {
+    // The 3.17+ CRD rejects them with CEL before the operator sees them; the operator's own
+    // ComponentOverrideInvalid rule is unit-tested in components.rs.
+    let site = site("unmanaged-overrides", Flavour::Openshift).await;
+    let components = with(
+        geo_components("us_east"),
+        "postgres",
+        json!({"kind": "postgres", "managed": false, "overrides": {"env": []}}),
+    );
+    let reg: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "quay.redhat.com/v1", "kind": "QuayRegistry",
+        "metadata": {"name": NAME}, "spec": {"configBundleSecret": "b", "components": components},
+    }))
+    .unwrap();
+    let err = site
+        .registries()
+        .create(&PostParams::default(), &reg)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("cannot set overrides on unmanaged component"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn route_host_is_server_hostname_and_endpoint_follows() {
+    let site = site("route-host", Flavour::Openshift).await;
+    site.bundle("bundle", &offline_config(), &[]).await;
+    site.registry("bundle", geo_components("us_east")).await;
+    let endpoint = site
+        .wait("registryEndpoint", |r| {
+            r["status"]["registryEndpoint"].as_str().map(str::to_owned)
+        })
+        .await;
+    assert_eq!(endpoint, "https://quay.global.example");
+    let routes = georep_harness::sim::operator::dynamic_api(
+        &site.client,
+        NS,
+        "route.openshift.io/v1",
+        "Route",
+    );
+    let route = get_eventually(&routes, &format!("{NAME}-quay")).await;
+    assert_eq!(route["spec"]["host"], "quay.global.example");
+    assert_eq!(route["spec"]["tls"]["termination"], "edge");
+    assert_eq!(
+        route["metadata"]["ownerReferences"][0]["kind"],
+        "QuayRegistry"
+    );
+}
+
+#[tokio::test]
+async fn managed_hpa_gets_hpas_and_min_replicas() {
+    let components = json!([
+        {"kind": "quay", "managed": true},
+        {"kind": "mirror", "managed": true},
+        {"kind": "clair", "managed": true},
+        {"kind": "horizontalpodautoscaler", "managed": true},
+        {"kind": "postgres", "managed": false}, {"kind": "redis", "managed": false},
+        {"kind": "objectstorage", "managed": false}, {"kind": "clairpostgres", "managed": false},
+        {"kind": "route", "managed": true}, {"kind": "tls", "managed": true},
+        {"kind": "monitoring", "managed": false},
+    ]);
+    let site = site("hpa", Flavour::Openshift).await;
+    site.bundle("bundle", &offline_config(), &[]).await;
+    site.registry("bundle", components).await;
+    let mirror = site.deployment("quay-mirror").await;
+    assert_eq!(mirror.spec.unwrap().replicas, Some(2));
+    let hpas = georep_harness::sim::operator::dynamic_api(
+        &site.client,
+        NS,
+        "autoscaling/v2",
+        "HorizontalPodAutoscaler",
+    );
+    for name in ["quay-app", "quay-mirror", "clair-app"] {
+        let hpa = get_eventually(&hpas, &format!("{NAME}-{name}")).await;
+        assert_eq!(hpa["spec"]["minReplicas"], 2, "{name}");
+    }
+}
+
+/// Polls `api` for `name` under [`DEADLINE`].
+async fn get_eventually(api: &Api<DynamicObject>, name: &str) -> Value {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        if let Some(o) = api.get_opt(name).await.unwrap() {
+            return serde_json::to_value(o).unwrap();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no {name}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Migrations and pods against the real services
+
+/// One OpenShift site at `v` with the geo-rep registry on `db_uri`.
+async fn geo_site(name: &str, v: &str, ledger: &Arc<Ledger>, info: &Info, db_uri: &str) -> Site {
+    let site = site_with(name, Flavour::Openshift, |sim| {
+        let mut o = fast_options(sim, v, ledger);
+        o.storage_location = "us_east".to_owned();
+        o
+    })
+    .await;
+    site.bundle("bundle", &geo_config(info, db_uri), &[]).await;
+    site
+}
+
+async fn wait_converged(site: &Site, v: &str) {
+    site.wait(&format!("converged at {v}"), |r| {
+        let ok = r["status"]["currentVersion"] == v
+            && condition(r, "Available")?["status"] == "True"
+            && condition(r, "ComponentsCreated")?["status"] == "True";
+        ok.then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn replicas_follow_explicit_default_and_left_out_rules() {
+    let keeper = services();
+    let db = database(&keeper.info, "replicas_rules", true).await;
+    let ledger = Ledger::in_memory();
+    let site = geo_site("replicas", "3.13.11", &ledger, &keeper.info, &db).await;
+    let components = with(
+        with(
+            geo_components("us_east"),
+            "quay",
+            json!({"kind": "quay", "managed": true, "overrides": {"replicas": 3,
+                "env": [{"name": "QUAY_DISTRIBUTED_STORAGE_PREFERENCE", "value": "us_east"}]}}),
+        ),
+        "mirror",
+        json!({"kind": "mirror", "managed": true, "overrides": {
+            "env": [{"name": "QUAY_DISTRIBUTED_STORAGE_PREFERENCE", "value": "us_east"}]}}),
+    );
+    let components = with(
+        components,
+        "clair",
+        json!({"kind": "clair", "managed": true}),
+    );
+    site.registry("bundle", components).await;
+    wait_converged(&site, "3.13.11").await;
+    assert_eq!(
+        site.deployment("quay-app").await.spec.unwrap().replicas,
+        Some(3)
+    );
+    assert_eq!(
+        site.deployment("clair-app").await.spec.unwrap().replicas,
+        Some(2)
+    );
+    assert_eq!(
+        site.deployment("quay-mirror").await.spec.unwrap().replicas,
+        Some(1)
+    );
+    let pods = Api::<Pod>::namespaced(site.client.clone(), NS)
+        .list(&ListParams::default().labels("quay-component=quay-app"))
+        .await
+        .unwrap();
+    assert_eq!(pods.items.len(), 3);
+    assert!(ledger.is_empty(), "{:?}", ledger.violations());
+}
+
+#[tokio::test]
+async fn first_install_migrates_an_empty_database_to_head_and_sets_current_version() {
+    let keeper = services();
+    let db = database(&keeper.info, "first_install", true).await;
+    let ledger = Ledger::in_memory();
+    let site = geo_site("first", "3.13.11", &ledger, &keeper.info, &db).await;
+    site.registry("bundle", geo_components("us_east")).await;
+    wait_converged(&site, "3.13.11").await;
+    assert_eq!(alembic_revision(&db).await.as_deref(), Some("8e97c2cfee57"));
+    let operator = site.operator.as_ref().unwrap();
+    assert_eq!(operator.ready_quay_pods().len(), 2);
+    assert!(operator.config_hash().is_some());
+    let job = Api::<k8s_openapi::api::batch::v1::Job>::namespaced(site.client.clone(), NS)
+        .get(&format!("{NAME}-quay-app-upgrade"))
+        .await
+        .unwrap();
+    assert_eq!(job.status.unwrap().succeeded, Some(1));
+    assert!(ledger.is_empty(), "{:?}", ledger.violations());
+}
+
+#[tokio::test]
+async fn patching_the_operator_deployment_upgrades_by_one_version() {
+    let keeper = services();
+    let db = database(&keeper.info, "upgrade_one", true).await;
+    let ledger = Ledger::in_memory();
+    let site = geo_site("upgrade", "3.13.11", &ledger, &keeper.info, &db).await;
+    site.registry("bundle", geo_components("us_east")).await;
+    wait_converged(&site, "3.13.11").await;
+
+    let patch = json!({"spec": {"template": {"spec": {"containers": [{
+        "name": "quay-operator",
+        "image": "quay.io/projectquay/quay-operator:v3.14.8",
+        "env": [{"name": "QUAY_VERSION", "value": "3.14.8"}],
+    }]}}}});
+    let operator_ns = site
+        .operator
+        .as_ref()
+        .map(|_| "openshift-operators")
+        .unwrap();
+    Api::<Deployment>::namespaced(site.client.clone(), operator_ns)
+        .patch(
+            OPERATOR_DEPLOYMENT,
+            &PatchParams::default(),
+            &Patch::Strategic(patch),
+        )
+        .await
+        .unwrap();
+    wait_converged(&site, "3.14.8").await;
+    assert_eq!(site.operator.as_ref().unwrap().version(), version("3.14.8"));
+    assert_eq!(alembic_revision(&db).await.as_deref(), Some("3634f2df3c5b"));
+    let quay = site.deployment("quay-app").await;
+    let image = quay.spec.unwrap().template.spec.unwrap().containers[0]
+        .image
+        .clone();
+    assert_eq!(image.as_deref(), Some("quay.io/projectquay/quay:v3.14.8"));
+    assert!(ledger.is_empty(), "{:?}", ledger.violations());
+}
+
+#[tokio::test]
+async fn two_concurrent_migrations_on_one_database_are_recorded() {
+    let keeper = services();
+    let db = database(&keeper.info, "concurrent", true).await;
+    let ledger = Ledger::in_memory();
+    let slow = |sim: &SimCluster, ledger: &Arc<Ledger>| {
+        let mut o = fast_options(sim, "3.13.11", ledger);
+        o.migration_time_per_revision = Duration::from_millis(150);
+        o
+    };
+    let a = site_with("conc-a", Flavour::Openshift, |sim| slow(sim, &ledger)).await;
+    let b = site_with("conc-b", Flavour::Openshift, |sim| slow(sim, &ledger)).await;
+    for s in [&a, &b] {
+        s.bundle("bundle", &geo_config(&keeper.info, &db), &[])
+            .await;
+    }
+    a.registry("bundle", geo_components("us_east")).await;
+    // Start the second once the first has moved the database, while it still runs.
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while alembic_revision(&db).await.is_none() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "first migration never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    b.registry("bundle", geo_components("eu_west")).await;
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while ledger.is_empty() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no violation recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        ledger
+            .violations()
+            .iter()
+            .any(|v| matches!(v, Violation::ConcurrentMigrations { database, .. } if database.ends_with("/t_concurrent"))),
+        "{:?}",
+        ledger.violations()
+    );
+}
+
+#[tokio::test]
+async fn older_job_against_newer_database_fails_with_the_alembic_message() {
+    let keeper = services();
+    let db = database(&keeper.info, "older_job", true).await;
+    let (client, conn) = tokio_postgres::connect(&db, NoTls).await.unwrap();
+    tokio::spawn(conn);
+    client
+        .batch_execute(
+            "CREATE TABLE alembic_version (version_num varchar(32) PRIMARY KEY); \
+             INSERT INTO alembic_version VALUES ('1623f40582ed')",
+        )
+        .await
+        .unwrap();
+    let ledger = Ledger::in_memory();
+    let site = geo_site("older", "3.13.11", &ledger, &keeper.info, &db).await;
+    site.registry("bundle", geo_components("us_east")).await;
+    let c = site
+        .wait("MigrationsFailed", |r| {
+            condition(r, "ComponentsCreated").filter(|c| c["reason"] == "MigrationsFailed")
+        })
+        .await;
+    assert_eq!(
+        c["message"],
+        "Can't locate revision identified by '1623f40582ed'"
+    );
+    assert_eq!(
+        site.deployment("quay-app").await.spec.unwrap().replicas,
+        Some(0)
+    );
+    assert_eq!(alembic_revision(&db).await.as_deref(), Some("1623f40582ed"));
+    assert!(site.get().await["status"]["currentVersion"].is_null());
+}
+
+#[tokio::test]
+async fn migration_stopped_in_the_middle_resumes_where_it_stopped() {
+    let keeper = services();
+    let db = database(&keeper.info, "resume", true).await;
+    let ledger = Ledger::in_memory();
+    let slow = |sim: &SimCluster| {
+        let mut o = fast_options(sim, "3.13.11", &ledger);
+        o.migration_time_per_revision = Duration::from_millis(100);
+        o.storage_location = "us_east".to_owned();
+        o
+    };
+    let mut site = site_with("resume", Flavour::Openshift, slow).await;
+    site.bundle("bundle", &geo_config(&keeper.info, &db), &[])
+        .await;
+    site.registry("bundle", geo_components("us_east")).await;
+    let catalogue = Catalogue::builtin();
+    let head = catalogue.head(&version("3.13.11")).unwrap().to_owned();
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        if alembic_revision(&db)
+            .await
+            .is_some_and(|r| catalogue.position(&r) >= Some(2))
+        {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "migration never got going"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    site.operator.take().unwrap().stop().await;
+    let stopped_at = alembic_revision(&db).await.unwrap();
+    assert_ne!(
+        stopped_at, head,
+        "the migration finished before it could be stopped"
+    );
+    let job = Api::<k8s_openapi::api::batch::v1::Job>::namespaced(site.client.clone(), NS)
+        .get(&format!("{NAME}-quay-app-upgrade"))
+        .await
+        .unwrap();
+    assert_eq!(
+        job.status.unwrap().active,
+        Some(1),
+        "the killed Job stays active"
+    );
+
+    site.operator = Some(
+        OperatorModel::start(&site.sim, slow(&site.sim))
+            .await
+            .unwrap(),
+    );
+    wait_converged(&site, "3.13.11").await;
+    assert_eq!(alembic_revision(&db).await, Some(head));
+    assert!(ledger.is_empty(), "{:?}", ledger.violations());
+}
+
+/// A geo site whose config is `geo_config` edited by `edit`, with the registry applied.
+async fn broken_site(
+    test: &str,
+    pg_trgm: bool,
+    edit: impl FnOnce(&mut Value, &Info),
+) -> (Site, Arc<Keeper>) {
+    let keeper = services();
+    let db = database(&keeper.info, test, pg_trgm).await;
+    let ledger = Ledger::in_memory();
+    let site = site_with(&test.replace('_', "-"), Flavour::Openshift, |sim| {
+        fast_options(sim, "3.13.11", &ledger)
+    })
+    .await;
+    let mut config = geo_config(&keeper.info, &db);
+    edit(&mut config, &keeper.info);
+    site.bundle("bundle", &config, &[]).await;
+    (site, keeper)
+}
+
+#[tokio::test]
+async fn wrong_database_password_keeps_pods_unready() {
+    let (site, _keeper) = broken_site("wrong_db_password", true, |c, _| {
+        let uri = c["DB_URI"].as_str().unwrap().to_owned();
+        let (user, rest) = uri.split_once('@').unwrap();
+        let (prefix, _) = user.rsplit_once(':').unwrap();
+        c["DB_URI"] = json!(format!("{prefix}:wrong@{rest}"));
+    })
+    .await;
+    site.registry("bundle", geo_components("us_east")).await;
+    site.wait_crash_loop("quay-mirror", "password authentication failed")
+        .await;
+}
+
+#[tokio::test]
+async fn missing_pg_trgm_keeps_quay_pods_unready() {
+    let (site, _keeper) = broken_site("missing_pg_trgm", false, |_, _| {}).await;
+    site.registry("bundle", geo_components("us_east")).await;
+    site.wait_crash_loop("quay-app", "pg_trgm").await;
+    let available = site.wait_condition("Available", "False").await;
+    assert_eq!(available["reason"], "ComponentNotReady");
+}
+
+#[tokio::test]
+async fn wrong_redis_password_keeps_quay_pods_unready() {
+    let (site, _keeper) = broken_site("wrong_redis_password", true, |c, _| {
+        c["BUILDLOGS_REDIS"]["password"] = json!("wrong");
+    })
+    .await;
+    site.registry("bundle", geo_components("us_east")).await;
+    site.wait_crash_loop("quay-app", "rejected the password")
+        .await;
+}
+
+#[tokio::test]
+async fn missing_bucket_keeps_quay_pods_unready() {
+    let (site, _keeper) = broken_site("missing_bucket", true, |c, _| {
+        c["DISTRIBUTED_STORAGE_CONFIG"]["eu_west"][1]["bucket_name"] = json!("quay-nowhere");
+    })
+    .await;
+    site.registry("bundle", geo_components("us_east")).await;
+    site.wait_crash_loop("quay-app", "bucket quay-nowhere does not exist")
+        .await;
+}
+
+#[tokio::test]
+async fn wrong_s3_key_keeps_quay_pods_unready() {
+    let (site, _keeper) = broken_site("wrong_s3_key", true, |c, _| {
+        c["DISTRIBUTED_STORAGE_CONFIG"]["us_east"][1]["secret_key"] = json!("wrong");
+    })
+    .await;
+    site.registry("bundle", geo_components("us_east")).await;
+    site.wait_crash_loop("quay-app", "refused access").await;
+}
+
+#[tokio::test]
+async fn missing_preference_env_keeps_pods_unready_before_3_18() {
+    let (site, _keeper) = broken_site("missing_preference", true, |_, _| {}).await;
+    let components = with(
+        with(
+            geo_components("us_east"),
+            "quay",
+            json!({"kind": "quay", "managed": true, "overrides": {"replicas": 2}}),
+        ),
+        "mirror",
+        json!({"kind": "mirror", "managed": true, "overrides": {"replicas": 1}}),
+    );
+    site.registry("bundle", components).await;
+    site.wait_crash_loop("quay-mirror", "Missing storage preference")
+        .await;
+    let c = site
+        .wait("MigrationsFailed", |r| {
+            condition(r, "ComponentsCreated").filter(|c| c["reason"] == "MigrationsFailed")
+        })
+        .await;
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("QUAY_DISTRIBUTED_STORAGE_PREFERENCE"),
+        "{c}"
+    );
+}
