@@ -61,6 +61,30 @@ impl Cluster {
         to_value(stored, &object)
     }
 
+    /// Whether the cluster serves `kind` (its API group/version lists the resource): false for
+    /// Routes on a cluster that is not OpenShift, or QuayRegistry before the operator's CRD.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] when discovery itself fails.
+    pub async fn serves(&self, kind: &Kind) -> Result<bool, Error> {
+        let what = format!("API {}", kind.api_version);
+        let client = &self.client;
+        let listed = with_retry(&what, || async {
+            if kind.api_version.contains('/') {
+                client.list_api_group_resources(kind.api_version).await
+            } else {
+                client.list_core_api_resources(kind.api_version).await
+            }
+        })
+        .await;
+        match listed {
+            Ok(list) => Ok(list.resources.iter().any(|r| r.name == kind.plural)),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
+            Err(e) => Err(self.api_error("discover", what, e)),
+        }
+    }
+
     /// Reads one object; `None` when it does not exist.
     ///
     /// # Errors

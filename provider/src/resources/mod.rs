@@ -2,6 +2,7 @@
 //! the domain in [`crate::georep`].
 //!
 //! - [`provider`]: the `provider "quay"` block and its named clusters ([`QuayProvider`]).
+//! - [`georep_site_resource`]: `resource "quay_georep_site"`, one site on one cluster.
 //! - [`georep_config_data_source`]: `data "quay_georep_config"`, the shared `config.yaml`.
 //! - [`georep_site_manifests_data_source`]: `data "quay_georep_site_manifests"`, one site's
 //!   objects as YAML for GitOps; its inputs come from `site_schema.rs`, which the site resource
@@ -16,8 +17,11 @@ mod convert;
 #[cfg(test)]
 mod docs;
 pub mod georep_config_data_source;
+mod georep_site_import;
 pub mod georep_site_manifests_data_source;
+pub mod georep_site_resource;
 pub mod provider;
 mod site_schema;
+mod timeouts;
 
 pub use provider::{ProviderData, QuayProvider};

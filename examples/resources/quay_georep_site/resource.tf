@@ -1,0 +1,57 @@
+terraform {
+  required_providers {
+    quay = { source = "quay-georep/quay" }
+  }
+}
+
+provider "quay" {
+  cluster "us_east" { kubeconfig_path = "~/.kube/us-east.yaml" }
+  cluster "eu_west" { kubeconfig_path = "~/.kube/eu-west.yaml" }
+  cluster "ap_south" { kubeconfig_path = "~/.kube/ap-south.yaml" }
+}
+
+variable "shared_config_yaml" {
+  description = "data.quay_georep_config.shared.config_yaml"
+  type        = string
+  sensitive   = true
+}
+
+variable "clair_database_uri" {
+  type      = string
+  sensitive = true
+}
+
+# One site per cluster, each preferring its own storage location; the same name and
+# namespace everywhere.
+resource "quay_georep_site" "site" {
+  for_each = toset(["us_east", "eu_west", "ap_south"])
+
+  cluster     = each.key
+  namespace   = "quay-enterprise"
+  config_yaml = var.shared_config_yaml
+  location    = each.key
+
+  quay {
+    replicas = 2
+  }
+
+  mirror {
+    replicas = 1
+  }
+
+  clair {
+    database_uri = var.clair_database_uri
+  }
+
+  timeouts {
+    create = "30m"
+  }
+}
+
+output "endpoints" {
+  value = { for k, s in quay_georep_site.site : k => s.registry_endpoint }
+}
+
+output "versions" {
+  value = { for k, s in quay_georep_site.site : k => s.current_version }
+}

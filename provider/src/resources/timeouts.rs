@@ -1,0 +1,175 @@
+//! The `timeouts` block of long-running resources: how long create, update and delete may
+//! wait, as durations such as `"90s"`, `"20m"` or `"1h30m"`.
+
+use std::time::Duration;
+
+use crate::tfvalue::{
+    Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Type, Value,
+};
+
+/// The operations a `timeouts` block may bound.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Operation {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Operation {
+    fn attribute(self) -> &'static str {
+        match self {
+            Self::Create => "create",
+            Self::Update => "update",
+            Self::Delete => "delete",
+        }
+    }
+}
+
+/// The `timeouts` block for `operations`, each defaulting as `defaults` says (shown in the
+/// descriptions).
+pub(crate) fn block(defaults: &[(Operation, Duration)]) -> NestedBlock {
+    let mut block = Block::new("how long operations may wait before they give up");
+    for (operation, default) in defaults {
+        block = block.attribute(
+            Attribute::optional(operation.attribute(), Type::String).description(&format!(
+                "longest {} wait, such as \"30m\" or \"1h30m\"; default {}",
+                operation.attribute(),
+                show(*default)
+            )),
+        );
+    }
+    NestedBlock {
+        type_name: "timeouts".into(),
+        block,
+        nesting: Nesting::Single,
+        min_items: 0,
+        max_items: 0,
+    }
+}
+
+/// The timeout for `operation` from a configuration, or `default`.
+pub(crate) fn get(config: &Value, operation: Operation, default: Duration) -> Duration {
+    config
+        .get("timeouts")
+        .and_then(|t| t.get(operation.attribute()))
+        .and_then(Value::as_str)
+        .and_then(|text| parse(text).ok())
+        .unwrap_or(default)
+}
+
+/// Reports timeouts that are not durations.
+pub(crate) fn validate(config: &Value, diags: &mut Diagnostics) {
+    let Some(Value::Object(timeouts)) = config.get("timeouts") else {
+        return;
+    };
+    for (name, value) in timeouts {
+        if let Some(text) = value.as_str()
+            && let Err(why) = parse(text)
+        {
+            let path = AttributePath::root().attr("timeouts").attr(name);
+            diags.push(
+                Diagnostic::error(
+                    "Invalid Timeout",
+                    format!("timeouts.{name} = {text:?} {why}; write a duration such as \"90s\", \"20m\" or \"1h30m\""),
+                )
+                .with_attribute(path),
+            );
+        }
+    }
+}
+
+/// Parses `"1h30m"`, `"20m"`, `"90s"`: numbers each followed by `h`, `m` or `s`.
+///
+/// # Errors
+///
+/// A sentence fragment saying what is wrong.
+pub(crate) fn parse(text: &str) -> Result<Duration, &'static str> {
+    let mut total: u64 = 0;
+    let mut number = String::new();
+    for c in text.trim().chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err("has a unit other than h, m or s"),
+        };
+        let value: u64 = number.parse().map_err(|_| "has a unit without a number")?;
+        total = total.saturating_add(value.saturating_mul(unit));
+        number.clear();
+    }
+    if !number.is_empty() {
+        return Err("ends with a number without a unit");
+    }
+    if total == 0 {
+        return Err("is zero or empty");
+    }
+    Ok(Duration::from_secs(total))
+}
+
+fn show(duration: Duration) -> String {
+    let secs = duration.as_secs();
+    if secs.is_multiple_of(3600) {
+        format!("{}h", secs / 3600)
+    } else if secs.is_multiple_of(60) {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_in_hours_minutes_and_seconds() {
+        assert_eq!(parse("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse("20m"), Ok(Duration::from_secs(1200)));
+        assert_eq!(parse("1h30m"), Ok(Duration::from_secs(5400)));
+    }
+
+    #[test]
+    fn malformed_durations_are_refused() {
+        for bad in ["", "10", "m", "5d", "0s", "1.5h"] {
+            assert!(parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn unset_timeouts_fall_back_to_the_default() {
+        let config = Value::object([(
+            "timeouts",
+            Value::object([("create", Value::string("5m")), ("delete", Value::Null)]),
+        )]);
+        assert_eq!(
+            get(&config, Operation::Create, Duration::from_secs(1)),
+            Duration::from_secs(300)
+        );
+        assert_eq!(
+            get(&config, Operation::Delete, Duration::from_secs(7)),
+            Duration::from_secs(7)
+        );
+        assert_eq!(
+            get(&Value::Null, Operation::Update, Duration::from_secs(7)),
+            Duration::from_secs(7)
+        );
+    }
+
+    #[test]
+    fn invalid_timeouts_are_reported_at_their_attribute() {
+        let config = Value::object([(
+            "timeouts",
+            Value::object([("create", Value::string("soon"))]),
+        )]);
+        let mut diags = Diagnostics::default();
+        validate(&config, &mut diags);
+        assert_eq!(
+            diags.iter().next().unwrap().attribute,
+            Some(AttributePath::root().attr("timeouts").attr("create"))
+        );
+    }
+}
