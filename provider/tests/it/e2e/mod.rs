@@ -14,6 +14,7 @@ use georep_harness::terraform::{DevOverride, TerraformBinary, Workdir, binaries_
 mod examples;
 mod georep_config;
 mod site_manifests;
+mod site_resource;
 mod smoke;
 
 /// The directory holding the `terraform-provider-quay` binary cargo built for these tests.
