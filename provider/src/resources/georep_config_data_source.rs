@@ -32,13 +32,13 @@ const MAP_ARGUMENTS: [(&str, Option<&str>); 3] = [
     ("builders", Some("executor_config")),
 ];
 
+/// A single nested block; required blocks take `min_items = max_items = 1`.
 fn single(name: &str, block: Block, required: bool) -> NestedBlock {
-    NestedBlock {
-        type_name: name.into(),
-        block,
-        nesting: Nesting::Single,
-        min_items: u64::from(required),
-        max_items: u64::from(required),
+    let nested = NestedBlock::single(name, block);
+    if required {
+        nested.min_items(1).max_items(1)
+    } else {
+        nested
     }
 }
 

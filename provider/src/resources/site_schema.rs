@@ -17,21 +17,11 @@ use super::convert::{diagnostic, issue_is_about_unknown, to_json};
 use crate::georep::issue::Issue;
 use crate::georep::site::SiteInput;
 use crate::tfvalue::{
-    Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Type, Value,
+    Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Type, Value,
 };
 
 /// The blocks that hold a `replicas` number.
 const REPLICAS_BLOCKS: [&str; 3] = ["quay", "mirror", "clair"];
-
-fn optional_single(name: &str, block: Block) -> NestedBlock {
-    NestedBlock {
-        type_name: name.into(),
-        block,
-        nesting: Nesting::Single,
-        min_items: 0,
-        max_items: 0,
-    }
-}
 
 /// `block` with every site argument added.
 pub(crate) fn site_block(block: Block) -> Block {
@@ -123,11 +113,11 @@ pub(crate) fn site_block(block: Block) -> Block {
             "extra environment variables for the quay pods; QUAY_DISTRIBUTED_STORAGE_PREFERENCE \
              cannot be set here (it comes from location)",
         ))
-        .block(optional_single("quay", quay))
-        .block(optional_single("mirror", mirror))
-        .block(optional_single("clair", clair))
-        .block(optional_single("route", route))
-        .block(optional_single("tls", tls))
+        .block(NestedBlock::single("quay", quay))
+        .block(NestedBlock::single("mirror", mirror))
+        .block(NestedBlock::single("clair", clair))
+        .block(NestedBlock::single("route", route))
+        .block(NestedBlock::single("tls", tls))
 }
 
 /// Maps the configuration onto the domain input, leaving out `non_domain` attributes (the

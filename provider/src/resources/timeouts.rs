@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::tfvalue::{
-    Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Type, Value,
+    Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Type, Value,
 };
 
 /// The operations a `timeouts` block may bound.
@@ -38,13 +38,7 @@ pub(crate) fn block(defaults: &[(Operation, Duration)]) -> NestedBlock {
             )),
         );
     }
-    NestedBlock {
-        type_name: "timeouts".into(),
-        block,
-        nesting: Nesting::Single,
-        min_items: 0,
-        max_items: 0,
-    }
+    NestedBlock::single("timeouts", block)
 }
 
 /// The timeout for `operation` from a configuration, or `default`.
