@@ -19,6 +19,7 @@ use crate::sim::faults::Faults;
 use crate::sim::kubeconfig::{self, Endpoint};
 use crate::sim::store::Store;
 use crate::sim::tls::{self, Authority};
+use crate::sim::watch::OpenWatches;
 use crate::sim::{Flavour, http};
 
 /// Starting or using a simulated cluster failed.
@@ -126,6 +127,8 @@ pub struct ClusterState {
     pub server_address: String,
     /// Interval between watch bookmarks.
     pub bookmark_interval: Duration,
+    /// The watch streams open now.
+    pub watches: OpenWatches,
 }
 
 /// A running simulated cluster. Dropping it stops the server.
@@ -207,6 +210,7 @@ impl SimCluster {
             faults: Faults::default(),
             server_address: address.to_string(),
             bookmark_interval: config.bookmark_interval,
+            watches: OpenWatches::default(),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
         let task = tokio::spawn(serve(
@@ -264,6 +268,11 @@ impl SimCluster {
     /// Faults and counters of this cluster.
     pub fn faults(&self) -> &Faults {
         &self.state.faults
+    }
+
+    /// The watch streams open now, to wait for a client's watch before writing.
+    pub fn watches(&self) -> &OpenWatches {
+        &self.state.watches
     }
 
     /// Shared state (for in-process inspection).

@@ -749,6 +749,7 @@ fn admin(
             200,
             &serde_json::to_value(state.faults.counters()).unwrap_or_default(),
         )),
+        ("GET", ["watches"]) => Ok(json_response(200, &json!(state.watches.snapshot()))),
         ("POST", ["counters", "reset"]) => {
             state.faults.reset_counters();
             Ok(ok())

@@ -15,6 +15,8 @@
 //!   structural schema and its CEL rules. QuayRegistry is preloaded; the `openshift` flavour
 //!   adds Route and the OLM types.
 //! - Faults ([`faults`]): failing requests, latency, dropped watches, an unreachable cluster.
+//! - Open watch streams by resource ([`watch::OpenWatches`]), so tests can wait until a
+//!   client's watch is established before they write.
 //!
 //! # What it does not model
 //! Authorization (any valid token may do anything), admission webhooks, conversion between

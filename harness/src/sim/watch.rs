@@ -6,6 +6,11 @@
 //! does. `BOOKMARK`s are sent when asked for; `timeoutSeconds` ends the stream; injected
 //! faults can close every open watch. An object that stops matching a selector is not
 //! turned into a `DELETED` event (a real server does that).
+//!
+//! A watch is established before its `200` is answered: it is subscribed to the store's
+//! events, to the close-watches switch and to its deadline, and counted in [`OpenWatches`],
+//! so any write or fault after that reaches it. [`OpenWatches`] lets tests wait for a client
+//! that does not say when its watch is open.
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -17,7 +22,7 @@ use http::{HeaderValue, Response, header};
 use http_body_util::{BodyExt as _, StreamBody};
 use hyper::body::Frame;
 use serde_json::{Value, json};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, watch};
 use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::ReceiverStream;
 
@@ -26,6 +31,93 @@ use crate::sim::http::{Body, list_options};
 use crate::sim::resources::ResourceType;
 use crate::sim::status::ApiError;
 use crate::sim::store::{Event, ListOptions};
+
+/// The watch streams open now on one cluster, counted by resource.
+///
+/// Resources are named as kubectl names them: the plural for the core group
+/// (`configmaps`), `plural.group` otherwise (`quayregistries.quay.redhat.com`). A watch
+/// counts from the moment it is established (every later write reaches it) until its stream
+/// ends. Tests use it to synchronise with a client that does not say when its watch is open:
+/// `kubectl get x -w` prints the object it got, *then* opens its watch from resourceVersion 0
+/// and drops that watch's first event (the synthetic `ADDED`), so a write made before the
+/// watch is established is folded into the dropped event and never printed, on a real API
+/// server as here. Reachable in-process ([`crate::sim::SimCluster::watches`]) and as
+/// `GET /sim/watches`.
+#[derive(Debug)]
+pub struct OpenWatches {
+    counts: watch::Sender<BTreeMap<String, usize>>,
+}
+
+impl Default for OpenWatches {
+    fn default() -> Self {
+        Self {
+            counts: watch::channel(BTreeMap::new()).0,
+        }
+    }
+}
+
+impl OpenWatches {
+    /// How many watches of `resource` are open now.
+    pub fn count(&self, resource: &str) -> usize {
+        self.counts.borrow().get(resource).copied().unwrap_or(0)
+    }
+
+    /// The open watches of every resource that has some.
+    pub fn snapshot(&self) -> BTreeMap<String, usize> {
+        self.counts.borrow().clone()
+    }
+
+    /// Wait until at least `at_least` watches of `resource` are open.
+    ///
+    /// Adds no timeout: wrap it in [`tokio::time::timeout`].
+    ///
+    /// # Cancel safety
+    /// Cancel safe: dropping the future before it completes loses nothing.
+    pub async fn wait_for(&self, resource: &str, at_least: usize) {
+        let mut counts = self.counts.subscribe();
+        // Err means the sender is gone, which cannot happen while `self` is borrowed.
+        let _ = counts
+            .wait_for(|c| c.get(resource).copied().unwrap_or(0) >= at_least)
+            .await;
+    }
+
+    fn add(&self, resource: &str) {
+        self.counts
+            .send_modify(|c| *c.entry(resource.to_owned()).or_default() += 1);
+    }
+
+    fn remove(&self, resource: &str) {
+        self.counts.send_modify(|c| {
+            if let Some(n) = c.get_mut(resource) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    c.remove(resource);
+                }
+            }
+        });
+    }
+}
+
+/// The name of `t` in [`OpenWatches`]: `configmaps`, `quayregistries.quay.redhat.com`.
+pub fn resource_name(t: &ResourceType) -> String {
+    if t.group.is_empty() {
+        t.plural.clone()
+    } else {
+        format!("{}.{}", t.plural, t.group)
+    }
+}
+
+/// One open watch in [`OpenWatches`], counted until dropped.
+struct Registration {
+    state: Arc<ClusterState>,
+    resource: String,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        self.state.watches.remove(&self.resource);
+    }
+}
 
 fn line(kind: &str, object: &Value) -> Bytes {
     let mut text = json!({"type": kind, "object": object}).to_string();
@@ -63,8 +155,12 @@ pub fn start(
         .and_then(|s| s.parse::<u64>().ok())
         .map(Duration::from_secs);
     let ns = ns.filter(|_| t.namespaced).map(str::to_owned);
+    // Subscribed before the store snapshot and the response, like the events: a fault or
+    // deadline that comes after the 200 must reach this watch even if its task has not run.
+    let closer = state.faults.watch_closer();
+    let deadline = timeout.map(|d| tokio::time::Instant::now() + d);
 
-    let (initial, expired, receiver, start_rv) = {
+    let (initial, expired, receiver, start_rv, registration) = {
         let store = state
             .store
             .lock()
@@ -93,7 +189,19 @@ pub fn start(
                 Err(other) => return Err(other),
             },
         };
-        (initial, expired, receiver, store.resource_version())
+        let resource = resource_name(t);
+        state.watches.add(&resource);
+        let registration = Registration {
+            state: Arc::clone(state),
+            resource,
+        };
+        (
+            initial,
+            expired,
+            receiver,
+            store.resource_version(),
+            registration,
+        )
     };
 
     let (tx, rx) = mpsc::channel::<Bytes>(64);
@@ -103,8 +211,10 @@ pub fn start(
         ns,
         opts,
         bookmarks,
-        timeout,
+        deadline,
+        closer,
         last_rv: start_rv,
+        _registration: registration,
     };
     tokio::spawn(stream.run(tx, initial, receiver, expired));
     let body =
@@ -127,8 +237,10 @@ struct Stream {
     ns: Option<String>,
     opts: ListOptions,
     bookmarks: bool,
-    timeout: Option<Duration>,
+    deadline: Option<tokio::time::Instant>,
+    closer: watch::Receiver<u64>,
     last_rv: u64,
+    _registration: Registration,
 }
 
 impl Stream {
@@ -147,13 +259,11 @@ impl Stream {
         if expired {
             return;
         }
-        let mut closer = self.state.faults.watch_closer();
-        closer.borrow_and_update();
-        let deadline = self.timeout.map(|d| tokio::time::Instant::now() + d);
         let mut bookmark = tokio::time::interval(self.state.bookmark_interval);
         bookmark.tick().await;
         loop {
-            let sleep_until = deadline
+            let sleep_until = self
+                .deadline
                 .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(86_400));
             tokio::select! {
                 event = events.recv() => match event {
@@ -181,9 +291,97 @@ impl Stream {
                     }
                 }
                 _ = tokio::time::sleep_until(sleep_until) => return,
-                _ = closer.changed() => return,
+                _ = self.closer.changed() => return,
                 () = tx.closed() => return,
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::sim::faults::Faults;
+    use crate::sim::store::Store;
+
+    fn cluster() -> Arc<ClusterState> {
+        Arc::new(ClusterState {
+            site: "site-a".into(),
+            token: None,
+            store: Mutex::new(Store::new("site-a", 100)),
+            faults: Faults::default(),
+            server_address: "127.0.0.1:0".into(),
+            bookmark_interval: Duration::from_secs(5),
+            watches: OpenWatches::default(),
+        })
+    }
+
+    fn configmaps(state: &ClusterState) -> Arc<ResourceType> {
+        state
+            .store
+            .lock()
+            .unwrap()
+            .catalog
+            .get("", "v1", "configmaps")
+            .unwrap()
+    }
+
+    fn query(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn closing_watches_ends_a_watch_answered_before_its_stream_first_ran() {
+        let state = cluster();
+        let t = configmaps(&state);
+        let q = query(&[("watch", "true"), ("timeoutSeconds", "60")]);
+        let response = start(&state, &t, Some("default"), &q).unwrap();
+        // No await since `start`: on this single-threaded runtime the stream task has not run.
+        state.faults.close_watches();
+        let ended = tokio::time::timeout(Duration::from_secs(10), response.into_body().collect());
+        assert!(
+            ended.await.is_ok(),
+            "the watch outlived close_watches (it ends only at its 60 s timeoutSeconds)"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_watch_counts_as_open_from_its_answer_until_its_body_is_dropped() {
+        let state = cluster();
+        let t = configmaps(&state);
+        let response = start(&state, &t, Some("default"), &query(&[("watch", "true")])).unwrap();
+        // Counted before its stream task ran: a write from now on reaches it.
+        assert_eq!(state.watches.count("configmaps"), 1);
+        assert_eq!(state.watches.count("secrets"), 0);
+        tokio::time::timeout(
+            Duration::from_secs(10),
+            state.watches.wait_for("configmaps", 1),
+        )
+        .await
+        .unwrap();
+        drop(response);
+        let gone = async {
+            while state.watches.count("configmaps") > 0 {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), gone)
+            .await
+            .expect("the watch stopped counting once its client went away");
+        assert!(state.watches.snapshot().is_empty());
+    }
+
+    #[test]
+    fn resources_are_named_as_kubectl_names_them() {
+        let catalog = crate::sim::resources::Catalog::builtin();
+        let deployments = catalog.get("apps", "v1", "deployments").unwrap();
+        assert_eq!(resource_name(&deployments), "deployments.apps");
+        let configmaps = catalog.get("", "v1", "configmaps").unwrap();
+        assert_eq!(resource_name(&configmaps), "configmaps");
     }
 }

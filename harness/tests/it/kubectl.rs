@@ -251,6 +251,15 @@ async fn kubectl_get_watch_sees_a_change() {
         .unwrap()
         .unwrap();
     assert_eq!(first.as_deref(), Some("1"));
+    // kubectl prints what it got, then opens its watch from resourceVersion 0 and drops that
+    // watch's first (synthetic ADDED) event: a change made before the watch is established
+    // would be folded into the dropped event and never printed, on a real cluster too.
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        k.sim.watches().wait_for("configmaps", 1),
+    )
+    .await
+    .expect("kubectl opened its watch");
     let api: Api<ConfigMap> = Api::namespaced(k.sim.client().await.unwrap(), "default");
     api.patch(
         "x",

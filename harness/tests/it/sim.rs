@@ -543,6 +543,64 @@ async fn watch_from_a_resource_version_sees_later_changes_in_order() {
     assert_eq!(seen, ["MODIFIED 2", "DELETED"]);
 }
 
+/// What `kubectl get x -w` relies on: it GETs, then watches from "0" and drops the first event.
+#[tokio::test]
+async fn watch_from_zero_folds_a_write_made_after_a_get_into_its_first_added_event() {
+    let (_sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    api.create(&PostParams::default(), &cm("x", json!({"v": "1"})))
+        .await
+        .unwrap();
+    assert_eq!(api.get("x").await.unwrap().data.unwrap()["v"], "1");
+    api.patch(
+        "x",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"data": {"v": "2"}})),
+    )
+    .await
+    .unwrap();
+    let stream = api
+        .watch(
+            &WatchParams::default().fields("metadata.name=x").timeout(1),
+            "0",
+        )
+        .await
+        .unwrap();
+    let mut stream = std::pin::pin!(stream);
+    let mut seen = Vec::new();
+    while let Some(event) = stream.try_next().await.unwrap() {
+        match event {
+            WatchEvent::Added(c) => seen.push(format!("ADDED {}", c.data.unwrap()["v"])),
+            WatchEvent::Modified(c) => seen.push(format!("MODIFIED {}", c.data.unwrap()["v"])),
+            WatchEvent::Bookmark(_) => {}
+            other => seen.push(format!("{other:?}")),
+        }
+    }
+    assert_eq!(seen, ["ADDED 2"], "the current state only, no replay");
+}
+
+#[tokio::test]
+async fn open_watches_count_a_watch_from_its_answer_until_its_client_goes() {
+    let (sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    assert_eq!(sim.watches().count("configmaps"), 0);
+    let stream = api
+        .watch(&WatchParams::default().timeout(60), "0")
+        .await
+        .unwrap();
+    assert_eq!(sim.watches().count("configmaps"), 1);
+    assert_eq!(sim.watches().count("quayregistries.quay.redhat.com"), 0);
+    drop(stream);
+    let gone = async {
+        while sim.watches().count("configmaps") > 0 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(10), gone)
+        .await
+        .expect("the watch stopped counting once its client went away");
+}
+
 #[tokio::test]
 async fn watch_from_a_compacted_resource_version_gets_410_gone() {
     let mut config = ClusterConfig::new("site-a");
