@@ -1,6 +1,7 @@
-//! The examples the reference pages embed (`examples/provider`, `examples/data-sources/*`,
-//! `examples/resources/*`) are valid Terraform for this provider, with every Terraform under
-//! test: a broken example in the docs fails the build.
+//! Every example is valid Terraform for this provider, with every Terraform under test: the
+//! ones the reference pages embed (`examples/provider`, `examples/data-sources/*`,
+//! `examples/resources/*`) and the root modules beside them (`examples/gitops`, ...). A broken
+//! example fails the build.
 
 use std::path::{Path, PathBuf};
 
@@ -27,7 +28,7 @@ fn example_dirs() -> Vec<PathBuf> {
 #[test]
 fn reference_examples_are_valid_terraform() {
     let dirs = example_dirs();
-    assert!(dirs.len() >= 2, "no examples found: {dirs:?}");
+    assert!(dirs.len() >= 4, "examples missing: {dirs:?}");
     for_each_terraform(|tf| {
         for dir in &dirs {
             let name = dir
