@@ -15,6 +15,7 @@ mod examples;
 mod georep_config;
 mod site_manifests;
 mod smoke;
+mod three_sites;
 
 /// The directory holding the `terraform-provider-quay` binary cargo built for these tests.
 pub fn provider_dir() -> PathBuf {
