@@ -3,12 +3,14 @@
 //! - [`sim`]: simulated Kubernetes clusters (an API server kube-rs and kubectl accept).
 //! - [`terraform`]: drives the Terraform CLI.
 //! - [`services`]: the shared PostgreSQL, Redis and per-site S3 of the `local` backend.
-//! - [`cli`]: the `georep-harness` command line (`up`, `bench sim`).
+//! - [`local`]: the `local` backend in one piece: services, clusters and operator models.
+//! - [`cli`]: the `georep-harness` command line (`up`, `demo`, `bench sim`).
 
 // Tests may unwrap (STYLE.md); non-test builds are still linted with unwrap_used.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
 pub mod cli;
+pub mod local;
 pub mod services;
 pub mod sim;
 pub mod terraform;

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::sim::Flavour;
+use crate::sim::operator::catalogue::{Catalogue, QuayVersion};
 
 /// Conformance harness for Quay geo-replication.
 #[derive(Debug, Parser)]
@@ -24,7 +25,8 @@ pub struct Cli {
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Start simulated clusters and serve them until Ctrl-C or SIGTERM.
+    /// Start the local backend (PostgreSQL, Redis, S3 per site, one simulated cluster and
+    /// Quay Operator model per site) and serve it until Ctrl-C or SIGTERM.
     Up(UpArgs),
     /// Benchmarks.
     Bench {
@@ -44,8 +46,8 @@ pub enum BenchTarget {
 /// Arguments of `up`.
 #[derive(Debug, clap::Args)]
 pub struct UpArgs {
-    /// Site names, one cluster each.
-    #[arg(long = "site", default_values = ["site-a", "site-b", "site-c"])]
+    /// Site names, one cluster each; a site's storage location is its name with '-' as '_'.
+    #[arg(long = "site", default_values = crate::local::DEFAULT_SITES)]
     pub sites: Vec<String>,
     /// Cluster flavour: `openshift` (Route + OLM APIs) or `kubernetes`.
     #[arg(long, default_value = "openshift", value_parser = parse_flavour)]
@@ -59,6 +61,17 @@ pub struct UpArgs {
     /// Serve plain HTTP without authentication instead of HTTPS with a token.
     #[arg(long)]
     pub plain_http: bool,
+    /// The Quay version the operator models deploy (one of the operator catalogue's).
+    #[arg(long, default_value_t = Catalogue::builtin().newest().version, value_parser = parse_version)]
+    pub quay_version: QuayVersion,
+}
+
+fn parse_version(text: &str) -> Result<QuayVersion, String> {
+    let version: QuayVersion = text.parse().map_err(|e| format!("{e}"))?;
+    Catalogue::builtin()
+        .release(&version)
+        .map_err(|e| e.to_string())?;
+    Ok(version)
 }
 
 fn parse_flavour(text: &str) -> Result<Flavour, String> {
@@ -75,7 +88,7 @@ mod tests {
         let Command::Up(args) = cli.command else {
             panic!("not up")
         };
-        assert_eq!(args.sites, ["site-a", "site-b", "site-c"]);
+        assert_eq!(args.sites, ["us-east", "eu-west", "ap-south"]);
         assert_eq!(args.flavour, Flavour::Openshift);
     }
 

@@ -1,24 +1,27 @@
-//! `georep-harness up`: start simulated clusters, write their kubeconfigs, serve until
-//! stopped.
+//! `georep-harness up`: start the local backend ([`crate::local::LocalEnv`]: shared services,
+//! one simulated cluster and one Quay Operator model per site), serve until stopped.
 //!
-//! Writes `DIR/kubeconfig` (one context per site) and `DIR/<site>.kubeconfig` (one each),
-//! prints how to use them, writes the ready file, and waits for Ctrl-C or SIGTERM, then
-//! stops every cluster. It does not start the Quay Operator model or shared services.
+//! Writes `DIR/kubeconfig` (one context per site), `DIR/<site>.kubeconfig` (one each),
+//! `DIR/services.json` and `DIR/terraform.tfvars.json` (the variables of
+//! `examples/three-sites`), prints how to use them, writes the ready file, and waits for
+//! Ctrl-C or SIGTERM, then stops everything. It does not run Terraform (`demo` does).
 
 use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
 use crate::cli::UpArgs;
-use crate::sim::kubeconfig;
-use crate::sim::{ClusterConfig, SimCluster, cluster};
+use crate::local::{self, LocalEnv, LocalOptions};
 
 /// `up` failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// A cluster did not start.
-    #[error("start simulated cluster")]
-    Start(#[source] cluster::Error),
+    /// The local backend did not start.
+    #[error("start the local backend")]
+    Start(#[source] local::Error),
+    /// The local backend did not stop cleanly.
+    #[error("stop the local backend")]
+    Stop(#[source] crate::services::Error),
     /// The state directory could not be made.
     #[error("create state directory {path}")]
     StateDir {
@@ -28,9 +31,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// A kubeconfig could not be written.
-    #[error("write kubeconfig")]
-    Kubeconfig(#[source] kubeconfig::Error),
+    /// `terraform.tfvars.json` could not be written.
+    #[error("write terraform variables")]
+    Tfvars(#[source] local::Error),
     /// The ready file could not be written.
     #[error("write ready file {path}")]
     ReadyFile {
@@ -51,15 +54,16 @@ pub enum Error {
     },
 }
 
-/// Running clusters and where their kubeconfigs are.
+/// The file `up` writes the variables of `examples/three-sites` into, in the state dir.
+pub const TFVARS: &str = "terraform.tfvars.json";
+
+/// The running local backend.
 #[derive(Debug)]
 pub struct Running {
-    /// The clusters, in the order of the sites.
-    pub clusters: Vec<SimCluster>,
-    /// The state directory.
-    pub state_dir: PathBuf,
-    /// `DIR/kubeconfig`.
-    pub kubeconfig: PathBuf,
+    /// Services, clusters and operator models.
+    pub env: LocalEnv,
+    /// `DIR/terraform.tfvars.json`.
+    pub tfvars: PathBuf,
     /// Kept so a temporary state directory lives as long as the clusters.
     _temp: Option<tempfile::TempDir>,
 }
@@ -94,44 +98,43 @@ pub async fn start(args: &UpArgs) -> Result<Running, Error> {
             (temp.path().to_owned(), Some(temp))
         }
     };
-    let mut clusters = Vec::new();
-    for site in &args.sites {
-        let mut config = ClusterConfig::new(site);
-        config.flavour = args.flavour;
-        config.tls = !args.plain_http;
-        clusters.push(SimCluster::start(config).await.map_err(Error::Start)?);
-    }
-    let endpoints: Vec<_> = clusters.iter().map(SimCluster::endpoint).collect();
-    let kubeconfig = state_dir.join("kubeconfig");
-    kubeconfig::write(&kubeconfig, &endpoints).map_err(Error::Kubeconfig)?;
-    for endpoint in &endpoints {
-        let path = state_dir.join(format!("{}.kubeconfig", endpoint.site));
-        kubeconfig::write(&path, std::slice::from_ref(endpoint)).map_err(Error::Kubeconfig)?;
-    }
+    let mut opts = LocalOptions::new(&state_dir);
+    opts.sites.clone_from(&args.sites);
+    opts.flavour = args.flavour;
+    opts.tls = !args.plain_http;
+    opts.quay_version = args.quay_version;
+    let env = LocalEnv::start(&opts).await.map_err(Error::Start)?;
+    let tfvars = state_dir.join(TFVARS);
+    env.write_tfvars(&tfvars).map_err(Error::Tfvars)?;
     if let Some(ready) = &args.ready_file {
-        write_ready(ready, &state_dir, &clusters)?;
+        write_ready(ready, &env)?;
     }
     Ok(Running {
-        clusters,
-        state_dir,
-        kubeconfig,
+        env,
+        tfvars,
         _temp: temp,
     })
 }
 
-fn write_ready(path: &Path, state_dir: &Path, clusters: &[SimCluster]) -> Result<(), Error> {
-    let sites: Vec<_> = clusters
+fn write_ready(path: &Path, env: &LocalEnv) -> Result<(), Error> {
+    let sites: Vec<_> = env
+        .sites()
         .iter()
-        .map(|c| {
+        .map(|s| {
             json!({
-                "site": c.site(),
-                "server": c.url(),
-                "context": c.site(),
-                "kubeconfig": state_dir.join(format!("{}.kubeconfig", c.site())),
+                "site": s.name,
+                "server": s.cluster.url(),
+                "context": s.name,
+                "kubeconfig": s.kubeconfig,
+                "location": s.location,
             })
         })
         .collect();
-    let doc = json!({"kubeconfig": state_dir.join("kubeconfig"), "sites": sites});
+    let doc = json!({
+        "kubeconfig": env.kubeconfig(),
+        "services": env.services_json(),
+        "sites": sites,
+    });
     // Write then rename, so a watcher never reads a half-written file.
     let tmp = path.with_extension("tmp");
     let io = |source| Error::ReadyFile {
@@ -144,18 +147,25 @@ fn write_ready(path: &Path, state_dir: &Path, clusters: &[SimCluster]) -> Result
 
 /// How to use the running clusters, for humans.
 pub fn usage(running: &Running) -> String {
+    let env = &running.env;
     let mut text = format!(
-        "simulated clusters are up; state in {}\n\n  export KUBECONFIG={}\n",
-        running.state_dir.display(),
-        running.kubeconfig.display()
+        "local backend is up (services, simulated clusters, quay operator models); state in {}\n\n  export KUBECONFIG={}\n",
+        env.state_dir().display(),
+        env.kubeconfig().display()
     );
-    for c in &running.clusters {
+    for s in env.sites() {
         text.push_str(&format!(
-            "  kubectl --context {} get ns    # {}\n",
-            c.site(),
-            c.url()
+            "  kubectl --context {} get quayregistries -A    # {}, location {}\n",
+            s.name,
+            s.cluster.url(),
+            s.location
         ));
     }
+    text.push_str(&format!(
+        "\ncredentials: {}\nvariables of examples/three-sites: {}\n",
+        env.services_json().display(),
+        running.tfvars.display()
+    ));
     text.push_str("\nstop with Ctrl-C or SIGTERM\n");
     text
 }
@@ -188,13 +198,12 @@ pub async fn run(args: &UpArgs) -> Result<(), Error> {
     let running = start(args).await?;
     print!("{}", usage(&running));
     wait_for_stop().await?;
-    for cluster in running.clusters {
-        cluster.stop().await;
-    }
+    let stopped = running.env.stop().await.map_err(Error::Stop);
     if let Some(ready) = &args.ready_file {
         // Stale ready files would mislead the next waiter; a missing one is fine.
         let _ = std::fs::remove_file(ready);
     }
+    stopped?;
     println!("stopped");
     Ok(())
 }
@@ -203,6 +212,7 @@ pub async fn run(args: &UpArgs) -> Result<(), Error> {
 mod tests {
     use super::*;
     use crate::sim::Flavour;
+    use crate::sim::operator::catalogue::Catalogue;
 
     #[tokio::test]
     async fn up_writes_a_kubeconfig_per_site_and_the_ready_file() {
@@ -213,6 +223,7 @@ mod tests {
             state_dir: Some(dir.path().to_owned()),
             ready_file: Some(dir.path().join("ready.json")),
             plain_http: false,
+            quay_version: Catalogue::builtin().newest().version,
         };
         let running = start(&args).await.unwrap();
         let kc = kube::config::Kubeconfig::read_from(dir.path().join("kubeconfig")).unwrap();
@@ -222,8 +233,18 @@ mod tests {
         let ready: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.path().join("ready.json")).unwrap())
                 .unwrap();
-        assert_eq!(ready["sites"][1]["server"], running.clusters[1].url());
+        assert_eq!(
+            ready["sites"][1]["server"],
+            running.env.sites()[1].cluster.url()
+        );
         assert!(usage(&running).contains("--context east"));
+        let tfvars: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&running.tfvars).unwrap()).unwrap();
+        assert!(
+            tfvars["storage"]["west"]["bucket"].is_string(),
+            "{tfvars:#}"
+        );
+        running.env.stop().await.unwrap();
     }
 
     #[tokio::test]
@@ -234,6 +255,7 @@ mod tests {
             state_dir: None,
             ready_file: None,
             plain_http: true,
+            quay_version: Catalogue::builtin().newest().version,
         };
         assert!(matches!(
             start(&args).await,

@@ -51,7 +51,11 @@ pub fn effective_preference(
     version: &QuayVersion,
     env: &BTreeMap<String, String>,
 ) -> Result<Option<String>, String> {
-    let from_env = env.get(PREFERENCE_ENV).filter(|v| !v.is_empty()).cloned();
+    // Quay reads the variable as a whitespace-separated list (`.split()`); the first counts.
+    let from_env = env
+        .get(PREFERENCE_ENV)
+        .and_then(|v| v.split_whitespace().next())
+        .map(str::to_owned);
     let preference = if version.requires_preference_env() {
         from_env
     } else {
@@ -296,6 +300,20 @@ mod tests {
         assert_eq!(
             effective_preference(&no_replication, &old, &none).unwrap(),
             None
+        );
+    }
+
+    #[test]
+    fn the_env_preference_is_a_whitespace_separated_list_whose_first_entry_counts() {
+        let b = bundle("FEATURE_STORAGE_REPLICATION: true\nDISTRIBUTED_STORAGE_PREFERENCE: [a]\n");
+        let v: QuayVersion = "3.18.0".parse().unwrap();
+        let env = BTreeMap::from([(
+            PREFERENCE_ENV.to_owned(),
+            " us_east  ap_south eu_west".to_owned(),
+        )]);
+        assert_eq!(
+            effective_preference(&b, &v, &env).unwrap().as_deref(),
+            Some("us_east")
         );
     }
 }

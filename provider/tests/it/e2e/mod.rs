@@ -16,6 +16,7 @@ mod georep_config;
 mod site_manifests;
 mod site_resource;
 mod smoke;
+mod three_sites;
 
 /// The directory holding the `terraform-provider-quay` binary cargo built for these tests.
 pub fn provider_dir() -> PathBuf {

@@ -1,0 +1,407 @@
+//! The `local` backend in one piece: the shared services, one simulated cluster per site and
+//! one Quay Operator model per cluster, all reporting to one safety ledger.
+//!
+//! [`LocalEnv::start`] writes into the state dir `kubeconfig` (one context per site),
+//! `<site>.kubeconfig` (one each), `services.json` (every password, mode 0600) and
+//! `safety-ledger.jsonl`; [`LocalEnv::tfvars`] turns all that into the variables of
+//! `examples/three-sites`. [`LocalEnv::stop`] stops the operator models, then the clusters,
+//! then the services.
+//!
+//! It does not run Terraform, install anything (see `scripts/install-services.sh`) or
+//! survive a `SIGKILL` (the PostgreSQL and Redis processes would keep running).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::services::postgres::Database;
+use crate::services::{self, SharedServices};
+use crate::sim::ledger::{self, Ledger};
+use crate::sim::operator::catalogue::{Catalogue, QuayVersion};
+use crate::sim::operator::{self, OperatorModel, OperatorOptions, RunningOperator};
+use crate::sim::{ClusterConfig, Flavour, SimCluster, cluster, kubeconfig};
+
+/// The default sites: cluster and context names.
+pub const DEFAULT_SITES: [&str; 3] = ["us-east", "eu-west", "ap-south"];
+
+/// Why the local environment could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// No site was given.
+    #[error("at least one site is needed")]
+    NoSites,
+    /// Two sites map to the same name or storage location.
+    #[error("site {site} is given twice (storage location {location})")]
+    DuplicateSite {
+        /// The site.
+        site: String,
+        /// Its storage location.
+        location: String,
+    },
+    /// A site name is not a DNS-1123 label.
+    #[error("site name {site:?} must be lowercase letters, digits and '-', starting with a letter")]
+    BadSiteName {
+        /// The name.
+        site: String,
+    },
+    /// The shared services failed.
+    #[error("start the shared services in {}", state_dir.display())]
+    Services {
+        /// The state dir.
+        state_dir: PathBuf,
+        /// Why.
+        #[source]
+        source: services::Error,
+    },
+    /// The ledger could not be opened.
+    #[error("open the safety ledger")]
+    Ledger(#[source] ledger::Error),
+    /// A simulated cluster did not start.
+    #[error("start the simulated cluster of site {site}")]
+    Cluster {
+        /// The site.
+        site: String,
+        /// Why.
+        #[source]
+        source: Box<cluster::Error>,
+    },
+    /// An operator model did not start.
+    #[error("start the quay operator model of site {site}")]
+    Operator {
+        /// The site.
+        site: String,
+        /// Why.
+        #[source]
+        source: Box<operator::Error>,
+    },
+    /// A kubeconfig could not be written.
+    #[error("write a kubeconfig")]
+    Kubeconfig(#[source] kubeconfig::Error),
+    /// A file could not be written.
+    #[error("write {}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The random secret keys could not be drawn.
+    #[error("draw random secret keys")]
+    Random(#[source] getrandom::Error),
+}
+
+/// What [`LocalEnv::start`] starts; [`LocalOptions::new`] gives every default.
+#[derive(Debug, Clone)]
+pub struct LocalOptions {
+    /// Site names: cluster and context names. Default [`DEFAULT_SITES`].
+    pub sites: Vec<String>,
+    /// Cluster flavour. Default OpenShift.
+    pub flavour: Flavour,
+    /// The Quay version of every operator model. Default: the catalogue's newest release.
+    pub quay_version: QuayVersion,
+    /// How long the simulated migration Job takes per revision. Default 50 ms.
+    pub migration_time_per_revision: Duration,
+    /// Where every file goes (created if missing).
+    pub state_dir: PathBuf,
+    /// Serve the clusters over HTTPS with a token (else plain HTTP). Default true.
+    pub tls: bool,
+}
+
+impl LocalOptions {
+    /// The defaults, writing into `state_dir`.
+    #[must_use]
+    pub fn new(state_dir: &Path) -> Self {
+        Self {
+            sites: DEFAULT_SITES.iter().map(|s| (*s).to_owned()).collect(),
+            flavour: Flavour::Openshift,
+            quay_version: Catalogue::builtin().newest().version,
+            migration_time_per_revision: Duration::from_millis(50),
+            state_dir: state_dir.to_owned(),
+            tls: true,
+        }
+    }
+}
+
+/// The storage location of a site: its name with `-` written as `_` (Quay location ids allow
+/// no dashes).
+#[must_use]
+pub fn storage_location(site: &str) -> String {
+    site.replace('-', "_")
+}
+
+/// One running site.
+#[derive(Debug)]
+pub struct LocalSite {
+    /// The site (cluster and context) name.
+    pub name: String,
+    /// Its storage location.
+    pub location: String,
+    /// Its kubeconfig, `DIR/<site>.kubeconfig`.
+    pub kubeconfig: PathBuf,
+    /// The simulated cluster.
+    pub cluster: SimCluster,
+    /// The operator model on it.
+    pub operator: RunningOperator,
+}
+
+/// A running local environment. Dropping it stops everything too, without reporting.
+#[derive(Debug)]
+pub struct LocalEnv {
+    state_dir: PathBuf,
+    kubeconfig: PathBuf,
+    services_json: PathBuf,
+    services: SharedServices,
+    ledger: Arc<Ledger>,
+    sites: Vec<LocalSite>,
+}
+
+fn check_sites(sites: &[String]) -> Result<Vec<String>, Error> {
+    if sites.is_empty() {
+        return Err(Error::NoSites);
+    }
+    let mut locations: Vec<String> = Vec::new();
+    for site in sites {
+        let label = site.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+            && site
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && !site.ends_with('-')
+            && site.len() <= 63;
+        if !label {
+            return Err(Error::BadSiteName { site: site.clone() });
+        }
+        let location = storage_location(site);
+        if locations.contains(&location) {
+            return Err(Error::DuplicateSite {
+                site: site.clone(),
+                location,
+            });
+        }
+        locations.push(location);
+    }
+    Ok(locations)
+}
+
+impl LocalEnv {
+    /// Starts the services, the clusters and the operator models, and writes the
+    /// kubeconfigs and `services.json`. Every wait inside is bounded by its launcher.
+    ///
+    /// # Errors
+    /// Any [`Error`]; whatever had started is stopped again (by `Drop`).
+    pub async fn start(opts: &LocalOptions) -> Result<Self, Error> {
+        crate::sim::install_crypto_provider();
+        let locations = check_sites(&opts.sites)?;
+        let location_refs: Vec<&str> = locations.iter().map(String::as_str).collect();
+        let services = SharedServices::start(&opts.state_dir, &location_refs)
+            .await
+            .map_err(|source| Error::Services {
+                state_dir: opts.state_dir.clone(),
+                source,
+            })?;
+        let services_json = services.services_json().map_err(|source| Error::Services {
+            state_dir: opts.state_dir.clone(),
+            source,
+        })?;
+        let ledger = Ledger::open(&opts.state_dir).map_err(Error::Ledger)?;
+        let mut clusters = Vec::new();
+        for site in &opts.sites {
+            let mut config = ClusterConfig::new(site);
+            config.flavour = opts.flavour;
+            config.tls = opts.tls;
+            let cluster = SimCluster::start(config)
+                .await
+                .map_err(|source| Error::Cluster {
+                    site: site.clone(),
+                    source: Box::new(source),
+                })?;
+            clusters.push(cluster);
+        }
+        let endpoints: Vec<_> = clusters.iter().map(SimCluster::endpoint).collect();
+        let kubeconfig = opts.state_dir.join("kubeconfig");
+        kubeconfig::write(&kubeconfig, &endpoints).map_err(Error::Kubeconfig)?;
+        let mut sites = Vec::new();
+        for ((cluster, location), endpoint) in clusters.into_iter().zip(locations).zip(&endpoints) {
+            let path = opts.state_dir.join(format!("{}.kubeconfig", endpoint.site));
+            kubeconfig::write(&path, std::slice::from_ref(endpoint)).map_err(Error::Kubeconfig)?;
+            let mut op = OperatorOptions::new(&cluster, opts.quay_version);
+            op.ledger = Arc::clone(&ledger);
+            op.storage_location = location.clone();
+            op.migration_time_per_revision = opts.migration_time_per_revision;
+            let operator =
+                OperatorModel::start(&cluster, op)
+                    .await
+                    .map_err(|source| Error::Operator {
+                        site: endpoint.site.clone(),
+                        source: Box::new(source),
+                    })?;
+            sites.push(LocalSite {
+                name: endpoint.site.clone(),
+                location,
+                kubeconfig: path,
+                cluster,
+                operator,
+            });
+        }
+        Ok(Self {
+            state_dir: opts.state_dir.clone(),
+            kubeconfig,
+            services_json,
+            services,
+            ledger,
+            sites,
+        })
+    }
+
+    /// The state dir.
+    #[must_use]
+    pub fn state_dir(&self) -> &Path {
+        &self.state_dir
+    }
+
+    /// `DIR/kubeconfig`, one context per site.
+    #[must_use]
+    pub fn kubeconfig(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    /// `DIR/services.json`.
+    #[must_use]
+    pub fn services_json(&self) -> &Path {
+        &self.services_json
+    }
+
+    /// The shared services.
+    #[must_use]
+    pub fn services(&self) -> &SharedServices {
+        &self.services
+    }
+
+    /// The safety ledger every operator model reports to.
+    #[must_use]
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        &self.ledger
+    }
+
+    /// The sites, in the order given.
+    #[must_use]
+    pub fn sites(&self) -> &[LocalSite] {
+        &self.sites
+    }
+
+    /// The variables of `examples/three-sites` for this environment: `kubeconfig_paths`
+    /// (by storage location), `database_uri`, `redis`, `storage` (by location) and freshly
+    /// drawn `secret_key` and `database_secret_key`.
+    ///
+    /// # Errors
+    /// [`Error::Random`] if no random bytes are available.
+    pub fn tfvars(&self) -> Result<Value, Error> {
+        let file = self.services.to_file();
+        let mut kubeconfigs = serde_json::Map::new();
+        let mut storage = serde_json::Map::new();
+        for site in &self.sites {
+            kubeconfigs.insert(site.location.clone(), json!(site.kubeconfig));
+            if let Some(s3) = self.services.s3_site(&site.location) {
+                storage.insert(
+                    site.location.clone(),
+                    json!({
+                        "hostname": services::redis::HOST,
+                        "port": s3.port(),
+                        "bucket": s3.bucket,
+                        "access_key": s3.access_key,
+                        "secret_key": s3.secret_key.expose(),
+                        "region": s3.region,
+                    }),
+                );
+            }
+        }
+        Ok(json!({
+            "kubeconfig_paths": kubeconfigs,
+            "database_uri": self.services.postgres().database_uri(Database::Quay).expose(),
+            "redis": {
+                "host": file.redis.host,
+                "port": file.redis.port,
+                "password": file.redis.password,
+            },
+            "storage": storage,
+            "secret_key": random_key()?,
+            "database_secret_key": random_key()?,
+        }))
+    }
+
+    /// Writes [`LocalEnv::tfvars`] to `path` (mode 0600: it holds every password).
+    ///
+    /// # Errors
+    /// [`Error::Random`] or [`Error::Write`].
+    pub fn write_tfvars(&self, path: &Path) -> Result<(), Error> {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let doc = self.tfvars()?;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(path)
+            .and_then(|mut f| writeln!(f, "{doc:#}"))
+            .map_err(|source| Error::Write {
+                path: path.to_owned(),
+                source,
+            })
+    }
+
+    /// Stops the operator models, the clusters, then the services.
+    ///
+    /// # Errors
+    /// The services' first stop failure.
+    pub async fn stop(self) -> Result<(), services::Error> {
+        for site in self.sites {
+            site.operator.stop().await;
+            site.cluster.stop().await;
+        }
+        self.services.stop().await
+    }
+}
+
+/// 48 random hex characters: a SECRET_KEY or DATABASE_SECRET_KEY.
+fn random_key() -> Result<String, Error> {
+    let mut bytes = [0_u8; 24];
+    getrandom::fill(&mut bytes).map_err(Error::Random)?;
+    Ok(hex::encode(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_site_location_writes_dashes_as_underscores() {
+        assert_eq!(storage_location("us-east"), "us_east");
+    }
+
+    #[test]
+    fn rejects_two_sites_with_the_same_location() {
+        let err = check_sites(&["a-b".into(), "a-b".into()]).unwrap_err();
+        assert!(matches!(err, Error::DuplicateSite { location, .. } if location == "a_b"));
+    }
+
+    #[test]
+    fn rejects_a_site_name_that_is_no_dns_label() {
+        let err = check_sites(&["us_east".into()]).unwrap_err();
+        assert!(matches!(err, Error::BadSiteName { site } if site == "us_east"));
+    }
+
+    #[test]
+    fn defaults_to_three_openshift_sites_on_the_newest_quay() {
+        let opts = LocalOptions::new(Path::new("/tmp/x"));
+        assert_eq!(opts.sites, DEFAULT_SITES);
+        assert_eq!(opts.flavour, Flavour::Openshift);
+        assert_eq!(
+            opts.quay_version,
+            Catalogue::builtin().newest().version,
+            "default version"
+        );
+    }
+}
