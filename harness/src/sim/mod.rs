@@ -57,6 +57,7 @@ pub mod faults;
 pub mod http;
 pub mod kubeconfig;
 pub mod object;
+pub mod olm;
 pub mod openapi;
 pub mod patch;
 pub mod protobuf;

@@ -7,6 +7,7 @@
 )]
 
 mod kubectl;
+mod olm;
 mod services;
 mod sim;
 mod terraform_cli;
