@@ -23,6 +23,7 @@ use async_trait::async_trait;
 
 use super::georep_config_data_source::GeoRepConfigDataSource;
 use super::georep_site_manifests_data_source::GeoRepSiteManifestsDataSource;
+use super::georep_upgrade_resource::GeoRepUpgradeResource;
 use crate::cluster::{ClusterSpec, Clusters, KubeconfigSource};
 use crate::framework::{DataSource, Provider, Resource};
 use crate::georep::secret::Secret;
@@ -215,7 +216,7 @@ impl Provider for QuayProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<ProviderData>>> {
-        Vec::new()
+        vec![Arc::new(GeoRepUpgradeResource)]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<ProviderData>>> {

@@ -154,8 +154,8 @@ pub(crate) struct Ctx {
     pub(crate) client: kube::Client,
 }
 
-/// How long a controller waits before looking at an object again on its own.
-pub(crate) const RESYNC: Duration = Duration::from_millis(500);
+/// How long the Subscription controller waits before looking at a Subscription again on its own.
+pub const RESYNC: Duration = Duration::from_millis(500);
 
 fn spawn<F, Fut>(client: kube::Client, kind: OlmKind, reconcile: F) -> JoinHandle<()>
 where
