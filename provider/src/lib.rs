@@ -13,12 +13,15 @@
 //!   and rendering.
 //! - [`cluster`]: kube-rs clients per named cluster, server-side apply, reads and waits with
 //!   bounded retries.
+//! - [`orchestrate`]: the I/O around the upgrade state machine: observe the sites, perform
+//!   its actions, and the loop that runs an upgrade.
 //! - [`resources`]: one file per Terraform resource or data source, mapping Terraform calls
 //!   onto [`georep`].
 
 pub mod cluster;
 pub mod framework;
 pub mod georep;
+pub mod orchestrate;
 pub mod plugin;
 pub mod resources;
 pub mod tfvalue;

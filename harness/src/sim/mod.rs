@@ -61,6 +61,7 @@ pub mod http;
 pub mod kubeconfig;
 pub mod ledger;
 pub mod object;
+pub mod olm;
 pub mod openapi;
 pub mod operator;
 pub mod patch;

@@ -7,6 +7,7 @@
 )]
 
 mod kubectl;
+mod olm;
 mod operator;
 mod services;
 mod sim;

@@ -115,6 +115,24 @@ impl Error {
         }
     }
 
+    /// Whether the API answered 409 Conflict (the object exists, or changed since it was read).
+    #[must_use]
+    pub fn is_conflict(&self) -> bool {
+        matches!(self, Self::Api { source, .. } if matches!(&**source, kube::Error::Api(status) if status.code == 409))
+    }
+
+    /// The HTTP status code of an API answer, if the cluster answered.
+    #[must_use]
+    pub fn status_code(&self) -> Option<u16> {
+        match self {
+            Self::Api { source, .. } => match &**source {
+                kube::Error::Api(status) => Some(status.code),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
     /// Whether the API answered 404 Not Found.
     #[must_use]
     pub fn is_not_found(&self) -> bool {

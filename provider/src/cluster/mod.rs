@@ -13,7 +13,8 @@
 //! - [`Cluster`]: operations on one cluster: [`Cluster::apply`] (server-side apply with field
 //!   manager [`FIELD_MANAGER`]), [`Cluster::get`], [`Cluster::list`], [`Cluster::delete`],
 //!   [`Cluster::merge_patch`], and [`Cluster::wait_for`], a watch-driven wait with a polling
-//!   fall-back, a deadline, and progress logs saying what it waits for.
+//!   fall-back, a deadline, and progress logs saying what it waits for; [`Cluster::create`]
+//!   and [`Cluster::replace`] for compare-and-swap writes.
 //! - [`Kind`]: the object kinds the provider touches, with their API paths, so no discovery
 //!   round trip is needed.
 //!
@@ -31,6 +32,7 @@ mod ops;
 pub mod retry;
 mod spec;
 mod wait;
+mod write;
 
 pub use connect::{Cluster, Clusters};
 pub use error::Error;

@@ -187,7 +187,7 @@ impl Cluster {
 }
 
 /// The kind, namespace and name of a manifest.
-fn identify(manifest: &Value) -> Result<(Kind, Option<String>, String), Error> {
+pub(super) fn identify(manifest: &Value) -> Result<(Kind, Option<String>, String), Error> {
     let field = |path: &[&str]| {
         path.iter()
             .try_fold(manifest, |v, key| v.get(key))

@@ -7,6 +7,8 @@
 //! - [`georep_site_manifests_data_source`]: `data "quay_georep_site_manifests"`, one site's
 //!   objects as YAML for GitOps; its inputs come from `site_schema.rs`, which the site resource
 //!   shares.
+//! - [`georep_upgrade_resource`]: `resource "quay_georep_upgrade"`, the geo-replication
+//!   upgrade of every site, run through [`crate::orchestrate`].
 //!
 //! Files here own the schema (with the descriptions that become the docs), the conversion
 //! between Terraform values and domain input, and the mapping of domain issues to
@@ -20,6 +22,7 @@ pub mod georep_config_data_source;
 mod georep_site_import;
 pub mod georep_site_manifests_data_source;
 pub mod georep_site_resource;
+pub mod georep_upgrade_resource;
 pub mod provider;
 mod site_schema;
 mod timeouts;

@@ -24,6 +24,7 @@ use async_trait::async_trait;
 use super::georep_config_data_source::GeoRepConfigDataSource;
 use super::georep_site_manifests_data_source::GeoRepSiteManifestsDataSource;
 use super::georep_site_resource::GeoRepSiteResource;
+use super::georep_upgrade_resource::GeoRepUpgradeResource;
 use crate::cluster::{ClusterSpec, Clusters, KubeconfigSource};
 use crate::framework::{DataSource, Provider, Resource};
 use crate::georep::secret::Secret;
@@ -216,7 +217,7 @@ impl Provider for QuayProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<ProviderData>>> {
-        vec![Arc::new(GeoRepSiteResource)]
+        vec![Arc::new(GeoRepSiteResource), Arc::new(GeoRepUpgradeResource)]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<ProviderData>>> {

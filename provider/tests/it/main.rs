@@ -9,3 +9,4 @@
 mod cluster;
 mod e2e;
 mod plugin;
+mod upgrade;

@@ -109,7 +109,7 @@ pub use progress::{
 };
 pub use request::{
     DEFAULT_LEASE_DURATION, MIN_LEASE_DURATION, OperatorInput, OperatorMethod, RequestError,
-    UpgradeInput, UpgradeRequest, validate,
+    UpgradeInput, UpgradeRequest, parse_duration, validate,
 };
 pub use site::{SiteId, SiteIdError};
 pub use step::{Decision, step};

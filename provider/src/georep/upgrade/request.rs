@@ -510,8 +510,18 @@ fn check_lease(text: Option<&str>, issues: &mut Vec<Issue>) -> Option<Duration> 
     }
 }
 
-/// Parses `1h30m`, `10m`, `90s`: one or more `<digits><h|m|s>` groups.
-fn parse_duration(text: &str) -> Option<Duration> {
+/// Parses `1h30m`, `10m`, `90s`: one or more `<digits><h|m|s>` groups; `None` otherwise.
+///
+/// # Examples
+///
+/// ```
+/// use std::time::Duration;
+/// use terraform_provider_quay::georep::upgrade::parse_duration;
+///
+/// assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+/// assert_eq!(parse_duration("10"), None);
+/// ```
+pub fn parse_duration(text: &str) -> Option<Duration> {
     let mut total: u64 = 0;
     let mut number: Option<u64> = None;
     for c in text.chars() {

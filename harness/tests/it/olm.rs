@@ -1,0 +1,255 @@
+//! The OLM model against an OpenShift-flavoured simulated cluster, driven with kube-rs as the
+//! provider drives real OLM: InstallPlans wait for approval, approval installs the CSV and the
+//! operator Deployment, a channel change offers the next minor.
+
+use std::time::Duration;
+
+use georep_harness::sim::olm::{self, OlmModel};
+use georep_harness::sim::{ClusterConfig, Flavour, SimCluster};
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use kube::{Client, ResourceExt};
+use serde_json::json;
+
+const NS: &str = "openshift-operators";
+
+async fn openshift() -> (SimCluster, Client, OlmModel) {
+    georep_harness::sim::install_crypto_provider();
+    let mut config = ClusterConfig::new("site-a");
+    config.flavour = Flavour::Openshift;
+    let sim = SimCluster::start(config).await.unwrap();
+    let client = sim.client().await.unwrap();
+    let model = OlmModel::start(&sim).await.unwrap();
+    (sim, client, model)
+}
+
+fn olm_api(client: &Client, kind: &str, plural: &str) -> Api<DynamicObject> {
+    let gvk = GroupVersionKind::gvk("operators.coreos.com", "v1alpha1", kind);
+    Api::namespaced_with(
+        client.clone(),
+        NS,
+        &ApiResource::from_gvk_with_plural(&gvk, plural),
+    )
+}
+
+fn plans(client: &Client) -> Api<DynamicObject> {
+    olm_api(client, "InstallPlan", "installplans")
+}
+
+fn subs(client: &Client) -> Api<DynamicObject> {
+    olm_api(client, "Subscription", "subscriptions")
+}
+
+/// Polls `read` until it returns `Some`, for at most 10 s.
+async fn eventually<T, F, Fut>(what: &str, mut read: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(found) = read().await {
+            return found;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn operator_env(client: &Client) -> (String, String) {
+    let d = Api::<Deployment>::namespaced(client.clone(), NS)
+        .get("quay-operator")
+        .await
+        .unwrap();
+    let c = &d.spec.unwrap().template.spec.unwrap().containers[0];
+    let version = c.env.as_ref().unwrap()[0].value.clone().unwrap();
+    (c.image.clone().unwrap(), version)
+}
+
+/// Starts `sub` at `version` on its own channel, then installs `olm` as if approved once.
+async fn install(client: &Client, version: &str) {
+    olm::install_operator(client, NS, "quay-operator", version)
+        .await
+        .unwrap();
+}
+
+async fn set_channel(client: &Client, channel: &str) {
+    subs(client)
+        .patch(
+            "quay-operator",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"channel": channel}})),
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn install_plan_appears_for_a_newer_csv_and_waits_for_approval() {
+    let (_sim, client, _model) = openshift().await;
+    install(&client, "3.14.0").await;
+    let plan = eventually("an InstallPlan for 3.14.8", || async {
+        plans(&client)
+            .get_opt("install-quay-operator-v3-14-8")
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(plan.data["spec"]["approved"], json!(false));
+    assert_eq!(plan.data["spec"]["approval"], json!("Manual"));
+    assert_eq!(
+        plan.data["spec"]["clusterServiceVersionNames"],
+        json!(["quay-operator.v3.14.8"])
+    );
+    let phase = eventually("the plan's phase", || async {
+        let p = plans(&client)
+            .get("install-quay-operator-v3-14-8")
+            .await
+            .unwrap();
+        p.data["status"]["phase"].as_str().map(str::to_owned)
+    })
+    .await;
+    assert_eq!(phase, "RequiresApproval");
+    let sub = eventually("the subscription to report the pending upgrade", || async {
+        let s = subs(&client).get("quay-operator").await.unwrap();
+        (s.data["status"]["state"] == json!("UpgradePending")).then_some(s)
+    })
+    .await;
+    assert_eq!(
+        sub.data["status"]["installedCSV"],
+        json!("quay-operator.v3.14.0")
+    );
+    assert_eq!(
+        sub.data["status"]["currentCSV"],
+        json!("quay-operator.v3.14.8")
+    );
+    // Unapproved, nothing is installed.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert_eq!(
+        operator_env(&client).await,
+        (
+            "quay.io/projectquay/quay-operator:3.14.0".to_owned(),
+            "3.14.0".to_owned()
+        )
+    );
+}
+
+#[tokio::test]
+async fn approval_replaces_the_operator_image_and_quay_version() {
+    let (_sim, client, _model) = openshift().await;
+    install(&client, "3.14.0").await;
+    eventually("an InstallPlan for 3.14.8", || async {
+        plans(&client)
+            .get_opt("install-quay-operator-v3-14-8")
+            .await
+            .unwrap()
+    })
+    .await;
+    plans(&client)
+        .patch(
+            "install-quay-operator-v3-14-8",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"approved": true}})),
+        )
+        .await
+        .unwrap();
+    let env = eventually("the operator Deployment to run 3.14.8", || async {
+        let env = operator_env(&client).await;
+        (env.1 == "3.14.8").then_some(env)
+    })
+    .await;
+    assert_eq!(env.0, "quay.io/projectquay/quay-operator:3.14.8");
+    let sub = eventually("the subscription to report 3.14.8 installed", || async {
+        let s = subs(&client).get("quay-operator").await.unwrap();
+        (s.data["status"]["installedCSV"] == json!("quay-operator.v3.14.8")).then_some(s)
+    })
+    .await;
+    assert_eq!(sub.data["status"]["state"], json!("AtLatestKnown"));
+    let csvs = olm_api(&client, "ClusterServiceVersion", "clusterserviceversions");
+    let names = eventually("the old CSV to be replaced", || async {
+        let names: Vec<String> = csvs
+            .list(&Default::default())
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .map(ResourceExt::name_any)
+            .collect();
+        (names.len() == 1).then_some(names)
+    })
+    .await;
+    assert_eq!(names, ["quay-operator.v3.14.8"]);
+    let csv = csvs.get("quay-operator.v3.14.8").await.unwrap();
+    assert_eq!(csv.data["status"]["phase"], json!("Succeeded"));
+}
+
+#[tokio::test]
+async fn channel_change_offers_the_next_minor() {
+    let (_sim, client, _model) = openshift().await;
+    install(&client, "3.13.11").await;
+    set_channel(&client, "stable-3.14").await;
+    let plan = eventually("an InstallPlan for the stable-3.14 head", || async {
+        plans(&client)
+            .get_opt("install-quay-operator-v3-14-8")
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(
+        plan.data["spec"]["clusterServiceVersionNames"],
+        json!(["quay-operator.v3.14.8"])
+    );
+}
+
+#[tokio::test]
+async fn no_install_plan_when_already_at_the_channel_head() {
+    let (_sim, client, _model) = openshift().await;
+    install(&client, "3.13.11").await;
+    let sub = eventually("the subscription to be reconciled", || async {
+        let s = subs(&client).get("quay-operator").await.unwrap();
+        (s.data["status"]["state"] == json!("AtLatestKnown")).then_some(s)
+    })
+    .await;
+    assert_eq!(
+        sub.data["status"]["installedCSV"],
+        json!("quay-operator.v3.13.11")
+    );
+    // Several resync rounds pass without an offer.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let list = plans(&client).list(&Default::default()).await.unwrap();
+    assert!(
+        list.items.is_empty(),
+        "{:?}",
+        list.items
+            .iter()
+            .map(ResourceExt::name_any)
+            .collect::<Vec<_>>()
+    );
+}
+
+#[tokio::test]
+async fn kubernetes_flavour_has_no_olm_and_a_plain_operator_deployment() {
+    georep_harness::sim::install_crypto_provider();
+    let sim = SimCluster::start(ClusterConfig::new("site-k"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        OlmModel::start(&sim).await,
+        Err(olm::Error::NotOpenshift { .. })
+    ));
+    let client = sim.client().await.unwrap();
+    olm::install_operator_deployment(&client, NS, "quay-operator", "3.14.8")
+        .await
+        .unwrap();
+    let env = operator_env(&client).await;
+    assert_eq!(
+        env,
+        (
+            "quay.io/projectquay/quay-operator:3.14.8".to_owned(),
+            "3.14.8".to_owned()
+        )
+    );
+}

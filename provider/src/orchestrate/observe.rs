@@ -1,0 +1,523 @@
+//! [`observe`]: one round of reads turned into an [`Observation`] for the state machine.
+//!
+//! Per site: the `QuayRegistry` (status, conditions, generations, quay/clair/mirror and HPA
+//! components), the pods of its quay, clair and mirror Deployments (labels
+//! `quay-operator/quayregistry=<name>` and `quay-component`), the operator (Deployment image
+//! and `QUAY_VERSION`, or Subscription, InstallPlans and installed CSV), the migration Job and
+//! the config hash (sha256 of the bundle Secret's `config.yaml`, as `georep::site` computes
+//! it). From the primary cluster: the Lease and the progress ConfigMap. A site whose reads
+//! fail (the cluster is unreachable, or the `QuayRegistry` is missing) becomes
+//! [`SiteObservation::Unreachable`] with the reason: reads never fail the round, the state
+//! machine decides what a missing site means.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use serde_json::Value;
+use sha2::{Digest as _, Sha256};
+
+use super::clock::parse_rfc3339;
+use crate::cluster::{Cluster, Clusters, Error as ClusterError, Kind};
+use crate::georep::upgrade::{
+    Approval, Component, ComponentState, Condition, ConditionStatus, InstallPlan, JobObservation,
+    JobState, LEASE_NAME, LeaseObservation, Observation, OperatorMethod, OperatorObservation,
+    PROGRESS_CONFIG_MAP, SiteId, SiteObservation, SiteState, UpgradeRequest,
+};
+
+/// The Deployment label naming a pod's component.
+pub const COMPONENT_LABEL: &str = "quay-component";
+/// The label naming a pod's `QuayRegistry`.
+pub const REGISTRY_LABEL: &str = "quay-operator/quayregistry";
+
+/// Reads every site of `request`, and the Lease and progress record on the primary cluster.
+///
+/// Never fails: a site that cannot be read is reported as unreachable, and the Lease and
+/// progress record are `None` when the primary cannot be read (the state machine then waits).
+pub async fn observe(clusters: &Clusters, request: &UpgradeRequest) -> Observation {
+    let mut observation = Observation::default();
+    let mut primary_ok = false;
+    for site in request.sites() {
+        let read = match clusters.get(site.cluster()).await {
+            Ok(cluster) => read_site(&cluster, site, request.operator()).await,
+            Err(e) => Err(e),
+        };
+        let entry = match read {
+            Ok(state) => {
+                primary_ok |= site == request.primary();
+                SiteObservation::Observed(Box::new(state))
+            }
+            Err(e) => SiteObservation::Unreachable {
+                error: error_text(&e),
+            },
+        };
+        observation.sites.insert(site.clone(), entry);
+    }
+    if primary_ok {
+        let primary = request.primary();
+        if let Ok(cluster) = clusters.get(primary.cluster()).await {
+            match read_coordination(&cluster, primary.namespace()).await {
+                Ok((lease, progress)) => {
+                    observation.lease = lease;
+                    observation.progress = progress;
+                }
+                Err(e) => {
+                    observation.sites.insert(
+                        primary.clone(),
+                        SiteObservation::Unreachable {
+                            error: error_text(&e),
+                        },
+                    );
+                }
+            }
+        }
+    }
+    observation
+}
+
+/// An error and its causes on one line.
+pub(crate) fn error_text(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// The Lease and the progress ConfigMap's data, each `None` when absent.
+async fn read_coordination(
+    cluster: &Cluster,
+    namespace: &str,
+) -> Result<(Option<LeaseObservation>, Option<BTreeMap<String, String>>), ClusterError> {
+    let lease = cluster
+        .get(&Kind::LEASE, Some(namespace), LEASE_NAME)
+        .await?
+        .map(|l| lease_observation(&l));
+    let progress = cluster
+        .get(&Kind::CONFIG_MAP, Some(namespace), PROGRESS_CONFIG_MAP)
+        .await?
+        .map(|cm| string_map(&cm["data"]));
+    Ok((lease, progress))
+}
+
+/// What a Lease object says about its holder.
+pub(crate) fn lease_observation(lease: &Value) -> LeaseObservation {
+    let spec = &lease["spec"];
+    let holder = spec["holderIdentity"]
+        .as_str()
+        .filter(|h| !h.is_empty())
+        .map(str::to_owned);
+    let renewed = spec["renewTime"]
+        .as_str()
+        .or_else(|| spec["acquireTime"].as_str())
+        .and_then(parse_rfc3339);
+    let duration = spec["leaseDurationSeconds"]
+        .as_u64()
+        .map(std::time::Duration::from_secs);
+    LeaseObservation {
+        holder,
+        expires: renewed.zip(duration).map(|(t, d)| t.plus(d)),
+    }
+}
+
+fn string_map(value: &Value) -> BTreeMap<String, String> {
+    value
+        .as_object()
+        .map(|o| {
+            o.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Everything about one site; an error when the cluster or the `QuayRegistry` cannot be read.
+async fn read_site(
+    cluster: &Cluster,
+    site: &SiteId,
+    operator: &OperatorMethod,
+) -> Result<SiteState, ClusterError> {
+    let ns = Some(site.namespace());
+    let registry = cluster
+        .get(&Kind::QUAY_REGISTRY, ns, site.name())
+        .await?
+        .ok_or_else(|| ClusterError::WaitFailed {
+            cluster: site.cluster().to_owned(),
+            what: format!("QuayRegistry {}/{}", site.namespace(), site.name()),
+            message: "it does not exist".to_owned(),
+        })?;
+    let mut state = registry_state(&registry);
+    let pods = cluster
+        .list(&Kind::POD, ns, &format!("{REGISTRY_LABEL}={}", site.name()))
+        .await?;
+    for (component, counted) in pod_counts(&pods) {
+        if let Some(c) = state.components.get_mut(&component) {
+            c.running_pods = counted;
+        }
+    }
+    state.migration_job = cluster
+        .get(&Kind::JOB, ns, &site.migration_job_name())
+        .await?
+        .map(|job| job_observation(&job, &state.conditions));
+    state.config_hash = match registry["spec"]["configBundleSecret"].as_str() {
+        Some(secret) => cluster
+            .get(&Kind::SECRET, ns, secret)
+            .await?
+            .and_then(|s| config_hash(&s)),
+        None => None,
+    };
+    state.operator = read_operator(cluster, operator).await?;
+    Ok(state)
+}
+
+/// The parts of a `QuayRegistry` read from the object itself.
+pub(crate) fn registry_state(registry: &Value) -> SiteState {
+    let status = &registry["status"];
+    let conditions = status["conditions"]
+        .as_array()
+        .map(|list| list.iter().map(condition).collect())
+        .unwrap_or_default();
+    let mut components = BTreeMap::new();
+    // The operator's default: the HPA is managed unless the spec says otherwise.
+    let mut hpa_managed = true;
+    for entry in registry["spec"]["components"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let managed = entry["managed"].as_bool().unwrap_or(true);
+        let kind = entry["kind"].as_str().unwrap_or_default();
+        if kind == "horizontalpodautoscaler" {
+            hpa_managed = managed;
+        }
+        let component = match kind {
+            "quay" => Component::Quay,
+            "clair" => Component::Clair,
+            "mirror" => Component::Mirror,
+            _ => continue,
+        };
+        let replicas = entry["overrides"]["replicas"]
+            .as_u64()
+            .and_then(|r| u32::try_from(r).ok());
+        components.insert(
+            component,
+            ComponentState {
+                managed,
+                replicas,
+                running_pods: 0,
+            },
+        );
+    }
+    SiteState {
+        current_version: status["currentVersion"]
+            .as_str()
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned),
+        conditions,
+        generation: registry["metadata"]["generation"].as_i64(),
+        observed_generation: status["observedGeneration"].as_i64(),
+        components,
+        hpa_managed,
+        ..SiteState::default()
+    }
+}
+
+fn condition(value: &Value) -> Condition {
+    let text = |key: &str| value[key].as_str().unwrap_or_default().to_owned();
+    Condition {
+        kind: text("type"),
+        status: match value["status"].as_str() {
+            Some("True") => ConditionStatus::True,
+            Some("False") => ConditionStatus::False,
+            _ => ConditionStatus::Unknown,
+        },
+        reason: text("reason"),
+        message: text("message"),
+    }
+}
+
+/// Pods per component that are not finished (running, starting or terminating).
+pub(crate) fn pod_counts(pods: &[Value]) -> BTreeMap<Component, u32> {
+    let mut counts = BTreeMap::new();
+    for pod in pods {
+        let finished = matches!(
+            pod["status"]["phase"].as_str(),
+            Some("Succeeded" | "Failed")
+        );
+        let component = match pod["metadata"]["labels"][COMPONENT_LABEL].as_str() {
+            Some("quay-app") => Component::Quay,
+            Some("clair-app") => Component::Clair,
+            Some("quay-mirror") => Component::Mirror,
+            _ => continue,
+        };
+        if !finished {
+            *counts.entry(component).or_insert(0) += 1;
+        }
+    }
+    counts
+}
+
+/// The migration Job's state; a failure carries the Job's message, or the operator's
+/// `MigrationsFailed` condition message.
+pub(crate) fn job_observation(job: &Value, conditions: &[Condition]) -> JobObservation {
+    let status = &job["status"];
+    let count = |key: &str| status[key].as_u64().unwrap_or(0);
+    let failed = status["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["type"] == "Failed" && c["status"] == "True");
+    let state = if count("succeeded") > 0 {
+        JobState::Succeeded
+    } else if let Some(failure) = failed {
+        let from_operator = conditions
+            .iter()
+            .find(|c| c.reason == "MigrationsFailed" && !c.message.is_empty())
+            .map(|c| c.message.clone());
+        let message = failure["message"]
+            .as_str()
+            .filter(|m| !m.is_empty())
+            .map(str::to_owned)
+            .or(from_operator)
+            .unwrap_or_else(|| "the Job failed without a message".to_owned());
+        JobState::Failed { message }
+    } else {
+        JobState::Active
+    };
+    JobObservation {
+        name: job["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+        state,
+    }
+}
+
+/// `sha256:<hex>` of the Secret's `config.yaml`, as `georep::site::Site::config_hash`.
+pub(crate) fn config_hash(secret: &Value) -> Option<String> {
+    let encoded = secret["data"]["config.yaml"].as_str()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    Some(format!("sha256:{}", hex::encode(Sha256::digest(bytes))))
+}
+
+async fn read_operator(
+    cluster: &Cluster,
+    operator: &OperatorMethod,
+) -> Result<OperatorObservation, ClusterError> {
+    match operator {
+        OperatorMethod::Deployment {
+            namespace, name, ..
+        } => Ok(cluster
+            .get(&Kind::DEPLOYMENT, Some(namespace), name)
+            .await?
+            .map(|d| deployment_operator(&d))
+            .unwrap_or_default()),
+        OperatorMethod::Olm {
+            namespace,
+            subscription,
+            ..
+        } => {
+            let Some(sub) = cluster
+                .get(&Kind::SUBSCRIPTION, Some(namespace), subscription)
+                .await?
+            else {
+                return Ok(OperatorObservation::default());
+            };
+            let plans = cluster
+                .list(&Kind::INSTALL_PLAN, Some(namespace), "")
+                .await?;
+            let installed = sub["status"]["installedCSV"].as_str().map(str::to_owned);
+            let csv = match &installed {
+                Some(name) => {
+                    cluster
+                        .get(&Kind::CLUSTER_SERVICE_VERSION, Some(namespace), name)
+                        .await?
+                }
+                None => None,
+            };
+            Ok(olm_operator(&sub, &plans, csv.as_ref()))
+        }
+    }
+}
+
+/// The operator as its Deployment shows it: image and `QUAY_VERSION` of its first container
+/// (the one named `quay-operator` when there are several).
+pub(crate) fn deployment_operator(deployment: &Value) -> OperatorObservation {
+    let containers = deployment["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let container = containers
+        .iter()
+        .find(|c| c["name"] == "quay-operator")
+        .or_else(|| containers.first());
+    let Some(container) = container else {
+        return OperatorObservation::default();
+    };
+    let version = container["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|e| e["name"] == "QUAY_VERSION")
+        .and_then(|e| e["value"].as_str())
+        .map(str::to_owned);
+    OperatorObservation {
+        quay_version: version,
+        deployment_image: container["image"].as_str().map(str::to_owned),
+        ..OperatorObservation::default()
+    }
+}
+
+/// The operator as OLM shows it: Subscription, InstallPlans of the Quay Operator, and the
+/// installed CSV's `quay-version` annotation (or the version in its name).
+pub(crate) fn olm_operator(
+    sub: &Value,
+    plans: &[Value],
+    csv: Option<&Value>,
+) -> OperatorObservation {
+    let installed = sub["status"]["installedCSV"].as_str().map(str::to_owned);
+    let quay_version = csv
+        .and_then(|c| c["metadata"]["annotations"]["quay-version"].as_str())
+        .map(str::to_owned)
+        .or_else(|| {
+            installed
+                .as_deref()
+                .and_then(|n| n.strip_prefix("quay-operator.v"))
+                .map(str::to_owned)
+        });
+    let install_plans = plans
+        .iter()
+        .filter_map(|p| {
+            let csvs: Vec<String> = p["spec"]["clusterServiceVersionNames"]
+                .as_array()?
+                .iter()
+                .filter_map(|c| c.as_str().map(str::to_owned))
+                .collect();
+            csvs.iter()
+                .any(|c| c.starts_with("quay-operator."))
+                .then(|| InstallPlan {
+                    name: p["metadata"]["name"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                    csvs,
+                    approved: p["spec"]["approved"].as_bool().unwrap_or(false),
+                })
+        })
+        .collect();
+    OperatorObservation {
+        quay_version,
+        deployment_image: None,
+        subscription_channel: sub["spec"]["channel"].as_str().map(str::to_owned),
+        approval: match sub["spec"]["installPlanApproval"].as_str() {
+            Some("Manual") => Some(Approval::Manual),
+            // OLM's default is Automatic.
+            _ => Some(Approval::Automatic),
+        },
+        installed_csv: installed,
+        install_plans,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn registry_components_and_hpa_are_read_from_the_spec() {
+        let qr = json!({
+            "metadata": {"generation": 4},
+            "spec": {"components": [
+                {"kind": "quay", "managed": true, "overrides": {"replicas": 3}},
+                {"kind": "clair", "managed": false},
+                {"kind": "mirror", "managed": true},
+                {"kind": "horizontalpodautoscaler", "managed": false},
+            ]},
+            "status": {"currentVersion": "3.14.0", "observedGeneration": 4,
+                       "conditions": [{"type": "Available", "status": "True", "reason": "HealthChecksPassing"}]},
+        });
+        let state = registry_state(&qr);
+        assert_eq!(state.current_version.as_deref(), Some("3.14.0"));
+        assert!(!state.hpa_managed);
+        assert_eq!(state.components[&Component::Quay].replicas, Some(3));
+        assert!(!state.components[&Component::Clair].managed);
+        assert_eq!(state.components[&Component::Mirror].replicas, None);
+        assert!(state.condition_is("Available", ConditionStatus::True));
+        assert!(state.is_generation_observed());
+    }
+
+    #[test]
+    fn finished_pods_do_not_count_as_running() {
+        let pod = |component: &str, phase: &str| json!({"metadata": {"labels": {COMPONENT_LABEL: component}}, "status": {"phase": phase}});
+        let counts = pod_counts(&[
+            pod("quay-app", "Running"),
+            pod("quay-app", "Pending"),
+            pod("quay-mirror", "Succeeded"),
+            pod("clair-app", "Running"),
+            pod("quay-database", "Running"),
+        ]);
+        assert_eq!(counts.get(&Component::Quay), Some(&2));
+        assert_eq!(counts.get(&Component::Mirror), None);
+        assert_eq!(counts.get(&Component::Clair), Some(&1));
+    }
+
+    #[test]
+    fn a_failed_migration_job_carries_its_message() {
+        let job = json!({"metadata": {"name": "r-quay-app-upgrade"},
+            "status": {"failed": 6, "conditions": [{"type": "Failed", "status": "True", "message": "alembic: Can't locate revision"}]}});
+        let seen = job_observation(&job, &[]);
+        assert_eq!(
+            seen.state,
+            JobState::Failed {
+                message: "alembic: Can't locate revision".into()
+            }
+        );
+        let running = job_observation(
+            &json!({"metadata": {"name": "j"}, "status": {"active": 1}}),
+            &[],
+        );
+        assert_eq!(running.state, JobState::Active);
+    }
+
+    #[test]
+    fn config_hash_matches_the_site_resource() {
+        let yaml = "SERVER_HOSTNAME: quay.example.com\n";
+        let secret = json!({"data": {"config.yaml": base64::engine::general_purpose::STANDARD.encode(yaml)}});
+        let expected = format!("sha256:{}", hex::encode(Sha256::digest(yaml.as_bytes())));
+        assert_eq!(config_hash(&secret), Some(expected));
+    }
+
+    #[test]
+    fn olm_operator_reads_channel_approval_plans_and_installed_version() {
+        let sub = json!({"spec": {"channel": "stable-3.14", "installPlanApproval": "Manual"},
+                         "status": {"installedCSV": "quay-operator.v3.14.0"}});
+        let plans = [
+            json!({"metadata": {"name": "install-a"}, "spec": {"approved": false, "clusterServiceVersionNames": ["quay-operator.v3.14.8"]}}),
+            json!({"metadata": {"name": "install-b"}, "spec": {"approved": false, "clusterServiceVersionNames": ["other.v1"]}}),
+        ];
+        let op = olm_operator(&sub, &plans, None);
+        assert_eq!(op.quay_version.as_deref(), Some("3.14.0"));
+        assert_eq!(op.approval, Some(Approval::Manual));
+        assert_eq!(op.install_plans.len(), 1);
+        assert_eq!(op.install_plans[0].name, "install-a");
+        let auto = olm_operator(&json!({"spec": {"channel": "c"}}), &[], None);
+        assert_eq!(auto.approval, Some(Approval::Automatic));
+    }
+
+    #[test]
+    fn lease_expiry_is_renew_time_plus_duration() {
+        let lease = json!({"spec": {"holderIdentity": "me", "renewTime": "2026-08-21T12:00:00.000000Z", "leaseDurationSeconds": 600}});
+        let seen = lease_observation(&lease);
+        assert_eq!(seen.holder.as_deref(), Some("me"));
+        assert_eq!(
+            seen.expires.map(|t| t.to_string()).as_deref(),
+            Some("2026-08-21T12:10:00Z")
+        );
+    }
+}

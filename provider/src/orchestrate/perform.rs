@@ -1,0 +1,541 @@
+//! [`perform`]: carries out one [`Action`] of the upgrade state machine on the clusters.
+//!
+//! Every action is idempotent (performing it twice is harmless). The Lease is taken as a
+//! compare-and-swap: create when absent, otherwise replace with the `resourceVersion` just
+//! read, so of two runs racing for it exactly one wins and the other gets
+//! [`Error::LeaseHeld`]. `QuayRegistry` components are changed by reading the object and
+//! writing its whole `spec.components` list back with a merge patch that carries the
+//! `resourceVersion` read, keeping every other component and override as found.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value, json};
+use tracing::info;
+
+use super::clock::micro_time;
+use super::observe::lease_observation;
+use crate::cluster::{Cluster, Clusters, Error as ClusterError, Kind};
+use crate::georep::upgrade::{
+    Action, Component, LEASE_NAME, OperatorUpgrade, PROGRESS_CONFIG_MAP, SiteId, Timestamp,
+    UpgradeRequest,
+};
+
+/// Why an action could not be performed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A cluster request failed.
+    #[error("{what}")]
+    Cluster {
+        /// What was being done, in words.
+        what: String,
+        /// The cause.
+        #[source]
+        source: ClusterError,
+    },
+    /// Someone else holds the Lease (or took it between our read and our write).
+    #[error(
+        "Lease {LEASE_NAME} in namespace {namespace} on cluster {cluster} is held by {holder} until {expires}"
+    )]
+    LeaseHeld {
+        /// The primary's cluster.
+        cluster: String,
+        /// The primary's namespace.
+        namespace: String,
+        /// The holder found.
+        holder: String,
+        /// When its hold expires, RFC 3339 (or `unknown`).
+        expires: String,
+    },
+    /// An object the action changes does not exist.
+    #[error("{object} on cluster {cluster} does not exist")]
+    Missing {
+        /// The cluster.
+        cluster: String,
+        /// The object, `Kind namespace/name`.
+        object: String,
+    },
+}
+
+impl Error {
+    /// Whether observing again and retrying may succeed: connection failures, 409, 429 and
+    /// 5xx answers. A Lease held by someone else, a missing object and other refusals are
+    /// final.
+    #[must_use]
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Self::Cluster { source, .. } => match source.status_code() {
+                None => matches!(source, ClusterError::Api { .. }),
+                Some(code) => code == 409 || code == 429 || code >= 500,
+            },
+            Self::LeaseHeld { .. } | Self::Missing { .. } => false,
+        }
+    }
+}
+
+fn cluster_error(what: impl Into<String>) -> impl FnOnce(ClusterError) -> Error {
+    let what = what.into();
+    move |source| Error::Cluster { what, source }
+}
+
+async fn cluster_of(clusters: &Clusters, site: &SiteId) -> Result<Cluster, Error> {
+    clusters
+        .get(site.cluster())
+        .await
+        .map_err(cluster_error(format!(
+            "connect to cluster {}",
+            site.cluster()
+        )))
+}
+
+/// Performs `action` at time `now` for `request`.
+///
+/// # Errors
+///
+/// [`Error`] when a cluster request fails, the Lease is held by another run, or an object to
+/// change is missing; [`Error::is_retryable`] says whether the next round may succeed.
+pub async fn perform(
+    clusters: &Clusters,
+    request: &UpgradeRequest,
+    action: &Action,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let primary = request.primary();
+    match action {
+        Action::Wait { .. } => Ok(()),
+        Action::AcquireLease { holder, duration } => {
+            let cluster = cluster_of(clusters, primary).await?;
+            acquire_lease(
+                &cluster,
+                primary.namespace(),
+                holder,
+                duration.as_secs(),
+                now,
+            )
+            .await
+        }
+        Action::RenewLease { holder, duration } => {
+            let cluster = cluster_of(clusters, primary).await?;
+            renew_lease(
+                &cluster,
+                primary.namespace(),
+                holder,
+                duration.as_secs(),
+                now,
+            )
+            .await
+        }
+        Action::ReleaseLease { holder } => {
+            let cluster = cluster_of(clusters, primary).await?;
+            release_lease(&cluster, primary.namespace(), holder).await
+        }
+        Action::WriteProgress(progress) => {
+            let cluster = cluster_of(clusters, primary).await?;
+            let manifest = json!({
+                "apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {
+                    "name": PROGRESS_CONFIG_MAP, "namespace": primary.namespace(),
+                    "labels": {"app.kubernetes.io/managed-by": "terraform-provider-quay"},
+                },
+                "data": progress.to_configmap_data(),
+            });
+            cluster
+                .apply(&manifest)
+                .await
+                .map(|_| ())
+                .map_err(cluster_error(format!(
+                    "record progress in ConfigMap {PROGRESS_CONFIG_MAP}"
+                )))
+        }
+        Action::ClearProgress => {
+            let cluster = cluster_of(clusters, primary).await?;
+            cluster
+                .delete(
+                    &Kind::CONFIG_MAP,
+                    Some(primary.namespace()),
+                    PROGRESS_CONFIG_MAP,
+                )
+                .await
+                .map(|_| ())
+                .map_err(cluster_error(format!(
+                    "delete ConfigMap {PROGRESS_CONFIG_MAP}"
+                )))
+        }
+        Action::ScaleDown { site, components } => {
+            let replicas = components.iter().map(|c| (*c, Some(0))).collect();
+            edit_components(clusters, site, &replicas, false).await
+        }
+        Action::Restore {
+            site,
+            replicas,
+            hpa_managed,
+        } => edit_components(clusters, site, replicas, *hpa_managed).await,
+        Action::UpgradeOperator { site, how } => upgrade_operator(clusters, site, how).await,
+    }
+}
+
+fn lease_manifest(
+    namespace: &str,
+    holder: Option<&str>,
+    seconds: u64,
+    now: Timestamp,
+    previous: Option<&Value>,
+) -> Value {
+    let mut manifest = json!({
+        "apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+        "metadata": {"name": LEASE_NAME, "namespace": namespace},
+        "spec": {"leaseDurationSeconds": seconds, "renewTime": micro_time(now)},
+    });
+    if let Some(holder) = holder {
+        manifest["spec"]["holderIdentity"] = json!(holder);
+    }
+    if let Some(previous) = previous {
+        manifest["metadata"]["resourceVersion"] = previous["metadata"]["resourceVersion"].clone();
+        manifest["spec"]["acquireTime"] = previous["spec"]["acquireTime"].clone();
+        manifest["spec"]["leaseTransitions"] = previous["spec"]["leaseTransitions"].clone();
+    }
+    manifest
+}
+
+async fn read_lease(cluster: &Cluster, namespace: &str) -> Result<Option<Value>, Error> {
+    cluster
+        .get(&Kind::LEASE, Some(namespace), LEASE_NAME)
+        .await
+        .map_err(cluster_error(format!("read Lease {LEASE_NAME}")))
+}
+
+async fn held_by_other(cluster: &Cluster, namespace: &str) -> Error {
+    let found = read_lease(cluster, namespace).await.ok().flatten();
+    let seen = found.as_ref().map(lease_observation);
+    Error::LeaseHeld {
+        cluster: cluster.key().to_owned(),
+        namespace: namespace.to_owned(),
+        holder: seen
+            .as_ref()
+            .and_then(|s| s.holder.clone())
+            .unwrap_or_else(|| "another run".to_owned()),
+        expires: seen
+            .and_then(|s| s.expires)
+            .map_or_else(|| "unknown".to_owned(), |t| t.to_string()),
+    }
+}
+
+async fn acquire_lease(
+    cluster: &Cluster,
+    namespace: &str,
+    holder: &str,
+    seconds: u64,
+    now: Timestamp,
+) -> Result<(), Error> {
+    match read_lease(cluster, namespace).await? {
+        None => {
+            let mut manifest = lease_manifest(namespace, Some(holder), seconds, now, None);
+            manifest["spec"]["acquireTime"] = json!(micro_time(now));
+            manifest["spec"]["leaseTransitions"] = json!(0);
+            match cluster.create(&manifest).await {
+                Ok(_) => Ok(()),
+                Err(e) if e.is_conflict() => Err(held_by_other(cluster, namespace).await),
+                Err(e) => Err(cluster_error(format!("create Lease {LEASE_NAME}"))(e)),
+            }
+        }
+        Some(lease) => {
+            let seen = lease_observation(&lease);
+            match seen.live_holder(now) {
+                Some(other) if other != holder => {
+                    return Err(Error::LeaseHeld {
+                        cluster: cluster.key().to_owned(),
+                        namespace: namespace.to_owned(),
+                        holder: other.to_owned(),
+                        expires: seen
+                            .expires
+                            .map_or_else(|| "unknown".to_owned(), |t| t.to_string()),
+                    });
+                }
+                _ => {}
+            }
+            let mut manifest = lease_manifest(namespace, Some(holder), seconds, now, Some(&lease));
+            if seen.holder.as_deref() != Some(holder) {
+                manifest["spec"]["acquireTime"] = json!(micro_time(now));
+                let transitions = lease["spec"]["leaseTransitions"].as_i64().unwrap_or(0);
+                manifest["spec"]["leaseTransitions"] = json!(transitions + 1);
+            }
+            match cluster.replace(&manifest).await {
+                Ok(_) => {
+                    info!(holder, "took Lease {LEASE_NAME}");
+                    Ok(())
+                }
+                Err(e) if e.is_conflict() => Err(held_by_other(cluster, namespace).await),
+                Err(e) => Err(cluster_error(format!("take Lease {LEASE_NAME}"))(e)),
+            }
+        }
+    }
+}
+
+async fn renew_lease(
+    cluster: &Cluster,
+    namespace: &str,
+    holder: &str,
+    seconds: u64,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let lease = read_lease(cluster, namespace).await?;
+    match lease {
+        Some(lease) if lease_observation(&lease).holder.as_deref() == Some(holder) => {
+            let manifest = lease_manifest(namespace, Some(holder), seconds, now, Some(&lease));
+            cluster
+                .replace(&manifest)
+                .await
+                .map(|_| ())
+                .map_err(cluster_error(format!("renew Lease {LEASE_NAME}")))
+        }
+        _ => Err(held_by_other(cluster, namespace).await),
+    }
+}
+
+async fn release_lease(cluster: &Cluster, namespace: &str, holder: &str) -> Result<(), Error> {
+    let Some(lease) = read_lease(cluster, namespace).await? else {
+        return Ok(());
+    };
+    if lease_observation(&lease).holder.as_deref() != Some(holder) {
+        return Ok(());
+    }
+    let mut manifest = lease.clone();
+    if let Some(spec) = manifest["spec"].as_object_mut() {
+        spec.remove("holderIdentity");
+    }
+    cluster
+        .replace(&manifest)
+        .await
+        .map(|_| ())
+        .map_err(cluster_error(format!("release Lease {LEASE_NAME}")))
+}
+
+/// Sets `overrides.replicas` of the given components (`None` removes it) and the HPA's
+/// `managed`, keeping everything else of `spec.components`.
+pub(crate) fn edited_components(
+    components: &[Value],
+    replicas: &BTreeMap<Component, Option<u32>>,
+    hpa_managed: bool,
+) -> Vec<Value> {
+    let mut out: Vec<Value> = components.to_vec();
+    let mut hpa_seen = false;
+    for entry in &mut out {
+        let kind = entry["kind"].as_str().unwrap_or_default().to_owned();
+        if kind == "horizontalpodautoscaler" {
+            entry["managed"] = json!(hpa_managed);
+            hpa_seen = true;
+            continue;
+        }
+        let Some((_, value)) = replicas.iter().find(|(c, _)| c.kind() == kind) else {
+            continue;
+        };
+        let Some(object) = entry.as_object_mut() else {
+            continue;
+        };
+        let overrides = object
+            .entry("overrides")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !overrides.is_object() {
+            *overrides = Value::Object(Map::new());
+        }
+        if let Some(overrides) = overrides.as_object_mut() {
+            match value {
+                Some(n) => {
+                    overrides.insert("replicas".to_owned(), json!(n));
+                }
+                None => {
+                    overrides.remove("replicas");
+                }
+            }
+        }
+    }
+    if !hpa_seen {
+        out.push(json!({"kind": "horizontalpodautoscaler", "managed": hpa_managed}));
+    }
+    out
+}
+
+async fn edit_components(
+    clusters: &Clusters,
+    site: &SiteId,
+    replicas: &BTreeMap<Component, Option<u32>>,
+    hpa_managed: bool,
+) -> Result<(), Error> {
+    let cluster = cluster_of(clusters, site).await?;
+    let ns = Some(site.namespace());
+    let object = Kind::QUAY_REGISTRY.describe(ns, site.name());
+    let registry = cluster
+        .get(&Kind::QUAY_REGISTRY, ns, site.name())
+        .await
+        .map_err(cluster_error(format!("read {object}")))?
+        .ok_or_else(|| Error::Missing {
+            cluster: site.cluster().to_owned(),
+            object: object.clone(),
+        })?;
+    let components = registry["spec"]["components"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let edited = edited_components(&components, replicas, hpa_managed);
+    if edited == components {
+        return Ok(());
+    }
+    let patch = json!({
+        "metadata": {"resourceVersion": registry["metadata"]["resourceVersion"]},
+        "spec": {"components": edited},
+    });
+    cluster
+        .merge_patch(&Kind::QUAY_REGISTRY, ns, site.name(), &patch)
+        .await
+        .map(|_| ())
+        .map_err(cluster_error(format!("set replicas and HPA on {object}")))
+}
+
+async fn upgrade_operator(
+    clusters: &Clusters,
+    site: &SiteId,
+    how: &OperatorUpgrade,
+) -> Result<(), Error> {
+    let cluster = cluster_of(clusters, site).await?;
+    match how {
+        OperatorUpgrade::SetSubscriptionChannel {
+            namespace,
+            subscription,
+            channel,
+        } => cluster
+            .merge_patch(
+                &Kind::SUBSCRIPTION,
+                Some(namespace),
+                subscription,
+                &json!({"spec": {"channel": channel}}),
+            )
+            .await
+            .map(|_| ())
+            .map_err(cluster_error(format!(
+                "set channel {channel} on Subscription {namespace}/{subscription}"
+            ))),
+        OperatorUpgrade::ApproveInstallPlan {
+            namespace, name, ..
+        } => cluster
+            .merge_patch(
+                &Kind::INSTALL_PLAN,
+                Some(namespace),
+                name,
+                &json!({"spec": {"approved": true}}),
+            )
+            .await
+            .map(|_| ())
+            .map_err(cluster_error(format!(
+                "approve InstallPlan {namespace}/{name}"
+            ))),
+        OperatorUpgrade::PatchDeployment {
+            namespace,
+            name,
+            image,
+            quay_version,
+        } => {
+            let object = Kind::DEPLOYMENT.describe(Some(namespace), name);
+            let deployment = cluster
+                .get(&Kind::DEPLOYMENT, Some(namespace), name)
+                .await
+                .map_err(cluster_error(format!("read {object}")))?
+                .ok_or_else(|| Error::Missing {
+                    cluster: site.cluster().to_owned(),
+                    object: object.clone(),
+                })?;
+            let containers = deployment["spec"]["template"]["spec"]["containers"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let Some(edited) = operator_containers(&containers, image, quay_version) else {
+                return Err(Error::Missing {
+                    cluster: site.cluster().to_owned(),
+                    object: format!("a container in {object}"),
+                });
+            };
+            if edited == containers {
+                return Ok(());
+            }
+            let patch = json!({
+                "metadata": {"resourceVersion": deployment["metadata"]["resourceVersion"]},
+                "spec": {"template": {"spec": {"containers": edited}}},
+            });
+            cluster
+                .merge_patch(&Kind::DEPLOYMENT, Some(namespace), name, &patch)
+                .await
+                .map(|_| ())
+                .map_err(cluster_error(format!("set the image of {object}")))
+        }
+    }
+}
+
+/// The containers with the operator's (named `quay-operator`, else the first) image and
+/// `QUAY_VERSION` set; `None` when there is no container.
+pub(crate) fn operator_containers(
+    containers: &[Value],
+    image: &str,
+    quay_version: &str,
+) -> Option<Vec<Value>> {
+    let mut out = containers.to_vec();
+    let index = out
+        .iter()
+        .position(|c| c["name"] == "quay-operator")
+        .or(if out.is_empty() { None } else { Some(0) })?;
+    let container = &mut out[index];
+    container["image"] = json!(image);
+    let mut env = container["env"].as_array().cloned().unwrap_or_default();
+    match env.iter_mut().find(|e| e["name"] == "QUAY_VERSION") {
+        Some(var) => *var = json!({"name": "QUAY_VERSION", "value": quay_version}),
+        None => env.push(json!({"name": "QUAY_VERSION", "value": quay_version})),
+    }
+    container["env"] = Value::Array(env);
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scale_down_keeps_other_overrides_and_unmanages_the_hpa() {
+        let components = vec![
+            json!({"kind": "quay", "managed": true, "overrides": {"replicas": 3, "env": [{"name": "A", "value": "b"}]}}),
+            json!({"kind": "mirror", "managed": true}),
+            json!({"kind": "postgres", "managed": false}),
+            json!({"kind": "horizontalpodautoscaler", "managed": true}),
+        ];
+        let zero = BTreeMap::from([(Component::Quay, Some(0)), (Component::Mirror, Some(0))]);
+        let edited = edited_components(&components, &zero, false);
+        assert_eq!(edited[0]["overrides"]["replicas"], json!(0));
+        assert_eq!(edited[0]["overrides"]["env"][0]["name"], json!("A"));
+        assert_eq!(edited[1]["overrides"]["replicas"], json!(0));
+        assert_eq!(edited[2], components[2]);
+        assert_eq!(edited[3]["managed"], json!(false));
+    }
+
+    #[test]
+    fn restore_removes_replicas_that_were_absent() {
+        let components =
+            vec![json!({"kind": "quay", "managed": true, "overrides": {"replicas": 0}})];
+        let original = BTreeMap::from([(Component::Quay, None)]);
+        let edited = edited_components(&components, &original, true);
+        assert_eq!(edited[0]["overrides"], json!({}));
+        assert_eq!(
+            edited[1],
+            json!({"kind": "horizontalpodautoscaler", "managed": true})
+        );
+    }
+
+    #[test]
+    fn operator_image_and_quay_version_are_set_on_the_operator_container() {
+        let containers = vec![
+            json!({"name": "sidecar", "image": "s"}),
+            json!({"name": "quay-operator", "image": "old", "env": [{"name": "QUAY_VERSION", "value": "3.14.0"}, {"name": "X", "value": "y"}]}),
+        ];
+        let edited = operator_containers(&containers, "new", "3.15.7").unwrap();
+        assert_eq!(edited[0], containers[0]);
+        assert_eq!(edited[1]["image"], json!("new"));
+        assert_eq!(edited[1]["env"][0]["value"], json!("3.15.7"));
+        assert_eq!(edited[1]["env"][1]["name"], json!("X"));
+        assert!(operator_containers(&[], "new", "3.15.7").is_none());
+    }
+}

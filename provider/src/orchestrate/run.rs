@@ -1,0 +1,263 @@
+//! [`run`]: the upgrade loop: observe, [`step`], perform, pause; until done, an error, the
+//! deadline or Terraform's stop.
+//!
+//! Every change it performs and every milestone of the progress record is kept as a
+//! [`StepRecord`] with its time, for the resource's `steps`. Actions that fail with a
+//! retryable error (the cluster unreachable, 409, 429, 5xx after the cluster layer's own
+//! retries) end the round; the next round observes again and the state machine decides anew.
+//! Anything else stops the run.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+use super::clock;
+use super::observe::{error_text, observe};
+use super::perform::{self, perform};
+use crate::cluster::Clusters;
+use crate::framework::StopToken;
+use crate::georep::upgrade::{
+    Action, OperatorUpgrade, Progress, Timestamp, UpgradeError, UpgradeRequest, step,
+};
+
+/// The pause between two rounds when the last one only waited.
+pub const PAUSE: Duration = Duration::from_millis(500);
+
+/// One thing the run did, with when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepRecord {
+    /// When it was done.
+    pub at: Timestamp,
+    /// What was done, in words.
+    pub what: String,
+}
+
+impl std::fmt::Display for StepRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.at, self.what)
+    }
+}
+
+/// Why a run stopped before the upgrade was done. Every variant carries the steps done so far.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The state machine stopped the upgrade (preflight, Lease, progress record, migration).
+    #[error("the upgrade stopped")]
+    Upgrade {
+        /// What it said.
+        #[source]
+        source: UpgradeError,
+        /// Steps done before.
+        steps: Vec<StepRecord>,
+    },
+    /// An action failed in a way another round cannot fix.
+    #[error("the upgrade could not {action}")]
+    Perform {
+        /// The action, in words.
+        action: String,
+        /// Why.
+        #[source]
+        source: perform::Error,
+        /// Steps done before.
+        steps: Vec<StepRecord>,
+    },
+    /// The deadline passed.
+    #[error("the upgrade timed out after {}s; last status: {status}", waited.as_secs())]
+    Timeout {
+        /// How long it ran.
+        waited: Duration,
+        /// The last status.
+        status: String,
+        /// Steps done before.
+        steps: Vec<StepRecord>,
+    },
+    /// Terraform asked the provider to stop.
+    #[error("the upgrade was interrupted; last status: {status}")]
+    Stopped {
+        /// The last status.
+        status: String,
+        /// Steps done before.
+        steps: Vec<StepRecord>,
+    },
+}
+
+impl RunError {
+    /// The steps done before the run stopped.
+    #[must_use]
+    pub fn steps(&self) -> &[StepRecord] {
+        match self {
+            Self::Upgrade { steps, .. }
+            | Self::Perform { steps, .. }
+            | Self::Timeout { steps, .. }
+            | Self::Stopped { steps, .. } => steps,
+        }
+    }
+
+    /// What to do about it, in one sentence.
+    #[must_use]
+    pub fn hint(&self) -> &'static str {
+        match self {
+            Self::Upgrade { .. } => {
+                "fix what the message names and run terraform apply again: the upgrade resumes \
+                 from its recorded progress"
+            }
+            Self::Perform {
+                source: perform::Error::LeaseHeld { .. },
+                ..
+            } => {
+                "another upgrade run holds the Lease: wait for it to finish (or for the Lease to \
+                 expire) and apply again"
+            }
+            Self::Perform { .. } => {
+                "fix the cause named above and apply again: the upgrade resumes from its \
+                 recorded progress"
+            }
+            Self::Timeout { .. } => {
+                "the upgrade is still recorded on the primary cluster: look at the status above, \
+                 raise the timeouts block if it was only slow, and apply again to resume"
+            }
+            Self::Stopped { .. } => {
+                "the upgrade is recorded on the primary cluster: run terraform apply again to resume"
+            }
+        }
+    }
+}
+
+/// Runs the upgrade until it is done, and returns what it did.
+///
+/// `on_status` hears each round's status sentence (for logs and progress).
+///
+/// # Errors
+///
+/// [`RunError`] when the state machine stops the upgrade, an action fails for good, the
+/// deadline passes or `stop` trips; each carries the steps done so far.
+///
+/// # Cancel safety
+///
+/// Dropping the future stops between or inside requests; the recorded progress on the
+/// primary cluster is what a later run resumes from.
+pub async fn run(
+    clusters: &Clusters,
+    request: &UpgradeRequest,
+    deadline: Instant,
+    stop: &StopToken,
+    mut on_status: impl FnMut(&str) + Send,
+) -> Result<Vec<StepRecord>, RunError> {
+    let started = Instant::now();
+    let mut steps: Vec<StepRecord> = Vec::new();
+    let mut milestones = 0usize;
+    let mut status = "starting".to_owned();
+    loop {
+        if stop.is_stopped() {
+            return Err(RunError::Stopped { status, steps });
+        }
+        if Instant::now() >= deadline {
+            return Err(RunError::Timeout {
+                waited: started.elapsed(),
+                status,
+                steps,
+            });
+        }
+        let observation = observe(clusters, request).await;
+        let now = clock::now();
+        let decision = match step(request, &observation, now) {
+            Ok(decision) => decision,
+            Err(source) => return Err(RunError::Upgrade { source, steps }),
+        };
+        status.clone_from(&decision.status);
+        on_status(&status);
+        let mut changed = false;
+        for action in &decision.actions {
+            if !action.is_change() {
+                continue;
+            }
+            match perform(clusters, request, action, now).await {
+                Ok(()) => {
+                    changed = true;
+                    if let Some(what) = describe(action) {
+                        info!(%what, "upgrade step");
+                        steps.push(StepRecord { at: now, what });
+                    }
+                }
+                Err(source) if source.is_retryable() => {
+                    warn!(error = %error_text(&source), "upgrade action failed; observing again");
+                    status = format!("retrying after: {}", error_text(&source));
+                    break;
+                }
+                Err(source) => {
+                    return Err(RunError::Perform {
+                        action: describe(action).unwrap_or_else(|| "act".to_owned()),
+                        source,
+                        steps,
+                    });
+                }
+            }
+        }
+        if let Some(progress) = &decision.progress {
+            record_milestones(progress, &mut milestones, &mut steps);
+        }
+        if decision.done {
+            steps.push(StepRecord {
+                at: clock::now(),
+                what: format!("done: every site runs Quay {}", request.target()),
+            });
+            return Ok(steps);
+        }
+        let pause = if changed { PAUSE / 10 } else { PAUSE };
+        tokio::select! {
+            () = stop.stopped() => return Err(RunError::Stopped { status, steps }),
+            () = tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))) => {}
+        }
+    }
+}
+
+/// Adds the progress record's milestones not seen yet.
+fn record_milestones(progress: &Progress, seen: &mut usize, steps: &mut Vec<StepRecord>) {
+    let history = progress.history();
+    if history.len() < *seen {
+        *seen = 0;
+    }
+    for record in &history[*seen..] {
+        steps.push(StepRecord {
+            at: record.at,
+            what: record.milestone.describe().to_owned(),
+        });
+    }
+    *seen = history.len();
+}
+
+/// What a performed change did, in words; `None` for bookkeeping (renewals, progress writes).
+fn describe(action: &Action) -> Option<String> {
+    Some(match action {
+        Action::AcquireLease { holder, .. } => format!("took Lease as {holder}"),
+        Action::RenewLease { .. } | Action::WriteProgress(_) | Action::Wait { .. } => return None,
+        Action::ScaleDown { site, components } => format!(
+            "scaled {} of {site} to 0 with the HPA unmanaged",
+            components
+                .iter()
+                .map(|c| c.kind())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Action::UpgradeOperator { site, how } => match how {
+            OperatorUpgrade::SetSubscriptionChannel { channel, .. } => {
+                format!("set the operator Subscription of {site} to channel {channel}")
+            }
+            OperatorUpgrade::ApproveInstallPlan { name, csv, .. } => {
+                format!("approved InstallPlan {name} ({csv}) on {site}")
+            }
+            OperatorUpgrade::PatchDeployment { image, .. } => {
+                format!("set the operator image of {site} to {image}")
+            }
+        },
+        Action::Restore {
+            site, hpa_managed, ..
+        } => format!(
+            "restored the original replicas of {site} (HPA {})",
+            if *hpa_managed { "managed" } else { "unmanaged" }
+        ),
+        Action::ReleaseLease { .. } => "released the Lease".to_owned(),
+        Action::ClearProgress => "cleared the progress record".to_owned(),
+    })
+}

@@ -1,0 +1,584 @@
+//! `resource "quay_georep_upgrade"`: the documented geo-replication upgrade of every site to
+//! one Quay version, as one resumable Terraform operation.
+//!
+//! It maps its arguments onto [`UpgradeInput`] (validated at plan time, every problem with its
+//! attribute path), predicts the steps at plan time with [`plan_steps`] when the clusters can
+//! be read, and on create or update runs [`crate::orchestrate::run`] until every site runs the
+//! target. Read reports the sites' common version (or `mixed`) as `completed_version`, so a
+//! site that changed version shows the upgrade again in the plan. Delete only forgets the
+//! resource: there is no downgrade. It does not create sites (that is `quay_georep_site`).
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use super::ProviderData;
+use super::convert::{diagnostic, issue_is_about_unknown};
+use crate::framework::{PlanRequest, Resource, StopToken};
+use crate::georep::issue::Issue;
+use crate::georep::path::FieldPath;
+use crate::georep::upgrade::{
+    OperatorInput, SiteObservation, SiteObservationSummary, UpgradeInput, UpgradeRequest,
+    parse_duration, plan_steps, validate,
+};
+use crate::orchestrate::{RunError, observe, run};
+use crate::tfvalue::{
+    Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema, Type, Value,
+};
+
+/// The resource.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GeoRepUpgradeResource;
+
+/// `timeouts.create` and `timeouts.update` when not set.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_mins(60);
+
+/// `completed_version` when the sites run different versions.
+pub const MIXED: &str = "mixed";
+
+/// The schema; its descriptions are the reference documentation.
+pub(crate) fn schema() -> Schema {
+    let operator = Block::new("how the Quay Operator is installed on every site")
+        .attribute(Attribute::required("method", Type::String).description(
+            "olm (a Subscription with manual InstallPlan approval) or deployment (a plain operator Deployment)",
+        ))
+        .attribute(Attribute::required("namespace", Type::String).description(
+            "namespace of the Subscription or operator Deployment, the same on every site",
+        ))
+        .attribute(Attribute::required("name", Type::String).description(
+            "name of the Subscription (olm) or operator Deployment (deployment)",
+        ))
+        .attribute(Attribute::optional("channel", Type::String).description(
+            "olm only: the channel offering the target CSV; default the target's stable-3.x channel",
+        ))
+        .attribute(Attribute::optional("image", Type::String).description(
+            "deployment only: the target operator image; default the catalogue's image for the target",
+        ));
+    let timeouts = Block::new("how long an apply may take")
+        .attribute(
+            Attribute::optional("create", Type::String)
+                .description("such as 30m or 2h; default 60m"),
+        )
+        .attribute(
+            Attribute::optional("update", Type::String)
+                .description("such as 30m or 2h; default 60m"),
+        );
+    Schema {
+        version: 0,
+        block: Block::new(
+            "upgrades every geo-replicated site to one Quay version the documented way: scale the \
+             secondaries to 0, upgrade and migrate the primary, upgrade the secondaries, restore \
+             them; resumable after a killed apply. Destroying it only forgets it: there is no downgrade",
+        )
+        .attribute(Attribute::required("sites", Type::list(Type::String)).description(
+            "site ids cluster/namespace/name, normally [for s in quay_georep_site.all : s.id]",
+        ))
+        .attribute(Attribute::optional("primary", Type::String).description(
+            "the site whose operator migrates the shared database; default the first site",
+        ))
+        .attribute(Attribute::required("target_version", Type::String).description(
+            "the Quay version every site ends at, such as 3.15.7; must be an allowed upgrade from the current version",
+        ))
+        .attribute(Attribute::optional("lease_duration", Type::String).description(
+            "how long the coordination Lease lasts without renewal, such as 90s, 10m or 1h; at least 15s; default 10m",
+        ))
+        .attribute(Attribute::computed("id", Type::String).description("the primary site id"))
+        .attribute(Attribute::computed("completed_version", Type::String).description(
+            "the version every site runs after the last apply; the sites' common version (or mixed) when read",
+        ))
+        .attribute(Attribute::computed("steps", Type::list(Type::String)).description(
+            "at plan time the steps the upgrade will take; after apply what it did, each with its RFC 3339 time",
+        ))
+        .attribute(Attribute::computed("status", Type::String).description("the last status of the upgrade"))
+        .block(NestedBlock::single("operator", operator).min_items(1).max_items(1))
+        .block(NestedBlock {
+            type_name: "timeouts".into(),
+            block: timeouts,
+            nesting: Nesting::Single,
+            min_items: 0,
+            max_items: 0,
+        }),
+    }
+}
+
+fn text(value: Option<&Value>) -> Option<String> {
+    value.and_then(Value::as_str).map(str::to_owned)
+}
+
+/// The domain input of a configuration (unknown values read as unset).
+pub(crate) fn input(config: &Value) -> UpgradeInput {
+    let operator = config
+        .get("operator")
+        .filter(|o| !o.is_null() && o.is_known())
+        .map(|o| OperatorInput {
+            method: text(o.get("method")),
+            namespace: text(o.get("namespace")),
+            name: text(o.get("name")),
+            channel: text(o.get("channel")),
+            image: text(o.get("image")),
+        });
+    UpgradeInput {
+        sites: config
+            .get("sites")
+            .and_then(Value::as_elements)
+            .map(|items| {
+                items
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            }),
+        primary: text(config.get("primary")),
+        target_version: text(config.get("target_version")),
+        operator,
+        lease_duration: text(config.get("lease_duration")),
+    }
+}
+
+/// The issues of the `timeouts` block.
+fn timeout_issues(config: &Value) -> Vec<Issue> {
+    let mut issues = Vec::new();
+    for field in ["create", "update"] {
+        let Some(value) = config.get("timeouts").and_then(|t| t.get(field)) else {
+            continue;
+        };
+        if let Some(text) = value.as_str()
+            && parse_duration(text).is_none_or(|d| d.is_zero())
+        {
+            issues.push(Issue::error(
+                FieldPath::attr("timeouts").field(field),
+                "Invalid Timeout",
+                format!("timeouts.{field} is {text:?}: use hours, minutes and seconds such as 30m, 90s or 1h30m"),
+            ));
+        }
+    }
+    issues
+}
+
+/// The timeout of `field` (`create` or `update`).
+fn timeout(config: &Value, field: &str) -> Duration {
+    config
+        .get("timeouts")
+        .and_then(|t| t.get(field))
+        .and_then(Value::as_str)
+        .and_then(parse_duration)
+        .filter(|d| !d.is_zero())
+        .unwrap_or(DEFAULT_TIMEOUT)
+}
+
+/// Every issue of a configuration, those about unknown values left out.
+pub(crate) fn issues(config: &Value) -> Vec<Issue> {
+    let mut all = match validate(&input(config)) {
+        Ok((_, warnings)) => warnings,
+        Err(issues) => issues,
+    };
+    all.extend(timeout_issues(config));
+    all.retain(|issue| !issue_is_about_unknown(config, issue));
+    all
+}
+
+/// The request of a valid, wholly known configuration.
+fn request(config: &Value) -> Option<UpgradeRequest> {
+    if !timeout_issues(config).is_empty() {
+        return None;
+    }
+    validate(&input(config)).ok().map(|(request, _)| request)
+}
+
+fn set(state: &mut Value, name: &str, value: Value) {
+    if let Value::Object(attrs) = state {
+        attrs.insert(name.to_owned(), value);
+    }
+}
+
+fn strings(items: impl IntoIterator<Item = String>) -> Value {
+    Value::List(items.into_iter().map(Value::string).collect())
+}
+
+/// The site versions' summary for `completed_version`: the common version, `mixed`, or
+/// `None` when a site could not be read.
+fn common_version(observed: &crate::georep::upgrade::Observation) -> Option<String> {
+    let mut versions = Vec::new();
+    for site in observed.sites.values() {
+        match site {
+            SiteObservation::Observed(state) => {
+                versions.push(state.current_version.clone().unwrap_or_default());
+            }
+            SiteObservation::Unreachable { .. } => return None,
+        }
+    }
+    let first = versions.first()?.clone();
+    Some(if versions.iter().all(|v| *v == first) {
+        first
+    } else {
+        MIXED.to_owned()
+    })
+}
+
+impl GeoRepUpgradeResource {
+    async fn apply(
+        &self,
+        data: &ProviderData,
+        planned: &Value,
+        config: &Value,
+        timeout_field: &str,
+        stop: &StopToken,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
+        let Some(request) = request(config) else {
+            diags.push(Diagnostic::error(
+                "Provider Bug: Validation Disagrees",
+                "the configuration passed validation but is not a valid upgrade; please report this",
+            ));
+            return None;
+        };
+        let deadline = tokio::time::Instant::now() + timeout(config, timeout_field);
+        let target = request.target().to_string();
+        let result = run(&data.clusters, &request, deadline, stop, |status| {
+            tracing::info!(%status, "quay_georep_upgrade");
+        })
+        .await;
+        match result {
+            Ok(steps) => {
+                let mut state = planned.clone();
+                set(
+                    &mut state,
+                    "id",
+                    Value::string(request.primary().to_string()),
+                );
+                set(&mut state, "completed_version", Value::string(&target));
+                set(
+                    &mut state,
+                    "steps",
+                    strings(steps.iter().map(ToString::to_string)),
+                );
+                set(
+                    &mut state,
+                    "status",
+                    Value::string(format!("every site runs Quay {target}")),
+                );
+                Some(state)
+            }
+            Err(err) => {
+                diags.push(run_diagnostic(&err));
+                None
+            }
+        }
+    }
+}
+
+/// The diagnostic of a failed run: what stopped it, the cause chain, what to do, and the steps
+/// done before.
+fn run_diagnostic(err: &RunError) -> Diagnostic {
+    let summary = match err {
+        RunError::Upgrade { .. } => "Upgrade Stopped",
+        RunError::Perform { .. } => "Upgrade Step Failed",
+        RunError::Timeout { .. } => "Upgrade Timed Out",
+        RunError::Stopped { .. } => "Upgrade Interrupted",
+    };
+    let mut detail = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        let _ = write!(detail, ": {cause}");
+        source = cause.source();
+    }
+    let _ = write!(detail, "\n\n{}.", err.hint());
+    if !err.steps().is_empty() {
+        detail.push_str("\n\nDone before it stopped:");
+        for step in err.steps() {
+            let _ = write!(detail, "\n- {step}");
+        }
+    }
+    Diagnostic::error(summary, detail)
+}
+
+#[async_trait]
+impl Resource<ProviderData> for GeoRepUpgradeResource {
+    fn type_name(&self) -> &'static str {
+        "quay_georep_upgrade"
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    fn validate(&self, config: &Value, diags: &mut Diagnostics) {
+        for issue in issues(config) {
+            diags.push(diagnostic(&issue));
+        }
+    }
+
+    async fn modify_plan(
+        &self,
+        data: Option<&ProviderData>,
+        request: PlanRequest<'_>,
+        _diags: &mut Diagnostics,
+    ) {
+        if request.planned.is_null() {
+            return;
+        }
+        let target = text(request.config.get("target_version"));
+        let prior_completed = text(request.prior.get("completed_version"));
+        let upgrade_due = request.is_create() || target.is_none() || prior_completed != target;
+        if !upgrade_due {
+            return;
+        }
+        let Some(upgrade) = request_if_known(request.config) else {
+            for name in ["id", "completed_version", "steps", "status"] {
+                set(request.planned, name, Value::Unknown);
+            }
+            return;
+        };
+        set(
+            request.planned,
+            "id",
+            Value::string(upgrade.primary().to_string()),
+        );
+        set(request.planned, "completed_version", Value::Unknown);
+        set(request.planned, "status", Value::Unknown);
+        let steps = match data {
+            Some(data) => {
+                let observed = observe(&data.clusters, &upgrade).await;
+                let summaries: Vec<SiteObservationSummary> = upgrade
+                    .sites()
+                    .iter()
+                    .map(|site| match observed.sites.get(site) {
+                        Some(SiteObservation::Observed(state)) => {
+                            SiteObservationSummary::from_state(site.clone(), state)
+                        }
+                        _ => SiteObservationSummary::unknown(site.clone()),
+                    })
+                    .collect();
+                strings(plan_steps(&upgrade, &summaries))
+            }
+            None => Value::Unknown,
+        };
+        set(request.planned, "steps", steps);
+    }
+
+    async fn create(
+        &self,
+        data: &ProviderData,
+        planned: &Value,
+        config: &Value,
+        stop: &StopToken,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
+        self.apply(data, planned, config, "create", stop, diags)
+            .await
+    }
+
+    async fn read(
+        &self,
+        data: &ProviderData,
+        state: &Value,
+        _stop: &StopToken,
+        _diags: &mut Diagnostics,
+    ) -> Option<Value> {
+        let Some(upgrade) = request_if_known(state) else {
+            return Some(state.clone());
+        };
+        let observed = observe(&data.clusters, &upgrade).await;
+        let mut new_state = state.clone();
+        if let Some(version) = common_version(&observed) {
+            set(&mut new_state, "completed_version", Value::string(version));
+        }
+        Some(new_state)
+    }
+
+    async fn update(
+        &self,
+        data: &ProviderData,
+        _prior: &Value,
+        planned: &Value,
+        config: &Value,
+        stop: &StopToken,
+        diags: &mut Diagnostics,
+    ) -> Option<Value> {
+        self.apply(data, planned, config, "update", stop, diags)
+            .await
+    }
+
+    async fn delete(
+        &self,
+        _data: &ProviderData,
+        _prior: &Value,
+        _stop: &StopToken,
+        _diags: &mut Diagnostics,
+    ) {
+        // Forgetting is all: an upgrade cannot be undone (the database is migrated).
+    }
+}
+
+/// The request of a configuration or state whose inputs are all known and valid.
+fn request_if_known(config: &Value) -> Option<UpgradeRequest> {
+    let inputs = [
+        "sites",
+        "primary",
+        "target_version",
+        "lease_duration",
+        "operator",
+    ];
+    if inputs
+        .iter()
+        .any(|name| config.get(name).is_some_and(|v| !v.is_wholly_known()))
+    {
+        return None;
+    }
+    request(config)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(sites: Value, target: &str, operator: Value) -> Value {
+        Value::object([
+            ("sites", sites),
+            ("primary", Value::Null),
+            ("target_version", Value::string(target)),
+            ("lease_duration", Value::Null),
+            ("operator", operator),
+            ("timeouts", Value::Null),
+            ("id", Value::Null),
+            ("completed_version", Value::Null),
+            ("steps", Value::Null),
+            ("status", Value::Null),
+        ])
+    }
+
+    fn operator(method: &str) -> Value {
+        Value::object([
+            ("method", Value::string(method)),
+            ("namespace", Value::string("openshift-operators")),
+            ("name", Value::string("quay-operator")),
+            ("channel", Value::Null),
+            ("image", Value::Null),
+        ])
+    }
+
+    fn sites(ids: &[&str]) -> Value {
+        Value::List(ids.iter().map(|s| Value::string(*s)).collect())
+    }
+
+    fn paths(issues: &[Issue]) -> Vec<String> {
+        issues
+            .iter()
+            .map(|i| super::super::convert::attribute_path(&i.path).to_string())
+            .collect()
+    }
+
+    #[test]
+    fn schema_is_a_valid_definition() {
+        assert!(
+            schema().check_definition().is_ok(),
+            "{:?}",
+            schema().check_definition()
+        );
+    }
+
+    #[test]
+    fn a_valid_configuration_maps_onto_a_request_with_the_first_site_as_primary() {
+        let c = config(
+            sites(&["us_east/quay/registry", "eu_west/quay/registry"]),
+            "3.15.7",
+            operator("olm"),
+        );
+        assert!(issues(&c).is_empty(), "{:?}", issues(&c));
+        let r = request(&c).unwrap();
+        assert_eq!(r.primary().to_string(), "us_east/quay/registry");
+        assert_eq!(r.target().to_string(), "3.15.7");
+    }
+
+    #[test]
+    fn rejects_bad_sites_target_and_operator_with_their_paths() {
+        let c = config(
+            sites(&["us_east/quay/registry", "not-a-site"]),
+            "9.9.9",
+            operator("helm"),
+        );
+        let found = paths(&issues(&c));
+        for expected in ["sites[1]", "target_version", "operator.method"] {
+            assert!(
+                found.iter().any(|p| p == expected),
+                "{expected} not in {found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn rejects_a_timeout_that_is_not_a_duration() {
+        let mut c = config(
+            sites(&["us_east/quay/registry"]),
+            "3.15.7",
+            operator("deployment"),
+        );
+        set(
+            &mut c,
+            "timeouts",
+            Value::object([("create", Value::string("soon")), ("update", Value::Null)]),
+        );
+        assert_eq!(paths(&issues(&c)), ["timeouts.create"]);
+        assert!(request(&c).is_none());
+    }
+
+    #[test]
+    fn timeouts_default_to_an_hour_and_parse_durations() {
+        let mut c = config(
+            sites(&["us_east/quay/registry"]),
+            "3.15.7",
+            operator("deployment"),
+        );
+        assert_eq!(timeout(&c, "create"), DEFAULT_TIMEOUT);
+        set(
+            &mut c,
+            "timeouts",
+            Value::object([("create", Value::Null), ("update", Value::string("1h30m"))]),
+        );
+        assert_eq!(timeout(&c, "update"), Duration::from_secs(5400));
+    }
+
+    #[test]
+    fn issues_about_unknown_sites_wait_for_apply() {
+        let c = config(Value::Unknown, "3.15.7", operator("olm"));
+        assert!(
+            issues(&c)
+                .iter()
+                .all(|i| !i.path.to_string().starts_with("sites")),
+            "{:?}",
+            issues(&c)
+        );
+        assert!(request_if_known(&c).is_none());
+    }
+
+    #[test]
+    fn completed_version_is_the_common_version_or_mixed() {
+        use crate::georep::upgrade::{Observation, SiteState};
+        let site = |v: &str| {
+            SiteObservation::Observed(Box::new(SiteState {
+                current_version: Some(v.to_owned()),
+                ..SiteState::default()
+            }))
+        };
+        let mut observed = Observation::default();
+        observed
+            .sites
+            .insert("a/q/r".parse().unwrap(), site("3.15.7"));
+        observed
+            .sites
+            .insert("b/q/r".parse().unwrap(), site("3.15.7"));
+        assert_eq!(common_version(&observed).as_deref(), Some("3.15.7"));
+        observed
+            .sites
+            .insert("c/q/r".parse().unwrap(), site("3.14.8"));
+        assert_eq!(common_version(&observed).as_deref(), Some(MIXED));
+        observed.sites.insert(
+            "d/q/r".parse().unwrap(),
+            SiteObservation::Unreachable {
+                error: "down".into(),
+            },
+        );
+        assert_eq!(common_version(&observed), None);
+    }
+}
