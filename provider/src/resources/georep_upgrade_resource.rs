@@ -15,17 +15,16 @@ use async_trait::async_trait;
 
 use super::ProviderData;
 use super::convert::{diagnostic, issue_is_about_unknown};
+use super::timeouts::{self, Operation};
 use crate::framework::{PlanRequest, Resource, StopToken};
 use crate::georep::issue::Issue;
 use crate::georep::path::FieldPath;
 use crate::georep::upgrade::{
     OperatorInput, SiteObservation, SiteObservationSummary, UpgradeInput, UpgradeRequest,
-    parse_duration, plan_steps, validate,
+    plan_steps, validate,
 };
 use crate::orchestrate::{RunError, observe, run};
-use crate::tfvalue::{
-    Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema, Type, Value,
-};
+use crate::tfvalue::{Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Schema, Type, Value};
 
 /// The resource.
 #[derive(Clone, Copy, Debug, Default)]
@@ -55,15 +54,6 @@ pub(crate) fn schema() -> Schema {
         .attribute(Attribute::optional("image", Type::String).description(
             "deployment only: the target operator image; default the catalogue's image for the target",
         ));
-    let timeouts = Block::new("how long an apply may take")
-        .attribute(
-            Attribute::optional("create", Type::String)
-                .description("such as 30m or 2h; default 60m"),
-        )
-        .attribute(
-            Attribute::optional("update", Type::String)
-                .description("such as 30m or 2h; default 60m"),
-        );
     Schema {
         version: 0,
         block: Block::new(
@@ -92,13 +82,10 @@ pub(crate) fn schema() -> Schema {
         ))
         .attribute(Attribute::computed("status", Type::String).description("the last status of the upgrade"))
         .block(NestedBlock::single("operator", operator).min_items(1).max_items(1))
-        .block(NestedBlock {
-            type_name: "timeouts".into(),
-            block: timeouts,
-            nesting: Nesting::Single,
-            min_items: 0,
-            max_items: 0,
-        }),
+        .block(timeouts::block(&[
+            (Operation::Create, DEFAULT_TIMEOUT),
+            (Operation::Update, DEFAULT_TIMEOUT),
+        ])),
     }
 }
 
@@ -144,7 +131,7 @@ fn timeout_issues(config: &Value) -> Vec<Issue> {
             continue;
         };
         if let Some(text) = value.as_str()
-            && parse_duration(text).is_none_or(|d| d.is_zero())
+            && timeouts::parse(text).is_err()
         {
             issues.push(Issue::error(
                 FieldPath::attr("timeouts").field(field),
@@ -158,13 +145,12 @@ fn timeout_issues(config: &Value) -> Vec<Issue> {
 
 /// The timeout of `field` (`create` or `update`).
 fn timeout(config: &Value, field: &str) -> Duration {
-    config
-        .get("timeouts")
-        .and_then(|t| t.get(field))
-        .and_then(Value::as_str)
-        .and_then(parse_duration)
-        .filter(|d| !d.is_zero())
-        .unwrap_or(DEFAULT_TIMEOUT)
+    let operation = if field == "update" {
+        Operation::Update
+    } else {
+        Operation::Create
+    };
+    timeouts::get(config, operation, DEFAULT_TIMEOUT)
 }
 
 /// Every issue of a configuration, those about unknown values left out.

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use crate::georep::upgrade::parse_duration;
+
 use crate::tfvalue::{
     Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Type, Value,
 };
@@ -72,36 +74,18 @@ pub(crate) fn validate(config: &Value, diags: &mut Diagnostics) {
     }
 }
 
-/// Parses `"1h30m"`, `"20m"`, `"90s"`: numbers each followed by `h`, `m` or `s`.
+/// Parses `"1h30m"`, `"20m"`, `"90s"`: numbers each followed by `h`, `m` or `s` (the same
+/// syntax as the upgrade's `lease_duration`, by the same parser).
 ///
 /// # Errors
 ///
 /// A sentence fragment saying what is wrong.
 pub(crate) fn parse(text: &str) -> Result<Duration, &'static str> {
-    let mut total: u64 = 0;
-    let mut number = String::new();
-    for c in text.trim().chars() {
-        if c.is_ascii_digit() {
-            number.push(c);
-            continue;
-        }
-        let unit = match c {
-            'h' => 3600,
-            'm' => 60,
-            's' => 1,
-            _ => return Err("has a unit other than h, m or s"),
-        };
-        let value: u64 = number.parse().map_err(|_| "has a unit without a number")?;
-        total = total.saturating_add(value.saturating_mul(unit));
-        number.clear();
+    match parse_duration(text.trim()) {
+        Some(duration) if !duration.is_zero() => Ok(duration),
+        Some(_) => Err("is zero or empty"),
+        None => Err("is not hours, minutes and seconds"),
     }
-    if !number.is_empty() {
-        return Err("ends with a number without a unit");
-    }
-    if total == 0 {
-        return Err("is zero or empty");
-    }
-    Ok(Duration::from_secs(total))
 }
 
 fn show(duration: Duration) -> String {
