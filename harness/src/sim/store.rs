@@ -826,10 +826,14 @@ fn builtin_defaults(t: &ResourceType, body: &mut Value) {
             if let Some(string_data) = body.as_object_mut().and_then(|m| m.remove("stringData"))
                 && let Some(entries) = string_data.as_object()
             {
+                // Keys are plain keys ("config.yaml"), not paths: a dot must not nest.
+                if !body.get("data").is_some_and(Value::is_object) {
+                    body["data"] = json!({});
+                }
                 for (k, v) in entries {
                     let encoded = base64::engine::general_purpose::STANDARD
                         .encode(v.as_str().unwrap_or_default());
-                    object::set_path(body, &format!("data.{k}"), json!(encoded));
+                    body["data"][k.as_str()] = json!(encoded);
                 }
             }
         }

@@ -1053,3 +1053,28 @@ async fn dry_run_create_stores_nothing() {
     assert_eq!(api_code(&api.get("dry").await.unwrap_err()), 404);
     assert_eq!(sim.faults().counters().writes, 0);
 }
+
+#[tokio::test]
+async fn secret_string_data_keys_with_dots_stay_plain_keys() {
+    use k8s_openapi::api::core::v1::Secret;
+    let (_sim, client) = cluster().await;
+    let secrets: Api<Secret> = Api::namespaced(client, "default");
+    let secret: Secret = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "bundle"},
+        "stringData": {"config.yaml": "SERVER_HOSTNAME: quay.example.com\n", "ssl.cert": "pem"},
+    }))
+    .unwrap();
+    secrets
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+    let stored = secrets.get("bundle").await.unwrap();
+    let data = stored.data.unwrap();
+    assert_eq!(
+        data["config.yaml"].0,
+        b"SERVER_HOSTNAME: quay.example.com\n"
+    );
+    assert_eq!(data["ssl.cert"].0, b"pem");
+    assert!(stored.string_data.is_none());
+}
