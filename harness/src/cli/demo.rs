@@ -235,6 +235,28 @@ impl Report {
     }
 }
 
+/// The conditions, with the `Component<X>Ready` ones counted rather than listed unless one
+/// is not `True`.
+fn conditions_line(conditions: &[Condition]) -> String {
+    let is_component =
+        |c: &&Condition| c.kind.starts_with("Component") && c.kind.ends_with("Ready");
+    let mut parts: Vec<String> = conditions
+        .iter()
+        .filter(|c| !is_component(c) || c.status != "True")
+        .map(|c| format!("{}={}", c.kind, c.status))
+        .collect();
+    let components = conditions.iter().filter(is_component).count();
+    if components > 0 {
+        let ready = conditions
+            .iter()
+            .filter(is_component)
+            .filter(|c| c.status == "True")
+            .count();
+        parts.push(format!("({ready}/{components} components ready)"));
+    }
+    parts.join(" ")
+}
+
 fn or_none(value: Option<&str>) -> &str {
     value.unwrap_or("-")
 }
@@ -264,12 +286,11 @@ impl fmt::Display for Report {
                 writeln!(f, "  no QuayRegistry")?;
                 continue;
             }
-            let conditions: Vec<String> = s
-                .conditions
-                .iter()
-                .map(|c| format!("{}={}", c.kind, c.status))
-                .collect();
-            writeln!(f, "  conditions:         {}", conditions.join(" "))?;
+            writeln!(
+                f,
+                "  conditions:         {}",
+                conditions_line(&s.conditions)
+            )?;
             writeln!(
                 f,
                 "  currentVersion:     {}",
@@ -727,6 +748,24 @@ mod tests {
         assert!(
             r.summary(Duration::ZERO)
                 .starts_with("demo PASSED: apply ok, 2/2 sites converged")
+        );
+    }
+
+    #[test]
+    fn counts_ready_components_and_lists_the_unready_one() {
+        let c = |kind: &str, status: &str| Condition {
+            kind: kind.into(),
+            status: status.into(),
+        };
+        let line = conditions_line(&[
+            c("Available", "True"),
+            c("ComponentQuayReady", "True"),
+            c("ComponentRouteReady", "False"),
+            c("RolloutBlocked", "False"),
+        ]);
+        assert_eq!(
+            line,
+            "Available=True ComponentRouteReady=False RolloutBlocked=False (1/2 components ready)"
         );
     }
 
