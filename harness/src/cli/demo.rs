@@ -573,7 +573,7 @@ pub async fn run(args: &DemoArgs) -> Result<Report, Error> {
     let mut progress = Progress {
         start,
         step: 0,
-        total: if args.keep { 5 } else { 7 },
+        total: if args.keep { 6 } else { 7 },
     };
     let repo = terraform::repo_root().map_err(Error::RepoRoot)?;
     let terraform_path = find_terraform(args.terraform.as_deref(), &repo)?;
