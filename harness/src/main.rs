@@ -16,6 +16,12 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Up(args) => georep_harness::cli::up::run(&args).await?,
+        Command::Demo(args) => {
+            let report = georep_harness::cli::demo::run(&args).await?;
+            if !report.passed() {
+                anyhow::bail!("the demo failed: see the report above");
+            }
+        }
         Command::Bench {
             target: BenchTarget::Sim(args),
         } => {

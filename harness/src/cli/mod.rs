@@ -1,9 +1,11 @@
 //! The `georep-harness` command line: argument types and dispatch.
 //!
-//! Only parsing and wiring live here; `up` ([`up`]) and `bench sim` ([`mod@bench`]) do the work
+//! Only parsing and wiring live here; `up` ([`up`]), `demo` ([`demo`]) and `bench sim`
+//! ([`mod@bench`]) do the work
 //! and return their own errors. `main.rs` turns those into exit codes with anyhow.
 
 pub mod bench;
+pub mod demo;
 pub mod up;
 
 use std::path::PathBuf;
@@ -28,6 +30,9 @@ pub enum Command {
     /// Start the local backend (PostgreSQL, Redis, S3 per site, one simulated cluster and
     /// Quay Operator model per site) and serve it until Ctrl-C or SIGTERM.
     Up(UpArgs),
+    /// Start the local backend, apply examples/three-sites to it with Terraform and our
+    /// provider, report every site and the safety ledger, then destroy and stop everything.
+    Demo(demo::DemoArgs),
     /// Benchmarks.
     Bench {
         /// What to benchmark.
@@ -90,6 +95,39 @@ mod tests {
         };
         assert_eq!(args.sites, ["us-east", "eu-west", "ap-south"]);
         assert_eq!(args.flavour, Flavour::Openshift);
+    }
+
+    #[test]
+    fn demo_parses_its_options() {
+        let cli = Cli::try_parse_from([
+            "georep-harness",
+            "demo",
+            "--keep",
+            "--state-dir",
+            "/tmp/d",
+            "--terraform",
+            "/opt/tf",
+            "--provider-dir",
+            "/opt/p",
+        ])
+        .unwrap();
+        let Command::Demo(args) = cli.command else {
+            panic!("not demo")
+        };
+        assert!(args.keep);
+        assert_eq!(args.state_dir, Some(PathBuf::from("/tmp/d")));
+        assert_eq!(args.terraform, Some(PathBuf::from("/opt/tf")));
+        assert_eq!(args.provider_dir, Some(PathBuf::from("/opt/p")));
+    }
+
+    #[test]
+    fn demo_help_names_every_option() {
+        let err = Cli::try_parse_from(["georep-harness", "demo", "--help"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::DisplayHelp);
+        let help = err.to_string();
+        for option in ["--state-dir", "--keep", "--terraform", "--provider-dir"] {
+            assert!(help.contains(option), "{option} missing from {help}");
+        }
     }
 
     #[test]

@@ -65,7 +65,9 @@ impl DevOverride {
 /// [`Workdir::with_tf_log`].
 #[derive(Debug)]
 pub struct Workdir {
-    dir: TempDir,
+    dir: PathBuf,
+    /// Deletes a temporary directory on drop; `None` for a directory given to [`Workdir::at`].
+    _temp: Option<TempDir>,
     binary: TerraformBinary,
     cli_config: PathBuf,
     timeout: Duration,
@@ -96,10 +98,40 @@ impl Workdir {
         if std::env::var_os(KEEP_ENV).is_some_and(|value| value == "1") {
             dir.disable_cleanup(true);
         }
-        let cli_config = dir.path().join(CLI_CONFIG_FILE_NAME);
+        let path = dir.path().to_owned();
+        Self::with_dir(binary, path, Some(dir), overrides)
+    }
+
+    /// Uses `dir` (created if missing, never deleted) as the working directory, with the
+    /// same CLI config as [`Workdir::new`]: for a directory a person keeps using afterwards.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::CreateWorkdir`] or [`Error::WriteFile`] when the directory or its CLI config
+    /// cannot be created.
+    pub fn at(
+        binary: &TerraformBinary,
+        dir: &Path,
+        overrides: &[DevOverride],
+    ) -> Result<Self, Error> {
+        std::fs::create_dir_all(dir).map_err(|source| Error::CreateWorkdir {
+            test_name: dir.display().to_string(),
+            source,
+        })?;
+        Self::with_dir(binary, dir.to_owned(), None, overrides)
+    }
+
+    fn with_dir(
+        binary: &TerraformBinary,
+        dir: PathBuf,
+        temp: Option<TempDir>,
+        overrides: &[DevOverride],
+    ) -> Result<Self, Error> {
+        let cli_config = dir.join(CLI_CONFIG_FILE_NAME);
         write(&cli_config, &render_cli_config(overrides))?;
         Ok(Self {
             dir,
+            _temp: temp,
             binary: binary.clone(),
             cli_config,
             timeout: DEFAULT_TIMEOUT,
@@ -131,7 +163,7 @@ impl Workdir {
     /// The directory.
     #[must_use]
     pub fn path(&self) -> &Path {
-        self.dir.path()
+        &self.dir
     }
 
     /// The Terraform binary commands run with.
