@@ -696,8 +696,10 @@ fn config_hash_is_the_sha256_of_the_config_yaml() {
 // ---- the CRD -------------------------------------------------------------------------------
 
 fn crd_component_schema() -> Value {
+    // The repository's copy of the upstream CRD (harness/src/sim/crds/README.md says where it
+    // comes from), so the test needs nothing outside the checkout.
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/fixtures/quayregistries.crd.yaml");
+        .join("../harness/src/sim/crds/quayregistries.crd.yaml");
     let text =
         std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{}: {err}", path.display()));
     let crd: Value = serde_saphyr::from_str(&text).unwrap();
