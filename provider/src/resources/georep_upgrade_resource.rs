@@ -2,8 +2,9 @@
 //! one Quay version, as one resumable Terraform operation.
 //!
 //! It maps its arguments onto [`UpgradeInput`] (validated at plan time, every problem with its
-//! attribute path), predicts the steps at plan time with [`plan_steps`] when the clusters can
-//! be read, and on create or update runs [`crate::orchestrate::run`] until every site runs the
+//! attribute path), predicts the steps at plan time with [`plan_steps`] as `planned_steps` when
+//! the clusters can be read (`steps` is what the apply did, so it stays unknown in the plan),
+//! and on create or update runs [`crate::orchestrate::run`] until every site runs the
 //! target. Read reports the sites' common version (or `mixed`) as `completed_version`, so a
 //! site that changed version shows the upgrade again in the plan. Delete only forgets the
 //! resource: there is no downgrade. It does not create sites (that is `quay_georep_site`).
@@ -87,8 +88,11 @@ pub(crate) fn schema() -> Schema {
         .attribute(Attribute::computed("completed_version", Type::String).description(
             "the version every site runs after the last apply; the sites' common version (or mixed) when read",
         ))
+        .attribute(Attribute::computed("planned_steps", Type::list(Type::String)).description(
+            "the steps the upgrade was predicted to take when it was last planned (unknown when the clusters could not be read)",
+        ))
         .attribute(Attribute::computed("steps", Type::list(Type::String)).description(
-            "at plan time the steps the upgrade will take; after apply what it did, each with its RFC 3339 time",
+            "after apply what the upgrade did, each with its RFC 3339 time; unknown in a plan that upgrades",
         ))
         .attribute(Attribute::computed("status", Type::String).description("the last status of the upgrade"))
         .block(NestedBlock::single("operator", operator).min_items(1).max_items(1))
@@ -325,7 +329,13 @@ impl Resource<ProviderData> for GeoRepUpgradeResource {
             return;
         }
         let Some(upgrade) = request_if_known(request.config) else {
-            for name in ["id", "completed_version", "steps", "status"] {
+            for name in [
+                "id",
+                "completed_version",
+                "planned_steps",
+                "steps",
+                "status",
+            ] {
                 set(request.planned, name, Value::Unknown);
             }
             return;
@@ -335,8 +345,11 @@ impl Resource<ProviderData> for GeoRepUpgradeResource {
             "id",
             Value::string(upgrade.primary().to_string()),
         );
+        // What the run does is known only after it, and Terraform requires the applied value
+        // of a known planned attribute to equal it: the prediction has its own attribute.
         set(request.planned, "completed_version", Value::Unknown);
         set(request.planned, "status", Value::Unknown);
+        set(request.planned, "steps", Value::Unknown);
         let steps = match data {
             Some(data) => {
                 let observed = observe(&data.clusters, &upgrade).await;
@@ -354,7 +367,7 @@ impl Resource<ProviderData> for GeoRepUpgradeResource {
             }
             None => Value::Unknown,
         };
-        set(request.planned, "steps", steps);
+        set(request.planned, "planned_steps", steps);
     }
 
     async fn create(
@@ -443,6 +456,7 @@ mod tests {
             ("timeouts", Value::Null),
             ("id", Value::Null),
             ("completed_version", Value::Null),
+            ("planned_steps", Value::Null),
             ("steps", Value::Null),
             ("status", Value::Null),
         ])
@@ -580,5 +594,77 @@ mod tests {
             },
         );
         assert_eq!(common_version(&observed), None);
+    }
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::cluster::{ClusterSpec, Clusters, KubeconfigSource};
+
+    #[tokio::test]
+    async fn a_plan_that_upgrades_predicts_planned_steps_and_leaves_steps_unknown() {
+        let missing = KubeconfigSource::Path("/nonexistent/georep/kubeconfig".into());
+        let clusters = ["us_east", "eu_west"]
+            .into_iter()
+            .map(|key| {
+                let spec = ClusterSpec {
+                    kubeconfig: missing.clone(),
+                    context: None,
+                };
+                (key.to_owned(), spec)
+            })
+            .collect::<BTreeMap<_, _>>();
+        let data = ProviderData {
+            clusters: Arc::new(Clusters::new(clusters)),
+        };
+        let config = tests_config();
+        let mut planned = config.clone();
+        let request = PlanRequest {
+            prior: &Value::Null,
+            config: &config,
+            planned: &mut planned,
+        };
+        GeoRepUpgradeResource
+            .modify_plan(Some(&data), request, &mut Diagnostics::default())
+            .await;
+        assert!(
+            matches!(planned.get("planned_steps"), Some(Value::List(steps)) if !steps.is_empty()),
+            "{planned:?}"
+        );
+        // Known here, the applied steps (with their times) could never equal it.
+        assert_eq!(planned.get("steps"), Some(&Value::Unknown));
+    }
+
+    fn tests_config() -> Value {
+        let operator = Value::object([
+            ("method", Value::string("olm")),
+            ("namespace", Value::string("openshift-operators")),
+            ("name", Value::string("quay-operator")),
+            ("channel", Value::Null),
+            ("image", Value::Null),
+        ]);
+        Value::object([
+            (
+                "sites",
+                Value::List(vec![
+                    Value::string("us_east/quay/registry"),
+                    Value::string("eu_west/quay/registry"),
+                ]),
+            ),
+            ("primary", Value::Null),
+            ("target_version", Value::string("3.15.7")),
+            ("lease_duration", Value::Null),
+            ("operator", operator),
+            ("timeouts", Value::Null),
+            ("id", Value::Null),
+            ("completed_version", Value::Null),
+            ("planned_steps", Value::Null),
+            ("steps", Value::Null),
+            ("status", Value::Null),
+        ])
     }
 }

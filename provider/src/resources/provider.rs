@@ -217,7 +217,10 @@ impl Provider for QuayProvider {
     }
 
     fn resources(&self) -> Vec<Arc<dyn Resource<ProviderData>>> {
-        vec![Arc::new(GeoRepSiteResource), Arc::new(GeoRepUpgradeResource)]
+        vec![
+            Arc::new(GeoRepSiteResource),
+            Arc::new(GeoRepUpgradeResource),
+        ]
     }
 
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<ProviderData>>> {
