@@ -2,7 +2,7 @@
 //! one Quay version, as one resumable Terraform operation.
 //!
 //! It maps its arguments onto [`UpgradeInput`] (validated at plan time, every problem with its
-//! attribute path), predicts the steps at plan time with [`plan_steps`] as `planned_steps` when
+//! attribute path), predicts the steps at plan time with [`plan_steps`] as a warning when
 //! the clusters can be read (`steps` is what the apply did, so it stays unknown in the plan),
 //! and on create or update runs [`crate::orchestrate::run`] until every site runs the
 //! target. Read reports the sites' common version (or `mixed`) as `completed_version`, so a
@@ -34,6 +34,9 @@ pub struct GeoRepUpgradeResource;
 
 /// `timeouts.create` and `timeouts.update` when not set.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_mins(60);
+
+/// The summary of the plan-time warning listing the steps an upgrade will take.
+pub const UPGRADE_PLANNED: &str = "Upgrade Planned";
 
 /// `completed_version` when the sites run different versions.
 pub const MIXED: &str = "mixed";
@@ -88,11 +91,8 @@ pub(crate) fn schema() -> Schema {
         .attribute(Attribute::computed("completed_version", Type::String).description(
             "the version every site runs after the last apply; the sites' common version (or mixed) when read",
         ))
-        .attribute(Attribute::computed("planned_steps", Type::list(Type::String)).description(
-            "the steps the upgrade was predicted to take when it was last planned (unknown when the clusters could not be read)",
-        ))
         .attribute(Attribute::computed("steps", Type::list(Type::String)).description(
-            "after apply what the upgrade did, each with its RFC 3339 time; unknown in a plan that upgrades",
+            "after apply what the upgrade did, each with its RFC 3339 time; unknown in a plan that upgrades (the plan shows the predicted steps as a warning)",
         ))
         .attribute(Attribute::computed("status", Type::String).description("the last status of the upgrade"))
         .block(NestedBlock::single("operator", operator).min_items(1).max_items(1))
@@ -317,7 +317,7 @@ impl Resource<ProviderData> for GeoRepUpgradeResource {
         &self,
         data: Option<&ProviderData>,
         request: PlanRequest<'_>,
-        _diags: &mut Diagnostics,
+        diags: &mut Diagnostics,
     ) {
         if request.planned.is_null() {
             return;
@@ -329,13 +329,7 @@ impl Resource<ProviderData> for GeoRepUpgradeResource {
             return;
         }
         let Some(upgrade) = request_if_known(request.config) else {
-            for name in [
-                "id",
-                "completed_version",
-                "planned_steps",
-                "steps",
-                "status",
-            ] {
+            for name in ["id", "completed_version", "steps", "status"] {
                 set(request.planned, name, Value::Unknown);
             }
             return;
@@ -346,28 +340,33 @@ impl Resource<ProviderData> for GeoRepUpgradeResource {
             Value::string(upgrade.primary().to_string()),
         );
         // What the run does is known only after it, and Terraform requires the applied value
-        // of a known planned attribute to equal it: the prediction has its own attribute.
+        // of a known planned attribute to equal it. A prediction in state would not do either:
+        // Terraform plans again at apply time, after the sites this depends on were updated,
+        // and the prediction may differ then. So the prediction is a plan-time warning.
         set(request.planned, "completed_version", Value::Unknown);
         set(request.planned, "status", Value::Unknown);
         set(request.planned, "steps", Value::Unknown);
-        let steps = match data {
-            Some(data) => {
-                let observed = observe(&data.clusters, &upgrade).await;
-                let summaries: Vec<SiteObservationSummary> = upgrade
-                    .sites()
-                    .iter()
-                    .map(|site| match observed.sites.get(site) {
-                        Some(SiteObservation::Observed(state)) => {
-                            SiteObservationSummary::from_state(site.clone(), state)
-                        }
-                        _ => SiteObservationSummary::unknown(site.clone()),
-                    })
-                    .collect();
-                strings(plan_steps(&upgrade, &summaries))
+        if let Some(data) = data {
+            let observed = observe(&data.clusters, &upgrade).await;
+            let summaries: Vec<SiteObservationSummary> = upgrade
+                .sites()
+                .iter()
+                .map(|site| match observed.sites.get(site) {
+                    Some(SiteObservation::Observed(state)) => {
+                        SiteObservationSummary::from_state(site.clone(), state)
+                    }
+                    _ => SiteObservationSummary::unknown(site.clone()),
+                })
+                .collect();
+            let mut detail = format!(
+                "Applying will upgrade every site to Quay {} in these steps:",
+                upgrade.target()
+            );
+            for (n, step) in plan_steps(&upgrade, &summaries).iter().enumerate() {
+                let _ = write!(detail, "\n{}. {step}", n + 1);
             }
-            None => Value::Unknown,
-        };
-        set(request.planned, "planned_steps", steps);
+            diags.warning(UPGRADE_PLANNED, detail);
+        }
     }
 
     async fn create(
@@ -456,7 +455,6 @@ mod tests {
             ("timeouts", Value::Null),
             ("id", Value::Null),
             ("completed_version", Value::Null),
-            ("planned_steps", Value::Null),
             ("steps", Value::Null),
             ("status", Value::Null),
         ])
@@ -606,7 +604,7 @@ mod plan_tests {
     use crate::cluster::{ClusterSpec, Clusters, KubeconfigSource};
 
     #[tokio::test]
-    async fn a_plan_that_upgrades_predicts_planned_steps_and_leaves_steps_unknown() {
+    async fn a_plan_that_upgrades_warns_with_the_predicted_steps_and_leaves_steps_unknown() {
         let missing = KubeconfigSource::Path("/nonexistent/georep/kubeconfig".into());
         let clusters = ["us_east", "eu_west"]
             .into_iter()
@@ -628,15 +626,18 @@ mod plan_tests {
             config: &config,
             planned: &mut planned,
         };
+        let mut diags = Diagnostics::default();
         GeoRepUpgradeResource
-            .modify_plan(Some(&data), request, &mut Diagnostics::default())
+            .modify_plan(Some(&data), request, &mut diags)
             .await;
-        assert!(
-            matches!(planned.get("planned_steps"), Some(Value::List(steps)) if !steps.is_empty()),
-            "{planned:?}"
-        );
         // Known here, the applied steps (with their times) could never equal it.
         assert_eq!(planned.get("steps"), Some(&Value::Unknown));
+        let warning = format!("{diags:?}");
+        assert!(
+            warning.contains(UPGRADE_PLANNED) && warning.contains("1. "),
+            "{diags:?}"
+        );
+        assert_eq!(diags.errors().count(), 0, "{diags:?}");
     }
 
     fn tests_config() -> Value {
@@ -662,7 +663,6 @@ mod plan_tests {
             ("timeouts", Value::Null),
             ("id", Value::Null),
             ("completed_version", Value::Null),
-            ("planned_steps", Value::Null),
             ("steps", Value::Null),
             ("status", Value::Null),
         ])

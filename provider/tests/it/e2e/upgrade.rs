@@ -4,8 +4,10 @@
 //! settings as before, the Lease released, the progress record gone, and the safety ledger
 //! empty. Upgrading every operator at once instead is shown by the same ledger to be unsafe.
 //!
-//! Not covered here: the `deployment` method through Terraform (see `tests/it/upgrade.rs`),
-//! and a killed apply resumed.
+//! A Terraform killed (with its provider) mid-upgrade is resumed by the next apply; that test
+//! is ignored while it shows a real unsafe moment (see its `ignore` reason).
+//!
+//! Not covered here: the `deployment` method through Terraform (see `tests/it/upgrade.rs`).
 
 use std::path::Path;
 use std::time::Duration;
@@ -101,6 +103,37 @@ fn registries(runtime: &tokio::runtime::Runtime, env: &LocalEnv) -> Vec<(String,
     })
 }
 
+/// Every site runs `to` with the components of `before`, the Lease is released and the
+/// progress record gone.
+fn assert_upgraded(
+    runtime: &tokio::runtime::Runtime,
+    env: &LocalEnv,
+    before: &[(String, Value, Value)],
+    to: QuayVersion,
+) {
+    let after = registries(runtime, env);
+    for ((site, version, components), (_, _, before)) in after.iter().zip(before) {
+        assert_eq!(*version, json!(to.to_string()), "{site} after");
+        assert_eq!(components, before, "{site}'s replicas and HPA settings");
+    }
+    for site in env.sites() {
+        assert_eq!(site.operator.version(), to, "{} operator", site.name);
+    }
+    runtime.block_on(async {
+        let primary = env.sites()[0].cluster.client().await.unwrap();
+        let lease = Api::<Lease>::namespaced(primary.clone(), NAMESPACE)
+            .get(LEASE)
+            .await
+            .unwrap();
+        assert_eq!(lease.spec.unwrap().holder_identity, None, "Lease released");
+        let progress = Api::<ConfigMap>::namespaced(primary, NAMESPACE)
+            .get_opt(PROGRESS)
+            .await
+            .unwrap();
+        assert!(progress.is_none(), "the progress record is left behind");
+    });
+}
+
 #[test]
 fn upgrade_takes_three_olm_sites_one_minor_up_without_an_unsafe_moment() {
     let (from, to) = versions();
@@ -147,27 +180,7 @@ fn upgrade_takes_three_olm_sites_one_minor_up_without_an_unsafe_moment() {
             );
         }
 
-        let after = registries(&runtime, &env);
-        for ((site, version, components), (_, _, before)) in after.iter().zip(&before) {
-            assert_eq!(*version, json!(to.to_string()), "{site} after");
-            assert_eq!(components, before, "{site}'s replicas and HPA settings");
-        }
-        for site in env.sites() {
-            assert_eq!(site.operator.version(), to, "{} operator", site.name);
-        }
-        runtime.block_on(async {
-            let primary = env.sites()[0].cluster.client().await.unwrap();
-            let lease = Api::<Lease>::namespaced(primary.clone(), NAMESPACE)
-                .get(LEASE)
-                .await
-                .unwrap();
-            assert_eq!(lease.spec.unwrap().holder_identity, None, "Lease released");
-            let progress = Api::<ConfigMap>::namespaced(primary, NAMESPACE)
-                .get_opt(PROGRESS)
-                .await
-                .unwrap();
-            assert!(progress.is_none(), "the progress record is left behind");
-        });
+        assert_upgraded(&runtime, &env, &before, to);
         assert_eq!(env.ledger().violations(), []);
 
         // The sites' current_version changed under them (that is the upgrade): the next plan
@@ -244,5 +257,110 @@ fn upgrading_every_operator_at_once_is_caught_by_the_safety_ledger() {
         )),
         "the naive upgrade left no trace: {violations:#?}"
     );
+    runtime.block_on(env.stop()).unwrap();
+}
+
+/// The phase of the upgrade's progress record on the primary, if there is one.
+async fn progress_phase(env: &LocalEnv) -> Option<String> {
+    let client = env.sites()[0].cluster.client().await.ok()?;
+    let progress = Api::<ConfigMap>::namespaced(client, NAMESPACE)
+        .get_opt(PROGRESS)
+        .await
+        .ok()??;
+    progress.data?.get("phase").cloned()
+}
+
+/// `terraform apply` in `dir` in its own process group, so Terraform and the provider it
+/// starts can be killed together; its output goes to `DIR/apply.log`.
+fn spawn_apply(dir: &Workdir) -> std::process::Child {
+    use std::os::unix::process::CommandExt as _;
+    let log = std::fs::File::create(dir.path().join("apply.log")).unwrap();
+    let mut command = std::process::Command::new(&dir.binary().path);
+    // The parent's TF_* settings are dropped first, as `Workdir::run` does.
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("TF_") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .args(["apply", "-auto-approve", "-input=false", "-no-color"])
+        .current_dir(dir.path())
+        .env("TF_CLI_CONFIG_FILE", dir.cli_config_path())
+        .env("CHECKPOINT_DISABLE", "1")
+        .env("TF_IN_AUTOMATION", "1")
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .process_group(0);
+    command.spawn().unwrap()
+}
+
+#[test]
+#[ignore = "known unsafe: the resumed apply updates quay_georep_site first, which restores the \
+            secondaries' replicas at the old version against the migrated schema (the ledger \
+            records ServingAgainstNewerSchema) before quay_georep_upgrade resumes"]
+fn an_upgrade_killed_after_the_primary_migrated_completes_on_the_next_apply() {
+    let (from, to) = versions();
+    let terraform = georep_harness::terraform::binaries_under_test().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let (env, dir) = three_sites_at(
+        &runtime,
+        &terraform[0],
+        "upgrade_killed",
+        state.path(),
+        from,
+        true,
+    );
+    let before = registries(&runtime, &env);
+    dir.write_file("upgrade.tf", &example("upgrade", "upgrade.tf"))
+        .unwrap();
+    dir.write_file(
+        "upgrade.auto.tfvars.json",
+        &json!({"target_version": to.to_string()}).to_string(),
+    )
+    .unwrap();
+
+    let mut apply = spawn_apply(&dir);
+    let group = apply.id();
+    let killed_at = runtime.block_on(async {
+        // Bounded: the whole upgrade takes seconds on the local backend.
+        for _ in 0..3000 {
+            let phase = progress_phase(&env).await;
+            if matches!(
+                phase.as_deref(),
+                Some("wait-primary-migrated" | "upgrade-secondary-operators")
+            ) {
+                return phase;
+            }
+            if apply.try_wait().unwrap().is_some() {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        None
+    });
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", "--", &format!("-{group}")])
+        .status()
+        .unwrap();
+    let status = apply.wait().unwrap();
+    let phase = killed_at.unwrap_or_else(|| {
+        let log = std::fs::read_to_string(dir.path().join("apply.log")).unwrap_or_default();
+        panic!("apply ended ({status}) before the primary's operator was upgraded:\n{log}")
+    });
+    assert!(killed.success(), "kill of process group {group} failed");
+    assert!(
+        runtime.block_on(progress_phase(&env)).is_some(),
+        "killed in phase {phase}, yet no progress record is left to resume from"
+    );
+
+    let resumed = dir.apply().unwrap();
+    assert!(resumed.succeeded(), "{:#?}", resumed.events);
+    assert_eq!(
+        dir.output_json().unwrap()["upgraded_version"].value,
+        json!(to.to_string())
+    );
+    assert_upgraded(&runtime, &env, &before, to);
+    assert_eq!(env.ledger().violations(), []);
     runtime.block_on(env.stop()).unwrap();
 }
