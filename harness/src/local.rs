@@ -1,5 +1,8 @@
 //! The `local` backend in one piece: the shared services, one simulated cluster per site and
-//! one Quay Operator model per cluster, all reporting to one safety ledger.
+//! one Quay Operator model per cluster, all reporting to one safety ledger. On the OpenShift
+//! flavour the operator is installed through OLM by default ([`LocalOptions::olm`]): an
+//! [`OlmModel`] runs per cluster and the operator Deployment is the one its Subscription's CSV
+//! installed, so upgrading it means approving an InstallPlan, as on a real OpenShift.
 //!
 //! [`LocalEnv::start`] writes into the state dir `kubeconfig` (one context per site),
 //! `<site>.kubeconfig` (one each), `services.json` (every password, mode 0600) and
@@ -19,6 +22,7 @@ use serde_json::{Value, json};
 use crate::services::postgres::Database;
 use crate::services::{self, SharedServices};
 use crate::sim::ledger::{self, Ledger};
+use crate::sim::olm::{self, OlmModel};
 use crate::sim::operator::catalogue::{Catalogue, QuayVersion};
 use crate::sim::operator::{self, OperatorModel, OperatorOptions, RunningOperator};
 use crate::sim::{ClusterConfig, Flavour, SimCluster, cluster, kubeconfig};
@@ -67,6 +71,15 @@ pub enum Error {
         #[source]
         source: Box<cluster::Error>,
     },
+    /// OLM could not install the operator.
+    #[error("install the quay operator through OLM on site {site}")]
+    Olm {
+        /// The site.
+        site: String,
+        /// Why.
+        #[source]
+        source: Box<olm::Error>,
+    },
     /// An operator model did not start.
     #[error("start the quay operator model of site {site}")]
     Operator {
@@ -108,7 +121,21 @@ pub struct LocalOptions {
     pub state_dir: PathBuf,
     /// Serve the clusters over HTTPS with a token (else plain HTTP). Default true.
     pub tls: bool,
+    /// On the OpenShift flavour, run an [`OlmModel`] per cluster and install the operator
+    /// through a Subscription ([`OPERATOR_SUBSCRIPTION`], manual approval) in
+    /// [`OPERATOR_NAMESPACE_OPENSHIFT`]; else the operator is a plain Deployment. Ignored on
+    /// the Kubernetes flavour, which has no OLM. Default true.
+    pub olm: bool,
 }
+
+/// The operator's namespace on the OpenShift flavour (Subscription and Deployment).
+pub const OPERATOR_NAMESPACE_OPENSHIFT: &str = "openshift-operators";
+
+/// The operator's namespace on the Kubernetes flavour (plain Deployment).
+pub const OPERATOR_NAMESPACE_KUBERNETES: &str = "quay-operator";
+
+/// The operator's Subscription (OLM) and Deployment name.
+pub const OPERATOR_SUBSCRIPTION: &str = "quay-operator";
 
 impl LocalOptions {
     /// The defaults, writing into `state_dir`.
@@ -121,6 +148,7 @@ impl LocalOptions {
             migration_time_per_revision: Duration::from_millis(50),
             state_dir: state_dir.to_owned(),
             tls: true,
+            olm: true,
         }
     }
 }
@@ -145,6 +173,20 @@ pub struct LocalSite {
     pub cluster: SimCluster,
     /// The operator model on it.
     pub operator: RunningOperator,
+    /// The OLM model on it, when the operator is OLM-managed.
+    pub olm: Option<OlmModel>,
+}
+
+impl LocalSite {
+    /// Where the operator is installed: `(namespace, name)` of its Subscription (when
+    /// [`LocalSite::olm`] runs) or of its Deployment.
+    #[must_use]
+    pub fn operator_install(&self) -> (&'static str, &'static str) {
+        match self.cluster.flavour() {
+            Flavour::Openshift => (OPERATOR_NAMESPACE_OPENSHIFT, OPERATOR_SUBSCRIPTION),
+            Flavour::Kubernetes => (OPERATOR_NAMESPACE_KUBERNETES, OPERATOR_SUBSCRIPTION),
+        }
+    }
 }
 
 /// A running local environment. Dropping it stops everything too, without reporting.
@@ -227,6 +269,11 @@ impl LocalEnv {
             let path = opts.state_dir.join(format!("{}.kubeconfig", endpoint.site));
             kubeconfig::write(&path, std::slice::from_ref(endpoint)).map_err(Error::Kubeconfig)?;
             let mut op = OperatorOptions::new(&cluster, opts.quay_version);
+            let olm = if opts.olm && cluster.flavour() == Flavour::Openshift {
+                Some(start_olm(&cluster, &op.namespace, opts.quay_version).await?)
+            } else {
+                None
+            };
             op.ledger = Arc::clone(&ledger);
             op.storage_location = location.clone();
             op.migration_time_per_revision = opts.migration_time_per_revision;
@@ -243,6 +290,7 @@ impl LocalEnv {
                 kubeconfig: path,
                 cluster,
                 operator,
+                olm,
             });
         }
         Ok(Self {
@@ -359,10 +407,39 @@ impl LocalEnv {
     pub async fn stop(self) -> Result<(), services::Error> {
         for site in self.sites {
             site.operator.stop().await;
+            drop(site.olm);
             site.cluster.stop().await;
         }
         self.services.stop().await
     }
+}
+
+/// Installs the operator at `version` through a Subscription in `namespace` and starts the
+/// OLM controllers, so the operator Deployment exists (OLM-owned) before the operator model
+/// adopts it.
+async fn start_olm(
+    cluster: &SimCluster,
+    namespace: &str,
+    version: QuayVersion,
+) -> Result<OlmModel, Error> {
+    let site = cluster.site().to_owned();
+    let olm_error = |source| Error::Olm {
+        site: site.clone(),
+        source: Box::new(source),
+    };
+    let client = cluster.client().await.map_err(|source| Error::Cluster {
+        site: site.clone(),
+        source: Box::new(source),
+    })?;
+    olm::install_operator(
+        &client,
+        namespace,
+        OPERATOR_SUBSCRIPTION,
+        &version.to_string(),
+    )
+    .await
+    .map_err(olm_error)?;
+    OlmModel::start(cluster).await.map_err(olm_error)
 }
 
 /// 48 random hex characters: a SECRET_KEY or DATABASE_SECRET_KEY.
@@ -398,6 +475,7 @@ mod tests {
         let opts = LocalOptions::new(Path::new("/tmp/x"));
         assert_eq!(opts.sites, DEFAULT_SITES);
         assert_eq!(opts.flavour, Flavour::Openshift);
+        assert!(opts.olm, "the operator is OLM-managed by default");
         assert_eq!(
             opts.quay_version,
             Catalogue::builtin().newest().version,

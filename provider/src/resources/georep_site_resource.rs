@@ -520,9 +520,11 @@ impl Resource<ProviderData> for GeoRepSiteResource {
                 attrs.insert(name.into(), Value::Unknown);
             }
         }
-        // A refresh that found drift recorded it; the plan removes it.
+        // A refresh that found drift recorded it; the plan removes it, so the apply restores
+        // the registry and what it reports afterwards is not known yet.
+        let drifted = matches!(request.prior.get("drift"), Some(Value::List(d)) if !d.is_empty());
         attrs.insert("drift".into(), Value::List(Vec::new()));
-        if creating || inputs_changed {
+        if creating || inputs_changed || drifted {
             for name in ["registry_endpoint", "current_version", "conditions"] {
                 attrs.insert(name.into(), Value::Unknown);
             }

@@ -2,8 +2,9 @@
 //! one Quay version, as one resumable Terraform operation.
 //!
 //! It maps its arguments onto [`UpgradeInput`] (validated at plan time, every problem with its
-//! attribute path), predicts the steps at plan time with [`plan_steps`] when the clusters can
-//! be read, and on create or update runs [`crate::orchestrate::run`] until every site runs the
+//! attribute path), predicts the steps at plan time with [`plan_steps`] as a warning when
+//! the clusters can be read (`steps` is what the apply did, so it stays unknown in the plan),
+//! and on create or update runs [`crate::orchestrate::run`] until every site runs the
 //! target. Read reports the sites' common version (or `mixed`) as `completed_version`, so a
 //! site that changed version shows the upgrade again in the plan. Delete only forgets the
 //! resource: there is no downgrade. It does not create sites (that is `quay_georep_site`).
@@ -32,6 +33,9 @@ pub struct GeoRepUpgradeResource;
 
 /// `timeouts.create` and `timeouts.update` when not set.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_mins(60);
+
+/// The summary of the plan-time warning listing the steps an upgrade will take.
+pub const UPGRADE_PLANNED: &str = "Upgrade Planned";
 
 /// `completed_version` when the sites run different versions.
 pub const MIXED: &str = "mixed";
@@ -78,7 +82,7 @@ pub(crate) fn schema() -> Schema {
             "the version every site runs after the last apply; the sites' common version (or mixed) when read",
         ))
         .attribute(Attribute::computed("steps", Type::list(Type::String)).description(
-            "at plan time the steps the upgrade will take; after apply what it did, each with its RFC 3339 time",
+            "after apply what the upgrade did, each with its RFC 3339 time; unknown in a plan that upgrades (the plan shows the predicted steps as a warning)",
         ))
         .attribute(Attribute::computed("status", Type::String).description("the last status of the upgrade"))
         .block(NestedBlock::single("operator", operator).min_items(1).max_items(1))
@@ -299,7 +303,7 @@ impl Resource<ProviderData> for GeoRepUpgradeResource {
         &self,
         data: Option<&ProviderData>,
         request: PlanRequest<'_>,
-        _diags: &mut Diagnostics,
+        diags: &mut Diagnostics,
     ) {
         if request.planned.is_null() {
             return;
@@ -321,26 +325,34 @@ impl Resource<ProviderData> for GeoRepUpgradeResource {
             "id",
             Value::string(upgrade.primary().to_string()),
         );
+        // What the run does is known only after it, and Terraform requires the applied value
+        // of a known planned attribute to equal it. A prediction in state would not do either:
+        // Terraform plans again at apply time, after the sites this depends on were updated,
+        // and the prediction may differ then. So the prediction is a plan-time warning.
         set(request.planned, "completed_version", Value::Unknown);
         set(request.planned, "status", Value::Unknown);
-        let steps = match data {
-            Some(data) => {
-                let observed = observe(&data.clusters, &upgrade).await;
-                let summaries: Vec<SiteObservationSummary> = upgrade
-                    .sites()
-                    .iter()
-                    .map(|site| match observed.sites.get(site) {
-                        Some(SiteObservation::Observed(state)) => {
-                            SiteObservationSummary::from_state(site.clone(), state)
-                        }
-                        _ => SiteObservationSummary::unknown(site.clone()),
-                    })
-                    .collect();
-                strings(plan_steps(&upgrade, &summaries))
+        set(request.planned, "steps", Value::Unknown);
+        if let Some(data) = data {
+            let observed = observe(&data.clusters, &upgrade).await;
+            let summaries: Vec<SiteObservationSummary> = upgrade
+                .sites()
+                .iter()
+                .map(|site| match observed.sites.get(site) {
+                    Some(SiteObservation::Observed(state)) => {
+                        SiteObservationSummary::from_state(site.clone(), state)
+                    }
+                    _ => SiteObservationSummary::unknown(site.clone()),
+                })
+                .collect();
+            let mut detail = format!(
+                "Applying will upgrade every site to Quay {} in these steps:",
+                upgrade.target()
+            );
+            for (n, step) in plan_steps(&upgrade, &summaries).iter().enumerate() {
+                let _ = write!(detail, "\n{}. {step}", n + 1);
             }
-            None => Value::Unknown,
-        };
-        set(request.planned, "steps", steps);
+            diags.warning(UPGRADE_PLANNED, detail);
+        }
     }
 
     async fn create(
@@ -566,5 +578,79 @@ mod tests {
             },
         );
         assert_eq!(common_version(&observed), None);
+    }
+}
+
+#[cfg(test)]
+mod plan_tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::cluster::{ClusterSpec, Clusters, KubeconfigSource};
+
+    #[tokio::test]
+    async fn a_plan_that_upgrades_warns_with_the_predicted_steps_and_leaves_steps_unknown() {
+        let missing = KubeconfigSource::Path("/nonexistent/georep/kubeconfig".into());
+        let clusters = ["us_east", "eu_west"]
+            .into_iter()
+            .map(|key| {
+                let spec = ClusterSpec {
+                    kubeconfig: missing.clone(),
+                    context: None,
+                };
+                (key.to_owned(), spec)
+            })
+            .collect::<BTreeMap<_, _>>();
+        let data = ProviderData {
+            clusters: Arc::new(Clusters::new(clusters)),
+        };
+        let config = tests_config();
+        let mut planned = config.clone();
+        let request = PlanRequest {
+            prior: &Value::Null,
+            config: &config,
+            planned: &mut planned,
+        };
+        let mut diags = Diagnostics::default();
+        GeoRepUpgradeResource
+            .modify_plan(Some(&data), request, &mut diags)
+            .await;
+        // Known here, the applied steps (with their times) could never equal it.
+        assert_eq!(planned.get("steps"), Some(&Value::Unknown));
+        let warning = format!("{diags:?}");
+        assert!(
+            warning.contains(UPGRADE_PLANNED) && warning.contains("1. "),
+            "{diags:?}"
+        );
+        assert_eq!(diags.errors().count(), 0, "{diags:?}");
+    }
+
+    fn tests_config() -> Value {
+        let operator = Value::object([
+            ("method", Value::string("olm")),
+            ("namespace", Value::string("openshift-operators")),
+            ("name", Value::string("quay-operator")),
+            ("channel", Value::Null),
+            ("image", Value::Null),
+        ]);
+        Value::object([
+            (
+                "sites",
+                Value::List(vec![
+                    Value::string("us_east/quay/registry"),
+                    Value::string("eu_west/quay/registry"),
+                ]),
+            ),
+            ("primary", Value::Null),
+            ("target_version", Value::string("3.15.7")),
+            ("lease_duration", Value::Null),
+            ("operator", operator),
+            ("timeouts", Value::Null),
+            ("id", Value::Null),
+            ("completed_version", Value::Null),
+            ("steps", Value::Null),
+            ("status", Value::Null),
+        ])
     }
 }

@@ -18,6 +18,7 @@ mod site_manifests;
 mod site_resource;
 mod smoke;
 mod three_sites;
+mod upgrade;
 
 /// The directory holding the `terraform-provider-quay` binary cargo built for these tests.
 pub fn provider_dir() -> PathBuf {

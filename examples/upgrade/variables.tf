@@ -1,0 +1,1 @@
+../three-sites/variables.tf
