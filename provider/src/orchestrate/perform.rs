@@ -16,8 +16,8 @@ use super::clock::micro_time;
 use super::observe::lease_observation;
 use crate::cluster::{Cluster, Clusters, Error as ClusterError, Kind};
 use crate::georep::upgrade::{
-    Action, Component, LEASE_NAME, OperatorUpgrade, PROGRESS_CONFIG_MAP, SiteId, Timestamp,
-    UpgradeRequest,
+    Action, Component, LEASE_NAME, OperatorUpgrade, PROGRESS_CONFIG_MAP, SCALED_DOWN_ANNOTATION,
+    SiteId, Timestamp, UpgradeRequest,
 };
 
 /// Why an action could not be performed.
@@ -162,13 +162,13 @@ pub async fn perform(
         }
         Action::ScaleDown { site, components } => {
             let replicas = components.iter().map(|c| (*c, Some(0))).collect();
-            edit_components(clusters, site, &replicas, false).await
+            edit_components(clusters, site, &replicas, false, true).await
         }
         Action::Restore {
             site,
             replicas,
             hpa_managed,
-        } => edit_components(clusters, site, replicas, *hpa_managed).await,
+        } => edit_components(clusters, site, replicas, *hpa_managed, false).await,
         Action::UpgradeOperator { site, how } => upgrade_operator(clusters, site, how).await,
     }
 }
@@ -359,6 +359,7 @@ async fn edit_components(
     site: &SiteId,
     replicas: &BTreeMap<Component, Option<u32>>,
     hpa_managed: bool,
+    scaled_down: bool,
 ) -> Result<(), Error> {
     let cluster = cluster_of(clusters, site).await?;
     let ns = Some(site.namespace());
@@ -376,11 +377,22 @@ async fn edit_components(
         .cloned()
         .unwrap_or_default();
     let edited = edited_components(&components, replicas, hpa_managed);
-    if edited == components {
+    let marked = registry["metadata"]["annotations"][SCALED_DOWN_ANNOTATION].is_string();
+    if edited == components && marked == scaled_down {
         return Ok(());
     }
+    // The mark tells the site resource these replicas are the upgrade's (see
+    // SCALED_DOWN_ANNOTATION); null removes it in a merge patch.
+    let mark = if scaled_down {
+        json!("true")
+    } else {
+        Value::Null
+    };
     let patch = json!({
-        "metadata": {"resourceVersion": registry["metadata"]["resourceVersion"]},
+        "metadata": {
+            "resourceVersion": registry["metadata"]["resourceVersion"],
+            "annotations": {SCALED_DOWN_ANNOTATION: mark},
+        },
         "spec": {"components": edited},
     });
     cluster

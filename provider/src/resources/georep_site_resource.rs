@@ -32,6 +32,7 @@ use crate::cluster::{Check, Cluster, Kind, WaitOptions};
 use crate::framework::{PlanRequest, Resource, StopToken};
 use crate::georep::site::{MANAGED_BY, MANAGED_BY_LABEL, SITE_LABEL};
 use crate::georep::site::{Site, validate_site};
+use crate::georep::upgrade::SCALED_DOWN_ANNOTATION;
 use crate::tfvalue::{
     Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
 };
@@ -322,6 +323,29 @@ impl GeoRepSiteResource {
             return None;
         }
         let namespace = site.namespace().as_str().to_owned();
+        match cluster
+            .get(&Kind::QUAY_REGISTRY, Some(&namespace), site.name().as_str())
+            .await
+        {
+            Ok(Some(live)) if is_held_for_upgrade(&live) => {
+                diags.push(Diagnostic::error(
+                    "Upgrade In Progress",
+                    format!(
+                        "{} is held at 0 replicas by an unfinished quay_georep_upgrade; changing \
+                         it now could serve an old Quay version against the migrated database. \
+                         Let the upgrade finish first (terraform apply -target on the \
+                         quay_georep_upgrade resource), then apply this change",
+                        site.id()
+                    ),
+                ));
+                return None;
+            }
+            Ok(_) => {}
+            Err(err) => {
+                error(diags, "Read Failed", &err);
+                return None;
+            }
+        }
         let namespace_created = match prior_namespace_created {
             Some(created) => created,
             None if site.create_namespace() => {
@@ -422,6 +446,20 @@ impl GeoRepSiteResource {
             namespace_created,
         ))
     }
+}
+
+/// Whether `quay_georep_upgrade` holds this site scaled down (see
+/// [`SCALED_DOWN_ANNOTATION`]).
+fn is_held_for_upgrade(registry: &Json) -> bool {
+    registry
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(SCALED_DOWN_ANNOTATION))
+        .is_some_and(Json::is_string)
+}
+
+/// Whether a drift path is one the upgrade's scale-down changes: replicas, or the HPA flag.
+fn is_upgrade_scale_down(path: &str) -> bool {
+    path.ends_with(".overrides.replicas") || path.contains("kind=horizontalpodautoscaler")
 }
 
 /// Refuses what cannot work on this cluster before anything is written.
@@ -575,9 +613,14 @@ impl Resource<ProviderData> for GeoRepSiteResource {
                 return None;
             }
         };
+        let held_for_upgrade = is_held_for_upgrade(&registry);
         let mut drift: Vec<String> = site
             .expected_spec_matches(registry.get("spec").unwrap_or(&Json::Null))
             .iter()
+            // An upgrade holds this site at 0 replicas with the HPA unmanaged: that is the
+            // upgrade's, and restoring it would serve an old version against the migrated
+            // database. quay_georep_upgrade restores it when the site's operator is upgraded.
+            .filter(|d| !(held_for_upgrade && is_upgrade_scale_down(&d.path)))
             .map(ToString::to_string)
             .collect();
         match cluster
@@ -879,6 +922,23 @@ mod tests {
             conditions(Some(&r)),
             ["Available=False (ComponentNotReady): quay not ready"]
         );
+    }
+
+    #[test]
+    fn an_upgrade_scale_down_is_recognised_only_when_marked() {
+        let marked = json!({"metadata": {"annotations": {SCALED_DOWN_ANNOTATION: "true"}}});
+        assert!(is_held_for_upgrade(&marked));
+        assert!(!is_held_for_upgrade(&json!({"metadata": {}})));
+        assert!(is_upgrade_scale_down(
+            "spec.components[kind=quay].overrides.replicas"
+        ));
+        assert!(is_upgrade_scale_down(
+            "spec.components[kind=horizontalpodautoscaler].managed"
+        ));
+        assert!(!is_upgrade_scale_down("spec.configBundleSecret"));
+        assert!(!is_upgrade_scale_down(
+            "spec.components[kind=quay].overrides.env[X]"
+        ));
     }
 
     #[test]

@@ -96,6 +96,13 @@ pub mod versions;
 #[cfg(test)]
 mod sim;
 
+/// Annotation the orchestration puts on a secondary's `QuayRegistry` while it holds the site
+/// at 0 replicas for an upgrade, and removes when it restores it. The site resource reads it:
+/// while it is there, the scaled-down replicas and unmanaged HPA are the upgrade's, not drift,
+/// and the site resource must not restore them (that would serve an old version against the
+/// migrated database).
+pub const SCALED_DOWN_ANNOTATION: &str = "quay-georep/scaled-down-for-upgrade";
+
 pub use action::{Action, OperatorUpgrade};
 pub use error::UpgradeError;
 pub use observation::{

@@ -5,7 +5,8 @@
 //! empty. Upgrading every operator at once instead is shown by the same ledger to be unsafe.
 //!
 //! A Terraform killed (with its provider) mid-upgrade is resumed by the next apply; that test
-//! is ignored while it shows a real unsafe moment (see its `ignore` reason).
+//! once showed a real unsafe moment: the resumed apply let `quay_georep_site` restore the
+//! secondaries' replicas before the upgrade resumed; sites held for an upgrade are now left alone.
 //!
 //! Not covered here: the `deployment` method through Terraform (see `tests/it/upgrade.rs`).
 
@@ -295,9 +296,6 @@ fn spawn_apply(dir: &Workdir) -> std::process::Child {
 }
 
 #[test]
-#[ignore = "known unsafe: the resumed apply updates quay_georep_site first, which restores the \
-            secondaries' replicas at the old version against the migrated schema (the ledger \
-            records ServingAgainstNewerSchema) before quay_georep_upgrade resumes"]
 fn an_upgrade_killed_after_the_primary_migrated_completes_on_the_next_apply() {
     let (from, to) = versions();
     let terraform = georep_harness::terraform::binaries_under_test().unwrap();
