@@ -1,9 +1,9 @@
 //! `examples/three-sites` through the real Terraform CLI against the local backend
 //! (`georep_harness::local::LocalEnv`: shared services, three simulated OpenShift clusters and
 //! Quay Operator models): apply converges every site with the same bundle and the site's own
-//! storage preference first, the safety ledger stays empty, drift is shown and restored, and
-//! destroy leaves no QuayRegistry behind. Import and the manifests data source are not
-//! covered here.
+//! storage preference first, the safety ledger stays empty, drift is shown and restored, a
+//! deleted QuayRegistry is planned again and re-created, and destroy leaves no QuayRegistry and
+//! no bundle Secret of ours behind. Import and the manifests data source are not covered here.
 
 use std::path::Path;
 
@@ -158,8 +158,54 @@ fn three_sites_converge_stay_safe_restore_drift_and_clean_up() {
         let replan = dir.plan().unwrap();
         assert_eq!(replan.exit, PlanExit::NoChanges, "{:#?}", replan.events);
 
+        // Someone deletes ap-south's QuayRegistry: the plan creates it again, apply restores it.
+        let ap_south = &env.sites()[2];
+        runtime.block_on(async {
+            let client = ap_south.cluster.client().await.unwrap();
+            let registries: Api<DynamicObject> =
+                Api::namespaced_with(client, NAMESPACE, &quay_registry_resource());
+            registries.delete(NAME, &Default::default()).await.unwrap();
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+            while registries.get_opt(NAME).await.unwrap().is_some() {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the operator kept its finalizer"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        });
+        let deleted = dir.plan().unwrap();
+        assert_eq!(deleted.exit, PlanExit::Changes, "{:#?}", deleted.events);
+        let recreated = dir.apply().unwrap();
+        assert!(recreated.succeeded(), "{:#?}", recreated.events);
+        let replan = dir.plan().unwrap();
+        assert_eq!(replan.exit, PlanExit::NoChanges, "{:#?}", replan.events);
+
         let destroyed = dir.destroy().unwrap();
         assert!(destroyed.succeeded(), "{:#?}", destroyed.events);
+        runtime.block_on(async {
+            for site in env.sites() {
+                let client = site.cluster.client().await.unwrap();
+                let secrets: Api<DynamicObject> = Api::all_with(
+                    client,
+                    &kube::api::ApiResource::erase::<k8s_openapi::api::core::v1::Secret>(&()),
+                );
+                let ours = secrets
+                    .list(
+                        &kube::api::ListParams::default()
+                            .labels("app.kubernetes.io/managed-by=terraform-provider-quay"),
+                    )
+                    .await
+                    .unwrap()
+                    .items;
+                assert!(
+                    ours.is_empty(),
+                    "{} keeps {} bundle Secrets",
+                    site.name,
+                    ours.len()
+                );
+            }
+        });
         runtime.block_on(async {
             for site in env.sites() {
                 let client = site.cluster.client().await.unwrap();
