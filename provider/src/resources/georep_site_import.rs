@@ -143,7 +143,10 @@ pub(crate) async fn state_from_live(
         config.insert("mirror".into(), json!({"enabled": if mirror_enabled { Json::Null } else { json!(false) }, "replicas": mirror_replicas}));
     }
     let clair_enabled = managed(registry, "clair").unwrap_or(false);
-    if clair_enabled {
+    if !clair_enabled {
+        // Clair defaults to enabled, so an unmanaged Clair must be said explicitly.
+        config.insert("clair".into(), json!({"enabled": false}));
+    } else {
         let database_uri = decoded(&bundle, "clair-config.yaml")
             .and_then(|yaml| serde_saphyr::from_str::<Json>(&yaml).ok())
             .and_then(|c| {

@@ -3,7 +3,8 @@
 //! Quay Operator models): apply converges every site with the same bundle and the site's own
 //! storage preference first, the safety ledger stays empty, drift is shown and restored, a
 //! deleted QuayRegistry is planned again and re-created, and destroy leaves no QuayRegistry and
-//! no bundle Secret of ours behind. Import and the manifests data source are not covered here.
+//! no bundle Secret of ours behind; a fresh working directory imports a live site with the same
+//! identity, config hash and bundle. The manifests data source is covered elsewhere.
 
 use std::path::Path;
 
@@ -180,6 +181,36 @@ fn three_sites_converge_stay_safe_restore_drift_and_clean_up() {
         assert!(recreated.succeeded(), "{:#?}", recreated.events);
         let replan = dir.plan().unwrap();
         assert_eq!(replan.exit, PlanExit::NoChanges, "{:#?}", replan.events);
+
+        // Import: a fresh working directory adopts the live us_east site.
+        let imported_dir = workdir(tf, "three_sites_import");
+        for file in ["main.tf", "variables.tf", "outputs.tf"] {
+            let text = std::fs::read_to_string(example_dir().join(file)).unwrap();
+            imported_dir.write_file(file, &text).unwrap();
+        }
+        env.write_tfvars(&imported_dir.path().join("terraform.tfvars.json"))
+            .unwrap();
+        let id = format!("us_east/{NAMESPACE}/{NAME}");
+        let import = imported_dir
+            .import("quay_georep_site.us_east", &id)
+            .unwrap();
+        assert!(import.succeeded(), "{}\n{}", import.stdout, import.stderr);
+        let original = dir.show_json().unwrap();
+        let adopted = imported_dir.show_json().unwrap();
+        let before = original
+            .resource_values("quay_georep_site.us_east")
+            .unwrap();
+        let after = adopted.resource_values("quay_georep_site.us_east").unwrap();
+        for attribute in [
+            "id",
+            "location",
+            "namespace",
+            "config_hash",
+            "bundle_secret_name",
+            "current_version",
+        ] {
+            assert_eq!(after[attribute], before[attribute], "imported {attribute}");
+        }
 
         let destroyed = dir.destroy().unwrap();
         assert!(destroyed.succeeded(), "{:#?}", destroyed.events);
