@@ -430,10 +430,14 @@ impl<P: Provider> ProviderServer<P> {
             return response;
         };
         let ty = entry.schema.value_type();
-        let (Some(prior), Some(proposed), Some(config)) = (
-            decode(&ty, prior_state, "prior state", &mut diags),
-            decode(&ty, proposed_new_state, "proposed new state", &mut diags),
-            decode(&ty, config, "configuration", &mut diags),
+        let Some([prior, proposed, config]) = decode_all(
+            &ty,
+            [
+                (prior_state, "prior state"),
+                (proposed_new_state, "proposed new state"),
+                (config, "configuration"),
+            ],
+            &mut diags,
         ) else {
             response.diagnostics = diags;
             return response;
@@ -505,10 +509,14 @@ impl<P: Provider> ProviderServer<P> {
             return response;
         };
         let ty = entry.schema.value_type();
-        let (Some(prior), Some(planned), Some(config)) = (
-            decode(&ty, prior_state, "prior state", &mut diags),
-            decode(&ty, planned_state, "planned state", &mut diags),
-            decode(&ty, config, "configuration", &mut diags),
+        let Some([prior, planned, config]) = decode_all(
+            &ty,
+            [
+                (prior_state, "prior state"),
+                (planned_state, "planned state"),
+                (config, "configuration"),
+            ],
+            &mut diags,
         ) else {
             response.diagnostics = diags;
             return response;
@@ -779,6 +787,19 @@ fn decode(ty: &Type, value: &DynamicValue, what: &str, diags: &mut Diagnostics) 
             None
         }
     }
+}
+
+/// Decodes every value (reporting each failure), or `None` when any fails.
+fn decode_all<const N: usize>(
+    ty: &Type,
+    values: [(&DynamicValue, &str); N],
+    diags: &mut Diagnostics,
+) -> Option<[Value; N]> {
+    let decoded = values.map(|(value, what)| decode(ty, value, what, diags));
+    if decoded.iter().any(Option::is_none) {
+        return None;
+    }
+    Some(decoded.map(|value| value.unwrap_or(Value::Null)))
 }
 
 fn encode(ty: &Type, value: &Value, diags: &mut Diagnostics) -> Option<DynamicValue> {
