@@ -728,7 +728,7 @@ impl<P: Provider> ProviderServer<P> {
 /// configured values, computed attributes may be anything.
 fn config_as_plan(schema: &Schema, config: &Value) -> Value {
     let mut planned = config.clone();
-    super::plan::mark_computed_unknown(schema, &mut planned, &[]);
+    // Computed-only attributes are always null in a configuration, so this covers them too.
     if let Value::Object(attrs) = &mut planned {
         for attribute in &schema.block.attributes {
             if attribute.is_computed() && attrs.get(&attribute.name).is_none_or(Value::is_null) {

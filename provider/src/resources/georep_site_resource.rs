@@ -166,9 +166,6 @@ fn state_of(base: &Value, site: &Site, registry: Option<&Json>, namespace_create
         );
         attrs.insert("drift".into(), Value::List(Vec::new()));
         attrs.insert("namespace_created".into(), Value::Bool(namespace_created));
-        if attrs.get("wait_for_ready").is_some_and(Value::is_unknown) {
-            attrs.insert("wait_for_ready".into(), Value::Null);
-        }
     }
     state
 }
