@@ -9,7 +9,7 @@ use kube::api::{
     Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams, WatchEvent,
     WatchParams,
 };
-use kube::core::{ApiResource, GroupVersionKind};
+use kube::core::{ApiResource, GroupVersionKind, Status};
 use kube::runtime::wait::await_condition;
 use kube::{Client, Error as KubeError};
 use serde_json::{Value, json};
@@ -35,6 +35,21 @@ fn api_code(err: &KubeError) -> u16 {
         KubeError::Api(status) => status.code,
         other => panic!("expected an API error, got {other:?}"),
     }
+}
+
+/// The API server's Status in `err`, asserted to carry `code` and `reason` and to mention
+/// `needle` in its message.
+fn assert_status(err: KubeError, code: u16, reason: &str, needle: &str) -> Box<Status> {
+    let KubeError::Api(status) = err else {
+        panic!("expected an API error, got {err:?}")
+    };
+    assert_eq!(
+        (status.code, status.reason.as_str()),
+        (code, reason),
+        "{status:?}"
+    );
+    assert!(status.message.contains(needle), "{}", status.message);
+    status
 }
 
 fn quay_api(client: &Client, ns: &str) -> Api<DynamicObject> {
@@ -108,13 +123,7 @@ async fn create_of_an_existing_name_is_already_exists() {
         .create(&PostParams::default(), &cm("dup", json!({})))
         .await
         .unwrap_err();
-    let KubeError::Api(status) = err else {
-        panic!("not an api error")
-    };
-    assert_eq!(
-        (status.code, status.reason.as_str()),
-        (409, "AlreadyExists")
-    );
+    assert_status(err, 409, "AlreadyExists", "");
 }
 
 #[tokio::test]
@@ -153,15 +162,7 @@ async fn creating_in_a_missing_namespace_is_not_found() {
         .create(&PostParams::default(), &cm("x", json!({})))
         .await
         .unwrap_err();
-    let KubeError::Api(status) = err else {
-        panic!("not an api error")
-    };
-    assert_eq!(status.code, 404);
-    assert!(
-        status.message.contains("namespaces \"nowhere\" not found"),
-        "{}",
-        status.message
-    );
+    assert_status(err, 404, "NotFound", "namespaces \"nowhere\" not found");
 }
 
 #[tokio::test]
@@ -407,16 +408,11 @@ async fn invalid_quay_registry_is_rejected_with_the_cel_message_and_field() {
         json!([{"kind": "postgres", "managed": false, "overrides": {"replicas": 1}}]),
     );
     let err = api.create(&PostParams::default(), &bad).await.unwrap_err();
-    let KubeError::Api(status) = err else {
-        panic!("not an api error")
-    };
-    assert_eq!((status.code, status.reason.as_str()), (422, "Invalid"));
-    assert!(
-        status
-            .message
-            .contains("cannot set overrides on unmanaged component"),
-        "{}",
-        status.message
+    let status = assert_status(
+        err,
+        422,
+        "Invalid",
+        "cannot set overrides on unmanaged component",
     );
     assert!(
         status.message.contains("spec.components[0]"),
@@ -438,15 +434,7 @@ async fn quay_registry_rejects_an_unknown_component_kind() {
     let api = quay_api(&client, "default");
     let bad = quay_registry("bad", json!([{"kind": "bogus", "managed": true}]));
     let err = api.create(&PostParams::default(), &bad).await.unwrap_err();
-    let KubeError::Api(status) = err else {
-        panic!("not an api error")
-    };
-    assert_eq!(status.code, 422);
-    assert!(
-        status.message.contains("spec.components[0].kind"),
-        "{}",
-        status.message
-    );
+    assert_status(err, 422, "Invalid", "spec.components[0].kind");
 }
 
 #[tokio::test]
@@ -819,15 +807,7 @@ async fn server_side_apply_conflicts_with_another_manager_unless_forced() {
         .patch("s", &PatchParams::apply("bob"), &Patch::Apply(&obj("2")))
         .await
         .unwrap_err();
-    let KubeError::Api(status) = err else {
-        panic!("not an api error")
-    };
-    assert_eq!((status.code, status.reason.as_str()), (409, "Conflict"));
-    assert!(
-        status.message.contains("conflict with \"alice\""),
-        "{}",
-        status.message
-    );
+    assert_status(err, 409, "Conflict", "conflict with \"alice\"");
     let forced = api
         .patch(
             "s",
