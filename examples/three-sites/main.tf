@@ -65,10 +65,11 @@ data "quay_georep_config" "shared" {
 }
 
 # One site per cluster, each preferring its own storage location (the cluster label is the
-# location id); the same name and namespace everywhere. The sites are installed one after
-# the other: each site's operator runs the database migration Job, and two migrations against
-# the one shared database at once are what geo-replication must never do
-# (reference/quay-operator.md).
+# location id); the same name and namespace everywhere. Terraform creates the three in
+# parallel, but every site's operator runs a database migration Job on install and two
+# migrations against the one shared database must never overlap, so the provider installs
+# sites that share a database one at a time (the others wait until it has converged); no
+# depends_on is needed.
 resource "quay_georep_site" "us_east" {
   cluster     = "us_east"
   namespace   = "quay-enterprise"
@@ -90,8 +91,6 @@ resource "quay_georep_site" "us_east" {
 }
 
 resource "quay_georep_site" "eu_west" {
-  depends_on = [quay_georep_site.us_east]
-
   cluster     = "eu_west"
   namespace   = "quay-enterprise"
   config_yaml = data.quay_georep_config.shared.config_yaml
@@ -112,8 +111,6 @@ resource "quay_georep_site" "eu_west" {
 }
 
 resource "quay_georep_site" "ap_south" {
-  depends_on = [quay_georep_site.eu_west]
-
   cluster     = "ap_south"
   namespace   = "quay-enterprise"
   config_yaml = data.quay_georep_config.shared.config_yaml

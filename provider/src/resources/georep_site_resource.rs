@@ -7,6 +7,8 @@
 //! the site converged (`Available`, `ComponentsCreated`, not `RolloutBlocked`, a
 //! `currentVersion`, and the current generation observed), and removes bundle Secrets of
 //! earlier applies. A blocking condition fails the wait at once with the operator's message.
+//! Sites of one apply that share a database install one at a time ([`super::migration_gate`]),
+//! because every new site's operator runs a migration Job against that database.
 //!
 //! Read compares the live objects with the rendering: a deleted `QuayRegistry` makes the site
 //! disappear from state (Terraform plans to create it), and any other difference in the fields
@@ -79,7 +81,9 @@ pub(crate) fn schema() -> Schema {
          converged",
     )
     .attribute(Attribute::optional("wait_for_ready", Type::Bool).description(
-        "wait until the operator reports the site Available with a current version; default true",
+        "wait until the operator reports the site Available with a current version; default true. \
+         While waiting, a new site (or a new config bundle) holds the shared database: other sites \
+         of the same apply on that database wait, so their migration Jobs never overlap",
     ))
     .attribute(Attribute::computed("id", Type::String).description("cluster/namespace/name; also the import id"))
     .attribute(Attribute::computed("bundle_secret_name", Type::String).description(
@@ -320,7 +324,7 @@ impl GeoRepSiteResource {
             return None;
         }
         let namespace = site.namespace().as_str().to_owned();
-        match cluster
+        let live = match cluster
             .get(&Kind::QUAY_REGISTRY, Some(&namespace), site.name().as_str())
             .await
         {
@@ -337,12 +341,61 @@ impl GeoRepSiteResource {
                 ));
                 return None;
             }
-            Ok(_) => {}
+            Ok(live) => live,
             Err(err) => {
                 error(diags, "Read Failed", &err);
                 return None;
             }
-        }
+        };
+        let wait = planned
+            .get("wait_for_ready")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        // Held until the site converged (its migration, if any, is over); see `migration_gate`.
+        let _migrating = match site.config().database() {
+            Some(database) if wait && may_migrate(live.as_ref(), &site) => {
+                let entered = match data.migrations.try_enter(database) {
+                    Some(entered) => entered,
+                    None => {
+                        info!(
+                            site = %site.id(),
+                            %database,
+                            "waiting for another site of this run to finish installing on the same database"
+                        );
+                        tokio::select! {
+                            entered = data.migrations.enter(database) => entered,
+                            () = tokio::time::sleep_until(deadline) => {
+                                diags.push(Diagnostic::error(
+                                    "Site Did Not Converge",
+                                    format!(
+                                        "{} timed out waiting for another site of this apply to \
+                                         finish installing on the same database ({database}): \
+                                         sites that share a database install one at a time so \
+                                         their migrations never overlap. Raise timeouts.create \
+                                         or check why the other site does not converge",
+                                        site.id()
+                                    ),
+                                ));
+                                return None;
+                            }
+                            () = stop.stopped() => {
+                                diags.push(Diagnostic::error(
+                                    "Interrupted",
+                                    format!(
+                                        "{} was not applied: Terraform stopped while it waited \
+                                         for another site on the same database",
+                                        site.id()
+                                    ),
+                                ));
+                                return None;
+                            }
+                        }
+                    }
+                };
+                Some(entered)
+            }
+            _ => None,
+        };
         let namespace_created = match prior_namespace_created {
             Some(created) => created,
             None if site.create_namespace() => {
@@ -369,10 +422,6 @@ impl GeoRepSiteResource {
         }
         info!(site = %site.id(), "applied; waiting for the operator");
         let name = site.name().as_str().to_owned();
-        let wait = planned
-            .get("wait_for_ready")
-            .and_then(Value::as_bool)
-            .unwrap_or(true);
         let registry = if wait {
             let options = WaitOptions {
                 what: format!(
@@ -443,6 +492,23 @@ impl GeoRepSiteResource {
             namespace_created,
         ))
     }
+}
+
+/// Whether applying `site` over `live` can make the operator start a migration Job: a new
+/// `QuayRegistry`, one that never finished installing (no `currentVersion`), or a new config
+/// bundle (which may change `DB_URI`).
+fn may_migrate(live: Option<&Json>, site: &Site) -> bool {
+    let Some(live) = live else {
+        return true;
+    };
+    let installed = live
+        .pointer("/status/currentVersion")
+        .and_then(Json::as_str)
+        .is_some_and(|v| !v.is_empty());
+    let bundle = live
+        .pointer("/spec/configBundleSecret")
+        .and_then(Json::as_str);
+    !installed || bundle != Some(site.bundle_secret_name().as_str())
 }
 
 /// Whether `quay_georep_upgrade` holds this site scaled down (see

@@ -604,6 +604,7 @@ mod plan_tests {
             .collect::<BTreeMap<_, _>>();
         let data = ProviderData {
             clusters: Arc::new(Clusters::new(clusters)),
+            ..ProviderData::default()
         };
         let config = tests_config();
         let mut planned = config.clone();

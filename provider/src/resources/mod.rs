@@ -23,6 +23,7 @@ mod georep_site_import;
 pub mod georep_site_manifests_data_source;
 pub mod georep_site_resource;
 pub mod georep_upgrade_resource;
+pub mod migration_gate;
 pub mod provider;
 mod site_schema;
 mod timeouts;

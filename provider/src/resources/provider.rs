@@ -25,6 +25,7 @@ use super::georep_config_data_source::GeoRepConfigDataSource;
 use super::georep_site_manifests_data_source::GeoRepSiteManifestsDataSource;
 use super::georep_site_resource::GeoRepSiteResource;
 use super::georep_upgrade_resource::GeoRepUpgradeResource;
+use super::migration_gate::MigrationGate;
 use crate::cluster::{ClusterSpec, Clusters, KubeconfigSource};
 use crate::framework::{DataSource, Provider, Resource};
 use crate::georep::secret::Secret;
@@ -38,6 +39,8 @@ use crate::tfvalue::{
 pub struct ProviderData {
     /// Cluster blocks by label; shared by every resource of this provider process.
     pub clusters: Arc<Clusters>,
+    /// Sites of this process that may be migrating a shared database, one per database.
+    pub migrations: Arc<MigrationGate>,
 }
 
 /// The provider: its schema, its clusters and its catalogue of types.
@@ -213,6 +216,7 @@ impl Provider for QuayProvider {
         let clusters = check_clusters(config, diags);
         (!diags.has_errors()).then(|| ProviderData {
             clusters: Arc::new(Clusters::new(clusters)),
+            ..ProviderData::default()
         })
     }
 

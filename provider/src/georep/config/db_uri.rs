@@ -32,7 +32,31 @@ pub enum Error {
 
 /// A PostgreSQL URI with a host. `Debug` prints `<redacted>` for the whole URI.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DbUri(Secret);
+pub struct DbUri {
+    uri: Secret,
+    database: DatabaseId,
+}
+
+/// Which database a URI points at, without user or password: host, port (as written, empty
+/// when absent) and database name (empty when absent). Two sites whose URIs give the same
+/// `DatabaseId` share one schema, so their migrations must never overlap.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct DatabaseId {
+    host: String,
+    port: String,
+    name: String,
+}
+
+impl std::fmt::Display for DatabaseId {
+    /// `host[:port]/name`: no credentials, so it may be logged.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.host)?;
+        if !self.port.is_empty() {
+            write!(f, ":{}", self.port)?;
+        }
+        write!(f, "/{}", self.name)
+    }
+}
 
 impl DbUri {
     /// Parses a database URI.
@@ -99,12 +123,28 @@ impl DbUri {
                 return Err(Error::BadPort);
             }
         }
-        Ok(Self(uri.clone()))
+        let name = rest[authority.len()..]
+            .strip_prefix('/')
+            .and_then(|path| path.split(['?', '#']).next())
+            .unwrap_or_default();
+        Ok(Self {
+            uri: uri.clone(),
+            database: DatabaseId {
+                host: host.to_ascii_lowercase(),
+                port: port.unwrap_or_default().to_owned(),
+                name: name.to_owned(),
+            },
+        })
     }
 
     /// The URI as a [`Secret`].
     pub fn secret(&self) -> &Secret {
-        &self.0
+        &self.uri
+    }
+
+    /// The database it points at, without credentials.
+    pub fn database(&self) -> &DatabaseId {
+        &self.database
     }
 }
 
@@ -158,5 +198,23 @@ mod tests {
     fn debug_does_not_show_the_password() {
         let uri = parse("postgresql://quay:topsecret@pg/quay").unwrap();
         assert!(!format!("{uri:?}").contains("topsecret"));
+    }
+
+    #[test]
+    fn the_database_id_names_host_port_and_database_without_credentials() {
+        let uri =
+            parse("postgresql://quay:topsecret@PG.example.com:5433/quay?sslmode=require").unwrap();
+        assert_eq!(uri.database().to_string(), "pg.example.com:5433/quay");
+        let bare = parse("postgres://pg.example.com").unwrap();
+        assert_eq!(bare.database().to_string(), "pg.example.com/");
+    }
+
+    #[test]
+    fn users_and_passwords_do_not_change_which_database_it_is() {
+        let a = parse("postgresql://quay:one@pg:5432/quay").unwrap();
+        let b = parse("postgresql://other:two@pg:5432/quay").unwrap();
+        let c = parse("postgresql://quay:one@pg:5432/clair").unwrap();
+        assert_eq!(a.database(), b.database());
+        assert_ne!(a.database(), c.database());
     }
 }

@@ -13,6 +13,7 @@
 
 use serde_json::Value;
 
+use crate::georep::config::db_uri::{DatabaseId, DbUri};
 use crate::georep::config::hostname::{self, HostPort};
 use crate::georep::secret::Secret;
 
@@ -96,6 +97,7 @@ pub struct SharedConfig {
     locations: Vec<String>,
     default_locations: Vec<String>,
     scanner_keys: Vec<&'static str>,
+    database: Option<DatabaseId>,
 }
 
 impl SharedConfig {
@@ -185,6 +187,13 @@ impl SharedConfig {
             .into_iter()
             .filter(|key| keys.contains_key(*key))
             .collect();
+        // A missing or malformed DB_URI is the config data source's and the operator's to
+        // report (ConfigInvalid); here it only means no database to coordinate on.
+        let database = keys
+            .get("DB_URI")
+            .and_then(Value::as_str)
+            .and_then(|uri| DbUri::parse(&Secret::new(uri)).ok())
+            .map(|uri| uri.database().clone());
         match server_hostname {
             Some(server_hostname) if errors.is_empty() => Ok(Self {
                 yaml: yaml.clone(),
@@ -192,9 +201,16 @@ impl SharedConfig {
                 locations,
                 default_locations,
                 scanner_keys,
+                database,
             }),
             _ => Err(errors),
         }
+    }
+
+    /// The database `DB_URI` points at, when it is a PostgreSQL URI: every site with the same
+    /// one migrates the same schema.
+    pub fn database(&self) -> Option<&DatabaseId> {
+        self.database.as_ref()
     }
 
     /// The file as given, byte for byte.
@@ -264,6 +280,14 @@ mod tests {
         assert_eq!(config.locations(), ["eu_west", "us_east"]);
         assert_eq!(config.default_locations(), ["us_east", "eu_west"]);
         assert!(!config.has_global_clair());
+    }
+
+    #[test]
+    fn names_the_database_that_db_uri_points_at() {
+        assert_eq!(parse(GOOD).unwrap().database(), None);
+        let text = format!("{GOOD}DB_URI: postgresql://quay:topsecret@pg.example.com:5432/quay\n");
+        let database = parse(&text).unwrap().database().cloned().unwrap();
+        assert_eq!(database.to_string(), "pg.example.com:5432/quay");
     }
 
     #[test]
