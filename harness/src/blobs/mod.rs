@@ -461,6 +461,50 @@ pub async fn push(storage: &SiteStorage, bytes: Bytes) -> Result<PushedBlob, Err
     })
 }
 
+/// One default location and whether it holds a blob.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placement {
+    /// The location.
+    pub location: String,
+    /// Its bucket.
+    pub bucket: String,
+    /// Whether the bucket holds the blob (HeadObject with the location's own keys).
+    pub present: bool,
+}
+
+/// Polls every `DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS` bucket (each with its own keys) every
+/// 100 ms until all hold `digest` or `timeout` passes, and returns where it is.
+///
+/// # Errors
+/// [`Error::Location`] or [`Error::S3`].
+pub async fn wait_replicated(
+    storage: &SiteStorage,
+    digest: &str,
+    timeout: std::time::Duration,
+) -> Result<Vec<Placement>, Error> {
+    let locations: Vec<Location> = storage
+        .bundle
+        .default_locations()
+        .iter()
+        .map(|name| storage.location(name))
+        .collect::<Result<_, _>>()?;
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let mut placements = Vec::new();
+        for location in &locations {
+            placements.push(Placement {
+                location: location.name.clone(),
+                bucket: location.target.bucket.clone(),
+                present: location.contains(digest).await?,
+            });
+        }
+        if placements.iter().all(|p| p.present) || tokio::time::Instant::now() >= deadline {
+            return Ok(placements);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
