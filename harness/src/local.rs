@@ -427,7 +427,9 @@ impl LocalEnv {
     }
 
     /// The global Quay endpoint: [`GlobalEndpoint::routed_sites`] says which sites it routes
-    /// to now, [`GlobalEndpoint::sample`] asks it as a client would.
+    /// to now, [`GlobalEndpoint::sample`] asks it as a client would, and
+    /// [`GlobalEndpoint::monitor`] keeps asking in the background (to show the global name
+    /// answered throughout an upgrade).
     #[must_use]
     pub fn global_quay(&self) -> &GlobalEndpoint {
         self.load_balancer.quay()

@@ -77,6 +77,61 @@ pub struct Sample {
     pub unavailable: usize,
 }
 
+/// One request of a [`Monitor`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Probe {
+    /// When it was sent, counted from the monitor's start.
+    pub at: Duration,
+    /// The status (`None`: no answer at all).
+    pub status: Option<u16>,
+    /// The site that answered.
+    pub site: Option<String>,
+    /// The Quay version the answer reported, if any.
+    pub version: Option<String>,
+}
+
+impl Probe {
+    /// Whether a site answered (any status but 503, and an answer at all).
+    #[must_use]
+    pub fn is_answered(&self) -> bool {
+        self.status.is_some_and(|s| s != 503)
+    }
+}
+
+/// Asks a global endpoint's health path every interval in the background, as a client of the
+/// global name would, until [`Monitor::stop`]: to check that the name answers throughout an
+/// operation (an upgrade), and which sites and versions answered.
+#[derive(Debug)]
+pub struct Monitor {
+    task: JoinHandle<()>,
+    probes: Arc<Mutex<Vec<Probe>>>,
+}
+
+impl Monitor {
+    /// The probes so far.
+    #[must_use]
+    pub fn probes(&self) -> Vec<Probe> {
+        self.probes
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Stops probing and returns every probe, in order.
+    pub async fn stop(mut self) -> Vec<Probe> {
+        self.task.abort();
+        // Aborted tasks end with a cancellation error, which is the point.
+        let _ = (&mut self.task).await;
+        self.probes()
+    }
+}
+
+impl Drop for Monitor {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 #[derive(Debug)]
 struct Backend {
     site: String,
@@ -216,6 +271,40 @@ impl GlobalEndpoint {
             }
         }
         Ok(sample)
+    }
+
+    /// Starts a [`Monitor`] of this endpoint that sends one request every `interval`. Must be
+    /// called within a Tokio runtime; the monitor keeps running on it.
+    #[must_use]
+    pub fn monitor(&self, interval: Duration) -> Monitor {
+        let url = format!("{}{}", self.url(), self.shared.service.health_path());
+        let probes = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&probes);
+        let task = tokio::spawn(async move {
+            let start = tokio::time::Instant::now();
+            loop {
+                let at = start.elapsed();
+                let probe = match get(&url).await {
+                    Ok(answer) => Probe {
+                        at,
+                        status: Some(answer.status),
+                        version: answer.json()["version"].as_str().map(str::to_owned),
+                        site: answer.site,
+                    },
+                    Err(_) => Probe {
+                        at,
+                        status: None,
+                        site: None,
+                        version: None,
+                    },
+                };
+                sink.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(probe);
+                tokio::time::sleep(interval).await;
+            }
+        });
+        Monitor { task, probes }
     }
 
     /// Stops serving and checking.
@@ -403,6 +492,58 @@ mod tests {
         assert_eq!(sample.answered.get("west"), Some(&4), "{sample:?}");
         assert_eq!(global.routed_sites(), ["west"]);
         global.stop().await;
+    }
+
+    #[tokio::test]
+    async fn a_monitor_records_the_outage_of_the_only_site() {
+        let pods = Arc::new(FakePods::default());
+        pods.quay.lock().unwrap().push(serving("east", "e-0"));
+        let e = SiteEndpoint::start("east", Service::Quay, pods.clone())
+            .await
+            .unwrap();
+        let opts = GlobalOptions {
+            check_interval: Duration::from_millis(20),
+        };
+        let global =
+            GlobalEndpoint::start(Service::Quay, vec![("east".into(), e.url().into())], &opts)
+                .await
+                .unwrap();
+        until("east routed", async || {
+            (!global.routed_sites().is_empty()).then_some(())
+        })
+        .await;
+        let monitor = global.monitor(Duration::from_millis(5));
+        until("answers", async || {
+            monitor
+                .probes()
+                .iter()
+                .any(Probe::is_answered)
+                .then_some(())
+        })
+        .await;
+        pods.quay.lock().unwrap().clear();
+        until("an outage", async || {
+            monitor
+                .probes()
+                .iter()
+                .any(|p| p.status == Some(503))
+                .then_some(())
+        })
+        .await;
+        pods.quay.lock().unwrap().push(serving("east", "e-1"));
+        until("answers again", async || {
+            monitor
+                .probes()
+                .last()
+                .is_some_and(Probe::is_answered)
+                .then_some(())
+        })
+        .await;
+        let probes = monitor.stop().await;
+        let first = probes.iter().find(|p| p.is_answered()).unwrap();
+        assert_eq!(first.site.as_deref(), Some("east"));
+        assert_eq!(first.version.as_deref(), Some("3.15.2"));
+        assert!(probes.windows(2).all(|w| w[0].at <= w[1].at), "in order");
     }
 
     #[tokio::test]

@@ -12,7 +12,9 @@
 //!   robin); a site that fails a check, refuses the connection or answers 503 to a forwarded
 //!   request is taken out at once and the request is retried on the next healthy site. With
 //!   none healthy it answers 503 with a body naming every site's state
-//!   ([`global::BackendState`]).
+//!   ([`global::BackendState`]). [`GlobalEndpoint::routed_sites`] says which sites it routes to
+//!   now; [`GlobalEndpoint::sample`] and [`GlobalEndpoint::monitor`] ask it as a client would
+//!   (the monitor in the background, to show the name answered throughout an upgrade).
 //! - [`LoadBalancer`]: both global endpoints and every site endpoint of a run, as
 //!   [`crate::local::LocalEnv`] starts them; [`get`] is the small HTTP client everything here
 //!   (and the demo and tests) uses.
@@ -47,7 +49,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use self::global::{BackendState, GlobalEndpoint, GlobalOptions};
+pub use self::global::{BackendState, GlobalEndpoint, GlobalOptions, Monitor, Probe, Sample};
 pub use self::site::{SiteEndpoint, SitePods};
 
 /// The response header in which a global endpoint names the site that answered.

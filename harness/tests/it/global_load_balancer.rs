@@ -5,7 +5,10 @@ use georep_harness::lb::site::QuayHealth;
 use georep_harness::lb::{BackendState, Service, get};
 use georep_harness::services::{SERVICES_JSON, ServicesFile};
 
-use crate::local_sites::{GLOBAL_HOSTNAME, GeoSites, set_quay_replicas, until};
+use georep_harness::sim::operator::api_resource;
+use kube::api::{Api, DynamicObject, ListParams};
+
+use crate::local_sites::{GLOBAL_HOSTNAME, GeoSites, NS, install, set_quay_replicas, until};
 
 #[tokio::test]
 async fn every_site_reports_its_version_config_hash_and_the_global_hostname() {
@@ -148,5 +151,34 @@ async fn global_endpoint_answers_503_when_no_site_is_ready() {
         );
         assert_eq!(body["sites"]["us-east"]["state"], "unhealthy", "{body:#}");
     }
+    geo.env.stop().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_site_without_a_global_hostname_identifies_itself_with_its_route_host() {
+    let geo = GeoSites::start("lb-route-host", &["us-east"]).await;
+    let mut config = geo.config();
+    config.as_object_mut().unwrap().remove("SERVER_HOSTNAME");
+    let site = &geo.env.sites()[0];
+    install(site, &config).await;
+    let routes: Api<DynamicObject> = Api::namespaced_with(
+        site.cluster.client().await.unwrap(),
+        NS,
+        &api_resource("route.openshift.io/v1", "Route"),
+    );
+    let route_host =
+        routes.list(&ListParams::default()).await.unwrap().items[0].data["spec"]["host"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    assert_ne!(route_host, GLOBAL_HOSTNAME);
+    let endpoint = geo
+        .env
+        .load_balancer()
+        .site("us-east", Service::Quay)
+        .unwrap();
+    let health: QuayHealth =
+        serde_json::from_slice(&get(&endpoint.health_url()).await.unwrap().body).unwrap();
+    assert_eq!(health.server_hostname, Some(route_host));
     geo.env.stop().await.unwrap();
 }
