@@ -457,17 +457,19 @@ impl LocalEnv {
     /// What site `name`'s quay pods know about storage (read from its cluster).
     ///
     /// # Errors
-    /// [`blobs::Error`]; an unknown site is [`blobs::Error::NoRegistry`].
+    /// [`blobs::Error`]: [`blobs::Error::UnknownSite`], [`blobs::Error::Client`], or as
+    /// [`SiteStorage::read`].
     pub async fn site_storage(&self, name: &str) -> Result<SiteStorage, blobs::Error> {
-        let site = self.site(name).map_err(|_| blobs::Error::NoRegistry {
+        let site = self.site(name).map_err(|_| blobs::Error::UnknownSite {
             site: name.to_owned(),
         })?;
         let client = site
             .cluster
             .client()
             .await
-            .map_err(|_| blobs::Error::NoRegistry {
+            .map_err(|source| blobs::Error::Client {
                 site: name.to_owned(),
+                source: Box::new(source),
             })?;
         SiteStorage::read(name, &client).await
     }

@@ -51,6 +51,21 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
+    /// No site has this name.
+    #[error("no site named {site} in this environment")]
+    UnknownSite {
+        /// The name.
+        site: String,
+    },
+    /// No client for the site's cluster could be made.
+    #[error("connect to the cluster of site {site}")]
+    Client {
+        /// The site.
+        site: String,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The site has no `QuayRegistry`.
     #[error("site {site} has no QuayRegistry: apply one first (examples/three-sites)")]
     NoRegistry {

@@ -335,6 +335,17 @@ async fn check_forever(shared: Arc<Shared>, index: usize, interval: Duration) {
     }
 }
 
+/// Headers that describe one connection, not the request: a proxy does not pass them on.
+const HOP_BY_HOP: [&str; 7] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
 async fn forward(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Full<Bytes>> {
     let (parts, body) = request.into_parts();
     let Ok(body) = body
@@ -361,7 +372,9 @@ async fn forward(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Fu
         let url = format!("{}{path}", backend.url);
         let mut builder = Request::builder().method(parts.method.clone()).uri(&url);
         for (name, value) in &parts.headers {
-            builder = builder.header(name, value);
+            if !HOP_BY_HOP.contains(&name.as_str()) {
+                builder = builder.header(name, value);
+            }
         }
         let Ok(outgoing) = builder.body(Full::new(body.clone())) else {
             continue;
