@@ -30,7 +30,6 @@ use serde_json::{Value, json};
 use crate::blobs::replication::{ReplicationOptions, ReplicationWorker, WorkerSite};
 use crate::blobs::{self, PushedBlob, SiteStorage};
 use crate::lb::{self, GlobalEndpoint, GlobalOptions, LoadBalancer, SitePods};
-
 use crate::services::postgres::Database;
 use crate::services::{self, SharedServices};
 use crate::sim::ledger::{self, Ledger};
