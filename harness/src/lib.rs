@@ -3,13 +3,18 @@
 //! - [`sim`]: simulated Kubernetes clusters (an API server kube-rs and kubectl accept).
 //! - [`terraform`]: drives the Terraform CLI.
 //! - [`services`]: the shared PostgreSQL, Redis and per-site S3 of the `local` backend.
-//! - [`local`]: the `local` backend in one piece: services, clusters and operator models.
+//! - [`local`]: the `local` backend in one piece: services, clusters, operator models, the
+//!   global load balancer ([`lb`]) and the blob replication worker ([`blobs`]).
+//! - [`lb`]: the global load balancer model: per-site health endpoints, global endpoints.
+//! - [`blobs`]: Quay's blob key layout, pushing a blob, and the replication worker.
 //! - [`cli`]: the `georep-harness` command line (`up`, `demo`, `bench sim`).
 
 // Tests may unwrap (STYLE.md); non-test builds are still linted with unwrap_used.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod blobs;
 pub mod cli;
+pub mod lb;
 pub mod local;
 pub mod services;
 pub mod sim;

@@ -7,8 +7,15 @@
 //! [`LocalEnv::start`] writes into the state dir `kubeconfig` (one context per site),
 //! `<site>.kubeconfig` (one each), `services.json` (every password, mode 0600) and
 //! `safety-ledger.jsonl`; [`LocalEnv::tfvars`] turns all that into the variables of
-//! `examples/three-sites`. [`LocalEnv::stop`] stops the operator models, then the clusters,
-//! then the services.
+//! `examples/three-sites`.
+//!
+//! In front of the sites runs the global load balancer model ([`crate::lb`]): a health
+//! endpoint per site and service, and one global endpoint for Quay and one for Clair that
+//! forward only to ready sites ([`LocalEnv::global_quay_url`], [`LocalEnv::global_quay`] to
+//! see which sites it routes to); their URLs are in `services.json` under `load_balancer`.
+//! Behind the sites runs the blob replication worker ([`crate::blobs::replication`]);
+//! [`LocalEnv::push_blob`] pushes a blob through one site. [`LocalEnv::stop`] stops the
+//! worker and the load balancer, the operator models, then the clusters, then the services.
 //!
 //! It does not run Terraform, install anything (see `scripts/install-services.sh`) or
 //! survive a `SIGKILL` (the PostgreSQL and Redis processes would keep running).
@@ -17,8 +24,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use bytes::Bytes;
 use serde_json::{Value, json};
 
+use crate::blobs::replication::{ReplicationOptions, ReplicationWorker, WorkerSite};
+use crate::blobs::{self, PushedBlob, SiteStorage};
+use crate::lb::{self, GlobalEndpoint, GlobalOptions, LoadBalancer, SitePods};
 use crate::services::postgres::Database;
 use crate::services::{self, SharedServices};
 use crate::sim::ledger::{self, Ledger};
@@ -104,6 +115,17 @@ pub enum Error {
     /// The random secret keys could not be drawn.
     #[error("draw random secret keys")]
     Random(#[source] getrandom::Error),
+    /// The load balancer model did not start.
+    #[error("start the global load balancer model")]
+    LoadBalancer(#[source] lb::Error),
+    /// No site has this name.
+    #[error("no site named {site}: the sites are {known}")]
+    UnknownSite {
+        /// The name asked for.
+        site: String,
+        /// The sites there are.
+        known: String,
+    },
 }
 
 /// What [`LocalEnv::start`] starts; [`LocalOptions::new`] gives every default.
@@ -126,6 +148,10 @@ pub struct LocalOptions {
     /// [`OPERATOR_NAMESPACE_OPENSHIFT`]; else the operator is a plain Deployment. Ignored on
     /// the Kubernetes flavour, which has no OLM. Default true.
     pub olm: bool,
+    /// How the global endpoints health-check the sites. Default [`GlobalOptions::default`].
+    pub load_balancer: GlobalOptions,
+    /// How often the blob replication worker runs. Default [`ReplicationOptions::default`].
+    pub replication: ReplicationOptions,
 }
 
 /// The operator's namespace on the OpenShift flavour (Subscription and Deployment).
@@ -149,6 +175,8 @@ impl LocalOptions {
             state_dir: state_dir.to_owned(),
             tls: true,
             olm: true,
+            load_balancer: GlobalOptions::default(),
+            replication: ReplicationOptions::default(),
         }
     }
 }
@@ -198,6 +226,8 @@ pub struct LocalEnv {
     services: SharedServices,
     ledger: Arc<Ledger>,
     sites: Vec<LocalSite>,
+    load_balancer: LoadBalancer,
+    replication: ReplicationWorker,
 }
 
 fn check_sites(sites: &[String]) -> Result<Vec<String>, Error> {
@@ -243,10 +273,6 @@ impl LocalEnv {
                 state_dir: opts.state_dir.clone(),
                 source,
             })?;
-        let services_json = services.services_json().map_err(|source| Error::Services {
-            state_dir: opts.state_dir.clone(),
-            source,
-        })?;
         let ledger = Ledger::open(&opts.state_dir).map_err(Error::Ledger)?;
         let mut clusters = Vec::new();
         for site in &opts.sites {
@@ -293,6 +319,39 @@ impl LocalEnv {
                 olm,
             });
         }
+        let pods: Vec<(String, Arc<dyn SitePods>)> = sites
+            .iter()
+            .map(|s| {
+                let pods: Arc<dyn SitePods> = Arc::new(s.operator.ready_pods());
+                (s.name.clone(), pods)
+            })
+            .collect();
+        let load_balancer = LoadBalancer::start(pods.clone(), &opts.load_balancer)
+            .await
+            .map_err(Error::LoadBalancer)?;
+        let mut workers = Vec::new();
+        for (site, (name, pods)) in sites.iter().zip(pods) {
+            let client = site
+                .cluster
+                .client()
+                .await
+                .map_err(|source| Error::Cluster {
+                    site: name.clone(),
+                    source: Box::new(source),
+                })?;
+            workers.push(WorkerSite {
+                site: name,
+                client,
+                pods,
+            });
+        }
+        let replication = ReplicationWorker::start(workers, &opts.replication);
+        let services_json = services
+            .services_json_with(Some(load_balancer.to_entry()))
+            .map_err(|source| Error::Services {
+                state_dir: opts.state_dir.clone(),
+                source,
+            })?;
         Ok(Self {
             state_dir: opts.state_dir.clone(),
             kubeconfig,
@@ -300,6 +359,8 @@ impl LocalEnv {
             services,
             ledger,
             sites,
+            load_balancer,
+            replication,
         })
     }
 
@@ -337,6 +398,88 @@ impl LocalEnv {
     #[must_use]
     pub fn sites(&self) -> &[LocalSite] {
         &self.sites
+    }
+
+    /// One site by name.
+    ///
+    /// # Errors
+    /// [`Error::UnknownSite`].
+    pub fn site(&self, name: &str) -> Result<&LocalSite, Error> {
+        self.sites
+            .iter()
+            .find(|s| s.name == name)
+            .ok_or_else(|| Error::UnknownSite {
+                site: name.to_owned(),
+                known: self
+                    .sites
+                    .iter()
+                    .map(|s| s.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })
+    }
+
+    /// The load balancer model: global endpoints and every site's health endpoints.
+    #[must_use]
+    pub fn load_balancer(&self) -> &LoadBalancer {
+        &self.load_balancer
+    }
+
+    /// The global Quay endpoint: [`GlobalEndpoint::routed_sites`] says which sites it routes
+    /// to now, [`GlobalEndpoint::sample`] asks it as a client would, and
+    /// [`GlobalEndpoint::monitor`] keeps asking in the background (to show the global name
+    /// answered throughout an upgrade).
+    #[must_use]
+    pub fn global_quay(&self) -> &GlobalEndpoint {
+        self.load_balancer.quay()
+    }
+
+    /// `http://127.0.0.1:PORT` of the global Quay endpoint (what `SERVER_HOSTNAME` names);
+    /// `GET <url>/health/instance` answers from a ready site, or 503 when none is.
+    #[must_use]
+    pub fn global_quay_url(&self) -> &str {
+        self.load_balancer.quay().url()
+    }
+
+    /// `http://127.0.0.1:PORT` of the global Clair endpoint (`/healthz`).
+    #[must_use]
+    pub fn global_clair_url(&self) -> &str {
+        self.load_balancer.clair().url()
+    }
+
+    /// The blob replication worker.
+    #[must_use]
+    pub fn replication(&self) -> &ReplicationWorker {
+        &self.replication
+    }
+
+    /// What site `name`'s quay pods know about storage (read from its cluster).
+    ///
+    /// # Errors
+    /// [`blobs::Error`]: [`blobs::Error::UnknownSite`], [`blobs::Error::Client`], or as
+    /// [`SiteStorage::read`].
+    pub async fn site_storage(&self, name: &str) -> Result<SiteStorage, blobs::Error> {
+        let site = self.site(name).map_err(|_| blobs::Error::UnknownSite {
+            site: name.to_owned(),
+        })?;
+        let client = site
+            .cluster
+            .client()
+            .await
+            .map_err(|source| blobs::Error::Client {
+                site: name.to_owned(),
+                source: Box::new(source),
+            })?;
+        SiteStorage::read(name, &client).await
+    }
+
+    /// Pushes `bytes` through site `name`: into its preferred location's bucket at Quay's key
+    /// layout ([`blobs::push`]); the replication worker copies it on.
+    ///
+    /// # Errors
+    /// As [`LocalEnv::site_storage`] and [`blobs::push`].
+    pub async fn push_blob(&self, name: &str, bytes: Bytes) -> Result<PushedBlob, blobs::Error> {
+        blobs::push(&self.site_storage(name).await?, bytes).await
     }
 
     /// The variables of `examples/three-sites` for this environment: `kubeconfig_paths`
@@ -400,11 +543,14 @@ impl LocalEnv {
             })
     }
 
-    /// Stops the operator models, the clusters, then the services.
+    /// Stops the replication worker and the load balancer, the operator models, the
+    /// clusters, then the services.
     ///
     /// # Errors
     /// The services' first stop failure.
     pub async fn stop(self) -> Result<(), services::Error> {
+        self.replication.stop().await;
+        self.load_balancer.stop().await;
         for site in self.sites {
             site.operator.stop().await;
             drop(site.olm);

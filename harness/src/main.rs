@@ -22,6 +22,10 @@ async fn main() -> anyhow::Result<()> {
                 anyhow::bail!("the demo failed: see the report above");
             }
         }
+        Command::Push(args) => {
+            let pushed = georep_harness::cli::push::run(&args).await?;
+            print!("{pushed}");
+        }
         Command::Bench {
             target: BenchTarget::Sim(args),
         } => {

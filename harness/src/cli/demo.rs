@@ -1,6 +1,7 @@
 //! `georep-harness demo`: the README's first command. Starts the local backend, applies
 //! `examples/three-sites` to it with the real Terraform CLI and our provider, reports what
-//! every site runs and whether anything unsafe happened, then destroys and stops everything
+//! every site runs, what the global endpoint answers ([`crate::lb`]) and whether anything
+//! unsafe happened, then destroys and stops everything
 //! (or, with `--keep`, leaves it running until Ctrl-C or SIGTERM).
 //!
 //! It does not build the provider or install Terraform (`scripts/demo.sh` does), and prints
@@ -179,6 +180,51 @@ impl SiteReport {
     }
 }
 
+/// What the global Quay endpoint answered to `GET /health/instance` after the apply.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct GlobalAnswer {
+    /// The endpoint (`http://127.0.0.1:PORT`).
+    pub url: String,
+    /// The sites it routed to when asked.
+    pub routed_sites: Vec<String>,
+    /// The HTTP status (`None`: no answer).
+    pub status: Option<u16>,
+    /// The site that answered.
+    pub site: Option<String>,
+    /// The version it reported.
+    pub version: Option<String>,
+    /// The `SERVER_HOSTNAME` it reported.
+    pub server_hostname: Option<String>,
+    /// The body's error, or why there was no answer.
+    pub error: Option<String>,
+}
+
+impl fmt::Display for GlobalAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let routed = if self.routed_sites.is_empty() {
+            "no site".to_owned()
+        } else {
+            self.routed_sites.join(", ")
+        };
+        write!(f, "global endpoint {} (routes to {routed}): ", self.url)?;
+        match self.status {
+            None => write!(f, "NO ANSWER")?,
+            Some(200) => write!(
+                f,
+                "200 from site {}, version {}, SERVER_HOSTNAME {}",
+                or_none(self.site.as_deref()),
+                or_none(self.version.as_deref()),
+                or_none(self.server_hostname.as_deref())
+            )?,
+            Some(status) => write!(f, "{status}")?,
+        }
+        if let Some(error) = &self.error {
+            write!(f, " ({error})")?;
+        }
+        Ok(())
+    }
+}
+
 /// Everything the demo found, and whether it passed.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Report {
@@ -192,6 +238,8 @@ pub struct Report {
     pub sites: Vec<SiteReport>,
     /// The safety ledger's violations, one JSON object each.
     pub violations: Vec<String>,
+    /// What the global Quay endpoint answered.
+    pub global: Option<GlobalAnswer>,
 }
 
 impl Report {
@@ -205,10 +253,12 @@ impl Report {
         }
     }
 
-    /// Apply succeeded, every site converged with the same config, and the ledger is empty.
+    /// Apply succeeded, every site converged with the same config, the global endpoint
+    /// answered 200, and the ledger is empty.
     #[must_use]
     pub fn passed(&self) -> bool {
-        self.apply_succeeded
+        self.global.as_ref().is_some_and(|g| g.status == Some(200))
+            && self.apply_succeeded
             && !self.sites.is_empty()
             && self.sites.iter().all(SiteReport::converged)
             && self.same_config_everywhere()
@@ -333,6 +383,9 @@ impl fmt::Display for Report {
         }
         if let Some(hash) = &self.terraform_config_hash {
             writeln!(f, "terraform config_hash output: {hash}")?;
+        }
+        if let Some(global) = &self.global {
+            writeln!(f, "{global}")?;
         }
         if self.violations.is_empty() {
             writeln!(f, "safety ledger: no safety violations")?;
@@ -537,6 +590,32 @@ async fn inspect_into(site: &LocalSite, report: &mut SiteReport) -> Result<(), S
     Ok(())
 }
 
+/// Asks the global Quay endpoint once every converged site is routed (or after 10 s).
+async fn ask_global(env: &LocalEnv, converged: usize) -> GlobalAnswer {
+    let global = env.global_quay();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while global.routed_sites().len() < converged && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut answer = GlobalAnswer {
+        url: global.url().to_owned(),
+        routed_sites: global.routed_sites(),
+        ..GlobalAnswer::default()
+    };
+    match crate::lb::get(&format!("{}/health/instance", global.url())).await {
+        Ok(reply) => {
+            let body = reply.json();
+            answer.status = Some(reply.status);
+            answer.site = reply.site;
+            answer.version = str_at(&body, "/version");
+            answer.server_hostname = str_at(&body, "/server_hostname");
+            answer.error = str_at(&body, "/error");
+        }
+        Err(err) => answer.error = Some(crate::services::error_chain(&err)),
+    }
+    answer
+}
+
 fn keep_usage(env: &LocalEnv, terraform_dir: &Path, terraform: &TerraformBinary) -> String {
     let mut text = format!(
         "\neverything keeps running; state in {}\n\n  export KUBECONFIG={}\n",
@@ -549,6 +628,11 @@ fn keep_usage(env: &LocalEnv, terraform_dir: &Path, terraform: &TerraformBinary)
             s.name
         ));
     }
+    text.push_str(&format!(
+        "\n  curl {}/health/instance    # the global name\n  georep-harness push --state-dir {} --wait\n",
+        env.global_quay_url(),
+        env.state_dir().display()
+    ));
     text.push_str(&format!(
         "\n  cd {} && TF_CLI_CONFIG_FILE=$PWD/{} {} plan\n",
         terraform_dir.display(),
@@ -664,6 +748,8 @@ pub async fn run(args: &DemoArgs) -> Result<Report, Error> {
     for site in env.sites() {
         report.sites.push(inspect(site).await);
     }
+    let converged = report.sites.iter().filter(|s| s.converged()).count();
+    report.global = Some(ask_global(&env, converged).await);
     report.violations = env
         .ledger()
         .violations()
@@ -726,8 +812,42 @@ mod tests {
         Report {
             apply_succeeded: true,
             sites,
+            global: Some(GlobalAnswer {
+                url: "http://127.0.0.1:1".into(),
+                routed_sites: vec!["us-east".into(), "eu-west".into()],
+                status: Some(200),
+                site: Some("eu-west".into()),
+                version: Some("3.15.2".into()),
+                server_hostname: Some("quay.global.example.test".into()),
+                error: None,
+            }),
             ..Report::default()
         }
+    }
+
+    #[test]
+    fn shows_the_global_answer_and_fails_without_one() {
+        let r = report(vec![converged_site("us-east", "h1")]);
+        assert!(
+            r.to_string().contains(
+                "global endpoint http://127.0.0.1:1 (routes to us-east, eu-west): 200 from site \
+                 eu-west, version 3.15.2, SERVER_HOSTNAME quay.global.example.test"
+            ),
+            "{r}"
+        );
+        let mut down = r.clone();
+        down.global = Some(GlobalAnswer {
+            url: "http://127.0.0.1:1".into(),
+            status: Some(503),
+            error: Some("no site is ready to serve quay".into()),
+            ..GlobalAnswer::default()
+        });
+        assert!(!down.passed());
+        assert!(
+            down.to_string()
+                .contains("(routes to no site): 503 (no site is ready to serve quay)"),
+            "{down}"
+        );
     }
 
     #[test]

@@ -1,11 +1,12 @@
 //! The `georep-harness` command line: argument types and dispatch.
 //!
-//! Only parsing and wiring live here; `up` ([`up`]), `demo` ([`demo`]) and `bench sim`
-//! ([`mod@bench`]) do the work
+//! Only parsing and wiring live here; `up` ([`up`]), `demo` ([`demo`]), `push` ([`push`])
+//! and `bench sim` ([`mod@bench`]) do the work
 //! and return their own errors. `main.rs` turns those into exit codes with anyhow.
 
 pub mod bench;
 pub mod demo;
+pub mod push;
 pub mod up;
 
 use std::path::PathBuf;
@@ -33,6 +34,9 @@ pub enum Command {
     /// Start the local backend, apply examples/three-sites to it with Terraform and our
     /// provider, report every site and the safety ledger, then destroy and stop everything.
     Demo(demo::DemoArgs),
+    /// Push a blob through one site of a running local backend (into its preferred storage
+    /// location, at Quay's key layout); with --wait, check every default location has it.
+    Push(push::PushArgs),
     /// Benchmarks.
     Bench {
         /// What to benchmark.
@@ -128,6 +132,20 @@ mod tests {
         for option in ["--state-dir", "--keep", "--terraform", "--provider-dir"] {
             assert!(help.contains(option), "{option} missing from {help}");
         }
+    }
+
+    #[test]
+    fn push_defaults_to_the_first_site_and_a_minute_of_waiting() {
+        let cli =
+            Cli::try_parse_from(["georep-harness", "push", "--state-dir", "/tmp/d", "--wait"])
+                .unwrap();
+        let Command::Push(args) = cli.command else {
+            panic!("not push")
+        };
+        assert_eq!(args.site, "us-east");
+        assert!(args.wait);
+        assert_eq!(args.timeout, 60);
+        assert_eq!(args.file, None);
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! `georep-harness up`: start the local backend ([`crate::local::LocalEnv`]: shared services,
-//! one simulated cluster and one Quay Operator model per site), serve until stopped.
+//! one simulated cluster and one Quay Operator model per site, the global load balancer model
+//! and the blob replication worker), serve until stopped.
 //!
 //! Writes `DIR/kubeconfig` (one context per site), `DIR/<site>.kubeconfig` (one each),
 //! `DIR/services.json` and `DIR/terraform.tfvars.json` (the variables of
@@ -11,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde_json::json;
 
 use crate::cli::UpArgs;
+use crate::lb::Service;
 use crate::local::{self, LocalEnv, LocalOptions};
 
 /// `up` failed.
@@ -127,12 +129,15 @@ fn write_ready(path: &Path, env: &LocalEnv) -> Result<(), Error> {
                 "context": s.name,
                 "kubeconfig": s.kubeconfig,
                 "location": s.location,
+                "quay_health": env.load_balancer().site(&s.name, Service::Quay).map(|e| e.health_url()),
             })
         })
         .collect();
     let doc = json!({
         "kubeconfig": env.kubeconfig(),
         "services": env.services_json(),
+        "global_quay": env.global_quay_url(),
+        "global_clair": env.global_clair_url(),
         "sites": sites,
     });
     // Write then rename, so a watcher never reads a half-written file.
@@ -161,6 +166,24 @@ pub fn usage(running: &Running) -> String {
             s.location
         ));
     }
+    text.push_str(&format!(
+        "\nglobal load balancer (forwards only to sites with ready pods):\n  curl {}/health/instance    # quay, SERVER_HOSTNAME\n  curl {}/healthz            # clair\n",
+        env.global_quay_url(),
+        env.global_clair_url()
+    ));
+    for s in env.sites() {
+        if let Some(endpoint) = env.load_balancer().site(&s.name, Service::Quay) {
+            text.push_str(&format!(
+                "  site {} health: {}\n",
+                s.name,
+                endpoint.health_url()
+            ));
+        }
+    }
+    text.push_str(&format!(
+        "push a blob and watch it replicate:\n  georep-harness push --state-dir {} --wait\n",
+        env.state_dir().display()
+    ));
     text.push_str(&format!(
         "\ncredentials: {}\nvariables of examples/three-sites: {}\n",
         env.services_json().display(),
@@ -238,6 +261,21 @@ mod tests {
             running.env.sites()[1].cluster.url()
         );
         assert!(usage(&running).contains("--context east"));
+        assert!(
+            usage(&running).contains(&format!(
+                "curl {}/health/instance",
+                running.env.global_quay_url()
+            )),
+            "{}",
+            usage(&running)
+        );
+        assert_eq!(ready["global_quay"], running.env.global_quay_url());
+        assert!(
+            ready["sites"][0]["quay_health"]
+                .as_str()
+                .unwrap()
+                .ends_with("/health/instance")
+        );
         let tfvars: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&running.tfvars).unwrap()).unwrap();
         assert!(

@@ -276,6 +276,7 @@ impl SharedServices {
                     )
                 })
                 .collect(),
+            load_balancer: None,
         }
     }
 
@@ -286,11 +287,25 @@ impl SharedServices {
     ///
     /// [`Error::ServicesJson`].
     pub fn services_json(&self) -> Result<PathBuf, Error> {
+        self.services_json_with(None)
+    }
+
+    /// As [`SharedServices::services_json`], with the load balancer's endpoints in it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ServicesJson`].
+    pub fn services_json_with(
+        &self,
+        load_balancer: Option<LoadBalancerEntry>,
+    ) -> Result<PathBuf, Error> {
         let path = self.state_dir.join(SERVICES_JSON);
         let tmp = self
             .state_dir
             .join(format!(".{SERVICES_JSON}.{}", std::process::id()));
-        let json = serde_json::to_vec_pretty(&self.to_file())
+        let mut file = self.to_file();
+        file.load_balancer = load_balancer;
+        let json = serde_json::to_vec_pretty(&file)
             .expect("services.json is plain strings, numbers and maps");
         let written = std::fs::OpenOptions::new()
             .write(true)
@@ -406,7 +421,8 @@ fn check_sites(sites: &[&str]) -> Result<(), Error> {
     Ok(())
 }
 
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+/// `err` and its causes, joined with `: `.
+pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(cause) = source {
@@ -426,6 +442,29 @@ pub struct ServicesFile {
     pub redis: RedisEntry,
     /// Each site's S3 endpoint, by site name.
     pub sites: BTreeMap<String, S3Entry>,
+    /// The global load balancer model, when one runs ([`crate::lb`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_balancer: Option<LoadBalancerEntry>,
+}
+
+/// `services.json`: the global load balancer model.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadBalancerEntry {
+    /// The global Quay endpoint (what `SERVER_HOSTNAME` stands for).
+    pub quay: String,
+    /// The global Clair endpoint.
+    pub clair: String,
+    /// Each site's health URLs, by site (cluster) name.
+    pub sites: BTreeMap<String, SiteHealthEntry>,
+}
+
+/// `services.json`: one site's health URLs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteHealthEntry {
+    /// Quay's `/health/instance`.
+    pub quay_health: String,
+    /// Clair's `/healthz`.
+    pub clair_health: String,
 }
 
 /// `services.json`: PostgreSQL.

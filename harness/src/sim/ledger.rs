@@ -109,6 +109,9 @@ pub struct ServingPod {
     pub location: String,
     /// Its effective first storage preference.
     pub preference: Option<String>,
+    /// The hostname it serves as: `SERVER_HOSTNAME`, else the generated Route host (`None`:
+    /// its pod template does not say).
+    pub server_hostname: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -350,6 +353,7 @@ mod tests {
             replication: true,
             location: site.to_owned(),
             preference: Some(site.to_owned()),
+            server_hostname: Some("quay.global.example".to_owned()),
         }
     }
 

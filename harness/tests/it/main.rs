@@ -6,7 +6,10 @@
     reason = "a failed step should fail the test with its error"
 )]
 
+mod blob_replication;
+mod global_load_balancer;
 mod kubectl;
+mod local_sites;
 mod olm;
 mod operator;
 mod services;

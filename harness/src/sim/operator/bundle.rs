@@ -11,6 +11,9 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
+use crate::services::s3_client::S3Keys;
+use crate::services::secret::Secret;
+
 /// Why a bundle could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -39,6 +42,65 @@ pub struct StorageLocation {
     pub driver: String,
     /// The driver arguments.
     pub args: serde_json::Map<String, Value>,
+}
+
+/// Where an S3-compatible storage location keeps its objects, from its driver arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Target {
+    /// `http(s)://host:port` (`is_secure` defaults to true, the port to 443 or 80).
+    pub endpoint: String,
+    /// The bucket.
+    pub bucket: String,
+    /// The key pair.
+    pub keys: S3Keys,
+    /// The object key prefix (`storage_path` without its leading `/`; empty when unset).
+    pub prefix: String,
+}
+
+impl StorageLocation {
+    /// The S3 target of a `RadosGWStorage` or `S3Storage` location; `None` for other drivers.
+    ///
+    /// # Errors
+    /// A message naming the location when its host, bucket or keys are missing.
+    pub fn s3_target(&self) -> Option<Result<S3Target, String>> {
+        let (host, bucket, access, secret) = match self.driver.as_str() {
+            "RadosGWStorage" => ("hostname", "bucket_name", "access_key", "secret_key"),
+            "S3Storage" => ("host", "s3_bucket", "s3_access_key", "s3_secret_key"),
+            _ => return None,
+        };
+        let arg = |k: &str| self.args.get(k).and_then(Value::as_str).map(str::to_owned);
+        let (Some(host), Some(bucket), Some(access_key), Some(secret_key)) =
+            (arg(host), arg(bucket), arg(access), arg(secret))
+        else {
+            return Some(Err(format!(
+                "storage location {}: {} needs hostname, bucket and keys",
+                self.name, self.driver
+            )));
+        };
+        let secure = self
+            .args
+            .get("is_secure")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        let port = self
+            .args
+            .get("port")
+            .and_then(Value::as_u64)
+            .unwrap_or(if secure { 443 } else { 80 });
+        let scheme = if secure { "https" } else { "http" };
+        Some(Ok(S3Target {
+            endpoint: format!("{scheme}://{host}:{port}"),
+            bucket,
+            keys: S3Keys {
+                access_key,
+                secret_key: Secret::new(secret_key),
+            },
+            prefix: arg("storage_path")
+                .unwrap_or_default()
+                .trim_matches('/')
+                .to_owned(),
+        }))
+    }
 }
 
 /// Redis connection settings (`BUILDLOGS_REDIS`).
@@ -164,6 +226,19 @@ impl Bundle {
             .as_str()
     }
 
+    /// `DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS`: where every blob is replicated to.
+    #[must_use]
+    pub fn default_locations(&self) -> Vec<String> {
+        self.config
+            .get("DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// The `DISTRIBUTED_STORAGE_CONFIG` entries, by name; entries not of the form
     /// `[driver, {args}]` are returned with an empty driver.
     #[must_use]
@@ -239,7 +314,38 @@ mod tests {
         assert_eq!(locations.len(), 1);
         assert_eq!(locations[0].driver, "RadosGWStorage");
         assert_eq!(locations[0].args["bucket_name"], "b");
+        assert!(
+            matches!(locations[0].s3_target(), Some(Err(m)) if m.contains("us_east")),
+            "keys are missing"
+        );
         assert_eq!(b.config_hash().len(), 64);
+    }
+
+    #[test]
+    fn reads_the_s3_target_and_default_locations_of_a_radosgw_location() {
+        let b = bundle(
+            "DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS: [us_east, eu_west]\n\
+             DISTRIBUTED_STORAGE_CONFIG:\n  us_east:\n  - RadosGWStorage\n  - {hostname: h, port: 9000, \
+             is_secure: false, bucket_name: b, access_key: a, secret_key: s, \
+             storage_path: /datastorage/registry}\n  local:\n  - LocalStorage\n  - {}\n",
+        );
+        assert_eq!(b.default_locations(), ["us_east", "eu_west"]);
+        let locations = b.storage_locations();
+        let target = locations
+            .iter()
+            .find(|l| l.name == "us_east")
+            .unwrap()
+            .s3_target()
+            .unwrap()
+            .unwrap();
+        assert_eq!(target.endpoint, "http://h:9000");
+        assert_eq!(target.prefix, "datastorage/registry");
+        assert_eq!(
+            (target.bucket.as_str(), target.keys.access_key.as_str()),
+            ("b", "a")
+        );
+        let local = locations.iter().find(|l| l.name == "local").unwrap();
+        assert!(local.s3_target().is_none());
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! [`super::startup::run`] against the config Secret they mount: success makes them Ready;
 //! failure leaves them unready with `Ready=False`, `state.waiting.reason = CrashLoopBackOff`
 //! and the message, plus a Warning Event `<pod>.<suffix>`, and they are checked again every
-//! `crash_loop_backoff`. Ready quay-app pods are reported to the [`crate::sim::ledger`].
+//! `crash_loop_backoff`. Ready quay-app pods are reported to the [`crate::sim::ledger`]; they and
+//! the ready clair-app pods are what [`super::ReadyPods`] reads.
 //! Deployment status (`replicas`, `readyReplicas`, `availableReplicas`, `updatedReplicas`,
 //! `observedGeneration`) follows.
 //!
@@ -34,7 +35,9 @@ use tokio_stream::StreamExt as _;
 
 use super::bundle::{Bundle, database_identity};
 use super::catalogue::QuayVersion;
-use super::render::{CONFIG_HASH_ANNOTATION, CONFIG_VOLUME, REGISTRY_LABEL, VERSION_ANNOTATION};
+use super::render::{
+    CONFIG_HASH_ANNOTATION, CONFIG_VOLUME, HOSTNAME_ANNOTATION, REGISTRY_LABEL, VERSION_ANNOTATION,
+};
 use super::{Context, dynamic_api, startup};
 use crate::sim::ledger::ServingPod;
 
@@ -110,6 +113,7 @@ fn key(ns: &str, name: &str) -> String {
 
 fn forget(ctx: &Context, ns: &str, name: &str) {
     Context::lock(&ctx.pods).remove(&key(ns, name));
+    Context::lock(&ctx.ready_clair).remove(&(ns.to_owned(), name.to_owned()));
     let gone = Context::lock(&ctx.serving).remove(&(ns.to_owned(), name.to_owned()));
     if gone.is_some() {
         ctx.opts.ledger.pod_gone(&ctx.site, name);
@@ -389,6 +393,9 @@ async fn start_pod(ctx: &Context, ns: &str, pod: &Pod, template: &Value) -> Outc
         .cloned()
         .unwrap_or_default();
     if !matches!(component.as_str(), "quay-app" | "quay-mirror") {
+        if component == "clair-app" {
+            Context::lock(&ctx.ready_clair).insert((ns.to_owned(), pod.name_any()));
+        }
         return Outcome::Ready;
     }
     let annotations = pod.annotations();
@@ -458,6 +465,10 @@ async fn start_pod(ctx: &Context, ns: &str, pod: &Pod, template: &Value) -> Outc
                     replication: bundle.replication(),
                     location: ctx.opts.storage_location.clone(),
                     preference: started.preference,
+                    server_hostname: annotations
+                        .get(HOSTNAME_ANNOTATION)
+                        .cloned()
+                        .or_else(|| bundle.server_hostname().map(str::to_owned)),
                 };
                 Context::lock(&ctx.serving)
                     .insert((ns.to_owned(), pod.name_any()), serving.clone());

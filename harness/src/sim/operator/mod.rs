@@ -6,7 +6,7 @@
 //! - [`OperatorModel::start`] creates the operator's own Deployment `quay-operator` (env
 //!   `QUAY_VERSION`, image `quay.io/projectquay/quay-operator:v<version>`) unless it exists, and
 //!   starts the controllers; [`RunningOperator`] reads the live version and the site's serving
-//!   quay pods, and stops everything.
+//!   quay pods ([`ReadyPods`] for readers that outlive it), and stops everything.
 //! - [`operator_deployment`]: watches that Deployment; a patched `QUAY_VERSION` (or image tag)
 //!   is the version every later reconcile deploys, and triggers a reconcile of every registry.
 //! - [`registry_controller`]: `QuayRegistry`: finalizer, default components written back into
@@ -42,7 +42,7 @@ pub mod registry_controller;
 pub mod render;
 pub mod startup;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -157,6 +157,8 @@ pub struct Context {
     pub pods: Mutex<HashMap<String, deployment_controller::PodState>>,
     /// Ready quay-app pods by (namespace, name).
     pub serving: Mutex<BTreeMap<(String, String), ServingPod>>,
+    /// Ready clair-app pods, (namespace, name).
+    pub ready_clair: Mutex<BTreeSet<(String, String)>>,
 }
 
 impl std::fmt::Debug for Context {
@@ -223,6 +225,7 @@ impl OperatorModel {
             migrations: Mutex::new(HashMap::new()),
             pods: Mutex::new(HashMap::new()),
             serving: Mutex::new(BTreeMap::new()),
+            ready_clair: Mutex::new(BTreeSet::new()),
         });
         let tasks = vec![
             tokio::spawn(operator_deployment::watch(
@@ -271,6 +274,13 @@ impl RunningOperator {
         Context::lock(&self.ctx.serving).values().cloned().collect()
     }
 
+    /// A handle on the site's ready pods that outlives this borrow (the load balancer's site
+    /// endpoints read it on every request); it sees no pods once the model is stopped.
+    #[must_use]
+    pub fn ready_pods(&self) -> ReadyPods {
+        ReadyPods(Arc::clone(&self.ctx))
+    }
+
     /// The config hash (sha256 of `config.yaml`) the site's ready quay pods serve with;
     /// `None` when none is ready. With pods of two hashes (mid-rollout), the smallest.
     #[must_use]
@@ -302,6 +312,32 @@ impl RunningOperator {
         for (_, pod) in std::mem::take(&mut *Context::lock(&self.ctx.serving)) {
             self.ctx.opts.ledger.pod_gone(&site, &pod.pod);
         }
+        Context::lock(&self.ctx.ready_clair).clear();
+    }
+}
+
+/// The ready pods of one running model, as its Services' endpoints would list them: what
+/// [`crate::lb`] serves a site's health endpoints from. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ReadyPods(Arc<Context>);
+
+impl ReadyPods {
+    /// The site.
+    #[must_use]
+    pub fn site(&self) -> &str {
+        &self.0.site
+    }
+
+    /// The ready quay-app pods, with their version, config hash and hostname.
+    #[must_use]
+    pub fn quay(&self) -> Vec<ServingPod> {
+        Context::lock(&self.0.serving).values().cloned().collect()
+    }
+
+    /// How many clair-app pods are ready.
+    #[must_use]
+    pub fn clair(&self) -> usize {
+        Context::lock(&self.0.ready_clair).len()
     }
 }
 

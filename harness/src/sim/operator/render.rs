@@ -24,6 +24,9 @@ pub const COMPONENT_LABEL: &str = "quay-component";
 pub const VERSION_ANNOTATION: &str = "quay-operator/quay-version";
 /// Annotation on the Job and pod templates: sha256 of the `config.yaml` they run with.
 pub const CONFIG_HASH_ANNOTATION: &str = "quay-operator/config-hash";
+/// Annotation on the pod templates: the hostname the pods serve as (`SERVER_HOSTNAME`, else the
+/// generated Route host), as the operator's `quay-registry-hostname` annotation carries it.
+pub const HOSTNAME_ANNOTATION: &str = "quay-registry-hostname";
 /// The volume name pods and the Job use for the config Secret.
 pub const CONFIG_VOLUME: &str = "configvolume";
 /// The finalizer on the `QuayRegistry`.
@@ -145,6 +148,7 @@ impl Inputs<'_> {
                     "annotations": {
                         VERSION_ANNOTATION: self.version.to_string(),
                         CONFIG_HASH_ANNOTATION: self.bundle.config_hash(),
+                        HOSTNAME_ANNOTATION: self.hostname(),
                         "quay-component": kind.as_str(),
                     },
                 },

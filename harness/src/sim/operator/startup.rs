@@ -20,7 +20,7 @@ use super::bundle::Bundle;
 use super::catalogue::QuayVersion;
 use crate::services::redis::check_redis;
 use crate::services::s3::REGION;
-use crate::services::s3_client::{S3Keys, head_bucket};
+use crate::services::s3_client::head_bucket;
 use crate::services::secret::Secret;
 
 /// The env var that sets a site's storage preference.
@@ -109,65 +109,22 @@ async fn check_storage(bundle: &Bundle) -> Vec<String> {
     }
     let mut failures = Vec::new();
     for location in locations {
-        let arg = |k: &str| {
-            location
-                .args
-                .get(k)
-                .and_then(|v| v.as_str())
-                .map(str::to_owned)
-        };
-        let port = |k: &str| location.args.get(k).and_then(serde_json::Value::as_u64);
-        let target = match location.driver.as_str() {
-            "RadosGWStorage" => Some((
-                arg("hostname"),
-                port("port"),
-                location
-                    .args
-                    .get("is_secure")
-                    .and_then(serde_json::Value::as_bool),
-                arg("bucket_name"),
-                arg("access_key"),
-                arg("secret_key"),
-            )),
-            "S3Storage" => Some((
-                arg("host"),
-                port("port"),
-                location
-                    .args
-                    .get("is_secure")
-                    .and_then(serde_json::Value::as_bool),
-                arg("s3_bucket"),
-                arg("s3_access_key"),
-                arg("s3_secret_key"),
-            )),
-            "LocalStorage" if bundle.replication() => {
+        let target = match location.s3_target() {
+            Some(Ok(target)) => target,
+            Some(Err(message)) => {
+                failures.push(message);
+                continue;
+            }
+            None if location.driver == "LocalStorage" && bundle.replication() => {
                 failures.push(format!(
                     "storage location {}: LocalStorage cannot be used with storage replication",
                     location.name
                 ));
-                None
+                continue;
             }
-            _ => None,
+            None => continue,
         };
-        let Some((host, port, secure, bucket, access, secret)) = target else {
-            continue;
-        };
-        let (Some(host), Some(bucket), Some(access), Some(secret)) = (host, bucket, access, secret)
-        else {
-            failures.push(format!(
-                "storage location {}: {} needs hostname, bucket and keys",
-                location.name, location.driver
-            ));
-            continue;
-        };
-        let secure = secure.unwrap_or(true);
-        let scheme = if secure { "https" } else { "http" };
-        let port = port.unwrap_or(if secure { 443 } else { 80 });
-        let endpoint = format!("{scheme}://{host}:{port}");
-        let keys = S3Keys {
-            access_key: access,
-            secret_key: Secret::new(secret),
-        };
+        let (endpoint, bucket, keys) = (target.endpoint, target.bucket, target.keys);
         match tokio::time::timeout(CHECK_TIMEOUT, head_bucket(&endpoint, REGION, &bucket, &keys))
             .await
         {

@@ -1,0 +1,201 @@
+//! The blob replication worker: Quay's `storagereplication` worker, modelled on the real
+//! buckets.
+//!
+//! Quay runs the worker in every quay pod while `FEATURE_STORAGE_REPLICATION` is on; it copies
+//! each new blob from where it was pushed to every `DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS`
+//! location. The model does the same with one task per run: every
+//! [`ReplicationOptions::interval`] it takes the first site that has a ready quay pod (no
+//! ready pod anywhere: no worker runs, nothing is copied), reads that site's config
+//! ([`SiteStorage::read`]), and, when replication is on, runs [`replicate_once`].
+//!
+//! Unlike Quay, it finds new blobs by listing the buckets instead of reading a queue in the
+//! database, so a blob written by any S3 client under Quay's layout is replicated too. A blob
+//! whose content does not match its digest (a partial write) is not copied.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use super::{Error, Location, SiteStorage, digest_of};
+use crate::lb::SitePods;
+use crate::services::error_chain;
+
+/// How the worker runs; [`Default`] gives the documented defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicationOptions {
+    /// Time between two passes. Default 500 ms.
+    pub interval: Duration,
+}
+
+impl Default for ReplicationOptions {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_millis(500),
+        }
+    }
+}
+
+/// One blob copied by a pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Copied {
+    /// `sha256:<hex>`.
+    pub digest: String,
+    /// The location it was read from.
+    pub from: String,
+    /// The location it was written to.
+    pub to: String,
+}
+
+/// One pass: copies every blob in a default location of `storage`'s config to every default
+/// location that lacks it, each read and written with its own location's keys.
+///
+/// # Errors
+/// [`Error::Location`] for a default location that is not a usable S3 location, or the
+/// first [`Error::S3`].
+pub async fn replicate_once(storage: &SiteStorage) -> Result<Vec<Copied>, Error> {
+    let locations: Vec<Location> = storage
+        .bundle
+        .default_locations()
+        .iter()
+        .map(|name| storage.location(name))
+        .collect::<Result<_, _>>()?;
+    let mut held: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, location) in locations.iter().enumerate() {
+        for digest in location.digests().await? {
+            held.entry(digest).or_default().push(i);
+        }
+    }
+    let mut copied = Vec::new();
+    for (digest, holders) in held {
+        let Some(&source) = holders.first() else {
+            continue;
+        };
+        let missing: Vec<&Location> = locations
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !holders.contains(i))
+            .map(|(_, l)| l)
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let from = &locations[source];
+        let Some(bytes) = from.get(&digest).await? else {
+            continue;
+        };
+        if digest_of(&bytes) != digest {
+            continue;
+        }
+        for to in missing {
+            to.put(&digest, bytes.clone()).await?;
+            copied.push(Copied {
+                digest: digest.clone(),
+                from: from.name.clone(),
+                to: to.name.clone(),
+            });
+        }
+    }
+    Ok(copied)
+}
+
+/// A site the worker may run on.
+#[derive(Clone)]
+pub struct WorkerSite {
+    /// The site (cluster) name.
+    pub site: String,
+    /// A client of its cluster.
+    pub client: kube::Client,
+    /// Its ready pods (the worker runs only where quay pods are ready).
+    pub pods: Arc<dyn SitePods>,
+}
+
+impl std::fmt::Debug for WorkerSite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerSite")
+            .field("site", &self.site)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Default)]
+struct Progress {
+    copied: Vec<Copied>,
+    last_error: Option<String>,
+}
+
+/// The running worker. Dropping it stops it.
+#[derive(Debug)]
+pub struct ReplicationWorker {
+    task: JoinHandle<()>,
+    progress: Arc<Mutex<Progress>>,
+}
+
+impl ReplicationWorker {
+    /// Starts the worker over `sites`. Must be called within a Tokio runtime.
+    #[must_use]
+    pub fn start(sites: Vec<WorkerSite>, opts: &ReplicationOptions) -> Self {
+        let progress = Arc::new(Mutex::new(Progress::default()));
+        let task = tokio::spawn(run(sites, opts.interval, Arc::clone(&progress)));
+        Self { task, progress }
+    }
+
+    /// Every copy made so far, in order.
+    #[must_use]
+    pub fn copied(&self) -> Vec<Copied> {
+        self.lock().copied.clone()
+    }
+
+    /// Why the last pass failed, if it did (cleared by a pass that succeeds).
+    #[must_use]
+    pub fn last_error(&self) -> Option<String> {
+        self.lock().last_error.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Progress> {
+        self.progress.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Stops the worker (a copy in flight is abandoned; the next run redoes it).
+    pub async fn stop(mut self) {
+        self.task.abort();
+        // Aborted tasks end with a cancellation error, which is the point.
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for ReplicationWorker {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn run(sites: Vec<WorkerSite>, interval: Duration, progress: Arc<Mutex<Progress>>) {
+    loop {
+        if let Some(site) = sites.iter().find(|s| !s.pods.quay().is_empty()) {
+            let pass = async {
+                let storage = SiteStorage::read(&site.site, &site.client).await?;
+                if storage.bundle.replication() {
+                    replicate_once(&storage).await
+                } else {
+                    Ok(Vec::new())
+                }
+            };
+            let result = pass.await;
+            let mut progress = progress.lock().unwrap_or_else(PoisonError::into_inner);
+            match result {
+                Ok(copied) => {
+                    progress.copied.extend(copied);
+                    progress.last_error = None;
+                }
+                Err(err) => {
+                    let message = error_chain(&err);
+                    tracing::debug!(error = %message, "blob replication pass");
+                    progress.last_error = Some(message);
+                }
+            }
+        }
+        tokio::time::sleep(interval).await;
+    }
+}
