@@ -24,11 +24,12 @@ use std::path::Path;
 use std::time::Duration;
 
 use georep_harness::local::{LocalEnv, LocalOptions};
+use georep_harness::sim::Flavour;
 use georep_harness::sim::faults::{FaultKind, FaultRule};
 use georep_harness::sim::ledger::Violation;
 use georep_harness::sim::operator::catalogue::{Catalogue, QuayVersion};
 use georep_harness::sim::operator::quay_registry_resource;
-use georep_harness::terraform::{PlanExit, TerraformBinary, Workdir};
+use georep_harness::terraform::{EventLog, PlanExit, TerraformBinary, Workdir};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::coordination::v1::Lease;
@@ -264,7 +265,6 @@ fn upgrading_every_operator_at_once_is_caught_by_the_safety_ledger() {
     runtime.block_on(env.stop()).unwrap();
 }
 
-
 // ---- shared by the submodules ----------------------------------------------------------
 
 /// The site ids of `examples/three-sites`, primary first.
@@ -298,11 +298,37 @@ fn three_sites(
     for file in ["main.tf", "variables.tf", "outputs.tf"] {
         dir.write_file(file, &example("three-sites", file)).unwrap();
     }
+    if opts.flavour == Flavour::Kubernetes {
+        without_routes(&dir);
+    }
     env.write_tfvars(&dir.path().join("terraform.tfvars.json"))
         .unwrap();
     let applied = dir.apply().unwrap();
     assert!(applied.succeeded(), "{:#?}", applied.events);
     (env, dir)
+}
+
+/// Rewrites `examples/three-sites` for clusters without Routes: every site gets
+/// `route { managed = false }` and a self-signed certificate for the global hostname.
+fn without_routes(dir: &Workdir) {
+    let pair =
+        rcgen::generate_simple_self_signed(vec!["quay.global.example.test".to_owned()]).unwrap();
+    dir.write_file("global.crt", &pair.cert.pem()).unwrap();
+    dir.write_file("global.key", &pair.signing_key.serialize_pem())
+        .unwrap();
+    let mut main = example("three-sites", "main.tf");
+    for location in ["us_east", "eu_west", "ap_south"] {
+        let line = format!("  location    = \"{location}\"\n");
+        assert!(main.contains(&line), "examples/three-sites has no {line:?}");
+        main = main.replace(
+            &line,
+            &format!(
+                "{line}\n  route {{\n    managed = false\n  }}\n\n  tls {{\n    \
+                 certificate = file(\"global.crt\")\n    private_key = file(\"global.key\")\n  }}\n"
+            ),
+        );
+    }
+    dir.write_file("main.tf", &main).unwrap();
 }
 
 /// Points `dir` at an upgrade to `to` with `examples/upgrade`'s `upgrade.tf`, its `create`
@@ -324,9 +350,17 @@ const OLM: (&str, &str) = ("olm", "openshift-operators");
 
 /// The error diagnostics of a failed apply, summary and detail on one line each.
 fn errors(outcome: &georep_harness::terraform::ApplyOutcome) -> String {
-    assert!(!outcome.succeeded(), "the apply succeeded: {:#?}", outcome.events);
-    outcome
-        .events
+    assert!(
+        !outcome.succeeded(),
+        "the apply succeeded: {:#?}",
+        outcome.events
+    );
+    error_text(&outcome.events)
+}
+
+/// The error diagnostics of `events`, summary and detail on one line each.
+fn error_text(events: &EventLog) -> String {
+    events
         .errors()
         .map(|d| format!("{}: {}", d.summary, d.detail))
         .collect::<Vec<_>>()

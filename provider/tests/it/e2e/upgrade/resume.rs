@@ -146,12 +146,7 @@ fn an_upgrade_killed_at_any_step_completes_on_the_next_apply() {
             case.phase
         );
         assert_upgraded(&runtime, &env, &before, to);
-        assert_eq!(
-            env.ledger().violations(),
-            [],
-            "killed in {}",
-            case.phase
-        );
+        assert_eq!(env.ledger().violations(), [], "killed in {}", case.phase);
     }
     runtime.block_on(env.stop()).unwrap();
 }
