@@ -43,7 +43,7 @@ struct Ctx {
 /// One case: a name for messages and what it does to upgrade the sites to the version given.
 type Case = (&'static str, fn(&Ctx, QuayVersion));
 
-const CASES: [Case; 5] = [
+const CASES: [Case; 6] = [
     (
         "500s while scaling down, and a concurrent apply",
         internal_errors_and_a_concurrent_apply,
@@ -53,6 +53,10 @@ const CASES: [Case; 5] = [
         too_many_requests,
     ),
     ("a failing migration", failing_migration),
+    (
+        "a secondary unreachable and watches dropped while the secondaries upgrade",
+        secondary_unreachable_while_upgrading,
+    ),
     (
         "the primary unreachable and watches dropped while it migrates",
         primary_unreachable_while_migrating,
@@ -65,7 +69,7 @@ const CASES: [Case; 5] = [
 
 #[test]
 fn upgrade_survives_faults_failed_migrations_and_concurrent_applies() {
-    let chain = releases_from("3.13.11");
+    let chain = releases_from("3.12.21");
     assert!(chain.len() > CASES.len(), "too few releases: {chain:?}");
     let terraform = binaries_under_test().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -203,6 +207,7 @@ fn internal_errors_and_a_concurrent_apply(ctx: &Ctx, to: QuayVersion) {
             "is held by terraform@",
             &first_dir,
             " until 20",
+            "this one changed nothing",
         ],
     );
     assert!(
@@ -296,6 +301,37 @@ fn failing_migration(ctx: &Ctx, to: QuayVersion) {
             .unwrap();
     });
     apply_ok(ctx, "after the migration was fixed");
+}
+
+/// The last secondary cut off for a while (and every watch dropped) while the secondaries'
+/// operators are upgraded: the apply waits for it and completes.
+fn secondary_unreachable_while_upgrading(ctx: &Ctx, to: QuayVersion) {
+    let secondary = ctx.env.sites()[2].cluster.faults();
+    // Keeps the secondaries' step open until the secondary is cut off.
+    secondary.inject(hold("patch", "installplans", None));
+    target(&ctx.dir, to, "30m", OLM);
+    let mut apply = Running::spawn(&ctx.dir);
+    apply.wait_for(&ctx.runtime, "upgrade-secondary-operators", || async {
+        progress_phase(&ctx.env).await.as_deref() == Some("upgrade-secondary-operators")
+    });
+    secondary.set_unreachable(true);
+    secondary.clear();
+    for site in ctx.env.sites() {
+        site.cluster.faults().close_watches();
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    // Upgraded or not, no secondary serves before every secondary runs the target.
+    assert_eq!(
+        ctx.runtime.block_on(quay_replicas(&ctx.env, 1)),
+        Some(0),
+        "eu_west was restored while ap_south was cut off"
+    );
+    for site in &ctx.env.sites()[1..] {
+        assert_eq!(site.operator.ready_quay_pods(), [], "{} serves", site.name);
+    }
+    secondary.set_unreachable(false);
+    let (status, output) = apply.finish();
+    assert!(status.success(), "{output}");
 }
 
 /// The primary cut off (and every watch dropped) while its migration Job runs: the apply
