@@ -89,7 +89,7 @@ pub(crate) fn schema() -> Schema {
             "the Quay version every site ends at, such as 3.15.7; must be an allowed upgrade from the current version",
         ))
         .attribute(Attribute::optional("lease_duration", Type::String).description(
-            "how long the coordination Lease lasts without renewal, such as 90s, 10m or 1h; at least 15s; default 10m",
+            "how long the coordination Lease lasts without renewal, such as 90s, 10m or 1h; at least 15s; default 10m; the Lease is held as terraform@<host>:<working directory>: a killed apply run again from the same directory resumes at once, from elsewhere only once the Lease has expired",
         ))
         .attribute(Attribute::computed("id", Type::String).description("the primary site id"))
         .attribute(Attribute::computed("completed_version", Type::String).description(
