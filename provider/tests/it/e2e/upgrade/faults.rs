@@ -76,8 +76,8 @@ fn upgrade_survives_faults_failed_migrations_and_concurrent_applies() {
     let state = tempfile::tempdir().unwrap();
     let mut opts = LocalOptions::new(state.path());
     opts.quay_version = chain[0];
-    // Nine revisions (3.16 to 3.17) take over two seconds: time to cut the primary off.
-    opts.migration_time_per_revision = Duration::from_millis(250);
+    // Nine revisions (3.16 to 3.17) take over three seconds: time to cut the primary off.
+    opts.migration_time_per_revision = Duration::from_millis(400);
     let (env, dir) = three_sites(&runtime, &terraform[0], "upgrade_faults", &opts);
     let ctx = Ctx {
         runtime,

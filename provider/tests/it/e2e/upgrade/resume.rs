@@ -85,8 +85,8 @@ fn an_upgrade_killed_at_any_step_completes_on_the_next_apply() {
     let state = tempfile::tempdir().unwrap();
     let mut opts = LocalOptions::new(state.path());
     opts.quay_version = chain[0];
-    // Nine revisions take over two seconds: time to see the migration Job running.
-    opts.migration_time_per_revision = Duration::from_millis(250);
+    // Nine revisions take over three seconds: time to see the migration Job running.
+    opts.migration_time_per_revision = Duration::from_millis(400);
     let (env, dir) = three_sites(&runtime, &terraform[0], "upgrade_killed", &opts);
     let before = registries(&runtime, &env);
 
