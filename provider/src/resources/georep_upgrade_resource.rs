@@ -21,8 +21,8 @@ use crate::framework::{PlanRequest, Resource, StopToken};
 use crate::georep::issue::Issue;
 use crate::georep::path::FieldPath;
 use crate::georep::upgrade::{
-    OperatorInput, SiteObservation, SiteObservationSummary, UpgradeInput, UpgradeRequest,
-    plan_steps, validate,
+    OperatorInput, QuayVersion, SiteObservation, SiteObservationSummary, UpgradeInput,
+    UpgradeRequest, plan_steps, validate,
 };
 use crate::orchestrate::{RunError, observe, run};
 use crate::tfvalue::{Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Schema, Type, Value};
@@ -232,7 +232,13 @@ fn common_version(observed: &crate::georep::upgrade::Observation) -> Option<Stri
     for site in observed.sites.values() {
         match site {
             SiteObservation::Observed(state) => {
-                versions.push(state.current_version.clone().unwrap_or_default());
+                // Written as the apply writes the target (`3.15.7`), so that an operator
+                // reporting `v3.15.7` is not an upgrade to do again on every plan.
+                let text = state.current_version.clone().unwrap_or_default();
+                versions.push(
+                    text.parse::<QuayVersion>()
+                        .map_or(text, |version| version.to_string()),
+                );
             }
             SiteObservation::Unreachable { .. } => return None,
         }
@@ -347,7 +353,9 @@ impl Resource<ProviderData> for GeoRepUpgradeResource {
         if request.planned.is_null() {
             return;
         }
-        let target = text(request.config.get("target_version"));
+        // As the apply writes completed_version: `v3.15.7` is `3.15.7`.
+        let target = text(request.config.get("target_version"))
+            .map(|t| t.parse::<QuayVersion>().map_or(t, |v| v.to_string()));
         let prior_completed = text(request.prior.get("completed_version"));
         // Any changed argument makes Terraform call update, which runs the upgrade loop and
         // reports new steps; so does a version read back that is not the target.
@@ -628,6 +636,22 @@ mod tests {
     }
 
     #[test]
+    fn completed_version_reads_versions_as_the_target_is_written() {
+        use crate::georep::upgrade::{Observation, SiteState};
+        let mut observed = Observation::default();
+        for (site, version) in [("a/q/r", "v3.15.7"), ("b/q/r", "3.15.7")] {
+            observed.sites.insert(
+                site.parse().unwrap(),
+                SiteObservation::Observed(Box::new(SiteState {
+                    current_version: Some(version.to_owned()),
+                    ..SiteState::default()
+                })),
+            );
+        }
+        assert_eq!(common_version(&observed).as_deref(), Some("3.15.7"));
+    }
+
+    #[test]
     fn completed_version_is_in_progress_while_progress_is_recorded() {
         use crate::georep::upgrade::{Observation, SiteState};
         let mut observed = Observation::default();
@@ -715,6 +739,32 @@ mod plan_tests {
         // Update runs the loop, whose steps and status differ from the prior ones.
         assert_eq!(planned.get("steps"), Some(&Value::Unknown));
         assert_eq!(planned.get("status"), Some(&Value::Unknown));
+    }
+
+    #[tokio::test]
+    async fn a_finished_upgrade_to_a_v_prefixed_target_plans_nothing() {
+        let mut config = tests_config();
+        set(&mut config, "target_version", Value::string("v3.15.7"));
+        let mut prior = config.clone();
+        for (name, value) in [
+            ("id", Value::string("us_east/quay/registry")),
+            ("completed_version", Value::string("3.15.7")),
+            ("steps", Value::List(vec![Value::string("earlier")])),
+            ("status", Value::string("every site runs Quay 3.15.7")),
+        ] {
+            set(&mut prior, name, value);
+        }
+        let mut planned = prior.clone();
+        let request = PlanRequest {
+            prior: &prior,
+            config: &config,
+            planned: &mut planned,
+        };
+        let mut diags = Diagnostics::default();
+        GeoRepUpgradeResource
+            .modify_plan(None, request, &mut diags)
+            .await;
+        assert_eq!(planned, prior);
     }
 
     fn tests_config() -> Value {
