@@ -99,6 +99,11 @@ impl Faults {
         lock(&self.rules).push(rule);
     }
 
+    /// The rules not yet used up, in the order added (tests check that a fault was hit).
+    pub fn rules(&self) -> Vec<FaultRule> {
+        lock(&self.rules).clone()
+    }
+
     /// Remove every rule and the latency.
     pub fn clear(&self) {
         lock(&self.rules).clear();
@@ -214,6 +219,7 @@ mod tests {
                 .map(|e| e.code()),
             Some(429)
         );
+        assert!(faults.rules().is_empty(), "a used-up rule is dropped");
         assert!(faults.check("patch", "quayregistries", "r").is_none());
         assert_eq!(faults.counters().by_verb["patch"], 3);
     }

@@ -98,9 +98,12 @@ impl RunError {
     #[must_use]
     pub fn hint(&self) -> &'static str {
         match self {
-            Self::Upgrade { .. } => {
-                "fix what the message names and run terraform apply again: the upgrade resumes \
-                 from its recorded progress"
+            Self::Upgrade {
+                source: UpgradeError::LeaseHeld { .. },
+                ..
+            } => {
+                "another upgrade run holds the Lease, so this one changed nothing: wait for it \
+                 to finish (or for the Lease to expire) and apply again"
             }
             Self::Perform {
                 source: perform::Error::LeaseHeld { .. },
@@ -108,6 +111,10 @@ impl RunError {
             } => {
                 "another upgrade run holds the Lease: wait for it to finish (or for the Lease to \
                  expire) and apply again"
+            }
+            Self::Upgrade { .. } => {
+                "fix what the message names and run terraform apply again: the upgrade resumes \
+                 from its recorded progress"
             }
             Self::Perform { .. } => {
                 "fix the cause named above and apply again: the upgrade resumes from its \
@@ -260,4 +267,22 @@ fn describe(action: &Action) -> Option<String> {
         Action::ReleaseLease { .. } => "released the Lease".to_owned(),
         Action::ClearProgress => "cleared the progress record".to_owned(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lease_held_at_preflight_is_not_told_to_resume_from_its_own_progress() {
+        let err = RunError::Upgrade {
+            source: UpgradeError::LeaseHeld {
+                holder: "terraform@host:/other".to_owned(),
+                expires: Timestamp::from_unix_seconds(0),
+            },
+            steps: Vec::new(),
+        };
+        assert!(err.hint().contains("another upgrade run holds the Lease"));
+        assert!(!err.hint().contains("recorded progress"));
+    }
 }

@@ -21,8 +21,8 @@ use crate::framework::{PlanRequest, Resource, StopToken};
 use crate::georep::issue::Issue;
 use crate::georep::path::FieldPath;
 use crate::georep::upgrade::{
-    OperatorInput, SiteObservation, SiteObservationSummary, UpgradeInput, UpgradeRequest,
-    plan_steps, validate,
+    OperatorInput, QuayVersion, SiteObservation, SiteObservationSummary, UpgradeInput,
+    UpgradeRequest, plan_steps, validate,
 };
 use crate::orchestrate::{RunError, observe, run};
 use crate::tfvalue::{Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Schema, Type, Value};
@@ -39,6 +39,20 @@ pub const UPGRADE_PLANNED: &str = "Upgrade Planned";
 
 /// `completed_version` when the sites run different versions.
 pub const MIXED: &str = "mixed";
+
+/// `completed_version` while an upgrade is recorded in progress on the primary (a killed or
+/// failed apply, or another working directory's run), whatever the sites run.
+pub const IN_PROGRESS: &str = "in-progress";
+
+/// The arguments of the resource (everything but the computed attributes).
+const ARGUMENTS: [&str; 6] = [
+    "sites",
+    "primary",
+    "target_version",
+    "lease_duration",
+    "operator",
+    "timeouts",
+];
 
 /// The schema; its descriptions are the reference documentation.
 pub(crate) fn schema() -> Schema {
@@ -75,11 +89,11 @@ pub(crate) fn schema() -> Schema {
             "the Quay version every site ends at, such as 3.15.7; must be an allowed upgrade from the current version",
         ))
         .attribute(Attribute::optional("lease_duration", Type::String).description(
-            "how long the coordination Lease lasts without renewal, such as 90s, 10m or 1h; at least 15s; default 10m",
+            "how long the coordination Lease lasts without renewal, such as 90s, 10m or 1h; at least 15s; default 10m; the Lease is held as terraform@<host>:<working directory>: a killed apply run again from the same directory resumes at once, from elsewhere only once the Lease has expired",
         ))
         .attribute(Attribute::computed("id", Type::String).description("the primary site id"))
         .attribute(Attribute::computed("completed_version", Type::String).description(
-            "the version every site runs after the last apply; the sites' common version (or mixed) when read",
+            "the version every site runs after the last apply; when read, the sites' common version, mixed, or in-progress while an upgrade is recorded on the primary",
         ))
         .attribute(Attribute::computed("steps", Type::list(Type::String)).description(
             "after apply what the upgrade did, each with its RFC 3339 time; unknown in a plan that upgrades (the plan shows the predicted steps as a warning)",
@@ -168,12 +182,34 @@ pub(crate) fn issues(config: &Value) -> Vec<Issue> {
     all
 }
 
-/// The request of a valid, wholly known configuration.
+/// The request of a valid, wholly known configuration, with this working directory's
+/// Lease holder (see [`holder`]).
 fn request(config: &Value) -> Option<UpgradeRequest> {
     if !timeout_issues(config).is_empty() {
         return None;
     }
-    validate(&input(config)).ok().map(|(request, _)| request)
+    validate(&input(config))
+        .ok()
+        .map(|(request, _)| request.with_holder(holder()))
+}
+
+/// The Lease holder identity of this provider process: `terraform@<host>:<working directory>`.
+///
+/// Terraform starts the provider in its working directory, so an apply that was killed and
+/// is run again from the same directory is the same holder and resumes at once, while an
+/// apply from another working directory (another state, which Terraform's state lock does
+/// not keep apart) is another holder and is refused while the Lease lives. The price: a
+/// killed upgrade resumed from another directory or machine waits until its Lease expires.
+fn holder() -> String {
+    let host = hostname::get().map_or_else(
+        |_| "unknown-host".to_owned(),
+        |h| h.to_string_lossy().into_owned(),
+    );
+    let dir = std::env::current_dir().map_or_else(
+        |_| "unknown-directory".to_owned(),
+        |d| d.display().to_string(),
+    );
+    format!("terraform@{host}:{dir}")
 }
 
 fn set(state: &mut Value, name: &str, value: Value) {
@@ -186,14 +222,23 @@ fn strings(items: impl IntoIterator<Item = String>) -> Value {
     Value::List(items.into_iter().map(Value::string).collect())
 }
 
-/// The site versions' summary for `completed_version`: the common version, `mixed`, or
-/// `None` when a site could not be read.
+/// The site versions' summary for `completed_version`: [`IN_PROGRESS`] while a progress
+/// record exists, else the common version or [`MIXED`]; `None` when a site could not be read.
 fn common_version(observed: &crate::georep::upgrade::Observation) -> Option<String> {
+    if observed.progress.is_some() {
+        return Some(IN_PROGRESS.to_owned());
+    }
     let mut versions = Vec::new();
     for site in observed.sites.values() {
         match site {
             SiteObservation::Observed(state) => {
-                versions.push(state.current_version.clone().unwrap_or_default());
+                // Written as the apply writes the target (`3.15.7`), so that an operator
+                // reporting `v3.15.7` is not an upgrade to do again on every plan.
+                let text = state.current_version.clone().unwrap_or_default();
+                versions.push(
+                    text.parse::<QuayVersion>()
+                        .map_or(text, |version| version.to_string()),
+                );
             }
             SiteObservation::Unreachable { .. } => return None,
         }
@@ -308,9 +353,19 @@ impl Resource<ProviderData> for GeoRepUpgradeResource {
         if request.planned.is_null() {
             return;
         }
-        let target = text(request.config.get("target_version"));
+        // As the apply writes completed_version: `v3.15.7` is `3.15.7`.
+        let target = text(request.config.get("target_version"))
+            .map(|t| t.parse::<QuayVersion>().map_or(t, |v| v.to_string()));
         let prior_completed = text(request.prior.get("completed_version"));
-        let upgrade_due = request.is_create() || target.is_none() || prior_completed != target;
+        // Any changed argument makes Terraform call update, which runs the upgrade loop and
+        // reports new steps; so does a version read back that is not the target.
+        let arguments_changed = ARGUMENTS
+            .iter()
+            .any(|name| request.planned.get(name) != request.prior.get(name));
+        let upgrade_due = request.is_create()
+            || target.is_none()
+            || prior_completed != target
+            || arguments_changed;
         if !upgrade_due {
             return;
         }
@@ -579,6 +634,37 @@ mod tests {
         );
         assert_eq!(common_version(&observed), None);
     }
+
+    #[test]
+    fn completed_version_reads_versions_as_the_target_is_written() {
+        use crate::georep::upgrade::{Observation, SiteState};
+        let mut observed = Observation::default();
+        for (site, version) in [("a/q/r", "v3.15.7"), ("b/q/r", "3.15.7")] {
+            observed.sites.insert(
+                site.parse().unwrap(),
+                SiteObservation::Observed(Box::new(SiteState {
+                    current_version: Some(version.to_owned()),
+                    ..SiteState::default()
+                })),
+            );
+        }
+        assert_eq!(common_version(&observed).as_deref(), Some("3.15.7"));
+    }
+
+    #[test]
+    fn completed_version_is_in_progress_while_progress_is_recorded() {
+        use crate::georep::upgrade::{Observation, SiteState};
+        let mut observed = Observation::default();
+        observed.sites.insert(
+            "a/q/r".parse().unwrap(),
+            SiteObservation::Observed(Box::new(SiteState {
+                current_version: Some("3.15.7".to_owned()),
+                ..SiteState::default()
+            })),
+        );
+        observed.progress = Some(std::collections::BTreeMap::new());
+        assert_eq!(common_version(&observed).as_deref(), Some(IN_PROGRESS));
+    }
 }
 
 #[cfg(test)]
@@ -625,6 +711,61 @@ mod plan_tests {
             "{diags:?}"
         );
         assert_eq!(diags.errors().count(), 0, "{diags:?}");
+    }
+
+    #[tokio::test]
+    async fn a_changed_argument_plans_new_steps_even_when_every_site_runs_the_target() {
+        let config = tests_config();
+        let mut prior = config.clone();
+        for (name, value) in [
+            ("id", Value::string("us_east/quay/registry")),
+            ("completed_version", Value::string("3.15.7")),
+            ("steps", Value::List(vec![Value::string("earlier")])),
+            ("status", Value::string("every site runs Quay 3.15.7")),
+            ("lease_duration", Value::string("5m")),
+        ] {
+            set(&mut prior, name, value);
+        }
+        let mut planned = prior.clone();
+        set(&mut planned, "lease_duration", Value::Null);
+        let request = PlanRequest {
+            prior: &prior,
+            config: &config,
+            planned: &mut planned,
+        };
+        let mut diags = Diagnostics::default();
+        GeoRepUpgradeResource
+            .modify_plan(None, request, &mut diags)
+            .await;
+        // Update runs the loop, whose steps and status differ from the prior ones.
+        assert_eq!(planned.get("steps"), Some(&Value::Unknown));
+        assert_eq!(planned.get("status"), Some(&Value::Unknown));
+    }
+
+    #[tokio::test]
+    async fn a_finished_upgrade_to_a_v_prefixed_target_plans_nothing() {
+        let mut config = tests_config();
+        set(&mut config, "target_version", Value::string("v3.15.7"));
+        let mut prior = config.clone();
+        for (name, value) in [
+            ("id", Value::string("us_east/quay/registry")),
+            ("completed_version", Value::string("3.15.7")),
+            ("steps", Value::List(vec![Value::string("earlier")])),
+            ("status", Value::string("every site runs Quay 3.15.7")),
+        ] {
+            set(&mut prior, name, value);
+        }
+        let mut planned = prior.clone();
+        let request = PlanRequest {
+            prior: &prior,
+            config: &config,
+            planned: &mut planned,
+        };
+        let mut diags = Diagnostics::default();
+        GeoRepUpgradeResource
+            .modify_plan(None, request, &mut diags)
+            .await;
+        assert_eq!(planned, prior);
     }
 
     fn tests_config() -> Value {

@@ -166,8 +166,9 @@ pub enum UpgradeError {
     #[error(
         "the migration Job {} on site {site} ({from} to {to}) failed: {message}; the \
          secondaries stay scaled to 0; read the Job's logs (namespace {} on cluster {}), fix \
-         the cause (database reachable, config valid), let the operator re-run the Job, and \
-         apply again to resume; do not scale the secondaries up by hand",
+         the cause (database reachable and at a revision this version knows, config valid), \
+         delete the Job so the operator runs it again, and apply again to resume; do not scale \
+         the secondaries up by hand",
         .site.migration_job_name(),
         .site.namespace(),
         .site.cluster()

@@ -1017,6 +1017,24 @@ fn unreachable_secondary_mid_run_is_waited_for() {
 }
 
 #[test]
+fn status_names_every_site_the_restore_waits_for() {
+    let mut world = World::three_sites(Method::Olm);
+    let request = world.request();
+    run_until_phase(&mut world, &request, Phase::RestoreSecondaries);
+    world.site_mut("ap_south/quay/registry").unreachable_ticks = 4;
+    let decision = step(&request, &world.observe(), world.at()).unwrap();
+    for needle in ["of eu_west/quay/registry", "cluster ap_south"] {
+        assert!(
+            decision.status.contains(needle),
+            "{needle:?} is not in {}",
+            decision.status
+        );
+    }
+    run_to_done(&mut world, &request);
+    world.assert_upgraded_with_originals_restored();
+}
+
+#[test]
 fn progress_for_another_target_is_an_error_saying_how_to_finish_it() {
     let mut world = World::three_sites(Method::Olm);
     let request = world.request();

@@ -223,9 +223,13 @@ impl Ctx<'_> {
         };
         Ok(match outcome {
             Outcome::Stay(mut more) => {
-                let status = more
-                    .first()
-                    .map_or_else(|| format!("phase {}", progress.phase), describe);
+                // Every action and wait, so that a timeout's last status names each site
+                // still holding the upgrade up, not only the first.
+                let status = if more.is_empty() {
+                    format!("phase {}", progress.phase)
+                } else {
+                    more.iter().map(describe).collect::<Vec<_>>().join("; ")
+                };
                 actions.append(&mut more);
                 Decision {
                     progress: Some(progress),

@@ -1,0 +1,152 @@
+//! Terraform and its provider killed (SIGKILL to the whole process group) at each step of the
+//! upgrade in turn, then `terraform apply` run again in the same working directory: every
+//! time the upgrade completes with every site on the target, the original replicas and HPA
+//! settings, the Lease released, no progress record and an empty safety ledger.
+//!
+//! One local backend walks up the catalogue, one minor per case. A step is held by a fault
+//! on the one write that ends it (so the kill lands in that step however loaded the machine
+//! is), except the migration, which takes seconds here and is killed while its Job runs.
+
+use std::time::Duration;
+
+use georep_harness::local::LocalOptions;
+use georep_harness::terraform::binaries_under_test;
+use serde_json::json;
+
+use super::{
+    OLM, PROGRESS, Running, assert_upgraded, hold, migrating, progress_phase, registries,
+    releases_from, target, three_sites,
+};
+
+/// How a case keeps the upgrade in its step until Terraform is killed.
+enum Hold {
+    /// From the start of the apply, fail `verb` on `resource` on site `site` (0 = primary).
+    Write {
+        site: usize,
+        verb: &'static str,
+        resource: &'static str,
+    },
+    /// Nothing: kill while the primary's migration Job runs.
+    Migration,
+    /// Slow the last secondary down, and once the restore has begun fail the progress
+    /// record's write that would end it.
+    Restore,
+}
+
+/// One kill: the recorded phase it lands in and how it is held there.
+struct Case {
+    phase: &'static str,
+    hold: Hold,
+}
+
+/// In catalogue order from 3.13: the fourth hop (3.16 to 3.17) has the longest migration
+/// (nine revisions), so it is the one killed mid-migration.
+const CASES: [Case; 5] = [
+    Case {
+        phase: "scale-down-secondaries",
+        hold: Hold::Write {
+            site: 2,
+            verb: "patch",
+            resource: "quayregistries",
+        },
+    },
+    Case {
+        phase: "upgrade-primary-operator",
+        hold: Hold::Write {
+            site: 0,
+            verb: "patch",
+            resource: "installplans",
+        },
+    },
+    Case {
+        phase: "upgrade-secondary-operators",
+        hold: Hold::Write {
+            site: 2,
+            verb: "patch",
+            resource: "installplans",
+        },
+    },
+    Case {
+        phase: "wait-primary-migrated",
+        hold: Hold::Migration,
+    },
+    Case {
+        phase: "restore-secondaries",
+        hold: Hold::Restore,
+    },
+];
+
+#[test]
+fn an_upgrade_killed_at_any_step_completes_on_the_next_apply() {
+    let chain = releases_from("3.13.11");
+    assert!(chain.len() > CASES.len(), "too few releases: {chain:?}");
+    let terraform = binaries_under_test().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut opts = LocalOptions::new(state.path());
+    opts.quay_version = chain[0];
+    // Nine revisions take over three seconds: time to see the migration Job running.
+    opts.migration_time_per_revision = Duration::from_millis(400);
+    let (env, dir) = three_sites(&runtime, &terraform[0], "upgrade_killed", &opts);
+    let before = registries(&runtime, &env);
+
+    for (case, hop) in CASES.iter().zip(chain.windows(2)) {
+        let to = hop[1];
+        target(&dir, to, "30m", OLM);
+        if let Hold::Write {
+            site,
+            verb,
+            resource,
+        } = case.hold
+        {
+            env.sites()[site]
+                .cluster
+                .faults()
+                .inject(hold(verb, resource, None));
+        }
+        if let Hold::Restore = case.hold {
+            env.sites()[2]
+                .cluster
+                .faults()
+                .set_latency(Duration::from_millis(100));
+        }
+        let mut apply = Running::spawn(&dir);
+        apply.wait_for(&runtime, case.phase, || async {
+            let phase = progress_phase(&env).await;
+            phase.as_deref() == Some(case.phase)
+                && (!matches!(case.hold, Hold::Migration) || migrating(&env, 0).await)
+        });
+        if let Hold::Restore = case.hold {
+            env.sites()[0]
+                .cluster
+                .faults()
+                .inject(hold("patch", "configmaps", Some(PROGRESS)));
+        }
+        if !matches!(case.hold, Hold::Migration) {
+            // Let the run meet the hold a few times: it must retry, not move on.
+            std::thread::sleep(Duration::from_secs(1));
+        }
+        apply.kill();
+        for site in env.sites() {
+            site.cluster.faults().clear();
+        }
+        assert_eq!(
+            runtime.block_on(progress_phase(&env)).as_deref(),
+            Some(case.phase),
+            "killed in {}, the progress record moved on",
+            case.phase
+        );
+
+        let resumed = dir.apply().unwrap();
+        assert!(resumed.succeeded(), "{}: {:#?}", case.phase, resumed.events);
+        assert_eq!(
+            dir.output_json().unwrap()["upgraded_version"].value,
+            json!(to.to_string()),
+            "killed in {}",
+            case.phase
+        );
+        assert_upgraded(&runtime, &env, &before, to);
+        assert_eq!(env.ledger().violations(), [], "killed in {}", case.phase);
+    }
+    runtime.block_on(env.stop()).unwrap();
+}
