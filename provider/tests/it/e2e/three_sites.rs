@@ -3,7 +3,7 @@
 //! Quay Operator models): apply converges every site with the same bundle and the site's own
 //! storage preference first, the safety ledger stays empty, drift is shown and restored, a
 //! deleted QuayRegistry is planned again and re-created, and destroy leaves no QuayRegistry and
-//! no bundle Secret of ours behind; a fresh working directory imports a live site with the same
+//! no bundle Secret or namespace of ours behind; a fresh working directory imports a live site with the same
 //! identity, config hash and bundle. The manifests data source is covered elsewhere.
 
 use std::path::Path;
@@ -263,6 +263,15 @@ fn three_sites_converge_stay_safe_restore_drift_and_clean_up() {
                     "{} keeps {} registries",
                     site.name,
                     left.len()
+                );
+                // Each site created the namespace, ap-south's again after its registry was
+                // deleted outside Terraform: destroy removes every one.
+                let namespaces: Api<DynamicObject> =
+                    Api::all_with(client, &api_resource("v1", "Namespace"));
+                assert!(
+                    namespaces.get_opt(NAMESPACE).await.unwrap().is_none(),
+                    "{} keeps namespace {NAMESPACE}",
+                    site.name
                 );
             }
         });
