@@ -321,7 +321,7 @@ pub const BAD_INPUTS: &[BadInput] = &[
             "    enabled = true\n",
         )],
         summary: "Missing Clair Database",
-        source: "clair",
+        source: "clair {",
         detail: "database_uri",
     },
     BadInput {
@@ -374,7 +374,7 @@ pub const BAD_INPUTS: &[BadInput] = &[
         extra: "  name = \"registry.one\"\n",
         replace: &[],
         summary: "Invalid Registry Name",
-        source: "name",
+        source: "name = \"registry.one\"",
         detail: "registry.one",
     },
     BadInput {
