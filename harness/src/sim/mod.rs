@@ -9,7 +9,8 @@
 //!   `resourceVersion` (one counter per cluster), `uid`, `creationTimestamp`, `generation`
 //!   (moves on non-metadata, non-status changes), optimistic concurrency, label and field
 //!   selectors, `limit`/`continue`, finalizers and `deletionTimestamp`, `ownerReferences`
-//!   garbage collection, namespace deletion cascading, `/status` and `/scale`.
+//!   garbage collection (also of objects written for owners that are already gone),
+//!   namespace deletion cascading, `/status` and `/scale`.
 //! - CRDs: creating one serves it (discovery and OpenAPI too), deleting one stops serving it
 //!   and deletes its objects; objects are defaulted, pruned and validated against the
 //!   structural schema and its CEL rules. QuayRegistry is preloaded; the `openshift` flavour

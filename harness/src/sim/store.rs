@@ -455,6 +455,12 @@ impl Store {
             .or_default()
             .insert(key, body.clone());
         self.record(t, EventType::Added, &body);
+        if !owner_uids(&body).is_empty() {
+            // Created for owners that may all be gone (a controller acting on a stale
+            // cache): the collector removes such an object, as a real cluster's does.
+            self.gc_pending = true;
+            self.collect_garbage();
+        }
         Ok(body)
     }
 
@@ -582,7 +588,12 @@ impl Store {
         self.bump();
         if object::is_terminating(&new) && object::finalizers(&new).is_empty() {
             self.remove(t, ns, name, new.clone());
+            // Its dependents go now, not at some later unrelated write.
+            self.collect_garbage();
             return Ok((new, true));
+        }
+        if owner_uids(&new) != owner_uids(&old) && !owner_uids(&new).is_empty() {
+            self.gc_pending = true;
         }
         if t.group == "apiextensions.k8s.io" && t.plural == "customresourcedefinitions" {
             crd::serve(&mut self.catalog, &new);
@@ -726,9 +737,11 @@ impl Store {
         }
     }
 
-    /// Background garbage collection and namespace finalisation, run after removals.
+    /// Background garbage collection and namespace finalisation, run after removals and
+    /// after writes of objects with owners.
     ///
-    /// Dependents whose owners (by uid) are all gone are deleted; objects in terminating
+    /// Dependents whose owners (by uid) are all gone are deleted, also when they were
+    /// created after their owners went; objects in terminating
     /// namespaces are deleted; a terminating namespace with nothing left in it is removed.
     /// Real clusters do this asynchronously in controllers; here it happens before the
     /// request that caused it returns.
@@ -764,15 +777,7 @@ impl Store {
                         }
                         continue;
                     }
-                    let owners: Vec<&str> = obj
-                        .pointer("/metadata/ownerReferences")
-                        .and_then(Value::as_array)
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|r| r.get("uid").and_then(Value::as_str))
-                                .collect()
-                        })
-                        .unwrap_or_default();
+                    let owners = owner_uids(obj);
                     if !owners.is_empty()
                         && owners.iter().all(|u| !uids.contains(*u))
                         && !object::is_terminating(obj)
@@ -807,6 +812,18 @@ impl Store {
             .find(|t| t.group == id.group && t.plural == id.plural)
             .cloned()
     }
+}
+
+/// The uids in `metadata.ownerReferences`.
+fn owner_uids(obj: &Value) -> Vec<&str> {
+    obj.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .map(|refs| {
+            refs.iter()
+                .filter_map(|r| r.get("uid").and_then(Value::as_str))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Defaults a real API server applies to the built-in kinds we serve.

@@ -1134,3 +1134,60 @@ async fn missing_preference_env_keeps_pods_unready_before_3_18() {
         "{c}"
     );
 }
+
+/// A deleted registry takes its pods with it at once, and a re-created one converges even
+/// when pods of its predecessor's Deployments were written again after they went: a
+/// Deployment controller working from a stale cache does that under load, with exactly the
+/// names the new Deployments' pods need and owners that no longer exist. The garbage
+/// collector removes such pods (as a real cluster's does); before, they blocked the new
+/// Deployments for good and the re-created site never became available.
+#[tokio::test]
+async fn a_recreated_registry_converges_past_pods_written_for_its_predecessor() {
+    let keeper = services();
+    let db = database(&keeper.info, "recreated", true).await;
+    let ledger = Ledger::in_memory();
+    let site = geo_site("recreated", "3.13.11", &ledger, &keeper.info, &db).await;
+    site.registry("bundle", geo_components("us_east")).await;
+    wait_converged(&site, "3.13.11").await;
+    let pods: Api<Pod> = Api::namespaced(site.client.clone(), NS);
+    let old_pods = pods.list(&ListParams::default()).await.unwrap().items;
+    assert_eq!(old_pods.len(), 3, "two quay-app pods and one mirror pod");
+
+    site.registries()
+        .delete(NAME, &Default::default())
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while site.registries().get_opt(NAME).await.unwrap().is_some() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "registry not deleted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let left = pods.list(&ListParams::default()).await.unwrap().items;
+    assert!(
+        left.is_empty(),
+        "pods outlived their registry: {:?}",
+        left.iter().map(|p| p.name_any()).collect::<Vec<_>>()
+    );
+    for old in &old_pods {
+        let straggler: Pod = serde_json::from_value(json!({
+            "metadata": {
+                "name": old.name_any(),
+                "labels": old.labels(),
+                "annotations": old.annotations(),
+                "ownerReferences": old.owner_references(),
+            },
+            "spec": old.spec,
+        }))
+        .unwrap();
+        pods.create(&PostParams::default(), &straggler)
+            .await
+            .unwrap();
+    }
+
+    site.registry("bundle", geo_components("us_east")).await;
+    wait_converged(&site, "3.13.11").await;
+    assert!(ledger.is_empty(), "{:?}", ledger.violations());
+}

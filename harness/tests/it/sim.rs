@@ -680,6 +680,80 @@ async fn dependents_are_garbage_collected_when_their_owner_goes() {
     assert_eq!(api_code(&api.get("dep").await.unwrap_err()), 404);
 }
 
+/// An owner held by a finalizer goes when its finalizer is removed, and its dependents with
+/// it, before anything else is written (a real cluster's garbage collector does not wait for
+/// an unrelated write either).
+#[tokio::test]
+async fn dependents_go_when_the_owners_last_finalizer_is_removed() {
+    let (_sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let mut owner = cm("owner", json!({}));
+    owner.metadata.finalizers = Some(vec!["example.com/hold".into()]);
+    let owner = api.create(&PostParams::default(), &owner).await.unwrap();
+    let mut dep = cm("dep", json!({}));
+    dep.metadata.owner_references = Some(vec![serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner.metadata.uid.unwrap()
+    })).unwrap()]);
+    api.create(&PostParams::default(), &dep).await.unwrap();
+    api.delete("owner", &DeleteParams::background())
+        .await
+        .unwrap();
+    assert!(api.get("dep").await.is_ok(), "kept while the owner is held");
+    api.patch(
+        "owner",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(api_code(&api.get("owner").await.unwrap_err()), 404);
+    assert_eq!(api_code(&api.get("dep").await.unwrap_err()), 404);
+}
+
+/// An object created with owners that are all gone (a controller acting on a stale cache)
+/// is garbage: the collector removes it, as a real cluster's does, so it cannot hold a name
+/// a new owner's dependent needs.
+#[tokio::test]
+async fn an_object_created_for_a_vanished_owner_is_collected() {
+    let (_sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    let owner = api
+        .create(&PostParams::default(), &cm("owner", json!({})))
+        .await
+        .unwrap();
+    let owner_uid = owner.metadata.uid.unwrap();
+    api.delete("owner", &DeleteParams::background())
+        .await
+        .unwrap();
+    let mut late = cm("late", json!({}));
+    late.metadata.owner_references = Some(vec![
+        serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner_uid
+        }))
+        .unwrap(),
+    ]);
+    api.create(&PostParams::default(), &late).await.unwrap();
+    assert_eq!(api_code(&api.get("late").await.unwrap_err()), 404);
+    // One live owner among gone ones keeps it.
+    let live = api
+        .create(&PostParams::default(), &cm("live", json!({})))
+        .await
+        .unwrap();
+    let mut kept = cm("kept", json!({}));
+    kept.metadata.owner_references = Some(vec![
+        serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner_uid
+        }))
+        .unwrap(),
+        serde_json::from_value(json!({
+            "apiVersion": "v1", "kind": "ConfigMap", "name": "live", "uid": live.metadata.uid.unwrap()
+        }))
+        .unwrap(),
+    ]);
+    api.create(&PostParams::default(), &kept).await.unwrap();
+    assert!(api.get("kept").await.is_ok());
+}
+
 #[tokio::test]
 async fn deleting_a_namespace_deletes_its_contents() {
     let (_sim, client) = cluster().await;

@@ -400,7 +400,7 @@ impl GeoRepSiteResource {
             Some(created) => created,
             None if site.create_namespace() => {
                 match cluster.get(&Kind::NAMESPACE, None, &namespace).await {
-                    Ok(found) => found.is_none(),
+                    Ok(found) => found.is_none_or(|live| site.created_namespace(&live)),
                     Err(err) => {
                         error(diags, "Cluster Unavailable", &err);
                         return None;

@@ -129,16 +129,31 @@ impl Site {
         }
     }
 
-    /// The `Namespace`.
+    /// The `Namespace`, labelled with the site that creates it (see
+    /// [`Site::created_namespace`]).
     pub fn namespace_object(&self) -> Value {
         json!({
             "apiVersion": "v1",
             "kind": "Namespace",
             "metadata": {
                 "name": self.namespace.as_str(),
-                "labels": { MANAGED_BY_LABEL: MANAGED_BY },
+                "labels": self.labels(),
             },
         })
+    }
+
+    /// Whether the live `namespace` is one this site created: it carries this site's labels.
+    /// A site whose state was lost (its `QuayRegistry` deleted outside Terraform, so it is
+    /// created again) still owns the namespace it made, and deletes it on destroy; a
+    /// namespace made by someone else, or for another site, is left alone.
+    pub fn created_namespace(&self, namespace: &Value) -> bool {
+        let label = |key: &str| {
+            namespace
+                .pointer("/metadata/labels")
+                .and_then(|labels| labels.get(key))
+                .and_then(Value::as_str)
+        };
+        label(MANAGED_BY_LABEL) == Some(MANAGED_BY) && label(SITE_LABEL) == Some(self.name.as_str())
     }
 
     /// The inline bundle `Secret` (sensitive): [`Site::bundle_content`] base64-encoded.

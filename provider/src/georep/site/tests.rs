@@ -522,6 +522,20 @@ fn three_sites_render_as_the_golden_manifests() {
 }
 
 #[test]
+fn a_namespace_counts_as_created_by_the_site_only_with_its_labels() {
+    let us_east = site(site_json("us_east"));
+    let rendered = us_east.namespace_object();
+    assert!(us_east.created_namespace(&rendered));
+    let other_site = site(with(site_json("us_east"), "/name", json!("other")));
+    assert!(!other_site.created_namespace(&rendered), "another site's");
+    let plain = json!({"metadata": {"name": "quay-enterprise"}});
+    assert!(!us_east.created_namespace(&plain), "made by someone else");
+    let mut relabelled = rendered;
+    relabelled["metadata"]["labels"]["app.kubernetes.io/managed-by"] = json!("helm");
+    assert!(!us_east.created_namespace(&relabelled), "managed by a tool");
+}
+
+#[test]
 fn bundle_secret_is_identical_on_every_site() {
     let secrets: Vec<Value> = three_sites()
         .iter()

@@ -14,6 +14,9 @@ use georep_harness::terraform::{DevOverride, TerraformBinary, Workdir, binaries_
 mod examples;
 mod georep_config;
 mod georep_upgrade;
+mod kubernetes_flavour;
+mod manifests_parity;
+mod site_inputs;
 mod site_manifests;
 mod site_resource;
 mod smoke;

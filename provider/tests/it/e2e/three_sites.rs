@@ -1,16 +1,16 @@
 //! `examples/three-sites` through the real Terraform CLI against the local backend
 //! (`georep_harness::local::LocalEnv`: shared services, three simulated OpenShift clusters and
 //! Quay Operator models): apply converges every site with the same bundle and the site's own
-//! storage preference first, the safety ledger stays empty, drift is shown and restored, and
-//! destroy leaves no QuayRegistry and no bundle Secret of ours behind; a fresh working
-//! directory imports a live site with the same identity, config hash and bundle. The manifests
-//! data source is covered elsewhere.
+//! storage preference first, the safety ledger stays empty, drift is shown and restored, a
+//! deleted QuayRegistry is planned again and re-created, and destroy leaves no QuayRegistry and
+//! no bundle Secret or namespace of ours behind; a fresh working directory imports a live site with the same
+//! identity, config hash and bundle. The manifests data source is covered elsewhere.
 
 use std::path::Path;
 
 use georep_harness::local::{LocalEnv, LocalOptions};
 use georep_harness::sim::operator::{api_resource, quay_registry_resource};
-use georep_harness::terraform::PlanExit;
+use georep_harness::terraform::{Action, PlanExit};
 use kube::Api;
 use kube::api::{DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
@@ -159,6 +159,44 @@ fn three_sites_converge_stay_safe_restore_drift_and_clean_up() {
         let replan = dir.plan().unwrap();
         assert_eq!(replan.exit, PlanExit::NoChanges, "{:#?}", replan.events);
 
+        // Someone deletes ap-south's QuayRegistry: the plan creates it again, apply restores it.
+        let ap_south = &env.sites()[2];
+        runtime.block_on(async {
+            let client = ap_south.cluster.client().await.unwrap();
+            let registries: Api<DynamicObject> =
+                Api::namespaced_with(client, NAMESPACE, &quay_registry_resource());
+            registries.delete(NAME, &Default::default()).await.unwrap();
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+            while registries.get_opt(NAME).await.unwrap().is_some() {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the operator kept its finalizer"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+        });
+        let deleted = dir.plan().unwrap();
+        assert_eq!(deleted.exit, PlanExit::Changes, "{:#?}", deleted.events);
+        let planned: Vec<_> = deleted
+            .events
+            .planned_changes()
+            .filter(|c| c.action != Action::Noop)
+            .collect();
+        assert_eq!(planned.len(), 1, "{planned:#?}");
+        assert_eq!(planned[0].address, "quay_georep_site.ap_south");
+        assert_eq!(planned[0].action, Action::Create);
+        let recreated = dir.apply().unwrap();
+        assert!(recreated.succeeded(), "{:#?}", recreated.events);
+        let outputs = dir.output_json().unwrap();
+        assert!(
+            outputs["versions"].value["ap_south"]
+                .as_str()
+                .is_some_and(|v| !v.is_empty()),
+            "the re-created site reports no version"
+        );
+        let replan = dir.plan().unwrap();
+        assert_eq!(replan.exit, PlanExit::NoChanges, "{:#?}", replan.events);
+
         // Import: a fresh working directory adopts the live us_east site.
         let imported_dir = workdir(tf, "three_sites_import");
         for file in ["main.tf", "variables.tf", "outputs.tf"] {
@@ -225,6 +263,15 @@ fn three_sites_converge_stay_safe_restore_drift_and_clean_up() {
                     "{} keeps {} registries",
                     site.name,
                     left.len()
+                );
+                // Each site created the namespace, ap-south's again after its registry was
+                // deleted outside Terraform: destroy removes every one.
+                let namespaces: Api<DynamicObject> =
+                    Api::all_with(client, &api_resource("v1", "Namespace"));
+                assert!(
+                    namespaces.get_opt(NAMESPACE).await.unwrap().is_none(),
+                    "{} keeps namespace {NAMESPACE}",
+                    site.name
                 );
             }
         });

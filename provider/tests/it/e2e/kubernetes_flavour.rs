@@ -1,0 +1,221 @@
+//! A site on a plain Kubernetes (kind-like) cluster through the real Terraform CLI, against
+//! the local backend with the Kubernetes flavour: no Route API, the operator a plain
+//! Deployment. With `route { managed = false }` and the certificate in a `tls` block the site
+//! converges, the operator creates no Route and reports `https://SERVER_HOSTNAME` as the
+//! endpoint (reference/quay-operator.md §1.5, §2 item 7: the user's own ingress serves that
+//! name, in front of the `<name>-quay-app` Service). Switching the live site to a managed
+//! Route fails clearly and changes nothing; the case of a new site asking for a managed Route
+//! (nothing written at all) is in `site_resource.rs`.
+
+use std::path::Path;
+
+use georep_harness::local::{LocalEnv, LocalOptions};
+use georep_harness::sim::Flavour;
+use georep_harness::sim::operator::{api_resource, quay_registry_resource};
+use georep_harness::terraform::PlanExit;
+use kube::Api;
+use kube::api::DynamicObject;
+use serde_json::Value;
+
+use super::{for_each_terraform, workdir};
+
+const NAMESPACE: &str = "quay-enterprise";
+const HOSTNAME: &str = "quay.global.example.test";
+
+fn variables_tf() -> String {
+    let path = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/three-sites/variables.tf"
+    ));
+    std::fs::read_to_string(path).unwrap()
+}
+
+/// One site on `us_east` with the Route `managed` or not.
+fn main_tf(route_managed: bool) -> String {
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    quay = {{ source = "quay-georep/quay" }}
+  }}
+}}
+
+provider "quay" {{
+  cluster "us_east" {{ kubeconfig_path = var.kubeconfig_paths["us_east"] }}
+}}
+
+data "quay_georep_config" "shared" {{
+  server_hostname     = var.server_hostname
+  secret_key          = var.secret_key
+  database_secret_key = var.database_secret_key
+  database {{
+    uri = var.database_uri
+  }}
+  redis {{
+    host     = var.redis.host
+    port     = var.redis.port
+    password = var.redis.password
+  }}
+  storage "us_east" {{
+    driver     = "radosgw"
+    hostname   = var.storage["us_east"].hostname
+    port       = var.storage["us_east"].port
+    is_secure  = false
+    bucket     = var.storage["us_east"].bucket
+    access_key = var.storage["us_east"].access_key
+    secret_key = var.storage["us_east"].secret_key
+    region     = var.storage["us_east"].region
+  }}
+}}
+
+resource "quay_georep_site" "us_east" {{
+  cluster     = "us_east"
+  namespace   = "{NAMESPACE}"
+  config_yaml = data.quay_georep_config.shared.config_yaml
+  location    = "us_east"
+  clair {{
+    enabled = false
+  }}
+  route {{
+    managed = {route_managed}
+  }}
+  tls {{
+    certificate = file("quay.crt")
+    private_key = file("quay.key")
+  }}
+}}
+
+output "endpoint" {{
+  value = quay_georep_site.us_east.registry_endpoint
+}}
+
+output "version" {{
+  value = quay_georep_site.us_east.current_version
+}}
+
+output "bundle" {{
+  value = quay_georep_site.us_east.bundle_secret_name
+}}
+"#
+    )
+}
+
+fn component<'a>(registry: &'a Value, kind: &str) -> &'a Value {
+    registry["spec"]["components"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["kind"] == kind))
+        .unwrap_or_else(|| panic!("no {kind} component in {registry:#}"))
+}
+
+#[test]
+fn unmanaged_route_site_converges_on_kubernetes_and_a_managed_route_is_refused() {
+    for_each_terraform(|tf| {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let state = tempfile::tempdir().unwrap();
+        let mut options = LocalOptions::new(state.path());
+        options.sites = vec!["us-east".to_owned()];
+        options.flavour = Flavour::Kubernetes;
+        let env = runtime.block_on(LocalEnv::start(&options)).unwrap();
+        let site = &env.sites()[0];
+        let dir = workdir(tf, "site_kubernetes_flavour");
+        dir.write_file("variables.tf", &variables_tf()).unwrap();
+        env.write_tfvars(&dir.path().join("terraform.tfvars.json"))
+            .unwrap();
+        let pair = rcgen::generate_simple_self_signed(vec![HOSTNAME.to_owned()]).unwrap();
+        dir.write_file("quay.crt", &pair.cert.pem()).unwrap();
+        dir.write_file("quay.key", &pair.signing_key.serialize_pem())
+            .unwrap();
+
+        dir.write_main_tf(&main_tf(false)).unwrap();
+        let applied = dir.apply().unwrap();
+        assert!(applied.succeeded(), "{:#?}", applied.events);
+        let outputs = dir.output_json().unwrap();
+        assert_eq!(outputs["endpoint"].value, format!("https://{HOSTNAME}"));
+        assert!(
+            outputs["version"]
+                .value
+                .as_str()
+                .is_some_and(|v| !v.is_empty()),
+            "no version: {:?}",
+            outputs["version"]
+        );
+        let bundle = outputs["bundle"].value.as_str().unwrap().to_owned();
+        let generation = runtime.block_on(async {
+            let client = site.cluster.client().await.unwrap();
+            let groups = client.list_api_groups().await.unwrap();
+            assert!(
+                !groups.groups.iter().any(|g| g.name == "route.openshift.io"),
+                "a Kubernetes-flavoured cluster serves Routes"
+            );
+            let registries: Api<DynamicObject> =
+                Api::namespaced_with(client.clone(), NAMESPACE, &quay_registry_resource());
+            let registry = serde_json::to_value(registries.get("registry").await.unwrap()).unwrap();
+            assert_eq!(component(&registry, "route")["managed"], false);
+            assert_eq!(component(&registry, "tls")["managed"], false);
+            assert_eq!(
+                registry["status"]["registryEndpoint"],
+                format!("https://{HOSTNAME}")
+            );
+            // What the user's ingress or load balancer sends SERVER_HOSTNAME to.
+            let services: Api<DynamicObject> =
+                Api::namespaced_with(client.clone(), NAMESPACE, &api_resource("v1", "Service"));
+            assert!(
+                services
+                    .get_opt("registry-quay-app")
+                    .await
+                    .unwrap()
+                    .is_some()
+            );
+            let secrets: Api<k8s_openapi::api::core::v1::Secret> =
+                Api::namespaced(client, NAMESPACE);
+            let data = secrets.get(&bundle).await.unwrap().data.unwrap();
+            assert!(
+                data.contains_key("ssl.cert") && data.contains_key("ssl.key"),
+                "the bundle lacks the certificate: {:?}",
+                data.keys()
+            );
+            registry["metadata"]["generation"].clone()
+        });
+        let replan = dir.plan().unwrap();
+        assert_eq!(replan.exit, PlanExit::NoChanges, "{:#?}", replan.events);
+
+        // Asking the live site for a managed Route: refused at apply, nothing changed.
+        dir.write_main_tf(&main_tf(true)).unwrap();
+        let refused = dir.apply().unwrap();
+        assert!(!refused.succeeded());
+        let errors: Vec<_> = refused.events.errors().collect();
+        assert_eq!(errors.len(), 1, "{errors:#?}");
+        assert_eq!(errors[0].summary, "Routes Not Available");
+        assert!(
+            errors[0].detail.contains("route { managed = false }")
+                && errors[0].detail.contains("nothing was created"),
+            "{}",
+            errors[0].detail
+        );
+        runtime.block_on(async {
+            let client = site.cluster.client().await.unwrap();
+            let registries: Api<DynamicObject> =
+                Api::namespaced_with(client, NAMESPACE, &quay_registry_resource());
+            let registry = serde_json::to_value(registries.get("registry").await.unwrap()).unwrap();
+            assert_eq!(component(&registry, "route")["managed"], false);
+            assert_eq!(registry["metadata"]["generation"], generation);
+        });
+        dir.write_main_tf(&main_tf(false)).unwrap();
+        let back = dir.plan().unwrap();
+        assert_eq!(back.exit, PlanExit::NoChanges, "{:#?}", back.events);
+
+        let destroyed = dir.destroy().unwrap();
+        assert!(destroyed.succeeded(), "{:#?}", destroyed.events);
+        runtime.block_on(async {
+            let client = site.cluster.client().await.unwrap();
+            let namespaces: Api<DynamicObject> =
+                Api::all_with(client, &api_resource("v1", "Namespace"));
+            assert!(
+                namespaces.get_opt(NAMESPACE).await.unwrap().is_none(),
+                "destroy left the namespace it created"
+            );
+        });
+        assert_eq!(env.ledger().violations(), []);
+        runtime.block_on(env.stop()).unwrap();
+    });
+}
