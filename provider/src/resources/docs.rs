@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use crate::tfvalue::{Attribute, Block, Nesting, Presence, Schema, Type};
+use crate::tfvalue::{Attribute, NestedBlock, Nesting, Presence, Schema, Type};
 
 /// What a page documents.
 pub(crate) enum Kind {
@@ -34,14 +34,7 @@ pub(crate) fn render_page(kind: &Kind, name: &str, schema: &Schema, example: &st
     page.push_str("\n## Arguments\n\n");
     list_attributes(&mut page, &arguments);
     for nested in &schema.block.block_types {
-        block_section(
-            &mut page,
-            "###",
-            &nested.type_name,
-            nested.nesting,
-            nested.min_items,
-            &nested.block,
-        );
+        block_section(&mut page, "###", nested);
     }
     if !results.is_empty() {
         page.push_str("\n## Results\n\n");
@@ -50,17 +43,12 @@ pub(crate) fn render_page(kind: &Kind, name: &str, schema: &Schema, example: &st
     page
 }
 
-fn block_section(
-    page: &mut String,
-    level: &str,
-    name: &str,
-    nesting: Nesting,
-    min: u64,
-    block: &Block,
-) {
-    let how = match nesting {
-        Nesting::Single | Nesting::Group if min > 0 => "block, required",
+fn block_section(page: &mut String, level: &str, nested: &NestedBlock) {
+    let (name, block) = (&nested.type_name, &nested.block);
+    let how = match nested.nesting {
+        Nesting::Single | Nesting::Group if nested.min_items > 0 => "block, required",
         Nesting::Single | Nesting::Group => "block, optional",
+        Nesting::List | Nesting::Set if nested.max_items == 1 => "block, optional, at most one",
         Nesting::List | Nesting::Set => "blocks, any number",
         Nesting::Map => "blocks, one per label",
     };
@@ -72,14 +60,7 @@ fn block_section(
     let attributes: Vec<&Attribute> = block.attributes.iter().collect();
     list_attributes(page, &attributes);
     for nested in &block.block_types {
-        block_section(
-            page,
-            &format!("{level}#"),
-            &nested.type_name,
-            nested.nesting,
-            nested.min_items,
-            &nested.block,
-        );
+        block_section(page, &format!("{level}#"), nested);
     }
 }
 

@@ -13,6 +13,7 @@ use base64::Engine as _;
 use serde_json::{Map, Value as Json, json};
 
 use super::georep_site_resource::schema;
+use super::site_schema::LIST_BLOCKS;
 use crate::cluster::{Cluster, Kind};
 use crate::georep::site::PREFERENCE_ENV;
 use crate::georep::site::{DEFAULT_CLAIR_REPLICAS, DEFAULT_MIRROR_REPLICAS, DEFAULT_QUAY_REPLICAS};
@@ -176,6 +177,12 @@ pub(crate) async fn state_from_live(
         config.insert("monitoring".into(), json!(true));
     }
 
+    // The blocks with secrets are list-nested (see `site_schema::LIST_BLOCKS`).
+    for name in LIST_BLOCKS {
+        if let Some(block) = config.remove(name) {
+            config.insert(name.to_owned(), Json::Array(vec![block]));
+        }
+    }
     let ty = schema().value_type();
     let bytes = serde_json::to_vec(&Json::Object(config)).ok()?;
     let value = match crate::tfvalue::json::decode(&ty, &bytes) {

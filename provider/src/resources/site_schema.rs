@@ -10,11 +10,17 @@
 //! skipping those about values Terraform does not know yet. Defaults live in the domain
 //! ([`crate::georep::site::validate_site`]); the descriptions state them.
 //!
-//! The optional blocks are single-nested with `min_items = max_items = 0`: Terraform 1.3 and
-//! later refuse a single block whose limits differ.
+//! The optional blocks without secrets are single-nested with `min_items = max_items = 0`:
+//! Terraform 1.3 and later refuse a single block whose limits differ. The blocks that hold a
+//! sensitive attribute ([`LIST_BLOCKS`]: `clair`, `tls`) are list-nested with at most one
+//! item instead, because Terraform 1.0's plan renderer crashes ("value is marked, so must be
+//! unmarked first") on any in-place update or refresh change of a resource with a sensitive
+//! attribute inside a single-nested block. The HCL is the same (`clair { ... }`); the domain
+//! sees every block as one object ([`domain_view`]) and diagnostics point into `clair[0]`.
 
 use super::convert::{diagnostic, issue_is_about_unknown, to_json};
 use crate::georep::issue::Issue;
+use crate::georep::path::{FieldPath, Segment};
 use crate::georep::site::SiteInput;
 use crate::tfvalue::{
     Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Type, Value,
@@ -22,6 +28,43 @@ use crate::tfvalue::{
 
 /// The blocks that hold a `replicas` number.
 const REPLICAS_BLOCKS: [&str; 3] = ["quay", "mirror", "clair"];
+
+/// The blocks with a sensitive attribute, list-nested with at most one item (see the module
+/// documentation for the Terraform 1.0 crash this avoids).
+pub(crate) const LIST_BLOCKS: [&str; 2] = ["clair", "tls"];
+
+/// `config` as the domain sees it: each of [`LIST_BLOCKS`] as its one object (null when
+/// absent), like the single-nested blocks.
+pub(crate) fn domain_view(config: &Value) -> Value {
+    let Value::Object(fields) = config else {
+        return config.clone();
+    };
+    let mut fields = fields.clone();
+    for name in LIST_BLOCKS {
+        if let Some(Value::List(items)) = fields.get(name) {
+            let one = items.first().cloned().unwrap_or(Value::Null);
+            fields.insert(name.to_owned(), one);
+        }
+    }
+    Value::Object(fields)
+}
+
+/// The Terraform attribute path of a domain path: like [`super::convert::attribute_path`],
+/// with the list index of [`LIST_BLOCKS`] put back.
+fn site_attribute_path(path: &FieldPath) -> AttributePath {
+    let mut attribute = AttributePath::root();
+    for (n, segment) in path.segments().iter().enumerate() {
+        attribute = match segment {
+            Segment::Field(name) => attribute.attr(name),
+            Segment::Key(key) => attribute.key(key),
+            Segment::Index(i) => attribute.index(i64::try_from(*i).unwrap_or(i64::MAX)),
+        };
+        if n == 0 && matches!(segment, Segment::Field(name) if LIST_BLOCKS.contains(name)) {
+            attribute = attribute.index(0);
+        }
+    }
+    attribute
+}
 
 /// `block` with every site argument added.
 pub(crate) fn site_block(block: Block) -> Block {
@@ -115,9 +158,9 @@ pub(crate) fn site_block(block: Block) -> Block {
         ))
         .block(NestedBlock::single("quay", quay))
         .block(NestedBlock::single("mirror", mirror))
-        .block(NestedBlock::single("clair", clair))
+        .block(NestedBlock::list("clair", clair).max_items(1))
         .block(NestedBlock::single("route", route))
-        .block(NestedBlock::single("tls", tls))
+        .block(NestedBlock::list("tls", tls).max_items(1))
 }
 
 /// Maps the configuration onto the domain input, leaving out `non_domain` attributes (the
@@ -127,12 +170,13 @@ pub(crate) fn site_input(
     non_domain: &[&str],
     diags: &mut Diagnostics,
 ) -> Option<SiteInput> {
+    let config = &domain_view(config);
     for block in REPLICAS_BLOCKS {
         let replicas = config.get(block).and_then(|b| b.get("replicas"));
         if let Some(number) = replicas.and_then(Value::as_number)
             && number.as_i64().is_none()
         {
-            let path = AttributePath::root().attr(block).attr("replicas");
+            let path = site_attribute_path(&FieldPath::attr(block).field("replicas"));
             diags.push(
                 Diagnostic::error(
                     "Whole Number Expected",
@@ -181,11 +225,17 @@ fn drop_null_fields(json: &mut serde_json::Value) {
 
 /// Pushes a diagnostic for every issue that is not about a value Terraform does not know yet.
 pub(crate) fn report(config: &Value, issues: &[Issue], diags: &mut Diagnostics) {
+    let config = domain_view(config);
     for issue in issues
         .iter()
-        .filter(|issue| !issue_is_about_unknown(config, issue))
+        .filter(|issue| !issue_is_about_unknown(&config, issue))
     {
-        diags.push(diagnostic(issue));
+        let reported = diagnostic(issue);
+        diags.push(if issue.path.is_root() {
+            reported
+        } else {
+            reported.with_attribute(site_attribute_path(&issue.path))
+        });
     }
 }
 
@@ -193,7 +243,7 @@ pub(crate) fn report(config: &Value, issues: &[Issue], diags: &mut Diagnostics) 
 mod tests {
     use super::*;
     use crate::georep::path::FieldPath;
-    use crate::tfvalue::Schema;
+    use crate::tfvalue::{Nesting, Schema};
 
     fn schema() -> Schema {
         Schema {
@@ -278,5 +328,70 @@ mod tests {
         report(&config, &issues, &mut diags);
         let summaries: Vec<&str> = diags.iter().map(|d| d.summary.as_str()).collect();
         assert_eq!(summaries, ["Unknown Storage Location"]);
+    }
+
+    #[test]
+    fn blocks_with_secrets_are_lists_of_at_most_one_and_the_rest_single() {
+        let block = schema().block;
+        for nested in &block.block_types {
+            let expected = if LIST_BLOCKS.contains(&nested.type_name.as_str()) {
+                (Nesting::List, 1)
+            } else {
+                (Nesting::Single, 0)
+            };
+            assert_eq!(
+                (nested.nesting, nested.max_items),
+                expected,
+                "{}",
+                nested.type_name
+            );
+            let holds_secret = nested.block.attributes.iter().any(|a| a.sensitive);
+            assert_eq!(
+                holds_secret,
+                LIST_BLOCKS.contains(&nested.type_name.as_str()),
+                "{}: a sensitive attribute in a single block crashes Terraform 1.0's plan output",
+                nested.type_name
+            );
+        }
+    }
+
+    #[test]
+    fn a_list_block_maps_onto_its_one_domain_object() {
+        let mut config = null_config();
+        if let Value::Object(fields) = &mut config {
+            fields.insert(
+                "clair".into(),
+                Value::list([Value::object([
+                    ("enabled", Value::Bool(false)),
+                    ("replicas", Value::Null),
+                    ("database_uri", Value::Null),
+                ])]),
+            );
+            fields.insert("tls".into(), Value::list([]));
+        }
+        let mut diags = Diagnostics::default();
+        let input = site_input(&config, &[], &mut diags).expect("maps");
+        assert_eq!(input.clair.and_then(|c| c.enabled), Some(false));
+        assert!(input.tls.is_none());
+    }
+
+    #[test]
+    fn issues_inside_a_list_block_point_at_its_first_item() {
+        let config = Value::object([(
+            "clair",
+            Value::list([Value::object([("database_uri", Value::Null)])]),
+        )]);
+        let issues = [Issue::error(
+            FieldPath::attr("clair").field("database_uri"),
+            "Missing Clair Database",
+            "d",
+        )];
+        let mut diags = Diagnostics::default();
+        report(&config, &issues, &mut diags);
+        let paths: Vec<String> = diags
+            .iter()
+            .filter_map(|d| d.attribute.as_ref().map(ToString::to_string))
+            .collect();
+        assert_eq!(paths, ["clair[0].database_uri"]);
     }
 }

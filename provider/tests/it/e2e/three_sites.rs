@@ -154,6 +154,23 @@ fn three_sites_converge_stay_safe_restore_drift_and_clean_up() {
         });
         let drifted = dir.plan().unwrap();
         assert_eq!(drifted.exit, PlanExit::Changes, "{:#?}", drifted.events);
+        // The same plan as a person reads it: Terraform 1.0 crashed rendering it while the
+        // sensitive Clair URI sat in a single-nested block.
+        let human = dir.run(["plan", "-no-color", "-input=false"]).unwrap();
+        assert!(
+            human.succeeded() && !human.stdout.contains("TERRAFORM CRASH"),
+            "{human:#?}"
+        );
+        for expected in [
+            "quay_georep_site.eu_west has",
+            "expected 2, found 5",
+            "quay_georep_site.eu_west will be updated in-place",
+        ] {
+            assert!(
+                human.stdout.contains(expected),
+                "{expected:?} missing: {human:#?}"
+            );
+        }
         let restored = dir.apply().unwrap();
         assert!(restored.succeeded(), "{:#?}", restored.events);
         let replan = dir.plan().unwrap();

@@ -474,8 +474,7 @@ impl Running {
             }
         }
         command
-            // `-json` as `Workdir::apply`: Terraform 1.0.3's human output crashes rendering
-            // the drift of sensitive nested blocks that a finished upgrade leaves.
+            // `-json` as `Workdir::apply`, so the test reads events, not screen text.
             .args(["apply", "-auto-approve", "-json", "-input=false"])
             .current_dir(dir.path())
             .env("TF_CLI_CONFIG_FILE", dir.cli_config_path())
