@@ -28,6 +28,12 @@ async fn main() -> anyhow::Result<()> {
             let report = georep_harness::cli::bench::run(&args).await?;
             print!("{report}");
         }
+        Command::Bench {
+            target: BenchTarget::Plan(args),
+        } => {
+            let report = georep_harness::cli::bench_plan::run(&args).await?;
+            print!("{report}");
+        }
     }
     Ok(())
 }

@@ -1,10 +1,11 @@
 //! The `georep-harness` command line: argument types and dispatch.
 //!
-//! Only parsing and wiring live here; `up` ([`up`]), `demo` ([`demo`]) and `bench sim`
-//! ([`mod@bench`]) do the work
+//! Only parsing and wiring live here; `up` ([`up`]), `demo` ([`demo`]), `bench sim`
+//! ([`mod@bench`]) and `bench plan` ([`bench_plan`]) do the work
 //! and return their own errors. `main.rs` turns those into exit codes with anyhow.
 
 pub mod bench;
+pub mod bench_plan;
 pub mod demo;
 pub mod up;
 
@@ -46,6 +47,8 @@ pub enum Command {
 pub enum BenchTarget {
     /// The simulated API server: get, list, apply, watch fan-out, memory.
     Sim(bench::BenchArgs),
+    /// `terraform plan` of N sites beside N `null_resource`s, per Terraform under test.
+    Plan(bench_plan::PlanArgs),
 }
 
 /// Arguments of `up`.
