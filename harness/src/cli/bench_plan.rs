@@ -2,12 +2,13 @@
 //! the simulated clusters of the local backend, beside N `null_resource`s of HashiCorp's Go
 //! `terraform-provider-null` under the same Terraform, for every Terraform under test.
 //!
-//! For each size it times plans with no state (nothing to read) and, after one apply, plans
-//! that refresh every applied site (the realistic case), and counts the connections and TLS
-//! handshakes each simulated API server accepted during those refresh plans, to show that the
-//! provider keeps one client per cluster instead of reconnecting per resource. One extra
-//! plan per size runs the provider through a wrapper that counts the provider processes
-//! Terraform starts.
+//! For each size and Terraform it times plans with no state (nothing to read) and, after an
+//! apply with that Terraform, plans that refresh every applied site (the realistic case), and
+//! counts the connections and TLS handshakes each simulated API server accepted during those
+//! refresh plans, to show that the provider keeps one client per cluster instead of
+//! reconnecting per resource. One extra refresh plan with `-parallelism=1` runs the provider
+//! through a wrapper that counts the provider processes Terraform starts; its connection
+//! counts show what one client with never-overlapping requests opens.
 //!
 //! The sites are spread round-robin over the clusters, each in its own namespace, applied
 //! with `-parallelism=1` so the operator models' migration Jobs never race on the shared
@@ -129,10 +130,13 @@ pub struct PlanRow {
     pub empty: (Duration, Duration),
     /// Median plan refreshing the applied objects: ours, then the null provider's.
     pub refresh: (Duration, Duration),
-    /// Whether every refresh plan of ours found nothing to change (as it must).
-    pub refresh_clean: bool,
+    /// The changes the first refresh plan of ours that found any planned (`address action`):
+    /// empty, as it must be after an apply.
+    pub refresh_changes: Vec<String>,
     /// Per cluster, the most connections any one refresh plan of ours opened.
     pub connections: Vec<ClusterConnections>,
+    /// Per cluster, the connections of one refresh plan with `-parallelism=1`.
+    pub serial_connections: Vec<ClusterConnections>,
     /// Provider processes Terraform started for one refresh plan of ours.
     pub provider_processes: usize,
 }
@@ -175,36 +179,40 @@ impl PlanReport {
     }
 }
 
+/// Prints the cost per object over the whole range and the linearity check: the cost per
+/// object between the last two sizes against that between the first and the second-last
+/// (e.g. 10->30 against 1->10); about 1 means linear, clearly above means growing faster.
 fn write_slopes(
     f: &mut fmt::Formatter<'_>,
     rows: &[&PlanRow],
     label: &str,
     pick: &dyn Fn(&PlanRow) -> Duration,
 ) -> fmt::Result {
-    let slopes: Vec<(usize, usize, f64)> = rows
-        .windows(2)
-        .filter_map(|w| per_object(w[0], w[1], pick).map(|s| (w[0].size, w[1].size, s)))
-        .collect();
-    let mut line = String::new();
-    for (from, to, slope) in &slopes {
-        let _ = write!(line, "  {from}->{to}: {slope:+.1} ms");
+    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+        return Ok(());
+    };
+    let Some(overall) = per_object(first, last, pick) else {
+        return Ok(());
+    };
+    write!(
+        f,
+        "  {label:<18} {overall:+7.1} ms per object ({}->{})",
+        first.size, last.size
+    )?;
+    if rows.len() >= 3 {
+        let middle = rows[rows.len() - 2];
+        if let (Some(low), Some(high)) = (
+            per_object(first, middle, pick),
+            per_object(middle, last, pick),
+        ) {
+            write!(
+                f,
+                "; {}->{}: {low:+.1} ms, {}->{}: {high:+.1} ms per object",
+                first.size, middle.size, middle.size, last.size
+            )?;
+        }
     }
-    writeln!(f, "  per object, {label}:{line}")?;
-    if let (Some(first), Some(last)) = (slopes.first(), slopes.last())
-        && slopes.len() > 1
-    {
-        let ratio = if first.2.abs() < f64::EPSILON {
-            f64::NAN
-        } else {
-            last.2 / first.2
-        };
-        writeln!(
-            f,
-            "    linearity: per-object cost {}->{} is {ratio:.2}x that of {}->{} (1.0 = linear, above = growing faster)",
-            last.0, last.1, first.0, first.1
-        )?;
-    }
-    Ok(())
+    writeln!(f)
 }
 
 impl fmt::Display for PlanReport {
@@ -219,14 +227,24 @@ impl fmt::Display for PlanReport {
             writeln!(f, "\n{terraform}")?;
             writeln!(
                 f,
-                "  {:>5} {:>12} {:>12} {:>14} {:>14} {:>6} {:>6}  connections/TLS handshakes per cluster in one refresh plan",
+                "  {:>5} {:>12} {:>12} {:>14} {:>14} {:>6} {:>6}  connections/TLS handshakes per cluster in one refresh plan (with -parallelism=1)",
                 "N", "quay empty", "null empty", "quay refresh", "null refresh", "clean", "procs"
             )?;
             for r in &rows {
                 let conns: Vec<String> = r
                     .connections
                     .iter()
-                    .map(|c| format!("{} {}/{}", c.cluster, c.connections, c.tls_handshakes))
+                    .zip(&r.serial_connections)
+                    .map(|(c, s)| {
+                        format!(
+                            "{} {}/{} ({}/{})",
+                            c.cluster,
+                            c.connections,
+                            c.tls_handshakes,
+                            s.connections,
+                            s.tls_handshakes
+                        )
+                    })
                     .collect();
                 writeln!(
                     f,
@@ -236,9 +254,21 @@ impl fmt::Display for PlanReport {
                     ms(r.empty.1),
                     ms(r.refresh.0),
                     ms(r.refresh.1),
-                    if r.refresh_clean { "yes" } else { "NO" },
+                    if r.refresh_changes.is_empty() {
+                        "yes"
+                    } else {
+                        "NO"
+                    },
                     r.provider_processes,
                     conns.join(", ")
+                )?;
+            }
+            for r in rows.iter().filter(|r| !r.refresh_changes.is_empty()) {
+                writeln!(
+                    f,
+                    "  N={}: the refresh plan found changes: {}",
+                    r.size,
+                    r.refresh_changes.join(", ")
                 )?;
             }
             write_slopes(f, &rows, "quay refresh plan", &|r| r.refresh.0)?;
@@ -248,7 +278,7 @@ impl fmt::Display for PlanReport {
         }
         writeln!(
             f,
-            "\nclean: the refresh plans of the applied sites found no change; procs: provider processes Terraform started for one refresh plan of ours."
+            "\nclean: the refresh plans of the applied sites found no change; procs: provider processes Terraform started for one refresh plan of ours;\nlinearity: the cost per object between the last two sizes against that between the first and the second-last (linear: about equal)."
         )
     }
 }
@@ -330,14 +360,30 @@ fn terraform_error(step: &'static str, what: &str) -> impl FnOnce(terraform::Err
     move |source| Error::Terraform { step, what, source }
 }
 
-/// One timed plan; its exit tells whether it found changes.
-fn timed_plan(dir: &Workdir, what: &str) -> Result<(Duration, PlanExit), Error> {
+/// One timed plan: how long it took and the changes it found (`address action`).
+fn timed_plan(
+    dir: &Workdir,
+    what: &str,
+    extra_args: &[&str],
+) -> Result<(Duration, Vec<String>), Error> {
     let started = Instant::now();
     let outcome = dir
-        .plan()
+        .plan_with(extra_args)
         .and_then(terraform::PlanOutcome::require_success)
         .map_err(terraform_error("plan", what))?;
-    Ok((started.elapsed(), outcome.exit))
+    let elapsed = started.elapsed();
+    let mut changes: Vec<String> = outcome
+        .events
+        .planned_changes()
+        .map(|c| format!("{} {:?}", c.address, c.action))
+        .collect();
+    if changes.is_empty() && outcome.exit != PlanExit::NoChanges {
+        changes.push(format!(
+            "plan exit {:?} without resource changes",
+            outcome.exit
+        ));
+    }
+    Ok((elapsed, changes))
 }
 
 fn write_file(path: &Path, content: &str) -> Result<(), Error> {
@@ -440,19 +486,16 @@ fn prepare_dirs(
     Ok(dirs)
 }
 
-/// Median of `runs` plans in `dir`, and whether every one found no change.
-async fn plans(dir: &Arc<Workdir>, runs: usize, what: &str) -> Result<(Duration, bool), Error> {
+/// Median of `runs` plans in `dir`.
+async fn plans(dir: &Arc<Workdir>, runs: usize, what: &str) -> Result<Duration, Error> {
     let dir = Arc::clone(dir);
     let what = what.to_owned();
     blocking(move || {
         let mut samples = Vec::new();
-        let mut clean = true;
         for _ in 0..runs {
-            let (elapsed, exit) = timed_plan(&dir, &what)?;
-            clean &= exit == PlanExit::NoChanges;
-            samples.push(elapsed);
+            samples.push(timed_plan(&dir, &what, &[])?.0);
         }
-        Ok((median(samples), clean))
+        Ok(median(samples))
     })
     .await
 }
@@ -473,17 +516,6 @@ async fn apply_like(dir: &Arc<Workdir>, step: &'static str, what: &str) -> Resul
     .await
 }
 
-/// Copies the state of `from` into `to`, so another Terraform plans the same applied objects.
-fn share_state(from: &Workdir, to: &Workdir) -> Result<(), Error> {
-    let target = to.path().join("terraform.tfstate");
-    std::fs::copy(from.path().join("terraform.tfstate"), &target)
-        .map(drop)
-        .map_err(|source| Error::Write {
-            path: target,
-            source,
-        })
-}
-
 /// The programs measured.
 struct Programs {
     terraforms: Vec<TerraformBinary>,
@@ -495,7 +527,8 @@ struct Programs {
     null_dir: PathBuf,
 }
 
-/// Measures one size with every Terraform; pushes one row per Terraform.
+/// Measures one size with every Terraform in turn (each applies and destroys its own
+/// objects, as a user of that Terraform would); pushes one row per Terraform.
 async fn measure_size(
     env: &LocalEnv,
     programs: &Programs,
@@ -503,43 +536,36 @@ async fn measure_size(
     runs: usize,
     report: &mut PlanReport,
 ) -> Result<(), Error> {
-    let terraforms = &programs.terraforms;
     let quay_what = format!("{size} x quay_georep_site");
     let null_what = format!("{size} x null_resource");
     let dirs = prepare_dirs(
         env,
-        terraforms,
+        &programs.terraforms,
         size,
         &programs.quay_dir,
         &programs.null_dir,
     )?;
-    let mut empty = Vec::new();
-    for (quay, null) in dirs.quay.iter().zip(&dirs.null) {
+    for ((quay, null), tf) in dirs.quay.iter().zip(&dirs.null).zip(&programs.terraforms) {
         eprintln!(
             "bench plan: {size} sites, {}: plans with no state",
-            quay.binary().label()
+            tf.label()
         );
-        let (q, _) = plans(quay, runs, &quay_what).await?;
-        let (n, _) = plans(null, runs, &null_what).await?;
-        empty.push((q, n));
-    }
-    eprintln!("bench plan: {size} sites: apply");
-    apply_like(&dirs.quay[0], "apply", &quay_what).await?;
-    apply_like(&dirs.null[0], "apply", &null_what).await?;
-    for (i, ((quay, null), tf)) in dirs.quay.iter().zip(&dirs.null).zip(terraforms).enumerate() {
-        if i > 0 {
-            share_state(&dirs.quay[0], quay)?;
-            share_state(&dirs.null[0], null)?;
-        }
+        let empty = (
+            plans(quay, runs, &quay_what).await?,
+            plans(null, runs, &null_what).await?,
+        );
+        eprintln!("bench plan: {size} sites, {}: apply", tf.label());
+        apply_like(quay, "apply", &quay_what).await?;
+        apply_like(null, "apply", &null_what).await?;
         eprintln!("bench plan: {size} sites, {}: refresh plans", tf.label());
         let mut samples = Vec::new();
-        let mut clean = true;
+        let mut refresh_changes = Vec::new();
         let mut most: Vec<ClusterConnections> = Vec::new();
         for _ in 0..runs {
             let before = snapshot(env);
             let dir = Arc::clone(quay);
             let what = quay_what.clone();
-            let (elapsed, exit) = blocking(move || timed_plan(&dir, &what)).await?;
+            let (elapsed, changes) = blocking(move || timed_plan(&dir, &what, &[])).await?;
             let seen = connections_since(env, &before);
             if most.is_empty() {
                 most = seen;
@@ -549,47 +575,56 @@ async fn measure_size(
                     m.tls_handshakes = m.tls_handshakes.max(s.tls_handshakes);
                 }
             }
-            clean &= exit == PlanExit::NoChanges;
+            if refresh_changes.is_empty() {
+                refresh_changes = changes;
+            }
             samples.push(elapsed);
         }
-        let (null_refresh, _) = plans(null, runs, &null_what).await?;
-        let provider_processes = count_processes(quay, programs, &quay_what).await?;
+        let null_refresh = plans(null, runs, &null_what).await?;
+        let (provider_processes, serial_connections) =
+            serial_plan(env, quay, programs, &quay_what).await?;
+        eprintln!("bench plan: {size} sites, {}: destroy", tf.label());
+        apply_like(quay, "destroy", &quay_what).await?;
+        apply_like(null, "destroy", &null_what).await?;
         report.rows.push(PlanRow {
             terraform: tf.label(),
             size,
-            empty: empty[i],
+            empty,
             refresh: (median(samples), null_refresh),
-            refresh_clean: clean,
+            refresh_changes,
             connections: most,
+            serial_connections,
             provider_processes,
         });
     }
-    eprintln!("bench plan: {size} sites: destroy");
-    apply_like(&dirs.quay[0], "destroy", &quay_what).await?;
-    apply_like(&dirs.null[0], "destroy", &null_what).await?;
     Ok(())
 }
 
-/// One plan of `dir`'s configuration through the counting wrapper: how many provider
-/// processes Terraform starts. `dir`'s CLI config serves the real provider again afterwards.
-async fn count_processes(
+/// One refresh plan with `-parallelism=1` through the counting wrapper: how many provider
+/// processes Terraform starts, and the connections each cluster accepted when requests never
+/// overlap. `dir`'s CLI config serves the real provider again afterwards.
+async fn serial_plan(
+    env: &LocalEnv,
     dir: &Arc<Workdir>,
     programs: &Programs,
     what: &str,
-) -> Result<usize, Error> {
+) -> Result<(usize, Vec<ClusterConnections>), Error> {
     let log = programs.counting_dir.join("starts.log");
     let _ = std::fs::remove_file(&log);
     let serve = |provider_dir: &Path| {
         Workdir::at(dir.binary(), dir.path(), &[DevOverride::quay(provider_dir)])
+            .map(|d| d.with_timeout(APPLY_TIMEOUT))
             .map_err(terraform_error("set-up", what))
     };
     let counted = serve(&programs.counting_dir)?;
     let what_owned = what.to_owned();
-    let planned = blocking(move || timed_plan(&counted, &what_owned)).await;
+    let before = snapshot(env);
+    let planned = blocking(move || timed_plan(&counted, &what_owned, &["-parallelism=1"])).await;
+    let connections = connections_since(env, &before);
     serve(&programs.quay_dir)?;
     planned?;
     let starts = std::fs::read_to_string(&log).unwrap_or_default();
-    Ok(starts.lines().count())
+    Ok((starts.lines().count(), connections))
 }
 
 /// Runs the benchmark: starts the local backend, measures every size with every Terraform,

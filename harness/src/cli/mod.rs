@@ -1,11 +1,13 @@
 //! The `georep-harness` command line: argument types and dispatch.
 //!
 //! Only parsing and wiring live here; `up` ([`up`]), `demo` ([`demo`]), `bench sim`
-//! ([`mod@bench`]) and `bench plan` ([`bench_plan`]) do the work
+//! ([`mod@bench`]), `bench plan` ([`bench_plan`]) and `bench upgrade` ([`bench_upgrade`]) do
+//! the work
 //! and return their own errors. `main.rs` turns those into exit codes with anyhow.
 
 pub mod bench;
 pub mod bench_plan;
+pub mod bench_upgrade;
 pub mod demo;
 pub mod up;
 
@@ -49,6 +51,8 @@ pub enum BenchTarget {
     Sim(bench::BenchArgs),
     /// `terraform plan` of N sites beside N `null_resource`s, per Terraform under test.
     Plan(bench_plan::PlanArgs),
+    /// `quay_georep_upgrade` of three sites: its time against the critical path.
+    Upgrade(bench_upgrade::UpgradeArgs),
 }
 
 /// Arguments of `up`.
