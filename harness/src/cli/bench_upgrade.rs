@@ -209,6 +209,9 @@ pub struct UpgradeRun {
     pub restore: Duration,
     /// Time InstallPlans waited for approval (excluded from the critical path).
     pub approval_waits: Duration,
+    /// Where the rest went: the time between one part of the critical path and the next,
+    /// when the sites waited for the provider to notice and act.
+    pub gaps: Vec<(String, Duration)>,
 }
 
 impl UpgradeRun {
@@ -315,6 +318,32 @@ impl fmt::Display for UpgradeReport {
             "  median: upgrade / critical path = {ratio:.3} (overhead {:+.1}%, target under 10%); whole terraform apply / critical path = {apply_ratio:.3}",
             (ratio - 1.0) * 100.0
         )?;
+        if let Some(first) = self.runs.first() {
+            writeln!(
+                f,
+                "  where the time beyond the critical path went (per run, s):"
+            )?;
+            for (i, (what, _)) in first.gaps.iter().enumerate() {
+                let values: Vec<String> = self
+                    .runs
+                    .iter()
+                    .filter_map(|r| r.gaps.get(i))
+                    .map(|(_, d)| format!("{:.2}", secs(*d)))
+                    .collect();
+                writeln!(f, "    {what:<55} {}", values.join("  "))?;
+            }
+            let approvals: Vec<String> = self
+                .runs
+                .iter()
+                .map(|r| format!("{:.2}", secs(r.approval_waits)))
+                .collect();
+            writeln!(
+                f,
+                "    {:<55} {}",
+                "InstallPlans waiting for approval (all sites)",
+                approvals.join("  ")
+            )?;
+        }
         writeln!(
             f,
             "  upgrade: Lease taken to progress record deleted; critical: down + primary + secondaries (in sequence) + restore, sim time only; approval: InstallPlans waiting for the provider, not counted"
@@ -585,6 +614,11 @@ pub fn analyse(
         operator_upgrade(timeline, lease, 0, target).ok_or_else(|| missing("primary upgrade"))?;
     approval_waits += p_wait;
     let mut after = p_end;
+    let mut first_asked: Option<Instant> = None;
+    let mut last_gone = lease;
+    let mut first_restored: Option<Instant> = None;
+    let mut last_ready = lease;
+    let mut gaps = Vec::new();
     for site in 1..sites {
         let counts = pod_counts(timeline, site);
         let before_ready = counts
@@ -602,10 +636,19 @@ pub fn analyse(
             .find(|(at, live, _)| *at >= asked && *live == 0)
             .map_or(asked, |c| c.0);
         scale_down = scale_down.max(gone - asked);
+        first_asked = Some(first_asked.map_or(asked, |a| a.min(asked)));
+        last_gone = last_gone.max(gone);
         let (start, end, wait) = operator_upgrade(timeline, after, site, target)
             .ok_or_else(|| missing(&format!("operator upgrade of site {site}")))?;
         secondaries.push((end - start).saturating_sub(wait));
         approval_waits += wait;
+        gaps.push((
+            format!(
+                "site {} at target -> site {site}'s operator change",
+                site - 1
+            ),
+            start.saturating_duration_since(after),
+        ));
         after = end;
         let restored = first(timeline, end, site, Kind::Registry, |s| {
             quay_replicas(&s.object).is_some_and(|r| r != 0)
@@ -618,7 +661,28 @@ pub fn analyse(
             .ok_or_else(|| missing(&format!("ready pods of site {site} after restore")))?
             .0;
         restore = restore.max(ready - restored);
+        first_restored = Some(first_restored.map_or(restored, |r| r.min(restored)));
+        last_ready = last_ready.max(ready);
     }
+    let mut all_gaps = vec![
+        (
+            "Lease taken -> first scale-down written".to_owned(),
+            first_asked.map_or(Duration::ZERO, |a| a.saturating_duration_since(lease)),
+        ),
+        (
+            "secondaries' pods gone -> primary's operator change".to_owned(),
+            p_start.saturating_duration_since(last_gone),
+        ),
+    ];
+    all_gaps.append(&mut gaps);
+    all_gaps.push((
+        "last secondary at target -> first restore written".to_owned(),
+        first_restored.map_or(Duration::ZERO, |r| r.saturating_duration_since(after)),
+    ));
+    all_gaps.push((
+        "pods ready -> progress record deleted".to_owned(),
+        cleared.saturating_duration_since(last_ready),
+    ));
     Ok(UpgradeRun {
         apply,
         upgrade: cleared - lease,
@@ -628,6 +692,7 @@ pub fn analyse(
         secondaries,
         restore,
         approval_waits,
+        gaps: all_gaps,
     })
 }
 
@@ -811,4 +876,167 @@ pub async fn run(args: &UpgradeArgs) -> Result<UpgradeReport, Error> {
         report.runs.push(one_run(&setup, args).await?);
     }
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registry(replicas: i64, version: &str) -> Value {
+        json!({
+            "spec": {"components": [{"kind": "quay", "managed": true, "overrides": {"replicas": replicas}}]},
+            "status": {"currentVersion": version, "conditions": [{"type": "Available", "status": "True"}]},
+        })
+    }
+
+    fn pod(ready: bool) -> Value {
+        json!({
+            "metadata": {"labels": {COMPONENT_LABEL: "quay-app"}},
+            "status": {"conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" }}]},
+        })
+    }
+
+    /// A two-site upgrade whose every moment is known, in milliseconds from `base`.
+    fn timeline(base: Instant) -> Vec<Seen> {
+        let at = |ms| base + Duration::from_millis(ms);
+        let seen = |ms, site, kind, name: &str, deleted, object| Seen {
+            at: at(ms),
+            site,
+            kind,
+            name: name.to_owned(),
+            deleted,
+            object,
+        };
+        let channel = |c: &str| json!({"spec": {"channel": c}});
+        let plan = |approved: bool| json!({"spec": {"approved": approved}});
+        vec![
+            seen(
+                0,
+                0,
+                Kind::Registry,
+                "registry",
+                false,
+                registry(2, "3.17.4"),
+            ),
+            seen(
+                0,
+                1,
+                Kind::Registry,
+                "registry",
+                false,
+                registry(2, "3.17.4"),
+            ),
+            seen(
+                0,
+                0,
+                Kind::Subscription,
+                "quay",
+                false,
+                channel("stable-3.17"),
+            ),
+            seen(
+                0,
+                1,
+                Kind::Subscription,
+                "quay",
+                false,
+                channel("stable-3.17"),
+            ),
+            seen(0, 1, Kind::Pod, "p1", false, pod(true)),
+            seen(
+                100,
+                0,
+                Kind::Lease,
+                LEASE,
+                false,
+                json!({"spec": {"holderIdentity": "me"}}),
+            ),
+            seen(
+                150,
+                1,
+                Kind::Registry,
+                "registry",
+                false,
+                registry(0, "3.17.4"),
+            ),
+            seen(200, 1, Kind::Pod, "p1", true, pod(true)),
+            seen(
+                300,
+                0,
+                Kind::Subscription,
+                "quay",
+                false,
+                channel("stable-3.18"),
+            ),
+            seen(350, 0, Kind::InstallPlan, "ip0", false, plan(false)),
+            seen(450, 0, Kind::InstallPlan, "ip0", false, plan(true)),
+            seen(
+                1300,
+                0,
+                Kind::Registry,
+                "registry",
+                false,
+                registry(2, "3.18.0"),
+            ),
+            seen(
+                1400,
+                1,
+                Kind::Subscription,
+                "quay",
+                false,
+                channel("stable-3.18"),
+            ),
+            seen(1420, 1, Kind::InstallPlan, "ip1", false, plan(false)),
+            seen(1500, 1, Kind::InstallPlan, "ip1", false, plan(true)),
+            seen(
+                1700,
+                1,
+                Kind::Registry,
+                "registry",
+                false,
+                registry(0, "3.18.0"),
+            ),
+            seen(
+                1800,
+                1,
+                Kind::Registry,
+                "registry",
+                false,
+                registry(2, "3.18.0"),
+            ),
+            seen(1850, 1, Kind::Pod, "p2", false, pod(false)),
+            seen(1900, 1, Kind::Pod, "p2", false, pod(true)),
+            seen(2000, 0, Kind::ConfigMap, PROGRESS, true, json!({})),
+        ]
+    }
+
+    #[test]
+    fn the_critical_path_is_the_sites_work_in_sequence_without_approval_waits() {
+        let base = Instant::now();
+        let run = analyse(&timeline(base), 2, "3.18.0", Duration::from_secs(3)).unwrap();
+        let ms = Duration::from_millis;
+        assert_eq!(run.upgrade, ms(1900), "Lease taken to progress deleted");
+        assert_eq!(run.scale_down, ms(50));
+        assert_eq!(
+            run.primary,
+            ms(900),
+            "1000 ms minus 100 ms waiting for approval"
+        );
+        assert_eq!(run.secondaries, [ms(220)]);
+        assert_eq!(run.restore, ms(100));
+        assert_eq!(run.approval_waits, ms(180));
+        assert_eq!(run.critical_path(), ms(1270));
+        let gaps: Vec<Duration> = run.gaps.iter().map(|(_, d)| *d).collect();
+        assert_eq!(gaps, [ms(50), ms(100), ms(100), ms(100), ms(100)]);
+        assert!((run.ratio() - 1900.0 / 1270.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_timeline_without_the_upgrade_names_what_is_missing() {
+        let base = Instant::now();
+        let mut events = timeline(base);
+        events.retain(|s| s.kind != Kind::Lease);
+        let err = analyse(&events, 2, "3.18.0", Duration::ZERO).unwrap_err();
+        assert!(err.to_string().contains("Lease taken"), "{err}");
+    }
 }
