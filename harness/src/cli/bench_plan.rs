@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::cli::demo;
-use crate::local::{self, DEFAULT_SITES, LocalEnv, LocalOptions};
+use crate::local::{self, LocalEnv, LocalOptions};
 use crate::sim::faults::Counters;
 use crate::terraform::{
     self, DevOverride, PlanExit, TerraformBinary, Workdir, binaries_under_test, repo_root,
@@ -86,7 +86,7 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The local backend did not start or stop.
+    /// The local backend did not start, or its variables could not be written.
     #[error("start the local backend")]
     Local(#[source] local::Error),
     /// The local backend did not stop cleanly.
@@ -434,8 +434,8 @@ fn connections_since(env: &LocalEnv, before: &[(String, Counters)]) -> Vec<Clust
         .zip(before)
         .map(|((cluster, after), (_, before))| ClusterConnections {
             cluster,
-            connections: after.connections - before.connections,
-            tls_handshakes: after.tls_handshakes - before.tls_handshakes,
+            connections: after.connections.saturating_sub(before.connections),
+            tls_handshakes: after.tls_handshakes.saturating_sub(before.tls_handshakes),
         })
         .collect()
 }
@@ -666,13 +666,9 @@ pub async fn run(args: &PlanArgs) -> Result<PlanReport, Error> {
         quay_dir,
         null_dir,
     };
-    let mut opts = LocalOptions::new(&state.path().join("local"));
-    opts.sites = DEFAULT_SITES.iter().map(|s| (*s).to_owned()).collect();
+    // Three clusters (the default sites); migrations fast, as only plans are timed.
+    let mut opts = LocalOptions::new(state.path());
     opts.migration_time_per_revision = Duration::from_millis(1);
-    std::fs::create_dir_all(&opts.state_dir).map_err(|source| Error::Write {
-        path: opts.state_dir.clone(),
-        source,
-    })?;
     let env = LocalEnv::start(&opts).await.map_err(Error::Local)?;
     let mut report = PlanReport {
         runs: args.runs,
