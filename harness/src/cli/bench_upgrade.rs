@@ -515,13 +515,13 @@ fn pod_counts(timeline: &[Seen], site: usize) -> Vec<(Instant, usize, usize)> {
     out
 }
 
-fn first<'a>(
-    timeline: &'a [Seen],
+fn first(
+    timeline: &[Seen],
     after: Instant,
     site: usize,
     kind: Kind,
     pred: impl Fn(&Seen) -> bool,
-) -> Option<&'a Seen> {
+) -> Option<&Seen> {
     timeline
         .iter()
         .find(|s| s.at >= after && s.site == site && s.kind == kind && pred(s))
