@@ -32,6 +32,18 @@ async fn main() -> anyhow::Result<()> {
             let report = georep_harness::cli::bench::run(&args).await?;
             print!("{report}");
         }
+        Command::Bench {
+            target: BenchTarget::Plan(args),
+        } => {
+            let report = georep_harness::cli::bench_plan::run(&args).await?;
+            print!("{report}");
+        }
+        Command::Bench {
+            target: BenchTarget::Upgrade(args),
+        } => {
+            let report = georep_harness::cli::bench_upgrade::run(&args).await?;
+            print!("{report}");
+        }
     }
     Ok(())
 }

@@ -1,10 +1,13 @@
 //! The `georep-harness` command line: argument types and dispatch.
 //!
-//! Only parsing and wiring live here; `up` ([`up`]), `demo` ([`demo`]), `push` ([`push`])
-//! and `bench sim` ([`mod@bench`]) do the work
+//! Only parsing and wiring live here; `up` ([`up`]), `demo` ([`demo`]), `push` ([`push`]),
+//! `bench sim` ([`mod@bench`]), `bench plan` ([`bench_plan`]) and `bench upgrade`
+//! ([`bench_upgrade`]) do the work
 //! and return their own errors. `main.rs` turns those into exit codes with anyhow.
 
 pub mod bench;
+pub mod bench_plan;
+pub mod bench_upgrade;
 pub mod demo;
 pub mod push;
 pub mod up;
@@ -50,6 +53,10 @@ pub enum Command {
 pub enum BenchTarget {
     /// The simulated API server: get, list, apply, watch fan-out, memory.
     Sim(bench::BenchArgs),
+    /// `terraform plan` of N sites beside N `null_resource`s, per Terraform under test.
+    Plan(bench_plan::PlanArgs),
+    /// `quay_georep_upgrade` of three sites: its time against the critical path.
+    Upgrade(bench_upgrade::UpgradeArgs),
 }
 
 /// Arguments of `up`.

@@ -376,6 +376,7 @@ async fn serve(
             _ = unreachable.changed() => {}
             accepted = accepted => {
                 let Ok((stream, _peer)) = accepted else { continue };
+                state.faults.count_connection();
                 let state = Arc::clone(&state);
                 let acceptor = acceptor.clone();
                 let shutdown = shutdown.clone();
@@ -411,6 +412,7 @@ async fn connection(
             let Ok(tls) = acceptor.accept(stream).await else {
                 return;
             };
+            state.faults.count_tls_handshake();
             let conn = builder.serve_connection(TokioIo::new(tls), service);
             tokio::select! {
                 _ = conn => {}

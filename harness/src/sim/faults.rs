@@ -3,7 +3,7 @@
 //! Faults are data: a [`FaultRule`] says which requests (verb, resource, name) fail, how
 //! (500, 429 with Retry-After, 409) and how many times. Latency, closing open watches and
 //! making the whole cluster unreachable are switches on [`Faults`]. Counters let tests assert
-//! that no write was made. Reachable in-process (the [`crate::sim::SimCluster`] handle) and
+//! that no write was made and that a client reuses its connections. Reachable in-process (the [`crate::sim::SimCluster`] handle) and
 //! over HTTP under `/sim/` (see [`crate::sim::http`]).
 
 use std::collections::BTreeMap;
@@ -57,7 +57,7 @@ impl FaultRule {
     }
 }
 
-/// Request counts of one cluster.
+/// Request and connection counts of one cluster.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Counters {
@@ -65,6 +65,13 @@ pub struct Counters {
     pub by_verb: BTreeMap<String, u64>,
     /// Successful mutating requests (create, update, patch, delete, deletecollection).
     pub writes: u64,
+    /// TCP connections accepted: a client that reuses its connections adds one per
+    /// connection it keeps, not one per request.
+    #[serde(default)]
+    pub connections: u64,
+    /// TLS handshakes completed (HTTPS clusters only).
+    #[serde(default)]
+    pub tls_handshakes: u64,
 }
 
 /// The fault switches and counters of one cluster.
@@ -172,6 +179,16 @@ impl Faults {
                 ApiError::Conflict(crate::sim::status::Target::new("", resource, name))
             }
         })
+    }
+
+    /// Record one accepted TCP connection.
+    pub fn count_connection(&self) {
+        lock(&self.counters).connections += 1;
+    }
+
+    /// Record one completed TLS handshake.
+    pub fn count_tls_handshake(&self) {
+        lock(&self.counters).tls_handshakes += 1;
     }
 
     /// Record one successful write.

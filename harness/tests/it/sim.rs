@@ -842,6 +842,26 @@ async fn counters_show_that_reads_made_no_write() {
 }
 
 #[tokio::test]
+async fn counters_tell_one_reused_connection_from_one_per_client() {
+    let (sim, client) = cluster().await;
+    let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    for _ in 0..5 {
+        api.list(&ListParams::default()).await.unwrap();
+    }
+    let counters = sim.faults().counters();
+    assert_eq!(counters.connections, 1, "one client, one kept connection");
+    assert_eq!(counters.tls_handshakes, 1);
+
+    for _ in 0..3 {
+        let fresh: Api<ConfigMap> = Api::namespaced(sim.client().await.unwrap(), "default");
+        fresh.list(&ListParams::default()).await.unwrap();
+    }
+    let counters = sim.faults().counters();
+    assert_eq!(counters.connections, 4, "each new client connects anew");
+    assert_eq!(counters.tls_handshakes, 4);
+}
+
+#[tokio::test]
 async fn unreachable_cluster_refuses_connections_until_restored() {
     let (sim, client) = cluster().await;
     let api: Api<ConfigMap> = Api::namespaced(client, "default");

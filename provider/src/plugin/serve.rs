@@ -18,8 +18,8 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio_stream::Stream;
 use tokio_stream::wrappers::TcpListenerStream;
+use tokio_stream::{Stream, StreamExt as _};
 use tonic::body::Body;
 use tonic::codegen::{Service, http};
 use tonic::server::NamedService;
@@ -143,7 +143,7 @@ pub async fn serve<S: GrpcService>(provider: S, opts: ServeOptions) -> Result<()
         print_reattach_instructions(addr, std::process::id())
             .map_err(|error| ServeError::Handshake(handshake::Error::Announce(error)))?;
         tracing::info!(%addr, "serving in debug mode");
-        return run(router, TcpListenerStream::new(listener), signal).await;
+        return run(router, plain_incoming(listener), signal).await;
     }
 
     let env = |key: &str| std::env::var(key).ok().filter(|value| !value.is_empty());
@@ -171,9 +171,16 @@ pub async fn serve<S: GrpcService>(provider: S, opts: ServeOptions) -> Result<()
         None => {
             announce(addr, None)?;
             tracing::info!(%addr, protocol, "serving plaintext (no PLUGIN_CLIENT_CERT)");
-            run(router, TcpListenerStream::new(listener), signal).await
+            run(router, plain_incoming(listener), signal).await
         }
     }
+}
+
+/// Accepted plaintext connections, with [`tls::set_nodelay`] as for TLS ones.
+fn plain_incoming(
+    listener: tokio::net::TcpListener,
+) -> impl Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    TcpListenerStream::new(listener).map(|accepted| accepted.inspect(tls::set_nodelay))
 }
 
 /// Prints the handshake line to stdout.

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 
 use georep_harness::terraform::{DevOverride, TerraformBinary, Workdir, binaries_under_test};
 
+mod bench;
 mod examples;
 mod georep_config;
 mod georep_upgrade;

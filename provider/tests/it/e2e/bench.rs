@@ -1,0 +1,87 @@
+//! The `georep-harness bench plan` and `bench upgrade` benchmarks at tiny sizes: they run to
+//! the end against the local backend with this build's provider and report every
+//! measurement. Nothing here looks at how long anything took.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use georep_harness::cli::bench_plan::{self, PlanArgs};
+use georep_harness::cli::bench_upgrade::{self, OperatorMethod, UpgradeArgs};
+use georep_harness::terraform::{binaries_under_test, repo_root};
+
+use super::provider_dir;
+
+/// The Go null provider's folder, installed by the script the benchmark's docs name.
+fn null_provider_dir() -> PathBuf {
+    let script = repo_root()
+        .unwrap()
+        .join("scripts/install-null-provider.sh");
+    let output = Command::new("bash").arg(&script).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}: {}",
+        script.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tiny_plan_benchmark_reports_every_measurement() {
+    let pinned = binaries_under_test().unwrap().remove(0);
+    let args = PlanArgs {
+        sizes: vec![4, 1],
+        runs: 1,
+        terraforms: vec![pinned.path.clone()],
+        provider_dir: Some(provider_dir()),
+        null_provider_dir: Some(null_provider_dir()),
+    };
+    let report = bench_plan::run(&args).await.unwrap();
+    let sizes: Vec<usize> = report.rows.iter().map(|r| r.size).collect();
+    assert_eq!(sizes, [1, 4], "one row per size, smallest first");
+    for row in &report.rows {
+        assert_eq!(row.terraform, pinned.label());
+        assert!(row.refresh_changes.is_empty(), "{:?}", row.refresh_changes);
+        assert!(row.provider_processes > 0, "no provider process counted");
+        assert_eq!(row.connections.len(), 3, "one count per cluster");
+        assert_eq!(row.serial_connections.len(), 3, "one count per cluster");
+    }
+    // Four sites round-robin on three clusters, read one at a time: the cluster holding two
+    // sites was read over one connection, as the others.
+    let four = &report.rows[1];
+    let serial: Vec<u64> = four
+        .serial_connections
+        .iter()
+        .map(|c| c.connections)
+        .collect();
+    assert_eq!(serial, [1, 1, 1], "{four:?}");
+    let text = report.to_string();
+    for needle in ["quay refresh plan", "null empty plan", "per object (1->4)"] {
+        assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn tiny_upgrade_benchmark_reports_every_measurement() {
+    let args = UpgradeArgs {
+        migration_ms_per_revision: 10,
+        runs: 1,
+        operator: OperatorMethod::Olm,
+        terraform: Some(binaries_under_test().unwrap().remove(0).path),
+        provider_dir: Some(provider_dir()),
+    };
+    let report = bench_upgrade::run(&args).await.unwrap();
+    assert_eq!(report.runs.len(), 1);
+    let run = &report.runs[0];
+    assert_eq!(run.secondaries.len(), 2, "{run:?}");
+    assert!(
+        run.migration.is_some(),
+        "the primary's migration Job: {run:?}"
+    );
+    assert!(run.critical_path() <= run.upgrade, "{run:?}");
+    // Before the scale-down, before the primary, before each secondary, before the restore
+    // and after it.
+    assert_eq!(run.gaps.len(), 6, "{run:?}");
+    let text = report.to_string();
+    assert!(text.contains("upgrade / critical path"), "{text}");
+}
