@@ -23,6 +23,7 @@ use std::future::Future;
 use std::path::Path;
 use std::time::Duration;
 
+use georep_harness::lb::Probe;
 use georep_harness::local::{LocalEnv, LocalOptions};
 use georep_harness::sim::Flavour;
 use georep_harness::sim::faults::{FaultKind, FaultRule};
@@ -158,8 +159,12 @@ fn upgrade_takes_three_olm_sites_one_minor_up_without_an_unsafe_moment() {
             &json!({"target_version": to.to_string()}).to_string(),
         )
         .unwrap();
+        // A client of the global name throughout the upgrade (see `assert_served_throughout`).
+        let monitor =
+            runtime.block_on(async { env.global_quay().monitor(Duration::from_millis(50)) });
         let upgraded = dir.apply().unwrap();
         assert!(upgraded.succeeded(), "{:#?}", upgraded.events);
+        assert_served_throughout(&runtime.block_on(monitor.stop()), from, to);
 
         let outputs = dir.output_json().unwrap();
         assert_eq!(outputs["upgraded_version"].value, json!(to.to_string()));
@@ -208,6 +213,39 @@ fn upgrade_takes_three_olm_sites_one_minor_up_without_an_unsafe_moment() {
         assert_eq!(env.ledger().violations(), []);
         runtime.block_on(env.stop()).unwrap();
     });
+}
+
+/// What a client of the global Quay name saw during an upgrade from `from` to `to`: answers
+/// from `from` first and from `to` at the end; once any site answered with `to`, no site
+/// answered with `from` again (no old Quay served the migrated database); and one outage at
+/// most, the primary's migration, when every other site is already at zero.
+fn assert_served_throughout(probes: &[Probe], from: QuayVersion, to: QuayVersion) {
+    let (from, to) = (from.to_string(), to.to_string());
+    let versions: Vec<Option<&str>> = probes
+        .iter()
+        .filter(|p| p.is_answered())
+        .map(|p| p.version.as_deref())
+        .collect();
+    assert_eq!(versions.first(), Some(&Some(from.as_str())), "{probes:#?}");
+    assert_eq!(versions.last(), Some(&Some(to.as_str())), "{probes:#?}");
+    let first_new = versions.iter().position(|v| *v == Some(to.as_str()));
+    if let Some(first_new) = first_new {
+        assert!(
+            versions[first_new..]
+                .iter()
+                .all(|v| *v == Some(to.as_str())),
+            "Quay {from} answered after {to} did: {probes:#?}"
+        );
+    }
+    let outages = probes
+        .windows(2)
+        .filter(|pair| pair[0].is_answered() && !pair[1].is_answered())
+        .count()
+        + usize::from(probes.first().is_some_and(|p| !p.is_answered()));
+    assert!(
+        outages <= 1,
+        "{outages} outages of the global name: {probes:#?}"
+    );
 }
 
 /// Every site's operator Deployment switched to `to` at once, as an unattended OLM with
