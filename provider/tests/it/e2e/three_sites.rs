@@ -1,14 +1,17 @@
 //! `examples/three-sites` through the real Terraform CLI against the local backend
 //! (`georep_harness::local::LocalEnv`: shared services, three simulated OpenShift clusters and
 //! Quay Operator models): apply converges every site with the same bundle and the site's own
-//! storage preference first, the safety ledger stays empty, drift is shown and restored, a
-//! deleted QuayRegistry is planned again and re-created, and destroy leaves no QuayRegistry and
-//! no bundle Secret or namespace of ours behind; a fresh working directory imports a live site with the same
-//! identity, config hash and bundle. The manifests data source is covered elsewhere.
+//! storage preference first, and the safety ledger stays empty; drift (replicas scaled by
+//! hand, a storage preference removed) is shown in the JSON and the human plan and restored; a
+//! deleted QuayRegistry is planned again and re-created; destroy leaves no QuayRegistry and no
+//! bundle Secret or namespace of ours behind; a fresh working directory imports a live site
+//! with the same identity, config hash and bundle. The manifests data source is covered
+//! elsewhere.
 
 use std::path::Path;
 
 use georep_harness::local::{LocalEnv, LocalOptions};
+use georep_harness::sim::ledger::Violation;
 use georep_harness::sim::operator::{api_resource, quay_registry_resource};
 use georep_harness::terraform::{Action, PlanExit};
 use kube::Api;
@@ -127,33 +130,47 @@ fn three_sites_converge_stay_safe_restore_drift_and_clean_up() {
         let replan = dir.plan().unwrap();
         assert_eq!(replan.exit, PlanExit::NoChanges, "{:#?}", replan.events);
 
-        // Drift: someone scales quay on eu-west by hand.
-        let eu_west = &env.sites()[1];
-        runtime.block_on(async {
-            let client = eu_west.cluster.client().await.unwrap();
-            let registries: Api<DynamicObject> =
-                Api::namespaced_with(client, NAMESPACE, &quay_registry_resource());
-            let registry = registries.get(NAME).await.unwrap();
-            let components: Vec<Value> = registry.data["spec"]["components"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| {
-                    let mut c = c.clone();
+        // Drift: someone scales quay on eu-west by hand, and someone removes us-east's storage
+        // preference from its quay component.
+        let edit = |site: usize, change: fn(&mut Value)| {
+            runtime.block_on(async {
+                let client = env.sites()[site].cluster.client().await.unwrap();
+                let registries: Api<DynamicObject> =
+                    Api::namespaced_with(client, NAMESPACE, &quay_registry_resource());
+                let registry = registries.get(NAME).await.unwrap();
+                let mut components = registry.data["spec"]["components"].clone();
+                for c in components.as_array_mut().unwrap() {
                     if c["kind"] == "quay" {
-                        c["overrides"]["replicas"] = json!(5);
+                        change(c);
                     }
-                    c
-                })
-                .collect();
-            let patch = json!({"spec": {"components": components}});
-            registries
-                .patch(NAME, &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-                .unwrap();
-        });
+                }
+                let patch = json!({"spec": {"components": components}});
+                registries
+                    .patch(NAME, &PatchParams::default(), &Patch::Merge(&patch))
+                    .await
+                    .unwrap();
+            });
+        };
+        edit(1, |quay| quay["overrides"]["replicas"] = json!(5));
+        edit(0, |quay| quay["overrides"]["env"] = json!([]));
         let drifted = dir.plan().unwrap();
         assert_eq!(drifted.exit, PlanExit::Changes, "{:#?}", drifted.events);
+        let mut updated: Vec<_> = drifted
+            .events
+            .planned_changes()
+            .filter(|c| c.action != Action::Noop)
+            .map(|c| (c.address.as_str(), c.action.clone()))
+            .collect();
+        updated.sort_by_key(|(address, _)| *address);
+        assert_eq!(
+            updated,
+            [
+                ("quay_georep_site.eu_west", Action::Update),
+                ("quay_georep_site.us_east", Action::Update)
+            ],
+            "{:#?}",
+            drifted.events
+        );
         // The same plan as a person reads it: Terraform 1.0 crashed rendering it while the
         // sensitive Clair URI sat in a single-nested block.
         let human = dir.run(["plan", "-no-color", "-input=false"]).unwrap();
@@ -165,6 +182,8 @@ fn three_sites_converge_stay_safe_restore_drift_and_clean_up() {
             "quay_georep_site.eu_west has",
             "expected 2, found 5",
             "quay_georep_site.eu_west will be updated in-place",
+            "overrides.env[QUAY_DISTRIBUTED_STORAGE_PREFERENCE]: expected",
+            "quay_georep_site.us_east will be updated in-place",
         ] {
             assert!(
                 human.stdout.contains(expected),
@@ -173,6 +192,28 @@ fn three_sites_converge_stay_safe_restore_drift_and_clean_up() {
         }
         let restored = dir.apply().unwrap();
         assert!(restored.succeeded(), "{:#?}", restored.events);
+        // While us-east ran without its preference, its pods served preferring another
+        // location: the ledger may have caught that (how often depends on timing), and nothing
+        // else. Later steps must add nothing.
+        let by_hand = env.ledger().violations();
+        assert!(
+            by_hand.iter().all(|v| matches!(
+                v,
+                Violation::ServingWithoutOwnStoragePreference { site, .. } if site == "us-east"
+            )),
+            "{by_hand:#?}"
+        );
+        runtime.block_on(async {
+            let client = env.sites()[0].cluster.client().await.unwrap();
+            let registries: Api<DynamicObject> =
+                Api::namespaced_with(client, NAMESPACE, &quay_registry_resource());
+            let registry = registries.get(NAME).await.unwrap();
+            assert!(
+                preference(component(&registry, "quay")).starts_with("us_east "),
+                "the preference was not restored: {:#}",
+                registry.data
+            );
+        });
         let replan = dir.plan().unwrap();
         assert_eq!(replan.exit, PlanExit::NoChanges, "{:#?}", replan.events);
 
@@ -292,7 +333,7 @@ fn three_sites_converge_stay_safe_restore_drift_and_clean_up() {
                 );
             }
         });
-        assert_eq!(env.ledger().violations(), []);
+        assert_eq!(env.ledger().violations(), by_hand);
         runtime.block_on(env.stop()).unwrap();
     });
 }
