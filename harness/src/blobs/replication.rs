@@ -19,8 +19,8 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use super::{Error, Location, SiteStorage, digest_of};
+use crate::errors;
 use crate::lb::SitePods;
-use crate::services::error_chain;
 
 /// How the worker runs; [`Default`] gives the documented defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -190,7 +190,7 @@ async fn run(sites: Vec<WorkerSite>, interval: Duration, progress: Arc<Mutex<Pro
                     progress.last_error = None;
                 }
                 Err(err) => {
-                    let message = error_chain(&err);
+                    let message = errors::chain(&err);
                     tracing::debug!(error = %message, "blob replication pass");
                     progress.last_error = Some(message);
                 }

@@ -611,7 +611,7 @@ async fn ask_global(env: &LocalEnv, converged: usize) -> GlobalAnswer {
             answer.server_hostname = str_at(&body, "/server_hostname");
             answer.error = str_at(&body, "/error");
         }
-        Err(err) => answer.error = Some(crate::services::error_chain(&err)),
+        Err(err) => answer.error = Some(crate::errors::chain(&err)),
     }
     answer
 }
