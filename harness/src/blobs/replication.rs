@@ -55,12 +55,7 @@ pub struct Copied {
 /// [`Error::Location`] for a default location that is not a usable S3 location, or the
 /// first [`Error::S3`].
 pub async fn replicate_once(storage: &SiteStorage) -> Result<Vec<Copied>, Error> {
-    let locations: Vec<Location> = storage
-        .bundle
-        .default_locations()
-        .iter()
-        .map(|name| storage.location(name))
-        .collect::<Result<_, _>>()?;
+    let locations = storage.default_locations()?;
     let mut held: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, location) in locations.iter().enumerate() {
         for digest in location.digests().await? {
