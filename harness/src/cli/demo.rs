@@ -469,6 +469,18 @@ pub fn find_provider_dir(
     }
 }
 
+/// The repository root and the provider directory [`find_provider_dir`] picks for this
+/// executable: how the `bench` commands find what they run.
+///
+/// # Errors
+/// [`Error::RepoRoot`], or as [`find_provider_dir`].
+pub fn repo_and_provider_dir(explicit: Option<&Path>) -> Result<(PathBuf, PathBuf), Error> {
+    let repo = terraform::repo_root().map_err(Error::RepoRoot)?;
+    let exe = std::env::current_exe().ok();
+    let provider_dir = find_provider_dir(explicit, exe.as_deref(), &repo)?;
+    Ok((repo, provider_dir))
+}
+
 async fn terraform<T, F>(workdir: &Arc<Workdir>, step: &'static str, f: F) -> Result<T, Error>
 where
     T: Send + 'static,
