@@ -312,12 +312,7 @@ fn run_diagnostic(err: &RunError) -> Diagnostic {
         RunError::Timeout { .. } => "Upgrade Timed Out",
         RunError::Stopped { .. } => "Upgrade Interrupted",
     };
-    let mut detail = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        let _ = write!(detail, ": {cause}");
-        source = cause.source();
-    }
+    let mut detail = crate::georep::errors::chain(err);
     let _ = write!(detail, "\n\n{}.", err.hint());
     if !err.steps().is_empty() {
         detail.push_str("\n\nDone before it stopped:");
