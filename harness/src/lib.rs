@@ -7,6 +7,7 @@
 //!   global load balancer ([`lb`]) and the blob replication worker ([`blobs`]).
 //! - [`lb`]: the global load balancer model: per-site health endpoints, global endpoints.
 //! - [`blobs`]: Quay's blob key layout, pushing a blob, and the replication worker.
+//! - [`errors`]: [`errors::chain`], an error and its causes on one line.
 //! - [`cli`]: the `georep-harness` command line (`up`, `demo`, `bench sim`).
 
 // Tests may unwrap (STYLE.md); non-test builds are still linted with unwrap_used.
@@ -14,6 +15,7 @@
 
 pub mod blobs;
 pub mod cli;
+pub mod errors;
 pub mod lb;
 pub mod local;
 pub mod services;

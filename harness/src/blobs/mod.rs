@@ -407,6 +407,19 @@ impl SiteStorage {
         }
     }
 
+    /// Every location of `DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS`, in the bundle's order: where
+    /// Quay keeps a copy of every blob, so where waiting and replication look.
+    ///
+    /// # Errors
+    /// As [`SiteStorage::location`], for the first default location that is not usable.
+    pub fn default_locations(&self) -> Result<Vec<Location>, Error> {
+        self.bundle
+            .default_locations()
+            .iter()
+            .map(|name| self.location(name))
+            .collect()
+    }
+
     /// The location a push through this site writes to.
     ///
     /// # Errors
@@ -497,12 +510,7 @@ pub async fn wait_replicated(
     digest: &str,
     timeout: std::time::Duration,
 ) -> Result<Vec<Placement>, Error> {
-    let locations: Vec<Location> = storage
-        .bundle
-        .default_locations()
-        .iter()
-        .map(|name| storage.location(name))
-        .collect::<Result<_, _>>()?;
+    let locations = storage.default_locations()?;
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let mut placements = Vec::new();

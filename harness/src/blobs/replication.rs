@@ -19,8 +19,8 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use super::{Error, Location, SiteStorage, digest_of};
+use crate::errors;
 use crate::lb::SitePods;
-use crate::services::error_chain;
 
 /// How the worker runs; [`Default`] gives the documented defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,12 +55,7 @@ pub struct Copied {
 /// [`Error::Location`] for a default location that is not a usable S3 location, or the
 /// first [`Error::S3`].
 pub async fn replicate_once(storage: &SiteStorage) -> Result<Vec<Copied>, Error> {
-    let locations: Vec<Location> = storage
-        .bundle
-        .default_locations()
-        .iter()
-        .map(|name| storage.location(name))
-        .collect::<Result<_, _>>()?;
+    let locations = storage.default_locations()?;
     let mut held: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, location) in locations.iter().enumerate() {
         for digest in location.digests().await? {
@@ -190,7 +185,7 @@ async fn run(sites: Vec<WorkerSite>, interval: Duration, progress: Arc<Mutex<Pro
                     progress.last_error = None;
                 }
                 Err(err) => {
-                    let message = error_chain(&err);
+                    let message = errors::chain(&err);
                     tracing::debug!(error = %message, "blob replication pass");
                     progress.last_error = Some(message);
                 }

@@ -23,7 +23,7 @@ use crate::cli::demo;
 use crate::local::{self, LocalEnv, LocalOptions};
 use crate::sim::faults::Counters;
 use crate::terraform::{
-    self, DevOverride, PlanExit, TerraformBinary, Workdir, binaries_under_test, repo_root,
+    self, DevOverride, PlanExit, TerraformBinary, Workdir, binaries_under_test,
 };
 
 /// Where `scripts/install-null-provider.sh` puts the Go null provider, under the repository.
@@ -636,10 +636,8 @@ pub async fn run(args: &PlanArgs) -> Result<PlanReport, Error> {
     if args.sizes.is_empty() || args.runs == 0 {
         return Err(Error::NothingToMeasure);
     }
-    let root = repo_root().map_err(|e| Error::Programs(demo::Error::RepoRoot(e)))?;
-    let exe = std::env::current_exe().ok();
-    let quay_dir = demo::find_provider_dir(args.provider_dir.as_deref(), exe.as_deref(), &root)
-        .map_err(Error::Programs)?;
+    let (root, quay_dir) =
+        demo::repo_and_provider_dir(args.provider_dir.as_deref()).map_err(Error::Programs)?;
     let null_dir = args
         .null_provider_dir
         .clone()

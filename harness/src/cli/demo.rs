@@ -469,6 +469,18 @@ pub fn find_provider_dir(
     }
 }
 
+/// The repository root and the provider directory [`find_provider_dir`] picks for this
+/// executable: how the `bench` commands find what they run.
+///
+/// # Errors
+/// [`Error::RepoRoot`], or as [`find_provider_dir`].
+pub fn repo_and_provider_dir(explicit: Option<&Path>) -> Result<(PathBuf, PathBuf), Error> {
+    let repo = terraform::repo_root().map_err(Error::RepoRoot)?;
+    let exe = std::env::current_exe().ok();
+    let provider_dir = find_provider_dir(explicit, exe.as_deref(), &repo)?;
+    Ok((repo, provider_dir))
+}
+
 async fn terraform<T, F>(workdir: &Arc<Workdir>, step: &'static str, f: F) -> Result<T, Error>
 where
     T: Send + 'static,
@@ -611,7 +623,7 @@ async fn ask_global(env: &LocalEnv, converged: usize) -> GlobalAnswer {
             answer.server_hostname = str_at(&body, "/server_hostname");
             answer.error = str_at(&body, "/error");
         }
-        Err(err) => answer.error = Some(crate::services::error_chain(&err)),
+        Err(err) => answer.error = Some(crate::errors::chain(&err)),
     }
     answer
 }

@@ -23,7 +23,7 @@ use serde::Serialize;
 use serde_json::json;
 use tokio::task::JoinHandle;
 
-use crate::services::error_chain;
+use crate::errors;
 
 use super::{
     Error, HttpClient, HttpServer, REQUEST_TIMEOUT, SITE_HEADER, Service, get, http_client,
@@ -327,7 +327,7 @@ async fn check_forever(shared: Arc<Shared>, index: usize, interval: Duration) {
                 reason: format!("health check {url} answered {}", answer.status),
             },
             Err(err) => BackendState::Unhealthy {
-                reason: format!("health check {url}: {}", error_chain(&err)),
+                reason: format!("health check {url}: {}", errors::chain(&err)),
             },
         };
         backend.set(state);
@@ -400,7 +400,7 @@ async fn forward(shared: Arc<Shared>, request: Request<Incoming>) -> Response<Fu
                 return response;
             }
             Ok(Err(err)) => backend.set(BackendState::Unhealthy {
-                reason: format!("forward to {url}: {}", error_chain(err.as_ref())),
+                reason: format!("forward to {url}: {}", errors::chain(err.as_ref())),
             }),
             Err(_) => backend.set(BackendState::Unhealthy {
                 reason: format!("forward to {url}: no answer within {REQUEST_TIMEOUT:?}"),

@@ -54,6 +54,7 @@ use serde::{Deserialize, Serialize};
 use self::postgres::{Database, Postgres, PostgresOptions};
 use self::redis::{Redis, RedisOptions};
 use self::s3::{S3Options, S3Server, S3Site};
+use crate::errors;
 
 /// The name of the file [`SharedServices::services_json`] writes into the state dir.
 pub const SERVICES_JSON: &str = "services.json";
@@ -358,7 +359,7 @@ impl SharedServices {
         let mut errors = errors.into_iter();
         let first = errors.next();
         for err in errors {
-            tracing::warn!(error = %error_chain(&err), "stopping shared services");
+            tracing::warn!(error = %errors::chain(&err), "stopping shared services");
         }
         first.map_or(Ok(()), Err)
     }
@@ -419,18 +420,6 @@ fn check_sites(sites: &[&str]) -> Result<(), Error> {
         }
     }
     Ok(())
-}
-
-/// `err` and its causes, joined with `: `.
-pub(crate) fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// The content of `services.json`: how to reach every shared service, secrets included.

@@ -29,6 +29,7 @@ use tokio_postgres::NoTls;
 
 use super::process::{self, CommandLine, POLL_INTERVAL};
 use super::secret::Secret;
+use crate::errors;
 
 /// Where Debian's `postgresql-15` package puts the server binaries.
 pub const DEBIAN_BINDIR: &str = "/usr/lib/postgresql/15/bin";
@@ -595,7 +596,7 @@ impl Postgres {
         Error::NotReady {
             port: self.port,
             timeout,
-            last_error: error_chain(err),
+            last_error: errors::chain(err),
             log_tail: process::log_tail(&self.dir.join("postgres.log")),
         }
     }
@@ -809,18 +810,6 @@ fn quote_literal(value: &str) -> String {
 /// The time left until `deadline` (zero when past).
 fn remaining(deadline: Instant) -> Duration {
     deadline.saturating_duration_since(Instant::now())
-}
-
-/// `err` and its causes on one line (tokio-postgres puts the useful part in the source).
-fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 use std::os::unix::fs::PermissionsExt as _;
 use std::time::Duration;
 
+use georep_harness::errors::chain;
 use georep_harness::local::{LocalEnv, LocalOptions, LocalSite};
 use georep_harness::sim::operator::quay_registry_resource;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
@@ -26,17 +27,6 @@ pub const DEADLINE: Duration = Duration::from_secs(120);
 pub struct GeoSites {
     pub env: LocalEnv,
     _dir: tempfile::TempDir,
-}
-
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// Polls `check` every 50 ms until it returns `Some`, failing after [`DEADLINE`] with `what`.

@@ -10,6 +10,7 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use georep_harness::errors::chain;
 use georep_harness::services::SharedServices;
 use georep_harness::services::postgres::Database;
 use georep_harness::sim::ledger::{Ledger, Violation};
@@ -70,17 +71,6 @@ impl Drop for Keeper {
 }
 
 static SHARED: Mutex<Weak<Keeper>> = Mutex::new(Weak::new());
-
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
 
 fn strip_db(uri: &str, db: &str) -> String {
     uri.strip_suffix(db).unwrap().to_owned()

@@ -30,6 +30,41 @@ fn cm(name: &str, data: Value) -> ConfigMap {
     serde_json::from_value(json!({"metadata": {"name": name}, "data": data})).unwrap()
 }
 
+/// An empty ConfigMap `name` held by the finalizer `example.com/hold`.
+fn held_cm(name: &str) -> ConfigMap {
+    let mut held = cm(name, json!({}));
+    held.metadata.finalizers = Some(vec!["example.com/hold".into()]);
+    held
+}
+
+/// An empty ConfigMap `name` whose `ownerReferences` name the ConfigMaps `owners`
+/// (name, uid), as a controller writes them for its dependents.
+fn dependent_cm(name: &str, owners: &[(&str, &str)]) -> ConfigMap {
+    let mut dependent = cm(name, json!({}));
+    let references = owners
+        .iter()
+        .map(|(owner, uid)| {
+            serde_json::from_value(json!({
+                "apiVersion": "v1", "kind": "ConfigMap", "name": owner, "uid": uid
+            }))
+            .unwrap()
+        })
+        .collect();
+    dependent.metadata.owner_references = Some(references);
+    dependent
+}
+
+/// Clears the finalizers of the ConfigMap `name`, as the controller holding it would.
+async fn remove_finalizers(api: &Api<ConfigMap>, name: &str) {
+    api.patch(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+}
+
 fn api_code(err: &KubeError) -> u16 {
     match err {
         KubeError::Api(status) => status.code,
@@ -645,19 +680,13 @@ async fn await_condition_sees_a_status_change() {
 async fn finalizers_hold_deletion_until_removed() {
     let (_sim, client) = cluster().await;
     let api: Api<ConfigMap> = Api::namespaced(client, "default");
-    let mut c = cm("f", json!({}));
-    c.metadata.finalizers = Some(vec!["example.com/hold".into()]);
-    api.create(&PostParams::default(), &c).await.unwrap();
+    api.create(&PostParams::default(), &held_cm("f"))
+        .await
+        .unwrap();
     api.delete("f", &DeleteParams::default()).await.unwrap();
     let held = api.get("f").await.unwrap();
     assert!(held.metadata.deletion_timestamp.is_some());
-    api.patch(
-        "f",
-        &PatchParams::default(),
-        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
-    )
-    .await
-    .unwrap();
+    remove_finalizers(&api, "f").await;
     assert_eq!(api_code(&api.get("f").await.unwrap_err()), 404);
 }
 
@@ -669,10 +698,7 @@ async fn dependents_are_garbage_collected_when_their_owner_goes() {
         .create(&PostParams::default(), &cm("owner", json!({})))
         .await
         .unwrap();
-    let mut dep = cm("dep", json!({}));
-    dep.metadata.owner_references = Some(vec![serde_json::from_value(json!({
-        "apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner.metadata.uid.unwrap()
-    })).unwrap()]);
+    let dep = dependent_cm("dep", &[("owner", &owner.metadata.uid.unwrap())]);
     api.create(&PostParams::default(), &dep).await.unwrap();
     api.delete("owner", &DeleteParams::background())
         .await
@@ -687,25 +713,17 @@ async fn dependents_are_garbage_collected_when_their_owner_goes() {
 async fn dependents_go_when_the_owners_last_finalizer_is_removed() {
     let (_sim, client) = cluster().await;
     let api: Api<ConfigMap> = Api::namespaced(client, "default");
-    let mut owner = cm("owner", json!({}));
-    owner.metadata.finalizers = Some(vec!["example.com/hold".into()]);
-    let owner = api.create(&PostParams::default(), &owner).await.unwrap();
-    let mut dep = cm("dep", json!({}));
-    dep.metadata.owner_references = Some(vec![serde_json::from_value(json!({
-        "apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner.metadata.uid.unwrap()
-    })).unwrap()]);
+    let owner = api
+        .create(&PostParams::default(), &held_cm("owner"))
+        .await
+        .unwrap();
+    let dep = dependent_cm("dep", &[("owner", &owner.metadata.uid.unwrap())]);
     api.create(&PostParams::default(), &dep).await.unwrap();
     api.delete("owner", &DeleteParams::background())
         .await
         .unwrap();
     assert!(api.get("dep").await.is_ok(), "kept while the owner is held");
-    api.patch(
-        "owner",
-        &PatchParams::default(),
-        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
-    )
-    .await
-    .unwrap();
+    remove_finalizers(&api, "owner").await;
     assert_eq!(api_code(&api.get("owner").await.unwrap_err()), 404);
     assert_eq!(api_code(&api.get("dep").await.unwrap_err()), 404);
 }
@@ -725,13 +743,7 @@ async fn an_object_created_for_a_vanished_owner_is_collected() {
     api.delete("owner", &DeleteParams::background())
         .await
         .unwrap();
-    let mut late = cm("late", json!({}));
-    late.metadata.owner_references = Some(vec![
-        serde_json::from_value(json!({
-            "apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner_uid
-        }))
-        .unwrap(),
-    ]);
+    let late = dependent_cm("late", &[("owner", &owner_uid)]);
     api.create(&PostParams::default(), &late).await.unwrap();
     assert_eq!(api_code(&api.get("late").await.unwrap_err()), 404);
     // One live owner among gone ones keeps it.
@@ -739,17 +751,10 @@ async fn an_object_created_for_a_vanished_owner_is_collected() {
         .create(&PostParams::default(), &cm("live", json!({})))
         .await
         .unwrap();
-    let mut kept = cm("kept", json!({}));
-    kept.metadata.owner_references = Some(vec![
-        serde_json::from_value(json!({
-            "apiVersion": "v1", "kind": "ConfigMap", "name": "owner", "uid": owner_uid
-        }))
-        .unwrap(),
-        serde_json::from_value(json!({
-            "apiVersion": "v1", "kind": "ConfigMap", "name": "live", "uid": live.metadata.uid.unwrap()
-        }))
-        .unwrap(),
-    ]);
+    let kept = dependent_cm(
+        "kept",
+        &[("owner", &owner_uid), ("live", &live.metadata.uid.unwrap())],
+    );
     api.create(&PostParams::default(), &kept).await.unwrap();
     assert!(api.get("kept").await.is_ok());
 }

@@ -11,6 +11,7 @@
 //!   Terraform attributes one to one; [`config::validate`] turns it into a
 //!   [`config::GeoRepConfig`] (or every problem found); [`config::render`] produces the
 //!   byte-stable `config.yaml`, its `sha256:` hash and the sorted location list.
+//! - [`errors`]: [`errors::chain`], an error and its causes on one line, as users read them.
 //! - [`issue`]: [`issue::Issue`], a validation finding with a severity, a [`path::FieldPath`]
 //!   into the input, a title and a detail saying what to change. The resources layer turns
 //!   issues into Terraform diagnostics.
@@ -49,6 +50,7 @@
 )]
 
 pub mod config;
+pub mod errors;
 pub mod issue;
 pub mod path;
 pub mod secret;

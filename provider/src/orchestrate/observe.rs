@@ -18,6 +18,7 @@ use sha2::{Digest as _, Sha256};
 
 use super::clock::parse_rfc3339;
 use crate::cluster::{Cluster, Clusters, Error as ClusterError, Kind};
+use crate::georep::errors;
 use crate::georep::upgrade::{
     Approval, Component, ComponentState, Condition, ConditionStatus, InstallPlan, JobObservation,
     JobState, LEASE_NAME, LeaseObservation, Observation, OperatorMethod, OperatorObservation,
@@ -47,7 +48,7 @@ pub async fn observe(clusters: &Clusters, request: &UpgradeRequest) -> Observati
                 SiteObservation::Observed(Box::new(state))
             }
             Err(e) => SiteObservation::Unreachable {
-                error: error_text(&e),
+                error: errors::chain(&e),
             },
         };
         observation.sites.insert(site.clone(), entry);
@@ -64,7 +65,7 @@ pub async fn observe(clusters: &Clusters, request: &UpgradeRequest) -> Observati
                     observation.sites.insert(
                         primary.clone(),
                         SiteObservation::Unreachable {
-                            error: error_text(&e),
+                            error: errors::chain(&e),
                         },
                     );
                 }
@@ -72,18 +73,6 @@ pub async fn observe(clusters: &Clusters, request: &UpgradeRequest) -> Observati
         }
     }
     observation
-}
-
-/// An error and its causes on one line.
-pub(crate) fn error_text(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// The Lease and the progress ConfigMap's data, each `None` when absent.

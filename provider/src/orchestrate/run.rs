@@ -13,10 +13,11 @@ use tokio::time::Instant;
 use tracing::{info, warn};
 
 use super::clock;
-use super::observe::{error_text, observe};
+use super::observe::observe;
 use super::perform::{self, perform};
 use crate::cluster::Clusters;
 use crate::framework::StopToken;
+use crate::georep::errors;
 use crate::georep::upgrade::{
     Action, OperatorUpgrade, Progress, Timestamp, UpgradeError, UpgradeRequest, step,
 };
@@ -205,8 +206,8 @@ pub async fn run(
                     }
                 }
                 Err(source) if source.is_retryable() => {
-                    warn!(error = %error_text(&source), "upgrade action failed; observing again");
-                    status = format!("retrying after: {}", error_text(&source));
+                    warn!(error = %errors::chain(&source), "upgrade action failed; observing again");
+                    status = format!("retrying after: {}", errors::chain(&source));
                     break;
                 }
                 Err(source) => {

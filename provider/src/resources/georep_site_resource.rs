@@ -32,6 +32,7 @@ use super::site_schema::{report, site_block, site_input};
 use super::timeouts::{self, Operation};
 use crate::cluster::{Check, Cluster, Kind, WaitOptions};
 use crate::framework::{PlanRequest, Resource, StopToken};
+use crate::georep::errors;
 use crate::georep::site::{MANAGED_BY, MANAGED_BY_LABEL, SITE_LABEL};
 use crate::georep::site::{Site, validate_site};
 use crate::georep::upgrade::SCALED_DOWN_ANNOTATION;
@@ -265,19 +266,8 @@ fn convergence(registry: Option<&Json>) -> Check {
 fn error(diags: &mut Diagnostics, summary: &str, err: &crate::cluster::Error) {
     diags.push(Diagnostic::error(
         summary,
-        format!("{}: {}", error_chain(err), err.hint()),
+        format!("{}: {}", errors::chain(err), err.hint()),
     ));
-}
-
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 fn site_labels(site: &Site) -> String {
@@ -475,14 +465,14 @@ impl GeoRepSiteResource {
                     {
                         diags.push(Diagnostic::warning(
                             "Old Bundle Secret Left Behind",
-                            format!("{}: {}", error_chain(&err), err.hint()),
+                            format!("{}: {}", errors::chain(&err), err.hint()),
                         ));
                     }
                 }
             }
             Err(err) => diags.push(Diagnostic::warning(
                 "Old Bundle Secrets Not Cleaned Up",
-                format!("{}: {}", error_chain(&err), err.hint()),
+                format!("{}: {}", errors::chain(&err), err.hint()),
             )),
         }
         Some(state_of(
@@ -530,7 +520,7 @@ async fn preflight(cluster: &Cluster, site: &Site) -> Result<(), Diagnostic> {
     let unavailable = |err: crate::cluster::Error| {
         Diagnostic::error(
             "Cluster Unavailable",
-            format!("{}: {}", error_chain(&err), err.hint()),
+            format!("{}: {}", errors::chain(&err), err.hint()),
         )
     };
     if !cluster

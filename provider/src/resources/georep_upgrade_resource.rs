@@ -312,12 +312,7 @@ fn run_diagnostic(err: &RunError) -> Diagnostic {
         RunError::Timeout { .. } => "Upgrade Timed Out",
         RunError::Stopped { .. } => "Upgrade Interrupted",
     };
-    let mut detail = err.to_string();
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
-        let _ = write!(detail, ": {cause}");
-        source = cause.source();
-    }
+    let mut detail = crate::georep::errors::chain(err);
     let _ = write!(detail, "\n\n{}.", err.hint());
     if !err.steps().is_empty() {
         detail.push_str("\n\nDone before it stopped:");
@@ -716,27 +711,11 @@ mod plan_tests {
     #[tokio::test]
     async fn a_changed_argument_plans_new_steps_even_when_every_site_runs_the_target() {
         let config = tests_config();
-        let mut prior = config.clone();
-        for (name, value) in [
-            ("id", Value::string("us_east/quay/registry")),
-            ("completed_version", Value::string("3.15.7")),
-            ("steps", Value::List(vec![Value::string("earlier")])),
-            ("status", Value::string("every site runs Quay 3.15.7")),
-            ("lease_duration", Value::string("5m")),
-        ] {
-            set(&mut prior, name, value);
-        }
+        let mut prior = finished_at_3_15_7(&config);
+        set(&mut prior, "lease_duration", Value::string("5m"));
         let mut planned = prior.clone();
         set(&mut planned, "lease_duration", Value::Null);
-        let request = PlanRequest {
-            prior: &prior,
-            config: &config,
-            planned: &mut planned,
-        };
-        let mut diags = Diagnostics::default();
-        GeoRepUpgradeResource
-            .modify_plan(None, request, &mut diags)
-            .await;
+        let planned = plan_without_provider_data(&prior, &config, planned).await;
         // Update runs the loop, whose steps and status differ from the prior ones.
         assert_eq!(planned.get("steps"), Some(&Value::Unknown));
         assert_eq!(planned.get("status"), Some(&Value::Unknown));
@@ -746,6 +725,13 @@ mod plan_tests {
     async fn a_finished_upgrade_to_a_v_prefixed_target_plans_nothing() {
         let mut config = tests_config();
         set(&mut config, "target_version", Value::string("v3.15.7"));
+        let prior = finished_at_3_15_7(&config);
+        let planned = plan_without_provider_data(&prior, &config, prior.clone()).await;
+        assert_eq!(planned, prior);
+    }
+
+    /// The state an upgrade to 3.15.7 with `config` leaves behind.
+    fn finished_at_3_15_7(config: &Value) -> Value {
         let mut prior = config.clone();
         for (name, value) in [
             ("id", Value::string("us_east/quay/registry")),
@@ -755,17 +741,26 @@ mod plan_tests {
         ] {
             set(&mut prior, name, value);
         }
-        let mut planned = prior.clone();
+        prior
+    }
+
+    /// `planned` as `modify_plan` leaves it for an update from `prior` to `config`, before
+    /// the provider is configured (no clusters to look at).
+    async fn plan_without_provider_data(
+        prior: &Value,
+        config: &Value,
+        mut planned: Value,
+    ) -> Value {
         let request = PlanRequest {
-            prior: &prior,
-            config: &config,
+            prior,
+            config,
             planned: &mut planned,
         };
         let mut diags = Diagnostics::default();
         GeoRepUpgradeResource
             .modify_plan(None, request, &mut diags)
             .await;
-        assert_eq!(planned, prior);
+        planned
     }
 
     fn tests_config() -> Value {

@@ -40,7 +40,7 @@ use crate::local::{self, LocalEnv, LocalOptions};
 use crate::services::postgres::Database;
 use crate::sim::operator::catalogue::{Catalogue, QuayVersion};
 use crate::sim::operator::{api_resource, quay_registry_resource};
-use crate::terraform::{self, DevOverride, TerraformBinary, Workdir, repo_root};
+use crate::terraform::{self, DevOverride, TerraformBinary, Workdir};
 
 pub mod timeline;
 
@@ -535,10 +535,8 @@ pub async fn run(args: &UpgradeArgs) -> Result<UpgradeReport, Error> {
     if args.runs == 0 {
         return Err(Error::NothingToMeasure);
     }
-    let root = repo_root().map_err(|e| Error::Programs(demo::Error::RepoRoot(e)))?;
-    let exe = std::env::current_exe().ok();
-    let provider_dir = demo::find_provider_dir(args.provider_dir.as_deref(), exe.as_deref(), &root)
-        .map_err(Error::Programs)?;
+    let (root, provider_dir) =
+        demo::repo_and_provider_dir(args.provider_dir.as_deref()).map_err(Error::Programs)?;
     let terraform_path =
         demo::find_terraform(args.terraform.as_deref(), &root).map_err(Error::Programs)?;
     let terraform = TerraformBinary::probe(&terraform_path).map_err(Error::Probe)?;

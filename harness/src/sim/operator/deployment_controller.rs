@@ -84,7 +84,7 @@ pub async fn run(ctx: Arc<Context>) {
     let mut results = Box::pin(controller);
     while let Some(result) = results.next().await {
         if let Err(err) = result {
-            tracing::debug!(error = %startup::chain(&err), "deployment reconcile");
+            tracing::debug!(error = %crate::errors::chain(&err), "deployment reconcile");
         }
     }
 }

@@ -84,7 +84,7 @@ pub async fn run(ctx: Arc<Context>, trigger: mpsc::Receiver<()>) {
     let mut results = Box::pin(controller);
     while let Some(result) = results.next().await {
         if let Err(err) = result {
-            tracing::debug!(error = %super::startup::chain(&err), "quayregistry reconcile");
+            tracing::debug!(error = %crate::errors::chain(&err), "quayregistry reconcile");
         }
     }
 }

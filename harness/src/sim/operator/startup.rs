@@ -18,6 +18,7 @@ use tokio_postgres::NoTls;
 
 use super::bundle::Bundle;
 use super::catalogue::QuayVersion;
+use crate::errors::chain;
 use crate::services::redis::check_redis;
 use crate::services::s3::REGION;
 use crate::services::s3_client::head_bucket;
@@ -210,19 +211,6 @@ pub fn pg_error(err: &tokio_postgres::Error) -> String {
         Some(db) => format!("{}: {}", db.severity(), db.message()),
         None => chain(err),
     }
-}
-
-/// `err` and its causes, joined with `": "`.
-#[must_use]
-pub fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

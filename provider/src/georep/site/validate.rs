@@ -268,7 +268,7 @@ impl Validator {
                     self.error(
                         path.clone(),
                         summary,
-                        format!("{}; {fix}", error_chain(&err)),
+                        format!("{}; {fix}", crate::georep::errors::chain(&err)),
                     );
                 }
                 None
@@ -686,18 +686,6 @@ fn config_fix(err: &shared_config::Error) -> (&'static str, &'static str) {
              DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS",
         ),
     }
-}
-
-/// An error and its sources, joined with `: `.
-fn error_chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 /// `"a", "b", "c"`.

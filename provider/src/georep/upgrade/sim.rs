@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::*;
+use crate::georep::errors;
 
 const FROM: QuayVersion = QuayVersion::new(3, 13, 11);
 const TARGET: QuayVersion = QuayVersion::new(3, 14, 8);
@@ -549,18 +550,6 @@ impl World {
     }
 }
 
-/// The error and its sources, as a user reads them.
-fn chain(err: &dyn std::error::Error) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 #[derive(Debug)]
 enum End {
     Done {
@@ -866,7 +855,7 @@ fn preflight_failures_change_nothing() {
         setup(&mut world);
         let before = (world.sites.clone(), world.lease.clone());
         let decision = step(&request, &world.observe(), world.at());
-        let err = chain(&decision.expect_err(name));
+        let err = errors::chain(&decision.expect_err(name));
         assert!(
             err.contains(expected),
             "{name}: {err} does not say {expected:?}"

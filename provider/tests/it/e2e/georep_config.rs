@@ -4,7 +4,7 @@
 use georep_harness::terraform::{Diagnostic, PlanExit, Severity, TerraformBinary};
 use sha2::{Digest, Sha256};
 
-use super::{for_each_terraform, workdir};
+use super::{assert_diagnostic, for_each_terraform, workdir};
 
 const HEADER: &str = r#"
 terraform {
@@ -155,40 +155,6 @@ fn diagnostics(tf: &TerraformBinary, name: &str, hcl: &str) -> Vec<Diagnostic> {
     let dir = workdir(tf, name);
     dir.write_main_tf(hcl).unwrap();
     dir.validate().unwrap().diagnostics
-}
-
-/// Asserts that exactly one diagnostic with `summary` was reported, with `severity`, pointing
-/// at source text containing `source` and explaining itself with `detail`.
-fn assert_reported(
-    diags: &[Diagnostic],
-    severity: Severity,
-    summary: &str,
-    source: &str,
-    detail: &str,
-) {
-    let found: Vec<&Diagnostic> = diags.iter().filter(|d| d.summary == summary).collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "expected one {summary:?} diagnostic, got {diags:#?}"
-    );
-    let diag = found[0];
-    assert_eq!(diag.severity, severity, "{diag:#?}");
-    let snippet = diag
-        .snippet
-        .as_ref()
-        .unwrap_or_else(|| panic!("no source snippet: {diag:#?}"));
-    assert!(
-        snippet.code.contains(source),
-        "{summary:?} should point at {source:?}, but points at {:?} ({:?})",
-        snippet.code,
-        diag.highlighted()
-    );
-    assert!(
-        diag.detail.contains(detail),
-        "detail of {summary:?} lacks {detail:?}: {}",
-        diag.detail
-    );
 }
 
 struct BadInput {
@@ -351,7 +317,7 @@ fn config_data_source_rejects_bad_inputs_at_the_attribute() {
                 "{}: expected an error, got {diags:#?}",
                 bad.name
             );
-            assert_reported(&diags, Severity::Error, bad.summary, bad.source, bad.detail);
+            assert_diagnostic(&diags, Severity::Error, bad.summary, bad.source, bad.detail);
         }
     });
 }
@@ -364,7 +330,7 @@ fn single_location_is_a_warning_not_an_error() {
             .replace(&storage("ap_south"), "");
         let diags = diagnostics(tf, "single_location", &hcl);
         assert!(!diags.iter().any(Diagnostic::is_error), "{diags:#?}");
-        assert_reported(
+        assert_diagnostic(
             &diags,
             Severity::Warning,
             "Single Storage Location",
@@ -386,7 +352,7 @@ fn provider_cluster_with_both_kubeconfigs_is_rejected_at_the_attribute() {
         let plan = dir.plan().unwrap();
         assert_eq!(plan.exit, PlanExit::Error);
         let diags: Vec<Diagnostic> = plan.events.diagnostics().cloned().collect();
-        assert_reported(
+        assert_diagnostic(
             &diags,
             Severity::Error,
             "Conflicting Kubeconfig Arguments",

@@ -9,7 +9,9 @@
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::PathBuf;
 
-use georep_harness::terraform::{DevOverride, TerraformBinary, Workdir, binaries_under_test};
+use georep_harness::terraform::{
+    DevOverride, Diagnostic, Severity, TerraformBinary, Workdir, binaries_under_test,
+};
 
 mod bench;
 mod examples;
@@ -38,6 +40,40 @@ pub fn workdir(terraform: &TerraformBinary, test_name: &str) -> Workdir {
     let name = format!("{test_name}-tf{}", terraform.version);
     Workdir::new(terraform, &name, &[DevOverride::quay(provider_dir())])
         .unwrap_or_else(|error| panic!("{terraform}: {error}"))
+}
+
+/// Asserts that exactly one diagnostic with `summary` was reported, with `severity`, pointing
+/// at source text containing `source` and explaining itself with `detail`.
+pub fn assert_diagnostic(
+    diags: &[Diagnostic],
+    severity: Severity,
+    summary: &str,
+    source: &str,
+    detail: &str,
+) {
+    let found: Vec<&Diagnostic> = diags.iter().filter(|d| d.summary == summary).collect();
+    assert_eq!(
+        found.len(),
+        1,
+        "expected one {summary:?} diagnostic, got {diags:#?}"
+    );
+    let diag = found[0];
+    assert_eq!(diag.severity, severity, "{diag:#?}");
+    let snippet = diag
+        .snippet
+        .as_ref()
+        .unwrap_or_else(|| panic!("no source snippet: {diag:#?}"));
+    assert!(
+        snippet.code.contains(source),
+        "{summary:?} should point at {source:?}, but points at {:?} ({:?})",
+        snippet.code,
+        diag.highlighted()
+    );
+    assert!(
+        diag.detail.contains(detail),
+        "detail of {summary:?} lacks {detail:?}: {}",
+        diag.detail
+    );
 }
 
 /// Runs `test` once per Terraform binary under test, and says which one failed.

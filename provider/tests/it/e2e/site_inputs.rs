@@ -119,29 +119,7 @@ pub fn write_certificates(dir: &Workdir) {
 /// Asserts that exactly one error with `summary` was reported, pointing at source text
 /// containing `source` and explaining itself with `detail`.
 pub fn assert_reported(diags: &[Diagnostic], summary: &str, source: &str, detail: &str) {
-    let found: Vec<&Diagnostic> = diags.iter().filter(|d| d.summary == summary).collect();
-    assert_eq!(
-        found.len(),
-        1,
-        "expected one {summary:?} diagnostic, got {diags:#?}"
-    );
-    let diag = found[0];
-    assert_eq!(diag.severity, Severity::Error, "{diag:#?}");
-    let snippet = diag
-        .snippet
-        .as_ref()
-        .unwrap_or_else(|| panic!("no source snippet: {diag:#?}"));
-    assert!(
-        snippet.code.contains(source),
-        "{summary:?} should point at {source:?}, but points at {:?} ({:?})",
-        snippet.code,
-        diag.highlighted()
-    );
-    assert!(
-        diag.detail.contains(detail),
-        "detail of {summary:?} lacks {detail:?}: {}",
-        diag.detail
-    );
+    super::assert_diagnostic(diags, Severity::Error, summary, source, detail);
 }
 
 /// Which Terraform type a bad input applies to.
