@@ -8,7 +8,9 @@
 //! - [`lb`]: the global load balancer model: per-site health endpoints, global endpoints.
 //! - [`blobs`]: Quay's blob key layout, pushing a blob, and the replication worker.
 //! - [`errors`]: [`errors::chain`], an error and its causes on one line.
-//! - [`cli`]: the `georep-harness` command line (`up`, `demo`, `bench sim`).
+//! - `http_server` (crate-internal): the accept loop of the S3 endpoints and the load
+//!   balancer model.
+//! - [`cli`]: the `georep-harness` command line (`up`, `demo`, `push`, `bench`).
 
 // Tests may unwrap (STYLE.md); non-test builds are still linted with unwrap_used.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -16,6 +18,7 @@
 pub mod blobs;
 pub mod cli;
 pub mod errors;
+mod http_server;
 pub mod lb;
 pub mod local;
 pub mod services;

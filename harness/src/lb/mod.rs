@@ -41,13 +41,13 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::rt::TokioExecutor;
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+use crate::http_server::serve_until_shutdown;
 
 pub use self::global::{BackendState, GlobalEndpoint, GlobalOptions, Monitor, Probe, Sample};
 pub use self::site::{SiteEndpoint, SitePods};
@@ -263,7 +263,12 @@ impl HttpServer {
             .map_err(bind)?;
         let port = listener.local_addr().map_err(bind)?.port();
         let (shutdown, shutdown_rx) = oneshot::channel();
-        let task = tokio::spawn(serve(listener, Arc::new(handler), shutdown_rx));
+        let handler = Arc::new(handler);
+        let service = service_fn(move |request| {
+            let response = handler(request);
+            async move { Ok::<_, Infallible>(response.await) }
+        });
+        let task = tokio::spawn(serve_until_shutdown(listener, service, shutdown_rx));
         Ok(Self {
             url: format!("http://127.0.0.1:{port}"),
             shutdown: Some(shutdown),
@@ -295,39 +300,6 @@ impl Drop for HttpServer {
             task.abort();
         }
     }
-}
-
-async fn serve<H, F>(listener: TcpListener, handler: Arc<H>, mut shutdown: oneshot::Receiver<()>)
-where
-    H: Fn(Request<Incoming>) -> F + Send + Sync + 'static,
-    F: Future<Output = Response<Full<Bytes>>> + Send + 'static,
-{
-    let graceful = GracefulShutdown::new();
-    let builder = ConnBuilder::new(TokioExecutor::new());
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((socket, _peer)) => {
-                    let handler = Arc::clone(&handler);
-                    let service = service_fn(move |request| {
-                        let response = handler(request);
-                        async move { Ok::<_, Infallible>(response.await) }
-                    });
-                    let conn = builder.serve_connection(TokioIo::new(socket), service);
-                    let conn = graceful.watch(conn.into_owned());
-                    tokio::spawn(async move {
-                        // A client that disconnects mid-request is not the server's failure.
-                        let _ = conn.await;
-                    });
-                }
-                // Transient (e.g. out of file descriptors): back off instead of spinning.
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            },
-            _ = &mut shutdown => break,
-        }
-    }
-    drop(listener);
-    graceful.shutdown().await;
 }
 
 /// Every endpoint of one run's load balancer model: a Quay and a Clair endpoint per site and

@@ -19,9 +19,6 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
-use hyper_util::server::graceful::GracefulShutdown;
 use s3s::auth::SimpleAuth;
 use s3s::service::{S3Service, S3ServiceBuilder};
 use tokio::net::TcpListener;
@@ -30,6 +27,7 @@ use tokio::task::JoinHandle;
 
 use super::s3_client::S3Keys;
 use super::secret::{Secret, random_hex};
+use crate::http_server::serve_until_shutdown;
 
 /// The region every site's endpoint signs for (`s3s` accepts any; Quay needs one).
 pub const REGION: &str = "us-east-1";
@@ -191,7 +189,7 @@ impl S3Server {
             .map_err(setup)?;
         let port = listener.local_addr().map_err(setup)?.port();
         let (shutdown, shutdown_rx) = oneshot::channel();
-        let task = tokio::spawn(serve(listener, service, shutdown_rx));
+        let task = tokio::spawn(serve_until_shutdown(listener, service, shutdown_rx));
         Ok(Self {
             site: S3Site {
                 site: site.to_owned(),
@@ -294,32 +292,6 @@ fn build_service(dir: &Path, access_key: &str, secret_key: &Secret) -> std::io::
         secret_key.expose().to_owned(),
     ));
     Ok(builder.build())
-}
-
-/// Accepts connections until `shutdown` fires (or its sender is dropped), then waits for the
-/// open connections to finish.
-async fn serve(listener: TcpListener, service: S3Service, mut shutdown: oneshot::Receiver<()>) {
-    let graceful = GracefulShutdown::new();
-    let builder = ConnBuilder::new(TokioExecutor::new());
-    loop {
-        tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((socket, _peer)) => {
-                    let conn = builder.serve_connection(TokioIo::new(socket), service.clone());
-                    let conn = graceful.watch(conn.into_owned());
-                    tokio::spawn(async move {
-                        // A client that disconnects mid-request is not the server's failure.
-                        let _ = conn.await;
-                    });
-                }
-                // Transient (e.g. out of file descriptors): back off instead of spinning.
-                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
-            },
-            _ = &mut shutdown => break,
-        }
-    }
-    drop(listener);
-    graceful.shutdown().await;
 }
 
 #[cfg(test)]
