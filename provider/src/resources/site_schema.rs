@@ -18,13 +18,11 @@
 //! attribute inside a single-nested block. The HCL is the same (`clair { ... }`); the domain
 //! sees every block as one object ([`domain_view`]) and diagnostics point into `clair[0]`.
 
-use super::convert::{diagnostic, issue_is_about_unknown, to_json};
+use super::convert::{attribute_path, diagnostic, issue_is_about_unknown, to_json};
 use crate::georep::issue::Issue;
 use crate::georep::path::{FieldPath, Segment};
 use crate::georep::site::SiteInput;
-use crate::tfvalue::{
-    Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Type, Value,
-};
+use crate::tfvalue::{Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Type, Value};
 
 /// The blocks that hold a `replicas` number.
 const REPLICAS_BLOCKS: [&str; 3] = ["quay", "mirror", "clair"];
@@ -49,21 +47,20 @@ pub(crate) fn domain_view(config: &Value) -> Value {
     Value::Object(fields)
 }
 
-/// The Terraform attribute path of a domain path: like [`super::convert::attribute_path`],
-/// with the list index of [`LIST_BLOCKS`] put back.
-fn site_attribute_path(path: &FieldPath) -> AttributePath {
-    let mut attribute = AttributePath::root();
-    for (n, segment) in path.segments().iter().enumerate() {
-        attribute = match segment {
-            Segment::Field(name) => attribute.attr(name),
-            Segment::Key(key) => attribute.key(key),
-            Segment::Index(i) => attribute.index(i64::try_from(*i).unwrap_or(i64::MAX)),
-        };
-        if n == 0 && matches!(segment, Segment::Field(name) if LIST_BLOCKS.contains(name)) {
-            attribute = attribute.index(0);
-        }
-    }
-    attribute
+/// `path` with the list index of [`LIST_BLOCKS`] put back (`clair.x` -> `clair[0].x`), so
+/// that [`attribute_path`] gives the Terraform attribute.
+fn in_list_blocks(path: &FieldPath) -> FieldPath {
+    path.segments()
+        .iter()
+        .enumerate()
+        .fold(FieldPath::root(), |path, (n, segment)| match segment {
+            Segment::Field(name) if n == 0 && LIST_BLOCKS.contains(name) => {
+                path.field(name).index(0)
+            }
+            Segment::Field(name) => path.field(name),
+            Segment::Key(key) => path.key(key.clone()),
+            Segment::Index(i) => path.index(*i),
+        })
 }
 
 /// `block` with every site argument added.
@@ -176,7 +173,7 @@ pub(crate) fn site_input(
         if let Some(number) = replicas.and_then(Value::as_number)
             && number.as_i64().is_none()
         {
-            let path = site_attribute_path(&FieldPath::attr(block).field("replicas"));
+            let path = attribute_path(&in_list_blocks(&FieldPath::attr(block).field("replicas")));
             diags.push(
                 Diagnostic::error(
                     "Whole Number Expected",
@@ -230,12 +227,10 @@ pub(crate) fn report(config: &Value, issues: &[Issue], diags: &mut Diagnostics) 
         .iter()
         .filter(|issue| !issue_is_about_unknown(&config, issue))
     {
-        let reported = diagnostic(issue);
-        diags.push(if issue.path.is_root() {
-            reported
-        } else {
-            reported.with_attribute(site_attribute_path(&issue.path))
-        });
+        diags.push(diagnostic(&Issue {
+            path: in_list_blocks(&issue.path),
+            ..issue.clone()
+        }));
     }
 }
 
