@@ -7,8 +7,10 @@
 //! that finds the site refusing the connection or answering 503 takes the site out at once
 //! and is retried on the next healthy site (a real load balancer's passive health check and
 //! `retry-on conn-failure,503`), so a site that has just gone down costs no failed request
-//! while another is up. With no healthy backend the answer is 503 with a body naming every
-//! site's state. Every forwarded answer carries [`super::SITE_HEADER`].
+//! while another is up. A health check whose request was in flight while a forwarded request
+//! changed the backend's state is dropped: its answer is older news. With no healthy backend
+//! the answer is 503 with a body naming every site's state. Every forwarded answer carries
+//! [`super::SITE_HEADER`].
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -136,19 +138,37 @@ impl Drop for Monitor {
 struct Backend {
     site: String,
     url: String,
-    state: Mutex<BackendState>,
+    /// The state and how many times it was set, so a health check can tell whether newer
+    /// news arrived while its request was in flight.
+    state: Mutex<(u64, BackendState)>,
 }
 
 impl Backend {
     fn state(&self) -> BackendState {
-        self.state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.lock().1.clone()
+    }
+
+    /// How many times the state was set so far: pass it to [`Backend::set_unless_changed`].
+    fn generation(&self) -> u64 {
+        self.lock().0
     }
 
     fn set(&self, state: BackendState) {
-        *self.state.lock().unwrap_or_else(PoisonError::into_inner) = state;
+        let mut guard = self.lock();
+        *guard = (guard.0 + 1, state);
+    }
+
+    /// Sets `state` unless the state was set since `generation` was read: a health check
+    /// answered 200 before a forwarded request found the site down must not bring it back.
+    fn set_unless_changed(&self, generation: u64, state: BackendState) {
+        let mut guard = self.lock();
+        if guard.0 == generation {
+            *guard = (generation + 1, state);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (u64, BackendState)> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -198,7 +218,7 @@ impl GlobalEndpoint {
                 .map(|(site, url)| Backend {
                     site,
                     url,
-                    state: Mutex::new(BackendState::Unchecked),
+                    state: Mutex::new((0, BackendState::Unchecked)),
                 })
                 .collect(),
             next: AtomicUsize::new(0),
@@ -321,6 +341,7 @@ async fn check_forever(shared: Arc<Shared>, index: usize, interval: Duration) {
         let request = Request::get(&url)
             .body(Full::new(Bytes::new()))
             .expect("a GET of a base URL and a fixed path is a valid request");
+        let generation = backend.generation();
         let state = match send(&shared.client, &url, request).await {
             Ok(answer) if answer.status == 200 => BackendState::Healthy,
             Ok(answer) => BackendState::Unhealthy {
@@ -330,7 +351,7 @@ async fn check_forever(shared: Arc<Shared>, index: usize, interval: Duration) {
                 reason: format!("health check {url}: {}", errors::chain(&err)),
             },
         };
-        backend.set(state);
+        backend.set_unless_changed(generation, state);
         tokio::time::sleep(interval).await;
     }
 }
@@ -503,8 +524,34 @@ mod tests {
         let sample = global.sample(4).await.unwrap();
         assert_eq!(sample.unavailable, 0, "{sample:?}");
         assert_eq!(sample.answered.get("west"), Some(&4), "{sample:?}");
+        // A health check of east in flight since before the clear may still answer 200: it
+        // must not bring east back (`Backend::set_unless_changed`).
         assert_eq!(global.routed_sites(), ["west"]);
         global.stop().await;
+    }
+
+    #[test]
+    fn a_health_check_answered_before_a_forwarded_failure_does_not_undo_it() {
+        let backend = Backend {
+            site: "east".into(),
+            url: "http://127.0.0.1:1".into(),
+            state: Mutex::new((0, BackendState::Healthy)),
+        };
+        // The check sends its request; a forwarded request finds the site down meanwhile.
+        let generation = backend.generation();
+        backend.set(BackendState::Unhealthy {
+            reason: "answered 503 to a forwarded request".into(),
+        });
+        // The check's 200, older news, arrives.
+        backend.set_unless_changed(generation, BackendState::Healthy);
+        assert!(
+            matches!(backend.state(), BackendState::Unhealthy { .. }),
+            "{:?}",
+            backend.state()
+        );
+        // The next check's answer is taken.
+        backend.set_unless_changed(backend.generation(), BackendState::Healthy);
+        assert_eq!(backend.state(), BackendState::Healthy);
     }
 
     #[tokio::test]
