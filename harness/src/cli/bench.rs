@@ -13,7 +13,7 @@ use tokio_stream::StreamExt as _;
 
 use crate::sim::{ClusterConfig, SimCluster, cluster};
 
-/// Sizes of the benchmark; defaults as the issue asks.
+/// Sizes of the benchmark; the defaults are the sizes docs/benchmarks.md reports.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
     /// GET requests to time.
@@ -62,6 +62,24 @@ pub enum Error {
         /// Events expected.
         expected: usize,
     },
+    /// A watcher task panicked or was cancelled.
+    #[error("watcher task failed")]
+    WatcherTask(#[source] tokio::task::JoinError),
+    /// The simulated cluster serves no `v1 configmaps` to store the memory objects in.
+    #[error("the simulated cluster has no v1 configmaps resource to measure memory with")]
+    NoConfigMaps,
+    /// Storing one of the memory objects failed.
+    #[error("store configmap {name} for the memory figure")]
+    Store {
+        /// The object.
+        name: String,
+        /// The cause.
+        #[source]
+        source: Box<crate::sim::status::ApiError>,
+    },
+    /// The resident memory could not be read (it is read from `/proc/self/status`, Linux only).
+    #[error("read the resident memory (VmRSS) from /proc/self/status")]
+    Memory,
 }
 
 /// One measured line.
@@ -83,7 +101,18 @@ pub struct Report {
     /// Throughput lines.
     pub measurements: Vec<Measurement>,
     /// Resident memory before and after loading `memory_objects`, in KiB (Linux only).
-    pub memory_kib: Option<(u64, u64, usize)>,
+    pub memory: Memory,
+}
+
+/// The memory figure: resident memory around storing `objects` more ConfigMaps.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Memory {
+    /// Resident memory before, in KiB.
+    pub before_kib: u64,
+    /// Resident memory after, in KiB.
+    pub after_kib: u64,
+    /// Objects stored in between.
+    pub objects: usize,
 }
 
 impl fmt::Display for Report {
@@ -105,21 +134,31 @@ impl fmt::Display for Report {
                 m.unit
             )?;
         }
-        if let Some((before, after, objects)) = self.memory_kib {
-            let per = (after.saturating_sub(before) as f64 * 1024.0) / (objects.max(1) as f64);
-            writeln!(
-                f,
-                "  memory: {before} KiB -> {after} KiB RSS with {objects} more objects (~{per:.0} bytes/object)"
-            )?;
-        }
-        Ok(())
+        let Memory {
+            before_kib: before,
+            after_kib: after,
+            objects,
+        } = self.memory;
+        let per = (after.saturating_sub(before) as f64 * 1024.0) / (objects.max(1) as f64);
+        writeln!(
+            f,
+            "  memory: {before} KiB -> {after} KiB RSS with {objects} more objects (~{per:.0} bytes/object)"
+        )
     }
 }
 
-fn rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
+/// This process's resident memory in KiB.
+///
+/// # Errors
+/// [`Error::Memory`] when `/proc/self/status` cannot be read or has no `VmRSS` line.
+fn rss_kib() -> Result<u64, Error> {
+    let status = std::fs::read_to_string("/proc/self/status").map_err(|_| Error::Memory)?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+        .ok_or(Error::Memory)
 }
 
 fn cm(name: &str, i: usize) -> ConfigMap {
@@ -245,7 +284,7 @@ pub async fn run(args: &BenchArgs) -> Result<Report, Error> {
             .map_err(req("watch"))?;
     }
     for task in tasks {
-        let seen = task.await.unwrap_or(0);
+        let seen = task.await.map_err(Error::WatcherTask)?;
         if seen < args.watch_events {
             return Err(Error::WatchEnded {
                 seen,
@@ -260,34 +299,40 @@ pub async fn run(args: &BenchArgs) -> Result<Report, Error> {
         unit: "events",
     });
 
-    let before = rss_kib();
+    let before_kib = rss_kib()?;
     {
-        let store_type = sim
+        let mut store = sim
             .state()
             .store
             .lock()
-            .map(|s| s.catalog.get("", "v1", "configmaps"));
-        if let Ok(Some(t)) = store_type {
-            let mut store = sim
-                .state()
-                .store
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            for i in 0..args.memory_objects {
-                let body = serde_json::to_value(cm(&format!("m{i:06}"), i)).unwrap_or_default();
-                // In-process: memory is what we measure, not request throughput.
-                let _ = store.create(
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let t = store
+            .catalog
+            .get("", "v1", "configmaps")
+            .ok_or(Error::NoConfigMaps)?;
+        for i in 0..args.memory_objects {
+            let name = format!("m{i:06}");
+            let body =
+                serde_json::to_value(cm(&name, i)).expect("a ConfigMap always serialises to JSON");
+            // In-process: memory is what we measure, not request throughput.
+            store
+                .create(
                     &t,
                     "default",
                     body,
                     &crate::sim::store::WriteOptions::default(),
-                );
-            }
+                )
+                .map_err(|source| Error::Store {
+                    name,
+                    source: Box::new(source),
+                })?;
         }
     }
-    if let (Some(before), Some(after)) = (before, rss_kib()) {
-        report.memory_kib = Some((before, after, args.memory_objects));
-    }
+    report.memory = Memory {
+        before_kib,
+        after_kib: rss_kib()?,
+        objects: args.memory_objects,
+    };
     sim.stop().await;
     Ok(report)
 }
@@ -309,7 +354,10 @@ mod tests {
         };
         let report = run(&args).await.unwrap();
         assert_eq!(report.measurements.len(), 4);
+        assert_eq!(report.memory.objects, 10);
+        assert!(report.memory.before_kib > 0, "{:?}", report.memory);
         let text = report.to_string();
         assert!(text.contains("watch fan-out to 2 watchers"), "{text}");
+        assert!(text.contains("RSS with 10 more objects"), "{text}");
     }
 }
