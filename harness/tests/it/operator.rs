@@ -887,29 +887,60 @@ async fn patching_the_operator_deployment_upgrades_by_one_version() {
     assert!(ledger.is_empty(), "{:?}", ledger.violations());
 }
 
+/// Site b's migration must start while site a's still runs. Instead of hoping b's Job
+/// starts inside a's migration time, the test holds a's migration: it locks
+/// `alembic_version` before a starts, waits until a's migration is blocked on that lock,
+/// starts b, and releases the lock only once the ledger has recorded the overlap.
 #[tokio::test]
 async fn two_concurrent_migrations_on_one_database_are_recorded() {
     let keeper = services();
     let db = database(&keeper.info, "concurrent", true).await;
     let ledger = Ledger::in_memory();
-    let slow = |sim: &SimCluster, ledger: &Arc<Ledger>| {
-        let mut o = fast_options(sim, "3.13.11", ledger);
-        o.migration_time_per_revision = Duration::from_millis(150);
-        o
-    };
-    let a = site_with("conc-a", Flavour::Openshift, |sim| slow(sim, &ledger)).await;
-    let b = site_with("conc-b", Flavour::Openshift, |sim| slow(sim, &ledger)).await;
+    let a = site_with("conc-a", Flavour::Openshift, |sim| {
+        fast_options(sim, "3.13.11", &ledger)
+    })
+    .await;
+    let b = site_with("conc-b", Flavour::Openshift, |sim| {
+        fast_options(sim, "3.13.11", &ledger)
+    })
+    .await;
     for s in [&a, &b] {
         s.bundle("bundle", &geo_config(&keeper.info, &db), &[])
             .await;
     }
+    // The table a migration creates first, created here so that it can be locked.
+    let (holder, conn) = tokio_postgres::connect(&db, NoTls).await.unwrap();
+    tokio::spawn(conn);
+    holder
+        .batch_execute(
+            "CREATE TABLE alembic_version (version_num varchar(32) NOT NULL, \
+             CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))",
+        )
+        .await
+        .unwrap();
+    holder
+        .batch_execute("BEGIN; LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let (observer, conn) = tokio_postgres::connect(&db, NoTls).await.unwrap();
+    tokio::spawn(conn);
+    let blocked_on_the_lock = async || -> i64 {
+        observer
+            .query_one(
+                "SELECT count(*) FROM pg_locks \
+                 WHERE relation = 'alembic_version'::regclass AND NOT granted",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0)
+    };
     a.registry("bundle", geo_components("us_east")).await;
-    // Start the second once the first has moved the database, while it still runs.
     let deadline = tokio::time::Instant::now() + DEADLINE;
-    while alembic_revision(&db).await.is_none() {
+    while blocked_on_the_lock().await < 1 {
         assert!(
             tokio::time::Instant::now() < deadline,
-            "first migration never started"
+            "the first migration never reached the database"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -922,6 +953,7 @@ async fn two_concurrent_migrations_on_one_database_are_recorded() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    holder.batch_execute("COMMIT").await.unwrap();
     assert!(
         ledger
             .violations()
