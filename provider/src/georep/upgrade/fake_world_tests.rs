@@ -1,4 +1,5 @@
-//! Simulation tests: [`step`] driven against a tiny pure world.
+//! Fake-world tests: [`step`] driven against a tiny pure world (not the harness's simulated
+//! clusters, which run the provider's I/O end to end).
 //!
 //! The world models just enough of three sites for the upgrade: per site the `QuayRegistry`
 //! overrides and HPA setting, pods that follow them one tick later (the replicas trap
@@ -6,7 +7,7 @@
 //! plain Deployment), a migration Job that takes a few ticks and moves the one shared
 //! database forward, and on the primary cluster the Lease and the progress ConfigMap. It does
 //! not model API errors, watches, partial writes or the operator's status delays beyond one
-//! tick; `harness/sim` does that end to end.
+//! tick; the harness's simulated clusters do that end to end.
 //!
 //! Every action and every tick is checked against the safety invariants, and any breach goes
 //! into the world's ledger: two migrations at once, an operator upgraded out of turn, an

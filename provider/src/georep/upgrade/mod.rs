@@ -55,8 +55,9 @@
 //!
 //! # Safety invariants
 //!
-//! Each has a test in the simulation tests, checked on every transition of a fake world,
-//! and [`step`] re-checks the first two against its own output before returning.
+//! Each has a test in the fake-world tests (`fake_world_tests.rs`), checked on every
+//! transition of a fake world, and [`step`] re-checks the first two against its own output
+//! before returning.
 //! - **One migration at a time, primary first.** No [`Action::UpgradeOperator`] while any
 //!   site's migration Job runs, and none for a secondary before the primary reports
 //!   `currentVersion == target`; the primary's only once every secondary has 0 pods.
@@ -94,7 +95,7 @@ mod time;
 pub mod versions;
 
 #[cfg(test)]
-mod sim;
+mod fake_world_tests;
 
 /// Annotation the orchestration puts on a secondary's `QuayRegistry` while it holds the site
 /// at 0 replicas for an upgrade, and removes when it restores it. The site resource reads it:
