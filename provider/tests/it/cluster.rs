@@ -279,37 +279,83 @@ async fn wait_returns_when_the_object_appears() {
     assert_eq!(found.unwrap()["metadata"]["name"], "late");
 }
 
+/// The `watch` requests `sim` has answered so far (failed ones included).
+fn watch_requests(sim: &SimCluster) -> u64 {
+    sim.faults()
+        .counters()
+        .by_verb
+        .get("watch")
+        .copied()
+        .unwrap_or(0)
+}
+
+/// Each drop comes only once the wait's watch is open (so it really ends a watch the wait
+/// relies on), and the next drop only once the wait has watched again: a wait that stopped
+/// watching after the first drop, or never watched, would be caught here instead of being
+/// rescued by its polling fall-back.
 #[tokio::test]
 async fn wait_survives_dropped_watches() {
+    const DROPS: u64 = 3;
     let sim = sim().await;
     let c = cluster(&sim).await;
     c.apply(&namespace("quay")).await.unwrap();
-    let writer = c.clone();
-    let closer = sim.state().clone();
-    tokio::spawn(async move {
-        for _ in 0..3 {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            closer.faults.close_watches();
-        }
-        writer.apply(&secret("late", "YQ==")).await.unwrap();
+    let waiter = c.clone();
+    let wait = tokio::spawn(async move {
+        waiter
+            .wait_for(
+                &Kind::SECRET,
+                Some("quay"),
+                "late",
+                &options("Secret late", Duration::from_secs(60)),
+                |o| {
+                    if o.is_some() {
+                        Check::Done
+                    } else {
+                        Check::Pending("absent".into())
+                    }
+                },
+            )
+            .await
     });
-    let found = c
-        .wait_for(
-            &Kind::SECRET,
-            Some("quay"),
-            "late",
-            &options("Secret late", Duration::from_secs(20)),
-            |o| {
-                if o.is_some() {
-                    Check::Done
-                } else {
-                    Check::Pending("absent".into())
-                }
-            },
+    for drop in 1..=DROPS {
+        // The wait re-watches after its poll interval: give it a few of them.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while watch_requests(&sim) < drop {
+            assert!(
+                Instant::now() < deadline,
+                "the wait made {} watch requests, expected {drop} before drop {drop}",
+                watch_requests(&sim)
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            sim.watches().wait_for("secrets", 1),
         )
         .await
+        .expect("the wait's watch is open");
+        sim.faults().close_watches();
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while watch_requests(&sim) <= DROPS {
+        assert!(
+            Instant::now() < deadline,
+            "the wait did not watch again after the last drop"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    c.apply(&secret("late", "YQ==")).await.unwrap();
+    let found = tokio::time::timeout(Duration::from_secs(60), wait)
+        .await
+        .expect("the wait ended")
+        .unwrap()
         .unwrap();
     assert!(found.is_some());
+    assert!(
+        watch_requests(&sim) > DROPS,
+        "{} watch requests for {DROPS} dropped watches",
+        watch_requests(&sim)
+    );
 }
 
 #[tokio::test]
