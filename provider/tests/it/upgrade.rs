@@ -4,7 +4,17 @@
 //! replica of quay, clair and mirror. A ledger records every moment a site served pods at an
 //! older version while another site's migration ran.
 //!
-//! The operator model of `harness/src/sim/operator/` replaces this stand-in once it lands.
+//! Why a stand-in and not the harness's operator model: these tests drive the loop directly,
+//! in a second, without PostgreSQL, Redis and S3, which the model needs for its migrations and
+//! pod start-up checks. The model, with its event-driven ledger, judges the same upgrade
+//! through Terraform in `e2e::upgrade`.
+//!
+//! Why the stand-in's ledger sees every unsafe moment: the stand-in is the only writer of its
+//! sites' pods and Jobs, and writes them only inside a tick, which then records its site's
+//! state and checks it against the last recorded state of every other site. So every state
+//! its world passes through is judged, whenever the ticks run. What could leave the ledger
+//! empty is a stand-in that does not run: every tick's error is kept and fails the test, and
+//! each site must have ticked [`MIN_TICKS_DURING_RUN`] times while the upgrade ran.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -37,6 +47,9 @@ const NAME: &str = "registry";
 const OPERATOR_NS: &str = "openshift-operators";
 const FROM: &str = "3.14.8";
 const TO: &str = "3.15.7";
+/// Successful ticks each stand-in operator must make while an upgrade runs (it takes
+/// several rounds of 50–500 ms, and the stand-in ticks every 40 ms).
+const MIN_TICKS_DURING_RUN: usize = 5;
 
 fn qr_api(client: &Client) -> Api<DynamicObject> {
     let gvk = GroupVersionKind::gvk("quay.redhat.com", "v1", "QuayRegistry");
@@ -62,6 +75,31 @@ struct World {
     sites: BTreeMap<String, (String, usize, Option<String>)>,
     /// Unsafe moments: a site serving an older version while another migrates.
     ledger: Vec<String>,
+    /// Successful ticks per site key.
+    ticks: BTreeMap<String, usize>,
+    /// Every failed tick, with its site and error.
+    tick_errors: Vec<String>,
+}
+
+impl World {
+    /// Asserts that no tick failed, that every site ticked at least
+    /// [`MIN_TICKS_DURING_RUN`] times since `before` (a copy of `ticks`), and that the
+    /// ledger is empty.
+    fn assert_ran_safely(&self, before: &BTreeMap<String, usize>) {
+        assert!(
+            self.tick_errors.is_empty(),
+            "the stand-in operator failed: {:#?}",
+            self.tick_errors
+        );
+        for (site, ticks) in &self.ticks {
+            let during = ticks - before.get(site).copied().unwrap_or(0);
+            assert!(
+                during >= MIN_TICKS_DURING_RUN,
+                "the stand-in operator of {site} ticked {during} times during the upgrade"
+            );
+        }
+        assert!(self.ledger.is_empty(), "unsafe moments: {:#?}", self.ledger);
+    }
 }
 
 async fn start_site(key: &str, flavour: Flavour) -> Site {
@@ -121,8 +159,15 @@ fn play_operator(site: &Site, world: Arc<Mutex<World>>) -> JoinHandle<()> {
     let key = site.key.clone();
     tokio::spawn(async move {
         loop {
-            // Errors (faults, races) are retried on the next tick, as a controller would.
-            let _ = operator_tick(&client, &key, &world).await;
+            // Nothing else writes what a tick writes, so no error is expected: each is kept
+            // for the test to fail on, and retried on the next tick as a controller would.
+            if let Err(error) = operator_tick(&client, &key, &world).await {
+                world
+                    .lock()
+                    .unwrap()
+                    .tick_errors
+                    .push(format!("{key}: {error}"));
+            }
             tokio::time::sleep(Duration::from_millis(40)).await;
         }
     })
@@ -241,6 +286,7 @@ async fn operator_tick(
         key.to_owned(),
         (version.clone(), running, migrating.clone()),
     );
+    *w.ticks.entry(key.to_owned()).or_default() += 1;
     let snapshot = w.sites.clone();
     for (other, (_, _, migrating)) in &snapshot {
         let Some(to) = migrating else { continue };
@@ -310,7 +356,8 @@ async fn three_sites(flavour: Flavour) -> (Vec<Site>, Arc<Mutex<World>>, Vec<Joi
     while world.lock().unwrap().sites.len() < sites.len() {
         assert!(
             Instant::now() < deadline,
-            "stand-in operators did not start"
+            "stand-in operators did not start: {:#?}",
+            world.lock().unwrap().tick_errors
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -362,6 +409,7 @@ async fn assert_upgraded_and_restored(sites: &[Site]) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn upgrades_three_deployment_operated_sites_primary_first_without_unsafe_moments() {
     let (sites, world, tasks) = three_sites(Flavour::Kubernetes).await;
+    let ticks_before = world.lock().unwrap().ticks.clone();
     let steps = run(
         &clusters(&sites),
         &request(&sites, "deployment"),
@@ -387,8 +435,7 @@ async fn upgrades_three_deployment_operated_sites_primary_first_without_unsafe_m
     );
     assert!(text.last().unwrap().starts_with("done"));
     assert_upgraded_and_restored(&sites).await;
-    let ledger = world.lock().unwrap().ledger.clone();
-    assert!(ledger.is_empty(), "unsafe moments: {ledger:#?}");
+    world.lock().unwrap().assert_ran_safely(&ticks_before);
     for t in tasks {
         t.abort();
     }
@@ -397,6 +444,7 @@ async fn upgrades_three_deployment_operated_sites_primary_first_without_unsafe_m
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn upgrades_three_olm_operated_sites_by_approving_install_plans() {
     let (sites, world, tasks) = three_sites(Flavour::Openshift).await;
+    let ticks_before = world.lock().unwrap().ticks.clone();
     let steps = run(
         &clusters(&sites),
         &request(&sites, "olm"),
@@ -414,8 +462,7 @@ async fn upgrades_three_olm_operated_sites_by_approving_install_plans() {
         "{text:#?}"
     );
     assert_upgraded_and_restored(&sites).await;
-    let ledger = world.lock().unwrap().ledger.clone();
-    assert!(ledger.is_empty(), "unsafe moments: {ledger:#?}");
+    world.lock().unwrap().assert_ran_safely(&ticks_before);
     for t in tasks {
         t.abort();
     }
