@@ -4,7 +4,9 @@
 use georep_harness::terraform::{Diagnostic, PlanExit, Severity, TerraformBinary};
 use sha2::{Digest, Sha256};
 
-use super::{assert_diagnostic, for_each_terraform, workdir};
+use georep_harness::secrets::{SecretScanner, describe};
+
+use super::{assert_diagnostic, for_each_terraform, secret_findings, workdir};
 
 const HEADER: &str = r#"
 terraform {
@@ -102,7 +104,6 @@ fn config_data_source_applies_renders_and_plans_no_changes_after() {
             .as_str()
             .expect("yaml is a string")
             .to_owned();
-        assert!(outputs["yaml"].sensitive, "config_yaml must stay sensitive");
         for line in [
             "SERVER_HOSTNAME: quay.global.example.com",
             "FEATURE_STORAGE_REPLICATION: true",
@@ -362,22 +363,65 @@ fn provider_cluster_with_both_kubeconfigs_is_rejected_at_the_attribute() {
     });
 }
 
+/// Every secret value of [`config`].
+fn secrets() -> SecretScanner {
+    let mut scanner = SecretScanner::new()
+        .with("secret_key", "0123456789abcdef0123456789abcdef-secret")
+        .with(
+            "database_secret_key",
+            "fedcba9876543210fedcba9876543210-dbkey",
+        )
+        .with("the database password", "db-password")
+        .with("the Redis password", "redis-password");
+    for location in ["us_east", "eu_west", "ap_south"] {
+        scanner = scanner
+            .with(&format!("{location} access_key"), &format!("ak-{location}"))
+            .with(
+                &format!("{location} secret_key"),
+                &format!("sk-{location}-0123456789"),
+            );
+    }
+    scanner
+}
+
 #[test]
-fn secrets_never_appear_in_terraform_output() {
+fn secrets_never_appear_in_terraform_output_or_logs() {
     for_each_terraform(|tf| {
-        let dir = workdir(tf, "secrets_hidden");
-        dir.write_main_tf(&config("", &[])).unwrap();
-        let plan = dir.run(["plan", "-no-color", "-input=false"]).unwrap();
-        let text = format!("{}{}", plan.stdout, plan.stderr);
-        for secret in [
-            "db-password",
-            "redis-password",
-            "sk-us_east-0123456789",
-            "-secret\"",
-        ] {
-            assert!(
-                !text.contains(secret),
-                "{secret:?} leaked into plan output:\n{text}"
+        let findings = secret_findings(tf, "secrets_hidden", &config("", &[]), &secrets());
+        assert!(
+            findings.is_empty(),
+            "secrets leaked:\n{}",
+            describe(&findings)
+        );
+    });
+}
+
+/// The attributes holding secrets are sensitive in the schema: an output that shows one
+/// without `sensitive = true` is refused by Terraform itself.
+#[test]
+fn outputs_of_secret_attributes_must_be_declared_sensitive() {
+    for_each_terraform(|tf| {
+        for attribute in ["config_yaml", "secret_key", "database_secret_key"] {
+            let hcl = format!(
+                "{}\noutput \"shown\" {{\n  value = data.quay_georep_config.shared.{attribute}\n}}\n",
+                config("", &[])
+            );
+            let dir = workdir(tf, &format!("config_unmarked_{attribute}"));
+            dir.write_main_tf(&hcl).unwrap();
+            let plan = dir.plan().unwrap();
+            assert_eq!(
+                plan.exit,
+                PlanExit::Error,
+                "{attribute}: {:#?}",
+                plan.events
+            );
+            let diags: Vec<Diagnostic> = plan.events.diagnostics().cloned().collect();
+            assert_diagnostic(
+                &diags,
+                Severity::Error,
+                "Output refers to sensitive values",
+                "output \"shown\"",
+                "sensitive = true",
             );
         }
     });

@@ -9,8 +9,9 @@
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::PathBuf;
 
+use georep_harness::secrets::{Finding, SecretScanner};
 use georep_harness::terraform::{
-    DevOverride, Diagnostic, Severity, TerraformBinary, Workdir, binaries_under_test,
+    DevOverride, Diagnostic, PlanExit, Severity, TerraformBinary, Workdir, binaries_under_test,
 };
 
 mod bench;
@@ -88,4 +89,59 @@ pub fn for_each_terraform(test: impl Fn(&TerraformBinary)) {
             resume_unwind(panic);
         }
     }
+}
+
+/// Plans and applies `hcl` in a fresh working directory with `TF_LOG=trace` (written to
+/// `terraform.log` there), requires both to succeed, and returns where any of `scanner`'s
+/// secrets appeared: in plan's and apply's stdout and stderr, in the log, and in every file
+/// of the directory except `main.tf` (the input that holds them) and the state files
+/// (Terraform keeps sensitive values there in plain text by design).
+pub fn secret_findings(
+    terraform: &TerraformBinary,
+    test_name: &str,
+    hcl: &str,
+    scanner: &SecretScanner,
+) -> Vec<Finding> {
+    let dir = workdir(terraform, test_name);
+    let log = dir.path().join("terraform.log");
+    let dir = dir.with_tf_log("trace").with_env("TF_LOG_PATH", &log);
+    dir.write_main_tf(hcl).unwrap();
+    let plan = dir
+        .run(["plan", "-no-color", "-input=false", "-detailed-exitcode"])
+        .unwrap();
+    assert!(
+        matches!(
+            PlanExit::from_exit_code(plan.exit_code),
+            Some(PlanExit::NoChanges | PlanExit::Changes)
+        ),
+        "the plan failed, so it proves nothing about secrets: {}",
+        plan.stderr_tail()
+    );
+    let apply = dir
+        .run(["apply", "-auto-approve", "-no-color", "-input=false"])
+        .unwrap()
+        .require_success()
+        .unwrap_or_else(|error| panic!("{error}"));
+    let trace = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        trace.contains("provider.terraform-provider-quay"),
+        "TF_LOG=trace did not log the provider's lines to {}",
+        log.display()
+    );
+    let mut findings = Vec::new();
+    for (place, text) in [
+        ("plan stdout", &plan.stdout),
+        ("plan stderr", &plan.stderr),
+        ("apply stdout", &apply.stdout),
+        ("apply stderr", &apply.stderr),
+    ] {
+        findings.extend(scanner.scan_text(place, text));
+    }
+    let by_design = |path: &std::path::Path| {
+        ["main.tf", "terraform.tfstate", "terraform.tfstate.backup"]
+            .iter()
+            .any(|name| path == std::path::Path::new(name))
+    };
+    findings.extend(scanner.scan_dir(dir.path(), &by_design).unwrap());
+    findings
 }

@@ -3,14 +3,15 @@
 //! kubeconfig files that do not exist), external secret mode, and bad inputs rejected at plan
 //! with the attribute they are about.
 
-use georep_harness::terraform::{Diagnostic, PlanExit, TerraformBinary};
+use georep_harness::secrets::{SecretScanner, describe};
+use georep_harness::terraform::{Diagnostic, PlanExit, Severity, TerraformBinary};
 use serde_json::Value;
 
 use super::site_inputs::{
     self, BLOCK, For, LOCATIONS, assert_reported, bad_inputs_for, replace_once, site_body,
     write_certificates,
 };
-use super::{for_each_terraform, workdir};
+use super::{assert_diagnostic, for_each_terraform, secret_findings, workdir};
 
 const PREFERENCE_ENV: &str = "QUAY_DISTRIBUTED_STORAGE_PREFERENCE";
 
@@ -72,9 +73,7 @@ fn parse_yaml(text: &str) -> Value {
 
 /// The documents of a `<location>_manifests` output, parsed.
 fn documents(outputs: &georep_harness::terraform::Outputs, location: &str) -> Vec<Value> {
-    let output = &outputs[&format!("{location}_manifests")];
-    assert!(output.sensitive, "manifests must be sensitive");
-    output
+    outputs[&format!("{location}_manifests")]
         .value
         .as_array()
         .unwrap()
@@ -232,17 +231,70 @@ fn site_manifests_reject_bad_inputs_at_the_attribute() {
     });
 }
 
+/// Every secret value of [`three_sites`].
+fn secrets() -> SecretScanner {
+    let mut scanner = SecretScanner::new()
+        .with("secret_key", "0123456789abcdef0123456789abcdef-secret")
+        .with(
+            "database_secret_key",
+            "fedcba9876543210fedcba9876543210-dbkey",
+        )
+        .with("the database password", "db-password")
+        .with("the Clair database password", "clair-password");
+    for location in LOCATIONS {
+        scanner = scanner
+            .with(&format!("{location} access_key"), &format!("ak-{location}"))
+            .with(
+                &format!("{location} secret_key"),
+                &format!("sk-{location}-0123456789"),
+            );
+    }
+    scanner
+}
+
 #[test]
-fn secrets_never_appear_in_plan_output() {
+fn secrets_never_appear_in_terraform_output_or_logs() {
     for_each_terraform(|tf| {
-        let dir = workdir(tf, "site_manifests_secrets_hidden");
-        dir.write_main_tf(&three_sites("", "", &[])).unwrap();
-        let plan = dir.run(["plan", "-no-color", "-input=false"]).unwrap();
-        let text = format!("{}{}", plan.stdout, plan.stderr);
-        for secret in ["db-password", "clair-password", "sk-us_east-0123456789"] {
-            assert!(
-                !text.contains(secret),
-                "{secret:?} leaked into plan output:\n{text}"
+        let findings = secret_findings(
+            tf,
+            "site_manifests_secrets_hidden",
+            &three_sites("", "", &[]),
+            &secrets(),
+        );
+        assert!(
+            findings.is_empty(),
+            "secrets leaked:\n{}",
+            describe(&findings)
+        );
+    });
+}
+
+/// The rendered documents hold the config bundle Secret: an output that shows them without
+/// `sensitive = true` is refused by Terraform itself.
+#[test]
+fn outputs_of_rendered_documents_must_be_declared_sensitive() {
+    for_each_terraform(|tf| {
+        for attribute in ["manifests", "yaml"] {
+            let hcl = format!(
+                "{}\noutput \"shown\" {{\n  value = data.quay_georep_site_manifests.us_east.{attribute}\n}}\n",
+                three_sites("", "", &[])
+            );
+            let dir = workdir(tf, &format!("site_manifests_unmarked_{attribute}"));
+            dir.write_main_tf(&hcl).unwrap();
+            let plan = dir.plan().unwrap();
+            assert_eq!(
+                plan.exit,
+                PlanExit::Error,
+                "{attribute}: {:#?}",
+                plan.events
+            );
+            let diags: Vec<Diagnostic> = plan.events.diagnostics().cloned().collect();
+            assert_diagnostic(
+                &diags,
+                Severity::Error,
+                "Output refers to sensitive values",
+                "output \"shown\"",
+                "sensitive = true",
             );
         }
     });
