@@ -25,17 +25,32 @@ data "quay_georep_config" "shared" {
     password = var.redis_password
   }
 
-  dynamic "storage" {
-    for_each = var.sites
-    labels   = [storage.key]
-    content {
-      driver     = "radosgw"
-      hostname   = storage.value.s3_hostname
-      port       = 443
-      bucket     = storage.value.bucket
-      access_key = storage.value.access_key
-      secret_key = storage.value.secret_key
-    }
+  # Block labels must be known at validate time, so one block per location, not dynamic.
+  storage "us_east" {
+    driver     = "radosgw"
+    hostname   = var.sites["us_east"].s3_hostname
+    port       = 443
+    bucket     = var.sites["us_east"].bucket
+    access_key = var.storage_credentials["us_east"].access_key
+    secret_key = var.storage_credentials["us_east"].secret_key
+  }
+
+  storage "eu_west" {
+    driver     = "radosgw"
+    hostname   = var.sites["eu_west"].s3_hostname
+    port       = 443
+    bucket     = var.sites["eu_west"].bucket
+    access_key = var.storage_credentials["eu_west"].access_key
+    secret_key = var.storage_credentials["eu_west"].secret_key
+  }
+
+  storage "ap_south" {
+    driver     = "radosgw"
+    hostname   = var.sites["ap_south"].s3_hostname
+    port       = 443
+    bucket     = var.sites["ap_south"].bucket
+    access_key = var.storage_credentials["ap_south"].access_key
+    secret_key = var.storage_credentials["ap_south"].secret_key
   }
 }
 

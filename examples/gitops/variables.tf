@@ -4,13 +4,21 @@ variable "server_hostname" {
   default     = "quay.global.example.com"
 }
 
+# Not sensitive: Terraform refuses sensitive values in for_each, and the site keys, hosts and
+# buckets are no secret. The credentials are in storage_credentials below.
 variable "sites" {
-  description = "one entry per site, keyed by its storage location id"
+  description = "one entry per site, keyed by its storage location id: us_east, eu_west and ap_south"
   type = map(object({
     s3_hostname = string
     bucket      = string
-    access_key  = string
-    secret_key  = string
+  }))
+}
+
+variable "storage_credentials" {
+  description = "each site's bucket credentials, keyed like sites"
+  type = map(object({
+    access_key = string
+    secret_key = string
   }))
   sensitive = true
 }
