@@ -111,6 +111,12 @@ impl Faults {
         lock(&self.rules).clone()
     }
 
+    /// Replace every rule with `rules` at once (the latency stays): no request slips between
+    /// removing a rule that holds a client and adding the one that should meet its retry.
+    pub fn replace(&self, rules: Vec<FaultRule>) {
+        *lock(&self.rules) = rules;
+    }
+
     /// Remove every rule and the latency.
     pub fn clear(&self) {
         lock(&self.rules).clear();
@@ -239,5 +245,30 @@ mod tests {
         assert!(faults.rules().is_empty(), "a used-up rule is dropped");
         assert!(faults.check("patch", "quayregistries", "r").is_none());
         assert_eq!(faults.counters().by_verb["patch"], 3);
+    }
+
+    #[test]
+    fn replace_swaps_every_rule_at_once_and_keeps_the_latency() {
+        let faults = Faults::default();
+        faults.set_latency(Duration::from_millis(5));
+        faults.inject(FaultRule {
+            verb: Some("patch".into()),
+            resource: None,
+            name: None,
+            count: u32::MAX,
+            fault: FaultKind::InternalError,
+        });
+        let seven = FaultRule {
+            verb: Some("patch".into()),
+            resource: Some("quayregistries".into()),
+            name: None,
+            count: 7,
+            fault: FaultKind::InternalError,
+        };
+        faults.replace(vec![seven.clone()]);
+        assert_eq!(faults.rules(), [seven]);
+        assert_eq!(faults.latency(), Duration::from_millis(5));
+        assert!(faults.check("patch", "secrets", "x").is_none());
+        assert!(faults.check("patch", "quayregistries", "x").is_some());
     }
 }

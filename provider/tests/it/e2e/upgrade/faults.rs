@@ -216,9 +216,14 @@ fn internal_errors_and_a_concurrent_apply(ctx: &Ctx, to: QuayVersion) {
     );
     assert_eq!(snapshot(ctx), before, "the refused apply changed something");
 
-    // 500s that run out are retried by the same apply.
-    faults.clear();
-    faults.inject(rule("patch", "quayregistries", 7, FaultKind::InternalError));
+    // 500s that run out are retried by the same apply. The hold is swapped for them in one
+    // step: with a clear() first, a retry could pass between the two and meet no 500.
+    faults.replace(vec![rule(
+        "patch",
+        "quayregistries",
+        7,
+        FaultKind::InternalError,
+    )]);
     let (status, output) = first.finish();
     assert!(status.success(), "{output}");
     assert_eq!(faults.rules(), [], "the 500s were never met");
@@ -310,7 +315,9 @@ fn secondary_unreachable_while_upgrading(ctx: &Ctx, to: QuayVersion) {
     // Keeps the secondaries' step open until the secondary is cut off.
     secondary.inject(hold("patch", "installplans", None));
     target(&ctx.dir, to, "30m", OLM);
-    let mut apply = Running::spawn(&ctx.dir);
+    // The provider logs each round's status at info: the test reads them to know the apply
+    // has seen the cut-off secondary.
+    let mut apply = Running::spawn_with_env(&ctx.dir, &[("TF_LOG_PROVIDER", "info")]);
     apply.wait_for(&ctx.runtime, "upgrade-secondary-operators", || async {
         progress_phase(&ctx.env).await.as_deref() == Some("upgrade-secondary-operators")
     });
@@ -319,7 +326,19 @@ fn secondary_unreachable_while_upgrading(ctx: &Ctx, to: QuayVersion) {
     for site in ctx.env.sites() {
         site.cluster.faults().close_watches();
     }
-    std::thread::sleep(Duration::from_secs(3));
+    // Two rounds that found ap_south cut off: the apply has decided, with eu_west reachable
+    // and ap_south not, at least once after the round in which it could have restored eu_west
+    // (a phase changes one round before it acts). A stalled apply never gets here.
+    let cut_off =
+        "waiting for cluster ap_south of ap_south/quay-enterprise/registry to become reachable";
+    let log = apply.log.clone();
+    apply.wait_for(&ctx.runtime, "two rounds that saw ap_south cut off", || {
+        let seen = std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches(cut_off)
+            .count();
+        async move { seen >= 2 }
+    });
     // Upgraded or not, no secondary serves before every secondary runs the target.
     assert_eq!(
         ctx.runtime.block_on(quay_replicas(&ctx.env, 1)),

@@ -501,6 +501,12 @@ struct Running {
 
 impl Running {
     fn spawn(dir: &Workdir) -> Self {
+        Self::spawn_with_env(dir, &[])
+    }
+
+    /// [`Running::spawn`] with more environment variables, such as `TF_LOG_PROVIDER=info` to
+    /// read the upgrade's status of every round in the output.
+    fn spawn_with_env(dir: &Workdir, env: &[(&str, &str)]) -> Self {
         use std::os::unix::process::CommandExt as _;
         let log = dir.path().join("apply.log");
         let file = std::fs::File::create(&log).unwrap();
@@ -518,6 +524,7 @@ impl Running {
             .env("TF_CLI_CONFIG_FILE", dir.cli_config_path())
             .env("CHECKPOINT_DISABLE", "1")
             .env("TF_IN_AUTOMATION", "1")
+            .envs(env.iter().copied())
             .stdout(file.try_clone().unwrap())
             .stderr(file)
             .process_group(0);
