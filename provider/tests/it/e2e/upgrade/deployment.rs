@@ -28,6 +28,9 @@ const KUBERNETES: (&str, &str) = ("deployment", "quay-operator");
 /// The upgrade resource's address in `examples/upgrade`.
 const UPGRADE: &str = "quay_georep_upgrade.all[0]";
 
+/// One test on one backend on purpose: its parts are one story, not independent cases.
+/// The refusals must leave exactly the sites the happy path then upgrades, and the drift
+/// check needs the upgraded sites and the finished upgrade in state.
 #[test]
 fn deployment_operators_upgrade_on_kubernetes_after_preflight_refusals_change_nothing() {
     let chain = releases_from("3.15.7");
