@@ -4,10 +4,11 @@
 //! settings as before, the Lease released, the progress record gone, and the safety ledger
 //! empty. Upgrading every operator at once instead is shown by the same ledger to be unsafe.
 //!
-//! The submodules walk one local backend up the catalogue, one minor per case, so each case
-//! starts from a converged set of sites without starting a new backend:
-//! - [`resume`]: Terraform and its provider killed at each step, then applied again;
-//! - [`faults`]: API faults at each step, a failing migration, a second concurrent apply;
+//! The submodules:
+//! - [`resume`]: Terraform and its provider killed at each step, then applied again (one
+//!   test and one backend per case);
+//! - [`faults`]: API faults at each step, a failing migration, a second concurrent apply
+//!   (one test and one backend per case);
 //! - [`deployment`]: the `deployment` operator method on the Kubernetes flavour, preflight
 //!   errors that change nothing, and a changed site version planned as an upgrade again.
 //!

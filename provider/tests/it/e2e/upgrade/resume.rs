@@ -3,7 +3,9 @@
 //! time the upgrade completes with every site on the target, the original replicas and HPA
 //! settings, the Lease released, no progress record and an empty safety ledger.
 //!
-//! One local backend walks up the catalogue, one minor per case. A step is held by a fault
+//! One test and one local backend per case (about 8 s each here), upgraded one minor from the
+//! case's place in the catalogue (the fourth, 3.16 to 3.17, has the longest migration, so it
+//! is the one killed mid-migration). A step is held by a fault
 //! on the one write that ends it (so the kill lands in that step however loaded the machine
 //! is), except the migration, which takes seconds here and is killed while its Job runs.
 
@@ -76,77 +78,108 @@ const CASES: [Case; 5] = [
     },
 ];
 
-#[test]
-fn an_upgrade_killed_at_any_step_completes_on_the_next_apply() {
+/// Starts a backend at the `index`-th release from 3.13.11 with `examples/three-sites`
+/// applied, kills the upgrade one minor up in `CASES[index]`'s phase, applies again, and
+/// checks that the upgrade completed safely.
+fn kill_and_resume(index: usize) {
     let chain = releases_from("3.13.11");
-    assert!(chain.len() > CASES.len(), "too few releases: {chain:?}");
+    let (Some(case), Some(&[from, to])) = (CASES.get(index), chain.get(index..index + 2)) else {
+        panic!("too few releases for case {index}: {chain:?}");
+    };
     let terraform = binaries_under_test().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let state = tempfile::tempdir().unwrap();
     let mut opts = LocalOptions::new(state.path());
-    opts.quay_version = chain[0];
+    opts.quay_version = from;
     // Nine revisions take over three seconds: time to see the migration Job running.
     opts.migration_time_per_revision = Duration::from_millis(400);
-    let (env, dir) = three_sites(&runtime, &terraform[0], "upgrade_killed", &opts);
+    let (env, dir) = three_sites(
+        &runtime,
+        &terraform[0],
+        &format!("upgrade_killed_{index}"),
+        &opts,
+    );
     let before = registries(&runtime, &env);
 
-    for (case, hop) in CASES.iter().zip(chain.windows(2)) {
-        let to = hop[1];
-        target(&dir, to, "30m", OLM);
-        if let Hold::Write {
-            site,
-            verb,
-            resource,
-        } = case.hold
-        {
-            env.sites()[site]
-                .cluster
-                .faults()
-                .inject(hold(verb, resource, None));
-        }
-        if let Hold::Restore = case.hold {
-            env.sites()[2]
-                .cluster
-                .faults()
-                .set_latency(Duration::from_millis(100));
-        }
-        let mut apply = Running::spawn(&dir);
-        apply.wait_for(&runtime, case.phase, || async {
-            let phase = progress_phase(&env).await;
-            phase.as_deref() == Some(case.phase)
-                && (!matches!(case.hold, Hold::Migration) || migrating(&env, 0).await)
-        });
-        if let Hold::Restore = case.hold {
-            env.sites()[0]
-                .cluster
-                .faults()
-                .inject(hold("patch", "configmaps", Some(PROGRESS)));
-        }
-        if !matches!(case.hold, Hold::Migration) {
-            // Let the run meet the hold a few times: it must retry, not move on.
-            std::thread::sleep(Duration::from_secs(1));
-        }
-        apply.kill();
-        for site in env.sites() {
-            site.cluster.faults().clear();
-        }
-        assert_eq!(
-            runtime.block_on(progress_phase(&env)).as_deref(),
-            Some(case.phase),
-            "killed in {}, the progress record moved on",
-            case.phase
-        );
-
-        let resumed = dir.apply().unwrap();
-        assert!(resumed.succeeded(), "{}: {:#?}", case.phase, resumed.events);
-        assert_eq!(
-            dir.output_json().unwrap()["upgraded_version"].value,
-            json!(to.to_string()),
-            "killed in {}",
-            case.phase
-        );
-        assert_upgraded(&runtime, &env, &before, to);
-        assert_eq!(env.ledger().violations(), [], "killed in {}", case.phase);
+    target(&dir, to, "30m", OLM);
+    if let Hold::Write {
+        site,
+        verb,
+        resource,
+    } = case.hold
+    {
+        env.sites()[site]
+            .cluster
+            .faults()
+            .inject(hold(verb, resource, None));
     }
+    if let Hold::Restore = case.hold {
+        env.sites()[2]
+            .cluster
+            .faults()
+            .set_latency(Duration::from_millis(100));
+    }
+    let mut apply = Running::spawn(&dir);
+    apply.wait_for(&runtime, case.phase, || async {
+        let phase = progress_phase(&env).await;
+        phase.as_deref() == Some(case.phase)
+            && (!matches!(case.hold, Hold::Migration) || migrating(&env, 0).await)
+    });
+    if let Hold::Restore = case.hold {
+        env.sites()[0]
+            .cluster
+            .faults()
+            .inject(hold("patch", "configmaps", Some(PROGRESS)));
+    }
+    if !matches!(case.hold, Hold::Migration) {
+        // Let the run meet the hold a few times: it must retry, not move on.
+        std::thread::sleep(Duration::from_secs(1));
+    }
+    apply.kill();
+    for site in env.sites() {
+        site.cluster.faults().clear();
+    }
+    assert_eq!(
+        runtime.block_on(progress_phase(&env)).as_deref(),
+        Some(case.phase),
+        "killed in {}, the progress record moved on",
+        case.phase
+    );
+
+    let resumed = dir.apply().unwrap();
+    assert!(resumed.succeeded(), "{}: {:#?}", case.phase, resumed.events);
+    assert_eq!(
+        dir.output_json().unwrap()["upgraded_version"].value,
+        json!(to.to_string()),
+        "killed in {}",
+        case.phase
+    );
+    assert_upgraded(&runtime, &env, &before, to);
+    assert_eq!(env.ledger().violations(), [], "killed in {}", case.phase);
     runtime.block_on(env.stop()).unwrap();
+}
+
+#[test]
+fn an_upgrade_killed_while_scaling_down_completes_on_the_next_apply() {
+    kill_and_resume(0);
+}
+
+#[test]
+fn an_upgrade_killed_while_upgrading_the_primarys_operator_completes_on_the_next_apply() {
+    kill_and_resume(1);
+}
+
+#[test]
+fn an_upgrade_killed_while_upgrading_the_secondaries_completes_on_the_next_apply() {
+    kill_and_resume(2);
+}
+
+#[test]
+fn an_upgrade_killed_while_the_primary_migrates_completes_on_the_next_apply() {
+    kill_and_resume(3);
+}
+
+#[test]
+fn an_upgrade_killed_while_restoring_completes_on_the_next_apply() {
+    kill_and_resume(4);
 }
