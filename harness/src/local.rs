@@ -29,14 +29,15 @@ use serde_json::{Value, json};
 
 use crate::blobs::replication::{ReplicationOptions, ReplicationWorker, WorkerSite};
 use crate::blobs::{self, PushedBlob, SiteStorage};
-use crate::lb::{self, GlobalEndpoint, GlobalOptions, LoadBalancer, SitePods};
+use crate::lb::{self, GlobalEndpoint, GlobalOptions, LoadBalancer};
+use crate::quay::{Catalogue, QuayVersion, SitePods};
 use crate::services::postgres::Database;
 use crate::services::{self, SharedServices};
+use crate::sim::apiserver::{self, kubeconfig};
 use crate::sim::ledger::{self, Ledger};
 use crate::sim::olm::{self, OlmModel};
-use crate::sim::operator::catalogue::{Catalogue, QuayVersion};
 use crate::sim::operator::{self, OperatorModel, OperatorOptions, RunningOperator};
-use crate::sim::{ClusterConfig, Flavour, SimCluster, cluster, kubeconfig};
+use crate::sim::{ClusterConfig, Flavour, SimCluster};
 
 /// The default sites: cluster and context names.
 pub const DEFAULT_SITES: [&str; 3] = ["us-east", "eu-west", "ap-south"];
@@ -80,7 +81,7 @@ pub enum Error {
         site: String,
         /// Why.
         #[source]
-        source: Box<cluster::Error>,
+        source: Box<apiserver::Error>,
     },
     /// OLM could not install the operator.
     #[error("install the quay operator through OLM on site {site}")]

@@ -11,9 +11,9 @@ use kube::api::{Api, ListParams, Patch, PatchParams, PostParams, WatchEvent, Wat
 use serde_json::json;
 use tokio_stream::StreamExt as _;
 
-use crate::sim::{ClusterConfig, SimCluster, cluster};
+use crate::sim::apiserver::{self, ClusterConfig, SimCluster};
 
-/// Sizes of the benchmark; defaults as the issue asks.
+/// Sizes of the benchmark; each flag states its default.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
     /// GET requests to time.
@@ -44,7 +44,7 @@ pub struct BenchArgs {
 pub enum Error {
     /// The cluster did not start.
     #[error("start benchmark cluster")]
-    Start(#[source] cluster::Error),
+    Start(#[source] apiserver::Error),
     /// A request failed.
     #[error("benchmark request during {phase}")]
     Request {
@@ -276,12 +276,7 @@ pub async fn run(args: &BenchArgs) -> Result<Report, Error> {
             for i in 0..args.memory_objects {
                 let body = serde_json::to_value(cm(&format!("m{i:06}"), i)).unwrap_or_default();
                 // In-process: memory is what we measure, not request throughput.
-                let _ = store.create(
-                    &t,
-                    "default",
-                    body,
-                    &crate::sim::store::WriteOptions::default(),
-                );
+                let _ = store.create(&t, "default", body, &apiserver::WriteOptions::default());
             }
         }
     }

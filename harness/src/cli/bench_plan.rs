@@ -19,9 +19,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::cli::demo;
 use crate::local::{self, LocalEnv, LocalOptions};
-use crate::sim::faults::Counters;
+use crate::sim::apiserver::Counters;
 use crate::terraform::{
     self, DevOverride, PlanExit, TerraformBinary, Workdir, binaries_under_test,
 };
@@ -61,7 +60,7 @@ pub struct PlanArgs {
 pub enum Error {
     /// The provider or Terraform was not found.
     #[error("find the programs to benchmark")]
-    Programs(#[source] demo::Error),
+    Programs(#[source] terraform::Error),
     /// The Terraform binaries under test were not found.
     #[error("find the Terraform binaries under test (or pass --terraform)")]
     Terraforms(#[source] terraform::Error),
@@ -402,14 +401,14 @@ fn counting_provider_dir(root: &Path, provider_dir: &Path) -> Result<PathBuf, Er
         path: dir.clone(),
         source,
     })?;
-    let script = dir.join(demo::PROVIDER_EXE);
+    let script = dir.join(terraform::PROVIDER_EXE);
     let log = dir.join("starts.log");
     write_file(
         &script,
         &format!(
             "#!/bin/sh\necho start >> '{}'\nexec '{}' \"$@\"\n",
             log.display(),
-            provider_dir.join(demo::PROVIDER_EXE).display()
+            provider_dir.join(terraform::PROVIDER_EXE).display()
         ),
     )?;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).map_err(
@@ -637,7 +636,7 @@ pub async fn run(args: &PlanArgs) -> Result<PlanReport, Error> {
         return Err(Error::NothingToMeasure);
     }
     let (root, quay_dir) =
-        demo::repo_and_provider_dir(args.provider_dir.as_deref()).map_err(Error::Programs)?;
+        terraform::repo_and_provider_dir(args.provider_dir.as_deref()).map_err(Error::Programs)?;
     let null_dir = args
         .null_provider_dir
         .clone()

@@ -16,8 +16,8 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+use crate::quay::{Catalogue, QuayVersion};
 use crate::sim::Flavour;
-use crate::sim::operator::catalogue::{Catalogue, QuayVersion};
 
 /// Conformance harness for Quay geo-replication.
 #[derive(Debug, Parser)]

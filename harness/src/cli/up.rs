@@ -234,8 +234,8 @@ pub async fn run(args: &UpArgs) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::quay::Catalogue;
     use crate::sim::Flavour;
-    use crate::sim::operator::catalogue::Catalogue;
 
     #[tokio::test]
     async fn up_writes_a_kubeconfig_per_site_and_the_ready_file() {

@@ -6,7 +6,7 @@
 //!   the site's Route. Quay's answers `/health/instance` with the site, version, config hash
 //!   and `SERVER_HOSTNAME` of a ready quay-app pod; Clair's answers `/healthz`. With no ready
 //!   pod behind it, every request gets 503, as an OpenShift router answers for a Route
-//!   without endpoints. It reads the pods from the operator model ([`site::SitePods`]).
+//!   without endpoints. It reads the pods from the operator model through [`crate::quay::SitePods`].
 //! - [`global::GlobalEndpoint`]: one loopback "global" endpoint per service. It health-checks
 //!   every site endpoint on an interval and forwards each request to a healthy one (round
 //!   robin); a site that fails a check, refuses the connection or answers 503 to a forwarded
@@ -48,9 +48,10 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::http_server::serve_until_shutdown;
+use crate::quay::SitePods;
 
 pub use self::global::{BackendState, GlobalEndpoint, GlobalOptions, Monitor, Probe, Sample};
-pub use self::site::{SiteEndpoint, SitePods};
+pub use self::site::SiteEndpoint;
 
 /// The response header in which a global endpoint names the site that answered.
 pub const SITE_HEADER: &str = "x-georep-site";

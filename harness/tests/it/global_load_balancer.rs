@@ -5,7 +5,7 @@ use georep_harness::lb::site::QuayHealth;
 use georep_harness::lb::{BackendState, Service, get};
 use georep_harness::services::{SERVICES_JSON, ServicesFile};
 
-use georep_harness::sim::operator::api_resource;
+use georep_harness::quay::api_resource;
 use kube::api::{Api, DynamicObject, ListParams};
 
 use crate::local_sites::{GLOBAL_HOSTNAME, GeoSites, NS, install, set_quay_replicas, until};

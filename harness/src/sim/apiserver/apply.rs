@@ -5,7 +5,7 @@
 //! [`apply`] for server-side apply (operation `Apply`: fields another manager owns with a
 //! different value conflict unless forced; fields the manager stops applying are removed
 //! when nobody else owns them). Lists are associative (merged by key) for the built-in merge
-//! keys of [`crate::sim::patch::merge_key`] and for CRD lists with
+//! keys of [`crate::sim::apiserver::patch::merge_key`] and for CRD lists with
 //! `x-kubernetes-list-type: map`; `finalizers` is a set; other lists are atomic.
 //! Not modelled: per-version field sets, `x-kubernetes-map-type: atomic`, unions.
 
@@ -13,10 +13,10 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value, json};
 
-use crate::sim::object;
-use crate::sim::patch;
-use crate::sim::resources::ResourceType;
-use crate::sim::status::{ApiError, Cause, Target};
+use super::object;
+use super::patch;
+use super::resources::ResourceType;
+use super::status::{ApiError, Cause, Target};
 
 /// One field path in `FieldsV1` key form: `f:spec`, `k:{"name":"web"}`, `v:"x"`, `.`.
 pub type FieldPath = Vec<String>;
@@ -568,7 +568,7 @@ pub fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::resources::Catalog;
+    use crate::sim::apiserver::resources::Catalog;
 
     fn cm_type() -> ResourceType {
         Catalog::builtin()

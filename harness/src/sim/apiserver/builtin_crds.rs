@@ -1,20 +1,21 @@
 //! CRDs every simulated cluster starts with: QuayRegistry, plus Route and the OLM types on
 //! OpenShift-flavoured clusters.
 //!
-//! The YAML is compiled into the binary (`crds/`), so the harness needs no data files at
+//! The YAML is compiled into the binary (`harness/src/sim/crds/`, where the provider's tests
+//! read the QuayRegistry CRD too), so the harness needs no data files at
 //! run time. They are created through the store like any client-created CRD.
 
 use serde_json::Value;
 
-use crate::sim::Flavour;
-use crate::sim::store::{Store, WriteOptions};
+use super::flavour::Flavour;
+use super::store::{Store, WriteOptions};
 
 const QUAY: (&str, &str) = (
     "quayregistries.crd.yaml",
-    include_str!("crds/quayregistries.crd.yaml"),
+    include_str!("../crds/quayregistries.crd.yaml"),
 );
-const ROUTES: (&str, &str) = ("routes.crd.yaml", include_str!("crds/routes.crd.yaml"));
-const OLM: (&str, &str) = ("olm.crd.yaml", include_str!("crds/olm.crd.yaml"));
+const ROUTES: (&str, &str) = ("routes.crd.yaml", include_str!("../crds/routes.crd.yaml"));
+const OLM: (&str, &str) = ("olm.crd.yaml", include_str!("../crds/olm.crd.yaml"));
 
 /// The YAML text of the QuayRegistry CRD as loaded into clusters.
 pub fn quay_registry_crd_yaml() -> &'static str {

@@ -15,12 +15,15 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-use crate::sim::faults::Faults;
-use crate::sim::kubeconfig::{self, Endpoint};
-use crate::sim::store::Store;
-use crate::sim::tls::{self, Authority};
-use crate::sim::watch::OpenWatches;
-use crate::sim::{Flavour, http};
+use super::builtin_crds;
+use super::faults::Faults;
+use super::flavour::Flavour;
+use super::http;
+use super::kubeconfig::{self, Endpoint};
+use super::open_watches::OpenWatches;
+use super::state::ClusterState;
+use super::store::Store;
+use super::tls::{self, Authority};
 
 /// Starting or using a simulated cluster failed.
 #[derive(Debug, thiserror::Error)]
@@ -112,25 +115,6 @@ impl ClusterConfig {
     }
 }
 
-/// State shared by every request of one cluster.
-#[derive(Debug)]
-pub struct ClusterState {
-    /// Site name.
-    pub site: String,
-    /// Required bearer token (HTTPS only).
-    pub token: Option<String>,
-    /// The objects, under one lock.
-    pub store: Mutex<Store>,
-    /// Faults and counters.
-    pub faults: Faults,
-    /// `host:port`, for legacy `/api` discovery.
-    pub server_address: String,
-    /// Interval between watch bookmarks.
-    pub bookmark_interval: Duration,
-    /// The watch streams open now.
-    pub watches: OpenWatches,
-}
-
 /// A running simulated cluster. Dropping it stops the server.
 #[derive(Debug)]
 pub struct SimCluster {
@@ -196,7 +180,7 @@ impl SimCluster {
             None => None,
         };
         let mut store = Store::new(&site, config.history_limit);
-        crate::sim::builtin_crds::load(&mut store, config.flavour, config.quay_crd).map_err(
+        builtin_crds::load(&mut store, config.flavour, config.quay_crd).map_err(
             |(file, message)| Error::Crd {
                 site: site.clone(),
                 file,

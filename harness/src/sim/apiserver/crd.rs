@@ -10,10 +10,10 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::sim::object;
-use crate::sim::resources::{Catalog, ResourceType, ScaleSpec};
-use crate::sim::status::{ApiError, Cause, Target};
-use crate::sim::validation::CompiledSchema;
+use super::object;
+use super::resources::{Catalog, ResourceType, ScaleSpec};
+use super::status::{ApiError, Cause, Target};
+use super::validation::CompiledSchema;
 
 /// `(spec.group, spec.names.plural)` of a CRD object.
 pub fn group_plural(crd: &Value) -> Option<(String, String)> {

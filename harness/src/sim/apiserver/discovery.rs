@@ -2,11 +2,11 @@
 //! aggregated (`APIGroupDiscoveryList`, apidiscovery.k8s.io/v2).
 //!
 //! Rendered from the catalog on every request, so CRDs appear and disappear at once. The
-//! content-type choice for aggregated discovery lives in [`crate::sim::http`].
+//! content-type choice for aggregated discovery lives in [`crate::sim::apiserver::http`].
 
 use serde_json::{Value, json};
 
-use crate::sim::resources::{Catalog, ResourceType};
+use super::resources::{Catalog, ResourceType};
 
 /// The version we report; kubectl's dispatcher picks its 1.32 binary from it.
 pub const GIT_VERSION: &str = "v1.32.4";

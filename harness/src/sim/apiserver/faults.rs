@@ -3,8 +3,8 @@
 //! Faults are data: a [`FaultRule`] says which requests (verb, resource, name) fail, how
 //! (500, 429 with Retry-After, 409) and how many times. Latency, closing open watches and
 //! making the whole cluster unreachable are switches on [`Faults`]. Counters let tests assert
-//! that no write was made and that a client reuses its connections. Reachable in-process (the [`crate::sim::SimCluster`] handle) and
-//! over HTTP under `/sim/` (see [`crate::sim::http`]).
+//! that no write was made and that a client reuses its connections. Reachable in-process (the [`crate::sim::apiserver::SimCluster`] handle) and
+//! over HTTP under `/sim/` (see [`crate::sim::apiserver::http`]).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
-use crate::sim::status::ApiError;
+use super::status::ApiError;
 
 /// How a matching request fails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -176,7 +176,7 @@ impl Faults {
                 retry_after_seconds,
             },
             FaultKind::Conflict => {
-                ApiError::Conflict(crate::sim::status::Target::new("", resource, name))
+                ApiError::Conflict(super::status::Target::new("", resource, name))
             }
         })
     }

@@ -119,6 +119,18 @@ pub fn now_timestamp() -> String {
         .to_string()
 }
 
+/// The uids in `metadata.ownerReferences`.
+pub fn owner_uids(obj: &Value) -> Vec<&str> {
+    obj.pointer("/metadata/ownerReferences")
+        .and_then(Value::as_array)
+        .map(|refs| {
+            refs.iter()
+                .filter_map(|r| r.get("uid").and_then(Value::as_str))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

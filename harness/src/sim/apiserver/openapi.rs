@@ -8,7 +8,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::sim::resources::Catalog;
+use super::resources::Catalog;
 
 fn gv_key(group: &str, version: &str) -> String {
     if group.is_empty() {

@@ -2,8 +2,8 @@
 //! strategic merge patch for built-in kinds.
 //!
 //! Pure functions from (current object, patch body) to the patched object. Server-side apply
-//! lives in [`crate::sim::apply`]; choosing the format from the content type happens in
-//! [`crate::sim::http`].
+//! lives in [`crate::sim::apiserver::apply`]; choosing the format from the content type happens in
+//! [`crate::sim::apiserver::http`].
 
 use serde_json::{Map, Value};
 

@@ -1,13 +1,13 @@
 //! The resource types a simulated cluster serves: the built-in table and CRD-defined types.
 //!
 //! A [`ResourceType`] is pure data (group, version, plural, kind, scope, subresources, schema);
-//! it does not store objects ([`crate::sim::store`]) or render discovery
-//! ([`crate::sim::discovery`]).
+//! it does not store objects ([`crate::sim::apiserver::store`]) or render discovery
+//! ([`crate::sim::apiserver::discovery`]).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::sim::validation::CompiledSchema;
+use super::validation::CompiledSchema;
 
 /// The `/scale` subresource of a type: where replicas live in the object.
 #[derive(Debug, Clone, PartialEq, Eq)]

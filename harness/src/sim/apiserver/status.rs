@@ -2,7 +2,7 @@
 //!
 //! This is the one place that decides which HTTP code and `reason` a failure gets, so the
 //! table in [`crate::sim`] and the behaviour cannot drift apart. It does not log and does not
-//! know about HTTP framing; [`crate::sim::http`] turns an [`ApiError`] into a response.
+//! know about HTTP framing; [`crate::sim::apiserver::http`] turns an [`ApiError`] into a response.
 
 use serde_json::{Value, json};
 

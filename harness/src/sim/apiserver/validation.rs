@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use crate::sim::status::{ApiError, Cause, Target};
+use super::status::{ApiError, Cause, Target};
 
 /// The validation schema of one CRD version, with its CEL rules compiled once.
 #[derive(Debug)]

@@ -8,8 +8,8 @@
 //! turned into a `DELETED` event (a real server does that).
 //!
 //! A watch is established before its `200` is answered: it is subscribed to the store's
-//! events, to the close-watches switch and to its deadline, and counted in [`OpenWatches`],
-//! so any write or fault after that reaches it. [`OpenWatches`] lets tests wait for a client
+//! events, to the close-watches switch and to its deadline, and counted in [`OpenWatches`](crate::sim::apiserver::OpenWatches),
+//! so any write or fault after that reaches it. [`OpenWatches`](crate::sim::apiserver::OpenWatches) lets tests wait for a client
 //! that does not say when its watch is open.
 
 use std::collections::BTreeMap;
@@ -26,86 +26,12 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::sim::cluster::ClusterState;
-use crate::sim::http::{Body, list_options};
-use crate::sim::resources::ResourceType;
-use crate::sim::status::ApiError;
-use crate::sim::store::{Event, ListOptions};
-
-/// The watch streams open now on one cluster, counted by resource.
-///
-/// Resources are named as kubectl names them: the plural for the core group
-/// (`configmaps`), `plural.group` otherwise (`quayregistries.quay.redhat.com`). A watch
-/// counts from the moment it is established (every later write reaches it) until its stream
-/// ends. Tests use it to synchronise with a client that does not say when its watch is open:
-/// `kubectl get x -w` prints the object it got, *then* opens its watch from resourceVersion 0
-/// and drops that watch's first event (the synthetic `ADDED`), so a write made before the
-/// watch is established is folded into the dropped event and never printed, on a real API
-/// server as here. Reachable in-process ([`crate::sim::SimCluster::watches`]) and as
-/// `GET /sim/watches`.
-#[derive(Debug)]
-pub struct OpenWatches {
-    counts: watch::Sender<BTreeMap<String, usize>>,
-}
-
-impl Default for OpenWatches {
-    fn default() -> Self {
-        Self {
-            counts: watch::channel(BTreeMap::new()).0,
-        }
-    }
-}
-
-impl OpenWatches {
-    /// How many watches of `resource` are open now.
-    pub fn count(&self, resource: &str) -> usize {
-        self.counts.borrow().get(resource).copied().unwrap_or(0)
-    }
-
-    /// The open watches of every resource that has some.
-    pub fn snapshot(&self) -> BTreeMap<String, usize> {
-        self.counts.borrow().clone()
-    }
-
-    /// Wait until at least `at_least` watches of `resource` are open.
-    ///
-    /// Adds no timeout: wrap it in [`tokio::time::timeout`].
-    ///
-    /// # Cancel safety
-    /// Cancel safe: dropping the future before it completes loses nothing.
-    pub async fn wait_for(&self, resource: &str, at_least: usize) {
-        let mut counts = self.counts.subscribe();
-        // Err means the sender is gone, which cannot happen while `self` is borrowed.
-        let _ = counts
-            .wait_for(|c| c.get(resource).copied().unwrap_or(0) >= at_least)
-            .await;
-    }
-
-    fn add(&self, resource: &str) {
-        self.counts
-            .send_modify(|c| *c.entry(resource.to_owned()).or_default() += 1);
-    }
-
-    fn remove(&self, resource: &str) {
-        self.counts.send_modify(|c| {
-            if let Some(n) = c.get_mut(resource) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    c.remove(resource);
-                }
-            }
-        });
-    }
-}
-
-/// The name of `t` in [`OpenWatches`]: `configmaps`, `quayregistries.quay.redhat.com`.
-pub fn resource_name(t: &ResourceType) -> String {
-    if t.group.is_empty() {
-        t.plural.clone()
-    } else {
-        format!("{}.{}", t.plural, t.group)
-    }
-}
+use super::open_watches::resource_name;
+use super::resources::ResourceType;
+use super::state::ClusterState;
+use super::status::ApiError;
+use super::store::{Event, ListOptions};
+use super::wire::{Body, list_options};
 
 /// One open watch in [`OpenWatches`], counted until dropped.
 struct Registration {
@@ -161,10 +87,7 @@ pub fn start(
     let deadline = timeout.map(|d| tokio::time::Instant::now() + d);
 
     let (initial, expired, receiver, start_rv, registration) = {
-        let store = state
-            .store
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let store = state.lock_store();
         let receiver = store.subscribe();
         let (initial, expired): (Vec<Bytes>, bool) = match from {
             None => {
@@ -303,8 +226,9 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::sim::faults::Faults;
-    use crate::sim::store::Store;
+    use crate::sim::apiserver::faults::Faults;
+    use crate::sim::apiserver::open_watches::OpenWatches;
+    use crate::sim::apiserver::store::Store;
 
     fn cluster() -> Arc<ClusterState> {
         Arc::new(ClusterState {
@@ -374,14 +298,5 @@ mod tests {
             .await
             .expect("the watch stopped counting once its client went away");
         assert!(state.watches.snapshot().is_empty());
-    }
-
-    #[test]
-    fn resources_are_named_as_kubectl_names_them() {
-        let catalog = crate::sim::resources::Catalog::builtin();
-        let deployments = catalog.get("apps", "v1", "deployments").unwrap();
-        assert_eq!(resource_name(&deployments), "deployments.apps");
-        let configmaps = catalog.get("", "v1", "configmaps").unwrap();
-        assert_eq!(resource_name(&configmaps), "configmaps");
     }
 }

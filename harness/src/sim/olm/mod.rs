@@ -44,6 +44,7 @@ use tokio::task::JoinHandle;
 pub use deployment::{OPERATOR_DEPLOYMENT, install_operator_deployment, operator_deployment};
 
 use crate::sim::SimCluster;
+use crate::sim::reconciles::Reconciles;
 
 /// The field manager of every write the model makes.
 pub const FIELD_MANAGER: &str = "olm-sim";
@@ -58,7 +59,7 @@ pub enum Error {
         site: String,
         /// The cause.
         #[source]
-        source: crate::sim::cluster::Error,
+        source: crate::sim::apiserver::Error,
     },
     /// The cluster is not OpenShift-flavoured, so it serves no OLM types.
     #[error("simulated cluster {site} is not OpenShift-flavoured: it has no OLM")]
@@ -89,6 +90,7 @@ pub enum Error {
 #[derive(Debug)]
 pub struct OlmModel {
     tasks: Vec<JoinHandle<()>>,
+    reconciles: Arc<Reconciles>,
 }
 
 impl OlmModel {
@@ -108,12 +110,22 @@ impl OlmModel {
             site: cluster.site().to_owned(),
             source,
         })?;
+        let reconciles = Arc::new(Reconciles::default());
+        let ctx = Arc::new(Ctx { client });
         let tasks = vec![
-            spawn(client.clone(), SUBSCRIPTION, subscription::reconcile),
-            spawn(client.clone(), INSTALL_PLAN, install_plan::reconcile),
-            spawn(client, CSV, csv::reconcile),
+            spawn(&ctx, &reconciles, SUBSCRIPTION, subscription::reconcile),
+            spawn(&ctx, &reconciles, INSTALL_PLAN, install_plan::reconcile),
+            spawn(&ctx, &reconciles, CSV, csv::reconcile),
         ];
-        Ok(Self { tasks })
+        Ok(Self { tasks, reconciles })
+    }
+
+    /// Completed reconciles by kind (`Subscription`, `InstallPlan`,
+    /// `ClusterServiceVersion`): what a test waits on to know the controllers looked before
+    /// it asserts that they did nothing.
+    #[must_use]
+    pub fn reconciles(&self) -> &Reconciles {
+        &self.reconciles
     }
 }
 
@@ -157,14 +169,20 @@ pub(crate) struct Ctx {
 /// How long the Subscription controller waits before looking at a Subscription again on its own.
 pub const RESYNC: Duration = Duration::from_millis(500);
 
-fn spawn<F, Fut>(client: kube::Client, kind: OlmKind, reconcile: F) -> JoinHandle<()>
+fn spawn<F, Fut>(
+    ctx: &Arc<Ctx>,
+    reconciles: &Arc<Reconciles>,
+    kind: OlmKind,
+    reconcile: F,
+) -> JoinHandle<()>
 where
     F: FnMut(Arc<DynamicObject>, Arc<Ctx>) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<Action, Error>> + Send + 'static,
 {
     let ar = resource(kind);
-    let all = Api::<DynamicObject>::all_with(client.clone(), &ar);
-    let ctx = Arc::new(Ctx { client });
+    let all = Api::<DynamicObject>::all_with(ctx.client.clone(), &ar);
+    let ctx = Arc::clone(ctx);
+    let reconciles = Arc::clone(reconciles);
     tokio::spawn(async move {
         let results = Controller::new_with(all, watcher::Config::default(), ar).run(
             reconcile,
@@ -174,8 +192,7 @@ where
             },
             ctx,
         );
-        let mut results = std::pin::pin!(results);
-        while tokio_stream::StreamExt::next(&mut results).await.is_some() {}
+        reconciles.drive(kind.0, results).await;
     })
 }
 

@@ -16,7 +16,8 @@
 //!   writes its status.
 //! - [`deployment_controller`]: simulated pods for every Deployment the registry owns, ready
 //!   only when Quay's start-up checks pass ([`startup`]); Deployment status.
-//! - Pure rules: [`catalogue`], [`bundle`], [`components`], [`conditions`], [`render`].
+//! - Pure rules: [`components`], [`conditions`], [`render`]; the facts they share with the
+//!   rest of the harness (config bundle, version catalogue, labels) are in [`crate::quay`].
 //! - Every fact the [`Ledger`] judges is reported by these controllers.
 //!
 //! # What it does not model
@@ -30,8 +31,6 @@
 //! periodic resync notices a changed Secret), the replicas traps, a failed Job blocking until
 //! the version or `config.yaml` changes.
 
-pub mod bundle;
-pub mod catalogue;
 pub mod components;
 pub mod conditions;
 pub mod deployment_controller;
@@ -47,12 +46,12 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use kube::Client;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use self::catalogue::QuayVersion;
-use crate::sim::ledger::{Ledger, ServingPod};
+use crate::quay::{Catalogue, QuayVersion, ServingPod, SitePods, catalogue};
+use crate::sim::ledger::Ledger;
+use crate::sim::reconciles::Reconciles;
 use crate::sim::{Flavour, SimCluster};
 
 /// The operator Deployment's name.
@@ -70,7 +69,7 @@ pub enum Error {
         site: String,
         /// Why.
         #[source]
-        source: crate::sim::cluster::Error,
+        source: crate::sim::apiserver::Error,
     },
     /// The version is not in the catalogue.
     #[error("operator model for site {site}")]
@@ -159,6 +158,8 @@ pub struct Context {
     pub serving: Mutex<BTreeMap<(String, String), ServingPod>>,
     /// Ready clair-app pods, (namespace, name).
     pub ready_clair: Mutex<BTreeSet<(String, String)>>,
+    /// Completed reconciles by kind.
+    pub reconciles: Reconciles,
 }
 
 impl std::fmt::Debug for Context {
@@ -197,7 +198,7 @@ impl OperatorModel {
         opts: OperatorOptions,
     ) -> Result<RunningOperator, Error> {
         let site = cluster.site().to_owned();
-        catalogue::Catalogue::builtin()
+        Catalogue::builtin()
             .release(&opts.version)
             .map_err(|source| Error::Version {
                 site: site.clone(),
@@ -226,6 +227,7 @@ impl OperatorModel {
             pods: Mutex::new(HashMap::new()),
             serving: Mutex::new(BTreeMap::new()),
             ready_clair: Mutex::new(BTreeSet::new()),
+            reconciles: Reconciles::default(),
         });
         let tasks = vec![
             tokio::spawn(operator_deployment::watch(
@@ -260,6 +262,15 @@ impl RunningOperator {
     #[must_use]
     pub fn version(&self) -> QuayVersion {
         self.ctx.version()
+    }
+
+    /// Completed reconciles by kind: `QuayRegistry`, `Job` (the migration Jobs), `Deployment`
+    /// (the registry's Deployments and their pods) and [`OPERATOR_DEPLOYMENT`] (a change of
+    /// the operator's own Deployment handled). What a test waits on to know the controllers
+    /// looked before it asserts that they did nothing.
+    #[must_use]
+    pub fn reconciles(&self) -> &Reconciles {
+        &self.ctx.reconciles
     }
 
     /// The ledger the model reports to.
@@ -341,37 +352,18 @@ impl ReadyPods {
     }
 }
 
+impl SitePods for ReadyPods {
+    fn quay(&self) -> Vec<ServingPod> {
+        ReadyPods::quay(self)
+    }
+
+    fn clair(&self) -> usize {
+        ReadyPods::clair(self)
+    }
+}
+
 impl Drop for RunningOperator {
     fn drop(&mut self) {
         self.abort();
     }
-}
-
-/// The `ApiResource` of a kind the model writes.
-#[must_use]
-pub fn api_resource(api_version: &str, kind: &str) -> ApiResource {
-    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    let plural = match kind {
-        "QuayRegistry" => "quayregistries".to_owned(),
-        "HorizontalPodAutoscaler" => "horizontalpodautoscalers".to_owned(),
-        other => format!("{}s", other.to_lowercase()),
-    };
-    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), &plural)
-}
-
-/// The `QuayRegistry` resource.
-#[must_use]
-pub fn quay_registry_resource() -> ApiResource {
-    api_resource("quay.redhat.com/v1", "QuayRegistry")
-}
-
-/// A namespaced dynamic API for `api_version`/`kind`.
-#[must_use]
-pub fn dynamic_api(
-    client: &Client,
-    namespace: &str,
-    api_version: &str,
-    kind: &str,
-) -> Api<DynamicObject> {
-    Api::namespaced_with(client.clone(), namespace, &api_resource(api_version, kind))
 }
