@@ -4,9 +4,9 @@
 //!
 //! For each size and Terraform it times plans with no state (nothing to read) and, after an
 //! apply with that Terraform, plans that refresh every applied site (the realistic case), and
-//! counts the connections and TLS handshakes each simulated API server accepted during those
-//! refresh plans, to show that the provider keeps one client per cluster instead of
-//! reconnecting per resource. One extra refresh plan with `-parallelism=1` runs the provider
+//! counts the connections the provider opened to each simulated API server during those
+//! refresh plans (told from the cluster's own controllers' by their `User-Agent`), to show
+//! that the provider keeps one client per cluster instead of reconnecting per resource. One extra refresh plan with `-parallelism=1` runs the provider
 //! through a wrapper that counts the provider processes Terraform starts; its connection
 //! counts show what one client with never-overlapping requests opens.
 //!
@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::local::{self, LocalEnv, LocalOptions};
-use crate::sim::apiserver::Counters;
+use crate::sim::apiserver::{Counters, UNNAMED_CLIENT};
 use crate::terraform::{
     self, DevOverride, PlanExit, TerraformBinary, Workdir, binaries_under_test,
 };
@@ -107,15 +107,18 @@ pub enum Error {
     Task(#[source] tokio::task::JoinError),
 }
 
-/// Connections one simulated API server accepted during one plan.
+/// Connections one simulated API server accepted during one plan, by who opened them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClusterConnections {
     /// The cluster (site) name.
     pub cluster: String,
-    /// TCP connections accepted.
+    /// Connections the provider opened (each with its own TLS handshake): those of the
+    /// clients without a `User-Agent`, as kube-rs sends none
+    /// ([`UNNAMED_CLIENT`](crate::sim::apiserver::UNNAMED_CLIENT)).
     pub connections: u64,
-    /// TLS handshakes completed.
-    pub tls_handshakes: u64,
+    /// Connections every other client opened meanwhile: the operator and OLM models and the
+    /// replication workers, which name themselves.
+    pub other_clients: u64,
 }
 
 /// Everything measured for one Terraform and one size.
@@ -226,7 +229,7 @@ impl fmt::Display for PlanReport {
             writeln!(f, "\n{terraform}")?;
             writeln!(
                 f,
-                "  {:>5} {:>12} {:>12} {:>14} {:>14} {:>6} {:>6}  connections/TLS handshakes per cluster in one refresh plan (with -parallelism=1)",
+                "  {:>5} {:>12} {:>12} {:>14} {:>14} {:>6} {:>6}  connections of the provider/other clients per cluster in one refresh plan (with -parallelism=1)",
                 "N", "quay empty", "null empty", "quay refresh", "null refresh", "clean", "procs"
             )?;
             for r in &rows {
@@ -239,9 +242,9 @@ impl fmt::Display for PlanReport {
                             "{} {}/{} ({}/{})",
                             c.cluster,
                             c.connections,
-                            c.tls_handshakes,
+                            c.other_clients,
                             s.connections,
-                            s.tls_handshakes
+                            s.other_clients
                         )
                     })
                     .collect();
@@ -431,10 +434,16 @@ fn connections_since(env: &LocalEnv, before: &[(String, Counters)]) -> Vec<Clust
     snapshot(env)
         .into_iter()
         .zip(before)
-        .map(|((cluster, after), (_, before))| ClusterConnections {
-            cluster,
-            connections: after.connections.saturating_sub(before.connections),
-            tls_handshakes: after.tls_handshakes.saturating_sub(before.tls_handshakes),
+        .map(|((cluster, after), (_, before))| {
+            let provider = after
+                .connections_of(UNNAMED_CLIENT)
+                .saturating_sub(before.connections_of(UNNAMED_CLIENT));
+            let all = after.connections.saturating_sub(before.connections);
+            ClusterConnections {
+                cluster,
+                connections: provider,
+                other_clients: all.saturating_sub(provider),
+            }
         })
         .collect()
 }
@@ -571,7 +580,7 @@ async fn measure_size(
             } else {
                 for (m, s) in most.iter_mut().zip(seen) {
                     m.connections = m.connections.max(s.connections);
-                    m.tls_handshakes = m.tls_handshakes.max(s.tls_handshakes);
+                    m.other_clients = m.other_clients.max(s.other_clients);
                 }
             }
             if refresh_changes.is_empty() {

@@ -283,10 +283,14 @@ impl Recorder {
         let (synced_tx, mut synced_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
         let mut tasks = Vec::new();
         for (index, site) in env.sites().iter().enumerate() {
-            let client = site.cluster.client().await.map_err(|e| Error::Recorder {
-                site: site.name.clone(),
-                message: e.to_string(),
-            })?;
+            let client = site
+                .cluster
+                .client_for("georep-bench-recorder")
+                .await
+                .map_err(|e| Error::Recorder {
+                    site: site.name.clone(),
+                    message: e.to_string(),
+                })?;
             let (operator_ns, _) = site.operator_install();
             let watched: [(Kind, ApiResource, &str); 8] = [
                 (Kind::Registry, quay_registry_resource(), NAMESPACE),

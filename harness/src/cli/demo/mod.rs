@@ -175,7 +175,11 @@ async fn inspect(site: &LocalSite) -> SiteReport {
 }
 
 async fn inspect_into(site: &LocalSite, report: &mut SiteReport) -> Result<(), String> {
-    let client = site.cluster.client().await.map_err(|e| e.to_string())?;
+    let client = site
+        .cluster
+        .client_for(local::HARNESS_CLIENT)
+        .await
+        .map_err(|e| e.to_string())?;
     let registries: Api<DynamicObject> = Api::all_with(client.clone(), &quay_registry_resource());
     let list = registries
         .list(&ListParams::default())

@@ -6,9 +6,11 @@
 //! and open connections are dropped until the cluster is reachable again.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use tokio::net::TcpListener;
@@ -18,12 +20,13 @@ use tokio::task::JoinHandle;
 use super::builtin_crds;
 use super::faults::Faults;
 use super::flavour::Flavour;
-use super::http;
+use super::http::handle as serve_request;
 use super::kubeconfig::{self, Endpoint};
 use super::open_watches::OpenWatches;
 use super::state::ClusterState;
 use super::store::Store;
 use super::tls::{self, Authority};
+use super::wire::client_name;
 
 /// Starting or using a simulated cluster failed.
 #[derive(Debug, thiserror::Error)]
@@ -285,11 +288,28 @@ impl SimCluster {
         })
     }
 
-    /// A kube-rs client for this cluster, built from its kubeconfig like any real one.
+    /// A kube-rs client for this cluster, built from its kubeconfig like any real one. It
+    /// sends no `User-Agent`, as kube-rs does not by default, so the counters file its
+    /// connections under [`UNNAMED_CLIENT`](crate::sim::apiserver::UNNAMED_CLIENT) with the provider's.
     ///
     /// # Errors
     /// [`Error::Kubeconfig`] or [`Error::Client`].
     pub async fn client(&self) -> Result<kube::Client, Error> {
+        self.client_with_agent(None).await
+    }
+
+    /// A kube-rs client like [`SimCluster::client`] that sends `User-Agent: <name>`, so the
+    /// counters tell its connections from every other client's
+    /// ([`Counters::connections_of`](crate::sim::apiserver::Counters::connections_of)). The
+    /// simulated controllers and the harness's own workers use one each.
+    ///
+    /// # Errors
+    /// [`Error::Kubeconfig`] or [`Error::Client`] (also for a name that is no header value).
+    pub async fn client_for(&self, name: &str) -> Result<kube::Client, Error> {
+        self.client_with_agent(Some(name)).await
+    }
+
+    async fn client_with_agent(&self, agent: Option<&str>) -> Result<kube::Client, Error> {
         let site = self.site().to_owned();
         let boxed = |e: Box<dyn std::error::Error + Send + Sync>| Error::Client {
             site: site.clone(),
@@ -301,9 +321,13 @@ impl SimCluster {
             context: Some(site.clone()),
             ..Default::default()
         };
-        let config = kube::Config::from_custom_kubeconfig(kc, &options)
+        let mut config = kube::Config::from_custom_kubeconfig(kc, &options)
             .await
             .map_err(|e| boxed(Box::new(e)))?;
+        if let Some(agent) = agent {
+            let value = http::HeaderValue::from_str(agent).map_err(|e| boxed(Box::new(e)))?;
+            config.headers.push((http::header::USER_AGENT, value));
+        }
         kube::Client::try_from(config).map_err(|e| boxed(Box::new(e)))
     }
 
@@ -378,9 +402,16 @@ async fn connection(
 ) {
     let mut unreachable = state.faults.unreachable_switch();
     let service_state = Arc::clone(&state);
-    let service = hyper::service::service_fn(move |req| {
+    // The first request names the client that opened the connection.
+    let attributed = Arc::new(AtomicBool::new(false));
+    let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
+        if !attributed.swap(true, Ordering::Relaxed) {
+            service_state
+                .faults
+                .count_client_connection(client_name(req.headers()));
+        }
         let state = Arc::clone(&service_state);
-        async move { Ok::<_, std::convert::Infallible>(http::handle(state, req).await) }
+        async move { Ok::<_, std::convert::Infallible>(serve_request(state, req).await) }
     });
     let builder = auto::Builder::new(TokioExecutor::new());
     let until_cut = async {

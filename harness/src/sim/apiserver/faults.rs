@@ -3,7 +3,8 @@
 //! Faults are data: a [`FaultRule`] says which requests (verb, resource, name) fail, how
 //! (500, 429 with Retry-After, 409) and how many times. Latency, closing open watches and
 //! making the whole cluster unreachable are switches on [`Faults`]. Counters let tests assert
-//! that no write was made and that a client reuses its connections. Reachable in-process (the [`crate::sim::apiserver::SimCluster`] handle) and
+//! that no write was made and that a client reuses its connections (counted per client, as
+//! the cluster's own controllers connect too). Reachable in-process (the [`crate::sim::apiserver::SimCluster`] handle) and
 //! over HTTP under `/sim/` (see [`crate::sim::apiserver::http`]).
 
 use std::collections::BTreeMap;
@@ -72,6 +73,20 @@ pub struct Counters {
     /// TLS handshakes completed (HTTPS clusters only).
     #[serde(default)]
     pub tls_handshakes: u64,
+    /// Connections by the client that sent the first request on them: its `User-Agent`
+    /// product (`kubectl`), or [`UNNAMED_CLIENT`](crate::sim::apiserver::UNNAMED_CLIENT)
+    /// without one. A connection that carried no request is in [`Counters::connections`]
+    /// only.
+    #[serde(default)]
+    pub connections_by_client: BTreeMap<String, u64>,
+}
+
+impl Counters {
+    /// The connections `client` opened (and sent a request on).
+    #[must_use]
+    pub fn connections_of(&self, client: &str) -> u64 {
+        self.connections_by_client.get(client).copied().unwrap_or(0)
+    }
 }
 
 /// The fault switches and counters of one cluster.
@@ -184,6 +199,14 @@ impl Faults {
     /// Record one accepted TCP connection.
     pub fn count_connection(&self) {
         lock(&self.counters).connections += 1;
+    }
+
+    /// Record that `client` sent the first request on a connection.
+    pub fn count_client_connection(&self, client: &str) {
+        *lock(&self.counters)
+            .connections_by_client
+            .entry(client.to_owned())
+            .or_default() += 1;
     }
 
     /// Record one completed TLS handshake.

@@ -53,3 +53,4 @@ pub use resources::{Catalog, ResourceType};
 pub use state::ClusterState;
 pub use status::ApiError;
 pub use store::{Store, WriteOptions};
+pub use wire::UNNAMED_CLIENT;

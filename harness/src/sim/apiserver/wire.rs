@@ -54,17 +54,33 @@ impl ApiRequest {
     pub(super) fn field_manager(&self) -> String {
         match self.param("fieldManager") {
             Some(m) if !m.is_empty() => m.to_owned(),
-            _ => {
-                let agent = self.header(header::USER_AGENT);
-                let prefix = agent.split('/').next().unwrap_or("");
-                if prefix.is_empty() {
-                    "unknown".to_owned()
-                } else {
-                    prefix.to_owned()
-                }
-            }
+            _ => user_agent_product(&self.headers)
+                .unwrap_or("unknown")
+                .to_owned(),
         }
     }
+}
+
+/// The client name counters use for a request without a `User-Agent`. kube-rs sends none
+/// unless told to, so this is the provider (and any kube-rs client not built with
+/// `SimCluster::client_for`).
+pub const UNNAMED_CLIENT: &str = "unnamed";
+
+/// The product of the request's `User-Agent` (`kubectl` of `kubectl/v1.32.4 (linux/amd64)`),
+/// as a real API server names the default field manager.
+pub fn user_agent_product(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|agent| agent.split('/').next())
+        .map(str::trim)
+        .filter(|product| !product.is_empty())
+}
+
+/// The client a request comes from, for the per-client counters: its `User-Agent` product,
+/// else [`UNNAMED_CLIENT`].
+pub fn client_name(headers: &HeaderMap) -> &str {
+    user_agent_product(headers).unwrap_or(UNNAMED_CLIENT)
 }
 
 /// Decode a query string: `+` is a space, `%XX` a byte; the last value of a key wins.

@@ -106,10 +106,13 @@ impl OlmModel {
                 site: cluster.site().to_owned(),
             });
         }
-        let client = cluster.client().await.map_err(|source| Error::Connect {
-            site: cluster.site().to_owned(),
-            source,
-        })?;
+        let client = cluster
+            .client_for(FIELD_MANAGER)
+            .await
+            .map_err(|source| Error::Connect {
+                site: cluster.site().to_owned(),
+                source,
+            })?;
         let reconciles = Arc::new(Reconciles::default());
         let ctx = Arc::new(Ctx { client });
         let tasks = vec![

@@ -204,10 +204,13 @@ impl OperatorModel {
                 site: site.clone(),
                 source,
             })?;
-        let client = cluster.client().await.map_err(|source| Error::Client {
-            site: site.clone(),
-            source,
-        })?;
+        let client = cluster
+            .client_for(FIELD_MANAGER)
+            .await
+            .map_err(|source| Error::Client {
+                site: site.clone(),
+                source,
+            })?;
         let version = operator_deployment::ensure(&client, &opts.namespace, opts.version)
             .await
             .map_err(|source| Error::OperatorDeployment {
