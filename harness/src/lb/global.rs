@@ -8,7 +8,7 @@
 //! and is retried on the next healthy site (a real load balancer's passive health check and
 //! `retry-on conn-failure,503`), so a site that has just gone down costs no failed request
 //! while another is up. With no healthy backend the answer is 503 with a body naming every
-//! site's state. Every forwarded answer carries [`super::SITE_HEADER`].
+//! site's state. Every forwarded answer carries [`SITE_HEADER`].
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -25,7 +25,7 @@ use tokio::task::JoinHandle;
 
 use crate::errors;
 
-use super::{
+use super::shared::{
     Error, HttpClient, HttpServer, REQUEST_TIMEOUT, SITE_HEADER, Service, get, http_client,
     json_response, send,
 };

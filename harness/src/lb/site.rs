@@ -19,7 +19,7 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Error, HttpServer, Service, json_response};
+use super::shared::{Error, HttpServer, Service, json_response};
 use crate::quay::SitePods;
 
 /// The `/health/instance` answer of a site with a ready quay pod.

@@ -33,7 +33,8 @@ use sha2::{Digest as _, Sha256};
 use tokio::time::Instant;
 use tokio_stream::StreamExt as _;
 
-use super::{Context, startup};
+use super::context::{Context, PodState};
+use super::startup;
 use crate::quay::ServingPod;
 use crate::quay::bundle::{Bundle, database_identity};
 use crate::quay::{
@@ -57,17 +58,6 @@ pub enum Error {
         #[source]
         source: kube::Error,
     },
-}
-
-/// What the model remembers about one simulated pod.
-#[derive(Debug, Clone)]
-pub struct PodState {
-    /// When its start-up checks run next.
-    pub next_check: Instant,
-    /// Failed starts so far (`restartCount`).
-    pub restarts: i32,
-    /// The message of the last Event written for it.
-    pub last_event: Option<String>,
 }
 
 /// Runs the controller until the task is aborted.

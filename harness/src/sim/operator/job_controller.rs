@@ -22,7 +22,7 @@ use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
 use serde_json::json;
 
-use super::Context;
+use super::context::Context;
 use super::migration::Migration;
 use super::startup::effective_preference;
 use crate::quay::{Bundle, CONFIG_VOLUME, QuayVersion, REGISTRY_LABEL, VERSION_ANNOTATION};

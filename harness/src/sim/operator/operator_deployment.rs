@@ -18,7 +18,7 @@ use serde_json::json;
 use tokio::sync::{mpsc, watch as watch_channel};
 use tokio_stream::StreamExt as _;
 
-use super::{Context, FIELD_MANAGER, OPERATOR_DEPLOYMENT};
+use super::context::{Context, FIELD_MANAGER, OPERATOR_DEPLOYMENT};
 use crate::quay::{Catalogue, QuayVersion};
 
 /// The operator Deployment's manifest for `version`.

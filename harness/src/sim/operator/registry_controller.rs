@@ -29,8 +29,8 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use super::components::{self, Blocked, ComponentKind, Components};
 use super::conditions::{self, Migration, Observation, Replicas};
+use super::context::{Context, FIELD_MANAGER};
 use super::render::{self, Inputs};
-use super::{Context, FIELD_MANAGER};
 use crate::quay::{
     Bundle, CONFIG_HASH_ANNOTATION, FINALIZER, REGISTRY_LABEL, VERSION_ANNOTATION, dynamic_api,
     quay_registry_resource,
