@@ -102,6 +102,17 @@ async fn reconciled(model: &OlmModel, kind: &str, at_least: u64) {
     });
 }
 
+/// Waits for the InstallPlan offering 3.14.8 (the stable-3.14 head), for at most 10 s.
+async fn plan_for_3_14_8(client: &Client, what: &str) -> DynamicObject {
+    eventually(what, || async {
+        plans(client)
+            .get_opt("install-quay-operator-v3-14-8")
+            .await
+            .unwrap()
+    })
+    .await
+}
+
 fn names(list: &kube::core::ObjectList<DynamicObject>) -> Vec<String> {
     list.items.iter().map(ResourceExt::name_any).collect()
 }
@@ -110,13 +121,7 @@ fn names(list: &kube::core::ObjectList<DynamicObject>) -> Vec<String> {
 async fn install_plan_appears_for_a_newer_csv_and_waits_for_approval() {
     let (_sim, client, model) = openshift().await;
     install(&client, "3.14.0").await;
-    let plan = eventually("an InstallPlan for 3.14.8", || async {
-        plans(&client)
-            .get_opt("install-quay-operator-v3-14-8")
-            .await
-            .unwrap()
-    })
-    .await;
+    let plan = plan_for_3_14_8(&client, "an InstallPlan for 3.14.8").await;
     assert_eq!(plan.data["spec"]["approved"], json!(false));
     assert_eq!(plan.data["spec"]["approval"], json!("Manual"));
     assert_eq!(
@@ -168,13 +173,7 @@ async fn install_plan_appears_for_a_newer_csv_and_waits_for_approval() {
 async fn approval_replaces_the_operator_image_and_quay_version() {
     let (_sim, client, _model) = openshift().await;
     install(&client, "3.14.0").await;
-    eventually("an InstallPlan for 3.14.8", || async {
-        plans(&client)
-            .get_opt("install-quay-operator-v3-14-8")
-            .await
-            .unwrap()
-    })
-    .await;
+    plan_for_3_14_8(&client, "an InstallPlan for 3.14.8").await;
     plans(&client)
         .patch(
             "install-quay-operator-v3-14-8",
@@ -218,13 +217,7 @@ async fn channel_change_offers_the_next_minor() {
     let (_sim, client, _model) = openshift().await;
     install(&client, "3.13.11").await;
     set_channel(&client, "stable-3.14").await;
-    let plan = eventually("an InstallPlan for the stable-3.14 head", || async {
-        plans(&client)
-            .get_opt("install-quay-operator-v3-14-8")
-            .await
-            .unwrap()
-    })
-    .await;
+    let plan = plan_for_3_14_8(&client, "an InstallPlan for the stable-3.14 head").await;
     assert_eq!(
         plan.data["spec"]["clusterServiceVersionNames"],
         json!(["quay-operator.v3.14.8"])
@@ -252,13 +245,7 @@ async fn no_install_plan_when_already_at_the_channel_head() {
     assert!(list.items.is_empty(), "{:?}", names(&list));
     // The same controller still offers the head of a newer channel: it was alive to decide.
     set_channel(&client, "stable-3.14").await;
-    eventually("an InstallPlan for the stable-3.14 head", || async {
-        plans(&client)
-            .get_opt("install-quay-operator-v3-14-8")
-            .await
-            .unwrap()
-    })
-    .await;
+    plan_for_3_14_8(&client, "an InstallPlan for the stable-3.14 head").await;
 }
 
 #[tokio::test]
