@@ -782,6 +782,9 @@ async fn wait_converged(site: &Site, v: &str) {
     .await;
 }
 
+/// The three replicas rules (explicit override, the managed default, left out) on one
+/// registry: one converged site against the real services shows all three, and a site per
+/// rule would triple the slowest part of the test.
 #[tokio::test]
 async fn replicas_follow_explicit_default_and_left_out_rules() {
     let keeper = services();
