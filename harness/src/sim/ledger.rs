@@ -277,17 +277,6 @@ impl Ledger {
             .serving
             .remove(&(site.to_owned(), pod.to_owned()));
     }
-
-    /// The pods currently serving at `site`.
-    #[must_use]
-    pub fn serving_pods(&self, site: &str) -> Vec<ServingPod> {
-        self.lock()
-            .serving
-            .values()
-            .filter(|p| p.site == site)
-            .cloned()
-            .collect()
-    }
 }
 
 /// A running migration; dropping it ends the migration in the ledger.

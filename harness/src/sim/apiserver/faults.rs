@@ -157,11 +157,6 @@ impl Faults {
         self.unreachable.send_replace(unreachable);
     }
 
-    /// Whether the cluster is currently unreachable.
-    pub fn is_unreachable(&self) -> bool {
-        *self.unreachable.borrow()
-    }
-
     /// A receiver of the unreachable switch.
     pub fn unreachable_switch(&self) -> watch::Receiver<bool> {
         self.unreachable.subscribe()

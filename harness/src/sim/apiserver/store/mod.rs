@@ -180,21 +180,6 @@ impl Store {
         self.rv
     }
 
-    /// The oldest resourceVersion a watch can still start from.
-    pub fn oldest_watchable(&self) -> u64 {
-        self.compacted
-    }
-
-    /// Number of objects stored (all types).
-    pub fn len(&self) -> usize {
-        self.objects.values().map(BTreeMap::len).sum()
-    }
-
-    /// Whether the store holds no objects at all.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
     /// A receiver of every future event.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
         self.events.subscribe()
