@@ -7,7 +7,7 @@ use std::time::Duration;
 use super::options::{HOST, INSTALL_HINT, MAJOR_VERSION};
 use crate::services::process;
 
-/// Why starting or stopping [`Postgres`] failed.
+/// Why starting or stopping [`Postgres`](super::Postgres) failed.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// No PostgreSQL binaries were found.

@@ -59,7 +59,7 @@ impl fmt::Display for Database {
     }
 }
 
-/// How to start [`Postgres`]; [`Default`] gives the documented defaults.
+/// How to start [`Postgres`](super::Postgres); [`Default`] gives the documented defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostgresOptions {
     /// The directory with `initdb`, `pg_ctl` and `postgres`. Default: [`DEBIAN_BINDIR`] when it
