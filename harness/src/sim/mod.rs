@@ -17,7 +17,13 @@
 //!   and deletes its objects; objects are defaulted, pruned and validated against the
 //!   structural schema and its CEL rules. QuayRegistry is preloaded; the `openshift` flavour
 //!   adds Route and the OLM types.
-//! - Faults ([`FaultRule`], [`apiserver::Faults`]): failing requests, latency, dropped watches, an unreachable cluster.
+//! - Faults ([`FaultRule`], [`apiserver::Faults`]): failing requests, latency, dropped
+//!   watches, an unreachable cluster; counters of requests by verb, writes, connections and
+//!   TLS handshakes, with each connection filed under the `User-Agent` of its first request
+//!   ([`apiserver::Counters::connections_of`]; kube-rs sends none unless
+//!   [`SimCluster::client_for`] names the client).
+//! - Reconcile counters of the models beside it ([`Reconciles`]), so a test can prove a
+//!   controller ran before it asserts that the controller did nothing.
 //! - Open watch streams by resource ([`apiserver::OpenWatches`]), so tests can wait until a
 //!   client's watch is established before they write.
 //!
