@@ -21,11 +21,15 @@ mod docs;
 pub mod georep_config_data_source;
 mod georep_site_import;
 pub mod georep_site_manifests_data_source;
+mod georep_site_model;
 pub mod georep_site_resource;
 pub mod georep_upgrade_resource;
 pub mod migration_gate;
+mod model;
 pub mod provider;
+mod provider_data;
 mod site_schema;
 mod timeouts;
 
-pub use provider::{ProviderData, QuayProvider};
+pub use provider::QuayProvider;
+pub use provider_data::ProviderData;
