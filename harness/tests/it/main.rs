@@ -14,4 +14,5 @@ mod olm;
 mod operator;
 mod services;
 mod sim;
+mod structure;
 mod terraform_cli;
