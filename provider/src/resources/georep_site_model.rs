@@ -2,7 +2,7 @@
 //! state it records.
 //!
 //! The site arguments (shared with `data "quay_georep_site_manifests"`, `site_schema.rs`) are
-//! read into the domain's [`SiteInput`](crate::georep::site::SiteInput) and validated into a
+//! read into the domain's [`SiteInput`] and validated into a
 //! [`Site`]; the resource's own arguments (`wait_for_ready`, `timeouts`) and its results are
 //! listed here. The operations (`georep_site_resource.rs`) and the import
 //! (`georep_site_import.rs`) both build on this file, so neither depends on the other.

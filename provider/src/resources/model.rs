@@ -3,7 +3,7 @@
 //! do (`req.Plan.Get(ctx, &model)`), instead of reading attributes by name where it needs them.
 //!
 //! Each model is written by hand, once per type, next to its schema: a [`Model::read`] and a
-//! [`Model::write`] that name every attribute. [`assert_every_attribute_round_trips`] (one test
+//! [`Model::write`] that name every attribute. `assert_every_attribute_round_trips` (one test
 //! per type) fills every attribute of the schema, reads it and writes it back, so an attribute
 //! that is renamed, added or forgotten in either direction fails a test instead of silently
 //! reading as null.

@@ -9,7 +9,7 @@
 //! - `database.uri`: required, PostgreSQL ([`DbUri`]); Quay geo-replication shares one PostgreSQL.
 //! - `redis.host`: required host name; `redis.port` in 1..=65535 (default 6379).
 //! - `storage`: at least one block (one location is only a warning: not geo-replicated). Block
-//!   labels are [`LocationId`]s. `driver` is `radosgw` or `s3`; `local` is refused because other
+//!   labels are [`LocationId`](super::location::LocationId)s. `driver` is `radosgw` or `s3`; `local` is refused because other
 //!   sites cannot read a site's disk. `bucket`, `access_key`, `secret_key` are required, and
 //!   `hostname` for `radosgw`. `port` in 1..=65535, `storage_path` absolute. `s3` always uses
 //!   HTTPS, so `is_secure = false` is refused there.

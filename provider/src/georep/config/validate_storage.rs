@@ -1,4 +1,4 @@
-//! The `storage` and `default_locations` rules of [`validate`](super::validate): one block per
+//! The `storage` and `default_locations` rules of [`validate`](super::validate()): one block per
 //! site bucket, each labelled with its [`LocationId`], and the locations every site prefers
 //! first. The rules and their reasons are listed in `validate.rs`; they live in their own file
 //! because the storage drivers have the most of them.
