@@ -19,7 +19,7 @@ use serde_json::{Value as Json, json};
 
 use crate::tfvalue::{Diagnostics, Type, Value};
 
-/// One attribute of a resource or data source, read into a typed struct and written back.
+/// The attributes of one resource or data source, read into a typed struct and written back.
 pub(crate) trait Model: Sized {
     /// Reads every attribute of a configuration, plan or state (a value of the schema's
     /// object type). Unknown arguments read as unset; arguments that cannot map onto the
