@@ -50,6 +50,8 @@ impl<T: Attr> Field<T> {
         match value {
             None | Some(Value::Null) => Self::Null,
             Some(value) if !value.is_wholly_known() => Self::Unknown,
+            // Values were decoded against the schema, so a known value always has the
+            // attribute's type; anything else reads as unset rather than panicking.
             Some(value) => T::from_value(value).map_or(Self::Null, Self::Known),
         }
     }
