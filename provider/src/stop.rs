@@ -1,4 +1,9 @@
-//! Cancellation of in-flight work when Terraform calls the `Stop` operation (Ctrl-C).
+//! [`StopToken`]: cancellation of in-flight work when Terraform calls the `Stop` operation
+//! (Ctrl-C).
+//!
+//! A module of its own, below every layer that waits: the framework trips the token, the
+//! cluster layer's waits and the upgrade loop watch it, and neither of those needs to know
+//! about the other.
 
 use tokio::sync::watch;
 
