@@ -1,6 +1,9 @@
 //! The quay-georep conformance harness.
 //!
-//! - [`sim`]: simulated Kubernetes clusters (an API server kube-rs and kubectl accept).
+//! - [`sim`]: simulated Kubernetes clusters (an API server kube-rs and kubectl accept) and the
+//!   Quay Operator and OLM models that run beside them.
+//! - [`quay`]: facts about Quay shared by the models and their readers: the config bundle,
+//!   the version catalogue, object labels, the `QuayRegistry` API resource, pod readiness.
 //! - [`terraform`]: drives the Terraform CLI.
 //! - [`services`]: the shared PostgreSQL, Redis and per-site S3 of the `local` backend.
 //! - [`local`]: the `local` backend in one piece: services, clusters, operator models, the
@@ -13,15 +16,13 @@
 //!   balancer model.
 //! - [`cli`]: the `georep-harness` command line (`up`, `demo`, `push`, `bench`).
 
-// Tests may unwrap (STYLE.md); non-test builds are still linted with unwrap_used.
-#![cfg_attr(test, allow(clippy::unwrap_used))]
-
 pub mod blobs;
 pub mod cli;
 pub mod errors;
 mod http_server;
 pub mod lb;
 pub mod local;
+pub mod quay;
 pub mod secrets;
 pub mod services;
 pub mod sim;

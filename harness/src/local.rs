@@ -29,14 +29,21 @@ use serde_json::{Value, json};
 
 use crate::blobs::replication::{ReplicationOptions, ReplicationWorker, WorkerSite};
 use crate::blobs::{self, PushedBlob, SiteStorage};
-use crate::lb::{self, GlobalEndpoint, GlobalOptions, LoadBalancer, SitePods};
+use crate::lb::{self, GlobalEndpoint, GlobalOptions, LoadBalancer};
+use crate::quay::{Catalogue, QuayVersion, SitePods};
 use crate::services::postgres::Database;
 use crate::services::{self, SharedServices};
+use crate::sim::apiserver::{self, kubeconfig};
 use crate::sim::ledger::{self, Ledger};
 use crate::sim::olm::{self, OlmModel};
-use crate::sim::operator::catalogue::{Catalogue, QuayVersion};
 use crate::sim::operator::{self, OperatorModel, OperatorOptions, RunningOperator};
-use crate::sim::{ClusterConfig, Flavour, SimCluster, cluster, kubeconfig};
+use crate::sim::{ClusterConfig, Flavour, SimCluster};
+
+/// The `User-Agent` of the harness's own short-lived requests (installing the operator,
+/// reading a site's storage), so the clusters' counters tell them from the provider's.
+pub const HARNESS_CLIENT: &str = "georep-harness";
+/// The `User-Agent` of the blob replication workers.
+pub const REPLICATION_CLIENT: &str = "georep-replication";
 
 /// The default sites: cluster and context names.
 pub const DEFAULT_SITES: [&str; 3] = ["us-east", "eu-west", "ap-south"];
@@ -80,7 +87,7 @@ pub enum Error {
         site: String,
         /// Why.
         #[source]
-        source: Box<cluster::Error>,
+        source: Box<apiserver::Error>,
     },
     /// OLM could not install the operator.
     #[error("install the quay operator through OLM on site {site}")]
@@ -333,7 +340,7 @@ impl LocalEnv {
         for (site, (name, pods)) in sites.iter().zip(pods) {
             let client = site
                 .cluster
-                .client()
+                .client_for(REPLICATION_CLIENT)
                 .await
                 .map_err(|source| Error::Cluster {
                     site: name.clone(),
@@ -464,7 +471,7 @@ impl LocalEnv {
         })?;
         let client = site
             .cluster
-            .client()
+            .client_for(HARNESS_CLIENT)
             .await
             .map_err(|source| blobs::Error::Client {
                 site: name.to_owned(),
@@ -573,10 +580,13 @@ async fn start_olm(
         site: site.clone(),
         source: Box::new(source),
     };
-    let client = cluster.client().await.map_err(|source| Error::Cluster {
-        site: site.clone(),
-        source: Box::new(source),
-    })?;
+    let client = cluster
+        .client_for(HARNESS_CLIENT)
+        .await
+        .map_err(|source| Error::Cluster {
+            site: site.clone(),
+            source: Box::new(source),
+        })?;
     olm::install_operator(
         &client,
         namespace,

@@ -17,6 +17,8 @@
 //!   its actions, and the loop that runs an upgrade.
 //! - [`resources`]: one file per Terraform resource or data source, mapping Terraform calls
 //!   onto [`georep`].
+//! - [`stop`]: [`stop::StopToken`], Terraform's `Stop` as a token the framework trips and the
+//!   waits in [`cluster`] and [`orchestrate`] watch.
 
 pub mod cluster;
 pub mod framework;
@@ -24,4 +26,5 @@ pub mod georep;
 pub mod orchestrate;
 pub mod plugin;
 pub mod resources;
+pub mod stop;
 pub mod tfvalue;

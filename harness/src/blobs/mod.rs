@@ -30,12 +30,10 @@ use kube::api::{Api, DynamicObject, ListParams};
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
+use crate::quay::bundle::{self, Bundle, S3Target};
+use crate::quay::{COMPONENT_LABEL, PREFERENCE_ENV, is_pod_ready, quay_registry_resource};
 use crate::services::s3::REGION;
 use crate::services::s3_client;
-use crate::sim::operator::bundle::{self, Bundle, S3Target};
-use crate::sim::operator::quay_registry_resource;
-use crate::sim::operator::render::COMPONENT_LABEL;
-use crate::sim::operator::startup::PREFERENCE_ENV;
 
 /// Why a blob could not be pushed, read or replicated.
 #[derive(Debug, thiserror::Error)]
@@ -364,16 +362,7 @@ impl SiteStorage {
             .list(&ListParams::default().labels(&format!("{COMPONENT_LABEL}=quay-app")))
             .await
             .map_err(cluster("quay pods"))?;
-        let ready_quay_pods = pods
-            .items
-            .iter()
-            .filter(|p| {
-                p.status
-                    .as_ref()
-                    .and_then(|s| s.conditions.as_ref())
-                    .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-            })
-            .count();
+        let ready_quay_pods = pods.items.iter().filter(|p| is_pod_ready(p)).count();
         Ok(Self {
             site: site.to_owned(),
             bundle,

@@ -20,7 +20,7 @@ use tokio::task::JoinHandle;
 
 use super::{Error, Location, SiteStorage, digest_of};
 use crate::errors;
-use crate::lb::SitePods;
+use crate::quay::SitePods;
 
 /// How the worker runs; [`Default`] gives the documented defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -11,9 +11,9 @@ use kube::api::{Api, ListParams, Patch, PatchParams, PostParams, WatchEvent, Wat
 use serde_json::json;
 use tokio_stream::StreamExt as _;
 
-use crate::sim::{ClusterConfig, SimCluster, cluster};
+use crate::sim::apiserver::{self, ClusterConfig, SimCluster};
 
-/// Sizes of the benchmark; the defaults are the sizes docs/benchmarks.md reports.
+/// Sizes of the benchmark; each flag states its default.
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
     /// GET requests to time.
@@ -44,7 +44,7 @@ pub struct BenchArgs {
 pub enum Error {
     /// The cluster did not start.
     #[error("start benchmark cluster")]
-    Start(#[source] cluster::Error),
+    Start(#[source] apiserver::Error),
     /// A request failed.
     #[error("benchmark request during {phase}")]
     Request {
@@ -75,7 +75,7 @@ pub enum Error {
         name: String,
         /// The cause.
         #[source]
-        source: Box<crate::sim::status::ApiError>,
+        source: Box<apiserver::ApiError>,
     },
     /// The resident memory could not be read (it is read from `/proc/self/status`, Linux only).
     #[error("read the resident memory (VmRSS) from /proc/self/status")]
@@ -316,12 +316,7 @@ pub async fn run(args: &BenchArgs) -> Result<Report, Error> {
                 serde_json::to_value(cm(&name, i)).expect("a ConfigMap always serialises to JSON");
             // In-process: memory is what we measure, not request throughput.
             store
-                .create(
-                    &t,
-                    "default",
-                    body,
-                    &crate::sim::store::WriteOptions::default(),
-                )
+                .create(&t, "default", body, &apiserver::WriteOptions::default())
                 .map_err(|source| Error::Store {
                     name,
                     source: Box::new(source),

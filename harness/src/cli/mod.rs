@@ -12,12 +12,9 @@ pub mod demo;
 pub mod push;
 pub mod up;
 
-use std::path::PathBuf;
-
 use clap::{Parser, Subcommand};
 
-use crate::sim::Flavour;
-use crate::sim::operator::catalogue::{Catalogue, QuayVersion};
+pub use up::UpArgs;
 
 /// Conformance harness for Quay geo-replication.
 #[derive(Debug, Parser)]
@@ -59,44 +56,12 @@ pub enum BenchTarget {
     Upgrade(bench_upgrade::UpgradeArgs),
 }
 
-/// Arguments of `up`.
-#[derive(Debug, clap::Args)]
-pub struct UpArgs {
-    /// Site names, one cluster each; a site's storage location is its name with '-' as '_'.
-    #[arg(long = "site", default_values = crate::local::DEFAULT_SITES)]
-    pub sites: Vec<String>,
-    /// Cluster flavour: `openshift` (Route + OLM APIs) or `kubernetes`.
-    #[arg(long, default_value = "openshift", value_parser = parse_flavour)]
-    pub flavour: Flavour,
-    /// Directory for the kubeconfigs (created if missing). Default: a new temporary directory.
-    #[arg(long, env = "GEOREP_STATE_DIR")]
-    pub state_dir: Option<PathBuf>,
-    /// Write this file (JSON: sites, servers, kubeconfig paths) once every cluster serves.
-    #[arg(long)]
-    pub ready_file: Option<PathBuf>,
-    /// Serve plain HTTP without authentication instead of HTTPS with a token.
-    #[arg(long)]
-    pub plain_http: bool,
-    /// The Quay version the operator models deploy (one of the operator catalogue's).
-    #[arg(long, default_value_t = Catalogue::builtin().newest().version, value_parser = parse_version)]
-    pub quay_version: QuayVersion,
-}
-
-fn parse_version(text: &str) -> Result<QuayVersion, String> {
-    let version: QuayVersion = text.parse().map_err(|e| format!("{e}"))?;
-    Catalogue::builtin()
-        .release(&version)
-        .map_err(|e| e.to_string())?;
-    Ok(version)
-}
-
-fn parse_flavour(text: &str) -> Result<Flavour, String> {
-    text.parse()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
+
+    use crate::sim::Flavour;
 
     #[test]
     fn up_defaults_to_three_openshift_sites() {

@@ -11,9 +11,45 @@ use std::path::{Path, PathBuf};
 
 use serde_json::json;
 
-use crate::cli::UpArgs;
 use crate::lb::Service;
 use crate::local::{self, LocalEnv, LocalOptions};
+use crate::quay::{Catalogue, QuayVersion};
+use crate::sim::Flavour;
+
+/// Arguments of `up`.
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    /// Site names, one cluster each; a site's storage location is its name with '-' as '_'.
+    #[arg(long = "site", default_values = crate::local::DEFAULT_SITES)]
+    pub sites: Vec<String>,
+    /// Cluster flavour: `openshift` (Route + OLM APIs) or `kubernetes`.
+    #[arg(long, default_value = "openshift", value_parser = parse_flavour)]
+    pub flavour: Flavour,
+    /// Directory for the kubeconfigs (created if missing). Default: a new temporary directory.
+    #[arg(long, env = "GEOREP_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Write this file (JSON: sites, servers, kubeconfig paths) once every cluster serves.
+    #[arg(long)]
+    pub ready_file: Option<PathBuf>,
+    /// Serve plain HTTP without authentication instead of HTTPS with a token.
+    #[arg(long)]
+    pub plain_http: bool,
+    /// The Quay version the operator models deploy (one of the operator catalogue's).
+    #[arg(long, default_value_t = Catalogue::builtin().newest().version, value_parser = parse_version)]
+    pub quay_version: QuayVersion,
+}
+
+fn parse_version(text: &str) -> Result<QuayVersion, String> {
+    let version: QuayVersion = text.parse().map_err(|e| format!("{e}"))?;
+    Catalogue::builtin()
+        .release(&version)
+        .map_err(|e| e.to_string())?;
+    Ok(version)
+}
+
+fn parse_flavour(text: &str) -> Result<Flavour, String> {
+    text.parse()
+}
 
 /// `up` failed.
 #[derive(Debug, thiserror::Error)]
@@ -234,8 +270,8 @@ pub async fn run(args: &UpArgs) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::quay::Catalogue;
     use crate::sim::Flavour;
-    use crate::sim::operator::catalogue::Catalogue;
 
     #[tokio::test]
     async fn up_writes_a_kubeconfig_per_site_and_the_ready_file() {

@@ -10,7 +10,7 @@
 //! while another is up. A health check whose request was in flight while a forwarded request
 //! changed the backend's state is dropped: its answer is older news. With no healthy backend
 //! the answer is 503 with a body naming every site's state. Every forwarded answer carries
-//! [`super::SITE_HEADER`].
+//! [`SITE_HEADER`].
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,7 +27,7 @@ use tokio::task::JoinHandle;
 
 use crate::errors;
 
-use super::{
+use super::shared::{
     Error, HttpClient, HttpServer, REQUEST_TIMEOUT, SITE_HEADER, Service, get, http_client,
     json_response, send,
 };

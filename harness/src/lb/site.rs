@@ -19,27 +19,8 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{Error, HttpServer, Service, json_response};
-use crate::sim::ledger::ServingPod;
-use crate::sim::operator::ReadyPods;
-
-/// What a site endpoint reads on every request: the site's ready pods.
-pub trait SitePods: Send + Sync + std::fmt::Debug + 'static {
-    /// The ready quay-app pods.
-    fn quay(&self) -> Vec<ServingPod>;
-    /// How many clair-app pods are ready.
-    fn clair(&self) -> usize;
-}
-
-impl SitePods for ReadyPods {
-    fn quay(&self) -> Vec<ServingPod> {
-        ReadyPods::quay(self)
-    }
-
-    fn clair(&self) -> usize {
-        ReadyPods::clair(self)
-    }
-}
+use super::shared::{Error, HttpServer, Service, json_response};
+use crate::quay::SitePods;
 
 /// The `/health/instance` answer of a site with a ready quay pod.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -207,6 +188,7 @@ pub(crate) mod tests {
 
     use super::*;
     use crate::lb::get;
+    use crate::quay::ServingPod;
 
     /// Pods set by the test.
     #[derive(Debug, Default)]

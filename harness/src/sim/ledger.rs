@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
 
-use crate::sim::operator::catalogue::{Catalogue, QuayVersion};
+use crate::quay::{Catalogue, ServingPod};
 
 /// The file the ledger appends to, in the state dir.
 pub const LEDGER_FILE: &str = "safety-ledger.jsonl";
@@ -86,32 +86,6 @@ pub enum Violation {
         /// The pod's effective preference (`None`: none at all).
         preference: Option<String>,
     },
-}
-
-/// A quay pod that became ready, as the operator model reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServingPod {
-    /// The site.
-    pub site: String,
-    /// The pod name.
-    pub pod: String,
-    /// Its Quay version.
-    pub version: QuayVersion,
-    /// The database it uses (`host:port/name`).
-    pub database: String,
-    /// The database revision it found at start (`None`: no `alembic_version` row).
-    pub revision: Option<String>,
-    /// sha256 of the `config.yaml` it runs with.
-    pub config_hash: String,
-    /// Whether `FEATURE_STORAGE_REPLICATION` is on.
-    pub replication: bool,
-    /// The site's own storage location.
-    pub location: String,
-    /// Its effective first storage preference.
-    pub preference: Option<String>,
-    /// The hostname it serves as: `SERVER_HOSTNAME`, else the generated Route host (`None`:
-    /// its pod template does not say).
-    pub server_hostname: Option<String>,
 }
 
 #[derive(Debug, Default)]
@@ -302,17 +276,6 @@ impl Ledger {
         self.lock()
             .serving
             .remove(&(site.to_owned(), pod.to_owned()));
-    }
-
-    /// The pods currently serving at `site`.
-    #[must_use]
-    pub fn serving_pods(&self, site: &str) -> Vec<ServingPod> {
-        self.lock()
-            .serving
-            .values()
-            .filter(|p| p.site == site)
-            .cloned()
-            .collect()
     }
 }
 

@@ -1,4 +1,6 @@
-//! Simulated Kubernetes clusters: an in-process API server that kube-rs and kubectl accept.
+//! Simulated Kubernetes clusters: an in-process API server that kube-rs and kubectl accept
+//! ([`apiserver`]), and the controllers that run beside it as its clients: the Quay Operator
+//! model ([`operator`]), the OLM model ([`olm`]), and the safety [`ledger`] they report to.
 //!
 //! # What it models
 //! - HTTPS on a loopback port with a per-run CA (`127.0.0.1` + `localhost`) and a bearer
@@ -15,8 +17,14 @@
 //!   and deletes its objects; objects are defaulted, pruned and validated against the
 //!   structural schema and its CEL rules. QuayRegistry is preloaded; the `openshift` flavour
 //!   adds Route and the OLM types.
-//! - Faults ([`faults`]): failing requests, latency, dropped watches, an unreachable cluster.
-//! - Open watch streams by resource ([`watch::OpenWatches`]), so tests can wait until a
+//! - Faults ([`FaultRule`], [`apiserver::Faults`]): failing requests, latency, dropped
+//!   watches, an unreachable cluster; counters of requests by verb, writes, connections and
+//!   TLS handshakes, with each connection filed under the `User-Agent` of its first request
+//!   ([`apiserver::Counters::connections_of`]; kube-rs sends none unless
+//!   [`SimCluster::client_for`] names the client).
+//! - Reconcile counters of the models beside it ([`Reconciles`]), so a test can prove a
+//!   controller ran before it asserts that the controller did nothing.
+//! - Open watch streams by resource ([`apiserver::OpenWatches`]), so tests can wait until a
 //!   client's watch is established before they write.
 //!
 //! # What it does not model
@@ -52,55 +60,14 @@
 //! | method not allowed on a path | 405 `MethodNotAllowed` | same |
 //! | injected fault | 500 `InternalError` / 429 `TooManyRequests` + `Retry-After` / 409 `Conflict` | (n/a) |
 
-pub mod apply;
-pub mod builtin_crds;
-pub mod cluster;
-pub mod crd;
-pub mod discovery;
-pub mod faults;
-pub mod http;
-pub mod kubeconfig;
+pub mod apiserver;
 pub mod ledger;
-pub mod object;
 pub mod olm;
-pub mod openapi;
 pub mod operator;
-pub mod patch;
-pub mod protobuf;
-pub mod resources;
-pub mod selectors;
-pub mod status;
-pub mod store;
-pub mod tls;
-pub mod validation;
-pub mod watch;
+mod reconciles;
 
-pub use cluster::{ClusterConfig, SimCluster};
-pub use faults::{FaultKind, FaultRule};
-
-/// Which kind of cluster to imitate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Flavour {
-    /// OpenShift: Route and OLM APIs are served.
-    Openshift,
-    /// Plain Kubernetes (kind-like).
-    #[default]
-    Kubernetes,
-}
-
-impl std::str::FromStr for Flavour {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "openshift" => Ok(Self::Openshift),
-            "kubernetes" => Ok(Self::Kubernetes),
-            other => Err(format!(
-                "unknown cluster flavour {other:?} (expected openshift or kubernetes)"
-            )),
-        }
-    }
-}
+pub use apiserver::{ClusterConfig, FaultKind, FaultRule, Flavour, SimCluster};
+pub use reconciles::Reconciles;
 
 /// Install the aws-lc-rs rustls provider as the process default (idempotent).
 ///

@@ -218,6 +218,64 @@ pub fn binaries_under_test() -> Result<Vec<TerraformBinary>, Error> {
     Ok(binaries)
 }
 
+/// The provider executable a provider directory must hold.
+pub const PROVIDER_EXE: &str = "terraform-provider-quay";
+
+/// The Terraform executable to use: `explicit`, else the pinned one under `repo`, else
+/// `terraform` on PATH.
+///
+/// # Errors
+/// [`Error::TerraformMissing`] when none exists.
+pub fn find_terraform(explicit: Option<&Path>, repo: &Path) -> Result<PathBuf, Error> {
+    if let Some(path) = explicit {
+        return Ok(path.to_owned());
+    }
+    let pinned = repo.join(PINNED_CACHE_PATH);
+    if is_executable_file(&pinned) {
+        return Ok(pinned);
+    }
+    find_on_path("terraform", std::env::var_os("PATH"))
+        .ok_or(Error::TerraformMissing { tried: pinned })
+}
+
+/// The directory holding the provider: `explicit`, else the folder of `current_exe` if it
+/// holds one, else `<repo>/target/debug`.
+///
+/// # Errors
+/// [`Error::ProviderMissing`] when the chosen directory has no provider executable.
+pub fn find_provider_dir(
+    explicit: Option<&Path>,
+    current_exe: Option<&Path>,
+    repo: &Path,
+) -> Result<PathBuf, Error> {
+    let dir = match (explicit, current_exe.and_then(Path::parent)) {
+        (Some(dir), _) => dir.to_owned(),
+        (None, Some(exe_dir)) if is_executable_file(&exe_dir.join(PROVIDER_EXE)) => {
+            exe_dir.to_owned()
+        }
+        (None, _) => repo.join("target/debug"),
+    };
+    if is_executable_file(&dir.join(PROVIDER_EXE)) {
+        Ok(dir)
+    } else {
+        Err(Error::ProviderMissing {
+            exe: dir.join(PROVIDER_EXE),
+        })
+    }
+}
+
+/// The repository root and the provider directory [`find_provider_dir`] picks for this
+/// executable: how the `bench` commands find what they run.
+///
+/// # Errors
+/// [`Error::RepoRootNotFound`], or as [`find_provider_dir`].
+pub fn repo_and_provider_dir(explicit: Option<&Path>) -> Result<(PathBuf, PathBuf), Error> {
+    let repo = repo_root()?;
+    let exe = std::env::current_exe().ok();
+    let provider_dir = find_provider_dir(explicit, exe.as_deref(), &repo)?;
+    Ok((repo, provider_dir))
+}
+
 /// The repository (Cargo workspace) root: the nearest directory holding a `Cargo.toml` with
 /// a `[workspace]` table, searched upwards from `$CARGO_MANIFEST_DIR` (set by `cargo test`
 /// for the crate under test) or, without it, from this crate's own directory.
@@ -291,6 +349,17 @@ mod tests {
         let path_var = std::env::join_paths([first.path(), second.path()]).unwrap();
         assert_eq!(find_on_path("terraform", Some(path_var)), Some(wanted));
         assert_eq!(find_on_path("terraform", None), None);
+    }
+
+    #[test]
+    fn names_the_build_command_when_the_provider_is_missing() {
+        let repo = tempfile::tempdir().unwrap();
+        let err = find_provider_dir(None, None, repo.path()).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("cargo build -p terraform-provider-quay"),
+            "{err}"
+        );
     }
 
     #[test]

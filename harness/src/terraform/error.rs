@@ -43,6 +43,26 @@ pub enum Error {
         output: String,
     },
 
+    /// No Terraform executable was found (for the demo and the benchmarks).
+    #[error(
+        "no terraform at {} nor on PATH: run scripts/install-terraform.sh or pass --terraform",
+        tried.display()
+    )]
+    TerraformMissing {
+        /// The pinned path looked at first.
+        tried: PathBuf,
+    },
+
+    /// The provider executable is missing from the provider directory.
+    #[error(
+        "no {}: run `cargo build -p terraform-provider-quay` or pass --provider-dir",
+        exe.display()
+    )]
+    ProviderMissing {
+        /// The executable looked for.
+        exe: PathBuf,
+    },
+
     /// No directory above the start holds the workspace `Cargo.toml`.
     #[error("no workspace Cargo.toml in {start} or any parent directory")]
     RepoRootNotFound {

@@ -11,6 +11,8 @@
 //! - Typed results: [`ValidateOutcome`], [`PlanOutcome`], [`ApplyOutcome`], [`State`], with
 //!   the streamed `-json` events parsed into [`Event`]s and [`Diagnostic`]s
 //!   ([`Diagnostic::highlighted`] tells which source text a diagnostic points at).
+//! - [`find_terraform`], [`find_provider_dir`], [`repo_and_provider_dir`]: the Terraform and
+//!   the provider the demo and the benchmarks run, from flags, the repository or `PATH`.
 //! - [`Error`]: every failure, naming the command, its exit code and its stderr tail.
 //!
 //! The API is blocking (`std::process`), because tests are synchronous. It does not build
@@ -41,8 +43,9 @@ mod process;
 mod workdir;
 
 pub use binary::{
-    PINNED_CACHE_PATH, PINNED_ENV, PINNED_VERSION, ParseVersionError, TerraformBinary, Version,
-    binaries_under_test, repo_root,
+    PINNED_CACHE_PATH, PINNED_ENV, PINNED_VERSION, PROVIDER_EXE, ParseVersionError,
+    TerraformBinary, Version, binaries_under_test, find_provider_dir, find_terraform,
+    repo_and_provider_dir, repo_root,
 };
 pub use diagnostic::{Diagnostic, ExpressionValue, Pos, Range, Severity, Snippet};
 pub use error::Error;

@@ -5,11 +5,15 @@ use georep_harness::lb::site::QuayHealth;
 use georep_harness::lb::{BackendState, Service, get};
 use georep_harness::services::{SERVICES_JSON, ServicesFile};
 
-use georep_harness::sim::operator::api_resource;
+use georep_harness::quay::api_resource;
 use kube::api::{Api, DynamicObject, ListParams};
 
 use crate::local_sites::{GLOBAL_HOSTNAME, GeoSites, NS, install, set_quay_replicas, until};
 
+/// One test for four checks of one converged three-site environment (each site's health,
+/// the global Quay and Clair names, `services.json`): they only read it, and each check on
+/// its own would install three sites again (services, clusters, three migrations), the
+/// slowest set-up of the suite.
 #[tokio::test]
 async fn every_site_reports_its_version_config_hash_and_the_global_hostname() {
     let geo = GeoSites::installed("lb-health", &["us-east", "eu-west", "ap-south"]).await;

@@ -9,7 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use georep_harness::sim::{ClusterConfig, SimCluster, builtin_crds};
+use georep_harness::sim::apiserver::quay_registry_crd_yaml;
+use georep_harness::sim::{ClusterConfig, SimCluster};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
@@ -179,7 +180,7 @@ fn quay_api(client: &kube::Client) -> Api<DynamicObject> {
 #[tokio::test]
 async fn kubectl_applies_the_real_crd_and_a_valid_quay_registry() {
     let k = Kubectl::start().await;
-    let crd = k.file("crd.yaml", builtin_crds::quay_registry_crd_yaml());
+    let crd = k.file("crd.yaml", quay_registry_crd_yaml());
     let out = k.ok(&["apply", "-f", &crd]).await;
     assert!(
         out.contains(

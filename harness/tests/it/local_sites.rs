@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use georep_harness::errors::chain;
 use georep_harness::local::{LocalEnv, LocalOptions, LocalSite};
-use georep_harness::sim::operator::quay_registry_resource;
+use georep_harness::quay::quay_registry_resource;
 use k8s_openapi::api::core::v1::{Namespace, Secret};
 use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::{Value, json};

@@ -87,17 +87,41 @@ async fn set_channel(client: &Client, channel: &str) {
         .unwrap();
 }
 
-#[tokio::test]
-async fn install_plan_appears_for_a_newer_csv_and_waits_for_approval() {
-    let (_sim, client, _model) = openshift().await;
-    install(&client, "3.14.0").await;
-    let plan = eventually("an InstallPlan for 3.14.8", || async {
-        plans(&client)
+/// Waits until the model has completed `at_least` reconciles of `kind`, for at most 10 s.
+async fn reconciled(model: &OlmModel, kind: &str, at_least: u64) {
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        model.reconciles().wait_for(kind, at_least),
+    )
+    .await
+    .unwrap_or_else(|_| {
+        panic!(
+            "the {kind} controller completed {} of {at_least} reconciles in 10 s",
+            model.reconciles().count(kind)
+        )
+    });
+}
+
+/// Waits for the InstallPlan offering 3.14.8 (the stable-3.14 head), for at most 10 s.
+async fn plan_for_3_14_8(client: &Client, what: &str) -> DynamicObject {
+    eventually(what, || async {
+        plans(client)
             .get_opt("install-quay-operator-v3-14-8")
             .await
             .unwrap()
     })
-    .await;
+    .await
+}
+
+fn names(list: &kube::core::ObjectList<DynamicObject>) -> Vec<String> {
+    list.items.iter().map(ResourceExt::name_any).collect()
+}
+
+#[tokio::test]
+async fn install_plan_appears_for_a_newer_csv_and_waits_for_approval() {
+    let (_sim, client, model) = openshift().await;
+    install(&client, "3.14.0").await;
+    let plan = plan_for_3_14_8(&client, "an InstallPlan for 3.14.8").await;
     assert_eq!(plan.data["spec"]["approved"], json!(false));
     assert_eq!(plan.data["spec"]["approval"], json!("Manual"));
     assert_eq!(
@@ -126,8 +150,16 @@ async fn install_plan_appears_for_a_newer_csv_and_waits_for_approval() {
         sub.data["status"]["currentCSV"],
         json!("quay-operator.v3.14.8")
     );
-    // Unapproved, nothing is installed.
-    tokio::time::sleep(Duration::from_millis(700)).await;
+    // Unapproved, nothing is installed. The InstallPlan controller has reconciled the plan
+    // (the only one, unapproved since it was created) and created no CSV; an approved plan
+    // gets its CSV within that same reconcile, and without a new CSV nothing touches the
+    // operator Deployment.
+    reconciled(&model, "InstallPlan", 1).await;
+    let csvs = olm_api(&client, "ClusterServiceVersion", "clusterserviceversions")
+        .list(&Default::default())
+        .await
+        .unwrap();
+    assert_eq!(names(&csvs), ["quay-operator.v3.14.0"]);
     assert_eq!(
         operator_env(&client).await,
         (
@@ -141,13 +173,7 @@ async fn install_plan_appears_for_a_newer_csv_and_waits_for_approval() {
 async fn approval_replaces_the_operator_image_and_quay_version() {
     let (_sim, client, _model) = openshift().await;
     install(&client, "3.14.0").await;
-    eventually("an InstallPlan for 3.14.8", || async {
-        plans(&client)
-            .get_opt("install-quay-operator-v3-14-8")
-            .await
-            .unwrap()
-    })
-    .await;
+    plan_for_3_14_8(&client, "an InstallPlan for 3.14.8").await;
     plans(&client)
         .patch(
             "install-quay-operator-v3-14-8",
@@ -191,13 +217,7 @@ async fn channel_change_offers_the_next_minor() {
     let (_sim, client, _model) = openshift().await;
     install(&client, "3.13.11").await;
     set_channel(&client, "stable-3.14").await;
-    let plan = eventually("an InstallPlan for the stable-3.14 head", || async {
-        plans(&client)
-            .get_opt("install-quay-operator-v3-14-8")
-            .await
-            .unwrap()
-    })
-    .await;
+    let plan = plan_for_3_14_8(&client, "an InstallPlan for the stable-3.14 head").await;
     assert_eq!(
         plan.data["spec"]["clusterServiceVersionNames"],
         json!(["quay-operator.v3.14.8"])
@@ -206,7 +226,7 @@ async fn channel_change_offers_the_next_minor() {
 
 #[tokio::test]
 async fn no_install_plan_when_already_at_the_channel_head() {
-    let (_sim, client, _model) = openshift().await;
+    let (_sim, client, model) = openshift().await;
     install(&client, "3.13.11").await;
     let sub = eventually("the subscription to be reconciled", || async {
         let s = subs(&client).get("quay-operator").await.unwrap();
@@ -217,17 +237,15 @@ async fn no_install_plan_when_already_at_the_channel_head() {
         sub.data["status"]["installedCSV"],
         json!("quay-operator.v3.13.11")
     );
-    // Several resync rounds pass without an offer.
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Several rounds of the Subscription controller pass without an offer. Each one (the
+    // Subscription is the only one, created after its CSV was installed) decided whether to
+    // offer a plan, and creates the plan within the round when it does.
+    reconciled(&model, "Subscription", 3).await;
     let list = plans(&client).list(&Default::default()).await.unwrap();
-    assert!(
-        list.items.is_empty(),
-        "{:?}",
-        list.items
-            .iter()
-            .map(ResourceExt::name_any)
-            .collect::<Vec<_>>()
-    );
+    assert!(list.items.is_empty(), "{:?}", names(&list));
+    // The same controller still offers the head of a newer channel: it was alive to decide.
+    set_channel(&client, "stable-3.14").await;
+    plan_for_3_14_8(&client, "an InstallPlan for the stable-3.14 head").await;
 }
 
 #[tokio::test]

@@ -11,12 +11,13 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use georep_harness::errors::chain;
+use georep_harness::quay::quay_registry_resource;
+use georep_harness::quay::{Catalogue, QuayVersion};
 use georep_harness::services::SharedServices;
 use georep_harness::services::postgres::Database;
 use georep_harness::sim::ledger::{Ledger, Violation};
-use georep_harness::sim::operator::catalogue::{Catalogue, QuayVersion};
 use georep_harness::sim::operator::{
-    OPERATOR_DEPLOYMENT, OperatorModel, OperatorOptions, RunningOperator, quay_registry_resource,
+    OPERATOR_DEPLOYMENT, OperatorModel, OperatorOptions, RunningOperator,
 };
 use georep_harness::sim::{ClusterConfig, Flavour, SimCluster};
 use k8s_openapi::api::apps::v1::Deployment;
@@ -704,12 +705,8 @@ async fn route_host_is_server_hostname_and_endpoint_follows() {
         })
         .await;
     assert_eq!(endpoint, "https://quay.global.example");
-    let routes = georep_harness::sim::operator::dynamic_api(
-        &site.client,
-        NS,
-        "route.openshift.io/v1",
-        "Route",
-    );
+    let routes =
+        georep_harness::quay::dynamic_api(&site.client, NS, "route.openshift.io/v1", "Route");
     let route = get_eventually(&routes, &format!("{NAME}-quay")).await;
     assert_eq!(route["spec"]["host"], "quay.global.example");
     assert_eq!(route["spec"]["tls"]["termination"], "edge");
@@ -736,7 +733,7 @@ async fn managed_hpa_gets_hpas_and_min_replicas() {
     site.registry("bundle", components).await;
     let mirror = site.deployment("quay-mirror").await;
     assert_eq!(mirror.spec.unwrap().replicas, Some(2));
-    let hpas = georep_harness::sim::operator::dynamic_api(
+    let hpas = georep_harness::quay::dynamic_api(
         &site.client,
         NS,
         "autoscaling/v2",
@@ -785,6 +782,9 @@ async fn wait_converged(site: &Site, v: &str) {
     .await;
 }
 
+/// The three replicas rules (explicit override, the managed default, left out) on one
+/// registry: one converged site against the real services shows all three, and a site per
+/// rule would triple the slowest part of the test.
 #[tokio::test]
 async fn replicas_follow_explicit_default_and_left_out_rules() {
     let keeper = services();

@@ -7,7 +7,8 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use tokio::sync::OnceCell;
 use tracing::debug;
 
-use super::{ClusterSpec, Error, KubeconfigSource};
+use super::error::Error;
+use super::spec::{ClusterSpec, KubeconfigSource};
 
 /// The clusters of the provider block. Cheap to create: nothing is read or contacted until
 /// [`Clusters::get`] asks for a cluster, and each cluster's client is built once per provider
@@ -114,15 +115,6 @@ impl Clusters {
 }
 
 impl Cluster {
-    /// Wraps an existing client (tests, or callers that build their own).
-    #[must_use]
-    pub fn from_client(key: impl Into<String>, client: kube::Client) -> Self {
-        Self {
-            key: key.into(),
-            client,
-        }
-    }
-
     /// The cluster's key in the provider block.
     #[must_use]
     pub fn key(&self) -> &str {

@@ -7,8 +7,10 @@ use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams
 use serde_json::Value;
 use tracing::debug;
 
+use super::connect::Cluster;
+use super::error::Error;
+use super::kind::Kind;
 use super::retry::with_retry;
-use super::{Cluster, Error, Kind};
 
 /// The field manager of every write: the provider's name, so `kubectl get -o yaml
 /// --show-managed-fields` shows which fields it owns.

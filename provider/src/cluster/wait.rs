@@ -14,9 +14,11 @@ use serde_json::Value;
 use tokio::time::{Duration, Instant};
 use tracing::info;
 
+use super::connect::Cluster;
+use super::error::Error;
+use super::kind::Kind;
 use super::retry::with_retry;
-use super::{Cluster, Error, Kind};
-use crate::framework::StopToken;
+use crate::stop::StopToken;
 
 /// Longest sleep between two reads when no watch event arrives.
 pub const POLL_INTERVAL: Duration = Duration::from_secs(2);

@@ -7,8 +7,10 @@ use kube::api::{DynamicObject, PostParams};
 use serde_json::Value;
 use tracing::debug;
 
+use super::connect::Cluster;
+use super::error::Error;
+use super::ops::FIELD_MANAGER;
 use super::retry::with_retry;
-use super::{Cluster, Error, FIELD_MANAGER};
 
 impl Cluster {
     /// Creates `manifest`; fails with a 409 [`Error::Api`] when the object exists.

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 
-use super::StopToken;
+use crate::stop::StopToken;
 use crate::tfvalue::{Diagnostics, Schema, Value};
 
 /// A Terraform data source.

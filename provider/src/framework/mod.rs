@@ -24,19 +24,20 @@
 
 mod consistency;
 mod data_source;
+mod messages;
 mod plan;
 mod provider;
 mod resource;
 mod server;
-mod stop;
+mod values;
 
+pub use crate::stop::StopToken;
 pub use consistency::{check_apply_result, check_planned_state};
 pub use data_source::DataSource;
+pub use messages::{
+    ApplyResponse, DynamicValue, ImportedResource, PlanResponse, ReadResponse, SchemaResponse,
+};
 pub use plan::{default_plan, mark_computed_unknown};
 pub use provider::Provider;
 pub use resource::{PlanRequest, Resource};
-pub use server::{
-    ApplyResponse, DynamicValue, ImportedResource, PlanResponse, ProviderServer, ReadResponse,
-    SchemaResponse,
-};
-pub use stop::StopToken;
+pub use server::ProviderServer;

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::{DataSource, Resource};
+use super::data_source::DataSource;
+use super::resource::Resource;
 use crate::tfvalue::{Diagnostics, Schema, Value};
 
 /// A Terraform provider, as seen by [`super::ProviderServer`].

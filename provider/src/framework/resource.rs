@@ -13,7 +13,7 @@
 
 use async_trait::async_trait;
 
-use super::StopToken;
+use crate::stop::StopToken;
 use crate::tfvalue::{AttributePath, Diagnostic, Diagnostics, Schema, Value};
 
 /// What a resource sees when Terraform asks it to plan a change.

@@ -13,89 +13,19 @@ use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
 use super::consistency::{check_apply_result, check_planned_state};
+use super::data_source::DataSource;
+use super::messages::{
+    ApplyResponse, DynamicValue, ImportedResource, PlanResponse, ReadResponse, SchemaResponse,
+};
 use super::plan::default_plan;
-use super::{DataSource, PlanRequest, Provider, Resource, StopToken};
-use crate::tfvalue::{self, AttributePath, Diagnostic, Diagnostics, PathStep, Schema, Type, Value};
-
-/// A value on the wire, as Terraform sends it: msgpack (always, in practice) or JSON.
-/// Both empty means null.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct DynamicValue {
-    /// The msgpack encoding, or empty.
-    pub msgpack: Vec<u8>,
-    /// The JSON encoding, or empty.
-    pub json: Vec<u8>,
-}
-
-impl DynamicValue {
-    /// Wraps msgpack bytes.
-    #[must_use]
-    pub fn msgpack(bytes: Vec<u8>) -> Self {
-        Self {
-            msgpack: bytes,
-            json: Vec::new(),
-        }
-    }
-}
-
-/// The answer to `GetSchema`.
-#[derive(Debug)]
-pub struct SchemaResponse {
-    /// The provider block's schema.
-    pub provider: Schema,
-    /// Resource schemas by type name.
-    pub resources: BTreeMap<String, Schema>,
-    /// Data source schemas by type name.
-    pub data_sources: BTreeMap<String, Schema>,
-    /// Problems with the schemas themselves (provider bugs).
-    pub diagnostics: Diagnostics,
-}
-
-/// The answer to `PlanResourceChange`.
-#[derive(Debug, Default)]
-pub struct PlanResponse {
-    /// The planned state (msgpack), absent on error.
-    pub planned_state: Option<DynamicValue>,
-    /// Attributes whose change forces replacement.
-    pub requires_replace: Vec<AttributePath>,
-    /// Opaque bytes handed back to apply.
-    pub planned_private: Vec<u8>,
-    /// Problems found.
-    pub diagnostics: Diagnostics,
-}
-
-/// The answer to `ApplyResourceChange`.
-#[derive(Debug, Default)]
-pub struct ApplyResponse {
-    /// The new state (msgpack); null after a delete.
-    pub new_state: Option<DynamicValue>,
-    /// Opaque bytes stored with the state.
-    pub private: Vec<u8>,
-    /// Problems found.
-    pub diagnostics: Diagnostics,
-}
-
-/// The answer to `ReadResource`.
-#[derive(Debug, Default)]
-pub struct ReadResponse {
-    /// The refreshed state (msgpack); null when the object is gone.
-    pub new_state: Option<DynamicValue>,
-    /// Opaque bytes stored with the state.
-    pub private: Vec<u8>,
-    /// Problems found.
-    pub diagnostics: Diagnostics,
-}
-
-/// One object returned by `ImportResourceState`.
-#[derive(Debug)]
-pub struct ImportedResource {
-    /// The resource type.
-    pub type_name: String,
-    /// Its state (msgpack).
-    pub state: DynamicValue,
-    /// Opaque bytes stored with the state.
-    pub private: Vec<u8>,
-}
+use super::provider::Provider;
+use super::resource::{PlanRequest, Resource};
+use super::values::{
+    bug_diag, config_as_plan, decode, decode_all, encode, normalize_json, unknown_type, usable_or,
+    value_at,
+};
+use crate::stop::StopToken;
+use crate::tfvalue::{self, Diagnostic, Diagnostics, Schema, Value};
 
 struct ResourceEntry<D> {
     resource: Arc<dyn Resource<D>>,
@@ -571,7 +501,18 @@ impl<P: Provider> ProviderServer<P> {
                 // A partial result next to an error is kept when it is a valid state, so
                 // Terraform records (and taints) what exists.
                 Some(value) => usable_or(value, &ty, failed_result),
-                None => failed_result,
+                None => {
+                    // Without an error Terraform would record the object as unchanged (or
+                    // absent) and say nothing: the resource broke its contract.
+                    if !diags.has_errors() {
+                        let operation = if prior.is_null() { "create" } else { "update" };
+                        diags.push(bug_diag(
+                            type_name,
+                            &format!("{operation} returned no state and no error"),
+                        ));
+                    }
+                    failed_result
+                }
             }
         };
         response.new_state = encode(&ty, &new_state, &mut diags);
@@ -721,146 +662,6 @@ impl<P: Provider> ProviderServer<P> {
             ));
         }
         entry
-    }
-}
-
-/// A data source's configuration as the "plan" its result must honour: arguments keep their
-/// configured values, computed attributes may be anything.
-fn config_as_plan(schema: &Schema, config: &Value) -> Value {
-    let mut planned = config.clone();
-    // Computed-only attributes are always null in a configuration, so this covers them too.
-    if let Value::Object(attrs) = &mut planned {
-        for attribute in &schema.block.attributes {
-            if attribute.is_computed() && attrs.get(&attribute.name).is_none_or(Value::is_null) {
-                attrs.insert(attribute.name.clone(), Value::Unknown);
-            }
-        }
-    }
-    planned
-}
-
-fn usable_or(value: Value, ty: &Type, fallback: Value) -> Value {
-    if value.conforms_to(ty).is_ok() && value.is_wholly_known() {
-        value
-    } else {
-        fallback
-    }
-}
-
-fn unknown_type<'a>(
-    kind: &str,
-    type_name: &str,
-    known: impl Iterator<Item = &'a String>,
-) -> Diagnostic {
-    let known: Vec<&str> = known.map(String::as_str).collect();
-    Diagnostic::error(
-        "Unknown Type",
-        format!(
-            "this provider has no {kind} named {type_name}; it offers: {}",
-            if known.is_empty() {
-                "none".to_owned()
-            } else {
-                known.join(", ")
-            }
-        ),
-    )
-}
-
-fn bug_diag(type_name: &str, what: &str) -> Diagnostic {
-    Diagnostic::error(
-        "Provider Bug",
-        format!("{type_name} {what}. This is a bug in terraform-provider-quay; please report it."),
-    )
-}
-
-fn decode(ty: &Type, value: &DynamicValue, what: &str, diags: &mut Diagnostics) -> Option<Value> {
-    match tfvalue::decode_dynamic(ty, &value.msgpack, &value.json) {
-        Ok(value) => Some(value),
-        Err(err) => {
-            diags.push(Diagnostic::error(
-                "Invalid Value From Terraform",
-                format!(
-                    "the {what} Terraform sent could not be decoded against the schema: {err}. \
-                     Check that Terraform and the provider versions are compatible"
-                ),
-            ));
-            None
-        }
-    }
-}
-
-/// Decodes every value (reporting each failure), or `None` when any fails.
-fn decode_all<const N: usize>(
-    ty: &Type,
-    values: [(&DynamicValue, &str); N],
-    diags: &mut Diagnostics,
-) -> Option<[Value; N]> {
-    let decoded = values.map(|(value, what)| decode(ty, value, what, diags));
-    if decoded.iter().any(Option::is_none) {
-        return None;
-    }
-    Some(decoded.map(|value| value.unwrap_or(Value::Null)))
-}
-
-fn encode(ty: &Type, value: &Value, diags: &mut Diagnostics) -> Option<DynamicValue> {
-    match tfvalue::msgpack::encode(ty, value) {
-        Ok(bytes) => Some(DynamicValue::msgpack(bytes)),
-        Err(err) => {
-            diags.push(Diagnostic::error(
-                "Provider Bug: Unencodable Value",
-                format!("a value could not be encoded for Terraform: {err}; please report this"),
-            ));
-            None
-        }
-    }
-}
-
-/// The value at `path`, or null where the path leads nowhere.
-fn value_at<'a>(value: &'a Value, path: &AttributePath) -> &'a Value {
-    let mut current = value;
-    for step in path.steps() {
-        current = match (step, current) {
-            (PathStep::Attribute(name) | PathStep::ElementKeyString(name), v) => {
-                v.get(name).unwrap_or(&Value::Null)
-            }
-            (PathStep::ElementKeyInt(i), Value::List(items) | Value::Tuple(items)) => {
-                usize::try_from(*i)
-                    .ok()
-                    .and_then(|i| items.get(i))
-                    .unwrap_or(&Value::Null)
-            }
-            _ => &Value::Null,
-        };
-    }
-    current
-}
-
-/// Shapes stored JSON state to the current schema: attributes the schema no longer has are
-/// dropped and new ones are added as null, as Terraform's own SDKs do when they upgrade state.
-fn normalize_json(ty: &Type, json: serde_json::Value) -> serde_json::Value {
-    use serde_json::Value as J;
-    match (ty, json) {
-        (Type::Object(attrs), J::Object(mut fields)) => {
-            let mut out = serde_json::Map::new();
-            for (name, attr_ty) in attrs {
-                let field = fields.remove(name).unwrap_or(J::Null);
-                out.insert(name.clone(), normalize_json(attr_ty, field));
-            }
-            J::Object(out)
-        }
-        (Type::List(elem) | Type::Set(elem), J::Array(items)) => J::Array(
-            items
-                .into_iter()
-                .map(|item| normalize_json(elem, item))
-                .collect(),
-        ),
-        (Type::Map(elem), J::Object(fields)) => J::Object(
-            fields
-                .into_iter()
-                .map(|(k, v)| (k, normalize_json(elem, v)))
-                .collect(),
-        ),
-        (_, other) => other,
     }
 }
 

@@ -25,6 +25,8 @@
 //!   observation of every site into the next actions of the documented geo-replication
 //!   upgrade, resumable from the progress record it keeps on the primary cluster.
 //!
+//! - [`yaml`]: the one YAML emitter configuration both renderers use.
+//!
 //! What this module is not: it does not talk to clusters (that is `cluster/`) and it does not
 //! know Terraform's wire types (that is `tfvalue/` and `resources/`).
 
@@ -56,3 +58,4 @@ pub mod path;
 pub mod secret;
 pub mod site;
 pub mod upgrade;
+pub mod yaml;

@@ -19,9 +19,10 @@ use sha2::{Digest as _, Sha256};
 use super::clock::parse_rfc3339;
 use crate::cluster::{Cluster, Clusters, Error as ClusterError, Kind};
 use crate::georep::errors;
+use crate::georep::site::RegistryStatus;
 use crate::georep::upgrade::{
-    Approval, Component, ComponentState, Condition, ConditionStatus, InstallPlan, JobObservation,
-    JobState, LEASE_NAME, LeaseObservation, Observation, OperatorMethod, OperatorObservation,
+    Approval, Component, ComponentState, Condition, InstallPlan, JobObservation, JobState,
+    LEASE_NAME, LeaseObservation, Observation, OperatorMethod, OperatorObservation,
     PROGRESS_CONFIG_MAP, SiteId, SiteObservation, SiteState, UpgradeRequest,
 };
 
@@ -163,33 +164,22 @@ async fn read_site(
 
 /// The parts of a `QuayRegistry` read from the object itself.
 pub(crate) fn registry_state(registry: &Value) -> SiteState {
-    let status = &registry["status"];
-    let conditions = status["conditions"]
-        .as_array()
-        .map(|list| list.iter().map(condition).collect())
-        .unwrap_or_default();
+    let status = RegistryStatus::read(registry);
     let mut components = BTreeMap::new();
     // The operator's default: the HPA is managed unless the spec says otherwise.
     let mut hpa_managed = true;
-    for entry in registry["spec"]["components"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
-        let managed = entry["managed"].as_bool().unwrap_or(true);
-        let kind = entry["kind"].as_str().unwrap_or_default();
-        if kind == "horizontalpodautoscaler" {
+    for entry in &status.components {
+        let managed = entry.managed.unwrap_or(true);
+        if entry.kind == "horizontalpodautoscaler" {
             hpa_managed = managed;
         }
-        let component = match kind {
+        let component = match entry.kind.as_str() {
             "quay" => Component::Quay,
             "clair" => Component::Clair,
             "mirror" => Component::Mirror,
             _ => continue,
         };
-        let replicas = entry["overrides"]["replicas"]
-            .as_u64()
-            .and_then(|r| u32::try_from(r).ok());
+        let replicas = entry.replicas.and_then(|r| u32::try_from(r).ok());
         components.insert(
             component,
             ComponentState {
@@ -200,30 +190,13 @@ pub(crate) fn registry_state(registry: &Value) -> SiteState {
         );
     }
     SiteState {
-        current_version: status["currentVersion"]
-            .as_str()
-            .filter(|v| !v.is_empty())
-            .map(str::to_owned),
-        conditions,
-        generation: registry["metadata"]["generation"].as_i64(),
-        observed_generation: status["observedGeneration"].as_i64(),
+        current_version: status.current_version,
+        conditions: status.conditions,
+        generation: status.generation,
+        observed_generation: status.observed_generation,
         components,
         hpa_managed,
         ..SiteState::default()
-    }
-}
-
-fn condition(value: &Value) -> Condition {
-    let text = |key: &str| value[key].as_str().unwrap_or_default().to_owned();
-    Condition {
-        kind: text("type"),
-        status: match value["status"].as_str() {
-            Some("True") => ConditionStatus::True,
-            Some("False") => ConditionStatus::False,
-            _ => ConditionStatus::Unknown,
-        },
-        reason: text("reason"),
-        message: text("message"),
     }
 }
 
@@ -417,6 +390,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::georep::upgrade::ConditionStatus;
 
     #[test]
     fn registry_components_and_hpa_are_read_from_the_spec() {

@@ -16,11 +16,11 @@ use super::clock;
 use super::observe::observe;
 use super::perform::{self, perform};
 use crate::cluster::Clusters;
-use crate::framework::StopToken;
 use crate::georep::errors;
 use crate::georep::upgrade::{
     Action, OperatorUpgrade, Progress, Timestamp, UpgradeError, UpgradeRequest, step,
 };
+use crate::stop::StopToken;
 
 /// The longest pause between two rounds, reached when rounds keep only waiting.
 pub const PAUSE: Duration = Duration::from_millis(500);

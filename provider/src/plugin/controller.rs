@@ -39,7 +39,6 @@ impl GrpcController for Controller {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 mod tests {
     use super::*;
     use crate::plugin::shutdown;

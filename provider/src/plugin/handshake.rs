@@ -322,7 +322,6 @@ pub fn announce(line: &HandshakeLine, mut out: impl Write) -> Result<(), Error> 
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 mod tests {
     use super::*;
 

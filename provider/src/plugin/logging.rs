@@ -250,7 +250,6 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 mod tests {
     use std::sync::{Arc, Mutex};
     use std::time::Duration;

@@ -251,7 +251,6 @@ pub fn reattach_line(addr: SocketAddr, pid: u32) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 mod tests {
     use super::*;
 

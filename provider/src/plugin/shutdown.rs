@@ -120,7 +120,7 @@ pub fn install_signal_handlers(
 mod imp {
     use tokio::signal::unix::{SignalKind, signal};
 
-    use super::{OnInterrupt, ShutdownReason, ShutdownTrigger};
+    use crate::plugin::shutdown::{OnInterrupt, ShutdownReason, ShutdownTrigger};
 
     pub(super) fn install(
         trigger: &ShutdownTrigger,
@@ -151,7 +151,7 @@ mod imp {
 
 #[cfg(not(unix))]
 mod imp {
-    use super::{OnInterrupt, ShutdownReason, ShutdownTrigger};
+    use crate::plugin::shutdown::{OnInterrupt, ShutdownReason, ShutdownTrigger};
 
     pub(super) fn install(
         trigger: &ShutdownTrigger,
@@ -170,7 +170,6 @@ mod imp {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 mod tests {
     use super::*;
 

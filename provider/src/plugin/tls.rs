@@ -255,7 +255,6 @@ pub fn incoming(
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 mod tests {
     use std::net::SocketAddr;
 

@@ -1,9 +1,30 @@
-//! Conversions between Terraform values and the domain: values to JSON (which the domain's
-//! input types deserialize from), and domain issues to diagnostics with attribute paths.
+//! The error edge to Terraform, and conversions between Terraform values and the domain:
+//! values to JSON (which the domain's input types deserialize from), domain issues to
+//! diagnostics with attribute paths, and cluster errors to diagnostics with their cause chain
+//! and hint, the same way for every resource.
 
+use crate::cluster;
+use crate::georep::errors;
 use crate::georep::issue::{Issue, Severity as IssueSeverity};
 use crate::georep::path::{FieldPath, Segment};
-use crate::tfvalue::{AttributePath, Diagnostic, Value};
+use crate::tfvalue::{AttributePath, Diagnostic, Diagnostics, Value};
+
+/// The error diagnostic of a failed cluster operation: `summary` says which operation (a
+/// title such as "Apply Failed"), the detail is the error with its causes, then what to do.
+pub(crate) fn cluster_error(summary: &str, err: &cluster::Error) -> Diagnostic {
+    Diagnostic::error(summary, cluster_detail(err))
+}
+
+/// The detail of a cluster error's diagnostic, for warnings about work left undone.
+pub(crate) fn cluster_detail(err: &cluster::Error) -> String {
+    format!("{}: {}", errors::chain(err), err.hint())
+}
+
+/// The value of an operation that stops at its first error diagnostic, with that diagnostic
+/// added to `diags`.
+pub(crate) fn reported<T>(result: Result<T, Diagnostic>, diags: &mut Diagnostics) -> Option<T> {
+    result.map_err(|diagnostic| diags.push(diagnostic)).ok()
+}
 
 /// Converts a wholly or partly known value to JSON. Unknown values become `null`: callers
 /// drop the issues that point at them (see [`issue_is_about_unknown`]).
@@ -26,6 +47,31 @@ pub(crate) fn to_json(value: &Value) -> serde_json::Value {
         }
         Value::Dynamic(_, inner) => to_json(inner),
     }
+}
+
+/// `value` as the JSON a domain input type deserializes from: the attributes in `leave_out`
+/// (the caller's own arguments and results) removed, and null fields dropped, recursively,
+/// because the domain input treats an absent field as "not set" (and a null map block would
+/// not deserialize as a map).
+pub(crate) fn domain_json(value: &Value, leave_out: &[&str]) -> serde_json::Value {
+    fn drop_null_fields(json: &mut serde_json::Value) {
+        match json {
+            serde_json::Value::Object(fields) => {
+                fields.retain(|_, v| !v.is_null());
+                fields.values_mut().for_each(drop_null_fields);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(drop_null_fields),
+            _ => {}
+        }
+    }
+    let mut json = to_json(value);
+    if let Some(fields) = json.as_object_mut() {
+        for name in leave_out {
+            fields.remove(*name);
+        }
+    }
+    drop_null_fields(&mut json);
+    json
 }
 
 /// The Terraform attribute path of a domain field path (the names are the same by design).

@@ -7,12 +7,18 @@
 //! `extra_config`, `database.connection_args` and `builders.executor_config` are maps of any
 //! shape (`dynamic` in the schema), so HCL objects and `yamldecode(file(...))` both work.
 
-use async_trait::async_trait;
+use std::collections::BTreeMap;
 
-use super::ProviderData;
-use super::convert::{diagnostic, issue_is_about_unknown, to_json};
-use crate::framework::{DataSource, StopToken};
+use async_trait::async_trait;
+use serde_json::{Value as Json, json};
+
+use super::convert::{diagnostic, domain_json, issue_is_about_unknown, to_json};
+use super::model::{Field, Model, dynamic_json, with_fields};
+use super::provider_data::ProviderData;
+use crate::framework::DataSource;
 use crate::georep::config::{ConfigInput, render, validate};
+use crate::georep::secret::Secret;
+use crate::stop::StopToken;
 use crate::tfvalue::{
     Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema, Type,
     Value,
@@ -188,14 +194,7 @@ fn input(config: &Value, diags: &mut Diagnostics) -> Option<ConfigInput> {
     if diags.has_errors() {
         return None;
     }
-    let mut json = to_json(config);
-    if let Some(fields) = json.as_object_mut() {
-        for output in OUTPUTS {
-            fields.remove(output);
-        }
-    }
-    drop_null_fields(&mut json);
-    match serde_json::from_value(json) {
+    match serde_json::from_value(domain_json(config, &OUTPUTS)) {
         Ok(input) => Some(input),
         Err(err) => {
             diags.push(Diagnostic::error(
@@ -207,22 +206,124 @@ fn input(config: &Value, diags: &mut Diagnostics) -> Option<ConfigInput> {
     }
 }
 
-/// Removes null object fields, recursively: the domain input treats an absent field as
-/// "not set", and a null `storage` map would not deserialize as a map.
-fn drop_null_fields(json: &mut serde_json::Value) {
-    match json {
-        serde_json::Value::Object(fields) => {
-            fields.retain(|_, v| !v.is_null());
-            fields.values_mut().for_each(drop_null_fields);
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_null_fields),
-        _ => {}
+/// The data source's attributes: the domain input and the rendered results.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct ConfigModel {
+    /// Every argument; `None` when they do not map onto the domain input (a `dynamic`
+    /// argument that is not a map).
+    input: Option<ConfigInput>,
+    /// What the data source computes.
+    results: ConfigResults,
+}
+
+/// The computed attributes.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct ConfigResults {
+    /// `config_yaml`.
+    config_yaml: Field<String>,
+    /// `config_hash`.
+    config_hash: Field<String>,
+    /// `locations`.
+    locations: Field<Vec<String>>,
+}
+
+impl ConfigResults {
+    /// Sets the results on `value`, leaving its arguments as they are.
+    fn write_into(&self, value: &mut Value) {
+        self.config_yaml.write_into(value, "config_yaml");
+        self.config_hash.write_into(value, "config_hash");
+        self.locations.write_into(value, "locations");
     }
+}
+
+impl Model for ConfigModel {
+    fn read(value: &Value, diags: &mut Diagnostics) -> Self {
+        Self {
+            input: input(value, diags),
+            results: ConfigResults {
+                config_yaml: Field::read(value.get("config_yaml")),
+                config_hash: Field::read(value.get("config_hash")),
+                locations: Field::read(value.get("locations")),
+            },
+        }
+    }
+
+    fn write(&self) -> Json {
+        let results = &self.results;
+        with_fields(
+            self.input.as_ref().map(arguments),
+            [
+                ("config_yaml", results.config_yaml.to_json()),
+                ("config_hash", results.config_hash.to_json()),
+                ("locations", results.locations.to_json()),
+            ],
+        )
+    }
+}
+
+/// The arguments of `input` in the JSON form of a Terraform value: the inverse of [`input`].
+fn arguments(input: &ConfigInput) -> Json {
+    let secret = |s: &Option<Secret>| s.as_ref().map(|s| s.expose().to_owned());
+    let map = |m: &Option<BTreeMap<String, Json>>| {
+        m.as_ref()
+            .map(|m| dynamic_json(&Json::Object(m.clone().into_iter().collect())))
+    };
+    let storage: serde_json::Map<String, Json> = input
+        .storage
+        .iter()
+        .map(|(location, s)| {
+            let block = json!({
+                "driver": s.driver,
+                "hostname": s.hostname,
+                "port": s.port,
+                "is_secure": s.is_secure,
+                "bucket": s.bucket,
+                "access_key": secret(&s.access_key),
+                "secret_key": secret(&s.secret_key),
+                "region": s.region,
+                "storage_path": s.storage_path,
+            });
+            (location.clone(), block)
+        })
+        .collect();
+    json!({
+        "server_hostname": input.server_hostname,
+        "preferred_url_scheme": input.preferred_url_scheme,
+        "default_locations": input.default_locations,
+        "secret_key": secret(&input.secret_key),
+        "database_secret_key": secret(&input.database_secret_key),
+        "super_users": input.super_users,
+        "extra_config": map(&input.extra_config),
+        "database": input.database.as_ref().map(|d| json!({
+            "uri": secret(&d.uri),
+            "connection_args": map(&d.connection_args),
+        })),
+        "redis": input.redis.as_ref().map(|r| json!({
+            "host": r.host,
+            "port": r.port,
+            "password": secret(&r.password),
+            "tls": r.tls,
+        })),
+        "storage": storage,
+        "clair": input.clair.as_ref().map(|c| json!({
+            "endpoint": c.endpoint,
+            "psk": secret(&c.psk),
+        })),
+        "mirroring": input.mirroring.as_ref().map(|m| json!({
+            "enabled": m.enabled,
+            "interval": m.interval,
+        })),
+        "builders": input.builders.as_ref().map(|b| json!({
+            "enabled": b.enabled,
+            "build_manager_hostname": b.build_manager_hostname,
+            "executor_config": map(&b.executor_config),
+        })),
+    })
 }
 
 /// Validates and reports; returns the input when there is no error.
 fn check(config: &Value, diags: &mut Diagnostics) -> Option<ConfigInput> {
-    let input = input(config, diags)?;
+    let input = ConfigModel::read(config, diags).input?;
     let issues = match validate(&input) {
         Ok((_, warnings)) => warnings,
         Err(issues) => issues,
@@ -260,7 +361,7 @@ impl DataSource<ProviderData> for GeoRepConfigDataSource {
         // The framework has already run `validate` (and reported its diagnostics), so only
         // the domain model is needed here.
         let mut scratch = Diagnostics::default();
-        let input = input(config, &mut scratch)?;
+        let input = ConfigModel::read(config, &mut scratch).input?;
         let Ok((model, _warnings)) = validate(&input) else {
             diags.push(Diagnostic::error(
                 "Provider Bug: Validation Disagrees",
@@ -270,14 +371,12 @@ impl DataSource<ProviderData> for GeoRepConfigDataSource {
         };
         let rendered = render(&model);
         let mut state = config.clone();
-        if let Value::Object(attrs) = &mut state {
-            attrs.insert("config_yaml".into(), Value::string(rendered.config_yaml));
-            attrs.insert("config_hash".into(), Value::string(rendered.config_hash));
-            attrs.insert(
-                "locations".into(),
-                Value::List(rendered.locations.into_iter().map(Value::string).collect()),
-            );
+        ConfigResults {
+            config_yaml: Field::Known(rendered.config_yaml),
+            config_hash: Field::Known(rendered.config_hash),
+            locations: Field::Known(rendered.locations),
         }
+        .write_into(&mut state);
         Some(state)
     }
 }
@@ -285,6 +384,11 @@ impl DataSource<ProviderData> for GeoRepConfigDataSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_attribute_reads_into_the_model_and_back() {
+        crate::resources::model::assert_every_attribute_round_trips::<ConfigModel>(&schema());
+    }
 
     #[test]
     fn schema_is_a_valid_definition() {

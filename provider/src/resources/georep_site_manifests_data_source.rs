@@ -11,10 +11,14 @@
 
 use async_trait::async_trait;
 
-use super::ProviderData;
-use super::site_schema::{report, site_block, site_input};
-use crate::framework::{DataSource, StopToken};
-use crate::georep::site::validate_site;
+use serde_json::Value as Json;
+
+use super::model::{Field, Model, with_fields};
+use super::provider_data::ProviderData;
+use super::site_schema::{report, site_arguments, site_block, site_input};
+use crate::framework::DataSource;
+use crate::georep::site::{SiteInput, validate_site};
+use crate::stop::StopToken;
 use crate::tfvalue::{Attribute, Block, Diagnostic, Diagnostics, Schema, Type, Value};
 
 /// The data source.
@@ -70,6 +74,72 @@ pub(crate) fn schema() -> Schema {
     }
 }
 
+/// The data source's attributes: the site arguments (with `secret_mode` and
+/// `external_secret_name`) as the domain reads them, and the rendered results.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct ManifestsModel {
+    /// The site arguments; `None` when they do not map onto the domain input.
+    input: Option<SiteInput>,
+    /// What the data source computes.
+    results: ManifestsResults,
+}
+
+/// The computed attributes.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct ManifestsResults {
+    /// `manifests`: one YAML document per object.
+    manifests: Field<Vec<String>>,
+    /// `yaml`: every object in one stream.
+    yaml: Field<String>,
+    /// `bundle_secret_name`.
+    bundle_secret_name: Field<String>,
+    /// `config_hash`.
+    config_hash: Field<String>,
+    /// `id`.
+    id: Field<String>,
+}
+
+impl ManifestsResults {
+    /// Sets the results on `value`, leaving its arguments as they are.
+    fn write_into(&self, value: &mut Value) {
+        self.manifests.write_into(value, "manifests");
+        self.yaml.write_into(value, "yaml");
+        self.bundle_secret_name
+            .write_into(value, "bundle_secret_name");
+        self.config_hash.write_into(value, "config_hash");
+        self.id.write_into(value, "id");
+    }
+}
+
+impl Model for ManifestsModel {
+    fn read(value: &Value, diags: &mut Diagnostics) -> Self {
+        Self {
+            input: site_input(value, &OUTPUTS, diags),
+            results: ManifestsResults {
+                manifests: Field::read(value.get("manifests")),
+                yaml: Field::read(value.get("yaml")),
+                bundle_secret_name: Field::read(value.get("bundle_secret_name")),
+                config_hash: Field::read(value.get("config_hash")),
+                id: Field::read(value.get("id")),
+            },
+        }
+    }
+
+    fn write(&self) -> Json {
+        let results = &self.results;
+        with_fields(
+            self.input.as_ref().map(site_arguments),
+            [
+                ("manifests", results.manifests.to_json()),
+                ("yaml", results.yaml.to_json()),
+                ("bundle_secret_name", results.bundle_secret_name.to_json()),
+                ("config_hash", results.config_hash.to_json()),
+                ("id", results.id.to_json()),
+            ],
+        )
+    }
+}
+
 #[async_trait]
 impl DataSource<ProviderData> for GeoRepSiteManifestsDataSource {
     fn type_name(&self) -> &'static str {
@@ -81,7 +151,7 @@ impl DataSource<ProviderData> for GeoRepSiteManifestsDataSource {
     }
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
-        let Some(input) = site_input(config, &OUTPUTS, diags) else {
+        let Some(input) = ManifestsModel::read(config, diags).input else {
             return;
         };
         let issues = match validate_site(&input, None) {
@@ -98,7 +168,7 @@ impl DataSource<ProviderData> for GeoRepSiteManifestsDataSource {
         _stop: &StopToken,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let input = site_input(config, &OUTPUTS, diags)?;
+        let input = ManifestsModel::read(config, diags).input?;
         // A provider block without clusters is the GitOps case: nothing to check against.
         let clusters: Option<Vec<String>> = data
             .filter(|d| !d.clusters.is_empty())
@@ -121,25 +191,14 @@ impl DataSource<ProviderData> for GeoRepSiteManifestsDataSource {
         };
         let objects = site.manifests();
         let mut state = config.clone();
-        if let Value::Object(attrs) = &mut state {
-            attrs.insert(
-                "manifests".into(),
-                Value::List(
-                    objects
-                        .to_yaml_documents()
-                        .into_iter()
-                        .map(Value::string)
-                        .collect(),
-                ),
-            );
-            attrs.insert("yaml".into(), Value::string(objects.to_yaml()));
-            attrs.insert(
-                "bundle_secret_name".into(),
-                Value::string(site.bundle_secret_name()),
-            );
-            attrs.insert("config_hash".into(), Value::string(site.config_hash()));
-            attrs.insert("id".into(), Value::string(site.id()));
+        ManifestsResults {
+            manifests: Field::Known(objects.to_yaml_documents()),
+            yaml: Field::Known(objects.to_yaml()),
+            bundle_secret_name: Field::Known(site.bundle_secret_name()),
+            config_hash: Field::Known(site.config_hash()),
+            id: Field::Known(site.id()),
         }
+        .write_into(&mut state);
         Some(state)
     }
 }
@@ -147,6 +206,11 @@ impl DataSource<ProviderData> for GeoRepSiteManifestsDataSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_attribute_reads_into_the_model_and_back() {
+        crate::resources::model::assert_every_attribute_round_trips::<ManifestsModel>(&schema());
+    }
 
     #[test]
     fn schema_is_a_valid_definition() {

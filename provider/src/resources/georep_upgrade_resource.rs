@@ -13,18 +13,20 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use serde_json::{Value as Json, json};
 
-use super::ProviderData;
 use super::convert::{diagnostic, issue_is_about_unknown};
-use super::timeouts::{self, Operation};
-use crate::framework::{PlanRequest, Resource, StopToken};
+use super::model::{Field, Model, text};
+use super::provider_data::ProviderData;
+use super::timeouts::{self, Operation, Timeouts};
+use crate::framework::{PlanRequest, Resource};
 use crate::georep::issue::Issue;
-use crate::georep::path::FieldPath;
 use crate::georep::upgrade::{
     OperatorInput, QuayVersion, SiteObservation, SiteObservationSummary, UpgradeInput,
     UpgradeRequest, plan_steps, validate,
 };
 use crate::orchestrate::{RunError, observe, run};
+use crate::stop::StopToken;
 use crate::tfvalue::{Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Schema, Type, Value};
 
 /// The resource.
@@ -43,6 +45,9 @@ pub const MIXED: &str = "mixed";
 /// `completed_version` while an upgrade is recorded in progress on the primary (a killed or
 /// failed apply, or another working directory's run), whatever the sites run.
 pub const IN_PROGRESS: &str = "in-progress";
+
+/// The operations the `timeouts` block bounds (delete only forgets the resource).
+const OPERATIONS: [Operation; 2] = [Operation::Create, Operation::Update];
 
 /// The arguments of the resource (everything but the computed attributes).
 const ARGUMENTS: [&str; 6] = [
@@ -100,65 +105,120 @@ pub(crate) fn schema() -> Schema {
         ))
         .attribute(Attribute::computed("status", Type::String).description("the last status of the upgrade"))
         .block(NestedBlock::single("operator", operator).min_items(1).max_items(1))
-        .block(timeouts::block(&[
-            (Operation::Create, DEFAULT_TIMEOUT),
-            (Operation::Update, DEFAULT_TIMEOUT),
-        ])),
+        .block(timeouts::block(&OPERATIONS.map(|o| (o, DEFAULT_TIMEOUT)))),
     }
 }
 
-fn text(value: Option<&Value>) -> Option<String> {
-    value.and_then(Value::as_str).map(str::to_owned)
+/// The resource's attributes: the domain input, the `timeouts` block and the results.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct UpgradeModel {
+    /// `sites`, `primary`, `target_version`, `lease_duration` and the `operator` block.
+    input: UpgradeInput,
+    /// The `timeouts` block (create and update).
+    timeouts: Option<Timeouts>,
+    /// What the resource computes.
+    results: UpgradeResults,
+}
+
+/// The computed attributes.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct UpgradeResults {
+    /// `id`: the primary site id.
+    id: Field<String>,
+    /// `completed_version`.
+    completed_version: Field<String>,
+    /// `steps`.
+    steps: Field<Vec<String>>,
+    /// `status`.
+    status: Field<String>,
+}
+
+impl UpgradeResults {
+    fn read(value: &Value) -> Self {
+        Self {
+            id: Field::read(value.get("id")),
+            completed_version: Field::read(value.get("completed_version")),
+            steps: Field::read(value.get("steps")),
+            status: Field::read(value.get("status")),
+        }
+    }
+
+    /// Sets the results on `value`, a plan or a state, leaving its arguments as they are.
+    fn write_into(&self, value: &mut Value) {
+        self.id.write_into(value, "id");
+        self.completed_version
+            .write_into(value, "completed_version");
+        self.steps.write_into(value, "steps");
+        self.status.write_into(value, "status");
+    }
+}
+
+impl Model for UpgradeModel {
+    /// Unknown arguments read as unset; list elements not known yet are left out.
+    fn read(config: &Value, _diags: &mut Diagnostics) -> Self {
+        let operator = config
+            .get("operator")
+            .filter(|o| !o.is_null() && o.is_known())
+            .map(|o| OperatorInput {
+                method: text(o, "method"),
+                namespace: text(o, "namespace"),
+                name: text(o, "name"),
+                channel: text(o, "channel"),
+                image: text(o, "image"),
+            });
+        let input = UpgradeInput {
+            sites: config
+                .get("sites")
+                .and_then(Value::as_elements)
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect()
+                }),
+            primary: text(config, "primary"),
+            target_version: text(config, "target_version"),
+            operator,
+            lease_duration: text(config, "lease_duration"),
+        };
+        Self {
+            input,
+            timeouts: Timeouts::read(config),
+            results: UpgradeResults::read(config),
+        }
+    }
+
+    fn write(&self) -> Json {
+        let input = &self.input;
+        let operator = input.operator.as_ref().map(|o| {
+            json!({
+                "method": o.method,
+                "namespace": o.namespace,
+                "name": o.name,
+                "channel": o.channel,
+                "image": o.image,
+            })
+        });
+        json!({
+            "sites": input.sites,
+            "primary": input.primary,
+            "target_version": input.target_version,
+            "lease_duration": input.lease_duration,
+            "operator": operator,
+            "timeouts": self.timeouts.as_ref().map(|t| t.write(&OPERATIONS)),
+            "id": self.results.id.to_json(),
+            "completed_version": self.results.completed_version.to_json(),
+            "steps": self.results.steps.to_json(),
+            "status": self.results.status.to_json(),
+        })
+    }
 }
 
 /// The domain input of a configuration (unknown values read as unset).
-pub(crate) fn input(config: &Value) -> UpgradeInput {
-    let operator = config
-        .get("operator")
-        .filter(|o| !o.is_null() && o.is_known())
-        .map(|o| OperatorInput {
-            method: text(o.get("method")),
-            namespace: text(o.get("namespace")),
-            name: text(o.get("name")),
-            channel: text(o.get("channel")),
-            image: text(o.get("image")),
-        });
-    UpgradeInput {
-        sites: config
-            .get("sites")
-            .and_then(Value::as_elements)
-            .map(|items| {
-                items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            }),
-        primary: text(config.get("primary")),
-        target_version: text(config.get("target_version")),
-        operator,
-        lease_duration: text(config.get("lease_duration")),
-    }
-}
-
-/// The issues of the `timeouts` block.
-fn timeout_issues(config: &Value) -> Vec<Issue> {
-    let mut issues = Vec::new();
-    for field in ["create", "update"] {
-        let Some(value) = config.get("timeouts").and_then(|t| t.get(field)) else {
-            continue;
-        };
-        if let Some(text) = value.as_str()
-            && timeouts::parse(text).is_err()
-        {
-            issues.push(Issue::error(
-                FieldPath::attr("timeouts").field(field),
-                "Invalid Timeout",
-                format!("timeouts.{field} is {text:?}: use hours, minutes and seconds such as 30m, 90s or 1h30m"),
-            ));
-        }
-    }
-    issues
+fn input(config: &Value) -> UpgradeInput {
+    // Nothing in this model can fail to map: every argument is a string or a list of them.
+    UpgradeModel::read(config, &mut Diagnostics::default()).input
 }
 
 /// The timeout of `field` (`create` or `update`).
@@ -177,7 +237,7 @@ pub(crate) fn issues(config: &Value) -> Vec<Issue> {
         Ok((_, warnings)) => warnings,
         Err(issues) => issues,
     };
-    all.extend(timeout_issues(config));
+    all.extend(timeouts::issues(config));
     all.retain(|issue| !issue_is_about_unknown(config, issue));
     all
 }
@@ -185,7 +245,7 @@ pub(crate) fn issues(config: &Value) -> Vec<Issue> {
 /// The request of a valid, wholly known configuration, with this working directory's
 /// Lease holder (see [`holder`]).
 fn request(config: &Value) -> Option<UpgradeRequest> {
-    if !timeout_issues(config).is_empty() {
+    if !timeouts::issues(config).is_empty() {
         return None;
     }
     validate(&input(config))
@@ -210,16 +270,6 @@ fn holder() -> String {
         |d| d.display().to_string(),
     );
     format!("terraform@{host}:{dir}")
-}
-
-fn set(state: &mut Value, name: &str, value: Value) {
-    if let Value::Object(attrs) = state {
-        attrs.insert(name.to_owned(), value);
-    }
-}
-
-fn strings(items: impl IntoIterator<Item = String>) -> Value {
-    Value::List(items.into_iter().map(Value::string).collect())
 }
 
 /// The site versions' summary for `completed_version`: [`IN_PROGRESS`] while a progress
@@ -277,22 +327,13 @@ impl GeoRepUpgradeResource {
         match result {
             Ok(steps) => {
                 let mut state = planned.clone();
-                set(
-                    &mut state,
-                    "id",
-                    Value::string(request.primary().to_string()),
-                );
-                set(&mut state, "completed_version", Value::string(&target));
-                set(
-                    &mut state,
-                    "steps",
-                    strings(steps.iter().map(ToString::to_string)),
-                );
-                set(
-                    &mut state,
-                    "status",
-                    Value::string(format!("every site runs Quay {target}")),
-                );
+                UpgradeResults {
+                    id: Field::Known(request.primary().to_string()),
+                    completed_version: Field::Known(target.clone()),
+                    steps: Field::Known(steps.iter().map(ToString::to_string).collect()),
+                    status: Field::Known(format!("every site runs Quay {target}")),
+                }
+                .write_into(&mut state);
                 Some(state)
             }
             Err(err) => {
@@ -349,9 +390,13 @@ impl Resource<ProviderData> for GeoRepUpgradeResource {
             return;
         }
         // As the apply writes completed_version: `v3.15.7` is `3.15.7`.
-        let target = text(request.config.get("target_version"))
+        let target = input(request.config)
+            .target_version
             .map(|t| t.parse::<QuayVersion>().map_or(t, |v| v.to_string()));
-        let prior_completed = text(request.prior.get("completed_version"));
+        let prior_completed = UpgradeResults::read(request.prior)
+            .completed_version
+            .known()
+            .cloned();
         // Any changed argument makes Terraform call update, which runs the upgrade loop and
         // reports new steps; so does a version read back that is not the target.
         let arguments_changed = ARGUMENTS
@@ -364,24 +409,22 @@ impl Resource<ProviderData> for GeoRepUpgradeResource {
         if !upgrade_due {
             return;
         }
-        let Some(upgrade) = request_if_known(request.config) else {
-            for name in ["id", "completed_version", "steps", "status"] {
-                set(request.planned, name, Value::Unknown);
-            }
-            return;
-        };
-        set(
-            request.planned,
-            "id",
-            Value::string(upgrade.primary().to_string()),
-        );
         // What the run does is known only after it, and Terraform requires the applied value
         // of a known planned attribute to equal it. A prediction in state would not do either:
         // Terraform plans again at apply time, after the sites this depends on were updated,
         // and the prediction may differ then. So the prediction is a plan-time warning.
-        set(request.planned, "completed_version", Value::Unknown);
-        set(request.planned, "status", Value::Unknown);
-        set(request.planned, "steps", Value::Unknown);
+        let mut results = UpgradeResults {
+            id: Field::Unknown,
+            completed_version: Field::Unknown,
+            steps: Field::Unknown,
+            status: Field::Unknown,
+        };
+        let Some(upgrade) = request_if_known(request.config) else {
+            results.write_into(request.planned);
+            return;
+        };
+        results.id = Field::Known(upgrade.primary().to_string());
+        results.write_into(request.planned);
         if let Some(data) = data {
             let observed = observe(&data.clusters, &upgrade).await;
             let summaries: Vec<SiteObservationSummary> = upgrade
@@ -430,7 +473,9 @@ impl Resource<ProviderData> for GeoRepUpgradeResource {
         let observed = observe(&data.clusters, &upgrade).await;
         let mut new_state = state.clone();
         if let Some(version) = common_version(&observed) {
-            set(&mut new_state, "completed_version", Value::string(version));
+            let mut results = UpgradeResults::read(state);
+            results.completed_version = Field::Known(version);
+            results.write_into(&mut new_state);
         }
         Some(new_state)
     }
@@ -478,316 +523,7 @@ fn request_if_known(config: &Value) -> Option<UpgradeRequest> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn config(sites: Value, target: &str, operator: Value) -> Value {
-        Value::object([
-            ("sites", sites),
-            ("primary", Value::Null),
-            ("target_version", Value::string(target)),
-            ("lease_duration", Value::Null),
-            ("operator", operator),
-            ("timeouts", Value::Null),
-            ("id", Value::Null),
-            ("completed_version", Value::Null),
-            ("steps", Value::Null),
-            ("status", Value::Null),
-        ])
-    }
-
-    fn operator(method: &str) -> Value {
-        Value::object([
-            ("method", Value::string(method)),
-            ("namespace", Value::string("openshift-operators")),
-            ("name", Value::string("quay-operator")),
-            ("channel", Value::Null),
-            ("image", Value::Null),
-        ])
-    }
-
-    fn sites(ids: &[&str]) -> Value {
-        Value::List(ids.iter().map(|s| Value::string(*s)).collect())
-    }
-
-    fn paths(issues: &[Issue]) -> Vec<String> {
-        issues
-            .iter()
-            .map(|i| super::super::convert::attribute_path(&i.path).to_string())
-            .collect()
-    }
-
-    #[test]
-    fn schema_is_a_valid_definition() {
-        assert!(
-            schema().check_definition().is_ok(),
-            "{:?}",
-            schema().check_definition()
-        );
-    }
-
-    #[test]
-    fn a_valid_configuration_maps_onto_a_request_with_the_first_site_as_primary() {
-        let c = config(
-            sites(&["us_east/quay/registry", "eu_west/quay/registry"]),
-            "3.15.7",
-            operator("olm"),
-        );
-        assert!(issues(&c).is_empty(), "{:?}", issues(&c));
-        let r = request(&c).unwrap();
-        assert_eq!(r.primary().to_string(), "us_east/quay/registry");
-        assert_eq!(r.target().to_string(), "3.15.7");
-    }
-
-    #[test]
-    fn rejects_bad_sites_target_and_operator_with_their_paths() {
-        let c = config(
-            sites(&["us_east/quay/registry", "not-a-site"]),
-            "9.9.9",
-            operator("helm"),
-        );
-        let found = paths(&issues(&c));
-        for expected in ["sites[1]", "target_version", "operator.method"] {
-            assert!(
-                found.iter().any(|p| p == expected),
-                "{expected} not in {found:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn rejects_a_timeout_that_is_not_a_duration() {
-        let mut c = config(
-            sites(&["us_east/quay/registry"]),
-            "3.15.7",
-            operator("deployment"),
-        );
-        set(
-            &mut c,
-            "timeouts",
-            Value::object([("create", Value::string("soon")), ("update", Value::Null)]),
-        );
-        assert_eq!(paths(&issues(&c)), ["timeouts.create"]);
-        assert!(request(&c).is_none());
-    }
-
-    #[test]
-    fn timeouts_default_to_an_hour_and_parse_durations() {
-        let mut c = config(
-            sites(&["us_east/quay/registry"]),
-            "3.15.7",
-            operator("deployment"),
-        );
-        assert_eq!(timeout(&c, "create"), DEFAULT_TIMEOUT);
-        set(
-            &mut c,
-            "timeouts",
-            Value::object([("create", Value::Null), ("update", Value::string("1h30m"))]),
-        );
-        assert_eq!(timeout(&c, "update"), Duration::from_secs(5400));
-    }
-
-    #[test]
-    fn issues_about_unknown_sites_wait_for_apply() {
-        let c = config(Value::Unknown, "3.15.7", operator("olm"));
-        assert!(
-            issues(&c)
-                .iter()
-                .all(|i| !i.path.to_string().starts_with("sites")),
-            "{:?}",
-            issues(&c)
-        );
-        assert!(request_if_known(&c).is_none());
-    }
-
-    #[test]
-    fn completed_version_is_the_common_version_or_mixed() {
-        use crate::georep::upgrade::{Observation, SiteState};
-        let site = |v: &str| {
-            SiteObservation::Observed(Box::new(SiteState {
-                current_version: Some(v.to_owned()),
-                ..SiteState::default()
-            }))
-        };
-        let mut observed = Observation::default();
-        observed
-            .sites
-            .insert("a/q/r".parse().unwrap(), site("3.15.7"));
-        observed
-            .sites
-            .insert("b/q/r".parse().unwrap(), site("3.15.7"));
-        assert_eq!(common_version(&observed).as_deref(), Some("3.15.7"));
-        observed
-            .sites
-            .insert("c/q/r".parse().unwrap(), site("3.14.8"));
-        assert_eq!(common_version(&observed).as_deref(), Some(MIXED));
-        observed.sites.insert(
-            "d/q/r".parse().unwrap(),
-            SiteObservation::Unreachable {
-                error: "down".into(),
-            },
-        );
-        assert_eq!(common_version(&observed), None);
-    }
-
-    #[test]
-    fn completed_version_reads_versions_as_the_target_is_written() {
-        use crate::georep::upgrade::{Observation, SiteState};
-        let mut observed = Observation::default();
-        for (site, version) in [("a/q/r", "v3.15.7"), ("b/q/r", "3.15.7")] {
-            observed.sites.insert(
-                site.parse().unwrap(),
-                SiteObservation::Observed(Box::new(SiteState {
-                    current_version: Some(version.to_owned()),
-                    ..SiteState::default()
-                })),
-            );
-        }
-        assert_eq!(common_version(&observed).as_deref(), Some("3.15.7"));
-    }
-
-    #[test]
-    fn completed_version_is_in_progress_while_progress_is_recorded() {
-        use crate::georep::upgrade::{Observation, SiteState};
-        let mut observed = Observation::default();
-        observed.sites.insert(
-            "a/q/r".parse().unwrap(),
-            SiteObservation::Observed(Box::new(SiteState {
-                current_version: Some("3.15.7".to_owned()),
-                ..SiteState::default()
-            })),
-        );
-        observed.progress = Some(std::collections::BTreeMap::new());
-        assert_eq!(common_version(&observed).as_deref(), Some(IN_PROGRESS));
-    }
-}
+mod tests;
 
 #[cfg(test)]
-mod plan_tests {
-    use std::collections::BTreeMap;
-    use std::sync::Arc;
-
-    use super::*;
-    use crate::cluster::{ClusterSpec, Clusters, KubeconfigSource};
-
-    #[tokio::test]
-    async fn a_plan_that_upgrades_warns_with_the_predicted_steps_and_leaves_steps_unknown() {
-        let missing = KubeconfigSource::Path("/nonexistent/georep/kubeconfig".into());
-        let clusters = ["us_east", "eu_west"]
-            .into_iter()
-            .map(|key| {
-                let spec = ClusterSpec {
-                    kubeconfig: missing.clone(),
-                    context: None,
-                };
-                (key.to_owned(), spec)
-            })
-            .collect::<BTreeMap<_, _>>();
-        let data = ProviderData {
-            clusters: Arc::new(Clusters::new(clusters)),
-            ..ProviderData::default()
-        };
-        let config = tests_config();
-        let mut planned = config.clone();
-        let request = PlanRequest {
-            prior: &Value::Null,
-            config: &config,
-            planned: &mut planned,
-        };
-        let mut diags = Diagnostics::default();
-        GeoRepUpgradeResource
-            .modify_plan(Some(&data), request, &mut diags)
-            .await;
-        // Known here, the applied steps (with their times) could never equal it.
-        assert_eq!(planned.get("steps"), Some(&Value::Unknown));
-        let warning = format!("{diags:?}");
-        assert!(
-            warning.contains(UPGRADE_PLANNED) && warning.contains("1. "),
-            "{diags:?}"
-        );
-        assert_eq!(diags.errors().count(), 0, "{diags:?}");
-    }
-
-    #[tokio::test]
-    async fn a_changed_argument_plans_new_steps_even_when_every_site_runs_the_target() {
-        let config = tests_config();
-        let mut prior = finished_at_3_15_7(&config);
-        set(&mut prior, "lease_duration", Value::string("5m"));
-        let mut planned = prior.clone();
-        set(&mut planned, "lease_duration", Value::Null);
-        let planned = plan_without_provider_data(&prior, &config, planned).await;
-        // Update runs the loop, whose steps and status differ from the prior ones.
-        assert_eq!(planned.get("steps"), Some(&Value::Unknown));
-        assert_eq!(planned.get("status"), Some(&Value::Unknown));
-    }
-
-    #[tokio::test]
-    async fn a_finished_upgrade_to_a_v_prefixed_target_plans_nothing() {
-        let mut config = tests_config();
-        set(&mut config, "target_version", Value::string("v3.15.7"));
-        let prior = finished_at_3_15_7(&config);
-        let planned = plan_without_provider_data(&prior, &config, prior.clone()).await;
-        assert_eq!(planned, prior);
-    }
-
-    /// The state an upgrade to 3.15.7 with `config` leaves behind.
-    fn finished_at_3_15_7(config: &Value) -> Value {
-        let mut prior = config.clone();
-        for (name, value) in [
-            ("id", Value::string("us_east/quay/registry")),
-            ("completed_version", Value::string("3.15.7")),
-            ("steps", Value::List(vec![Value::string("earlier")])),
-            ("status", Value::string("every site runs Quay 3.15.7")),
-        ] {
-            set(&mut prior, name, value);
-        }
-        prior
-    }
-
-    /// `planned` as `modify_plan` leaves it for an update from `prior` to `config`, before
-    /// the provider is configured (no clusters to look at).
-    async fn plan_without_provider_data(
-        prior: &Value,
-        config: &Value,
-        mut planned: Value,
-    ) -> Value {
-        let request = PlanRequest {
-            prior,
-            config,
-            planned: &mut planned,
-        };
-        let mut diags = Diagnostics::default();
-        GeoRepUpgradeResource
-            .modify_plan(None, request, &mut diags)
-            .await;
-        planned
-    }
-
-    fn tests_config() -> Value {
-        let operator = Value::object([
-            ("method", Value::string("olm")),
-            ("namespace", Value::string("openshift-operators")),
-            ("name", Value::string("quay-operator")),
-            ("channel", Value::Null),
-            ("image", Value::Null),
-        ]);
-        Value::object([
-            (
-                "sites",
-                Value::List(vec![
-                    Value::string("us_east/quay/registry"),
-                    Value::string("eu_west/quay/registry"),
-                ]),
-            ),
-            ("primary", Value::Null),
-            ("target_version", Value::string("3.15.7")),
-            ("lease_duration", Value::Null),
-            ("operator", operator),
-            ("timeouts", Value::Null),
-            ("id", Value::Null),
-            ("completed_version", Value::Null),
-            ("steps", Value::Null),
-            ("status", Value::Null),
-        ])
-    }
-}
+mod plan_tests;

@@ -2,7 +2,8 @@
 //! the domain in [`crate::georep`].
 //!
 //! - [`provider`]: the `provider "quay"` block and its named clusters ([`QuayProvider`]).
-//! - [`georep_site_resource`]: `resource "quay_georep_site"`, one site on one cluster.
+//! - [`georep_site_resource`]: `resource "quay_georep_site"`, one site on one cluster; its
+//!   schema and model in `georep_site_model.rs`, its import in `georep_site_import.rs`.
 //! - [`georep_config_data_source`]: `data "quay_georep_config"`, the shared `config.yaml`.
 //! - [`georep_site_manifests_data_source`]: `data "quay_georep_site_manifests"`, one site's
 //!   objects as YAML for GitOps; its inputs come from `site_schema.rs`, which the site resource
@@ -10,9 +11,10 @@
 //! - [`georep_upgrade_resource`]: `resource "quay_georep_upgrade"`, the geo-replication
 //!   upgrade of every site, run through [`crate::orchestrate`].
 //!
-//! Files here own the schema (with the descriptions that become the docs), the conversion
-//! between Terraform values and domain input, and the mapping of domain issues to
-//! diagnostics. Validation and rendering live in `georep`; protocol rules in
+//! Files here own the schema (with the descriptions that become the docs), the typed model
+//! each type reads its configuration, plan or state into (`model.rs`), and the error edge:
+//! `convert.rs` turns domain issues and cluster errors into diagnostics, the same way for
+//! every type. Validation and rendering live in `georep`; protocol rules in
 //! [`crate::framework`].
 
 mod convert;
@@ -21,11 +23,15 @@ mod docs;
 pub mod georep_config_data_source;
 mod georep_site_import;
 pub mod georep_site_manifests_data_source;
+mod georep_site_model;
 pub mod georep_site_resource;
 pub mod georep_upgrade_resource;
 pub mod migration_gate;
+mod model;
 pub mod provider;
+mod provider_data;
 mod site_schema;
 mod timeouts;
 
-pub use provider::{ProviderData, QuayProvider};
+pub use provider::QuayProvider;
+pub use provider_data::ProviderData;

@@ -25,7 +25,7 @@ use super::georep_config_data_source::GeoRepConfigDataSource;
 use super::georep_site_manifests_data_source::GeoRepSiteManifestsDataSource;
 use super::georep_site_resource::GeoRepSiteResource;
 use super::georep_upgrade_resource::GeoRepUpgradeResource;
-use super::migration_gate::MigrationGate;
+use super::provider_data::ProviderData;
 use crate::cluster::{ClusterSpec, Clusters, KubeconfigSource};
 use crate::framework::{DataSource, Provider, Resource};
 use crate::georep::secret::Secret;
@@ -33,15 +33,6 @@ use crate::tfvalue::{
     Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema, Type,
     Value,
 };
-
-/// What `Configure` produces: the named clusters, connected on first use.
-#[derive(Clone, Debug, Default)]
-pub struct ProviderData {
-    /// Cluster blocks by label; shared by every resource of this provider process.
-    pub clusters: Arc<Clusters>,
-    /// Sites of this process that may be migrating a shared database, one per database.
-    pub migrations: Arc<MigrationGate>,
-}
 
 /// The provider: its schema, its clusters and its catalogue of types.
 #[derive(Clone, Copy, Debug, Default)]

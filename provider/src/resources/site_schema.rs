@@ -18,9 +18,12 @@
 //! attribute inside a single-nested block. The HCL is the same (`clair { ... }`); the domain
 //! sees every block as one object ([`domain_view`]) and diagnostics point into `clair[0]`.
 
-use super::convert::{attribute_path, diagnostic, issue_is_about_unknown, to_json};
+use super::convert::{attribute_path, diagnostic, domain_json, issue_is_about_unknown};
 use crate::georep::issue::Issue;
 use crate::georep::path::{FieldPath, Segment};
+use serde_json::{Value as Json, json};
+
+use crate::georep::secret::Secret;
 use crate::georep::site::SiteInput;
 use crate::tfvalue::{Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Type, Value};
 
@@ -186,14 +189,7 @@ pub(crate) fn site_input(
     if diags.has_errors() {
         return None;
     }
-    let mut json = to_json(config);
-    if let Some(fields) = json.as_object_mut() {
-        for name in non_domain {
-            fields.remove(*name);
-        }
-    }
-    drop_null_fields(&mut json);
-    match serde_json::from_value(json) {
+    match serde_json::from_value(domain_json(config, non_domain)) {
         Ok(input) => Some(input),
         Err(err) => {
             diags.push(Diagnostic::error(
@@ -208,16 +204,62 @@ pub(crate) fn site_input(
     }
 }
 
-/// Removes null object fields, recursively: the domain input treats absent as "not set".
-fn drop_null_fields(json: &mut serde_json::Value) {
-    match json {
-        serde_json::Value::Object(fields) => {
-            fields.retain(|_, v| !v.is_null());
-            fields.values_mut().for_each(drop_null_fields);
-        }
-        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_null_fields),
-        _ => {}
-    }
+/// The site arguments of `input` as the JSON form of a Terraform value: the inverse of
+/// [`site_input`]. Unset fields are left out (they decode as null), and each of
+/// [`LIST_BLOCKS`] is a list of its one object.
+pub(crate) fn site_arguments(input: &SiteInput) -> Json {
+    let secret = |s: &Option<Secret>| s.as_ref().map(|s| s.expose().to_owned());
+    let fields = [
+        ("cluster", json!(input.cluster)),
+        ("namespace", json!(input.namespace)),
+        ("name", json!(input.name)),
+        ("create_namespace", json!(input.create_namespace)),
+        ("config_yaml", json!(secret(&input.config_yaml))),
+        ("location", json!(input.location)),
+        ("monitoring", json!(input.monitoring)),
+        ("env", json!(input.env)),
+        ("secret_mode", json!(input.secret_mode)),
+        ("external_secret_name", json!(input.external_secret_name)),
+        (
+            "quay",
+            json!(input.quay.as_ref().map(|q| json!({"replicas": q.replicas}))),
+        ),
+        (
+            "mirror",
+            json!(
+                input
+                    .mirror
+                    .as_ref()
+                    .map(|m| json!({"enabled": m.enabled, "replicas": m.replicas}))
+            ),
+        ),
+        (
+            "clair",
+            json!(input.clair.as_ref().map(|c| json!([{
+                "enabled": c.enabled,
+                "replicas": c.replicas,
+                "database_uri": secret(&c.database_uri),
+            }]))),
+        ),
+        (
+            "route",
+            json!(input.route.as_ref().map(|r| json!({"managed": r.managed}))),
+        ),
+        (
+            "tls",
+            json!(input.tls.as_ref().map(|t| json!([{
+                "certificate": t.certificate,
+                "private_key": secret(&t.private_key),
+            }]))),
+        ),
+    ];
+    Json::Object(
+        fields
+            .into_iter()
+            .filter(|(_, value)| !value.is_null())
+            .map(|(name, value)| (name.to_owned(), value))
+            .collect(),
+    )
 }
 
 /// Pushes a diagnostic for every issue that is not about a value Terraform does not know yet.

@@ -3,11 +3,13 @@
 
 use std::time::Duration;
 
-use crate::georep::upgrade::parse_duration;
+use serde_json::{Value as Json, json};
 
-use crate::tfvalue::{
-    Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Type, Value,
-};
+use super::convert::diagnostic;
+use crate::georep::issue::Issue;
+use crate::georep::path::FieldPath;
+use crate::georep::upgrade::parse_duration;
+use crate::tfvalue::{Attribute, Block, Diagnostics, NestedBlock, Type, Value};
 
 /// The operations a `timeouts` block may bound.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,34 +45,100 @@ pub(crate) fn block(defaults: &[(Operation, Duration)]) -> NestedBlock {
     NestedBlock::single("timeouts", block)
 }
 
-/// The timeout for `operation` from a configuration, or `default`.
-pub(crate) fn get(config: &Value, operation: Operation, default: Duration) -> Duration {
-    config
-        .get("timeouts")
-        .and_then(|t| t.get(operation.attribute()))
-        .and_then(Value::as_str)
-        .and_then(|text| parse(text).ok())
-        .unwrap_or(default)
+/// The `timeouts` block of a configuration, plan or state, as its resource's model holds it:
+/// each operation's duration as written, unset when not given (or not known yet).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Timeouts {
+    /// `create`.
+    pub(crate) create: Option<String>,
+    /// `update`.
+    pub(crate) update: Option<String>,
+    /// `delete`.
+    pub(crate) delete: Option<String>,
 }
 
-/// Reports timeouts that are not durations.
-pub(crate) fn validate(config: &Value, diags: &mut Diagnostics) {
-    let Some(Value::Object(timeouts)) = config.get("timeouts") else {
-        return;
+impl Timeouts {
+    /// The block of `value` (a resource's configuration, plan or state); `None` when absent.
+    pub(crate) fn read(value: &Value) -> Option<Self> {
+        let block = value.get("timeouts").filter(|b| !b.is_null())?;
+        let text = |operation: Operation| {
+            block
+                .get(operation.attribute())
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        };
+        Some(Self {
+            create: text(Operation::Create),
+            update: text(Operation::Update),
+            delete: text(Operation::Delete),
+        })
+    }
+
+    /// The block in JSON form, with the attributes of `operations` (the ones its schema has).
+    pub(crate) fn write(&self, operations: &[Operation]) -> Json {
+        Json::Object(
+            operations
+                .iter()
+                .map(|operation| {
+                    let text = match operation {
+                        Operation::Create => &self.create,
+                        Operation::Update => &self.update,
+                        Operation::Delete => &self.delete,
+                    };
+                    (operation.attribute().to_owned(), json!(text))
+                })
+                .collect(),
+        )
+    }
+
+    /// The timeout for `operation`, or `default` when it is not set or not a duration.
+    pub(crate) fn duration(
+        timeouts: Option<&Self>,
+        operation: Operation,
+        default: Duration,
+    ) -> Duration {
+        timeouts
+            .and_then(|t| match operation {
+                Operation::Create => t.create.as_deref(),
+                Operation::Update => t.update.as_deref(),
+                Operation::Delete => t.delete.as_deref(),
+            })
+            .and_then(|text| parse(text).ok())
+            .unwrap_or(default)
+    }
+}
+
+/// The timeout for `operation` from a configuration, or `default`.
+pub(crate) fn get(config: &Value, operation: Operation, default: Duration) -> Duration {
+    Timeouts::duration(Timeouts::read(config).as_ref(), operation, default)
+}
+
+/// The timeouts that are not durations, each at its attribute: the one validation of every
+/// resource's `timeouts` block.
+pub(crate) fn issues(config: &Value) -> Vec<Issue> {
+    let Some(timeouts) = config.get("timeouts") else {
+        return Vec::new();
     };
-    for (name, value) in timeouts {
-        if let Some(text) = value.as_str()
-            && let Err(why) = parse(text)
-        {
-            let path = AttributePath::root().attr("timeouts").attr(name);
-            diags.push(
-                Diagnostic::error(
-                    "Invalid Timeout",
-                    format!("timeouts.{name} = {text:?} {why}; write a duration such as \"90s\", \"20m\" or \"1h30m\""),
-                )
-                .with_attribute(path),
-            );
-        }
+    // In the order of the block's attributes, as Terraform lists them.
+    [Operation::Create, Operation::Delete, Operation::Update]
+        .into_iter()
+        .map(Operation::attribute)
+        .filter_map(|name| {
+            let text = timeouts.get(name)?.as_str()?;
+            let why = parse(text).err()?;
+            Some(Issue::error(
+                FieldPath::attr("timeouts").field(name),
+                "Invalid Timeout",
+                format!("timeouts.{name} = {text:?} {why}; write a duration such as \"90s\", \"20m\" or \"1h30m\""),
+            ))
+        })
+        .collect()
+}
+
+/// Reports timeouts that are not durations (see [`issues`]).
+pub(crate) fn validate(config: &Value, diags: &mut Diagnostics) {
+    for issue in issues(config) {
+        diags.push(diagnostic(&issue));
     }
 }
 
@@ -102,6 +170,7 @@ fn show(duration: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tfvalue::AttributePath;
 
     #[test]
     fn durations_parse_in_hours_minutes_and_seconds() {

@@ -152,16 +152,6 @@ impl Diagnostics {
         self.push_last(Diagnostic::warning(summary, detail))
     }
 
-    /// Appends a warning pointing at `path` and returns it.
-    pub fn warning_at(
-        &mut self,
-        path: AttributePath,
-        summary: impl Into<String>,
-        detail: impl Into<String>,
-    ) -> &mut Diagnostic {
-        self.push_last(Diagnostic::warning(summary, detail).with_attribute(path))
-    }
-
     fn push_last(&mut self, diagnostic: Diagnostic) -> &mut Diagnostic {
         self.0.push(diagnostic);
         self.0
@@ -281,7 +271,6 @@ impl fmt::Display for Diagnostics {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 mod tests {
     use super::*;
 

@@ -271,7 +271,6 @@ fn to_json(ty: &Type, value: &Value, path: &AttributePath) -> Result<Json, Codec
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 mod tests {
     use super::*;
     use crate::tfvalue::testing::{arb_type, arb_value};

@@ -54,7 +54,6 @@ pub fn decode_dynamic(ty: &Type, msgpack: &[u8], json: &[u8]) -> Result<Value, C
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 mod tests {
     use super::*;
 

@@ -358,7 +358,6 @@ fn to_raw(ty: &Type, value: &Value, path: &AttributePath) -> Result<Raw, CodecEr
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 mod tests {
     use super::*;
     use crate::tfvalue::testing::{arb_type, arb_value};

@@ -450,7 +450,6 @@ impl fmt::Display for Decimal {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 mod tests {
     use super::*;
     use proptest::prelude::*;

@@ -104,30 +104,6 @@ impl Type {
         }
     }
 
-    /// Whether this is `bool`, `number` or `string`.
-    #[must_use]
-    pub fn is_primitive(&self) -> bool {
-        matches!(self, Type::Bool | Type::Number | Type::String)
-    }
-
-    /// The element type of a list, set or map.
-    #[must_use]
-    pub fn element_type(&self) -> Option<&Type> {
-        match self {
-            Type::List(t) | Type::Set(t) | Type::Map(t) => Some(t),
-            _ => None,
-        }
-    }
-
-    /// The type of an object attribute.
-    #[must_use]
-    pub fn attribute_type(&self, name: &str) -> Option<&Type> {
-        match self {
-            Type::Object(attrs) => attrs.get(name),
-            _ => None,
-        }
-    }
-
     /// The cty JSON encoding: `"string"`, `["list","string"]`, `["object",{"a":"bool"}]`, ...
     #[must_use]
     pub fn to_json(&self) -> Json {
@@ -262,7 +238,6 @@ impl fmt::Display for Type {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -205,12 +205,6 @@ impl Value {
         }
     }
 
-    /// The null value of any type; values do not carry their type, so this is [`Value::Null`].
-    #[must_use]
-    pub fn null_of(_ty: &Type) -> Value {
-        Value::Null
-    }
-
     /// Whether this value is null (at the top; a known object may hold null attributes).
     #[must_use]
     pub fn is_null(&self) -> bool {
@@ -509,7 +503,6 @@ impl fmt::Display for Value {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used, reason = "a failing unwrap is a failing test")]
 mod tests {
     use super::*;
 

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use georep_harness::sim::faults::{FaultKind, FaultRule};
 use georep_harness::sim::{ClusterConfig, SimCluster, install_crypto_provider};
+use georep_harness::sim::{FaultKind, FaultRule};
 use serde_json::{Value, json};
 use terraform_provider_quay::cluster::{
     Check, Cluster, ClusterSpec, Clusters, Deleted, Error, Kind, KubeconfigSource, WaitOptions,

@@ -35,11 +35,9 @@ use serde_json::json;
 use tokio::task::JoinHandle;
 use tokio_stream::StreamExt as _;
 
-use crate::cli::demo;
 use crate::local::{self, LocalEnv, LocalOptions};
+use crate::quay::{Catalogue, QuayVersion, api_resource, quay_registry_resource};
 use crate::services::postgres::Database;
-use crate::sim::operator::catalogue::{Catalogue, QuayVersion};
-use crate::sim::operator::{api_resource, quay_registry_resource};
 use crate::terraform::{self, DevOverride, TerraformBinary, Workdir};
 
 pub mod timeline;
@@ -89,7 +87,7 @@ pub struct UpgradeArgs {
 pub enum Error {
     /// The provider or Terraform was not found.
     #[error("find the programs to benchmark")]
-    Programs(#[source] demo::Error),
+    Programs(#[source] terraform::Error),
     /// Terraform's version could not be read.
     #[error("probe terraform")]
     Probe(#[source] terraform::Error),
@@ -285,10 +283,14 @@ impl Recorder {
         let (synced_tx, mut synced_rx) = tokio::sync::mpsc::unbounded_channel::<()>();
         let mut tasks = Vec::new();
         for (index, site) in env.sites().iter().enumerate() {
-            let client = site.cluster.client().await.map_err(|e| Error::Recorder {
-                site: site.name.clone(),
-                message: e.to_string(),
-            })?;
+            let client = site
+                .cluster
+                .client_for("georep-bench-recorder")
+                .await
+                .map_err(|e| Error::Recorder {
+                    site: site.name.clone(),
+                    message: e.to_string(),
+                })?;
             let (operator_ns, _) = site.operator_install();
             let watched: [(Kind, ApiResource, &str); 8] = [
                 (Kind::Registry, quay_registry_resource(), NAMESPACE),
@@ -536,9 +538,9 @@ pub async fn run(args: &UpgradeArgs) -> Result<UpgradeReport, Error> {
         return Err(Error::NothingToMeasure);
     }
     let (root, provider_dir) =
-        demo::repo_and_provider_dir(args.provider_dir.as_deref()).map_err(Error::Programs)?;
+        terraform::repo_and_provider_dir(args.provider_dir.as_deref()).map_err(Error::Programs)?;
     let terraform_path =
-        demo::find_terraform(args.terraform.as_deref(), &root).map_err(Error::Programs)?;
+        terraform::find_terraform(args.terraform.as_deref(), &root).map_err(Error::Programs)?;
     let terraform = TerraformBinary::probe(&terraform_path).map_err(Error::Probe)?;
     let releases = Catalogue::builtin().releases();
     let [.., from, to] = releases else {

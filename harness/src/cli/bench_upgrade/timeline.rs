@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::sim::operator::render::COMPONENT_LABEL;
+use k8s_openapi::api::core::v1::Pod;
+
+use crate::quay::{COMPONENT_LABEL, is_pod_ready};
 
 /// The Lease and progress record the upgrade keeps on the primary.
 pub const LEASE: &str = "quay-georep-upgrade";
@@ -117,11 +119,9 @@ fn available_at(registry: &Value, target: &str) -> bool {
             })
 }
 
+/// The watch hands pods over as JSON; one that does not read as a Pod is not ready.
 fn pod_ready(pod: &Value) -> bool {
-    pod["status"]["conditions"].as_array().is_some_and(|cs| {
-        cs.iter()
-            .any(|c| c["type"] == "Ready" && c["status"] == "True")
-    })
+    serde_json::from_value::<Pod>(pod.clone()).is_ok_and(|p| is_pod_ready(&p))
 }
 
 fn scaled_component(pod: &Value) -> bool {

@@ -13,7 +13,7 @@ use serde_json::json;
 
 use super::catalogue::{Entry, catalogue};
 use super::deployment::{OPERATOR_DEPLOYMENT, apply_deployment, operator_deployment};
-use super::{API_VERSION, CSV, Ctx, Error, api, api_error, apply, patch_status, str_at};
+use super::shared::{API_VERSION, CSV, Ctx, Error, api, api_error, apply, patch_status, str_at};
 
 /// The annotation carrying the Quay version a CSV installs (as the real bundle has it).
 pub const QUAY_VERSION_ANNOTATION: &str = "quay-version";

@@ -9,7 +9,8 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::{Value, json};
 
-use super::{Error, FIELD_MANAGER, api_error, catalogue};
+use super::catalogue;
+use super::shared::{Error, FIELD_MANAGER, api_error};
 
 /// The operator Deployment's name when OLM installs it (from the CSV's install strategy).
 pub const OPERATOR_DEPLOYMENT: &str = "quay-operator";

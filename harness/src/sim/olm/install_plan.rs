@@ -13,7 +13,7 @@ use kube::runtime::controller::Action;
 use serde_json::{Value, json};
 
 use super::catalogue::catalogue;
-use super::{Ctx, Error, INSTALL_PLAN, SUBSCRIPTION, api, api_error, patch_status, str_at};
+use super::shared::{Ctx, Error, INSTALL_PLAN, SUBSCRIPTION, api, api_error, patch_status, str_at};
 
 /// The plan's phase while it waits for approval.
 pub const REQUIRES_APPROVAL: &str = "RequiresApproval";

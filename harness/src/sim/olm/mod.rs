@@ -29,66 +29,32 @@
 pub mod catalogue;
 pub mod csv;
 mod deployment;
+mod install;
 pub mod install_plan;
+mod shared;
 pub mod subscription;
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use kube::api::{Api, DynamicObject};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
-use serde_json::{Value, json};
 use tokio::task::JoinHandle;
 
 pub use deployment::{OPERATOR_DEPLOYMENT, install_operator_deployment, operator_deployment};
+pub use install::install_operator;
+pub use shared::{API_VERSION, Error, FIELD_MANAGER, RESYNC};
+
+use shared::{CSV, Ctx, INSTALL_PLAN, OlmKind, SUBSCRIPTION, resource};
 
 use crate::sim::SimCluster;
-
-/// The field manager of every write the model makes.
-pub const FIELD_MANAGER: &str = "olm-sim";
-
-/// A failed OLM model operation.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The cluster's client could not be built.
-    #[error("connect the OLM model to simulated cluster {site}")]
-    Connect {
-        /// The site.
-        site: String,
-        /// The cause.
-        #[source]
-        source: crate::sim::cluster::Error,
-    },
-    /// The cluster is not OpenShift-flavoured, so it serves no OLM types.
-    #[error("simulated cluster {site} is not OpenShift-flavoured: it has no OLM")]
-    NotOpenshift {
-        /// The site.
-        site: String,
-    },
-    /// An API request failed.
-    #[error("{action} {object}")]
-    Api {
-        /// What was being done.
-        action: &'static str,
-        /// The object, `Kind namespace/name`.
-        object: String,
-        /// The cause.
-        #[source]
-        source: Box<kube::Error>,
-    },
-    /// A CSV or version the catalogue does not list.
-    #[error("the OLM catalogue has no {what}")]
-    NotInCatalogue {
-        /// The CSV name or version asked for.
-        what: String,
-    },
-}
+use crate::sim::reconciles::Reconciles;
 
 /// The running OLM controllers of one cluster. Dropping it stops them.
 #[derive(Debug)]
 pub struct OlmModel {
     tasks: Vec<JoinHandle<()>>,
+    reconciles: Arc<Reconciles>,
 }
 
 impl OlmModel {
@@ -104,16 +70,29 @@ impl OlmModel {
                 site: cluster.site().to_owned(),
             });
         }
-        let client = cluster.client().await.map_err(|source| Error::Connect {
-            site: cluster.site().to_owned(),
-            source,
-        })?;
+        let client = cluster
+            .client_for(FIELD_MANAGER)
+            .await
+            .map_err(|source| Error::Connect {
+                site: cluster.site().to_owned(),
+                source,
+            })?;
+        let reconciles = Arc::new(Reconciles::default());
+        let ctx = Arc::new(Ctx { client });
         let tasks = vec![
-            spawn(client.clone(), SUBSCRIPTION, subscription::reconcile),
-            spawn(client.clone(), INSTALL_PLAN, install_plan::reconcile),
-            spawn(client, CSV, csv::reconcile),
+            spawn(&ctx, &reconciles, SUBSCRIPTION, subscription::reconcile),
+            spawn(&ctx, &reconciles, INSTALL_PLAN, install_plan::reconcile),
+            spawn(&ctx, &reconciles, CSV, csv::reconcile),
         ];
-        Ok(Self { tasks })
+        Ok(Self { tasks, reconciles })
+    }
+
+    /// Completed reconciles by kind (`Subscription`, `InstallPlan`,
+    /// `ClusterServiceVersion`): what a test waits on to know the controllers looked before
+    /// it asserts that they did nothing.
+    #[must_use]
+    pub fn reconciles(&self) -> &Reconciles {
+        &self.reconciles
     }
 }
 
@@ -125,46 +104,20 @@ impl Drop for OlmModel {
     }
 }
 
-/// An OLM kind: `(kind, plural)` in `operators.coreos.com/v1alpha1`.
-pub(crate) type OlmKind = (&'static str, &'static str);
-
-/// Subscription.
-pub(crate) const SUBSCRIPTION: OlmKind = ("Subscription", "subscriptions");
-/// InstallPlan.
-pub(crate) const INSTALL_PLAN: OlmKind = ("InstallPlan", "installplans");
-/// ClusterServiceVersion.
-pub(crate) const CSV: OlmKind = ("ClusterServiceVersion", "clusterserviceversions");
-
-/// The `apiVersion` of the OLM kinds.
-pub const API_VERSION: &str = "operators.coreos.com/v1alpha1";
-
-pub(crate) fn resource(kind: OlmKind) -> ApiResource {
-    ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("operators.coreos.com", "v1alpha1", kind.0),
-        kind.1,
-    )
-}
-
-pub(crate) fn api(client: &kube::Client, kind: OlmKind, namespace: &str) -> Api<DynamicObject> {
-    Api::namespaced_with(client.clone(), namespace, &resource(kind))
-}
-
-/// What a reconcile needs: the client.
-pub(crate) struct Ctx {
-    pub(crate) client: kube::Client,
-}
-
-/// How long the Subscription controller waits before looking at a Subscription again on its own.
-pub const RESYNC: Duration = Duration::from_millis(500);
-
-fn spawn<F, Fut>(client: kube::Client, kind: OlmKind, reconcile: F) -> JoinHandle<()>
+fn spawn<F, Fut>(
+    ctx: &Arc<Ctx>,
+    reconciles: &Arc<Reconciles>,
+    kind: OlmKind,
+    reconcile: F,
+) -> JoinHandle<()>
 where
     F: FnMut(Arc<DynamicObject>, Arc<Ctx>) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = Result<Action, Error>> + Send + 'static,
 {
     let ar = resource(kind);
-    let all = Api::<DynamicObject>::all_with(client.clone(), &ar);
-    let ctx = Arc::new(Ctx { client });
+    let all = Api::<DynamicObject>::all_with(ctx.client.clone(), &ar);
+    let ctx = Arc::clone(ctx);
+    let reconciles = Arc::clone(reconciles);
     tokio::spawn(async move {
         let results = Controller::new_with(all, watcher::Config::default(), ar).run(
             reconcile,
@@ -174,109 +127,6 @@ where
             },
             ctx,
         );
-        let mut results = std::pin::pin!(results);
-        while tokio_stream::StreamExt::next(&mut results).await.is_some() {}
+        reconciles.drive(kind.0, results).await;
     })
-}
-
-pub(crate) fn api_error(action: &'static str, object: String) -> impl FnOnce(kube::Error) -> Error {
-    move |source| Error::Api {
-        action,
-        object,
-        source: Box::new(source),
-    }
-}
-
-/// Merge-patches `status` of an OLM object.
-pub(crate) async fn patch_status(
-    api: &Api<DynamicObject>,
-    kind: OlmKind,
-    name: &str,
-    status: Value,
-) -> Result<(), Error> {
-    api.patch_status(
-        name,
-        &PatchParams::default(),
-        &Patch::Merge(json!({"status": status})),
-    )
-    .await
-    .map(|_| ())
-    .map_err(api_error("update status of", format!("{} {name}", kind.0)))
-}
-
-/// Server-side applies an OLM object.
-pub(crate) async fn apply(
-    api: &Api<DynamicObject>,
-    kind: OlmKind,
-    name: &str,
-    manifest: &Value,
-) -> Result<DynamicObject, Error> {
-    api.patch(
-        name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(manifest),
-    )
-    .await
-    .map_err(api_error("apply", format!("{} {name}", kind.0)))
-}
-
-/// A string at `path` in an object's JSON.
-pub(crate) fn str_at<'a>(object: &'a DynamicObject, path: &[&str]) -> Option<&'a str> {
-    let (first, rest) = path.split_first()?;
-    rest.iter()
-        .try_fold(object.data.get(first)?, |v, key| v.get(key))
-        .and_then(Value::as_str)
-}
-
-/// Installs Quay Operator `version` in `namespace` as OLM would have after an approved first
-/// install: a Subscription `subscription` (package [`catalogue::PACKAGE`], the version's
-/// channel, `installPlanApproval: Manual`, `startingCSV`) reporting the CSV as installed, the
-/// CSV in phase `Succeeded`, and the operator Deployment. Creates the namespace if needed.
-///
-/// # Errors
-/// [`Error::NotInCatalogue`] for a version the catalogue does not list; [`Error::Api`] when
-/// a write fails.
-pub async fn install_operator(
-    client: &kube::Client,
-    namespace: &str,
-    subscription: &str,
-    version: &str,
-) -> Result<(), Error> {
-    let cat = catalogue::catalogue();
-    let entry = cat
-        .by_version(version)
-        .ok_or_else(|| Error::NotInCatalogue {
-            what: format!("Quay version {version}"),
-        })?;
-    let channel = cat
-        .channels()
-        .iter()
-        .find(|c| c.entries.iter().any(|e| e.csv == entry.csv))
-        .map(|c| c.name.clone())
-        .ok_or_else(|| Error::NotInCatalogue {
-            what: entry.csv.clone(),
-        })?;
-    deployment::ensure_namespace(client, namespace).await?;
-    // The CSV and Deployment come first, so a running subscription controller finds the
-    // install in place and adopts it instead of planning one.
-    csv::create(client, namespace, entry, None).await?;
-    csv::install(client, namespace, &entry.csv).await?;
-    let subs = api(client, SUBSCRIPTION, namespace);
-    let manifest = json!({
-        "apiVersion": API_VERSION, "kind": SUBSCRIPTION.0,
-        "metadata": {"name": subscription, "namespace": namespace},
-        "spec": {
-            "name": catalogue::PACKAGE, "source": "redhat-operators",
-            "sourceNamespace": "openshift-marketplace", "channel": channel,
-            "installPlanApproval": "Manual", "startingCSV": entry.csv,
-        },
-    });
-    apply(&subs, SUBSCRIPTION, subscription, &manifest).await?;
-    patch_status(
-        &subs,
-        SUBSCRIPTION,
-        subscription,
-        json!({"installedCSV": entry.csv, "currentCSV": entry.csv, "state": "AtLatestKnown"}),
-    )
-    .await
 }

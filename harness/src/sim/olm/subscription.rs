@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::catalogue::{Entry, catalogue, version_key};
 use super::install_plan::REQUIRES_APPROVAL;
-use super::{
+use super::shared::{
     API_VERSION, CSV, Ctx, Error, INSTALL_PLAN, RESYNC, SUBSCRIPTION, api, api_error, apply,
     patch_status, str_at,
 };

@@ -16,7 +16,7 @@ use std::str::FromStr;
 
 use serde_json::{Value, json};
 
-use super::bundle::Bundle;
+use crate::quay::Bundle;
 use crate::sim::Flavour;
 
 /// A component kind (`spec.components[].kind`).

@@ -8,7 +8,7 @@
 //! readiness of the managed database, Redis, storage or monitoring (the model deploys none of
 //! them, so a managed one reports `ComponentReady`).
 //!
-//! One choice where the brief and the reference differ: `Available=True` needs ready quay-app
+//! One choice where DESIGN.md §4 and the reference differ, following the reference: `Available=True` needs ready quay-app
 //! pods, except when quay-app was deliberately scaled to 0 and has no pods left, which the
 //! reference counts as healthy (§1.5).
 

@@ -33,13 +33,14 @@ use sha2::{Digest as _, Sha256};
 use tokio::time::Instant;
 use tokio_stream::StreamExt as _;
 
-use super::bundle::{Bundle, database_identity};
-use super::catalogue::QuayVersion;
-use super::render::{
-    CONFIG_HASH_ANNOTATION, CONFIG_VOLUME, HOSTNAME_ANNOTATION, REGISTRY_LABEL, VERSION_ANNOTATION,
+use super::context::{Context, PodState};
+use super::startup;
+use crate::quay::ServingPod;
+use crate::quay::bundle::{Bundle, database_identity};
+use crate::quay::{
+    CONFIG_HASH_ANNOTATION, CONFIG_VOLUME, HOSTNAME_ANNOTATION, QuayVersion, REGISTRY_LABEL,
+    VERSION_ANNOTATION, dynamic_api, is_pod_ready,
 };
-use super::{Context, dynamic_api, startup};
-use crate::sim::ledger::ServingPod;
 
 /// Why a reconcile failed (it is retried).
 #[derive(Debug, thiserror::Error)]
@@ -59,17 +60,6 @@ pub enum Error {
     },
 }
 
-/// What the model remembers about one simulated pod.
-#[derive(Debug, Clone)]
-pub struct PodState {
-    /// When its start-up checks run next.
-    pub next_check: Instant,
-    /// Failed starts so far (`restartCount`).
-    pub restarts: i32,
-    /// The message of the last Event written for it.
-    pub last_event: Option<String>,
-}
-
 /// Runs the controller until the task is aborted.
 pub async fn run(ctx: Arc<Context>) {
     let deployments: Api<Deployment> = Api::all(ctx.client.clone());
@@ -79,14 +69,9 @@ pub async fn run(ctx: Arc<Context>) {
         .run(
             reconcile,
             |_, _, _| Action::requeue(Duration::from_millis(500)),
-            ctx,
+            Arc::clone(&ctx),
         );
-    let mut results = Box::pin(controller);
-    while let Some(result) = results.next().await {
-        if let Err(err) = result {
-            tracing::debug!(error = %crate::errors::chain(&err), "deployment reconcile");
-        }
-    }
+    ctx.reconciles.drive("Deployment", controller).await;
 }
 
 /// Forgets pods deleted by anyone (garbage collection, kubectl): they stop serving.
@@ -118,13 +103,6 @@ fn forget(ctx: &Context, ns: &str, name: &str) {
     if gone.is_some() {
         ctx.opts.ledger.pod_gone(&ctx.site, name);
     }
-}
-
-fn is_ready(pod: &Pod) -> bool {
-    pod.status
-        .as_ref()
-        .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
 #[allow(
@@ -220,7 +198,7 @@ async fn reconcile(deploy: Arc<Deployment>, ctx: Arc<Context>) -> Result<Action,
     let mut next_due: Option<Instant> = None;
     let mut ready = 0;
     for pod in &current {
-        if is_ready(pod) {
+        if is_pod_ready(pod) {
             ready += 1;
             continue;
         }

@@ -21,14 +21,11 @@ use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
 use serde_json::json;
-use tokio_stream::StreamExt as _;
 
-use super::Context;
-use super::bundle::Bundle;
-use super::catalogue::QuayVersion;
+use super::context::Context;
 use super::migration::Migration;
-use super::render::{CONFIG_VOLUME, REGISTRY_LABEL, VERSION_ANNOTATION};
 use super::startup::effective_preference;
+use crate::quay::{Bundle, CONFIG_VOLUME, QuayVersion, REGISTRY_LABEL, VERSION_ANNOTATION};
 
 /// Why a reconcile failed (it is retried).
 #[derive(Debug, thiserror::Error)]
@@ -52,10 +49,9 @@ pub async fn run(ctx: Arc<Context>) {
     let controller = Controller::new(jobs, watcher::Config::default().labels(REGISTRY_LABEL)).run(
         reconcile,
         |_, _, _| Action::requeue(std::time::Duration::from_millis(500)),
-        ctx,
+        Arc::clone(&ctx),
     );
-    let mut results = Box::pin(controller);
-    while results.next().await.is_some() {}
+    ctx.reconciles.drive("Job", controller).await;
 }
 
 async fn reconcile(job: Arc<Job>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -151,7 +147,7 @@ async fn migrate(job: &Job, ctx: &Context, ns: &str) -> Result<(), String> {
         .or_else(|| env.get("QUAY_VERSION"))
         .ok_or("job names no quay version")?
         .parse()
-        .map_err(|e: super::catalogue::Error| e.to_string())?;
+        .map_err(|e: crate::quay::catalogue::Error| e.to_string())?;
     let secret_name = pod
         .volumes
         .iter()

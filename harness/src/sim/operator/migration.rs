@@ -17,9 +17,9 @@ use std::time::Duration;
 
 use tokio_postgres::NoTls;
 
-use super::bundle::database_identity;
-use super::catalogue::{Catalogue, QuayVersion};
 use super::startup::{pg_error, read_revision};
+use crate::quay::bundle::database_identity;
+use crate::quay::{Catalogue, QuayVersion};
 use crate::sim::ledger::Ledger;
 
 /// One migration run.

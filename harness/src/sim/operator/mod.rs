@@ -16,7 +16,8 @@
 //!   writes its status.
 //! - [`deployment_controller`]: simulated pods for every Deployment the registry owns, ready
 //!   only when Quay's start-up checks pass ([`startup`]); Deployment status.
-//! - Pure rules: [`catalogue`], [`bundle`], [`components`], [`conditions`], [`render`].
+//! - Pure rules: [`components`], [`conditions`], [`render`]; the facts they share with the
+//!   rest of the harness (config bundle, version catalogue, labels) are in [`crate::quay`].
 //! - Every fact the [`Ledger`] judges is reported by these controllers.
 //!
 //! # What it does not model
@@ -30,10 +31,9 @@
 //! periodic resync notices a changed Secret), the replicas traps, a failed Job blocking until
 //! the version or `config.yaml` changes.
 
-pub mod bundle;
-pub mod catalogue;
 pub mod components;
 pub mod conditions;
+mod context;
 pub mod deployment_controller;
 pub mod job_controller;
 pub mod migration;
@@ -43,22 +43,17 @@ pub mod render;
 pub mod startup;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
-use kube::Client;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use self::catalogue::QuayVersion;
-use crate::sim::ledger::{Ledger, ServingPod};
-use crate::sim::{Flavour, SimCluster};
+pub use context::{Context, FIELD_MANAGER, OPERATOR_DEPLOYMENT, OperatorOptions, PodState};
 
-/// The operator Deployment's name.
-pub const OPERATOR_DEPLOYMENT: &str = "quay-operator";
-/// The field manager of every write.
-pub const FIELD_MANAGER: &str = "quay-operator";
+use crate::quay::{Catalogue, QuayVersion, ServingPod, SitePods, catalogue};
+use crate::sim::SimCluster;
+use crate::sim::ledger::Ledger;
+use crate::sim::reconciles::Reconciles;
 
 /// Why the operator model could not start.
 #[derive(Debug, thiserror::Error)]
@@ -70,7 +65,7 @@ pub enum Error {
         site: String,
         /// Why.
         #[source]
-        source: crate::sim::cluster::Error,
+        source: crate::sim::apiserver::Error,
     },
     /// The version is not in the catalogue.
     #[error("operator model for site {site}")]
@@ -94,95 +89,6 @@ pub enum Error {
     },
 }
 
-/// Options of one operator model; every field states its default.
-#[derive(Debug, Clone)]
-pub struct OperatorOptions {
-    /// Namespace of the operator Deployment. Default: `openshift-operators` on OpenShift
-    /// flavour, `quay-operator` otherwise.
-    pub namespace: String,
-    /// The Quay version of a newly created operator Deployment (an existing one keeps its
-    /// own). No default.
-    pub version: QuayVersion,
-    /// The run's ledger. Default: a new in-memory one.
-    pub ledger: Arc<Ledger>,
-    /// This site's own `DISTRIBUTED_STORAGE_CONFIG` location. Default: the site name.
-    pub storage_location: String,
-    /// How long the migration Job takes per revision. Default: 200 ms.
-    pub migration_time_per_revision: Duration,
-    /// How long a new pod takes before its start-up checks run. Default: 100 ms.
-    pub pod_start_delay: Duration,
-    /// How long a crashing pod waits before it is checked again. Default: 5 s.
-    pub crash_loop_backoff: Duration,
-    /// Periodic re-reconcile of every registry (the operator's 1-minute requeue, the only way
-    /// it notices a changed bundle Secret). Default: 60 s.
-    pub resync: Duration,
-}
-
-impl OperatorOptions {
-    /// Defaults for `cluster` at `version`.
-    #[must_use]
-    pub fn new(cluster: &SimCluster, version: QuayVersion) -> Self {
-        let namespace = match cluster.flavour() {
-            Flavour::Openshift => "openshift-operators",
-            Flavour::Kubernetes => "quay-operator",
-        };
-        Self {
-            namespace: namespace.to_owned(),
-            version,
-            ledger: Ledger::in_memory(),
-            storage_location: cluster.site().to_owned(),
-            migration_time_per_revision: Duration::from_millis(200),
-            pod_start_delay: Duration::from_millis(100),
-            crash_loop_backoff: Duration::from_secs(5),
-            resync: Duration::from_secs(60),
-        }
-    }
-}
-
-/// State every controller of one model shares.
-pub struct Context {
-    /// The cluster's client.
-    pub client: Client,
-    /// Site name.
-    pub site: String,
-    /// Cluster flavour.
-    pub flavour: Flavour,
-    /// Options.
-    pub opts: OperatorOptions,
-    /// The live operator version.
-    pub version: watch::Receiver<QuayVersion>,
-    /// Running migration tasks by Job uid.
-    pub migrations: Mutex<HashMap<String, JoinHandle<()>>>,
-    /// Per-pod simulation state by pod uid.
-    pub pods: Mutex<HashMap<String, deployment_controller::PodState>>,
-    /// Ready quay-app pods by (namespace, name).
-    pub serving: Mutex<BTreeMap<(String, String), ServingPod>>,
-    /// Ready clair-app pods, (namespace, name).
-    pub ready_clair: Mutex<BTreeSet<(String, String)>>,
-}
-
-impl std::fmt::Debug for Context {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Context")
-            .field("site", &self.site)
-            .field("flavour", &self.flavour)
-            .field("version", &self.version())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Context {
-    /// The version every reconcile deploys now.
-    #[must_use]
-    pub fn version(&self) -> QuayVersion {
-        *self.version.borrow()
-    }
-
-    fn lock<'a, T>(m: &'a Mutex<T>) -> std::sync::MutexGuard<'a, T> {
-        m.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
 /// The model, before it runs.
 #[derive(Debug)]
 pub struct OperatorModel;
@@ -197,16 +103,19 @@ impl OperatorModel {
         opts: OperatorOptions,
     ) -> Result<RunningOperator, Error> {
         let site = cluster.site().to_owned();
-        catalogue::Catalogue::builtin()
+        Catalogue::builtin()
             .release(&opts.version)
             .map_err(|source| Error::Version {
                 site: site.clone(),
                 source,
             })?;
-        let client = cluster.client().await.map_err(|source| Error::Client {
-            site: site.clone(),
-            source,
-        })?;
+        let client = cluster
+            .client_for(FIELD_MANAGER)
+            .await
+            .map_err(|source| Error::Client {
+                site: site.clone(),
+                source,
+            })?;
         let version = operator_deployment::ensure(&client, &opts.namespace, opts.version)
             .await
             .map_err(|source| Error::OperatorDeployment {
@@ -226,6 +135,7 @@ impl OperatorModel {
             pods: Mutex::new(HashMap::new()),
             serving: Mutex::new(BTreeMap::new()),
             ready_clair: Mutex::new(BTreeSet::new()),
+            reconciles: Reconciles::default(),
         });
         let tasks = vec![
             tokio::spawn(operator_deployment::watch(
@@ -260,6 +170,15 @@ impl RunningOperator {
     #[must_use]
     pub fn version(&self) -> QuayVersion {
         self.ctx.version()
+    }
+
+    /// Completed reconciles by kind: `QuayRegistry`, `Job` (the migration Jobs), `Deployment`
+    /// (the registry's Deployments and their pods) and [`OPERATOR_DEPLOYMENT`] (a change of
+    /// the operator's own Deployment handled). What a test waits on to know the controllers
+    /// looked before it asserts that they did nothing.
+    #[must_use]
+    pub fn reconciles(&self) -> &Reconciles {
+        &self.ctx.reconciles
     }
 
     /// The ledger the model reports to.
@@ -341,37 +260,18 @@ impl ReadyPods {
     }
 }
 
+impl SitePods for ReadyPods {
+    fn quay(&self) -> Vec<ServingPod> {
+        ReadyPods::quay(self)
+    }
+
+    fn clair(&self) -> usize {
+        ReadyPods::clair(self)
+    }
+}
+
 impl Drop for RunningOperator {
     fn drop(&mut self) {
         self.abort();
     }
-}
-
-/// The `ApiResource` of a kind the model writes.
-#[must_use]
-pub fn api_resource(api_version: &str, kind: &str) -> ApiResource {
-    let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-    let plural = match kind {
-        "QuayRegistry" => "quayregistries".to_owned(),
-        "HorizontalPodAutoscaler" => "horizontalpodautoscalers".to_owned(),
-        other => format!("{}s", other.to_lowercase()),
-    };
-    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), &plural)
-}
-
-/// The `QuayRegistry` resource.
-#[must_use]
-pub fn quay_registry_resource() -> ApiResource {
-    api_resource("quay.redhat.com/v1", "QuayRegistry")
-}
-
-/// A namespaced dynamic API for `api_version`/`kind`.
-#[must_use]
-pub fn dynamic_api(
-    client: &Client,
-    namespace: &str,
-    api_version: &str,
-    kind: &str,
-) -> Api<DynamicObject> {
-    Api::namespaced_with(client.clone(), namespace, &api_resource(api_version, kind))
 }

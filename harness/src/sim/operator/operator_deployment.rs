@@ -18,8 +18,8 @@ use serde_json::json;
 use tokio::sync::{mpsc, watch as watch_channel};
 use tokio_stream::StreamExt as _;
 
-use super::catalogue::{Catalogue, QuayVersion};
-use super::{Context, FIELD_MANAGER, OPERATOR_DEPLOYMENT};
+use super::context::{Context, FIELD_MANAGER, OPERATOR_DEPLOYMENT};
+use crate::quay::{Catalogue, QuayVersion};
 
 /// The operator Deployment's manifest for `version`.
 #[must_use]
@@ -137,5 +137,6 @@ pub async fn watch(
                 *version.borrow()
             ),
         }
+        ctx.reconciles.record(OPERATOR_DEPLOYMENT);
     }
 }

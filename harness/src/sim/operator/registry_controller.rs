@@ -25,16 +25,16 @@ use kube::runtime::watcher;
 use kube::{Resource as _, ResourceExt as _};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
-use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::bundle::Bundle;
 use super::components::{self, Blocked, ComponentKind, Components};
 use super::conditions::{self, Migration, Observation, Replicas};
-use super::render::{
-    self, CONFIG_HASH_ANNOTATION, FINALIZER, Inputs, REGISTRY_LABEL, VERSION_ANNOTATION,
+use super::context::{Context, FIELD_MANAGER};
+use super::render::{self, Inputs};
+use crate::quay::{
+    Bundle, CONFIG_HASH_ANNOTATION, FINALIZER, REGISTRY_LABEL, VERSION_ANNOTATION, dynamic_api,
+    quay_registry_resource,
 };
-use super::{Context, FIELD_MANAGER, dynamic_api, quay_registry_resource};
 
 /// Why a reconcile failed (it is retried).
 #[derive(Debug, thiserror::Error)]
@@ -80,13 +80,8 @@ pub async fn run(ctx: Arc<Context>, trigger: mpsc::Receiver<()>) {
         .owns(Api::<Deployment>::all(ctx.client.clone()), owned.clone())
         .owns(Api::<Job>::all(ctx.client.clone()), owned)
         .reconcile_all_on(ReceiverStream::new(trigger))
-        .run(reconcile, error_policy, ctx);
-    let mut results = Box::pin(controller);
-    while let Some(result) = results.next().await {
-        if let Err(err) = result {
-            tracing::debug!(error = %crate::errors::chain(&err), "quayregistry reconcile");
-        }
-    }
+        .run(reconcile, error_policy, Arc::clone(&ctx));
+    ctx.reconciles.drive("QuayRegistry", controller).await;
 }
 
 fn error_policy(_obj: Arc<DynamicObject>, _err: &Error, _ctx: Arc<Context>) -> Action {

@@ -9,28 +9,14 @@
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
-use super::bundle::Bundle;
-use super::catalogue::QuayVersion;
 use super::components::{
     ComponentKind, Components, HPA_MAX_REPLICAS, HPA_MIN_REPLICAS, Replicas, replicas_for,
 };
+use crate::quay::{
+    Bundle, COMPONENT_LABEL, CONFIG_HASH_ANNOTATION, CONFIG_VOLUME, HOSTNAME_ANNOTATION,
+    QuayVersion, REGISTRY_LABEL, VERSION_ANNOTATION,
+};
 use crate::sim::Flavour;
-
-/// Label every object carries: the registry name.
-pub const REGISTRY_LABEL: &str = "quay-operator/quayregistry";
-/// Label naming the component (`quay-app`, `quay-mirror`, `clair-app`, ...).
-pub const COMPONENT_LABEL: &str = "quay-component";
-/// Annotation on the Job and pod templates: the Quay version.
-pub const VERSION_ANNOTATION: &str = "quay-operator/quay-version";
-/// Annotation on the Job and pod templates: sha256 of the `config.yaml` they run with.
-pub const CONFIG_HASH_ANNOTATION: &str = "quay-operator/config-hash";
-/// Annotation on the pod templates: the hostname the pods serve as (`SERVER_HOSTNAME`, else the
-/// generated Route host), as the operator's `quay-registry-hostname` annotation carries it.
-pub const HOSTNAME_ANNOTATION: &str = "quay-registry-hostname";
-/// The volume name pods and the Job use for the config Secret.
-pub const CONFIG_VOLUME: &str = "configvolume";
-/// The finalizer on the `QuayRegistry`.
-pub const FINALIZER: &str = "quay-operator/finalizer";
 
 /// Everything rendering needs.
 #[derive(Debug, Clone)]

@@ -16,16 +16,12 @@ use std::time::Duration;
 
 use tokio_postgres::NoTls;
 
-use super::bundle::Bundle;
-use super::catalogue::QuayVersion;
 use crate::errors::chain;
+use crate::quay::{Bundle, PREFERENCE_ENV, QuayVersion};
 use crate::services::redis::check_redis;
 use crate::services::s3::REGION;
 use crate::services::s3_client::head_bucket;
 use crate::services::secret::Secret;
-
-/// The env var that sets a site's storage preference.
-pub const PREFERENCE_ENV: &str = "QUAY_DISTRIBUTED_STORAGE_PREFERENCE";
 
 /// `app.py`'s message when replication is on and no preference is set.
 pub const MISSING_PREFERENCE: &str = "Missing storage preference, did you perhaps forget to define \

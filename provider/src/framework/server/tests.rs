@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::*;
-use crate::tfvalue::{Attribute, Block, Severity};
+use crate::tfvalue::{Attribute, AttributePath, Block, Severity, Type};
 
 #[derive(Clone, Copy, PartialEq)]
 enum Behaviour {
@@ -13,6 +13,7 @@ enum Behaviour {
     PlanChangesName,
     ApplyChangesName,
     ApplyLeavesUnknown,
+    CreateReturnsNothing,
 }
 
 struct Thing(Behaviour);
@@ -61,6 +62,9 @@ impl Resource<String> for Thing {
         _: &StopToken,
         _: &mut Diagnostics,
     ) -> Option<Value> {
+        if self.0 == Behaviour::CreateReturnsNothing {
+            return None;
+        }
         let mut state = planned.clone();
         if let Value::Object(attrs) = &mut state {
             attrs.insert("id".into(), Value::string(format!("{data}/1")));
@@ -397,6 +401,32 @@ async fn framework_catches_an_apply_that_leaves_unknowns() {
     let errs = errors(&applied.diagnostics);
     assert!(errs.iter().any(|e| e.starts_with("id:")), "{errs:?}");
     // What goes back to Terraform is still a valid, wholly known value (null on create).
+    assert_eq!(decoded(&applied.new_state, &ty), Value::Null);
+}
+
+#[tokio::test]
+async fn framework_reports_a_create_without_state_or_error_as_a_provider_bug() {
+    let s = configured(Behaviour::CreateReturnsNothing).await;
+    let ty = thing_schema().value_type();
+    let planned = thing(Value::Unknown, "a", Value::Unknown);
+    let config = thing(Value::Null, "a", Value::Null);
+    let applied = s
+        .apply_resource_change(
+            "test_thing",
+            &dv(&ty, &Value::Null),
+            &dv(&ty, &planned),
+            &dv(&ty, &config),
+            vec![],
+        )
+        .await;
+    let bugs: Vec<&Diagnostic> = applied
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error && d.summary == "Provider Bug")
+        .collect();
+    assert_eq!(bugs.len(), 1, "{:?}", applied.diagnostics);
+    assert!(bugs[0].detail.contains("test_thing"), "{bugs:?}");
+    // Nothing was created, so Terraform records nothing.
     assert_eq!(decoded(&applied.new_state, &ty), Value::Null);
 }
 

@@ -23,6 +23,7 @@ mod managed;
 mod model;
 mod render;
 mod validate;
+mod validate_storage;
 
 pub use input::{
     BuildersInput, ClairInput, ConfigInput, DatabaseInput, MirroringInput, RedisInput, StorageInput,

@@ -1,7 +1,7 @@
 //! [`render`]: the shared `config.yaml`, byte for byte the same for the same input.
 //!
 //! The document is a map with keys in alphabetical order (a `BTreeMap` of [`Node`]s, whose
-//! nested maps are sorted too), emitted by serde-saphyr with fixed options: two-space indent,
+//! nested maps are sorted too), emitted by serde-saphyr with the domain's one set of options ([`crate::georep::yaml`]): two-space indent,
 //! block style, no folded or literal block scalars (long secrets stay one plain line), and YAML
 //! 1.1 quoting so that Quay's PyYAML reads strings such as `yes` or `0123` as strings. The
 //! output always uses `\n` line endings, so it is identical on every platform.
@@ -31,6 +31,7 @@ use sha2::{Digest, Sha256};
 use super::canonical::Node;
 use super::location::LocationId;
 use super::model::{Builders, GeoRepConfig, Mirroring, Redis, Storage, StorageDriver};
+use crate::georep::yaml;
 
 /// The outputs of `data "quay_georep_config"`.
 #[derive(Clone, PartialEq, Eq)]
@@ -61,11 +62,7 @@ impl fmt::Debug for RenderedConfig {
 /// string-keyed maps, which serde-saphyr always serializes.
 pub fn render(cfg: &GeoRepConfig) -> RenderedConfig {
     let document = Node::Map(document(cfg));
-    let mut options = serde_saphyr::SerializerOptions::default();
-    options.indent_step = 2;
-    options.prefer_block_scalars = false;
-    options.yaml_12 = false;
-    let config_yaml = serde_saphyr::to_string_with_options(&document, options)
+    let config_yaml = serde_saphyr::to_string_with_options(&document, yaml::options())
         .expect("a tree of scalars, lists and string-keyed maps always serializes");
     let config_hash = format!(
         "sha256:{}",

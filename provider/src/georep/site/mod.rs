@@ -18,29 +18,41 @@
 //!    [`Site::id`] are the data source's and resource's computed values.
 //! 4. Drift (`drift.rs`): [`Site::expected_spec_matches`] compares a live `QuayRegistry` spec
 //!    with the rendered one and lists every [`Drift`].
+//! 5. Status (`status.rs`): [`RegistryStatus`] reads a live `QuayRegistry` once (conditions,
+//!    versions, components) and answers [`RegistryStatus::convergence`],
+//!    [`RegistryStatus::is_held_for_upgrade`] and [`may_migrate`] for every caller.
+//! 6. Import (`import.rs`): [`import_site`] rebuilds the [`SiteInput`] of a live site from its
+//!    `QuayRegistry` and bundle Secret.
 //!
 //! What this module is not: it does not apply, read or wait for anything (that is `cluster/`
 //! and the resource), and it does not re-validate the whole shared configuration (that is
 //! [`crate::georep::config`]); it reads only the keys a site depends on.
 
 mod drift;
+mod import;
 mod input;
 mod model;
 mod name;
 mod render;
 mod shared_config;
+mod status;
 mod tls;
 mod validate;
 
 pub use drift::Drift;
+pub use import::{ImportError, import_site};
 pub use input::{ClairInput, MirrorInput, QuayInput, RouteInput, SiteInput, TlsInput};
 pub use model::{ClairSetup, MAX_REPLICAS, Replicas, SecretMode, Site, TlsPair, Workers};
 pub use name::{Error as NameError, MAX_LABEL_LEN, MAX_SUBDOMAIN_LEN, ObjectName};
 pub use render::{
     COMPONENT_KINDS, LOCATION_LABEL, MANAGED_BY, MANAGED_BY_LABEL, PREFERENCE_ENV,
-    QUAY_REGISTRY_API_VERSION, SITE_LABEL, SiteObjects, to_yaml,
+    QUAY_REGISTRY_API_VERSION, SITE_LABEL, SiteObjects,
 };
 pub use shared_config::{Error as SharedConfigError, SECURITY_SCANNER_KEYS, SharedConfig};
+pub use status::{
+    ComponentSpec, Condition, ConditionStatus, Convergence, RegistryStatus, SCALED_DOWN_ANNOTATION,
+    convergence, describe_condition, find_condition, is_generation_observed, may_migrate,
+};
 pub use tls::{Certificate, Error as TlsError, KeyCheck};
 pub use validate::{
     DEFAULT_CLAIR_REPLICAS, DEFAULT_MIRROR_REPLICAS, DEFAULT_NAME, DEFAULT_QUAY_REPLICAS,

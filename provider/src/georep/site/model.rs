@@ -16,6 +16,7 @@ use super::shared_config::SharedConfig;
 use super::tls::Certificate;
 use crate::georep::config::db_uri::DbUri;
 use crate::georep::secret::Secret;
+use crate::georep::yaml::to_yaml;
 
 /// The most pods a site may ask for per component. The operator's own HPA stops at 20; a value
 /// above 100 is taken for a typo rather than a plan.
@@ -227,10 +228,7 @@ impl Site {
     pub fn bundle_content(&self) -> BTreeMap<&'static str, Secret> {
         let mut content = BTreeMap::from([("config.yaml", self.config.yaml().clone())]);
         if let ClairSetup::Managed { database_uri, .. } = &self.clair {
-            content.insert(
-                "clair-config.yaml",
-                super::render::clair_config(database_uri),
-            );
+            content.insert("clair-config.yaml", clair_config(database_uri));
         }
         if let Some(tls) = &self.tls {
             content.insert("ssl.cert", Secret::new(tls.certificate.pem()));
@@ -278,4 +276,17 @@ impl fmt::Display for SecretMode {
             SecretMode::External { name } => write!(f, "external ({name})"),
         }
     }
+}
+
+/// `clair-config.yaml` for Clair option A: the indexer, matcher and notifier all use the shared
+/// Clair database and run its migrations (`reference/quay-operator.md` §4.3).
+fn clair_config(database_uri: &DbUri) -> Secret {
+    let section =
+        serde_json::json!({ "connstring": database_uri.secret().expose(), "migrations": true });
+    let document = serde_json::json!({
+        "indexer": section,
+        "matcher": section,
+        "notifier": section,
+    });
+    Secret::new(to_yaml(&document))
 }

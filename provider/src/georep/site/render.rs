@@ -24,12 +24,10 @@
 //!   `route` (edge termination needs the Route API; without Routes `tls` cannot be managed).
 //! - The user's `env` follows the preference on `quay`, sorted by name.
 
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::{Value, json};
 
 use super::model::{ClairSetup, SecretMode, Site, Workers};
-use crate::georep::config::db_uri::DbUri;
-use crate::georep::secret::Secret;
+use crate::georep::yaml::to_yaml;
 
 /// The `QuayRegistry` API version.
 pub const QUAY_REGISTRY_API_VERSION: &str = "quay.redhat.com/v1";
@@ -243,59 +241,5 @@ impl Site {
 
     fn labels(&self) -> Value {
         json!({ MANAGED_BY_LABEL: MANAGED_BY, SITE_LABEL: self.name.as_str() })
-    }
-}
-
-/// `clair-config.yaml` for Clair option A: the indexer, matcher and notifier all use the shared
-/// Clair database and run its migrations (`reference/quay-operator.md` §4.3).
-pub(super) fn clair_config(database_uri: &DbUri) -> Secret {
-    let section = json!({ "connstring": database_uri.secret().expose(), "migrations": true });
-    let document = json!({
-        "indexer": section,
-        "matcher": section,
-        "notifier": section,
-    });
-    Secret::new(to_yaml(&document))
-}
-
-/// YAML of `value` with every map's keys sorted, two-space indent, plain scalars on one line,
-/// and YAML 1.1 quoting (as the shared config is rendered).
-///
-/// # Panics
-///
-/// Never in practice: JSON values always serialize.
-pub fn to_yaml(value: &Value) -> String {
-    let mut options = serde_saphyr::SerializerOptions::default();
-    options.indent_step = 2;
-    options.prefer_block_scalars = false;
-    options.yaml_12 = false;
-    serde_saphyr::to_string_with_options(&Sorted(value), options)
-        .expect("a JSON value always serializes to YAML")
-}
-
-/// Serializes a JSON value with object keys sorted, whatever serde_json's map order is.
-struct Sorted<'a>(&'a Value);
-
-impl Serialize for Sorted<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.0 {
-            Value::Array(items) => {
-                let mut seq = serializer.serialize_seq(Some(items.len()))?;
-                for item in items {
-                    seq.serialize_element(&Sorted(item))?;
-                }
-                seq.end()
-            }
-            Value::Object(fields) => {
-                let mut keys: Vec<&String> = fields.keys().collect();
-                keys.sort();
-                let mut map = serializer.serialize_map(Some(keys.len()))?;
-                for key in keys {
-                    map.serialize_entry(key, &Sorted(&fields[key]))?;
-                }
-                map.end()
-            }
-            scalar => scalar.serialize(serializer),
-        }
     }
 }

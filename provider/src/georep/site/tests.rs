@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use proptest::prelude::*;
 use serde_json::{Value, json};
 
 use super::*;
@@ -924,4 +925,103 @@ fn secret_values_never_show_in_debug_output() {
         assert!(!shown.contains(secret), "{secret} leaked");
     }
     let _ = Secret::new("unused");
+}
+
+// ---- import ----------------------------------------------------------------------------------
+
+/// One certificate for every import case: generating a key pair per case would dominate the
+/// test's time without covering anything more.
+fn import_tls() -> &'static (String, String) {
+    static PAIR: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    PAIR.get_or_init(|| tls_pair(&["quay.global.example.com"]))
+}
+
+/// A site input in the form import gives back: defaults left unset, every block only where it
+/// differs from its default, `clair` always said (its default depends on the config).
+fn canonical_input() -> impl Strategy<Value = SiteInput> {
+    let not = |default: i64| (0_i64..=100).prop_filter("not the default", move |r| *r != default);
+    (
+        prop::sample::select(LOCATIONS.to_vec()),
+        prop::option::of(
+            "[a-z][a-z0-9]{0,6}".prop_filter("not the default", |n| n != DEFAULT_NAME),
+        ),
+        prop::option::of(not(i64::from(DEFAULT_QUAY_REPLICAS))),
+        prop_oneof![
+            Just(None),
+            Just(Some(MirrorInput {
+                enabled: Some(false),
+                replicas: None
+            })),
+            not(i64::from(DEFAULT_MIRROR_REPLICAS)).prop_map(|r| Some(MirrorInput {
+                enabled: None,
+                replicas: Some(r)
+            })),
+        ],
+        prop::option::of(prop::option::of(not(i64::from(DEFAULT_CLAIR_REPLICAS)))),
+        (0_u8..3, any::<bool>()),
+        prop::collection::btree_map("[A-Z][A-Z0-9_]{0,8}", "[a-z0-9 ]{0,8}", 0..3),
+    )
+        .prop_map(
+            |(location, name, quay, mirror, clair, (tls, monitoring), env)| {
+                let (certificate, private_key) = import_tls();
+                let tls_input = TlsInput {
+                    certificate: Some(certificate.clone()),
+                    private_key: Some(Secret::new(private_key.clone())),
+                };
+                SiteInput {
+                    cluster: Some(location.to_owned()),
+                    namespace: Some("quay-enterprise".to_owned()),
+                    name,
+                    config_yaml: Some(Secret::new(shared_yaml())),
+                    location: Some(location.to_owned()),
+                    quay: quay.map(|r| QuayInput { replicas: Some(r) }),
+                    mirror,
+                    clair: Some(match clair {
+                        Some(replicas) => ClairInput {
+                            database_uri: Some(Secret::new(CLAIR_DB)),
+                            replicas,
+                            enabled: None,
+                        },
+                        None => ClairInput {
+                            enabled: Some(false),
+                            ..ClairInput::default()
+                        },
+                    }),
+                    // 0: no certificate; 1: a certificate on the operator's Route; 2: a certificate
+                    // and no Route (the user's own ingress serves the site).
+                    route: (tls == 2).then_some(RouteInput {
+                        managed: Some(false),
+                    }),
+                    tls: (tls > 0).then_some(tls_input),
+                    monitoring: monitoring.then_some(true),
+                    env: (!env.is_empty()).then_some(env),
+                    ..SiteInput::default()
+                }
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn importing_a_rendered_site_gives_back_its_input(input in canonical_input()) {
+        let (site, _warnings) = validate_site(&input, Some(&clusters()))
+            .unwrap_or_else(|issues| panic!("{issues:#?}"));
+        let objects = site.manifests();
+        let bundle = objects.bundle_secret.clone().expect("inline mode renders the Secret");
+        let imported = import_site(
+            input.cluster.as_deref().unwrap_or_default(),
+            &objects.quay_registry,
+            &bundle,
+        );
+        prop_assert_eq!(imported, Ok(input));
+    }
+}
+
+#[test]
+fn a_bundle_without_config_yaml_cannot_be_imported() {
+    let objects = site(site_json("us_east")).manifests();
+    let err = import_site("us_east", &objects.quay_registry, &json!({"data": {}})).unwrap_err();
+    assert!(err.to_string().contains("no readable config.yaml"), "{err}");
 }

@@ -1,11 +1,11 @@
 //! [`UpgradeError`]: why the upgrade stops. Every message names the site or object at fault
 //! and says what to do; preflight errors add that nothing was changed.
 
+use super::names::{LEASE_NAME, PROGRESS_CONFIG_MAP};
 use super::progress::{Phase, ProgressError};
 use super::site::SiteId;
 use super::time::Timestamp;
 use super::versions::{HopError, QuayVersion, VersionError};
-use super::{LEASE_NAME, PROGRESS_CONFIG_MAP};
 
 /// Why the upgrade cannot go on. Each message names the site and says what to do.
 #[derive(Debug, thiserror::Error)]

@@ -27,7 +27,7 @@
 //!    and `ComponentsCreated` True, `RolloutBlocked` False, generation observed, no migration
 //!    Job running or failed, the operator's `QUAY_VERSION` equal to `currentVersion`); one
 //!    `currentVersion` and one config hash everywhere; `from → target` an
-//!    [allowed hop](is_allowed_hop); the operator found on every site (an OLM Subscription
+//!    [allowed hop](check_hop); the operator found on every site (an OLM Subscription
 //!    must use manual approval); every secondary's replicas restorable (explicit `replicas`
 //!    on each managed component, or a managed HPA); no live Lease of another holder. Any
 //!    failure is an error that names the site and the fix, and nothing is changed. If every
@@ -75,7 +75,7 @@
 //!
 //! # Brief overview
 //!
-//! - [`versions`]: [`QuayVersion`], the embedded [`catalogue()`], [`is_allowed_hop`].
+//! - [`versions`]: [`QuayVersion`], the embedded [`catalogue()`], [`check_hop`].
 //! - [`SiteId`], [`UpgradeInput`] → [`validate`] → [`UpgradeRequest`].
 //! - [`Observation`] in, [`step`] → [`Decision`] with [`Action`]s out; [`Progress`] is the
 //!   record on the cluster.
@@ -83,6 +83,7 @@
 
 mod action;
 mod error;
+mod names;
 mod observation;
 mod phases;
 mod plan;
@@ -97,18 +98,13 @@ pub mod versions;
 #[cfg(test)]
 mod fake_world_tests;
 
-/// Annotation the orchestration puts on a secondary's `QuayRegistry` while it holds the site
-/// at 0 replicas for an upgrade, and removes when it restores it. The site resource reads it:
-/// while it is there, the scaled-down replicas and unmanaged HPA are the upgrade's, not drift,
-/// and the site resource must not restore them (that would serve an old version against the
-/// migrated database).
-pub const SCALED_DOWN_ANNOTATION: &str = "quay-georep/scaled-down-for-upgrade";
-
+pub use crate::georep::site::{Condition, ConditionStatus, SCALED_DOWN_ANNOTATION};
 pub use action::{Action, OperatorUpgrade};
 pub use error::UpgradeError;
+pub use names::{LEASE_NAME, PROGRESS_CONFIG_MAP};
 pub use observation::{
-    Approval, Component, ComponentState, Condition, ConditionStatus, InstallPlan, JobObservation,
-    JobState, LeaseObservation, Observation, OperatorObservation, SiteObservation, SiteState,
+    Approval, Component, ComponentState, InstallPlan, JobObservation, JobState, LeaseObservation,
+    Observation, OperatorObservation, SiteObservation, SiteState,
 };
 pub use plan::{SiteObservationSummary, plan_steps};
 pub use progress::{
@@ -122,10 +118,4 @@ pub use request::{
 pub use site::{SiteId, SiteIdError};
 pub use step::{Decision, step};
 pub use time::Timestamp;
-pub use versions::{HopError, QuayVersion, VersionError, catalogue, is_allowed_hop};
-
-/// Name of the coordination.k8s.io Lease, in the primary site's namespace on its cluster.
-pub const LEASE_NAME: &str = "quay-georep-upgrade";
-
-/// Name of the progress ConfigMap, in the primary site's namespace on its cluster.
-pub const PROGRESS_CONFIG_MAP: &str = "quay-georep-upgrade-progress";
+pub use versions::{HopError, QuayVersion, VersionError, catalogue, check_hop};

@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 
 use super::site::SiteId;
 use super::time::Timestamp;
+use crate::georep::site::{Condition, ConditionStatus, find_condition, is_generation_observed};
 
 /// The three components the upgrade scales: the ones with a `replicas` override.
 #[derive(
@@ -105,30 +106,6 @@ pub struct ComponentState {
     pub running_pods: u32,
 }
 
-/// One `status.conditions` entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Condition {
-    /// `type`, such as `Available`.
-    pub kind: String,
-    /// `status`.
-    pub status: ConditionStatus,
-    /// `reason`, possibly empty.
-    pub reason: String,
-    /// `message`, possibly empty.
-    pub message: String,
-}
-
-/// A condition's `status`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ConditionStatus {
-    /// `"True"`.
-    True,
-    /// `"False"`.
-    False,
-    /// `"Unknown"` or anything else.
-    Unknown,
-}
-
 /// The site's Quay Operator, as far as the method in use exposes it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OperatorObservation {
@@ -214,7 +191,7 @@ impl LeaseObservation {
 impl SiteState {
     /// The condition of type `kind`, if reported.
     pub fn condition(&self, kind: &str) -> Option<&Condition> {
-        self.conditions.iter().find(|c| c.kind == kind)
+        find_condition(&self.conditions, kind)
     }
 
     /// Whether condition `kind` has status `status`.
@@ -225,10 +202,7 @@ impl SiteState {
     /// Whether the operator has seen the latest spec (always true before Quay 3.17, which
     /// does not report `observedGeneration`).
     pub fn is_generation_observed(&self) -> bool {
-        match (self.generation, self.observed_generation) {
-            (Some(generation), Some(observed)) => observed >= generation,
-            _ => true,
-        }
+        is_generation_observed(self.generation, self.observed_generation)
     }
 
     /// The managed components among quay, clair and mirror.

@@ -10,12 +10,13 @@ use std::fmt::Write as _;
 
 use super::action::{Action, OperatorUpgrade};
 use super::error::UpgradeError;
-use super::observation::{Component, ConditionStatus, JobState, SiteState};
+use super::observation::{Component, JobState, SiteState};
 use super::progress::{Milestone, Originals, Phase, Progress};
 use super::request::OperatorMethod;
 use super::site::SiteId;
 use super::step::{Ctx, Outcome, condition_text};
 use super::versions::catalogue;
+use crate::georep::site::ConditionStatus;
 
 impl Ctx<'_> {
     /// Scale-downs and waits that keep every secondary at 0 pods; `None` when they all are.

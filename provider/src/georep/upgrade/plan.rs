@@ -6,11 +6,11 @@
 
 use std::collections::BTreeMap;
 
+use super::names::{LEASE_NAME, PROGRESS_CONFIG_MAP};
 use super::observation::{Component, SiteState};
 use super::request::{OperatorMethod, UpgradeRequest};
 use super::site::SiteId;
 use super::versions::catalogue;
-use super::{LEASE_NAME, PROGRESS_CONFIG_MAP};
 
 /// What the plan knows about one site.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -5,13 +5,14 @@
 
 use super::action::Action;
 use super::error::UpgradeError;
-use super::observation::{Approval, ConditionStatus, JobState, SiteObservation, SiteState};
+use super::names::{LEASE_NAME, PROGRESS_CONFIG_MAP};
+use super::observation::{Approval, JobState, SiteObservation, SiteState};
 use super::progress::{Milestone, Originals, Phase, Progress, SecondaryRecord};
 use super::request::OperatorMethod;
 use super::site::SiteId;
 use super::step::{Ctx, Decision, condition_text};
-use super::versions::{QuayVersion, is_allowed_hop};
-use super::{LEASE_NAME, PROGRESS_CONFIG_MAP};
+use super::versions::{QuayVersion, check_hop};
+use crate::georep::site::ConditionStatus;
 
 impl Ctx<'_> {
     /// Preflight, then the Lease, then the recorded originals: one of them per round.
@@ -120,7 +121,7 @@ impl Ctx<'_> {
     ) -> Result<QuayVersion, UpgradeError> {
         let target = self.request.target();
         for (site, state) in states {
-            is_converged(state).map_err(|reason| UpgradeError::NotConverged {
+            check_converged(state).map_err(|reason| UpgradeError::NotConverged {
                 site: (*site).clone(),
                 reason,
             })?;
@@ -142,7 +143,7 @@ impl Ctx<'_> {
                 hashes: list(states.iter().map(|(s, _)| *s).zip(&hashes)),
             });
         }
-        is_allowed_hop(from, target).map_err(|source| UpgradeError::HopRefused {
+        check_hop(from, target).map_err(|source| UpgradeError::HopRefused {
             from,
             to: target,
             source,
@@ -201,7 +202,7 @@ impl Ctx<'_> {
 }
 
 /// `Ok` when the site is converged (reference §1.5), else why not.
-fn is_converged(state: &SiteState) -> Result<(), String> {
+fn check_converged(state: &SiteState) -> Result<(), String> {
     if let Some(job) = &state.migration_job {
         match &job.state {
             JobState::Active => return Err(format!("its migration Job {} is running", job.name)),

@@ -200,11 +200,6 @@ impl Progress {
         self.phase
     }
 
-    /// The version every site ran when the upgrade started.
-    pub fn from_version(&self) -> QuayVersion {
-        self.from
-    }
-
     /// The version every site ends at.
     pub fn target(&self) -> QuayVersion {
         self.target

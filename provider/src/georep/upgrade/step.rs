@@ -11,15 +11,16 @@
 
 use std::collections::BTreeSet;
 
-use super::LEASE_NAME;
 use super::action::{Action, OperatorUpgrade};
 use super::error::UpgradeError;
-use super::observation::{ConditionStatus, Observation, SiteObservation, SiteState};
+use super::names::LEASE_NAME;
+use super::observation::{Observation, SiteObservation, SiteState};
 use super::progress::{Phase, Progress};
 use super::request::UpgradeRequest;
 use super::site::SiteId;
 use super::time::Timestamp;
 use super::versions::QuayVersion;
+use crate::georep::site::describe_condition;
 
 /// What to do after one round.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -382,21 +383,7 @@ impl Ctx<'_> {
 
 /// `Available is False (ComponentNotReady: ...)`, or that the condition is missing.
 pub(super) fn condition_text(state: &SiteState, kind: &str) -> String {
-    match state.condition(kind) {
-        None => format!("condition {kind} is not reported"),
-        Some(c) => {
-            let status = match c.status {
-                ConditionStatus::True => "True",
-                ConditionStatus::False => "False",
-                ConditionStatus::Unknown => "Unknown",
-            };
-            if c.reason.is_empty() && c.message.is_empty() {
-                format!("{kind} is {status}")
-            } else {
-                format!("{kind} is {status} ({}: {})", c.reason, c.message)
-            }
-        }
-    }
+    describe_condition(&state.conditions, kind)
 }
 
 /// A status sentence for one action.

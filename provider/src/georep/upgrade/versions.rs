@@ -1,5 +1,5 @@
 //! Quay versions: [`QuayVersion`], the embedded release [`catalogue`] and the upgrade-hop rule
-//! [`is_allowed_hop`].
+//! [`check_hop`].
 //!
 //! The catalogue is `versions.json` beside this file, compiled into the provider. It is derived
 //! from `shared/fixtures/quay-versions.json`: per Quay minor 3.10 to 3.19 the newest patch
@@ -84,11 +84,6 @@ impl QuayVersion {
     /// The patch number (`4` in `3.13.4`).
     pub const fn patch(self) -> u32 {
         self.patch
-    }
-
-    /// The minor series as text, such as `3.13`.
-    pub fn minor_series(self) -> String {
-        format!("{}.{}", self.major, self.minor)
     }
 }
 
@@ -355,15 +350,15 @@ pub enum HopError {
 /// # Examples
 ///
 /// ```
-/// use terraform_provider_quay::georep::upgrade::{is_allowed_hop, QuayVersion};
+/// use terraform_provider_quay::georep::upgrade::{check_hop, QuayVersion};
 ///
 /// let v = |s: &str| s.parse::<QuayVersion>().unwrap();
-/// assert!(is_allowed_hop(v("3.13.4"), v("3.13.11")).is_ok());
-/// assert!(is_allowed_hop(v("3.13.11"), v("3.14.8")).is_ok());
-/// assert!(is_allowed_hop(v("3.13.11"), v("3.15.7")).is_err());
-/// assert!(is_allowed_hop(v("3.14.8"), v("3.13.11")).is_err());
+/// assert!(check_hop(v("3.13.4"), v("3.13.11")).is_ok());
+/// assert!(check_hop(v("3.13.11"), v("3.14.8")).is_ok());
+/// assert!(check_hop(v("3.13.11"), v("3.15.7")).is_err());
+/// assert!(check_hop(v("3.14.8"), v("3.13.11")).is_err());
 /// ```
-pub fn is_allowed_hop(from: QuayVersion, to: QuayVersion) -> Result<(), HopError> {
+pub fn check_hop(from: QuayVersion, to: QuayVersion) -> Result<(), HopError> {
     let catalogue = catalogue();
     match to.cmp(&from) {
         Ordering::Equal => return Err(HopError::SameVersion { version: to }),
@@ -561,25 +556,25 @@ mod tests {
 
     #[test]
     fn allows_patch_and_next_minor_hops() {
-        assert_eq!(is_allowed_hop(v("3.13.4"), v("3.13.11")), Ok(()));
-        assert_eq!(is_allowed_hop(v("3.13.4"), v("3.14.2")), Ok(()));
-        assert_eq!(is_allowed_hop(v("3.17.4"), v("3.18.0")), Ok(()));
+        assert_eq!(check_hop(v("3.13.4"), v("3.13.11")), Ok(()));
+        assert_eq!(check_hop(v("3.13.4"), v("3.14.2")), Ok(()));
+        assert_eq!(check_hop(v("3.17.4"), v("3.18.0")), Ok(()));
     }
 
     #[test]
     fn refuses_downgrades_with_the_reason() {
-        let err = is_allowed_hop(v("3.14.8"), v("3.13.11")).unwrap_err();
+        let err = check_hop(v("3.14.8"), v("3.13.11")).unwrap_err();
         assert!(matches!(err, HopError::Downgrade { .. }));
         assert!(err.to_string().contains("cannot be migrated back"));
         assert!(matches!(
-            is_allowed_hop(v("3.13.11"), v("3.13.4")),
+            check_hop(v("3.13.11"), v("3.13.4")),
             Err(HopError::Downgrade { .. })
         ));
     }
 
     #[test]
     fn refuses_skipped_minors_and_names_the_hop_to_make_first() {
-        let err = is_allowed_hop(v("3.13.11"), v("3.15.7")).unwrap_err();
+        let err = check_hop(v("3.13.11"), v("3.15.7")).unwrap_err();
         assert_eq!(
             err.to_string(),
             "3.13.11 to 3.15.7 skips Quay 3.14: upgrade one minor at a time, first to 3.14.8"
@@ -589,19 +584,19 @@ mod tests {
     #[test]
     fn refuses_unknown_unreleased_and_equal_versions() {
         assert!(matches!(
-            is_allowed_hop(v("3.14.8"), v("3.14.99")),
+            check_hop(v("3.14.8"), v("3.14.99")),
             Err(HopError::UnknownVersion { .. })
         ));
         assert!(matches!(
-            is_allowed_hop(v("3.9.5"), v("3.10.25")),
+            check_hop(v("3.9.5"), v("3.10.25")),
             Err(HopError::UnknownVersion { .. })
         ));
         assert!(matches!(
-            is_allowed_hop(v("3.18.0"), v("3.19.0")),
+            check_hop(v("3.18.0"), v("3.19.0")),
             Err(HopError::Unreleased { .. })
         ));
         assert!(matches!(
-            is_allowed_hop(v("3.18.0"), v("3.18.0")),
+            check_hop(v("3.18.0"), v("3.18.0")),
             Err(HopError::SameVersion { .. })
         ));
     }

@@ -10,8 +10,8 @@
 use std::path::Path;
 
 use georep_harness::local::{LocalEnv, LocalOptions};
+use georep_harness::quay::{api_resource, quay_registry_resource};
 use georep_harness::sim::Flavour;
-use georep_harness::sim::operator::{api_resource, quay_registry_resource};
 use georep_harness::terraform::PlanExit;
 use kube::Api;
 use kube::api::DynamicObject;

@@ -12,7 +12,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use georep_harness::sim::operator::{api_resource, quay_registry_resource};
+use georep_harness::quay::{api_resource, quay_registry_resource};
 use georep_harness::sim::{ClusterConfig, Flavour, SimCluster, install_crypto_provider};
 use kube::Api;
 use kube::api::{ApiResource, DynamicObject};

@@ -11,8 +11,8 @@
 use std::path::Path;
 
 use georep_harness::local::{LocalEnv, LocalOptions};
+use georep_harness::quay::{api_resource, quay_registry_resource};
 use georep_harness::sim::ledger::Violation;
-use georep_harness::sim::operator::{api_resource, quay_registry_resource};
 use georep_harness::terraform::{Action, PlanExit};
 use kube::Api;
 use kube::api::{DynamicObject, Patch, PatchParams};

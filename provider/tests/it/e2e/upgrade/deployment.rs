@@ -9,9 +9,9 @@
 use std::time::Duration;
 
 use georep_harness::local::{LocalEnv, LocalOptions};
+use georep_harness::quay::QuayVersion;
+use georep_harness::quay::quay_registry_resource;
 use georep_harness::sim::Flavour;
-use georep_harness::sim::operator::catalogue::QuayVersion;
-use georep_harness::sim::operator::quay_registry_resource;
 use georep_harness::terraform::{Action, Workdir, binaries_under_test};
 use kube::Api;
 use kube::api::{DynamicObject, PostParams};

@@ -18,10 +18,10 @@
 use std::time::Duration;
 
 use georep_harness::local::{LocalEnv, LocalOptions};
+use georep_harness::quay::QuayVersion;
+use georep_harness::quay::quay_registry_resource;
 use georep_harness::services::postgres::Database;
-use georep_harness::sim::faults::FaultKind;
-use georep_harness::sim::operator::catalogue::QuayVersion;
-use georep_harness::sim::operator::quay_registry_resource;
+use georep_harness::sim::FaultKind;
 use georep_harness::terraform::{TerraformBinary, Workdir, binaries_under_test};
 use k8s_openapi::api::batch::v1::Job;
 use kube::Api;

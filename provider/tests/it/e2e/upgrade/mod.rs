@@ -26,11 +26,11 @@ use std::time::Duration;
 
 use georep_harness::lb::Probe;
 use georep_harness::local::{LocalEnv, LocalOptions};
+use georep_harness::quay::quay_registry_resource;
+use georep_harness::quay::{Catalogue, QuayVersion};
 use georep_harness::sim::Flavour;
-use georep_harness::sim::faults::{FaultKind, FaultRule};
 use georep_harness::sim::ledger::Violation;
-use georep_harness::sim::operator::catalogue::{Catalogue, QuayVersion};
-use georep_harness::sim::operator::quay_registry_resource;
+use georep_harness::sim::{FaultKind, FaultRule};
 use georep_harness::terraform::{EventLog, PlanExit, TerraformBinary, Workdir};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;

@@ -1,0 +1,53 @@
+//! CRDs every simulated cluster starts with: QuayRegistry, plus Route and the OLM types on
+//! OpenShift-flavoured clusters.
+//!
+//! The YAML is compiled into the binary (`harness/src/sim/crds/`, where the provider's tests
+//! read the QuayRegistry CRD too), so the harness needs no data files at
+//! run time. They are created through the store like any client-created CRD.
+
+use serde_json::Value;
+
+use super::flavour::Flavour;
+use super::store::{Store, WriteOptions};
+
+const QUAY: (&str, &str) = (
+    "quayregistries.crd.yaml",
+    include_str!("../crds/quayregistries.crd.yaml"),
+);
+const ROUTES: (&str, &str) = ("routes.crd.yaml", include_str!("../crds/routes.crd.yaml"));
+const OLM: (&str, &str) = ("olm.crd.yaml", include_str!("../crds/olm.crd.yaml"));
+
+/// The YAML text of the QuayRegistry CRD as loaded into clusters.
+pub fn quay_registry_crd_yaml() -> &'static str {
+    QUAY.1
+}
+
+/// Create the flavour's CRDs in `store`.
+///
+/// # Errors
+/// `(file, message)` when a file does not parse or the store rejects a CRD.
+pub fn load(store: &mut Store, flavour: Flavour, quay: bool) -> Result<(), (&'static str, String)> {
+    let mut files = Vec::new();
+    if quay {
+        files.push(QUAY);
+    }
+    if flavour == Flavour::Openshift {
+        files.extend([ROUTES, OLM]);
+    }
+    let crd_type = store
+        .catalog
+        .get("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        .ok_or((
+            "catalog",
+            "customresourcedefinitions are not served".to_owned(),
+        ))?;
+    for (file, text) in files {
+        for doc in text.split("\n---\n") {
+            let value: Value = serde_saphyr::from_str(doc).map_err(|e| (file, e.to_string()))?;
+            store
+                .create(&crd_type, "", value, &WriteOptions::default())
+                .map_err(|e| (file, e.to_string()))?;
+        }
+    }
+    Ok(())
+}

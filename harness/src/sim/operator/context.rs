@@ -1,0 +1,123 @@
+//! What every controller of one operator model shares: its options, the live operator
+//! version, the simulated pods' state, the serving pods and the reconcile counters.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use kube::Client;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::quay::{QuayVersion, ServingPod};
+use crate::sim::ledger::Ledger;
+use crate::sim::reconciles::Reconciles;
+use crate::sim::{Flavour, SimCluster};
+
+/// The operator Deployment's name.
+pub const OPERATOR_DEPLOYMENT: &str = "quay-operator";
+/// The field manager of every write.
+pub const FIELD_MANAGER: &str = "quay-operator";
+
+/// Options of one operator model; every field states its default.
+#[derive(Debug, Clone)]
+pub struct OperatorOptions {
+    /// Namespace of the operator Deployment. Default: `openshift-operators` on OpenShift
+    /// flavour, `quay-operator` otherwise.
+    pub namespace: String,
+    /// The Quay version of a newly created operator Deployment (an existing one keeps its
+    /// own). No default.
+    pub version: QuayVersion,
+    /// The run's ledger. Default: a new in-memory one.
+    pub ledger: Arc<Ledger>,
+    /// This site's own `DISTRIBUTED_STORAGE_CONFIG` location. Default: the site name.
+    pub storage_location: String,
+    /// How long the migration Job takes per revision. Default: 200 ms.
+    pub migration_time_per_revision: Duration,
+    /// How long a new pod takes before its start-up checks run. Default: 100 ms.
+    pub pod_start_delay: Duration,
+    /// How long a crashing pod waits before it is checked again. Default: 5 s.
+    pub crash_loop_backoff: Duration,
+    /// Periodic re-reconcile of every registry (the operator's 1-minute requeue, the only way
+    /// it notices a changed bundle Secret). Default: 60 s.
+    pub resync: Duration,
+}
+
+impl OperatorOptions {
+    /// Defaults for `cluster` at `version`.
+    #[must_use]
+    pub fn new(cluster: &SimCluster, version: QuayVersion) -> Self {
+        let namespace = match cluster.flavour() {
+            Flavour::Openshift => "openshift-operators",
+            Flavour::Kubernetes => "quay-operator",
+        };
+        Self {
+            namespace: namespace.to_owned(),
+            version,
+            ledger: Ledger::in_memory(),
+            storage_location: cluster.site().to_owned(),
+            migration_time_per_revision: Duration::from_millis(200),
+            pod_start_delay: Duration::from_millis(100),
+            crash_loop_backoff: Duration::from_secs(5),
+            resync: Duration::from_secs(60),
+        }
+    }
+}
+
+/// State every controller of one model shares.
+pub struct Context {
+    /// The cluster's client.
+    pub client: Client,
+    /// Site name.
+    pub site: String,
+    /// Cluster flavour.
+    pub flavour: Flavour,
+    /// Options.
+    pub opts: OperatorOptions,
+    /// The live operator version.
+    pub version: watch::Receiver<QuayVersion>,
+    /// Running migration tasks by Job uid.
+    pub migrations: Mutex<HashMap<String, JoinHandle<()>>>,
+    /// Per-pod simulation state by pod uid.
+    pub pods: Mutex<HashMap<String, PodState>>,
+    /// Ready quay-app pods by (namespace, name).
+    pub serving: Mutex<BTreeMap<(String, String), ServingPod>>,
+    /// Ready clair-app pods, (namespace, name).
+    pub ready_clair: Mutex<BTreeSet<(String, String)>>,
+    /// Completed reconciles by kind.
+    pub reconciles: Reconciles,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("site", &self.site)
+            .field("flavour", &self.flavour)
+            .field("version", &self.version())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Context {
+    /// The version every reconcile deploys now.
+    #[must_use]
+    pub fn version(&self) -> QuayVersion {
+        *self.version.borrow()
+    }
+
+    pub(super) fn lock<'a, T>(m: &'a Mutex<T>) -> std::sync::MutexGuard<'a, T> {
+        m.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// What the model remembers about one simulated pod.
+#[derive(Debug, Clone)]
+pub struct PodState {
+    /// When its start-up checks run next.
+    pub next_check: Instant,
+    /// Failed starts so far (`restartCount`).
+    pub restarts: i32,
+    /// The message of the last Event written for it.
+    pub last_event: Option<String>,
+}

@@ -1,0 +1,135 @@
+//! Import: the [`SiteInput`] of a live site, rebuilt from its `QuayRegistry` and its config
+//! bundle Secret, so `terraform import quay_georep_site.x us_east/quay-enterprise/registry`
+//! adopts a site that was installed by hand or by another tool.
+//!
+//! The input comes from the `QuayRegistry` (replicas, managed flags, the storage preference
+//! env for `location`, other env) and its config bundle Secret (`config.yaml`,
+//! `clair-config.yaml` for the Clair database, `ssl.cert`/`ssl.key`). Blocks are set only where
+//! the live value differs from the default, so a configuration that relies on defaults imports
+//! without a diff: importing what [`Site::objects`](super::Site::objects) rendered gives back
+//! the input it was rendered from (a property test in `tests.rs`). `create_namespace` stays
+//! unset: destroying an imported site never deletes its namespace.
+//!
+//! Pure: the resource reads the two objects and hands them over.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use serde_json::Value as Json;
+
+use super::input::{ClairInput, MirrorInput, QuayInput, RouteInput, SiteInput, TlsInput};
+use super::render::PREFERENCE_ENV;
+use super::status::RegistryStatus;
+use super::validate::{
+    DEFAULT_CLAIR_REPLICAS, DEFAULT_MIRROR_REPLICAS, DEFAULT_NAME, DEFAULT_QUAY_REPLICAS,
+};
+use crate::georep::secret::Secret;
+
+/// Why a live site cannot be imported.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ImportError {
+    /// The bundle Secret has no `config.yaml` that decodes to text.
+    #[error("Secret {namespace}/{name} has no readable config.yaml key")]
+    NoConfigYaml {
+        /// The Secret's namespace.
+        namespace: String,
+        /// The Secret's name.
+        name: String,
+    },
+}
+
+/// The input of the live site `registry` (a `QuayRegistry`) on the cluster labelled
+/// `cluster`, whose config bundle Secret (the one `spec.configBundleSecret` names) is `bundle`.
+///
+/// # Errors
+///
+/// [`ImportError::NoConfigYaml`] when the bundle holds no readable `config.yaml`.
+pub fn import_site(
+    cluster: &str,
+    registry: &Json,
+    bundle: &Json,
+) -> Result<SiteInput, ImportError> {
+    let text = |value: &Json| value.as_str().unwrap_or_default().to_owned();
+    let namespace = text(&registry["metadata"]["namespace"]);
+    let name = text(&registry["metadata"]["name"]);
+    let config_yaml = decoded(bundle, "config.yaml").ok_or_else(|| ImportError::NoConfigYaml {
+        namespace: namespace.clone(),
+        name: text(&registry["spec"]["configBundleSecret"]),
+    })?;
+    let status = RegistryStatus::read(registry);
+    let managed = |kind: &str| status.component(kind).and_then(|c| c.managed);
+    let replicas = |kind: &str, default: u16| {
+        status
+            .component(kind)
+            .and_then(|c| c.replicas)
+            .filter(|r| *r != i64::from(default))
+    };
+    let quay_env = status
+        .component("quay")
+        .map(|c| c.env.clone())
+        .unwrap_or_default();
+    let location = quay_env
+        .iter()
+        .find(|(k, _)| k == PREFERENCE_ENV)
+        .and_then(|(_, v)| v.split_whitespace().next())
+        .unwrap_or_default()
+        .to_owned();
+    let env: BTreeMap<String, String> = quay_env
+        .into_iter()
+        .filter(|(k, _)| k != PREFERENCE_ENV)
+        .collect();
+
+    let mirror_enabled = managed("mirror").unwrap_or(true);
+    let mirror_replicas = replicas("mirror", DEFAULT_MIRROR_REPLICAS);
+    let clair = if managed("clair").unwrap_or(false) {
+        let database_uri = decoded(bundle, "clair-config.yaml")
+            .and_then(|yaml| serde_saphyr::from_str::<Json>(&yaml).ok())
+            .and_then(|c| c["indexer"]["connstring"].as_str().map(Secret::new));
+        ClairInput {
+            database_uri,
+            replicas: replicas("clair", DEFAULT_CLAIR_REPLICAS),
+            enabled: None,
+        }
+    } else {
+        // Clair defaults to enabled, so an unmanaged Clair must be said explicitly.
+        ClairInput {
+            enabled: Some(false),
+            ..ClairInput::default()
+        }
+    };
+    let tls = decoded(bundle, "ssl.cert")
+        .zip(decoded(bundle, "ssl.key"))
+        .map(|(certificate, private_key)| TlsInput {
+            certificate: Some(certificate),
+            private_key: Some(Secret::new(private_key)),
+        });
+    Ok(SiteInput {
+        cluster: Some(cluster.to_owned()),
+        namespace: Some(namespace),
+        name: (name != DEFAULT_NAME).then_some(name),
+        config_yaml: Some(Secret::new(config_yaml)),
+        location: Some(location),
+        env: (!env.is_empty()).then_some(env),
+        quay: replicas("quay", DEFAULT_QUAY_REPLICAS).map(|r| QuayInput { replicas: Some(r) }),
+        mirror: (!mirror_enabled || mirror_replicas.is_some()).then(|| MirrorInput {
+            enabled: (!mirror_enabled).then_some(false),
+            replicas: mirror_replicas,
+        }),
+        clair: Some(clair),
+        route: (managed("route") == Some(false)).then_some(RouteInput {
+            managed: Some(false),
+        }),
+        tls,
+        monitoring: (managed("monitoring") == Some(true)).then_some(true),
+        ..SiteInput::default()
+    })
+}
+
+/// The text of the Secret's `key`, decoded from base64 `data`.
+fn decoded(secret: &Json, key: &str) -> Option<String> {
+    let encoded = secret["data"][key].as_str()?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    String::from_utf8(bytes).ok()
+}

@@ -1,0 +1,195 @@
+//! Tests of the upgrade's input validation: every rule, with the attribute path it reports.
+
+use super::*;
+
+fn olm() -> OperatorInput {
+    OperatorInput {
+        method: Some("olm".into()),
+        namespace: Some("openshift-operators".into()),
+        name: Some("quay-operator".into()),
+        ..OperatorInput::default()
+    }
+}
+
+fn input() -> UpgradeInput {
+    UpgradeInput {
+        sites: Some(vec![
+            "us_east/quay/registry".into(),
+            "eu_west/quay/registry".into(),
+            "ap_south/quay/registry".into(),
+        ]),
+        primary: None,
+        target_version: Some("3.14.8".into()),
+        operator: Some(olm()),
+        lease_duration: None,
+    }
+}
+
+fn paths(issues: &[Issue]) -> Vec<String> {
+    issues.iter().map(|i| i.path.to_string()).collect()
+}
+
+#[test]
+fn defaults_primary_channel_and_lease() {
+    let (request, warnings) = validate(&input()).unwrap();
+    assert!(warnings.is_empty());
+    assert_eq!(request.primary().to_string(), "us_east/quay/registry");
+    assert_eq!(request.secondaries().count(), 2);
+    assert_eq!(request.lease_duration(), DEFAULT_LEASE_DURATION);
+    assert_eq!(
+        request.holder(),
+        "quay-georep-upgrade/us_east/quay/registry"
+    );
+    assert_eq!(
+        request.operator(),
+        &OperatorMethod::Olm {
+            namespace: "openshift-operators".into(),
+            subscription: "quay-operator".into(),
+            channel: "stable-3.14".into(),
+        }
+    );
+}
+
+#[test]
+fn deployment_method_defaults_to_the_catalogue_image() {
+    let mut i = input();
+    i.operator = Some(OperatorInput {
+        method: Some("deployment".into()),
+        namespace: Some("quay-operator".into()),
+        name: Some("quay-operator".into()),
+        ..OperatorInput::default()
+    });
+    let (request, _) = validate(&i).unwrap();
+    assert!(matches!(
+        request.operator(),
+        OperatorMethod::Deployment { image, .. }
+            if image == "quay.io/projectquay/quay-operator:3.14.8"
+    ));
+}
+
+#[test]
+fn rejects_empty_sites() {
+    let mut i = input();
+    i.sites = Some(vec![]);
+    assert_eq!(paths(&validate(&i).unwrap_err()), ["sites"]);
+}
+
+#[test]
+fn rejects_duplicate_and_malformed_sites_at_their_index() {
+    let mut i = input();
+    i.sites = Some(vec![
+        "us_east/quay/registry".into(),
+        "us_east/quay/registry".into(),
+        "nonsense".into(),
+    ]);
+    assert_eq!(paths(&validate(&i).unwrap_err()), ["sites[1]", "sites[2]"]);
+}
+
+#[test]
+fn rejects_primary_not_in_sites() {
+    let mut i = input();
+    i.primary = Some("other/quay/registry".into());
+    let issues = validate(&i).unwrap_err();
+    assert_eq!(paths(&issues), ["primary"]);
+    assert!(issues[0].detail.contains("us_east/quay/registry"));
+}
+
+#[test]
+fn rejects_unparsable_and_unknown_targets() {
+    let mut i = input();
+    i.target_version = Some("latest".into());
+    assert_eq!(paths(&validate(&i).unwrap_err()), ["target_version"]);
+    i.target_version = Some("3.19.0".into());
+    let issues = validate(&i).unwrap_err();
+    assert!(issues[0].detail.contains("no release yet"), "{issues:?}");
+    i.target_version = None;
+    assert_eq!(paths(&validate(&i).unwrap_err()), ["target_version"]);
+}
+
+#[test]
+fn rejects_missing_operator_fields_per_method() {
+    let mut i = input();
+    i.operator = Some(OperatorInput {
+        method: Some("olm".into()),
+        image: Some("x".into()),
+        ..OperatorInput::default()
+    });
+    assert_eq!(
+        paths(&validate(&i).unwrap_err()),
+        ["operator.namespace", "operator.name", "operator.image"]
+    );
+    i.operator = Some(OperatorInput {
+        method: Some("deployment".into()),
+        namespace: Some("ns".into()),
+        name: Some("op".into()),
+        channel: Some("stable-3.14".into()),
+        image: None,
+    });
+    assert_eq!(paths(&validate(&i).unwrap_err()), ["operator.channel"]);
+    i.operator = Some(OperatorInput {
+        method: Some("helm".into()),
+        ..olm()
+    });
+    assert_eq!(paths(&validate(&i).unwrap_err()), ["operator.method"]);
+    i.operator = None;
+    assert_eq!(paths(&validate(&i).unwrap_err()), ["operator"]);
+}
+
+#[test]
+fn warns_about_a_channel_that_does_not_match_the_target() {
+    let mut i = input();
+    i.operator = Some(OperatorInput {
+        channel: Some("stable-3.13".into()),
+        ..olm()
+    });
+    let (request, warnings) = validate(&i).unwrap();
+    assert_eq!(paths(&warnings), ["operator.channel"]);
+    assert!(
+        matches!(request.operator(), OperatorMethod::Olm { channel, .. } if channel == "stable-3.13")
+    );
+}
+
+#[test]
+fn parses_lease_durations_and_rejects_short_or_malformed_ones() {
+    assert_eq!(parse_duration("1h30m"), Some(Duration::from_mins(90)));
+    assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+    for bad in ["", "10", "m", "10x", "1.5m", "-1m"] {
+        assert_eq!(parse_duration(bad), None, "{bad:?}");
+    }
+    let mut i = input();
+    i.lease_duration = Some("5s".into());
+    assert_eq!(paths(&validate(&i).unwrap_err()), ["lease_duration"]);
+    i.lease_duration = Some("ten minutes".into());
+    assert_eq!(paths(&validate(&i).unwrap_err()), ["lease_duration"]);
+}
+
+#[test]
+fn request_constructor_refuses_states_validation_reports() {
+    let site: SiteId = "a/b/c".parse().unwrap();
+    let other: SiteId = "x/y/z".parse().unwrap();
+    let op = OperatorMethod::Deployment {
+        namespace: "n".into(),
+        name: "d".into(),
+        image: "i".into(),
+    };
+    let v = QuayVersion::new(3, 14, 8);
+    let d = DEFAULT_LEASE_DURATION;
+    assert_eq!(
+        UpgradeRequest::new(vec![], site.clone(), v, op.clone(), d),
+        Err(RequestError::NoSites)
+    );
+    assert!(matches!(
+        UpgradeRequest::new(
+            vec![site.clone(), site.clone()],
+            site.clone(),
+            v,
+            op.clone(),
+            d
+        ),
+        Err(RequestError::Duplicate { .. })
+    ));
+    assert!(matches!(
+        UpgradeRequest::new(vec![site], other, v, op, d),
+        Err(RequestError::PrimaryNotInSites { .. })
+    ));
+}

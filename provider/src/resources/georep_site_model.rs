@@ -1,0 +1,287 @@
+//! The attributes of `resource "quay_georep_site"`: its schema, the site it describes, and the
+//! state it records.
+//!
+//! The site arguments (shared with `data "quay_georep_site_manifests"`, `site_schema.rs`) are
+//! read into the domain's [`SiteInput`] and validated into a
+//! [`Site`]; the resource's own arguments (`wait_for_ready`, `timeouts`) and its results are
+//! listed here. The operations (`georep_site_resource.rs`) and the import
+//! (`georep_site_import.rs`) both build on this file, so neither depends on the other.
+
+use std::time::Duration;
+
+use serde_json::{Value as Json, json};
+
+use super::model::{Field, Model, flag, with_fields};
+use super::provider_data::ProviderData;
+use super::site_schema::{report, site_arguments, site_block, site_input};
+use super::timeouts::{self, Operation, Timeouts};
+use crate::georep::site::{RegistryStatus, Site, SiteInput, validate_site};
+use crate::tfvalue::{Attribute, Block, Diagnostics, Schema, Type, Value};
+
+/// Results the resource computes.
+pub(super) const COMPUTED: [&str; 8] = [
+    "id",
+    "bundle_secret_name",
+    "config_hash",
+    "registry_endpoint",
+    "current_version",
+    "conditions",
+    "drift",
+    "namespace_created",
+];
+
+/// Attributes that are not part of the site's domain input.
+pub(super) const NON_DOMAIN: [&str; 10] = [
+    "id",
+    "bundle_secret_name",
+    "config_hash",
+    "registry_endpoint",
+    "current_version",
+    "conditions",
+    "drift",
+    "namespace_created",
+    "wait_for_ready",
+    "timeouts",
+];
+
+/// The operations the `timeouts` block bounds.
+const OPERATIONS: [Operation; 3] = [Operation::Create, Operation::Update, Operation::Delete];
+
+pub(super) const DEFAULT_CREATE: Duration = Duration::from_secs(20 * 60);
+pub(super) const DEFAULT_UPDATE: Duration = Duration::from_secs(20 * 60);
+pub(super) const DEFAULT_DELETE: Duration = Duration::from_secs(10 * 60);
+
+/// The schema.
+pub(crate) fn schema() -> Schema {
+    let block = Block::new(
+        "one geo-replicated Quay site on one cluster: its namespace, config bundle Secret and \
+         QuayRegistry, applied with server-side apply and awaited until the operator reports it \
+         converged",
+    )
+    .attribute(Attribute::optional("wait_for_ready", Type::Bool).description(
+        "wait until the operator reports the site Available with a current version; default true. \
+         While waiting, a new site (or a new config bundle) holds the shared database: other sites \
+         of the same apply on that database wait, so their migration Jobs never overlap",
+    ))
+    .attribute(Attribute::computed("id", Type::String).description("cluster/namespace/name; also the import id"))
+    .attribute(Attribute::computed("bundle_secret_name", Type::String).description(
+        "the config bundle Secret, <name>-config-bundle-<content hash>; a new name on every content change makes the operator reconcile",
+    ))
+    .attribute(Attribute::computed("config_hash", Type::String).description("sha256:<hex> of config_yaml"))
+    .attribute(Attribute::computed("registry_endpoint", Type::String).description(
+        "the operator's status.registryEndpoint: https://SERVER_HOSTNAME, the global name",
+    ))
+    .attribute(Attribute::computed("current_version", Type::String).description(
+        "the Quay version whose database migrations completed on this site (status.currentVersion)",
+    ))
+    .attribute(Attribute::computed("conditions", Type::list(Type::String)).description(
+        "the QuayRegistry conditions as \"Type=Status (Reason): message\"",
+    ))
+    .attribute(Attribute::computed("drift", Type::list(Type::String)).description(
+        "differences between the live QuayRegistry and this configuration found by the last refresh; apply removes them",
+    ))
+    .attribute(Attribute::computed("namespace_created", Type::Bool).description(
+        "whether this resource created the namespace, and so deletes it",
+    ))
+    .block(timeouts::block(&[
+        (Operation::Create, DEFAULT_CREATE),
+        (Operation::Update, DEFAULT_UPDATE),
+        (Operation::Delete, DEFAULT_DELETE),
+    ]));
+    Schema {
+        version: 0,
+        block: site_block(block),
+    }
+}
+
+/// The validated site for a configuration or state, with diagnostics for what is wrong.
+pub(super) fn site(
+    value: &Value,
+    data: Option<&ProviderData>,
+    diags: &mut Diagnostics,
+) -> Option<Site> {
+    let input = SiteModel::read(value, diags).input?;
+    let clusters: Option<Vec<String>> =
+        data.map(|d| d.clusters.keys().map(str::to_owned).collect());
+    match validate_site(&input, clusters.as_deref()) {
+        Ok((site, warnings)) => {
+            report(value, &warnings, diags);
+            Some(site)
+        }
+        Err(issues) => {
+            report(value, &issues, diags);
+            None
+        }
+    }
+}
+
+/// The resource's attributes: the site arguments as the domain reads them, the resource's
+/// own arguments, and its results.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(super) struct SiteModel {
+    /// The site arguments (`site_schema.rs`); `None` when they do not map onto the domain
+    /// input (a fractional number of replicas).
+    pub(super) input: Option<SiteInput>,
+    /// `wait_for_ready`.
+    pub(super) wait_for_ready: Option<bool>,
+    /// The `timeouts` block.
+    pub(super) timeouts: Option<Timeouts>,
+    /// What the resource computes.
+    pub(super) results: SiteResults,
+}
+
+/// The computed attributes.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(super) struct SiteResults {
+    /// `id`: `cluster/namespace/name`.
+    pub(super) id: Field<String>,
+    /// `bundle_secret_name`.
+    pub(super) bundle_secret_name: Field<String>,
+    /// `config_hash`.
+    pub(super) config_hash: Field<String>,
+    /// `registry_endpoint`.
+    pub(super) registry_endpoint: Field<String>,
+    /// `current_version`.
+    pub(super) current_version: Field<String>,
+    /// `conditions`.
+    pub(super) conditions: Field<Vec<String>>,
+    /// `drift`.
+    pub(super) drift: Field<Vec<String>>,
+    /// `namespace_created`.
+    pub(super) namespace_created: Field<bool>,
+}
+
+impl SiteResults {
+    /// The results of a plan or a state.
+    pub(super) fn read(value: &Value) -> Self {
+        Self {
+            id: Field::read(value.get("id")),
+            bundle_secret_name: Field::read(value.get("bundle_secret_name")),
+            config_hash: Field::read(value.get("config_hash")),
+            registry_endpoint: Field::read(value.get("registry_endpoint")),
+            current_version: Field::read(value.get("current_version")),
+            conditions: Field::read(value.get("conditions")),
+            drift: Field::read(value.get("drift")),
+            namespace_created: Field::read(value.get("namespace_created")),
+        }
+    }
+
+    /// Sets the results on `value`, a plan or a state, leaving its arguments as they are.
+    pub(super) fn write_into(&self, value: &mut Value) {
+        self.id.write_into(value, "id");
+        self.bundle_secret_name
+            .write_into(value, "bundle_secret_name");
+        self.config_hash.write_into(value, "config_hash");
+        self.registry_endpoint
+            .write_into(value, "registry_endpoint");
+        self.current_version.write_into(value, "current_version");
+        self.conditions.write_into(value, "conditions");
+        self.drift.write_into(value, "drift");
+        self.namespace_created
+            .write_into(value, "namespace_created");
+    }
+
+    /// Whether this resource created the site's namespace (and so deletes it).
+    pub(super) fn is_namespace_created(&self) -> bool {
+        self.namespace_created.known() == Some(&true)
+    }
+}
+
+impl Model for SiteModel {
+    fn read(value: &Value, diags: &mut Diagnostics) -> Self {
+        Self {
+            input: site_input(value, &NON_DOMAIN, diags),
+            wait_for_ready: flag(value, "wait_for_ready"),
+            timeouts: Timeouts::read(value),
+            results: SiteResults::read(value),
+        }
+    }
+
+    fn write(&self) -> Json {
+        let results = &self.results;
+        with_fields(
+            self.input.as_ref().map(site_arguments),
+            [
+                ("wait_for_ready", json!(self.wait_for_ready)),
+                (
+                    "timeouts",
+                    json!(self.timeouts.as_ref().map(|t| t.write(&OPERATIONS))),
+                ),
+                ("id", results.id.to_json()),
+                ("bundle_secret_name", results.bundle_secret_name.to_json()),
+                ("config_hash", results.config_hash.to_json()),
+                ("registry_endpoint", results.registry_endpoint.to_json()),
+                ("current_version", results.current_version.to_json()),
+                ("conditions", results.conditions.to_json()),
+                ("drift", results.drift.to_json()),
+                ("namespace_created", results.namespace_created.to_json()),
+            ],
+        )
+    }
+}
+
+/// The state after a successful apply or read: the arguments of `base` (the plan, or the
+/// prior state) plus the results.
+pub(super) fn state_of(
+    base: &Value,
+    site: &Site,
+    registry: Option<&RegistryStatus>,
+    namespace_created: bool,
+) -> Value {
+    let text = |value: Option<&String>| Field::Known(value.cloned().unwrap_or_default());
+    let mut state = base.clone();
+    SiteResults {
+        id: Field::Known(site.id()),
+        bundle_secret_name: Field::Known(site.bundle_secret_name()),
+        config_hash: Field::Known(site.config_hash()),
+        registry_endpoint: text(registry.and_then(|r| r.registry_endpoint.as_ref())),
+        current_version: text(registry.and_then(|r| r.current_version.as_ref())),
+        conditions: Field::Known(
+            registry
+                .map(RegistryStatus::condition_lines)
+                .unwrap_or_default(),
+        ),
+        drift: Field::Known(Vec::new()),
+        namespace_created: Field::Known(namespace_created),
+    }
+    .write_into(&mut state);
+    state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_attribute_reads_into_the_model_and_back() {
+        crate::resources::model::assert_every_attribute_round_trips::<SiteModel>(&schema());
+    }
+
+    #[test]
+    fn schema_is_a_valid_definition() {
+        assert!(
+            schema().check_definition().is_ok(),
+            "{:?}",
+            schema().check_definition()
+        );
+    }
+
+    #[test]
+    fn every_argument_maps_onto_the_domain_input() {
+        let Type::Object(attrs) = schema().value_type() else {
+            panic!("object type")
+        };
+        let config = Value::Object(attrs.keys().map(|k| (k.clone(), Value::Null)).collect());
+        let mut diags = Diagnostics::default();
+        assert!(
+            site_input(&config, &NON_DOMAIN, &mut diags).is_some(),
+            "{diags:?}"
+        );
+        for name in COMPUTED {
+            assert!(
+                NON_DOMAIN.contains(&name),
+                "{name} must be left out of the domain input"
+            );
+        }
+    }
+}
