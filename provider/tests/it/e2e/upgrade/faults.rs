@@ -390,7 +390,9 @@ fn secondary_unreachable_while_upgrading(ctx: &Ctx, to: QuayVersion) {
 /// waits for it and completes.
 fn primary_unreachable_while_migrating(ctx: &Ctx, to: QuayVersion) {
     target(&ctx.dir, to, "30m", OLM);
-    let mut apply = Running::spawn(&ctx.dir);
+    // The provider logs each round's status at info: the test reads them to know the apply
+    // has seen the cut-off primary.
+    let mut apply = Running::spawn_with_env(&ctx.dir, &[("TF_LOG_PROVIDER", "info")]);
     apply.wait_for(&ctx.runtime, "the primary's migration", || async {
         progress_phase(&ctx.env).await.as_deref() == Some("wait-primary-migrated")
             && migrating(&ctx.env, 0).await
@@ -400,8 +402,18 @@ fn primary_unreachable_while_migrating(ctx: &Ctx, to: QuayVersion) {
     for site in ctx.env.sites() {
         site.cluster.faults().close_watches();
     }
-    // Shorter than the operator model's own retries of the Job's status.
-    std::thread::sleep(Duration::from_secs(2));
+    // Cut off until the apply has met the cut-off primary in a round (a stalled apply never
+    // logs it), and no longer: the operator model's own retries of the Job's status are
+    // longer than one round.
+    let cut_off =
+        "waiting for cluster us_east of us_east/quay-enterprise/registry to become reachable";
+    let log = apply.log.clone();
+    apply.wait_for(&ctx.runtime, "a round that saw us_east cut off", || {
+        let seen = std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains(cut_off);
+        async move { seen }
+    });
     primary.set_unreachable(false);
     for site in ctx.env.sites() {
         site.cluster.faults().close_watches();

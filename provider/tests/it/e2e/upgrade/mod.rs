@@ -29,6 +29,7 @@ use georep_harness::local::{LocalEnv, LocalOptions};
 use georep_harness::quay::quay_registry_resource;
 use georep_harness::quay::{Catalogue, QuayVersion};
 use georep_harness::sim::Flavour;
+use georep_harness::sim::apiserver::Faults;
 use georep_harness::sim::ledger::Violation;
 use georep_harness::sim::{FaultKind, FaultRule};
 use georep_harness::terraform::{EventLog, PlanExit, TerraformBinary, Workdir};
@@ -431,6 +432,16 @@ fn hold(verb: &str, resource: &str, name: Option<&str>) -> FaultRule {
         name: name.map(str::to_owned),
         ..rule(verb, resource, u32::MAX, FaultKind::InternalError)
     }
+}
+
+/// How many requests the [`hold`] rule `rule` in `faults` has failed so far: a hold starts
+/// at `u32::MAX` and counts down once per request it fails.
+fn hold_hits(faults: &Faults, rule: &FaultRule) -> u32 {
+    faults
+        .rules()
+        .iter()
+        .find(|r| r.verb == rule.verb && r.resource == rule.resource && r.name == rule.name)
+        .map_or(0, |r| u32::MAX - r.count)
 }
 
 /// The phase of the upgrade's progress record on the primary, if there is one.
