@@ -81,6 +81,37 @@ fn three_sites_at(
     three_sites(runtime, tf, test, &opts)
 }
 
+/// A local backend for one upgrade test, with `examples/three-sites` applied.
+struct Backend {
+    runtime: tokio::runtime::Runtime,
+    /// The first Terraform under test, which applied the example.
+    terraform: TerraformBinary,
+    env: LocalEnv,
+    dir: Workdir,
+    /// The backend's state directory, removed when the test drops it.
+    state: tempfile::TempDir,
+}
+
+/// Starts a backend at `from` and applies `examples/three-sites` to it in a working
+/// directory named `test`, with migrations slow enough to act during one: nine revisions
+/// (3.16 to 3.17) take over three seconds, time to see the primary's migration Job running.
+fn slow_migration_backend(test: &str, from: QuayVersion) -> Backend {
+    let terraform = georep_harness::terraform::binaries_under_test().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut opts = LocalOptions::new(state.path());
+    opts.quay_version = from;
+    opts.migration_time_per_revision = Duration::from_millis(400);
+    let (env, dir) = three_sites(&runtime, &terraform[0], test, &opts);
+    Backend {
+        runtime,
+        terraform: terraform[0].clone(),
+        env,
+        dir,
+        state,
+    }
+}
+
 /// Per site: the registry's `status.currentVersion` and its quay, clair, mirror and HPA
 /// components as the spec holds them.
 fn registries(runtime: &tokio::runtime::Runtime, env: &LocalEnv) -> Vec<(String, Value, Value)> {

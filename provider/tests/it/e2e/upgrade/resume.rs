@@ -11,13 +11,11 @@
 
 use std::time::Duration;
 
-use georep_harness::local::LocalOptions;
-use georep_harness::terraform::binaries_under_test;
 use serde_json::json;
 
 use super::{
-    OLM, PROGRESS, Running, assert_upgraded, hold, hold_hits, migrating, progress_phase,
-    registries, releases_from, target, three_sites,
+    Backend, OLM, PROGRESS, Running, assert_upgraded, hold, hold_hits, migrating, progress_phase,
+    registries, releases_from, slow_migration_backend, target,
 };
 
 /// How a case keeps the upgrade in its step until Terraform is killed.
@@ -86,19 +84,13 @@ fn kill_and_resume(index: usize) {
     let (Some(case), Some(&[from, to])) = (CASES.get(index), chain.get(index..index + 2)) else {
         panic!("too few releases for case {index}: {chain:?}");
     };
-    let terraform = binaries_under_test().unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let mut opts = LocalOptions::new(state.path());
-    opts.quay_version = from;
-    // Nine revisions take over three seconds: time to see the migration Job running.
-    opts.migration_time_per_revision = Duration::from_millis(400);
-    let (env, dir) = three_sites(
-        &runtime,
-        &terraform[0],
-        &format!("upgrade_killed_{index}"),
-        &opts,
-    );
+    let Backend {
+        runtime,
+        env,
+        dir,
+        state: _state,
+        ..
+    } = slow_migration_backend(&format!("upgrade_killed_{index}"), from);
     let before = registries(&runtime, &env);
 
     target(&dir, to, "30m", OLM);
