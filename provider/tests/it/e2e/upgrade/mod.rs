@@ -609,18 +609,36 @@ impl Running {
 
     /// SIGKILL to Terraform and every process it started (the provider).
     fn kill(mut self) {
-        let group = self.child.id();
-        let killed = std::process::Command::new("kill")
-            .args(["-KILL", "--", &format!("-{group}")])
-            .status()
-            .unwrap();
-        assert!(killed.success(), "kill of process group {group} failed");
+        let killed = self.kill_group().unwrap();
+        assert!(
+            killed.success(),
+            "kill of process group {} failed",
+            self.child.id()
+        );
         self.child.wait().unwrap();
+    }
+
+    fn kill_group(&self) -> std::io::Result<std::process::ExitStatus> {
+        std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .status()
     }
 
     /// Waits for the apply to end and returns its exit status and output.
     fn finish(mut self) -> (std::process::ExitStatus, String) {
         let status = self.child.wait().unwrap();
         (status, self.output())
+    }
+}
+
+impl Drop for Running {
+    /// A test that fails while the apply still runs (a wait that ran out, a failed assertion)
+    /// kills it and its provider, so the test reports its failure instead of hanging in the
+    /// backend's teardown behind a provider that keeps retrying.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.kill_group();
+            let _ = self.child.wait();
+        }
     }
 }
