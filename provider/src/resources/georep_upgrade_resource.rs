@@ -284,7 +284,7 @@ fn common_version(observed: &crate::georep::upgrade::Observation) -> Option<Stri
             SiteObservation::Observed(state) => {
                 // Written as the apply writes the target (`3.15.7`), so that an operator
                 // reporting `v3.15.7` is not an upgrade to do again on every plan.
-                let text = state.current_version.clone().unwrap_or_default();
+                let text = state.registry.current_version.clone().unwrap_or_default();
                 versions.push(
                     text.parse::<QuayVersion>()
                         .map_or(text, |version| version.to_string()),

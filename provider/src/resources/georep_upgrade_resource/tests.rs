@@ -158,10 +158,14 @@ fn issues_about_unknown_sites_wait_for_apply() {
 
 #[test]
 fn completed_version_is_the_common_version_or_mixed() {
+    use crate::georep::site::RegistryStatus;
     use crate::georep::upgrade::{Observation, SiteState};
     let site = |v: &str| {
         SiteObservation::Observed(Box::new(SiteState {
-            current_version: Some(v.to_owned()),
+            registry: RegistryStatus {
+                current_version: Some(v.to_owned()),
+                ..RegistryStatus::default()
+            },
             ..SiteState::default()
         }))
     };
@@ -188,13 +192,17 @@ fn completed_version_is_the_common_version_or_mixed() {
 
 #[test]
 fn completed_version_reads_versions_as_the_target_is_written() {
+    use crate::georep::site::RegistryStatus;
     use crate::georep::upgrade::{Observation, SiteState};
     let mut observed = Observation::default();
     for (site, version) in [("a/q/r", "v3.15.7"), ("b/q/r", "3.15.7")] {
         observed.sites.insert(
             site.parse().unwrap(),
             SiteObservation::Observed(Box::new(SiteState {
-                current_version: Some(version.to_owned()),
+                registry: RegistryStatus {
+                    current_version: Some(version.to_owned()),
+                    ..RegistryStatus::default()
+                },
                 ..SiteState::default()
             })),
         );
@@ -204,12 +212,16 @@ fn completed_version_reads_versions_as_the_target_is_written() {
 
 #[test]
 fn completed_version_is_in_progress_while_progress_is_recorded() {
+    use crate::georep::site::RegistryStatus;
     use crate::georep::upgrade::{Observation, SiteState};
     let mut observed = Observation::default();
     observed.sites.insert(
         "a/q/r".parse().unwrap(),
         SiteObservation::Observed(Box::new(SiteState {
-            current_version: Some("3.15.7".to_owned()),
+            registry: RegistryStatus {
+                current_version: Some("3.15.7".to_owned()),
+                ..RegistryStatus::default()
+            },
             ..SiteState::default()
         })),
     );
