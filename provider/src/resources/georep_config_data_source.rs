@@ -8,6 +8,7 @@
 //! shape (`dynamic` in the schema), so HCL objects and `yamldecode(file(...))` both work.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use async_trait::async_trait;
 use serde_json::{Value as Json, json};
@@ -216,8 +217,9 @@ struct ConfigModel {
     results: ConfigResults,
 }
 
-/// The computed attributes.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// The computed attributes. `Debug` redacts `config_yaml`: it holds the database, Redis and
+/// storage credentials.
+#[derive(Clone, Default, PartialEq)]
 struct ConfigResults {
     /// `config_yaml`.
     config_yaml: Field<String>,
@@ -225,6 +227,16 @@ struct ConfigResults {
     config_hash: Field<String>,
     /// `locations`.
     locations: Field<Vec<String>>,
+}
+
+impl fmt::Debug for ConfigResults {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigResults")
+            .field("config_yaml", &self.config_yaml.redacted())
+            .field("config_hash", &self.config_hash)
+            .field("locations", &self.locations)
+            .finish()
+    }
 }
 
 impl ConfigResults {
@@ -388,6 +400,21 @@ mod tests {
     #[test]
     fn every_attribute_reads_into_the_model_and_back() {
         crate::resources::model::assert_every_attribute_round_trips::<ConfigModel>(&schema());
+    }
+
+    #[test]
+    fn debug_output_hides_the_rendered_config() {
+        let results = ConfigResults {
+            config_yaml: Field::Known("DB_URI: postgresql://quay:hunter2@db/quay".into()),
+            config_hash: Field::Known("sha256:00".into()),
+            locations: Field::Unknown,
+        };
+        let shown = format!("{results:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(
+            shown.contains("<redacted>") && shown.contains("sha256:00"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -44,6 +44,18 @@ pub(crate) enum Field<T> {
     Known(T),
 }
 
+impl<T> Field<T> {
+    /// The field with a known value replaced by `<redacted>`, for `Debug` output of
+    /// attributes that may hold credentials: whether it is null or unknown still shows.
+    pub(crate) fn redacted(&self) -> Field<&'static str> {
+        match self {
+            Self::Null => Field::Null,
+            Self::Unknown => Field::Unknown,
+            Self::Known(_) => Field::Known("<redacted>"),
+        }
+    }
+}
+
 impl<T: Attr> Field<T> {
     /// The field from an attribute's value (`None` when the object has no such attribute).
     pub(crate) fn read(value: Option<&Value>) -> Self {
