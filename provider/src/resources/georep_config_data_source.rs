@@ -13,7 +13,7 @@ use std::fmt;
 use async_trait::async_trait;
 use serde_json::{Value as Json, json};
 
-use super::convert::{diagnostic, domain_json, issue_is_about_unknown, to_json};
+use super::convert::{diagnostic, domain_input, issue_is_about_unknown, to_json};
 use super::model::{Field, Model, dynamic_json, with_fields};
 use super::provider_data::ProviderData;
 use crate::framework::DataSource;
@@ -195,16 +195,7 @@ fn input(config: &Value, diags: &mut Diagnostics) -> Option<ConfigInput> {
     if diags.has_errors() {
         return None;
     }
-    match serde_json::from_value(domain_json(config, &OUTPUTS)) {
-        Ok(input) => Some(input),
-        Err(err) => {
-            diags.push(Diagnostic::error(
-                "Provider Bug: Unmapped Configuration",
-                format!("the configuration could not be mapped onto the domain input: {err}; please report this"),
-            ));
-            None
-        }
-    }
+    domain_input(config, &OUTPUTS, "the domain input", diags)
 }
 
 /// The data source's attributes: the domain input and the rendered results.
@@ -419,23 +410,12 @@ mod tests {
 
     #[test]
     fn schema_is_a_valid_definition() {
-        assert!(
-            schema().check_definition().is_ok(),
-            "{:?}",
-            schema().check_definition()
-        );
+        crate::resources::model::assert_valid_definition(&schema());
     }
 
     #[test]
     fn every_argument_maps_onto_the_domain_input() {
-        // An all-null configuration must deserialize: the schema's argument names and the
-        // domain input's field names are the same.
-        let Type::Object(attrs) = schema().value_type() else {
-            panic!("object type")
-        };
-        let config = Value::Object(attrs.keys().map(|k| (k.clone(), Value::Null)).collect());
-        let mut diags = Diagnostics::default();
-        assert!(input(&config, &mut diags).is_some(), "{diags:?}");
+        crate::resources::model::assert_every_argument_maps(&schema(), input);
     }
 
     #[test]

@@ -197,6 +197,38 @@ pub(crate) fn flag(value: &Value, name: &str) -> Option<bool> {
     value.get(name).and_then(Value::as_bool)
 }
 
+/// Checks that `schema` is one Terraform accepts (the checks of
+/// [`Schema::check_definition`](crate::tfvalue::Schema::check_definition)).
+///
+/// # Panics
+///
+/// When it is not, with the reason.
+#[cfg(test)]
+pub(crate) fn assert_valid_definition(schema: &crate::tfvalue::Schema) {
+    let checked = schema.check_definition();
+    assert!(checked.is_ok(), "{checked:?}");
+}
+
+/// Checks that a configuration with every attribute of `schema` null maps onto the domain
+/// input by `read`: the schema's argument names and the domain input's field names are the
+/// same, and no argument is required by the domain input that the schema lets be unset.
+///
+/// # Panics
+///
+/// When `read` gives no input, with its diagnostics.
+#[cfg(test)]
+pub(crate) fn assert_every_argument_maps<T>(
+    schema: &crate::tfvalue::Schema,
+    read: impl FnOnce(&Value, &mut Diagnostics) -> Option<T>,
+) {
+    let Type::Object(attrs) = schema.value_type() else {
+        panic!("a schema's value is an object")
+    };
+    let config = Value::Object(attrs.keys().map(|k| (k.clone(), Value::Null)).collect());
+    let mut diags = Diagnostics::default();
+    assert!(read(&config, &mut diags).is_some(), "{diags:?}");
+}
+
 /// Checks that `M` reads and writes every attribute of `schema`: a value with every attribute
 /// set (strings named after their attribute, numbers 7, `true`, one-element lists, one-entry
 /// maps, and every block present) must come back unchanged.

@@ -261,7 +261,7 @@ mod tests {
 
     #[test]
     fn provider_schema_is_a_valid_definition() {
-        assert!(provider_schema().check_definition().is_ok());
+        crate::resources::model::assert_valid_definition(&provider_schema());
     }
 
     #[test]

@@ -47,11 +47,7 @@ fn paths(issues: &[Issue]) -> Vec<String> {
 
 #[test]
 fn schema_is_a_valid_definition() {
-    assert!(
-        schema().check_definition().is_ok(),
-        "{:?}",
-        schema().check_definition()
-    );
+    crate::resources::model::assert_valid_definition(&schema());
 }
 
 #[test]
