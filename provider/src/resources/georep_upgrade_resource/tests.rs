@@ -130,13 +130,13 @@ fn timeouts_default_to_an_hour_and_parse_durations() {
         "3.15.7",
         operator("deployment"),
     );
-    assert_eq!(timeout(&c, "create"), DEFAULT_TIMEOUT);
+    assert_eq!(timeout(&c, Operation::Create), DEFAULT_TIMEOUT);
     set(
         &mut c,
         "timeouts",
         Value::object([("create", Value::Null), ("update", Value::string("1h30m"))]),
     );
-    assert_eq!(timeout(&c, "update"), Duration::from_secs(5400));
+    assert_eq!(timeout(&c, Operation::Update), Duration::from_secs(5400));
 }
 
 #[test]
