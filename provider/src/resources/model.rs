@@ -1,6 +1,7 @@
-//! Typed models at the Terraform edge: every resource and data source reads its
-//! configuration, plan or state into one struct, as terraform-plugin-framework's model structs
-//! do (`req.Plan.Get(ctx, &model)`), instead of reading attributes by name where it needs them.
+//! Typed models at the Terraform edge: every resource and data source, and the provider block,
+//! reads its configuration, plan or state into one struct, as terraform-plugin-framework's
+//! model structs do (`req.Plan.Get(ctx, &model)`), instead of reading attributes by name where
+//! it needs them.
 //!
 //! Each model is written by hand, once per type, next to its schema: a [`Model::read`] and a
 //! [`Model::write`] that name every attribute. `assert_every_attribute_round_trips` (one test
