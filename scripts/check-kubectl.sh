@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks for kubectl, which the harness's kubectl tests run against the simulated API server
-# (harness/tests/it/kubectl.rs): the independent client that checks the simulator.
+# (harness/tests/it/kubectl.rs, with the same rule as harness/src/kubectl.rs, which the
+# provider's manifests parity test also uses): the independent client that checks the simulator.
 #
 # They need kubectl 1.29 or newer (`KUBECTL`, else `kubectl` on PATH): older releases fetch
 # /openapi/v2 for `apply` and `explain`, and the simulator serves only /openapi/v3. Nothing

@@ -10,6 +10,7 @@
 //!   global load balancer ([`lb`]) and the blob replication worker ([`blobs`]).
 //! - [`lb`]: the global load balancer model: per-site health endpoints, global endpoints.
 //! - [`blobs`]: Quay's blob key layout, pushing a blob, and the replication worker.
+//! - [`kubectl`]: finding a kubectl new enough for the simulator, for the tests that run one.
 //! - [`errors`]: [`errors::chain`], an error and its causes on one line.
 //! - [`secrets`]: the secret scanner tests use to show a run leaked none of its secrets.
 //! - `http_server` (crate-internal): the accept loop of the S3 endpoints and the load
@@ -20,6 +21,7 @@ pub mod blobs;
 pub mod cli;
 pub mod errors;
 mod http_server;
+pub mod kubectl;
 pub mod lb;
 pub mod local;
 pub mod quay;

@@ -79,7 +79,10 @@ pub enum Error {
     },
     /// The resident memory could not be read (it is read from `/proc/self/status`, Linux only).
     #[error("read the resident memory (VmRSS) from /proc/self/status")]
-    Memory,
+    Memory(#[source] std::io::Error),
+    /// `/proc/self/status` was read but has no `VmRSS: <n> kB` line to take the figure from.
+    #[error("/proc/self/status has no readable VmRSS line")]
+    NoRss,
 }
 
 /// One measured line.
@@ -150,15 +153,16 @@ impl fmt::Display for Report {
 /// This process's resident memory in KiB.
 ///
 /// # Errors
-/// [`Error::Memory`] when `/proc/self/status` cannot be read or has no `VmRSS` line.
+/// [`Error::Memory`] when `/proc/self/status` cannot be read, [`Error::NoRss`] when it has no
+/// `VmRSS` line with a number.
 fn rss_kib() -> Result<u64, Error> {
-    let status = std::fs::read_to_string("/proc/self/status").map_err(|_| Error::Memory)?;
+    let status = std::fs::read_to_string("/proc/self/status").map_err(Error::Memory)?;
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))
         .and_then(|rest| rest.split_whitespace().next())
         .and_then(|kib| kib.parse().ok())
-        .ok_or(Error::Memory)
+        .ok_or(Error::NoRss)
 }
 
 fn cm(name: &str, i: usize) -> ConfigMap {

@@ -117,25 +117,8 @@ pub async fn start(args: &UpArgs) -> Result<Running, Error> {
             return Err(Error::DuplicateSite { site: site.clone() });
         }
     }
-    let (state_dir, temp) = match &args.state_dir {
-        Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|source| Error::StateDir {
-                path: dir.clone(),
-                source,
-            })?;
-            (dir.clone(), None)
-        }
-        None => {
-            let temp = tempfile::Builder::new()
-                .prefix("georep-sim-")
-                .tempdir()
-                .map_err(|source| Error::StateDir {
-                    path: std::env::temp_dir(),
-                    source,
-                })?;
-            (temp.path().to_owned(), Some(temp))
-        }
-    };
+    let (state_dir, temp) = super::state_dir(args.state_dir.as_deref(), "georep-sim-", false)
+        .map_err(|super::StateDirError { path, source }| Error::StateDir { path, source })?;
     let mut opts = LocalOptions::new(&state_dir);
     opts.sites.clone_from(&args.sites);
     opts.flavour = args.flavour;

@@ -28,44 +28,13 @@ struct Output {
     stderr: String,
 }
 
-/// The oldest kubectl minor release (1.x) these tests pass with.
-const MIN_KUBECTL_MINOR: u32 = 29;
-
-/// What to do about a missing or old kubectl.
-const INSTALL_KUBECTL: &str = "these tests need kubectl 1.29 or newer: install it from \
-    https://kubernetes.io/docs/tasks/tools/ and put it on PATH or set KUBECTL to it (Debian's \
-    kubernetes-client, kubectl 1.20, is too old)";
-
-/// The kubectl to run, checked once to be new enough.
+/// The kubectl to run, found and checked once (`georep_harness::kubectl::find`); a missing or
+/// old one fails the test saying what to install.
 fn kubectl_binary() -> PathBuf {
     static FOUND: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
-    FOUND.get_or_init(find_kubectl).clone()
-}
-
-fn find_kubectl() -> PathBuf {
-    let path = match std::env::var_os("KUBECTL") {
-        Some(path) => PathBuf::from(path),
-        None => std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-            .map(|dir| dir.join("kubectl"))
-            .find(|path| path.is_file())
-            .unwrap_or_else(|| panic!("kubectl is not on PATH; {INSTALL_KUBECTL}")),
-    };
-    let out = std::process::Command::new(&path)
-        .args(["version", "--client", "-o", "json"])
-        .output()
-        .unwrap_or_else(|e| panic!("{} does not run ({e}); {INSTALL_KUBECTL}", path.display()));
-    let version: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-    let minor = version["clientVersion"]["minor"]
-        .as_str()
-        .and_then(|m| m.trim_end_matches('+').parse::<u32>().ok());
-    assert!(
-        version["clientVersion"]["major"] == "1" && minor.is_some_and(|m| m >= MIN_KUBECTL_MINOR),
-        "{} is kubectl {}.{}; {INSTALL_KUBECTL}",
-        path.display(),
-        version["clientVersion"]["major"],
-        version["clientVersion"]["minor"]
-    );
-    path
+    FOUND
+        .get_or_init(|| georep_harness::kubectl::find().unwrap_or_else(|err| panic!("{err}")))
+        .clone()
 }
 
 impl Kubectl {

@@ -855,6 +855,10 @@ async fn counters_tell_one_reused_connection_from_one_per_client() {
         api.list(&ListParams::default()).await.unwrap();
     }
     let counters = sim.faults().counters();
+    // Exactly one: the five lists go one after another on one client, so its pool always has
+    // the first connection idle when the next request starts. A second would mean the server
+    // closed the connection after a response (no keep-alive) or the client did not reuse it;
+    // none would mean the requests were not counted under the client that sent them.
     assert_eq!(
         counters.connections_of(UNNAMED_CLIENT),
         1,

@@ -255,26 +255,37 @@ async fn wait_returns_when_the_object_appears() {
     let sim = sim().await;
     let c = cluster(&sim).await;
     c.apply(&namespace("quay")).await.unwrap();
-    let writer = c.clone();
-    tokio::spawn(async move {
-        tokio::time::sleep(Duration::from_millis(300)).await;
-        writer.apply(&secret("late", "YQ==")).await.unwrap();
+    let waiter = c.clone();
+    let wait = tokio::spawn(async move {
+        waiter
+            .wait_for(
+                &Kind::SECRET,
+                Some("quay"),
+                "late",
+                &options("Secret late", Duration::from_secs(20)),
+                |o| {
+                    if o.is_some() {
+                        Check::Done
+                    } else {
+                        Check::Pending("absent".into())
+                    }
+                },
+            )
+            .await
     });
-    let found = c
-        .wait_for(
-            &Kind::SECRET,
-            Some("quay"),
-            "late",
-            &options("Secret late", Duration::from_secs(20)),
-            |o| {
-                if o.is_some() {
-                    Check::Done
-                } else {
-                    Check::Pending("absent".into())
-                }
-            },
-        )
+    // Write only once the wait has found no Secret and watches for one, so the wait must
+    // see it arrive rather than find it on its first read.
+    tokio::time::timeout(
+        Duration::from_secs(20),
+        sim.watches().wait_for("secrets", 1),
+    )
+    .await
+    .expect("the wait's watch is open");
+    c.apply(&secret("late", "YQ==")).await.unwrap();
+    let found = tokio::time::timeout(Duration::from_secs(30), wait)
         .await
+        .expect("the wait ended")
+        .unwrap()
         .unwrap();
     assert_eq!(found.unwrap()["metadata"]["name"], "late");
 }

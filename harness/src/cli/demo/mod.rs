@@ -326,28 +326,8 @@ pub async fn run(args: &DemoArgs) -> Result<Report, Error> {
     let provider_dir =
         terraform::find_provider_dir(args.provider_dir.as_deref(), exe.as_deref(), &repo)
             .map_err(Error::Programs)?;
-    let (state_dir, _temp) = match &args.state_dir {
-        Some(dir) => {
-            std::fs::create_dir_all(dir).map_err(|source| Error::StateDir {
-                path: dir.clone(),
-                source,
-            })?;
-            (dir.clone(), None)
-        }
-        None => {
-            let mut temp = tempfile::Builder::new()
-                .prefix("georep-demo-")
-                .tempdir()
-                .map_err(|source| Error::StateDir {
-                    path: std::env::temp_dir(),
-                    source,
-                })?;
-            if args.keep {
-                temp.disable_cleanup(true);
-            }
-            (temp.path().to_owned(), Some(temp))
-        }
-    };
+    let (state_dir, _temp) = super::state_dir(args.state_dir.as_deref(), "georep-demo-", args.keep)
+        .map_err(|super::StateDirError { path, source }| Error::StateDir { path, source })?;
     println!(
         "{} with provider from {}; state in {}",
         binary,

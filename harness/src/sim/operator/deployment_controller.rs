@@ -38,8 +38,8 @@ use super::startup;
 use crate::quay::ServingPod;
 use crate::quay::bundle::{Bundle, database_identity};
 use crate::quay::{
-    CONFIG_HASH_ANNOTATION, CONFIG_VOLUME, HOSTNAME_ANNOTATION, QuayVersion, REGISTRY_LABEL,
-    VERSION_ANNOTATION, dynamic_api, is_pod_ready,
+    COMPONENT_LABEL, CONFIG_HASH_ANNOTATION, CONFIG_VOLUME, HOSTNAME_ANNOTATION, QuayVersion,
+    REGISTRY_LABEL, VERSION_ANNOTATION, dynamic_api, is_pod_ready,
 };
 
 /// Why a reconcile failed (it is retried).
@@ -367,7 +367,7 @@ fn pod_status(container: &(String, String), outcome: Outcome, restarts: i32) -> 
 async fn start_pod(ctx: &Context, ns: &str, pod: &Pod, template: &Value) -> Outcome {
     let component = pod
         .labels()
-        .get("quay-component")
+        .get(COMPONENT_LABEL)
         .cloned()
         .unwrap_or_default();
     if !matches!(component.as_str(), "quay-app" | "quay-mirror") {

@@ -52,6 +52,11 @@ async fn tiny_plan_benchmark_reports_every_measurement() {
     // of four) and none to the others. The counts are the provider's alone: the clusters file
     // each connection under the User-Agent of its first request, and only the provider sends
     // none; the models and workers reconnecting meanwhile are counted apart.
+    // Exactly one, not "at most one": with one request in flight at a time the client never
+    // needs a second connection, so a 2 means the provider built a second client for the
+    // cluster (one per resource or per RPC) or lost its kept connection between requests (no
+    // keep-alive, or the server closing it); a 0 for a cluster holding a site means the
+    // resource was never read there.
     for row in &report.rows {
         let serial: Vec<u64> = row
             .serial_connections

@@ -6,7 +6,10 @@ use sha2::{Digest, Sha256};
 
 use georep_harness::secrets::{SecretScanner, describe};
 
-use super::{assert_diagnostic, for_each_terraform, secret_findings, workdir};
+use super::{
+    assert_diagnostic, assert_outputs_refused_unless_sensitive, for_each_terraform,
+    secret_findings, workdir,
+};
 
 const HEADER: &str = r#"
 terraform {
@@ -401,28 +404,12 @@ fn secrets_never_appear_in_terraform_output_or_logs() {
 #[test]
 fn outputs_of_secret_attributes_must_be_declared_sensitive() {
     for_each_terraform(|tf| {
-        for attribute in ["config_yaml", "secret_key", "database_secret_key"] {
-            let hcl = format!(
-                "{}\noutput \"shown\" {{\n  value = data.quay_georep_config.shared.{attribute}\n}}\n",
-                config("", &[])
-            );
-            let dir = workdir(tf, &format!("config_unmarked_{attribute}"));
-            dir.write_main_tf(&hcl).unwrap();
-            let plan = dir.plan().unwrap();
-            assert_eq!(
-                plan.exit,
-                PlanExit::Error,
-                "{attribute}: {:#?}",
-                plan.events
-            );
-            let diags: Vec<Diagnostic> = plan.events.diagnostics().cloned().collect();
-            assert_diagnostic(
-                &diags,
-                Severity::Error,
-                "Output refers to sensitive values",
-                "output \"shown\"",
-                "sensitive = true",
-            );
-        }
+        assert_outputs_refused_unless_sensitive(
+            tf,
+            "config_unmarked",
+            &config("", &[]),
+            "data.quay_georep_config.shared",
+            &["config_yaml", "secret_key", "database_secret_key"],
+        );
     });
 }

@@ -76,9 +76,10 @@ fn sim(runtime: &tokio::runtime::Runtime, site: &str) -> SimCluster {
     runtime.block_on(SimCluster::start(config)).unwrap()
 }
 
-/// Runs `kubectl apply --server-side -f manifests` against the cluster of `kubeconfig`.
+/// Runs `kubectl apply --server-side -f manifests` against the cluster of `kubeconfig`, with
+/// the kubectl the harness's kubectl tests use (`KUBECTL`, else `PATH`; 1.29 or newer).
 fn kubectl_apply(dir: &Path, kubeconfig: &Path, manifests: &Path) {
-    let kubectl = std::env::var_os("KUBECTL").unwrap_or_else(|| "/usr/bin/kubectl".into());
+    let kubectl = georep_harness::kubectl::find().unwrap_or_else(|err| panic!("{err}"));
     let out = Command::new(&kubectl)
         .arg("--kubeconfig")
         .arg(kubeconfig)
@@ -90,7 +91,7 @@ fn kubectl_apply(dir: &Path, kubeconfig: &Path, manifests: &Path) {
         .env("HOME", dir)
         .stdin(Stdio::null())
         .output()
-        .unwrap_or_else(|err| panic!("run {}: {err}", Path::new(&kubectl).display()));
+        .unwrap_or_else(|err| panic!("run {}: {err}", kubectl.display()));
     assert!(
         out.status.success(),
         "kubectl apply failed\nstdout:\n{}\nstderr:\n{}",

@@ -77,6 +77,39 @@ pub fn assert_diagnostic(
     );
 }
 
+/// Asserts that Terraform refuses, at plan time, an `output "shown"` that shows each of
+/// `attributes` of `object` (such as `data.quay_georep_config.shared`) without
+/// `sensitive = true`: the schema marks them sensitive. `hcl` is the rest of the
+/// configuration; each attribute gets its own working directory named `{test}_{attribute}`.
+pub fn assert_outputs_refused_unless_sensitive(
+    terraform: &TerraformBinary,
+    test: &str,
+    hcl: &str,
+    object: &str,
+    attributes: &[&str],
+) {
+    for attribute in attributes {
+        let hcl = format!("{hcl}\noutput \"shown\" {{\n  value = {object}.{attribute}\n}}\n");
+        let dir = workdir(terraform, &format!("{test}_{attribute}"));
+        dir.write_main_tf(&hcl).unwrap();
+        let plan = dir.plan().unwrap();
+        assert_eq!(
+            plan.exit,
+            PlanExit::Error,
+            "{attribute}: {:#?}",
+            plan.events
+        );
+        let diags: Vec<Diagnostic> = plan.events.diagnostics().cloned().collect();
+        assert_diagnostic(
+            &diags,
+            Severity::Error,
+            "Output refers to sensitive values",
+            "output \"shown\"",
+            "sensitive = true",
+        );
+    }
+}
+
 /// Runs `test` once per Terraform binary under test, and says which one failed.
 ///
 /// Fails (never skips) when the pinned Terraform 1.0.3 is missing: run

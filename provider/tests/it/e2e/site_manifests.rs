@@ -4,14 +4,16 @@
 //! with the attribute they are about.
 
 use georep_harness::secrets::{SecretScanner, describe};
-use georep_harness::terraform::{Diagnostic, PlanExit, Severity, TerraformBinary};
+use georep_harness::terraform::{Diagnostic, PlanExit, TerraformBinary};
 use serde_json::Value;
 
 use super::site_inputs::{
     self, BLOCK, For, LOCATIONS, assert_reported, bad_inputs_for, replace_once, site_body,
     write_certificates,
 };
-use super::{assert_diagnostic, for_each_terraform, secret_findings, workdir};
+use super::{
+    assert_outputs_refused_unless_sensitive, for_each_terraform, secret_findings, workdir,
+};
 
 const PREFERENCE_ENV: &str = "QUAY_DISTRIBUTED_STORAGE_PREFERENCE";
 
@@ -274,28 +276,12 @@ fn secrets_never_appear_in_terraform_output_or_logs() {
 #[test]
 fn outputs_of_rendered_documents_must_be_declared_sensitive() {
     for_each_terraform(|tf| {
-        for attribute in ["manifests", "yaml"] {
-            let hcl = format!(
-                "{}\noutput \"shown\" {{\n  value = data.quay_georep_site_manifests.us_east.{attribute}\n}}\n",
-                three_sites("", "", &[])
-            );
-            let dir = workdir(tf, &format!("site_manifests_unmarked_{attribute}"));
-            dir.write_main_tf(&hcl).unwrap();
-            let plan = dir.plan().unwrap();
-            assert_eq!(
-                plan.exit,
-                PlanExit::Error,
-                "{attribute}: {:#?}",
-                plan.events
-            );
-            let diags: Vec<Diagnostic> = plan.events.diagnostics().cloned().collect();
-            assert_diagnostic(
-                &diags,
-                Severity::Error,
-                "Output refers to sensitive values",
-                "output \"shown\"",
-                "sensitive = true",
-            );
-        }
+        assert_outputs_refused_unless_sensitive(
+            tf,
+            "site_manifests_unmarked",
+            &three_sites("", "", &[]),
+            "data.quay_georep_site_manifests.us_east",
+            &["manifests", "yaml"],
+        );
     });
 }

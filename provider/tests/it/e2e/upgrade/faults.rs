@@ -17,12 +17,12 @@
 
 use std::time::Duration;
 
-use georep_harness::local::{LocalEnv, LocalOptions};
+use georep_harness::local::LocalEnv;
 use georep_harness::quay::QuayVersion;
 use georep_harness::quay::quay_registry_resource;
 use georep_harness::services::postgres::Database;
 use georep_harness::sim::FaultKind;
-use georep_harness::terraform::{TerraformBinary, Workdir, binaries_under_test};
+use georep_harness::terraform::{TerraformBinary, Workdir};
 use k8s_openapi::api::batch::v1::Job;
 use kube::Api;
 use kube::api::{DeleteParams, DynamicObject};
@@ -30,9 +30,9 @@ use serde_json::{Value, json};
 
 use super::super::workdir;
 use super::{
-    NAMESPACE, OLM, Running, SITES, assert_mentions, assert_secondaries_down, assert_upgraded,
-    errors, hold, lease_spec, migrating, progress_data, progress_phase, registries, releases_from,
-    rule, target, three_sites,
+    Backend, NAMESPACE, OLM, Running, SITES, assert_mentions, assert_secondaries_down,
+    assert_upgraded, errors, hold, lease_spec, migrating, progress_data, progress_phase,
+    registries, releases_from, rule, slow_migration_backend, target,
 };
 
 /// What every case gets.
@@ -52,22 +52,16 @@ fn run_case(index: usize, name: &str, case: fn(&Ctx, QuayVersion)) {
     let Some(&[from, to]) = chain.get(index..index + 2) else {
         panic!("too few releases for case {index}: {chain:?}");
     };
-    let terraform = binaries_under_test().unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let mut opts = LocalOptions::new(state.path());
-    opts.quay_version = from;
-    // Nine revisions (3.16 to 3.17) take over three seconds: time to cut the primary off.
-    opts.migration_time_per_revision = Duration::from_millis(400);
-    let (env, dir) = three_sites(
-        &runtime,
-        &terraform[0],
-        &format!("upgrade_faults_{index}"),
-        &opts,
-    );
+    let Backend {
+        runtime,
+        terraform,
+        env,
+        dir,
+        state: _state,
+    } = slow_migration_backend(&format!("upgrade_faults_{index}"), from);
     let ctx = Ctx {
         runtime,
-        tf: terraform[0].clone(),
+        tf: terraform,
         env,
         dir,
     };
@@ -390,7 +384,9 @@ fn secondary_unreachable_while_upgrading(ctx: &Ctx, to: QuayVersion) {
 /// waits for it and completes.
 fn primary_unreachable_while_migrating(ctx: &Ctx, to: QuayVersion) {
     target(&ctx.dir, to, "30m", OLM);
-    let mut apply = Running::spawn(&ctx.dir);
+    // The provider logs each round's status at info: the test reads them to know the apply
+    // has seen the cut-off primary.
+    let mut apply = Running::spawn_with_env(&ctx.dir, &[("TF_LOG_PROVIDER", "info")]);
     apply.wait_for(&ctx.runtime, "the primary's migration", || async {
         progress_phase(&ctx.env).await.as_deref() == Some("wait-primary-migrated")
             && migrating(&ctx.env, 0).await
@@ -400,8 +396,18 @@ fn primary_unreachable_while_migrating(ctx: &Ctx, to: QuayVersion) {
     for site in ctx.env.sites() {
         site.cluster.faults().close_watches();
     }
-    // Shorter than the operator model's own retries of the Job's status.
-    std::thread::sleep(Duration::from_secs(2));
+    // Cut off until the apply has met the cut-off primary in a round (a stalled apply never
+    // logs it), and no longer: the operator model's own retries of the Job's status are
+    // longer than one round.
+    let cut_off =
+        "waiting for cluster us_east of us_east/quay-enterprise/registry to become reachable";
+    let log = apply.log.clone();
+    apply.wait_for(&ctx.runtime, "a round that saw us_east cut off", || {
+        let seen = std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains(cut_off);
+        async move { seen }
+    });
     primary.set_unreachable(false);
     for site in ctx.env.sites() {
         site.cluster.faults().close_watches();

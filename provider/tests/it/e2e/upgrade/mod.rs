@@ -29,6 +29,7 @@ use georep_harness::local::{LocalEnv, LocalOptions};
 use georep_harness::quay::quay_registry_resource;
 use georep_harness::quay::{Catalogue, QuayVersion};
 use georep_harness::sim::Flavour;
+use georep_harness::sim::apiserver::Faults;
 use georep_harness::sim::ledger::Violation;
 use georep_harness::sim::{FaultKind, FaultRule};
 use georep_harness::terraform::{EventLog, PlanExit, TerraformBinary, Workdir};
@@ -78,6 +79,37 @@ fn three_sites_at(
     opts.quay_version = from;
     opts.olm = olm;
     three_sites(runtime, tf, test, &opts)
+}
+
+/// A local backend for one upgrade test, with `examples/three-sites` applied.
+struct Backend {
+    runtime: tokio::runtime::Runtime,
+    /// The first Terraform under test, which applied the example.
+    terraform: TerraformBinary,
+    env: LocalEnv,
+    dir: Workdir,
+    /// The backend's state directory, removed when the test drops it.
+    state: tempfile::TempDir,
+}
+
+/// Starts a backend at `from` and applies `examples/three-sites` to it in a working
+/// directory named `test`, with migrations slow enough to act during one: nine revisions
+/// (3.16 to 3.17) take over three seconds, time to see the primary's migration Job running.
+fn slow_migration_backend(test: &str, from: QuayVersion) -> Backend {
+    let terraform = georep_harness::terraform::binaries_under_test().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let mut opts = LocalOptions::new(state.path());
+    opts.quay_version = from;
+    opts.migration_time_per_revision = Duration::from_millis(400);
+    let (env, dir) = three_sites(&runtime, &terraform[0], test, &opts);
+    Backend {
+        runtime,
+        terraform: terraform[0].clone(),
+        env,
+        dir,
+        state,
+    }
 }
 
 /// Per site: the registry's `status.currentVersion` and its quay, clair, mirror and HPA
@@ -431,6 +463,16 @@ fn hold(verb: &str, resource: &str, name: Option<&str>) -> FaultRule {
         name: name.map(str::to_owned),
         ..rule(verb, resource, u32::MAX, FaultKind::InternalError)
     }
+}
+
+/// How many requests the [`hold`] rule `rule` in `faults` has failed so far: a hold starts
+/// at `u32::MAX` and counts down once per request it fails.
+fn hold_hits(faults: &Faults, rule: &FaultRule) -> u32 {
+    faults
+        .rules()
+        .iter()
+        .find(|r| r.verb == rule.verb && r.resource == rule.resource && r.name == rule.name)
+        .map_or(0, |r| u32::MAX - r.count)
 }
 
 /// The phase of the upgrade's progress record on the primary, if there is one.

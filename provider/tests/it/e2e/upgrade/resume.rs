@@ -11,13 +11,11 @@
 
 use std::time::Duration;
 
-use georep_harness::local::LocalOptions;
-use georep_harness::terraform::binaries_under_test;
 use serde_json::json;
 
 use super::{
-    OLM, PROGRESS, Running, assert_upgraded, hold, migrating, progress_phase, registries,
-    releases_from, target, three_sites,
+    Backend, OLM, PROGRESS, Running, assert_upgraded, hold, hold_hits, migrating, progress_phase,
+    registries, releases_from, slow_migration_backend, target,
 };
 
 /// How a case keeps the upgrade in its step until Terraform is killed.
@@ -86,32 +84,27 @@ fn kill_and_resume(index: usize) {
     let (Some(case), Some(&[from, to])) = (CASES.get(index), chain.get(index..index + 2)) else {
         panic!("too few releases for case {index}: {chain:?}");
     };
-    let terraform = binaries_under_test().unwrap();
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let state = tempfile::tempdir().unwrap();
-    let mut opts = LocalOptions::new(state.path());
-    opts.quay_version = from;
-    // Nine revisions take over three seconds: time to see the migration Job running.
-    opts.migration_time_per_revision = Duration::from_millis(400);
-    let (env, dir) = three_sites(
-        &runtime,
-        &terraform[0],
-        &format!("upgrade_killed_{index}"),
-        &opts,
-    );
+    let Backend {
+        runtime,
+        env,
+        dir,
+        state: _state,
+        ..
+    } = slow_migration_backend(&format!("upgrade_killed_{index}"), from);
     let before = registries(&runtime, &env);
 
     target(&dir, to, "30m", OLM);
+    // The held write's site and rule, to see the run meet it.
+    let mut held = None;
     if let Hold::Write {
         site,
         verb,
         resource,
     } = case.hold
     {
-        env.sites()[site]
-            .cluster
-            .faults()
-            .inject(hold(verb, resource, None));
+        let rule = hold(verb, resource, None);
+        env.sites()[site].cluster.faults().inject(rule.clone());
+        held = Some((site, rule));
     }
     if let Hold::Restore = case.hold {
         env.sites()[2]
@@ -126,14 +119,19 @@ fn kill_and_resume(index: usize) {
             && (!matches!(case.hold, Hold::Migration) || migrating(&env, 0).await)
     });
     if let Hold::Restore = case.hold {
-        env.sites()[0]
-            .cluster
-            .faults()
-            .inject(hold("patch", "configmaps", Some(PROGRESS)));
+        let rule = hold("patch", "configmaps", Some(PROGRESS));
+        env.sites()[0].cluster.faults().inject(rule.clone());
+        held = Some((0, rule));
     }
-    if !matches!(case.hold, Hold::Migration) {
-        // Let the run meet the hold a few times: it must retry, not move on.
-        std::thread::sleep(Duration::from_secs(1));
+    if let Some((site, rule)) = &held {
+        // Let the run meet the hold a few times: it must retry, not move on. Counting the
+        // failed writes (not waiting a while) tells a retrying run from one that stalled.
+        let faults = env.sites()[*site].cluster.faults();
+        let before = hold_hits(faults, rule);
+        apply.wait_for(&runtime, "the run to retry the held write twice", || {
+            let hits = hold_hits(faults, rule);
+            async move { hits >= before + 2 }
+        });
     }
     apply.kill();
     for site in env.sites() {
