@@ -150,7 +150,7 @@ async fn read_site(
     state.migration_job = cluster
         .get(&Kind::JOB, ns, &site.migration_job_name())
         .await?
-        .map(|job| job_observation(&job, &state.conditions));
+        .map(|job| job_observation(&job, &state.registry.conditions));
     state.config_hash = match registry["spec"]["configBundleSecret"].as_str() {
         Some(secret) => cluster
             .get(&Kind::SECRET, ns, secret)
@@ -190,10 +190,7 @@ pub(crate) fn registry_state(registry: &Value) -> SiteState {
         );
     }
     SiteState {
-        current_version: status.current_version,
-        conditions: status.conditions,
-        generation: status.generation,
-        observed_generation: status.observed_generation,
+        registry: status,
         components,
         hpa_managed,
         ..SiteState::default()
@@ -390,7 +387,6 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::georep::upgrade::ConditionStatus;
 
     #[test]
     fn registry_components_and_hpa_are_read_from_the_spec() {
@@ -406,13 +402,13 @@ mod tests {
                        "conditions": [{"type": "Available", "status": "True", "reason": "HealthChecksPassing"}]},
         });
         let state = registry_state(&qr);
-        assert_eq!(state.current_version.as_deref(), Some("3.14.0"));
+        assert_eq!(state.registry.current_version.as_deref(), Some("3.14.0"));
         assert!(!state.hpa_managed);
         assert_eq!(state.components[&Component::Quay].replicas, Some(3));
         assert!(!state.components[&Component::Clair].managed);
         assert_eq!(state.components[&Component::Mirror].replicas, None);
-        assert!(state.condition_is("Available", ConditionStatus::True));
-        assert!(state.is_generation_observed());
+        assert!(state.registry.is_available());
+        assert!(state.registry.is_generation_observed());
     }
 
     #[test]

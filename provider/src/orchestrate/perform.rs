@@ -16,8 +16,8 @@ use super::clock::micro_time;
 use super::observe::lease_observation;
 use crate::cluster::{Cluster, Clusters, Error as ClusterError, Kind};
 use crate::georep::upgrade::{
-    Action, Component, LEASE_NAME, OperatorUpgrade, PROGRESS_CONFIG_MAP, SCALED_DOWN_ANNOTATION,
-    SiteId, Timestamp, UpgradeRequest,
+    Action, Component, LEASE_NAME, OperatorUpgrade, PROGRESS_CONFIG_MAP, RegistryStatus,
+    SCALED_DOWN_ANNOTATION, SiteId, Timestamp, UpgradeRequest,
 };
 
 /// Why an action could not be performed.
@@ -377,7 +377,7 @@ async fn edit_components(
         .cloned()
         .unwrap_or_default();
     let edited = edited_components(&components, replicas, hpa_managed);
-    let marked = registry["metadata"]["annotations"][SCALED_DOWN_ANNOTATION].is_string();
+    let marked = RegistryStatus::read(&registry).is_held_for_upgrade();
     if edited == components && marked == scaled_down {
         return Ok(());
     }

@@ -53,7 +53,7 @@ pub(crate) fn to_json(value: &Value) -> serde_json::Value {
 /// (the caller's own arguments and results) removed, and null fields dropped, recursively,
 /// because the domain input treats an absent field as "not set" (and a null map block would
 /// not deserialize as a map).
-pub(crate) fn domain_json(value: &Value, leave_out: &[&str]) -> serde_json::Value {
+fn domain_json(value: &Value, leave_out: &[&str]) -> serde_json::Value {
     fn drop_null_fields(json: &mut serde_json::Value) {
         match json {
             serde_json::Value::Object(fields) => {
@@ -72,6 +72,29 @@ pub(crate) fn domain_json(value: &Value, leave_out: &[&str]) -> serde_json::Valu
     }
     drop_null_fields(&mut json);
     json
+}
+
+/// `value` deserialized into the domain input `T` (see [`domain_json`]; `what` names `T` for
+/// the reader, such as "the site input"). Callers have already reported every argument that
+/// cannot map, so a failure here is a provider bug and is reported as one.
+pub(crate) fn domain_input<T: serde::de::DeserializeOwned>(
+    value: &Value,
+    leave_out: &[&str],
+    what: &str,
+    diags: &mut Diagnostics,
+) -> Option<T> {
+    match serde_json::from_value(domain_json(value, leave_out)) {
+        Ok(input) => Some(input),
+        Err(err) => {
+            diags.push(Diagnostic::error(
+                "Provider Bug: Unmapped Configuration",
+                format!(
+                    "the configuration could not be mapped onto {what}: {err}; please report this"
+                ),
+            ));
+            None
+        }
+    }
 }
 
 /// The Terraform attribute path of a domain field path (the names are the same by design).

@@ -8,11 +8,12 @@
 //! shape (`dynamic` in the schema), so HCL objects and `yamldecode(file(...))` both work.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use async_trait::async_trait;
 use serde_json::{Value as Json, json};
 
-use super::convert::{diagnostic, domain_json, issue_is_about_unknown, to_json};
+use super::convert::{diagnostic, domain_input, issue_is_about_unknown, to_json};
 use super::model::{Field, Model, dynamic_json, with_fields};
 use super::provider_data::ProviderData;
 use crate::framework::DataSource;
@@ -194,16 +195,7 @@ fn input(config: &Value, diags: &mut Diagnostics) -> Option<ConfigInput> {
     if diags.has_errors() {
         return None;
     }
-    match serde_json::from_value(domain_json(config, &OUTPUTS)) {
-        Ok(input) => Some(input),
-        Err(err) => {
-            diags.push(Diagnostic::error(
-                "Provider Bug: Unmapped Configuration",
-                format!("the configuration could not be mapped onto the domain input: {err}; please report this"),
-            ));
-            None
-        }
-    }
+    domain_input(config, &OUTPUTS, "the domain input", diags)
 }
 
 /// The data source's attributes: the domain input and the rendered results.
@@ -216,8 +208,9 @@ struct ConfigModel {
     results: ConfigResults,
 }
 
-/// The computed attributes.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// The computed attributes. `Debug` redacts `config_yaml`: it holds the database, Redis and
+/// storage credentials.
+#[derive(Clone, Default, PartialEq)]
 struct ConfigResults {
     /// `config_yaml`.
     config_yaml: Field<String>,
@@ -225,6 +218,16 @@ struct ConfigResults {
     config_hash: Field<String>,
     /// `locations`.
     locations: Field<Vec<String>>,
+}
+
+impl fmt::Debug for ConfigResults {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigResults")
+            .field("config_yaml", &self.config_yaml.redacted())
+            .field("config_hash", &self.config_hash)
+            .field("locations", &self.locations)
+            .finish()
+    }
 }
 
 impl ConfigResults {
@@ -391,24 +394,28 @@ mod tests {
     }
 
     #[test]
-    fn schema_is_a_valid_definition() {
+    fn debug_output_hides_the_rendered_config() {
+        let results = ConfigResults {
+            config_yaml: Field::Known("DB_URI: postgresql://quay:hunter2@db/quay".into()),
+            config_hash: Field::Known("sha256:00".into()),
+            locations: Field::Unknown,
+        };
+        let shown = format!("{results:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
         assert!(
-            schema().check_definition().is_ok(),
-            "{:?}",
-            schema().check_definition()
+            shown.contains("<redacted>") && shown.contains("sha256:00"),
+            "{shown}"
         );
     }
 
     #[test]
+    fn schema_is_a_valid_definition() {
+        crate::resources::model::assert_valid_definition(&schema());
+    }
+
+    #[test]
     fn every_argument_maps_onto_the_domain_input() {
-        // An all-null configuration must deserialize: the schema's argument names and the
-        // domain input's field names are the same.
-        let Type::Object(attrs) = schema().value_type() else {
-            panic!("object type")
-        };
-        let config = Value::Object(attrs.keys().map(|k| (k.clone(), Value::Null)).collect());
-        let mut diags = Diagnostics::default();
-        assert!(input(&config, &mut diags).is_some(), "{diags:?}");
+        crate::resources::model::assert_every_argument_maps(&schema(), input);
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //! GitOps-only configuration declares none), and nothing is contacted. `manifests` and `yaml` are always sensitive: inline, they hold every secret of
 //! the shared config.
 
+use std::fmt;
+
 use async_trait::async_trait;
 
 use serde_json::Value as Json;
@@ -84,8 +86,9 @@ struct ManifestsModel {
     results: ManifestsResults,
 }
 
-/// The computed attributes.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// The computed attributes. `Debug` redacts `manifests` and `yaml`: they hold the config
+/// bundle Secret, with its credentials.
+#[derive(Clone, Default, PartialEq)]
 struct ManifestsResults {
     /// `manifests`: one YAML document per object.
     manifests: Field<Vec<String>>,
@@ -97,6 +100,18 @@ struct ManifestsResults {
     config_hash: Field<String>,
     /// `id`.
     id: Field<String>,
+}
+
+impl fmt::Debug for ManifestsResults {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ManifestsResults")
+            .field("manifests", &self.manifests.redacted())
+            .field("yaml", &self.yaml.redacted())
+            .field("bundle_secret_name", &self.bundle_secret_name)
+            .field("config_hash", &self.config_hash)
+            .field("id", &self.id)
+            .finish()
+    }
 }
 
 impl ManifestsResults {
@@ -213,25 +228,29 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_hides_the_rendered_manifests() {
+        let secret = "DB_URI: postgresql://quay:hunter2@db/quay";
+        let results = ManifestsResults {
+            manifests: Field::Known(vec![secret.into()]),
+            yaml: Field::Known(secret.into()),
+            bundle_secret_name: Field::Known("registry-config-bundle-0".into()),
+            ..ManifestsResults::default()
+        };
+        let shown = format!("{results:?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("registry-config-bundle-0"), "{shown}");
+    }
+
+    #[test]
     fn schema_is_a_valid_definition() {
-        assert!(
-            schema().check_definition().is_ok(),
-            "{:?}",
-            schema().check_definition()
-        );
+        crate::resources::model::assert_valid_definition(&schema());
     }
 
     #[test]
     fn every_argument_maps_onto_the_domain_input() {
-        let Type::Object(attrs) = schema().value_type() else {
-            panic!("object type")
-        };
-        let config = Value::Object(attrs.keys().map(|k| (k.clone(), Value::Null)).collect());
-        let mut diags = Diagnostics::default();
-        assert!(
-            site_input(&config, &OUTPUTS, &mut diags).is_some(),
-            "{diags:?}"
-        );
+        crate::resources::model::assert_every_argument_maps(&schema(), |config, diags| {
+            site_input(config, &OUTPUTS, diags)
+        });
     }
 
     #[test]

@@ -259,24 +259,14 @@ mod tests {
 
     #[test]
     fn schema_is_a_valid_definition() {
-        assert!(
-            schema().check_definition().is_ok(),
-            "{:?}",
-            schema().check_definition()
-        );
+        crate::resources::model::assert_valid_definition(&schema());
     }
 
     #[test]
     fn every_argument_maps_onto_the_domain_input() {
-        let Type::Object(attrs) = schema().value_type() else {
-            panic!("object type")
-        };
-        let config = Value::Object(attrs.keys().map(|k| (k.clone(), Value::Null)).collect());
-        let mut diags = Diagnostics::default();
-        assert!(
-            site_input(&config, &NON_DOMAIN, &mut diags).is_some(),
-            "{diags:?}"
-        );
+        crate::resources::model::assert_every_argument_maps(&schema(), |config, diags| {
+            site_input(config, &NON_DOMAIN, diags)
+        });
         for name in COMPUTED {
             assert!(
                 NON_DOMAIN.contains(&name),

@@ -221,13 +221,8 @@ fn input(config: &Value) -> UpgradeInput {
     UpgradeModel::read(config, &mut Diagnostics::default()).input
 }
 
-/// The timeout of `field` (`create` or `update`).
-fn timeout(config: &Value, field: &str) -> Duration {
-    let operation = if field == "update" {
-        Operation::Update
-    } else {
-        Operation::Create
-    };
+/// The timeout of `operation` (create or update: a destroy does not run the upgrade).
+fn timeout(config: &Value, operation: Operation) -> Duration {
     timeouts::get(config, operation, DEFAULT_TIMEOUT)
 }
 
@@ -284,7 +279,7 @@ fn common_version(observed: &crate::georep::upgrade::Observation) -> Option<Stri
             SiteObservation::Observed(state) => {
                 // Written as the apply writes the target (`3.15.7`), so that an operator
                 // reporting `v3.15.7` is not an upgrade to do again on every plan.
-                let text = state.current_version.clone().unwrap_or_default();
+                let text = state.registry.current_version.clone().unwrap_or_default();
                 versions.push(
                     text.parse::<QuayVersion>()
                         .map_or(text, |version| version.to_string()),
@@ -307,7 +302,7 @@ impl GeoRepUpgradeResource {
         data: &ProviderData,
         planned: &Value,
         config: &Value,
-        timeout_field: &str,
+        operation: Operation,
         stop: &StopToken,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
@@ -318,7 +313,7 @@ impl GeoRepUpgradeResource {
             ));
             return None;
         };
-        let deadline = tokio::time::Instant::now() + timeout(config, timeout_field);
+        let deadline = tokio::time::Instant::now() + timeout(config, operation);
         let target = request.target().to_string();
         let result = run(&data.clusters, &request, deadline, stop, |status| {
             tracing::info!(%status, "quay_georep_upgrade");
@@ -456,7 +451,7 @@ impl Resource<ProviderData> for GeoRepUpgradeResource {
         stop: &StopToken,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        self.apply(data, planned, config, "create", stop, diags)
+        self.apply(data, planned, config, Operation::Create, stop, diags)
             .await
     }
 
@@ -489,7 +484,7 @@ impl Resource<ProviderData> for GeoRepUpgradeResource {
         stop: &StopToken,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        self.apply(data, planned, config, "update", stop, diags)
+        self.apply(data, planned, config, Operation::Update, stop, diags)
             .await
     }
 

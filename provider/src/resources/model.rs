@@ -1,6 +1,7 @@
-//! Typed models at the Terraform edge: every resource and data source reads its
-//! configuration, plan or state into one struct, as terraform-plugin-framework's model structs
-//! do (`req.Plan.Get(ctx, &model)`), instead of reading attributes by name where it needs them.
+//! Typed models at the Terraform edge: every resource and data source, and the provider block,
+//! reads its configuration, plan or state into one struct, as terraform-plugin-framework's
+//! model structs do (`req.Plan.Get(ctx, &model)`), instead of reading attributes by name where
+//! it needs them.
 //!
 //! Each model is written by hand, once per type, next to its schema: a [`Model::read`] and a
 //! [`Model::write`] that name every attribute. `assert_every_attribute_round_trips` (one test
@@ -42,6 +43,18 @@ pub(crate) enum Field<T> {
     Unknown,
     /// Known.
     Known(T),
+}
+
+impl<T> Field<T> {
+    /// The field with a known value replaced by `<redacted>`, for `Debug` output of
+    /// attributes that may hold credentials: whether it is null or unknown still shows.
+    pub(crate) fn redacted(&self) -> Field<&'static str> {
+        match self {
+            Self::Null => Field::Null,
+            Self::Unknown => Field::Unknown,
+            Self::Known(_) => Field::Known("<redacted>"),
+        }
+    }
 }
 
 impl<T: Attr> Field<T> {
@@ -183,6 +196,38 @@ pub(crate) fn text(value: &Value, name: &str) -> Option<String> {
 /// A known boolean argument; unknown and null read as `None`.
 pub(crate) fn flag(value: &Value, name: &str) -> Option<bool> {
     value.get(name).and_then(Value::as_bool)
+}
+
+/// Checks that `schema` is one Terraform accepts (the checks of
+/// [`Schema::check_definition`](crate::tfvalue::Schema::check_definition)).
+///
+/// # Panics
+///
+/// When it is not, with the reason.
+#[cfg(test)]
+pub(crate) fn assert_valid_definition(schema: &crate::tfvalue::Schema) {
+    let checked = schema.check_definition();
+    assert!(checked.is_ok(), "{checked:?}");
+}
+
+/// Checks that a configuration with every attribute of `schema` null maps onto the domain
+/// input by `read`: the schema's argument names and the domain input's field names are the
+/// same, and no argument is required by the domain input that the schema lets be unset.
+///
+/// # Panics
+///
+/// When `read` gives no input, with its diagnostics.
+#[cfg(test)]
+pub(crate) fn assert_every_argument_maps<T>(
+    schema: &crate::tfvalue::Schema,
+    read: impl FnOnce(&Value, &mut Diagnostics) -> Option<T>,
+) {
+    let Type::Object(attrs) = schema.value_type() else {
+        panic!("a schema's value is an object")
+    };
+    let config = Value::Object(attrs.keys().map(|k| (k.clone(), Value::Null)).collect());
+    let mut diags = Diagnostics::default();
+    assert!(read(&config, &mut diags).is_some(), "{diags:?}");
 }
 
 /// Checks that `M` reads and writes every attribute of `schema`: a value with every attribute

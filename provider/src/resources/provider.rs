@@ -16,15 +16,18 @@
 //! so `terraform validate` and plans of data sources work without any cluster reachable.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use serde_json::{Value as Json, json};
 
 use super::georep_config_data_source::GeoRepConfigDataSource;
 use super::georep_site_manifests_data_source::GeoRepSiteManifestsDataSource;
 use super::georep_site_resource::GeoRepSiteResource;
 use super::georep_upgrade_resource::GeoRepUpgradeResource;
+use super::model::{Field, Model};
 use super::provider_data::ProviderData;
 use crate::cluster::{ClusterSpec, Clusters, KubeconfigSource};
 use crate::framework::{DataSource, Provider, Resource};
@@ -82,18 +85,94 @@ fn is_identifier(label: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
-fn known_string(value: Option<&Value>) -> Option<&str> {
-    value.and_then(Value::as_str)
+/// The provider block as written: its clusters by label. Each argument is a [`Field`]
+/// because an argument Terraform does not know yet (from another module's output, say) must
+/// not be judged, and that differs from one that is unset.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct ProviderModel {
+    /// `cluster "<label>"` blocks.
+    clusters: BTreeMap<String, ClusterModel>,
+}
+
+/// One `cluster` block. `Debug` redacts `kubeconfig_content`: it holds credentials.
+#[derive(Clone, Default, PartialEq)]
+struct ClusterModel {
+    /// `kubeconfig_path`.
+    kubeconfig_path: Field<String>,
+    /// `kubeconfig_content`.
+    kubeconfig_content: Field<String>,
+    /// `context`.
+    context: Field<String>,
+}
+
+impl fmt::Debug for ClusterModel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClusterModel")
+            .field("kubeconfig_path", &self.kubeconfig_path)
+            .field("kubeconfig_content", &self.kubeconfig_content.redacted())
+            .field("context", &self.context)
+            .finish()
+    }
+}
+
+impl ClusterModel {
+    /// Whether an argument is not known yet, so the block cannot be judged.
+    fn has_unknown(&self) -> bool {
+        [
+            &self.kubeconfig_path,
+            &self.kubeconfig_content,
+            &self.context,
+        ]
+        .into_iter()
+        .any(|field| matches!(field, Field::Unknown))
+    }
+}
+
+impl Model for ProviderModel {
+    fn read(value: &Value, _diags: &mut Diagnostics) -> Self {
+        let Some(Value::Map(blocks)) = value.get("cluster") else {
+            return Self::default();
+        };
+        let clusters = blocks
+            .iter()
+            .map(|(label, block)| {
+                (
+                    label.clone(),
+                    ClusterModel {
+                        kubeconfig_path: Field::read(block.get("kubeconfig_path")),
+                        kubeconfig_content: Field::read(block.get("kubeconfig_content")),
+                        context: Field::read(block.get("context")),
+                    },
+                )
+            })
+            .collect();
+        Self { clusters }
+    }
+
+    fn write(&self) -> Json {
+        let clusters: serde_json::Map<String, Json> = self
+            .clusters
+            .iter()
+            .map(|(label, cluster)| {
+                (
+                    label.clone(),
+                    json!({
+                        "kubeconfig_path": cluster.kubeconfig_path.to_json(),
+                        "kubeconfig_content": cluster.kubeconfig_content.to_json(),
+                        "context": cluster.context.to_json(),
+                    }),
+                )
+            })
+            .collect();
+        json!({ "cluster": clusters })
+    }
 }
 
 fn check_clusters(config: &Value, diags: &mut Diagnostics) -> BTreeMap<String, ClusterSpec> {
     let mut clusters = BTreeMap::new();
-    let Some(Value::Map(blocks)) = config.get("cluster") else {
-        return clusters;
-    };
-    for (label, block) in blocks {
-        let path = AttributePath::root().attr("cluster").key(label);
-        if !is_identifier(label) {
+    for (label, block) in ProviderModel::read(config, diags).clusters {
+        let path = AttributePath::root().attr("cluster").key(&label);
+        if !is_identifier(&label) {
             diags.push(
                 Diagnostic::error(
                     "Invalid Cluster Name",
@@ -106,13 +185,10 @@ fn check_clusters(config: &Value, diags: &mut Diagnostics) -> BTreeMap<String, C
             );
             continue;
         }
-        let path_v = block.get("kubeconfig_path").unwrap_or(&Value::Null);
-        let content_v = block.get("kubeconfig_content").unwrap_or(&Value::Null);
-        let context_v = block.get("context").unwrap_or(&Value::Null);
-        if path_v.is_unknown() || content_v.is_unknown() || context_v.is_unknown() {
+        if block.has_unknown() {
             continue;
         }
-        let context = known_string(Some(context_v)).map(str::to_owned);
+        let context = block.context.known().cloned();
         if context.as_deref() == Some("") {
             diags.push(
                 Diagnostic::error(
@@ -122,7 +198,10 @@ fn check_clusters(config: &Value, diags: &mut Diagnostics) -> BTreeMap<String, C
                 .with_attribute(path.attr("context")),
             );
         }
-        let kubeconfig = match (known_string(Some(path_v)), known_string(Some(content_v))) {
+        let kubeconfig = match (
+            block.kubeconfig_path.known(),
+            block.kubeconfig_content.known(),
+        ) {
             (Some(p), None) if !p.is_empty() => KubeconfigSource::Path(expand_home(p)),
             (None, Some(c)) if !c.trim().is_empty() => KubeconfigSource::Content(Secret::new(c)),
             (Some(_), Some(_)) => {
@@ -260,8 +339,15 @@ mod tests {
     }
 
     #[test]
+    fn every_attribute_reads_into_the_model_and_back() {
+        crate::resources::model::assert_every_attribute_round_trips::<ProviderModel>(
+            &provider_schema(),
+        );
+    }
+
+    #[test]
     fn provider_schema_is_a_valid_definition() {
-        assert!(provider_schema().check_definition().is_ok());
+        crate::resources::model::assert_valid_definition(&provider_schema());
     }
 
     #[test]

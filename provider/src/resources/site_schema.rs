@@ -18,7 +18,7 @@
 //! attribute inside a single-nested block. The HCL is the same (`clair { ... }`); the domain
 //! sees every block as one object ([`domain_view`]) and diagnostics point into `clair[0]`.
 
-use super::convert::{attribute_path, diagnostic, domain_json, issue_is_about_unknown};
+use super::convert::{attribute_path, diagnostic, domain_input, issue_is_about_unknown};
 use crate::georep::issue::Issue;
 use crate::georep::path::{FieldPath, Segment};
 use serde_json::{Value as Json, json};
@@ -189,19 +189,7 @@ pub(crate) fn site_input(
     if diags.has_errors() {
         return None;
     }
-    match serde_json::from_value(domain_json(config, non_domain)) {
-        Ok(input) => Some(input),
-        Err(err) => {
-            diags.push(Diagnostic::error(
-                "Provider Bug: Unmapped Configuration",
-                format!(
-                    "the configuration could not be mapped onto the site input: {err}; please \
-                     report this"
-                ),
-            ));
-            None
-        }
-    }
+    domain_input(config, non_domain, "the site input", diags)
 }
 
 /// The site arguments of `input` as the JSON form of a Terraform value: the inverse of
@@ -298,11 +286,7 @@ mod tests {
 
     #[test]
     fn site_schema_is_a_valid_definition() {
-        assert!(
-            schema().check_definition().is_ok(),
-            "{:?}",
-            schema().check_definition()
-        );
+        crate::resources::model::assert_valid_definition(&schema());
     }
 
     #[test]

@@ -74,18 +74,25 @@ impl Timeouts {
         })
     }
 
+    /// The duration of `operation` as written, if set.
+    fn text(&self, operation: Operation) -> Option<&str> {
+        match operation {
+            Operation::Create => self.create.as_deref(),
+            Operation::Update => self.update.as_deref(),
+            Operation::Delete => self.delete.as_deref(),
+        }
+    }
+
     /// The block in JSON form, with the attributes of `operations` (the ones its schema has).
     pub(crate) fn write(&self, operations: &[Operation]) -> Json {
         Json::Object(
             operations
                 .iter()
                 .map(|operation| {
-                    let text = match operation {
-                        Operation::Create => &self.create,
-                        Operation::Update => &self.update,
-                        Operation::Delete => &self.delete,
-                    };
-                    (operation.attribute().to_owned(), json!(text))
+                    (
+                        operation.attribute().to_owned(),
+                        json!(self.text(*operation)),
+                    )
                 })
                 .collect(),
         )
@@ -98,11 +105,7 @@ impl Timeouts {
         default: Duration,
     ) -> Duration {
         timeouts
-            .and_then(|t| match operation {
-                Operation::Create => t.create.as_deref(),
-                Operation::Update => t.update.as_deref(),
-                Operation::Delete => t.delete.as_deref(),
-            })
+            .and_then(|t| t.text(operation))
             .and_then(|text| parse(text).ok())
             .unwrap_or(default)
     }
@@ -116,15 +119,15 @@ pub(crate) fn get(config: &Value, operation: Operation, default: Duration) -> Du
 /// The timeouts that are not durations, each at its attribute: the one validation of every
 /// resource's `timeouts` block.
 pub(crate) fn issues(config: &Value) -> Vec<Issue> {
-    let Some(timeouts) = config.get("timeouts") else {
+    let Some(timeouts) = Timeouts::read(config) else {
         return Vec::new();
     };
     // In the order of the block's attributes, as Terraform lists them.
     [Operation::Create, Operation::Delete, Operation::Update]
         .into_iter()
-        .map(Operation::attribute)
-        .filter_map(|name| {
-            let text = timeouts.get(name)?.as_str()?;
+        .filter_map(|operation| {
+            let name = operation.attribute();
+            let text = timeouts.text(operation)?;
             let why = parse(text).err()?;
             Some(Issue::error(
                 FieldPath::attr("timeouts").field(name),

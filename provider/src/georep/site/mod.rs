@@ -50,8 +50,9 @@ pub use render::{
 };
 pub use shared_config::{Error as SharedConfigError, SECURITY_SCANNER_KEYS, SharedConfig};
 pub use status::{
-    ComponentSpec, Condition, ConditionStatus, Convergence, RegistryStatus, SCALED_DOWN_ANNOTATION,
-    convergence, describe_condition, find_condition, is_generation_observed, may_migrate,
+    ComponentSpec, Condition, ConditionStatus, Convergence, Gap, RegistryStatus,
+    SCALED_DOWN_ANNOTATION, convergence, describe_condition, find_condition,
+    is_generation_observed, may_migrate,
 };
 pub use tls::{Certificate, Error as TlsError, KeyCheck};
 pub use validate::{

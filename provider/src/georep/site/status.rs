@@ -3,9 +3,10 @@
 //!
 //! The site resource waits on [`RegistryStatus::convergence`], refuses to touch a site while
 //! [`RegistryStatus::is_held_for_upgrade`], and takes the migration gate when
-//! [`may_migrate`]; the upgrade's observation (`orchestrate/observe.rs`) builds its
-//! `SiteState` from a [`RegistryStatus`], and its preflight reads conditions with
-//! [`find_condition`], [`is_generation_observed`] and [`describe_condition`]. The operator's
+//! [`may_migrate`]; the upgrade's observation (`orchestrate/observe.rs`) carries a
+//! [`RegistryStatus`] in its `SiteState`: its preflight decides convergence by the same
+//! [`RegistryStatus::gap`] and words the gap with [`describe_condition`], and its waits ask
+//! [`RegistryStatus::is_available`] and [`RegistryStatus::is_generation_observed`]. The operator's
 //! status contract is `reference/quay-operator.md` §1.5 (upstream: the operator's
 //! `apis/quay/v1/quayregistry_types.go`, `Condition*` constants).
 //!
@@ -142,7 +143,7 @@ pub struct RegistryStatus {
     /// `spec.configBundleSecret`.
     pub config_bundle_secret: Option<String>,
     /// Whether [`SCALED_DOWN_ANNOTATION`] is set.
-    held_for_upgrade: bool,
+    pub(crate) held_for_upgrade: bool,
 }
 
 /// What a wait for a site makes of its `QuayRegistry`.
@@ -207,52 +208,102 @@ impl RegistryStatus {
         self.held_for_upgrade
     }
 
-    /// Whether the operator reports the site converged (reference: quay-operator §1.5): a
-    /// blocked rollout or a failed migration fails at once, with the operator's message.
-    pub fn convergence(&self) -> Convergence {
+    /// Whether the operator has seen the latest spec (always true before Quay 3.17, which
+    /// does not report `observedGeneration`).
+    pub fn is_generation_observed(&self) -> bool {
+        is_generation_observed(self.generation, self.observed_generation)
+    }
+
+    /// Whether `Available` is reported `True`: the operator's health checks pass.
+    pub fn is_available(&self) -> bool {
+        self.is_true("Available")
+    }
+
+    fn is_true(&self, kind: &str) -> bool {
+        self.condition(kind)
+            .is_some_and(|c| c.status == ConditionStatus::True)
+    }
+
+    /// The first convergence rule (reference: quay-operator §1.5) the site breaks, `None` when
+    /// it is converged. [`Self::convergence`] and the upgrade's preflight both decide on this,
+    /// and word it each for their reader.
+    pub fn gap(&self) -> Option<Gap<'_>> {
         if let Some(blocked) = self
             .condition("RolloutBlocked")
             .filter(|c| c.status == ConditionStatus::True)
         {
-            return Convergence::Failed(format!(
-                "the operator blocked the rollout: {}: {}. Conditions: {}",
-                blocked.reason,
-                blocked.message,
-                self.condition_lines().join("; ")
-            ));
+            return Some(Gap::RolloutBlocked(blocked));
         }
         for kind in ["Available", "ComponentsCreated"] {
             if let Some(failed) = self
                 .condition(kind)
                 .filter(|c| c.reason == "MigrationsFailed")
             {
-                return Convergence::Failed(format!(
-                    "the database migration failed: {}",
-                    failed.message
-                ));
+                return Some(Gap::MigrationFailed(failed));
             }
         }
-        if !is_generation_observed(self.generation, self.observed_generation) {
-            return Convergence::Pending(format!(
-                "the operator has not reconciled generation {} yet",
-                self.generation.unwrap_or_default()
-            ));
+        if !self.is_generation_observed() {
+            return Some(Gap::GenerationNotObserved {
+                generation: self.generation.unwrap_or_default(),
+                observed: self.observed_generation.unwrap_or_default(),
+            });
         }
-        let is_true = |kind| {
-            self.condition(kind)
-                .is_some_and(|c| c.status == ConditionStatus::True)
-        };
-        if is_true("Available") && is_true("ComponentsCreated") && self.current_version.is_some() {
-            Convergence::Converged
-        } else {
-            let seen = self.condition_lines();
-            Convergence::Pending(if seen.is_empty() {
-                "no status yet".into()
-            } else {
-                seen.join("; ")
-            })
+        if let Some(kind) = ["Available", "ComponentsCreated"]
+            .into_iter()
+            .find(|kind| !self.is_true(kind))
+        {
+            return Some(Gap::NotTrue(kind));
+        }
+        self.current_version.is_none().then_some(Gap::NoVersion)
+    }
+
+    /// Whether the operator reports the site converged (reference: quay-operator §1.5): a
+    /// blocked rollout or a failed migration fails at once, with the operator's message.
+    pub fn convergence(&self) -> Convergence {
+        match self.gap() {
+            None => Convergence::Converged,
+            Some(Gap::RolloutBlocked(blocked)) => Convergence::Failed(format!(
+                "the operator blocked the rollout: {}: {}. Conditions: {}",
+                blocked.reason,
+                blocked.message,
+                self.condition_lines().join("; ")
+            )),
+            Some(Gap::MigrationFailed(failed)) => {
+                Convergence::Failed(format!("the database migration failed: {}", failed.message))
+            }
+            Some(Gap::GenerationNotObserved { generation, .. }) => Convergence::Pending(format!(
+                "the operator has not reconciled generation {generation} yet"
+            )),
+            Some(Gap::NotTrue(_) | Gap::NoVersion) => {
+                let seen = self.condition_lines();
+                Convergence::Pending(if seen.is_empty() {
+                    "no status yet".into()
+                } else {
+                    seen.join("; ")
+                })
+            }
         }
     }
+}
+
+/// Why a `QuayRegistry` is not converged, by [`RegistryStatus::gap`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gap<'a> {
+    /// `RolloutBlocked` is `True`: it will not converge without a change.
+    RolloutBlocked(&'a Condition),
+    /// `Available` or `ComponentsCreated` has reason `MigrationsFailed`.
+    MigrationFailed(&'a Condition),
+    /// The operator has not processed the latest spec yet.
+    GenerationNotObserved {
+        /// `metadata.generation`.
+        generation: i64,
+        /// `status.observedGeneration`.
+        observed: i64,
+    },
+    /// This condition (`Available` or `ComponentsCreated`) is not `True`.
+    NotTrue(&'static str),
+    /// `status.currentVersion` is not set.
+    NoVersion,
 }
 
 /// [`RegistryStatus::convergence`] of a `QuayRegistry` that may not exist (yet, or any more).

@@ -131,14 +131,17 @@ impl FakeSite {
             message: String::new(),
         };
         SiteState {
-            current_version: Some(self.current.to_string()),
-            conditions: vec![
-                condition("Available", !job_busy && !failed && pods_ready),
-                condition("ComponentsCreated", !job_busy && !failed),
-                condition("RolloutBlocked", false),
-            ],
-            generation: Some(self.generation),
-            observed_generation: Some(self.observed),
+            registry: RegistryStatus {
+                current_version: Some(self.current.to_string()),
+                conditions: vec![
+                    condition("Available", !job_busy && !failed && pods_ready),
+                    condition("ComponentsCreated", !job_busy && !failed),
+                    condition("RolloutBlocked", false),
+                ],
+                generation: Some(self.generation),
+                observed_generation: Some(self.observed),
+                ..RegistryStatus::default()
+            },
             components: Component::ALL
                 .into_iter()
                 .map(|c| {

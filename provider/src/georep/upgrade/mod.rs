@@ -24,7 +24,7 @@
 //! # The procedure
 //!
 //! 1. **Preflight** (no progress recorded): every site reachable and converged (`Available`
-//!    and `ComponentsCreated` True, `RolloutBlocked` False, generation observed, no migration
+//!    and `ComponentsCreated` True, `RolloutBlocked` not True, generation observed, no migration
 //!    Job running or failed, the operator's `QUAY_VERSION` equal to `currentVersion`); one
 //!    `currentVersion` and one config hash everywhere; `from → target` an
 //!    [allowed hop](check_hop); the operator found on every site (an OLM Subscription
@@ -98,7 +98,7 @@ pub mod versions;
 #[cfg(test)]
 mod fake_world_tests;
 
-pub use crate::georep::site::{Condition, ConditionStatus, SCALED_DOWN_ANNOTATION};
+pub use crate::georep::site::{Condition, ConditionStatus, RegistryStatus, SCALED_DOWN_ANNOTATION};
 pub use action::{Action, OperatorUpgrade};
 pub use error::UpgradeError;
 pub use names::{LEASE_NAME, PROGRESS_CONFIG_MAP};

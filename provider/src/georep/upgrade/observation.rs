@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use super::site::SiteId;
 use super::time::Timestamp;
-use crate::georep::site::{Condition, ConditionStatus, find_condition, is_generation_observed};
+use crate::georep::site::RegistryStatus;
 
 /// The three components the upgrade scales: the ones with a `replicas` override.
 #[derive(
@@ -73,14 +73,10 @@ pub enum SiteObservation {
 /// What one site looks like.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SiteState {
-    /// `status.currentVersion` as written (`None` when unset).
-    pub current_version: Option<String>,
-    /// `status.conditions`.
-    pub conditions: Vec<Condition>,
-    /// `metadata.generation`.
-    pub generation: Option<i64>,
-    /// `status.observedGeneration` (Quay 3.17+; `None` before).
-    pub observed_generation: Option<i64>,
+    /// The `QuayRegistry`'s status (version, conditions, generations), read once by
+    /// [`RegistryStatus::read`]: convergence and availability are its questions, not the
+    /// upgrade's.
+    pub registry: RegistryStatus,
     /// The quay, clair and mirror components of the spec; a component missing here is treated
     /// as unmanaged and left alone.
     pub components: BTreeMap<Component, ComponentState>,
@@ -189,22 +185,6 @@ impl LeaseObservation {
 }
 
 impl SiteState {
-    /// The condition of type `kind`, if reported.
-    pub fn condition(&self, kind: &str) -> Option<&Condition> {
-        find_condition(&self.conditions, kind)
-    }
-
-    /// Whether condition `kind` has status `status`.
-    pub fn condition_is(&self, kind: &str, status: ConditionStatus) -> bool {
-        self.condition(kind).is_some_and(|c| c.status == status)
-    }
-
-    /// Whether the operator has seen the latest spec (always true before Quay 3.17, which
-    /// does not report `observedGeneration`).
-    pub fn is_generation_observed(&self) -> bool {
-        is_generation_observed(self.generation, self.observed_generation)
-    }
-
     /// The managed components among quay, clair and mirror.
     pub fn managed_components(&self) -> impl Iterator<Item = (Component, &ComponentState)> {
         self.components
@@ -250,14 +230,12 @@ mod tests {
 
     #[test]
     fn generation_counts_as_observed_when_the_operator_does_not_report_it() {
-        let mut site = SiteState {
-            generation: Some(3),
-            ..SiteState::default()
-        };
-        assert!(site.is_generation_observed());
-        site.observed_generation = Some(2);
-        assert!(!site.is_generation_observed());
-        site.observed_generation = Some(3);
-        assert!(site.is_generation_observed());
+        let mut site = SiteState::default();
+        site.registry.generation = Some(3);
+        assert!(site.registry.is_generation_observed());
+        site.registry.observed_generation = Some(2);
+        assert!(!site.registry.is_generation_observed());
+        site.registry.observed_generation = Some(3);
+        assert!(site.registry.is_generation_observed());
     }
 }

@@ -16,7 +16,6 @@ use super::request::OperatorMethod;
 use super::site::SiteId;
 use super::step::{Ctx, Outcome, condition_text};
 use super::versions::catalogue;
-use crate::georep::site::ConditionStatus;
 
 impl Ctx<'_> {
     /// Scale-downs and waits that keep every secondary at 0 pods; `None` when they all are.
@@ -246,7 +245,7 @@ impl Ctx<'_> {
         if let Some(wait) = Self::migration_wait(primary, state, progress)? {
             return Ok(Outcome::Stay(vec![wait]));
         }
-        if !state.condition_is("Available", ConditionStatus::True) {
+        if !state.registry.is_available() {
             return Ok(Outcome::Stay(vec![Action::Wait {
                 what: format!(
                     "waiting for {primary} to become Available on {} ({})",
@@ -362,10 +361,10 @@ fn not_back(state: &SiteState, originals: &Originals) -> Option<String> {
             _ => {}
         }
     }
-    if !state.is_generation_observed() {
+    if !state.registry.is_generation_observed() {
         missing.push("the operator has not processed the restore yet".to_owned());
     }
-    if !state.condition_is("Available", ConditionStatus::True) {
+    if !state.registry.is_available() {
         missing.push(condition_text(state, "Available"));
     }
     (!missing.is_empty()).then(|| missing.join(", "))

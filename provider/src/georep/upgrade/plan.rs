@@ -30,7 +30,7 @@ impl SiteObservationSummary {
     pub fn from_state(site: SiteId, state: &SiteState) -> Self {
         Self {
             site,
-            current_version: state.current_version.clone(),
+            current_version: state.registry.current_version.clone(),
             replicas: Some(
                 state
                     .managed_components()

@@ -12,7 +12,7 @@ use super::request::OperatorMethod;
 use super::site::SiteId;
 use super::step::{Ctx, Decision, condition_text};
 use super::versions::{QuayVersion, check_hop};
-use crate::georep::site::ConditionStatus;
+use crate::georep::site::Gap;
 
 impl Ctx<'_> {
     /// Preflight, then the Lease, then the recorded originals: one of them per round.
@@ -201,7 +201,10 @@ impl Ctx<'_> {
     }
 }
 
-/// `Ok` when the site is converged (reference §1.5), else why not.
+/// `Ok` when the site is converged (reference §1.5, decided by
+/// [`RegistryStatus::gap`](crate::georep::site::RegistryStatus::gap)) and has nothing left to
+/// migrate, else why not. The upgrade adds its own two rules: no migration Job running or
+/// failed, and the operator's `QUAY_VERSION` equal to `currentVersion`.
 fn check_converged(state: &SiteState) -> Result<(), String> {
     if let Some(job) = &state.migration_job {
         match &job.state {
@@ -212,24 +215,21 @@ fn check_converged(state: &SiteState) -> Result<(), String> {
             JobState::Succeeded => {}
         }
     }
-    for (kind, wanted) in [
-        ("Available", ConditionStatus::True),
-        ("ComponentsCreated", ConditionStatus::True),
-        ("RolloutBlocked", ConditionStatus::False),
-    ] {
-        if !state.condition_is(kind, wanted) {
-            return Err(condition_text(state, kind));
-        }
-    }
-    if !state.is_generation_observed() {
-        return Err(format!(
-            "the operator has not yet processed generation {} (observed {})",
-            state.generation.unwrap_or_default(),
-            state.observed_generation.unwrap_or_default()
-        ));
+    if let Some(gap) = state.registry.gap() {
+        return Err(match gap {
+            Gap::RolloutBlocked(c) | Gap::MigrationFailed(c) => condition_text(state, &c.kind),
+            Gap::NotTrue(kind) => condition_text(state, kind),
+            Gap::GenerationNotObserved {
+                generation,
+                observed,
+            } => format!(
+                "the operator has not yet processed generation {generation} (observed {observed})"
+            ),
+            Gap::NoVersion => "it reports no currentVersion yet".to_owned(),
+        });
     }
     let operator = state.operator.quay_version.as_deref().unwrap_or("unknown");
-    let current = state.current_version.as_deref().unwrap_or("none");
+    let current = state.registry.current_version.as_deref().unwrap_or("none");
     let same = match (
         operator.parse::<QuayVersion>(),
         current.parse::<QuayVersion>(),

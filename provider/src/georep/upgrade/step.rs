@@ -125,6 +125,7 @@ impl Ctx<'_> {
         state: &SiteState,
     ) -> Result<Option<QuayVersion>, UpgradeError> {
         state
+            .registry
             .current_version
             .as_deref()
             .map(|text| {
@@ -383,7 +384,7 @@ impl Ctx<'_> {
 
 /// `Available is False (ComponentNotReady: ...)`, or that the condition is missing.
 pub(super) fn condition_text(state: &SiteState, kind: &str) -> String {
-    describe_condition(&state.conditions, kind)
+    describe_condition(&state.registry.conditions, kind)
 }
 
 /// A status sentence for one action.

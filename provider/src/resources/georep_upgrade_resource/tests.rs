@@ -47,11 +47,7 @@ fn paths(issues: &[Issue]) -> Vec<String> {
 
 #[test]
 fn schema_is_a_valid_definition() {
-    assert!(
-        schema().check_definition().is_ok(),
-        "{:?}",
-        schema().check_definition()
-    );
+    crate::resources::model::assert_valid_definition(&schema());
 }
 
 #[test]
@@ -134,13 +130,13 @@ fn timeouts_default_to_an_hour_and_parse_durations() {
         "3.15.7",
         operator("deployment"),
     );
-    assert_eq!(timeout(&c, "create"), DEFAULT_TIMEOUT);
+    assert_eq!(timeout(&c, Operation::Create), DEFAULT_TIMEOUT);
     set(
         &mut c,
         "timeouts",
         Value::object([("create", Value::Null), ("update", Value::string("1h30m"))]),
     );
-    assert_eq!(timeout(&c, "update"), Duration::from_secs(5400));
+    assert_eq!(timeout(&c, Operation::Update), Duration::from_secs(5400));
 }
 
 #[test]
@@ -158,10 +154,14 @@ fn issues_about_unknown_sites_wait_for_apply() {
 
 #[test]
 fn completed_version_is_the_common_version_or_mixed() {
+    use crate::georep::site::RegistryStatus;
     use crate::georep::upgrade::{Observation, SiteState};
     let site = |v: &str| {
         SiteObservation::Observed(Box::new(SiteState {
-            current_version: Some(v.to_owned()),
+            registry: RegistryStatus {
+                current_version: Some(v.to_owned()),
+                ..RegistryStatus::default()
+            },
             ..SiteState::default()
         }))
     };
@@ -188,13 +188,17 @@ fn completed_version_is_the_common_version_or_mixed() {
 
 #[test]
 fn completed_version_reads_versions_as_the_target_is_written() {
+    use crate::georep::site::RegistryStatus;
     use crate::georep::upgrade::{Observation, SiteState};
     let mut observed = Observation::default();
     for (site, version) in [("a/q/r", "v3.15.7"), ("b/q/r", "3.15.7")] {
         observed.sites.insert(
             site.parse().unwrap(),
             SiteObservation::Observed(Box::new(SiteState {
-                current_version: Some(version.to_owned()),
+                registry: RegistryStatus {
+                    current_version: Some(version.to_owned()),
+                    ..RegistryStatus::default()
+                },
                 ..SiteState::default()
             })),
         );
@@ -204,12 +208,16 @@ fn completed_version_reads_versions_as_the_target_is_written() {
 
 #[test]
 fn completed_version_is_in_progress_while_progress_is_recorded() {
+    use crate::georep::site::RegistryStatus;
     use crate::georep::upgrade::{Observation, SiteState};
     let mut observed = Observation::default();
     observed.sites.insert(
         "a/q/r".parse().unwrap(),
         SiteObservation::Observed(Box::new(SiteState {
-            current_version: Some("3.15.7".to_owned()),
+            registry: RegistryStatus {
+                current_version: Some("3.15.7".to_owned()),
+                ..RegistryStatus::default()
+            },
             ..SiteState::default()
         })),
     );
