@@ -1,7 +1,7 @@
 //! The `georep-harness` command line: argument types and dispatch.
 //!
-//! Only parsing, wiring and the state directory `up` and `demo` share (`state_dir`) live
-//! here; `up` ([`up`]), `demo` ([`demo`]), `push` ([`push`]), `bench sim` ([`mod@bench`]),
+//! Only parsing and wiring live here (the state directory `up` and `demo` share is made
+//! in `state_dir`); `up` ([`up`]), `demo` ([`demo`]), `push` ([`push`]), `bench sim` ([`mod@bench`]),
 //! `bench plan` ([`bench_plan`]) and `bench upgrade` ([`bench_upgrade`]) do the work and
 //! return their own errors. `main.rs` turns those into exit codes with anyhow.
 
@@ -10,9 +10,8 @@ pub mod bench_plan;
 pub mod bench_upgrade;
 pub mod demo;
 pub mod push;
+mod state_dir;
 pub mod up;
-
-use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
@@ -56,49 +55,6 @@ pub enum BenchTarget {
     Plan(bench_plan::PlanArgs),
     /// `quay_georep_upgrade` of three sites: its time against the critical path.
     Upgrade(bench_upgrade::UpgradeArgs),
-}
-
-/// The state directory `up` and `demo` could not make.
-#[derive(Debug, thiserror::Error)]
-#[error("create state directory {}", path.display())]
-pub(crate) struct StateDirError {
-    /// The directory.
-    pub(crate) path: PathBuf,
-    /// The cause.
-    #[source]
-    pub(crate) source: std::io::Error,
-}
-
-/// The state directory of `up` and `demo`: `dir` when given (made if missing, and kept),
-/// else a fresh temporary directory named `{prefix}XXXXXX`, returned with the guard that
-/// removes it when dropped (unless `keep`, for `demo --keep`).
-///
-/// # Errors
-/// [`StateDirError`] naming the directory that could not be made (the system's temporary
-/// directory when no `dir` was given).
-pub(crate) fn state_dir(
-    dir: Option<&Path>,
-    prefix: &str,
-    keep: bool,
-) -> Result<(PathBuf, Option<tempfile::TempDir>), StateDirError> {
-    if let Some(dir) = dir {
-        std::fs::create_dir_all(dir).map_err(|source| StateDirError {
-            path: dir.to_owned(),
-            source,
-        })?;
-        return Ok((dir.to_owned(), None));
-    }
-    let mut temp = tempfile::Builder::new()
-        .prefix(prefix)
-        .tempdir()
-        .map_err(|source| StateDirError {
-            path: std::env::temp_dir(),
-            source,
-        })?;
-    if keep {
-        temp.disable_cleanup(true);
-    }
-    Ok((temp.path().to_owned(), Some(temp)))
 }
 
 #[cfg(test)]

@@ -117,8 +117,10 @@ pub async fn start(args: &UpArgs) -> Result<Running, Error> {
             return Err(Error::DuplicateSite { site: site.clone() });
         }
     }
-    let (state_dir, temp) = super::state_dir(args.state_dir.as_deref(), "georep-sim-", false)
-        .map_err(|super::StateDirError { path, source }| Error::StateDir { path, source })?;
+    let (state_dir, temp) =
+        super::state_dir::create(args.state_dir.as_deref(), "georep-sim-", false).map_err(
+            |super::state_dir::StateDirError { path, source }| Error::StateDir { path, source },
+        )?;
     let mut opts = LocalOptions::new(&state_dir);
     opts.sites.clone_from(&args.sites);
     opts.flavour = args.flavour;

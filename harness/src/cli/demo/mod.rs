@@ -326,8 +326,14 @@ pub async fn run(args: &DemoArgs) -> Result<Report, Error> {
     let provider_dir =
         terraform::find_provider_dir(args.provider_dir.as_deref(), exe.as_deref(), &repo)
             .map_err(Error::Programs)?;
-    let (state_dir, _temp) = super::state_dir(args.state_dir.as_deref(), "georep-demo-", args.keep)
-        .map_err(|super::StateDirError { path, source }| Error::StateDir { path, source })?;
+    let (state_dir, _temp) =
+        crate::cli::state_dir::create(args.state_dir.as_deref(), "georep-demo-", args.keep)
+            .map_err(
+                |crate::cli::state_dir::StateDirError { path, source }| Error::StateDir {
+                    path,
+                    source,
+                },
+            )?;
     println!(
         "{} with provider from {}; state in {}",
         binary,
