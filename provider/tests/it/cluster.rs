@@ -250,19 +250,19 @@ async fn an_invalid_object_is_refused_with_the_clusters_reason() {
     assert!(err.hint().contains("invalid"), "{}", err.hint());
 }
 
-#[tokio::test]
-async fn wait_returns_when_the_object_appears() {
-    let sim = sim().await;
-    let c = cluster(&sim).await;
-    c.apply(&namespace("quay")).await.unwrap();
+/// Starts a wait, bounded by `bound`, for the Secret `quay/late` to exist.
+fn wait_for_late_secret(
+    c: &Cluster,
+    bound: Duration,
+) -> tokio::task::JoinHandle<Result<Option<Value>, Error>> {
     let waiter = c.clone();
-    let wait = tokio::spawn(async move {
+    tokio::spawn(async move {
         waiter
             .wait_for(
                 &Kind::SECRET,
                 Some("quay"),
                 "late",
-                &options("Secret late", Duration::from_secs(20)),
+                &options("Secret late", bound),
                 |o| {
                     if o.is_some() {
                         Check::Done
@@ -272,7 +272,15 @@ async fn wait_returns_when_the_object_appears() {
                 },
             )
             .await
-    });
+    })
+}
+
+#[tokio::test]
+async fn wait_returns_when_the_object_appears() {
+    let sim = sim().await;
+    let c = cluster(&sim).await;
+    c.apply(&namespace("quay")).await.unwrap();
+    let wait = wait_for_late_secret(&c, Duration::from_secs(20));
     // Write only once the wait has found no Secret and watches for one, so the wait must
     // see it arrive rather than find it on its first read.
     tokio::time::timeout(
@@ -310,24 +318,7 @@ async fn wait_survives_dropped_watches() {
     let sim = sim().await;
     let c = cluster(&sim).await;
     c.apply(&namespace("quay")).await.unwrap();
-    let waiter = c.clone();
-    let wait = tokio::spawn(async move {
-        waiter
-            .wait_for(
-                &Kind::SECRET,
-                Some("quay"),
-                "late",
-                &options("Secret late", Duration::from_secs(60)),
-                |o| {
-                    if o.is_some() {
-                        Check::Done
-                    } else {
-                        Check::Pending("absent".into())
-                    }
-                },
-            )
-            .await
-    });
+    let wait = wait_for_late_secret(&c, Duration::from_secs(60));
     for drop in 1..=DROPS {
         // The wait re-watches after its poll interval: give it a few of them.
         let deadline = Instant::now() + Duration::from_secs(30);

@@ -368,23 +368,8 @@ fn provider_cluster_with_both_kubeconfigs_is_rejected_at_the_attribute() {
 
 /// Every secret value of [`config`].
 fn secrets() -> SecretScanner {
-    let mut scanner = SecretScanner::new()
-        .with("secret_key", "0123456789abcdef0123456789abcdef-secret")
-        .with(
-            "database_secret_key",
-            "fedcba9876543210fedcba9876543210-dbkey",
-        )
-        .with("the database password", "db-password")
-        .with("the Redis password", "redis-password");
-    for location in ["us_east", "eu_west", "ap_south"] {
-        scanner = scanner
-            .with(&format!("{location} access_key"), &format!("ak-{location}"))
-            .with(
-                &format!("{location} secret_key"),
-                &format!("sk-{location}-0123456789"),
-            );
-    }
-    scanner
+    super::shared_config_secrets(&["us_east", "eu_west", "ap_south"])
+        .with("the Redis password", "redis-password")
 }
 
 #[test]

@@ -14,6 +14,28 @@ use georep_harness::terraform::{
     DevOverride, Diagnostic, PlanExit, Severity, TerraformBinary, Workdir, binaries_under_test,
 };
 
+/// The secret values of the shared configuration the e2e tests write (the two secret keys,
+/// the database password, each location's access and secret key), for a [`SecretScanner`];
+/// a test adds the secrets of its own.
+pub fn shared_config_secrets(locations: &[&str]) -> SecretScanner {
+    let mut scanner = SecretScanner::new()
+        .with("secret_key", "0123456789abcdef0123456789abcdef-secret")
+        .with(
+            "database_secret_key",
+            "fedcba9876543210fedcba9876543210-dbkey",
+        )
+        .with("the database password", "db-password");
+    for location in locations {
+        scanner = scanner
+            .with(&format!("{location} access_key"), &format!("ak-{location}"))
+            .with(
+                &format!("{location} secret_key"),
+                &format!("sk-{location}-0123456789"),
+            );
+    }
+    scanner
+}
+
 mod bench;
 mod examples;
 mod georep_config;

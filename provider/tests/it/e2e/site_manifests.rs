@@ -235,23 +235,7 @@ fn site_manifests_reject_bad_inputs_at_the_attribute() {
 
 /// Every secret value of [`three_sites`].
 fn secrets() -> SecretScanner {
-    let mut scanner = SecretScanner::new()
-        .with("secret_key", "0123456789abcdef0123456789abcdef-secret")
-        .with(
-            "database_secret_key",
-            "fedcba9876543210fedcba9876543210-dbkey",
-        )
-        .with("the database password", "db-password")
-        .with("the Clair database password", "clair-password");
-    for location in LOCATIONS {
-        scanner = scanner
-            .with(&format!("{location} access_key"), &format!("ak-{location}"))
-            .with(
-                &format!("{location} secret_key"),
-                &format!("sk-{location}-0123456789"),
-            );
-    }
-    scanner
+    super::shared_config_secrets(&LOCATIONS).with("the Clair database password", "clair-password")
 }
 
 #[test]
