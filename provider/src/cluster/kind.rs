@@ -60,6 +60,15 @@ impl Kind {
         true,
     );
 
+    /// `packages.operators.coreos.com/v1` PackageManifest: what OLM's package server says a
+    /// catalog offers (read-only; every namespace sees the global catalogs' packages).
+    pub const PACKAGE_MANIFEST: Self = Self::new(
+        "packages.operators.coreos.com/v1",
+        "PackageManifest",
+        "packagemanifests",
+        true,
+    );
+
     const fn core(kind: &'static str, plural: &'static str, namespaced: bool) -> Self {
         Self::new("v1", kind, plural, namespaced)
     }
@@ -79,7 +88,7 @@ impl Kind {
     }
 
     /// Every kind above, for looking one up by `apiVersion` and `kind`.
-    pub const ALL: [Self; 12] = [
+    pub const ALL: [Self; 13] = [
         Self::NAMESPACE,
         Self::SECRET,
         Self::CONFIG_MAP,
@@ -92,6 +101,7 @@ impl Kind {
         Self::SUBSCRIPTION,
         Self::INSTALL_PLAN,
         Self::CLUSTER_SERVICE_VERSION,
+        Self::PACKAGE_MANIFEST,
     ];
 
     /// The kind of a manifest, from its `apiVersion` and `kind`.

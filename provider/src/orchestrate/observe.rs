@@ -21,8 +21,8 @@ use crate::cluster::{Cluster, Clusters, Error as ClusterError, Kind};
 use crate::georep::errors;
 use crate::georep::site::RegistryStatus;
 use crate::georep::upgrade::{
-    Approval, Component, ComponentState, Condition, InstallPlan, JobObservation, JobState,
-    LEASE_NAME, LeaseObservation, Observation, OperatorMethod, OperatorObservation,
+    Approval, ChannelOffer, Component, ComponentState, Condition, InstallPlan, JobObservation,
+    JobState, LEASE_NAME, LeaseObservation, Observation, OperatorMethod, OperatorObservation,
     PROGRESS_CONFIG_MAP, SiteId, SiteObservation, SiteState, UpgradeRequest,
 };
 
@@ -278,7 +278,7 @@ async fn read_operator(
         OperatorMethod::Olm {
             namespace,
             subscription,
-            ..
+            channel,
         } => {
             let Some(sub) = cluster
                 .get(&Kind::SUBSCRIPTION, Some(namespace), subscription)
@@ -298,8 +298,101 @@ async fn read_operator(
                 }
                 None => None,
             };
-            Ok(olm_operator(&sub, &plans, csv.as_ref()))
+            let mut seen = olm_operator(&sub, &plans, csv.as_ref());
+            seen.channel_offer = read_channel_offer(cluster, namespace, &sub, channel).await?;
+            let subs = cluster
+                .list(&Kind::SUBSCRIPTION, Some(namespace), "")
+                .await?;
+            seen.other_pending_csvs = other_pending_csvs(&subs, subscription);
+            Ok(seen)
         }
+    }
+}
+
+/// What `channel` of the Subscription's package offers, from the package's PackageManifest;
+/// `None` when the cluster does not serve PackageManifests.
+///
+/// Why the PackageManifest (`packages.operators.coreos.com/v1`): on OpenShift, OLM's package
+/// server serves one per package and catalog, in every namespace for the global catalogs of
+/// `openshift-marketplace`, labelled `catalog` and `catalog-namespace`; its
+/// `status.channels[]` give each channel's head (`currentCSV`, `currentCSVDesc.version`),
+/// which is exactly what a Subscription on that channel is offered. Reading it changes
+/// nothing, so preflight can ask before anything is scaled down. The catalog itself is a gRPC
+/// registry in a pod, which the API server does not expose, and the Subscription's own
+/// `status.currentCSV` says what is offered only after its channel was switched.
+async fn read_channel_offer(
+    cluster: &Cluster,
+    namespace: &str,
+    sub: &Value,
+    channel: &str,
+) -> Result<Option<ChannelOffer>, ClusterError> {
+    let spec = &sub["spec"];
+    let selector = format!(
+        "catalog={},catalog-namespace={}",
+        spec["source"].as_str().unwrap_or_default(),
+        spec["sourceNamespace"].as_str().unwrap_or_default()
+    );
+    match cluster
+        .list(&Kind::PACKAGE_MANIFEST, Some(namespace), &selector)
+        .await
+    {
+        Ok(manifests) => Ok(Some(channel_offer(sub, &manifests, channel))),
+        Err(e) if e.is_not_found() => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The `status.currentCSV` of the Subscriptions other than `own` whose `installedCSV`
+/// differs: upgrades OLM has resolved but not installed, which it would put into the same
+/// InstallPlan as the Quay CSV.
+pub(crate) fn other_pending_csvs(subs: &[Value], own: &str) -> Vec<String> {
+    subs.iter()
+        .filter(|s| s["metadata"]["name"] != own)
+        .filter_map(|s| {
+            let current = s["status"]["currentCSV"]
+                .as_str()
+                .filter(|c| !c.is_empty())?;
+            (s["status"]["installedCSV"].as_str() != Some(current)).then(|| current.to_owned())
+        })
+        .collect()
+}
+
+/// What `channel` offers according to the PackageManifests of the Subscription's catalog.
+pub(crate) fn channel_offer(sub: &Value, manifests: &[Value], channel: &str) -> ChannelOffer {
+    let spec = &sub["spec"];
+    let package = spec["name"].as_str().unwrap_or_default();
+    let Some(manifest) = manifests
+        .iter()
+        .find(|m| m["metadata"]["name"] == package || m["status"]["packageName"] == package)
+    else {
+        return ChannelOffer::NoPackage {
+            package: package.to_owned(),
+            catalog: format!(
+                "{}/{}",
+                spec["sourceNamespace"].as_str().unwrap_or_default(),
+                spec["source"].as_str().unwrap_or_default()
+            ),
+        };
+    };
+    let channels = manifest["status"]["channels"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    match channels.iter().find(|c| c["name"] == channel) {
+        Some(found) => ChannelOffer::Head {
+            csv: found["currentCSV"].as_str().unwrap_or_default().to_owned(),
+            version: found["currentCSVDesc"]["version"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        },
+        None => ChannelOffer::NoChannel {
+            channel: channel.to_owned(),
+            channels: channels
+                .iter()
+                .filter_map(|c| c["name"].as_str().map(str::to_owned))
+                .collect(),
+        },
     }
 }
 
@@ -379,6 +472,8 @@ pub(crate) fn olm_operator(
         },
         installed_csv: installed,
         install_plans,
+        channel_offer: None,
+        other_pending_csvs: Vec::new(),
     }
 }
 
@@ -467,6 +562,54 @@ mod tests {
         assert_eq!(op.install_plans[0].name, "install-a");
         let auto = olm_operator(&json!({"spec": {"channel": "c"}}), &[], None);
         assert_eq!(auto.approval, Some(Approval::Automatic));
+    }
+
+    #[test]
+    fn channel_offer_is_the_head_of_the_channel_in_the_subscriptions_catalog() {
+        let sub = json!({"spec": {"name": "quay-operator", "source": "redhat-operators",
+                                  "sourceNamespace": "openshift-marketplace"}});
+        let manifest = json!({"metadata": {"name": "quay-operator"}, "status": {
+        "packageName": "quay-operator",
+        "channels": [
+            {"name": "stable-3.17", "currentCSV": "quay-operator.v3.17.6",
+             "currentCSVDesc": {"version": "3.17.6"}},
+            {"name": "stable-3.18", "currentCSV": "quay-operator.v3.18.1",
+             "currentCSVDesc": {"version": "3.18.1"}},
+        ]}});
+        assert_eq!(
+            channel_offer(&sub, std::slice::from_ref(&manifest), "stable-3.17"),
+            ChannelOffer::Head {
+                csv: "quay-operator.v3.17.6".into(),
+                version: "3.17.6".into()
+            }
+        );
+        assert_eq!(
+            channel_offer(&sub, std::slice::from_ref(&manifest), "stable-3.19"),
+            ChannelOffer::NoChannel {
+                channel: "stable-3.19".into(),
+                channels: vec!["stable-3.17".into(), "stable-3.18".into()]
+            }
+        );
+        assert!(matches!(
+            channel_offer(&sub, &[], "stable-3.17"),
+            ChannelOffer::NoPackage { catalog, .. } if catalog == "openshift-marketplace/redhat-operators"
+        ));
+    }
+
+    #[test]
+    fn other_operators_pending_upgrades_are_their_current_csvs_not_installed_yet() {
+        let subs = [
+            json!({"metadata": {"name": "quay-operator"},
+                   "status": {"installedCSV": "quay-operator.v3.14.0", "currentCSV": "quay-operator.v3.14.8"}}),
+            json!({"metadata": {"name": "etcd"},
+                   "status": {"installedCSV": "etcdoperator.v0.9.2", "currentCSV": "etcdoperator.v0.9.4"}}),
+            json!({"metadata": {"name": "idle"},
+                   "status": {"installedCSV": "idle.v1", "currentCSV": "idle.v1"}}),
+        ];
+        assert_eq!(
+            other_pending_csvs(&subs, "quay-operator"),
+            ["etcdoperator.v0.9.4"]
+        );
     }
 
     #[test]

@@ -171,6 +171,9 @@ pub async fn run(
     let started = Instant::now();
     let mut steps: Vec<StepRecord> = Vec::new();
     let mut milestones = 0usize;
+    // The version the run goes to: what preflight resolved and recorded (a minor's channel
+    // head), else the exact target.
+    let mut resolved = request.target().to_string();
     let mut status = "starting".to_owned();
     let mut pause = PAUSE / 10;
     loop {
@@ -220,12 +223,13 @@ pub async fn run(
             }
         }
         if let Some(progress) = &decision.progress {
+            resolved = progress.target().to_string();
             record_milestones(progress, &mut milestones, &mut steps);
         }
         if decision.done {
             steps.push(StepRecord {
                 at: clock::now(),
-                what: format!("done: every site runs Quay {}", request.target()),
+                what: format!("done: every site runs Quay {resolved}"),
             });
             return Ok(steps);
         }

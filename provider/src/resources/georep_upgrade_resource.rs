@@ -22,8 +22,8 @@ use super::timeouts::{self, Operation, Timeouts};
 use crate::framework::{PlanRequest, Resource};
 use crate::georep::issue::Issue;
 use crate::georep::upgrade::{
-    OperatorInput, QuayVersion, SiteObservation, SiteObservationSummary, UpgradeInput,
-    UpgradeRequest, plan_steps, validate,
+    OperatorInput, QuayVersion, SiteObservation, SiteObservationSummary, TargetVersion,
+    UpgradeInput, UpgradeRequest, plan_steps, validate,
 };
 use crate::orchestrate::{RunError, observe, run};
 use crate::stop::StopToken;
@@ -91,7 +91,7 @@ pub(crate) fn schema() -> Schema {
             "the site whose operator migrates the shared database; default the first site",
         ))
         .attribute(Attribute::required("target_version", Type::String).description(
-            "the Quay version every site ends at, such as 3.15.7; must be an allowed upgrade from the current version",
+            "the Quay version every site ends at: a release such as 3.15.7, or (olm only) a minor such as 3.15 for the newest patch its channel offers when the upgrade starts; with olm the channel's head must be this version; must be an allowed upgrade from the current version",
         ))
         .attribute(Attribute::optional("lease_duration", Type::String).description(
             "how long the coordination Lease lasts without renewal, such as 90s, 10m or 1h; at least 15s; default 10m; the Lease is held as terraform@<host>:<working directory>: a killed apply run again from the same directory resumes at once, from elsewhere only once the Lease has expired",
@@ -314,13 +314,18 @@ impl GeoRepUpgradeResource {
             return None;
         };
         let deadline = tokio::time::Instant::now() + timeout(config, operation);
-        let target = request.target().to_string();
         let result = run(&data.clusters, &request, deadline, stop, |status| {
             tracing::info!(%status, "quay_georep_upgrade");
         })
         .await;
         match result {
             Ok(steps) => {
+                // A minor (`3.18`) resolved to the channel's head: report what the sites run.
+                let target = match request.target().exact() {
+                    Some(exact) => exact.to_string(),
+                    None => common_version(&observe(&data.clusters, &request).await)
+                        .unwrap_or_else(|| request.target().to_string()),
+                };
                 let mut state = planned.clone();
                 UpgradeResults {
                     id: Field::Known(request.primary().to_string()),
@@ -384,10 +389,11 @@ impl Resource<ProviderData> for GeoRepUpgradeResource {
         if request.planned.is_null() {
             return;
         }
-        // As the apply writes completed_version: `v3.15.7` is `3.15.7`.
+        // As the apply writes completed_version: `v3.15.7` is `3.15.7`; a minor (`3.18`) is
+        // satisfied by any of its patches, the channel head the apply resolved.
         let target = input(request.config)
             .target_version
-            .map(|t| t.parse::<QuayVersion>().map_or(t, |v| v.to_string()));
+            .and_then(|t| t.parse::<TargetVersion>().ok());
         let prior_completed = UpgradeResults::read(request.prior)
             .completed_version
             .known()
@@ -398,8 +404,12 @@ impl Resource<ProviderData> for GeoRepUpgradeResource {
             .iter()
             .any(|name| request.planned.get(name) != request.prior.get(name));
         let upgrade_due = request.is_create()
-            || target.is_none()
-            || prior_completed != target
+            || !target.is_some_and(|t| {
+                prior_completed
+                    .as_deref()
+                    .and_then(|c| c.parse::<QuayVersion>().ok())
+                    .is_some_and(|c| t.accepts(c))
+            })
             || arguments_changed;
         if !upgrade_due {
             return;

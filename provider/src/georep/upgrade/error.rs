@@ -4,6 +4,7 @@
 use super::names::{LEASE_NAME, PROGRESS_CONFIG_MAP};
 use super::progress::{Phase, ProgressError};
 use super::site::SiteId;
+use super::target::TargetVersion;
 use super::time::Timestamp;
 use super::versions::{HopError, QuayVersion, VersionError};
 
@@ -80,6 +81,99 @@ pub enum UpgradeError {
         #[source]
         source: HopError,
     },
+    /// The OLM channel cannot be read on a site.
+    #[error(
+        "OLM channel {channel} cannot be used on site {site}: {reason}; check operator.channel \
+         and the Subscription's catalog, then apply again; nothing was changed"
+    )]
+    ChannelUnusable {
+        /// The site.
+        site: SiteId,
+        /// The channel.
+        channel: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The channel's head is not the requested target.
+    #[error(
+        "OLM channel {channel} on site {site} offers {csv} (Quay {offered}), not Quay \
+         {requested}: OLM installs only a channel's head, so set target_version = \"{offered}\" \
+         (or \"{}\" to follow the channel's head), then apply again; nothing was changed",
+        .requested.series()
+    )]
+    OfferMismatch {
+        /// The site.
+        site: SiteId,
+        /// The channel.
+        channel: String,
+        /// The CSV it offers.
+        csv: String,
+        /// The version it offers.
+        offered: QuayVersion,
+        /// The requested target.
+        requested: TargetVersion,
+    },
+    /// The channel's head is a version the provider cannot upgrade to.
+    #[error(
+        "OLM channel {channel} on site {site} offers {csv} (Quay {offered}), which this \
+         upgrade cannot install; nothing was changed"
+    )]
+    OfferRefused {
+        /// The site.
+        site: SiteId,
+        /// The channel.
+        channel: String,
+        /// The CSV it offers.
+        csv: String,
+        /// The version it offers.
+        offered: String,
+        /// Why it cannot be installed.
+        #[source]
+        source: HopError,
+    },
+    /// The sites' catalogs offer different heads of the channel.
+    #[error(
+        "the sites' catalogs offer different heads of channel {channel} ({offers}): every site \
+         must install the same version against the shared database; bring their catalogs to \
+         the same content, then apply again; nothing was changed"
+    )]
+    ChannelsDisagree {
+        /// The channel.
+        channel: String,
+        /// `site: csv` for every site.
+        offers: String,
+    },
+    /// The InstallPlan of the Quay CSV also installs other operators.
+    #[error(
+        "InstallPlan {plan} on site {site} installs {others} together with {csv}: OLM resolves \
+         every Subscription of a namespace into one plan, so approving it would upgrade those \
+         operators too; upgrade or remove their Subscriptions first, or install the Quay \
+         Operator in a namespace of its own, then apply again; the plan was not approved"
+    )]
+    SharedInstallPlan {
+        /// The site.
+        site: SiteId,
+        /// The InstallPlan's name.
+        plan: String,
+        /// The Quay CSV.
+        csv: String,
+        /// The other CSVs, comma separated.
+        others: String,
+    },
+    /// Other operators of the namespace have upgrades OLM would install with the Quay CSV.
+    #[error(
+        "Subscriptions beside the Quay Operator's on site {site} have upgrades pending ({csvs}): \
+         OLM resolves every Subscription of a namespace into one InstallPlan, so the Quay \
+         upgrade's plan would install them too; approve or remove those upgrades first, or \
+         install the Quay Operator in a namespace of its own, then apply again; nothing was \
+         changed"
+    )]
+    OtherOperatorsPending {
+        /// The site.
+        site: SiteId,
+        /// The other CSVs pending, comma separated.
+        csvs: String,
+    },
     /// The operator named in the `operator` block was not found on a site.
     #[error(
         "{what} was not found on site {site}: check the operator block (method, namespace, \
@@ -147,7 +241,7 @@ pub enum UpgradeError {
         /// The recorded target.
         stored: QuayVersion,
         /// The requested target.
-        requested: QuayVersion,
+        requested: TargetVersion,
         /// The recorded phase.
         phase: Phase,
     },

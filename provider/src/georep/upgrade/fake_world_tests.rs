@@ -164,6 +164,8 @@ impl FakeSite {
                     installed_csv: Some(format!("quay-operator.v{}", self.operator)),
                     install_plans: self.plans.clone(),
                     deployment_image: None,
+                    channel_offer: None,
+                    other_pending_csvs: Vec::new(),
                 },
                 Method::Deployment => OperatorObservation {
                     quay_version: Some(self.operator.to_string()),
@@ -193,6 +195,23 @@ struct World {
     migration_ticks: u32,
     fail_migrations: Option<String>,
     ledger: Vec<String>,
+    /// The version the upgrade must end at (the channel's head for a minor target).
+    target: QuayVersion,
+    /// `target_version` as the user writes it.
+    target_text: String,
+    /// The channel the request names: its head is what OLM offers.
+    target_channel: String,
+    /// Channel heads that differ from the provider's catalogue (a catalog that moved on).
+    heads: BTreeMap<String, QuayVersion>,
+    /// Other operators' CSVs OLM puts into every new InstallPlan of the namespace.
+    co_installed: Vec<String>,
+    /// Other operators' Subscriptions with an upgrade pending, as observed.
+    other_pending: Vec<String>,
+    /// `operator.channel` as the user writes it.
+    channel_input: Option<String>,
+    /// A head the package server shows instead of the OLM one (a catalog update between
+    /// two applies).
+    manifest_head: Option<QuayVersion>,
 }
 
 fn site(s: &str) -> SiteId {
@@ -242,7 +261,26 @@ impl World {
             migration_ticks: 3,
             fail_migrations: None,
             ledger: Vec::new(),
+            target: TARGET,
+            target_text: TARGET.to_string(),
+            target_channel: "stable-3.14".into(),
+            heads: BTreeMap::new(),
+            co_installed: Vec::new(),
+            other_pending: Vec::new(),
+            channel_input: None,
+            manifest_head: None,
         }
+    }
+
+    /// The head of `channel`: the override, else the catalogue's newest patch of its minor.
+    fn head(&self, channel: &str) -> Option<QuayVersion> {
+        if let Some(head) = self.heads.get(channel) {
+            return Some(*head);
+        }
+        let minor = channel.strip_prefix("stable-3.")?.parse::<u32>().ok()?;
+        catalogue()
+            .minor(QuayVersion::new(3, minor, 0))
+            .and_then(versions::MinorSeries::newest_patch)
     }
 
     fn request(&self) -> UpgradeRequest {
@@ -251,6 +289,7 @@ impl World {
                 method: Some("olm".into()),
                 namespace: Some("openshift-operators".into()),
                 name: Some("quay-operator".into()),
+                channel: self.channel_input.clone(),
                 ..OperatorInput::default()
             },
             Method::Deployment => OperatorInput {
@@ -267,7 +306,7 @@ impl World {
                 "ap_south/quay/registry".into(),
             ]),
             primary: None,
-            target_version: Some(TARGET.to_string()),
+            target_version: Some(self.target_text.clone()),
             operator: Some(operator),
             lease_duration: Some("10m".into()),
         };
@@ -292,7 +331,26 @@ impl World {
                         error: "connection refused".into(),
                     }
                 } else {
-                    SiteObservation::Observed(Box::new(s.state(self.method)))
+                    let mut state = s.state(self.method);
+                    if self.method == Method::Olm {
+                        state
+                            .operator
+                            .other_pending_csvs
+                            .clone_from(&self.other_pending);
+                        state.operator.channel_offer = Some(
+                            match self.manifest_head.or(self.head(&self.target_channel)) {
+                                Some(head) => ChannelOffer::Head {
+                                    csv: csv_name(head),
+                                    version: head.to_string(),
+                                },
+                                None => ChannelOffer::NoChannel {
+                                    channel: self.target_channel.clone(),
+                                    channels: vec!["stable-3.13".into(), "stable-3.14".into()],
+                                },
+                            },
+                        );
+                    }
+                    SiteObservation::Observed(Box::new(state))
                 };
                 (id.clone(), observed)
             })
@@ -372,7 +430,7 @@ impl World {
                 replicas,
                 hpa_managed,
             } => {
-                if self.sites[site].current != TARGET {
+                if self.sites[site].current != self.target {
                     self.breach(format!("restored {site} before it migrated"));
                 }
                 if self.initial[site] != (replicas.clone(), *hpa_managed) {
@@ -405,7 +463,7 @@ impl World {
                 busy.0
             ));
         }
-        if *id != self.primary && self.sites[&self.primary].current != TARGET {
+        if *id != self.primary && self.sites[&self.primary].current != self.target {
             self.breach(format!(
                 "upgraded {id}'s operator before the primary migrated"
             ));
@@ -427,8 +485,13 @@ impl World {
             }
             OperatorUpgrade::ApproveInstallPlan { name, csv, .. } => {
                 let plan = s.plans.iter_mut().find(|p| p.name == *name).unwrap();
-                assert_eq!(plan.csvs, std::slice::from_ref(csv));
                 plan.approved = true;
+                if plan.csvs != std::slice::from_ref(csv) {
+                    let others = plan.csvs.clone();
+                    self.breach(format!(
+                        "approved {name} on {id}, which also installs {others:?}"
+                    ));
+                }
             }
             OperatorUpgrade::PatchDeployment {
                 image,
@@ -446,24 +509,25 @@ impl World {
         self.now += TICK;
         let mut db = self.db;
         let mut breaches = Vec::new();
+        let heads: BTreeMap<SiteId, Option<QuayVersion>> = self
+            .sites
+            .iter()
+            .map(|(id, s)| (id.clone(), self.head(&s.channel)))
+            .collect();
         for (id, s) in &mut self.sites {
             s.unreachable_ticks = s.unreachable_ticks.saturating_sub(1);
             s.observed = s.generation;
             // OLM: an InstallPlan for the newest CSV of the channel; install once approved.
-            if let Some(minor) = s
-                .channel
-                .strip_prefix("stable-3.")
-                .and_then(|m| m.parse::<u32>().ok())
-                && let Some(newest) = catalogue()
-                    .minor(QuayVersion::new(3, minor, 0))
-                    .and_then(versions::MinorSeries::newest_patch)
+            if let Some(newest) = heads[id]
                 && newest > s.operator
             {
-                let csv = format!("quay-operator.v{newest}");
+                let csv = csv_name(newest);
                 if !s.plans.iter().any(|p| p.csvs.contains(&csv)) {
+                    let mut csvs = vec![csv];
+                    csvs.extend(self.co_installed.iter().cloned());
                     s.plans.push(InstallPlan {
                         name: format!("install-{}", s.plans.len() + 1),
-                        csvs: vec![csv],
+                        csvs,
                         approved: false,
                     });
                 } else if s.plans.iter().any(|p| p.approved && p.csvs.contains(&csv)) {
@@ -532,9 +596,9 @@ impl World {
 
     fn assert_upgraded_with_originals_restored(&self) {
         assert_eq!(self.ledger, Vec::<String>::new(), "safety ledger");
-        assert_eq!(self.db, TARGET);
+        assert_eq!(self.db, self.target);
         for (id, s) in &self.sites {
-            assert_eq!((s.current, s.operator), (TARGET, TARGET), "{id}");
+            assert_eq!((s.current, s.operator), (self.target, self.target), "{id}");
             let (replicas, hpa) = &self.initial[id];
             assert_eq!(s.hpa_managed, *hpa, "{id} HPA");
             for (c, r) in replicas {
@@ -1114,3 +1178,5 @@ fn naive_upgrade_of_every_operator_at_once_is_caught_by_the_ledger() {
         world.ledger
     );
 }
+
+mod channel;

@@ -26,9 +26,13 @@
 //! 1. **Preflight** (no progress recorded): every site reachable and converged (`Available`
 //!    and `ComponentsCreated` True, `RolloutBlocked` not True, generation observed, no migration
 //!    Job running or failed, the operator's `QUAY_VERSION` equal to `currentVersion`); one
-//!    `currentVersion` and one config hash everywhere; `from → target` an
+//!    `currentVersion` and one config hash everywhere; for OLM, the target resolved to what
+//!    the channel offers (its head, from the package's PackageManifest: the same on every
+//!    site, of a minor the catalogue knows, accepted by `target_version`), recorded as the
+//!    progress record's target so a resumed run keeps it; `from → target` an
 //!    [allowed hop](check_hop); the operator found on every site (an OLM Subscription
-//!    must use manual approval); every secondary's replicas restorable (explicit `replicas`
+//!    must use manual approval; an InstallPlan for the target must install nothing else, and
+//!    no other Subscription of the namespace may have an upgrade pending); every secondary's replicas restorable (explicit `replicas`
 //!    on each managed component, or a managed HPA); no live Lease of another holder. Any
 //!    failure is an error that names the site and the fix, and nothing is changed. If every
 //!    site already runs the target, the upgrade is done.
@@ -38,7 +42,8 @@
 //! 4. **Scale down the secondaries** ([`Phase::ScaleDownSecondaries`]): HPA unmanaged and
 //!    `replicas: 0` on their managed quay, clair and mirror; wait until their pods are gone.
 //! 5. **Upgrade the primary's operator** ([`Phase::UpgradePrimaryOperator`]): OLM: set the
-//!    Subscription channel, then approve exactly the InstallPlan for the target CSV;
+//!    Subscription channel, then approve the InstallPlan for the target CSV only if it
+//!    installs nothing else (one plan per namespace upgrades every operator in it);
 //!    Deployment: set the image and `QUAY_VERSION`.
 //! 6. **Wait for the primary's migration** ([`Phase::WaitPrimaryMigrated`]): the Job, then
 //!    `currentVersion == target` and Available. A failed Job is
@@ -76,12 +81,14 @@
 //! # Brief overview
 //!
 //! - [`versions`]: [`QuayVersion`], the embedded [`catalogue()`], [`check_hop`].
-//! - [`SiteId`], [`UpgradeInput`] → [`validate`] → [`UpgradeRequest`].
+//! - [`SiteId`], [`UpgradeInput`] → [`validate`] → [`UpgradeRequest`] with a
+//!   [`TargetVersion`] (a release, or a minor's channel head).
 //! - [`Observation`] in, [`step`] → [`Decision`] with [`Action`]s out; [`Progress`] is the
 //!   record on the cluster.
 //! - [`plan_steps`]: the steps in words for `terraform plan`.
 
 mod action;
+mod channel;
 mod error;
 mod names;
 mod observation;
@@ -92,6 +99,7 @@ mod progress;
 mod request;
 mod site;
 mod step;
+mod target;
 mod time;
 pub mod versions;
 
@@ -103,8 +111,8 @@ pub use action::{Action, OperatorUpgrade};
 pub use error::UpgradeError;
 pub use names::{LEASE_NAME, PROGRESS_CONFIG_MAP};
 pub use observation::{
-    Approval, Component, ComponentState, InstallPlan, JobObservation, JobState, LeaseObservation,
-    Observation, OperatorObservation, SiteObservation, SiteState,
+    Approval, ChannelOffer, Component, ComponentState, InstallPlan, JobObservation, JobState,
+    LeaseObservation, Observation, OperatorObservation, SiteObservation, SiteState,
 };
 pub use plan::{SiteObservationSummary, plan_steps};
 pub use progress::{
@@ -117,5 +125,6 @@ pub use request::{
 };
 pub use site::{SiteId, SiteIdError};
 pub use step::{Decision, step};
+pub use target::{TargetError, TargetVersion, csv_name};
 pub use time::Timestamp;
 pub use versions::{HopError, QuayVersion, VersionError, catalogue, check_hop};

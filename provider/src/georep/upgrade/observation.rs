@@ -3,7 +3,8 @@
 //! One round of reads gives, per requested site, either [`SiteObservation::Unreachable`] or a
 //! [`SiteState`]: the `QuayRegistry` status (currentVersion, conditions, generations), its
 //! component overrides (replicas, HPA managed), running pod counts for quay, clair and mirror,
-//! the operator (QUAY_VERSION, Deployment image, Subscription channel and approval, InstallPlans),
+//! the operator (QUAY_VERSION, Deployment image, Subscription channel and approval, InstallPlans,
+//! what the target channel offers),
 //! the migration Job and the config hash. From the primary cluster it also gives the Lease and
 //! the progress ConfigMap's data. Plain data: nothing here reads a cluster, and the strings
 //! are kept as read (for example the version text) so that [`step`] decides what is wrong
@@ -118,6 +119,41 @@ pub struct OperatorObservation {
     pub installed_csv: Option<String>,
     /// OLM: InstallPlans in the Subscription's namespace that install the operator.
     pub install_plans: Vec<InstallPlan>,
+    /// OLM: what the request's channel offers, from the package's PackageManifest; `None`
+    /// when it was not read (the deployment method, or no Subscription).
+    pub channel_offer: Option<ChannelOffer>,
+    /// OLM: the `status.currentCSV` of every other Subscription in the namespace that is not
+    /// installed yet (`installedCSV` differs): OLM resolves a namespace as a whole, so these
+    /// go into the Quay CSV's InstallPlan too.
+    pub other_pending_csvs: Vec<String>,
+}
+
+/// What an OLM channel offers: its head, as the catalog serves it. OLM only ever offers a
+/// channel's head (`status.channels[].currentCSV` of the PackageManifest), which moves with
+/// every patch release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChannelOffer {
+    /// The Subscription's catalog does not serve its package.
+    NoPackage {
+        /// The package, `spec.name` of the Subscription.
+        package: String,
+        /// The catalog, `namespace/name` of the CatalogSource.
+        catalog: String,
+    },
+    /// The package has no such channel.
+    NoChannel {
+        /// The channel asked for.
+        channel: String,
+        /// The channels it has.
+        channels: Vec<String>,
+    },
+    /// The channel's head.
+    Head {
+        /// `currentCSV`, such as `quay-operator.v3.14.8`.
+        csv: String,
+        /// `currentCSVDesc.version` as served (empty when absent).
+        version: String,
+    },
 }
 
 /// A Subscription's `installPlanApproval`.

@@ -9,13 +9,14 @@
 use std::fmt::Write as _;
 
 use super::action::{Action, OperatorUpgrade};
+use super::channel::quay_plan;
 use super::error::UpgradeError;
 use super::observation::{Component, JobState, SiteState};
 use super::progress::{Milestone, Originals, Phase, Progress};
 use super::request::OperatorMethod;
 use super::site::SiteId;
 use super::step::{Ctx, Outcome, condition_text};
-use super::versions::catalogue;
+use super::target::csv_name;
 
 impl Ctx<'_> {
     /// Scale-downs and waits that keep every secondary at 0 pods; `None` when they all are.
@@ -91,31 +92,39 @@ impl Ctx<'_> {
             })
     }
 
-    pub(super) fn upgrade_primary(&self, progress: &Progress) -> Outcome {
+    pub(super) fn upgrade_primary(&self, progress: &Progress) -> Result<Outcome, UpgradeError> {
         if let Some(actions) = self.keep_secondaries_down(progress) {
-            return Outcome::Stay(actions);
+            return Ok(Outcome::Stay(actions));
         }
         let primary = self.request.primary();
         let state = match self.state(primary) {
             Ok(state) => state,
-            Err(wait) => return Outcome::Stay(vec![wait]),
+            Err(wait) => return Ok(Outcome::Stay(vec![wait])),
         };
         if Self::operator_version(state) == Some(progress.target) {
-            return Outcome::Advance(progress.advanced(
+            return Ok(Outcome::Advance(progress.advanced(
                 Phase::WaitPrimaryMigrated,
                 Milestone::PrimaryOperatorUpgraded,
                 self.now,
-            ));
+            )));
         }
         if let Some(wait) = self.other_migration(primary) {
-            return Outcome::Stay(vec![wait]);
+            return Ok(Outcome::Stay(vec![wait]));
         }
-        Outcome::Stay(vec![self.operator_action(primary, state)])
+        Ok(Outcome::Stay(vec![
+            self.operator_action(primary, state, progress)?,
+        ]))
     }
 
-    /// The next operator change on `site`, or a wait for OLM.
-    fn operator_action(&self, site: &SiteId, state: &SiteState) -> Action {
-        let target = self.request.target();
+    /// The next operator change on `site`, or a wait for OLM. The version is the recorded
+    /// one (what the channel offered at preflight), never re-resolved.
+    fn operator_action(
+        &self,
+        site: &SiteId,
+        state: &SiteState,
+        progress: &Progress,
+    ) -> Result<Action, UpgradeError> {
+        let target = progress.target;
         let upgrade = |how| Action::UpgradeOperator {
             site: site.clone(),
             how,
@@ -126,23 +135,15 @@ impl Ctx<'_> {
                 subscription,
                 channel,
             } => {
-                let csv = catalogue().release(target).map_or_else(
-                    |_| format!("quay-operator.v{target}"),
-                    |r| r.csv().to_owned(),
-                );
+                let csv = csv_name(target);
                 if state.operator.subscription_channel.as_deref() != Some(channel) {
-                    return upgrade(OperatorUpgrade::SetSubscriptionChannel {
+                    return Ok(upgrade(OperatorUpgrade::SetSubscriptionChannel {
                         namespace: namespace.clone(),
                         subscription: subscription.clone(),
                         channel: channel.clone(),
-                    });
+                    }));
                 }
-                match state
-                    .operator
-                    .install_plans
-                    .iter()
-                    .find(|p| p.csvs.contains(&csv))
-                {
+                Ok(match quay_plan(site, state, &csv)? {
                     Some(plan) if !plan.approved => upgrade(OperatorUpgrade::ApproveInstallPlan {
                         namespace: namespace.clone(),
                         name: plan.name.clone(),
@@ -173,18 +174,18 @@ impl Ctx<'_> {
                             site: Some(site.clone()),
                         }
                     }
-                }
+                })
             }
             OperatorMethod::Deployment {
                 namespace,
                 name,
                 image,
-            } => upgrade(OperatorUpgrade::PatchDeployment {
+            } => Ok(upgrade(OperatorUpgrade::PatchDeployment {
                 namespace: namespace.clone(),
                 name: name.clone(),
                 image: image.clone(),
                 quay_version: target.to_string(),
-            }),
+            })),
         }
     }
 
@@ -285,7 +286,9 @@ impl Ctx<'_> {
             if let Some(wait) = self.other_migration(site) {
                 return Ok(Outcome::Stay(vec![wait]));
             }
-            return Ok(Outcome::Stay(vec![self.operator_action(site, state)]));
+            return Ok(Outcome::Stay(vec![
+                self.operator_action(site, state, progress)?,
+            ]));
         }
         Ok(Outcome::Advance(progress.advanced(
             Phase::RestoreSecondaries,

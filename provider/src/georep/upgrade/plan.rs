@@ -10,7 +10,7 @@ use super::names::{LEASE_NAME, PROGRESS_CONFIG_MAP};
 use super::observation::{Component, SiteState};
 use super::request::{OperatorMethod, UpgradeRequest};
 use super::site::SiteId;
-use super::versions::catalogue;
+use super::target::csv_name;
 
 /// What the plan knows about one site.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,7 +87,7 @@ pub fn plan_steps(request: &UpgradeRequest, current: &[SiteObservationSummary]) 
         summary(site)
             .and_then(|s| s.current_version.as_deref())
             .and_then(|v| v.parse().ok())
-            == Some(target)
+            .is_some_and(|v| target.accepts(v))
     });
     if all_at_target {
         return vec![format!("nothing to do: every site runs Quay {target}")];
@@ -107,7 +107,8 @@ pub fn plan_steps(request: &UpgradeRequest, current: &[SiteObservationSummary]) 
     let mut steps = vec![
         format!(
             "check that every site ({}) is reachable, converged, on one Quay version and one \
-             config hash, and that {from} → {target} is an allowed upgrade",
+             config hash, that the OLM channel (if any) offers Quay {target}, and that \
+             {from} → {target} is an allowed upgrade",
             names(&request.sites().iter().collect::<Vec<_>>())
         ),
         format!(
@@ -163,9 +164,9 @@ fn operator_step(request: &UpgradeRequest, site: &SiteId) -> String {
             subscription,
             channel,
         } => {
-            let csv = catalogue().release(target).map_or_else(
-                |_| format!("quay-operator.v{target}"),
-                |r| r.csv().to_owned(),
+            let csv = target.exact().map_or_else(
+                || format!("the head of channel {channel} (Quay {target})"),
+                csv_name,
             );
             format!(
                 "upgrade the operator of {site}: Subscription {namespace}/{subscription} to \

@@ -4,6 +4,7 @@
 //! that fails is an [`UpgradeError`] and the decision carries no change.
 
 use super::action::Action;
+use super::channel::quay_plan;
 use super::error::UpgradeError;
 use super::names::{LEASE_NAME, PROGRESS_CONFIG_MAP};
 use super::observation::{Approval, JobState, SiteObservation, SiteState};
@@ -11,13 +12,13 @@ use super::progress::{Milestone, Originals, Phase, Progress, SecondaryRecord};
 use super::request::OperatorMethod;
 use super::site::SiteId;
 use super::step::{Ctx, Decision, condition_text};
+use super::target::csv_name;
 use super::versions::{QuayVersion, check_hop};
 use crate::georep::site::Gap;
 
 impl Ctx<'_> {
     /// Preflight, then the Lease, then the recorded originals: one of them per round.
     pub(super) fn preflight(&self) -> Result<Decision, UpgradeError> {
-        let target = self.request.target();
         let mut states = Vec::new();
         for site in self.request.sites() {
             match self.observation.sites.get(site) {
@@ -41,7 +42,14 @@ impl Ctx<'_> {
                 })?;
             versions.push(version);
         }
-        if versions.iter().all(|v| *v == target) {
+        // An exact target every site already runs is done without asking the channel (whose
+        // head may have moved on since); a minor is resolved first.
+        let at = |target: QuayVersion| versions.iter().all(|v| *v == target);
+        let target = match self.request.target().exact() {
+            Some(exact) if at(exact) => exact,
+            _ => self.resolve_target(&states)?,
+        };
+        if at(target) {
             let mut actions = Vec::new();
             if self.lease_is_ours() {
                 actions.push(Action::ReleaseLease {
@@ -55,7 +63,7 @@ impl Ctx<'_> {
                 status: format!("every site runs Quay {target}"),
             });
         }
-        let from = self.check_sites(&states, &versions)?;
+        let from = self.check_sites(&states, &versions, target)?;
         if !self.lease_is_ours() {
             let primary = self.request.primary();
             return Ok(Decision {
@@ -118,8 +126,8 @@ impl Ctx<'_> {
         &self,
         states: &[(&SiteId, &SiteState)],
         versions: &[QuayVersion],
+        target: QuayVersion,
     ) -> Result<QuayVersion, UpgradeError> {
-        let target = self.request.target();
         for (site, state) in states {
             check_converged(state).map_err(|reason| UpgradeError::NotConverged {
                 site: (*site).clone(),
@@ -150,6 +158,15 @@ impl Ctx<'_> {
         })?;
         for (site, state) in states {
             self.check_operator(site, state)?;
+            if matches!(self.request.operator(), OperatorMethod::Olm { .. }) {
+                quay_plan(site, state, &csv_name(target))?;
+                if !state.operator.other_pending_csvs.is_empty() {
+                    return Err(UpgradeError::OtherOperatorsPending {
+                        site: (*site).clone(),
+                        csvs: state.operator.other_pending_csvs.join(", "),
+                    });
+                }
+            }
             if *site != self.request.primary()
                 && !state.hpa_managed
                 && let Some((component, _)) = state
@@ -165,7 +182,11 @@ impl Ctx<'_> {
         Ok(from)
     }
 
-    fn check_operator(&self, site: &SiteId, state: &SiteState) -> Result<(), UpgradeError> {
+    pub(super) fn check_operator(
+        &self,
+        site: &SiteId,
+        state: &SiteState,
+    ) -> Result<(), UpgradeError> {
         match self.request.operator() {
             OperatorMethod::Olm {
                 namespace,

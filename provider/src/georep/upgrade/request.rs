@@ -5,8 +5,12 @@
 //! never touches a cluster. The rules:
 //! - `sites`: at least one; each a [`SiteId`]; no duplicates.
 //! - `primary`: a [`SiteId`] that is one of `sites`; defaults to the first site.
-//! - `target_version`: a [`QuayVersion`] the [catalogue](super::catalogue) lists as released.
-//!   Whether it is an allowed hop from what the sites run is for preflight, which sees them.
+//! - `target_version`: a [`TargetVersion`]: a release (`3.14.8`) or a minor (`3.14`, the head
+//!   of its OLM channel), of a minor the [catalogue](super::catalogue) lists as released; a
+//!   patch newer than the catalogue's is accepted for OLM (the channel says whether it exists)
+//!   and refused for the deployment method, which has no channel and must know the images.
+//!   What the channel offers and whether it is an allowed hop from what the sites run is for
+//!   preflight, which sees them.
 //! - `operator.method`: `olm` or `deployment`; `namespace` and `name` (Subscription or
 //!   Deployment name) required Kubernetes names. `channel` belongs to `olm` only and defaults to
 //!   the target's catalogue channel (another channel is a warning: it must offer the target's
@@ -19,7 +23,8 @@
 use std::time::Duration;
 
 use super::site::{SiteId, is_dns_label};
-use super::versions::{QuayVersion, catalogue};
+use super::target::TargetVersion;
+use super::versions::{HopError, catalogue};
 use crate::georep::issue::Issue;
 use crate::georep::path::FieldPath;
 
@@ -67,7 +72,7 @@ pub enum OperatorMethod {
         namespace: String,
         /// Name of the Subscription.
         subscription: String,
-        /// The channel that offers the target CSV, such as `stable-3.14`.
+        /// The channel whose head is the target, such as `stable-3.14`.
         channel: String,
     },
     /// A plain operator Deployment, upgraded by changing its image and `QUAY_VERSION`.
@@ -89,7 +94,7 @@ pub enum OperatorMethod {
 pub struct UpgradeRequest {
     sites: Vec<SiteId>,
     primary: SiteId,
-    target: QuayVersion,
+    target: TargetVersion,
     operator: OperatorMethod,
     lease_duration: Duration,
     holder: String,
@@ -124,7 +129,7 @@ impl UpgradeRequest {
     pub fn new(
         sites: Vec<SiteId>,
         primary: SiteId,
-        target: QuayVersion,
+        target: TargetVersion,
         operator: OperatorMethod,
         lease_duration: Duration,
     ) -> Result<Self, RequestError> {
@@ -178,8 +183,8 @@ impl UpgradeRequest {
         self.sites.iter().filter(|s| **s != self.primary)
     }
 
-    /// The Quay version every site ends at.
-    pub fn target(&self) -> QuayVersion {
+    /// The requested target as written; preflight resolves it against the OLM channel.
+    pub fn target(&self) -> TargetVersion {
         self.target
     }
 
@@ -326,21 +331,22 @@ fn check_primary(
     }
 }
 
-fn check_target(target: Option<&str>, issues: &mut Vec<Issue>) -> Option<QuayVersion> {
+fn check_target(target: Option<&str>, issues: &mut Vec<Issue>) -> Option<TargetVersion> {
     let path = || FieldPath::attr("target_version");
     let Some(text) = target else {
         issues.push(Issue::error(
             path(),
             "Missing Target Version",
             format!(
-                "set target_version to a Quay release such as {}",
+                "set target_version to a Quay release such as {}, or a minor such as 3.14 for \
+                 the newest patch its OLM channel offers",
                 catalogue().newest_patches()
             ),
         ));
         return None;
     };
-    let version = match text.parse::<QuayVersion>() {
-        Ok(version) => version,
+    let target = match text.parse::<TargetVersion>() {
+        Ok(target) => target,
         Err(err) => {
             issues.push(Issue::error(
                 path(),
@@ -350,7 +356,7 @@ fn check_target(target: Option<&str>, issues: &mut Vec<Issue>) -> Option<QuayVer
             return None;
         }
     };
-    if let Err(err) = catalogue().release(version) {
+    if let Err(err) = catalogue().known(target.in_series()) {
         issues.push(Issue::error(
             path(),
             "Unknown Target Version",
@@ -358,12 +364,58 @@ fn check_target(target: Option<&str>, issues: &mut Vec<Issue>) -> Option<QuayVer
         ));
         return None;
     }
-    Some(version)
+    Some(target)
+}
+
+/// The deployment method's target: an exact release the catalogue lists, whose images are
+/// known; `None` (with the issue) otherwise.
+fn deployment_release(target: TargetVersion, issues: &mut Vec<Issue>) -> Option<String> {
+    let path = FieldPath::attr("target_version");
+    let minor = catalogue().minor(target.in_series());
+    let newest = minor
+        .and_then(super::versions::MinorSeries::newest_patch)
+        .map_or_else(|| target.series(), |v| v.to_string());
+    let Some(exact) = target.exact() else {
+        issues.push(Issue::error(
+            path,
+            "Release Needed With Deployment",
+            format!(
+                "target_version {target} names a minor, which means the newest patch an OLM \
+                 channel offers; the deployment method has no channel: set a release such as \
+                 {newest}"
+            ),
+        ));
+        return None;
+    };
+    match catalogue().release(exact) {
+        Ok(release) => Some(release.operator_image().to_owned()),
+        Err(HopError::UnknownVersion { .. }) => {
+            issues.push(Issue::error(
+                path,
+                "Unknown Release For Deployment",
+                format!(
+                    "Quay {exact} is newer than the newest {} release this provider knows \
+                     ({newest}), and the deployment method has no channel to learn its images \
+                     from: use {newest}, use method = \"olm\", or upgrade the provider",
+                    target.series()
+                ),
+            ));
+            None
+        }
+        Err(err) => {
+            issues.push(Issue::error(
+                path,
+                "Unknown Target Version",
+                err.to_string(),
+            ));
+            None
+        }
+    }
 }
 
 fn check_operator(
     operator: Option<&OperatorInput>,
-    target: Option<QuayVersion>,
+    target: Option<TargetVersion>,
     issues: &mut Vec<Issue>,
 ) -> Option<OperatorMethod> {
     let path = || FieldPath::attr("operator");
@@ -377,7 +429,6 @@ fn check_operator(
     };
     let namespace = required_name(op.namespace.as_deref(), "namespace", issues);
     let name = required_name(op.name.as_deref(), "name", issues);
-    let release = target.and_then(|t| catalogue().release(t).ok());
     match op.method.as_deref() {
         Some("olm") => {
             if op.image.is_some() {
@@ -388,23 +439,23 @@ fn check_operator(
                      method = \"deployment\"",
                 ));
             }
-            let channel = match (&op.channel, &release) {
-                (Some(channel), Some(release)) if channel != release.olm_channel() => {
+            let published = target.and_then(|t| catalogue().channel(t.in_series()));
+            let channel = match (&op.channel, published, target) {
+                (Some(channel), Some(published), Some(target)) if channel != published => {
                     issues.push(Issue::warning(
                         path().field("channel"),
                         "Unusual OLM Channel",
                         format!(
-                            "Quay {} is published in channel {}; channel {channel} must offer \
-                             {} or the upgrade waits for an InstallPlan that never comes",
-                            release.version(),
-                            release.olm_channel(),
-                            release.csv()
+                            "Quay {} is published in channel {published}; the upgrade installs \
+                             the head of channel {channel}, and preflight refuses it unless \
+                             it is Quay {target}",
+                            target.series()
                         ),
                     ));
                     Some(channel.clone())
                 }
-                (Some(channel), _) => Some(channel.clone()),
-                (None, release) => release.as_ref().map(|r| r.olm_channel().to_owned()),
+                (Some(channel), _, _) => Some(channel.clone()),
+                (None, published, _) => published.map(str::to_owned),
             };
             Some(OperatorMethod::Olm {
                 namespace: namespace?,
@@ -429,10 +480,8 @@ fn check_operator(
                 ));
                 return None;
             }
-            let image = op
-                .image
-                .clone()
-                .or_else(|| release.as_ref().map(|r| r.operator_image().to_owned()));
+            let default_image = target.and_then(|t| deployment_release(t, issues));
+            let image = op.image.clone().or(default_image);
             Some(OperatorMethod::Deployment {
                 namespace: namespace?,
                 name: name?,

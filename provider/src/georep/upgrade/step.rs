@@ -79,7 +79,7 @@ pub fn step(
             ctx.resume(progress)?
         }
     };
-    ctx.guard(&decision.actions)?;
+    ctx.guard(&decision.actions, decision.progress.as_ref())?;
     Ok(decision)
 }
 
@@ -185,7 +185,9 @@ impl Ctx<'_> {
 
     fn resume(&self, progress: Progress) -> Result<Decision, UpgradeError> {
         let request = self.request;
-        if progress.target != request.target() {
+        // The recorded target is what the channel offered when the upgrade started: it is
+        // kept, even if the channel has moved on since, as long as the request still accepts it.
+        if !request.target().accepts(progress.target) {
             return Err(UpgradeError::ProgressForOtherTarget {
                 from: progress.from,
                 stored: progress.target,
@@ -217,7 +219,7 @@ impl Ctx<'_> {
         }
         let outcome = match progress.phase {
             Phase::ScaleDownSecondaries => self.scale_down(&progress),
-            Phase::UpgradePrimaryOperator => self.upgrade_primary(&progress),
+            Phase::UpgradePrimaryOperator => self.upgrade_primary(&progress)?,
             Phase::WaitPrimaryMigrated => self.wait_primary(&progress)?,
             Phase::UpgradeSecondaryOperators => self.upgrade_secondaries(&progress)?,
             Phase::RestoreSecondaries => self.restore(&progress)?,
@@ -332,8 +334,19 @@ impl Ctx<'_> {
     // ---- guard -----------------------------------------------------------------------
 
     /// Re-checks the safety invariants against the actions about to be returned.
-    fn guard(&self, actions: &[Action]) -> Result<(), UpgradeError> {
-        let target = self.request.target();
+    fn guard(&self, actions: &[Action], progress: Option<&Progress>) -> Result<(), UpgradeError> {
+        let Some(target) = progress.map(Progress::target) else {
+            return match actions
+                .iter()
+                .find(|a| matches!(a, Action::UpgradeOperator { .. } | Action::Restore { .. }))
+            {
+                Some(action) => Err(UpgradeError::SafetyGuard {
+                    action: format!("{action:?}"),
+                    reason: "no upgrade is recorded".to_owned(),
+                }),
+                None => Ok(()),
+            };
+        };
         let primary = self.request.primary();
         let refuse = |action: &Action, reason: String| {
             Err(UpgradeError::SafetyGuard {

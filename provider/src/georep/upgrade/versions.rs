@@ -17,11 +17,14 @@
 //! all start below 3.10 (the oldest minor here), and lists for 3.12 and later were not checked.
 //! So this module allows only:
 //! - a newer patch of the same minor (`3.13.4 → 3.13.11`);
-//! - any known patch of the next minor (`3.13.11 → 3.14.2`).
+//! - any patch of the next minor (`3.13.11 → 3.14.2`).
 //!
-//! Everything else is refused with a [`HopError`] that says why and what to do: a downgrade
-//! (the shared database cannot migrate back), a skipped minor (upgrade one minor at a time), an
-//! unknown or unreleased version. This module does no I/O.
+//! A patch newer than the catalogue's newest of a known minor is allowed on either side: an
+//! OLM channel's head moves on with every patch release, and patches of a minor do not reorder
+//! its migrations. Everything else is refused with a [`HopError`] that says why and what to
+//! do: a downgrade (the shared database cannot migrate back), a skipped minor (upgrade one
+//! minor at a time), a minor this provider does not know (a newer provider release does) or
+//! one without a release. This module does no I/O.
 
 use std::cmp::Ordering;
 use std::fmt;
@@ -265,6 +268,49 @@ impl Catalogue {
         }
     }
 
+    /// The released minor of `version`, whatever its patch: an OLM channel moves on with
+    /// every patch release, so a patch newer than the catalogue's newest is still a release
+    /// of a minor whose migrations this provider knows the order of.
+    ///
+    /// # Errors
+    ///
+    /// [`HopError::UnknownMinor`] for a minor newer than every listed one (a newer provider
+    /// release lists it), [`HopError::UnknownVersion`] for one older than every listed one,
+    /// [`HopError::Unreleased`] for a minor without a release.
+    pub fn known(&self, version: QuayVersion) -> Result<&MinorSeries, HopError> {
+        let Some(minor) = self.minor(version) else {
+            let newest = self.minors.last().map(|m| (m.major, m.minor));
+            return Err(
+                if newest.is_some_and(|n| (version.major, version.minor) > n) {
+                    HopError::UnknownMinor {
+                        version,
+                        known: self.newest_patches(),
+                    }
+                } else {
+                    HopError::UnknownVersion {
+                        version,
+                        known: self.newest_patches(),
+                    }
+                },
+            );
+        };
+        if minor.released.is_none() {
+            return Err(HopError::Unreleased {
+                version,
+                series: minor.series(),
+            });
+        }
+        Ok(minor)
+    }
+
+    /// The OLM channel of `version`'s minor, such as `stable-3.14`, if the minor is released.
+    pub fn channel(&self, version: QuayVersion) -> Option<&str> {
+        self.minor(version)?
+            .released
+            .as_ref()
+            .map(|r| r.olm_channel.as_str())
+    }
+
     /// The newest patch of every released minor, as text for messages (`3.10.25, 3.11.13, …`).
     pub fn newest_patches(&self) -> String {
         self.minors
@@ -296,6 +342,18 @@ pub enum HopError {
     /// The version is not in the catalogue.
     #[error("Quay {version} is not a version this provider knows; known newest patches: {known}")]
     UnknownVersion {
+        /// The version given.
+        version: QuayVersion,
+        /// The newest patch of every known minor.
+        known: String,
+    },
+    /// The minor is newer than every minor the catalogue lists.
+    #[error(
+        "Quay {version} is of a minor this provider does not know yet (it knows {known}): a \
+         newer release of the provider knows it and its upgrade path; upgrade the provider, \
+         then apply again"
+    )]
+    UnknownMinor {
         /// The version given.
         version: QuayVersion,
         /// The newest patch of every known minor.
@@ -344,8 +402,9 @@ pub enum HopError {
 ///
 /// # Errors
 ///
-/// [`HopError`] when either version is unknown or unreleased, the versions are equal, `to` is
-/// older, or `to` skips a minor series. See the module docs for the rule and its sources.
+/// [`HopError`] when either version's minor is unknown or unreleased, the versions are equal,
+/// `to` is older, or `to` skips a minor series. A patch newer than the catalogue's newest of
+/// a known minor is allowed (see [`Catalogue::known`]). See the module docs for the rule and its sources.
 ///
 /// # Examples
 ///
@@ -365,8 +424,8 @@ pub fn check_hop(from: QuayVersion, to: QuayVersion) -> Result<(), HopError> {
         Ordering::Less => return Err(HopError::Downgrade { from, to }),
         Ordering::Greater => {}
     }
-    catalogue.release(from)?;
-    catalogue.release(to)?;
+    catalogue.known(from)?;
+    catalogue.known(to)?;
     if to.major != from.major || to.minor > from.minor + 1 {
         let position = catalogue
             .minors
@@ -583,10 +642,16 @@ mod tests {
 
     #[test]
     fn refuses_unknown_unreleased_and_equal_versions() {
-        assert!(matches!(
-            check_hop(v("3.14.8"), v("3.14.99")),
-            Err(HopError::UnknownVersion { .. })
-        ));
+        // A patch newer than the catalogue's is still of a known minor.
+        assert_eq!(check_hop(v("3.14.8"), v("3.14.99")), Ok(()));
+        assert_eq!(check_hop(v("3.17.6"), v("3.18.0")), Ok(()));
+        let newer_minor = check_hop(v("3.18.0"), v("3.20.0")).unwrap_err();
+        assert!(matches!(newer_minor, HopError::UnknownMinor { .. }));
+        assert!(
+            newer_minor
+                .to_string()
+                .contains("newer release of the provider")
+        );
         assert!(matches!(
             check_hop(v("3.9.5"), v("3.10.25")),
             Err(HopError::UnknownVersion { .. })

@@ -172,7 +172,7 @@ fn request_constructor_refuses_states_validation_reports() {
         name: "d".into(),
         image: "i".into(),
     };
-    let v = QuayVersion::new(3, 14, 8);
+    let v = TargetVersion::Exact(crate::georep::upgrade::QuayVersion::new(3, 14, 8));
     let d = DEFAULT_LEASE_DURATION;
     assert_eq!(
         UpgradeRequest::new(vec![], site.clone(), v, op.clone(), d),
@@ -192,4 +192,65 @@ fn request_constructor_refuses_states_validation_reports() {
         UpgradeRequest::new(vec![site], other, v, op, d),
         Err(RequestError::PrimaryNotInSites { .. })
     ));
+}
+
+fn deployment() -> OperatorInput {
+    OperatorInput {
+        method: Some("deployment".into()),
+        namespace: Some("quay-operator".into()),
+        name: Some("quay-operator".into()),
+        ..OperatorInput::default()
+    }
+}
+
+#[test]
+fn olm_accepts_a_minor_or_a_patch_newer_than_the_catalogue_and_asks_the_channel() {
+    let mut i = input();
+    i.target_version = Some("3.18".into());
+    let (request, warnings) = validate(&i).unwrap();
+    assert!(warnings.is_empty());
+    assert_eq!(request.target().to_string(), "3.18");
+    assert!(
+        matches!(request.operator(), OperatorMethod::Olm { channel, .. } if channel == "stable-3.18")
+    );
+    i.target_version = Some("3.17.6".into());
+    let (request, _) = validate(&i).unwrap();
+    assert_eq!(request.target().exact(), Some("3.17.6".parse().unwrap()));
+    assert!(
+        matches!(request.operator(), OperatorMethod::Olm { channel, .. } if channel == "stable-3.17")
+    );
+}
+
+#[test]
+fn refuses_an_unknown_minor_saying_a_newer_provider_release_knows_it() {
+    let mut i = input();
+    for target in ["3.20", "3.20.1"] {
+        i.target_version = Some(target.into());
+        let issues = validate(&i).unwrap_err();
+        assert_eq!(paths(&issues), ["target_version"]);
+        assert!(
+            issues[0].detail.contains("newer release of the provider"),
+            "{}",
+            issues[0].detail
+        );
+    }
+}
+
+#[test]
+fn the_deployment_method_keeps_refusing_releases_whose_images_it_does_not_know() {
+    let mut i = input();
+    i.operator = Some(deployment());
+    for (target, needle) in [
+        ("3.17.6", "no channel to learn its images"),
+        ("3.17", "set a release such as 3.17.4"),
+    ] {
+        i.target_version = Some(target.into());
+        let issues = validate(&i).unwrap_err();
+        assert_eq!(paths(&issues), ["target_version"], "{target}");
+        assert!(
+            issues[0].detail.contains(needle),
+            "{target}: {}",
+            issues[0].detail
+        );
+    }
 }
