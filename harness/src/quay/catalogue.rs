@@ -67,7 +67,8 @@ impl QuayVersion {
         }
     }
 
-    /// The image tag the operator and Quay images carry: `v3.13.11`.
+    /// The tag of the Quay images quay/quay's `cut-release.yml` publishes: `v3.13.11` (the
+    /// operator image's tag has no `v`: see `sim::olm::catalogue::operator_image`).
     #[must_use]
     pub fn image_tag(&self) -> String {
         format!("v{self}")

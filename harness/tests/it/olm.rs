@@ -271,3 +271,133 @@ async fn kubernetes_flavour_has_no_olm_and_a_plain_operator_deployment() {
         )
     );
 }
+
+fn package_manifests(client: &Client) -> Api<DynamicObject> {
+    let gvk = GroupVersionKind::gvk("packages.operators.coreos.com", "v1", "PackageManifest");
+    Api::namespaced_with(
+        client.clone(),
+        NS,
+        &ApiResource::from_gvk_with_plural(&gvk, "packagemanifests"),
+    )
+}
+
+/// The head the PackageManifest shows for `channel`, once it shows `csv`.
+async fn manifest_head(client: &Client, channel: &str, csv: &str) -> serde_json::Value {
+    eventually(&format!("the PackageManifest to show {csv}"), || async {
+        let manifest = package_manifests(client)
+            .get_opt("project-quay")
+            .await
+            .unwrap()?;
+        let found = manifest.data["status"]["channels"]
+            .as_array()?
+            .iter()
+            .find(|c| c["name"] == channel)?
+            .clone();
+        (found["currentCSV"] == json!(csv)).then_some((manifest, found))
+    })
+    .await
+    .1
+}
+
+#[tokio::test]
+async fn a_published_patch_the_provider_never_heard_of_is_offered_and_installed() {
+    let (_sim, client, model) = openshift().await;
+    install(&client, "3.14.8").await;
+    let head = manifest_head(&client, "stable-3.14", "quay-operator.v3.14.8").await;
+    assert_eq!(head["currentCSVDesc"]["version"], json!("3.14.8"));
+    let labels = package_manifests(&client)
+        .get("project-quay")
+        .await
+        .unwrap()
+        .metadata
+        .labels
+        .unwrap();
+    assert_eq!(labels["catalog"], "redhat-operators");
+    assert_eq!(labels["catalog-namespace"], "openshift-marketplace");
+
+    model
+        .publish("stable-3.14", olm::catalogue::Entry::release("3.14.11"))
+        .unwrap();
+    let head = manifest_head(&client, "stable-3.14", "quay-operator.v3.14.11").await;
+    assert_eq!(head["currentCSVDesc"]["version"], json!("3.14.11"));
+    let plan = eventually("an InstallPlan for 3.14.11", || async {
+        plans(&client)
+            .get_opt("install-quay-operator-v3-14-11")
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(
+        plan.data["spec"]["clusterServiceVersionNames"],
+        json!(["quay-operator.v3.14.11"])
+    );
+    plans(&client)
+        .patch(
+            "install-quay-operator-v3-14-11",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"approved": true}})),
+        )
+        .await
+        .unwrap();
+    let env = eventually("the operator Deployment to run 3.14.11", || async {
+        let env = operator_env(&client).await;
+        (env.1 == "3.14.11").then_some(env)
+    })
+    .await;
+    assert_eq!(env.0, "quay.io/projectquay/quay-operator:3.14.11");
+}
+
+#[tokio::test]
+async fn a_plan_also_installs_the_pending_csvs_of_other_operators_in_the_namespace() {
+    let (_sim, client, _model) = openshift().await;
+    let etcd = json!({"apiVersion": "operators.coreos.com/v1alpha1", "kind": "Subscription",
+        "metadata": {"name": "etcd", "namespace": NS},
+        "spec": {"name": "etcd", "channel": "singlenamespace-alpha", "source": "community-operators",
+                 "sourceNamespace": "openshift-marketplace", "installPlanApproval": "Manual"}});
+    georep_harness::sim::olm::install_operator(&client, NS, "quay-operator", "3.14.0")
+        .await
+        .unwrap();
+    subs(&client)
+        .patch(
+            "etcd",
+            &PatchParams::apply("test").force(),
+            &Patch::Apply(&etcd),
+        )
+        .await
+        .unwrap();
+    subs(&client)
+        .patch_status(
+            "etcd",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"installedCSV": "etcdoperator.v0.9.2",
+                "currentCSV": "etcdoperator.v0.9.4", "state": "UpgradePending"}})),
+        )
+        .await
+        .unwrap();
+    // The plan may predate the etcd Subscription; a new channel head gets a new plan.
+    set_channel(&client, "stable-3.15").await;
+    let plan = eventually("an InstallPlan for 3.15.7", || async {
+        plans(&client)
+            .get_opt("install-quay-operator-v3-15-7")
+            .await
+            .unwrap()
+    })
+    .await;
+    assert_eq!(
+        plan.data["spec"]["clusterServiceVersionNames"],
+        json!(["quay-operator.v3.15.7", "etcdoperator.v0.9.4"])
+    );
+    plans(&client)
+        .patch(
+            "install-quay-operator-v3-15-7",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"approved": true}})),
+        )
+        .await
+        .unwrap();
+    eventually("the other operator to be upgraded too", || async {
+        let s = subs(&client).get("etcd").await.unwrap();
+        (s.data["status"]["installedCSV"] == json!("etcdoperator.v0.9.4")).then_some(())
+    })
+    .await;
+}

@@ -860,7 +860,7 @@ async fn patching_the_operator_deployment_upgrades_by_one_version() {
 
     let patch = json!({"spec": {"template": {"spec": {"containers": [{
         "name": "quay-operator",
-        "image": "quay.io/projectquay/quay-operator:v3.14.8",
+        "image": "quay.io/projectquay/quay-operator:3.14.8",
         "env": [{"name": "QUAY_VERSION", "value": "3.14.8"}],
     }]}}}});
     let operator_ns = site

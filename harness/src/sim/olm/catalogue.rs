@@ -30,6 +30,18 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The entry of Quay `version` as the operator's release templates name it
+    /// (`hack/prepare-upstream.sh`: CSV `quay-operator.v<version>`, image
+    /// `quay.io/projectquay/quay-operator:<version>`, the version without a `v`).
+    #[must_use]
+    pub fn release(version: &str) -> Self {
+        Self {
+            csv: format!("quay-operator.v{version}"),
+            version: version.to_owned(),
+            image: operator_image(version),
+        }
+    }
+
     /// The version as `(major, minor, patch)`, for ordering; `None` when it does not parse.
     pub fn version_key(&self) -> Option<(u32, u32, u32)> {
         version_key(&self.version)
@@ -131,6 +143,32 @@ impl Catalogue {
             .find(|e| e.csv == csv)
     }
 
+    /// Adds `entry` as the new head of `channel` (created when missing), as a catalog update
+    /// publishing a patch release does. The entry may be one the provider never heard of.
+    ///
+    /// # Errors
+    /// [`Error::Channel`] when the entry's version does not parse or is not newer than the
+    /// channel's head.
+    pub fn publish(&mut self, channel: &str, entry: Entry) -> Result<(), Error> {
+        let refused = || Error::Channel {
+            channel: channel.to_owned(),
+        };
+        let key = entry.version_key().ok_or_else(refused)?;
+        match self.channels.iter_mut().find(|c| c.name == channel) {
+            Some(found) => {
+                if found.entries.last().and_then(Entry::version_key) >= Some(key) {
+                    return Err(refused());
+                }
+                found.entries.push(entry);
+            }
+            None => self.channels.push(Channel {
+                name: channel.to_owned(),
+                entries: vec![entry],
+            }),
+        }
+        Ok(())
+    }
+
     /// The entry installing Quay `version`.
     pub fn by_version(&self, version: &str) -> Option<&Entry> {
         self.channels
@@ -150,6 +188,16 @@ pub fn catalogue() -> &'static Catalogue {
         Catalogue::parse(include_str!("catalogue.json"))
             .expect("the embedded catalogue is checked by its unit test")
     })
+}
+
+/// The operator image of Quay `version` in the released convention: the tag is the version
+/// without a `v` (`quay.io/projectquay/quay-operator:3.17.4`), as `hack/prepare-upstream.sh`
+/// writes it into the released CSV (`.github/workflows/prepare-release.yml` strips the tag's
+/// `v` from `RELEASE`); the provider's `versions.json` and `shared/fixtures/quay-versions.json`
+/// use the same.
+#[must_use]
+pub fn operator_image(version: &str) -> String {
+    format!("quay.io/projectquay/quay-operator:{version}")
 }
 
 /// `"3.14.8"` as `(3, 14, 8)`.

@@ -11,7 +11,7 @@ use kube::api::{DeleteParams, DynamicObject, ResourceExt as _};
 use kube::runtime::controller::Action;
 use serde_json::json;
 
-use super::catalogue::{Entry, catalogue};
+use super::catalogue::{Catalogue, Entry};
 use super::deployment::{OPERATOR_DEPLOYMENT, apply_deployment, operator_deployment};
 use super::shared::{API_VERSION, CSV, Ctx, Error, api, api_error, apply, patch_status, str_at};
 
@@ -57,9 +57,10 @@ pub(crate) async fn install(
     client: &kube::Client,
     namespace: &str,
     name: &str,
+    cat: &Catalogue,
 ) -> Result<(), Error> {
     let csvs = api(client, CSV, namespace);
-    let Some(entry) = catalogue().entry(name) else {
+    let Some(entry) = cat.entry(name) else {
         return patch_status(
             &csvs,
             CSV,
@@ -111,6 +112,6 @@ pub(crate) async fn reconcile(csv: Arc<DynamicObject>, ctx: Arc<Ctx>) -> Result<
         return Ok(Action::await_change());
     }
     let namespace = csv.namespace().unwrap_or_default();
-    install(&ctx.client, &namespace, &csv.name_any()).await?;
+    install(&ctx.client, &namespace, &csv.name_any(), &ctx.catalogue()).await?;
     Ok(Action::await_change())
 }

@@ -11,7 +11,7 @@ use super::shared::{API_VERSION, Error, SUBSCRIPTION, api, apply, patch_status};
 /// Installs Quay Operator `version` in `namespace` as OLM would have after an approved first
 /// install: a Subscription `subscription` (package [`catalogue::PACKAGE`], the version's
 /// channel, `installPlanApproval: Manual`, `startingCSV`) reporting the CSV as installed, the
-/// CSV in phase `Succeeded`, and the operator Deployment. Creates the namespace if needed.
+/// CSV in phase `Succeeded`, the operator Deployment, and the package's PackageManifest. Creates the namespace if needed.
 ///
 /// # Errors
 /// [`Error::NotInCatalogue`] for a version the catalogue does not list; [`Error::Api`] when
@@ -40,7 +40,7 @@ pub async fn install_operator(
     // The CSV and Deployment come first, so a running subscription controller finds the
     // install in place and adopts it instead of planning one.
     csv::create(client, namespace, entry, None).await?;
-    csv::install(client, namespace, &entry.csv).await?;
+    csv::install(client, namespace, &entry.csv, cat).await?;
     let subs = api(client, SUBSCRIPTION, namespace);
     let manifest = json!({
         "apiVersion": API_VERSION, "kind": SUBSCRIPTION.0,
@@ -52,6 +52,14 @@ pub async fn install_operator(
         },
     });
     apply(&subs, SUBSCRIPTION, subscription, &manifest).await?;
+    super::package_manifest::write(
+        client,
+        namespace,
+        "redhat-operators",
+        "openshift-marketplace",
+        cat,
+    )
+    .await?;
     patch_status(
         &subs,
         SUBSCRIPTION,

@@ -1,10 +1,12 @@
 //! The InstallPlan controller: carries out an approved plan.
 //!
-//! A plan waits in phase `RequiresApproval` until `spec.approved` is true. Then the CSV it
-//! names (the last of `spec.clusterServiceVersionNames`) is created in phase `Pending`,
-//! replacing the CSV its Subscription has installed, and the plan's phase becomes
-//! `Complete`; the [`super::csv`] controller does the install. Plans are created by the
-//! [`super::subscription`] controller, owned by their Subscription.
+//! A plan waits in phase `RequiresApproval` until `spec.approved` is true. Then the Quay CSV
+//! it names (the one of `spec.clusterServiceVersionNames` the catalogue has) is created in
+//! phase `Pending`, replacing the CSV its Subscription has installed, and the plan's phase
+//! becomes `Complete`; the [`super::csv`] controller does the install. The plan's other CSVs
+//! (other operators of the namespace, see [`super::subscription`]) are installed too, as
+//! approving a real shared plan does: the Subscription offering each reports it installed.
+//! Plans are created by the [`super::subscription`] controller, owned by their Subscription.
 
 use std::sync::Arc;
 
@@ -12,7 +14,9 @@ use kube::api::{DynamicObject, ResourceExt as _};
 use kube::runtime::controller::Action;
 use serde_json::{Value, json};
 
-use super::catalogue::catalogue;
+use kube::api::ListParams;
+
+use super::catalogue::PACKAGE;
 use super::shared::{Ctx, Error, INSTALL_PLAN, SUBSCRIPTION, api, api_error, patch_status, str_at};
 
 /// The plan's phase while it waits for approval.
@@ -45,24 +49,27 @@ pub(crate) async fn reconcile(plan: Arc<DynamicObject>, ctx: Arc<Ctx>) -> Result
         }
         return Ok(Action::await_change());
     }
-    let csv_name = plan.data["spec"]["clusterServiceVersionNames"]
+    let names: Vec<String> = plan.data["spec"]["clusterServiceVersionNames"]
         .as_array()
-        .and_then(|names| names.last())
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let Some(entry) = catalogue().entry(&csv_name) else {
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect();
+    let cat = ctx.catalogue();
+    let Some(entry) = names.iter().find_map(|n| cat.entry(n)) else {
         patch_status(
             &plans,
             INSTALL_PLAN,
             &name,
-            json!({"phase": "Failed", "message": format!("{csv_name:?} is not in the catalogue")}),
+            json!({"phase": "Failed", "message": format!("none of {names:?} is in the catalogue")}),
         )
         .await?;
         return Ok(Action::await_change());
     };
     let replaces = installed_csv(&ctx.client, &plan, &namespace).await?;
     super::csv::create(&ctx.client, &namespace, entry, replaces.as_deref()).await?;
+    install_others(&ctx.client, &namespace, &names).await?;
     patch_status(&plans, INSTALL_PLAN, &name, json!({"phase": COMPLETE})).await?;
     Ok(Action::await_change())
 }
@@ -88,4 +95,36 @@ async fn installed_csv(
             format!("{} {namespace}/{}", SUBSCRIPTION.0, owner.name),
         ))?;
     Ok(sub.and_then(|s| str_at(&s, &["status", "installedCSV"]).map(str::to_owned)))
+}
+
+/// Reports every other package's Subscription in `namespace` whose `status.currentCSV` is
+/// one of `names` as having installed it.
+async fn install_others(
+    client: &kube::Client,
+    namespace: &str,
+    names: &[String],
+) -> Result<(), Error> {
+    let subs = api(client, SUBSCRIPTION, namespace);
+    let list = subs.list(&ListParams::default()).await.map_err(api_error(
+        "list",
+        format!("{} in {namespace}", SUBSCRIPTION.0),
+    ))?;
+    for sub in &list.items {
+        if str_at(sub, &["spec", "name"]) == Some(PACKAGE) {
+            continue;
+        }
+        if let Some(current) = str_at(sub, &["status", "currentCSV"])
+            && names.iter().any(|n| n == current)
+            && str_at(sub, &["status", "installedCSV"]) != Some(current)
+        {
+            patch_status(
+                &subs,
+                SUBSCRIPTION,
+                &sub.name_any(),
+                json!({"installedCSV": current, "state": "AtLatestKnown"}),
+            )
+            .await?;
+        }
+    }
+    Ok(())
 }

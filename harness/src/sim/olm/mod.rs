@@ -19,22 +19,39 @@
 //! manual approval, Succeeded CSV, Deployment); [`install_operator_deployment`] is the plain
 //! Deployment of a Kubernetes-flavoured cluster, where there is no OLM.
 //!
+//! # What it models, and after which upstream file
+//!
+//! | behaviour | upstream (operator-framework/operator-lifecycle-manager unless named) |
+//! |---|---|
+//! | a Subscription is offered its channel's head, never an older entry | `pkg/controller/operators/catalog/operator.go` (resolution), `pkg/controller/registry/resolver` |
+//! | manual approval: the plan waits in `RequiresApproval` until `spec.approved` | `pkg/controller/operators/catalog/operator.go` (`syncInstallPlans`) |
+//! | one InstallPlan per namespace resolution: a new Quay plan also lists the `status.currentCSV` of every other package's Subscription in the namespace not installed yet, and approving it installs them too (the other Subscription reports it installed) | `pkg/controller/operators/catalog/operator.go` (`syncResolvingNamespace`, `ensureInstallPlan`) |
+//! | the PackageManifest of the package, in the Subscription's namespace, labelled `catalog`/`catalog-namespace`, with each channel's `currentCSV` and `currentCSVDesc.version` (see [`package_manifest`]) | `pkg/package-server/provider/registry.go`, `pkg/package-server/apis/operators/v1/packagemanifest_types.go` |
+//! | a catalog update publishing a new channel head at run time, including a patch the provider never heard of ([`OlmModel::publish`]) | a CatalogSource's registry image moving on (`pkg/controller/registry/reconciler`) |
+//! | CSV name `quay-operator.v<version>`, operator image `quay.io/projectquay/quay-operator:<version>` (no `v`), annotation `quay-version` | quay/quay-operator `hack/prepare-upstream.sh`, `.github/workflows/prepare-release.yml` |
+//! | installing a CSV: the operator Deployment gets its image and `QUAY_VERSION`, the replaced CSV is deleted | `pkg/controller/operators/olm/operator.go`, quay-operator `bundle/manifests/quay-operator.clusterserviceversion.yaml` |
+//!
 //! # What it does not model
-//! CatalogSources and bundle images (the catalogue is a data file), OperatorGroups and install
-//! modes, `Automatic` approval (plans of such a Subscription also wait), `replaces`/`skips`
-//! upgrade graphs (the channel head is offered directly), dependency resolution, CSV phases
-//! between `Pending` and `Succeeded`, RBAC and webhooks from the CSV, and the operator pods
-//! themselves (the Deployment is an object; nothing runs it).
+//! CatalogSources and bundle images (the catalogue is a data file, changed with
+//! [`OlmModel::publish`]), OperatorGroups and install modes, `Automatic` approval (plans of
+//! such a Subscription also wait), `replaces`/`skips`/`skipRange` upgrade graphs (the channel
+//! head is offered directly), resolution of packages other than Quay (another Subscription's
+//! status is whatever a test writes), dependency resolution, the package server's other
+//! packages, catalogs and namespaces (the PackageManifest is written only where a Quay
+//! Subscription is, and is a CRD rather than an aggregated API), CSV phases between `Pending`
+//! and `Succeeded`, RBAC and webhooks from the CSV, and the operator pods themselves (the
+//! Deployment is an object; nothing runs it).
 
 pub mod catalogue;
 pub mod csv;
 mod deployment;
 mod install;
 pub mod install_plan;
+pub mod package_manifest;
 mod shared;
 pub mod subscription;
 
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use kube::api::{Api, DynamicObject};
 use kube::runtime::controller::{Action, Controller};
@@ -55,6 +72,7 @@ use crate::sim::reconciles::Reconciles;
 pub struct OlmModel {
     tasks: Vec<JoinHandle<()>>,
     reconciles: Arc<Reconciles>,
+    catalogue: Arc<RwLock<catalogue::Catalogue>>,
 }
 
 impl OlmModel {
@@ -78,13 +96,36 @@ impl OlmModel {
                 source,
             })?;
         let reconciles = Arc::new(Reconciles::default());
-        let ctx = Arc::new(Ctx { client });
+        let catalogue = Arc::new(RwLock::new(catalogue::catalogue().clone()));
+        let ctx = Arc::new(Ctx {
+            client,
+            catalogue: Arc::clone(&catalogue),
+        });
         let tasks = vec![
             spawn(&ctx, &reconciles, SUBSCRIPTION, subscription::reconcile),
             spawn(&ctx, &reconciles, INSTALL_PLAN, install_plan::reconcile),
             spawn(&ctx, &reconciles, CSV, csv::reconcile),
         ];
-        Ok(Self { tasks, reconciles })
+        Ok(Self {
+            tasks,
+            reconciles,
+            catalogue,
+        })
+    }
+
+    /// Publishes `entry` as the new head of `channel` in this cluster's catalog, as a catalog
+    /// update does when a patch is released: the PackageManifest shows it and Subscriptions on
+    /// the channel are offered it, at the controllers' next look (within [`RESYNC`]). The
+    /// entry may be a version the provider never heard of.
+    ///
+    /// # Errors
+    /// [`catalogue::Error::Channel`] when the entry is not newer than the channel's head.
+    pub fn publish(&self, channel: &str, entry: catalogue::Entry) -> Result<(), catalogue::Error> {
+        let mut guard = match self.catalogue.write() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        guard.publish(channel, entry)
     }
 
     /// Completed reconciles by kind (`Subscription`, `InstallPlan`,

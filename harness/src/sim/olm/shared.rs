@@ -55,6 +55,8 @@ pub(crate) const SUBSCRIPTION: OlmKind = ("Subscription", "subscriptions");
 pub(crate) const INSTALL_PLAN: OlmKind = ("InstallPlan", "installplans");
 /// ClusterServiceVersion.
 pub(crate) const CSV: OlmKind = ("ClusterServiceVersion", "clusterserviceversions");
+/// PackageManifest (`packages.operators.coreos.com/v1`, see [`package_manifest_api`]).
+pub(crate) const PACKAGE_MANIFEST: OlmKind = ("PackageManifest", "packagemanifests");
 
 /// The `apiVersion` of the OLM kinds.
 pub const API_VERSION: &str = "operators.coreos.com/v1alpha1";
@@ -66,13 +68,33 @@ pub(crate) fn resource(kind: OlmKind) -> ApiResource {
     )
 }
 
+/// The PackageManifests of `namespace`: another group and version than the other OLM kinds.
+pub(crate) fn package_manifest_api(client: &kube::Client, namespace: &str) -> Api<DynamicObject> {
+    let ar = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("packages.operators.coreos.com", "v1", PACKAGE_MANIFEST.0),
+        PACKAGE_MANIFEST.1,
+    );
+    Api::namespaced_with(client.clone(), namespace, &ar)
+}
+
 pub(crate) fn api(client: &kube::Client, kind: OlmKind, namespace: &str) -> Api<DynamicObject> {
     Api::namespaced_with(client.clone(), namespace, &resource(kind))
 }
 
-/// What a reconcile needs: the client.
+/// What a reconcile needs: the client and the model's catalogue.
 pub(crate) struct Ctx {
     pub(crate) client: kube::Client,
+    pub(crate) catalogue: std::sync::Arc<std::sync::RwLock<super::catalogue::Catalogue>>,
+}
+
+impl Ctx {
+    /// A snapshot of the model's catalogue (never held across an await).
+    pub(crate) fn catalogue(&self) -> super::catalogue::Catalogue {
+        match self.catalogue.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
 }
 
 /// How long the Subscription controller waits before looking at a Subscription again on its own.

@@ -7,7 +7,15 @@
 //! nothing. An offer becomes one InstallPlan per CSV (named `install-<csv>`, owned by the
 //! Subscription, `approval: Manual`, `approved: false`); the status says `installedCSV`,
 //! `currentCSV`, `state` and `installPlanRef`. An unknown channel offers nothing
-//! (`state: AtLatestKnown`).
+//! (`state: AtLatestKnown`). It also writes the package's PackageManifest into the
+//! Subscription's namespace ([`super::package_manifest`]).
+//!
+//! Subscriptions of other packages are not resolved (the catalogue has only the Quay
+//! package): their status is whatever a test writes. But like OLM, which resolves every
+//! Subscription of a namespace together and puts every pending CSV into one InstallPlan
+//! (operator-lifecycle-manager, `pkg/controller/operators/catalog/operator.go`,
+//! `syncResolvingNamespace`), a new plan for the Quay CSV also lists the `status.currentCSV`
+//! of every other Subscription in the namespace that is not installed yet.
 
 use std::sync::Arc;
 
@@ -15,7 +23,7 @@ use kube::api::{DynamicObject, ListParams, ResourceExt as _};
 use kube::runtime::controller::Action;
 use serde_json::{Value, json};
 
-use super::catalogue::{Entry, catalogue, version_key};
+use super::catalogue::{Catalogue, Entry, PACKAGE, version_key};
 use super::install_plan::REQUIRES_APPROVAL;
 use super::shared::{
     API_VERSION, CSV, Ctx, Error, INSTALL_PLAN, RESYNC, SUBSCRIPTION, api, api_error, apply,
@@ -35,10 +43,14 @@ pub(crate) async fn reconcile(sub: Arc<DynamicObject>, ctx: Arc<Ctx>) -> Result<
     if sub.metadata.deletion_timestamp.is_some() {
         return Ok(Action::await_change());
     }
+    if str_at(&sub, &["spec", "name"]) != Some(PACKAGE) {
+        return Ok(Action::await_change());
+    }
     let namespace = sub.namespace().unwrap_or_default();
     let name = sub.name_any();
-    let installed = installed(&ctx.client, &namespace).await?;
-    let cat = catalogue();
+    let cat = ctx.catalogue();
+    super::package_manifest::ensure(&ctx.client, &sub, &cat).await?;
+    let installed = installed(&ctx.client, &namespace, &cat).await?;
     let head = str_at(&sub, &["spec", "channel"]).and_then(|c| cat.head(c));
     let offer: Option<&Entry> = match (&installed, head) {
         (None, head) => str_at(&sub, &["spec", "startingCSV"])
@@ -72,7 +84,11 @@ pub(crate) async fn reconcile(sub: Arc<DynamicObject>, ctx: Arc<Ctx>) -> Result<
 }
 
 /// The newest Succeeded CSV of the catalogue in `namespace`.
-async fn installed(client: &kube::Client, namespace: &str) -> Result<Option<Entry>, Error> {
+async fn installed(
+    client: &kube::Client,
+    namespace: &str,
+    cat: &Catalogue,
+) -> Result<Option<Entry>, Error> {
     let csvs = api(client, CSV, namespace)
         .list(&ListParams::default())
         .await
@@ -81,7 +97,7 @@ async fn installed(client: &kube::Client, namespace: &str) -> Result<Option<Entr
         .items
         .iter()
         .filter(|c| str_at(c, &["status", "phase"]) == Some("Succeeded"))
-        .filter_map(|c| catalogue().entry(&c.name_any()))
+        .filter_map(|c| cat.entry(&c.name_any()))
         .max_by_key(|e| e.version_key())
         .cloned())
 }
@@ -102,6 +118,8 @@ async fn ensure_plan(
     if existing.is_some() {
         return Ok(name);
     }
+    let mut csvs = vec![entry.csv.clone()];
+    csvs.extend(pending_of_other_packages(client, namespace).await?);
     let manifest = json!({
         "apiVersion": API_VERSION, "kind": INSTALL_PLAN.0,
         "metadata": {
@@ -113,7 +131,7 @@ async fn ensure_plan(
         },
         "spec": {
             "approval": "Manual", "approved": false,
-            "clusterServiceVersionNames": [entry.csv],
+            "clusterServiceVersionNames": csvs,
         },
     });
     apply(&plans, INSTALL_PLAN, &name, &manifest).await?;
@@ -125,4 +143,28 @@ async fn ensure_plan(
     )
     .await?;
     Ok(name)
+}
+
+/// The `status.currentCSV` of every Subscription of another package in `namespace` whose
+/// `status.installedCSV` differs: what OLM's namespace-wide resolution adds to the plan.
+async fn pending_of_other_packages(
+    client: &kube::Client,
+    namespace: &str,
+) -> Result<Vec<String>, Error> {
+    let subs = api(client, SUBSCRIPTION, namespace)
+        .list(&ListParams::default())
+        .await
+        .map_err(api_error(
+            "list",
+            format!("{} in {namespace}", SUBSCRIPTION.0),
+        ))?;
+    Ok(subs
+        .items
+        .iter()
+        .filter(|s| str_at(s, &["spec", "name"]) != Some(PACKAGE))
+        .filter_map(|s| {
+            let current = str_at(s, &["status", "currentCSV"])?;
+            (str_at(s, &["status", "installedCSV"]) != Some(current)).then(|| current.to_owned())
+        })
+        .collect())
 }

@@ -4,7 +4,8 @@
 //!
 //! # Brief overview
 //! - [`OperatorModel::start`] creates the operator's own Deployment `quay-operator` (env
-//!   `QUAY_VERSION`, image `quay.io/projectquay/quay-operator:v<version>`) unless it exists, and
+//!   `QUAY_VERSION`, image `quay.io/projectquay/quay-operator:<version>`, the released tag
+//!   convention of `hack/prepare-upstream.sh`) unless it exists, and
 //!   starts the controllers; [`RunningOperator`] reads the live version and the site's serving
 //!   quay pods ([`ReadyPods`] for readers that outlive it), and stops everything.
 //! - [`operator_deployment`]: watches that Deployment; a patched `QUAY_VERSION` (or image tag)

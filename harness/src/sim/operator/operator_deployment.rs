@@ -36,7 +36,7 @@ pub fn manifest(namespace: &str, version: QuayVersion) -> serde_json::Value {
                 "metadata": {"labels": labels},
                 "spec": {"containers": [{
                     "name": "quay-operator",
-                    "image": format!("quay.io/projectquay/quay-operator:{}", version.image_tag()),
+                    "image": crate::sim::olm::catalogue::operator_image(&version.to_string()),
                     "env": [{"name": "QUAY_VERSION", "value": version.to_string()}],
                 }]},
             },
