@@ -65,7 +65,7 @@ struct Site {
     key: String,
     sim: SimCluster,
     client: Client,
-    _olm: Option<OlmModel>,
+    olm: Option<OlmModel>,
 }
 
 /// What the stand-in operators saw, shared by all sites.
@@ -150,7 +150,7 @@ async fn start_site(key: &str, flavour: Flavour) -> Site {
         key: key.to_owned(),
         sim,
         client,
-        _olm: olm_model,
+        olm: olm_model,
     }
 }
 
@@ -321,6 +321,10 @@ fn clusters(sites: &[Site]) -> Clusters {
 }
 
 fn request(sites: &[Site], method: &str) -> UpgradeRequest {
+    request_to(sites, method, TO)
+}
+
+fn request_to(sites: &[Site], method: &str, target: &str) -> UpgradeRequest {
     let input = UpgradeInput {
         sites: Some(
             sites
@@ -328,7 +332,7 @@ fn request(sites: &[Site], method: &str) -> UpgradeRequest {
                 .map(|s| format!("{}/{NS}/{NAME}", s.key))
                 .collect(),
         ),
-        target_version: Some(TO.into()),
+        target_version: Some(target.into()),
         operator: Some(OperatorInput {
             method: Some(method.into()),
             namespace: Some(OPERATOR_NS.into()),
@@ -365,11 +369,15 @@ async fn three_sites(flavour: Flavour) -> (Vec<Site>, Arc<Mutex<World>>, Vec<Joi
 }
 
 async fn assert_upgraded_and_restored(sites: &[Site]) {
+    assert_upgraded_to_and_restored(sites, TO).await;
+}
+
+async fn assert_upgraded_to_and_restored(sites: &[Site], to: &str) {
     for site in sites {
         let qr = qr_api(&site.client).get(NAME).await.unwrap();
         assert_eq!(
             qr.data["status"]["currentVersion"],
-            json!(TO),
+            json!(to),
             "{}",
             site.key
         );
@@ -507,3 +515,5 @@ async fn a_lease_held_by_another_run_stops_the_upgrade_before_any_change() {
         t.abort();
     }
 }
+
+mod channel;

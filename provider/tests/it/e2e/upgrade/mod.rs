@@ -287,7 +287,7 @@ async fn upgrade_every_operator_at_once(env: &LocalEnv, to: QuayVersion) {
     let patches = env.sites().iter().map(|site| async move {
         let client = site.cluster.client().await.unwrap();
         let (namespace, name) = site.operator_install();
-        let image = format!("quay.io/projectquay/quay-operator:{}", to.image_tag());
+        let image = georep_harness::sim::olm::catalogue::operator_image(&to.to_string());
         let patch = json!({"spec": {"template": {"spec": {"containers": [{
             "name": "quay-operator", "image": image,
             "env": [{"name": "QUAY_VERSION", "value": to.to_string()}],
