@@ -66,15 +66,14 @@ impl Ctx<'_> {
             catalogue()
                 .known(parsed)
                 .map_err(|source| UpgradeError::OfferRefused {
-                    site: (*site).clone(),
+                    site: site.to_string(),
                     channel: channel.clone(),
                     csv: csv.clone(),
-                    offered: parsed.to_string(),
-                    source,
+                    source: Box::new(source),
                 })?;
             if !requested.accepts(parsed) {
                 return Err(UpgradeError::OfferMismatch {
-                    site: (*site).clone(),
+                    site: site.to_string(),
                     channel: channel.clone(),
                     csv: csv.clone(),
                     offered: parsed,
@@ -131,7 +130,7 @@ pub(super) fn quay_plan<'a>(
         Ok(Some(plan))
     } else {
         Err(UpgradeError::SharedInstallPlan {
-            site: site.clone(),
+            site: site.to_string(),
             plan: plan.name.clone(),
             csv: csv.to_owned(),
             others: others.join(", "),

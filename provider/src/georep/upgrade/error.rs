@@ -102,8 +102,8 @@ pub enum UpgradeError {
         .requested.series()
     )]
     OfferMismatch {
-        /// The site.
-        site: SiteId,
+        /// The site (as text: keeps the error small).
+        site: String,
         /// The channel.
         channel: String,
         /// The CSV it offers.
@@ -115,21 +115,19 @@ pub enum UpgradeError {
     },
     /// The channel's head is a version the provider cannot upgrade to.
     #[error(
-        "OLM channel {channel} on site {site} offers {csv} (Quay {offered}), which this \
-         upgrade cannot install; nothing was changed"
+        "OLM channel {channel} on site {site} offers {csv}, which this upgrade cannot \
+         install; nothing was changed"
     )]
     OfferRefused {
-        /// The site.
-        site: SiteId,
+        /// The site (as text: keeps the error small).
+        site: String,
         /// The channel.
         channel: String,
         /// The CSV it offers.
         csv: String,
-        /// The version it offers.
-        offered: String,
         /// Why it cannot be installed.
         #[source]
-        source: HopError,
+        source: Box<HopError>,
     },
     /// The sites' catalogs offer different heads of the channel.
     #[error(
@@ -151,8 +149,8 @@ pub enum UpgradeError {
          Operator in a namespace of its own, then apply again; the plan was not approved"
     )]
     SharedInstallPlan {
-        /// The site.
-        site: SiteId,
+        /// The site (as text: keeps the error small).
+        site: String,
         /// The InstallPlan's name.
         plan: String,
         /// The Quay CSV.
