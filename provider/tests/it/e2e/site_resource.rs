@@ -248,3 +248,40 @@ fn managed_monitoring_is_refused_without_the_prometheus_api_or_an_all_namespaces
         runtime.block_on(sim.stop());
     });
 }
+
+/// Issue 20, item 4: a `config_yaml` value a managed component replaces is a warning at plan
+/// time, pointing at `config_yaml` and naming the value Quay runs with; the plan goes on.
+#[test]
+fn a_mirror_interval_the_managed_mirror_replaces_is_a_plan_warning() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sim = cluster(&runtime, Flavour::Openshift);
+    for_each_terraform(|tf: &TerraformBinary| {
+        let dir = workdir(tf, "site_overridden_mirror_interval");
+        let kubeconfig = dir
+            .write_file("us-east.kubeconfig", &sim.kubeconfig().unwrap())
+            .unwrap();
+        let hcl = config(&kubeconfig.display().to_string(), "", "").replacen(
+            "  storage \"us_east\" {",
+            "  mirroring {\n    interval = 60\n  }\n  storage \"us_east\" {",
+            1,
+        );
+        dir.write_main_tf(&hcl).unwrap();
+        let plan = dir.plan().unwrap();
+        assert_eq!(plan.exit, PlanExit::Changes, "{:#?}", plan.events);
+        let diags: Vec<Diagnostic> = plan.events.diagnostics().cloned().collect();
+        // Reported by validation and again by the plan, like every site warning.
+        let found: Vec<&Diagnostic> = diags
+            .iter()
+            .filter(|d| d.summary == "Setting Overridden by the Operator")
+            .collect();
+        assert!(!found.is_empty(), "{diags:#?}");
+        for d in found {
+            assert_eq!(d.severity, georep_harness::terraform::Severity::Warning);
+            let snippet = d.snippet.as_ref().unwrap();
+            assert!(snippet.code.contains("config_yaml"), "{d:#?}");
+            assert!(d.detail.contains("REPO_MIRROR_INTERVAL: 30"), "{d:#?}");
+            assert!(d.detail.contains("mirror { enabled = false }"), "{d:#?}");
+        }
+    });
+    runtime.block_on(sim.stop());
+}
