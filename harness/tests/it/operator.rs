@@ -470,13 +470,14 @@ async fn missing_components_are_written_back_with_openshift_defaults() {
         "route",
         "tls",
         "objectstorage",
-        "monitoring",
         "postgres",
         "redis",
         "clair",
     ] {
         assert_eq!(managed(kind), true, "{kind}");
     }
+    // No Prometheus API on this cluster: the operator defaults monitoring to unmanaged.
+    assert_eq!(managed("monitoring"), false);
     let reg = site.get().await;
     assert!(
         reg["metadata"]["finalizers"]
@@ -743,6 +744,148 @@ async fn managed_hpa_gets_hpas_and_min_replicas() {
         let hpa = get_eventually(&hpas, &format!("{NAME}-{name}")).await;
         assert_eq!(hpa["spec"]["minReplicas"], 2, "{name}");
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// What the operator overrides, host checks, monitoring and leftover HPAs (issue 20)
+
+#[tokio::test]
+async fn the_rendered_config_secret_carries_the_managed_components_values() {
+    let site = site("effective-config", Flavour::Openshift).await;
+    let mut config = offline_config();
+    config["REPO_MIRROR_INTERVAL"] = json!(600);
+    config["PREFERRED_URL_SCHEME"] = json!("http");
+    site.bundle("bundle", &config, &[]).await;
+    site.registry("bundle", geo_components("us_east")).await;
+    let quay = site.deployment("quay-app").await;
+    let secret_name = quay.spec.unwrap().template.spec.unwrap().volumes.unwrap()[0]
+        .secret
+        .as_ref()
+        .unwrap()
+        .secret_name
+        .clone()
+        .unwrap();
+    let secret = Api::<Secret>::namespaced(site.client.clone(), NS)
+        .get(&secret_name)
+        .await
+        .unwrap();
+    let text = &secret.data.unwrap()["config.yaml"].0;
+    let rendered: Value = serde_saphyr::from_str(std::str::from_utf8(text).unwrap()).unwrap();
+    assert_eq!(rendered["REPO_MIRROR_INTERVAL"], 30, "{rendered:#}");
+    assert_eq!(rendered["PREFERRED_URL_SCHEME"], "https", "{rendered:#}");
+    assert_eq!(rendered["EXTERNAL_TLS_TERMINATION"], true, "{rendered:#}");
+}
+
+fn certificate(names: &[&str]) -> (String, String) {
+    let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+    let pair = rcgen::generate_simple_self_signed(names).unwrap();
+    (pair.cert.pem(), pair.signing_key.serialize_pem())
+}
+
+#[tokio::test]
+async fn a_certificate_that_misses_the_build_manager_host_is_component_creation_failed() {
+    let site = site("tls-hosts", Flavour::Openshift).await;
+    let mut config = offline_config();
+    config["BUILDMAN_HOSTNAME"] = json!("builder.global.example:443");
+    let (cert, key) = certificate(&["quay.global.example"]);
+    site.bundle("bundle", &config, &[("ssl.cert", &cert), ("ssl.key", &key)])
+        .await;
+    let components = with(
+        geo_components("us_east"),
+        "tls",
+        json!({"kind": "tls", "managed": false}),
+    );
+    site.registry("bundle", components).await;
+    let c = site.wait_condition("RolloutBlocked", "True").await;
+    assert_eq!(c["reason"], "ComponentCreationFailed", "{c}");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("provided certificate pair not valid for host 'builder.global.example'"),
+        "{c}"
+    );
+}
+
+#[tokio::test]
+async fn managed_monitoring_without_the_prometheus_api_is_blocked() {
+    let components = with(
+        geo_components("us_east"),
+        "monitoring",
+        json!({"kind": "monitoring", "managed": true}),
+    );
+    let c = blocked_by(Flavour::Openshift, Some(offline_config()), components).await;
+    assert_eq!(c["reason"], "MonitoringComponentDependencyError", "{c}");
+    assert!(
+        c["message"]
+            .as_str()
+            .unwrap()
+            .contains("could not check for monitoring support"),
+        "{c}"
+    );
+}
+
+#[tokio::test]
+async fn hpas_left_from_a_managed_component_stay_and_fight_explicit_replicas() {
+    use kube::runtime::{WatchStreamExt as _, watcher};
+    use tokio_stream::StreamExt as _;
+
+    let site = site("hpa-leftover", Flavour::Openshift).await;
+    site.bundle("bundle", &offline_config(), &[]).await;
+    let hpa_managed = json!([
+        {"kind": "quay", "managed": true}, {"kind": "mirror", "managed": true},
+        {"kind": "clair", "managed": false}, {"kind": "horizontalpodautoscaler", "managed": true},
+        {"kind": "postgres", "managed": false}, {"kind": "redis", "managed": false},
+        {"kind": "objectstorage", "managed": false}, {"kind": "clairpostgres", "managed": false},
+        {"kind": "route", "managed": true}, {"kind": "tls", "managed": true},
+        {"kind": "monitoring", "managed": false},
+    ]);
+    site.registry("bundle", hpa_managed).await;
+    let hpas = georep_harness::quay::dynamic_api(
+        &site.client,
+        NS,
+        "autoscaling/v2",
+        "HorizontalPodAutoscaler",
+    );
+    get_eventually(&hpas, &format!("{NAME}-quay-mirror")).await;
+
+    // Unmanaged HPA, one mirror pod: the operator renders replicas 1 and no HPA.
+    let deployments: Api<Deployment> = Api::namespaced(site.client.clone(), NS);
+    let mirror_name = format!("{NAME}-quay-mirror");
+    let mut replicas = Box::pin(
+        watcher(deployments.clone(), watcher::Config::default())
+            .applied_objects()
+            .filter_map(|d| d.ok())
+            .filter(move |d: &Deployment| d.name_any() == mirror_name)
+            .map(|d| d.spec.and_then(|s| s.replicas)),
+    );
+    let mut reg = site.get().await;
+    reg["spec"]["components"] = geo_components("us_east");
+    let reg: DynamicObject = serde_json::from_value(reg).unwrap();
+    site.registries()
+        .replace(NAME, &PostParams::default(), &reg)
+        .await
+        .unwrap();
+    let seen = tokio::time::timeout(DEADLINE, async {
+        let mut seen = Vec::new();
+        while let Some(r) = replicas.next().await {
+            seen.push(r);
+            if seen.contains(&Some(1)) && seen.last() == Some(&Some(2)) {
+                return seen;
+            }
+        }
+        seen
+    })
+    .await
+    .expect("the leftover HPA scaled the mirror back to its minimum");
+    assert_eq!(seen.last(), Some(&Some(2)), "{seen:?}");
+    assert!(
+        hpas.get_opt(&format!("{NAME}-quay-mirror"))
+            .await
+            .unwrap()
+            .is_some(),
+        "the operator deleted the HPA it no longer renders"
+    );
 }
 
 /// Polls `api` for `name` under [`DEADLINE`].

@@ -31,6 +31,27 @@ impl Kind {
     pub const DEPLOYMENT: Self = Self::new("apps/v1", "Deployment", "deployments", true);
     /// `batch/v1` Job.
     pub const JOB: Self = Self::new("batch/v1", "Job", "jobs", true);
+    /// `autoscaling/v2` HorizontalPodAutoscaler.
+    pub const HORIZONTAL_POD_AUTOSCALER: Self = Self::new(
+        "autoscaling/v2",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        true,
+    );
+    /// `monitoring.coreos.com/v1` ServiceMonitor (the Prometheus Operator's API).
+    pub const SERVICE_MONITOR: Self = Self::new(
+        "monitoring.coreos.com/v1",
+        "ServiceMonitor",
+        "servicemonitors",
+        true,
+    );
+    /// `monitoring.coreos.com/v1` PrometheusRule (the Prometheus Operator's API).
+    pub const PROMETHEUS_RULE: Self = Self::new(
+        "monitoring.coreos.com/v1",
+        "PrometheusRule",
+        "prometheusrules",
+        true,
+    );
     /// `coordination.k8s.io/v1` Lease.
     pub const LEASE: Self = Self::new("coordination.k8s.io/v1", "Lease", "leases", true);
     /// `quay.redhat.com/v1` QuayRegistry.
@@ -88,13 +109,16 @@ impl Kind {
     }
 
     /// Every kind above, for looking one up by `apiVersion` and `kind`.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 16] = [
         Self::NAMESPACE,
         Self::SECRET,
         Self::CONFIG_MAP,
         Self::POD,
         Self::DEPLOYMENT,
         Self::JOB,
+        Self::HORIZONTAL_POD_AUTOSCALER,
+        Self::SERVICE_MONITOR,
+        Self::PROMETHEUS_RULE,
         Self::LEASE,
         Self::QUAY_REGISTRY,
         Self::ROUTE,

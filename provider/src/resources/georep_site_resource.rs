@@ -15,6 +15,10 @@
 //! the provider sets is listed in `drift`, which the next plan clears, so the difference shows
 //! in `terraform plan` and `terraform apply` restores it.
 //!
+//! Around the apply, `site_cluster.rs` refuses what the cluster cannot run (the operator's
+//! API, Routes, the Prometheus API and install mode for monitoring) and deletes the
+//! HorizontalPodAutoscalers the operator left from a managed `horizontalpodautoscaler`.
+//!
 //! Delete removes the `QuayRegistry` and waits until the cluster has removed it and its owned
 //! objects, then the bundle Secrets, then the namespace when this resource created it. It never
 //! touches the shared database, Redis or buckets.
@@ -35,6 +39,7 @@ use super::georep_site_model::{
 use super::migration_gate::Entered;
 use super::model::{Field, Model};
 use super::provider_data::ProviderData;
+use super::site_cluster;
 use super::timeouts::{self, Operation};
 use crate::cluster::{Check, Cluster, Kind, WaitOptions};
 use crate::framework::{PlanRequest, Resource};
@@ -83,7 +88,7 @@ async fn converge(
     let cluster = data.cluster(site.cluster()).await?;
     let deadline = Instant::now() + timeout;
     // Preflight: refuse before writing anything.
-    preflight(&cluster, site).await?;
+    site_cluster::preflight(&cluster, site).await?;
     let namespace = site.namespace().as_str().to_owned();
     let live = cluster
         .get(&Kind::QUAY_REGISTRY, Some(&namespace), site.name().as_str())
@@ -134,6 +139,7 @@ async fn converge(
             .await
             .map_err(|err| cluster_error("Apply Failed", &err))?;
     }
+    site_cluster::remove_operator_hpas(&cluster, site, diags).await;
     info!(site = %site.id(), "applied; waiting for the operator");
     let name = site.name().as_str().to_owned();
     let registry = if wait {
@@ -160,6 +166,11 @@ async fn converge(
             .await
             .map_err(|err| cluster_error("Read Failed", &err))?
     };
+    // Again once the operator has seen the new spec: a reconcile of the old one may have
+    // applied an HPA after the first removal.
+    if wait {
+        site_cluster::remove_operator_hpas(&cluster, site, diags).await;
+    }
     remove_old_bundles(&cluster, site, diags).await;
     Ok(state_of(
         planned,
@@ -248,38 +259,6 @@ async fn remove_old_bundles(cluster: &Cluster, site: &Site, diags: &mut Diagnost
 /// Whether a drift path is one the upgrade's scale-down changes: replicas, or the HPA flag.
 fn is_upgrade_scale_down(path: &str) -> bool {
     path.ends_with(".overrides.replicas") || path.contains("kind=horizontalpodautoscaler")
-}
-
-/// Refuses what cannot work on this cluster before anything is written.
-async fn preflight(cluster: &Cluster, site: &Site) -> Result<(), Diagnostic> {
-    let unavailable = |err: crate::cluster::Error| cluster_error("Cluster Unavailable", &err);
-    if !cluster
-        .serves(&Kind::QUAY_REGISTRY)
-        .await
-        .map_err(unavailable)?
-    {
-        return Err(Diagnostic::error(
-            "Quay Operator Not Installed",
-            format!(
-                "cluster {:?} does not serve quay.redhat.com/v1 QuayRegistry: install the Quay \
-                 Operator there first; nothing was created",
-                cluster.key()
-            ),
-        ));
-    }
-    if site.is_route_managed() && !cluster.serves(&Kind::ROUTE).await.map_err(unavailable)? {
-        return Err(Diagnostic::error(
-            "Routes Not Available",
-            format!(
-                "cluster {:?} has no route.openshift.io API, so the operator cannot manage a \
-                 Route: set route {{ managed = false }} and a tls block, and serve \
-                 SERVER_HOSTNAME with your own ingress or load balancer; nothing was created",
-                cluster.key()
-            ),
-        )
-        .with_attribute(AttributePath::root().attr("route")));
-    }
-    Ok(())
 }
 
 #[async_trait]

@@ -30,6 +30,7 @@ pub mod migration_gate;
 mod model;
 pub mod provider;
 mod provider_data;
+mod site_cluster;
 mod site_schema;
 mod timeouts;
 

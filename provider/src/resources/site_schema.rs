@@ -150,7 +150,11 @@ pub(crate) fn site_block(block: Block) -> Block {
         ))
         .attribute(
             Attribute::optional("monitoring", Type::Bool)
-                .description("whether the operator manages monitoring (OpenShift only); default false"),
+                .description(
+                    "whether the operator manages monitoring (OpenShift only): needs the \
+                     Prometheus API (monitoring.coreos.com) and the operator installed for all \
+                     namespaces, refused otherwise; default false",
+                ),
         )
         .attribute(Attribute::optional("env", Type::map(Type::String)).description(
             "extra environment variables for the quay pods; QUAY_DISTRIBUTED_STORAGE_PREFERENCE \

@@ -4,8 +4,9 @@
 //!
 //! Pure: components in, decisions out. Not modelled: `volumeSize`, `storageClassName`,
 //! `resources`, `affinity`, `securityContext` and `secretRef` (accepted, never applied);
-//! `clairpostgres` config checks; the ObjectBucketClaim and Prometheus APIs (managed
-//! `objectstorage`/`monitoring` count as available on OpenShift, unavailable elsewhere).
+//! `clairpostgres` config checks; the ObjectBucketClaim API (managed `objectstorage` counts as
+//! available on OpenShift, unavailable elsewhere). Monitoring support is checked by
+//! [`super::monitoring`] and passed in as [`ClusterSupport`].
 //!
 //! One deliberate difference: a managed `route` on a cluster without the Route API gives
 //! `ConfigInvalid` here, where the real operator only logs and requeues (no condition), so
@@ -284,14 +285,38 @@ impl Components {
     }
 }
 
-/// The default `managed` of a kind that the spec omits (`EnsureDefaultComponents`).
-#[must_use]
-pub fn default_managed(kind: ComponentKind, flavour: Flavour, bundle_has_certs: bool) -> bool {
-    let openshift = flavour == Flavour::Openshift;
-    match kind {
-        ComponentKind::Route | ComponentKind::ObjectStorage | ComponentKind::Monitoring => {
-            openshift
+/// What the cluster offers that the component defaults depend on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClusterSupport {
+    /// The cluster flavour.
+    pub flavour: Flavour,
+    /// Whether monitoring is supported ([`super::monitoring::supported`]).
+    pub monitoring: bool,
+}
+
+impl From<Flavour> for ClusterSupport {
+    /// The flavour's defaults, without monitoring support.
+    fn from(flavour: Flavour) -> Self {
+        Self {
+            flavour,
+            monitoring: false,
         }
+    }
+}
+
+/// The default `managed` of a kind that the spec omits (`EnsureDefaultComponents`;
+/// `monitoring` only where it is supported, `apis/quay/v1/quayregistry_types.go`).
+#[must_use]
+pub fn default_managed(
+    kind: ComponentKind,
+    cluster: impl Into<ClusterSupport>,
+    bundle_has_certs: bool,
+) -> bool {
+    let cluster = cluster.into();
+    let openshift = cluster.flavour == Flavour::Openshift;
+    match kind {
+        ComponentKind::Route | ComponentKind::ObjectStorage => openshift,
+        ComponentKind::Monitoring => openshift && cluster.monitoring,
         ComponentKind::Tls => openshift && !bundle_has_certs,
         _ => true,
     }
@@ -300,7 +325,12 @@ pub fn default_managed(kind: ComponentKind, flavour: Flavour, bundle_has_certs: 
 /// The spec's `components` list after the operator's write-back: missing kinds appended with
 /// their defaults, `quay` forced to managed. `None` when nothing changes.
 #[must_use]
-pub fn ensure_defaults(spec: &Value, flavour: Flavour, bundle_has_certs: bool) -> Option<Value> {
+pub fn ensure_defaults(
+    spec: &Value,
+    cluster: impl Into<ClusterSupport>,
+    bundle_has_certs: bool,
+) -> Option<Value> {
+    let cluster = cluster.into();
     let mut list = spec
         .get("components")
         .and_then(Value::as_array)
@@ -320,7 +350,7 @@ pub fn ensure_defaults(spec: &Value, flavour: Flavour, bundle_has_certs: bool) -
         if declared.get(kind).is_none() {
             list.push(json!({
                 "kind": kind.as_str(),
-                "managed": default_managed(kind, flavour, bundle_has_certs),
+                "managed": default_managed(kind, cluster, bundle_has_certs),
             }));
             changed = true;
         }

@@ -17,6 +17,22 @@
 //!   writes its status.
 //! - [`deployment_controller`]: simulated pods for every Deployment the registry owns, ready
 //!   only when Quay's start-up checks pass ([`startup`]); Deployment status.
+//! - [`effective_config`]: the rendered config Secret carries the user's `config.yaml` with
+//!   the managed components' fields written over it (a managed mirror forces
+//!   `REPO_MIRROR_INTERVAL: 30`, a managed route `PREFERRED_URL_SCHEME: https`, a managed Clair
+//!   its endpoint and PSK) and without `ssl.*`; the simulated pods start from, and the ledger
+//!   judges, that Secret (upstream `pkg/kustomize/kustomize.go` `Inflate`,
+//!   `pkg/kustomize/secrets.go` `FieldGroupFor`, `pkg/middleware/middleware.go` `FlattenSecret`).
+//! - [`tls_check`]: a user certificate (unmanaged `tls`) must cover `SERVER_HOSTNAME` and
+//!   `BUILDMAN_HOSTNAME`, else `RolloutBlocked`/`ComponentCreationFailed` (upstream
+//!   `pkg/kustomize/secrets.go` `EnsureTLSFor`).
+//! - [`monitoring`]: a managed `monitoring` needs the operator watching all namespaces, the
+//!   `monitoring.coreos.com/v1` API and `openshift-config-managed`, else
+//!   `MonitoringComponentDependencyError`; an omitted one defaults to managed only then
+//!   (upstream `controllers/quay/features.go` `checkMonitoringAvailable`).
+//! - [`hpa_controller`]: kube-controller-manager's HPA controller without metrics: every HPA
+//!   keeps its target's replicas within its bounds, including HPAs left over after the
+//!   component was set unmanaged (the operator never deletes them).
 //! - Pure rules: [`components`], [`conditions`], [`render`]; the facts they share with the
 //!   rest of the harness (config bundle, version catalogue, labels) are in [`crate::quay`].
 //! - Every fact the [`Ledger`] judges is reported by these controllers.
@@ -24,10 +40,13 @@
 //! # What it does not model
 //! OLM (another model changes the operator Deployment), ReplicaSets (pods are owned by their
 //! Deployment directly, named `<deployment>-<template hash>-<index>`), the managed database,
-//! Redis, Clair database, object storage and monitoring (nothing is deployed for them),
-//! HPA scaling (a managed HPA pins its `minReplicas`), the config bundle created for an empty
-//! `configBundleSecret`, TLS certificate checks, Clair's own start-up (its pods are ready at
-//! once), and the 60 s status reconciler period (status is recomputed on every reconcile).
+//! Redis, Clair database, object storage and monitoring (nothing is deployed for them; the
+//! managed `postgres` and `objectstorage` values are not merged into the config), HPA scaling
+//! on metrics (a managed HPA pins its `minReplicas`; HPAs only clamp replicas to their
+//! bounds), the config bundle created for an empty `configBundleSecret`, the check that the
+//! TLS key belongs to its certificate, the separate TLS Secret `ssl.*` moves to, Clair's own
+//! start-up (its pods are ready at once), and the 60 s status reconciler period (status is
+//! recomputed on every reconcile). The `autoscaling/v1` HPA API is not served (only `v2`).
 //! Quirks deliberately reproduced: the spec write-back, the unwatched bundle Secret (only the
 //! periodic resync notices a changed Secret), the replicas traps, a failed Job blocking until
 //! the version or `config.yaml` changes.
@@ -36,12 +55,16 @@ pub mod components;
 pub mod conditions;
 mod context;
 pub mod deployment_controller;
+pub mod effective_config;
+pub mod hpa_controller;
 pub mod job_controller;
 pub mod migration;
+pub mod monitoring;
 pub mod operator_deployment;
 pub mod registry_controller;
 pub mod render;
 pub mod startup;
+pub mod tls_check;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -148,6 +171,7 @@ impl OperatorModel {
             tokio::spawn(job_controller::run(Arc::clone(&ctx))),
             tokio::spawn(deployment_controller::run(Arc::clone(&ctx))),
             tokio::spawn(deployment_controller::forget_deleted_pods(Arc::clone(&ctx))),
+            tokio::spawn(hpa_controller::run(Arc::clone(&ctx))),
         ];
         Ok(RunningOperator { ctx, tasks })
     }

@@ -27,10 +27,13 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 
-use super::components::{self, Blocked, ComponentKind, Components};
+use super::components::{self, Blocked, ClusterSupport, ComponentKind, Components};
 use super::conditions::{self, Migration, Observation, Replicas};
 use super::context::{Context, FIELD_MANAGER};
+use super::effective_config;
+use super::monitoring;
 use super::render::{self, Inputs};
+use super::tls_check;
 use crate::quay::{
     Bundle, CONFIG_HASH_ANNOTATION, FINALIZER, REGISTRY_LABEL, VERSION_ANNOTATION, dynamic_api,
     quay_registry_resource,
@@ -169,7 +172,12 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
     };
 
     let has_certs = bundle.as_ref().is_ok_and(Bundle::has_certs);
-    if let Some(list) = components::ensure_defaults(&spec, ctx.flavour, has_certs) {
+    let monitoring_support = monitoring::supported(&ctx).await;
+    let support = ClusterSupport {
+        flavour: ctx.flavour,
+        monitoring: monitoring_support.is_ok(),
+    };
+    if let Some(list) = components::ensure_defaults(&spec, support, has_certs) {
         let mut updated = (*reg).clone();
         updated.data["spec"]["components"] = list;
         registries
@@ -181,8 +189,16 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
     let components = Components::from_spec(&spec);
 
     let checked = bundle.and_then(|b| {
+        if let (true, Err(why)) = (
+            components.is_managed(ComponentKind::Monitoring),
+            &monitoring_support,
+        ) {
+            return Err(monitoring::blocked(why));
+        }
         components::validate_overrides(&components)?;
         components::validate_config(&components, &b, ctx.flavour)?;
+        let host = render::route_host(&b, &name, &ns, &ctx.site);
+        tls_check::check(&b, &components, &host)?;
         Ok(b)
     });
     let bundle = match checked {
@@ -279,6 +295,31 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
             );
         }
     }
+    if components.is_managed(ComponentKind::Clair) && !keys.contains_key(effective_config::PSK_KEY)
+    {
+        let psk = random_key(&name, effective_config::PSK_KEY);
+        keys.insert(
+            effective_config::PSK_KEY.to_owned(),
+            json!(render::base64_encode(psk.as_bytes())),
+        );
+    }
+    let mut kept: BTreeMap<String, String> = stored_keys
+        .iter()
+        .map(|(k, v)| (k.clone(), String::from_utf8_lossy(v).into_owned()))
+        .collect();
+    for key in [
+        "SECRET_KEY",
+        "DATABASE_SECRET_KEY",
+        effective_config::PSK_KEY,
+    ] {
+        if let Some(value) = keys
+            .get(key)
+            .and_then(Value::as_str)
+            .and_then(base64_decode)
+        {
+            kept.insert(key.to_owned(), value);
+        }
+    }
     if migrated_now {
         match &db_uri {
             Some(uri) => keys.insert(
@@ -300,6 +341,7 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         flavour: ctx.flavour,
         site: &ctx.site,
         upgrading: migration != Migration::Done,
+        kept: &kept,
     };
     for object in render::objects(&inputs, &Value::Object(keys), false) {
         apply(&ctx, &ns, &object).await.map_err(t.err(format!(
@@ -375,6 +417,14 @@ fn job_failure(job: &Job) -> String {
         .and_then(|c| c.iter().find(|c| c.type_ == "Failed" && c.status == "True"))
         .and_then(|c| c.message.clone())
         .unwrap_or_else(|| "failed to run migrations".to_owned())
+}
+
+fn base64_decode(text: &str) -> Option<String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .ok()?;
+    String::from_utf8(bytes).ok()
 }
 
 fn random_key(name: &str, key: &str) -> String {

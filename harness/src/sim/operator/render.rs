@@ -1,10 +1,16 @@
 //! The objects the operator model creates for one `QuayRegistry`, as JSON manifests for
 //! server-side apply (names and labels from reference/quay-operator.md §1.6).
 //!
+//! The config Secret carries what the operator deploys, not the user's bundle as given: the
+//! managed components' values merged over `config.yaml` and the certificates moved out
+//! ([`effective_config`]).
+//!
 //! Pure: inputs in, manifests out. Not rendered: the managed database, Redis, Clair
 //! database, object storage, monitoring and builder objects, the `quay-builder` Route, TLS and
 //! CA Secrets; pod templates carry only what the simulated pods read (image, env, the config
 //! Secret volume), no probes or resources.
+
+use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
@@ -12,6 +18,7 @@ use sha2::{Digest as _, Sha256};
 use super::components::{
     ComponentKind, Components, HPA_MAX_REPLICAS, HPA_MIN_REPLICAS, Replicas, replicas_for,
 };
+use super::effective_config;
 use crate::quay::{
     Bundle, COMPONENT_LABEL, CONFIG_HASH_ANNOTATION, CONFIG_VOLUME, HOSTNAME_ANNOTATION,
     QuayVersion, REGISTRY_LABEL, VERSION_ANNOTATION,
@@ -39,6 +46,8 @@ pub struct Inputs<'a> {
     pub site: &'a str,
     /// Whether migrations are pending: quay-app held at 0 replicas.
     pub upgrading: bool,
+    /// The values the operator keeps in `<n>-quay-registry-managed-secret-keys`, decoded.
+    pub kept: &'a BTreeMap<String, String>,
 }
 
 impl Inputs<'_> {
@@ -62,11 +71,28 @@ impl Inputs<'_> {
         })
     }
 
-    /// `<n>-quay-config-secret-<hash>`: the hash covers every bundle key.
+    /// The rendered config Secret's data: the bundle with the operator's values merged over
+    /// `config.yaml` ([`effective_config`]).
+    #[must_use]
+    pub fn config_secret_data(&self) -> BTreeMap<String, Vec<u8>> {
+        let hostname = self.hostname();
+        let registry = effective_config::Registry {
+            name: self.name,
+            namespace: self.namespace,
+            hostname: &hostname,
+            has_certificate: !self.components.is_managed(ComponentKind::Tls)
+                && self.bundle.has_certs(),
+            kept: self.kept,
+        };
+        let config = effective_config::config(&self.bundle.config, self.components, &registry);
+        effective_config::secret_data(&self.bundle.data, &config)
+    }
+
+    /// `<n>-quay-config-secret-<hash>`: the hash covers every key of the rendered Secret.
     #[must_use]
     pub fn config_secret_name(&self) -> String {
         let mut hasher = Sha256::new();
-        for (k, v) in &self.bundle.data {
+        for (k, v) in &self.config_secret_data() {
             hasher.update(k.as_bytes());
             hasher.update([0]);
             hasher.update(v);
@@ -76,20 +102,10 @@ impl Inputs<'_> {
         format!("{}-quay-config-secret-{}", self.name, &hash[..10])
     }
 
-    /// The Route host: `SERVER_HOSTNAME`, else `<n>-quay-<ns>.apps.<site>.example`.
+    /// The Route host: see [`route_host`].
     #[must_use]
     pub fn hostname(&self) -> String {
-        self.bundle.server_hostname().map_or_else(
-            || {
-                format!(
-                    "{}-quay-{}.apps.{}.example",
-                    self.name,
-                    self.namespace,
-                    self.site.replace('_', "-")
-                )
-            },
-            str::to_owned,
-        )
+        route_host(self.bundle, self.name, self.namespace, self.site)
     }
 
     /// The Job's name.
@@ -172,14 +188,28 @@ impl Inputs<'_> {
     }
 }
 
+/// The Route host of registry `name` in `namespace`: `SERVER_HOSTNAME`, else
+/// `<n>-quay-<ns>.apps.<site>.example`.
+#[must_use]
+pub fn route_host(bundle: &Bundle, name: &str, namespace: &str, site: &str) -> String {
+    bundle.server_hostname().map_or_else(
+        || {
+            format!(
+                "{name}-quay-{namespace}.apps.{}.example",
+                site.replace('_', "-")
+            )
+        },
+        str::to_owned,
+    )
+}
+
 /// The objects to apply, in apply order (Secrets first, the Job last if any).
 #[must_use]
 pub fn objects(inputs: &Inputs<'_>, managed_keys: &Value, with_job: bool) -> Vec<Value> {
     let c = inputs.components;
     let mut out = Vec::new();
     let config_data: serde_json::Map<String, Value> = inputs
-        .bundle
-        .data
+        .config_secret_data()
         .iter()
         .map(|(k, v)| (k.clone(), json!(base64_encode(v))))
         .collect();
@@ -305,11 +335,10 @@ pub fn base64_encode(bytes: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
 
     fn inputs_with(components: &Components, bundle: &Bundle, upgrading: bool) -> Vec<Value> {
+        let kept = BTreeMap::new();
         let inputs = Inputs {
             name: "registry",
             namespace: "quay",
@@ -320,6 +349,7 @@ mod tests {
             flavour: Flavour::Openshift,
             site: "us_east",
             upgrading,
+            kept: &kept,
         };
         objects(&inputs, &json!({}), upgrading)
     }
@@ -381,6 +411,57 @@ mod tests {
         assert_eq!(
             job["spec"]["template"]["spec"]["containers"][0]["args"],
             json!(["migrate", "head"])
+        );
+    }
+
+    #[test]
+    fn the_config_secret_carries_the_operators_values_not_the_users() {
+        let data = BTreeMap::from([
+            (
+                "config.yaml".to_owned(),
+                b"SERVER_HOSTNAME: quay.global.example\nREPO_MIRROR_INTERVAL: 600\nPREFERRED_URL_SCHEME: http\n"
+                    .to_vec(),
+            ),
+            ("ssl.cert".to_owned(), b"c".to_vec()),
+            ("ssl.key".to_owned(), b"k".to_vec()),
+        ]);
+        let bundle = Bundle::parse("b", data).unwrap();
+        let components = Components::from_spec(&json!({"components": [
+            {"kind": "mirror", "managed": true},
+            {"kind": "route", "managed": true},
+            {"kind": "tls", "managed": false},
+        ]}));
+        let objects = inputs_with(&components, &bundle, false);
+        let secret = objects
+            .iter()
+            .find(|o| {
+                o["kind"] == "Secret"
+                    && o["metadata"]["name"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("registry-quay-config-secret-")
+            })
+            .unwrap();
+        assert!(secret["data"].get("ssl.cert").is_none(), "{secret:#}");
+        let rendered = Bundle::parse(
+            "rendered",
+            BTreeMap::from([(
+                "config.yaml".to_owned(),
+                base64::Engine::decode(
+                    &base64::engine::general_purpose::STANDARD,
+                    secret["data"]["config.yaml"].as_str().unwrap(),
+                )
+                .unwrap(),
+            )]),
+        )
+        .unwrap();
+        assert_eq!(rendered.config["REPO_MIRROR_INTERVAL"], 30);
+        assert_eq!(rendered.config["PREFERRED_URL_SCHEME"], "https");
+        assert_eq!(rendered.config["EXTERNAL_TLS_TERMINATION"], false);
+        let quay = find(&objects, "Deployment", "registry-quay-app").unwrap();
+        assert_eq!(
+            quay["spec"]["template"]["spec"]["volumes"][0]["secret"]["secretName"],
+            secret["metadata"]["name"]
         );
     }
 }

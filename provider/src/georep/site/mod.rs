@@ -29,10 +29,12 @@
 //! [`crate::georep::config`]); it reads only the keys a site depends on.
 
 mod drift;
+mod hosts;
 mod import;
 mod input;
 mod model;
 mod name;
+mod overrides;
 mod render;
 mod shared_config;
 mod status;

@@ -81,6 +81,43 @@ pub enum Error {
     },
 }
 
+impl Error {
+    /// The diagnostic title and the fix for this problem.
+    pub fn summary_and_fix(&self) -> (&'static str, &'static str) {
+        use Error as E;
+        let fix_source = "use data.quay_georep_config.<name>.config_yaml, which always renders a \
+                      valid geo-replication config";
+        match self {
+            E::NotYaml { .. } | E::NotAMap { .. } => ("Invalid Config YAML", fix_source),
+            E::MissingServerHostname => (
+                "Missing Server Hostname",
+                "add SERVER_HOSTNAME: the global load balancer's host name",
+            ),
+            E::BadServerHostname { .. } => (
+                "Invalid Server Hostname",
+                "set SERVER_HOSTNAME to a host name such as quay.example.com",
+            ),
+            E::MissingStorage => (
+                "Missing Storage Locations",
+                "add DISTRIBUTED_STORAGE_CONFIG with one entry per site's bucket",
+            ),
+            E::BadLocation { .. } => (
+                "Invalid Storage Location",
+                "rename the location to a word such as us_east",
+            ),
+            E::ReplicationOff { .. } => (
+                "Replication Not Enabled",
+                "set FEATURE_STORAGE_REPLICATION: true, which geo-replication needs",
+            ),
+            E::BadDefaultLocation { .. } => (
+                "Unknown Default Location",
+                "list only DISTRIBUTED_STORAGE_CONFIG locations in \
+             DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS",
+            ),
+        }
+    }
+}
+
 fn at(line: Option<u64>, column: Option<u64>) -> String {
     match (line, column) {
         (Some(line), Some(column)) => format!(" (line {line}, column {column})"),
@@ -243,6 +280,15 @@ impl SharedConfig {
     /// Whether the configuration names a Clair of its own (a global endpoint).
     pub fn has_global_clair(&self) -> bool {
         !self.scanner_keys.is_empty()
+    }
+
+    /// The top-level value of `key`, when the file sets it. Parses the file again: this is
+    /// for the few checks that read keys the site does not keep.
+    pub fn value(&self, key: &str) -> Option<Value> {
+        match serde_saphyr::from_str::<Value>(self.yaml.expose()) {
+            Ok(Value::Object(mut keys)) => keys.remove(key).filter(|v| !v.is_null()),
+            _ => None,
+        }
     }
 }
 

@@ -1025,3 +1025,117 @@ fn a_bundle_without_config_yaml_cannot_be_imported() {
     let err = import_site("us_east", &objects.quay_registry, &json!({"data": {}})).unwrap_err();
     assert!(err.to_string().contains("no readable config.yaml"), "{err}");
 }
+
+// ---- settings the operator overrides, host checks (issue 20 items 4 and 5) ---------------
+
+/// The warnings of a valid site.
+fn warnings(json: Value) -> Vec<Issue> {
+    validate_site(&input(json), Some(&clusters()))
+        .unwrap_or_else(|issues| panic!("{issues:#?}"))
+        .1
+}
+
+fn with_config(json: Value, extra: Value) -> Value {
+    with(json, "/config_yaml", json!(shared_yaml_with(extra)))
+}
+
+#[test]
+fn warns_that_a_managed_mirror_replaces_the_mirror_interval_and_says_how_to_keep_it() {
+    let json = with_config(
+        site_json("us_east"),
+        json!({"mirroring": {"enabled": true, "interval": 60}}),
+    );
+    let found = warnings(json.clone());
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let w = &found[0];
+    assert_eq!(w.severity, Severity::Warning);
+    assert_eq!(w.path.to_string(), "config_yaml");
+    assert_eq!(w.summary, "Setting Overridden by the Operator");
+    for part in [
+        "REPO_MIRROR_INTERVAL to 60",
+        "mirroring.interval",
+        "REPO_MIRROR_INTERVAL: 30",
+        "mirror { enabled = false }",
+    ] {
+        assert!(w.detail.contains(part), "{part:?} missing: {}", w.detail);
+    }
+    let unmanaged = with(json, "/mirror", json!({"enabled": false}));
+    assert_eq!(warnings(unmanaged), []);
+}
+
+#[test]
+fn warns_that_a_managed_route_forces_https() {
+    let json = with_config(
+        site_json("us_east"),
+        json!({"preferred_url_scheme": "http"}),
+    );
+    let found = warnings(json);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].detail.contains("PREFERRED_URL_SCHEME: \"https\"")
+            && found[0].detail.contains("route { managed = false }"),
+        "{}",
+        found[0].detail
+    );
+    let (cert, key) = tls_pair(&["quay.global.example.com"]);
+    let unmanaged = with(
+        with_tls(
+            with_config(
+                site_json("us_east"),
+                json!({"preferred_url_scheme": "http"}),
+            ),
+            &cert,
+            &key,
+        ),
+        "/route",
+        json!({"managed": false}),
+    );
+    assert_eq!(warnings(unmanaged), []);
+}
+
+#[test]
+fn rejects_a_server_hostname_with_a_port_when_the_route_is_managed() {
+    let json = with_config(
+        site_json("us_east"),
+        json!({"server_hostname": "quay.global.example.com:8443"}),
+    );
+    assert_error(
+        &issues(json.clone()),
+        "config_yaml",
+        "Server Hostname With Port Cannot Be a Route Host",
+        "route { managed = false }",
+    );
+    let (cert, key) = tls_pair(&["quay.global.example.com"]);
+    let own_balancer = with(
+        with_tls(json, &cert, &key),
+        "/route",
+        json!({"managed": false}),
+    );
+    let _ = site(own_balancer);
+}
+
+#[test]
+fn rejects_a_certificate_that_does_not_cover_the_build_manager_hostname() {
+    let builders = json!({"builders": {
+        "build_manager_hostname": "builder.global.example.com:443",
+        "executor_config": {"EXECUTOR": "kubernetesPodman", "BUILDER_NAMESPACE": "builder"},
+    }});
+    let (cert, key) = tls_pair(&["quay.global.example.com"]);
+    let json = with_tls(
+        with_config(site_json("us_east"), builders.clone()),
+        &cert,
+        &key,
+    );
+    assert_error(
+        &issues(json),
+        "tls.certificate",
+        "TLS Certificate Does Not Cover Build Manager Hostname",
+        "builder.global.example.com",
+    );
+    let (cert, key) = tls_pair(&["quay.global.example.com", "builder.global.example.com"]);
+    let _ = site(with_tls(
+        with_config(site_json("us_east"), builders),
+        &cert,
+        &key,
+    ));
+}

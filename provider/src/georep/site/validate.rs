@@ -28,6 +28,9 @@
 //!   error: `tls` can then be neither managed (no Routes) nor unmanaged (the operator requires
 //!   `ssl.cert`/`ssl.key` in the bundle for an unmanaged `tls`, §1.3).
 //! - `monitoring`: default false.
+//! - Hosts (`hosts.rs`): no port in `SERVER_HOSTNAME` with a managed Route; a `tls`
+//!   certificate also covers `BUILDMAN_HOSTNAME` when builders are on.
+//! - Warnings for `config_yaml` keys a managed component overrides (`overrides.rs`).
 //! - `env`: names non-empty, printable ASCII without spaces or `=`; never
 //!   `QUAY_DISTRIBUTED_STORAGE_PREFERENCE` (set from `location`).
 //! - `secret_mode`: `inline` (default) or `external`; `external` needs `external_secret_name`
@@ -35,11 +38,13 @@
 
 use std::collections::BTreeMap;
 
+use super::hosts;
 use super::input::{ClairInput, MirrorInput, SiteInput, TlsInput};
 use super::model::{ClairSetup, MAX_REPLICAS, Replicas, SecretMode, Site, TlsPair, Workers};
 use super::name::{self, ObjectName};
+use super::overrides;
 use super::render::PREFERENCE_ENV;
-use super::shared_config::{self, SharedConfig};
+use super::shared_config::SharedConfig;
 use super::tls::{self, Certificate, KeyCheck};
 use crate::georep::config::db_uri::DbUri;
 use crate::georep::issue::Issue;
@@ -101,6 +106,9 @@ pub fn validate_site(
     let clair = v.clair(input.clair.as_ref(), config.as_ref());
     let route_managed = input.route.as_ref().and_then(|r| r.managed).unwrap_or(true);
     let tls = v.tls(input.tls.as_ref(), config.as_ref(), route_managed);
+    let pair = tls.as_ref().ok().and_then(Option::as_ref);
+    v.issues
+        .extend(hosts::check(config.as_ref(), route_managed, pair));
     let env = v.env(input.env.as_ref());
     let secret_mode = v.secret_mode(
         input.secret_mode.as_deref(),
@@ -131,8 +139,8 @@ pub fn validate_site(
             Some(clair),
             Ok(tls),
             Some(secret_mode),
-        ) if !has_errors => Ok((
-            Site {
+        ) if !has_errors => {
+            let site = Site {
                 cluster,
                 namespace,
                 name,
@@ -147,9 +155,10 @@ pub fn validate_site(
                 monitoring: input.monitoring.unwrap_or(false),
                 env,
                 secret_mode,
-            },
-            v.issues,
-        )),
+            };
+            v.issues.extend(overrides::warnings(&site));
+            Ok((site, v.issues))
+        }
         _ => {
             if !has_errors {
                 v.error(
@@ -264,7 +273,7 @@ impl Validator {
             Ok(config) => Some(config),
             Err(errors) => {
                 for err in errors {
-                    let (summary, fix) = config_fix(&err);
+                    let (summary, fix) = err.summary_and_fix();
                     self.error(
                         path.clone(),
                         summary,
@@ -650,41 +659,6 @@ fn name_error(err: &name::Error) -> String {
     match err {
         name::Error::Empty => "is empty".to_owned(),
         other => format!("is invalid: {other}"),
-    }
-}
-
-/// The summary and the fix for a shared-config problem.
-fn config_fix(err: &shared_config::Error) -> (&'static str, &'static str) {
-    use shared_config::Error as E;
-    let fix_source = "use data.quay_georep_config.<name>.config_yaml, which always renders a \
-                      valid geo-replication config";
-    match err {
-        E::NotYaml { .. } | E::NotAMap { .. } => ("Invalid Config YAML", fix_source),
-        E::MissingServerHostname => (
-            "Missing Server Hostname",
-            "add SERVER_HOSTNAME: the global load balancer's host name",
-        ),
-        E::BadServerHostname { .. } => (
-            "Invalid Server Hostname",
-            "set SERVER_HOSTNAME to a host name such as quay.example.com",
-        ),
-        E::MissingStorage => (
-            "Missing Storage Locations",
-            "add DISTRIBUTED_STORAGE_CONFIG with one entry per site's bucket",
-        ),
-        E::BadLocation { .. } => (
-            "Invalid Storage Location",
-            "rename the location to a word such as us_east",
-        ),
-        E::ReplicationOff { .. } => (
-            "Replication Not Enabled",
-            "set FEATURE_STORAGE_REPLICATION: true, which geo-replication needs",
-        ),
-        E::BadDefaultLocation { .. } => (
-            "Unknown Default Location",
-            "list only DISTRIBUTED_STORAGE_CONFIG locations in \
-             DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS",
-        ),
     }
 }
 

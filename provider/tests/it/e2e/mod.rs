@@ -45,6 +45,7 @@ mod manifests_parity;
 mod site_inputs;
 mod site_manifests;
 mod site_resource;
+mod site_takeover;
 mod smoke;
 mod three_sites;
 mod upgrade;

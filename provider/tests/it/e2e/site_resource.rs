@@ -146,3 +146,142 @@ fn bad_site_inputs_are_rejected_at_plan_without_writing_anything() {
     });
     runtime.block_on(sim.stop());
 }
+
+/// A CRD for `plural`/`kind` in `monitoring.coreos.com/v1`, accepting any content.
+fn monitoring_crd(plural: &str, kind: &str) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": format!("{plural}.monitoring.coreos.com")},
+        "spec": {
+            "group": "monitoring.coreos.com",
+            "scope": "Namespaced",
+            "names": {"plural": plural, "kind": kind, "listKind": format!("{kind}List"),
+                      "singular": kind.to_lowercase()},
+            "versions": [{"name": "v1", "served": true, "storage": true, "schema": {
+                "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}
+            }}],
+        },
+    })
+}
+
+async fn create(client: &kube::Client, namespace: Option<&str>, object: serde_json::Value) {
+    use kube::api::{Api, DynamicObject, PostParams};
+    let api_version = object["apiVersion"].as_str().unwrap().to_owned();
+    let kind = object["kind"].as_str().unwrap().to_owned();
+    let resource = georep_harness::quay::api_resource(&api_version, &kind);
+    let api: Api<DynamicObject> = match namespace {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, &resource),
+        None => Api::all_with(client.clone(), &resource),
+    };
+    let object: DynamicObject = serde_json::from_value(object).unwrap();
+    api.create(&PostParams::default(), &object).await.unwrap();
+}
+
+/// Issue 20, item 8: a managed monitoring component needs the Prometheus API and an operator
+/// installed for all namespaces (upstream `controllers/quay/features.go`); each missing piece
+/// is refused before anything is written, naming `monitoring`.
+#[test]
+fn managed_monitoring_is_refused_without_the_prometheus_api_or_an_all_namespaces_operator() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for_each_terraform(|tf: &TerraformBinary| {
+        let sim = cluster(&runtime, Flavour::Openshift);
+        let dir = workdir(tf, "site_monitoring_preconditions");
+        let kubeconfig = dir
+            .write_file("us-east.kubeconfig", &sim.kubeconfig().unwrap())
+            .unwrap();
+        dir.write_main_tf(&config(
+            &kubeconfig.display().to_string(),
+            "",
+            "  monitoring = true\n",
+        ))
+        .unwrap();
+        let refused = |summary: &str, detail: &str| {
+            sim.faults().reset_counters();
+            let applied = dir.apply().unwrap();
+            assert!(!applied.succeeded());
+            let errs = errors(applied.events.diagnostics().cloned());
+            assert_eq!(errs.len(), 1, "{errs:#?}");
+            assert_eq!(errs[0].summary, summary, "{errs:#?}");
+            assert!(errs[0].detail.contains(detail), "{}", errs[0].detail);
+            assert!(
+                errs[0].detail.contains("monitoring = false"),
+                "{}",
+                errs[0].detail
+            );
+            assert_eq!(sim.faults().counters().writes, 0, "nothing may be written");
+        };
+        refused("Prometheus API Not Available", "monitoring.coreos.com/v1");
+
+        let client = runtime.block_on(sim.client()).unwrap();
+        runtime.block_on(async {
+            for (plural, kind) in [
+                ("servicemonitors", "ServiceMonitor"),
+                ("prometheusrules", "PrometheusRule"),
+            ] {
+                create(&client, None, monitoring_crd(plural, kind)).await;
+            }
+            create(
+                &client,
+                None,
+                serde_json::json!({"apiVersion": "v1", "kind": "Namespace",
+                                   "metadata": {"name": "quay-enterprise"}}),
+            )
+            .await;
+            // OLM's copy of the operator's CSV, installed for this one namespace.
+            create(
+                &client,
+                Some("quay-enterprise"),
+                serde_json::json!({
+                    "apiVersion": "operators.coreos.com/v1alpha1",
+                    "kind": "ClusterServiceVersion",
+                    "metadata": {"name": "quay-operator.v3.15.2", "annotations": {
+                        "olm.targetNamespaces": "quay-enterprise",
+                        "olm.operatorNamespace": "quay-enterprise",
+                    }},
+                    "spec": {"displayName": "Red Hat Quay"},
+                }),
+            )
+            .await;
+        });
+        refused("Operator Not Installed for All Namespaces", "AllNamespaces");
+        runtime.block_on(sim.stop());
+    });
+}
+
+/// Issue 20, item 4: a `config_yaml` value a managed component replaces is a warning at plan
+/// time, pointing at `config_yaml` and naming the value Quay runs with; the plan goes on.
+#[test]
+fn a_mirror_interval_the_managed_mirror_replaces_is_a_plan_warning() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sim = cluster(&runtime, Flavour::Openshift);
+    for_each_terraform(|tf: &TerraformBinary| {
+        let dir = workdir(tf, "site_overridden_mirror_interval");
+        let kubeconfig = dir
+            .write_file("us-east.kubeconfig", &sim.kubeconfig().unwrap())
+            .unwrap();
+        let hcl = config(&kubeconfig.display().to_string(), "", "").replacen(
+            "  storage \"us_east\" {",
+            "  mirroring {\n    interval = 60\n  }\n  storage \"us_east\" {",
+            1,
+        );
+        dir.write_main_tf(&hcl).unwrap();
+        let plan = dir.plan().unwrap();
+        assert_eq!(plan.exit, PlanExit::Changes, "{:#?}", plan.events);
+        let diags: Vec<Diagnostic> = plan.events.diagnostics().cloned().collect();
+        // Reported by validation and again by the plan, like every site warning.
+        let found: Vec<&Diagnostic> = diags
+            .iter()
+            .filter(|d| d.summary == "Setting Overridden by the Operator")
+            .collect();
+        assert!(!found.is_empty(), "{diags:#?}");
+        for d in found {
+            assert_eq!(d.severity, georep_harness::terraform::Severity::Warning);
+            let snippet = d.snippet.as_ref().unwrap();
+            assert!(snippet.code.contains("config_yaml"), "{d:#?}");
+            assert!(d.detail.contains("REPO_MIRROR_INTERVAL: 30"), "{d:#?}");
+            assert!(d.detail.contains("mirror { enabled = false }"), "{d:#?}");
+        }
+    });
+    runtime.block_on(sim.stop());
+}
