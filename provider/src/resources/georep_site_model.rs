@@ -94,18 +94,31 @@ pub(crate) fn schema() -> Schema {
     }
 }
 
+/// Whether [`site`] reports the validation's warnings or only its errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Warnings {
+    /// Report them: validation, which Terraform runs again with the final values during
+    /// plan (and which `terraform validate` shows).
+    Report,
+    /// Leave them to validation: the plan and the apply, so a warning appears once.
+    Skip,
+}
+
 /// The validated site for a configuration or state, with diagnostics for what is wrong.
 pub(super) fn site(
     value: &Value,
     data: Option<&ProviderData>,
+    warnings: Warnings,
     diags: &mut Diagnostics,
 ) -> Option<Site> {
     let input = SiteModel::read(value, diags).input?;
     let clusters: Option<Vec<String>> =
         data.map(|d| d.clusters.keys().map(str::to_owned).collect());
     match validate_site(&input, clusters.as_deref()) {
-        Ok((site, warnings)) => {
-            report(value, &warnings, diags);
+        Ok((site, found)) => {
+            if warnings == Warnings::Report {
+                report(value, &found, diags);
+            }
             Some(site)
         }
         Err(issues) => {

@@ -33,8 +33,8 @@ use tracing::info;
 use super::convert::{cluster_detail, cluster_error, reported, to_json};
 use super::georep_site_import::import_arguments;
 use super::georep_site_model::{
-    COMPUTED, DEFAULT_CREATE, DEFAULT_DELETE, DEFAULT_UPDATE, SiteModel, SiteResults, schema, site,
-    state_of,
+    COMPUTED, DEFAULT_CREATE, DEFAULT_DELETE, DEFAULT_UPDATE, SiteModel, SiteResults, Warnings,
+    schema, site, state_of,
 };
 use super::migration_gate::Entered;
 use super::model::{Field, Model};
@@ -273,7 +273,7 @@ impl Resource<ProviderData> for GeoRepSiteResource {
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         timeouts::validate(config, diags);
-        let _ = site(config, None, diags);
+        let _ = site(config, None, Warnings::Report, diags);
     }
 
     fn requires_replace(&self) -> Vec<AttributePath> {
@@ -289,7 +289,7 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         request: PlanRequest<'_>,
         diags: &mut Diagnostics,
     ) {
-        let Some(site) = site(request.config, data, diags) else {
+        let Some(site) = site(request.config, data, Warnings::Skip, diags) else {
             return;
         };
         let creating = request.is_create();
@@ -344,7 +344,7 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         stop: &StopToken,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let site = site(planned, Some(data), diags)?;
+        let site = site(planned, Some(data), Warnings::Skip, diags)?;
         let timeout = timeouts::get(config, Operation::Create, DEFAULT_CREATE);
         let converged = converge(data, &site, planned, None, timeout, stop, diags).await;
         reported(converged, diags)
@@ -357,7 +357,7 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         _stop: &StopToken,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let site = site(state, Some(data), diags)?;
+        let site = site(state, Some(data), Warnings::Skip, diags)?;
         reported(refresh(data, &site, state).await, diags)
     }
 
@@ -370,7 +370,7 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         stop: &StopToken,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let site = site(planned, Some(data), diags)?;
+        let site = site(planned, Some(data), Warnings::Skip, diags)?;
         let timeout = timeouts::get(config, Operation::Update, DEFAULT_UPDATE);
         let created = SiteResults::read(prior).is_namespace_created();
         let converged = converge(data, &site, planned, Some(created), timeout, stop, diags).await;
@@ -384,7 +384,7 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         stop: &StopToken,
         diags: &mut Diagnostics,
     ) {
-        let Some(site) = site(prior, Some(data), diags) else {
+        let Some(site) = site(prior, Some(data), Warnings::Skip, diags) else {
             return;
         };
         let timeout = timeouts::get(prior, Operation::Delete, DEFAULT_DELETE);
@@ -401,7 +401,7 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         diags: &mut Diagnostics,
     ) -> Option<Value> {
         let arguments = reported(import_arguments(data, id).await, diags)?;
-        let site = site(&arguments.value, None, diags)?;
+        let site = site(&arguments.value, None, Warnings::Skip, diags)?;
         Some(state_of(
             &arguments.value,
             &site,
