@@ -118,4 +118,6 @@ pub use request::{
 pub use site::{SiteId, SiteIdError};
 pub use step::{Decision, step};
 pub use time::Timestamp;
-pub use versions::{HopError, QuayVersion, VersionError, catalogue, check_hop};
+pub use versions::{
+    HopError, QuayVersion, RELATED_IMAGE_QUAY, RelatedImages, VersionError, catalogue, check_hop,
+};

@@ -429,6 +429,10 @@ fn check_operator(
                 ));
                 return None;
             }
+            if let Some(release) = release.as_ref().filter(|r| r.related_images().is_none()) {
+                issues.push(unknown_images(release.version()));
+                return None;
+            }
             let image = op
                 .image
                 .clone()
@@ -452,6 +456,26 @@ fn check_operator(
             None
         }
     }
+}
+
+/// The `deployment` method must set the operator's `RELATED_IMAGE_COMPONENT_*` images (the
+/// operator deploys Quay from them, not from its version), which the catalogue knows for the
+/// newest patch of each minor only.
+fn unknown_images(version: QuayVersion) -> Issue {
+    let newest = catalogue()
+        .minor(version)
+        .and_then(super::versions::MinorSeries::newest_patch)
+        .map_or_else(|| "the newest patch".to_owned(), |v| v.to_string());
+    Issue::error(
+        FieldPath::attr("target_version"),
+        "Operator Images Unknown",
+        format!(
+            "the deployment method sets the operator's component images \
+             (RELATED_IMAGE_COMPONENT_QUAY, _CLAIR and the others) of the target, and this \
+             provider knows them only for the newest patch of each minor, not for {version}: \
+             set target_version = \"{newest}\", or upgrade through OLM (method = \"olm\")"
+        ),
+    )
 }
 
 fn required_name(
