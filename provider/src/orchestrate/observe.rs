@@ -19,7 +19,7 @@ use sha2::{Digest as _, Sha256};
 use super::clock::parse_rfc3339;
 use crate::cluster::{Cluster, Clusters, Error as ClusterError, Kind};
 use crate::georep::errors;
-use crate::georep::site::RegistryStatus;
+use crate::georep::site::{JOB_NAME_LABEL, RegistryStatus, Rollout, failing_pod_message};
 use crate::georep::upgrade::{
     Approval, Component, ComponentState, Condition, InstallPlan, JobObservation, JobState,
     LEASE_NAME, LeaseObservation, Observation, OperatorMethod, OperatorObservation,
@@ -147,10 +147,24 @@ async fn read_site(
             c.running_pods = counted;
         }
     }
-    state.migration_job = cluster
-        .get(&Kind::JOB, ns, &site.migration_job_name())
+    state.rollouts = cluster
+        .list(&Kind::DEPLOYMENT, ns, &format!("{REGISTRY_LABEL}={}", site.name()))
         .await?
-        .map(|job| job_observation(&job, &state.registry.conditions));
+        .iter()
+        .map(Rollout::read)
+        .collect();
+    let job = cluster
+        .get(&Kind::JOB, ns, &site.migration_job_name())
+        .await?;
+    let pod_message = match &job {
+        Some(job) if job["status"]["succeeded"].as_u64().unwrap_or(0) == 0 => {
+            let selector = format!("{JOB_NAME_LABEL}={}", site.migration_job_name());
+            failing_pod_message(&cluster.list(&Kind::POD, ns, &selector).await?)
+        }
+        _ => None,
+    };
+    state.migration_job = job
+        .map(|job| job_observation(&job, &state.registry.conditions, pod_message.as_deref()));
     state.config_hash = match registry["spec"]["configBundleSecret"].as_str() {
         Some(secret) => cluster
             .get(&Kind::SECRET, ns, secret)
@@ -218,9 +232,14 @@ pub(crate) fn pod_counts(pods: &[Value]) -> BTreeMap<Component, u32> {
     counts
 }
 
-/// The migration Job's state; a failure carries the Job's message, or the operator's
-/// `MigrationsFailed` condition message.
-pub(crate) fn job_observation(job: &Value, conditions: &[Condition]) -> JobObservation {
+/// The migration Job's state; a failure carries the Job's message (or the operator's
+/// `MigrationsFailed` condition message) and what its failing pod said, `pod_message`: a Job
+/// that gave up says only "Job has reached the specified backoff limit", the pod says why.
+pub(crate) fn job_observation(
+    job: &Value,
+    conditions: &[Condition],
+    pod_message: Option<&str>,
+) -> JobObservation {
     let status = &job["status"];
     let count = |key: &str| status[key].as_u64().unwrap_or(0);
     let failed = status["conditions"]
@@ -241,6 +260,12 @@ pub(crate) fn job_observation(job: &Value, conditions: &[Condition]) -> JobObser
             .map(str::to_owned)
             .or(from_operator)
             .unwrap_or_else(|| "the Job failed without a message".to_owned());
+        let message = match pod_message {
+            Some(pod) if !message.contains(pod) => {
+                format!("{message}; the migration pod said: {pod}")
+            }
+            _ => message,
+        };
         JobState::Failed { message }
     } else {
         JobState::Active
@@ -304,7 +329,8 @@ async fn read_operator(
 }
 
 /// The operator as its Deployment shows it: image and `QUAY_VERSION` of its first container
-/// (the one named `quay-operator` when there are several).
+/// (the one named `quay-operator` when there are several), as a value or through the pod
+/// template annotation it is read from.
 pub(crate) fn deployment_operator(deployment: &Value) -> OperatorObservation {
     let containers = deployment["spec"]["template"]["spec"]["containers"]
         .as_array()
@@ -322,13 +348,36 @@ pub(crate) fn deployment_operator(deployment: &Value) -> OperatorObservation {
         .into_iter()
         .flatten()
         .find(|e| e["name"] == "QUAY_VERSION")
-        .and_then(|e| e["value"].as_str())
+        .and_then(|e| env_value(e, &deployment["spec"]["template"]))
         .map(str::to_owned);
     OperatorObservation {
         quay_version: version,
         deployment_image: container["image"].as_str().map(str::to_owned),
         ..OperatorObservation::default()
     }
+}
+
+/// An env var's value as the pod sees it: its `value`, or the pod template annotation its
+/// `valueFrom.fieldRef` names (the CSV's Deployment reads `QUAY_VERSION` from the
+/// `quay-version` annotation OLM copies onto the pod template).
+fn env_value<'a>(var: &'a Value, template: &'a Value) -> Option<&'a str> {
+    if let Some(value) = var["value"].as_str() {
+        return Some(value);
+    }
+    let key = annotation_key(var["valueFrom"]["fieldRef"]["fieldPath"].as_str()?)?;
+    template["metadata"]["annotations"][key].as_str()
+}
+
+/// The key of a downward-API field path `metadata.annotations['key']` (or with double
+/// quotes); `None` for any other field.
+pub(crate) fn annotation_key(field_path: &str) -> Option<&str> {
+    let inner = field_path
+        .strip_prefix("metadata.annotations[")?
+        .strip_suffix(']')?;
+    inner
+        .strip_prefix('\'')
+        .and_then(|k| k.strip_suffix('\''))
+        .or_else(|| inner.strip_prefix('"').and_then(|k| k.strip_suffix('"')))
 }
 
 /// The operator as OLM shows it: Subscription, InstallPlans of the Quay Operator, and the
@@ -430,7 +479,7 @@ mod tests {
     fn a_failed_migration_job_carries_its_message() {
         let job = json!({"metadata": {"name": "r-quay-app-upgrade"},
             "status": {"failed": 6, "conditions": [{"type": "Failed", "status": "True", "message": "alembic: Can't locate revision"}]}});
-        let seen = job_observation(&job, &[]);
+        let seen = job_observation(&job, &[], None);
         assert_eq!(
             seen.state,
             JobState::Failed {
@@ -440,8 +489,25 @@ mod tests {
         let running = job_observation(
             &json!({"metadata": {"name": "j"}, "status": {"active": 1}}),
             &[],
+            None,
         );
         assert_eq!(running.state, JobState::Active);
+    }
+
+    #[test]
+    fn a_job_that_gave_up_quotes_its_pod_for_the_cause() {
+        let job = json!({"metadata": {"name": "r-quay-app-upgrade"},
+            "status": {"failed": 1, "conditions": [{"type": "Failed", "status": "True",
+                "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]}});
+        let seen = job_observation(&job, &[], Some("Can't locate revision identified by 'ffff'"));
+        assert_eq!(
+            seen.state,
+            JobState::Failed {
+                message: "Job has reached the specified backoff limit; the migration pod said: \
+                          Can't locate revision identified by 'ffff'"
+                    .into()
+            }
+        );
     }
 
     #[test]
@@ -467,6 +533,29 @@ mod tests {
         assert_eq!(op.install_plans[0].name, "install-a");
         let auto = olm_operator(&json!({"spec": {"channel": "c"}}), &[], None);
         assert_eq!(auto.approval, Some(Approval::Automatic));
+    }
+
+    #[test]
+    fn the_operator_version_is_read_from_a_value_or_the_annotation_it_refers_to() {
+        let plain = json!({"spec": {"template": {"spec": {"containers": [
+            {"name": "quay-operator", "image": "op:3.14.8", "env": [{"name": "QUAY_VERSION", "value": "3.14.8"}]},
+        ]}}}});
+        assert_eq!(
+            deployment_operator(&plain).quay_version.as_deref(),
+            Some("3.14.8")
+        );
+        // As the CSV's Deployment `quay-operator-tng` has it.
+        let from_csv = json!({"spec": {"template": {
+            "metadata": {"annotations": {"quay-version": "3.15.7"}},
+            "spec": {"containers": [{"name": "quay-operator", "image": "op:3.15.7", "env": [
+                {"name": "QUAY_VERSION", "valueFrom": {"fieldRef": {"fieldPath": "metadata.annotations['quay-version']"}}},
+            ]}]},
+        }}});
+        let seen = deployment_operator(&from_csv);
+        assert_eq!(seen.quay_version.as_deref(), Some("3.15.7"));
+        assert_eq!(seen.deployment_image.as_deref(), Some("op:3.15.7"));
+        assert_eq!(annotation_key("metadata.annotations[\"a\"]"), Some("a"));
+        assert_eq!(annotation_key("metadata.namespace"), None);
     }
 
     #[test]
