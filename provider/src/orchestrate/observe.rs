@@ -148,7 +148,11 @@ async fn read_site(
         }
     }
     state.rollouts = cluster
-        .list(&Kind::DEPLOYMENT, ns, &format!("{REGISTRY_LABEL}={}", site.name()))
+        .list(
+            &Kind::DEPLOYMENT,
+            ns,
+            &format!("{REGISTRY_LABEL}={}", site.name()),
+        )
         .await?
         .iter()
         .map(Rollout::read)
@@ -163,8 +167,8 @@ async fn read_site(
         }
         _ => None,
     };
-    state.migration_job = job
-        .map(|job| job_observation(&job, &state.registry.conditions, pod_message.as_deref()));
+    state.migration_job =
+        job.map(|job| job_observation(&job, &state.registry.conditions, pod_message.as_deref()));
     state.config_hash = match registry["spec"]["configBundleSecret"].as_str() {
         Some(secret) => cluster
             .get(&Kind::SECRET, ns, secret)
@@ -499,7 +503,11 @@ mod tests {
         let job = json!({"metadata": {"name": "r-quay-app-upgrade"},
             "status": {"failed": 1, "conditions": [{"type": "Failed", "status": "True",
                 "reason": "BackoffLimitExceeded", "message": "Job has reached the specified backoff limit"}]}});
-        let seen = job_observation(&job, &[], Some("Can't locate revision identified by 'ffff'"));
+        let seen = job_observation(
+            &job,
+            &[],
+            Some("Can't locate revision identified by 'ffff'"),
+        );
         assert_eq!(
             seen.state,
             JobState::Failed {

@@ -30,11 +30,11 @@ use tracing::info;
 
 use super::convert::{cluster_detail, cluster_error, reported, to_json};
 use super::georep_site_import::import_arguments;
-use super::georep_site_wait::SiteWait;
 use super::georep_site_model::{
     COMPUTED, DEFAULT_CREATE, DEFAULT_DELETE, DEFAULT_UPDATE, SiteModel, SiteResults, schema, site,
     state_of,
 };
+use super::georep_site_wait::SiteWait;
 use super::migration_gate::Entered;
 use super::model::{Field, Model};
 use super::provider_data::ProviderData;

@@ -104,7 +104,8 @@ impl Rollout {
         if !self.is_done() {
             return Some(self.describe());
         }
-        let image = quay_image.filter(|i| self.runs_quay() && !self.images.iter().any(|x| x == i))?;
+        let image =
+            quay_image.filter(|i| self.runs_quay() && !self.images.iter().any(|x| x == i))?;
         Some(format!(
             "Deployment {} runs {} instead of {image}",
             self.name,
@@ -179,10 +180,19 @@ pub const JOB_NAME_LABEL: &str = "job-name";
 /// state's message; `None` when no container failed with a message.
 pub fn failing_pod_message(pods: &[Json]) -> Option<String> {
     let statuses = || {
-        pods.iter()
-            .flat_map(|p| p["status"]["containerStatuses"].as_array().into_iter().flatten())
+        pods.iter().flat_map(|p| {
+            p["status"]["containerStatuses"]
+                .as_array()
+                .into_iter()
+                .flatten()
+        })
     };
-    let text = |value: &Json| value.as_str().filter(|m| !m.trim().is_empty()).map(str::to_owned);
+    let text = |value: &Json| {
+        value
+            .as_str()
+            .filter(|m| !m.trim().is_empty())
+            .map(str::to_owned)
+    };
     let terminated = |state: &Json| {
         let t = &state["terminated"];
         (t["exitCode"].as_i64().unwrap_or(0) != 0)
@@ -260,7 +270,11 @@ impl Settle {
         {
             return Convergence::Failed(format!(
                 "the database migration failed: Job {name} gave up ({}): {}",
-                if message.is_empty() { "no message" } else { message },
+                if message.is_empty() {
+                    "no message"
+                } else {
+                    message
+                },
                 self.pod_words()
             ));
         }
@@ -494,7 +508,9 @@ mod tests {
             "{verdict:?}"
         );
         // The pod is gone once the Job gives up; its words are remembered.
-        let mut gave_up = site(&json!([{"type": "ComponentsCreated", "status": "False", "reason": "MigrationsFailed", "message": "Job has reached the specified backoff limit"}]));
+        let mut gave_up = site(
+            &json!([{"type": "ComponentsCreated", "status": "False", "reason": "MigrationsFailed", "message": "Job has reached the specified backoff limit"}]),
+        );
         gave_up.job = Some(MigrationJob {
             name: "registry-quay-app-upgrade".into(),
             phase: JobPhase::Failed("Job has reached the specified backoff limit".into()),

@@ -612,7 +612,11 @@ mod tests {
             let Some(newest) = minor.newest_patch() else {
                 continue;
             };
-            let images = catalogue().release(newest).unwrap().related_images().cloned();
+            let images = catalogue()
+                .release(newest)
+                .unwrap()
+                .related_images()
+                .cloned();
             let images = images.unwrap_or_else(|| panic!("{newest} has no images"));
             for key in ["QUAY", "CLAIR", "BUILDER", "POSTGRES", "REDIS"] {
                 let key = format!("RELATED_IMAGE_COMPONENT_{key}");
