@@ -473,7 +473,7 @@ mod tests {
             "{first:?}"
         );
         assert!(matches!(
-            judge.judge(&site(&blocked), Duration::from_secs(60)),
+            judge.judge(&site(&blocked), Duration::from_mins(1)),
             Convergence::Pending(_)
         ));
         let late = judge.judge(&site(&blocked), Duration::from_secs(100));
