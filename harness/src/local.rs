@@ -155,6 +155,13 @@ pub struct LocalOptions {
     /// [`OPERATOR_NAMESPACE_OPENSHIFT`]; else the operator is a plain Deployment. Ignored on
     /// the Kubernetes flavour, which has no OLM. Default true.
     pub olm: bool,
+    /// How often each operator model recomputes `Available` (the operator's status reconciler
+    /// runs once a minute: [`OperatorOptions::status_interval`]). Default 1 s, so that waits
+    /// stay short while `Available` can still be stale.
+    pub status_interval: Duration,
+    /// The first retry delay of a failing migration Job ([`OperatorOptions::job_backoff`];
+    /// Kubernetes: 10 s). Default 20 ms: six retries in about a second and a half.
+    pub job_backoff: Duration,
     /// How the global endpoints health-check the sites. Default [`GlobalOptions::default`].
     pub load_balancer: GlobalOptions,
     /// How often the blob replication worker runs. Default [`ReplicationOptions::default`].
@@ -182,6 +189,8 @@ impl LocalOptions {
             state_dir: state_dir.to_owned(),
             tls: true,
             olm: true,
+            status_interval: Duration::from_secs(1),
+            job_backoff: Duration::from_millis(20),
             load_balancer: GlobalOptions::default(),
             replication: ReplicationOptions::default(),
         }
@@ -310,6 +319,8 @@ impl LocalEnv {
             op.ledger = Arc::clone(&ledger);
             op.storage_location = location.clone();
             op.migration_time_per_revision = opts.migration_time_per_revision;
+            op.status_interval = opts.status_interval;
+            op.job_backoff = opts.job_backoff;
             let operator =
                 OperatorModel::start(&cluster, op)
                     .await

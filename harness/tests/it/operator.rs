@@ -16,6 +16,7 @@ use georep_harness::quay::{Catalogue, QuayVersion};
 use georep_harness::services::SharedServices;
 use georep_harness::services::postgres::Database;
 use georep_harness::sim::ledger::{Ledger, Violation};
+use georep_harness::sim::operator::job_controller::BACKOFF_LIMIT_MESSAGE;
 use georep_harness::sim::operator::{
     OPERATOR_DEPLOYMENT, OperatorModel, OperatorOptions, RunningOperator,
 };
@@ -190,6 +191,8 @@ fn fast_options(sim: &SimCluster, v: &str, ledger: &Arc<Ledger>) -> OperatorOpti
     opts.pod_start_delay = Duration::from_millis(10);
     opts.crash_loop_backoff = Duration::from_millis(500);
     opts.resync = Duration::from_secs(2);
+    opts.status_interval = Duration::from_millis(200);
+    opts.job_backoff = Duration::from_millis(5);
     opts
 }
 
@@ -505,6 +508,30 @@ async fn missing_components_are_written_back_unmanaged_on_kubernetes() {
         assert_eq!(managed(kind), false, "{kind}");
     }
     assert_eq!(managed("postgres"), true);
+}
+
+/// `status.observedGeneration` exists from Quay 3.17 (`apis/quay/v1/quayregistry_types.go`
+/// on `redhat-3.17`); an older operator never writes it.
+#[tokio::test]
+async fn observed_generation_is_reported_from_3_17_only() {
+    for (v, expected) in [("3.16.5", false), ("3.17.4", true)] {
+        let ledger = Ledger::in_memory();
+        let site = site_with(
+            &format!("gen-{}", v.replace('.', "-")),
+            Flavour::Openshift,
+            |sim| fast_options(sim, v, &ledger),
+        )
+        .await;
+        site.registry("bundle", geo_components("us_east")).await;
+        site.wait_condition("RolloutBlocked", "True").await;
+        let reg = site.get().await;
+        assert_eq!(
+            reg["status"]["observedGeneration"].is_i64(),
+            expected,
+            "{v}: {}",
+            reg["status"]
+        );
+    }
 }
 
 #[tokio::test]
@@ -992,6 +1019,40 @@ async fn first_install_migrates_an_empty_database_to_head_and_sets_current_versi
     assert!(ledger.is_empty(), "{:?}", ledger.violations());
 }
 
+/// Patches the operator Deployment of `site` to `v`: its `quay-version` pod annotation (which
+/// `QUAY_VERSION` is read from) and image, and, when `with_images`, its
+/// `RELATED_IMAGE_COMPONENT_*` env vars too.
+async fn upgrade_operator(site: &Site, v: &str, with_images: bool) {
+    let mut patch =
+        json!({"spec": {"template": {"metadata": {"annotations": {"quay-version": v}}}}});
+    if with_images {
+        patch["spec"]["template"]["spec"] = json!({"containers": [{
+            "name": "quay-operator",
+            "image": format!("quay.io/projectquay/quay-operator:{v}"),
+            "env": [
+                {"name": "QUAY_VERSION", "valueFrom": {"fieldRef": {"fieldPath": "metadata.annotations['quay-version']"}}},
+                {"name": "RELATED_IMAGE_COMPONENT_QUAY", "value": format!("quay.io/projectquay/quay:{v}")},
+                {"name": "RELATED_IMAGE_COMPONENT_CLAIR", "value": "quay.io/projectquay/clair:4.8.0"},
+            ],
+        }]});
+    }
+    Api::<Deployment>::namespaced(site.client.clone(), "openshift-operators")
+        .patch(
+            OPERATOR_DEPLOYMENT,
+            &PatchParams::default(),
+            &Patch::Merge(patch),
+        )
+        .await
+        .unwrap();
+}
+
+async fn quay_image(site: &Site) -> Option<String> {
+    let quay = site.deployment("quay-app").await;
+    quay.spec.unwrap().template.spec.unwrap().containers[0]
+        .image
+        .clone()
+}
+
 #[tokio::test]
 async fn patching_the_operator_deployment_upgrades_by_one_version() {
     let keeper = services();
@@ -1000,34 +1061,48 @@ async fn patching_the_operator_deployment_upgrades_by_one_version() {
     let site = geo_site("upgrade", "3.13.11", &ledger, &keeper.info, &db).await;
     site.registry("bundle", geo_components("us_east")).await;
     wait_converged(&site, "3.13.11").await;
+    assert_eq!(
+        quay_image(&site).await.as_deref(),
+        Some("quay.io/projectquay/quay:3.13.11")
+    );
 
-    let patch = json!({"spec": {"template": {"spec": {"containers": [{
-        "name": "quay-operator",
-        "image": "quay.io/projectquay/quay-operator:3.14.8",
-        "env": [{"name": "QUAY_VERSION", "value": "3.14.8"}],
-    }]}}}});
-    let operator_ns = site
-        .operator
-        .as_ref()
-        .map(|_| "openshift-operators")
-        .unwrap();
-    Api::<Deployment>::namespaced(site.client.clone(), operator_ns)
-        .patch(
-            OPERATOR_DEPLOYMENT,
-            &PatchParams::default(),
-            &Patch::Strategic(patch),
-        )
-        .await
-        .unwrap();
+    upgrade_operator(&site, "3.14.8", true).await;
     wait_converged(&site, "3.14.8").await;
     assert_eq!(site.operator.as_ref().unwrap().version(), version("3.14.8"));
     assert_eq!(alembic_revision(&db).await.as_deref(), Some("3634f2df3c5b"));
-    let quay = site.deployment("quay-app").await;
-    let image = quay.spec.unwrap().template.spec.unwrap().containers[0]
-        .image
-        .clone();
-    assert_eq!(image.as_deref(), Some("quay.io/projectquay/quay:v3.14.8"));
+    assert_eq!(
+        quay_image(&site).await.as_deref(),
+        Some("quay.io/projectquay/quay:3.14.8")
+    );
     assert!(ledger.is_empty(), "{:?}", ledger.violations());
+}
+
+/// What a provider that sets `QUAY_VERSION` but not the component images gets from the real
+/// operator: `currentVersion` moves to the new version, while the Job and the pods run the
+/// old image, so nothing is migrated and the site serves the old version.
+#[tokio::test]
+async fn an_operator_upgraded_in_its_version_only_keeps_the_old_images() {
+    let keeper = services();
+    let db = database(&keeper.info, "upgrade_version_only", true).await;
+    let ledger = Ledger::in_memory();
+    let site = geo_site("version-only", "3.13.11", &ledger, &keeper.info, &db).await;
+    site.registry("bundle", geo_components("us_east")).await;
+    wait_converged(&site, "3.13.11").await;
+
+    upgrade_operator(&site, "3.14.8", false).await;
+    wait_converged(&site, "3.14.8").await;
+    let operator = site.operator.as_ref().unwrap();
+    assert_eq!(operator.version(), version("3.14.8"));
+    assert_eq!(alembic_revision(&db).await.as_deref(), Some("8e97c2cfee57"));
+    assert_eq!(
+        quay_image(&site).await.as_deref(),
+        Some("quay.io/projectquay/quay:3.13.11")
+    );
+    let pods = operator.ready_quay_pods();
+    assert!(
+        !pods.is_empty() && pods.iter().all(|p| p.version == version("3.13.11")),
+        "{pods:#?}"
+    );
 }
 
 /// Site b's migration must start while site a's still runs. Instead of hoping b's Job
@@ -1128,8 +1203,11 @@ async fn older_job_against_newer_database_fails_with_the_alembic_message() {
             condition(r, "ComponentsCreated").filter(|c| c["reason"] == "MigrationsFailed")
         })
         .await;
+    // As on a cluster: the Job is retried, then fails with Kubernetes' generic message, which
+    // is all the operator's condition quotes; the pod keeps alembic's.
+    assert_eq!(c["message"], BACKOFF_LIMIT_MESSAGE);
     assert_eq!(
-        c["message"],
+        job_pod_message(&site).await,
         "Can't locate revision identified by '1623f40582ed'"
     );
     assert_eq!(
@@ -1291,13 +1369,38 @@ async fn missing_preference_env_keeps_pods_unready_before_3_18() {
             condition(r, "ComponentsCreated").filter(|c| c["reason"] == "MigrationsFailed")
         })
         .await;
+    assert_eq!(c["message"], BACKOFF_LIMIT_MESSAGE);
+    let message = job_pod_message(&site).await;
     assert!(
-        c["message"]
-            .as_str()
-            .unwrap()
-            .contains("QUAY_DISTRIBUTED_STORAGE_PREFERENCE"),
-        "{c}"
+        message.contains("QUAY_DISTRIBUTED_STORAGE_PREFERENCE"),
+        "{message}"
     );
+}
+
+/// The message of the migration Job's failed pod (its container's terminated state).
+async fn job_pod_message(site: &Site) -> String {
+    let pods = Api::<Pod>::namespaced(site.client.clone(), NS)
+        .list(&ListParams::default().labels(&format!("job-name={NAME}-quay-app-upgrade")))
+        .await
+        .unwrap()
+        .items;
+    let [pod] = &pods[..] else {
+        panic!("not one migration pod: {pods:?}");
+    };
+    assert_eq!(
+        pod.status.as_ref().unwrap().phase.as_deref(),
+        Some("Failed")
+    );
+    let status = &pod
+        .status
+        .as_ref()
+        .unwrap()
+        .container_statuses
+        .as_ref()
+        .unwrap()[0];
+    assert_eq!(status.restart_count, 6, "retried six times");
+    let terminated = status.state.as_ref().unwrap().terminated.as_ref().unwrap();
+    terminated.message.clone().unwrap_or_default()
 }
 
 /// A deleted registry takes its pods with it at once, and a re-created one converges even

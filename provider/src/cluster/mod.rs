@@ -39,4 +39,4 @@ pub use error::Error;
 pub use kind::Kind;
 pub use ops::{Deleted, FIELD_MANAGER};
 pub use spec::{ClusterSpec, KubeconfigSource};
-pub use wait::{Check, WaitOptions};
+pub use wait::{Check, PROGRESS_EVERY, WaitOptions};

@@ -19,7 +19,7 @@ use sha2::{Digest as _, Sha256};
 use super::clock::parse_rfc3339;
 use crate::cluster::{Cluster, Clusters, Error as ClusterError, Kind};
 use crate::georep::errors;
-use crate::georep::site::RegistryStatus;
+use crate::georep::site::{JOB_NAME_LABEL, RegistryStatus, Rollout, failing_pod_message};
 use crate::georep::upgrade::{
     Approval, ChannelOffer, Component, ComponentState, Condition, InstallPlan, JobObservation,
     JobState, LEASE_NAME, LeaseObservation, Observation, OperatorMethod, OperatorObservation,
@@ -147,10 +147,28 @@ async fn read_site(
             c.running_pods = counted;
         }
     }
-    state.migration_job = cluster
-        .get(&Kind::JOB, ns, &site.migration_job_name())
+    state.rollouts = cluster
+        .list(
+            &Kind::DEPLOYMENT,
+            ns,
+            &format!("{REGISTRY_LABEL}={}", site.name()),
+        )
         .await?
-        .map(|job| job_observation(&job, &state.registry.conditions));
+        .iter()
+        .map(Rollout::read)
+        .collect();
+    let job = cluster
+        .get(&Kind::JOB, ns, &site.migration_job_name())
+        .await?;
+    let pod_message = match &job {
+        Some(job) if job["status"]["succeeded"].as_u64().unwrap_or(0) == 0 => {
+            let selector = format!("{JOB_NAME_LABEL}={}", site.migration_job_name());
+            failing_pod_message(&cluster.list(&Kind::POD, ns, &selector).await?)
+        }
+        _ => None,
+    };
+    state.migration_job =
+        job.map(|job| job_observation(&job, &state.registry.conditions, pod_message.as_deref()));
     state.config_hash = match registry["spec"]["configBundleSecret"].as_str() {
         Some(secret) => cluster
             .get(&Kind::SECRET, ns, secret)
@@ -218,9 +236,14 @@ pub(crate) fn pod_counts(pods: &[Value]) -> BTreeMap<Component, u32> {
     counts
 }
 
-/// The migration Job's state; a failure carries the Job's message, or the operator's
-/// `MigrationsFailed` condition message.
-pub(crate) fn job_observation(job: &Value, conditions: &[Condition]) -> JobObservation {
+/// The migration Job's state; a failure carries the Job's message (or the operator's
+/// `MigrationsFailed` condition message) and what its failing pod said, `pod_message`: a Job
+/// that gave up says only "Job has reached the specified backoff limit", the pod says why.
+pub(crate) fn job_observation(
+    job: &Value,
+    conditions: &[Condition],
+    pod_message: Option<&str>,
+) -> JobObservation {
     let status = &job["status"];
     let count = |key: &str| status[key].as_u64().unwrap_or(0);
     let failed = status["conditions"]
@@ -241,6 +264,12 @@ pub(crate) fn job_observation(job: &Value, conditions: &[Condition]) -> JobObser
             .map(str::to_owned)
             .or(from_operator)
             .unwrap_or_else(|| "the Job failed without a message".to_owned());
+        let message = match pod_message {
+            Some(pod) if !message.contains(pod) => {
+                format!("{message}; the migration pod said: {pod}")
+            }
+            _ => message,
+        };
         JobState::Failed { message }
     } else {
         JobState::Active
@@ -397,7 +426,8 @@ pub(crate) fn channel_offer(sub: &Value, manifests: &[Value], channel: &str) -> 
 }
 
 /// The operator as its Deployment shows it: image and `QUAY_VERSION` of its first container
-/// (the one named `quay-operator` when there are several).
+/// (the one named `quay-operator` when there are several), as a value or through the pod
+/// template annotation it is read from.
 pub(crate) fn deployment_operator(deployment: &Value) -> OperatorObservation {
     let containers = deployment["spec"]["template"]["spec"]["containers"]
         .as_array()
@@ -415,13 +445,36 @@ pub(crate) fn deployment_operator(deployment: &Value) -> OperatorObservation {
         .into_iter()
         .flatten()
         .find(|e| e["name"] == "QUAY_VERSION")
-        .and_then(|e| e["value"].as_str())
+        .and_then(|e| env_value(e, &deployment["spec"]["template"]))
         .map(str::to_owned);
     OperatorObservation {
         quay_version: version,
         deployment_image: container["image"].as_str().map(str::to_owned),
         ..OperatorObservation::default()
     }
+}
+
+/// An env var's value as the pod sees it: its `value`, or the pod template annotation its
+/// `valueFrom.fieldRef` names (the CSV's Deployment reads `QUAY_VERSION` from the
+/// `quay-version` annotation OLM copies onto the pod template).
+fn env_value<'a>(var: &'a Value, template: &'a Value) -> Option<&'a str> {
+    if let Some(value) = var["value"].as_str() {
+        return Some(value);
+    }
+    let key = annotation_key(var["valueFrom"]["fieldRef"]["fieldPath"].as_str()?)?;
+    template["metadata"]["annotations"][key].as_str()
+}
+
+/// The key of a downward-API field path `metadata.annotations['key']` (or with double
+/// quotes); `None` for any other field.
+pub(crate) fn annotation_key(field_path: &str) -> Option<&str> {
+    let inner = field_path
+        .strip_prefix("metadata.annotations[")?
+        .strip_suffix(']')?;
+    inner
+        .strip_prefix('\'')
+        .and_then(|k| k.strip_suffix('\''))
+        .or_else(|| inner.strip_prefix('"').and_then(|k| k.strip_suffix('"')))
 }
 
 /// The operator as OLM shows it: Subscription, InstallPlans of the Quay Operator, and the
@@ -478,148 +531,4 @@ pub(crate) fn olm_operator(
 }
 
 #[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-
-    #[test]
-    fn registry_components_and_hpa_are_read_from_the_spec() {
-        let qr = json!({
-            "metadata": {"generation": 4},
-            "spec": {"components": [
-                {"kind": "quay", "managed": true, "overrides": {"replicas": 3}},
-                {"kind": "clair", "managed": false},
-                {"kind": "mirror", "managed": true},
-                {"kind": "horizontalpodautoscaler", "managed": false},
-            ]},
-            "status": {"currentVersion": "3.14.0", "observedGeneration": 4,
-                       "conditions": [{"type": "Available", "status": "True", "reason": "HealthChecksPassing"}]},
-        });
-        let state = registry_state(&qr);
-        assert_eq!(state.registry.current_version.as_deref(), Some("3.14.0"));
-        assert!(!state.hpa_managed);
-        assert_eq!(state.components[&Component::Quay].replicas, Some(3));
-        assert!(!state.components[&Component::Clair].managed);
-        assert_eq!(state.components[&Component::Mirror].replicas, None);
-        assert!(state.registry.is_available());
-        assert!(state.registry.is_generation_observed());
-    }
-
-    #[test]
-    fn finished_pods_do_not_count_as_running() {
-        let pod = |component: &str, phase: &str| json!({"metadata": {"labels": {COMPONENT_LABEL: component}}, "status": {"phase": phase}});
-        let counts = pod_counts(&[
-            pod("quay-app", "Running"),
-            pod("quay-app", "Pending"),
-            pod("quay-mirror", "Succeeded"),
-            pod("clair-app", "Running"),
-            pod("quay-database", "Running"),
-        ]);
-        assert_eq!(counts.get(&Component::Quay), Some(&2));
-        assert_eq!(counts.get(&Component::Mirror), None);
-        assert_eq!(counts.get(&Component::Clair), Some(&1));
-    }
-
-    #[test]
-    fn a_failed_migration_job_carries_its_message() {
-        let job = json!({"metadata": {"name": "r-quay-app-upgrade"},
-            "status": {"failed": 6, "conditions": [{"type": "Failed", "status": "True", "message": "alembic: Can't locate revision"}]}});
-        let seen = job_observation(&job, &[]);
-        assert_eq!(
-            seen.state,
-            JobState::Failed {
-                message: "alembic: Can't locate revision".into()
-            }
-        );
-        let running = job_observation(
-            &json!({"metadata": {"name": "j"}, "status": {"active": 1}}),
-            &[],
-        );
-        assert_eq!(running.state, JobState::Active);
-    }
-
-    #[test]
-    fn config_hash_matches_the_site_resource() {
-        let yaml = "SERVER_HOSTNAME: quay.example.com\n";
-        let secret = json!({"data": {"config.yaml": base64::engine::general_purpose::STANDARD.encode(yaml)}});
-        let expected = format!("sha256:{}", hex::encode(Sha256::digest(yaml.as_bytes())));
-        assert_eq!(config_hash(&secret), Some(expected));
-    }
-
-    #[test]
-    fn olm_operator_reads_channel_approval_plans_and_installed_version() {
-        let sub = json!({"spec": {"channel": "stable-3.14", "installPlanApproval": "Manual"},
-                         "status": {"installedCSV": "quay-operator.v3.14.0"}});
-        let plans = [
-            json!({"metadata": {"name": "install-a"}, "spec": {"approved": false, "clusterServiceVersionNames": ["quay-operator.v3.14.8"]}}),
-            json!({"metadata": {"name": "install-b"}, "spec": {"approved": false, "clusterServiceVersionNames": ["other.v1"]}}),
-        ];
-        let op = olm_operator(&sub, &plans, None);
-        assert_eq!(op.quay_version.as_deref(), Some("3.14.0"));
-        assert_eq!(op.approval, Some(Approval::Manual));
-        assert_eq!(op.install_plans.len(), 1);
-        assert_eq!(op.install_plans[0].name, "install-a");
-        let auto = olm_operator(&json!({"spec": {"channel": "c"}}), &[], None);
-        assert_eq!(auto.approval, Some(Approval::Automatic));
-    }
-
-    #[test]
-    fn channel_offer_is_the_head_of_the_channel_in_the_subscriptions_catalog() {
-        let sub = json!({"spec": {"name": "quay-operator", "source": "redhat-operators",
-                                  "sourceNamespace": "openshift-marketplace"}});
-        let manifest = json!({"metadata": {"name": "quay-operator"}, "status": {
-        "packageName": "quay-operator",
-        "channels": [
-            {"name": "stable-3.17", "currentCSV": "quay-operator.v3.17.6",
-             "currentCSVDesc": {"version": "3.17.6"}},
-            {"name": "stable-3.18", "currentCSV": "quay-operator.v3.18.1",
-             "currentCSVDesc": {"version": "3.18.1"}},
-        ]}});
-        assert_eq!(
-            channel_offer(&sub, std::slice::from_ref(&manifest), "stable-3.17"),
-            ChannelOffer::Head {
-                csv: "quay-operator.v3.17.6".into(),
-                version: "3.17.6".into()
-            }
-        );
-        assert_eq!(
-            channel_offer(&sub, std::slice::from_ref(&manifest), "stable-3.19"),
-            ChannelOffer::NoChannel {
-                channel: "stable-3.19".into(),
-                channels: vec!["stable-3.17".into(), "stable-3.18".into()]
-            }
-        );
-        assert!(matches!(
-            channel_offer(&sub, &[], "stable-3.17"),
-            ChannelOffer::NoPackage { catalog, .. } if catalog == "openshift-marketplace/redhat-operators"
-        ));
-    }
-
-    #[test]
-    fn other_operators_pending_upgrades_are_their_current_csvs_not_installed_yet() {
-        let subs = [
-            json!({"metadata": {"name": "quay-operator"},
-                   "status": {"installedCSV": "quay-operator.v3.14.0", "currentCSV": "quay-operator.v3.14.8"}}),
-            json!({"metadata": {"name": "etcd"},
-                   "status": {"installedCSV": "etcdoperator.v0.9.2", "currentCSV": "etcdoperator.v0.9.4"}}),
-            json!({"metadata": {"name": "idle"},
-                   "status": {"installedCSV": "idle.v1", "currentCSV": "idle.v1"}}),
-        ];
-        assert_eq!(
-            other_pending_csvs(&subs, "quay-operator"),
-            ["etcdoperator.v0.9.4"]
-        );
-    }
-
-    #[test]
-    fn lease_expiry_is_renew_time_plus_duration() {
-        let lease = json!({"spec": {"holderIdentity": "me", "renewTime": "2026-08-21T12:00:00.000000Z", "leaseDurationSeconds": 600}});
-        let seen = lease_observation(&lease);
-        assert_eq!(seen.holder.as_deref(), Some("me"));
-        assert_eq!(
-            seen.expires.map(|t| t.to_string()).as_deref(),
-            Some("2026-08-21T12:10:00Z")
-        );
-    }
-}
+mod tests;

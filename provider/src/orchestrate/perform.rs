@@ -13,11 +13,11 @@ use serde_json::{Map, Value, json};
 use tracing::info;
 
 use super::clock::micro_time;
-use super::observe::lease_observation;
+use super::observe::{annotation_key, lease_observation};
 use crate::cluster::{Cluster, Clusters, Error as ClusterError, Kind};
 use crate::georep::upgrade::{
     Action, Component, LEASE_NAME, OperatorUpgrade, PROGRESS_CONFIG_MAP, RegistryStatus,
-    SCALED_DOWN_ANNOTATION, SiteId, Timestamp, UpgradeRequest,
+    RelatedImages, SCALED_DOWN_ANNOTATION, SiteId, Timestamp, UpgradeRequest,
 };
 
 /// Why an action could not be performed.
@@ -444,6 +444,7 @@ async fn upgrade_operator(
             name,
             image,
             quay_version,
+            related_images,
         } => {
             let object = Kind::DEPLOYMENT.describe(Some(namespace), name);
             let deployment = cluster
@@ -454,52 +455,80 @@ async fn upgrade_operator(
                     cluster: site.cluster().to_owned(),
                     object: object.clone(),
                 })?;
-            let containers = deployment["spec"]["template"]["spec"]["containers"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default();
-            let Some(edited) = operator_containers(&containers, image, quay_version) else {
+            let template = &deployment["spec"]["template"];
+            let Some(edited) = operator_template(template, image, quay_version, related_images)
+            else {
                 return Err(Error::Missing {
                     cluster: site.cluster().to_owned(),
                     object: format!("a container in {object}"),
                 });
             };
-            if edited == containers {
+            if edited == *template {
                 return Ok(());
             }
             let patch = json!({
                 "metadata": {"resourceVersion": deployment["metadata"]["resourceVersion"]},
-                "spec": {"template": {"spec": {"containers": edited}}},
+                "spec": {"template": edited},
             });
             cluster
                 .merge_patch(&Kind::DEPLOYMENT, Some(namespace), name, &patch)
                 .await
                 .map(|_| ())
-                .map_err(cluster_error(format!("set the image of {object}")))
+                .map_err(cluster_error(format!(
+                    "set the operator image, QUAY_VERSION and component images of {object}"
+                )))
         }
     }
 }
 
-/// The containers with the operator's (named `quay-operator`, else the first) image and
-/// `QUAY_VERSION` set; `None` when there is no container.
-pub(crate) fn operator_containers(
-    containers: &[Value],
+/// The operator Deployment's pod `template` with the target set on the operator's container
+/// (named `quay-operator`, else the first): its image, every `RELATED_IMAGE_COMPONENT_*` env
+/// var of `related_images`, and `QUAY_VERSION`. A `QUAY_VERSION` that comes from
+/// `valueFrom.fieldRef` on `metadata.annotations['<key>']` (how the CSV's Deployment
+/// `quay-operator-tng` reads the CSV's `quay-version` annotation, which OLM copies onto the
+/// pod template) keeps that form and gets the annotation set instead; any other form becomes
+/// a plain value. `None` when there is no container.
+pub(crate) fn operator_template(
+    template: &Value,
     image: &str,
     quay_version: &str,
-) -> Option<Vec<Value>> {
-    let mut out = containers.to_vec();
-    let index = out
+    related_images: &RelatedImages,
+) -> Option<Value> {
+    let mut out = template.clone();
+    let containers = out["spec"]["containers"].as_array_mut()?;
+    let index = containers
         .iter()
         .position(|c| c["name"] == "quay-operator")
-        .or(if out.is_empty() { None } else { Some(0) })?;
-    let container = &mut out[index];
+        .or(if containers.is_empty() { None } else { Some(0) })?;
+    let container = &mut containers[index];
     container["image"] = json!(image);
     let mut env = container["env"].as_array().cloned().unwrap_or_default();
-    match env.iter_mut().find(|e| e["name"] == "QUAY_VERSION") {
-        Some(var) => *var = json!({"name": "QUAY_VERSION", "value": quay_version}),
-        None => env.push(json!({"name": "QUAY_VERSION", "value": quay_version})),
+    let set = |env: &mut Vec<Value>, name: &str, value: &str| {
+        let var = json!({"name": name, "value": value});
+        match env.iter_mut().find(|e| e["name"] == name) {
+            Some(found) => *found = var,
+            None => env.push(var),
+        }
+    };
+    for (name, value) in related_images {
+        set(&mut env, name, value);
     }
-    container["env"] = Value::Array(env);
+    let annotation = env
+        .iter()
+        .find(|e| e["name"] == "QUAY_VERSION")
+        .and_then(|e| e["valueFrom"]["fieldRef"]["fieldPath"].as_str())
+        .and_then(annotation_key)
+        .map(str::to_owned);
+    match &annotation {
+        Some(key) => {
+            if !out["metadata"]["annotations"].is_object() {
+                out["metadata"]["annotations"] = json!({});
+            }
+            out["metadata"]["annotations"][key.as_str()] = json!(quay_version);
+        }
+        None => set(&mut env, "QUAY_VERSION", quay_version),
+    }
+    out["spec"]["containers"][index]["env"] = Value::Array(env);
     Some(out)
 }
 
@@ -538,16 +567,58 @@ mod tests {
     }
 
     #[test]
-    fn operator_image_and_quay_version_are_set_on_the_operator_container() {
-        let containers = vec![
-            json!({"name": "sidecar", "image": "s"}),
-            json!({"name": "quay-operator", "image": "old", "env": [{"name": "QUAY_VERSION", "value": "3.14.0"}, {"name": "X", "value": "y"}]}),
-        ];
-        let edited = operator_containers(&containers, "new", "3.15.7").unwrap();
-        assert_eq!(edited[0], containers[0]);
-        assert_eq!(edited[1]["image"], json!("new"));
-        assert_eq!(edited[1]["env"][0]["value"], json!("3.15.7"));
-        assert_eq!(edited[1]["env"][1]["name"], json!("X"));
-        assert!(operator_containers(&[], "new", "3.15.7").is_none());
+    fn operator_image_quay_version_and_component_images_are_set_on_the_operator_container() {
+        let template = json!({"spec": {"containers": [
+            {"name": "sidecar", "image": "s"},
+            {"name": "quay-operator", "image": "old", "env": [
+                {"name": "QUAY_VERSION", "value": "3.14.8"},
+                {"name": "X", "value": "y"},
+                {"name": "RELATED_IMAGE_COMPONENT_QUAY", "value": "quay.io/projectquay/quay:3.14.8"},
+            ]},
+        ]}});
+        let images = RelatedImages::from([
+            (
+                "RELATED_IMAGE_COMPONENT_QUAY".to_owned(),
+                "quay.io/projectquay/quay:3.15.7".to_owned(),
+            ),
+            (
+                "RELATED_IMAGE_COMPONENT_CLAIR".to_owned(),
+                "quay.io/projectquay/clair:4.8.0".to_owned(),
+            ),
+        ]);
+        let edited = operator_template(&template, "new", "3.15.7", &images).unwrap();
+        let containers = &edited["spec"]["containers"];
+        assert_eq!(containers[0], template["spec"]["containers"][0]);
+        assert_eq!(containers[1]["image"], json!("new"));
+        assert_eq!(
+            containers[1]["env"],
+            json!([
+                {"name": "QUAY_VERSION", "value": "3.15.7"},
+                {"name": "X", "value": "y"},
+                {"name": "RELATED_IMAGE_COMPONENT_QUAY", "value": "quay.io/projectquay/quay:3.15.7"},
+                {"name": "RELATED_IMAGE_COMPONENT_CLAIR", "value": "quay.io/projectquay/clair:4.8.0"},
+            ])
+        );
+        let empty = json!({"spec": {"containers": []}});
+        assert!(operator_template(&empty, "new", "3.15.7", &images).is_none());
+    }
+
+    #[test]
+    fn a_quay_version_read_from_the_pod_annotation_is_set_there() {
+        let template = json!({
+            "metadata": {"annotations": {"quay-version": "3.14.8", "olm.targetNamespaces": ""}},
+            "spec": {"containers": [{"name": "quay-operator", "image": "old", "env": [
+                {"name": "QUAY_VERSION", "valueFrom": {"fieldRef": {"fieldPath": "metadata.annotations['quay-version']"}}},
+            ]}]},
+        });
+        let edited = operator_template(&template, "new", "3.15.7", &RelatedImages::new()).unwrap();
+        assert_eq!(
+            edited["metadata"]["annotations"],
+            json!({"quay-version": "3.15.7", "olm.targetNamespaces": ""})
+        );
+        assert_eq!(
+            edited["spec"]["containers"][0]["env"],
+            template["spec"]["containers"][0]["env"]
+        );
     }
 }

@@ -5,8 +5,10 @@
 //! (when asked and when it does not exist yet), the content-hashed config bundle Secret, then
 //! the `QuayRegistry`. It then waits, when `wait_for_ready` is true, until the operator reports
 //! the site converged (`Available`, `ComponentsCreated`, not `RolloutBlocked`, a
-//! `currentVersion`, and the current generation observed), and removes bundle Secrets of
-//! earlier applies. A blocking condition fails the wait at once with the operator's message.
+//! `currentVersion`, the current generation observed, its Deployments rolled out and no
+//! migration Job running: `georep_site_wait.rs`), and removes bundle Secrets of earlier
+//! applies. A blocking condition fails the wait once it has persisted, or at once when the
+//! migration Job gave up, with the operator's and the migration pod's words.
 //! Sites of one apply that share a database install one at a time ([`super::migration_gate`]),
 //! because every new site's operator runs a migration Job against that database.
 //!
@@ -36,6 +38,7 @@ use super::georep_site_model::{
     COMPUTED, DEFAULT_CREATE, DEFAULT_DELETE, DEFAULT_UPDATE, SiteModel, SiteResults, Warnings,
     schema, site, state_of,
 };
+use super::georep_site_wait::SiteWait;
 use super::migration_gate::Entered;
 use super::model::{Field, Model};
 use super::provider_data::ProviderData;
@@ -45,8 +48,7 @@ use crate::cluster::{Check, Cluster, Kind, WaitOptions};
 use crate::framework::{PlanRequest, Resource};
 use crate::georep::config::db_uri::DatabaseId;
 use crate::georep::site::{
-    Convergence, MANAGED_BY, MANAGED_BY_LABEL, RegistryStatus, SITE_LABEL, Site, convergence,
-    may_migrate,
+    MANAGED_BY, MANAGED_BY_LABEL, RegistryStatus, SITE_LABEL, Site, may_migrate,
 };
 use crate::stop::StopToken;
 use crate::tfvalue::{AttributePath, Diagnostic, Diagnostics, Schema, Value};
@@ -54,15 +56,6 @@ use crate::tfvalue::{AttributePath, Diagnostic, Diagnostics, Schema, Value};
 /// The resource.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct GeoRepSiteResource;
-
-/// A wait's check of the site's convergence.
-fn converged_check(registry: Option<&Json>) -> Check {
-    match convergence(registry.map(RegistryStatus::read).as_ref()) {
-        Convergence::Converged => Check::Done,
-        Convergence::Pending(text) => Check::Pending(text),
-        Convergence::Failed(text) => Check::Failed(text),
-    }
-}
 
 fn site_labels(site: &Site) -> String {
     format!(
@@ -143,23 +136,17 @@ async fn converge(
     info!(site = %site.id(), "applied; waiting for the operator");
     let name = site.name().as_str().to_owned();
     let registry = if wait {
-        let options = WaitOptions {
-            what: format!(
-                "QuayRegistry {namespace}/{name} to converge (Available, components created, current version known)"
-            ),
+        SiteWait {
+            cluster: &cluster,
+            namespace: &namespace,
+            name: &name,
+            before: live.as_ref(),
             deadline,
-            stop: stop.clone(),
-        };
-        cluster
-            .wait_for(
-                &Kind::QUAY_REGISTRY,
-                Some(&namespace),
-                &name,
-                &options,
-                converged_check,
-            )
-            .await
-            .map_err(|err| cluster_error("Site Did Not Converge", &err))?
+            stop,
+        }
+        .settled()
+        .await
+        .map_err(|err| cluster_error("Site Did Not Converge", &err))?
     } else {
         cluster
             .get(&Kind::QUAY_REGISTRY, Some(&namespace), &name)
@@ -541,22 +528,7 @@ async fn remove(
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
-
-    #[test]
-    fn the_wait_finishes_on_a_converged_site_and_fails_on_a_blocked_one() {
-        let registry = |conditions: Json| json!({"status": {"conditions": conditions, "currentVersion": "3.16.5"}});
-        let converged = registry(json!([
-            {"type": "Available", "status": "True"},
-            {"type": "ComponentsCreated", "status": "True"},
-        ]));
-        assert_eq!(converged_check(Some(&converged)), Check::Done);
-        let blocked = registry(json!([{"type": "RolloutBlocked", "status": "True"}]));
-        assert!(matches!(converged_check(Some(&blocked)), Check::Failed(_)));
-        assert!(matches!(converged_check(None), Check::Pending(_)));
-    }
 
     #[test]
     fn an_upgrade_scale_down_is_recognised_only_when_marked() {

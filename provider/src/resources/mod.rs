@@ -3,7 +3,8 @@
 //!
 //! - [`provider`]: the `provider "quay"` block and its named clusters ([`QuayProvider`]).
 //! - [`georep_site_resource`]: `resource "quay_georep_site"`, one site on one cluster; its
-//!   schema and model in `georep_site_model.rs`, its import in `georep_site_import.rs`.
+//!   schema and model in `georep_site_model.rs`, its import in `georep_site_import.rs`, its
+//!   wait for the site to settle in `georep_site_wait.rs`.
 //! - [`georep_config_data_source`]: `data "quay_georep_config"`, the shared `config.yaml`.
 //! - [`georep_site_manifests_data_source`]: `data "quay_georep_site_manifests"`, one site's
 //!   objects as YAML for GitOps; its inputs come from `site_schema.rs`, which the site resource
@@ -25,6 +26,7 @@ mod georep_site_import;
 pub mod georep_site_manifests_data_source;
 mod georep_site_model;
 pub mod georep_site_resource;
+mod georep_site_wait;
 pub mod georep_upgrade_resource;
 pub mod migration_gate;
 mod model;

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
+use super::images::ComponentImages;
 use crate::quay::{QuayVersion, ServingPod};
 use crate::sim::ledger::Ledger;
 use crate::sim::reconciles::Reconciles;
@@ -42,6 +43,15 @@ pub struct OperatorOptions {
     /// Periodic re-reconcile of every registry (the operator's 1-minute requeue, the only way
     /// it notices a changed bundle Secret). Default: 60 s.
     pub resync: Duration,
+    /// How often `Available` is recomputed: the operator's separate status reconciler
+    /// (`controllers/quay/quayregistry_status_controller.go`, `RequeueAfter: time.Minute`)
+    /// evaluates the components (`pkg/cmpstatus`), so between two runs `Available` is stale.
+    /// Default: 60 s; tests scale it down.
+    pub status_interval: Duration,
+    /// The first wait before a failed migration Job is retried; each further retry waits
+    /// twice as long, at most 36 times this (Kubernetes' Job back-off: 10 s to 6 minutes,
+    /// six retries). Default: 10 s; tests scale it down.
+    pub job_backoff: Duration,
 }
 
 impl OperatorOptions {
@@ -61,6 +71,8 @@ impl OperatorOptions {
             pod_start_delay: Duration::from_millis(100),
             crash_loop_backoff: Duration::from_secs(5),
             resync: Duration::from_secs(60),
+            status_interval: Duration::from_secs(60),
+            job_backoff: Duration::from_secs(10),
         }
     }
 }
@@ -77,6 +89,8 @@ pub struct Context {
     pub opts: OperatorOptions,
     /// The live operator version.
     pub version: watch::Receiver<QuayVersion>,
+    /// The component images the live operator Deployment names (see [`super::images`]).
+    pub images: Mutex<ComponentImages>,
     /// Running migration tasks by Job uid.
     pub migrations: Mutex<HashMap<String, JoinHandle<()>>>,
     /// Per-pod simulation state by pod uid.
@@ -87,6 +101,9 @@ pub struct Context {
     pub ready_clair: Mutex<BTreeSet<(String, String)>>,
     /// Completed reconciles by kind.
     pub reconciles: Reconciles,
+    /// When `Available` was last evaluated per registry (namespace, name), and the
+    /// registry's generation and main-reconcile status fields then.
+    pub status_evaluated: Mutex<StatusEvaluations>,
 }
 
 impl std::fmt::Debug for Context {
@@ -106,10 +123,20 @@ impl Context {
         *self.version.borrow()
     }
 
+    /// The component images every reconcile deploys now.
+    #[must_use]
+    pub fn images(&self) -> ComponentImages {
+        Self::lock(&self.images).clone()
+    }
+
     pub(super) fn lock<'a, T>(m: &'a Mutex<T>) -> std::sync::MutexGuard<'a, T> {
         m.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
+
+/// When each registry's status conditions were last evaluated, with its generation and the
+/// status fields the main reconcile writes (as text) then.
+pub type StatusEvaluations = HashMap<(String, String), (Instant, (Option<i64>, Option<String>))>;
 
 /// What the model remembers about one simulated pod.
 #[derive(Debug, Clone)]

@@ -34,6 +34,7 @@ use tokio::time::Instant;
 use tokio_stream::StreamExt as _;
 
 use super::context::{Context, PodState};
+use super::images;
 use super::startup;
 use crate::quay::ServingPod;
 use crate::quay::bundle::{Bundle, database_identity};
@@ -389,11 +390,15 @@ async fn start_pod(ctx: &Context, ns: &str, pod: &Pod, template: &Value) -> Outc
             ))
         })
         .collect();
-    let Some(version) = annotations
-        .get(VERSION_ANNOTATION)
-        .or_else(|| env.get("QUAY_VERSION"))
-        .and_then(|v| v.parse::<QuayVersion>().ok())
-    else {
+    // A pod runs the version of its image (see `images`); the annotation is the fall-back
+    // for an image whose tag names none.
+    let from_image = c["image"].as_str().and_then(images::version_of_image);
+    let Some(version) = from_image.or_else(|| {
+        annotations
+            .get(VERSION_ANNOTATION)
+            .or_else(|| env.get("QUAY_VERSION"))
+            .and_then(|v| v.parse::<QuayVersion>().ok())
+    }) else {
         return Outcome::Crashing("the pod names no Quay version".to_owned());
     };
     let secret_name = template["spec"]["volumes"]

@@ -1,15 +1,27 @@
 //! The migration Job controller (kube-runtime `Controller` over Jobs labelled
-//! `quay-operator/quayregistry`): plays the part of the Job's pod.
+//! `quay-operator/quayregistry`): plays the part of the Job's pod and of Kubernetes' Job
+//! controller.
 //!
 //! A Job without a final status and without a running task in this model gets one: it marks
 //! the Job active, reads `DB_URI` from the rendered config Secret it mounts, checks the storage
 //! preference (the `migrate` entrypoint imports `app`, so 3.8–3.17 fail without the env var),
-//! runs [`Migration`], and writes `succeeded` or `failed` with a `Failed` condition carrying
-//! the message. A Job still active when the model starts (a killed operator) is run again and
-//! resumes from the database's revision.
+//! runs [`Migration`] with the version of the Job's image (see [`super::images`]), and writes
+//! `succeeded`. A failed attempt is retried the way Kubernetes retries the operator's upgrade
+//! Job (`kustomize/components/job/quay.upgrade.job.yaml`: `restartPolicy: OnFailure`, no
+//! `backoffLimit`, so Kubernetes' default of 6): the Job stays active while its pod
+//! `<job>-<uid prefix>` (labels `job-name` and `batch.kubernetes.io/job-name`) crash-loops,
+//! its container's `lastState.terminated.message` carrying the attempt's error, and the
+//! attempts wait 1, 2, 4, … 32 × [`OperatorOptions::job_backoff`] (Kubernetes: 10 s doubling,
+//! capped at 6 minutes, about 10 minutes in all). Past the limit the pod goes `Failed` and the
+//! Job gets Kubernetes' generic `Failed` condition (`BackoffLimitExceeded`, "Job has reached
+//! the specified backoff limit"), which is all the operator's `MigrationsFailed` quotes. A
+//! Job still active when the model starts (a killed operator) is run again and resumes from
+//! the database's revision.
 //!
-//! Not modelled: pods of the Job, `backoffLimit` retries (one attempt; the registry
-//! controller decides about re-creating), `activeDeadlineSeconds`.
+//! Not modelled: pod logs (the terminated message stands in for the log's last lines),
+//! `activeDeadlineSeconds`, the pod being re-created (one pod restarts in place).
+//!
+//! [`OperatorOptions::job_backoff`]: super::OperatorOptions::job_backoff
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -23,6 +35,7 @@ use kube::runtime::watcher;
 use serde_json::json;
 
 use super::context::Context;
+use super::images;
 use super::migration::Migration;
 use super::startup::effective_preference;
 use crate::quay::{Bundle, CONFIG_VOLUME, QuayVersion, REGISTRY_LABEL, VERSION_ANNOTATION};
@@ -88,22 +101,59 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Context>) -> Result<Action, Error> {
     Ok(Action::await_change())
 }
 
-/// The Job's container: returns when the Job has a final status (or the model stops).
+/// Kubernetes' default `backoffLimit`, which the operator's upgrade Job leaves unset.
+pub const DEFAULT_BACKOFF_LIMIT: i32 = 6;
+/// The generic message Kubernetes' Job controller fails a Job with past its backoff limit.
+pub const BACKOFF_LIMIT_MESSAGE: &str = "Job has reached the specified backoff limit";
+
+/// The wait before retry `failures` (1 for the first retry): `base` doubled per earlier
+/// failure, at most 36 × `base` (Kubernetes: 10 s, capped at 6 minutes).
+#[must_use]
+pub fn retry_delay(base: std::time::Duration, failures: u32) -> std::time::Duration {
+    let factor = 1_u32
+        .checked_shl(failures.saturating_sub(1))
+        .unwrap_or(u32::MAX)
+        .min(36);
+    base.saturating_mul(factor)
+}
+
+/// The Job's pods: runs attempts until one succeeds or the backoff limit is passed, then
+/// writes the Job's final status (returns early if the model stops).
 async fn execute(job: Arc<Job>, ctx: Arc<Context>) {
     let ns = job.namespace().unwrap_or_default();
     let name = job.name_any();
-    let outcome = migrate(&job, &ctx, &ns).await;
+    let limit = job
+        .spec
+        .as_ref()
+        .and_then(|s| s.backoff_limit)
+        .unwrap_or(DEFAULT_BACKOFF_LIMIT);
+    let limit = u32::try_from(limit).unwrap_or(0);
+    let mut failures = 0_u32;
+    let outcome = loop {
+        match migrate(&job, &ctx, &ns).await {
+            Ok(()) => break Ok(()),
+            Err(message) => {
+                failures += 1;
+                let last = failures > limit;
+                pod::attempt_failed(&ctx, &job, failures, &message, last).await;
+                if last {
+                    break Err(message);
+                }
+                tokio::time::sleep(retry_delay(ctx.opts.job_backoff, failures)).await;
+            }
+        }
+    };
     let now = jiff::Timestamp::now().to_string();
     let status = match &outcome {
         Ok(()) => json!({
             "active": null, "succeeded": 1, "completionTime": now,
             "conditions": [{"type": "Complete", "status": "True", "lastTransitionTime": now}],
         }),
-        Err(message) => json!({
+        Err(_) => json!({
             "active": null, "failed": 1,
             "conditions": [{
                 "type": "Failed", "status": "True", "reason": "BackoffLimitExceeded",
-                "message": message, "lastTransitionTime": now,
+                "message": BACKOFF_LIMIT_MESSAGE, "lastTransitionTime": now,
             }],
         }),
     };
@@ -128,6 +178,89 @@ async fn execute(job: Arc<Job>, ctx: Arc<Context>) {
     }
 }
 
+/// The Job's one pod, as the kubelet shows a crash-looping or failed container.
+mod pod {
+    use k8s_openapi::api::batch::v1::Job;
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::ResourceExt as _;
+    use kube::api::{Api, Patch, PatchParams, PostParams};
+    use serde_json::json;
+
+    use super::super::context::Context;
+
+    /// The pod's name: `<job>-<first 5 characters of the Job's uid>`.
+    pub(super) fn name(job: &Job) -> String {
+        let uid = job.uid().unwrap_or_default();
+        format!("{}-{}", job.name_any(), uid.get(..5).unwrap_or("00000"))
+    }
+
+    /// Records failed attempt `failures` with `message`; `last`: the pod is given up.
+    pub(super) async fn attempt_failed(
+        ctx: &Context,
+        job: &Job,
+        failures: u32,
+        message: &str,
+        last: bool,
+    ) {
+        let ns = job.namespace().unwrap_or_default();
+        let pod_name = name(job);
+        let pods: Api<Pod> = Api::namespaced(ctx.client.clone(), &ns);
+        let template = job.spec.as_ref().map(|s| &s.template);
+        let container = template
+            .and_then(|t| t.spec.as_ref())
+            .and_then(|s| s.containers.first());
+        let container_name = container.map_or("quay-app-upgrade", |c| c.name.as_str());
+        let image = container.and_then(|c| c.image.clone()).unwrap_or_default();
+        let mut labels = template
+            .and_then(|t| t.metadata.as_ref())
+            .and_then(|m| m.labels.clone())
+            .unwrap_or_default();
+        labels.insert("job-name".to_owned(), job.name_any());
+        labels.insert("batch.kubernetes.io/job-name".to_owned(), job.name_any());
+        let manifest = json!({
+            "metadata": {
+                "name": pod_name, "namespace": ns, "labels": labels,
+                "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job",
+                    "name": job.name_any(), "uid": job.uid().unwrap_or_default(),
+                    "controller": true, "blockOwnerDeletion": true}],
+            },
+            "spec": {"restartPolicy": "OnFailure",
+                     "containers": [{"name": container_name, "image": image}]},
+        });
+        if let Ok(pod) = serde_json::from_value::<Pod>(manifest) {
+            match pods.create(&PostParams::default(), &pod).await {
+                Ok(_) | Err(kube::Error::Api(_)) => {}
+                Err(err) => tracing::debug!(%err, pod = %pod_name, "create job pod"),
+            }
+        }
+        let now = jiff::Timestamp::now().to_string();
+        let terminated = json!({"exitCode": 1, "reason": "Error", "message": message,
+                                "finishedAt": now});
+        let status = if last {
+            json!({"phase": "Failed", "containerStatuses": [{
+                "name": container_name, "image": image, "ready": false,
+                "restartCount": failures - 1, "state": {"terminated": terminated}}]})
+        } else {
+            json!({"phase": "Running", "containerStatuses": [{
+                "name": container_name, "image": image, "ready": false,
+                "restartCount": failures,
+                "state": {"waiting": {"reason": "CrashLoopBackOff", "message": format!(
+                    "back-off restarting failed container {container_name} in pod {pod_name}")}},
+                "lastState": {"terminated": terminated}}]})
+        };
+        if let Err(err) = pods
+            .patch_status(
+                &pod_name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({ "status": status })),
+            )
+            .await
+        {
+            tracing::debug!(%err, pod = %pod_name, "write job pod status");
+        }
+    }
+}
+
 async fn migrate(job: &Job, ctx: &Context, ns: &str) -> Result<(), String> {
     let pod = job
         .spec
@@ -141,13 +274,22 @@ async fn migrate(job: &Job, ctx: &Context, ns: &str) -> Result<(), String> {
         .flatten()
         .map(|e| (e.name.clone(), e.value.clone().unwrap_or_default()))
         .collect();
-    let version: QuayVersion = job
-        .annotations()
-        .get(VERSION_ANNOTATION)
-        .or_else(|| env.get("QUAY_VERSION"))
-        .ok_or("job names no quay version")?
-        .parse()
-        .map_err(|e: crate::quay::catalogue::Error| e.to_string())?;
+    // The Job migrates to the head of its image's version (see `images`), whatever version
+    // the operator gave it: an operator whose images were not upgraded migrates nothing.
+    let from_image = container
+        .image
+        .as_deref()
+        .and_then(images::version_of_image);
+    let version: QuayVersion = match from_image {
+        Some(version) => version,
+        None => job
+            .annotations()
+            .get(VERSION_ANNOTATION)
+            .or_else(|| env.get("QUAY_VERSION"))
+            .ok_or("job names no quay version")?
+            .parse()
+            .map_err(|e: crate::quay::catalogue::Error| e.to_string())?,
+    };
     let secret_name = pod
         .volumes
         .iter()
@@ -177,4 +319,21 @@ async fn migrate(job: &Job, ctx: &Context, ns: &str) -> Result<(), String> {
     }
     .run(&ctx.opts.ledger)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn retries_wait_twice_as_long_each_time_up_to_36_times_the_base() {
+        let base = Duration::from_secs(10);
+        let delays: Vec<u64> = (1..=8).map(|n| retry_delay(base, n).as_secs()).collect();
+        assert_eq!(delays, [10, 20, 40, 80, 160, 320, 360, 360]);
+        // Six retries before the Job fails: about ten minutes of crash loops, as on a cluster.
+        let total: u64 = delays[..6].iter().sum();
+        assert_eq!(total, 630);
+    }
 }

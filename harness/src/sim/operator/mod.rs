@@ -3,18 +3,23 @@
 //! operator contract of reference/quay-operator.md §0, §1, §3–§5.
 //!
 //! # Brief overview
-//! - [`OperatorModel::start`] creates the operator's own Deployment `quay-operator` (env
-//!   `QUAY_VERSION`, image `quay.io/projectquay/quay-operator:<version>`, the released tag
-//!   convention of `hack/prepare-upstream.sh`) unless it exists, and
-//!   starts the controllers; [`RunningOperator`] reads the live version and the site's serving
-//!   quay pods ([`ReadyPods`] for readers that outlive it), and stops everything.
-//! - [`operator_deployment`]: watches that Deployment; a patched `QUAY_VERSION` (or image tag)
-//!   is the version every later reconcile deploys, and triggers a reconcile of every registry.
+//! - [`OperatorModel::start`] creates the operator's own Deployment `quay-operator` unless it
+//!   exists, built like the CSV's (`QUAY_VERSION` through `valueFrom.fieldRef` from the pod
+//!   annotation `quay-version`, `RELATED_IMAGE_COMPONENT_QUAY`/`_CLAIR` of the release, image
+//!   `quay.io/projectquay/quay-operator:<version>`, the released tag convention of
+//!   `hack/prepare-upstream.sh`), and starts the controllers;
+//!   [`RunningOperator`] reads the live version and the site's serving quay pods
+//!   ([`ReadyPods`] for readers that outlive it), and stops everything.
+//! - [`operator_deployment`]: watches that Deployment; a patched `QUAY_VERSION` (value or
+//!   annotation, or image tag) is the version every later reconcile migrates to, its
+//!   `RELATED_IMAGE_COMPONENT_*` ([`images`]) the images it deploys, and a change of either
+//!   triggers a reconcile of every registry.
 //! - [`registry_controller`]: `QuayRegistry`: finalizer, default components written back into
 //!   `spec.components`, `ConfigInvalid` / `ComponentOverrideInvalid`, the owned objects
 //!   ([`render`]), the migration Job, and status.
-//! - [`job_controller`]: runs the migration Job `<n>-quay-app-upgrade` ([`migration`]) and
-//!   writes its status.
+//! - [`job_controller`]: runs the migration Job `<n>-quay-app-upgrade` ([`migration`]) at the
+//!   version of its image, retries a failure with Kubernetes' back-off through a crash-looping
+//!   pod, and writes its status.
 //! - [`deployment_controller`]: simulated pods for every Deployment the registry owns, ready
 //!   only when Quay's start-up checks pass ([`startup`]); Deployment status.
 //! - [`effective_config`]: the rendered config Secret carries the user's `config.yaml` with
@@ -37,6 +42,15 @@
 //!   rest of the harness (config bundle, version catalogue, labels) are in [`crate::quay`].
 //! - Every fact the [`Ledger`] judges is reported by these controllers.
 //!
+//! # What it models, and from where
+//! | behaviour | upstream |
+//! |---|---|
+//! | Quay, mirror and Job image from `RELATED_IMAGE_COMPONENT_QUAY`, Clair's from `_CLAIR`; pods and the Job run the version of their image, so an operator patched in `QUAY_VERSION` only migrates nothing and serves the old version while `currentVersion` moves ([`images`]) | `pkg/kustomize/kustomize.go` (`ComponentImageFor`), `hack/prepare-upstream.sh` |
+//! | `QUAY_VERSION` read through `valueFrom.fieldRef` from the pod annotation `quay-version` | `bundle/manifests/quay-operator.clusterserviceversion.yaml` |
+//! | `status.observedGeneration` written from 3.17 only | `apis/quay/v1/quayregistry_types.go` (`redhat-3.17`) |
+//! | `Available` and the component conditions recomputed only when what the main reconcile writes (generation, `currentVersion`, `ComponentsCreated`, `RolloutBlocked`) changed, or every [`OperatorOptions::status_interval`] (60 s upstream), stale in between (pods becoming ready change none of those); `lastUpdated` moves on every spec change | `controllers/quay/quayregistry_status_controller.go`, `controllers/quay/quayregistry_controller.go` |
+//! | a failing migration Job retried 6 times, waits doubling from [`OperatorOptions::job_backoff`] (10 s upstream, about 10 minutes in all), its pod crash-looping with the error as terminated message, then `Failed` with Kubernetes' generic "Job has reached the specified backoff limit", which `MigrationsFailed` quotes | `kustomize/components/job/quay.upgrade.job.yaml`, `controllers/quay/quayregistry_controller.go` (`checkMigrationStatus`) |
+//!
 //! # What it does not model
 //! OLM (another model changes the operator Deployment), ReplicaSets (pods are owned by their
 //! Deployment directly, named `<deployment>-<template hash>-<index>`), the managed database,
@@ -45,11 +59,16 @@
 //! on metrics (a managed HPA pins its `minReplicas`; HPAs only clamp replicas to their
 //! bounds), the config bundle created for an empty `configBundleSecret`, the check that the
 //! TLS key belongs to its certificate, the separate TLS Secret `ssl.*` moves to, Clair's own
-//! start-up (its pods are ready at once), and the 60 s status reconciler period (status is
-//! recomputed on every reconcile). The `autoscaling/v1` HPA API is not served (only `v2`).
-//! Quirks deliberately reproduced: the spec write-back, the unwatched bundle Secret (only the
-//! periodic resync notices a changed Secret), the replicas traps, a failed Job blocking until
-//! the version or `config.yaml` changes.
+//! start-up (its pods are ready at once), the name `quay-operator-tng` of the CSV's
+//! Deployment, kustomize's `quay:latest` for an operator without
+//! `RELATED_IMAGE_COMPONENT_QUAY` (the model deploys its version's release image), pod logs (a
+//! migration pod's terminated message stands in for them), and the status reconciler running
+//! on every write of the `QuayRegistry` (the model refreshes when the main reconcile's own
+//! fields change, or every `status_interval`). The `autoscaling/v1` HPA API is not served
+//! (only `v2`). Quirks deliberately reproduced: the spec write-back, the unwatched bundle
+//! Secret (only the periodic resync notices a changed Secret), the replicas traps, a failed
+//! Job blocking until the version or `config.yaml` changes, `currentVersion` following
+//! `QUAY_VERSION` whatever image the Job ran.
 
 pub mod components;
 pub mod conditions;
@@ -57,6 +76,7 @@ mod context;
 pub mod deployment_controller;
 pub mod effective_config;
 pub mod hpa_controller;
+pub mod images;
 pub mod job_controller;
 pub mod migration;
 pub mod monitoring;
@@ -140,7 +160,7 @@ impl OperatorModel {
                 site: site.clone(),
                 source,
             })?;
-        let version = operator_deployment::ensure(&client, &opts.namespace, opts.version)
+        let (version, images) = operator_deployment::ensure(&client, &opts.namespace, opts.version)
             .await
             .map_err(|source| Error::OperatorDeployment {
                 site: site.clone(),
@@ -155,11 +175,13 @@ impl OperatorModel {
             flavour: cluster.flavour(),
             opts,
             version: version_rx,
+            images: Mutex::new(images),
             migrations: Mutex::new(HashMap::new()),
             pods: Mutex::new(HashMap::new()),
             serving: Mutex::new(BTreeMap::new()),
             ready_clair: Mutex::new(BTreeSet::new()),
             reconciles: Reconciles::default(),
+            status_evaluated: Mutex::new(HashMap::new()),
         });
         let tasks = vec![
             tokio::spawn(operator_deployment::watch(

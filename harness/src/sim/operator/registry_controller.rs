@@ -13,6 +13,7 @@
 //! `config.yaml` changes (the real operator retries every reconcile).
 
 use std::collections::BTreeMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +32,7 @@ use super::components::{self, Blocked, ClusterSupport, ComponentKind, Components
 use super::conditions::{self, Migration, Observation, Replicas};
 use super::context::{Context, FIELD_MANAGER};
 use super::effective_config;
+use super::images;
 use super::monitoring;
 use super::render::{self, Inputs};
 use super::tls_check;
@@ -213,8 +215,9 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
                 mirror: None,
                 clair: None,
             };
-            write_status(&registries, &reg, &obs, None, &t).await?;
-            return Ok(Action::requeue(ctx.opts.resync));
+            let how = StatusWrite::now(&ctx, &reg);
+            let held = write_status(&registries, &reg, &obs, None, &how, &t).await?;
+            return Ok(Action::requeue(how.requeue(&ctx, held, ctx.opts.resync)));
         }
     };
 
@@ -343,7 +346,11 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         upgrading: migration != Migration::Done,
         kept: &kept,
     };
-    for object in render::objects(&inputs, &Value::Object(keys), false) {
+    // The images are the operator Deployment's RELATED_IMAGE_COMPONENT_* (see `images`).
+    let images = ctx.images();
+    let mut objects = render::objects(&inputs, &Value::Object(keys), false);
+    images::apply(&mut objects, &images, version);
+    for object in objects {
         apply(&ctx, &ns, &object).await.map_err(t.err(format!(
             "apply {} {}",
             object["kind"].as_str().unwrap_or_default(),
@@ -351,8 +358,11 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         )))?;
     }
     if create_job {
-        let job: Job = serde_json::from_value(render::job(&inputs))
-            .expect("the rendered Job is a valid batch/v1 Job");
+        let mut job = [render::job(&inputs)];
+        images::apply(&mut job, &images, version);
+        let [job] = job;
+        let job: Job =
+            serde_json::from_value(job).expect("the rendered Job is a valid batch/v1 Job");
         match jobs.create(&PostParams::default(), &job).await {
             Ok(_) => {}
             // Still being deleted, or created by a racing reconcile: the next one sorts it out.
@@ -403,11 +413,87 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         current_version
     };
     let extra = json!({"currentVersion": new_version, "registryEndpoint": endpoint});
-    write_status(&registries, &reg, &obs, Some(extra), &t).await?;
-    Ok(match migration {
-        Migration::Running => Action::requeue(Duration::from_secs(1)),
-        _ => Action::requeue(ctx.opts.resync),
-    })
+    let how = StatusWrite::now(&ctx, &reg);
+    let held = write_status(&registries, &reg, &obs, Some(extra), &how, &t).await?;
+    let next = match migration {
+        Migration::Running => Duration::from_secs(1),
+        _ => ctx.opts.resync,
+    };
+    Ok(Action::requeue(how.requeue(&ctx, held, next)))
+}
+
+/// The conditions only the main reconcile writes; every other condition (`Available` and the
+/// components') is the status reconciler's.
+const MAIN_RECONCILE_CONDITIONS: [&str; 2] = ["ComponentsCreated", "RolloutBlocked"];
+
+/// How one status write treats the operator's two reconcilers and its version.
+///
+/// Upstream, `controllers/quay/quayregistry_controller.go` writes `currentVersion`,
+/// `ComponentsCreated` and `RolloutBlocked` (and, from 3.17, `observedGeneration`), while
+/// `controllers/quay/quayregistry_status_controller.go` recomputes `Available` and the
+/// component conditions (`pkg/cmpstatus`) once a minute and when the `QuayRegistry` changes.
+/// The model recomputes them when what the main reconcile writes (generation,
+/// `currentVersion`, `ComponentsCreated`, `RolloutBlocked`) changed since it last did, or
+/// [`super::OperatorOptions::status_interval`] has passed; otherwise they keep their last
+/// value, stale as on a cluster (pods becoming ready, or going, change none of those).
+struct StatusWrite {
+    /// Recompute `Available` and the component conditions now.
+    refresh: bool,
+    /// Write `observedGeneration` (the operator is 3.17 or newer).
+    observed_generation: bool,
+    /// The generation changed since the last write: write (and so move `lastUpdated`, which
+    /// every full reconcile upstream rewrites) even if nothing else changed.
+    new_generation: bool,
+    /// When the held conditions are due.
+    due: Duration,
+}
+
+impl StatusWrite {
+    fn now(ctx: &Context, reg: &DynamicObject) -> Self {
+        let version = ctx.version();
+        let key = (reg.namespace().unwrap_or_default(), reg.name_any());
+        let status = &reg.data["status"];
+        let mut main = status["currentVersion"].to_string();
+        for kind in MAIN_RECONCILE_CONDITIONS {
+            let condition = status["conditions"]
+                .as_array()
+                .and_then(|c| c.iter().find(|c| c["type"] == kind));
+            if let Some(c) = condition {
+                let _ = write!(main, "|{}{}{}", c["status"], c["reason"], c["message"]);
+            }
+        }
+        let seen = (reg.meta().generation, Some(main));
+        let mut evaluated = Context::lock(&ctx.status_evaluated);
+        let now = tokio::time::Instant::now();
+        let new_generation = evaluated.get(&key).is_none_or(|(_, last)| last.0 != seen.0);
+        let due = match evaluated.get(&key) {
+            Some((at, last)) if *last == seen => ctx.opts.status_interval.saturating_sub(now - *at),
+            _ => Duration::ZERO,
+        };
+        let refresh = due.is_zero();
+        if refresh {
+            evaluated.insert(key, (now, seen));
+        }
+        Self {
+            refresh,
+            observed_generation: (version.major, version.minor) >= (3, 17),
+            new_generation,
+            due: if refresh {
+                ctx.opts.status_interval
+            } else {
+                due
+            },
+        }
+    }
+
+    /// The requeue after a write: `next`, or sooner when conditions were held back.
+    fn requeue(&self, ctx: &Context, held: bool, next: Duration) -> Duration {
+        if held {
+            next.min(self.due.max(Duration::from_millis(10)))
+        } else {
+            next.min(ctx.opts.resync)
+        }
+    }
 }
 
 fn job_failure(job: &Job) -> String {
@@ -452,13 +538,16 @@ async fn apply(ctx: &Context, ns: &str, object: &Value) -> Result<(), kube::Erro
     .map(|_| ())
 }
 
+/// Writes the status; returns whether conditions that would change were held back (see
+/// [`StatusWrite`]).
 async fn write_status(
     registries: &Api<DynamicObject>,
     reg: &DynamicObject,
     obs: &Observation<'_>,
     extra: Option<Value>,
+    how: &StatusWrite,
     t: &Target<'_>,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     let old_status = reg.data.get("status").cloned().unwrap_or_else(|| json!({}));
     let old_conditions = old_status
         .get("conditions")
@@ -466,10 +555,33 @@ async fn write_status(
         .cloned()
         .unwrap_or_default();
     let now = jiff::Timestamp::now().to_string();
-    let merged = conditions::merge(&old_conditions, &conditions::conditions(obs), &now);
+    let mut computed = conditions::conditions(obs);
+    let mut held = false;
+    if !how.refresh {
+        computed.retain(|c| {
+            let previous = old_conditions.iter().find(|o| o["type"] == c.type_);
+            let keep = MAIN_RECONCILE_CONDITIONS.contains(&c.type_) || previous.is_none();
+            if !keep {
+                let status = if c.status { "True" } else { "False" };
+                held |= previous.is_some_and(|p| {
+                    p["status"] != status
+                        || p["reason"] != c.reason
+                        || p["message"] != c.message.as_str()
+                });
+            }
+            keep
+        });
+    }
+    let merged = conditions::merge(&old_conditions, &computed, &now);
+    // Before 3.17 the operator has no `observedGeneration`; null removes it.
+    let generation = if how.observed_generation {
+        json!(reg.meta().generation)
+    } else {
+        Value::Null
+    };
     let mut status = json!({
         "conditions": merged,
-        "observedGeneration": reg.meta().generation,
+        "observedGeneration": generation,
     });
     if let Some(Value::Object(extra)) = extra {
         for (k, v) in extra {
@@ -481,8 +593,8 @@ async fn write_status(
         .into_iter()
         .flatten()
         .any(|(k, v)| old_status.get(k).unwrap_or(&Value::Null) != v);
-    if !changed {
-        return Ok(());
+    if !changed && !how.new_generation {
+        return Ok(held);
     }
     status["lastUpdated"] = json!(now);
     registries
@@ -493,5 +605,5 @@ async fn write_status(
         )
         .await
         .map_err(t.err("write status"))?;
-    Ok(())
+    Ok(held)
 }

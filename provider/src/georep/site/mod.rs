@@ -21,6 +21,9 @@
 //! 5. Status (`status.rs`): [`RegistryStatus`] reads a live `QuayRegistry` once (conditions,
 //!    versions, components) and answers [`RegistryStatus::convergence`],
 //!    [`RegistryStatus::is_held_for_upgrade`] and [`may_migrate`] for every caller.
+//!    [`Settle`] (`settle.rs`) judges a wait over time from the objects as well: rollouts
+//!    done, no migration Job running, a blocking condition only once it persisted or the Job
+//!    gave up, quoting the migration pod.
 //! 6. Import (`import.rs`): [`import_site`] rebuilds the [`SiteInput`] of a live site from its
 //!    `QuayRegistry` and bundle Secret.
 //!
@@ -36,6 +39,7 @@ mod model;
 mod name;
 mod overrides;
 mod render;
+mod settle;
 mod shared_config;
 mod status;
 mod tls;
@@ -49,6 +53,10 @@ pub use name::{Error as NameError, MAX_LABEL_LEN, MAX_SUBDOMAIN_LEN, ObjectName}
 pub use render::{
     COMPONENT_KINDS, LOCATION_LABEL, MANAGED_BY, MANAGED_BY_LABEL, PREFERENCE_ENV,
     QUAY_REGISTRY_API_VERSION, SITE_LABEL, SiteObjects,
+};
+pub use settle::{
+    BLOCKED_GRACE, JOB_NAME_LABEL, JobPhase, LiveSite, MigrationJob, Rollout, Settle,
+    failing_pod_message,
 };
 pub use shared_config::{Error as SharedConfigError, SECURITY_SCANNER_KEYS, SharedConfig};
 pub use status::{

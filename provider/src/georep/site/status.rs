@@ -138,6 +138,8 @@ pub struct RegistryStatus {
     pub generation: Option<i64>,
     /// `status.observedGeneration` (Quay 3.17+; `None` before).
     pub observed_generation: Option<i64>,
+    /// `status.lastUpdated`, rewritten by every full reconcile of the operator.
+    pub last_updated: Option<String>,
     /// `spec.components`, in spec order.
     pub components: Vec<ComponentSpec>,
     /// `spec.configBundleSecret`.
@@ -173,6 +175,7 @@ impl RegistryStatus {
                 .collect(),
             generation: registry["metadata"]["generation"].as_i64(),
             observed_generation: status["observedGeneration"].as_i64(),
+            last_updated: text(&status["lastUpdated"]),
             components: registry["spec"]["components"]
                 .as_array()
                 .into_iter()

@@ -11,6 +11,7 @@ use std::time::Duration;
 use super::observation::Component;
 use super::progress::Progress;
 use super::site::SiteId;
+use super::versions::RelatedImages;
 
 /// One thing to do.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,7 +98,10 @@ pub enum OperatorUpgrade {
         /// The target CSV it installs, for logs.
         csv: String,
     },
-    /// Deployment: set the operator container's image and its `QUAY_VERSION` env var.
+    /// Deployment: set the operator container's image, its `QUAY_VERSION` (the env var's
+    /// value, or the pod template annotation its `valueFrom.fieldRef` names, as a CSV-built
+    /// Deployment has it) and every `RELATED_IMAGE_COMPONENT_*` env var: the operator deploys
+    /// Quay, Clair and the databases from those, not from its own version.
     PatchDeployment {
         /// Namespace of the Deployment.
         namespace: String,
@@ -107,6 +111,8 @@ pub enum OperatorUpgrade {
         image: String,
         /// The target version, for `QUAY_VERSION`.
         quay_version: String,
+        /// The target's component images by env var name.
+        related_images: RelatedImages,
     },
 }
 

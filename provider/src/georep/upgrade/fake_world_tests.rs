@@ -3,8 +3,10 @@
 //!
 //! The world models just enough of three sites for the upgrade: per site the `QuayRegistry`
 //! overrides and HPA setting, pods that follow them one tick later (the replicas trap
-//! included), an operator with a `QUAY_VERSION` (OLM Subscription with InstallPlans, or a
-//! plain Deployment), a migration Job that takes a few ticks and moves the one shared
+//! included), an operator with a `QUAY_VERSION` and a Quay image
+//! (`RELATED_IMAGE_COMPONENT_QUAY`, which its Job runs: an operator given only a new version
+//! migrates nothing) (OLM Subscription with InstallPlans, or a plain Deployment), a migration
+//! Job that takes a few ticks and moves the one shared
 //! database forward, and on the primary cluster the Lease and the progress ConfigMap. It does
 //! not model API errors, watches, partial writes or the operator's status delays beyond one
 //! tick; the harness's simulated clusters do that end to end.
@@ -36,6 +38,9 @@ struct FakeJob {
     state: JobState,
     remaining: u32,
     to: QuayVersion,
+    /// The version of the Job's image (the operator's `RELATED_IMAGE_COMPONENT_QUAY`): the
+    /// head it migrates to, whatever `to` says.
+    runs: QuayVersion,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +48,8 @@ struct FakeSite {
     current: QuayVersion,
     operator: QuayVersion,
     image: String,
+    /// The version of the operator's `RELATED_IMAGE_COMPONENT_QUAY` image.
+    quay_image: QuayVersion,
     channel: String,
     approval: Approval,
     plans: Vec<InstallPlan>,
@@ -63,6 +70,7 @@ impl FakeSite {
             current: FROM,
             operator: FROM,
             image: format!("quay.io/projectquay/quay-operator:{FROM}"),
+            quay_image: FROM,
             channel: "stable-3.13".into(),
             approval: Approval::Manual,
             plans: Vec::new(),
@@ -70,6 +78,7 @@ impl FakeSite {
                 state: JobState::Succeeded,
                 remaining: 0,
                 to: FROM,
+                runs: FROM,
             }),
             managed: Component::ALL.into_iter().map(|c| (c, true)).collect(),
             overrides: Component::ALL.into_iter().zip(overrides).collect(),
@@ -178,6 +187,7 @@ impl FakeSite {
                 state: j.state.clone(),
             }),
             config_hash: Some(self.config_hash.clone()),
+            rollouts: Vec::new(),
         }
     }
 }
@@ -496,10 +506,14 @@ impl World {
             OperatorUpgrade::PatchDeployment {
                 image,
                 quay_version,
+                related_images,
                 ..
             } => {
                 s.image.clone_from(image);
                 s.operator = quay_version.parse().unwrap();
+                if let Some(quay) = related_images.get(RELATED_IMAGE_QUAY) {
+                    s.quay_image = quay.rsplit_once(':').unwrap().1.parse().unwrap();
+                }
             }
         }
     }
@@ -532,6 +546,8 @@ impl World {
                     });
                 } else if s.plans.iter().any(|p| p.approved && p.csvs.contains(&csv)) {
                     s.operator = newest;
+                    // The CSV brings its own images.
+                    s.quay_image = newest;
                 }
             }
             // The operator: a migration Job whenever currentVersion differs.
@@ -549,6 +565,7 @@ impl World {
                     state: JobState::Active,
                     remaining: self.migration_ticks,
                     to: s.operator,
+                    runs: s.quay_image,
                 });
             }
             if let Some(job) = &mut s.job
@@ -560,13 +577,14 @@ impl World {
                         job.state = JobState::Failed {
                             message: message.clone(),
                         };
-                    } else if db > job.to {
+                    } else if db > job.runs {
                         job.state = JobState::Failed {
-                            message: format!("Can't locate revision for {}", job.to),
+                            message: format!("Can't locate revision for {}", job.runs),
                         };
                         breaches.push(format!("{id} ran an old migration against {db}"));
                     } else {
-                        db = job.to;
+                        // Migrated to its image's head; currentVersion is the operator's.
+                        db = job.runs;
                         s.current = job.to;
                         job.state = JobState::Succeeded;
                     }
@@ -908,6 +926,7 @@ fn preflight_cases() -> [(&'static str, Setup, &'static str); 10] {
                     },
                     remaining: 0,
                     to: FROM,
+                    runs: FROM,
                 });
             },
             "its migration Job registry-quay-app-upgrade failed: boom",
@@ -961,6 +980,7 @@ fn never_upgrades_an_operator_while_a_migration_job_runs() {
         state: JobState::Active,
         remaining: 5,
         to: TARGET,
+        runs: TARGET,
     });
     let decision = step(&request, &world.observe(), world.at()).unwrap();
     assert!(

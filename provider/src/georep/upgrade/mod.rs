@@ -127,4 +127,6 @@ pub use site::{SiteId, SiteIdError};
 pub use step::{Decision, step};
 pub use target::{TargetError, TargetVersion, csv_name};
 pub use time::Timestamp;
-pub use versions::{HopError, QuayVersion, VersionError, catalogue, check_hop};
+pub use versions::{
+    HopError, QuayVersion, RELATED_IMAGE_QUAY, RelatedImages, VersionError, catalogue, check_hop,
+};

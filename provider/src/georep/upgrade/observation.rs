@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 
 use super::site::SiteId;
 use super::time::Timestamp;
-use crate::georep::site::RegistryStatus;
+use crate::georep::site::{RegistryStatus, Rollout};
 
 /// The three components the upgrade scales: the ones with a `replicas` override.
 #[derive(
@@ -89,6 +89,9 @@ pub struct SiteState {
     pub migration_job: Option<JobObservation>,
     /// The content hash of the site's config bundle (the rendered `config.yaml`).
     pub config_hash: Option<String>,
+    /// The Deployments the operator made for the site: whether they have rolled out, and to
+    /// which image (`Available` alone can be a minute old).
+    pub rollouts: Vec<Rollout>,
 }
 
 /// One component of the spec and its pods.
@@ -232,6 +235,17 @@ impl SiteState {
     /// Pods still running for quay, clair and mirror together.
     pub fn running_pods(&self) -> u32 {
         self.components.values().map(|c| c.running_pods).sum()
+    }
+
+    /// What keeps the site's Deployments from counting as rolled out, if anything: an
+    /// unfinished rollout, or (with `quay_image`) a Quay Deployment on another image.
+    pub fn unfinished_rollout(&self, quay_image: Option<&str>) -> Option<String> {
+        let unfinished: Vec<String> = self
+            .rollouts
+            .iter()
+            .filter_map(|r| r.unfinished(quay_image))
+            .collect();
+        (!unfinished.is_empty()).then(|| unfinished.join("; "))
     }
 
     /// Whether the migration Job exists and is active.

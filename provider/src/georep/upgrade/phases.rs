@@ -17,6 +17,7 @@ use super::request::OperatorMethod;
 use super::site::SiteId;
 use super::step::{Ctx, Outcome, condition_text};
 use super::target::csv_name;
+use super::versions::{RELATED_IMAGE_QUAY, catalogue};
 
 impl Ctx<'_> {
     /// Scale-downs and waits that keep every secondary at 0 pods; `None` when they all are.
@@ -185,6 +186,12 @@ impl Ctx<'_> {
                 name: name.clone(),
                 image: image.clone(),
                 quay_version: target.to_string(),
+                // Validation refuses a deployment target whose images are unknown.
+                related_images: catalogue()
+                    .release(target)
+                    .ok()
+                    .and_then(|r| r.related_images().cloned())
+                    .unwrap_or_default(),
             })),
         }
     }
@@ -256,11 +263,34 @@ impl Ctx<'_> {
                 site: Some(primary.clone()),
             }]));
         }
+        if let Some(unfinished) = state.unfinished_rollout(self.quay_image(progress).as_deref()) {
+            return Ok(Outcome::Stay(vec![Action::Wait {
+                what: format!(
+                    "waiting for {primary} to roll out {}: {unfinished}",
+                    progress.target
+                ),
+                site: Some(primary.clone()),
+            }]));
+        }
         Ok(Outcome::Advance(progress.advanced(
             Phase::UpgradeSecondaryOperators,
             Milestone::PrimaryMigrated,
             self.now,
         )))
+    }
+
+    /// The Quay image the sites must run at the target, when this provider sets it (the
+    /// `deployment` method sets `RELATED_IMAGE_COMPONENT_QUAY`; through OLM the CSV does).
+    fn quay_image(&self, progress: &Progress) -> Option<String> {
+        match self.request.operator() {
+            OperatorMethod::Deployment { .. } => catalogue()
+                .release(progress.target)
+                .ok()?
+                .related_images()?
+                .get(RELATED_IMAGE_QUAY)
+                .cloned(),
+            OperatorMethod::Olm { .. } => None,
+        }
     }
 
     pub(super) fn upgrade_secondaries(&self, progress: &Progress) -> Result<Outcome, UpgradeError> {
@@ -329,7 +359,9 @@ impl Ctx<'_> {
                     replicas: originals.replicas.clone(),
                     hpa_managed: originals.hpa_managed,
                 });
-            } else if let Some(missing) = not_back(state, originals) {
+            } else if let Some(missing) =
+                not_back(state, originals, self.quay_image(progress).as_deref())
+            {
                 waits.push(Action::Wait {
                     what: format!("waiting for {site} to come back: {missing}"),
                     site: Some(site.clone()),
@@ -349,7 +381,7 @@ impl Ctx<'_> {
 }
 
 /// What is still missing before a restored site counts as back, if anything.
-fn not_back(state: &SiteState, originals: &Originals) -> Option<String> {
+fn not_back(state: &SiteState, originals: &Originals, quay_image: Option<&str>) -> Option<String> {
     let mut missing = Vec::new();
     for (component, replicas) in &originals.replicas {
         let running = state
@@ -369,6 +401,10 @@ fn not_back(state: &SiteState, originals: &Originals) -> Option<String> {
     }
     if !state.registry.is_available() {
         missing.push(condition_text(state, "Available"));
+    }
+    // `Available` can be a minute old: the Deployments say whether the pods rolled out.
+    if let Some(unfinished) = state.unfinished_rollout(quay_image) {
+        missing.push(unfinished);
     }
     (!missing.is_empty()).then(|| missing.join(", "))
 }

@@ -179,7 +179,7 @@ fn operator_step(request: &UpgradeRequest, site: &SiteId) -> String {
             image,
         } => format!(
             "upgrade the operator of {site}: Deployment {namespace}/{name} to image {image} \
-             with QUAY_VERSION {target}"
+             with QUAY_VERSION {target} and {target}'s RELATED_IMAGE_COMPONENT_* images"
         ),
     }
 }

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use super::site::{SiteId, is_dns_label};
 use super::target::TargetVersion;
-use super::versions::{HopError, catalogue};
+use super::versions::{HopError, QuayVersion, Release, catalogue};
 use crate::georep::issue::Issue;
 use crate::georep::path::FieldPath;
 
@@ -369,7 +369,7 @@ fn check_target(target: Option<&str>, issues: &mut Vec<Issue>) -> Option<TargetV
 
 /// The deployment method's target: an exact release the catalogue lists, whose images are
 /// known; `None` (with the issue) otherwise.
-fn deployment_release(target: TargetVersion, issues: &mut Vec<Issue>) -> Option<String> {
+fn deployment_release(target: TargetVersion, issues: &mut Vec<Issue>) -> Option<Release> {
     let path = FieldPath::attr("target_version");
     let minor = catalogue().minor(target.in_series());
     let newest = minor
@@ -388,7 +388,7 @@ fn deployment_release(target: TargetVersion, issues: &mut Vec<Issue>) -> Option<
         return None;
     };
     match catalogue().release(exact) {
-        Ok(release) => Some(release.operator_image().to_owned()),
+        Ok(release) => Some(release),
         Err(HopError::UnknownVersion { .. }) => {
             issues.push(Issue::error(
                 path,
@@ -480,8 +480,15 @@ fn check_operator(
                 ));
                 return None;
             }
-            let default_image = target.and_then(|t| deployment_release(t, issues));
-            let image = op.image.clone().or(default_image);
+            let release = target.and_then(|t| deployment_release(t, issues));
+            if let Some(release) = release.as_ref().filter(|r| r.related_images().is_none()) {
+                issues.push(unknown_images(release.version()));
+                return None;
+            }
+            let image = op
+                .image
+                .clone()
+                .or_else(|| release.as_ref().map(|r| r.operator_image().to_owned()));
             Some(OperatorMethod::Deployment {
                 namespace: namespace?,
                 name: name?,
@@ -501,6 +508,26 @@ fn check_operator(
             None
         }
     }
+}
+
+/// The `deployment` method must set the operator's `RELATED_IMAGE_COMPONENT_*` images (the
+/// operator deploys Quay from them, not from its version), which the catalogue knows for the
+/// newest patch of each minor only.
+fn unknown_images(version: QuayVersion) -> Issue {
+    let newest = catalogue()
+        .minor(version)
+        .and_then(super::versions::MinorSeries::newest_patch)
+        .map_or_else(|| "the newest patch".to_owned(), |v| v.to_string());
+    Issue::error(
+        FieldPath::attr("target_version"),
+        "Operator Images Unknown",
+        format!(
+            "the deployment method sets the operator's component images \
+             (RELATED_IMAGE_COMPONENT_QUAY, _CLAIR and the others) of the target, and this \
+             provider knows them only for the newest patch of each minor, not for {version}: \
+             set target_version = \"{newest}\", or upgrade through OLM (method = \"olm\")"
+        ),
+    )
 }
 
 fn required_name(

@@ -9,6 +9,13 @@
 //! as the fixture marks them; [`Release`] applies the same templates to older patches of a
 //! minor. 3.19 has no release tag yet, so it is listed but cannot be a target.
 //!
+//! Each newest patch also lists the component images its released CSV gives the operator in
+//! `RELATED_IMAGE_COMPONENT_*` env vars (quay-operator `pkg/kustomize/kustomize.go`,
+//! `ComponentImageFor`, reads them; `hack/prepare-upstream.sh` writes them at release time),
+//! taken from the released bundles in community-operators. The `deployment` upgrade method
+//! sets them, so [`Release::related_images`] is known only for those patches: the Clair and
+//! database images of an older patch are not recorded anywhere this provider can read.
+//!
 //! # The hop rule
 //!
 //! Neither the Quay nor the Quay Operator repository states which minors may be skipped. Red
@@ -27,6 +34,7 @@
 //! one without a release. This module does no I/O.
 
 use std::cmp::Ordering;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::OnceLock;
@@ -151,7 +159,15 @@ struct NewestRelease {
     olm_channel: String,
     csv: String,
     operator_image: String,
+    related_images: RelatedImages,
 }
+
+/// The operator's component images by env var name (`RELATED_IMAGE_COMPONENT_QUAY` and the
+/// others), as a released CSV sets them.
+pub type RelatedImages = BTreeMap<String, String>;
+
+/// The env var naming the Quay image among [`RelatedImages`].
+pub const RELATED_IMAGE_QUAY: &str = "RELATED_IMAGE_COMPONENT_QUAY";
 
 impl MinorSeries {
     /// The series as text, such as `3.14`.
@@ -178,6 +194,7 @@ pub struct Release {
     csv: String,
     operator_image: String,
     alembic_head: Option<String>,
+    related_images: Option<RelatedImages>,
 }
 
 impl Release {
@@ -205,6 +222,12 @@ impl Release {
     /// minor and the patches since the head last changed. `None` for older patches.
     pub fn alembic_head(&self) -> Option<&str> {
         self.alembic_head.as_deref()
+    }
+
+    /// The `RELATED_IMAGE_COMPONENT_*` env vars the operator of this release runs with, when
+    /// known: for the newest patch of a minor only (see the module docs).
+    pub fn related_images(&self) -> Option<&RelatedImages> {
+        self.related_images.as_ref()
     }
 }
 
@@ -254,6 +277,7 @@ impl Catalogue {
                 csv: newest.csv.clone(),
                 operator_image: newest.operator_image.clone(),
                 alembic_head: Some(minor.alembic_head.clone()),
+                related_images: Some(newest.related_images.clone()),
             }),
             Ordering::Less => Ok(Release {
                 version,
@@ -264,6 +288,7 @@ impl Catalogue {
                 operator_image: format!("quay.io/projectquay/quay-operator:{version}"),
                 alembic_head: (version >= newest.head_unchanged_since)
                     .then(|| minor.alembic_head.clone()),
+                related_images: None,
             }),
         }
     }
@@ -470,6 +495,7 @@ struct MinorEntry {
         reason = "kept for readers; the operator picks the Quay image"
     )]
     quay_image: Option<String>,
+    related_images: Option<RelatedImages>,
 }
 
 impl<'de> Deserialize<'de> for QuayVersion {
@@ -504,9 +530,17 @@ fn parse_catalogue(text: &str) -> Result<Catalogue, String> {
             entry.olm_channel,
             entry.csv,
             entry.operator_image,
+            entry.related_images,
         ) {
-            (None, None, None, None, None) => None,
-            (Some(newest_patch), Some(since), Some(olm_channel), Some(csv), Some(image)) => {
+            (None, None, None, None, None, None) => None,
+            (
+                Some(newest_patch),
+                Some(since),
+                Some(olm_channel),
+                Some(csv),
+                Some(image),
+                Some(related_images),
+            ) => {
                 if (newest_patch.major, newest_patch.minor) != (major, minor)
                     || (since.major, since.minor) != (major, minor)
                     || since > newest_patch
@@ -516,12 +550,20 @@ fn parse_catalogue(text: &str) -> Result<Catalogue, String> {
                         entry.minor
                     ));
                 }
+                let quay = related_images.get(RELATED_IMAGE_QUAY);
+                if !quay.is_some_and(|i| i.ends_with(&format!(":{newest_patch}"))) {
+                    return Err(format!(
+                        "minor {}: {RELATED_IMAGE_QUAY} is not the image of {newest_patch}",
+                        entry.minor
+                    ));
+                }
                 Some(NewestRelease {
                     newest_patch,
                     head_unchanged_since: since,
                     olm_channel,
                     csv,
                     operator_image: image,
+                    related_images,
                 })
             }
             _ => return Err(format!("minor {} is partly released", entry.minor)),
@@ -614,6 +656,40 @@ mod tests {
     }
 
     #[test]
+    fn newest_patch_release_lists_the_component_images_of_its_released_csv() {
+        let release = catalogue().release(v("3.17.4")).unwrap();
+        let images = release.related_images().unwrap();
+        assert_eq!(
+            images[RELATED_IMAGE_QUAY],
+            "quay.io/projectquay/quay:3.17.4"
+        );
+        assert_eq!(
+            images["RELATED_IMAGE_COMPONENT_CLAIR"],
+            "quay.io/projectquay/clair:4.9.0"
+        );
+        for minor in catalogue().minors() {
+            let Some(newest) = minor.newest_patch() else {
+                continue;
+            };
+            let images = catalogue()
+                .release(newest)
+                .unwrap()
+                .related_images()
+                .cloned();
+            let images = images.unwrap_or_else(|| panic!("{newest} has no images"));
+            for key in ["QUAY", "CLAIR", "BUILDER", "POSTGRES", "REDIS"] {
+                let key = format!("RELATED_IMAGE_COMPONENT_{key}");
+                assert!(images.contains_key(&key), "{newest} lacks {key}");
+            }
+        }
+        // Older patches' Clair and database images are not recorded: unknown, not guessed.
+        assert_eq!(
+            catalogue().release(v("3.17.0")).unwrap().related_images(),
+            None
+        );
+    }
+
+    #[test]
     fn allows_patch_and_next_minor_hops() {
         assert_eq!(check_hop(v("3.13.4"), v("3.13.11")), Ok(()));
         assert_eq!(check_hop(v("3.13.4"), v("3.14.2")), Ok(()));
@@ -670,9 +746,9 @@ mod tests {
     fn rejects_catalogue_files_that_contradict_themselves() {
         let out_of_order = r#"{"format":"quay-georep.versions/v1","source":"t","minors":[
             {"minor":"3.11","alembic_head":"a","newest_patch":null,"head_unchanged_since":null,
-             "olm_channel":null,"csv":null,"operator_image":null,"quay_image":null},
+             "olm_channel":null,"csv":null,"operator_image":null,"quay_image":null,"related_images":null},
             {"minor":"3.10","alembic_head":"b","newest_patch":null,"head_unchanged_since":null,
-             "olm_channel":null,"csv":null,"operator_image":null,"quay_image":null}]}"#;
+             "olm_channel":null,"csv":null,"operator_image":null,"quay_image":null,"related_images":null}]}"#;
         assert!(
             parse_catalogue(out_of_order)
                 .unwrap_err()
@@ -680,7 +756,7 @@ mod tests {
         );
         let partly = r#"{"format":"quay-georep.versions/v1","source":"t","minors":[
             {"minor":"3.10","alembic_head":"a","newest_patch":"3.10.1","head_unchanged_since":null,
-             "olm_channel":null,"csv":null,"operator_image":null,"quay_image":null}]}"#;
+             "olm_channel":null,"csv":null,"operator_image":null,"quay_image":null,"related_images":null}]}"#;
         assert!(parse_catalogue(partly).unwrap_err().contains("partly"));
     }
 }

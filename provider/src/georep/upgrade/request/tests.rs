@@ -68,6 +68,28 @@ fn deployment_method_defaults_to_the_catalogue_image() {
 }
 
 #[test]
+fn deployment_method_refuses_a_target_whose_component_images_are_unknown() {
+    let mut i = input();
+    i.target_version = Some("3.14.2".into());
+    i.operator = Some(OperatorInput {
+        method: Some("deployment".into()),
+        namespace: Some("quay-operator".into()),
+        name: Some("quay-operator".into()),
+        ..OperatorInput::default()
+    });
+    let issues = validate(&i).unwrap_err();
+    assert_eq!(paths(&issues), ["target_version"]);
+    assert!(
+        issues[0].detail.contains("RELATED_IMAGE_COMPONENT_QUAY")
+            && issues[0].detail.contains("target_version = \"3.14.8\""),
+        "{issues:?}"
+    );
+    // OLM takes the images from the CSV, so it has no such limit.
+    i.operator = Some(olm());
+    assert!(validate(&i).is_ok());
+}
+
+#[test]
 fn rejects_empty_sites() {
     let mut i = input();
     i.sites = Some(vec![]);

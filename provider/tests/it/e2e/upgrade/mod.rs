@@ -157,6 +157,14 @@ fn assert_upgraded(
     }
     for site in env.sites() {
         assert_eq!(site.operator.version(), to, "{} operator", site.name);
+        // The pods run the operator's RELATED_IMAGE_COMPONENT_QUAY, not its QUAY_VERSION: an
+        // operator upgraded in its version only would report the target and serve the old.
+        let pods = site.operator.ready_quay_pods();
+        assert!(
+            !pods.is_empty() && pods.iter().all(|p| p.version == to),
+            "{}'s quay pods do not all run {to}: {pods:#?}",
+            site.name
+        );
     }
     runtime.block_on(async {
         let primary = env.sites()[0].cluster.client().await.unwrap();
