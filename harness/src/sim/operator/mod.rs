@@ -20,12 +20,29 @@
 //!   rest of the harness (config bundle, version catalogue, labels) are in [`crate::quay`].
 //! - Every fact the [`Ledger`] judges is reported by these controllers.
 //!
+//! # Behaviours taken from upstream for quay-operator's Chainsaw cases (issue 20, item 11)
+//! | behaviour | upstream file |
+//! |---|---|
+//! | `status.conditions` in the operator's order, not alphabetical ([`conditions`]) | `pkg/cmpstatus/evaluator.go`, `controllers/quay/quayregistry_status_controller.go` |
+//! | a managed postgres, clairpostgres, redis or objectstorage reports `False`/`ComponentNotModelled`, not healthy ([`conditions::NOT_MODELLED`]) | what `pkg/cmpstatus/{postgres,clairpostgres,redis,objectstorage}.go` check, which the model cannot |
+//! | an empty `configBundleSecret` gets a base bundle `<n>-config-bundle-<random>` ([`initial_bundle`]) | `controllers/quay/quayregistry_controller.go` (`createInitialBundleSecret`), `pkg/kustomize/secrets.go` (`BaseQuayConfig`) |
+//! | previous rendered config Secrets deleted once quay-app rolled out ([`config_cleanup`]) | `controllers/quay/quayregistry_controller.go` (`cleanupPreviousSecrets`, `quayAppDeploymentRolledOut`) |
+//! | PersistentVolumeClaim and StorageClass served (stored only) | the kinds the cases read |
+//!
+//! # quay-operator's Chainsaw cases on the simulator
+//! Run by `harness/tests/it/chainsaw/` (fixtures and their source in
+//! `harness/tests/fixtures/chainsaw/`) on a simulated OpenShift cluster with
+//! `values-openshift.yaml`. A case marked *fails* is an expected failure there: the test
+//! checks it still fails, at that step and for that reason.
+//!
+//! CHAINSAW_TABLE
+//!
 //! # What it does not model
 //! OLM (another model changes the operator Deployment), ReplicaSets (pods are owned by their
 //! Deployment directly, named `<deployment>-<template hash>-<index>`), the managed database,
 //! Redis, Clair database, object storage and monitoring (nothing is deployed for them),
-//! HPA scaling (a managed HPA pins its `minReplicas`), the config bundle created for an empty
-//! `configBundleSecret`, TLS certificate checks, Clair's own start-up (its pods are ready at
+//! HPA scaling (a managed HPA pins its `minReplicas`), `autoscaling/v1` (HPAs are served as
+//! `autoscaling/v2` only), PVC binding and provisioners, TLS certificate checks, Clair's own start-up (its pods are ready at
 //! once), and the 60 s status reconciler period (status is recomputed on every reconcile).
 //! Quirks deliberately reproduced: the spec write-back, the unwatched bundle Secret (only the
 //! periodic resync notices a changed Secret), the replicas traps, a failed Job blocking until
@@ -33,8 +50,10 @@
 
 pub mod components;
 pub mod conditions;
+pub mod config_cleanup;
 mod context;
 pub mod deployment_controller;
+pub mod initial_bundle;
 pub mod job_controller;
 pub mod migration;
 pub mod operator_deployment;
