@@ -35,7 +35,19 @@
 //! `values-openshift.yaml`. A case marked *fails* is an expected failure there: the test
 //! checks it still fails, at that step and for that reason.
 //!
-//! CHAINSAW_TABLE
+//! | case | result | failing step | reason |
+//! |---|---|---|---|
+//! | `hpa` | fails | `create-registry` | managed postgres, clairpostgres, redis, objectstorage: `ComponentNotModelled` (no images run here) |
+//! | `reconcile` | fails | `create-registry` | its script waits for the managed database Deployment `reconcile-quay-database`, never deployed |
+//! | `resource_overrides` | fails | `create-registry-with-resource-overrides` | `ComponentNotModelled` (as `hpa`) |
+//! | `clair_ephemeral_volume` | fails | `create-registry-with-clair-volume-overrides` | `ComponentNotModelled` (as `hpa`) |
+//! | `unmanaged_clair` | fails | `create-registry` | `ComponentNotModelled` (managed postgres, redis, objectstorage) |
+//! | `unmanaged_postgres` | fails | `deploy-external-postgres` | it deploys its own PostgreSQL image; Deployments the model does not own get no pods |
+//! | `unmanaged_redis` | fails | `deploy-external-redis` | it deploys its own Redis image; Deployments the model does not own get no pods |
+//! | `external_tls` | fails | `create-registry-with-external-tls` | rollout blocked (13 conditions, no `ComponentsCreated`): the certificate of `tls.secretRef` is not read; then `ComponentNotModelled` |
+//! | `tls_security_profile` | fails | `check-openshift` | `apiservers.config.openshift.io` is not served |
+//! | `unmanaged_route_tls` | fails | `managed-route-unmanaged-tls-with-certs` | `dns.config.openshift.io` is not served |
+//! | `custom_storageclass` | fails | `valid-storageclass` | no default StorageClass is installed for the case to clone |
 //!
 //! # What it does not model
 //! OLM (another model changes the operator Deployment), ReplicaSets (pods are owned by their
