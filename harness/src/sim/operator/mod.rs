@@ -27,7 +27,7 @@
 //! | a managed postgres, clairpostgres, redis or objectstorage reports `False`/`ComponentNotModelled`, not healthy ([`conditions::NOT_MODELLED`]) | what `pkg/cmpstatus/{postgres,clairpostgres,redis,objectstorage}.go` check, which the model cannot |
 //! | an empty `configBundleSecret` gets a base bundle `<n>-config-bundle-<random>` ([`initial_bundle`]) | `controllers/quay/quayregistry_controller.go` (`createInitialBundleSecret`), `pkg/kustomize/secrets.go` (`BaseQuayConfig`) |
 //! | previous rendered config Secrets deleted once quay-app rolled out ([`config_cleanup`]) | `controllers/quay/quayregistry_controller.go` (`cleanupPreviousSecrets`, `quayAppDeploymentRolledOut`) |
-//! | PersistentVolumeClaim and StorageClass served (stored only) | the kinds the cases read |
+//! | PersistentVolumeClaim and StorageClass served (stored only), a default StorageClass `standard`, and on OpenShift `dns/cluster` and `apiserver/cluster` of `config.openshift.io` (`crate::sim::apiserver`'s `seed`) | the objects the cases read |
 //!
 //! # quay-operator's Chainsaw cases on the simulator
 //! Run by `harness/tests/it/chainsaw/` (fixtures and their source in
@@ -45,9 +45,9 @@
 //! | `unmanaged_postgres` | fails | `deploy-external-postgres` | it deploys its own PostgreSQL image; Deployments the model does not own get no pods |
 //! | `unmanaged_redis` | fails | `deploy-external-redis` | it deploys its own Redis image; Deployments the model does not own get no pods |
 //! | `external_tls` | fails | `create-registry-with-external-tls` | rollout blocked (13 conditions, no `ComponentsCreated`): the certificate of `tls.secretRef` is not read; then `ComponentNotModelled` |
-//! | `tls_security_profile` | fails | `check-openshift` | `apiservers.config.openshift.io` is not served |
-//! | `unmanaged_route_tls` | fails | `managed-route-unmanaged-tls-with-certs` | `dns.config.openshift.io` is not served |
-//! | `custom_storageclass` | fails | `valid-storageclass` | no default StorageClass is installed for the case to clone |
+//! | `tls_security_profile` | fails | `create-registry-with-unmanaged-tls` | `ComponentNotModelled` (managed postgres, redis); no TLS security profile is applied either |
+//! | `unmanaged_route_tls` | fails | `managed-route-unmanaged-tls-with-certs` | its script waits for `Available=True`, which never comes: quay-app's start-up checks need the managed database |
+//! | `custom_storageclass` | fails | `valid-storageclass` | `ComponentNotModelled` (as `hpa`); no PVCs are rendered either |
 //!
 //! # What it does not model
 //! OLM (another model changes the operator Deployment), ReplicaSets (pods are owned by their
