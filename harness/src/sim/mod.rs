@@ -29,8 +29,11 @@
 //!
 //! # What it does not model
 //! Authorization (any valid token may do anything), admission webhooks, conversion between
-//! CRD versions, Table output (kubectl falls back to plain lists), protobuf beyond creating
-//! namespaces and secrets, validation of built-in kinds, controllers (the server starts no
+//! CRD versions, Table output (kubectl falls back to plain lists), protobuf bodies beyond the
+//! fields kubectl's `create` generators and `run` set (decoded with the `k8s-pb` types for
+//! Namespace, Secret, ConfigMap, ServiceAccount, Service, Pod, Deployment, Job, Ingress and
+//! HorizontalPodAutoscaler; any other field is a 400 naming it, other kinds a 415 so the
+//! client sends JSON; replies are always JSON), validation of built-in kinds, controllers (the server starts no
 //! pods; the Quay Operator model in [`operator`] runs beside it as a client, and [`ledger`]
 //! records what it must never do), real garbage-collection timing (dependents and
 //! namespace contents go before the delete request returns), list snapshots (a `continue`
@@ -55,6 +58,8 @@
 //! | unknown field otherwise | pruned, `Warning` header | same |
 //! | strategic merge patch on a custom resource | 415 `UnsupportedMediaType` | same |
 //! | malformed JSON body or selector | 400 `BadRequest` | same |
+//! | protobuf body of a kind without a converter (CRs, Endpoints, Lease, ...) | 415 `UnsupportedMediaType` | accepted for every built-in kind; 415 for CRs |
+//! | protobuf body with a field the converter does not know (volumes, probes, affinity, ...) | 400 `BadRequest` naming the message and field number | accepted |
 //! | watch from a compacted resourceVersion | 200, one `ERROR` event with a 410 `Expired` Status | same |
 //! | PUT of a missing object | 404 `NotFound` | 404 for most kinds (some allow create-on-update) |
 //! | method not allowed on a path | 405 `MethodNotAllowed` | same |

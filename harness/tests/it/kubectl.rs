@@ -498,3 +498,183 @@ async fn kubectl_strict_validation_rejects_an_unknown_field_and_warn_prunes_it()
         .await;
     assert!(!spec.contains("bogus"), "{spec}");
 }
+
+/// Runs one of kubectl's typed `create` generators (its body goes as protobuf) and returns
+/// `jsonpath` of the created object, read back as JSON.
+async fn created(k: &Kubectl, create: &[&str], get: &[&str], jsonpath: &str) -> String {
+    let out = k.run(create).await;
+    assert_eq!(
+        out.code, 0,
+        "kubectl {create:?} failed (a protobuf body the simulator refused?)\nstderr:\n{}",
+        out.stderr
+    );
+    let mut args = vec!["get"];
+    args.extend_from_slice(get);
+    let jsonpath = format!("jsonpath={jsonpath}");
+    args.extend_from_slice(&["-o", jsonpath.as_str()]);
+    k.ok(&args).await
+}
+
+#[tokio::test]
+async fn kubectl_create_deployment_sends_protobuf_the_simulator_accepts() {
+    let k = Kubectl::start().await;
+    let create = [
+        "create",
+        "deployment",
+        "web",
+        "--image=nginx",
+        "--port=80",
+        "--replicas=2",
+    ];
+    let path = "{.spec.replicas} {.spec.selector.matchLabels.app} \
+                {.spec.template.spec.containers[0].image} \
+                {.spec.template.spec.containers[0].ports[0].containerPort}";
+    let got = created(&k, &create, &["deployment", "web"], path).await;
+    assert_eq!(got, "2 web nginx 80");
+}
+
+#[tokio::test]
+async fn kubectl_create_service_clusterip_sends_protobuf_the_simulator_accepts() {
+    let k = Kubectl::start().await;
+    let create = ["create", "service", "clusterip", "web", "--tcp=80:8080"];
+    let path =
+        "{.spec.type} {.spec.ports[0].port} {.spec.ports[0].targetPort} {.spec.selector.app}";
+    let got = created(&k, &create, &["service", "web"], path).await;
+    assert_eq!(got, "ClusterIP 80 8080 web");
+}
+
+#[tokio::test]
+async fn kubectl_create_service_nodeport_sends_protobuf_the_simulator_accepts() {
+    let k = Kubectl::start().await;
+    let create = [
+        "create",
+        "service",
+        "nodeport",
+        "np",
+        "--tcp=443:8443",
+        "--node-port=30443",
+    ];
+    let path = "{.spec.type} {.spec.ports[0].nodePort} {.spec.ports[0].targetPort}";
+    let got = created(&k, &create, &["service", "np"], path).await;
+    assert_eq!(got, "NodePort 30443 8443");
+}
+
+#[tokio::test]
+async fn kubectl_create_service_loadbalancer_sends_protobuf_the_simulator_accepts() {
+    let k = Kubectl::start().await;
+    let create = ["create", "service", "loadbalancer", "lb", "--tcp=80:http"];
+    let path = "{.spec.type} {.spec.ports[0].targetPort}";
+    let got = created(&k, &create, &["service", "lb"], path).await;
+    assert_eq!(got, "LoadBalancer http");
+}
+
+#[tokio::test]
+async fn kubectl_create_service_externalname_sends_protobuf_the_simulator_accepts() {
+    let k = Kubectl::start().await;
+    let create = [
+        "create",
+        "service",
+        "externalname",
+        "ext",
+        "--external-name=quay.example.com",
+    ];
+    let path = "{.spec.type} {.spec.externalName}";
+    let got = created(&k, &create, &["service", "ext"], path).await;
+    assert_eq!(got, "ExternalName quay.example.com");
+}
+
+#[tokio::test]
+async fn kubectl_create_job_sends_protobuf_the_simulator_accepts() {
+    let k = Kubectl::start().await;
+    let create = [
+        "create",
+        "job",
+        "once",
+        "--image=busybox",
+        "--",
+        "echo",
+        "hi",
+    ];
+    let path = "{.spec.template.spec.restartPolicy} \
+                {.spec.template.spec.containers[0].command}";
+    let got = created(&k, &create, &["job", "once"], path).await;
+    assert_eq!(got, "Never [\"echo\",\"hi\"]");
+}
+
+#[tokio::test]
+async fn kubectl_create_serviceaccount_sends_protobuf_the_simulator_accepts() {
+    let k = Kubectl::start().await;
+    let create = ["create", "serviceaccount", "robot"];
+    let got = created(
+        &k,
+        &create,
+        &["serviceaccount", "robot"],
+        "{.metadata.name}",
+    )
+    .await;
+    assert_eq!(got, "robot");
+}
+
+#[tokio::test]
+async fn kubectl_create_ingress_sends_protobuf_the_simulator_accepts() {
+    let k = Kubectl::start().await;
+    let create = [
+        "create",
+        "ingress",
+        "quay",
+        "--class=default",
+        "--rule=quay.example.com/=quay:443,tls=quay-tls",
+    ];
+    let path = "{.spec.ingressClassName} {.spec.rules[0].host} \
+                {.spec.rules[0].http.paths[0].backend.service.port.number} \
+                {.spec.tls[0].secretName}";
+    let got = created(&k, &create, &["ingress", "quay"], path).await;
+    assert_eq!(got, "default quay.example.com 443 quay-tls");
+}
+
+#[tokio::test]
+async fn kubectl_create_secret_tls_and_docker_registry_send_protobuf_the_simulator_accepts() {
+    let k = Kubectl::start().await;
+    let cert = rcgen::generate_simple_self_signed(vec!["quay.example.com".to_owned()]).unwrap();
+    let crt = k.file("tls.crt", &cert.cert.pem());
+    let key = k.file("tls.key", &cert.signing_key.serialize_pem());
+    let (cert_arg, key_arg) = (format!("--cert={crt}"), format!("--key={key}"));
+    let create = [
+        "create",
+        "secret",
+        "tls",
+        "quay-tls",
+        cert_arg.as_str(),
+        key_arg.as_str(),
+    ];
+    let got = created(&k, &create, &["secret", "quay-tls"], "{.type}").await;
+    assert_eq!(got, "kubernetes.io/tls");
+    let create = [
+        "create",
+        "secret",
+        "docker-registry",
+        "pull",
+        "--docker-server=quay.example.com",
+        "--docker-username=robot",
+        "--docker-password=not-printed",
+    ];
+    let got = created(&k, &create, &["secret", "pull"], "{.type}").await;
+    assert_eq!(got, "kubernetes.io/dockerconfigjson");
+}
+
+#[tokio::test]
+async fn kubectl_run_sends_a_protobuf_pod_the_simulator_accepts() {
+    let k = Kubectl::start().await;
+    let create = [
+        "run",
+        "shell",
+        "--image=busybox",
+        "--restart=Never",
+        "--",
+        "sleep",
+        "1",
+    ];
+    let path = "{.spec.restartPolicy} {.spec.containers[0].image} {.spec.containers[0].args}";
+    let got = created(&k, &create, &["pod", "shell"], path).await;
+    assert_eq!(got, "Never busybox [\"sleep\",\"1\"]");
+}

@@ -7,6 +7,7 @@
 )]
 
 mod blob_replication;
+mod chainsaw;
 mod global_load_balancer;
 mod kubectl;
 mod local_sites;

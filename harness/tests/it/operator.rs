@@ -1459,3 +1459,85 @@ async fn a_recreated_registry_converges_past_pods_written_for_its_predecessor() 
     wait_converged(&site, "3.13.11").await;
     assert!(ledger.is_empty(), "{:?}", ledger.violations());
 }
+
+/// The names of the registry's rendered config Secrets.
+async fn rendered_config_secrets(site: &Site) -> Vec<String> {
+    let prefix = format!("{NAME}-quay-config-secret");
+    Api::<Secret>::namespaced(site.client.clone(), NS)
+        .list_metadata(&ListParams::default())
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .map(kube::ResourceExt::name_any)
+        .filter(|n| n.starts_with(&prefix))
+        .collect()
+}
+
+/// Like the real operator (upstream `controllers/quay/quayregistry_controller.go`,
+/// `cleanupPreviousSecrets`), a changed bundle renders a new config Secret and the previous
+/// one is deleted once quay-app has rolled out on the new one, instead of piling up.
+#[tokio::test]
+async fn a_changed_bundle_replaces_the_rendered_config_secret() {
+    use base64::Engine as _;
+    let keeper = services();
+    let db = database(&keeper.info, "config_cleanup", true).await;
+    let ledger = Ledger::in_memory();
+    let site = geo_site("cleanup", "3.13.11", &ledger, &keeper.info, &db).await;
+    site.registry("bundle", geo_components("us_east")).await;
+    wait_converged(&site, "3.13.11").await;
+    let before = rendered_config_secrets(&site).await;
+    assert_eq!(before.len(), 1, "{before:?}");
+
+    let mut config = geo_config(&keeper.info, &db);
+    config["REGISTRY_TITLE"] = json!("Changed by the test");
+    let encoded = base64::engine::general_purpose::STANDARD.encode(config.to_string());
+    Api::<Secret>::namespaced(site.client.clone(), NS)
+        .patch(
+            "bundle",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"config.yaml": encoded}})),
+        )
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let now = rendered_config_secrets(&site).await;
+        if now.len() == 1 && now != before {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the rendered config Secrets are {now:?} (before the change: {before:?})"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(ledger.is_empty(), "{:?}", ledger.violations());
+}
+
+/// Like the real operator (upstream `createInitialBundleSecret`), an empty
+/// `configBundleSecret` gets a base bundle Secret of the operator's making instead of
+/// blocking the rollout.
+#[tokio::test]
+async fn an_empty_config_bundle_secret_gets_a_base_bundle() {
+    let site = site("initial-bundle", Flavour::Openshift).await;
+    site.registry("", json!([{"kind": "quay", "managed": true}]))
+        .await;
+    let prefix = format!("{NAME}-config-bundle-");
+    let bundle = site
+        .wait("a generated configBundleSecret", |r| {
+            let name = r["spec"]["configBundleSecret"].as_str()?;
+            name.starts_with(&prefix).then(|| name.to_owned())
+        })
+        .await;
+    let secret = Api::<Secret>::namespaced(site.client.clone(), NS)
+        .get(&bundle)
+        .await
+        .unwrap();
+    assert!(secret.data.unwrap_or_default().contains_key("config.yaml"));
+    let blocked = condition(&site.get().await, "RolloutBlocked");
+    assert_ne!(
+        blocked.and_then(|c| c["message"].as_str().map(str::to_owned)),
+        Some("spec.configBundleSecret is empty".to_owned())
+    );
+}

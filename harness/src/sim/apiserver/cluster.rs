@@ -23,6 +23,7 @@ use super::flavour::Flavour;
 use super::http::handle as serve_request;
 use super::kubeconfig::{self, Endpoint};
 use super::open_watches::OpenWatches;
+use super::seed;
 use super::state::ClusterState;
 use super::store::Store;
 use super::tls::{self, Authority};
@@ -183,13 +184,13 @@ impl SimCluster {
             None => None,
         };
         let mut store = Store::new(&site, config.history_limit);
-        builtin_crds::load(&mut store, config.flavour, config.quay_crd).map_err(
-            |(file, message)| Error::Crd {
+        builtin_crds::load(&mut store, config.flavour, config.quay_crd)
+            .and_then(|()| seed::seed(&mut store, config.flavour))
+            .map_err(|(file, message)| Error::Crd {
                 site: site.clone(),
                 file,
                 message,
-            },
-        )?;
+            })?;
         let state = Arc::new(ClusterState {
             site: site.clone(),
             token: config.tls.then(random_token),

@@ -17,7 +17,7 @@
 //! the admin API under `/sim/`), which calls `verbs` and `watch`, which use `apply`/`patch`
 //! and the `store`, through `state`. `wire` (body type, JSON and `Status` responses, list
 //! options) and the leaves (`status`, `object`, `resources`, `selectors`, `validation`, `crd`,
-//! `discovery`, `openapi`, `protobuf`, `tls`) depend on nothing above them.
+//! `discovery`, `openapi`, `protobuf`, `seed`, `tls`) depend on nothing above them.
 
 mod apply;
 mod builtin_crds;
@@ -34,6 +34,7 @@ mod openapi;
 mod patch;
 mod protobuf;
 mod resources;
+mod seed;
 mod selectors;
 mod state;
 mod status;

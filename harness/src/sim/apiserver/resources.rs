@@ -143,6 +143,25 @@ impl Catalog {
             ResourceType::builtin("", "v1", "serviceaccounts", "ServiceAccount", true)
                 .short(&["sa"]),
             ResourceType::builtin("", "v1", "endpoints", "Endpoints", true).short(&["ep"]),
+            // Stored only (no binding, no provisioner): the operator's managed databases
+            // claim volumes, and quay-operator's Chainsaw cases read the claims back.
+            ResourceType::builtin(
+                "",
+                "v1",
+                "persistentvolumeclaims",
+                "PersistentVolumeClaim",
+                true,
+            )
+            .short(&["pvc"])
+            .with_status(),
+            ResourceType::builtin(
+                "storage.k8s.io",
+                "v1",
+                "storageclasses",
+                "StorageClass",
+                false,
+            )
+            .short(&["sc"]),
             deployments,
             ResourceType::builtin("batch", "v1", "jobs", "Job", true).with_status(),
             ResourceType::builtin(
@@ -234,6 +253,16 @@ mod tests {
         assert_eq!(d.scale.as_ref().unwrap().spec_replicas, "spec.replicas");
         assert_eq!(d.api_version(), "apps/v1");
         assert_eq!(d.gv_prefix(), "/apis/apps/v1");
+    }
+
+    #[test]
+    fn builtin_catalog_serves_claims_and_storage_classes() {
+        let catalog = Catalog::builtin();
+        let pvc = catalog.by_kind("", "PersistentVolumeClaim").unwrap();
+        assert!(pvc.namespaced && pvc.status);
+        let sc = catalog.by_kind("storage.k8s.io", "StorageClass").unwrap();
+        assert!(!sc.namespaced);
+        assert_eq!(sc.short_names, ["sc"]);
     }
 
     #[test]

@@ -62,7 +62,7 @@ pub(super) fn list(
 fn parse_body(t: &ResourceType, req: &ApiRequest) -> Result<Value, ApiError> {
     let content_type = req.header(header::CONTENT_TYPE);
     if content_type.starts_with("application/vnd.kubernetes.protobuf") {
-        return protobuf::decode(&t.kind, &req.body).map_err(|e| match e {
+        return protobuf::decode(&t.api_version(), &t.kind, &req.body).map_err(|e| match e {
             protobuf::Error::UnsupportedKind { .. } => {
                 ApiError::UnsupportedMediaType("application/json, application/yaml".into())
             }

@@ -5,8 +5,9 @@
 //! Pure: observations in, conditions out; [`merge`] keeps `lastTransitionTime` while a
 //! condition's status holds. Not modelled: the status reconciler's own 60 s period (the
 //! conditions are recomputed on every reconcile), PVC and Postgres-upgrade reasons, and
-//! readiness of the managed database, Redis, storage or monitoring (the model deploys none of
-//! them, so a managed one reports `ComponentReady`).
+//! readiness of the managed database, Redis, Clair database and storage (the model deploys none
+//! of them, so a managed one reports [`NOT_MODELLED`] with status `False`) and monitoring
+//! (a managed one reports `ComponentReady`).
 //!
 //! One choice where DESIGN.md §4 and the reference differ, following the reference: `Available=True` needs ready quay-app
 //! pods, except when quay-app was deliberately scaled to 0 and has no pods left, which the
@@ -120,6 +121,24 @@ fn workload(kind: ComponentKind, label: &str, replicas: Option<Replicas>) -> Con
     }
 }
 
+/// A managed component the model never deploys (the database, Clair's database, Redis,
+/// object storage: no images run here). The real operator checks their Deployments, PVCs
+/// or `ObjectBucketClaim` (upstream `pkg/cmpstatus/postgres.go`, `redis.go`,
+/// `objectstorage.go`, `clairpostgres.go`); the simulator cannot, so it says so instead of
+/// claiming health. `Available` does not count it (only `ComponentNotReady` does), so the
+/// simulated registry still converges on what the model does run.
+fn not_modelled(kind: ComponentKind) -> Condition {
+    cond(
+        kind.condition_type(),
+        false,
+        NOT_MODELLED,
+        format!("managed {kind} is not modelled by the simulator: nothing is deployed for it"),
+    )
+}
+
+/// The reason of a component the simulator does not model (not one of the operator's).
+pub const NOT_MODELLED: &str = "ComponentNotModelled";
+
 /// The conditions for `obs`. While blocked, `ComponentsCreated` is left out (the previous
 /// one stays).
 #[must_use]
@@ -202,6 +221,10 @@ pub fn conditions(obs: &Observation<'_>) -> Vec<Condition> {
                 }
                 ComponentKind::Mirror => workload(kind, "Mirror", obs.mirror),
                 ComponentKind::Clair => workload(kind, "Clair", obs.clair),
+                ComponentKind::Postgres
+                | ComponentKind::ClairPostgres
+                | ComponentKind::Redis
+                | ComponentKind::ObjectStorage => not_modelled(kind),
                 _ => cond(
                     kind.condition_type(),
                     true,
@@ -274,8 +297,39 @@ pub fn merge(old: &[Value], new: &[Condition], now: &str) -> Vec<Value> {
             "lastTransitionTime": stamp("lastTransitionTime", same_status),
         }));
     }
-    out.sort_by(|a, b| a["type"].as_str().cmp(&b["type"].as_str()));
+    out.sort_by_key(|c| rank(c["type"].as_str().unwrap_or_default()));
     out
+}
+
+/// The order the real operator's conditions end up in: the status reconciler's checks in
+/// the order `cmpstatus.Evaluate` runs them (upstream `pkg/cmpstatus/evaluator.go`: the
+/// independent components, then Quay's dependencies, then Quay and mirror), then
+/// `Available` (`controllers/quay/quayregistry_status_controller.go`), then the registry
+/// controller's own. `SetCondition` replaces a condition in place and appends new ones, so
+/// clients (and Chainsaw's positional list asserts) see this order, not an alphabetical one.
+/// Unknown types go last, in the order they had.
+const ORDER: [&str; 14] = [
+    "ComponentHPAReady",
+    "ComponentRouteReady",
+    "ComponentMonitoringReady",
+    "ComponentPostgresReady",
+    "ComponentObjectStorageReady",
+    "ComponentClairReady",
+    "ComponentClairPostgresReady",
+    "ComponentTLSReady",
+    "ComponentRedisReady",
+    "ComponentQuayReady",
+    "ComponentMirrorReady",
+    "Available",
+    "ComponentsCreated",
+    "RolloutBlocked",
+];
+
+fn rank(type_: &str) -> usize {
+    ORDER
+        .iter()
+        .position(|t| *t == type_)
+        .unwrap_or(ORDER.len())
 }
 
 #[cfg(test)]
@@ -355,6 +409,33 @@ mod tests {
             find(&out, "ComponentPostgresReady").reason,
             "ComponentNotManaged"
         );
+    }
+
+    #[test]
+    fn managed_components_nothing_deploys_are_reported_not_modelled_not_healthy() {
+        let c = Components::from_spec(&json!({"components": [
+            {"kind": "quay", "managed": true},
+            {"kind": "postgres", "managed": true},
+            {"kind": "redis", "managed": true},
+        ]}));
+        let ready = Some(Replicas {
+            desired: 1,
+            available: 1,
+        });
+        let out = conditions(&obs(&c, Migration::Done, ready));
+        for t in ["ComponentPostgresReady", "ComponentRedisReady"] {
+            let got = find(&out, t);
+            assert_eq!((got.status, got.reason), (false, NOT_MODELLED), "{t}");
+        }
+        assert!(find(&out, "Available").status);
+    }
+
+    #[test]
+    fn conditions_come_in_the_operators_order_not_alphabetically() {
+        let c = quay_only();
+        let merged = merge(&[], &conditions(&obs(&c, Migration::Done, None)), "t");
+        let types: Vec<&str> = merged.iter().filter_map(|c| c["type"].as_str()).collect();
+        assert_eq!(types, ORDER);
     }
 
     #[test]

@@ -51,13 +51,42 @@
 //! | `Available` and the component conditions recomputed only when what the main reconcile writes (generation, `currentVersion`, `ComponentsCreated`, `RolloutBlocked`) changed, or every [`OperatorOptions::status_interval`] (60 s upstream), stale in between (pods becoming ready change none of those); `lastUpdated` moves on every spec change | `controllers/quay/quayregistry_status_controller.go`, `controllers/quay/quayregistry_controller.go` |
 //! | a failing migration Job retried 6 times, waits doubling from [`OperatorOptions::job_backoff`] (10 s upstream, about 10 minutes in all), its pod crash-looping with the error as terminated message, then `Failed` with Kubernetes' generic "Job has reached the specified backoff limit", which `MigrationsFailed` quotes | `kustomize/components/job/quay.upgrade.job.yaml`, `controllers/quay/quayregistry_controller.go` (`checkMigrationStatus`) |
 //!
+//! # Behaviours taken from upstream for quay-operator's Chainsaw cases (issue 20, item 11)
+//! | behaviour | upstream file |
+//! |---|---|
+//! | `status.conditions` in the operator's order, not alphabetical ([`conditions`]) | `pkg/cmpstatus/evaluator.go`, `controllers/quay/quayregistry_status_controller.go` |
+//! | a managed postgres, clairpostgres, redis or objectstorage reports `False`/`ComponentNotModelled`, not healthy ([`conditions::NOT_MODELLED`]) | what `pkg/cmpstatus/{postgres,clairpostgres,redis,objectstorage}.go` check, which the model cannot |
+//! | an empty `configBundleSecret` gets a base bundle `<n>-config-bundle-<random>` ([`initial_bundle`]) | `controllers/quay/quayregistry_controller.go` (`createInitialBundleSecret`), `pkg/kustomize/secrets.go` (`BaseQuayConfig`) |
+//! | previous rendered config Secrets deleted once quay-app rolled out ([`config_cleanup`]) | `controllers/quay/quayregistry_controller.go` (`cleanupPreviousSecrets`, `quayAppDeploymentRolledOut`) |
+//! | PersistentVolumeClaim and StorageClass served (stored only), a default StorageClass `standard`, and on OpenShift `dns/cluster` and `apiserver/cluster` of `config.openshift.io` (`crate::sim::apiserver`'s `seed`) | the objects the cases read |
+//!
+//! # quay-operator's Chainsaw cases on the simulator
+//! Run by `harness/tests/it/chainsaw/` (fixtures and their source in
+//! `harness/tests/fixtures/chainsaw/`) on a simulated OpenShift cluster with
+//! `values-openshift.yaml`. A case marked *fails* is an expected failure there: the test
+//! checks it still fails, at that step and for that reason.
+//!
+//! | case | result | failing step | reason |
+//! |---|---|---|---|
+//! | `hpa` | fails | `create-registry` | managed postgres, clairpostgres, redis, objectstorage: `ComponentNotModelled` (no images run here) |
+//! | `reconcile` | fails | `create-registry` | its script waits for the managed database Deployment `reconcile-quay-database`, never deployed |
+//! | `resource_overrides` | fails | `create-registry-with-resource-overrides` | `ComponentNotModelled` (as `hpa`) |
+//! | `clair_ephemeral_volume` | fails | `create-registry-with-clair-volume-overrides` | `ComponentNotModelled` (as `hpa`) |
+//! | `unmanaged_clair` | fails | `create-registry` | `ComponentNotModelled` (managed postgres, redis, objectstorage) |
+//! | `unmanaged_postgres` | fails | `deploy-external-postgres` | it deploys its own PostgreSQL image; Deployments the model does not own get no pods |
+//! | `unmanaged_redis` | fails | `deploy-external-redis` | it deploys its own Redis image; Deployments the model does not own get no pods |
+//! | `external_tls` | fails | `create-registry-with-external-tls` | rollout blocked (13 conditions, no `ComponentsCreated`): the certificate of `tls.secretRef` is not read; then `ComponentNotModelled` |
+//! | `tls_security_profile` | fails | `create-registry-with-unmanaged-tls` | `ComponentNotModelled` (managed postgres, redis); no TLS security profile is applied either |
+//! | `unmanaged_route_tls` | fails | `managed-route-unmanaged-tls-with-certs` | its script waits for `Available=True`, which never comes: quay-app's start-up checks need the managed database |
+//! | `custom_storageclass` | fails | `valid-storageclass` | `ComponentNotModelled` (as `hpa`); no PVCs are rendered either |
+//!
 //! # What it does not model
 //! OLM (another model changes the operator Deployment), ReplicaSets (pods are owned by their
 //! Deployment directly, named `<deployment>-<template hash>-<index>`), the managed database,
 //! Redis, Clair database, object storage and monitoring (nothing is deployed for them; the
 //! managed `postgres` and `objectstorage` values are not merged into the config), HPA scaling
 //! on metrics (a managed HPA pins its `minReplicas`; HPAs only clamp replicas to their
-//! bounds), the config bundle created for an empty `configBundleSecret`, the check that the
+//! bounds), PVC binding and provisioners, the check that the
 //! TLS key belongs to its certificate, the separate TLS Secret `ssl.*` moves to, Clair's own
 //! start-up (its pods are ready at once), the name `quay-operator-tng` of the CSV's
 //! Deployment, kustomize's `quay:latest` for an operator without
@@ -72,11 +101,13 @@
 
 pub mod components;
 pub mod conditions;
+pub mod config_cleanup;
 mod context;
 pub mod deployment_controller;
 pub mod effective_config;
 pub mod hpa_controller;
 pub mod images;
+pub mod initial_bundle;
 pub mod job_controller;
 pub mod migration;
 pub mod monitoring;

@@ -8,8 +8,9 @@
 //! ([`super::render`]); the Job created, kept, or deleted and re-created; status.
 //!
 //! Not modelled: the operator's ordering of partial failures (an apply error is returned and
-//! retried), Job deferral until managed databases are ready, PVCs, and the cleanup of old
-//! rendered config Secrets. A failed Job is re-created only when the version or
+//! retried), Job deferral until managed databases are ready, and PVCs. An empty
+//! `configBundleSecret` gets a base bundle ([`super::initial_bundle`]); previous rendered
+//! config Secrets are deleted after the quay-app rollout ([`super::config_cleanup`]). A failed Job is re-created only when the version or
 //! `config.yaml` changes (the real operator retries every reconcile).
 
 use std::collections::BTreeMap;
@@ -30,9 +31,11 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use super::components::{self, Blocked, ClusterSupport, ComponentKind, Components};
 use super::conditions::{self, Migration, Observation, Replicas};
+use super::config_cleanup;
 use super::context::{Context, FIELD_MANAGER};
 use super::effective_config;
 use super::images;
+use super::initial_bundle;
 use super::monitoring;
 use super::render::{self, Inputs};
 use super::tls_check;
@@ -147,30 +150,27 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         .unwrap_or_default()
         .to_owned();
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
-    let bundle = if bundle_name.is_empty() {
-        Err(Blocked {
-            reason: "ConfigInvalid",
-            message: "spec.configBundleSecret is empty".to_owned(),
-        })
-    } else {
-        match secrets
-            .get_opt(&bundle_name)
+    if bundle_name.is_empty() {
+        initial_bundle::create(&ctx.client, &registries, &reg)
             .await
-            .map_err(t.err("read config bundle"))?
-        {
-            None => Err(Blocked {
-                reason: "ConfigInvalid",
-                message: format!(
-                    "unable to get config bundle secret: secrets \"{bundle_name}\" not found"
-                ),
-            }),
-            Some(secret) => {
-                Bundle::parse(&bundle_name, secret_data(&secret)).map_err(|e| Blocked {
-                    reason: "ConfigInvalid",
-                    message: e.to_string(),
-                })
-            }
-        }
+            .map_err(t.err("create the initial config bundle"))?;
+        return Ok(Action::await_change());
+    }
+    let bundle = match secrets
+        .get_opt(&bundle_name)
+        .await
+        .map_err(t.err("read config bundle"))?
+    {
+        None => Err(Blocked {
+            reason: "ConfigInvalid",
+            message: format!(
+                "unable to get config bundle secret: secrets \"{bundle_name}\" not found"
+            ),
+        }),
+        Some(secret) => Bundle::parse(&bundle_name, secret_data(&secret)).map_err(|e| Blocked {
+            reason: "ConfigInvalid",
+            message: e.to_string(),
+        }),
     };
 
     let has_certs = bundle.as_ref().is_ok_and(Bundle::has_certs);
@@ -357,6 +357,15 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
             object["metadata"]["name"].as_str().unwrap_or_default()
         )))?;
     }
+    config_cleanup::delete_stale(
+        &ctx.client,
+        &ns,
+        &name,
+        &bundle_name,
+        &inputs.config_secret_name(),
+    )
+    .await
+    .map_err(t.err("delete previous config secrets"))?;
     if create_job {
         let mut job = [render::job(&inputs)];
         images::apply(&mut job, &images, version);

@@ -1,0 +1,273 @@
+//! quay-operator's own Chainsaw end-to-end cases (`tests/fixtures/chainsaw/`, see its
+//! README) run against a simulated OpenShift cluster with the operator model, by a small
+//! runner of ours ([`runner`], [`matching`]) with upstream's `values-openshift.yaml`.
+//!
+//! The cases are the real operator's contract, so they are the yardstick of the simulator.
+//! Every case has an expected result in [`CASES`] (and the same table in the doc of
+//! `georep_harness::sim::operator`): a case the simulator cannot pass is an *expected
+//! failure*, checked to still fail at the step and for the reason the table gives, so the
+//! table stays true; when a fix makes it pass, the test fails until the table says so.
+
+mod matching;
+mod runner;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use georep_harness::errors::chain;
+use georep_harness::quay::Catalogue;
+use georep_harness::sim::operator::{OperatorModel, OperatorOptions};
+use georep_harness::sim::{ClusterConfig, Flavour, SimCluster};
+
+use runner::{Failure, Runner};
+
+/// What a case is expected to do on the simulator.
+#[derive(Debug, Clone, Copy)]
+enum Expect {
+    /// Every step passes.
+    #[allow(dead_code, reason = "no case passes on the simulator yet")]
+    Pass,
+    /// It fails at `step`, with a message containing `contains`, because `reason`.
+    Fail {
+        step: &'static str,
+        contains: &'static str,
+        reason: &'static str,
+    },
+}
+
+const NOT_DEPLOYED: &str = "managed postgres, redis, clairpostgres and objectstorage are never \
+                            deployed (no images): their conditions say ComponentNotModelled";
+
+/// The cases, their expected results and why (keep in step with the table in
+/// `harness/src/sim/operator/mod.rs`).
+const CASES: &[(&str, Expect)] = &[
+    (
+        "hpa",
+        Expect::Fail {
+            step: "create-registry",
+            contains: "ComponentNotModelled",
+            reason: NOT_DEPLOYED,
+        },
+    ),
+    (
+        "reconcile",
+        Expect::Fail {
+            step: "create-registry",
+            contains: "script still running",
+            reason: "its script waits for the managed database's Deployment \
+                     (reconcile-quay-database), which the simulator never deploys",
+        },
+    ),
+    (
+        "resource_overrides",
+        Expect::Fail {
+            step: "create-registry-with-resource-overrides",
+            contains: "ComponentNotModelled",
+            reason: NOT_DEPLOYED,
+        },
+    ),
+    (
+        "clair_ephemeral_volume",
+        Expect::Fail {
+            step: "create-registry-with-clair-volume-overrides",
+            contains: "ComponentNotModelled",
+            reason: NOT_DEPLOYED,
+        },
+    ),
+    (
+        "unmanaged_clair",
+        Expect::Fail {
+            step: "create-registry",
+            contains: "ComponentNotModelled",
+            reason: NOT_DEPLOYED,
+        },
+    ),
+    (
+        "unmanaged_postgres",
+        Expect::Fail {
+            step: "deploy-external-postgres",
+            contains: "readyReplicas",
+            reason: "the case deploys its own PostgreSQL image; Deployments the simulator \
+                     does not own get no pods",
+        },
+    ),
+    (
+        "unmanaged_redis",
+        Expect::Fail {
+            step: "deploy-external-redis",
+            contains: "readyReplicas",
+            reason: "the case deploys its own Redis image; Deployments the simulator does \
+                     not own get no pods",
+        },
+    ),
+    (
+        "external_tls",
+        Expect::Fail {
+            step: "create-registry-with-external-tls",
+            contains: "expected 14 items, found 13",
+            reason: "the rollout stays blocked (no ComponentsCreated condition): the model \
+                     does not read the certificate of tls.secretRef; past that, managed \
+                     postgres and redis are not modelled",
+        },
+    ),
+    (
+        "tls_security_profile",
+        Expect::Fail {
+            step: "create-registry-with-unmanaged-tls",
+            contains: "ComponentNotModelled",
+            reason: NOT_DEPLOYED,
+        },
+    ),
+    (
+        "unmanaged_route_tls",
+        Expect::Fail {
+            step: "managed-route-unmanaged-tls-with-certs",
+            contains: "script still running",
+            reason: "its script waits for Available=True, which never comes: quay-app's \
+                     start-up checks need the managed database, which is not deployed",
+        },
+    ),
+    (
+        "custom_storageclass",
+        Expect::Fail {
+            step: "valid-storageclass",
+            contains: "ComponentNotModelled",
+            reason: NOT_DEPLOYED,
+        },
+    ),
+];
+
+fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chainsaw")
+}
+
+/// Runs `case` on a fresh simulated OpenShift cluster with the operator model.
+async fn run_case(case: &str) -> Result<(), Failure> {
+    georep_harness::sim::install_crypto_provider();
+    let mut config = ClusterConfig::new("chainsaw");
+    config.flavour = Flavour::Openshift;
+    let sim = SimCluster::start(config).await.unwrap();
+    let mut opts = OperatorOptions::new(&sim, Catalogue::builtin().newest().version);
+    opts.migration_time_per_revision = Duration::from_millis(5);
+    opts.pod_start_delay = Duration::from_millis(10);
+    opts.crash_loop_backoff = Duration::from_millis(500);
+    opts.resync = Duration::from_secs(2);
+    let operator = OperatorModel::start(&sim, opts)
+        .await
+        .unwrap_or_else(|e| panic!("{}", chain(&e)));
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, sim.kubeconfig().unwrap()).unwrap();
+    let values = std::fs::read_to_string(fixtures().join("values-openshift.yaml")).unwrap();
+    let runner = Runner {
+        client: sim.client().await.unwrap(),
+        kubeconfig,
+        kubectl: georep_harness::kubectl::find().unwrap_or_else(|e| panic!("{e}")),
+        values: serde_saphyr::from_str(&values).unwrap(),
+        assert_timeout: Duration::from_secs(20),
+        script_timeout: Duration::from_secs(30),
+    };
+    let result = runner.run(&fixtures().join(case)).await;
+    operator.stop().await;
+    sim.stop().await;
+    result
+}
+
+/// Runs `case` and checks it against its row of [`CASES`].
+async fn check(case: &str) {
+    let expect = CASES
+        .iter()
+        .find(|(name, _)| *name == case)
+        .map(|(_, e)| *e)
+        .unwrap_or_else(|| panic!("{case} has no row in CASES"));
+    let result = run_case(case).await;
+    match (expect, result) {
+        (Expect::Pass, Ok(())) => {}
+        (Expect::Pass, Err(failure)) => panic!("{case} failed: {failure}"),
+        (Expect::Fail { reason, .. }, Ok(())) => panic!(
+            "{case} passes now: make its row in CASES (and the simulator's table) say so \
+             (it was expected to fail because {reason})"
+        ),
+        (
+            Expect::Fail {
+                step,
+                contains,
+                reason,
+            },
+            Err(failure),
+        ) => assert!(
+            failure.step == step && failure.message.contains(contains),
+            "{case} was expected to fail at step {step:?} with {contains:?} ({reason}), \
+             but failed differently: {failure}"
+        ),
+    }
+}
+
+#[tokio::test]
+async fn chainsaw_hpa() {
+    check("hpa").await;
+}
+
+#[tokio::test]
+async fn chainsaw_reconcile() {
+    check("reconcile").await;
+}
+
+#[tokio::test]
+async fn chainsaw_resource_overrides() {
+    check("resource_overrides").await;
+}
+
+#[tokio::test]
+async fn chainsaw_clair_ephemeral_volume() {
+    check("clair_ephemeral_volume").await;
+}
+
+#[tokio::test]
+async fn chainsaw_unmanaged_clair() {
+    check("unmanaged_clair").await;
+}
+
+#[tokio::test]
+async fn chainsaw_unmanaged_postgres() {
+    check("unmanaged_postgres").await;
+}
+
+#[tokio::test]
+async fn chainsaw_unmanaged_redis() {
+    check("unmanaged_redis").await;
+}
+
+#[tokio::test]
+async fn chainsaw_external_tls() {
+    check("external_tls").await;
+}
+
+#[tokio::test]
+async fn chainsaw_tls_security_profile() {
+    check("tls_security_profile").await;
+}
+
+#[tokio::test]
+async fn chainsaw_unmanaged_route_tls() {
+    check("unmanaged_route_tls").await;
+}
+
+#[tokio::test]
+async fn chainsaw_custom_storageclass() {
+    check("custom_storageclass").await;
+}
+
+#[test]
+fn every_fixture_case_has_a_row() {
+    let mut dirs: Vec<String> = std::fs::read_dir(fixtures())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().join("chainsaw-test.yaml").is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    dirs.sort();
+    let mut rows: Vec<String> = CASES.iter().map(|(n, _)| (*n).to_owned()).collect();
+    rows.sort();
+    assert_eq!(dirs, rows);
+}
