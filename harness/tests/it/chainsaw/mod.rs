@@ -141,17 +141,64 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chainsaw")
 }
 
+/// What an OpenShift cluster's monitoring stack adds and the operator's monitoring check
+/// reads (upstream `controllers/quay/features.go`, `checkMonitoringAvailable`): the
+/// `ServiceMonitor` and `PrometheusRule` APIs and the `openshift-config-managed` namespace.
+/// The simulated OpenShift flavour lacks them, so without them the cases' managed
+/// `monitoring` would block the rollout, which it does not on the clusters the cases target.
+async fn add_openshift_monitoring(client: &kube::Client) {
+    use k8s_openapi::api::core::v1::Namespace;
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::api::{Api, PostParams};
+
+    let crds = Api::<CustomResourceDefinition>::all(client.clone());
+    for (plural, kind) in [
+        ("servicemonitors", "ServiceMonitor"),
+        ("prometheusrules", "PrometheusRule"),
+    ] {
+        let crd: CustomResourceDefinition = serde_json::from_value(serde_json::json!({
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": format!("{plural}.monitoring.coreos.com")},
+            "spec": {
+                "group": "monitoring.coreos.com",
+                "scope": "Namespaced",
+                "names": {"plural": plural, "kind": kind, "listKind": format!("{kind}List"),
+                          "singular": kind.to_lowercase()},
+                "versions": [{"name": "v1", "served": true, "storage": true, "schema": {
+                    "openAPIV3Schema": {"type": "object",
+                                        "x-kubernetes-preserve-unknown-fields": true}}}],
+            },
+        }))
+        .unwrap();
+        crds.create(&PostParams::default(), &crd).await.unwrap();
+    }
+    let namespace: Namespace = serde_json::from_value(
+        serde_json::json!({"metadata": {"name": "openshift-config-managed"}}),
+    )
+    .unwrap();
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &namespace)
+        .await
+        .unwrap();
+}
+
 /// Runs `case` on a fresh simulated OpenShift cluster with the operator model.
 async fn run_case(case: &str) -> Result<(), Failure> {
     georep_harness::sim::install_crypto_provider();
     let mut config = ClusterConfig::new("chainsaw");
     config.flavour = Flavour::Openshift;
     let sim = SimCluster::start(config).await.unwrap();
+    add_openshift_monitoring(&sim.client().await.unwrap()).await;
     let mut opts = OperatorOptions::new(&sim, Catalogue::builtin().newest().version);
     opts.migration_time_per_revision = Duration::from_millis(5);
     opts.pod_start_delay = Duration::from_millis(10);
     opts.crash_loop_backoff = Duration::from_millis(500);
     opts.resync = Duration::from_secs(2);
+    // The status reconciler's minute and Kubernetes' Job back-off, scaled down as the local
+    // backend does, so an assert sees the status the operator settles on within its timeout.
+    opts.status_interval = Duration::from_secs(1);
+    opts.job_backoff = Duration::from_millis(20);
     let operator = OperatorModel::start(&sim, opts)
         .await
         .unwrap_or_else(|e| panic!("{}", chain(&e)));

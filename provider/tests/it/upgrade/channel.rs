@@ -73,6 +73,26 @@ async fn secondaries_untouched(sites: &[Site]) {
     }
 }
 
+/// Runs the upgrade to `request`, which preflight must refuse: returns the refusal after
+/// checking that no step was taken and the secondaries still have their replicas.
+async fn refused_before_any_change(sites: &[Site], request: &UpgradeRequest) -> UpgradeError {
+    let err = run(
+        &clusters(sites),
+        request,
+        Instant::now() + Duration::from_secs(30),
+        &StopToken::never(),
+        |_| {},
+    )
+    .await
+    .unwrap_err();
+    let RunError::Upgrade { source, steps } = err else {
+        panic!("expected a refusal, got {err:?}");
+    };
+    assert!(steps.is_empty(), "{steps:?}");
+    secondaries_untouched(sites).await;
+    source
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_minor_target_installs_the_channel_head_the_provider_never_heard_of() {
     let (sites, world, tasks) = three_sites(Flavour::Openshift).await;
@@ -110,18 +130,7 @@ async fn a_minor_target_installs_the_channel_head_the_provider_never_heard_of() 
 async fn a_release_the_channel_no_longer_offers_is_refused_before_any_change() {
     let (sites, _world, tasks) = three_sites(Flavour::Openshift).await;
     publish_unheard_of_patch(&sites).await;
-    let err = run(
-        &clusters(&sites),
-        &request_to(&sites, "olm", TO),
-        Instant::now() + Duration::from_secs(30),
-        &StopToken::never(),
-        |_| {},
-    )
-    .await
-    .unwrap_err();
-    let RunError::Upgrade { source, steps } = &err else {
-        panic!("expected a refusal, got {err:?}");
-    };
+    let source = refused_before_any_change(&sites, &request_to(&sites, "olm", TO)).await;
     assert!(
         matches!(source, UpgradeError::OfferMismatch { .. }),
         "{source:?}"
@@ -131,8 +140,6 @@ async fn a_release_the_channel_no_longer_offers_is_refused_before_any_change() {
         text.contains("offers quay-operator.v3.15.9 (Quay 3.15.9), not Quay 3.15.7"),
         "{text}"
     );
-    assert!(steps.is_empty(), "{steps:?}");
-    secondaries_untouched(&sites).await;
     for t in tasks {
         t.abort();
     }
@@ -170,18 +177,7 @@ async fn another_operators_pending_upgrade_in_the_namespace_is_refused_before_an
     )
     .await
     .unwrap();
-    let err = run(
-        &clusters(&sites),
-        &request(&sites, "olm"),
-        Instant::now() + Duration::from_secs(30),
-        &StopToken::never(),
-        |_| {},
-    )
-    .await
-    .unwrap_err();
-    let RunError::Upgrade { source, steps } = &err else {
-        panic!("expected a refusal, got {err:?}");
-    };
+    let source = refused_before_any_change(&sites, &request(&sites, "olm")).await;
     assert!(
         matches!(source, UpgradeError::OtherOperatorsPending { .. }),
         "{source:?}"
@@ -189,8 +185,6 @@ async fn another_operators_pending_upgrade_in_the_namespace_is_refused_before_an
     let text = source.to_string();
     assert!(text.contains("etcdoperator.v0.9.4"), "{text}");
     assert!(text.contains("eu_west/quay/registry"), "{text}");
-    assert!(steps.is_empty(), "{steps:?}");
-    secondaries_untouched(&sites).await;
     for t in tasks {
         t.abort();
     }
