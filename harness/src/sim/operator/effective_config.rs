@@ -13,7 +13,7 @@
 //! |---|---|
 //! | `mirror` | `FEATURE_REPO_MIRROR` (true), `REPO_MIRROR_INTERVAL` (30), `REPO_MIRROR_TLS_VERIFY` (true) |
 //! | `route` | `PREFERRED_URL_SCHEME` (https), `EXTERNAL_TLS_TERMINATION` (true without a certificate), `SERVER_HOSTNAME` |
-//! | `clair` | `FEATURE_SECURITY_SCANNER`, `FEATURE_SECURITY_NOTIFICATIONS` (true), `SECURITY_SCANNER_INDEXING_INTERVAL` (30), `SECURITY_SCANNER_V4_ENDPOINT` (`http://<n>-clair-app.<ns>.svc.cluster.local`), `SECURITY_SCANNER_V4_NAMESPACE_WHITELIST` ([admin]), `SECURITY_SCANNER_V4_PSK` (kept per registry) |
+//! | `clair` | `FEATURE_SECURITY_SCANNER`, `FEATURE_SECURITY_NOTIFICATIONS` (true), `SECURITY_SCANNER_INDEXING_INTERVAL` (30), `SECURITY_SCANNER_V4_ENDPOINT` (`http://<n>-clair-app.<ns>.svc.cluster.local`), `SECURITY_SCANNER_V4_NAMESPACE_WHITELIST` (`["admin"]`), `SECURITY_SCANNER_V4_PSK` (kept per registry) |
 //! | `redis` | `BUILDLOGS_REDIS`, `USER_EVENTS_REDIS` (`<n>-quay-redis:6379`) |
 //!
 //! Not modelled: the managed `postgres` `DB_URI` and the `objectstorage` storage config (the
