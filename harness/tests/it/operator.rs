@@ -774,7 +774,7 @@ async fn managed_hpa_gets_hpas_and_min_replicas() {
 }
 
 // ---------------------------------------------------------------------------------------
-// What the operator overrides, host checks, monitoring and leftover HPAs (issue 20)
+// What the operator overrides, host checks, monitoring and leftover HPAs
 
 #[tokio::test]
 async fn the_rendered_config_secret_carries_the_managed_components_values() {

@@ -51,7 +51,7 @@
 //! | `Available` and the component conditions recomputed only when what the main reconcile writes (generation, `currentVersion`, `ComponentsCreated`, `RolloutBlocked`) changed, or every [`OperatorOptions::status_interval`] (60 s upstream), stale in between (pods becoming ready change none of those); `lastUpdated` moves on every spec change | `controllers/quay/quayregistry_status_controller.go`, `controllers/quay/quayregistry_controller.go` |
 //! | a failing migration Job retried 6 times, waits doubling from [`OperatorOptions::job_backoff`] (10 s upstream, about 10 minutes in all), its pod crash-looping with the error as terminated message, then `Failed` with Kubernetes' generic "Job has reached the specified backoff limit", which `MigrationsFailed` quotes | `kustomize/components/job/quay.upgrade.job.yaml`, `controllers/quay/quayregistry_controller.go` (`checkMigrationStatus`) |
 //!
-//! # Behaviours taken from upstream for quay-operator's Chainsaw cases (issue 20, item 11)
+//! # Behaviours taken from upstream for quay-operator's Chainsaw cases
 //! | behaviour | upstream file |
 //! |---|---|
 //! | `status.conditions` in the operator's order, not alphabetical ([`conditions`]) | `pkg/cmpstatus/evaluator.go`, `controllers/quay/quayregistry_status_controller.go` |

@@ -13,6 +13,7 @@
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::Api;
+use serde_json::{Value, json};
 
 use super::components::Blocked;
 use super::context::{Context, OPERATOR_DEPLOYMENT};
@@ -21,6 +22,33 @@ use super::context::{Context, OPERATOR_DEPLOYMENT};
 pub const GRAFANA_NAMESPACE: &str = "openshift-config-managed";
 /// The reason of a managed `monitoring` the cluster cannot support.
 pub const REASON: &str = "MonitoringComponentDependencyError";
+
+/// The CustomResourceDefinitions of the two APIs [`supported`] looks for (`ServiceMonitor`
+/// and `PrometheusRule` in `monitoring.coreos.com/v1`), accepting any content: what an
+/// OpenShift cluster's monitoring stack serves, for giving a simulated cluster the same.
+#[must_use]
+pub fn prometheus_crds() -> [Value; 2] {
+    [
+        ("servicemonitors", "ServiceMonitor"),
+        ("prometheusrules", "PrometheusRule"),
+    ]
+    .map(|(plural, kind)| {
+        json!({
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": format!("{plural}.monitoring.coreos.com")},
+            "spec": {
+                "group": "monitoring.coreos.com",
+                "scope": "Namespaced",
+                "names": {"plural": plural, "kind": kind, "listKind": format!("{kind}List"),
+                          "singular": kind.to_lowercase()},
+                "versions": [{"name": "v1", "served": true, "storage": true, "schema": {
+                    "openAPIV3Schema": {"type": "object",
+                                        "x-kubernetes-preserve-unknown-fields": true}}}],
+            },
+        })
+    })
+}
 
 /// `Ok` when monitoring is supported; otherwise the operator's reason, as it words it.
 ///

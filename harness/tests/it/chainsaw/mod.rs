@@ -147,36 +147,19 @@ fn fixtures() -> PathBuf {
 /// The simulated OpenShift flavour lacks them, so without them the cases' managed
 /// `monitoring` would block the rollout, which it does not on the clusters the cases target.
 async fn add_openshift_monitoring(client: &kube::Client) {
+    use georep_harness::sim::operator::monitoring::GRAFANA_NAMESPACE;
     use k8s_openapi::api::core::v1::Namespace;
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
     use kube::api::{Api, PostParams};
 
     let crds = Api::<CustomResourceDefinition>::all(client.clone());
-    for (plural, kind) in [
-        ("servicemonitors", "ServiceMonitor"),
-        ("prometheusrules", "PrometheusRule"),
-    ] {
-        let crd: CustomResourceDefinition = serde_json::from_value(serde_json::json!({
-            "apiVersion": "apiextensions.k8s.io/v1",
-            "kind": "CustomResourceDefinition",
-            "metadata": {"name": format!("{plural}.monitoring.coreos.com")},
-            "spec": {
-                "group": "monitoring.coreos.com",
-                "scope": "Namespaced",
-                "names": {"plural": plural, "kind": kind, "listKind": format!("{kind}List"),
-                          "singular": kind.to_lowercase()},
-                "versions": [{"name": "v1", "served": true, "storage": true, "schema": {
-                    "openAPIV3Schema": {"type": "object",
-                                        "x-kubernetes-preserve-unknown-fields": true}}}],
-            },
-        }))
-        .unwrap();
+    for crd in georep_harness::sim::operator::monitoring::prometheus_crds() {
+        let crd: CustomResourceDefinition = serde_json::from_value(crd).unwrap();
         crds.create(&PostParams::default(), &crd).await.unwrap();
     }
-    let namespace: Namespace = serde_json::from_value(
-        serde_json::json!({"metadata": {"name": "openshift-config-managed"}}),
-    )
-    .unwrap();
+    let namespace: Namespace =
+        serde_json::from_value(serde_json::json!({"metadata": {"name": GRAFANA_NAMESPACE}}))
+            .unwrap();
     Api::<Namespace>::all(client.clone())
         .create(&PostParams::default(), &namespace)
         .await

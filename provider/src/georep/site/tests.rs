@@ -1026,7 +1026,7 @@ fn a_bundle_without_config_yaml_cannot_be_imported() {
     assert!(err.to_string().contains("no readable config.yaml"), "{err}");
 }
 
-// ---- settings the operator overrides, host checks (issue 20 items 4 and 5) ---------------
+// ---- settings the operator overrides, host checks ---------------------------------
 
 /// The warnings of a valid site.
 fn warnings(json: Value) -> Vec<Issue> {

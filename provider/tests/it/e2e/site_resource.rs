@@ -147,24 +147,6 @@ fn bad_site_inputs_are_rejected_at_plan_without_writing_anything() {
     runtime.block_on(sim.stop());
 }
 
-/// A CRD for `plural`/`kind` in `monitoring.coreos.com/v1`, accepting any content.
-fn monitoring_crd(plural: &str, kind: &str) -> serde_json::Value {
-    serde_json::json!({
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": format!("{plural}.monitoring.coreos.com")},
-        "spec": {
-            "group": "monitoring.coreos.com",
-            "scope": "Namespaced",
-            "names": {"plural": plural, "kind": kind, "listKind": format!("{kind}List"),
-                      "singular": kind.to_lowercase()},
-            "versions": [{"name": "v1", "served": true, "storage": true, "schema": {
-                "openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}
-            }}],
-        },
-    })
-}
-
 async fn create(client: &kube::Client, namespace: Option<&str>, object: serde_json::Value) {
     use kube::api::{Api, DynamicObject, PostParams};
     let api_version = object["apiVersion"].as_str().unwrap().to_owned();
@@ -178,7 +160,7 @@ async fn create(client: &kube::Client, namespace: Option<&str>, object: serde_js
     api.create(&PostParams::default(), &object).await.unwrap();
 }
 
-/// Issue 20, item 8: a managed monitoring component needs the Prometheus API and an operator
+/// A managed monitoring component needs the Prometheus API and an operator
 /// installed for all namespaces (upstream `controllers/quay/features.go`); each missing piece
 /// is refused before anything is written, naming `monitoring`.
 #[test]
@@ -215,11 +197,8 @@ fn managed_monitoring_is_refused_without_the_prometheus_api_or_an_all_namespaces
 
         let client = runtime.block_on(sim.client()).unwrap();
         runtime.block_on(async {
-            for (plural, kind) in [
-                ("servicemonitors", "ServiceMonitor"),
-                ("prometheusrules", "PrometheusRule"),
-            ] {
-                create(&client, None, monitoring_crd(plural, kind)).await;
+            for crd in georep_harness::sim::operator::monitoring::prometheus_crds() {
+                create(&client, None, crd).await;
             }
             create(
                 &client,
@@ -249,7 +228,7 @@ fn managed_monitoring_is_refused_without_the_prometheus_api_or_an_all_namespaces
     });
 }
 
-/// Issue 20, item 4: a `config_yaml` value a managed component replaces is a warning at plan
+/// A `config_yaml` value a managed component replaces is a warning at plan
 /// time, pointing at `config_yaml` and naming the value Quay runs with; the plan goes on.
 #[test]
 fn a_mirror_interval_the_managed_mirror_replaces_is_a_plan_warning() {

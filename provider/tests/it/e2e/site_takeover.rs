@@ -1,9 +1,8 @@
 //! A site whose registry the operator once ran with a managed `horizontalpodautoscaler`, then
-//! taken over by `resource "quay_georep_site"` through the real Terraform CLI (issue 20,
-//! item 6): the operator never deletes the HPAs it made, and a leftover HPA keeps scaling the
-//! site's Deployments back into its bounds (the simulated HPA controller does what
-//! kube-controller-manager does). The provider deletes them, so the site's explicit replicas
-//! hold.
+//! taken over by `resource "quay_georep_site"` through the real Terraform CLI: the operator
+//! never deletes the HPAs it made, and a leftover HPA keeps scaling the site's Deployments
+//! back into its bounds (the simulated HPA controller does what kube-controller-manager
+//! does). The provider deletes them, so the site's explicit replicas hold.
 
 use std::path::Path;
 use std::time::Duration;
