@@ -1174,3 +1174,57 @@ async fn secret_string_data_keys_with_dots_stay_plain_keys() {
     assert_eq!(data["ssl.cert"].0, b"pem");
     assert!(stored.string_data.is_none());
 }
+
+fn hpa_api(client: &Client, version: &str) -> Api<DynamicObject> {
+    let gvk = GroupVersionKind::gvk("autoscaling", version, "HorizontalPodAutoscaler");
+    let ar = ApiResource::from_gvk_with_plural(&gvk, "horizontalpodautoscalers");
+    Api::namespaced_with(client.clone(), "default", &ar)
+}
+
+#[tokio::test]
+async fn hpas_are_served_as_autoscaling_v1_by_conversion_from_v2() {
+    let (sim, client) = cluster().await;
+    let v2 = hpa_api(&client, "v2");
+    let hpa: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": "quay-app"},
+        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "quay-app"},
+                 "minReplicas": 2, "maxReplicas": 20, "metrics": [
+            {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 90}}},
+            {"type": "Resource", "resource": {"name": "memory", "target": {"type": "Utilization", "averageUtilization": 90}}}]},
+    }))
+    .unwrap();
+    v2.create(&PostParams::default(), &hpa).await.unwrap();
+
+    let v1 = hpa_api(&client, "v1");
+    let read = v1.get("quay-app").await.unwrap();
+    assert_eq!(read.types.as_ref().unwrap().api_version, "autoscaling/v1");
+    assert_eq!(read.data["spec"]["targetCPUUtilizationPercentage"], 90);
+    assert_eq!(
+        v1.list(&ListParams::default()).await.unwrap().items.len(),
+        1
+    );
+    // The hpa case's bump: a v1 client raises minReplicas.
+    v1.patch(
+        "quay-app",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"spec": {"minReplicas": 3}})),
+    )
+    .await
+    .unwrap();
+    let stored = v2.get("quay-app").await.unwrap();
+    assert_eq!(stored.data["spec"]["minReplicas"], 3);
+    assert_eq!(
+        stored.data["spec"]["metrics"], hpa.data["spec"]["metrics"],
+        "the memory metric v1 cannot express survives a v1 write"
+    );
+    assert!(stored.metadata.annotations.is_none(), "{stored:?}");
+
+    let discovery = kube::discovery::Discovery::new(client.clone())
+        .run()
+        .await
+        .unwrap();
+    let autoscaling = discovery.get("autoscaling").unwrap();
+    assert_eq!(autoscaling.preferred_version_or_latest(), "v2");
+    sim.stop().await;
+}

@@ -16,12 +16,13 @@
 //! One way only: `cluster` (listener, TLS) calls `http` (routing, authentication, faults,
 //! the admin API under `/sim/`), which calls `verbs` and `watch`, which use `apply`/`patch`
 //! and the `store`, through `state`. `wire` (body type, JSON and `Status` responses, list
-//! options) and the leaves (`status`, `object`, `resources`, `selectors`, `validation`, `crd`,
+//! options) and the leaves (`status`, `object`, `resources`, `conversion`, `selectors`, `validation`, `crd`,
 //! `discovery`, `openapi`, `protobuf`, `seed`, `tls`) depend on nothing above them.
 
 mod apply;
 mod builtin_crds;
 mod cluster;
+mod conversion;
 mod crd;
 mod discovery;
 mod faults;

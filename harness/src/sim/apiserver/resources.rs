@@ -173,6 +173,16 @@ impl Catalog {
             )
             .short(&["hpa"])
             .with_status(),
+            // Served by conversion from the stored v2 (see the conversion module).
+            ResourceType::builtin(
+                "autoscaling",
+                "v1",
+                "horizontalpodautoscalers",
+                "HorizontalPodAutoscaler",
+                true,
+            )
+            .short(&["hpa"])
+            .with_status(),
             ResourceType::builtin("coordination.k8s.io", "v1", "leases", "Lease", true),
             ResourceType::builtin("networking.k8s.io", "v1", "ingresses", "Ingress", true)
                 .short(&["ing"])
@@ -228,7 +238,8 @@ impl Catalog {
         self.types.values()
     }
 
-    /// Served group names (without the core group) in order, each with its versions.
+    /// Served group names (without the core group) in order, each with its versions in
+    /// Kubernetes' priority order, the preferred version first (`autoscaling`: `v2`, `v1`).
     pub fn groups(&self) -> BTreeMap<String, Vec<String>> {
         let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
         for (g, v, _) in self.types.keys() {
@@ -237,8 +248,34 @@ impl Catalog {
                 versions.push(v.clone());
             }
         }
+        for versions in groups.values_mut() {
+            versions.sort_by_key(|v| std::cmp::Reverse(version_priority(v)));
+        }
         groups
     }
+}
+
+/// How Kubernetes ranks API versions (apimachinery's `CompareKubeAwareVersionStrings`): GA
+/// over beta over alpha, then the higher major and minor number; other names last.
+fn version_priority(version: &str) -> (u8, u32, u32) {
+    let Some(rest) = version.strip_prefix('v') else {
+        return (0, 0, 0);
+    };
+    let digits = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    let Ok(major) = rest[..digits].parse::<u32>() else {
+        return (0, 0, 0);
+    };
+    let (stability, minor) = match &rest[digits..] {
+        "" => (3, ""),
+        tail => match (tail.strip_prefix("beta"), tail.strip_prefix("alpha")) {
+            (Some(n), _) => (2, n),
+            (_, Some(n)) => (1, n),
+            _ => return (0, 0, 0),
+        },
+    };
+    (stability, major, minor.parse().unwrap_or(0))
 }
 
 #[cfg(test)]
@@ -263,6 +300,18 @@ mod tests {
         let sc = catalog.by_kind("storage.k8s.io", "StorageClass").unwrap();
         assert!(!sc.namespaced);
         assert_eq!(sc.short_names, ["sc"]);
+    }
+
+    #[test]
+    fn the_preferred_version_comes_first() {
+        let catalog = Catalog::builtin();
+        assert_eq!(catalog.groups()["autoscaling"], ["v2", "v1"]);
+        let mut ranked = vec!["v1alpha1", "v1", "v2beta1", "v1beta2", "v2", "foo"];
+        ranked.sort_by_key(|v| std::cmp::Reverse(version_priority(v)));
+        assert_eq!(
+            ranked,
+            ["v2", "v1", "v2beta1", "v1beta2", "v1alpha1", "foo"]
+        );
     }
 
     #[test]

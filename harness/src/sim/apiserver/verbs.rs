@@ -6,10 +6,13 @@
 //! authentication and faults happen before a verb runs, in the HTTP module; watches have their
 //! own module.
 
+use std::sync::Arc;
+
 use http::{Response, header};
 use serde_json::{Value, json};
 
 use super::apply;
+use super::conversion::{self, from_storage, to_storage};
 use super::object;
 use super::patch;
 use super::protobuf;
@@ -19,6 +22,12 @@ use super::status::{ApiError, Cause, Target};
 use super::store::{DeleteOptions, ListOptions, Store, Subresource};
 use super::wire::{ApiRequest, Body, json_response, list_options, with_warnings};
 
+/// The type objects of `t` are stored as, when `t` is served by conversion from another
+/// version ([`conversion`]); the verbs use it with the store and convert at the edge.
+fn stored(store: &Store, t: &ResourceType) -> Option<Arc<ResourceType>> {
+    conversion::stored(&store.catalog, t)
+}
+
 /// The `get` verb.
 pub(super) fn get(
     state: &ClusterState,
@@ -27,11 +36,13 @@ pub(super) fn get(
     name: &str,
     sub: Option<&str>,
 ) -> Result<Response<Body>, ApiError> {
-    let object = state.lock_store().get(t, ns, name)?;
+    let store = state.lock_store();
+    let st = stored(&store, t);
+    let object = store.get(st.as_deref().unwrap_or(t), ns, name)?;
     if sub == Some("scale") {
         return Ok(json_response(200, &to_scale(t, &object)));
     }
-    Ok(json_response(200, &object))
+    Ok(json_response(200, &from_storage(t, object)))
 }
 
 /// The `list` verb.
@@ -42,7 +53,12 @@ pub(super) fn list(
     req: &ApiRequest,
 ) -> Result<Response<Body>, ApiError> {
     let opts = list_options(&req.query)?;
-    let page = state.lock_store().list(t, ns, &opts)?;
+    let page = {
+        let store = state.lock_store();
+        let st = stored(&store, t);
+        store.list(st.as_deref().unwrap_or(t), ns, &opts)?
+    };
+    let items: Vec<Value> = page.items.into_iter().map(|o| from_storage(t, o)).collect();
     let mut metadata = json!({"resourceVersion": page.resource_version.to_string()});
     if let Some(token) = page.continue_token {
         metadata["continue"] = json!(token);
@@ -54,7 +70,7 @@ pub(super) fn list(
             "kind": format!("{}List", t.kind),
             "apiVersion": t.api_version(),
             "metadata": metadata,
-            "items": page.items,
+            "items": items,
         }),
     ))
 }
@@ -86,12 +102,17 @@ pub(super) fn create(
     ns: &str,
     req: &ApiRequest,
 ) -> Result<Response<Body>, ApiError> {
-    let mut body = parse_body(t, req)?;
-    apply::record_update(t, None, &mut body, &req.field_manager(), None);
     let mut store = state.lock_store();
-    let created = store.create(t, ns, body, &req.write_options())?;
+    let st = stored(&store, t);
+    let st = st.as_deref().unwrap_or(t);
+    let mut body = to_storage(t, parse_body(t, req)?);
+    apply::record_update(st, None, &mut body, &req.field_manager(), None);
+    let created = store.create(st, ns, body, &req.write_options())?;
     let warnings = store.take_warnings();
-    Ok(with_warnings(json_response(201, &created), &warnings))
+    Ok(with_warnings(
+        json_response(201, &from_storage(t, created)),
+        &warnings,
+    ))
 }
 
 /// The `update` verb.
@@ -105,6 +126,7 @@ pub(super) fn update(
 ) -> Result<Response<Body>, ApiError> {
     let body = parse_body(t, req)?;
     let mut store = state.lock_store();
+    let converted = stored(&store, t);
     if sub == Some("scale") {
         let current = store.get(t, ns, name)?;
         let wanted_rv = object::resource_version(&body);
@@ -119,12 +141,16 @@ pub(super) fn update(
     } else {
         Subresource::Main
     };
-    let old = store.get(t, ns, name)?;
-    let mut body = body;
-    apply::record_update(t, Some(&old), &mut body, &req.field_manager(), sub);
-    let (updated, _) = store.replace(t, ns, name, body, subresource, &req.write_options())?;
+    let st = converted.as_deref().unwrap_or(t);
+    let old = store.get(st, ns, name)?;
+    let mut body = to_storage(t, body);
+    apply::record_update(st, Some(&old), &mut body, &req.field_manager(), sub);
+    let (updated, _) = store.replace(st, ns, name, body, subresource, &req.write_options())?;
     let warnings = store.take_warnings();
-    Ok(with_warnings(json_response(200, &updated), &warnings))
+    Ok(with_warnings(
+        json_response(200, &from_storage(t, updated)),
+        &warnings,
+    ))
 }
 
 fn write_scale(
@@ -230,7 +256,9 @@ pub(super) fn patch_verb(
     let manager = req.field_manager();
     let opts = req.write_options();
     let mut store = state.lock_store();
-    let current = match store.get(t, ns, name) {
+    let converted = stored(&store, t);
+    let st = converted.as_deref().unwrap_or(t);
+    let current = match store.get(st, ns, name) {
         Ok(c) => Some(c),
         Err(ApiError::NotFound(_)) if kind == PatchKind::Apply && sub.is_none() => None,
         Err(e) => return Err(e),
@@ -240,9 +268,12 @@ pub(super) fn patch_verb(
         // Server-side apply of a missing object creates it.
         let mut created = apply::apply(t, None, &body, &manager, force, None)?;
         metadata_name_default(&mut created, name);
-        let created = store.create(t, ns, created, &opts)?;
+        let created = store.create(st, ns, to_storage(t, created), &opts)?;
         let warnings = store.take_warnings();
-        return Ok(with_warnings(json_response(201, &created), &warnings));
+        return Ok(with_warnings(
+            json_response(201, &from_storage(t, created)),
+            &warnings,
+        ));
     };
     let patch_err = |e: patch::Error| ApiError::Invalid {
         target: Target::new(&t.group, &t.kind, name),
@@ -251,7 +282,7 @@ pub(super) fn patch_verb(
     let base = if sub == Some("scale") {
         to_scale(t, &current)
     } else {
-        current.clone()
+        from_storage(t, current.clone())
     };
     let mut new = base.clone();
     match kind {
@@ -264,8 +295,9 @@ pub(super) fn patch_verb(
         let updated = write_scale(&mut store, t, ns, name, current, &new, req)?;
         return Ok(json_response(200, &to_scale(t, &updated)));
     }
+    let mut new = to_storage(t, new);
     if kind != PatchKind::Apply {
-        apply::record_update(t, Some(&current), &mut new, &manager, sub);
+        apply::record_update(st, Some(&current), &mut new, &manager, sub);
     }
     // A patch never carries a precondition unless it sets resourceVersion explicitly.
     let patched_rv = object::resource_version(&new).to_owned();
@@ -280,9 +312,12 @@ pub(super) fn patch_verb(
     } else {
         Subresource::Main
     };
-    let (updated, _) = store.replace(t, ns, name, new, subresource, &opts)?;
+    let (updated, _) = store.replace(st, ns, name, new, subresource, &opts)?;
     let warnings = store.take_warnings();
-    Ok(with_warnings(json_response(200, &updated), &warnings))
+    Ok(with_warnings(
+        json_response(200, &from_storage(t, updated)),
+        &warnings,
+    ))
 }
 
 fn metadata_name_default(object: &mut Value, name: &str) {
@@ -330,10 +365,16 @@ pub(super) fn delete(
     req: &ApiRequest,
 ) -> Result<Response<Body>, ApiError> {
     let opts = delete_options(req)?;
-    let deleted = state
-        .lock_store()
-        .delete(t, ns, name, &opts, req.write_options().dry_run)?;
-    Ok(json_response(200, &deleted))
+    let mut store = state.lock_store();
+    let converted = stored(&store, t);
+    let deleted = store.delete(
+        converted.as_deref().unwrap_or(t),
+        ns,
+        name,
+        &opts,
+        req.write_options().dry_run,
+    )?;
+    Ok(json_response(200, &from_storage(t, deleted)))
 }
 
 /// The `deletecollection` verb.
@@ -350,15 +391,17 @@ pub(super) fn delete_collection(
         ..list_options(&req.query)?
     };
     let mut store = state.lock_store();
-    let page = store.list(t, ns, &list_opts)?;
+    let converted = stored(&store, t);
+    let st = converted.as_deref().unwrap_or(t);
+    let page = store.list(st, ns, &list_opts)?;
     let mut deleted = Vec::new();
     for item in page.items {
         let (item_ns, item_name) = (
             object::namespace(&item).to_owned(),
             object::name(&item).to_owned(),
         );
-        match store.delete(t, &item_ns, &item_name, &opts, req.write_options().dry_run) {
-            Ok(obj) => deleted.push(obj),
+        match store.delete(st, &item_ns, &item_name, &opts, req.write_options().dry_run) {
+            Ok(obj) => deleted.push(from_storage(t, obj)),
             Err(ApiError::NotFound(_)) => {}
             Err(e) => return Err(e),
         }

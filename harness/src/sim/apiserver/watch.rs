@@ -26,6 +26,7 @@ use tokio::sync::{broadcast, mpsc, watch};
 use tokio_stream::StreamExt as _;
 use tokio_stream::wrappers::ReceiverStream;
 
+use super::conversion;
 use super::open_watches::resource_name;
 use super::resources::ResourceType;
 use super::state::ClusterState;
@@ -96,15 +97,19 @@ pub fn start(
                     continue_token: None,
                     ..opts.clone()
                 };
-                let items = store.list(t, ns.as_deref(), &all)?.items;
-                (items.iter().map(|o| line("ADDED", o)).collect(), false)
+                let stored = conversion::stored(&store.catalog, t);
+                let items = store
+                    .list(stored.as_deref().unwrap_or(t), ns.as_deref(), &all)?
+                    .items;
+                let items = items.into_iter().map(|o| conversion::from_storage(t, o));
+                (items.map(|o| line("ADDED", &o)).collect(), false)
             }
             Some(rv) => match store.events_since(rv) {
                 Ok(events) => (
                     events
                         .iter()
                         .filter(|e| relevant(e, t, ns.as_deref(), &opts))
-                        .map(|e| line(e.kind.as_str(), &e.object))
+                        .map(|e| converted_line(t, e))
                         .collect(),
                     false,
                 ),
@@ -150,6 +155,14 @@ pub fn start(
     Ok(response)
 }
 
+/// The watch line of `e` as clients of `t` see its object ([`conversion`]).
+fn converted_line(t: &ResourceType, e: &Event) -> Bytes {
+    line(
+        e.kind.as_str(),
+        &conversion::from_storage(t, e.object.clone()),
+    )
+}
+
 fn relevant(e: &Event, t: &ResourceType, ns: Option<&str>, opts: &ListOptions) -> bool {
     e.resource.group == t.group && e.resource.plural == t.plural && opts.matches(ns, &e.object)
 }
@@ -193,7 +206,7 @@ impl Stream {
                     Ok(e) => {
                         self.last_rv = self.last_rv.max(e.rv);
                         if relevant(&e, &self.t, self.ns.as_deref(), &self.opts)
-                            && tx.send(line(e.kind.as_str(), &e.object)).await.is_err()
+                            && tx.send(converted_line(&self.t, &e)).await.is_err()
                         {
                             return;
                         }

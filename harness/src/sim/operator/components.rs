@@ -2,9 +2,8 @@
 //! §3.1): defaults per cluster flavour, the structural config checks (`ConfigInvalid`), the
 //! override checks (`ComponentOverrideInvalid`) and the replicas each Deployment gets.
 //!
-//! Pure: components in, decisions out. Not modelled: `volumeSize`, `storageClassName`,
-//! `resources`, `affinity`, `securityContext` and `secretRef` (accepted, never applied);
-//! `clairpostgres` config checks; the ObjectBucketClaim API (managed `objectstorage` counts as
+//! Pure: components in, decisions out. The overrides are applied by [`super::overrides`].
+//! Not modelled: `clairpostgres` config checks; the ObjectBucketClaim API (managed `objectstorage` counts as
 //! available on OpenShift, unavailable elsewhere). Monitoring support is checked by
 //! [`super::monitoring`] and passed in as [`ClusterSupport`].
 //!
@@ -163,7 +162,24 @@ impl ComponentKind {
     /// Whether `overrides.replicas` is allowed (quay, clair, mirror).
     #[must_use]
     pub fn supports_replicas(self) -> bool {
-        matches!(self, Self::Quay | Self::Clair | Self::Mirror)
+        self.supports_override("replicas")
+    }
+
+    /// Whether the override `key` (`overrides.<key>`) is allowed on this kind
+    /// (`ComponentSupportsOverride` and its `supports*Override` lists, upstream
+    /// `apis/quay/v1/quayregistry_types.go`); `labels` and `annotations` on every kind.
+    #[must_use]
+    pub fn supports_override(self, key: &str) -> bool {
+        use ComponentKind::{Clair, ClairPostgres, Mirror, Postgres, Quay, Redis};
+        let kinds: &[Self] = match key {
+            "labels" | "annotations" => return true,
+            "volumeSize" | "storageClassName" => &[Postgres, Clair, ClairPostgres],
+            "env" | "resources" => &[Quay, Clair, Mirror, Postgres, Redis, ClairPostgres],
+            "replicas" | "affinity" => &[Clair, Mirror, Quay],
+            "securityContext" => &[Quay, Mirror],
+            _ => &[],
+        };
+        kinds.contains(&self)
     }
 }
 
@@ -358,7 +374,9 @@ pub fn ensure_defaults(
     changed.then_some(Value::Array(list))
 }
 
-/// The override checks (`ValidateOverrides`).
+/// The override checks (`ValidateOverrides` of upstream `apis/quay/v1/quayregistry_types.go`):
+/// no overrides on an unmanaged component, no replicas but 0 with a managed HPA, and each
+/// override only on the kinds that support it ([`ComponentKind::supports_override`]).
 ///
 /// # Errors
 /// [`Blocked`] with reason `ComponentOverrideInvalid` for the first failing component.
@@ -374,17 +392,23 @@ pub fn validate_overrides(components: &Components) -> Result<(), Blocked> {
                 c.kind
             )));
         }
-        let replicas = overrides.get("replicas").filter(|r| !r.is_null());
-        if let Some(replicas) = replicas {
-            if !c.kind.supports_replicas() {
+        let set = |key: &str| {
+            overrides.get(key).is_some_and(|v| match v {
+                Value::Null => false,
+                Value::Array(items) => !items.is_empty(),
+                _ => true,
+            })
+        };
+        if set("replicas") && hpa_managed && overrides["replicas"].as_i64() != Some(0) {
+            return Err(Blocked::overrides(format!(
+                "component {}: cannot override replicas with managed HPA",
+                c.kind
+            )));
+        }
+        for key in CHECKED_OVERRIDES {
+            if set(key) && !c.kind.supports_override(key) {
                 return Err(Blocked::overrides(format!(
-                    "component {} does not support replicas overrides",
-                    c.kind
-                )));
-            }
-            if hpa_managed && replicas.as_i64() != Some(0) {
-                return Err(Blocked::overrides(format!(
-                    "component {}: cannot override replicas with managed HPA",
+                    "component {} does not support {key} overrides",
                     c.kind
                 )));
             }
@@ -392,6 +416,18 @@ pub fn validate_overrides(components: &Components) -> Result<(), Blocked> {
     }
     Ok(())
 }
+
+/// The overrides `ValidateOverrides` checks, in its order (`labels` and `annotations` are
+/// allowed on every kind).
+const CHECKED_OVERRIDES: [&str; 7] = [
+    "affinity",
+    "volumeSize",
+    "storageClassName",
+    "env",
+    "replicas",
+    "resources",
+    "securityContext",
+];
 
 /// The structural config checks (`hasNecessaryConfig` and the API checks).
 ///

@@ -56,6 +56,9 @@ pub struct Observation<'a> {
     pub mirror: Option<Replicas>,
     /// `<n>-clair-app`.
     pub clair: Option<Replicas>,
+    /// For a `tls` with `secretRef`: `Ok` with the ready message, `Err` with why not
+    /// ([`super::external_tls::condition_message`]); `None` otherwise.
+    pub external_tls: Option<Result<String, String>>,
 }
 
 /// One condition, without timestamps.
@@ -184,7 +187,13 @@ pub fn conditions(obs: &Observation<'_>) -> Vec<Condition> {
     }
     let mut quay_ready = false;
     for kind in ComponentKind::ALL {
-        let c = if !obs.components.is_managed(kind) {
+        let c = if let (ComponentKind::Tls, Some(external)) = (kind, &obs.external_tls) {
+            // Upstream `pkg/cmpstatus/tls.go`, for a certificate from `tls.secretRef`.
+            match external {
+                Ok(message) => cond(kind.condition_type(), true, "ComponentReady", message),
+                Err(why) => cond(kind.condition_type(), false, "ComponentNotReady", why),
+            }
+        } else if !obs.components.is_managed(kind) {
             cond(
                 kind.condition_type(),
                 true,
@@ -349,6 +358,7 @@ mod tests {
             quay,
             mirror: None,
             clair: None,
+            external_tls: None,
         }
     }
 
@@ -428,6 +438,26 @@ mod tests {
             assert_eq!((got.status, got.reason), (false, NOT_MODELLED), "{t}");
         }
         assert!(find(&out, "Available").status);
+    }
+
+    #[test]
+    fn an_external_tls_secret_decides_the_tls_condition() {
+        let c = quay_only();
+        let ready = Some(Replicas {
+            desired: 1,
+            available: 1,
+        });
+        let mut o = obs(&c, Migration::Done, ready);
+        o.external_tls = Some(Err("External TLS secret not found".into()));
+        let out = conditions(&o);
+        let tls = find(&out, "ComponentTLSReady");
+        assert_eq!(
+            (tls.status, tls.reason, tls.message.as_str()),
+            (false, "ComponentNotReady", "External TLS secret not found")
+        );
+        assert!(!find(&out, "Available").status);
+        o.external_tls = Some(Ok("Using externally managed TLS certificate".into()));
+        assert!(find(&conditions(&o), "ComponentTLSReady").status);
     }
 
     #[test]

@@ -16,9 +16,10 @@
 //! | `clair` | `FEATURE_SECURITY_SCANNER`, `FEATURE_SECURITY_NOTIFICATIONS` (true), `SECURITY_SCANNER_INDEXING_INTERVAL` (30), `SECURITY_SCANNER_V4_ENDPOINT` (`http://<n>-clair-app.<ns>.svc.cluster.local`), `SECURITY_SCANNER_V4_NAMESPACE_WHITELIST` (`["admin"]`), `SECURITY_SCANNER_V4_PSK` (kept per registry) |
 //! | `redis` | `BUILDLOGS_REDIS`, `USER_EVENTS_REDIS` (`<n>-quay-redis:6379`) |
 //!
+//! The TLS security profile's `SSL_PROTOCOLS` and `SSL_CIPHERS` come in with the user's
+//! config ([`super::tls_profile`] adds them there, as upstream `Inflate` does).
 //! Not modelled: the managed `postgres` `DB_URI` and the `objectstorage` storage config (the
-//! model deploys neither), the TLS security profile keys, and the separate TLS Secret the
-//! certificate moves to. The Secret's `config.yaml` is written as JSON (valid YAML).
+//! model deploys neither), and the separate TLS Secret the certificate moves to. The Secret's `config.yaml` is written as JSON (valid YAML).
 //!
 //! Pure: values in, values out.
 

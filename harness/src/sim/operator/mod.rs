@@ -59,6 +59,13 @@
 //! | an empty `configBundleSecret` gets a base bundle `<n>-config-bundle-<random>` ([`initial_bundle`]) | `controllers/quay/quayregistry_controller.go` (`createInitialBundleSecret`), `pkg/kustomize/secrets.go` (`BaseQuayConfig`) |
 //! | previous rendered config Secrets deleted once quay-app rolled out ([`config_cleanup`]) | `controllers/quay/quayregistry_controller.go` (`cleanupPreviousSecrets`, `quayAppDeploymentRolledOut`) |
 //! | PersistentVolumeClaim and StorageClass served (stored only), a default StorageClass `standard`, and on OpenShift `dns/cluster` and `apiserver/cluster` of `config.openshift.io` (`crate::sim::apiserver`'s `seed`) | the objects the cases read |
+//! | every override of the CRD applied by one function to any rendered object ([`overrides::apply`]; the component from the `quay-component` annotation): `env`, `affinity`, `replicas`, `labels` (not `quay-component`, `app`, `quay-operator/quayregistry`), `resources`, `securityContext`, `annotations` on Deployments and pod templates; quay's `env` and `securityContext` on the migration Job; the `route` component's `labels` and `annotations` on the Route | `pkg/middleware/middleware.go` (`Process`), `apis/quay/v1/quayregistry_types.go` (`Get*OverrideForComponent`, `ExceptionLabel`) |
+//! | each override only on the kinds that support it, else `ComponentOverrideInvalid` ([`components::validate_overrides`]) | `apis/quay/v1/quayregistry_types.go` (`ValidateOverrides`, `ComponentSupportsOverride`) |
+//! | the base pod anti-affinity of quay-app, quay-mirror and clair-app, the Route's `haproxy.router.openshift.io/timeout: 30m` and `quay-component: quay-app-route` ([`render`]) | `kustomize/base/quay.deployment.yaml`, `kustomize/components/{mirror,clair,route}/` |
+//! | Clair's ephemeral scratch volume `indexer-layer-storage` (20Gi at `/var/tmp`) resized by `volumeSize` / `storageClassName` | `kustomize/components/clair/clair.deployment.yaml`, `pkg/middleware/middleware.go` (`applyClairEphemeralVolumeOverrides`) |
+//! | an unmanaged `tls` with `secretRef`: the `kubernetes.io/tls` Secret's pair used as the certificate, exclusive with the bundle's, the Secret labelled, its hash on every Deployment and pod template, `ComponentTLSReady` from the Secret ([`external_tls`]) | `controllers/quay/features.go` (`checkExternalTLSSecret`), `pkg/tls/validate.go`, `pkg/middleware/middleware.go`, `pkg/cmpstatus/tls.go` |
+//! | an unmanaged `tls` gets `SSL_PROTOCOLS` and `SSL_CIPHERS` from OpenShift's `apiserver/cluster` TLS security profile unless the config sets either ([`tls_profile`]) | `controllers/quay/tls.go`, `pkg/kustomize/kustomize.go` (`Inflate`) |
+//! | `autoscaling/v1` HorizontalPodAutoscalers served by conversion from the stored `v2` (`crate::sim::apiserver`), so the `hpa` case's v1 bump reaches the HPAs the operator wrote | Kubernetes `pkg/apis/autoscaling/v1/conversion.go` |
 //!
 //! # quay-operator's Chainsaw cases on the simulator
 //! Run by `harness/tests/it/chainsaw/` (fixtures and their source in
@@ -93,18 +100,22 @@
 //! `RELATED_IMAGE_COMPONENT_QUAY` (the model deploys its version's release image), pod logs (a
 //! migration pod's terminated message stands in for them), and the status reconciler running
 //! on every write of the `QuayRegistry` (the model refreshes when the main reconcile's own
-//! fields change, or every `status_interval`). The `autoscaling/v1` HPA API is not served
-//! (only `v2`). Quirks deliberately reproduced: the spec write-back, the unwatched bundle
+//! fields change, or every `status_interval`), the watch on `tls.secretRef` Secrets (a
+//! rotated certificate is seen at the next resync), and the PVC overrides (`volumeSize`,
+//! `storageClassName` of the managed databases). Quirks deliberately reproduced: the spec write-back, the unwatched bundle
 //! Secret (only the periodic resync notices a changed Secret), the replicas traps, a failed
 //! Job blocking until the version or `config.yaml` changes, `currentVersion` following
 //! `QUAY_VERSION` whatever image the Job ran.
 
+#[cfg(test)]
+mod case_fixtures;
 pub mod components;
 pub mod conditions;
 pub mod config_cleanup;
 mod context;
 pub mod deployment_controller;
 pub mod effective_config;
+pub mod external_tls;
 pub mod hpa_controller;
 pub mod images;
 pub mod initial_bundle;
@@ -112,10 +123,12 @@ pub mod job_controller;
 pub mod migration;
 pub mod monitoring;
 pub mod operator_deployment;
+pub mod overrides;
 pub mod registry_controller;
 pub mod render;
 pub mod startup;
 pub mod tls_check;
+pub mod tls_profile;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};

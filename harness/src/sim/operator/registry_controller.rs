@@ -1,8 +1,10 @@
 //! The `QuayRegistry` controller (kube-runtime `Controller`, owning Deployments and Jobs).
 //!
 //! One reconcile: finalizer; default components written back with an update of `spec`
-//! (the GitOps drift trap: the next reconcile comes from that write); the bundle Secret and
-//! the structural and override checks (`RolloutBlocked`); the migration decision
+//! (the GitOps drift trap: the next reconcile comes from that write); the bundle Secret, the
+//! certificate of `tls.secretRef` ([`super::external_tls`]) and the structural and override
+//! checks (`RolloutBlocked`); for an unmanaged `tls`, the cluster's TLS security profile
+//! ([`super::tls_profile`]); the migration decision
 //! (`currentVersion` differs from the operator version, or `DB_URI` differs from the one in
 //! `<n>-quay-registry-managed-secret-keys`); server-side apply of the owned objects
 //! ([`super::render`]); the Job created, kept, or deleted and re-created; status.
@@ -34,11 +36,13 @@ use super::conditions::{self, Migration, Observation, Replicas};
 use super::config_cleanup;
 use super::context::{Context, FIELD_MANAGER};
 use super::effective_config;
+use super::external_tls;
 use super::images;
 use super::initial_bundle;
 use super::monitoring;
 use super::render::{self, Inputs};
 use super::tls_check;
+use super::tls_profile;
 use crate::quay::{
     Bundle, CONFIG_HASH_ANNOTATION, FINALIZER, REGISTRY_LABEL, VERSION_ANNOTATION, dynamic_api,
     quay_registry_resource,
@@ -173,6 +177,11 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         }),
     };
 
+    // A certificate from `tls.secretRef` stands in for the bundle's (`external_tls`).
+    let external = external_tls::resolve(&ctx.client, &ns, &spec, bundle)
+        .await
+        .map_err(t.err("read the external TLS secret"))?;
+    let bundle = external.bundle;
     let has_certs = bundle.as_ref().is_ok_and(Bundle::has_certs);
     let monitoring_support = monitoring::supported(&ctx).await;
     let support = ClusterSupport {
@@ -203,7 +212,7 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         tls_check::check(&b, &components, &host)?;
         Ok(b)
     });
-    let bundle = match checked {
+    let mut bundle = match checked {
         Ok(b) => b,
         Err(blocked) => {
             let obs = Observation {
@@ -214,12 +223,21 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
                 quay: None,
                 mirror: None,
                 clair: None,
+                external_tls: external.condition.clone(),
             };
             let how = StatusWrite::now(&ctx, &reg);
             let held = write_status(&registries, &reg, &obs, None, &how, &t).await?;
             return Ok(Action::requeue(how.requeue(&ctx, held, ctx.opts.resync)));
         }
     };
+
+    if !components.is_managed(ComponentKind::Tls)
+        && let Some(profile) = tls_profile::read(&ctx.client)
+            .await
+            .map_err(t.err("read the cluster TLS security profile"))?
+    {
+        tls_profile::inject(&mut bundle.config, Some(&profile));
+    }
 
     let version = ctx.version();
     let keys_name = format!("{name}-quay-registry-managed-secret-keys");
@@ -350,6 +368,9 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
     let images = ctx.images();
     let mut objects = render::objects(&inputs, &Value::Object(keys), false);
     images::apply(&mut objects, &images, version);
+    if let Some(hash) = &external.hash {
+        external_tls::annotate(&mut objects, hash);
+    }
     for object in objects {
         apply(&ctx, &ns, &object).await.map_err(t.err(format!(
             "apply {} {}",
@@ -414,6 +435,7 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         quay,
         mirror,
         clair,
+        external_tls: external.condition,
     };
     let endpoint = format!("https://{}", inputs.hostname());
     let new_version = if migrated_now {

@@ -5,10 +5,13 @@
 //! managed components' values merged over `config.yaml` and the certificates moved out
 //! ([`effective_config`]).
 //!
+//! Every Deployment, Job and Route gets its component's overrides ([`overrides`]).
+//!
 //! Pure: inputs in, manifests out. Not rendered: the managed database, Redis, Clair
 //! database, object storage, monitoring and builder objects, the `quay-builder` Route, TLS and
-//! CA Secrets; pod templates carry only what the simulated pods read (image, env, the config
-//! Secret volume), no probes or resources.
+//! CA Secrets; pod templates carry what the simulated pods read (image, env, the config
+//! Secret volume) and what the overrides change (the base's pod anti-affinity, Clair's
+//! ephemeral volume), no probes and no resources of their own.
 
 use std::collections::BTreeMap;
 
@@ -19,6 +22,7 @@ use super::components::{
     ComponentKind, Components, HPA_MAX_REPLICAS, HPA_MIN_REPLICAS, Replicas, replicas_for,
 };
 use super::effective_config;
+use super::overrides;
 use crate::quay::{
     Bundle, COMPONENT_LABEL, CONFIG_HASH_ANNOTATION, CONFIG_VOLUME, HOSTNAME_ANNOTATION,
     QuayVersion, REGISTRY_LABEL, VERSION_ANNOTATION,
@@ -118,22 +122,19 @@ impl Inputs<'_> {
         format!("quay.io/projectquay/quay:{}", self.version.image_tag())
     }
 
-    fn env(&self, kind: ComponentKind) -> Value {
-        let mut env = vec![json!({"name": "QUAY_VERSION", "value": self.version.to_string()})];
-        for (name, value) in self.components.env_overrides(kind) {
-            env.retain(|e| e["name"] != name.as_str());
-            env.push(json!({"name": name, "value": value}));
-        }
-        Value::Array(env)
+    /// The operator's own variables; the component's `env` overrides are upserted over them
+    /// by [`overrides::apply`].
+    fn env(&self) -> Value {
+        json!([{"name": "QUAY_VERSION", "value": self.version.to_string()}])
     }
 
-    fn pod_spec(&self, container: &str, image: &str, kind: ComponentKind, args: Value) -> Value {
+    fn pod_spec(&self, container: &str, image: &str, args: Value) -> Value {
         json!({
             "containers": [{
                 "name": container,
                 "image": image,
                 "args": args,
-                "env": self.env(kind),
+                "env": self.env(),
                 "volumeMounts": [{"name": CONFIG_VOLUME, "mountPath": "/conf/stack"}],
             }],
             "volumes": [{"name": CONFIG_VOLUME, "secret": {"secretName": self.config_secret_name()}}],
@@ -142,6 +143,33 @@ impl Inputs<'_> {
 
     fn deployment(&self, component: &str, kind: ComponentKind, image: &str, args: Value) -> Value {
         let name = format!("{}-{component}", self.name);
+        let mut pod = self.pod_spec(component, image, args);
+        // The base's spreading of a component's pods over nodes, which an `affinity`
+        // override replaces (upstream `kustomize/base/quay.deployment.yaml`,
+        // `kustomize/components/{mirror,clair}/*.deployment.yaml`).
+        pod["affinity"] = json!({"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{
+            "weight": 100,
+            "podAffinityTerm": {
+                "labelSelector": {"matchExpressions": [
+                    {"key": COMPONENT_LABEL, "operator": "In", "values": [component]}]},
+                "topologyKey": "kubernetes.io/hostname",
+            },
+        }]}});
+        if kind == ComponentKind::Clair {
+            // Clair's layer scratch space: an ephemeral claim of 20Gi at /var/tmp, resized by
+            // the `volumeSize` override (`kustomize/components/clair/clair.deployment.yaml`).
+            pod["containers"][0]["volumeMounts"]
+                .as_array_mut()
+                .expect("pod_spec renders a volumeMounts list")
+                .push(json!({"name": overrides::CLAIR_VOLUME, "mountPath": "/var/tmp"}));
+            pod["volumes"]
+                .as_array_mut()
+                .expect("pod_spec renders a volumes list")
+                .push(json!({"name": overrides::CLAIR_VOLUME, "ephemeral": {"volumeClaimTemplate": {"spec": {
+                    "accessModes": ["ReadWriteOnce"],
+                    "resources": {"requests": {"storage": "20Gi"}},
+                }}}}));
+        }
         let mut spec = json!({
             "selector": {"matchLabels": { REGISTRY_LABEL: self.name, COMPONENT_LABEL: component }},
             "template": {
@@ -151,24 +179,29 @@ impl Inputs<'_> {
                         VERSION_ANNOTATION: self.version.to_string(),
                         CONFIG_HASH_ANNOTATION: self.bundle.config_hash(),
                         HOSTNAME_ANNOTATION: self.hostname(),
-                        "quay-component": kind.as_str(),
+                        overrides::COMPONENT_ANNOTATION: kind.as_str(),
                     },
                 },
-                "spec": self.pod_spec(component, image, kind, args),
+                "spec": pod,
             },
         });
-        let replicas = if kind == ComponentKind::Quay && self.upgrading {
-            Replicas::Set(0)
-        } else {
-            replicas_for(self.components, kind)
-        };
-        if let Replicas::Set(n) = replicas {
+        // Held at 0 during a migration; with a managed HPA the model stands in for the HPA
+        // controller and starts at its `minReplicas`; otherwise the `replicas` rule is the
+        // overrides' ([`overrides::apply`]).
+        if kind == ComponentKind::Quay && self.upgrading {
+            spec["replicas"] = json!(0);
+        } else if let (true, Replicas::Set(n)) = (
+            self.components.is_managed(ComponentKind::Hpa),
+            replicas_for(self.components, kind),
+        ) {
             spec["replicas"] = json!(n);
         }
+        let mut metadata = self.metadata(&name, component);
+        metadata["annotations"] = json!({ overrides::COMPONENT_ANNOTATION: kind.as_str() });
         json!({
             "apiVersion": "apps/v1",
             "kind": "Deployment",
-            "metadata": self.metadata(&name, component),
+            "metadata": metadata,
             "spec": spec,
         })
     }
@@ -183,6 +216,13 @@ impl Inputs<'_> {
                 "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": name},
                 "minReplicas": HPA_MIN_REPLICAS,
                 "maxReplicas": HPA_MAX_REPLICAS,
+                // `kustomize/components/horizontalpodautoscaler/quay.horizontalpodautoscalar.yaml`
+                "metrics": [
+                    {"type": "Resource", "resource": {"name": "cpu",
+                        "target": {"type": "Utilization", "averageUtilization": 90}}},
+                    {"type": "Resource", "resource": {"name": "memory",
+                        "target": {"type": "Utilization", "averageUtilization": 90}}},
+                ],
             },
         })
     }
@@ -280,10 +320,16 @@ pub fn objects(inputs: &Inputs<'_>, managed_keys: &Value, with_job: bool) -> Vec
             json!({"termination": "edge", "insecureEdgeTerminationPolicy": "Redirect"})
         };
         let port = if passthrough { "https" } else { "http" };
+        // Label and annotations of `kustomize/components/route/quay.route.yaml`.
+        let mut metadata = inputs.metadata(&format!("{}-quay", inputs.name), "quay-app-route");
+        metadata["annotations"] = json!({
+            overrides::COMPONENT_ANNOTATION: "route",
+            "haproxy.router.openshift.io/timeout": "30m",
+        });
         out.push(json!({
             "apiVersion": "route.openshift.io/v1",
             "kind": "Route",
-            "metadata": inputs.metadata(&format!("{}-quay", inputs.name), "quay-app"),
+            "metadata": metadata,
             "spec": {
                 "host": inputs.hostname(),
                 "to": {"kind": "Service", "name": format!("{}-quay-app", inputs.name)},
@@ -291,6 +337,11 @@ pub fn objects(inputs: &Inputs<'_>, managed_keys: &Value, with_job: bool) -> Vec
                 "tls": tls,
             },
         }));
+    }
+    for object in &mut out {
+        if let Some(kind) = overrides::component_of(object) {
+            overrides::apply(c, kind, object);
+        }
     }
     if with_job {
         out.push(job(inputs));
@@ -309,11 +360,10 @@ pub fn job(inputs: &Inputs<'_>) -> Value {
     let mut pod = inputs.pod_spec(
         "quay-app-upgrade",
         &inputs.quay_image(),
-        ComponentKind::Quay,
         json!(["migrate", "head"]),
     );
     pod["restartPolicy"] = json!("OnFailure");
-    json!({
+    let mut job = json!({
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": meta,
@@ -323,7 +373,9 @@ pub fn job(inputs: &Inputs<'_>) -> Value {
                 "spec": pod,
             },
         },
-    })
+    });
+    overrides::apply(inputs.components, ComponentKind::Quay, &mut job);
+    job
 }
 
 /// Standard base64 of `bytes`.

@@ -8,7 +8,8 @@
 //! with `RolloutBlocked` / `ComponentCreationFailed` and "could not inflate kubernetes objects:
 //! provided certificate pair not valid for host ..." (`controllers/quay/quayregistry_controller.go`).
 //! The certificate is checked only when the operator holds one: an unmanaged `tls` with
-//! `ssl.cert` and `ssl.key` in the bundle.
+//! `ssl.cert` and `ssl.key` in the bundle, or with `secretRef` (whose pair
+//! [`super::external_tls::with_pair`] puts there).
 //!
 //! Not modelled: whether the key belongs to the certificate (`tls.X509KeyPair`), and the
 //! cluster wildcard certificate a managed `tls` uses.

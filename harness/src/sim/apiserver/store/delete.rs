@@ -215,10 +215,15 @@ impl Store {
         }
     }
 
+    /// The type objects of `id` are stored as (not a version served by conversion).
     fn type_of(&self, id: &ResourceId) -> Option<Arc<ResourceType>> {
         self.catalog
             .iter()
-            .find(|t| t.group == id.group && t.plural == id.plural)
+            .find(|t| {
+                t.group == id.group
+                    && t.plural == id.plural
+                    && crate::sim::apiserver::conversion::stored(&self.catalog, t).is_none()
+            })
             .cloned()
     }
 }
