@@ -82,8 +82,8 @@
 //! | `unmanaged_clair` | fails | `create-registry` | `ComponentNotModelled` (managed postgres, redis, objectstorage) |
 //! | `unmanaged_postgres` | fails | `deploy-external-postgres` | it deploys its own PostgreSQL image; Deployments the model does not own get no pods |
 //! | `unmanaged_redis` | fails | `deploy-external-redis` | it deploys its own Redis image; Deployments the model does not own get no pods |
-//! | `external_tls` | fails | `create-registry-with-external-tls` | rollout blocked (13 conditions, no `ComponentsCreated`): the certificate of `tls.secretRef` is not read; then `ComponentNotModelled` |
-//! | `tls_security_profile` | fails | `create-registry-with-unmanaged-tls` | `ComponentNotModelled` (managed postgres, redis); no TLS security profile is applied either |
+//! | `external_tls` | fails | `create-registry-with-external-tls` | rollout blocked (13 conditions, no `ComponentsCreated`): `ComponentCreationFailed`, as the simulator serves no `ingresses.config.openshift.io`, so the case makes the `tls.secretRef` certificate for `localhost`, not the generated Route host; then `ComponentNotModelled` |
+//! | `tls_security_profile` | fails | `create-registry-with-unmanaged-tls` | `ComponentNotModelled` (managed postgres, redis) |
 //! | `unmanaged_route_tls` | fails | `managed-route-unmanaged-tls-with-certs` | its script waits for `Available=True`, which never comes: quay-app's start-up checks need the managed database |
 //! | `custom_storageclass` | fails | `valid-storageclass` | `ComponentNotModelled` (as `hpa`); no PVCs are rendered either |
 //!
