@@ -275,30 +275,6 @@ impl Components {
     pub fn is_managed(&self, kind: ComponentKind) -> bool {
         self.get(kind).is_some_and(|c| c.managed)
     }
-
-    /// The env overrides of `kind` as `(name, value)` pairs.
-    #[must_use]
-    pub fn env_overrides(&self, kind: ComponentKind) -> Vec<(String, String)> {
-        let Some(env) = self
-            .get(kind)
-            .and_then(|c| c.overrides.as_ref())
-            .and_then(|o| o.get("env"))
-            .and_then(Value::as_array)
-        else {
-            return Vec::new();
-        };
-        env.iter()
-            .filter_map(|e| {
-                let name = e.get("name")?.as_str()?.to_owned();
-                let value = e
-                    .get("value")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                Some((name, value))
-            })
-            .collect()
-    }
 }
 
 /// What the cluster offers that the component defaults depend on.

@@ -113,17 +113,16 @@ fn deployment(
     }
     let template = &mut object["spec"]["template"];
     add_labels(&mut template["metadata"], overrides);
-    if let Some(resources) = present(overrides, "resources") {
-        if let Some(container) = template
+    if let Some(resources) = present(overrides, "resources")
+        && let Some(container) = template
             .pointer_mut("/spec/containers/0")
             .filter(|c| c.is_object())
-        {
-            container["resources"] = json!({
-                "requests": resources.get("requests").cloned().unwrap_or(Value::Null),
-                "limits": resources.get("limits").cloned().unwrap_or(Value::Null),
-            });
-            strip_nulls(&mut container["resources"]);
-        }
+    {
+        container["resources"] = json!({
+            "requests": resources.get("requests").cloned().unwrap_or(Value::Null),
+            "limits": resources.get("limits").cloned().unwrap_or(Value::Null),
+        });
+        strip_nulls(&mut container["resources"]);
     }
     set_security_context(&mut template["spec"]["containers"], overrides);
     add_annotations(&mut template["metadata"], overrides);

@@ -7,6 +7,10 @@
 //! `georep_harness::sim::operator`): a case the simulator cannot pass is an *expected
 //! failure*, checked to still fail at the step and for the reason the table gives, so the
 //! table stays true; when a fix makes it pass, the test fails until the table says so.
+//!
+//! [`unblocked`] runs the cases' own checks of what the operator renders with the components
+//! the simulator never deploys set unmanaged, so those checks are not hidden behind the
+//! expected failures.
 
 mod matching;
 mod runner;

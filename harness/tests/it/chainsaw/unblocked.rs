@@ -328,6 +328,11 @@ CLAIR_HASH=$(kubectl get deployment external-tls-clair-app -n $NAMESPACE \
 ",
         cert_script("rot", "rotated")
     ));
+    let tls_ready = script(
+        "for i in $(seq 1 100); do [ \"$(kubectl get quayregistry external-tls -n $NAMESPACE \
+         -o jsonpath='{.status.conditions[?(@.type==\"ComponentTLSReady\")].status}')\" = True ] \
+         && exit 0; sleep 0.2; done; echo 'ComponentTLSReady never came back'; exit 1",
+    );
     let dir = write_case(
         "external-tls",
         &[
@@ -336,6 +341,22 @@ CLAIR_HASH=$(kubectl get deployment external-tls-clair-app -n $NAMESPACE \
                 vec![create, bundle_script(""), apply("registry.yaml"), check],
             ),
             ("rotate-certificate", vec![rotate]),
+            // The case's own delete and recreate scripts (its status assert needs a running
+            // Quay), then its TLS condition back.
+            (
+                "delete-and-recreate-secret",
+                [
+                    upstream_step("external_tls", "delete-and-recreate-secret")
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .filter(|op| op.get("script").is_some())
+                        .cloned()
+                        .collect(),
+                    vec![tls_ready],
+                ]
+                .concat(),
+            ),
         ],
         &[(
             "registry.yaml",
