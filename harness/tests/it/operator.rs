@@ -834,6 +834,93 @@ async fn a_certificate_that_misses_the_build_manager_host_is_component_creation_
     );
 }
 
+/// A `kubernetes.io/tls` Secret `name` holding `(cert, key)`.
+fn tls_secret(name: &str, (cert, key): &(String, String)) -> Secret {
+    use base64::Engine as _;
+    let b64 = |v: &str| base64::engine::general_purpose::STANDARD.encode(v);
+    serde_json::from_value(json!({
+        "metadata": {"name": name}, "type": "kubernetes.io/tls",
+        "data": {"tls.crt": b64(cert), "tls.key": b64(key)},
+    }))
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_rotated_tls_secret_rolls_the_deployments_without_waiting_for_a_resync() {
+    let ledger = Ledger::in_memory();
+    let site = site_with("tls-rotation", Flavour::Openshift, |sim| {
+        let mut opts = fast_options(sim, "3.13.11", &ledger);
+        // Once the migration failed (no database listens) nothing requeues the registry:
+        // only the Secret watch can notice the rotation in time.
+        opts.resync = Duration::from_secs(3600);
+        opts.status_interval = Duration::from_secs(3600);
+        opts
+    })
+    .await;
+    let secrets: Api<Secret> = Api::namespaced(site.client.clone(), NS);
+    let first = certificate(&["quay.global.example"]);
+    secrets
+        .create(&PostParams::default(), &tls_secret("quay-tls", &first))
+        .await
+        .unwrap();
+    site.bundle("bundle", &offline_config(), &[]).await;
+    let components = with(
+        geo_components("us_east"),
+        "tls",
+        json!({"kind": "tls", "managed": false, "secretRef": {"name": "quay-tls"}}),
+    );
+    site.registry("bundle", components).await;
+    let hash = |d: &Deployment| {
+        d.spec
+            .as_ref()
+            .unwrap()
+            .template
+            .metadata
+            .as_ref()
+            .unwrap()
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get("quay.redhat.com/tls-secret-hash").cloned())
+    };
+    site.wait("the migration to fail", |reg| {
+        condition(reg, "ComponentsCreated").filter(|c| c["reason"] == "MigrationsFailed")
+    })
+    .await;
+    let before = hash(&site.deployment("quay-app").await).expect("the hash annotation");
+    let labels = secrets
+        .get("quay-tls")
+        .await
+        .unwrap()
+        .metadata
+        .labels
+        .unwrap_or_default();
+    assert_eq!(
+        labels.get("quay.redhat.com/tls-secret").map(String::as_str),
+        Some("true")
+    );
+
+    let rotated = certificate(&["quay.global.example"]);
+    let mut secret = tls_secret("quay-tls", &rotated);
+    secret.metadata.labels = Some(labels);
+    secrets
+        .replace("quay-tls", &PostParams::default(), &secret)
+        .await
+        .unwrap();
+    let api: Api<Deployment> = Api::namespaced(site.client.clone(), NS);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = hash(&api.get(&format!("{NAME}-quay-app")).await.unwrap());
+        if now.as_ref().is_some_and(|h| *h != before) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the hash stayed {before} after the Secret was rotated"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 #[tokio::test]
 async fn managed_monitoring_without_the_prometheus_api_is_blocked() {
     let components = with(

@@ -15,8 +15,10 @@
 //! TLS check for such a component; `pkg/cmpstatus/tls.go` reports `ComponentTLSReady` from
 //! the Secret ([`condition_message`]).
 //!
-//! Not modelled: the Secret watch (`findQuayRegistriesForSecret`): a rotated Secret is seen
-//! at the next resync.
+//! A change of a labelled Secret reconciles the registries naming it at once
+//! (`findQuayRegistriesForSecret` in `controllers/quay/quayregistry_controller.go`;
+//! [`watched`], [`registries_of`]); a Secret recreated without the label waits for the next
+//! resync.
 
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
@@ -150,6 +152,31 @@ pub fn annotate(objects: &mut [Value], hash: &str) {
             }
         }
     }
+}
+
+/// The Secrets the registry controller watches: those the operator labelled.
+#[must_use]
+pub fn watched() -> kube::runtime::watcher::Config {
+    kube::runtime::watcher::Config::default().labels(&format!("{LABEL}=true"))
+}
+
+/// The registries among `registries` (`QuayRegistry` objects of resource `ar`) whose `tls`
+/// names `secret` in its `secretRef`, as references to reconcile.
+#[must_use]
+pub fn registries_of(
+    registries: &[std::sync::Arc<kube::api::DynamicObject>],
+    secret: &k8s_openapi::api::core::v1::Secret,
+    ar: &kube::api::ApiResource,
+) -> Vec<kube::runtime::reflector::ObjectRef<kube::api::DynamicObject>> {
+    use kube::ResourceExt as _;
+    registries
+        .iter()
+        .filter(|r| {
+            r.namespace() == secret.namespace()
+                && secret_ref(&r.data["spec"]).as_deref() == Some(secret.name_any().as_str())
+        })
+        .map(|r| kube::runtime::reflector::ObjectRef::from_obj_with(r.as_ref(), ar.clone()))
+        .collect()
 }
 
 /// What [`resolve`] found for one reconcile.

@@ -63,7 +63,7 @@
 //! | each override only on the kinds that support it, else `ComponentOverrideInvalid` ([`components::validate_overrides`]) | `apis/quay/v1/quayregistry_types.go` (`ValidateOverrides`, `ComponentSupportsOverride`) |
 //! | the base pod anti-affinity of quay-app, quay-mirror and clair-app, the Route's `haproxy.router.openshift.io/timeout: 30m` and `quay-component: quay-app-route` ([`render`]) | `kustomize/base/quay.deployment.yaml`, `kustomize/components/{mirror,clair,route}/` |
 //! | Clair's ephemeral scratch volume `indexer-layer-storage` (20Gi at `/var/tmp`) resized by `volumeSize` / `storageClassName` | `kustomize/components/clair/clair.deployment.yaml`, `pkg/middleware/middleware.go` (`applyClairEphemeralVolumeOverrides`) |
-//! | an unmanaged `tls` with `secretRef`: the `kubernetes.io/tls` Secret's pair used as the certificate, exclusive with the bundle's, the Secret labelled, its hash on every Deployment and pod template, `ComponentTLSReady` from the Secret ([`external_tls`]) | `controllers/quay/features.go` (`checkExternalTLSSecret`), `pkg/tls/validate.go`, `pkg/middleware/middleware.go`, `pkg/cmpstatus/tls.go` |
+//! | an unmanaged `tls` with `secretRef`: the `kubernetes.io/tls` Secret's pair used as the certificate, exclusive with the bundle's, the Secret labelled and watched (a rotation reconciles at once), its hash on every Deployment and pod template, `ComponentTLSReady` from the Secret ([`external_tls`]) | `controllers/quay/features.go` (`checkExternalTLSSecret`), `controllers/quay/quayregistry_controller.go` (`findQuayRegistriesForSecret`), `pkg/tls/validate.go`, `pkg/middleware/middleware.go`, `pkg/cmpstatus/tls.go` |
 //! | an unmanaged `tls` gets `SSL_PROTOCOLS` and `SSL_CIPHERS` from OpenShift's `apiserver/cluster` TLS security profile unless the config sets either ([`tls_profile`]) | `controllers/quay/tls.go`, `pkg/kustomize/kustomize.go` (`Inflate`) |
 //! | `autoscaling/v1` HorizontalPodAutoscalers served by conversion from the stored `v2` (`crate::sim::apiserver`), so the `hpa` case's v1 bump reaches the HPAs the operator wrote | Kubernetes `pkg/apis/autoscaling/v1/conversion.go` |
 //!
@@ -100,8 +100,8 @@
 //! `RELATED_IMAGE_COMPONENT_QUAY` (the model deploys its version's release image), pod logs (a
 //! migration pod's terminated message stands in for them), and the status reconciler running
 //! on every write of the `QuayRegistry` (the model refreshes when the main reconcile's own
-//! fields change, or every `status_interval`), the watch on `tls.secretRef` Secrets (a
-//! rotated certificate is seen at the next resync), and the PVC overrides (`volumeSize`,
+//! fields change, or every `status_interval`), an unlabelled `tls.secretRef` Secret's
+//! changes (seen at the next resync), and the PVC overrides (`volumeSize`,
 //! `storageClassName` of the managed databases). Quirks deliberately reproduced: the spec write-back, the unwatched bundle
 //! Secret (only the periodic resync notices a changed Secret), the replicas traps, a failed
 //! Job blocking until the version or `config.yaml` changes, `currentVersion` following

@@ -88,9 +88,16 @@ pub async fn run(ctx: Arc<Context>, trigger: mpsc::Receiver<()>) {
     let ar = quay_registry_resource();
     let registries: Api<DynamicObject> = Api::all_with(ctx.client.clone(), &ar);
     let owned = watcher::Config::default().labels(REGISTRY_LABEL);
-    let controller = Controller::new_with(registries, watcher::Config::default(), ar)
+    let controller = Controller::new_with(registries, watcher::Config::default(), ar.clone());
+    let cache = controller.store();
+    let controller = controller
         .owns(Api::<Deployment>::all(ctx.client.clone()), owned.clone())
         .owns(Api::<Job>::all(ctx.client.clone()), owned)
+        .watches(
+            Api::<Secret>::all(ctx.client.clone()),
+            external_tls::watched(),
+            move |secret: Secret| external_tls::registries_of(&cache.state(), &secret, &ar),
+        )
         .reconcile_all_on(ReceiverStream::new(trigger))
         .run(reconcile, error_policy, Arc::clone(&ctx));
     ctx.reconciles.drive("QuayRegistry", controller).await;
