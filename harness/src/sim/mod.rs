@@ -13,6 +13,9 @@
 //!   selectors, `limit`/`continue`, finalizers and `deletionTimestamp`, `ownerReferences`
 //!   garbage collection (also of objects written for owners that are already gone),
 //!   namespace deletion cascading, `/status` and `/scale`.
+//! - A built-in kind in two versions: `autoscaling/v1` HorizontalPodAutoscalers served by
+//!   conversion from the stored `autoscaling/v2` (CPU target, the rest kept in annotations),
+//!   with `v2` the preferred version in discovery.
 //! - CRDs: creating one serves it (discovery and OpenAPI too), deleting one stops serving it
 //!   and deletes its objects; objects are defaulted, pruned and validated against the
 //!   structural schema and its CEL rules. QuayRegistry is preloaded; the `openshift` flavour
@@ -32,7 +35,7 @@
 //! CRD versions, Table output (kubectl falls back to plain lists), protobuf bodies beyond the
 //! fields kubectl's `create` generators and `run` set (decoded with the `k8s-pb` types for
 //! Namespace, Secret, ConfigMap, ServiceAccount, Service, Pod, Deployment, Job, Ingress and
-//! HorizontalPodAutoscaler; any other field is a 400 naming it, other kinds a 415 so the
+//! HorizontalPodAutoscaler `v2`; any other field is a 400 naming it, other kinds a 415 so the
 //! client sends JSON; replies are always JSON), validation of built-in kinds, controllers (the server starts no
 //! pods; the Quay Operator model in [`operator`] runs beside it as a client, and [`ledger`]
 //! records what it must never do), real garbage-collection timing (dependents and
