@@ -87,6 +87,14 @@
 //! | `unmanaged_route_tls` | fails | `managed-route-unmanaged-tls-with-certs` | its script waits for `Available=True`, which never comes: quay-app's start-up checks need the managed database |
 //! | `custom_storageclass` | fails | `valid-storageclass` | `ComponentNotModelled` (as `hpa`); no PVCs are rendered either |
 //!
+//! Behind those failures, each case's own checks of what the operator renders pass when the
+//! components the simulator cannot deploy are set unmanaged
+//! (`harness/tests/it/chainsaw/unblocked.rs`): `reconcile`'s override asserts and Route step,
+//! `resource_overrides`' requests and limits of quay-app, clair-app and quay-mirror,
+//! `clair_ephemeral_volume`'s volume, `hpa`'s bump through `autoscaling/v1` and its re-managed
+//! HPAs, `external_tls`'s label, hash, rotation and delete-and-recreate, and
+//! `tls_security_profile`'s `SSL_PROTOCOLS`/`SSL_CIPHERS`.
+//!
 //! # What it does not model
 //! OLM (another model changes the operator Deployment), ReplicaSets (pods are owned by their
 //! Deployment directly, named `<deployment>-<template hash>-<index>`), the managed database,
