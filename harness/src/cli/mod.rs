@@ -2,13 +2,14 @@
 //!
 //! Only parsing and wiring live here (the state directory `up` and `demo` share is made
 //! in `state_dir`); `up` ([`up`]), `demo` ([`demo`]), `push` ([`push`]), `bench sim` ([`mod@bench`]),
-//! `bench plan` ([`bench_plan`]) and `bench upgrade` ([`bench_upgrade`]) do the work and
+//! `down` ([`kind`], with `up --backend kind`), `bench plan` ([`bench_plan`]) and `bench upgrade` ([`bench_upgrade`]) do the work and
 //! return their own errors. `main.rs` turns those into exit codes with anyhow.
 
 pub mod bench;
 pub mod bench_plan;
 pub mod bench_upgrade;
 pub mod demo;
+pub mod kind;
 pub mod push;
 mod state_dir;
 pub mod up;
@@ -35,6 +36,9 @@ pub enum Command {
     /// Start the local backend, apply examples/three-sites to it with Terraform and our
     /// provider, report every site and the safety ledger, then destroy and stop everything.
     Demo(demo::DemoArgs),
+    /// Remove what `up --backend kind` made: the sites' kind clusters and every container
+    /// labelled by the kind backend.
+    Down(kind::DownArgs),
     /// Push a blob through one site of a running local backend (into its preferred storage
     /// location, at Quay's key layout); with --wait, check every default location has it.
     Push(push::PushArgs),

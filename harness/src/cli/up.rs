@@ -37,6 +37,9 @@ pub struct UpArgs {
     /// The Quay version the operator models deploy (one of the operator catalogue's).
     #[arg(long, default_value_t = Catalogue::builtin().newest().version, value_parser = parse_version)]
     pub quay_version: QuayVersion,
+    /// The backend (`--backend kind` for real clusters) and the kind backend's options.
+    #[command(flatten)]
+    pub backend: super::kind::BackendArgs,
 }
 
 fn parse_version(text: &str) -> Result<QuayVersion, String> {
@@ -84,6 +87,9 @@ pub enum Error {
     /// Installing the signal handler failed.
     #[error("wait for a stop signal")]
     Signal(#[source] std::io::Error),
+    /// The kind backend failed.
+    #[error("kind backend")]
+    Kind(#[source] super::kind::Error),
     /// Two sites have the same name.
     #[error("site {site} is given twice")]
     DuplicateSite {
@@ -239,6 +245,11 @@ pub async fn wait_for_stop() -> Result<(), Error> {
 /// # Errors
 /// Any [`Error`].
 pub async fn run(args: &UpArgs) -> Result<(), Error> {
+    if args.backend.backend == crate::backend::Backend::Kind {
+        return super::kind::up(&args.backend, &args.sites, args.state_dir.as_deref())
+            .await
+            .map_err(Error::Kind);
+    }
     let running = start(args).await?;
     print!("{}", usage(&running));
     wait_for_stop().await?;
@@ -268,6 +279,7 @@ mod tests {
             ready_file: Some(dir.path().join("ready.json")),
             plain_http: false,
             quay_version: Catalogue::builtin().newest().version,
+            backend: crate::cli::kind::BackendArgs::default(),
         };
         let running = start(&args).await.unwrap();
         let kc = kube::config::Kubeconfig::read_from(dir.path().join("kubeconfig")).unwrap();
@@ -315,6 +327,7 @@ mod tests {
             ready_file: None,
             plain_http: true,
             quay_version: Catalogue::builtin().newest().version,
+            backend: crate::cli::kind::BackendArgs::default(),
         };
         assert!(matches!(
             start(&args).await,

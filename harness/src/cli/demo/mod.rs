@@ -53,6 +53,9 @@ pub struct DemoArgs {
     /// if it holds one, else `<repo>/target/debug`.
     #[arg(long)]
     pub provider_dir: Option<PathBuf>,
+    /// The backend (`--backend kind` for real clusters) and the kind backend's options.
+    #[command(flatten)]
+    pub backend: crate::cli::kind::BackendArgs,
 }
 
 /// `demo` could not run (a site that did not converge is a failed [`Report`], not an error).
