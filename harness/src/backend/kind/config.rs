@@ -205,13 +205,16 @@ pub fn read_sites(dir: &Path, sites: &[String]) -> Result<Vec<(PathBuf, Cluster)
     Ok(configs)
 }
 
+/// A subnet already claimed: its text, its address range, and the config claiming it.
+type Claimed<'a> = (String, ((u32, u32), &'a Path));
+
 /// Checks each config's own rules, then that no two share a name, subnet or host port.
 ///
 /// # Errors
 /// [`Error::Rule`] for the first broken rule.
 pub fn check_sites(configs: &[(PathBuf, Cluster)]) -> Result<(), Error> {
     let mut seen: HashMap<String, &Path> = HashMap::new();
-    let mut subnets: Vec<(String, ((u32, u32), &Path))> = Vec::new();
+    let mut subnets: Vec<Claimed<'_>> = Vec::new();
     for (path, cluster) in configs {
         let rule = |rule: String| Error::Rule {
             path: path.clone(),

@@ -203,8 +203,9 @@ impl Runner {
         loop {
             match self.output(cmd) {
                 Ok(out) => return Ok(out),
-                Err(Error::Failed { stderr, .. }) if Instant::now() < deadline => {
-                    tracing::debug!(command = %cmd.shell(), %stderr, "not yet: {purpose}");
+                Err(Error::Failed { .. }) if Instant::now() < deadline => {
+                    // The command line may carry a password: log only what is awaited.
+                    tracing::debug!(program = %cmd.program, "not yet: {purpose}");
                     std::thread::sleep(interval);
                 }
                 Err(Error::Failed { stderr, .. }) => {

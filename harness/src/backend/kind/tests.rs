@@ -313,12 +313,9 @@ fn a_failing_command_reports_it_without_its_secrets() {
     // Redis never answers: its probe carries the password on its command line.
     std::fs::write(
         fakes.dir.path().join("docker"),
-        format!(
-            "#!/bin/sh\ncase \"$1 $3\" in\n  \"exec redis-cli\") echo refused >&2; exit 1 ;;\n  \"version \"*|\"info \"*) echo 27.5.1 ;;\nesac\nexit 0\n"
-        ),
+        "#!/bin/sh\ncase \"$1 $3\" in\n  \"exec redis-cli\") echo refused >&2; exit 1 ;;\n  \"version \"*|\"info \"*) echo 27.5.1 ;;\nesac\nexit 0\n",
     )
     .unwrap();
-    let state = tempfile::tempdir().unwrap();
     let runner = fakes.runner();
     let creds = Credentials::generate(&["us-east".to_owned()]).unwrap();
     let (_, ready) = services::redis("redis", &creds);
@@ -340,5 +337,4 @@ fn a_failing_command_reports_it_without_its_secrets() {
     );
     assert!(text.contains("<redacted>"), "{text}");
     assert!(!text.contains(&creds.redis_password), "{text}");
-    drop(state);
 }
