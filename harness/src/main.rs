@@ -17,7 +17,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Up(args) => georep_harness::cli::up::run(&args).await?,
         Command::Demo(args) if args.backend.backend == georep_harness::backend::Backend::Kind => {
-            if !georep_harness::cli::kind::demo(&args).await? {
+            if !georep_harness::cli::demo::kind::run(&args).await? {
                 anyhow::bail!("the kind demo failed: see the output above");
             }
         }

@@ -39,7 +39,7 @@ pub struct UpArgs {
     pub quay_version: QuayVersion,
     /// The backend (`--backend kind` for real clusters) and the kind backend's options.
     #[command(flatten)]
-    pub backend: super::kind::BackendArgs,
+    pub backend: crate::backend::BackendArgs,
 }
 
 fn parse_version(text: &str) -> Result<QuayVersion, String> {
@@ -98,8 +98,7 @@ pub enum Error {
     },
 }
 
-/// The file `up` writes the variables of `examples/three-sites` into, in the state dir.
-pub const TFVARS: &str = "terraform.tfvars.json";
+pub use crate::services::TFVARS;
 
 /// The running local backend.
 #[derive(Debug)]
@@ -279,7 +278,7 @@ mod tests {
             ready_file: Some(dir.path().join("ready.json")),
             plain_http: false,
             quay_version: Catalogue::builtin().newest().version,
-            backend: crate::cli::kind::BackendArgs::default(),
+            backend: crate::backend::BackendArgs::default(),
         };
         let running = start(&args).await.unwrap();
         let kc = kube::config::Kubeconfig::read_from(dir.path().join("kubeconfig")).unwrap();
@@ -327,7 +326,7 @@ mod tests {
             ready_file: None,
             plain_http: true,
             quay_version: Catalogue::builtin().newest().version,
-            backend: crate::cli::kind::BackendArgs::default(),
+            backend: crate::backend::BackendArgs::default(),
         };
         assert!(matches!(
             start(&args).await,

@@ -22,6 +22,7 @@
 //! else here is tested on any machine.
 
 pub mod config;
+mod error;
 pub mod operator;
 pub mod plan;
 pub mod preflight;
@@ -30,6 +31,8 @@ pub mod run;
 pub mod services;
 
 use std::path::{Path, PathBuf};
+
+pub use self::error::Error;
 
 use self::config::Cluster;
 use self::operator::OperatorManifests;
@@ -41,73 +44,6 @@ use self::services::{Credentials, Images};
 pub const INGRESS_NGINX_MANIFEST: &str = "https://raw.githubusercontent.com/kubernetes/ingress-nginx/controller-v1.12.1/deploy/static/provider/kind/deploy.yaml";
 /// The Quay Operator release whose OLM bundle `scripts/fetch-operator-bundle.sh` fetches.
 pub const OPERATOR_VERSION: &str = "3.16.5";
-
-/// Why the kind backend failed.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// The tools or the engine are missing.
-    #[error("preflight")]
-    Preflight(#[from] preflight::Error),
-    /// A kind config is unreadable or breaks a rule.
-    #[error("kind configs")]
-    Config(#[from] config::Error),
-    /// The operator bundle could not be rendered.
-    #[error("quay operator bundle")]
-    Operator(#[from] operator::Error),
-    /// Something exists that `--reuse` was not given for.
-    #[error(transparent)]
-    Exists(#[from] plan::ExistsError),
-    /// A command failed.
-    #[error("command")]
-    Process(#[from] process::Error),
-    /// A command of the plan failed (its text with every secret redacted).
-    #[error("{message}")]
-    Step {
-        /// The failure.
-        message: String,
-    },
-    /// A file could not be written.
-    #[error("write {}", path.display())]
-    Write {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A kubeconfig from kind could not be rewritten.
-    #[error("kubeconfig {}: {message}", path.display())]
-    Kubeconfig {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        message: String,
-    },
-    /// The credentials file of a previous run could not be read.
-    #[error(
-        "read {}: --reuse needs the credentials the containers were started with",
-        path.display()
-    )]
-    Credentials {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The credentials file is not JSON of the expected shape.
-    #[error("parse credentials {}", path.display())]
-    CredentialsFormat {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: serde_json::Error,
-    },
-    /// No random bytes for the credentials.
-    #[error("draw random credentials")]
-    Random(#[source] getrandom::Error),
-}
 
 /// Options of the kind backend; [`KindOptions::new`] gives the defaults.
 #[derive(Debug, Clone, PartialEq, Eq)]

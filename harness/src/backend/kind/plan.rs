@@ -343,7 +343,7 @@ pub fn build(inputs: &Inputs<'_>, existing: &Existing) -> Result<Plan, ExistsErr
                 ),
             },
             Step::Write {
-                path: inputs.state_dir.join(crate::cli::up::TFVARS),
+                path: inputs.state_dir.join(crate::services::TFVARS),
                 contents: format!("{tfvars:#}\n"),
             },
         ],

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::Error;
 use super::config::Cluster;
+use super::error::Error;
 use super::plan::{Existing, Plan, Step};
 use super::process::{Cmd, Runner};
 use super::services::BACKEND_LABEL;
