@@ -18,7 +18,7 @@ pub enum Error {
     #[error("find the repository root (or pass --kind-configs and --operator-bundle)")]
     Repo(#[source] terraform::Error),
     /// The backend failed.
-    #[error("kind backend")]
+    #[error(transparent)]
     Kind(#[from] kind::Error),
     /// The blocking work panicked or was cancelled.
     #[error("kind backend did not finish")]

@@ -126,6 +126,51 @@ mod tests {
     }
 
     #[test]
+    fn up_stays_local_unless_kind_is_asked_for() {
+        let cli = Cli::try_parse_from(["georep-harness", "up"]).unwrap();
+        let Command::Up(args) = cli.command else {
+            panic!("not up")
+        };
+        assert_eq!(args.backend.backend, crate::backend::Backend::Local);
+        let cli = Cli::try_parse_from([
+            "georep-harness",
+            "up",
+            "--backend",
+            "kind",
+            "--dry-run",
+            "--reuse",
+            "--operator-bundle",
+            "/b",
+        ])
+        .unwrap();
+        let Command::Up(args) = cli.command else {
+            panic!("not up")
+        };
+        assert_eq!(args.backend.backend, crate::backend::Backend::Kind);
+        assert!(args.backend.dry_run && args.backend.reuse);
+        assert_eq!(args.backend.operator_bundle, Some(PathBuf::from("/b")));
+        let err = Cli::try_parse_from(["georep-harness", "up", "--backend", "k3d"]).unwrap_err();
+        assert!(
+            err.to_string().contains("possible values: local, kind"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn demo_and_down_take_the_backend_too() {
+        let cli = Cli::try_parse_from(["georep-harness", "demo", "--backend", "kind"]).unwrap();
+        let Command::Demo(args) = cli.command else {
+            panic!("not demo")
+        };
+        assert_eq!(args.backend.backend, crate::backend::Backend::Kind);
+        let cli = Cli::try_parse_from(["georep-harness", "down", "--backend", "kind"]).unwrap();
+        let Command::Down(args) = cli.command else {
+            panic!("not down")
+        };
+        assert_eq!(args.sites, ["us-east", "eu-west", "ap-south"]);
+    }
+
+    #[test]
     fn rejects_an_unknown_flavour() {
         let err = Cli::try_parse_from(["georep-harness", "up", "--flavour", "nomad"]).unwrap_err();
         assert!(err.to_string().contains("unknown cluster flavour"), "{err}");

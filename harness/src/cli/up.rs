@@ -6,6 +6,9 @@
 //! `DIR/services.json` and `DIR/terraform.tfvars.json` (the variables of
 //! `examples/three-sites`), prints how to use them, writes the ready file, and waits for
 //! Ctrl-C or SIGTERM, then stops everything. It does not run Terraform (`demo` does).
+//!
+//! With `--backend kind` it hands over to [`super::kind::up`]: real clusters in Docker that
+//! outlive the command, the same files in the state dir, removed by `down --backend kind`.
 
 use std::path::{Path, PathBuf};
 

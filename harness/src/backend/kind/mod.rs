@@ -91,15 +91,19 @@ impl KindOptions {
             .collect())
     }
 
-    fn plan(&self, credentials: &Credentials, existing: &Existing) -> Result<Plan, Error> {
+    fn plan(
+        &self,
+        credentials: &Credentials,
+        existing: &Existing,
+        operator: &OperatorManifests,
+    ) -> Result<Plan, Error> {
         let sites = self.configs()?;
-        let operator = OperatorManifests::read(&self.operator_bundle)?;
         let inputs = Inputs {
             sites: &sites,
             state_dir: &self.state_dir,
             images: &self.images,
             ingress_manifest: &self.ingress_manifest,
-            operator: &operator,
+            operator,
             credentials,
             reuse: self.reuse,
         };
@@ -114,13 +118,20 @@ pub fn credentials_file(state_dir: &Path) -> PathBuf {
 }
 
 /// The plan a first `up` would run, with placeholders for every secret and nothing run:
-/// the preflight commands, then every section.
+/// the preflight commands, then every section. A bundle that is not fetched yet is shown
+/// as a comment where its objects would be.
 ///
 /// # Errors
-/// [`Error::Config`] or [`Error::Operator`] (the plan needs both read).
+/// [`Error::Config`], or [`Error::Operator`] for a bundle that is there but unreadable.
 pub fn dry_run(opts: &KindOptions) -> Result<String, Error> {
     let credentials = Credentials::placeholders(&opts.sites);
-    let plan = opts.plan(&credentials, &Existing::default())?;
+    let operator = match OperatorManifests::read(&opts.operator_bundle) {
+        Err(operator::Error::NotFetched { dir }) => {
+            OperatorManifests::pending(&dir, OPERATOR_VERSION)
+        }
+        other => other?,
+    };
+    let plan = opts.plan(&credentials, &Existing::default(), &operator)?;
     let mut out = String::from("# preflight: the tools and the Docker engine\n");
     for cmd in preflight::commands() {
         out.push_str(&cmd.shell());
@@ -145,7 +156,8 @@ pub fn up(opts: &KindOptions, runner: &Runner) -> Result<Plan, Error> {
     println!("preflight: {versions}");
     let existing = run::observe(runner)?;
     let credentials = credentials(opts, &existing)?;
-    let plan = opts.plan(&credentials, &existing)?;
+    let operator = OperatorManifests::read(&opts.operator_bundle)?;
+    let plan = opts.plan(&credentials, &existing, &operator)?;
     // Before anything runs, so a failed run can be reused.
     run::execute(
         runner,

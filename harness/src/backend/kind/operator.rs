@@ -35,6 +35,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The bundle directory does not exist.
+    #[error(
+        "operator bundle {} is not there: fetch it with `bash scripts/fetch-operator-bundle.sh` (or pass --operator-bundle DIR)",
+        dir.display()
+    )]
+    NotFetched {
+        /// The directory.
+        dir: PathBuf,
+    },
     /// The bundle lacks a file.
     #[error(
         "operator bundle {} has no {what}; fetch it with scripts/fetch-operator-bundle.sh",
@@ -67,6 +76,9 @@ pub struct OperatorManifests {
     pub crds: Vec<PathBuf>,
     /// Namespace, ServiceAccount, ClusterRole, ClusterRoleBinding, Deployment.
     pub objects: Vec<Value>,
+    /// Set when the bundle is not there yet ([`OperatorManifests::pending`]): what
+    /// `--dry-run` shows instead of the objects.
+    pub pending: Option<String>,
 }
 
 impl OperatorManifests {
@@ -75,6 +87,11 @@ impl OperatorManifests {
     /// # Errors
     /// [`Error`] naming the file at fault.
     pub fn read(dir: &Path) -> Result<Self, Error> {
+        if !dir.is_dir() {
+            return Err(Error::NotFetched {
+                dir: dir.to_owned(),
+            });
+        }
         let read_err = |path: &Path| {
             let path = path.to_owned();
             move |source| Error::Read { path, source }
@@ -121,9 +138,30 @@ impl OperatorManifests {
         Ok(manifests)
     }
 
+    /// Stands in for a bundle that is not fetched yet, so `--dry-run` can still print the
+    /// whole plan: the release's names, and a comment where the objects would be.
+    #[must_use]
+    pub fn pending(dir: &Path, quay_version: &str) -> Self {
+        Self {
+            quay_version: quay_version.to_owned(),
+            deployment: "quay-operator-tng".to_owned(),
+            crds: vec![dir.join("quayregistries.crd.yaml")],
+            objects: Vec::new(),
+            pending: Some(format!(
+                "# Namespace, ServiceAccount, ClusterRole, ClusterRoleBinding and Deployment,\n\
+                 # rendered from {}/*.clusterserviceversion.yaml, which is not fetched yet:\n\
+                 # bash scripts/fetch-operator-bundle.sh\n",
+                dir.display()
+            )),
+        }
+    }
+
     /// The objects as one multi-document YAML stream, for `kubectl apply -f -`.
     #[must_use]
     pub fn to_yaml(&self) -> String {
+        if let Some(pending) = &self.pending {
+            return pending.clone();
+        }
         self.objects
             .iter()
             .map(|o| serde_saphyr::to_string(o).expect("JSON values always render as YAML"))
@@ -205,6 +243,7 @@ pub fn render(csv: &Value) -> Result<OperatorManifests, String> {
         deployment: name,
         crds: Vec::new(),
         objects,
+        pending: None,
     })
 }
 
@@ -251,6 +290,22 @@ mod tests {
             "{rules:?}"
         );
         assert!(m.to_yaml().contains("---\n"), "one stream of documents");
+    }
+
+    #[test]
+    fn a_bundle_not_fetched_says_how_to_fetch_it() {
+        let err = OperatorManifests::read(Path::new("/nonexistent/manifests")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "operator bundle /nonexistent/manifests is not there: fetch it with \
+             `bash scripts/fetch-operator-bundle.sh` (or pass --operator-bundle DIR)"
+        );
+        let pending = OperatorManifests::pending(Path::new("/b"), "3.16.5");
+        assert!(
+            pending
+                .to_yaml()
+                .contains("bash scripts/fetch-operator-bundle.sh")
+        );
     }
 
     #[test]

@@ -162,3 +162,20 @@ fn the_dry_run_prints_the_whole_plan() {
         "a fresh plan refuses nothing"
     );
 }
+
+#[test]
+fn the_dry_run_without_a_fetched_bundle_still_prints_the_whole_plan() {
+    let state = Path::new("/state");
+    let opts = crate::backend::kind::KindOptions {
+        operator_bundle: PathBuf::from("/nonexistent/manifests"),
+        ..crate::backend::kind::KindOptions::new(&harness_dir().join(".."), state)
+    };
+    let got = crate::backend::kind::dry_run(&opts).unwrap();
+    assert!(
+        got.contains("-f - <<'EOF'\n# Namespace, ServiceAccount, ClusterRole"),
+        "{got}"
+    );
+    assert!(got.contains("which is not fetched yet:\n# bash scripts/fetch-operator-bundle.sh"));
+    assert_eq!(got.matches("kind create cluster").count(), 3);
+    assert!(got.contains("rollout status deployment/quay-operator-tng"));
+}
