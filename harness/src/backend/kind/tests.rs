@@ -338,3 +338,21 @@ fn a_failing_command_reports_it_without_its_secrets() {
     assert!(text.contains("<redacted>"), "{text}");
     assert!(!text.contains(&creds.redis_password), "{text}");
 }
+
+/// Needs a Docker engine (our build machines have one, without images); skipped, saying
+/// so, where none answers.
+#[test]
+fn the_real_engine_accepts_the_label_filter_that_down_uses() {
+    let runner = Runner::from_env();
+    let info = process::Cmd::new("docker", ["info", "--format", "{{.ServerVersion}}"]);
+    if runner.output(&info).is_err() {
+        eprintln!("skipped: no Docker engine answers");
+        return;
+    }
+    let [_, containers] = run::observe_commands();
+    let out = runner.output(&containers).unwrap();
+    assert!(
+        out.lines().all(|name| name.starts_with("georep-")),
+        "the label selects only the backend's containers: {out}"
+    );
+}
