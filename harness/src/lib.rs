@@ -8,6 +8,7 @@
 //! - [`services`]: the shared PostgreSQL, Redis and per-site S3 of the `local` backend.
 //! - [`local`]: the `local` backend in one piece: services, clusters, operator models, the
 //!   global load balancer ([`lb`]) and the blob replication worker ([`blobs`]).
+//! - [`backend`]: the `kind` backend (real clusters in Docker) and the backend choice.
 //! - [`lb`]: the global load balancer model: per-site health endpoints, global endpoints.
 //! - [`blobs`]: Quay's blob key layout, pushing a blob, and the replication worker.
 //! - [`kubectl`]: finding a kubectl new enough for the simulator, for the tests that run one.
@@ -17,6 +18,7 @@
 //!   balancer model.
 //! - [`cli`]: the `georep-harness` command line (`up`, `demo`, `push`, `bench`).
 
+pub mod backend;
 pub mod blobs;
 pub mod cli;
 pub mod errors;

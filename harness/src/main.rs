@@ -16,12 +16,18 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Up(args) => georep_harness::cli::up::run(&args).await?,
+        Command::Demo(args) if args.backend.backend == georep_harness::backend::Backend::Kind => {
+            if !georep_harness::cli::demo::kind::run(&args).await? {
+                anyhow::bail!("the kind demo failed: see the output above");
+            }
+        }
         Command::Demo(args) => {
             let report = georep_harness::cli::demo::run(&args).await?;
             if !report.passed() {
                 anyhow::bail!("the demo failed: see the report above");
             }
         }
+        Command::Down(args) => georep_harness::cli::kind::down(&args).await?,
         Command::Push(args) => {
             let pushed = georep_harness::cli::push::run(&args).await?;
             print!("{pushed}");

@@ -2,13 +2,14 @@
 //!
 //! Only parsing and wiring live here (the state directory `up` and `demo` share is made
 //! in `state_dir`); `up` ([`up`]), `demo` ([`demo`]), `push` ([`push`]), `bench sim` ([`mod@bench`]),
-//! `bench plan` ([`bench_plan`]) and `bench upgrade` ([`bench_upgrade`]) do the work and
+//! `down` ([`kind`], with `up --backend kind`), `bench plan` ([`bench_plan`]) and `bench upgrade` ([`bench_upgrade`]) do the work and
 //! return their own errors. `main.rs` turns those into exit codes with anyhow.
 
 pub mod bench;
 pub mod bench_plan;
 pub mod bench_upgrade;
 pub mod demo;
+pub mod kind;
 pub mod push;
 mod state_dir;
 pub mod up;
@@ -35,6 +36,9 @@ pub enum Command {
     /// Start the local backend, apply examples/three-sites to it with Terraform and our
     /// provider, report every site and the safety ledger, then destroy and stop everything.
     Demo(demo::DemoArgs),
+    /// Remove what `up --backend kind` made: the sites' kind clusters and every container
+    /// labelled by the kind backend.
+    Down(kind::DownArgs),
     /// Push a blob through one site of a running local backend (into its preferred storage
     /// location, at Quay's key layout); with --wait, check every default location has it.
     Push(push::PushArgs),
@@ -119,6 +123,51 @@ mod tests {
         assert!(args.wait);
         assert_eq!(args.timeout, 60);
         assert_eq!(args.file, None);
+    }
+
+    #[test]
+    fn up_stays_local_unless_kind_is_asked_for() {
+        let cli = Cli::try_parse_from(["georep-harness", "up"]).unwrap();
+        let Command::Up(args) = cli.command else {
+            panic!("not up")
+        };
+        assert_eq!(args.backend.backend, crate::backend::Backend::Local);
+        let cli = Cli::try_parse_from([
+            "georep-harness",
+            "up",
+            "--backend",
+            "kind",
+            "--dry-run",
+            "--reuse",
+            "--operator-bundle",
+            "/b",
+        ])
+        .unwrap();
+        let Command::Up(args) = cli.command else {
+            panic!("not up")
+        };
+        assert_eq!(args.backend.backend, crate::backend::Backend::Kind);
+        assert!(args.backend.dry_run && args.backend.reuse);
+        assert_eq!(args.backend.operator_bundle, Some(PathBuf::from("/b")));
+        let err = Cli::try_parse_from(["georep-harness", "up", "--backend", "k3d"]).unwrap_err();
+        assert!(
+            err.to_string().contains("possible values: local, kind"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn demo_and_down_take_the_backend_too() {
+        let cli = Cli::try_parse_from(["georep-harness", "demo", "--backend", "kind"]).unwrap();
+        let Command::Demo(args) = cli.command else {
+            panic!("not demo")
+        };
+        assert_eq!(args.backend.backend, crate::backend::Backend::Kind);
+        let cli = Cli::try_parse_from(["georep-harness", "down", "--backend", "kind"]).unwrap();
+        let Command::Down(args) = cli.command else {
+            panic!("not down")
+        };
+        assert_eq!(args.sites, ["us-east", "eu-west", "ap-south"]);
     }
 
     #[test]

@@ -6,6 +6,9 @@
 //! `DIR/services.json` and `DIR/terraform.tfvars.json` (the variables of
 //! `examples/three-sites`), prints how to use them, writes the ready file, and waits for
 //! Ctrl-C or SIGTERM, then stops everything. It does not run Terraform (`demo` does).
+//!
+//! With `--backend kind` it hands over to [`super::kind::up`]: real clusters in Docker that
+//! outlive the command, the same files in the state dir, removed by `down --backend kind`.
 
 use std::path::{Path, PathBuf};
 
@@ -37,6 +40,9 @@ pub struct UpArgs {
     /// The Quay version the operator models deploy (one of the operator catalogue's).
     #[arg(long, default_value_t = Catalogue::builtin().newest().version, value_parser = parse_version)]
     pub quay_version: QuayVersion,
+    /// The backend (`--backend kind` for real clusters) and the kind backend's options.
+    #[command(flatten)]
+    pub backend: crate::backend::BackendArgs,
 }
 
 fn parse_version(text: &str) -> Result<QuayVersion, String> {
@@ -84,6 +90,9 @@ pub enum Error {
     /// Installing the signal handler failed.
     #[error("wait for a stop signal")]
     Signal(#[source] std::io::Error),
+    /// The kind backend failed.
+    #[error("kind backend")]
+    Kind(#[source] super::kind::Error),
     /// Two sites have the same name.
     #[error("site {site} is given twice")]
     DuplicateSite {
@@ -92,8 +101,7 @@ pub enum Error {
     },
 }
 
-/// The file `up` writes the variables of `examples/three-sites` into, in the state dir.
-pub const TFVARS: &str = "terraform.tfvars.json";
+pub use crate::services::TFVARS;
 
 /// The running local backend.
 #[derive(Debug)]
@@ -239,6 +247,11 @@ pub async fn wait_for_stop() -> Result<(), Error> {
 /// # Errors
 /// Any [`Error`].
 pub async fn run(args: &UpArgs) -> Result<(), Error> {
+    if args.backend.backend == crate::backend::Backend::Kind {
+        return super::kind::up(&args.backend, &args.sites, args.state_dir.as_deref())
+            .await
+            .map_err(Error::Kind);
+    }
     let running = start(args).await?;
     print!("{}", usage(&running));
     wait_for_stop().await?;
@@ -268,6 +281,7 @@ mod tests {
             ready_file: Some(dir.path().join("ready.json")),
             plain_http: false,
             quay_version: Catalogue::builtin().newest().version,
+            backend: crate::backend::BackendArgs::default(),
         };
         let running = start(&args).await.unwrap();
         let kc = kube::config::Kubeconfig::read_from(dir.path().join("kubeconfig")).unwrap();
@@ -315,6 +329,7 @@ mod tests {
             ready_file: None,
             plain_http: true,
             quay_version: Catalogue::builtin().newest().version,
+            backend: crate::backend::BackendArgs::default(),
         };
         assert!(matches!(
             start(&args).await,

@@ -59,6 +59,9 @@ use crate::errors;
 /// The name of the file [`SharedServices::services_json`] writes into the state dir.
 pub const SERVICES_JSON: &str = "services.json";
 
+/// The file `up` writes the variables of `examples/three-sites` into, in the state dir.
+pub const TFVARS: &str = "terraform.tfvars.json";
+
 /// Options for every launcher; [`Default`] gives each launcher's documented defaults.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ServicesOptions {

@@ -17,3 +17,4 @@ mod services;
 mod sim;
 mod structure;
 mod terraform_cli;
+mod workflows;

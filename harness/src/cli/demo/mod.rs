@@ -25,6 +25,7 @@ use crate::quay::{
 };
 use crate::terraform::{self, DevOverride, TerraformBinary, Workdir};
 
+pub mod kind;
 mod report;
 
 pub use report::{Condition, GlobalAnswer, Report, SiteReport};
@@ -53,6 +54,9 @@ pub struct DemoArgs {
     /// if it holds one, else `<repo>/target/debug`.
     #[arg(long)]
     pub provider_dir: Option<PathBuf>,
+    /// The backend (`--backend kind` for real clusters) and the kind backend's options.
+    #[command(flatten)]
+    pub backend: crate::backend::BackendArgs,
 }
 
 /// `demo` could not run (a site that did not converge is a failed [`Report`], not an error).
