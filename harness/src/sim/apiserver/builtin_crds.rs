@@ -1,5 +1,6 @@
 //! CRDs every simulated cluster starts with: QuayRegistry, plus Route and the OLM types on
-//! OpenShift-flavoured clusters.
+//! OpenShift-flavoured clusters, and there, by default, the monitoring stack's
+//! `ServiceMonitor` and `PrometheusRule` ([`load_monitoring`]).
 //!
 //! The YAML is compiled into the binary (`harness/src/sim/crds/`, where the provider's tests
 //! read the QuayRegistry CRD too), so the harness needs no data files at
@@ -48,6 +49,33 @@ pub fn load(store: &mut Store, flavour: Flavour, quay: bool) -> Result<(), (&'st
                 .create(&crd_type, "", value, &WriteOptions::default())
                 .map_err(|e| (file, e.to_string()))?;
         }
+    }
+    Ok(())
+}
+
+/// Create the CRDs of OpenShift's cluster monitoring stack in `store` when `monitoring`: the
+/// `monitoring.coreos.com/v1` `ServiceMonitor` and `PrometheusRule` the Quay Operator looks
+/// for before it runs a managed `monitoring` component (quay-operator
+/// `controllers/quay/features.go`, `checkMonitoringAvailable`), defined once in
+/// [`crate::sim::operator::monitoring::prometheus_crds`].
+///
+/// # Errors
+/// `("monitoring", message)` when the store rejects one.
+pub fn load_monitoring(store: &mut Store, monitoring: bool) -> Result<(), (&'static str, String)> {
+    if !monitoring {
+        return Ok(());
+    }
+    let crd_type = store
+        .catalog
+        .get("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        .ok_or((
+            "catalog",
+            "customresourcedefinitions are not served".to_owned(),
+        ))?;
+    for crd in crate::sim::operator::monitoring::prometheus_crds() {
+        store
+            .create(&crd_type, "", crd, &WriteOptions::default())
+            .map_err(|e| ("monitoring", e.to_string()))?;
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ use kube::api::Api;
 use serde_json::{Value, json};
 
 use super::components::Blocked;
-use super::context::{Context, OPERATOR_DEPLOYMENT};
+use super::context::Context;
 
 /// The namespace the Grafana dashboard ConfigMap is written to.
 pub const GRAFANA_NAMESPACE: &str = "openshift-config-managed";
@@ -106,7 +106,7 @@ pub fn blocked(why: &str) -> Blocked {
 /// `olm.targetNamespaces` annotation as OLM's CSV does.
 async fn watch_namespace(ctx: &Context) -> Option<String> {
     let deployment = Api::<Deployment>::namespaced(ctx.client.clone(), &ctx.opts.namespace)
-        .get_opt(OPERATOR_DEPLOYMENT)
+        .get_opt(&ctx.opts.deployment)
         .await
         .ok()??;
     let template = deployment.spec?.template;
