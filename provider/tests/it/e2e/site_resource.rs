@@ -169,10 +169,10 @@ fn managed_monitoring_is_refused_without_the_prometheus_api_or_an_all_namespaces
     for_each_terraform(|tf: &TerraformBinary| {
         // An OpenShift whose monitoring stack is missing: the flavour serves it by default.
         install_crypto_provider();
-        let mut config = ClusterConfig::new("us-east");
-        config.flavour = Flavour::Openshift;
-        config.monitoring = false;
-        let sim = runtime.block_on(SimCluster::start(config)).unwrap();
+        let mut cluster_config = ClusterConfig::new("us-east");
+        cluster_config.flavour = Flavour::Openshift;
+        cluster_config.monitoring = false;
+        let sim = runtime.block_on(SimCluster::start(cluster_config)).unwrap();
         let dir = workdir(tf, "site_monitoring_preconditions");
         let kubeconfig = dir
             .write_file("us-east.kubeconfig", &sim.kubeconfig().unwrap())
