@@ -173,15 +173,20 @@ fn play_operator(site: &Site, world: Arc<Mutex<World>>) -> JoinHandle<()> {
     })
 }
 
-/// The operator's `QUAY_VERSION`, from its Deployment found by the pod label both installs
-/// give it (the CSV's `quay-operator-tng` under OLM, the plain `quay-operator` otherwise): the
-/// env var's value, or the pod template annotation its `valueFrom.fieldRef` names.
+/// The operator's `QUAY_VERSION`, from its Deployment found by its pods' label, which both
+/// installs give it (the CSV's `quay-operator-tng` under OLM, the plain `quay-operator`
+/// otherwise): the env var's value, or the pod template annotation its `valueFrom.fieldRef`
+/// names.
 async fn operator_version(client: &Client) -> Result<String, kube::Error> {
     let (key, value) = olm::OPERATOR_POD_LABEL;
     let list = Api::<Deployment>::namespaced(client.clone(), OPERATOR_NS)
-        .list(&ListParams::default().labels(&format!("{key}={value}")))
+        .list(&ListParams::default())
         .await?;
-    let Some(template) = list.items.into_iter().find_map(|d| Some(d.spec?.template)) else {
+    let Some(template) = list.items.into_iter().find_map(|d| {
+        let template = d.spec?.template;
+        let labels = template.metadata.as_ref()?.labels.as_ref()?;
+        (labels.get(key).map(String::as_str) == Some(value)).then_some(template)
+    }) else {
         return Ok(String::new());
     };
     let annotations = template
