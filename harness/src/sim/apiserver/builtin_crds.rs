@@ -6,7 +6,7 @@
 //! read the QuayRegistry CRD too), so the harness needs no data files at
 //! run time. They are created through the store like any client-created CRD.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::flavour::Flavour;
 use super::store::{Store, WriteOptions};
@@ -56,8 +56,7 @@ pub fn load(store: &mut Store, flavour: Flavour, quay: bool) -> Result<(), (&'st
 /// Create the CRDs of OpenShift's cluster monitoring stack in `store` when `monitoring`: the
 /// `monitoring.coreos.com/v1` `ServiceMonitor` and `PrometheusRule` the Quay Operator looks
 /// for before it runs a managed `monitoring` component (quay-operator
-/// `controllers/quay/features.go`, `checkMonitoringAvailable`), defined once in
-/// [`crate::sim::operator::monitoring::prometheus_crds`].
+/// `controllers/quay/features.go`, `checkMonitoringAvailable`): [`prometheus_crds`].
 ///
 /// # Errors
 /// `("monitoring", message)` when the store rejects one.
@@ -72,10 +71,36 @@ pub fn load_monitoring(store: &mut Store, monitoring: bool) -> Result<(), (&'sta
             "catalog",
             "customresourcedefinitions are not served".to_owned(),
         ))?;
-    for crd in crate::sim::operator::monitoring::prometheus_crds() {
+    for crd in prometheus_crds() {
         store
             .create(&crd_type, "", crd, &WriteOptions::default())
             .map_err(|e| ("monitoring", e.to_string()))?;
     }
     Ok(())
+}
+
+/// The CustomResourceDefinitions of OpenShift's monitoring stack the Quay Operator looks for:
+/// `ServiceMonitor` and `PrometheusRule` in `monitoring.coreos.com/v1`, accepting any content.
+#[must_use]
+pub fn prometheus_crds() -> [Value; 2] {
+    [
+        ("servicemonitors", "ServiceMonitor"),
+        ("prometheusrules", "PrometheusRule"),
+    ]
+    .map(|(plural, kind)| {
+        json!({
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": format!("{plural}.monitoring.coreos.com")},
+            "spec": {
+                "group": "monitoring.coreos.com",
+                "scope": "Namespaced",
+                "names": {"plural": plural, "kind": kind, "listKind": format!("{kind}List"),
+                          "singular": kind.to_lowercase()},
+                "versions": [{"name": "v1", "served": true, "storage": true, "schema": {
+                    "openAPIV3Schema": {"type": "object",
+                                        "x-kubernetes-preserve-unknown-fields": true}}}],
+            },
+        })
+    })
 }

@@ -12,6 +12,10 @@ use serde_json::{Value, json};
 use super::flavour::Flavour;
 use super::store::{Store, WriteOptions};
 
+/// The namespace OpenShift's monitoring stack reads dashboards from, which every OpenShift
+/// cluster has (the Quay Operator writes its Grafana dashboard there).
+pub const OPENSHIFT_CONFIG_MANAGED: &str = "openshift-config-managed";
+
 /// The base domain `dns/cluster` reports on OpenShift-flavoured clusters.
 pub const BASE_DOMAIN: &str = "sim.example.com";
 
@@ -86,7 +90,7 @@ pub fn seed(
             "",
             "namespaces",
             json!({"apiVersion": "v1", "kind": "Namespace",
-                   "metadata": {"name": crate::sim::operator::monitoring::GRAFANA_NAMESPACE}}),
+                   "metadata": {"name": OPENSHIFT_CONFIG_MANAGED}}),
         )?;
     }
     for (plural, singular, kind) in [
