@@ -3,7 +3,7 @@
 //! A CSV not yet `Succeeded` gets the Deployments its install strategy names
 //! (`spec.install.spec.deployments[]`: [`super::OPERATOR_DEPLOYMENT`] for the Quay CSVs, as the
 //! released CSV has it) applied in the CSV's namespace under those names, with the CSV's
-//! annotations on their pod templates ([`super::deployment::strategy_deployment`]); the CSV it
+//! annotations on their pod templates (`deployment::strategy_deployment`); the CSV it
 //! `spec.replaces` is deleted; then its `status.phase` becomes `Succeeded`. A CSV the
 //! catalogue does not know, or whose strategy names no Deployment, goes to phase `Failed`.
 //! Nothing else of a CSV is modelled.
