@@ -1,8 +1,8 @@
-//! The operator's own Deployment `quay-operator`: created once with the model's version, then
-//! watched. It is built like the CSV's Deployment (`quay-operator-tng` in
-//! `bundle/manifests/quay-operator.clusterserviceversion.yaml`): `QUAY_VERSION` comes through
-//! `valueFrom.fieldRef` from the pod template annotation `quay-version` (OLM copies the CSV's
-//! annotations there), and the component images from `RELATED_IMAGE_COMPONENT_*` env vars
+//! The operator's own Deployment (`quay-operator`, or the CSV's `quay-operator-tng` under
+//! OLM): created once with the model's version unless it exists, then watched. It is built
+//! like the CSV's Deployment (`bundle/manifests/quay-operator.clusterserviceversion.yaml`):
+//! `QUAY_VERSION` comes through `valueFrom.fieldRef` from the pod template annotation
+//! `quay-version` (OLM copies the CSV's annotations there), and the component images from `RELATED_IMAGE_COMPONENT_*` env vars
 //! ([`super::images`]). Its version (`QUAY_VERSION` as a value or through the annotation, or,
 //! without it, its image tag) is the version the model migrates to; its images are what the
 //! model deploys. A change of either (an OLM upgrade, or a patch by the provider) is
