@@ -174,7 +174,7 @@ pub const OPERATOR_NAMESPACE_OPENSHIFT: &str = "openshift-operators";
 /// The operator's namespace on the Kubernetes flavour (plain Deployment).
 pub const OPERATOR_NAMESPACE_KUBERNETES: &str = "quay-operator";
 
-/// The operator's Subscription (OLM) and Deployment name.
+/// The operator's Subscription (OLM) and, without OLM, Deployment name.
 pub const OPERATOR_SUBSCRIPTION: &str = "quay-operator";
 
 impl LocalOptions {
@@ -229,6 +229,17 @@ impl LocalSite {
         match self.cluster.flavour() {
             Flavour::Openshift => (OPERATOR_NAMESPACE_OPENSHIFT, OPERATOR_SUBSCRIPTION),
             Flavour::Kubernetes => (OPERATOR_NAMESPACE_KUBERNETES, OPERATOR_SUBSCRIPTION),
+        }
+    }
+
+    /// `(namespace, name)` of the operator's Deployment: the one its CSV names
+    /// ([`olm::OPERATOR_DEPLOYMENT`]) when [`LocalSite::olm`] runs, else the plain one.
+    #[must_use]
+    pub fn operator_deployment(&self) -> (&'static str, &'static str) {
+        let (namespace, subscription) = self.operator_install();
+        match self.olm {
+            Some(_) => (namespace, olm::OPERATOR_DEPLOYMENT),
+            None => (namespace, subscription),
         }
     }
 }
@@ -312,6 +323,8 @@ impl LocalEnv {
             kubeconfig::write(&path, std::slice::from_ref(endpoint)).map_err(Error::Kubeconfig)?;
             let mut op = OperatorOptions::new(&cluster, opts.quay_version);
             let olm = if opts.olm && cluster.flavour() == Flavour::Openshift {
+                // The model runs as the Deployment the CSV's install strategy names.
+                op.deployment = olm::OPERATOR_DEPLOYMENT.to_owned();
                 Some(start_olm(&cluster, &op.namespace, opts.quay_version).await?)
             } else {
                 None

@@ -19,7 +19,9 @@
 //! - CRDs: creating one serves it (discovery and OpenAPI too), deleting one stops serving it
 //!   and deletes its objects; objects are defaulted, pruned and validated against the
 //!   structural schema and its CEL rules. QuayRegistry is preloaded; the `openshift` flavour
-//!   adds Route and the OLM types.
+//!   adds Route and the OLM types, and, like a real OpenShift's monitoring stack, the
+//!   `monitoring.coreos.com/v1` `ServiceMonitor` and `PrometheusRule` and the
+//!   `openshift-config-managed` namespace ([`ClusterConfig::monitoring`], default on).
 //! - Faults ([`FaultRule`], [`apiserver::Faults`]): failing requests, latency, dropped
 //!   watches, an unreachable cluster; counters of requests by verb, writes, connections and
 //!   TLS handshakes, with each connection filed under the `User-Agent` of its first request

@@ -59,14 +59,46 @@ where
     }
 }
 
-async fn operator_env(client: &Client) -> (String, String) {
+/// The image and `QUAY_VERSION` of the operator Deployment `name`: the env var's value, or
+/// the pod template annotation its `valueFrom.fieldRef` names (as the CSV's Deployment reads
+/// it).
+async fn deployment_env(client: &Client, name: &str) -> (String, String) {
     let d = Api::<Deployment>::namespaced(client.clone(), NS)
-        .get("quay-operator")
+        .get(name)
         .await
         .unwrap();
-    let c = &d.spec.unwrap().template.spec.unwrap().containers[0];
-    let version = c.env.as_ref().unwrap()[0].value.clone().unwrap();
+    let template = d.spec.unwrap().template;
+    let c = &template.spec.unwrap().containers[0];
+    let var = c
+        .env
+        .iter()
+        .flatten()
+        .find(|e| e.name == "QUAY_VERSION")
+        .unwrap();
+    let version = match &var.value {
+        Some(value) => value.clone(),
+        None => {
+            let path = &var
+                .value_from
+                .as_ref()
+                .unwrap()
+                .field_ref
+                .as_ref()
+                .unwrap()
+                .field_path;
+            let key = path
+                .strip_prefix("metadata.annotations['")
+                .and_then(|k| k.strip_suffix("']"))
+                .unwrap();
+            template.metadata.unwrap().annotations.unwrap()[key].clone()
+        }
+    };
     (c.image.clone().unwrap(), version)
+}
+
+/// [`deployment_env`] of the Deployment the Quay CSV names.
+async fn operator_env(client: &Client) -> (String, String) {
+    deployment_env(client, olm::OPERATOR_DEPLOYMENT).await
 }
 
 /// Starts `sub` at `version` on its own channel, then installs `olm` as if approved once.
@@ -170,6 +202,83 @@ async fn install_plan_appears_for_a_newer_csv_and_waits_for_approval() {
 }
 
 #[tokio::test]
+async fn olm_installs_the_operator_deployment_under_the_name_its_csv_gives() {
+    let (_sim, client, _model) = openshift().await;
+    install(&client, "3.14.8").await;
+    let csv = olm_api(&client, "ClusterServiceVersion", "clusterserviceversions")
+        .get("quay-operator.v3.14.8")
+        .await
+        .unwrap();
+    // As quay-operator's bundle/manifests/quay-operator.clusterserviceversion.yaml has it.
+    let strategy = &csv.data["spec"]["install"]["spec"]["deployments"][0];
+    assert_eq!(strategy["name"], json!("quay-operator-tng"));
+    assert_eq!(csv.annotations()["olm.targetNamespaces"], "");
+    let deployments = Api::<Deployment>::namespaced(client.clone(), NS);
+    assert!(
+        deployments
+            .get_opt("quay-operator")
+            .await
+            .unwrap()
+            .is_none(),
+        "OLM names the Deployment after the CSV, not the Subscription"
+    );
+    let deployment = deployments.get("quay-operator-tng").await.unwrap();
+    assert_eq!(
+        deployment.labels()["olm.owner"],
+        "quay-operator.v3.14.8",
+        "OLM labels what it installs with the owner CSV"
+    );
+    let template = deployment.spec.unwrap().template;
+    let annotations = template.metadata.unwrap().annotations.unwrap();
+    assert_eq!(annotations["quay-version"], "3.14.8");
+    assert_eq!(annotations["olm.targetNamespaces"], "");
+    let env: Vec<(String, Option<String>, Option<String>)> = template.spec.unwrap().containers[0]
+        .env
+        .iter()
+        .flatten()
+        .map(|e| {
+            let path = e
+                .value_from
+                .as_ref()
+                .and_then(|f| f.field_ref.as_ref())
+                .map(|f| f.field_path.clone());
+            (e.name.clone(), e.value.clone(), path)
+        })
+        .collect();
+    for wanted in [
+        (
+            "QUAY_VERSION",
+            None,
+            Some("metadata.annotations['quay-version']"),
+        ),
+        (
+            "WATCH_NAMESPACE",
+            None,
+            Some("metadata.annotations['olm.targetNamespaces']"),
+        ),
+        (
+            "RELATED_IMAGE_COMPONENT_QUAY",
+            Some("quay.io/projectquay/quay:3.14.8"),
+            None,
+        ),
+    ] {
+        let wanted = (
+            wanted.0.to_owned(),
+            wanted.1.map(str::to_owned),
+            wanted.2.map(str::to_owned),
+        );
+        assert!(env.contains(&wanted), "{wanted:?} is not in {env:#?}");
+    }
+    assert_eq!(
+        operator_env(&client).await,
+        (
+            "quay.io/projectquay/quay-operator:3.14.8".to_owned(),
+            "3.14.8".to_owned()
+        )
+    );
+}
+
+#[tokio::test]
 async fn approval_replaces_the_operator_image_and_quay_version() {
     let (_sim, client, _model) = openshift().await;
     install(&client, "3.14.0").await;
@@ -262,7 +371,7 @@ async fn kubernetes_flavour_has_no_olm_and_a_plain_operator_deployment() {
     olm::install_operator_deployment(&client, NS, "quay-operator", "3.14.8")
         .await
         .unwrap();
-    let env = operator_env(&client).await;
+    let env = deployment_env(&client, "quay-operator").await;
     assert_eq!(
         env,
         (

@@ -201,9 +201,23 @@ async fn site_with(
     flavour: Flavour,
     opts: impl FnOnce(&SimCluster) -> OperatorOptions,
 ) -> Site {
-    georep_harness::sim::install_crypto_provider();
     let mut config = ClusterConfig::new(name);
     config.flavour = flavour;
+    site_on(config, opts).await
+}
+
+/// An OpenShift-flavoured site whose cluster lacks the monitoring stack (the Prometheus APIs
+/// and `openshift-config-managed`), which the flavour otherwise has.
+async fn openshift_without_monitoring(name: &str) -> Site {
+    let ledger = Ledger::in_memory();
+    let mut config = ClusterConfig::new(name);
+    config.flavour = Flavour::Openshift;
+    config.monitoring = false;
+    site_on(config, |sim| fast_options(sim, "3.13.11", &ledger)).await
+}
+
+async fn site_on(config: ClusterConfig, opts: impl FnOnce(&SimCluster) -> OperatorOptions) -> Site {
+    georep_harness::sim::install_crypto_provider();
     let sim = SimCluster::start(config).await.unwrap();
     let client = sim.client().await.unwrap();
     let operator = OperatorModel::start(&sim, opts(&sim))
@@ -479,8 +493,10 @@ async fn missing_components_are_written_back_with_openshift_defaults() {
     ] {
         assert_eq!(managed(kind), true, "{kind}");
     }
-    // No Prometheus API on this cluster: the operator defaults monitoring to unmanaged.
-    assert_eq!(managed("monitoring"), false);
+    // OpenShift's monitoring stack is there and the operator watches all namespaces
+    // (upstream `controllers/quay/features.go`, `checkMonitoringAvailable`): monitoring
+    // defaults to managed.
+    assert_eq!(managed("monitoring"), true);
     let reg = site.get().await;
     assert!(
         reg["metadata"]["finalizers"]
@@ -489,6 +505,23 @@ async fn missing_components_are_written_back_with_openshift_defaults() {
             .iter()
             .any(|f| f == "quay-operator/finalizer")
     );
+}
+
+#[tokio::test]
+async fn monitoring_defaults_to_unmanaged_on_an_openshift_without_the_prometheus_api() {
+    let site = openshift_without_monitoring("defaults-os-no-prometheus").await;
+    site.registry("bundle", json!([{"kind": "quay", "managed": true}]))
+        .await;
+    let components = site
+        .wait("11 components", |r| {
+            let list = r["spec"]["components"].as_array()?;
+            (list.len() == 11).then(|| list.clone())
+        })
+        .await;
+    let managed =
+        |kind: &str| components.iter().find(|c| c["kind"] == kind).unwrap()["managed"].clone();
+    assert_eq!(managed("monitoring"), false);
+    assert_eq!(managed("route"), true);
 }
 
 #[tokio::test]
@@ -928,7 +961,10 @@ async fn managed_monitoring_without_the_prometheus_api_is_blocked() {
         "monitoring",
         json!({"kind": "monitoring", "managed": true}),
     );
-    let c = blocked_by(Flavour::Openshift, Some(offline_config()), components).await;
+    let site = openshift_without_monitoring("monitoring-blocked").await;
+    site.bundle("bundle", &offline_config(), &[]).await;
+    site.registry("bundle", components).await;
+    let c = site.wait_condition("RolloutBlocked", "True").await;
     assert_eq!(c["reason"], "MonitoringComponentDependencyError", "{c}");
     assert!(
         c["message"]

@@ -409,7 +409,7 @@ async fn discovery_finds_builtin_and_quay_registry_resources() {
 }
 
 #[tokio::test]
-async fn openshift_flavour_serves_routes_and_olm_types() {
+async fn openshift_flavour_serves_routes_olm_types_and_the_monitoring_stack() {
     let mut config = ClusterConfig::new("site-b");
     config.flavour = Flavour::Openshift;
     let (_sim, client) = cluster_with(config).await;
@@ -423,8 +423,30 @@ async fn openshift_flavour_serves_routes_and_olm_types() {
         "{groups:?}"
     );
     assert!(groups.contains(&"operators.coreos.com".to_owned()));
+    // What OpenShift's monitoring stack brings, and the Quay Operator's monitoring check
+    // reads (quay-operator `controllers/quay/features.go`, `checkMonitoringAvailable`).
+    let monitoring: Vec<String> = client
+        .list_api_group_resources("monitoring.coreos.com/v1")
+        .await
+        .unwrap()
+        .resources
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    for plural in ["servicemonitors", "prometheusrules"] {
+        assert!(monitoring.contains(&plural.to_owned()), "{monitoring:?}");
+    }
+    let namespaces = Api::<Namespace>::all(client.clone());
+    assert!(
+        namespaces
+            .get_opt("openshift-config-managed")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
     let (_sim2, plain) = cluster().await;
-    let plain_groups: Vec<String> = kube::discovery::Discovery::new(plain)
+    let plain_groups: Vec<String> = kube::discovery::Discovery::new(plain.clone())
         .run()
         .await
         .unwrap()
@@ -432,6 +454,28 @@ async fn openshift_flavour_serves_routes_and_olm_types() {
         .map(|g| g.name().to_owned())
         .collect();
     assert!(!plain_groups.contains(&"route.openshift.io".to_owned()));
+    assert!(!plain_groups.contains(&"monitoring.coreos.com".to_owned()));
+    assert!(
+        Api::<Namespace>::all(plain)
+            .get_opt("openshift-config-managed")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let mut config = ClusterConfig::new("site-c");
+    config.flavour = Flavour::Openshift;
+    config.monitoring = false;
+    let (_sim3, bare) = cluster_with(config).await;
+    let bare_groups: Vec<String> = kube::discovery::Discovery::new(bare)
+        .run()
+        .await
+        .unwrap()
+        .groups()
+        .map(|g| g.name().to_owned())
+        .collect();
+    assert!(bare_groups.contains(&"route.openshift.io".to_owned()));
+    assert!(!bare_groups.contains(&"monitoring.coreos.com".to_owned()));
 }
 
 #[tokio::test]

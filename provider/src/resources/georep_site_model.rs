@@ -15,7 +15,7 @@ use super::model::{Field, Model, flag, with_fields};
 use super::provider_data::ProviderData;
 use super::site_schema::{report, site_arguments, site_block, site_input};
 use super::timeouts::{self, Operation, Timeouts};
-use crate::georep::site::{RegistryStatus, Site, SiteInput, validate_site};
+use crate::georep::site::{BLOCKED_GRACE, RegistryStatus, Site, SiteInput, validate_site};
 use crate::tfvalue::{Attribute, Block, Diagnostics, Schema, Type, Value};
 
 /// Results the resource computes.
@@ -51,6 +51,28 @@ pub(super) const DEFAULT_CREATE: Duration = Duration::from_secs(20 * 60);
 pub(super) const DEFAULT_UPDATE: Duration = Duration::from_secs(20 * 60);
 pub(super) const DEFAULT_DELETE: Duration = Duration::from_secs(10 * 60);
 
+/// What `wait_for_ready` waits for: everything [`Settle`](crate::georep::site::Settle) judges
+/// (`georep/site/settle.rs`), so the docs say why an apply still waits or fails.
+fn wait_for_ready_description() -> String {
+    format!(
+        "wait until the site has settled; default true. The wait reads the site about once a \
+         second until: the QuayRegistry's Available and ComponentsCreated conditions are True \
+         and its status.currentVersion is known; the operator has seen the change \
+         (status.observedGeneration from Quay 3.17; before 3.17, which has none, \
+         status.lastUpdated has moved since the apply); every Deployment of the site has rolled \
+         out (its latest template observed, every replica updated and available, no pod of an \
+         older template left), since the operator recomputes Available only about once a \
+         minute; and no migration Job is running. A RolloutBlocked condition or a \
+         MigrationsFailed reason fails the wait only once it has persisted for {} s (the \
+         operator may still recompute it, and Kubernetes retries a failing migration Job for \
+         about ten minutes) or the migration Job has failed for good; the failure quotes the \
+         migration pod's own message. While waiting, a new site (or a new config bundle) holds \
+         the shared database: other sites of the same apply on that database wait, so their \
+         migration Jobs never overlap",
+        BLOCKED_GRACE.as_secs()
+    )
+}
+
 /// The schema.
 pub(crate) fn schema() -> Schema {
     let block = Block::new(
@@ -58,11 +80,7 @@ pub(crate) fn schema() -> Schema {
          QuayRegistry, applied with server-side apply and awaited until the operator reports it \
          converged",
     )
-    .attribute(Attribute::optional("wait_for_ready", Type::Bool).description(
-        "wait until the operator reports the site Available with a current version; default true. \
-         While waiting, a new site (or a new config bundle) holds the shared database: other sites \
-         of the same apply on that database wait, so their migration Jobs never overlap",
-    ))
+    .attribute(Attribute::optional("wait_for_ready", Type::Bool).description(&wait_for_ready_description()))
     .attribute(Attribute::computed("id", Type::String).description("cluster/namespace/name; also the import id"))
     .attribute(Attribute::computed("bundle_secret_name", Type::String).description(
         "the config bundle Secret, <name>-config-bundle-<content hash>; a new name on every content change makes the operator reconcile",
@@ -268,6 +286,40 @@ mod tests {
     #[test]
     fn every_attribute_reads_into_the_model_and_back() {
         crate::resources::model::assert_every_attribute_round_trips::<SiteModel>(&schema());
+    }
+
+    #[test]
+    fn wait_for_ready_says_everything_the_wait_checks() {
+        let schema = schema();
+        let description = &schema
+            .block
+            .attributes
+            .iter()
+            .find(|a| a.name == "wait_for_ready")
+            .expect("the schema has wait_for_ready")
+            .description;
+        for check in [
+            "Available",
+            "ComponentsCreated",
+            "status.currentVersion",
+            "status.observedGeneration",
+            "before 3.17",
+            "status.lastUpdated",
+            "rolled out",
+            "every replica updated and available",
+            "no migration Job is running",
+            "RolloutBlocked",
+            "MigrationsFailed",
+            &format!("{} s", BLOCKED_GRACE.as_secs()),
+            "failed for good",
+            "migration pod's own message",
+            "migration Jobs never overlap",
+        ] {
+            assert!(
+                description.contains(check),
+                "wait_for_ready's description does not mention {check:?}: {description}"
+            );
+        }
     }
 
     #[test]

@@ -173,19 +173,41 @@ fn play_operator(site: &Site, world: Arc<Mutex<World>>) -> JoinHandle<()> {
     })
 }
 
+/// The operator's `QUAY_VERSION`, from its Deployment found by its pods' label, which both
+/// installs give it (the CSV's `quay-operator-tng` under OLM, the plain `quay-operator`
+/// otherwise): the env var's value, or the pod template annotation its `valueFrom.fieldRef`
+/// names.
 async fn operator_version(client: &Client) -> Result<String, kube::Error> {
-    let d = Api::<Deployment>::namespaced(client.clone(), OPERATOR_NS)
-        .get("quay-operator")
+    let (key, value) = olm::OPERATOR_POD_LABEL;
+    let list = Api::<Deployment>::namespaced(client.clone(), OPERATOR_NS)
+        .list(&ListParams::default())
         .await?;
-    let env = d
+    let Some(template) = list.items.into_iter().find_map(|d| {
+        let template = d.spec?.template;
+        let labels = template.metadata.as_ref()?.labels.as_ref()?;
+        (labels.get(key).map(String::as_str) == Some(value)).then_some(template)
+    }) else {
+        return Ok(String::new());
+    };
+    let annotations = template
+        .metadata
+        .and_then(|m| m.annotations)
+        .unwrap_or_default();
+    let env = template
         .spec
-        .and_then(|s| s.template.spec)
         .map(|s| s.containers[0].env.clone().unwrap_or_default())
         .unwrap_or_default();
-    Ok(env
-        .iter()
-        .find(|e| e.name == "QUAY_VERSION")
+    let var = env.iter().find(|e| e.name == "QUAY_VERSION");
+    let from_annotation = || {
+        let path = &var?.value_from.as_ref()?.field_ref.as_ref()?.field_path;
+        let key = path
+            .strip_prefix("metadata.annotations['")?
+            .strip_suffix("']")?;
+        annotations.get(key).cloned()
+    };
+    Ok(var
         .and_then(|e| e.value.clone())
+        .or_else(from_annotation)
         .unwrap_or_default())
 }
 

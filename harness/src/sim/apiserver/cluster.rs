@@ -99,6 +99,12 @@ pub struct ClusterConfig {
     pub history_limit: usize,
     /// Interval between watch BOOKMARKs when asked for. Default: 5 s.
     pub bookmark_interval: Duration,
+    /// On the OpenShift flavour, serve the cluster monitoring stack's APIs (the
+    /// `monitoring.coreos.com/v1` `ServiceMonitor` and `PrometheusRule` CRDs) and hold the
+    /// `openshift-config-managed` namespace, as every OpenShift cluster does; ignored on the
+    /// Kubernetes flavour, which has neither. Default: true; false imitates an OpenShift whose
+    /// monitoring APIs are missing.
+    pub monitoring: bool,
     /// Load the QuayRegistry CRD at start. Default: true.
     pub quay_crd: bool,
 }
@@ -114,6 +120,7 @@ impl ClusterConfig {
             port: 0,
             history_limit: 10_000,
             bookmark_interval: Duration::from_secs(5),
+            monitoring: true,
             quay_crd: true,
         }
     }
@@ -184,8 +191,10 @@ impl SimCluster {
             None => None,
         };
         let mut store = Store::new(&site, config.history_limit);
+        let monitoring = config.monitoring && config.flavour == Flavour::Openshift;
         builtin_crds::load(&mut store, config.flavour, config.quay_crd)
-            .and_then(|()| seed::seed(&mut store, config.flavour))
+            .and_then(|()| builtin_crds::load_monitoring(&mut store, monitoring))
+            .and_then(|()| seed::seed(&mut store, config.flavour, monitoring))
             .map_err(|(file, message)| Error::Crd {
                 site: site.clone(),
                 file,

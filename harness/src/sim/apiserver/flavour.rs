@@ -1,10 +1,11 @@
-//! Which kind of cluster a simulated API server imitates: OpenShift (Route and the OLM types
-//! are served) or plain Kubernetes.
+//! Which kind of cluster a simulated API server imitates: OpenShift (Route, the OLM types and,
+//! unless [`ClusterConfig::monitoring`](super::ClusterConfig) turns them off, the monitoring
+//! stack's Prometheus APIs and `openshift-config-managed` namespace) or plain Kubernetes.
 
 /// Which kind of cluster to imitate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Flavour {
-    /// OpenShift: Route and OLM APIs are served.
+    /// OpenShift: Route, OLM and (by default) the Prometheus Operator's APIs are served.
     Openshift,
     /// Plain Kubernetes (kind-like).
     #[default]

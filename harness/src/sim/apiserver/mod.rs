@@ -46,12 +46,13 @@ mod verbs;
 mod watch;
 mod wire;
 
-pub use builtin_crds::quay_registry_crd_yaml;
+pub use builtin_crds::{prometheus_crds, quay_registry_crd_yaml};
 pub use cluster::{ClusterConfig, Error, SimCluster};
 pub use faults::{Counters, FaultKind, FaultRule, Faults};
 pub use flavour::Flavour;
 pub use open_watches::OpenWatches;
 pub use resources::{Catalog, ResourceType};
+pub use seed::OPENSHIFT_CONFIG_MANAGED;
 pub use state::ClusterState;
 pub use status::ApiError;
 pub use store::{Store, WriteOptions};

@@ -1,7 +1,8 @@
 //! Objects a fresh cluster already holds besides its CRDs: a default StorageClass (kind and
 //! OpenShift clusters come with one), and on OpenShift the cluster-scoped `config.openshift.io`
 //! singletons clients read (`dns/cluster` for the base domain, `apiserver/cluster` for the
-//! TLS security profile), served through CRDs of their own.
+//! TLS security profile), served through CRDs of their own, and the monitoring stack's
+//! `openshift-config-managed` namespace.
 //!
 //! quay-operator's Chainsaw cases read all three (`custom_storageclass` clones the default
 //! StorageClass; `unmanaged_route_tls` and `tls_security_profile` read the config objects).
@@ -10,6 +11,10 @@ use serde_json::{Value, json};
 
 use super::flavour::Flavour;
 use super::store::{Store, WriteOptions};
+
+/// The namespace OpenShift's monitoring stack reads dashboards from, which every OpenShift
+/// cluster has (the Quay Operator writes its Grafana dashboard there).
+pub const OPENSHIFT_CONFIG_MANAGED: &str = "openshift-config-managed";
 
 /// The base domain `dns/cluster` reports on OpenShift-flavoured clusters.
 pub const BASE_DOMAIN: &str = "sim.example.com";
@@ -52,11 +57,17 @@ fn create(
         .map_err(|e| ("seed", e.to_string()))
 }
 
-/// Create the flavour's default objects in `store`.
+/// Create the flavour's default objects in `store`; with `monitoring` (OpenShift only), the
+/// namespace `openshift-config-managed` too, where OpenShift's console reads dashboards (the
+/// Quay Operator's monitoring check needs it: `controllers/quay/features.go`).
 ///
 /// # Errors
 /// `("seed", message)` when the store rejects one.
-pub fn seed(store: &mut Store, flavour: Flavour) -> Result<(), (&'static str, String)> {
+pub fn seed(
+    store: &mut Store,
+    flavour: Flavour,
+    monitoring: bool,
+) -> Result<(), (&'static str, String)> {
     create(
         store,
         "storage.k8s.io",
@@ -72,6 +83,15 @@ pub fn seed(store: &mut Store, flavour: Flavour) -> Result<(), (&'static str, St
     )?;
     if flavour != Flavour::Openshift {
         return Ok(());
+    }
+    if monitoring {
+        create(
+            store,
+            "",
+            "namespaces",
+            json!({"apiVersion": "v1", "kind": "Namespace",
+                   "metadata": {"name": OPENSHIFT_CONFIG_MANAGED}}),
+        )?;
     }
     for (plural, singular, kind) in [
         ("dnses", "dns", "DNS"),

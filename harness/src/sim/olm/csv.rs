@@ -1,22 +1,31 @@
 //! The ClusterServiceVersion controller: installs a pending CSV.
 //!
-//! A CSV not yet `Succeeded` gets its operator Deployment ([`super::OPERATOR_DEPLOYMENT`] in
-//! the CSV's namespace) applied with the catalogue image and `QUAY_VERSION` of the CSV; the CSV
-//! it `spec.replaces` is deleted; then its `status.phase` becomes `Succeeded`. A CSV the
-//! catalogue does not know goes to phase `Failed`. Nothing else of a CSV is modelled.
+//! A CSV not yet `Succeeded` gets the Deployments its install strategy names
+//! (`spec.install.spec.deployments[]`: [`super::OPERATOR_DEPLOYMENT`] for the Quay CSVs, as the
+//! released CSV has it) applied in the CSV's namespace under those names, with the CSV's
+//! annotations on their pod templates (`deployment::strategy_deployment`); the CSV it
+//! `spec.replaces` is deleted; then its `status.phase` becomes `Succeeded`. A CSV the
+//! catalogue does not know, or whose strategy names no Deployment, goes to phase `Failed`.
+//! Nothing else of a CSV is modelled.
 
 use std::sync::Arc;
 
 use kube::api::{DeleteParams, DynamicObject, ResourceExt as _};
 use kube::runtime::controller::Action;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::catalogue::{Catalogue, Entry};
-use super::deployment::{OPERATOR_DEPLOYMENT, apply_deployment, operator_deployment};
+use super::deployment::{
+    OPERATOR_DEPLOYMENT, apply_deployment, csv_deployment_spec, strategy_deployment,
+};
 use super::shared::{API_VERSION, CSV, Ctx, Error, api, api_error, apply, patch_status, str_at};
 
 /// The annotation carrying the Quay version a CSV installs (as the real bundle has it).
 pub const QUAY_VERSION_ANNOTATION: &str = "quay-version";
+
+/// OLM's annotation on a CSV naming the namespaces its operator watches; empty for an
+/// operator installed for all namespaces (the global OperatorGroup of `openshift-operators`).
+pub const TARGET_NAMESPACES_ANNOTATION: &str = "olm.targetNamespaces";
 
 /// Creates CSV `entry` (phase `Pending`) in `namespace`, replacing `replaces`.
 pub(crate) async fn create(
@@ -30,10 +39,7 @@ pub(crate) async fn create(
         "displayName": "Red Hat Quay",
         "install": {"strategy": "deployment", "spec": {"deployments": [{
             "name": OPERATOR_DEPLOYMENT,
-            "spec": {"template": {"spec": {"containers": [{
-                "name": "quay-operator", "image": entry.image,
-                "env": [{"name": "QUAY_VERSION", "value": entry.version}],
-            }]}}},
+            "spec": csv_deployment_spec(entry),
         }]}},
     });
     if let Some(old) = replaces.filter(|old| *old != entry.csv) {
@@ -43,7 +49,11 @@ pub(crate) async fn create(
         "apiVersion": API_VERSION, "kind": CSV.0,
         "metadata": {
             "name": entry.csv, "namespace": namespace,
-            "annotations": {QUAY_VERSION_ANNOTATION: entry.version},
+            "annotations": {
+                QUAY_VERSION_ANNOTATION: entry.version,
+                TARGET_NAMESPACES_ANNOTATION: "",
+                "olm.operatorNamespace": namespace,
+            },
         },
         "spec": spec,
     });
@@ -52,7 +62,18 @@ pub(crate) async fn create(
     Ok(())
 }
 
-/// Installs CSV `name` in `namespace`: Deployment, replaced CSV removed, phase `Succeeded`.
+/// The `(name, spec)` of every Deployment CSV `csv`'s install strategy names.
+fn strategy_deployments(csv: &DynamicObject) -> Vec<(String, Value)> {
+    csv.data["spec"]["install"]["spec"]["deployments"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|d| Some((d["name"].as_str()?.to_owned(), d["spec"].clone())))
+        .collect()
+}
+
+/// Installs CSV `name` in `namespace`: its Deployments, replaced CSV removed, phase
+/// `Succeeded`.
 pub(crate) async fn install(
     client: &kube::Client,
     namespace: &str,
@@ -60,29 +81,42 @@ pub(crate) async fn install(
     cat: &Catalogue,
 ) -> Result<(), Error> {
     let csvs = api(client, CSV, namespace);
-    let Some(entry) = cat.entry(name) else {
-        return patch_status(
-            &csvs,
-            CSV,
-            name,
-            json!({"phase": "Failed", "reason": "NotInCatalogue",
-                   "message": format!("{name} is not in the simulated catalogue")}),
-        )
-        .await;
-    };
-    apply_deployment(
-        client,
-        &operator_deployment(namespace, OPERATOR_DEPLOYMENT, &entry.image, &entry.version),
-    )
-    .await?;
+    let failed = |reason: &str, message: String| json!({"phase": "Failed", "reason": reason, "message": message});
+    if cat.entry(name).is_none() {
+        let status = failed(
+            "NotInCatalogue",
+            format!("{name} is not in the simulated catalogue"),
+        );
+        return patch_status(&csvs, CSV, name, status).await;
+    }
     let object = csvs
         .get_opt(name)
         .await
         .map_err(api_error("read", format!("{} {namespace}/{name}", CSV.0)))?;
-    if let Some(old) = object
-        .as_ref()
-        .and_then(|o| str_at(o, &["spec", "replaces"]))
-    {
+    let Some(object) = object else {
+        return Ok(());
+    };
+    let deployments = strategy_deployments(&object);
+    if deployments.is_empty() {
+        let status = failed(
+            "InvalidInstallStrategy",
+            format!("{name} names no Deployment in spec.install.spec.deployments"),
+        );
+        return patch_status(&csvs, CSV, name, status).await;
+    }
+    let annotations: serde_json::Map<String, Value> = object
+        .annotations()
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect();
+    for (deployment, spec) in &deployments {
+        apply_deployment(
+            client,
+            &strategy_deployment(namespace, name, &annotations, deployment, spec),
+        )
+        .await?;
+    }
+    if let Some(old) = str_at(&object, &["spec", "replaces"]) {
         match csvs.delete(old, &DeleteParams::background()).await {
             Ok(_) => {}
             Err(kube::Error::Api(status)) if status.code == 404 => {}

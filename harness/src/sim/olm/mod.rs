@@ -11,9 +11,11 @@
 //!   Changing `spec.channel` makes the new channel's head available the same way.
 //! - [`install_plan`]: once `spec.approved` is true, creates the ClusterServiceVersion (phase
 //!   `Pending`, `spec.replaces` the installed one) and completes the plan.
-//! - [`csv`]: installs a pending CSV: the operator Deployment `quay-operator` in the CSV's
-//!   namespace gets the CSV's image and `QUAY_VERSION` (created when missing), the replaced
-//!   CSV is deleted, and the CSV reaches phase `Succeeded`.
+//! - [`csv`]: installs a pending CSV: the Deployment its install strategy names
+//!   ([`OPERATOR_DEPLOYMENT`], `quay-operator-tng` as in the released CSV) is applied in the
+//!   CSV's namespace with the strategy's spec and the CSV's annotations on its pod template
+//!   (created when missing), the replaced CSV is deleted, and the CSV reaches phase
+//!   `Succeeded`.
 //!
 //! [`install_operator`] installs an initial version as OLM would have (Subscription with
 //! manual approval, Succeeded CSV, Deployment); [`install_operator_deployment`] is the plain
@@ -29,11 +31,13 @@
 //! | the PackageManifest of the package, in the Subscription's namespace, labelled `catalog`/`catalog-namespace`, with each channel's `currentCSV` and `currentCSVDesc.version` (see [`package_manifest`]) | `pkg/package-server/provider/registry.go`, `pkg/package-server/apis/operators/v1/packagemanifest_types.go` |
 //! | a catalog update publishing a new channel head at run time, including a patch the provider never heard of ([`OlmModel::publish`]) | a CatalogSource's registry image moving on (`pkg/controller/registry/reconciler`) |
 //! | CSV name `quay-operator.v<version>`, operator image `quay.io/projectquay/quay-operator:<version>` (no `v`), annotation `quay-version` | quay/quay-operator `hack/prepare-upstream.sh`, `.github/workflows/prepare-release.yml` |
-//! | installing a CSV: the operator Deployment gets its image and `QUAY_VERSION`, the replaced CSV is deleted | `pkg/controller/operators/olm/operator.go`, quay-operator `bundle/manifests/quay-operator.clusterserviceversion.yaml` |
+//! | installing a CSV: the Deployment its install strategy names (`quay-operator-tng`, selector `name=quay-operator-alm-owned`) gets the strategy's spec: operator image, `QUAY_VERSION` and `WATCH_NAMESPACE` through `valueFrom.fieldRef` on the pod annotations `quay-version` and `olm.targetNamespaces`, the release's `RELATED_IMAGE_COMPONENT_*`; the CSV's annotations are copied onto the pod template, the Deployment is labelled `olm.owner=<csv>`; the replaced CSV is deleted | `pkg/controller/operators/olm/operator.go`, `pkg/controller/install/deployment.go`, quay-operator `bundle/manifests/quay-operator.clusterserviceversion.yaml` |
+//! | the Quay CSV annotated `olm.targetNamespaces: ""` and `olm.operatorNamespace`: installed for all namespaces, as in `openshift-operators` (global OperatorGroup) | `pkg/controller/operators/olm/operatorgroup.go` |
 //!
 //! # What it does not model
 //! CatalogSources and bundle images (the catalogue is a data file, changed with
-//! [`OlmModel::publish`]), OperatorGroups and install modes, `Automatic` approval (plans of
+//! [`OlmModel::publish`]), OperatorGroups and install modes other than all namespaces (nor
+//! the CSV copies OLM makes in watched namespaces), `Automatic` approval (plans of
 //! such a Subscription also wait), `replaces`/`skips`/`skipRange` upgrade graphs (the channel
 //! head is offered directly), resolution of packages other than Quay (another Subscription's
 //! status is whatever a test writes), dependency resolution, the package server's other
@@ -58,7 +62,10 @@ use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
 use tokio::task::JoinHandle;
 
-pub use deployment::{OPERATOR_DEPLOYMENT, install_operator_deployment, operator_deployment};
+pub use deployment::{
+    OPERATOR_DEPLOYMENT, OPERATOR_POD_LABEL, OWNER_LABEL, csv_deployment_spec,
+    install_operator_deployment, operator_deployment,
+};
 pub use install::install_operator;
 pub use shared::{API_VERSION, Error, FIELD_MANAGER, RESYNC};
 

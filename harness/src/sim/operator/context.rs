@@ -16,7 +16,7 @@ use crate::sim::ledger::Ledger;
 use crate::sim::reconciles::Reconciles;
 use crate::sim::{Flavour, SimCluster};
 
-/// The operator Deployment's name.
+/// The operator Deployment's name when the model creates it (no OLM).
 pub const OPERATOR_DEPLOYMENT: &str = "quay-operator";
 /// The field manager of every write.
 pub const FIELD_MANAGER: &str = "quay-operator";
@@ -27,6 +27,10 @@ pub struct OperatorOptions {
     /// Namespace of the operator Deployment. Default: `openshift-operators` on OpenShift
     /// flavour, `quay-operator` otherwise.
     pub namespace: String,
+    /// Name of the operator Deployment the model runs as: created when missing, watched for
+    /// its version and images. Default [`OPERATOR_DEPLOYMENT`]; an OLM install names it after
+    /// its CSV (`crate::sim::olm::OPERATOR_DEPLOYMENT`).
+    pub deployment: String,
     /// The Quay version of a newly created operator Deployment (an existing one keeps its
     /// own). No default.
     pub version: QuayVersion,
@@ -64,6 +68,7 @@ impl OperatorOptions {
         };
         Self {
             namespace: namespace.to_owned(),
+            deployment: OPERATOR_DEPLOYMENT.to_owned(),
             version,
             ledger: Ledger::in_memory(),
             storage_location: cluster.site().to_owned(),

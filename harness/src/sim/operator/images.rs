@@ -10,8 +10,9 @@
 //! Differs from the real operator: without the env var, the real operator keeps kustomize's
 //! base image (`quay.io/projectquay/quay:latest`, `kustomize/base/quay.deployment.yaml`),
 //! which names no version; the model uses the operator version's release image instead, so
-//! that operators installed without the env vars (the simulated OLM's) still deploy their
-//! version.
+//! that operators installed without the env vars (the plain Deployment of
+//! `crate::sim::olm::install_operator_deployment`; the simulated OLM's CSV names them) still
+//! deploy their version.
 
 use serde_json::{Value, json};
 

@@ -3,8 +3,9 @@
 //! operator contract of reference/quay-operator.md §0, §1, §3–§5.
 //!
 //! # Brief overview
-//! - [`OperatorModel::start`] creates the operator's own Deployment `quay-operator` unless it
-//!   exists, built like the CSV's (`QUAY_VERSION` through `valueFrom.fieldRef` from the pod
+//! - [`OperatorModel::start`] creates the operator's own Deployment
+//!   ([`OperatorOptions::deployment`], `quay-operator`; an OLM install's is `quay-operator-tng`)
+//!   unless it exists, built like the CSV's (`QUAY_VERSION` through `valueFrom.fieldRef` from the pod
 //!   annotation `quay-version`, `RELATED_IMAGE_COMPONENT_QUAY`/`_CLAIR` of the release, image
 //!   `quay.io/projectquay/quay-operator:<version>`, the released tag convention of
 //!   `hack/prepare-upstream.sh`), and starts the controllers;
@@ -50,6 +51,11 @@
 //! | `status.observedGeneration` written from 3.17 only | `apis/quay/v1/quayregistry_types.go` (`redhat-3.17`) |
 //! | `Available` and the component conditions recomputed only when what the main reconcile writes (generation, `currentVersion`, `ComponentsCreated`, `RolloutBlocked`) changed, or every [`OperatorOptions::status_interval`] (60 s upstream), stale in between (pods becoming ready change none of those); `lastUpdated` moves on every spec change | `controllers/quay/quayregistry_status_controller.go`, `controllers/quay/quayregistry_controller.go` |
 //! | a failing migration Job retried 6 times, waits doubling from [`OperatorOptions::job_backoff`] (10 s upstream, about 10 minutes in all), its pod crash-looping with the error as terminated message, then `Failed` with Kubernetes' generic "Job has reached the specified backoff limit", which `MigrationsFailed` quotes | `kustomize/components/job/quay.upgrade.job.yaml`, `controllers/quay/quayregistry_controller.go` (`checkMigrationStatus`) |
+//! | the rendered config Secret: the managed mirror's, route's and Clair's settings written over the user's `config.yaml`, `ssl.*` moved out ([`effective_config`]) | `pkg/kustomize/kustomize.go` (`Inflate`), `pkg/kustomize/secrets.go` (`FieldGroupFor`), `pkg/middleware/middleware.go` (`FlattenSecret`) |
+//! | a user certificate must cover `SERVER_HOSTNAME` and `BUILDMAN_HOSTNAME`, else `RolloutBlocked`/`ComponentCreationFailed` ([`tls_check`]) | `pkg/kustomize/secrets.go` (`EnsureTLSFor`) |
+//! | HPAs made while `horizontalpodautoscaler` was managed stay when it is set unmanaged (the operator only creates and updates them) and clamp explicit replicas ([`hpa_controller`]) | `controllers/quay/quayregistry_controller.go`, kubernetes `pkg/controller/podautoscaler/horizontal.go` |
+//! | a managed `monitoring` needs the operator watching all namespaces, the Prometheus APIs and `openshift-config-managed` (which the simulated OpenShift has by default), else `MonitoringComponentDependencyError`; an omitted one defaults to managed only then ([`monitoring`]) | `controllers/quay/features.go` (`checkMonitoringAvailable`), `apis/quay/v1/quayregistry_types.go` (`EnsureDefaultComponents`) |
+//! | the model runs as the Deployment its install names ([`OperatorOptions::deployment`]): `quay-operator-tng` from the CSV under OLM | `bundle/manifests/quay-operator.clusterserviceversion.yaml` |
 //!
 //! # Behaviours taken from upstream for quay-operator's Chainsaw cases
 //! | behaviour | upstream file |
@@ -103,8 +109,7 @@
 //! on metrics (a managed HPA pins its `minReplicas`; HPAs only clamp replicas to their
 //! bounds), PVC binding and provisioners, the check that the
 //! TLS key belongs to its certificate, the separate TLS Secret `ssl.*` moves to, Clair's own
-//! start-up (its pods are ready at once), the name `quay-operator-tng` of the CSV's
-//! Deployment, kustomize's `quay:latest` for an operator without
+//! start-up (its pods are ready at once), kustomize's `quay:latest` for an operator without
 //! `RELATED_IMAGE_COMPONENT_QUAY` (the model deploys its version's release image), pod logs (a
 //! migration pod's terminated message stands in for them), and the status reconciler running
 //! on every write of the `QuayRegistry` (the model refreshes when the main reconcile's own
@@ -173,12 +178,12 @@ pub enum Error {
         source: catalogue::Error,
     },
     /// Creating the operator namespace or Deployment failed.
-    #[error("create the operator deployment {namespace}/{OPERATOR_DEPLOYMENT} on site {site}")]
+    #[error("create the operator deployment {deployment} on site {site}")]
     OperatorDeployment {
         /// The site.
         site: String,
-        /// The namespace.
-        namespace: String,
+        /// The Deployment, `namespace/name`.
+        deployment: String,
         /// Why.
         #[source]
         source: kube::Error,
@@ -212,13 +217,14 @@ impl OperatorModel {
                 site: site.clone(),
                 source,
             })?;
-        let (version, images) = operator_deployment::ensure(&client, &opts.namespace, opts.version)
-            .await
-            .map_err(|source| Error::OperatorDeployment {
-                site: site.clone(),
-                namespace: opts.namespace.clone(),
-                source,
-            })?;
+        let (version, images) =
+            operator_deployment::ensure(&client, &opts.namespace, &opts.deployment, opts.version)
+                .await
+                .map_err(|source| Error::OperatorDeployment {
+                    site: site.clone(),
+                    deployment: format!("{}/{}", opts.namespace, opts.deployment),
+                    source,
+                })?;
         let (version_tx, version_rx) = watch::channel(version);
         let (trigger_tx, trigger_rx) = mpsc::channel(8);
         let ctx = Arc::new(Context {

@@ -13,41 +13,24 @@
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::Api;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::components::Blocked;
-use super::context::{Context, OPERATOR_DEPLOYMENT};
+use super::context::Context;
 
 /// The namespace the Grafana dashboard ConfigMap is written to.
-pub const GRAFANA_NAMESPACE: &str = "openshift-config-managed";
+pub const GRAFANA_NAMESPACE: &str = crate::sim::apiserver::OPENSHIFT_CONFIG_MANAGED;
 /// The reason of a managed `monitoring` the cluster cannot support.
 pub const REASON: &str = "MonitoringComponentDependencyError";
 
 /// The CustomResourceDefinitions of the two APIs [`supported`] looks for (`ServiceMonitor`
-/// and `PrometheusRule` in `monitoring.coreos.com/v1`), accepting any content: what an
-/// OpenShift cluster's monitoring stack serves, for giving a simulated cluster the same.
+/// and `PrometheusRule` in `monitoring.coreos.com/v1`): what an OpenShift cluster's monitoring
+/// stack serves, and what the simulated OpenShift flavour serves by default
+/// ([`crate::sim::apiserver::prometheus_crds`], defined there so the API server needs no
+/// model).
 #[must_use]
 pub fn prometheus_crds() -> [Value; 2] {
-    [
-        ("servicemonitors", "ServiceMonitor"),
-        ("prometheusrules", "PrometheusRule"),
-    ]
-    .map(|(plural, kind)| {
-        json!({
-            "apiVersion": "apiextensions.k8s.io/v1",
-            "kind": "CustomResourceDefinition",
-            "metadata": {"name": format!("{plural}.monitoring.coreos.com")},
-            "spec": {
-                "group": "monitoring.coreos.com",
-                "scope": "Namespaced",
-                "names": {"plural": plural, "kind": kind, "listKind": format!("{kind}List"),
-                          "singular": kind.to_lowercase()},
-                "versions": [{"name": "v1", "served": true, "storage": true, "schema": {
-                    "openAPIV3Schema": {"type": "object",
-                                        "x-kubernetes-preserve-unknown-fields": true}}}],
-            },
-        })
-    })
+    crate::sim::apiserver::prometheus_crds()
 }
 
 /// `Ok` when monitoring is supported; otherwise the operator's reason, as it words it.
@@ -106,7 +89,7 @@ pub fn blocked(why: &str) -> Blocked {
 /// `olm.targetNamespaces` annotation as OLM's CSV does.
 async fn watch_namespace(ctx: &Context) -> Option<String> {
     let deployment = Api::<Deployment>::namespaced(ctx.client.clone(), &ctx.opts.namespace)
-        .get_opt(OPERATOR_DEPLOYMENT)
+        .get_opt(&ctx.opts.deployment)
         .await
         .ok()??;
     let template = deployment.spec?.template;

@@ -1,15 +1,18 @@
-//! The operator's own Deployment `quay-operator`: created once with the model's version, then
-//! watched. It is built like the CSV's Deployment (`quay-operator-tng` in
-//! `bundle/manifests/quay-operator.clusterserviceversion.yaml`): `QUAY_VERSION` comes through
-//! `valueFrom.fieldRef` from the pod template annotation `quay-version` (OLM copies the CSV's
-//! annotations there), and the component images from `RELATED_IMAGE_COMPONENT_*` env vars
+//! The operator's own Deployment (`quay-operator`, or the CSV's `quay-operator-tng` under
+//! OLM): created once with the model's version unless it exists, then watched. It is built
+//! like the CSV's Deployment (`bundle/manifests/quay-operator.clusterserviceversion.yaml`):
+//! `QUAY_VERSION` comes through `valueFrom.fieldRef` from the pod template annotation
+//! `quay-version` (OLM copies the CSV's annotations there), and the component images from `RELATED_IMAGE_COMPONENT_*` env vars
 //! ([`super::images`]). Its version (`QUAY_VERSION` as a value or through the annotation, or,
 //! without it, its image tag) is the version the model migrates to; its images are what the
 //! model deploys. A change of either (an OLM upgrade, or a patch by the provider) is
 //! published to every controller and triggers a reconcile of every `QuayRegistry`.
 //!
-//! Not modelled: the operator pod restarting on a change (the model switches in place), the
-//! name `quay-operator-tng` (the simulated OLM and the tests name it `quay-operator`). A value
+//! The Deployment is the one [`OperatorOptions::deployment`](super::OperatorOptions) names:
+//! `quay-operator` when the model creates it, the CSV's `quay-operator-tng` when the simulated
+//! OLM installed it.
+//!
+//! Not modelled: the operator pod restarting on a change (the model switches in place). A value
 //! that is not a catalogue version is ignored with a warning: a real operator with an unknown
 //! version would not start either.
 
@@ -127,6 +130,7 @@ pub fn images_of(deployment: &Deployment) -> ComponentImages {
 pub async fn ensure(
     client: &kube::Client,
     namespace: &str,
+    name: &str,
     version: QuayVersion,
 ) -> Result<(QuayVersion, ComponentImages), kube::Error> {
     let namespaces: Api<Namespace> = Api::all(client.clone());
@@ -138,17 +142,19 @@ pub async fn ensure(
         Err(err) => return Err(err),
     }
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), namespace);
-    if let Some(existing) = deployments.get_opt(OPERATOR_DEPLOYMENT).await? {
+    if let Some(existing) = deployments.get_opt(name).await? {
         return Ok((
             version_of(&existing).unwrap_or(version),
             images_of(&existing),
         ));
     }
+    let mut wanted = manifest(namespace, version);
+    wanted["metadata"]["name"] = json!(name);
     let created = deployments
         .patch(
-            OPERATOR_DEPLOYMENT,
+            name,
             &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(manifest(namespace, version)),
+            &Patch::Apply(wanted),
         )
         .await?;
     Ok((version, images_of(&created)))
@@ -161,7 +167,8 @@ pub async fn watch(
     trigger: mpsc::Sender<()>,
 ) {
     let api: Api<Deployment> = Api::namespaced(ctx.client.clone(), &ctx.opts.namespace);
-    let config = watcher::Config::default().fields(&format!("metadata.name={OPERATOR_DEPLOYMENT}"));
+    let config =
+        watcher::Config::default().fields(&format!("metadata.name={}", ctx.opts.deployment));
     let mut events = Box::pin(watcher(api, config));
     while let Some(event) = events.next().await {
         let deployment = match event {

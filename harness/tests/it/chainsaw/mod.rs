@@ -148,31 +148,6 @@ fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/chainsaw")
 }
 
-/// What an OpenShift cluster's monitoring stack adds and the operator's monitoring check
-/// reads (upstream `controllers/quay/features.go`, `checkMonitoringAvailable`): the
-/// `ServiceMonitor` and `PrometheusRule` APIs and the `openshift-config-managed` namespace.
-/// The simulated OpenShift flavour lacks them, so without them the cases' managed
-/// `monitoring` would block the rollout, which it does not on the clusters the cases target.
-async fn add_openshift_monitoring(client: &kube::Client) {
-    use georep_harness::sim::operator::monitoring::GRAFANA_NAMESPACE;
-    use k8s_openapi::api::core::v1::Namespace;
-    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-    use kube::api::{Api, PostParams};
-
-    let crds = Api::<CustomResourceDefinition>::all(client.clone());
-    for crd in georep_harness::sim::operator::monitoring::prometheus_crds() {
-        let crd: CustomResourceDefinition = serde_json::from_value(crd).unwrap();
-        crds.create(&PostParams::default(), &crd).await.unwrap();
-    }
-    let namespace: Namespace =
-        serde_json::from_value(serde_json::json!({"metadata": {"name": GRAFANA_NAMESPACE}}))
-            .unwrap();
-    Api::<Namespace>::all(client.clone())
-        .create(&PostParams::default(), &namespace)
-        .await
-        .unwrap();
-}
-
 /// Runs `case` on a fresh simulated OpenShift cluster with the operator model.
 async fn run_case(case: &str) -> Result<(), Failure> {
     run_dir(&fixtures().join(case)).await
@@ -183,8 +158,9 @@ async fn run_dir(dir: &Path) -> Result<(), Failure> {
     georep_harness::sim::install_crypto_provider();
     let mut config = ClusterConfig::new("chainsaw");
     config.flavour = Flavour::Openshift;
+    // The flavour serves the monitoring stack's APIs and namespace, which the cases' managed
+    // `monitoring` needs (upstream `controllers/quay/features.go`, `checkMonitoringAvailable`).
     let sim = SimCluster::start(config).await.unwrap();
-    add_openshift_monitoring(&sim.client().await.unwrap()).await;
     let mut opts = OperatorOptions::new(&sim, Catalogue::builtin().newest().version);
     opts.migration_time_per_revision = Duration::from_millis(5);
     opts.pod_start_delay = Duration::from_millis(10);

@@ -167,7 +167,12 @@ async fn create(client: &kube::Client, namespace: Option<&str>, object: serde_js
 fn managed_monitoring_is_refused_without_the_prometheus_api_or_an_all_namespaces_operator() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     for_each_terraform(|tf: &TerraformBinary| {
-        let sim = cluster(&runtime, Flavour::Openshift);
+        // An OpenShift whose monitoring stack is missing: the flavour serves it by default.
+        install_crypto_provider();
+        let mut cluster_config = ClusterConfig::new("us-east");
+        cluster_config.flavour = Flavour::Openshift;
+        cluster_config.monitoring = false;
+        let sim = runtime.block_on(SimCluster::start(cluster_config)).unwrap();
         let dir = workdir(tf, "site_monitoring_preconditions");
         let kubeconfig = dir
             .write_file("us-east.kubeconfig", &sim.kubeconfig().unwrap())

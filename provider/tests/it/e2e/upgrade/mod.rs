@@ -10,12 +10,15 @@
 //! - [`faults`]: API faults at each step, a failing migration, a second concurrent apply
 //!   (one test and one backend per case);
 //! - [`deployment`]: the `deployment` operator method on the Kubernetes flavour, preflight
-//!   errors that change nothing, and a changed site version planned as an upgrade again.
+//!   errors that change nothing, and a changed site version planned as an upgrade again;
+//! - [`channel_head`]: a minor as the target, reached at a channel head the provider never
+//!   heard of.
 //!
 //! The long scenarios run with one Terraform binary only (the first under test): running them
 //! with both would double the suite's longest tests for no coverage of the protocol that the
 //! happy path and the validate tests do not already give with both.
 
+mod channel_head;
 mod deployment;
 mod faults;
 mod resume;
@@ -294,7 +297,7 @@ fn assert_served_throughout(probes: &[Probe], from: QuayVersion, to: QuayVersion
 async fn upgrade_every_operator_at_once(env: &LocalEnv, to: QuayVersion) {
     let patches = env.sites().iter().map(|site| async move {
         let client = site.cluster.client().await.unwrap();
-        let (namespace, name) = site.operator_install();
+        let (namespace, name) = site.operator_deployment();
         let image = georep_harness::sim::olm::catalogue::operator_image(&to.to_string());
         let patch = json!({"spec": {"template": {"spec": {"containers": [{
             "name": "quay-operator", "image": image,
