@@ -2,10 +2,12 @@
 //! §3.1): defaults per cluster flavour, the structural config checks (`ConfigInvalid`), the
 //! override checks (`ComponentOverrideInvalid`) and the replicas each Deployment gets.
 //!
-//! Pure: components in, decisions out. Not modelled: `volumeSize`, `storageClassName`,
-//! `resources`, `affinity`, `securityContext` and `secretRef` (accepted, never applied);
-//! `clairpostgres` config checks; the ObjectBucketClaim API (managed `objectstorage` counts as
-//! available on OpenShift, unavailable elsewhere). Monitoring support is checked by
+//! Pure: components in, decisions out. `volumeSize` and `storageClassName` are applied to the
+//! database PVCs by [`super::managed::objects`]. Not modelled: `resources`, `affinity`,
+//! `securityContext` and `secretRef` (accepted, never applied); `clairpostgres` config
+//! checks; the ObjectBucketClaim API in the defaults (managed `objectstorage` defaults to
+//! managed on OpenShift; with backing services, a cluster without the API blocks the rollout
+//! in the registry controller). Monitoring support is checked by
 //! [`super::monitoring`] and passed in as [`ClusterSupport`].
 //!
 //! One deliberate difference: a managed `route` on a cluster without the Route API gives

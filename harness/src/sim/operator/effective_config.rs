@@ -16,8 +16,9 @@
 //! | `clair` | `FEATURE_SECURITY_SCANNER`, `FEATURE_SECURITY_NOTIFICATIONS` (true), `SECURITY_SCANNER_INDEXING_INTERVAL` (30), `SECURITY_SCANNER_V4_ENDPOINT` (`http://<n>-clair-app.<ns>.svc.cluster.local`), `SECURITY_SCANNER_V4_NAMESPACE_WHITELIST` (`["admin"]`), `SECURITY_SCANNER_V4_PSK` (kept per registry) |
 //! | `redis` | `BUILDLOGS_REDIS`, `USER_EVENTS_REDIS` (`<n>-quay-redis:6379`) |
 //!
-//! Not modelled: the managed `postgres` `DB_URI` and the `objectstorage` storage config (the
-//! model deploys neither), the TLS security profile keys, and the separate TLS Secret the
+//! The managed `postgres` `DB_URI` and the `objectstorage` storage config are written into
+//! the config by [`super::managed::prepare`] (only on a cluster with backing services). Not
+//! modelled: the TLS security profile keys, and the separate TLS Secret the
 //! certificate moves to. The Secret's `config.yaml` is written as JSON (valid YAML).
 //!
 //! Pure: values in, values out.

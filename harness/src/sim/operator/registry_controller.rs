@@ -7,8 +7,10 @@
 //! `<n>-quay-registry-managed-secret-keys`); server-side apply of the owned objects
 //! ([`super::render`]); the Job created, kept, or deleted and re-created; status.
 //!
-//! Not modelled: the operator's ordering of partial failures (an apply error is returned and
-//! retried), Job deferral until managed databases are ready, and PVCs. An empty
+//! On a cluster with backing services the managed backing components are deployed
+//! ([`super::managed`]), and quay-app, mirror, Clair and the Job wait until their databases
+//! are available and their bucket is bound. Not modelled: the operator's ordering of partial
+//! failures (an apply error is returned and retried). An empty
 //! `configBundleSecret` gets a base bundle ([`super::initial_bundle`]); previous rendered
 //! config Secrets are deleted after the quay-app rollout ([`super::config_cleanup`]). A failed Job is re-created only when the version or
 //! `config.yaml` changes (the real operator retries every reconcile).
@@ -36,6 +38,7 @@ use super::context::{Context, FIELD_MANAGER};
 use super::effective_config;
 use super::images;
 use super::initial_bundle;
+use super::managed;
 use super::monitoring;
 use super::render::{self, Inputs};
 use super::tls_check;
@@ -189,6 +192,8 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         return Ok(Action::await_change());
     }
     let components = Components::from_spec(&spec);
+    let uid = reg.uid().unwrap_or_default();
+    let seen = observe_managed(&ctx, &ns, &name, &uid, &components).await?;
 
     let checked = bundle.and_then(|b| {
         if let (true, Err(why)) = (
@@ -199,6 +204,9 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         }
         components::validate_overrides(&components)?;
         components::validate_config(&components, &b, ctx.flavour)?;
+        if let Some(Err(blocked)) = &seen {
+            return Err(blocked.clone());
+        }
         let host = render::route_host(&b, &name, &ns, &ctx.site);
         tls_check::check(&b, &components, &host)?;
         Ok(b)
@@ -214,6 +222,7 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
                 quay: None,
                 mirror: None,
                 clair: None,
+                managed: managed_conditions(&seen),
             };
             let how = StatusWrite::now(&ctx, &reg);
             let held = write_status(&registries, &reg, &obs, None, &how, &t).await?;
@@ -229,6 +238,25 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         .map_err(t.err("read managed secret keys"))?
         .map(|s| secret_data(&s))
         .unwrap_or_default();
+    let prepared = match &seen {
+        Some(Ok(observed)) => Some(managed::prepare(
+            &managed::Owner {
+                name: &name,
+                namespace: &ns,
+                uid: &uid,
+            },
+            &components,
+            &bundle,
+            &stored_keys
+                .iter()
+                .map(|(k, v)| (k.clone(), String::from_utf8_lossy(v).into_owned()))
+                .collect(),
+            observed,
+            &mut || random_key(&name, "password"),
+        )),
+        _ => None,
+    };
+    let bundle = prepared.as_ref().map_or(bundle, |p| p.bundle.clone());
     let db_uri = bundle.db_uri().map(str::to_owned);
     let stored_db_uri = stored_keys
         .get("DB_URI")
@@ -323,6 +351,9 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
             kept.insert(key.to_owned(), value);
         }
     }
+    for (key, value) in prepared.iter().flat_map(|p| &p.keys) {
+        keys.insert(key.clone(), json!(render::base64_encode(value.as_bytes())));
+    }
     if migrated_now {
         match &db_uri {
             Some(uri) => keys.insert(
@@ -333,7 +364,6 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         };
     }
 
-    let uid = reg.uid().unwrap_or_default();
     let inputs = Inputs {
         name: &name,
         namespace: &ns,
@@ -350,6 +380,17 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
     let images = ctx.images();
     let mut objects = render::objects(&inputs, &Value::Object(keys), false);
     images::apply(&mut objects, &images, version);
+    // The managed components' objects first; the workloads wait for them
+    // (`filterDeferredWorkloads`).
+    let defer = prepared.as_ref().is_some_and(|p| p.defer_workloads);
+    if let Some(p) = prepared {
+        let rest = std::mem::replace(&mut objects, p.objects);
+        objects.extend(rest);
+    }
+    if defer {
+        objects.retain(|o| !managed::objects::is_deferrable(o));
+        create_job = false;
+    }
     for object in objects {
         apply(&ctx, &ns, &object).await.map_err(t.err(format!(
             "apply {} {}",
@@ -414,6 +455,7 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         quay,
         mirror,
         clair,
+        managed: managed_conditions(&seen),
     };
     let endpoint = format!("https://{}", inputs.hostname());
     let new_version = if migrated_now {
@@ -502,6 +544,52 @@ impl StatusWrite {
         } else {
             next.min(ctx.opts.resync)
         }
+    }
+}
+
+/// What the registry's managed backing components look like (`None` on a cluster without
+/// backing services); `Err` when a managed `objectstorage` finds no ObjectBucketClaim API
+/// (`controllers/quay/quayregistry_controller.go`: `ObjectStorageComponentDependencyError`).
+async fn observe_managed(
+    ctx: &Context,
+    ns: &str,
+    name: &str,
+    uid: &str,
+    components: &Components,
+) -> Result<Option<Result<managed::Observed, Blocked>>, Error> {
+    if ctx.opts.backing.is_none() {
+        return Ok(None);
+    }
+    let reg = managed::status::Registry {
+        name,
+        namespace: ns,
+        uid,
+    };
+    match managed::status::observe(&ctx.client, reg, components).await {
+        Ok(observed) => Ok(Some(Ok(observed))),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(Some(Err(Blocked {
+            reason: "ObjectStorageComponentDependencyError",
+            message: format!(
+                "error checking for object storage support: unable to list object bucket \
+                 claims: {}",
+                s.message
+            ),
+        }))),
+        Err(source) => Err(Error::Api {
+            action: "read the managed components".to_owned(),
+            namespace: ns.to_owned(),
+            name: name.to_owned(),
+            source,
+        }),
+    }
+}
+
+fn managed_conditions(
+    seen: &Option<Result<managed::Observed, Blocked>>,
+) -> &[conditions::Condition] {
+    match seen {
+        Some(Ok(observed)) => &observed.conditions,
+        _ => &[],
     }
 }
 

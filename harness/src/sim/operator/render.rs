@@ -5,8 +5,9 @@
 //! managed components' values merged over `config.yaml` and the certificates moved out
 //! ([`effective_config`]).
 //!
-//! Pure: inputs in, manifests out. Not rendered: the managed database, Redis, Clair
-//! database, object storage, monitoring and builder objects, the `quay-builder` Route, TLS and
+//! Pure: inputs in, manifests out. The managed database, Redis, Clair database and object
+//! storage objects are [`super::managed::objects`]'. Not rendered: monitoring and builder
+//! objects, the `quay-builder` Route, TLS and
 //! CA Secrets; pod templates carry only what the simulated pods read (image, env, the config
 //! Secret volume), no probes or resources.
 
