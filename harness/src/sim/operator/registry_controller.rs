@@ -193,7 +193,9 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
     }
     let components = Components::from_spec(&spec);
     let uid = reg.uid().unwrap_or_default();
-    let seen = observe_managed(&ctx, &ns, &name, &uid, &components).await?;
+    let seen = managed::observe(&ctx, &ns, &name, &uid, &components)
+        .await
+        .map_err(t.err("read the managed components"))?;
 
     let checked = bundle.and_then(|b| {
         if let (true, Err(why)) = (
@@ -222,7 +224,7 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
                 quay: None,
                 mirror: None,
                 clair: None,
-                managed: managed_conditions(&seen),
+                managed: managed::conditions_of(seen.as_ref()),
             };
             let how = StatusWrite::now(&ctx, &reg);
             let held = write_status(&registries, &reg, &obs, None, &how, &t).await?;
@@ -455,7 +457,7 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         quay,
         mirror,
         clair,
-        managed: managed_conditions(&seen),
+        managed: managed::conditions_of(seen.as_ref()),
     };
     let endpoint = format!("https://{}", inputs.hostname());
     let new_version = if migrated_now {
@@ -544,52 +546,6 @@ impl StatusWrite {
         } else {
             next.min(ctx.opts.resync)
         }
-    }
-}
-
-/// What the registry's managed backing components look like (`None` on a cluster without
-/// backing services); `Err` when a managed `objectstorage` finds no ObjectBucketClaim API
-/// (`controllers/quay/quayregistry_controller.go`: `ObjectStorageComponentDependencyError`).
-async fn observe_managed(
-    ctx: &Context,
-    ns: &str,
-    name: &str,
-    uid: &str,
-    components: &Components,
-) -> Result<Option<Result<managed::Observed, Blocked>>, Error> {
-    if ctx.opts.backing.is_none() {
-        return Ok(None);
-    }
-    let reg = managed::status::Registry {
-        name,
-        namespace: ns,
-        uid,
-    };
-    match managed::status::observe(&ctx.client, reg, components).await {
-        Ok(observed) => Ok(Some(Ok(observed))),
-        Err(kube::Error::Api(s)) if s.code == 404 => Ok(Some(Err(Blocked {
-            reason: "ObjectStorageComponentDependencyError",
-            message: format!(
-                "error checking for object storage support: unable to list object bucket \
-                 claims: {}",
-                s.message
-            ),
-        }))),
-        Err(source) => Err(Error::Api {
-            action: "read the managed components".to_owned(),
-            namespace: ns.to_owned(),
-            name: name.to_owned(),
-            source,
-        }),
-    }
-}
-
-fn managed_conditions(
-    seen: &Option<Result<managed::Observed, Blocked>>,
-) -> &[conditions::Condition] {
-    match seen {
-        Some(Ok(observed)) => &observed.conditions,
-        _ => &[],
     }
 }
 

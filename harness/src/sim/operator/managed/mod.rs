@@ -44,7 +44,9 @@ use std::collections::BTreeMap;
 
 use serde_json::{Value, json};
 
-use super::components::{ComponentKind, Components};
+use super::components::{Blocked, ComponentKind, Components};
+use super::conditions::Condition;
+use super::context::Context;
 use crate::quay::Bundle;
 use crate::services::SharedServices;
 use crate::services::s3::S3Site;
@@ -170,6 +172,50 @@ pub fn prepare(
         keys,
         objects: objects::objects(owner, components, &creds),
         defer_workloads: observed.defers_workloads(components),
+    }
+}
+
+/// What the registry's managed backing components look like: `None` on a cluster without
+/// backing services; `Err` when a managed `objectstorage` finds no ObjectBucketClaim API
+/// (`controllers/quay/quayregistry_controller.go`: `ObjectStorageComponentDependencyError`).
+///
+/// # Errors
+/// Any other API error.
+pub async fn observe(
+    ctx: &Context,
+    namespace: &str,
+    name: &str,
+    uid: &str,
+    components: &Components,
+) -> Result<Option<Result<Observed, Blocked>>, kube::Error> {
+    if ctx.opts.backing.is_none() {
+        return Ok(None);
+    }
+    let reg = status::Registry {
+        name,
+        namespace,
+        uid,
+    };
+    match status::observe(&ctx.client, reg, components).await {
+        Ok(observed) => Ok(Some(Ok(observed))),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(Some(Err(Blocked {
+            reason: "ObjectStorageComponentDependencyError",
+            message: format!(
+                "error checking for object storage support: unable to list object bucket \
+                 claims: {}",
+                s.message
+            ),
+        }))),
+        Err(e) => Err(e),
+    }
+}
+
+/// The observed conditions of [`observe`]'s answer (none when there is none).
+#[must_use]
+pub fn conditions_of(seen: Option<&Result<Observed, Blocked>>) -> &[Condition] {
+    match seen {
+        Some(Ok(observed)) => &observed.conditions,
+        _ => &[],
     }
 }
 
