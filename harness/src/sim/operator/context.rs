@@ -11,7 +11,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::images::ComponentImages;
-use super::managed::BackingServices;
+use super::managed::backing::BackingServices;
 use crate::quay::{QuayVersion, ServingPod};
 use crate::sim::ledger::Ledger;
 use crate::sim::reconciles::Reconciles;
