@@ -10,7 +10,7 @@ use super::dns::ClusterDns;
 /// The backing PostgreSQL server: where managed databases are provisioned.
 #[derive(Debug, Clone)]
 pub struct BackingPostgres {
-    /// A superuser URI (any database; [`pods`] switches it).
+    /// A superuser URI (any database; [`super::pods`] switches it).
     pub superuser_uri: Secret,
     /// Host clients connect to.
     pub host: String,
