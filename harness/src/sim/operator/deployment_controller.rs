@@ -106,6 +106,9 @@ fn forget(ctx: &Context, ns: &str, name: &str) {
     if gone.is_some() {
         ctx.opts.ledger.pod_gone(&ctx.site, name);
     }
+    if let Some(backing) = &ctx.opts.backing {
+        backing.dns.forget_pod(ns, name);
+    }
 }
 
 #[allow(
@@ -390,6 +393,7 @@ async fn start_pod(ctx: &Context, ns: &str, pod: &Pod, template: &Value) -> Outc
             backing,
             &ctx.site,
             ns,
+            &pod.name_any(),
             &deployment,
             &component,
             template,

@@ -173,6 +173,7 @@ pub async fn run(ctx: Arc<Context>, s3: S3Site) {
             password: None,
             plain_http: true,
         },
+        "noobaa-endpoint",
     );
     let ar = api_resource("objectbucket.io/v1alpha1", "ObjectBucketClaim");
     // The API may be installed after the model starts: wait for it.

@@ -2,8 +2,9 @@
 //! a Service give a pod, reduced to "this Service name and port reach that server".
 //!
 //! A managed database or Redis Service (`<n>-quay-database`, `<n>-clair-postgres`,
-//! `<n>-quay-redis`) is entered once its pod is running (a Service without ready endpoints
-//! refuses connections; here the name does not resolve, which fails the same checks), and
+//! `<n>-quay-redis`) is entered once its pod is running and removed when that pod goes (a
+//! Service without ready endpoints refuses connections; here the name does not resolve,
+//! which fails the same checks), and
 //! NooBaa's S3 Service `s3.openshift-storage.svc` when the bucket provisioner runs. Names
 //! resolve as a pod's resolver does: `x` in the pod's namespace, `x.ns`, `x.ns.svc` and
 //! `x.ns.svc.cluster.local`.
@@ -37,9 +38,10 @@ pub struct Endpoint {
     pub plain_http: bool,
 }
 
-/// Service name and port → server; shared by the controllers of one model.
+/// Service name and port → server, and the pod that stands for it; shared by the
+/// controllers of one model.
 #[derive(Debug, Default)]
-pub struct ClusterDns(Mutex<BTreeMap<(String, u16), Endpoint>>);
+pub struct ClusterDns(Mutex<BTreeMap<(String, u16), (Endpoint, String)>>);
 
 /// The fully qualified name of `name` as seen from a pod in `namespace`.
 #[must_use]
@@ -54,10 +56,28 @@ pub fn qualify(name: &str, namespace: &str) -> String {
 }
 
 impl ClusterDns {
-    /// Enters Service `name` in `namespace` on `port`.
-    pub fn register(&self, name: &str, namespace: &str, port: u16, endpoint: Endpoint) {
+    /// Enters Service `name` in `namespace` on `port`, served by pod `backer` (its
+    /// endpoint: the name goes when that pod goes, [`ClusterDns::forget_pod`]).
+    pub fn register(
+        &self,
+        name: &str,
+        namespace: &str,
+        port: u16,
+        endpoint: Endpoint,
+        backer: &str,
+    ) {
+        self.lock().insert(
+            (qualify(name, namespace), port),
+            (endpoint, backer.to_owned()),
+        );
+    }
+
+    /// Removes the names pod `pod` in `namespace` stood for (a Service without ready
+    /// endpoints refuses connections).
+    pub fn forget_pod(&self, namespace: &str, pod: &str) {
+        let suffix = format!(".{namespace}.svc.cluster.local");
         self.lock()
-            .insert((qualify(name, namespace), port), endpoint);
+            .retain(|(fqdn, _), (_, backer)| !(backer == pod && fqdn.ends_with(&suffix)));
     }
 
     /// Removes every port of Service `name` in `namespace`.
@@ -70,10 +90,12 @@ impl ClusterDns {
     /// model stands in for.
     #[must_use]
     pub fn resolve(&self, host: &str, port: u16, namespace: &str) -> Option<Endpoint> {
-        self.lock().get(&(qualify(host, namespace), port)).cloned()
+        self.lock()
+            .get(&(qualify(host, namespace), port))
+            .map(|(e, _)| e.clone())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, u16), Endpoint>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<(String, u16), (Endpoint, String)>> {
         self.0.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
@@ -183,7 +205,7 @@ mod tests {
     #[test]
     fn short_names_resolve_in_the_pods_namespace_only() {
         let dns = ClusterDns::default();
-        dns.register("reg-quay-database", "ns1", 5432, endpoint(15432));
+        dns.register("reg-quay-database", "ns1", 5432, endpoint(15432), "pod-a");
         assert_eq!(
             dns.resolve("reg-quay-database", 5432, "ns1"),
             Some(endpoint(15432))
@@ -199,9 +221,22 @@ mod tests {
     }
 
     #[test]
+    fn a_name_goes_with_the_pod_behind_it_not_with_an_older_one() {
+        let dns = ClusterDns::default();
+        dns.register("db", "ns", 5432, endpoint(1), "db-old-0");
+        dns.register("db", "ns", 5432, endpoint(2), "db-new-0");
+        dns.forget_pod("ns", "db-old-0");
+        assert_eq!(dns.resolve("db", 5432, "ns"), Some(endpoint(2)));
+        dns.forget_pod("other", "db-new-0");
+        assert_eq!(dns.resolve("db", 5432, "ns"), Some(endpoint(2)));
+        dns.forget_pod("ns", "db-new-0");
+        assert_eq!(dns.resolve("db", 5432, "ns"), None);
+    }
+
+    #[test]
     fn a_db_uri_keeps_its_credentials_and_database() {
         let dns = ClusterDns::default();
-        dns.register("reg-quay-database", "ns", 5432, endpoint(15432));
+        dns.register("reg-quay-database", "ns", 5432, endpoint(15432), "p");
         assert_eq!(
             dns.resolve_db_uri(
                 "postgresql://u:p@reg-quay-database:5432/reg-quay-database",

@@ -30,8 +30,7 @@
 //! name is the superuser's, and Clair's pods never connect to it here. A database already
 //! provisioned for another registry fails the pod. Redis is one shared server, its password
 //! added by the name table. NooBaa gives each claim its own account; here every claim gets
-//! the site's S3 keys. No PersistentVolume or ObjectBucket objects, no PVC resizing, and
-//! names stay in the table after their pod is gone.
+//! the site's S3 keys. No PersistentVolume or ObjectBucket objects, and no PVC resizing.
 
 pub mod backing;
 pub mod buckets;

@@ -36,13 +36,18 @@ pub enum Start {
 /// The superuser's name on the backing server, and its maintenance database.
 const RESERVED: &str = "postgres";
 
-/// Starts the pod of `deployment` (component `component`, pod template `template`) in
+/// Starts pod `pod` of `deployment` (component `component`, pod template `template`) in
 /// `namespace` of `site`.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "what a kubelet knows of the pod it starts, each one a plain value"
+)]
 pub async fn start(
     client: &kube::Client,
     backing: &BackingServices,
     site: &str,
     namespace: &str,
+    pod: &str,
     deployment: &str,
     component: &str,
     template: &Value,
@@ -59,6 +64,7 @@ pub async fn start(
                     password: Some(backing.redis.password.clone()),
                     plain_http: false,
                 },
+                pod,
             );
             Start::Ready
         }
@@ -79,6 +85,7 @@ pub async fn start(
                             password: None,
                             plain_http: false,
                         },
+                        pod,
                     );
                     Start::Ready
                 }
