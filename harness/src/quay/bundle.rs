@@ -58,13 +58,16 @@ pub struct S3Target {
 }
 
 impl StorageLocation {
-    /// The S3 target of a `RadosGWStorage` or `S3Storage` location; `None` for other drivers.
+    /// The S3 target of a `RadosGWStorage`, `RHOCSStorage` or `S3Storage` location; `None` for other drivers.
     ///
     /// # Errors
     /// A message naming the location when its host, bucket or keys are missing.
     pub fn s3_target(&self) -> Option<Result<S3Target, String>> {
         let (host, bucket, access, secret) = match self.driver.as_str() {
-            "RadosGWStorage" => ("hostname", "bucket_name", "access_key", "secret_key"),
+            // RHOCSStorage (OpenShift Data Foundation) takes RadosGWStorage's arguments.
+            "RadosGWStorage" | "RHOCSStorage" => {
+                ("hostname", "bucket_name", "access_key", "secret_key")
+            }
             "S3Storage" => ("host", "s3_bucket", "s3_access_key", "s3_secret_key"),
             _ => return None,
         };

@@ -15,14 +15,18 @@ use georep_harness::quay::quay_registry_resource;
 use georep_harness::quay::{Catalogue, QuayVersion};
 use georep_harness::services::SharedServices;
 use georep_harness::services::postgres::Database;
+use georep_harness::services::secret::Secret as Secret_;
 use georep_harness::sim::ledger::{Ledger, Violation};
 use georep_harness::sim::operator::job_controller::BACKOFF_LIMIT_MESSAGE;
+use georep_harness::sim::operator::managed::{
+    BackingPostgres, BackingRedis, BackingServices, ClusterDns,
+};
 use georep_harness::sim::operator::{
     OPERATOR_DEPLOYMENT, OperatorModel, OperatorOptions, RunningOperator,
 };
 use georep_harness::sim::{ClusterConfig, Flavour, SimCluster};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Event, Namespace, Pod, Secret};
+use k8s_openapi::api::core::v1::{Event, Namespace, PersistentVolumeClaim, Pod, Secret};
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt as _};
 use serde_json::{Value, json};
@@ -1662,5 +1666,236 @@ async fn an_empty_config_bundle_secret_gets_a_base_bundle() {
     assert_ne!(
         blocked.and_then(|c| c["message"].as_str().map(str::to_owned)),
         Some("spec.configBundleSecret is empty".to_owned())
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Managed backing components on a cluster with backing services
+
+/// The shared services as backing services of one simulated cluster (no S3: no
+/// ObjectBucketClaim provisioner runs).
+fn backing(info: &Info) -> Arc<BackingServices> {
+    let port = info
+        .super_uri_base
+        .trim_end_matches('/')
+        .rsplit_once(':')
+        .and_then(|(_, p)| p.parse().ok())
+        .unwrap();
+    Arc::new(BackingServices {
+        postgres: BackingPostgres {
+            superuser_uri: Secret_::new(format!("{}postgres", info.super_uri_base)),
+            host: "127.0.0.1".to_owned(),
+            port,
+        },
+        redis: BackingRedis {
+            host: "127.0.0.1".to_owned(),
+            port: info.redis_port,
+            password: Secret_::new(info.redis_password.clone()),
+        },
+        s3: None,
+        dns: ClusterDns::default(),
+    })
+}
+
+/// A site (named after the test, so its databases on the shared server are its own) whose
+/// operator stands its managed components on the shared services.
+async fn backed_site(name: &str, info: &Info) -> Site {
+    let ledger = Ledger::in_memory();
+    site_with(name, Flavour::Openshift, |sim| {
+        let mut opts = fast_options(sim, "3.13.11", &ledger);
+        opts.backing = Some(backing(info));
+        opts
+    })
+    .await
+}
+
+/// Components with managed postgres and redis, the rest on the shared services.
+fn managed_database_components(postgres_overrides: Option<Value>) -> Value {
+    let mut postgres = json!({"kind": "postgres", "managed": true});
+    if let Some(o) = postgres_overrides {
+        postgres["overrides"] = o;
+    }
+    let components = with(geo_components("us_east"), "postgres", postgres);
+    with(
+        components,
+        "redis",
+        json!({"kind": "redis", "managed": true}),
+    )
+}
+
+/// `geo_config` without the fields the managed postgres and redis bring.
+fn config_for_managed_database(info: &Info) -> Value {
+    let mut config = geo_config(info, "unused");
+    let map = config.as_object_mut().unwrap();
+    for key in ["DB_URI", "BUILDLOGS_REDIS", "USER_EVENTS_REDIS"] {
+        map.remove(key);
+    }
+    config
+}
+
+#[tokio::test]
+async fn a_managed_database_is_provisioned_with_pg_trgm_and_quay_starts_on_it() {
+    let keeper = services();
+    let info = &keeper.info;
+    let site = backed_site("managed-db", info).await;
+    site.bundle("bundle", &config_for_managed_database(info), &[])
+        .await;
+    site.registry(
+        "bundle",
+        managed_database_components(Some(json!({"volumeSize": "60Gi"}))),
+    )
+    .await;
+    let ready = site.wait_condition("ComponentPostgresReady", "True").await;
+    assert_eq!(
+        ready["message"],
+        "Deployment registry-quay-database healthy"
+    );
+    let redis = site.wait_condition("ComponentRedisReady", "True").await;
+    assert_eq!(redis["reason"], "ComponentReady");
+    site.wait_condition("Available", "True").await;
+
+    // What the database pod provisioned, seen from the server: the database with pg_trgm,
+    // at the revision the migration Job moved it to.
+    let (db, conn) = tokio_postgres::connect(
+        &format!("{}registry-quay-database", info.super_uri_base),
+        NoTls,
+    )
+    .await
+    .unwrap();
+    tokio::spawn(conn);
+    let trgm = db
+        .query_opt("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'", &[])
+        .await
+        .unwrap();
+    assert!(trgm.is_some(), "pg_trgm is installed");
+    let revision: String = db
+        .query_one("SELECT version_num::text FROM alembic_version", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert!(!revision.is_empty());
+
+    let claim: PersistentVolumeClaim = Api::namespaced(site.client.clone(), NS)
+        .get("registry-quay-postgres-13")
+        .await
+        .unwrap();
+    let claim = serde_json::to_value(&claim).unwrap();
+    assert_eq!(
+        claim["spec"]["storageClassName"], "standard",
+        "the default class"
+    );
+    assert_eq!(claim["spec"]["resources"]["requests"]["storage"], "60Gi");
+    assert_eq!(claim["status"]["phase"], "Bound");
+}
+
+#[tokio::test]
+async fn a_database_claim_of_a_missing_storage_class_holds_the_rollout() {
+    let keeper = services();
+    let info = &keeper.info;
+    let site = backed_site("missing-class", info).await;
+    site.bundle("bundle", &config_for_managed_database(info), &[])
+        .await;
+    site.registry(
+        "bundle",
+        managed_database_components(Some(json!({"storageClassName": "nope"}))),
+    )
+    .await;
+    let failed = site
+        .wait(
+            "ComponentPostgresReady reason PVCProvisioningFailed",
+            |reg| {
+                condition(reg, "ComponentPostgresReady")
+                    .filter(|c| c["reason"] == "PVCProvisioningFailed")
+            },
+        )
+        .await;
+    assert_eq!(failed["status"], "False");
+    assert_eq!(
+        failed["message"],
+        "Postgres PVC registry-quay-postgres-13 provisioning failed: \
+         storageclass.storage.k8s.io \"nope\" not found"
+    );
+    // The workloads wait for the database: no quay-app, no migration Job.
+    let operator = site.operator.as_ref().unwrap();
+    let seen = operator.reconciles().count("QuayRegistry");
+    tokio::time::timeout(
+        DEADLINE,
+        operator.reconciles().wait_for("QuayRegistry", seen + 2),
+    )
+    .await
+    .unwrap();
+    let deployments: Api<Deployment> = Api::namespaced(site.client.clone(), NS);
+    assert!(
+        deployments
+            .get_opt("registry-quay-app")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        deployments
+            .get_opt("registry-quay-database")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn a_managed_objectstorage_without_the_bucket_claim_api_blocks_the_rollout() {
+    let keeper = services();
+    let info = &keeper.info;
+    let site = backed_site("no-obc-api", info).await;
+    let mut config = config_for_managed_database(info);
+    let map = config.as_object_mut().unwrap();
+    for key in [
+        "DISTRIBUTED_STORAGE_CONFIG",
+        "DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS",
+        "DISTRIBUTED_STORAGE_PREFERENCE",
+        "FEATURE_STORAGE_REPLICATION",
+    ] {
+        map.remove(key);
+    }
+    site.bundle("bundle", &config, &[]).await;
+    let components = with(
+        managed_database_components(None),
+        "objectstorage",
+        json!({"kind": "objectstorage", "managed": true}),
+    );
+    site.registry("bundle", components).await;
+    let blocked = site.wait_condition("RolloutBlocked", "True").await;
+    assert_eq!(blocked["reason"], "ObjectStorageComponentDependencyError");
+    assert!(
+        blocked["message"].as_str().unwrap().starts_with(
+            "error checking for object storage support: unable to list object bucket claims"
+        ),
+        "{blocked:#}"
+    );
+}
+
+#[tokio::test]
+async fn managed_components_without_backing_services_say_they_are_not_modelled() {
+    let keeper = services();
+    let info = &keeper.info;
+    let site = site("not-backed", Flavour::Openshift).await;
+    site.bundle("bundle", &config_for_managed_database(info), &[])
+        .await;
+    site.registry("bundle", managed_database_components(None))
+        .await;
+    let postgres = site
+        .wait("ComponentPostgresReady", |reg| {
+            condition(reg, "ComponentPostgresReady")
+        })
+        .await;
+    assert_eq!(postgres["status"], "False");
+    assert_eq!(postgres["reason"], "ComponentNotModelled");
+    let deployments: Api<Deployment> = Api::namespaced(site.client.clone(), NS);
+    assert!(
+        deployments
+            .get_opt("registry-quay-database")
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing is deployed for it"
     );
 }

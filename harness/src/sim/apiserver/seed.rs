@@ -76,7 +76,8 @@ pub fn seed(
             "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
             "metadata": {"name": "standard", "annotations": {
                 "storageclass.kubernetes.io/is-default-class": "true"}},
-            "provisioner": "kubernetes.io/no-provisioner",
+            // kind's default class: a dynamic provisioner, binding once a pod mounts the claim.
+            "provisioner": "rancher.io/local-path",
             "reclaimPolicy": "Delete",
             "volumeBindingMode": "WaitForFirstConsumer",
         }),

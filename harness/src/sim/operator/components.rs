@@ -2,9 +2,12 @@
 //! §3.1): defaults per cluster flavour, the structural config checks (`ConfigInvalid`), the
 //! override checks (`ComponentOverrideInvalid`) and the replicas each Deployment gets.
 //!
-//! Pure: components in, decisions out. The overrides are applied by [`super::overrides`].
-//! Not modelled: `clairpostgres` config checks; the ObjectBucketClaim API (managed `objectstorage` counts as
-//! available on OpenShift, unavailable elsewhere). Monitoring support is checked by
+//! Pure: components in, decisions out. The overrides are applied by [`super::overrides`];
+//! `volumeSize` and `storageClassName` of the databases go to their PVCs in
+//! [`super::managed::objects`]. Not modelled: `clairpostgres` config checks; the
+//! ObjectBucketClaim API in the defaults (managed `objectstorage` defaults to managed on
+//! OpenShift; with backing services, a cluster without the API blocks the rollout in the
+//! registry controller). Monitoring support is checked by
 //! [`super::monitoring`] and passed in as [`ClusterSupport`].
 //!
 //! One deliberate difference: a managed `route` on a cluster without the Route API gives

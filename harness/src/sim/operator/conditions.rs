@@ -4,9 +4,11 @@
 //!
 //! Pure: observations in, conditions out; [`merge`] keeps `lastTransitionTime` while a
 //! condition's status holds. Not modelled: the status reconciler's own 60 s period (the
-//! conditions are recomputed on every reconcile), PVC and Postgres-upgrade reasons, and
-//! readiness of the managed database, Redis, Clair database and storage (the model deploys none
-//! of them, so a managed one reports [`NOT_MODELLED`] with status `False`) and monitoring
+//! conditions are recomputed on every reconcile), Postgres-upgrade reasons, and
+//! readiness of the managed database, Redis, Clair database and storage on a cluster without
+//! backing services (the model deploys none of them there, so a managed one reports
+//! [`NOT_MODELLED`] with status `False`; with them, [`super::managed::status`] computes
+//! them) and monitoring
 //! (a managed one reports `ComponentReady`).
 //!
 //! One choice where DESIGN.md §4 and the reference differ, following the reference: `Available=True` needs ready quay-app
@@ -59,6 +61,10 @@ pub struct Observation<'a> {
     /// For a `tls` with `secretRef`: `Ok` with the ready message, `Err` with why not
     /// ([`super::external_tls::condition_message`]); `None` otherwise.
     pub external_tls: Option<Result<String, String>>,
+    /// The conditions of the managed backing components on a cluster that has backing
+    /// services ([`super::managed::status`]); a managed kind without one here reports
+    /// [`NOT_MODELLED`].
+    pub managed: &'a [Condition],
 }
 
 /// One condition, without timestamps.
@@ -124,8 +130,8 @@ fn workload(kind: ComponentKind, label: &str, replicas: Option<Replicas>) -> Con
     }
 }
 
-/// A managed component the model never deploys (the database, Clair's database, Redis,
-/// object storage: no images run here). The real operator checks their Deployments, PVCs
+/// A managed component the model does not deploy on a cluster without backing services
+/// (the database, Clair's database, Redis, object storage: no images run here). The real operator checks their Deployments, PVCs
 /// or `ObjectBucketClaim` (upstream `pkg/cmpstatus/postgres.go`, `redis.go`,
 /// `objectstorage.go`, `clairpostgres.go`); the simulator cannot, so it says so instead of
 /// claiming health. `Available` does not count it (only `ComponentNotReady` does), so the
@@ -233,7 +239,12 @@ pub fn conditions(obs: &Observation<'_>) -> Vec<Condition> {
                 ComponentKind::Postgres
                 | ComponentKind::ClairPostgres
                 | ComponentKind::Redis
-                | ComponentKind::ObjectStorage => not_modelled(kind),
+                | ComponentKind::ObjectStorage => obs
+                    .managed
+                    .iter()
+                    .find(|c| c.type_ == kind.condition_type())
+                    .cloned()
+                    .unwrap_or_else(|| not_modelled(kind)),
                 _ => cond(
                     kind.condition_type(),
                     true,
@@ -359,6 +370,7 @@ mod tests {
             mirror: None,
             clair: None,
             external_tls: None,
+            managed: &[],
         }
     }
 
@@ -458,6 +470,30 @@ mod tests {
         assert!(!find(&out, "Available").status);
         o.external_tls = Some(Ok("Using externally managed TLS certificate".into()));
         assert!(find(&conditions(&o), "ComponentTLSReady").status);
+    }
+
+    #[test]
+    fn managed_components_with_backing_services_report_what_was_observed() {
+        let c = Components::from_spec(&json!({"components": [
+            {"kind": "quay", "managed": true},
+            {"kind": "postgres", "managed": true},
+            {"kind": "redis", "managed": true},
+        ]}));
+        let observed = [cond(
+            "ComponentPostgresReady",
+            false,
+            "PVCPending",
+            "Postgres PersistentVolumeClaim r-quay-postgres-13 is pending",
+        )];
+        let ready = Some(Replicas {
+            desired: 1,
+            available: 1,
+        });
+        let mut o = obs(&c, Migration::Done, ready);
+        o.managed = &observed;
+        let out = conditions(&o);
+        assert_eq!(find(&out, "ComponentPostgresReady"), &observed[0]);
+        assert_eq!(find(&out, "ComponentRedisReady").reason, NOT_MODELLED);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::images::ComponentImages;
+use super::managed::backing::BackingServices;
 use crate::quay::{QuayVersion, ServingPod};
 use crate::sim::ledger::Ledger;
 use crate::sim::reconciles::Reconciles;
@@ -56,6 +57,10 @@ pub struct OperatorOptions {
     /// twice as long, at most 36 times this (Kubernetes' Job back-off: 10 s to 6 minutes,
     /// six retries). Default: 10 s; tests scale it down.
     pub job_backoff: Duration,
+    /// The servers the managed `postgres`, `clairpostgres`, `redis` and `objectstorage`
+    /// stand on ([`super::managed`]). Default: none, and those components report
+    /// `ComponentNotModelled`.
+    pub backing: Option<Arc<BackingServices>>,
 }
 
 impl OperatorOptions {
@@ -78,6 +83,7 @@ impl OperatorOptions {
             resync: Duration::from_secs(60),
             status_interval: Duration::from_secs(60),
             job_backoff: Duration::from_secs(10),
+            backing: None,
         }
     }
 }

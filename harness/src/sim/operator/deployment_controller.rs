@@ -16,7 +16,8 @@
 //!
 //! Not modelled: ReplicaSets, surge and unavailability budgets (all old pods go at once),
 //! probes after start (a ready pod stays ready), Clair's start-up (clair pods are ready at
-//! once), scheduling and nodes.
+//! once), scheduling and nodes. Pods of the managed databases and Redis start as
+//! [`super::managed::pods`] says on a cluster with backing services (ready at once without).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -35,6 +36,7 @@ use tokio_stream::StreamExt as _;
 
 use super::context::{Context, PodState};
 use super::images;
+use super::managed;
 use super::startup;
 use crate::quay::ServingPod;
 use crate::quay::bundle::{Bundle, database_identity};
@@ -103,6 +105,9 @@ fn forget(ctx: &Context, ns: &str, name: &str) {
     let gone = Context::lock(&ctx.serving).remove(&(ns.to_owned(), name.to_owned()));
     if gone.is_some() {
         ctx.opts.ledger.pod_gone(&ctx.site, name);
+    }
+    if let Some(backing) = &ctx.opts.backing {
+        backing.dns.forget_pod(ns, name);
     }
 }
 
@@ -247,7 +252,11 @@ async fn reconcile(deploy: Arc<Deployment>, ctx: Arc<Context>) -> Result<Action,
                     },
                 );
             }
-            Outcome::Pending => {}
+            Outcome::Pending => {
+                // Waiting for something outside the pod (a claim to bind): look again soon.
+                let due = Instant::now() + ctx.opts.pod_start_delay;
+                next_due = Some(next_due.map_or(due, |d| d.min(due)));
+            }
         }
     }
 
@@ -371,6 +380,31 @@ async fn start_pod(ctx: &Context, ns: &str, pod: &Pod, template: &Value) -> Outc
         .get(COMPONENT_LABEL)
         .cloned()
         .unwrap_or_default();
+    if let (Some(backing), "postgres" | "clair-postgres" | "redis") =
+        (&ctx.opts.backing, component.as_str())
+    {
+        let deployment = pod
+            .owner_references()
+            .first()
+            .map(|o| o.name.clone())
+            .unwrap_or_default();
+        let start = managed::pods::start(
+            &ctx.client,
+            backing,
+            &ctx.site,
+            ns,
+            &pod.name_any(),
+            &deployment,
+            &component,
+            template,
+        )
+        .await;
+        return match start {
+            managed::pods::Start::Ready => Outcome::Ready,
+            managed::pods::Start::Waiting(_) => Outcome::Pending,
+            managed::pods::Start::Failed(message) => Outcome::Crashing(message),
+        };
+    }
     if !matches!(component.as_str(), "quay-app" | "quay-mirror") {
         if component == "clair-app" {
             Context::lock(&ctx.ready_clair).insert((ns.to_owned(), pod.name_any()));
@@ -431,7 +465,13 @@ async fn start_pod(ctx: &Context, ns: &str, pod: &Pod, template: &Value) -> Outc
         Ok(b) => b,
         Err(e) => return Outcome::Crashing(e.to_string()),
     };
-    match startup::run(&bundle, &version, &env).await {
+    // The pod reaches the managed components' Services through the cluster's names.
+    let reached = ctx
+        .opts
+        .backing
+        .as_ref()
+        .map_or_else(|| bundle.clone(), |b| b.dns.resolve_bundle(&bundle, ns));
+    match startup::run(&reached, &version, &env).await {
         Err(message) => Outcome::Crashing(message),
         Ok(started) => {
             if component == "quay-app" {
@@ -439,7 +479,7 @@ async fn start_pod(ctx: &Context, ns: &str, pod: &Pod, template: &Value) -> Outc
                     site: ctx.site.clone(),
                     pod: pod.name_any(),
                     version,
-                    database: bundle.db_uri().map(database_identity).unwrap_or_default(),
+                    database: reached.db_uri().map(database_identity).unwrap_or_default(),
                     revision: started.revision,
                     config_hash: annotations
                         .get(CONFIG_HASH_ANNOTATION)

@@ -17,9 +17,11 @@
 //! | `redis` | `BUILDLOGS_REDIS`, `USER_EVENTS_REDIS` (`<n>-quay-redis:6379`) |
 //!
 //! The TLS security profile's `SSL_PROTOCOLS` and `SSL_CIPHERS` come in with the user's
-//! config ([`super::tls_profile`] adds them there, as upstream `Inflate` does).
-//! Not modelled: the managed `postgres` `DB_URI` and the `objectstorage` storage config (the
-//! model deploys neither), and the separate TLS Secret the certificate moves to. The Secret's `config.yaml` is written as JSON (valid YAML).
+//! config ([`super::tls_profile`] adds them there, as upstream `Inflate` does). The managed
+//! `postgres` `DB_URI` and the `objectstorage` storage config are written into the config by
+//! [`super::managed::prepare`] (only on a cluster with backing services). Not modelled: the
+//! separate TLS Secret the certificate moves to. The Secret's `config.yaml` is written as JSON
+//! (valid YAML).
 //!
 //! Pure: values in, values out.
 

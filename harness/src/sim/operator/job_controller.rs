@@ -309,6 +309,12 @@ async fn migrate(job: &Job, ctx: &Context, ns: &str) -> Result<(), String> {
         .map(|(k, v)| (k.clone(), v.0.clone()))
         .collect();
     let bundle = Bundle::parse(&secret_name, data).map_err(|e| e.to_string())?;
+    // The Job's pod reaches a managed database through its Service's name.
+    let bundle = ctx
+        .opts
+        .backing
+        .as_ref()
+        .map_or(bundle.clone(), |b| b.dns.resolve_bundle(&bundle, ns));
     effective_preference(&bundle, &version, &env)?;
     let db_uri = bundle.db_uri().ok_or("DB_URI is not set in config.yaml")?;
     Migration {

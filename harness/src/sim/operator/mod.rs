@@ -36,6 +36,10 @@
 //!   `monitoring.coreos.com/v1` API and `openshift-config-managed`, else
 //!   `MonitoringComponentDependencyError`; an omitted one defaults to managed only then
 //!   (upstream `controllers/quay/features.go` `checkMonitoringAvailable`).
+//! - [`managed`]: on a cluster given [`OperatorOptions::backing`] (real PostgreSQL, Redis and
+//!   S3 servers), the managed `postgres`, `clairpostgres`, `redis` and `objectstorage`:
+//!   their objects, databases provisioned on the backing server, names that resolve to it,
+//!   PVC binding, NooBaa's bucket claims, and their conditions.
 //! - [`hpa_controller`]: kube-controller-manager's HPA controller without metrics: every HPA
 //!   keeps its target's replicas within its bounds, including HPAs left over after the
 //!   component was set unmanaged (the operator never deletes them).
@@ -61,7 +65,15 @@
 //! | behaviour | upstream file |
 //! |---|---|
 //! | `status.conditions` in the operator's order, not alphabetical ([`conditions`]) | `pkg/cmpstatus/evaluator.go`, `controllers/quay/quayregistry_status_controller.go` |
-//! | a managed postgres, clairpostgres, redis or objectstorage reports `False`/`ComponentNotModelled`, not healthy ([`conditions::NOT_MODELLED`]) | what `pkg/cmpstatus/{postgres,clairpostgres,redis,objectstorage}.go` check, which the model cannot |
+//! | on a cluster without backing services, a managed postgres, clairpostgres, redis or objectstorage reports `False`/`ComponentNotModelled`, not healthy ([`conditions::NOT_MODELLED`]) | what `pkg/cmpstatus/{quaypostgres,clairpostgres,redis,objectstorage}.go` check, which the model cannot there |
+//! | with [`OperatorOptions::backing`]: managed `postgres`/`clairpostgres` get Deployment, Service, ServiceAccount, config Secret and PVC (`<n>-quay-postgres-13`, `<n>-clair-postgres-15`, 50Gi, `volumeSize` and `storageClassName` overrides), `redis` its Deployment and Service, `objectstorage` the ObjectBucketClaim `<n>-quay-datastore` ([`managed::objects`]) | `kustomize/components/{postgres,clairpostgres,redis,objectstorage}/`, `pkg/middleware/middleware.go` |
+//! | a generated `DB_URI` (`postgresql://<n>-quay-database:<random>@<n>-quay-database:5432/<n>-quay-database`), `DB_ROOT_PW` and Clair's `postgres` credentials kept in the managed keys; `BUILDLOGS_REDIS`/`USER_EVENTS_REDIS` at `<n>-quay-redis:6379`; a bound claim's bucket as `RHOCSStorage` at `local_us` ([`managed::prepare`]) | `pkg/kustomize/kustomize.go` (`Inflate`, `KustomizationFor`), `pkg/kustomize/secrets.go` (`FieldGroupFor`) |
+//! | a database pod starts once its PVC is bound and provisions role, database and `pg_trgm` on the backing PostgreSQL; its Service (and Redis') then resolves to the backing server for the pods' start-up checks and the migration Job ([`managed::pods`], [`managed::dns`]) | `kustomize/components/postgres/create-extensions.sh`, the sclorg images |
+//! | quay-app, mirror, Clair and the migration Job wait until the managed databases have an available replica and a managed bucket's claim has its Secret and ConfigMap | `controllers/quay/features.go` (`checkManagedDatabaseReady`, `checkObjectBucketClaimsAvailable`), `controllers/quay/quayregistry_controller.go` (`filterDeferredWorkloads`) |
+//! | a managed `objectstorage` without the ObjectBucketClaim API: `RolloutBlocked`/`ObjectStorageComponentDependencyError` | `controllers/quay/quayregistry_controller.go` |
+//! | `Component{Postgres,ClairPostgres,Redis,ObjectStorage}Ready` from the Deployment (owned, an available replica), the database PVC (`PVCPending`, `PVCProvisioningFailed` quoting the Event) and the claim's phase ([`managed::status`]) | `pkg/cmpstatus/{database_status,quaypostgres,clairpostgres,redis,objectstorage,deploy}.go` |
+//! | PVCs bound by a dynamic provisioner (the default class filled in; a missing class stays `Pending` with a `ProvisioningFailed` Event; `WaitForFirstConsumer` waits for a pod) ([`managed::volumes`]); the default StorageClass `standard` names kind's `rancher.io/local-path` | kube-controller-manager's PV controller |
+//! | NooBaa's ObjectBucketClaim API and provisioner: a bucket on the site's S3 server, the claim's Secret and ConfigMap, `Bound` ([`managed::buckets`]) | lib-bucket-provisioner, `controllers/quay/features.go` |
 //! | an empty `configBundleSecret` gets a base bundle `<n>-config-bundle-<random>` ([`initial_bundle`]) | `controllers/quay/quayregistry_controller.go` (`createInitialBundleSecret`), `pkg/kustomize/secrets.go` (`BaseQuayConfig`) |
 //! | previous rendered config Secrets deleted once quay-app rolled out ([`config_cleanup`]) | `controllers/quay/quayregistry_controller.go` (`cleanupPreviousSecrets`, `quayAppDeploymentRolledOut`) |
 //! | PersistentVolumeClaim and StorageClass served (stored only), a default StorageClass `standard`, and on OpenShift `dns/cluster` and `apiserver/cluster` of `config.openshift.io` (`crate::sim::apiserver`'s `seed`) | the objects the cases read |
@@ -76,25 +88,27 @@
 //! # quay-operator's Chainsaw cases on the simulator
 //! Run by `harness/tests/it/chainsaw/` (fixtures and their source in
 //! `harness/tests/fixtures/chainsaw/`) on a simulated OpenShift cluster with
-//! `values-openshift.yaml`. A case marked *fails* is an expected failure there: the test
-//! checks it still fails, at that step and for that reason.
+//! `values-openshift.yaml`, backing services (its own PostgreSQL, Redis and S3 server) and
+//! OpenShift Data Foundation's ObjectBucketClaim API ([`managed::buckets::install`]). A case
+//! marked *fails* is an expected failure there: the test checks it still fails, at that step
+//! and for that reason.
 //!
 //! | case | result | failing step | reason |
 //! |---|---|---|---|
-//! | `hpa` | fails | `create-registry` | managed postgres, clairpostgres, redis, objectstorage: `ComponentNotModelled` (no images run here) |
-//! | `reconcile` | fails | `create-registry` | its script waits for the managed database Deployment `reconcile-quay-database`, never deployed |
-//! | `resource_overrides` | fails | `create-registry-with-resource-overrides` | `ComponentNotModelled` (as `hpa`) |
-//! | `clair_ephemeral_volume` | fails | `create-registry-with-clair-volume-overrides` | `ComponentNotModelled` (as `hpa`) |
-//! | `unmanaged_clair` | fails | `create-registry` | `ComponentNotModelled` (managed postgres, redis, objectstorage) |
+//! | `hpa` | passes | | |
+//! | `reconcile` | fails | `delete-quay-app` | the model recreates a deleted quay-app Deployment in the same reconcile, so `ComponentQuayReady` never reads `False` in between as the script expects |
+//! | `resource_overrides` | passes | | |
+//! | `clair_ephemeral_volume` | passes | | |
+//! | `unmanaged_clair` | passes | | |
 //! | `unmanaged_postgres` | fails | `deploy-external-postgres` | it deploys its own PostgreSQL image; Deployments the model does not own get no pods |
 //! | `unmanaged_redis` | fails | `deploy-external-redis` | it deploys its own Redis image; Deployments the model does not own get no pods |
-//! | `external_tls` | fails | `create-registry-with-external-tls` | rollout blocked (13 conditions, no `ComponentsCreated`): `ComponentCreationFailed`, as the simulator serves no `ingresses.config.openshift.io`, so the case makes the `tls.secretRef` certificate for `localhost`, not the generated Route host; then `ComponentNotModelled` |
-//! | `tls_security_profile` | fails | `create-registry-with-unmanaged-tls` | `ComponentNotModelled` (managed postgres, redis) |
-//! | `unmanaged_route_tls` | fails | `managed-route-unmanaged-tls-with-certs` | its script waits for `Available=True`, which never comes: quay-app's start-up checks need the managed database |
-//! | `custom_storageclass` | fails | `valid-storageclass` | `ComponentNotModelled` (as `hpa`); no PVCs are rendered either |
+//! | `external_tls` | fails | `create-registry-with-external-tls` | rollout blocked (13 conditions, no `ComponentsCreated`): `ComponentCreationFailed`, as the simulator serves no `ingresses.config.openshift.io`, so the case makes the `tls.secretRef` certificate for `localhost`, not the generated Route host |
+//! | `tls_security_profile` | passes | | |
+//! | `unmanaged_route_tls` | passes | | |
+//! | `custom_storageclass` | passes | | |
 //!
-//! Behind those failures, each case's own checks of what the operator renders pass when the
-//! components the simulator cannot deploy are set unmanaged
+//! The cases' own checks of what the operator renders also pass with the backing components
+//! set unmanaged, on a cluster without backing services
 //! (`harness/tests/it/chainsaw/unblocked.rs`): `reconcile`'s override asserts and Route step,
 //! `resource_overrides`' requests and limits of quay-app, clair-app and quay-mirror,
 //! `clair_ephemeral_volume`'s volume, `hpa`'s bump through `autoscaling/v1` and its re-managed
@@ -104,10 +118,11 @@
 //! # What it does not model
 //! OLM (another model changes the operator Deployment), ReplicaSets (pods are owned by their
 //! Deployment directly, named `<deployment>-<template hash>-<index>`), the managed database,
-//! Redis, Clair database, object storage and monitoring (nothing is deployed for them; the
-//! managed `postgres` and `objectstorage` values are not merged into the config), HPA scaling
+//! Redis, Clair database and object storage on a cluster without backing services (nothing
+//! is deployed for them there; see [`managed`] for what it leaves out with them), monitoring
+//! (nothing is deployed for it), HPA scaling
 //! on metrics (a managed HPA pins its `minReplicas`; HPAs only clamp replicas to their
-//! bounds), PVC binding and provisioners, the check that the
+//! bounds), the check that the
 //! TLS key belongs to its certificate, the separate TLS Secret `ssl.*` moves to, Clair's own
 //! start-up (its pods are ready at once), kustomize's `quay:latest` for an operator without
 //! `RELATED_IMAGE_COMPONENT_QUAY` (the model deploys its version's release image), pod logs (a
@@ -133,6 +148,7 @@ pub mod hpa_controller;
 pub mod images;
 pub mod initial_bundle;
 pub mod job_controller;
+pub mod managed;
 pub mod migration;
 pub mod monitoring;
 pub mod operator_deployment;
@@ -241,7 +257,7 @@ impl OperatorModel {
             reconciles: Reconciles::default(),
             status_evaluated: Mutex::new(HashMap::new()),
         });
-        let tasks = vec![
+        let mut tasks = vec![
             tokio::spawn(operator_deployment::watch(
                 Arc::clone(&ctx),
                 version_tx,
@@ -253,6 +269,12 @@ impl OperatorModel {
             tokio::spawn(deployment_controller::forget_deleted_pods(Arc::clone(&ctx))),
             tokio::spawn(hpa_controller::run(Arc::clone(&ctx))),
         ];
+        if let Some(backing) = &ctx.opts.backing {
+            tasks.push(tokio::spawn(managed::volumes::run(Arc::clone(&ctx))));
+            if let Some(s3) = backing.s3.clone() {
+                tasks.push(tokio::spawn(managed::buckets::run(Arc::clone(&ctx), s3)));
+            }
+        }
         Ok(RunningOperator { ctx, tasks })
     }
 }

@@ -9,8 +9,10 @@
 //! `<n>-quay-registry-managed-secret-keys`); server-side apply of the owned objects
 //! ([`super::render`]); the Job created, kept, or deleted and re-created; status.
 //!
-//! Not modelled: the operator's ordering of partial failures (an apply error is returned and
-//! retried), Job deferral until managed databases are ready, and PVCs. An empty
+//! On a cluster with backing services the managed backing components are deployed
+//! ([`super::managed`]), and quay-app, mirror, Clair and the Job wait until their databases
+//! are available and their bucket is bound. Not modelled: the operator's ordering of partial
+//! failures (an apply error is returned and retried). An empty
 //! `configBundleSecret` gets a base bundle ([`super::initial_bundle`]); previous rendered
 //! config Secrets are deleted after the quay-app rollout ([`super::config_cleanup`]). A failed Job is re-created only when the version or
 //! `config.yaml` changes (the real operator retries every reconcile).
@@ -39,6 +41,7 @@ use super::effective_config;
 use super::external_tls;
 use super::images;
 use super::initial_bundle;
+use super::managed;
 use super::monitoring;
 use super::render::{self, Inputs};
 use super::tls_check;
@@ -205,6 +208,10 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         return Ok(Action::await_change());
     }
     let components = Components::from_spec(&spec);
+    let uid = reg.uid().unwrap_or_default();
+    let seen = managed::observe(&ctx, &ns, &name, &uid, &components)
+        .await
+        .map_err(t.err("read the managed components"))?;
 
     let checked = bundle.and_then(|b| {
         if let (true, Err(why)) = (
@@ -215,6 +222,9 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         }
         components::validate_overrides(&components)?;
         components::validate_config(&components, &b, ctx.flavour)?;
+        if let Some(Err(blocked)) = &seen {
+            return Err(blocked.clone());
+        }
         let host = render::route_host(&b, &name, &ns, &ctx.site);
         tls_check::check(&b, &components, &host)?;
         Ok(b)
@@ -231,6 +241,7 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
                 mirror: None,
                 clair: None,
                 external_tls: external.condition.clone(),
+                managed: managed::conditions_of(seen.as_ref()),
             };
             let how = StatusWrite::now(&ctx, &reg);
             let held = write_status(&registries, &reg, &obs, None, &how, &t).await?;
@@ -254,6 +265,25 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         .map_err(t.err("read managed secret keys"))?
         .map(|s| secret_data(&s))
         .unwrap_or_default();
+    let prepared = match &seen {
+        Some(Ok(observed)) => Some(managed::prepare(
+            &managed::Owner {
+                name: &name,
+                namespace: &ns,
+                uid: &uid,
+            },
+            &components,
+            &bundle,
+            &stored_keys
+                .iter()
+                .map(|(k, v)| (k.clone(), String::from_utf8_lossy(v).into_owned()))
+                .collect(),
+            observed,
+            &mut || random_key(&name, "password"),
+        )),
+        _ => None,
+    };
+    let bundle = prepared.as_ref().map_or(bundle, |p| p.bundle.clone());
     let db_uri = bundle.db_uri().map(str::to_owned);
     let stored_db_uri = stored_keys
         .get("DB_URI")
@@ -348,6 +378,9 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
             kept.insert(key.to_owned(), value);
         }
     }
+    for (key, value) in prepared.iter().flat_map(|p| &p.keys) {
+        keys.insert(key.clone(), json!(render::base64_encode(value.as_bytes())));
+    }
     if migrated_now {
         match &db_uri {
             Some(uri) => keys.insert(
@@ -358,7 +391,6 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         };
     }
 
-    let uid = reg.uid().unwrap_or_default();
     let inputs = Inputs {
         name: &name,
         namespace: &ns,
@@ -377,6 +409,17 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
     images::apply(&mut objects, &images, version);
     if let Some(hash) = &external.hash {
         external_tls::annotate(&mut objects, hash);
+    }
+    // The managed components' objects first; the workloads wait for them
+    // (`filterDeferredWorkloads`).
+    let defer = prepared.as_ref().is_some_and(|p| p.defer_workloads);
+    if let Some(p) = prepared {
+        let rest = std::mem::replace(&mut objects, p.objects);
+        objects.extend(rest);
+    }
+    if defer {
+        objects.retain(|o| !managed::objects::is_deferrable(o));
+        create_job = false;
     }
     for object in objects {
         apply(&ctx, &ns, &object).await.map_err(t.err(format!(
@@ -443,6 +486,7 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         mirror,
         clair,
         external_tls: external.condition,
+        managed: managed::conditions_of(seen.as_ref()),
     };
     let endpoint = format!("https://{}", inputs.hostname());
     let new_version = if migrated_now {

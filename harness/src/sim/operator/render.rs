@@ -7,11 +7,12 @@
 //!
 //! Every Deployment, Job and Route gets its component's overrides ([`overrides`]).
 //!
-//! Pure: inputs in, manifests out. Not rendered: the managed database, Redis, Clair
-//! database, object storage, monitoring and builder objects, the `quay-builder` Route, TLS and
-//! CA Secrets; pod templates carry what the simulated pods read (image, env, the config
-//! Secret volume) and what the overrides change (the base's pod anti-affinity, Clair's
-//! ephemeral volume), no probes and no resources of their own.
+//! Pure: inputs in, manifests out. The managed database, Redis, Clair database and object
+//! storage objects are [`super::managed::objects`]'. Not rendered: monitoring and builder
+//! objects, the `quay-builder` Route, TLS and CA Secrets; pod templates carry what the
+//! simulated pods read (image, env, the config Secret volume) and what the overrides change
+//! (the base's pod anti-affinity, Clair's ephemeral volume), no probes and no resources of
+//! their own.
 
 use std::collections::BTreeMap;
 

@@ -17,10 +17,13 @@ mod runner;
 mod unblocked;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use georep_harness::errors::chain;
 use georep_harness::quay::Catalogue;
+use georep_harness::services::SharedServices;
+use georep_harness::sim::operator::managed::{self, BackingServices};
 use georep_harness::sim::operator::{OperatorModel, OperatorOptions};
 use georep_harness::sim::{ClusterConfig, Flavour, SimCluster};
 
@@ -30,7 +33,6 @@ use runner::{Failure, Runner};
 #[derive(Debug, Clone, Copy)]
 enum Expect {
     /// Every step passes.
-    #[allow(dead_code, reason = "no case passes on the simulator yet")]
     Pass,
     /// It fails at `step`, with a message containing `contains`, because `reason`.
     Fail {
@@ -40,53 +42,22 @@ enum Expect {
     },
 }
 
-const NOT_DEPLOYED: &str = "managed postgres, redis, clairpostgres and objectstorage are never \
-                            deployed (no images): their conditions say ComponentNotModelled";
-
 /// The cases, their expected results and why (keep in step with the table in
 /// `harness/src/sim/operator/mod.rs`).
 const CASES: &[(&str, Expect)] = &[
-    (
-        "hpa",
-        Expect::Fail {
-            step: "create-registry",
-            contains: "ComponentNotModelled",
-            reason: NOT_DEPLOYED,
-        },
-    ),
+    ("hpa", Expect::Pass),
     (
         "reconcile",
         Expect::Fail {
-            step: "create-registry",
-            contains: "script still running",
-            reason: "its script waits for the managed database's Deployment \
-                     (reconcile-quay-database), which the simulator never deploys",
+            step: "delete-quay-app",
+            contains: "status did not report quay unavailable",
+            reason: "the model recreates a deleted quay-app Deployment in the same reconcile, \
+                     so the status never reports quay unavailable in between",
         },
     ),
-    (
-        "resource_overrides",
-        Expect::Fail {
-            step: "create-registry-with-resource-overrides",
-            contains: "ComponentNotModelled",
-            reason: NOT_DEPLOYED,
-        },
-    ),
-    (
-        "clair_ephemeral_volume",
-        Expect::Fail {
-            step: "create-registry-with-clair-volume-overrides",
-            contains: "ComponentNotModelled",
-            reason: NOT_DEPLOYED,
-        },
-    ),
-    (
-        "unmanaged_clair",
-        Expect::Fail {
-            step: "create-registry",
-            contains: "ComponentNotModelled",
-            reason: NOT_DEPLOYED,
-        },
-    ),
+    ("resource_overrides", Expect::Pass),
+    ("clair_ephemeral_volume", Expect::Pass),
+    ("unmanaged_clair", Expect::Pass),
     (
         "unmanaged_postgres",
         Expect::Fail {
@@ -113,35 +84,12 @@ const CASES: &[(&str, Expect)] = &[
             reason: "the rollout stays blocked (ComponentCreationFailed, so no \
                      ComponentsCreated condition): with no ingresses.config.openshift.io \
                      on the simulator the case makes the tls.secretRef certificate for \
-                     localhost, which does not cover the generated Route host; past that, \
-                     managed postgres and redis are not modelled",
+                     localhost, which does not cover the generated Route host",
         },
     ),
-    (
-        "tls_security_profile",
-        Expect::Fail {
-            step: "create-registry-with-unmanaged-tls",
-            contains: "ComponentNotModelled",
-            reason: NOT_DEPLOYED,
-        },
-    ),
-    (
-        "unmanaged_route_tls",
-        Expect::Fail {
-            step: "managed-route-unmanaged-tls-with-certs",
-            contains: "script still running",
-            reason: "its script waits for Available=True, which never comes: quay-app's \
-                     start-up checks need the managed database, which is not deployed",
-        },
-    ),
-    (
-        "custom_storageclass",
-        Expect::Fail {
-            step: "valid-storageclass",
-            contains: "ComponentNotModelled",
-            reason: NOT_DEPLOYED,
-        },
-    ),
+    ("tls_security_profile", Expect::Pass),
+    ("unmanaged_route_tls", Expect::Pass),
+    ("custom_storageclass", Expect::Pass),
 ];
 
 fn fixtures() -> PathBuf {
@@ -153,14 +101,31 @@ async fn run_case(case: &str) -> Result<(), Failure> {
     run_dir(&fixtures().join(case)).await
 }
 
-/// Runs the case in `dir` on a fresh simulated OpenShift cluster with the operator model.
+/// Runs the case in `dir` on a fresh simulated OpenShift cluster with the operator model,
+/// backed by its own PostgreSQL, Redis and S3 server (the managed components stand on them),
+/// with OpenShift Data Foundation's ObjectBucketClaim API installed.
 async fn run_dir(dir: &Path) -> Result<(), Failure> {
+    use std::os::unix::fs::PermissionsExt as _;
+
     georep_harness::sim::install_crypto_provider();
+    // 0755: when the tests run as root, PostgreSQL runs as `postgres` and must reach it.
+    let state = tempfile::Builder::new()
+        .prefix("georep-chainsaw-")
+        .permissions(std::fs::Permissions::from_mode(0o755))
+        .tempdir()
+        .unwrap();
+    let services = SharedServices::start(state.path(), &["chainsaw"])
+        .await
+        .unwrap_or_else(|e| panic!("{}", chain(&e)));
     let mut config = ClusterConfig::new("chainsaw");
     config.flavour = Flavour::Openshift;
     // The flavour serves the monitoring stack's APIs and namespace, which the cases' managed
     // `monitoring` needs (upstream `controllers/quay/features.go`, `checkMonitoringAvailable`).
     let sim = SimCluster::start(config).await.unwrap();
+    let client = sim.client().await.unwrap();
+    managed::buckets::install(&client)
+        .await
+        .unwrap_or_else(|e| panic!("{}", chain(&e)));
     let mut opts = OperatorOptions::new(&sim, Catalogue::builtin().newest().version);
     opts.migration_time_per_revision = Duration::from_millis(5);
     opts.pod_start_delay = Duration::from_millis(10);
@@ -170,6 +135,9 @@ async fn run_dir(dir: &Path) -> Result<(), Failure> {
     // backend does, so an assert sees the status the operator settles on within its timeout.
     opts.status_interval = Duration::from_secs(1);
     opts.job_backoff = Duration::from_millis(20);
+    opts.backing = Some(Arc::new(BackingServices::from_shared(
+        &services, "chainsaw",
+    )));
     let operator = OperatorModel::start(&sim, opts)
         .await
         .unwrap_or_else(|e| panic!("{}", chain(&e)));
@@ -178,16 +146,21 @@ async fn run_dir(dir: &Path) -> Result<(), Failure> {
     std::fs::write(&kubeconfig, sim.kubeconfig().unwrap()).unwrap();
     let values = std::fs::read_to_string(fixtures().join("values-openshift.yaml")).unwrap();
     let runner = Runner {
-        client: sim.client().await.unwrap(),
+        client,
         kubeconfig,
         kubectl: georep_harness::kubectl::find().unwrap_or_else(|e| panic!("{e}")),
         values: serde_saphyr::from_str(&values).unwrap(),
         assert_timeout: Duration::from_secs(20),
-        script_timeout: Duration::from_secs(30),
+        // Upstream allows 10 minutes; `unmanaged_route_tls` polls for 2 minutes in one script.
+        script_timeout: Duration::from_secs(150),
     };
     let result = runner.run(dir).await;
     operator.stop().await;
     sim.stop().await;
+    services
+        .stop()
+        .await
+        .unwrap_or_else(|e| panic!("{}", chain(&e)));
     result
 }
 
