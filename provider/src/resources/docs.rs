@@ -133,8 +133,7 @@ fn schema_lists<'a>(
         };
         groups[usize::from(!required)].1.push(format!(
             "- `{}` ({how}{deprecated}) {}. (see [below for nested schema](#{anchor}))",
-            nested.type_name,
-            capitalise(&nested.block.description)
+            nested.type_name, nested.block.description
         ));
         pending.push((anchor, nested_path, nested));
     }
@@ -154,6 +153,8 @@ fn schema_lists<'a>(
     }
 }
 
+/// One attribute as a list item; its description as the schema words it (lowercase, since
+/// descriptions often begin with a value such as `olm`).
 fn attribute_line(attribute: &Attribute) -> String {
     let mut flags = vec![type_name(&attribute.ty)];
     if attribute.sensitive {
@@ -166,7 +167,7 @@ fn attribute_line(attribute: &Attribute) -> String {
         "- `{}` ({}) {}.",
         attribute.name,
         flags.join(", "),
-        capitalise(&attribute.description)
+        attribute.description
     )
 }
 
