@@ -289,6 +289,43 @@ mod tests {
         );
     }
 
+    /// Every file under `dir`, recursively.
+    fn files_under(dir: &Path) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files.extend(files_under(&path));
+            } else {
+                files.push(path);
+            }
+        }
+        files
+    }
+
+    #[test]
+    fn docs_holds_only_registry_pages() {
+        let generated: Vec<PathBuf> = pages().into_iter().map(|(path, _)| path).collect();
+        for path in files_under(&repo().join("docs")) {
+            let relative = path.strip_prefix(repo()).unwrap().to_owned();
+            if relative.starts_with("docs/guides") {
+                let text = read(&path);
+                assert!(
+                    text.starts_with("---\npage_title: ") && text.contains("\nsubcategory: "),
+                    "{} is a guide without front matter (page_title, subcategory)",
+                    relative.display()
+                );
+            } else {
+                assert!(
+                    generated.contains(&relative),
+                    "{} is neither a generated reference page nor a guide: the registries \
+                     publish every file under docs/, so move it elsewhere",
+                    relative.display()
+                );
+            }
+        }
+    }
+
     #[test]
     fn pages_split_the_schema_into_required_optional_and_read_only() {
         let schema = crate::resources::georep_config_data_source::schema();
