@@ -2,8 +2,9 @@
 # config bundle Secret and QuayRegistry, and Argo CD or Flux applies them. Nothing here
 # contacts a cluster: `terraform apply` only computes the documents.
 terraform {
+  required_version = ">= 1.0.3"
   required_providers {
-    quay = { source = "quay-georep/quay" }
+    quay = { source = "quay-georep/quay", version = "~> 0.1.0" }
   }
 }
 

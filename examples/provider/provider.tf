@@ -1,6 +1,7 @@
 terraform {
+  required_version = ">= 1.0.3"
   required_providers {
-    quay = { source = "quay-georep/quay" }
+    quay = { source = "quay-georep/quay", version = "~> 0.1.0" }
   }
 }
 

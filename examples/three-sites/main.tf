@@ -2,8 +2,9 @@
 # one Redis and replicating blobs between their three buckets.
 
 terraform {
+  required_version = ">= 1.0.3"
   required_providers {
-    quay = { source = "quay-georep/quay" }
+    quay = { source = "quay-georep/quay", version = "~> 0.1.0" }
   }
 }
 

@@ -1,5 +1,5 @@
 # The documented geo-replication upgrade of the three sites of examples/three-sites (whose
-# main.tf, variables.tf and outputs.tf this directory links): with target_version set, one
+# main.tf, variables.tf and outputs.tf this directory holds copies of): with target_version set, one
 # quay_georep_upgrade scales the secondaries to 0, upgrades the primary's operator and lets
 # it migrate the shared database alone, then upgrades the secondaries and restores their
 # replicas. Without target_version it is exactly examples/three-sites.

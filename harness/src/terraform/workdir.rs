@@ -4,7 +4,9 @@
 //! Each [`Workdir`] is a fresh temporary directory named after its test, holding the test's
 //! configuration and a CLI config file whose `dev_overrides` point Terraform at locally built
 //! providers, so `plan`/`apply`/`destroy`/`import` work offline **without `terraform init`**
-//! (which would query the registry and fail). Every command runs with a controlled
+//! (which would query the registry and fail). Tests of installation instead give the CLI
+//! config a `provider_installation` block of their own ([`Workdir::with_provider_installation`],
+//! e.g. a local filesystem mirror) and run [`Workdir::init`]. Every command runs with a controlled
 //! environment and a timeout. This module does not build providers or pick binaries (see
 //! `binary`), and does not interpret events beyond their types (see `events`, `outcome`).
 
@@ -99,7 +101,28 @@ impl Workdir {
             dir.disable_cleanup(true);
         }
         let path = dir.path().to_owned();
-        Self::with_dir(binary, path, Some(dir), overrides)
+        Self::with_dir(binary, path, Some(dir), &render_cli_config(overrides))
+    }
+
+    /// Creates an empty working directory for `test_name` whose CLI config holds
+    /// `provider_installation` (a whole `provider_installation { ... }` block, such as the
+    /// one `scripts/install-provider.sh` prints) instead of development overrides, so
+    /// `terraform init` installs providers the way a user's machine does.
+    ///
+    /// # Errors
+    ///
+    /// As [`Workdir::new`].
+    pub fn with_provider_installation(
+        binary: &TerraformBinary,
+        test_name: &str,
+        provider_installation: &str,
+    ) -> Result<Self, Error> {
+        let workdir = Self::new(binary, test_name, &[])?;
+        write(
+            &workdir.cli_config,
+            &format!("disable_checkpoint = true\n\n{provider_installation}"),
+        )?;
+        Ok(workdir)
     }
 
     /// Uses `dir` (created if missing, never deleted) as the working directory, with the
@@ -118,17 +141,17 @@ impl Workdir {
             test_name: dir.display().to_string(),
             source,
         })?;
-        Self::with_dir(binary, dir.to_owned(), None, overrides)
+        Self::with_dir(binary, dir.to_owned(), None, &render_cli_config(overrides))
     }
 
     fn with_dir(
         binary: &TerraformBinary,
         dir: PathBuf,
         temp: Option<TempDir>,
-        overrides: &[DevOverride],
+        cli_config_text: &str,
     ) -> Result<Self, Error> {
         let cli_config = dir.join(CLI_CONFIG_FILE_NAME);
-        write(&cli_config, &render_cli_config(overrides))?;
+        write(&cli_config, cli_config_text)?;
         Ok(Self {
             dir,
             _temp: temp,
@@ -251,6 +274,17 @@ impl Workdir {
             .env("TF_INPUT", "0")
             .envs(self.env.iter().map(|(key, value)| (key, value)));
         process::run(command, display, self.timeout)
+    }
+
+    /// `terraform init -input=false -no-color`, required to succeed: installs the providers
+    /// as the CLI config says (with development overrides only, `init` is not needed).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Failed`] when it exits non-zero; see [`Workdir::run`].
+    pub fn init(&self) -> Result<RawOutput, Error> {
+        self.run(["init", "-input=false", "-no-color"])?
+            .require_success()
     }
 
     /// `terraform validate -json`.
@@ -477,6 +511,15 @@ mod tests {
         let config = render_cli_config(&[]);
         assert!(!config.contains("dev_overrides"), "{config}");
         assert!(config.contains("direct {}"), "{config}");
+    }
+
+    #[test]
+    fn cli_config_can_hold_a_given_provider_installation_block() {
+        let block = "provider_installation {\n  filesystem_mirror {\n    path = \"/m\"\n  }\n}\n";
+        let workdir = Workdir::with_provider_installation(&fake_binary(), "mirror", block).unwrap();
+        let config = std::fs::read_to_string(workdir.cli_config_path()).unwrap();
+        assert_eq!(config, format!("disable_checkpoint = true\n\n{block}"));
+        assert!(!config.contains("dev_overrides"), "{config}");
     }
 
     #[test]

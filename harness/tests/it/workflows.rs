@@ -1,7 +1,7 @@
 //! The GitHub workflows and release packaging, checked here so a broken workflow fails
 //! before it reaches GitHub: every workflow passes check-jsonschema's GitHub workflow schema
 //! (scripts/lint-workflows.sh installs it into .cache/ on first use), every action is pinned
-//! by full commit SHA with its release in a comment (docs/design/kind-backend.md), and
+//! by full commit SHA with its release in a comment (design/kind-backend.md), and
 //! scripts/release.sh makes the registry layout from a linux amd64 build.
 
 use std::path::{Path, PathBuf};

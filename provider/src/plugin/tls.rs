@@ -200,7 +200,7 @@ pub fn server_config(
 /// Turns off Nagle's algorithm on an accepted connection, as Go's net package does for every
 /// TCP connection, so a response written in several pieces (gRPC headers, data, trailers)
 /// leaves at once instead of waiting for the client's delayed ACK (about 40 ms per call on
-/// Linux: most of the gap `docs/benchmarks.md` measured against a Go provider).
+/// Linux: most of the gap `benchmarks/README.md` measured against a Go provider).
 pub fn set_nodelay(tcp: &TcpStream) {
     if let Err(error) = tcp.set_nodelay(true) {
         tracing::warn!(%error, "set TCP_NODELAY; responses may be delayed");

@@ -2,29 +2,11 @@
 //! the end against the local backend with this build's provider and report every
 //! measurement. Nothing here looks at how long anything took.
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use georep_harness::cli::bench_plan::{self, PlanArgs};
 use georep_harness::cli::bench_upgrade::{self, OperatorMethod, UpgradeArgs};
-use georep_harness::terraform::{binaries_under_test, repo_root};
+use georep_harness::terraform::binaries_under_test;
 
-use super::provider_dir;
-
-/// The Go null provider's folder, installed by the script the benchmark's docs name.
-fn null_provider_dir() -> PathBuf {
-    let script = repo_root()
-        .unwrap()
-        .join("scripts/install-null-provider.sh");
-    let output = Command::new("bash").arg(&script).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}: {}",
-        script.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
-}
+use super::{null_provider_dir, provider_dir};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn tiny_plan_benchmark_reports_every_measurement() {

@@ -3,13 +3,20 @@
 //! left out), and `terraform validate` passes on it with every Terraform under test. A broken
 //! example fails the build.
 //!
+//! Validating is not enough: an example that needs no cluster (no `quay_georep_site` or
+//! `quay_georep_upgrade` resource; data sources render without one) must also plan, offline,
+//! with the variable values in its `example.tfvars` (Terraform refuses some things, such as
+//! `for_each` over a sensitive value, only at plan). Every example states the Terraform and
+//! provider versions it needs (`required_version`, a `version` constraint), and none holds a
+//! symlink (Windows checkouts and `cp -r` break them).
+//!
 //! A folder whose README says `Requires Terraform X.Y.Z or newer.` is validated only with the
 //! Terraforms at or above that version, and at least one must be under test: an example no
 //! Terraform validated fails too.
 
 use std::path::{Path, PathBuf};
 
-use georep_harness::terraform::{TerraformBinary, Version, binaries_under_test};
+use georep_harness::terraform::{PlanExit, TerraformBinary, Version, binaries_under_test};
 
 use super::workdir;
 
@@ -25,7 +32,13 @@ fn example_dirs(root: &Path) -> Vec<PathBuf> {
     while let Some(dir) = pending.pop() {
         let mut has_tf = false;
         for entry in std::fs::read_dir(&dir).unwrap() {
-            let path = entry.unwrap().path();
+            let entry = entry.unwrap();
+            let path = entry.path();
+            assert!(
+                !entry.file_type().unwrap().is_symlink(),
+                "{} is a symlink: Windows checkouts and `cp -r` break them, copy the file",
+                path.display()
+            );
             if path.is_dir() {
                 pending.push(path);
             } else if path.extension().is_some_and(|e| e == "tf") {
@@ -51,30 +64,94 @@ fn required_terraform(dir: &Path) -> Option<Version> {
     }))
 }
 
-/// Validates the example in `dir` with `tf` and panics with its diagnostics when invalid.
-fn assert_valid(tf: &TerraformBinary, root: &Path, dir: &Path) {
+/// The file holding the variable values an example plans with.
+const EXAMPLE_TFVARS: &str = "example.tfvars";
+
+/// Whether the example's `.tf` files need a cluster to plan: they manage sites or upgrades.
+fn needs_cluster(files: &[(String, String)]) -> bool {
+    files.iter().any(|(name, text)| {
+        name.ends_with(".tf")
+            && [
+                "resource \"quay_georep_site\"",
+                "resource \"quay_georep_upgrade\"",
+            ]
+            .iter()
+            .any(|resource| text.contains(resource))
+    })
+}
+
+/// The example's `.tf` and `.tfvars` files, by name.
+fn example_files(dir: &Path) -> Vec<(String, String)> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "tf" || e == "tfvars") {
+            let file = path.file_name().unwrap().to_str().unwrap().to_owned();
+            files.push((file, std::fs::read_to_string(&path).unwrap()));
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Checks the example in `dir` with `tf`: it validates, states its versions, and, when it
+/// needs no cluster, plans offline with its `example.tfvars`. Says what is wrong otherwise.
+fn check_example(tf: &TerraformBinary, root: &Path, dir: &Path) -> Result<(), String> {
     let name = dir
         .strip_prefix(root)
         .unwrap()
         .to_string_lossy()
         .replace('/', "_");
+    let files = example_files(dir);
+    let all_tf: String = files
+        .iter()
+        .filter(|(name, _)| name.ends_with(".tf"))
+        .map(|(_, text)| text.as_str())
+        .collect();
+    if !all_tf.contains("required_version") {
+        return Err(format!("{} sets no required_version", dir.display()));
+    }
+    let quay_line = all_tf
+        .lines()
+        .find(|line| line.contains("source = \"quay-georep/quay\""))
+        .unwrap_or_default();
+    if !quay_line.contains("version") {
+        return Err(format!(
+            "{} requires quay-georep/quay without a version constraint: {quay_line:?}",
+            dir.display()
+        ));
+    }
     let work = workdir(tf, &format!("example_{name}"));
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_some_and(|e| e == "tf") {
-            let file = path.file_name().unwrap().to_str().unwrap().to_owned();
-            // Reads through symlinks (examples/upgrade links three-sites' files).
-            work.write_file(&file, &std::fs::read_to_string(&path).unwrap())
-                .unwrap();
-        }
+    for (file, text) in &files {
+        work.write_file(file, text).unwrap();
     }
     let outcome = work.validate().unwrap();
-    assert!(
-        outcome.valid,
-        "{} is not valid with {tf}: {:#?}",
-        dir.display(),
-        outcome.diagnostics
-    );
+    if !outcome.valid {
+        return Err(format!(
+            "{} is not valid with {tf}: {:#?}",
+            dir.display(),
+            outcome.diagnostics
+        ));
+    }
+    if needs_cluster(&files) {
+        return Ok(());
+    }
+    let var_file = format!("-var-file={EXAMPLE_TFVARS}");
+    let args: &[&str] = if files.iter().any(|(name, _)| name == EXAMPLE_TFVARS) {
+        &[&var_file]
+    } else {
+        &[]
+    };
+    let plan = work.plan_with(args).unwrap();
+    if plan.exit == PlanExit::Error {
+        return Err(format!(
+            "{} validates but does not plan with {tf} (it needs no cluster; variable values \
+             go in its {EXAMPLE_TFVARS}): {:#?}",
+            dir.display(),
+            plan.events.errors().collect::<Vec<_>>()
+        ));
+    }
+    Ok(())
 }
 
 #[test]
@@ -101,7 +178,7 @@ fn every_example_is_valid_terraform() {
             required.map(|v| v.to_string()).unwrap_or_default()
         );
         for tf in able {
-            assert_valid(tf, &root, dir);
+            check_example(tf, &root, dir).unwrap_or_else(|error| panic!("{error}"));
         }
     }
 }
@@ -116,4 +193,77 @@ fn a_readme_can_raise_the_terraform_an_example_needs() {
     .unwrap();
     assert_eq!(required_terraform(dir.path()), Some(Version::new(1, 5, 0)));
     assert_eq!(required_terraform(&examples_root().join("gitops")), None);
+}
+
+#[test]
+fn an_example_that_validates_but_cannot_plan_fails_the_check() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("unplannable");
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::write(
+        dir.join("main.tf"),
+        r#"
+terraform {
+  required_version = ">= 1.0.3"
+  required_providers {
+    quay = { source = "quay-georep/quay", version = "~> 0.1.0" }
+  }
+}
+
+variable "hostname" {
+  type = string
+}
+
+output "hostname" {
+  value = var.hostname
+}
+"#,
+    )
+    .unwrap();
+    let tf = &binaries_under_test().unwrap()[0];
+    let error = check_example(tf, root.path(), &dir).unwrap_err();
+    assert!(error.contains("validates but does not plan"), "{error}");
+    std::fs::write(
+        dir.join(EXAMPLE_TFVARS),
+        "hostname = \"quay.example.com\"\n",
+    )
+    .unwrap();
+    check_example(tf, root.path(), &dir).unwrap();
+}
+
+#[test]
+fn upgrade_holds_identical_copies_of_three_sites() {
+    let root = examples_root();
+    for file in ["main.tf", "variables.tf", "outputs.tf"] {
+        let original = std::fs::read_to_string(root.join("three-sites").join(file)).unwrap();
+        let copy = std::fs::read_to_string(root.join("upgrade").join(file)).unwrap();
+        assert!(
+            copy == original,
+            "examples/upgrade/{file} differs from examples/three-sites/{file}: copy it again"
+        );
+    }
+}
+
+#[test]
+fn operator_olm_subscribes_with_manual_approval_beside_its_operator_group() {
+    let dir = examples_root().join("operator-olm");
+    let mut kinds = std::collections::BTreeMap::new();
+    for file in ["namespace.yaml", "operatorgroup.yaml", "subscription.yaml"] {
+        let text = std::fs::read_to_string(dir.join(file)).unwrap();
+        let object: serde_json::Value = serde_saphyr::from_str(&text)
+            .unwrap_or_else(|error| panic!("examples/operator-olm/{file}: {error}"));
+        let kind = object["kind"].as_str().unwrap().to_owned();
+        kinds.insert(kind, object);
+    }
+    let subscription = &kinds["Subscription"];
+    assert_eq!(subscription["spec"]["installPlanApproval"], "Manual");
+    let namespace = &kinds["Namespace"]["metadata"]["name"];
+    assert_eq!(&kinds["OperatorGroup"]["metadata"]["namespace"], namespace);
+    assert_eq!(&subscription["metadata"]["namespace"], namespace);
+    assert!(
+        kinds["OperatorGroup"]["spec"]
+            .get("targetNamespaces")
+            .is_none(),
+        "the operator must watch all namespaces"
+    );
 }

@@ -8,10 +8,12 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind, resume_unwind};
 use std::path::PathBuf;
+use std::process::Command;
 
 use georep_harness::secrets::{Finding, SecretScanner};
 use georep_harness::terraform::{
     DevOverride, Diagnostic, PlanExit, Severity, TerraformBinary, Workdir, binaries_under_test,
+    repo_root,
 };
 
 /// The secret values of the shared configuration the e2e tests write (the two secret keys,
@@ -40,6 +42,7 @@ mod bench;
 mod examples;
 mod georep_config;
 mod georep_upgrade;
+mod install;
 mod kubernetes_flavour;
 mod manifests_parity;
 mod site_inputs;
@@ -57,6 +60,22 @@ pub fn provider_dir() -> PathBuf {
         .parent()
         .expect("cargo names the test binary by an absolute file path")
         .to_owned()
+}
+
+/// The Go null provider's folder (`terraform-provider-null_v2.1.2_x4`), installed by
+/// `scripts/install-null-provider.sh` if missing.
+pub fn null_provider_dir() -> PathBuf {
+    let script = repo_root()
+        .unwrap()
+        .join("scripts/install-null-provider.sh");
+    let output = Command::new("bash").arg(&script).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}: {}",
+        script.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
 }
 
 /// A fresh working directory for `test_name` run by `terraform`, serving our provider.
