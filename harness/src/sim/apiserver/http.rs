@@ -30,7 +30,10 @@ pub async fn handle(
     req: Request<hyper::body::Incoming>,
 ) -> Response<Body> {
     let (parts, body) = req.into_parts();
-    let certified = parts.extensions.get::<VerifiedClientCertificate>().is_some();
+    let certified = parts
+        .extensions
+        .get::<VerifiedClientCertificate>()
+        .is_some();
     let body = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => return error_response(&ApiError::BadRequest("unreadable request body".into())),
@@ -63,7 +66,9 @@ async fn dispatch(
     if let Some(token) = &state.token {
         let expected = format!("Bearer {token}");
         if !certified
-            && !ANONYMOUS_PATHS.contains(&path) && req.header(header::AUTHORIZATION) != expected {
+            && !ANONYMOUS_PATHS.contains(&path)
+            && req.header(header::AUTHORIZATION) != expected
+        {
             return Err(ApiError::Unauthorized);
         }
     }

@@ -54,6 +54,6 @@ pub use open_watches::OpenWatches;
 pub use resources::{Catalog, ResourceType};
 pub use state::ClusterState;
 pub use status::ApiError;
-pub use tls::ClientCertificate;
 pub use store::{Store, WriteOptions};
+pub use tls::ClientCertificate;
 pub use wire::UNNAMED_CLIENT;
