@@ -49,9 +49,12 @@ fn token(sim: &SimCluster) -> Credentials {
 #[tokio::test]
 async fn host_with_a_bearer_token_reaches_the_cluster_and_a_wrong_token_does_not() {
     let sim = sim("site-a").await;
-    reach(KubeconfigSource::Direct(Box::new(direct(&sim, token(&sim)))))
-        .await
-        .unwrap();
+    reach(KubeconfigSource::Direct(Box::new(direct(
+        &sim,
+        token(&sim),
+    ))))
+    .await
+    .unwrap();
     let wrong = direct(&sim, Credentials::Token(Secret::new("not-the-token")));
     let err = reach(KubeconfigSource::Direct(Box::new(wrong)))
         .await
@@ -200,7 +203,10 @@ async fn in_cluster_outside_a_pod_says_where_it_works() {
 async fn a_cluster_not_known_yet_says_what_it_waits_for() {
     let clusters = Clusters::with_pending(
         BTreeMap::new(),
-        BTreeMap::from([("us_east".to_owned(), vec!["host".to_owned(), "token".to_owned()])]),
+        BTreeMap::from([(
+            "us_east".to_owned(),
+            vec!["host".to_owned(), "token".to_owned()],
+        )]),
     );
     assert!(clusters.contains("us_east"));
     let err = clusters.get("us_east").await.unwrap_err();
