@@ -37,7 +37,7 @@ pub enum Error {
     ClientVerifier(#[source] rustls::server::VerifierBuilderError),
 }
 
-/// A client certificate and its key, both PEM, issued by an [`Authority`].
+/// A client certificate and its key, both PEM, signed by a simulated cluster's per-run CA.
 pub struct ClientCertificate {
     /// The certificate.
     pub cert_pem: String,

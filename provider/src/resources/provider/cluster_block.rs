@@ -57,7 +57,7 @@ pub(super) fn cluster_block() -> Block {
     );
     Block::new(
         "a Kubernetes or OpenShift cluster that hosts one site, named by the block label, which \
-         resources refer to in their `cluster` argument. Give exactly one way to reach it: \
+         resources refer to in their `cluster` argument; give exactly one way to reach it: \
          kubeconfig_path, kubeconfig_content, host (with token, client_certificate and \
          client_key, or exec), or in_cluster = true; with none, the kubeconfig files that \
          KUBE_CONFIG_PATH, else KUBECONFIG, lists (colon-separated, merged as kubectl does)",
