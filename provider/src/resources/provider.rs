@@ -27,7 +27,6 @@
 //! so `terraform validate` and plans of data sources work without any cluster reachable.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -156,14 +155,6 @@ fn check_clusters(config: &Value, env: Env<'_>, diags: &mut Diagnostics) -> Chec
 /// The process environment, for the `KUBE_CONFIG_PATH`/`KUBECONFIG` fallback.
 fn process_env(name: &str) -> Option<std::ffi::OsString> {
     std::env::var_os(name)
-}
-
-/// Expands a leading `~/` to the home directory, as kubectl does for `--kubeconfig`.
-fn expand_home(path: &str) -> PathBuf {
-    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
-        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
-        _ => PathBuf::from(path),
-    }
 }
 
 #[async_trait]

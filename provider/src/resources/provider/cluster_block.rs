@@ -15,10 +15,10 @@
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
+use std::path::PathBuf;
 
 use serde_json::{Value as Json, json};
 
-use super::expand_home;
 use crate::cluster::{ClusterSpec, Credentials, DirectAccess, ExecPlugin, KubeconfigSource};
 use crate::georep::secret::Secret;
 use crate::resources::model::{Attr, Field};
@@ -629,4 +629,12 @@ fn from_environment(check: &mut Check<'_>, env: Env<'_>) -> Option<KubeconfigSou
     );
     check.failed = true;
     None
+}
+
+/// Expands a leading `~/` to the home directory, as kubectl does for `--kubeconfig`.
+fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ => PathBuf::from(path),
+    }
 }

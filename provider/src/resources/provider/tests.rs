@@ -1,4 +1,5 @@
 use std::ffi::OsString;
+use std::path::PathBuf;
 
 use super::*;
 use crate::cluster::{Credentials, KubeconfigSource};
