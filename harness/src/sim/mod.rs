@@ -4,7 +4,7 @@
 //!
 //! # What it models
 //! - HTTPS on a loopback port with a per-run CA (`127.0.0.1` + `localhost`) and a bearer
-//!   token (or plain HTTP without auth), discovery (legacy and aggregated v2), `/version`
+//!   token or a client certificate the CA signed (or plain HTTP without auth), discovery (legacy and aggregated v2), `/version`
 //!   (`v1.32.4`, which makes kubectl's dispatcher run its 1.32 binary) and OpenAPI v3.
 //! - A generic object store: get, list, watch, create, update, patch (JSON merge, JSON
 //!   patch, strategic merge for built-ins, server-side apply), delete, deletecollection;
@@ -49,7 +49,7 @@
 //!
 //! | request | sim | real kube-apiserver |
 //! |---|---|---|
-//! | no/wrong bearer token over HTTPS | 401 `Unauthorized` | 401 `Unauthorized` |
+//! | no/wrong bearer token over HTTPS and no client certificate from the cluster's CA | 401 `Unauthorized` | 401 `Unauthorized` |
 //! | GET of a missing object | 404 `NotFound`, `details{name,group,kind}` | same |
 //! | unknown resource or path | 404 `NotFound` "the server could not find the requested resource" | same |
 //! | create in a missing namespace | 404 `NotFound` (namespaces "x") | same |
@@ -76,7 +76,7 @@ pub mod olm;
 pub mod operator;
 mod reconciles;
 
-pub use apiserver::{ClusterConfig, FaultKind, FaultRule, Flavour, SimCluster};
+pub use apiserver::{ClientCertificate, ClusterConfig, FaultKind, FaultRule, Flavour, SimCluster};
 pub use reconciles::Reconciles;
 
 /// Install the aws-lc-rs rustls provider as the process default (idempotent).

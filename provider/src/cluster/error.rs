@@ -15,6 +15,17 @@ pub enum Error {
         /// The declared keys, comma-separated.
         known: String,
     },
+    /// The cluster block's arguments are not known yet: they come from resources Terraform
+    /// has not created (a cluster made in the same apply).
+    #[error(
+        "cluster {cluster:?} cannot be reached yet: its {waits_for} will be known only after apply"
+    )]
+    Pending {
+        /// The cluster key.
+        cluster: String,
+        /// The arguments not known yet, comma-separated.
+        waits_for: String,
+    },
     /// The kubeconfig could not be read or understood.
     #[error("load the kubeconfig of cluster {cluster:?}{}", path.as_ref().map(|p| format!(" from {}", p.display())).unwrap_or_default())]
     Kubeconfig {
@@ -25,6 +36,25 @@ pub enum Error {
         /// What went wrong (boxed: it is large, and rare).
         #[source]
         source: Box<kube::config::KubeconfigError>,
+    },
+    /// None of the kubeconfig files an environment variable lists exists.
+    #[error("cluster {cluster:?} has no kubeconfig: none of the files {variable} lists exists ({})", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
+    NoKubeconfigFile {
+        /// The cluster key.
+        cluster: String,
+        /// `KUBE_CONFIG_PATH` or `KUBECONFIG`.
+        variable: &'static str,
+        /// The files it lists.
+        paths: Vec<PathBuf>,
+    },
+    /// `in_cluster = true`, but the provider does not run in a pod with a service account.
+    #[error("load the in-cluster configuration of cluster {cluster:?}")]
+    InCluster {
+        /// The cluster key.
+        cluster: String,
+        /// What is missing.
+        #[source]
+        source: Box<kube::config::InClusterError>,
     },
     /// A client could not be built from a valid kubeconfig (TLS material, proxy...).
     #[error("create a client for cluster {cluster:?}")]
@@ -94,8 +124,24 @@ impl Error {
             Self::UnknownCluster { .. } => {
                 "use one of the declared cluster keys, or add a cluster block for this one".into()
             }
+            Self::Pending { .. } => {
+                "apply the resources that create the cluster first (terraform apply -target=...), \
+                 then apply again"
+                    .into()
+            }
             Self::Kubeconfig { .. } => {
-                "check the cluster block's kubeconfig_path or kubeconfig_content and its context"
+                "check the cluster block's kubeconfig_path or kubeconfig_content (or the \
+                 KUBE_CONFIG_PATH or KUBECONFIG files), its context, and the host, \
+                 cluster_ca_certificate, client_certificate and exec settings"
+                    .into()
+            }
+            Self::NoKubeconfigFile { variable, .. } => format!(
+                "point {variable} at an existing kubeconfig file, or set kubeconfig_path, \
+                 kubeconfig_content or host in the cluster block"
+            ),
+            Self::InCluster { .. } => {
+                "in_cluster = true works only for a provider running in a pod with a service \
+                 account token mounted; elsewhere use kubeconfig_path, kubeconfig_content or host"
                     .into()
             }
             Self::Client { .. } => "check the kubeconfig's server address and TLS settings".into(),

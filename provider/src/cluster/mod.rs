@@ -38,5 +38,5 @@ pub use connect::{Cluster, Clusters};
 pub use error::Error;
 pub use kind::Kind;
 pub use ops::{Deleted, FIELD_MANAGER};
-pub use spec::{ClusterSpec, KubeconfigSource};
+pub use spec::{ClusterSpec, Credentials, DirectAccess, ExecPlugin, KubeconfigSource};
 pub use wait::{Check, PROGRESS_EVERY, WaitOptions};

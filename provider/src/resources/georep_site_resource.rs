@@ -312,7 +312,17 @@ impl Resource<ProviderData> for GeoRepSiteResource {
             .known()
             .is_some_and(|d| !d.is_empty());
         results.drift = Field::Known(Vec::new());
-        if creating || inputs_changed || drifted {
+        let pending = data.and_then(|d| {
+            d.pending_warning(
+                site.cluster(),
+                &site.id(),
+                "the site's results are planned as unknown and the cluster is first read at apply",
+            )
+        });
+        if let Some(warning) = pending.clone() {
+            diags.push(warning);
+        }
+        if creating || inputs_changed || drifted || pending.is_some() {
             results.registry_endpoint = Field::Unknown;
             results.current_version = Field::Unknown;
             results.conditions = Field::Unknown;
@@ -345,6 +355,14 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         diags: &mut Diagnostics,
     ) -> Option<Value> {
         let site = site(state, Some(data), Warnings::Skip, diags)?;
+        if let Some(warning) = data.pending_warning(
+            site.cluster(),
+            &site.id(),
+            "the site is refreshed from the cluster at apply; its state is kept until then",
+        ) {
+            diags.push(warning);
+            return Some(state.clone());
+        }
         reported(refresh(data, &site, state).await, diags)
     }
 

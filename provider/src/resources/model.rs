@@ -149,6 +149,26 @@ impl Attr for Vec<String> {
     }
 }
 
+impl Attr for std::collections::BTreeMap<String, String> {
+    fn from_value(value: &Value) -> Option<Self> {
+        value
+            .as_entries()?
+            .iter()
+            .map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_owned())))
+            .collect()
+    }
+    fn to_value(&self) -> Value {
+        Value::map(self.iter().map(|(k, v)| (k.clone(), Value::string(v))))
+    }
+    fn to_json(&self) -> Json {
+        Json::Object(
+            self.iter()
+                .map(|(k, v)| (k.clone(), Json::String(v.clone())))
+                .collect(),
+        )
+    }
+}
+
 /// `arguments` (a JSON object, or nothing) with `fields` added: a model's arguments and its
 /// results in one object.
 pub(crate) fn with_fields<'a>(

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::convert::cluster_error;
 use super::migration_gate::MigrationGate;
 use crate::cluster::{Cluster, Clusters};
-use crate::tfvalue::Diagnostic;
+use crate::tfvalue::{AttributePath, Diagnostic};
 
 /// What `Configure` produces: the named clusters, connected on first use.
 #[derive(Clone, Debug, Default)]
@@ -31,5 +31,23 @@ impl ProviderData {
             .get(key)
             .await
             .map_err(|err| cluster_error("Cluster Unavailable", &err))
+    }
+
+    /// A warning for `site` on cluster `key` when that cluster's block is not known yet (a
+    /// cluster created in the same apply): it names the site and the arguments it waits for,
+    /// and says that `doing` happens only once they are known. `None` for a known cluster.
+    pub(crate) fn pending_warning(&self, key: &str, site: &str, doing: &str) -> Option<Diagnostic> {
+        let waits_for = self.clusters.pending(key)?;
+        Some(
+            Diagnostic::warning(
+                "Cluster Not Known Yet",
+                format!(
+                    "{site}: cluster \"{key}\" waits for its {} (known only after apply, as \
+                     for a cluster created in the same apply), so {doing}",
+                    waits_for.join(", ")
+                ),
+            )
+            .with_attribute(AttributePath::root().attr("cluster")),
+        )
     }
 }

@@ -7,6 +7,7 @@
 )]
 
 mod cluster;
+mod cluster_access;
 mod e2e;
 mod plugin;
 mod upgrade;

@@ -20,13 +20,13 @@ use tokio::task::JoinHandle;
 use super::builtin_crds;
 use super::faults::Faults;
 use super::flavour::Flavour;
-use super::http::handle as serve_request;
+use super::http::{VerifiedClientCertificate, handle as serve_request};
 use super::kubeconfig::{self, Endpoint};
 use super::open_watches::OpenWatches;
 use super::seed;
 use super::state::ClusterState;
 use super::store::Store;
-use super::tls::{self, Authority};
+use super::tls::{self, Authority, ClientCertificate};
 use super::wire::client_name;
 
 /// Starting or using a simulated cluster failed.
@@ -257,6 +257,22 @@ impl SimCluster {
         self.state.token.as_deref()
     }
 
+    /// A client certificate for `user` signed by the per-run CA (HTTPS only): a client that
+    /// presents it needs no bearer token.
+    ///
+    /// # Errors
+    /// [`Error::Tls`] when signing fails.
+    pub fn client_certificate(&self, user: &str) -> Result<Option<ClientCertificate>, Error> {
+        self.authority
+            .as_ref()
+            .map(|a| a.issue_client(user))
+            .transpose()
+            .map_err(|source| Error::Tls {
+                site: self.site().to_owned(),
+                source,
+            })
+    }
+
     /// The per-run CA certificate (HTTPS only).
     pub fn ca_pem(&self) -> Option<&str> {
         self.authority.as_ref().map(Authority::ca_pem)
@@ -414,7 +430,13 @@ async fn connection(
     let service_state = Arc::clone(&state);
     // The first request names the client that opened the connection.
     let attributed = Arc::new(AtomicBool::new(false));
-    let service = hyper::service::service_fn(move |req: http::Request<Incoming>| {
+    // Set once the TLS handshake verified a client certificate against the cluster's CA.
+    let certified = Arc::new(AtomicBool::new(false));
+    let service_certified = Arc::clone(&certified);
+    let service = hyper::service::service_fn(move |mut req: http::Request<Incoming>| {
+        if service_certified.load(Ordering::Relaxed) {
+            req.extensions_mut().insert(VerifiedClientCertificate);
+        }
         if !attributed.swap(true, Ordering::Relaxed) {
             service_state
                 .faults
@@ -438,6 +460,8 @@ async fn connection(
                 return;
             };
             state.faults.count_tls_handshake();
+            let presented = tls.get_ref().1.peer_certificates();
+            certified.store(presented.is_some_and(|c| !c.is_empty()), Ordering::Relaxed);
             let conn = builder.serve_connection(TokioIo::new(tls), service);
             tokio::select! {
                 _ = conn => {}

@@ -56,4 +56,5 @@ pub use seed::OPENSHIFT_CONFIG_MANAGED;
 pub use state::ClusterState;
 pub use status::ApiError;
 pub use store::{Store, WriteOptions};
+pub use tls::ClientCertificate;
 pub use wire::UNNAMED_CLIENT;

@@ -39,6 +39,7 @@ pub fn shared_config_secrets(locations: &[&str]) -> SecretScanner {
 }
 
 mod bench;
+mod cluster_access;
 mod examples;
 mod georep_config;
 mod georep_upgrade;

@@ -161,6 +161,32 @@ const GLOBAL_CLAIR: &str = "  clair {\n    endpoint = \"https://clair.global.exa
 /// The inputs both site types must reject at plan.
 pub const BAD_INPUTS: &[BadInput] = &[
     BadInput {
+        name: "cluster_reached_two_ways",
+        applies_to: For::Both,
+        config_extra: "",
+        extra: "",
+        replace: &[(
+            "  cluster \"us_east\" {\n",
+            "  cluster \"us_east\" {\n    in_cluster = true\n",
+        )],
+        summary: "Conflicting Cluster Access",
+        source: "in_cluster",
+        detail: "kubeconfig_path and in_cluster",
+    },
+    // The runners clear KUBE_CONFIG_PATH and KUBECONFIG, so no fallback applies.
+    BadInput {
+        name: "cluster_reached_no_way",
+        applies_to: For::Both,
+        config_extra: "",
+        extra: "",
+        replace: &[("kubeconfig_path = \"", "context = \"")],
+        summary: "Missing Cluster Access",
+        // Terraform shows a diagnostic on a whole `cluster` block at the provider block; the
+        // detail names the cluster.
+        source: "provider \"quay\"",
+        detail: "cluster \"us_east\" does not say how to reach it and neither KUBE_CONFIG_PATH nor KUBECONFIG is set",
+    },
+    BadInput {
         name: "unknown_cluster",
         applies_to: For::Both,
         config_extra: "",

@@ -213,7 +213,9 @@ fn gitops_without_cluster_blocks_renders_any_cluster_name() {
 
 /// Plans `hcl` in a fresh directory and returns the diagnostics; the plan must fail.
 fn plan_errors(tf: &TerraformBinary, name: &str, hcl: &str) -> Vec<Diagnostic> {
-    let dir = workdir(tf, name);
+    let dir = workdir(tf, name)
+        .with_env("KUBE_CONFIG_PATH", "")
+        .with_env("KUBECONFIG", "");
     write_certificates(&dir);
     dir.write_main_tf(hcl).unwrap();
     let plan = dir.plan().unwrap();

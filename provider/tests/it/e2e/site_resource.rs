@@ -111,7 +111,9 @@ fn bad_site_inputs_are_rejected_at_plan_without_writing_anything() {
     let sim = cluster(&runtime, Flavour::Openshift);
     for_each_terraform(|tf: &TerraformBinary| {
         for bad in bad_inputs_for(For::Resource) {
-            let dir = workdir(tf, &format!("site_bad_input_{}", bad.name));
+            let dir = workdir(tf, &format!("site_bad_input_{}", bad.name))
+                .with_env("KUBE_CONFIG_PATH", "")
+                .with_env("KUBECONFIG", "");
             write_certificates(&dir);
             let kubeconfig = dir
                 .write_file("cluster.kubeconfig", &sim.kubeconfig().unwrap())
