@@ -19,9 +19,6 @@ use crate::terraform::{ApplyOutcome, DevOverride, PlanOutcome, TerraformBinary, 
 /// How long one Terraform command of a scenario may run.
 pub const TERRAFORM_TIMEOUT: Duration = Duration::from_secs(600);
 
-/// The label on every namespace a run names, with the run's prefix as value.
-pub const RUN_LABEL: &str = "conformance.quay-georep.io/run";
-
 /// What the runner gives a scenario.
 pub struct Context<'a> {
     pub(super) target: &'a Target,
@@ -90,8 +87,8 @@ impl Context<'_> {
     }
 
     /// A namespace for this scenario: the run's prefix and `suffix`, at most 63 characters.
-    /// The runner deletes it on every site after the scenario (it is labelled [`RUN_LABEL`]
-    /// when the suite creates it itself; the provider creates the ones sites live in).
+    /// The provider creates it for the scenario's sites; the runner deletes it on every site
+    /// after the scenario.
     pub fn namespace(&mut self, suffix: &str) -> String {
         let mut name = format!("{}-{suffix}", self.prefix)
             .to_ascii_lowercase()

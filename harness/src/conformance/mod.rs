@@ -43,7 +43,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use capability::{Capabilities, Capability};
-pub use context::{Context, RUN_LABEL};
+pub use context::Context;
 pub use output::Output;
 pub use result::{CaseResult, Outcome, RunResult, SuiteResult};
 pub use scenario::{Failure, Scenario};
@@ -182,7 +182,8 @@ fn terraform_binaries(
 fn provider_dir(explicit: Option<&Path>, target: Option<&Target>) -> Result<PathBuf, Error> {
     let explicit = explicit.or_else(|| target.and_then(|t| t.provider_dir.as_deref()));
     let (_, dir) = terraform::repo_and_provider_dir(explicit).map_err(Error::Programs)?;
-    Ok(dir)
+    // Terraform's dev_overrides need an absolute directory.
+    Ok(std::path::absolute(&dir).unwrap_or(dir))
 }
 
 /// The secrets of a run: the target's and the run's own keys.

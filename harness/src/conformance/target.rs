@@ -259,7 +259,7 @@ impl Target {
         self.sites.iter().find(|s| s.location == location)
     }
 
-    /// Every secret value in the target (passwords, database URIs, secret keys), each with
+    /// Every secret value in the target (passwords, database URIs, bucket keys), each with
     /// a label, for the run's [`crate::secrets::SecretScanner`].
     #[must_use]
     pub fn secrets(&self) -> Vec<(String, String)> {
@@ -278,6 +278,7 @@ impl Target {
             secrets.push((format!("the {name} database URI"), uri.clone()));
         }
         for (location, s3) in &services.sites {
+            secrets.push((format!("{location} access key"), s3.access_key.clone()));
             secrets.push((format!("{location} secret key"), s3.secret_key.clone()));
         }
         secrets

@@ -7,6 +7,7 @@
 )]
 
 mod cluster;
+mod conformance;
 mod e2e;
 mod plugin;
 mod upgrade;

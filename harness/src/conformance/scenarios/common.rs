@@ -177,7 +177,7 @@ pub fn sites_tf(sites: &[&str], namespace: &str, extra: &str) -> String {
     }
     for (output, attribute) in [
         ("bundle_secrets", "bundle_secret_name"),
-        ("endpoints", "endpoint"),
+        ("endpoints", "registry_endpoint"),
         ("versions", "current_version"),
     ] {
         let entries: String = sites
