@@ -11,7 +11,7 @@ use kube::api::{Api, DeleteParams, DynamicObject};
 use serde_json::{Value, json};
 
 use super::capability::Capabilities;
-use super::scenario::Failure;
+use super::failure::Failure;
 use super::target::{SiteTarget, Target};
 use crate::quay::api_resource;
 use crate::terraform::{ApplyOutcome, DevOverride, PlanOutcome, TerraformBinary, Workdir};

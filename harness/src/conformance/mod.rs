@@ -28,6 +28,7 @@
 pub mod bad_inputs;
 pub mod capability;
 mod context;
+mod failure;
 pub mod local;
 pub mod output;
 pub mod report;
@@ -44,9 +45,10 @@ use std::time::{Duration, Instant};
 
 pub use capability::{Capabilities, Capability};
 pub use context::Context;
+pub use failure::Failure;
 pub use output::Output;
 pub use result::{CaseResult, Outcome, RunResult, SuiteResult};
-pub use scenario::{Failure, Scenario};
+pub use scenario::Scenario;
 pub use target::Target;
 
 use crate::local::{LocalEnv, LocalOptions};
@@ -331,11 +333,12 @@ pub async fn run(opts: &Options, output: Arc<Output>) -> Result<RunResult, Error
             Err(env) => drop(env),
         }
     }
-    if failed && opts.keep_on_failure {
-        if let Some(temp) = temp.as_mut() {
-            temp.disable_cleanup(true);
-            output.line(&format!("kept for inspection: {}", state_path.display()));
-        }
+    if failed
+        && opts.keep_on_failure
+        && let Some(temp) = temp.as_mut()
+    {
+        temp.disable_cleanup(true);
+        output.line(&format!("kept for inspection: {}", state_path.display()));
     }
     drop(temp);
     result.wall_seconds = start.elapsed().as_secs_f64();

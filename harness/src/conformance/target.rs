@@ -54,13 +54,13 @@ pub enum Error {
     Parse {
         /// The file.
         path: PathBuf,
-        /// Why.
+        /// Why (boxed: the parser's error is large).
         #[source]
-        source: serde_saphyr::Error,
+        source: Box<serde_saphyr::Error>,
     },
     /// The target could not be rendered as YAML.
     #[error("render the target as YAML")]
-    Render(#[source] serde_saphyr::ser::Error),
+    Render(#[source] Box<serde_saphyr::ser::Error>),
     /// The target is readable but wrong.
     #[error("target {path}: {problem}")]
     Invalid {
@@ -175,7 +175,7 @@ impl Target {
         })?;
         let target: Self = serde_saphyr::from_str(&text).map_err(|source| Error::Parse {
             path: path.to_owned(),
-            source,
+            source: Box::new(source),
         })?;
         target.check(&path.display().to_string())?;
         Ok(target)
@@ -186,7 +186,7 @@ impl Target {
     /// # Errors
     /// [`Error::Render`].
     pub fn to_yaml(&self) -> Result<String, Error> {
-        serde_saphyr::to_string(self).map_err(Error::Render)
+        serde_saphyr::to_string(self).map_err(|e| Error::Render(Box::new(e)))
     }
 
     /// Writes the target to `path` (mode 0600: it holds every password).

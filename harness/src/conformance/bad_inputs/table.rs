@@ -1,7 +1,7 @@
 //! The rows of the catalogue of bad inputs (the helpers that build and check them are in the
 //! parent module). Config rows first, then the rows of a site.
 
-use super::{BLOCK, BadInput, For};
+use super::row::{BLOCK, BadInput, For};
 
 const GLOBAL_CLAIR: &str = "  clair {\n    endpoint = \"https://clair.global.example.com\"\n    psk      = \"c2VjcmV0LXBzaw==\"\n  }\n";
 

@@ -9,7 +9,8 @@ use kube::Api;
 
 use crate::conformance::bad_inputs::{self, BAD_INPUTS, BadInput, For, SiteBlock};
 use crate::conformance::context::Context;
-use crate::conformance::scenario::{Failure, Scenario};
+use crate::conformance::failure::Failure;
+use crate::conformance::scenario::Scenario;
 use crate::ensure;
 use crate::terraform::{Diagnostic, PlanExit};
 

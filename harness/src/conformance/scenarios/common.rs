@@ -8,7 +8,7 @@ use kube::api::{DynamicObject, ListParams};
 use serde_json::Value;
 
 use crate::conformance::context::Context;
-use crate::conformance::scenario::Failure;
+use crate::conformance::failure::Failure;
 use crate::conformance::target::SiteTarget;
 use crate::quay::{
     COMPONENT_LABEL, CONFIG_HASH_ANNOTATION, PREFERENCE_ENV, quay_registry_resource,

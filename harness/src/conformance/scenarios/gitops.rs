@@ -18,7 +18,8 @@ use serde_json::{Value, json};
 
 use super::common;
 use crate::conformance::context::Context;
-use crate::conformance::scenario::{Failure, Scenario};
+use crate::conformance::failure::Failure;
+use crate::conformance::scenario::Scenario;
 use crate::ensure;
 use crate::quay::{api_resource, quay_registry_resource};
 

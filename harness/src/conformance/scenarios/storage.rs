@@ -10,7 +10,8 @@ use super::common;
 use crate::blobs::SiteStorage;
 use crate::conformance::capability::Capability;
 use crate::conformance::context::Context;
-use crate::conformance::scenario::{Failure, Scenario};
+use crate::conformance::failure::Failure;
+use crate::conformance::scenario::Scenario;
 use crate::ensure;
 
 /// How long replication may take.

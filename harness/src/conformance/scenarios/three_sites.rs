@@ -10,7 +10,8 @@ use kube::api::DynamicObject;
 
 use super::common::{self, REGISTRY};
 use crate::conformance::context::Context;
-use crate::conformance::scenario::{Failure, Scenario};
+use crate::conformance::failure::Failure;
+use crate::conformance::scenario::Scenario;
 use crate::conformance::target::Platform;
 use crate::ensure;
 use crate::quay::api_resource;
