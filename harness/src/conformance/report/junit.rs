@@ -5,7 +5,7 @@
 
 use std::fmt::Write as _;
 
-use super::printable;
+use super::text::printable;
 use crate::conformance::result::{Outcome, RunResult};
 
 /// `text` escaped for an XML attribute or text node.

@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use super::printable;
+use super::text::printable;
 use crate::conformance::result::{Outcome, RunResult};
 
 /// `text` for a table cell: one line, pipes escaped.

@@ -5,9 +5,11 @@
 
 mod junit;
 mod markdown;
+mod text;
 
 pub use junit::junit;
 pub use markdown::markdown;
+pub use text::printable;
 
 use std::path::{Path, PathBuf};
 
@@ -47,32 +49,6 @@ pub fn write(kind: &'static str, path: &Path, text: &str) -> Result<(), Error> {
         std::fs::create_dir_all(dir).map_err(error)?;
     }
     std::fs::write(path, text).map_err(error)
-}
-
-/// `text` without ANSI escape sequences and without the control characters XML 1.0 cannot
-/// hold (tabs and newlines stay).
-#[must_use]
-pub fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // CSI: ESC [ parameters final-byte; anything else: drop the ESC alone.
-            if chars.peek() == Some(&'[') {
-                chars.next();
-                for next in chars.by_ref() {
-                    if ('@'..='~').contains(&next) {
-                        break;
-                    }
-                }
-            }
-            continue;
-        }
-        if c == '\t' || c == '\n' || c == '\r' || !c.is_control() {
-            out.push(c);
-        }
-    }
-    out
 }
 
 #[cfg(test)]
