@@ -1,7 +1,7 @@
 //! What only some backends can observe or do, as optional capability objects of a run.
 //!
 //! A scenario lists the [`Capability`]s it cannot do without; on a backend that lacks one the
-//! runner reports it as "skipped: needs <capability>" instead of running it. A scenario may
+//! runner reports it as `skipped: needs <capability>` instead of running it. A scenario may
 //! also use a capability when it is there and check less when it is not (the safety ledger
 //! after a three-site install, for one), saying so in its evidence.
 //!
