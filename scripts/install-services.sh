@@ -2,7 +2,9 @@
 # Installs the server binaries the harness's `local` backend launches (harness/src/services):
 #   - redis-server (Debian package `redis-server`), always needed;
 #   - PostgreSQL 15 (Debian package `postgresql-15`), when /usr/lib/postgresql/15/bin/initdb is
-#     missing (the standard build image already has it).
+#     missing (the standard build image already has it);
+#   - xmllint (Debian package `libxml2-utils`), with which the tests validate the conformance
+#     suite's JUnit report against Jenkins' schema.
 #
 # Idempotent: when both are present, nothing is installed and apt is not called. Quiet on
 # success: apt output is kept in a temporary log and shown only when apt fails. Needs root (or
@@ -19,6 +21,7 @@ die() {
 missing=()
 command -v redis-server >/dev/null 2>&1 || missing+=("redis-server")
 [[ -x "${PG_INITDB}" ]] || missing+=("postgresql-15")
+command -v xmllint >/dev/null 2>&1 || missing+=("libxml2-utils")
 
 if [[ ${#missing[@]} -eq 0 ]]; then
     exit 0
@@ -52,3 +55,4 @@ run_apt install -y -q --no-install-recommends "${missing[@]}"
 # harness starts its own on a free port, so leave any system instance alone but do not rely on it.
 command -v redis-server >/dev/null 2>&1 || die "redis-server is still missing after apt-get install"
 [[ -x "${PG_INITDB}" ]] || die "${PG_INITDB} is still missing after apt-get install"
+command -v xmllint >/dev/null 2>&1 || die "xmllint is still missing after apt-get install"

@@ -16,11 +16,15 @@
 //! - [`secrets`]: the secret scanner tests use to show a run leaked none of its secrets.
 //! - `http_server` (crate-internal): the accept loop of the S3 endpoints and the load
 //!   balancer model.
-//! - [`cli`]: the `georep-harness` command line (`up`, `demo`, `push`, `bench`).
+//! - [`conformance`]: the conformance suite: scenarios against a target (the local backend's
+//!   clusters or a team's own), their capabilities, runner and reports.
+//! - [`cli`]: the `georep-harness` command line (`up`, `demo`, `conformance`, `push`,
+//!   `bench`).
 
 pub mod backend;
 pub mod blobs;
 pub mod cli;
+pub mod conformance;
 pub mod errors;
 mod http_server;
 pub mod kubectl;

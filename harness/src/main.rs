@@ -28,6 +28,13 @@ async fn main() -> anyhow::Result<()> {
             }
         }
         Command::Down(args) => georep_harness::cli::kind::down(&args).await?,
+        Command::Conformance(args) => {
+            let output = std::sync::Arc::new(georep_harness::conformance::Output::stdout());
+            let result = georep_harness::cli::conformance::run(&args, output).await?;
+            if result.is_some_and(|r| !r.passed()) {
+                anyhow::bail!("the conformance suite failed: see the scenarios above");
+            }
+        }
         Command::Push(args) => {
             let pushed = georep_harness::cli::push::run(&args).await?;
             print!("{pushed}");

@@ -8,6 +8,10 @@
 //! secrets belong by design (the inputs that hold them, `terraform.tfstate`) are left out by
 //! the caller, who says why.
 //!
+//! The same scanner redacts ([`SecretScanner::redact`]): the conformance suite passes every
+//! text it reports or prints through it, so one list of a run's secrets serves both the
+//! redaction and the test that looks for leaks.
+//!
 //! # Examples
 //!
 //! ```
@@ -112,6 +116,48 @@ impl SecretScanner {
         );
         self.secrets.push((label.to_owned(), value.to_owned()));
         self
+    }
+
+    /// Adds the secret `value` named `label` when it is at least [`MIN_SECRET_LEN`]
+    /// characters long, and says whether it did: for secrets that come from a user's files,
+    /// where a short one is the user's choice, not a test bug.
+    pub fn add(&mut self, label: &str, value: &str) -> bool {
+        if value.len() < MIN_SECRET_LEN {
+            return false;
+        }
+        if !self.secrets.iter().any(|(_, v)| v == value) {
+            self.secrets.push((label.to_owned(), value.to_owned()));
+        }
+        true
+    }
+
+    /// The labels of the secrets, in the order added.
+    #[must_use]
+    pub fn labels(&self) -> Vec<&str> {
+        self.secrets.iter().map(|(l, _)| l.as_str()).collect()
+    }
+
+    /// `text` with every secret, as written and base64-encoded, replaced by
+    /// `[redacted: <label>]`. Longer secrets go first, so a secret that contains another
+    /// (a database URI holding its password) is replaced whole.
+    #[must_use]
+    pub fn redact(&self, text: &str) -> String {
+        let mut needles: Vec<(String, &str)> = Vec::new();
+        for (label, value) in &self.secrets {
+            needles.push((value.clone(), label));
+            needles.push((
+                base64::engine::general_purpose::STANDARD.encode(value),
+                label,
+            ));
+        }
+        needles.sort_by_key(|(needle, _)| std::cmp::Reverse(needle.len()));
+        let mut out = text.to_owned();
+        for (needle, label) in needles {
+            if out.contains(&needle) {
+                out = out.replace(&needle, &format!("[redacted: {label}]"));
+            }
+        }
+        out
     }
 
     /// Where each secret appears in `text`, which is called `place` in findings.
@@ -231,6 +277,24 @@ mod tests {
         assert!(findings[0].place.ends_with("logs/trace.log"));
         let text = format!("{}{:?}{:?}", describe(&findings), findings, scanner());
         assert!(!text.contains("redis-password"), "{text}");
+    }
+
+    #[test]
+    fn redact_replaces_every_secret_and_its_base64_form_and_the_longest_first() {
+        let mut scanner = scanner();
+        assert!(scanner.add("database URI", "postgresql://quay:redis-password@db/quay"));
+        assert!(!scanner.add("pin", "1234"), "too short to redact reliably");
+        let text = "uri postgresql://quay:redis-password@db/quay\nraw redis-password\nb64 MDEyMzQ1Njc4OWFiY2RlZg==\n";
+        let redacted = scanner.redact(text);
+        assert_eq!(
+            redacted,
+            "uri [redacted: database URI]\nraw [redacted: redis password]\nb64 [redacted: secret key]\n"
+        );
+        assert!(scanner.scan_text("redacted", &redacted).is_empty());
+        assert_eq!(
+            scanner.labels(),
+            ["redis password", "secret key", "database URI"]
+        );
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! The `georep-harness` command line: argument types and dispatch.
 //!
 //! Only parsing and wiring live here (the state directory `up` and `demo` share is made
-//! in `state_dir`); `up` ([`up`]), `demo` ([`demo`]), `push` ([`push`]), `bench sim` ([`mod@bench`]),
-//! `down` ([`kind`], with `up --backend kind`), `bench plan` ([`bench_plan`]) and `bench upgrade` ([`bench_upgrade`]) do the work and
+//! in `state_dir`); `up` ([`up`]), `demo` ([`demo`]), `conformance` ([`conformance`]),
+//! `push` ([`push`]), `bench sim` ([`mod@bench`]), `down` ([`kind`], with `up --backend kind`),
+//! `bench plan` ([`bench_plan`]) and `bench upgrade` ([`bench_upgrade`]) do the work and
 //! return their own errors. `main.rs` turns those into exit codes with anyhow.
 
 pub mod bench;
 pub mod bench_plan;
 pub mod bench_upgrade;
+pub mod conformance;
 pub mod demo;
 pub mod kind;
 pub mod push;
@@ -39,6 +41,10 @@ pub enum Command {
     /// Remove what `up --backend kind` made: the sites' kind clusters and every container
     /// labelled by the kind backend.
     Down(kind::DownArgs),
+    /// Run the conformance suite on the local backend or on the clusters of a target file,
+    /// and write JUnit, Markdown and JSON reports; exits non-zero unless every selected
+    /// scenario passed (skipped ones are listed with their reason).
+    Conformance(conformance::ConformanceArgs),
     /// Push a blob through one site of a running local backend (into its preferred storage
     /// location, at Quay's key layout); with --wait, check every default location has it.
     Push(push::PushArgs),
@@ -168,6 +174,62 @@ mod tests {
             panic!("not down")
         };
         assert_eq!(args.sites, ["us-east", "eu-west", "ap-south"]);
+    }
+
+    #[test]
+    fn conformance_takes_repeated_globs_and_report_paths() {
+        let cli = Cli::try_parse_from([
+            "georep-harness",
+            "conformance",
+            "--backend",
+            "existing",
+            "--target",
+            "/tmp/t.yaml",
+            "--scenario",
+            "BADINPUT-*",
+            "--scenario",
+            "SCEN-*",
+            "--skip",
+            "*timeout*",
+            "--junit",
+            "/tmp/j.xml",
+            "--terraform",
+            "/a/terraform",
+            "--terraform",
+            "/b/terraform",
+            "--keep-on-failure",
+        ])
+        .unwrap();
+        let Command::Conformance(args) = cli.command else {
+            panic!("not conformance")
+        };
+        assert_eq!(args.backend, crate::conformance::Backend::Existing);
+        assert_eq!(args.scenarios, ["BADINPUT-*", "SCEN-*"]);
+        assert_eq!(args.skip, ["*timeout*"]);
+        assert_eq!(args.terraform.len(), 2);
+        assert_eq!(args.junit, Some(PathBuf::from("/tmp/j.xml")));
+        assert!(args.keep_on_failure && !args.list);
+    }
+
+    #[test]
+    fn conformance_list_names_each_selected_scenario_with_its_claim() {
+        let cli = Cli::try_parse_from([
+            "georep-harness",
+            "conformance",
+            "--list",
+            "--scenario",
+            "SCEN-*",
+        ])
+        .unwrap();
+        let Command::Conformance(args) = cli.command else {
+            panic!("not conformance")
+        };
+        let listed = conformance::list(&args);
+        assert!(
+            listed.starts_with("SCEN-three-sites\n    Three sites"),
+            "{listed}"
+        );
+        assert!(!listed.contains("BADINPUT-"), "{listed}");
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! and the blob replication worker), serve until stopped.
 //!
 //! Writes `DIR/kubeconfig` (one context per site), `DIR/<site>.kubeconfig` (one each),
-//! `DIR/services.json` and `DIR/terraform.tfvars.json` (the variables of
-//! `examples/three-sites`), prints how to use them, writes the ready file, and waits for
+//! `DIR/services.json`, `DIR/terraform.tfvars.json` (the variables of
+//! `examples/three-sites`) and `DIR/conformance-target.yaml` (the clusters as a target of
+//! `georep-harness conformance --backend existing`), prints how to use them, writes the ready file, and waits for
 //! Ctrl-C or SIGTERM, then stops everything. It does not run Terraform (`demo` does).
 //!
 //! With `--backend kind` it hands over to [`super::kind::up`]: real clusters in Docker that
@@ -78,6 +79,9 @@ pub enum Error {
     /// `terraform.tfvars.json` could not be written.
     #[error("write terraform variables")]
     Tfvars(#[source] local::Error),
+    /// The conformance target file could not be written.
+    #[error("write the conformance target file")]
+    Target(#[source] crate::conformance::target::Error),
     /// The ready file could not be written.
     #[error("write ready file {path}")]
     ReadyFile {
@@ -110,6 +114,8 @@ pub struct Running {
     pub env: LocalEnv,
     /// `DIR/terraform.tfvars.json`.
     pub tfvars: PathBuf,
+    /// `DIR/conformance-target.yaml`.
+    pub target: PathBuf,
     /// Kept so a temporary state directory lives as long as the clusters.
     _temp: Option<tempfile::TempDir>,
 }
@@ -137,12 +143,17 @@ pub async fn start(args: &UpArgs) -> Result<Running, Error> {
     let env = LocalEnv::start(&opts).await.map_err(Error::Start)?;
     let tfvars = state_dir.join(TFVARS);
     env.write_tfvars(&tfvars).map_err(Error::Tfvars)?;
+    let target = state_dir.join(crate::conformance::local::TARGET_FILE);
+    crate::conformance::local::target(&env)
+        .save(&target)
+        .map_err(Error::Target)?;
     if let Some(ready) = &args.ready_file {
         write_ready(ready, &env)?;
     }
     Ok(Running {
         env,
         tfvars,
+        target,
         _temp: temp,
     })
 }
@@ -217,6 +228,10 @@ pub fn usage(running: &Running) -> String {
         "\ncredentials: {}\nvariables of examples/three-sites: {}\n",
         env.services_json().display(),
         running.tfvars.display()
+    ));
+    text.push_str(&format!(
+        "run the conformance suite against these clusters:\n  georep-harness conformance --backend existing --target {}\n",
+        running.target.display()
     ));
     text.push_str("\nstop with Ctrl-C or SIGTERM\n");
     text
@@ -311,6 +326,14 @@ mod tests {
                 .unwrap()
                 .ends_with("/health/instance")
         );
+        let target = crate::conformance::Target::load(&running.target).unwrap();
+        assert_eq!(target.sites.len(), 2);
+        assert_eq!(target.sites[1].context, "west");
+        assert_eq!(
+            target.global.quay_endpoint.as_deref(),
+            Some(running.env.global_quay_url())
+        );
+        assert!(usage(&running).contains("--backend existing --target"));
         let tfvars: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&running.tfvars).unwrap()).unwrap();
         assert!(

@@ -8,6 +8,7 @@
 
 mod cluster;
 mod cluster_access;
+mod conformance;
 mod e2e;
 mod plugin;
 mod upgrade;

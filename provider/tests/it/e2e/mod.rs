@@ -45,13 +45,11 @@ mod georep_config;
 mod georep_upgrade;
 mod install;
 mod kubernetes_flavour;
-mod manifests_parity;
 mod site_inputs;
 mod site_manifests;
 mod site_resource;
 mod site_takeover;
 mod smoke;
-mod three_sites;
 mod upgrade;
 
 /// The directory holding the `terraform-provider-quay` binary cargo built for these tests.

@@ -1,13 +1,11 @@
 //! `resource "quay_georep_site"` through the real Terraform CLI against simulated clusters
-//! without the operator: what must fail before anything is written.
+//! without the operator: what must fail before anything is written. The bad inputs every plan
+//! refuses are the conformance suite's `BADINPUT-*` scenarios.
 
 use georep_harness::sim::Flavour;
 use georep_harness::sim::{ClusterConfig, SimCluster, install_crypto_provider};
 use georep_harness::terraform::{Diagnostic, PlanExit, TerraformBinary};
 
-use super::site_inputs::{
-    self, BLOCK, For, assert_reported, bad_inputs_for, replace_once, site_body, write_certificates,
-};
 use super::{for_each_terraform, workdir};
 
 fn config(kubeconfig: &str, route: &str, extra: &str) -> String {
@@ -101,52 +99,6 @@ fn managed_route_on_a_cluster_without_routes_fails_before_writing_anything() {
         assert_eq!(sim.faults().counters().writes, 0, "nothing may be written");
         runtime.block_on(sim.stop());
     });
-}
-
-/// Every bad input of the shared table that the resource has an attribute for is rejected
-/// by `terraform plan`, pointing at that attribute, and the cluster sees no write.
-#[test]
-fn bad_site_inputs_are_rejected_at_plan_without_writing_anything() {
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    let sim = cluster(&runtime, Flavour::Openshift);
-    for_each_terraform(|tf: &TerraformBinary| {
-        for bad in bad_inputs_for(For::Resource) {
-            let dir = workdir(tf, &format!("site_bad_input_{}", bad.name))
-                .with_env("KUBE_CONFIG_PATH", "")
-                .with_env("KUBECONFIG", "");
-            write_certificates(&dir);
-            let kubeconfig = dir
-                .write_file("cluster.kubeconfig", &sim.kubeconfig().unwrap())
-                .unwrap()
-                .display()
-                .to_string();
-            let mut hcl = site_inputs::header(bad.config_extra, &|_| kubeconfig.clone());
-            hcl.push_str(&format!(
-                "\nresource \"quay_georep_site\" \"us_east\" {{\n{}}}\n",
-                site_body("us_east", bad.extra)
-            ));
-            dir.write_main_tf(&replace_once(hcl, bad.replace)).unwrap();
-            sim.faults().reset_counters();
-            let plan = dir.plan().unwrap();
-            assert_eq!(
-                plan.exit,
-                PlanExit::Error,
-                "{}: {:#?}",
-                bad.name,
-                plan.events
-            );
-            let diags: Vec<Diagnostic> = plan.events.diagnostics().cloned().collect();
-            let source = bad.source.replace(BLOCK, "quay_georep_site");
-            assert_reported(&diags, bad.summary, &source, bad.detail);
-            assert_eq!(
-                sim.faults().counters().writes,
-                0,
-                "{}: nothing may be written",
-                bad.name
-            );
-        }
-    });
-    runtime.block_on(sim.stop());
 }
 
 async fn create(client: &kube::Client, namespace: Option<&str>, object: serde_json::Value) {

@@ -1,0 +1,347 @@
+//! The conformance suite: every end-to-end scenario of Quay geo-replication with the
+//! provider, run against a [`Target`] (the kubeconfig contexts of the sites, the shared
+//! services, the global names and endpoints, how the operator is installed) and never against
+//! the simulator's Rust types, so the same scenario runs on the local backend and on a team's
+//! own clusters (`georep-harness conformance --backend existing --target FILE`).
+//!
+//! # Brief overview
+//! - [`Target`] ([`target`]): the YAML file of the `existing` backend; [`local::target`]
+//!   builds it for the local backend, and `georep-harness up` writes it.
+//! - [`Capability`] and [`Capabilities`] ([`capability`]): what only some backends can do
+//!   (the safety ledger, API faults, write counters, slow migrations, simulated pushes);
+//!   [`local::capabilities`] has them all.
+//! - [`Scenario`] ([`scenario`]): a stable id, a one-sentence claim, the capabilities it
+//!   needs, and its checks against a [`Context`]; the catalogue is
+//!   [`scenarios::catalogue`], and the one table of bad inputs is [`bad_inputs`].
+//! - [`runner::Runner`]: selection (`--scenario`/`--skip` globs, [`select`]), skips,
+//!   clean-up, redaction; [`run`] does a whole run with either backend.
+//! - [`RunResult`] ([`result`]) and its reports ([`report`]): JUnit XML, Markdown, JSON.
+//! - [`Output`] ([`output`]): progress on a terminal, plain lines otherwise.
+//!
+//! # What a scenario may touch on a team's clusters
+//! Only namespaces named from the run's prefix (`cf-xxxxxx-...`), created by the provider
+//! for the scenario's sites; the runner destroys what each scenario applied and deletes those
+//! namespaces afterwards, also after a failure unless `--keep-on-failure`. It never touches a
+//! `QuayRegistry` it did not create. What it cannot stop: a Ctrl-C while Terraform applies
+//! leaves that scenario's namespace behind (its name is printed with the run's prefix).
+
+pub mod bad_inputs;
+pub mod capability;
+mod context;
+mod failure;
+pub mod local;
+pub mod output;
+pub mod report;
+pub mod result;
+pub mod runner;
+pub mod scenario;
+pub mod scenarios;
+pub mod select;
+pub mod target;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use capability::{Capabilities, Capability};
+pub use context::Context;
+pub use failure::Failure;
+pub use output::Output;
+pub use result::{CaseResult, Outcome, RunResult, SuiteResult};
+pub use scenario::Scenario;
+pub use target::Target;
+
+use crate::local::{LocalEnv, LocalOptions};
+use crate::secrets::SecretScanner;
+use crate::terraform::{self, TerraformBinary};
+
+/// Which clusters a run uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Backend {
+    /// Start the local backend (simulated clusters, real PostgreSQL, Redis and S3) for the
+    /// run, and stop it after.
+    Local,
+    /// The clusters of a target file (`--target`).
+    Existing,
+}
+
+impl Backend {
+    /// `local` or `existing`.
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Existing => "existing",
+        }
+    }
+}
+
+/// What [`run`] runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The backend.
+    pub backend: Backend,
+    /// The target file (required for [`Backend::Existing`]).
+    pub target: Option<PathBuf>,
+    /// `--scenario` globs (none: every scenario).
+    pub include: Vec<String>,
+    /// `--skip` globs.
+    pub skip: Vec<String>,
+    /// Terraform executables, one suite each; empty: the target's, else the repository's
+    /// pinned one, else `terraform` on PATH.
+    pub terraform: Vec<PathBuf>,
+    /// The provider's directory; default: the target's, else as `demo` finds it.
+    pub provider_dir: Option<PathBuf>,
+    /// Leave what a failed scenario made, and its working directory.
+    pub keep_on_failure: bool,
+    /// Where the local backend and the scenarios' working directories go; default a new
+    /// temporary directory (deleted after, unless something is kept).
+    pub state_dir: Option<PathBuf>,
+}
+
+impl Options {
+    /// Every scenario on `backend`, with the defaults.
+    #[must_use]
+    pub fn new(backend: Backend) -> Self {
+        Self {
+            backend,
+            target: None,
+            include: Vec::new(),
+            skip: Vec::new(),
+            terraform: Vec::new(),
+            provider_dir: None,
+            keep_on_failure: false,
+            state_dir: None,
+        }
+    }
+}
+
+/// A run could not happen (a scenario that failed is a failed [`RunResult`], not this).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// `--backend existing` without `--target`.
+    #[error("--backend existing needs --target FILE (a YAML target file)")]
+    NoTarget,
+    /// The target file is wrong.
+    #[error("read the target")]
+    Target(#[from] target::Error),
+    /// No scenario matches the selection.
+    #[error("no scenario matches --scenario {include:?} --skip {skip:?}; see --list")]
+    NothingSelected {
+        /// The `--scenario` globs.
+        include: Vec<String>,
+        /// The `--skip` globs.
+        skip: Vec<String>,
+    },
+    /// Terraform or the provider was not found.
+    #[error("find terraform and the provider")]
+    Programs(#[source] terraform::Error),
+    /// The state directory could not be made.
+    #[error("create directory {}", path.display())]
+    StateDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The local backend did not start.
+    #[error("start the local backend")]
+    Start(#[source] crate::local::Error),
+    /// The local backend did not stop cleanly.
+    #[error("stop the local backend")]
+    Stop(#[source] crate::services::Error),
+    /// No random bytes for the run's keys.
+    #[error("draw the run's random keys")]
+    Random(#[source] getrandom::Error),
+    /// The runner thread panicked or was cancelled.
+    #[error("the scenario runner did not finish")]
+    Runner(#[source] tokio::task::JoinError),
+}
+
+/// How long each migration revision takes on the local backend the suite starts.
+pub const LOCAL_MIGRATION_TIME: Duration = Duration::from_millis(50);
+
+/// The Terraform binaries of a run: `explicit`, else the target's, else the one [`terraform::find_terraform`] picks.
+fn terraform_binaries(
+    explicit: &[PathBuf],
+    target: Option<&Target>,
+) -> Result<Vec<TerraformBinary>, Error> {
+    let paths: Vec<PathBuf> = if !explicit.is_empty() {
+        explicit.to_vec()
+    } else if let Some(t) = target.filter(|t| !t.terraform.is_empty()) {
+        t.terraform.clone()
+    } else {
+        let repo = terraform::repo_root().map_err(Error::Programs)?;
+        vec![terraform::find_terraform(None, &repo).map_err(Error::Programs)?]
+    };
+    paths
+        .iter()
+        .map(|p| TerraformBinary::probe(p).map_err(Error::Programs))
+        .collect()
+}
+
+fn provider_dir(explicit: Option<&Path>, target: Option<&Target>) -> Result<PathBuf, Error> {
+    let explicit = explicit.or_else(|| target.and_then(|t| t.provider_dir.as_deref()));
+    let (_, dir) = terraform::repo_and_provider_dir(explicit).map_err(Error::Programs)?;
+    // Terraform's dev_overrides need an absolute directory.
+    Ok(std::path::absolute(&dir).unwrap_or(dir))
+}
+
+/// The secrets of a run: the target's and the run's own keys.
+fn scanner_for(target: &Target, keys: &(String, String), output: &Output) -> SecretScanner {
+    let mut scanner = SecretScanner::new();
+    let mut short = Vec::new();
+    for (label, value) in target.secrets() {
+        if !value.is_empty() && !scanner.add(&label, &value) {
+            short.push(label);
+        }
+    }
+    for (label, value) in [("SECRET_KEY", &keys.0), ("DATABASE_SECRET_KEY", &keys.1)] {
+        scanner.add(label, value);
+    }
+    for label in short {
+        output.line(&format!(
+            "warning: {label} is shorter than {} characters and cannot be redacted reliably",
+            crate::secrets::MIN_SECRET_LEN
+        ));
+    }
+    scanner
+}
+
+/// Runs the suite: starts the local backend or reads the target, runs the selected
+/// scenarios once per Terraform binary, stops the backend, and returns the results. It
+/// prints progress to `output`; the reports are the caller's ([`report`]).
+///
+/// # Errors
+/// Any [`Error`]: the run could not happen at all.
+pub async fn run(opts: &Options, output: Arc<Output>) -> Result<RunResult, Error> {
+    let start = Instant::now();
+    let catalogue = scenarios::catalogue();
+    if !catalogue
+        .iter()
+        .any(|s| select::is_selected(&s.id, &opts.include, &opts.skip))
+    {
+        return Err(Error::NothingSelected {
+            include: opts.include.clone(),
+            skip: opts.skip.clone(),
+        });
+    }
+    let file_target = match (opts.backend, &opts.target) {
+        (Backend::Existing, None) => return Err(Error::NoTarget),
+        (Backend::Existing, Some(path)) => Some(Target::load(path)?),
+        (Backend::Local, _) => None,
+    };
+    let binaries = terraform_binaries(&opts.terraform, file_target.as_ref())?;
+    let provider_dir = provider_dir(opts.provider_dir.as_deref(), file_target.as_ref())?;
+    let state_dir = match &opts.state_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir).map_err(|source| Error::StateDir {
+                path: dir.clone(),
+                source,
+            })?;
+            (dir.clone(), None)
+        }
+        None => {
+            let temp = tempfile::Builder::new()
+                .prefix("georep-conformance-")
+                .tempdir()
+                .map_err(|source| Error::StateDir {
+                    path: std::env::temp_dir(),
+                    source,
+                })?;
+            (temp.path().to_owned(), Some(temp))
+        }
+    };
+    let (state_path, mut temp) = state_dir;
+    let keys = (
+        runner::random_key().map_err(Error::Random)?,
+        runner::random_key().map_err(Error::Random)?,
+    );
+    let prefix = runner::new_prefix().map_err(Error::Random)?;
+
+    let (target, env, capabilities) = match file_target {
+        Some(target) => (target, None, Capabilities::none()),
+        None => {
+            output.line("starting the local backend: PostgreSQL, Redis, S3 per site, 3 simulated OpenShift clusters, Quay Operator models");
+            let mut local = LocalOptions::new(&state_path.join("local"));
+            local.migration_time_per_revision = LOCAL_MIGRATION_TIME;
+            let env = Arc::new(LocalEnv::start(&local).await.map_err(Error::Start)?);
+            let target = local::target(&env);
+            let capabilities = local::capabilities(&env, LOCAL_MIGRATION_TIME);
+            (target, Some(env), capabilities)
+        }
+    };
+    let scanner = scanner_for(&target, &keys, &output);
+    output.set_scanner(scanner.clone());
+    output.line(&format!(
+        "target {} ({} sites), provider from {}, namespaces prefixed {prefix}",
+        target.name,
+        target.sites.len(),
+        provider_dir.display()
+    ));
+
+    let runtime = tokio::runtime::Handle::current();
+    let work_dir = runner::default_work_dir(&state_path);
+    let blocking = {
+        let (opts, output, target, capabilities, work_dir, prefix, scanner, keys) = (
+            opts.clone(),
+            Arc::clone(&output),
+            target.clone(),
+            capabilities.clone(),
+            work_dir.clone(),
+            prefix.clone(),
+            scanner.clone(),
+            keys.clone(),
+        );
+        let provider_dir = provider_dir.clone();
+        let backend = opts.backend.name();
+        tokio::task::spawn_blocking(move || {
+            let runner = runner::Runner {
+                backend,
+                target: &target,
+                capabilities: &capabilities,
+                provider_dir: &provider_dir,
+                work_dir: &work_dir,
+                prefix: &prefix,
+                include: &opts.include,
+                skip: &opts.skip,
+                keep_on_failure: opts.keep_on_failure,
+                secret_keys: (&keys.0, &keys.1),
+                scanner: &scanner,
+                output: &output,
+                runtime: &runtime,
+            };
+            binaries
+                .iter()
+                .map(|tf| runner.run(&catalogue, tf))
+                .collect::<Vec<_>>()
+        })
+    };
+    let suites = blocking.await.map_err(Error::Runner)?;
+    drop(capabilities);
+    let mut result = RunResult {
+        suites,
+        wall_seconds: 0.0,
+    };
+    let failed = !result.passed();
+    if let Some(env) = env {
+        output.line("stopping the local backend");
+        match Arc::try_unwrap(env) {
+            Ok(env) => env.stop().await.map_err(Error::Stop)?,
+            // A capability object outlived the run (a bug): dropping stops everything too.
+            Err(env) => drop(env),
+        }
+    }
+    if failed
+        && opts.keep_on_failure
+        && let Some(temp) = temp.as_mut()
+    {
+        temp.disable_cleanup(true);
+        output.line(&format!("kept for inspection: {}", state_path.display()));
+    }
+    drop(temp);
+    result.wall_seconds = start.elapsed().as_secs_f64();
+    output.finish();
+    Ok(result)
+}

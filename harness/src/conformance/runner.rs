@@ -1,0 +1,256 @@
+//! Runs the selected scenarios against one target, once per Terraform binary, and turns what
+//! happened into [`SuiteResult`]s: skips a scenario whose capabilities the backend lacks,
+//! cleans up after each one (destroys what it applied, deletes the namespaces it named; with
+//! `keep_on_failure` not after a failure), catches a panicking scenario as a failure, and
+//! redacts every secret of the run from messages and evidence.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use super::capability::Capabilities;
+use super::context::{self, Context};
+use super::output::Output;
+use super::result::{CaseResult, Outcome, SuiteResult};
+use super::scenario::Scenario;
+use super::select::is_selected;
+use super::target::Target;
+use crate::secrets::SecretScanner;
+use crate::terraform::TerraformBinary;
+
+/// How long the runner waits for a namespace it deletes to go.
+const NAMESPACE_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What one run of the suite uses, besides the scenarios.
+pub struct Runner<'a> {
+    /// `local` or `existing`.
+    pub backend: &'a str,
+    /// The clusters.
+    pub target: &'a Target,
+    /// What the backend can do besides.
+    pub capabilities: &'a Capabilities,
+    /// The provider's directory.
+    pub provider_dir: &'a Path,
+    /// Where each scenario gets a directory (`<dir>/<terraform>/<scenario id>`).
+    pub work_dir: &'a Path,
+    /// The run's namespace prefix (`cf-1a2b3c`).
+    pub prefix: &'a str,
+    /// `--scenario` globs.
+    pub include: &'a [String],
+    /// `--skip` globs.
+    pub skip: &'a [String],
+    /// Leave what a failed scenario made.
+    pub keep_on_failure: bool,
+    /// The run's `SECRET_KEY` and `DATABASE_SECRET_KEY`.
+    pub secret_keys: (&'a str, &'a str),
+    /// Every secret of the run.
+    pub scanner: &'a SecretScanner,
+    /// The terminal.
+    pub output: &'a Output,
+    /// The runtime kube-rs and HTTP calls run on.
+    pub runtime: &'a tokio::runtime::Handle,
+}
+
+impl Runner<'_> {
+    /// The selected scenarios of `catalogue`, in order.
+    #[must_use]
+    pub fn selected<'s>(&self, catalogue: &'s [Scenario]) -> Vec<&'s Scenario> {
+        catalogue
+            .iter()
+            .filter(|s| is_selected(&s.id, self.include, self.skip))
+            .collect()
+    }
+
+    /// Runs the selected scenarios with `terraform`. Blocking: call it off the runtime's
+    /// worker threads (`spawn_blocking`).
+    #[must_use]
+    pub fn run(&self, catalogue: &[Scenario], terraform: &TerraformBinary) -> SuiteResult {
+        let started = Instant::now();
+        let started_at = jiff::Timestamp::now()
+            .round(jiff::Unit::Second)
+            .map_or_else(|_| jiff::Timestamp::now().to_string(), |t| t.to_string());
+        let selected = self.selected(catalogue);
+        let total = selected.len();
+        self.output.set_total(total);
+        self.output.line(&format!(
+            "{} scenarios on {} ({}) with {terraform}",
+            total, self.target.name, self.backend
+        ));
+        let mut cases = Vec::new();
+        for (i, scenario) in selected.into_iter().enumerate() {
+            let case = self.run_one(scenario, terraform, i + 1, total);
+            let line = match &case.outcome {
+                Outcome::Passed => format!("PASS {} ({:.1} s)", case.id, case.seconds),
+                Outcome::Failed { message } => {
+                    format!("FAIL {} ({:.1} s): {message}", case.id, case.seconds)
+                }
+                Outcome::Skipped { reason } => format!("SKIP {}: {reason}", case.id),
+            };
+            self.output.line(&line);
+            self.output.advance();
+            cases.push(case);
+        }
+        SuiteResult {
+            backend: self.backend.to_owned(),
+            target: self.target.name.clone(),
+            terraform: terraform.version.to_string(),
+            started_at,
+            seconds: started.elapsed().as_secs_f64(),
+            cases,
+        }
+    }
+
+    fn run_one(
+        &self,
+        scenario: &Scenario,
+        terraform: &TerraformBinary,
+        index: usize,
+        total: usize,
+    ) -> CaseResult {
+        let redact = |text: &str| self.scanner.redact(text);
+        let mut case = CaseResult {
+            id: scenario.id.clone(),
+            claim: scenario.claim.clone(),
+            outcome: Outcome::Passed,
+            seconds: 0.0,
+            evidence: String::new(),
+        };
+        if let Some(missing) = self.capabilities.first_missing(&scenario.needs) {
+            case.outcome = Outcome::Skipped {
+                reason: format!("needs {missing}"),
+            };
+            return case;
+        }
+        let start = Instant::now();
+        let dir = self
+            .work_dir
+            .join(terraform.version.to_string())
+            .join(&scenario.id);
+        let progress = |step: &str| self.output.step(index, total, &scenario.id, step);
+        let mut ctx = Context {
+            target: self.target,
+            capabilities: self.capabilities,
+            terraform,
+            provider_dir: self.provider_dir,
+            runtime: self.runtime,
+            dir: dir.clone(),
+            prefix: self.prefix,
+            progress: &progress,
+            evidence: Vec::new(),
+            applied: Vec::new(),
+            namespaces: Vec::new(),
+            secret_key: self.secret_keys.0,
+            database_secret_key: self.secret_keys.1,
+            ledger_baseline: self
+                .capabilities
+                .ledger
+                .as_ref()
+                .map_or(0, |l| l.violations().len()),
+        };
+        progress("starting");
+        let mut skipped = None;
+        let result = match catch_unwind(AssertUnwindSafe(|| scenario.run(&mut ctx))) {
+            Ok(Err(failure)) if failure.is_skip() => {
+                skipped = Some(failure.message().to_owned());
+                Ok(())
+            }
+            Ok(result) => result.map_err(|f| f.message().to_owned()),
+            Err(panic) => Err(format!(
+                "the scenario panicked (a bug of the suite): {}",
+                panic
+                    .downcast_ref::<String>()
+                    .map(String::as_str)
+                    .or_else(|| panic.downcast_ref::<&str>().copied())
+                    .unwrap_or("no message")
+            )),
+        };
+        let failed = result.is_err();
+        if failed && self.keep_on_failure {
+            ctx.evidence.push(format!(
+                "kept for inspection: {} and namespaces {:?}",
+                dir.display(),
+                ctx.namespaces
+            ));
+        } else {
+            progress("cleaning up");
+            let problems = cleanup(&mut ctx);
+            if !problems.is_empty() {
+                ctx.evidence
+                    .push(format!("cleanup problems: {}", problems.join("; ")));
+            }
+            match std::fs::remove_dir_all(&dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    ctx.evidence.push(format!("remove {}: {e}", dir.display()));
+                }
+                _ => {}
+            }
+            if !failed && !problems.is_empty() {
+                case.outcome = Outcome::Failed {
+                    message: redact(&format!("cleanup failed: {}", problems[0])),
+                };
+            }
+        }
+        if let Err(message) = result {
+            case.outcome = Outcome::Failed {
+                message: redact(&message),
+            };
+        } else if let Some(reason) = skipped.filter(|_| case.outcome == Outcome::Passed) {
+            case.outcome = Outcome::Skipped {
+                reason: redact(&reason),
+            };
+        }
+        case.evidence = redact(&ctx.evidence.join("\n"));
+        case.seconds = start.elapsed().as_secs_f64();
+        case
+    }
+}
+
+/// Destroys what `ctx` applied (last first) and deletes the namespaces it named; returns
+/// what went wrong.
+fn cleanup(ctx: &mut Context<'_>) -> Vec<String> {
+    let mut problems = Vec::new();
+    while let Some(dir) = ctx.applied.pop() {
+        match dir.destroy() {
+            Ok(outcome) if outcome.succeeded() => {}
+            Ok(outcome) => problems.push(format!(
+                "terraform destroy in {}: {}",
+                dir.path().display(),
+                context::first_error(&outcome.events)
+            )),
+            Err(e) => problems.push(crate::errors::chain(&e)),
+        }
+    }
+    let namespaces = std::mem::take(&mut ctx.namespaces);
+    problems.extend(ctx.block_on(context::delete_namespaces(
+        ctx.target,
+        &namespaces,
+        NAMESPACE_TIMEOUT,
+    )));
+    problems
+}
+
+/// A fresh run prefix: `cf-` and six random hex digits.
+///
+/// # Errors
+/// No random bytes are available.
+pub fn new_prefix() -> Result<String, getrandom::Error> {
+    let mut bytes = [0_u8; 3];
+    getrandom::fill(&mut bytes)?;
+    Ok(format!("cf-{}", hex::encode(bytes)))
+}
+
+/// 48 random hex characters: a `SECRET_KEY` or `DATABASE_SECRET_KEY`.
+///
+/// # Errors
+/// No random bytes are available.
+pub fn random_key() -> Result<String, getrandom::Error> {
+    let mut bytes = [0_u8; 24];
+    getrandom::fill(&mut bytes)?;
+    Ok(hex::encode(bytes))
+}
+
+/// Where scenarios put their directories when the caller names none.
+#[must_use]
+pub fn default_work_dir(state_dir: &Path) -> PathBuf {
+    state_dir.join("conformance")
+}

@@ -1,0 +1,192 @@
+//! What several scenarios read from a site's cluster: its `QuayRegistry`, the storage
+//! preference of a component, conditions, the config hash its quay pods run with, and
+//! whether the backend's safety ledger stayed empty.
+
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::Api;
+use kube::api::{DynamicObject, ListParams};
+use serde_json::Value;
+
+use crate::conformance::context::Context;
+use crate::conformance::failure::Failure;
+use crate::conformance::target::SiteTarget;
+use crate::quay::{
+    COMPONENT_LABEL, CONFIG_HASH_ANNOTATION, PREFERENCE_ENV, quay_registry_resource,
+};
+use crate::terraform::{Outputs, Workdir};
+
+/// The name of every site's `QuayRegistry` (the provider's default).
+pub const REGISTRY: &str = "registry";
+
+/// The `QuayRegistry` [`REGISTRY`] in `namespace` of `site`.
+///
+/// # Errors
+/// It cannot be read or does not exist.
+pub async fn registry(site: &SiteTarget, namespace: &str) -> Result<DynamicObject, Failure> {
+    let client = Context::client(site).await?;
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(client, namespace, &quay_registry_resource());
+    api.get_opt(REGISTRY).await?.ok_or_else(|| {
+        Failure::new(format!(
+            "site {} has no QuayRegistry {namespace}/{REGISTRY}",
+            site.name
+        ))
+    })
+}
+
+/// The component `kind` of a `QuayRegistry`'s spec.
+#[must_use]
+pub fn component<'a>(registry: &'a Value, kind: &str) -> Option<&'a Value> {
+    registry["spec"]["components"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["kind"] == kind))
+}
+
+/// The storage preference of component `kind`'s env override, in order.
+#[must_use]
+pub fn preference(registry: &Value, kind: &str) -> Vec<String> {
+    component(registry, kind)
+        .and_then(|c| c["overrides"]["env"].as_array())
+        .and_then(|env| env.iter().find(|e| e["name"] == PREFERENCE_ENV))
+        .and_then(|e| e["value"].as_str())
+        .map(|v| v.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// `type=status` of every condition of a `QuayRegistry`'s status.
+#[must_use]
+pub fn conditions(registry: &Value) -> Vec<String> {
+    registry["status"]["conditions"]
+        .as_array()
+        .map(|cs| {
+            cs.iter()
+                .map(|c| {
+                    format!(
+                        "{}={}",
+                        c["type"].as_str().unwrap_or_default(),
+                        c["status"].as_str().unwrap_or_default()
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The config hash on the pod template of the quay-app Deployment in `namespace`.
+///
+/// # Errors
+/// The Deployments cannot be listed, or none carries the hash.
+pub async fn quay_config_hash(site: &SiteTarget, namespace: &str) -> Result<String, Failure> {
+    let client = Context::client(site).await?;
+    let api: Api<Deployment> = Api::namespaced(client, namespace);
+    let list = api
+        .list(&ListParams::default().labels(&format!("{COMPONENT_LABEL}=quay-app")))
+        .await?;
+    list.items
+        .iter()
+        .find_map(|d| {
+            d.spec
+                .as_ref()?
+                .template
+                .metadata
+                .as_ref()?
+                .annotations
+                .as_ref()?
+                .get(CONFIG_HASH_ANNOTATION)
+                .cloned()
+        })
+        .ok_or_else(|| {
+            Failure::new(format!(
+                "no quay-app Deployment in {namespace} on {} carries {CONFIG_HASH_ANNOTATION}",
+                site.name
+            ))
+        })
+}
+
+/// Fails when the backend's safety ledger recorded a violation during this scenario that
+/// `allowed` does not accept; notes that it was checked, or that the backend has none.
+///
+/// # Errors
+/// The first violation not allowed.
+pub fn ledger_holds_only(
+    ctx: &mut Context<'_>,
+    allowed: &dyn Fn(&str) -> bool,
+) -> Result<(), Failure> {
+    let Some(violations) = ctx.new_violations() else {
+        ctx.note("safety ledger: not available on this backend, not checked");
+        return Ok(());
+    };
+    ctx.note(format!("safety ledger: {} violations", violations.len()));
+    for v in &violations {
+        ctx.note(format!("ledger: {v}"));
+    }
+    match violations.iter().find(|v| !allowed(v)) {
+        Some(first) => Err(Failure::new(format!(
+            "the safety ledger recorded {} violations, first: {first}",
+            violations.len()
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// [`ledger_holds_only`] with nothing allowed.
+///
+/// # Errors
+/// The first violation.
+pub fn ledger_is_empty(ctx: &mut Context<'_>) -> Result<(), Failure> {
+    ledger_holds_only(ctx, &|_| false)
+}
+
+/// A site's `tls` block reading the files [`write_certificate`] writes.
+pub const USER_TLS: &str =
+    "  tls {\n    certificate = file(\"site.crt\")\n    private_key = file(\"site.key\")\n  }\n";
+
+/// Writes `site.crt` and `site.key` into `dir`: a self-signed certificate for `hostname`.
+///
+/// # Errors
+/// It could not be generated or written.
+pub fn write_certificate(dir: &Workdir, hostname: &str) -> Result<(), Failure> {
+    let pair = rcgen::generate_simple_self_signed(vec![hostname.to_owned()])
+        .map_err(|e| Failure::new(format!("generate a certificate for {hostname}: {e}")))?;
+    dir.write_file("site.crt", &pair.cert.pem())?;
+    dir.write_file("site.key", &pair.signing_key.serialize_pem())?;
+    Ok(())
+}
+
+/// The value of output `name`.
+///
+/// # Errors
+/// There is no such output.
+pub fn output<'a>(outputs: &'a Outputs, name: &str) -> Result<&'a Value, Failure> {
+    outputs
+        .get(name)
+        .map(|o| &o.value)
+        .ok_or_else(|| Failure::new(format!("terraform has no output {name:?}")))
+}
+
+/// The site resources' `main.tf` for `sites` (storage locations) in `namespace`, each with
+/// `extra` lines, and outputs of their bundle Secret, endpoint and version by location.
+#[must_use]
+pub fn sites_tf(sites: &[&str], namespace: &str, extra: &str) -> String {
+    let mut hcl = String::new();
+    for location in sites {
+        hcl.push_str(&format!(
+            "resource \"quay_georep_site\" \"{location}\" {{\n{}}}\n\n",
+            Context::site_body(location, namespace, extra)
+        ));
+    }
+    for (output, attribute) in [
+        ("bundle_secrets", "bundle_secret_name"),
+        ("endpoints", "registry_endpoint"),
+        ("versions", "current_version"),
+    ] {
+        let entries: String = sites
+            .iter()
+            .map(|l| format!("    {l} = quay_georep_site.{l}.{attribute}\n"))
+            .collect();
+        hcl.push_str(&format!(
+            "output \"{output}\" {{\n  value = {{\n{entries}  }}\n}}\n\n"
+        ));
+    }
+    hcl
+}

@@ -1,0 +1,199 @@
+//! `GLB-quay-and-clair`: the global Quay and Clair endpoints route only to sites that have
+//! ready pods. Two sites are applied; both answer through the global names; one is scaled
+//! to zero by hand (as an upgrade scales a secondary down) and, once its pods are gone, every
+//! answer comes from the other with no request refused; `terraform apply` restores it and it
+//! answers again.
+//!
+//! It needs global endpoints the suite can reach and that say which site answered (the
+//! local backend's load balancer sets a header); on a target without them it is skipped.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::Api;
+use kube::api::{ListParams, Patch, PatchParams};
+use serde_json::json;
+
+use super::common::{self, REGISTRY};
+use crate::conformance::context::Context;
+use crate::conformance::failure::Failure;
+use crate::conformance::scenario::Scenario;
+use crate::conformance::target::SiteTarget;
+use crate::ensure;
+use crate::quay::COMPONENT_LABEL;
+
+/// How long routing may take to follow a site's pods.
+const ROUTING_TIMEOUT: Duration = Duration::from_secs(90);
+/// Requests per sample.
+const SAMPLE: usize = 12;
+
+/// The scenario.
+#[must_use]
+pub fn scenario() -> Scenario {
+    Scenario::new(
+        "GLB-quay-and-clair",
+        "The global Quay and Clair endpoints answer only from sites with ready pods while a \
+         site is scaled down, and from it again once Terraform restores it.",
+        &[],
+        run,
+    )
+}
+
+/// Asks `url` `SAMPLE` times: the sites that answered, and how many requests got no answer
+/// from any site.
+async fn sample(url: &str) -> Result<(BTreeSet<String>, usize), Failure> {
+    let mut sites = BTreeSet::new();
+    let mut refused = 0;
+    for _ in 0..SAMPLE {
+        match crate::lb::get(url).await {
+            Ok(answer) if answer.status < 500 => {
+                let site = answer
+                    .site
+                    .clone()
+                    .or_else(|| answer.json()["site"].as_str().map(str::to_owned))
+                    .ok_or_else(|| {
+                        Failure::skip("the global endpoint does not say which site answered")
+                    })?;
+                sites.insert(site);
+            }
+            _ => refused += 1,
+        }
+    }
+    Ok((sites, refused))
+}
+
+/// Whether `site` has no ready pod of `component` in `namespace`.
+async fn has_no_ready(
+    site: &SiteTarget,
+    namespace: &str,
+    component: &str,
+) -> Result<bool, Failure> {
+    let client = Context::client(site).await?;
+    let api: Api<Deployment> = Api::namespaced(client, namespace);
+    let list = api
+        .list(&ListParams::default().labels(&format!("{COMPONENT_LABEL}={component}")))
+        .await?;
+    Ok(list.items.iter().all(|d| {
+        d.status
+            .as_ref()
+            .and_then(|s| s.ready_replicas)
+            .unwrap_or(0)
+            == 0
+    }))
+}
+
+fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {
+    let target = ctx.target().clone();
+    let (Some(quay), Some(clair)) = (
+        target.global.quay_endpoint.clone(),
+        target.global.clair_endpoint.clone(),
+    ) else {
+        return Err(Failure::skip(
+            "the target names no global Quay and Clair endpoints",
+        ));
+    };
+    let endpoints = [
+        ("quay", format!("{quay}/health/instance")),
+        ("clair", format!("{clair}/healthz")),
+    ];
+    let (down, up) = (target.sites[0].clone(), target.sites[1].clone());
+    let namespace = ctx.namespace("global");
+    let dir = ctx.workdir("global")?;
+    ctx.write_shared_config(&dir, "")?;
+    dir.write_file(
+        "main.tf",
+        &common::sites_tf(&[&down.location, &up.location], &namespace, ""),
+    )?;
+    ctx.step(&format!(
+        "terraform apply: {} and {} in {namespace}",
+        down.name, up.name
+    ));
+    ctx.apply(&dir)?;
+
+    let both: BTreeSet<String> = [down.name.clone(), up.name.clone()].into();
+    for (service, url) in &endpoints {
+        ctx.step(&format!(
+            "the global {service} endpoint answers from both sites"
+        ));
+        let seen = ctx.block_on(Context::until(
+            &format!("{url} answering from {both:?}"),
+            ROUTING_TIMEOUT,
+            async || {
+                let (sites, _) = sample(url).await?;
+                Ok(both.is_subset(&sites).then_some(sites))
+            },
+        ))?;
+        ctx.note(format!("global {service}: answered from {seen:?}"));
+    }
+
+    ctx.step(&format!(
+        "scaling {}'s quay and clair to 0 by hand",
+        down.name
+    ));
+    ctx.block_on(async {
+        let client = Context::client(&down).await?;
+        let api: Api<kube::api::DynamicObject> =
+            Api::namespaced_with(client, &namespace, &crate::quay::quay_registry_resource());
+        let registry = api.get(REGISTRY).await?;
+        let mut components = registry.data["spec"]["components"].clone();
+        for c in components.as_array_mut().into_iter().flatten() {
+            if c["kind"] == "quay" || c["kind"] == "clair" {
+                c["overrides"]["replicas"] = json!(0);
+            }
+        }
+        api.patch(
+            REGISTRY,
+            &PatchParams::default(),
+            &Patch::Merge(&json!({"spec": {"components": components}})),
+        )
+        .await?;
+        for component in ["quay-app", "clair-app"] {
+            Context::until(
+                &format!("{}'s {component} pods gone", down.name),
+                ROUTING_TIMEOUT,
+                async || {
+                    Ok(has_no_ready(&down, &namespace, component)
+                        .await?
+                        .then_some(()))
+                },
+            )
+            .await?;
+        }
+        Ok::<_, Failure>(())
+    })?;
+    for (service, url) in &endpoints {
+        let (sites, refused) = ctx.block_on(sample(url))?;
+        ctx.note(format!(
+            "global {service} with {} down: answered from {sites:?}, {refused} refused",
+            down.name
+        ));
+        ensure!(
+            !sites.contains(&down.name),
+            "the global {service} endpoint answered from {}, which has no ready pods",
+            down.name
+        );
+        ensure!(
+            refused == 0 && sites.contains(&up.name),
+            "the global {service} endpoint refused {refused} of {SAMPLE} requests while {} was ready",
+            up.name
+        );
+    }
+
+    ctx.step(&format!("terraform apply restores {}", down.name));
+    ctx.apply(&dir)?;
+    for (service, url) in &endpoints {
+        let seen = ctx.block_on(Context::until(
+            &format!("{url} answering from {} again", down.name),
+            ROUTING_TIMEOUT,
+            async || {
+                let (sites, _) = sample(url).await?;
+                Ok(sites.contains(&down.name).then_some(sites))
+            },
+        ))?;
+        ctx.note(format!(
+            "global {service} after the restore: answered from {seen:?}"
+        ));
+    }
+    common::ledger_is_empty(ctx)
+}
