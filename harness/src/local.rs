@@ -558,20 +558,13 @@ impl LocalEnv {
     /// # Errors
     /// [`Error::Random`] or [`Error::Write`].
     pub fn write_tfvars(&self, path: &Path) -> Result<(), Error> {
-        use std::io::Write as _;
-        use std::os::unix::fs::OpenOptionsExt as _;
         let doc = self.tfvars()?;
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)
-            .and_then(|mut f| writeln!(f, "{doc:#}"))
-            .map_err(|source| Error::Write {
+        crate::secrets::write_private(path, format!("{doc:#}\n").as_bytes()).map_err(|source| {
+            Error::Write {
                 path: path.to_owned(),
                 source,
-            })
+            }
+        })
     }
 
     /// Stops the replication worker and the load balancer, the operator models, the

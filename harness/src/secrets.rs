@@ -236,6 +236,24 @@ impl SecretScanner {
     }
 }
 
+/// Writes `contents` to `path`, replacing what was there, readable and writable by its owner
+/// only (mode 0600): for every file the harness writes that holds a password or key
+/// (the conformance target, Terraform variables, the kind backend's service credentials).
+///
+/// # Errors
+/// The file could not be opened or written.
+pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?
+        .write_all(contents)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

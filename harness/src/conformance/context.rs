@@ -475,15 +475,7 @@ pub fn first_error(events: &crate::terraform::EventLog) -> String {
 }
 
 fn write_private(path: &Path, text: &str) -> Result<(), Failure> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .and_then(|mut f| f.write_all(text.as_bytes()))
+    crate::secrets::write_private(path, text.as_bytes())
         .map_err(|e| Failure::new(format!("write {}: {e}", path.display())))
 }
 

@@ -194,21 +194,12 @@ impl Target {
     /// # Errors
     /// [`Error::Render`] or [`Error::Io`].
     pub fn save(&self, path: &Path) -> Result<(), Error> {
-        use std::io::Write as _;
-        use std::os::unix::fs::OpenOptionsExt as _;
         let yaml = self.to_yaml()?;
-        std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(0o600)
-            .open(path)
-            .and_then(|mut f| f.write_all(yaml.as_bytes()))
-            .map_err(|source| Error::Io {
-                action: "write",
-                path: path.to_owned(),
-                source,
-            })
+        crate::secrets::write_private(path, yaml.as_bytes()).map_err(|source| Error::Io {
+            action: "write",
+            path: path.to_owned(),
+            source,
+        })
     }
 
     /// Checks what the scenarios rely on: at least two sites, distinct names, contexts and

@@ -2,8 +2,6 @@
 //! ([`down`]), all through the [`Runner`].
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -153,14 +151,7 @@ fn write_private(path: &Path, contents: &str) -> Result<(), Error> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .and_then(|mut f| f.write_all(contents.as_bytes()))
-        .map_err(io)
+    crate::secrets::write_private(path, contents.as_bytes()).map_err(io)
 }
 
 /// kind's kubeconfig of one cluster with its cluster, user and context all named `site`,

@@ -12,53 +12,7 @@ use super::{assert_diagnostic, for_each_terraform, workdir};
 /// The provider block(s) `provider`, and a site `us_east` on cluster `us_east` managing a
 /// Route, with `extra` after it.
 fn config(provider: &str, extra: &str) -> String {
-    format!(
-        r#"
-terraform {{
-  required_providers {{
-    quay = {{ source = "quay-georep/quay" }}
-  }}
-}}
-
-{provider}
-
-data "quay_georep_config" "shared" {{
-  server_hostname     = "quay.global.example.com"
-  secret_key          = "0123456789abcdef0123456789abcdef-secret"
-  database_secret_key = "fedcba9876543210fedcba9876543210-dbkey"
-  database {{
-    uri = "postgresql://quay:db-password@db.example.com:5432/quay"
-  }}
-  redis {{
-    host = "redis.example.com"
-  }}
-  storage "us_east" {{
-    driver     = "radosgw"
-    hostname   = "s3.us-east.example.com"
-    bucket     = "quay-us-east"
-    access_key = "ak"
-    secret_key = "sk-0123456789"
-  }}
-  storage "eu_west" {{
-    driver     = "radosgw"
-    hostname   = "s3.eu-west.example.com"
-    bucket     = "quay-eu-west"
-    access_key = "ak"
-    secret_key = "sk-0123456789"
-  }}
-}}
-
-resource "quay_georep_site" "us_east" {{
-  cluster     = "us_east"
-  namespace   = "quay-enterprise"
-  config_yaml = data.quay_georep_config.shared.config_yaml
-  location    = "us_east"
-  clair {{
-    enabled = false
-  }}
-}}
-{extra}"#
-    )
+    super::site_resource::one_site(provider, "", extra)
 }
 
 /// Applies the site with `cluster_block` as the body of `cluster "us_east"` and requires the

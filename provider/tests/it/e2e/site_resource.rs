@@ -9,6 +9,15 @@ use georep_harness::terraform::{Diagnostic, PlanExit, TerraformBinary};
 use super::{for_each_terraform, workdir};
 
 fn config(kubeconfig: &str, route: &str, extra: &str) -> String {
+    let provider = format!(
+        "provider \"quay\" {{\n  cluster \"us_east\" {{\n    kubeconfig_path = \"{kubeconfig}\"\n  }}\n}}\n"
+    );
+    one_site(&provider, &format!("{route}{extra}"), "")
+}
+
+/// `provider` (the provider block or blocks), the shared config of two locations, and a site
+/// `us_east` on cluster `us_east` with `inside` in its body and `after` behind it.
+pub(super) fn one_site(provider: &str, inside: &str, after: &str) -> String {
     format!(
         r#"
 terraform {{
@@ -17,11 +26,7 @@ terraform {{
   }}
 }}
 
-provider "quay" {{
-  cluster "us_east" {{
-    kubeconfig_path = "{kubeconfig}"
-  }}
-}}
+{provider}
 
 data "quay_georep_config" "shared" {{
   server_hostname     = "quay.global.example.com"
@@ -57,8 +62,8 @@ resource "quay_georep_site" "us_east" {{
   clair {{
     enabled = false
   }}
-{route}{extra}}}
-"#
+{inside}}}
+{after}"#
     )
 }
 
