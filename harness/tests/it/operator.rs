@@ -1013,11 +1013,14 @@ async fn hpas_left_from_a_managed_component_stay_and_fight_explicit_replicas() {
             .filter(move |d: &Deployment| d.name_any() == mirror_name)
             .map(|d| d.spec.and_then(|s| s.replicas)),
     );
-    let mut reg = site.get().await;
-    reg["spec"]["components"] = geo_components("us_east");
-    let reg: DynamicObject = serde_json::from_value(reg).unwrap();
+    // A merge patch, not a read-modify-replace: the operator writes status in between, and
+    // a replace with the older resourceVersion would be refused with 409.
     site.registries()
-        .replace(NAME, &PostParams::default(), &reg)
+        .patch(
+            NAME,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"components": geo_components("us_east")}})),
+        )
         .await
         .unwrap();
     let seen = tokio::time::timeout(DEADLINE, async {
