@@ -3,7 +3,8 @@
 //!   preference; the plan (JSON and as a person reads it) shows both, apply restores them; a
 //!   deleted `QuayRegistry` is planned again and re-created;
 //! - `IMPORT-then-empty-plan`: a fresh working directory imports the live site and plans
-//!   nothing, with the same identity, config hash and bundle;
+//!   nothing (before Terraform 1.8, no change of a value: only the sensitivity of the
+//!   configuration's values is recorded), with the same identity, config hash and bundle;
 //! - `DESTROY-clean`: destroy leaves no `QuayRegistry`, bundle Secret or namespace behind.
 
 use std::time::Duration;
