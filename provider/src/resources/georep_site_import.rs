@@ -2,17 +2,19 @@
 //! arguments with [`import_site`] (the pure half, in the domain), so
 //! `terraform import quay_georep_site.x us_east/quay-enterprise/registry` adopts a site that
 //! was installed by hand or by another tool. Errors keep their cause chain
-//! ([`cluster_error`]).
+//! ([`cluster_error`]). [`imported_state`] is the state Terraform records: the same
+//! arguments a configuration in the form the examples write has, so the first plan is empty.
 
 use serde_json::Value as Json;
 
 use super::convert::cluster_error;
-use super::georep_site_model::{SiteModel, schema};
+use super::georep_site_model::{SiteModel, Warnings, schema, site, state_of};
 use super::model::Model;
 use super::provider_data::ProviderData;
+use super::site_schema::LIST_BLOCKS;
 use crate::cluster::Kind;
-use crate::georep::site::import_site;
-use crate::tfvalue::{Diagnostic, Value};
+use crate::georep::site::{RegistryStatus, SiteInput, import_site};
+use crate::tfvalue::{Diagnostic, Diagnostics, Value};
 
 /// The arguments of the live site named by the import id `cluster/namespace/name`, and its
 /// `QuayRegistry`.
@@ -72,15 +74,43 @@ pub(super) async fn import_arguments(
         })?;
     let input = import_site(cluster_key, &registry, &bundle)
         .map_err(|err| Diagnostic::error("Config Bundle Without config.yaml", err.to_string()))?;
-    let arguments = SiteModel {
+    Ok(Imported {
+        value: arguments_value(input)?,
+        registry,
+    })
+}
+
+/// `input` as a value of the resource's schema, in the form Terraform gives a configuration:
+/// each absent list block ([`LIST_BLOCKS`]: `tls`) is an empty list, not null.
+fn arguments_value(input: SiteInput) -> Result<Value, Diagnostic> {
+    let mut arguments = SiteModel {
         input: Some(input),
         ..SiteModel::default()
     }
     .write();
+    if let Some(fields) = arguments.as_object_mut() {
+        for name in LIST_BLOCKS {
+            let entry = fields.entry(name).or_insert(Json::Null);
+            if entry.is_null() {
+                *entry = Json::Array(Vec::new());
+            }
+        }
+    }
     let bytes = serde_json::to_vec(&arguments).map_err(|err| import_bug(&err))?;
-    let value = crate::tfvalue::json::decode(&schema().value_type(), &bytes)
-        .map_err(|err| import_bug(&err))?;
-    Ok(Imported { value, registry })
+    crate::tfvalue::json::decode(&schema().value_type(), &bytes).map_err(|err| import_bug(&err))
+}
+
+/// The state of an imported site: its arguments, the results a read would record, and
+/// `namespace_created = false`, since this resource did not create the namespace (destroy
+/// leaves it; the plan keeps the prior value of this computed result, so it plans no change).
+pub(super) fn imported_state(imported: &Imported, diags: &mut Diagnostics) -> Option<Value> {
+    let site = site(&imported.value, None, Warnings::Skip, diags)?;
+    Some(state_of(
+        &imported.value,
+        &site,
+        Some(&RegistryStatus::read(&imported.registry)),
+        false,
+    ))
 }
 
 /// The diagnostic of an imported site that does not fit the schema: a provider bug.
@@ -92,3 +122,6 @@ fn import_bug(err: &dyn std::fmt::Display) -> Diagnostic {
         ),
     )
 }
+
+#[cfg(test)]
+mod tests;

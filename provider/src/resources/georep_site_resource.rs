@@ -33,7 +33,7 @@ use tokio::time::Instant;
 use tracing::info;
 
 use super::convert::{cluster_detail, cluster_error, reported, to_json};
-use super::georep_site_import::import_arguments;
+use super::georep_site_import::{import_arguments, imported_state};
 use super::georep_site_model::{
     COMPUTED, DEFAULT_CREATE, DEFAULT_DELETE, DEFAULT_UPDATE, SiteModel, SiteResults, Warnings,
     schema, site, state_of,
@@ -405,14 +405,8 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         _stop: &StopToken,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let arguments = reported(import_arguments(data, id).await, diags)?;
-        let site = site(&arguments.value, None, Warnings::Skip, diags)?;
-        Some(state_of(
-            &arguments.value,
-            &site,
-            Some(&RegistryStatus::read(&arguments.registry)),
-            false,
-        ))
+        let imported = reported(import_arguments(data, id).await, diags)?;
+        imported_state(&imported, diags)
     }
 }
 

@@ -118,10 +118,8 @@ fn assert_no_secrets(scanner: &SecretScanner, reports: &Path, terminal: &str) {
     );
 }
 
-/// Scenarios the provider does not pass yet, each with why. `IMPORT-then-empty-plan`: an
-/// imported site's state lacks `clair.enabled`, the `quay` block's replicas and the empty
-/// `tls` list that the configuration has, so the first plan after an import updates it.
-const KNOWN_FAILING: &[&str] = &["IMPORT-then-empty-plan"];
+/// Scenarios the provider does not pass yet, each with why (none at present).
+const KNOWN_FAILING: &[&str] = &[];
 
 #[test]
 fn every_scenario_passes_on_the_local_backend() {

@@ -4,11 +4,14 @@
 //!
 //! The input comes from the `QuayRegistry` (replicas, managed flags, the storage preference
 //! env for `location`, other env) and its config bundle Secret (`config.yaml`,
-//! `clair-config.yaml` for the Clair database, `ssl.cert`/`ssl.key`). Blocks are set only where
-//! the live value differs from the default, so a configuration that relies on defaults imports
-//! without a diff: importing what [`Site::objects`](super::Site::objects) rendered gives back
-//! the input it was rendered from (a property test in `tests.rs`). `create_namespace` stays
-//! unset: destroying an imported site never deletes its namespace.
+//! `clair-config.yaml` for the Clair database, `ssl.cert`/`ssl.key`). What every site has is
+//! always said, as the examples write it: the `quay` block with its replicas, and the `clair`
+//! block with `enabled` (and the database when Clair runs). The optional settings (`name`,
+//! `mirror`, Clair's replicas, `route`, `tls`, `monitoring`, `env`) are set only where the live
+//! value differs from the default, so a configuration that leaves them out imports without a
+//! diff: importing what [`Site::objects`](super::Site::objects) rendered gives back the input
+//! it was rendered from (a property test in `tests.rs`). `create_namespace` stays unset:
+//! destroying an imported site never deletes its namespace.
 //!
 //! Pure: the resource reads the two objects and hands them over.
 
@@ -79,6 +82,11 @@ pub fn import_site(
         .filter(|(k, _)| k != PREFERENCE_ENV)
         .collect();
 
+    // Without an override the operator's own default runs; the first apply sets ours.
+    let quay_replicas = status
+        .component("quay")
+        .and_then(|c| c.replicas)
+        .unwrap_or(i64::from(DEFAULT_QUAY_REPLICAS));
     let mirror_enabled = managed("mirror").unwrap_or(true);
     let mirror_replicas = replicas("mirror", DEFAULT_MIRROR_REPLICAS);
     let clair = if managed("clair").unwrap_or(false) {
@@ -88,10 +96,9 @@ pub fn import_site(
         ClairInput {
             database_uri,
             replicas: replicas("clair", DEFAULT_CLAIR_REPLICAS),
-            enabled: None,
+            enabled: Some(true),
         }
     } else {
-        // Clair defaults to enabled, so an unmanaged Clair must be said explicitly.
         ClairInput {
             enabled: Some(false),
             ..ClairInput::default()
@@ -110,7 +117,9 @@ pub fn import_site(
         config_yaml: Some(Secret::new(config_yaml)),
         location: Some(location),
         env: (!env.is_empty()).then_some(env),
-        quay: replicas("quay", DEFAULT_QUAY_REPLICAS).map(|r| QuayInput { replicas: Some(r) }),
+        quay: Some(QuayInput {
+            replicas: Some(quay_replicas),
+        }),
         mirror: (!mirror_enabled || mirror_replicas.is_some()).then(|| MirrorInput {
             enabled: (!mirror_enabled).then_some(false),
             replicas: mirror_replicas,

@@ -936,8 +936,9 @@ fn import_tls() -> &'static (String, String) {
     PAIR.get_or_init(|| tls_pair(&["quay.global.example.com"]))
 }
 
-/// A site input in the form import gives back: defaults left unset, every block only where it
-/// differs from its default, `clair` always said (its default depends on the config).
+/// A site input in the form import gives back: the `quay` replicas and `clair.enabled` always
+/// said, the other defaults left unset, every other block only where it differs from its
+/// default.
 fn canonical_input() -> impl Strategy<Value = SiteInput> {
     let not = |default: i64| (0_i64..=100).prop_filter("not the default", move |r| *r != default);
     (
@@ -945,7 +946,7 @@ fn canonical_input() -> impl Strategy<Value = SiteInput> {
         prop::option::of(
             "[a-z][a-z0-9]{0,6}".prop_filter("not the default", |n| n != DEFAULT_NAME),
         ),
-        prop::option::of(not(i64::from(DEFAULT_QUAY_REPLICAS))),
+        0_i64..=100,
         prop_oneof![
             Just(None),
             Just(Some(MirrorInput {
@@ -974,13 +975,15 @@ fn canonical_input() -> impl Strategy<Value = SiteInput> {
                     name,
                     config_yaml: Some(Secret::new(shared_yaml())),
                     location: Some(location.to_owned()),
-                    quay: quay.map(|r| QuayInput { replicas: Some(r) }),
+                    quay: Some(QuayInput {
+                        replicas: Some(quay),
+                    }),
                     mirror,
                     clair: Some(match clair {
                         Some(replicas) => ClairInput {
                             database_uri: Some(Secret::new(CLAIR_DB)),
                             replicas,
-                            enabled: None,
+                            enabled: Some(true),
                         },
                         None => ClairInput {
                             enabled: Some(false),
@@ -1017,6 +1020,29 @@ proptest! {
         );
         prop_assert_eq!(imported, Ok(input));
     }
+}
+
+#[test]
+fn an_import_says_the_quay_replicas_and_whether_clair_runs_even_at_their_defaults() {
+    // The form the examples and the conformance configuration write: the state of an import
+    // must hold these, or the first plan after it updates the site.
+    let objects = site(site_json("us_east")).manifests();
+    let bundle = objects
+        .bundle_secret
+        .clone()
+        .expect("inline mode renders the Secret");
+    let imported = import_site("us_east", &objects.quay_registry, &bundle).unwrap();
+    assert_eq!(
+        imported.quay,
+        Some(QuayInput {
+            replicas: Some(i64::from(DEFAULT_QUAY_REPLICAS))
+        })
+    );
+    let clair = imported.clair.expect("clair is always said");
+    assert_eq!(clair.enabled, Some(true));
+    assert_eq!(clair.replicas, None, "Clair's default replicas stay unset");
+    assert_eq!(imported.mirror, None);
+    assert_eq!(imported.tls, None);
 }
 
 #[test]
