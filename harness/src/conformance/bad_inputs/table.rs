@@ -194,7 +194,8 @@ pub const BAD_INPUTS: &[BadInput] = &[
         applies_to: For::Both,
         config_extra: "",
         extra: "",
-        replace: &[("kubeconfig_path = \"", "context = \"")],
+        // Comments the path out: what is left is at most a `context`.
+        replace: &[("kubeconfig_path = \"", "# kubeconfig_path = \"")],
         summary: "Missing Cluster Access",
         // Terraform shows a diagnostic on a whole `cluster` block at the provider block; the
         // detail names the cluster.

@@ -196,7 +196,7 @@ fn provider_cluster_with_both_kubeconfigs_is_rejected_at_the_attribute() {
         assert_diagnostic(
             &diags,
             Severity::Error,
-            "Conflicting Kubeconfig Arguments",
+            "Conflicting Cluster Access",
             "kubeconfig_content",
             "exactly one",
         );
