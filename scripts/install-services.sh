@@ -6,7 +6,7 @@
 #   - xmllint (Debian package `libxml2-utils`), with which the tests validate the conformance
 #     suite's JUnit report against Jenkins' schema.
 #
-# Idempotent: when both are present, nothing is installed and apt is not called. Quiet on
+# Idempotent: when all three are present, nothing is installed and apt is not called. Quiet on
 # success: apt output is kept in a temporary log and shown only when apt fails. Needs root (or
 # sudo) only when something is missing.
 set -euo pipefail

@@ -9,7 +9,8 @@
 //! Ctrl-C or SIGTERM, then stops everything. It does not run Terraform (`demo` does).
 //!
 //! With `--backend kind` it hands over to [`super::kind::up`]: real clusters in Docker that
-//! outlive the command, the same files in the state dir, removed by `down --backend kind`.
+//! outlive the command, the local backend's files in the state dir except
+//! `conformance-target.yaml` (the kind backend writes none), removed by `down --backend kind`.
 
 use std::path::{Path, PathBuf};
 

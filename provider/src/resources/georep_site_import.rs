@@ -81,7 +81,7 @@ pub(super) async fn import_arguments(
 }
 
 /// `input` as a value of the resource's schema, in the form Terraform gives a configuration:
-/// each absent list block ([`LIST_BLOCKS`]: `tls`) is an empty list, not null.
+/// each absent list block ([`LIST_BLOCKS`]: `clair`, `tls`) is an empty list, not null.
 fn arguments_value(input: SiteInput) -> Result<Value, Diagnostic> {
     let mut arguments = SiteModel {
         input: Some(input),

@@ -118,20 +118,16 @@ fn assert_no_secrets(scanner: &SecretScanner, reports: &Path, terminal: &str) {
     );
 }
 
-/// Scenarios the provider does not pass yet, each with why (none at present).
-const KNOWN_FAILING: &[&str] = &[];
-
 #[test]
 fn every_scenario_passes_on_the_local_backend() {
     let reports = tempfile::tempdir().unwrap();
-    let mut opts = Options::new(Backend::Local);
-    opts.skip = KNOWN_FAILING.iter().map(|s| (*s).to_owned()).collect();
+    let opts = Options::new(Backend::Local);
     let (result, terminal, scanner) = run_suite(opts, reports.path());
     assert!(result.passed(), "failed scenarios:{}", failures(&result));
     let cases: Vec<_> = result.suites.iter().flat_map(|s| &s.cases).collect();
     assert_eq!(
         cases.len(),
-        conformance::scenarios::catalogue().len() - KNOWN_FAILING.len(),
+        conformance::scenarios::catalogue().len(),
         "every scenario ran"
     );
     for case in &cases {

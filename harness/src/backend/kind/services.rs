@@ -59,8 +59,8 @@ impl Default for Images {
 }
 
 /// Every secret of one run, kept in `DIR/kind/credentials.json` (mode 0600) so `--reuse`
-/// meets the passwords its containers were started with.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// meets the passwords its containers were started with. `Debug` prints no value.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Credentials {
     /// PostgreSQL's password for [`DB_USER`].
     pub postgres_password: String,
@@ -74,8 +74,8 @@ pub struct Credentials {
     pub database_secret_key: String,
 }
 
-/// One site's Garage secrets.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// One site's Garage secrets. `Debug` prints no value.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct S3Credentials {
     /// The access key id (`GK` and 24 hex digits, as Garage requires).
     pub access_key: String,
@@ -83,6 +83,20 @@ pub struct S3Credentials {
     pub secret_key: String,
     /// Garage's `rpc_secret` (64 hex digits).
     pub rpc_secret: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("sites", &self.s3.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for S3Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("S3Credentials { .. }")
+    }
 }
 
 impl Credentials {
@@ -516,6 +530,25 @@ mod tests {
              --publish 127.0.0.1:13901:3900 --volume /s/garage-us-east.toml:/etc/garage.toml:ro \
              garage:v1"
         );
+    }
+
+    #[test]
+    fn credentials_debug_prints_no_secret() {
+        let creds = Credentials::generate(&["us-east".into()]).unwrap();
+        let printed = format!("{creds:?} {:?}", creds.s3["us-east"]);
+        let s3 = &creds.s3["us-east"];
+        for secret in [
+            &creds.postgres_password,
+            &creds.redis_password,
+            &creds.secret_key,
+            &creds.database_secret_key,
+            &s3.access_key,
+            &s3.secret_key,
+            &s3.rpc_secret,
+        ] {
+            assert!(!printed.contains(secret.as_str()), "{printed}");
+        }
+        assert!(printed.contains("us-east"), "{printed}");
     }
 
     #[test]

@@ -101,13 +101,15 @@ async fn reconcile(job: Arc<Job>, ctx: Arc<Context>) -> Result<Action, Error> {
     Ok(Action::await_change())
 }
 
-/// Kubernetes' default `backoffLimit`, which the operator's upgrade Job leaves unset.
+/// Kubernetes' default `backoffLimit`, which the operator's upgrade Job leaves unset
+/// (kubernetes `pkg/apis/batch/v1/defaults.go`).
 pub const DEFAULT_BACKOFF_LIMIT: i32 = 6;
 /// The generic message Kubernetes' Job controller fails a Job with past its backoff limit.
 pub const BACKOFF_LIMIT_MESSAGE: &str = "Job has reached the specified backoff limit";
 
 /// The wait before retry `failures` (1 for the first retry): `base` doubled per earlier
-/// failure, at most 36 × `base` (Kubernetes: 10 s, capped at 6 minutes).
+/// failure, at most 36 × `base` (Kubernetes: 10 s, capped at 6 minutes: `DefaultJobPodFailureBackOff`
+/// and `MaxJobPodFailureBackOff` in kubernetes `pkg/controller/job/job_controller.go`).
 #[must_use]
 pub fn retry_delay(base: std::time::Duration, failures: u32) -> std::time::Duration {
     let factor = 1_u32

@@ -461,8 +461,9 @@ fn direct(check: &mut Check<'_>, block: &ClusterModel) -> Option<DirectAccess> {
             "host",
             "Invalid Host",
             format!(
-                "host of cluster \"{label}\" is \"{host}\": give the API server's URL with its \
-                 scheme, such as https://api.example.com:6443"
+                // Not quoted: a URL may carry `user:password@`.
+                "host of cluster \"{label}\" has no http:// or https:// scheme: give the API \
+                 server's URL with its scheme, such as https://api.example.com:6443"
             ),
         );
     }
@@ -486,8 +487,9 @@ fn direct(check: &mut Check<'_>, block: &ClusterModel) -> Option<DirectAccess> {
             "proxy_url",
             "Invalid Proxy URL",
             format!(
-                "proxy_url of cluster \"{label}\" is \"{proxy}\": give an http://, https:// or \
-                 socks5:// URL"
+                // Not quoted: a proxy URL often carries `user:password@`.
+                "proxy_url of cluster \"{label}\" has no http://, https:// or socks5:// scheme: \
+                 give the proxy's URL with its scheme"
             ),
         );
     }

@@ -274,6 +274,23 @@ fn wrong_blocks_are_refused_at_the_attribute_to_change() {
             "proxy_url",
             "socks5://",
         ),
+        // A URL's `user:password@` never reaches the message.
+        (
+            cluster([("host", Value::string("admin:s3cr3t@api.example.com"))]),
+            "host",
+            "https://",
+        ),
+        (
+            cluster([
+                host.clone(),
+                (
+                    "proxy_url",
+                    Value::string("user:s3cr3t@proxy.example.com:3128"),
+                ),
+            ]),
+            "proxy_url",
+            "socks5://",
+        ),
         (
             cluster([
                 host.clone(),

@@ -54,8 +54,9 @@ pub use dns::{ClusterDns, Endpoint};
 pub use objects::{Credentials, Owner};
 pub use status::{Bucket, Observed};
 
-/// One reconcile's share of the managed components.
-#[derive(Debug, Clone)]
+/// One reconcile's share of the managed components. `Debug` names the managed keys, never
+/// their values.
+#[derive(Clone)]
 pub struct Prepared {
     /// The config bundle with what the managed components write into `config.yaml`.
     pub bundle: Bundle,
@@ -65,6 +66,16 @@ pub struct Prepared {
     pub objects: Vec<Value>,
     /// Whether Deployments and Jobs other than the databases' and Redis' wait.
     pub defer_workloads: bool,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("keys", &self.keys.keys().collect::<Vec<_>>())
+            .field("objects", &self.objects.len())
+            .field("defer_workloads", &self.defer_workloads)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The managed components' part of one reconcile of `owner`: `kept` holds the decoded

@@ -108,8 +108,9 @@ pub const REDIS_SUFFIX: &str = "quay-redis";
 /// The ObjectBucketClaim suffix.
 pub const DATASTORE_SUFFIX: &str = "quay-datastore";
 
-/// The credentials of the managed databases, as kept in the managed-keys Secret.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// The credentials of the managed databases, as kept in the managed-keys Secret. `Debug`
+/// prints no value.
+#[derive(Clone, PartialEq, Eq, Default)]
 pub struct Credentials {
     /// `DB_URI`.
     pub db_uri: String,
@@ -123,6 +124,12 @@ pub struct Credentials {
     pub clair_root_pw: String,
     /// `CLAIR_DB_NAME`.
     pub clair_name: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Credentials { .. }")
+    }
 }
 
 /// Fills in the managed-keys values the managed databases need, as the operator does on
