@@ -86,12 +86,7 @@ fn hpa_v2_to_v1(v2: Value) -> Value {
     if let Some(behavior) = spec.get("behavior").filter(|b| !b.is_null()) {
         annotate(&mut meta, BEHAVIOR, behavior);
     }
-    let mut v1_spec = Map::new();
-    for key in ["scaleTargetRef", "minReplicas", "maxReplicas"] {
-        if let Some(value) = spec.get(key) {
-            v1_spec.insert(key.to_owned(), value.clone());
-        }
-    }
+    let mut v1_spec = copied(spec, SPEC_KEYS);
     if let Some(cpu) = cpu {
         v1_spec.insert(
             "targetCPUUtilizationPercentage".into(),
@@ -99,17 +94,7 @@ fn hpa_v2_to_v1(v2: Value) -> Value {
         );
     }
     if let Some(status) = v2.get("status").filter(|s| s.is_object()) {
-        let mut v1_status = Map::new();
-        for key in [
-            "observedGeneration",
-            "lastScaleTime",
-            "currentReplicas",
-            "desiredReplicas",
-        ] {
-            if let Some(value) = status.get(key) {
-                v1_status.insert(key.to_owned(), value.clone());
-            }
-        }
+        let mut v1_status = copied(status, STATUS_KEYS);
         let current = status["currentMetrics"]
             .as_array()
             .cloned()
@@ -167,12 +152,7 @@ fn hpa_v1_to_v2(v1: Value) -> Value {
             "type": "Utilization", "averageUtilization": DEFAULT_CPU_UTILIZATION}}}),
         );
     }
-    let mut v2_spec = Map::new();
-    for key in ["scaleTargetRef", "minReplicas", "maxReplicas"] {
-        if let Some(value) = spec.get(key) {
-            v2_spec.insert(key.to_owned(), value.clone());
-        }
-    }
+    let mut v2_spec = copied(spec, SPEC_KEYS);
     v2_spec.insert("metrics".into(), Value::Array(metrics));
     if let Some(behavior) = take(&mut meta, BEHAVIOR) {
         v2_spec.insert("behavior".into(), behavior);
@@ -181,17 +161,7 @@ fn hpa_v1_to_v2(v1: Value) -> Value {
     let conditions = take(&mut meta, CONDITIONS);
     let mut v2 = Map::new();
     if let Some(status) = v1.get("status").filter(|s| s.is_object()) {
-        let mut v2_status = Map::new();
-        for key in [
-            "observedGeneration",
-            "lastScaleTime",
-            "currentReplicas",
-            "desiredReplicas",
-        ] {
-            if let Some(value) = status.get(key) {
-                v2_status.insert(key.to_owned(), value.clone());
-            }
-        }
+        let mut v2_status = copied(status, STATUS_KEYS);
         let current = current.or_else(|| {
             status
                 .get("currentCPUUtilizationPercentage")
@@ -219,6 +189,22 @@ fn hpa_v1_to_v2(v1: Value) -> Value {
     v2.insert("metadata".into(), meta);
     v2.insert("spec".into(), Value::Object(v2_spec));
     Value::Object(v2)
+}
+
+/// The fields `autoscaling/v1` and `v2` spell alike in `spec` and in `status`.
+const SPEC_KEYS: &[&str] = &["scaleTargetRef", "minReplicas", "maxReplicas"];
+const STATUS_KEYS: &[&str] = &[
+    "observedGeneration",
+    "lastScaleTime",
+    "currentReplicas",
+    "desiredReplicas",
+];
+
+/// The `keys` of `from` that are present, copied.
+fn copied(from: &Value, keys: &[&str]) -> Map<String, Value> {
+    keys.iter()
+        .filter_map(|key| from.get(*key).map(|v| ((*key).to_owned(), v.clone())))
+        .collect()
 }
 
 #[cfg(test)]
