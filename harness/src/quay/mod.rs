@@ -17,7 +17,7 @@ pub use bundle::Bundle;
 pub use catalogue::{Catalogue, QuayVersion};
 pub use objects::{
     COMPONENT_LABEL, CONFIG_HASH_ANNOTATION, CONFIG_VOLUME, FINALIZER, HOSTNAME_ANNOTATION,
-    PREFERENCE_ENV, REGISTRY_LABEL, VERSION_ANNOTATION, api_resource, dynamic_api, is_pod_ready,
-    quay_registry_resource,
+    PREFERENCE_ENV, REGISTRY_LABEL, VERSION_ANNOTATION, api_resource, config_hash, dynamic_api,
+    is_pod_ready, quay_registry_resource, storage_preference,
 };
 pub use serving::{ServingPod, SitePods};

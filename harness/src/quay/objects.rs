@@ -55,6 +55,37 @@ pub fn dynamic_api(
     Api::namespaced_with(client.clone(), namespace, &api_resource(api_version, kind))
 }
 
+/// The storage preference in the env override of the `QuayRegistry` component `kind`
+/// (`quay` or `mirror`), in order; empty when it has none.
+#[must_use]
+pub fn storage_preference(registry: &serde_json::Value, kind: &str) -> Vec<String> {
+    registry["spec"]["components"]
+        .as_array()
+        .and_then(|components| components.iter().find(|c| c["kind"] == kind))
+        .and_then(|c| c["overrides"]["env"].as_array())
+        .and_then(|env| env.iter().find(|e| e["name"] == PREFERENCE_ENV))
+        .and_then(|e| e["value"].as_str())
+        .map(|v| v.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// The [`CONFIG_HASH_ANNOTATION`] on the pod template of the first of `deployments` that
+/// carries one.
+#[must_use]
+pub fn config_hash(deployments: &[k8s_openapi::api::apps::v1::Deployment]) -> Option<String> {
+    deployments.iter().find_map(|d| {
+        d.spec
+            .as_ref()?
+            .template
+            .metadata
+            .as_ref()?
+            .annotations
+            .as_ref()?
+            .get(CONFIG_HASH_ANNOTATION)
+            .cloned()
+    })
+}
+
 /// Whether `pod` has condition `Ready=True`: what a Service's endpoints (and so a load
 /// balancer) count as serving.
 #[must_use]
@@ -68,6 +99,18 @@ pub fn is_pod_ready(pod: &Pod) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_the_quay_storage_preference_in_order() {
+        let registry = serde_json::json!({"spec": {"components": [
+            {"kind": "mirror", "overrides": {"env": [{"name": "QUAY_DISTRIBUTED_STORAGE_PREFERENCE", "value": "x"}]}},
+            {"kind": "quay", "overrides": {"env": [{"name": "QUAY_DISTRIBUTED_STORAGE_PREFERENCE", "value": "eu_west us_east"}]}}
+        ]}});
+        assert_eq!(
+            storage_preference(&registry, "quay"),
+            ["eu_west", "us_east"]
+        );
+    }
 
     #[test]
     fn plurals_of_the_kinds_quay_writes() {

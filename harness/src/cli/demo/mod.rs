@@ -19,10 +19,7 @@ use serde_json::Value;
 
 use crate::cli::up;
 use crate::local::{self, LocalEnv, LocalOptions, LocalSite};
-use crate::quay::{
-    COMPONENT_LABEL, CONFIG_HASH_ANNOTATION, PREFERENCE_ENV, api_resource, is_pod_ready,
-    quay_registry_resource,
-};
+use crate::quay::{COMPONENT_LABEL, api_resource, is_pod_ready, quay_registry_resource};
 use crate::terraform::{self, DevOverride, TerraformBinary, Workdir};
 
 pub mod kind;
@@ -154,18 +151,6 @@ fn str_at(value: &Value, pointer: &str) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// The storage preference of the `quay` component's env override, in order.
-fn quay_storage_preference(registry: &Value) -> Vec<String> {
-    registry["spec"]["components"]
-        .as_array()
-        .and_then(|components| components.iter().find(|c| c["kind"] == "quay"))
-        .and_then(|c| c["overrides"]["env"].as_array())
-        .and_then(|env| env.iter().find(|e| e["name"] == PREFERENCE_ENV))
-        .and_then(|e| e["value"].as_str())
-        .map(|v| v.split_whitespace().map(str::to_owned).collect())
-        .unwrap_or_default()
-}
-
 /// Reads what `site` runs; a failure to read becomes [`SiteReport::error`].
 async fn inspect(site: &LocalSite) -> SiteReport {
     let mut report = SiteReport {
@@ -208,7 +193,7 @@ async fn inspect_into(site: &LocalSite, report: &mut SiteReport) -> Result<(), S
         .unwrap_or_default();
     report.current_version = str_at(data, "/status/currentVersion");
     report.bundle_secret = str_at(data, "/spec/configBundleSecret");
-    report.storage_preference = quay_storage_preference(data);
+    report.storage_preference = crate::quay::storage_preference(data, "quay");
 
     let routes: Api<DynamicObject> = Api::namespaced_with(
         client.clone(),
@@ -236,17 +221,7 @@ async fn inspect_into(site: &LocalSite, report: &mut SiteReport) -> Result<(), S
         .list(&ListParams::default().labels(&selector))
         .await
         .map_err(|e| format!("list quay deployments: {e}"))?;
-    report.config_hash = deployments.items.iter().find_map(|d| {
-        d.spec
-            .as_ref()?
-            .template
-            .metadata
-            .as_ref()?
-            .annotations
-            .as_ref()?
-            .get(CONFIG_HASH_ANNOTATION)
-            .cloned()
-    });
+    report.config_hash = crate::quay::config_hash(&deployments.items);
     Ok(())
 }
 
@@ -427,18 +402,4 @@ pub async fn run(args: &DemoArgs) -> Result<Report, Error> {
     progress.step("done");
     println!("{}", report.summary(start.elapsed()));
     Ok(report)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_the_quay_storage_preference_in_order() {
-        let registry = serde_json::json!({"spec": {"components": [
-            {"kind": "mirror", "overrides": {"env": [{"name": "QUAY_DISTRIBUTED_STORAGE_PREFERENCE", "value": "x"}]}},
-            {"kind": "quay", "overrides": {"env": [{"name": "QUAY_DISTRIBUTED_STORAGE_PREFERENCE", "value": "eu_west us_east"}]}}
-        ]}});
-        assert_eq!(quay_storage_preference(&registry), ["eu_west", "us_east"]);
-    }
 }

@@ -10,9 +10,7 @@ use serde_json::Value;
 use crate::conformance::context::Context;
 use crate::conformance::failure::Failure;
 use crate::conformance::target::SiteTarget;
-use crate::quay::{
-    COMPONENT_LABEL, CONFIG_HASH_ANNOTATION, PREFERENCE_ENV, quay_registry_resource,
-};
+use crate::quay::{COMPONENT_LABEL, CONFIG_HASH_ANNOTATION, quay_registry_resource};
 use crate::terraform::{Outputs, Workdir};
 
 /// The name of every site's `QuayRegistry` (the provider's default).
@@ -32,25 +30,6 @@ pub async fn registry(site: &SiteTarget, namespace: &str) -> Result<DynamicObjec
             site.name
         ))
     })
-}
-
-/// The component `kind` of a `QuayRegistry`'s spec.
-#[must_use]
-pub fn component<'a>(registry: &'a Value, kind: &str) -> Option<&'a Value> {
-    registry["spec"]["components"]
-        .as_array()
-        .and_then(|c| c.iter().find(|c| c["kind"] == kind))
-}
-
-/// The storage preference of component `kind`'s env override, in order.
-#[must_use]
-pub fn preference(registry: &Value, kind: &str) -> Vec<String> {
-    component(registry, kind)
-        .and_then(|c| c["overrides"]["env"].as_array())
-        .and_then(|env| env.iter().find(|e| e["name"] == PREFERENCE_ENV))
-        .and_then(|e| e["value"].as_str())
-        .map(|v| v.split_whitespace().map(str::to_owned).collect())
-        .unwrap_or_default()
 }
 
 /// `type=status` of every condition of a `QuayRegistry`'s status.
@@ -82,25 +61,12 @@ pub async fn quay_config_hash(site: &SiteTarget, namespace: &str) -> Result<Stri
     let list = api
         .list(&ListParams::default().labels(&format!("{COMPONENT_LABEL}=quay-app")))
         .await?;
-    list.items
-        .iter()
-        .find_map(|d| {
-            d.spec
-                .as_ref()?
-                .template
-                .metadata
-                .as_ref()?
-                .annotations
-                .as_ref()?
-                .get(CONFIG_HASH_ANNOTATION)
-                .cloned()
-        })
-        .ok_or_else(|| {
-            Failure::new(format!(
-                "no quay-app Deployment in {namespace} on {} carries {CONFIG_HASH_ANNOTATION}",
-                site.name
-            ))
-        })
+    crate::quay::config_hash(&list.items).ok_or_else(|| {
+        Failure::new(format!(
+            "no quay-app Deployment in {namespace} on {} carries {CONFIG_HASH_ANNOTATION}",
+            site.name
+        ))
+    })
 }
 
 /// Fails when the backend's safety ledger recorded a violation during this scenario that

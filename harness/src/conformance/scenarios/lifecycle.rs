@@ -139,7 +139,7 @@ fn drift(ctx: &mut Context<'_>) -> Result<(), Failure> {
     ctx.step("terraform apply restores the site");
     ctx.apply(&dir)?;
     let registry = ctx.block_on(common::registry(&site, &namespace))?;
-    let preference = common::preference(&registry.data, "quay");
+    let preference = crate::quay::storage_preference(&registry.data, "quay");
     ensure!(
         preference.first() == Some(&site.location),
         "the preference was not restored: {preference:?}"

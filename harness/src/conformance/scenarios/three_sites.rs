@@ -119,7 +119,7 @@ fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {
             );
         }
         for kind in ["quay", "mirror"] {
-            let preference = common::preference(&registry.data, kind);
+            let preference = crate::quay::storage_preference(&registry.data, kind);
             ctx.note(format!(
                 "{} {kind} preference: {}",
                 site.name,
