@@ -57,6 +57,21 @@ async fn main() -> anyhow::Result<()> {
             let report = georep_harness::cli::bench_upgrade::run(&args).await?;
             print!("{report}");
         }
+        Command::Bench {
+            target: BenchTarget::Provider(args),
+        } => {
+            let report = tokio::task::spawn_blocking(move || {
+                georep_harness::cli::bench_provider::run(&args)
+            })
+            .await??;
+            print!("{report}");
+        }
+        Command::Bench {
+            target: BenchTarget::All(args),
+        } => {
+            let report = georep_harness::cli::bench_all::run(&args).await?;
+            print!("{report}");
+        }
     }
     Ok(())
 }

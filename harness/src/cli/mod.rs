@@ -3,11 +3,14 @@
 //! Only parsing and wiring live here (the state directory `up` and `demo` share is made
 //! in `state_dir`); `up` ([`up`]), `demo` ([`demo`]), `conformance` ([`conformance`]),
 //! `push` ([`push`]), `bench sim` ([`mod@bench`]), `down` ([`kind`], with `up --backend kind`),
-//! `bench plan` ([`bench_plan`]) and `bench upgrade` ([`bench_upgrade`]) do the work and
+//! `bench plan` ([`bench_plan`]), `bench upgrade` ([`bench_upgrade`]), `bench provider`
+//! ([`bench_provider`]) and `bench all` ([`bench_all`]) do the work and
 //! return their own errors. `main.rs` turns those into exit codes with anyhow.
 
 pub mod bench;
+pub mod bench_all;
 pub mod bench_plan;
+pub mod bench_provider;
 pub mod bench_upgrade;
 pub mod conformance;
 pub mod demo;
@@ -65,6 +68,12 @@ pub enum BenchTarget {
     Plan(bench_plan::PlanArgs),
     /// `quay_georep_upgrade` of three sites: its time against the critical path.
     Upgrade(bench_upgrade::UpgradeArgs),
+    /// The provider's start-up, plans of data sources and peak memory beside the Go null
+    /// provider's, per Terraform under test.
+    Provider(bench_provider::ProviderArgs),
+    /// Every benchmark at its default size, then one Markdown table: figure, ours, anchor,
+    /// ratio, target, with the machine's load average.
+    All(bench_all::AllArgs),
 }
 
 #[cfg(test)]

@@ -1,8 +1,9 @@
-//! The `georep-harness bench plan` and `bench upgrade` benchmarks at tiny sizes: they run to
-//! the end against the local backend with this build's provider and report every
-//! measurement. Nothing here looks at how long anything took.
+//! The `georep-harness bench provider`, `bench plan` and `bench upgrade` benchmarks at tiny
+//! sizes: they run to the end (the last two against the local backend) with this build's
+//! provider and report every measurement. Nothing here looks at how long anything took.
 
 use georep_harness::cli::bench_plan::{self, PlanArgs};
+use georep_harness::cli::bench_provider::{self, ProviderArgs};
 use georep_harness::cli::bench_upgrade::{self, OperatorMethod, UpgradeArgs};
 use georep_harness::terraform::binaries_under_test;
 
@@ -77,4 +78,39 @@ async fn tiny_upgrade_benchmark_reports_every_measurement() {
     assert_eq!(run.gaps.len(), 6, "{run:?}");
     let text = report.to_string();
     assert!(text.contains("upgrade / critical path"), "{text}");
+}
+
+#[test]
+fn tiny_provider_benchmark_reports_start_up_plans_and_peak_memory() {
+    let terraforms: Vec<_> = binaries_under_test()
+        .unwrap()
+        .into_iter()
+        .map(|t| t.path)
+        .collect();
+    let args = ProviderArgs {
+        runs: 2,
+        objects: vec![1, 2],
+        terraforms: terraforms.clone(),
+        provider_dir: Some(provider_dir()),
+        null_provider_dir: Some(null_provider_dir()),
+    };
+    let report = bench_provider::run(&args).unwrap();
+    assert_eq!(report.startup.ours.len(), 2);
+    assert_eq!(report.startup.go.len(), 2);
+    let plans: Vec<usize> = report.plans.iter().map(|p| p.objects).collect();
+    assert_eq!(plans.len(), 2 * terraforms.len(), "{plans:?}");
+    assert_eq!(report.rss.len(), terraforms.len());
+    for rss in &report.rss {
+        // Both providers ran a plan, so both peaks were sampled.
+        assert!(rss.peak_kib.ours.is_some_and(|k| k > 0), "{rss:?}");
+        assert!(rss.peak_kib.go.is_some_and(|k| k > 0), "{rss:?}");
+    }
+    let text = report.to_string();
+    for needle in [
+        "start-up to handshake line",
+        "2 x null_resource",
+        "peak memory (VmHWM)",
+    ] {
+        assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
+    }
 }
