@@ -446,7 +446,11 @@ mod tests {
         diags
             .errors()
             .map(|d| {
-                let path = d.attribute.as_ref().map(ToString::to_string).unwrap_or_default();
+                let path = d
+                    .attribute
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
                 (path, d.summary.clone(), d.detail.clone())
             })
             .collect()
@@ -466,7 +470,10 @@ mod tests {
         let errors = config_errors(&arguments((CONFIG_YAML_WO, "[not, a, map]")));
         assert!(!errors.is_empty());
         for (path, summary, _) in &errors {
-            assert_ne!(path, "config_yaml", "{summary} points at the unset attribute");
+            assert_ne!(
+                path, "config_yaml",
+                "{summary} points at the unset attribute"
+            );
         }
         assert!(
             errors.iter().any(|(path, _, _)| path == CONFIG_YAML_WO),
@@ -514,14 +521,14 @@ mod tests {
 
     #[test]
     fn the_plan_gets_config_yaml_wo_from_the_configuration_only() {
-        let planned = Value::object([
-            (CONFIG_YAML_WO, Value::Null),
-            ("config_yaml", Value::Null),
-        ]);
+        let planned = Value::object([(CONFIG_YAML_WO, Value::Null), ("config_yaml", Value::Null)]);
         let config = Value::object([(CONFIG_YAML_WO, Value::string("yaml"))]);
         let merged = with_write_only(&planned, &config);
         assert_eq!(merged.get(CONFIG_YAML_WO), Some(&Value::string("yaml")));
         assert!(is_write_only(&planned));
-        assert!(!is_write_only(&Value::object([("config_yaml", Value::string("yaml"))])));
+        assert!(!is_write_only(&Value::object([(
+            "config_yaml",
+            Value::string("yaml")
+        )])));
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::*;
+use crate::tfvalue;
 use crate::tfvalue::{Attribute, AttributePath, Block, Severity, Type};
 
 #[derive(Clone, Copy, PartialEq)]

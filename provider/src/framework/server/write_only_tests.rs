@@ -7,6 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::*;
+use crate::tfvalue;
 use crate::tfvalue::{Attribute, AttributePath, Block, Type};
 
 /// A resource with a stored secret, its write-only twin and a hash computed from either.
@@ -193,7 +194,10 @@ async fn configured(leak: bool, tamper: bool) -> ProviderServer<WoProvider> {
     let ty = server.get_schema().provider.value_type();
     assert!(
         server
-            .configure("1.11.4", &dv(&ty, &Value::Object(std::collections::BTreeMap::new())))
+            .configure(
+                "1.11.4",
+                &dv(&ty, &Value::Object(std::collections::BTreeMap::new()))
+            )
             .await
             .is_empty()
     );
