@@ -7,7 +7,7 @@
 //! `wait_for_ready = false`.
 
 use georep_harness::secrets::{SecretScanner, describe};
-use georep_harness::sim::{ClusterConfig, SimCluster, install_crypto_provider};
+use georep_harness::sim::{ClusterConfig, Flavour, SimCluster, install_crypto_provider};
 use georep_harness::terraform::{PlanExit, TerraformBinary, Version, Workdir, binaries_under_test};
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
@@ -29,12 +29,13 @@ fn config_arguments(ephemeral: bool) -> String {
         }
     };
     let storage = |location: &str| {
+        let host = location.replace('_', "-");
         format!(
             r#"
   storage "{location}" {{
     driver     = "radosgw"
-    hostname   = "s3.{location}.example.com"
-    bucket     = "quay-{location}"
+    hostname   = "s3.{host}.example.com"
+    bucket     = "quay-{host}"
     access_key = {}
     secret_key = {}
   }}"#,
@@ -162,9 +163,9 @@ fn secrets() -> SecretScanner {
 
 fn start_cluster(runtime: &tokio::runtime::Runtime) -> SimCluster {
     install_crypto_provider();
-    runtime
-        .block_on(SimCluster::start(ClusterConfig::new("us-east")))
-        .unwrap()
+    let mut config = ClusterConfig::new("us-east");
+    config.flavour = Flavour::Openshift;
+    runtime.block_on(SimCluster::start(config)).unwrap()
 }
 
 /// A working directory for `test` with the cluster's kubeconfig in it; its path.
