@@ -35,6 +35,8 @@ pub struct SchemaResponse {
     pub resources: BTreeMap<String, Schema>,
     /// Data source schemas by type name.
     pub data_sources: BTreeMap<String, Schema>,
+    /// Ephemeral resource schemas by type name (protocol 5.7; older Terraform ignores them).
+    pub ephemeral_resources: BTreeMap<String, Schema>,
     /// Problems with the schemas themselves (provider bugs).
     pub diagnostics: Diagnostics,
 }
@@ -83,4 +85,22 @@ pub struct ImportedResource {
     pub state: DynamicValue,
     /// Opaque bytes stored with the state.
     pub private: Vec<u8>,
+}
+
+/// What the Terraform that sent a request can handle, as far as the provider needs to know.
+/// The default is what Terraform before 1.11 announces: nothing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ClientCapabilities {
+    /// Terraform keeps write-only attributes out of plan and state (protocol 5.8, Terraform
+    /// 1.11 and later). Without it, a write-only value would be stored like any other.
+    pub write_only_attributes_allowed: bool,
+}
+
+/// The answer to `OpenEphemeralResource`.
+#[derive(Debug, Default)]
+pub struct OpenResponse {
+    /// The ephemeral value (msgpack), absent on error.
+    pub result: Option<DynamicValue>,
+    /// Problems found.
+    pub diagnostics: Diagnostics,
 }

@@ -1,11 +1,12 @@
 //! The [`Provider`] trait: the provider block's schema and configuration, and the catalogue of
-//! resources and data sources.
+//! resources, data sources and ephemeral resources.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use super::data_source::DataSource;
+use super::ephemeral::EphemeralResource;
 use super::resource::Resource;
 use crate::tfvalue::{Diagnostics, Schema, Value};
 
@@ -37,4 +38,10 @@ pub trait Provider: Send + Sync + 'static {
 
     /// Every data source type this provider offers.
     fn data_sources(&self) -> Vec<Arc<dyn DataSource<Self::Data>>>;
+
+    /// Every ephemeral resource type this provider offers (Terraform 1.10 and later; older
+    /// Terraform never asks for them). The default offers none.
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource<Self::Data>>> {
+        Vec::new()
+    }
 }

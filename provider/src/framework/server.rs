@@ -1,10 +1,15 @@
-//! [`ProviderServer`]: Terraform's 12 protocol 5.2 operations, answered on top of a
-//! [`Provider`] and its resources and data sources.
+//! [`ProviderServer`]: Terraform's protocol 5 operations (the 12 of 5.2, and the ephemeral
+//! resource operations of 5.7 in `server/ephemeral.rs`), answered on top of a [`Provider`] and
+//! its resources, data sources and ephemeral resources.
 //!
 //! Every operation decodes its `DynamicValue`s against the schema of the type it names,
 //! reports decoding problems as diagnostics (never a panic, never a gRPC error), calls the
 //! resource, checks what the resource returned against Terraform's rules and encodes it as
 //! msgpack. The gRPC adapter (`crate::plugin::grpc_provider`) only copies fields.
+//!
+//! Write-only attributes (protocol 5.8) are handled here for every resource: their values
+//! reach the resource through `config` only, every plan and state sent back holds null for
+//! them, and a Terraform without the capability gets an error at validation.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, PoisonError, RwLock};
@@ -14,18 +19,20 @@ use tracing::{debug, info, warn};
 
 use super::consistency::{check_apply_result, check_planned_state};
 use super::data_source::DataSource;
+use super::ephemeral::EphemeralResource;
 use super::messages::{
-    ApplyResponse, DynamicValue, ImportedResource, PlanResponse, ReadResponse, SchemaResponse,
+    ApplyResponse, ClientCapabilities, DynamicValue, ImportedResource, PlanResponse, ReadResponse,
+    SchemaResponse,
 };
 use super::plan::default_plan;
 use super::provider::Provider;
 use super::resource::{PlanRequest, Resource};
 use super::values::{
-    bug_diag, config_as_plan, decode, decode_all, encode, normalize_json, unknown_type, usable_or,
-    value_at,
+    bug_diag, config_as_plan, decode, decode_all, encode, refuse_write_only, unknown_type,
+    usable_or, value_at,
 };
 use crate::stop::StopToken;
-use crate::tfvalue::{self, Diagnostic, Diagnostics, Schema, Value};
+use crate::tfvalue::{Diagnostic, Diagnostics, Schema, Value};
 
 struct ResourceEntry<D> {
     resource: Arc<dyn Resource<D>>,
@@ -34,6 +41,11 @@ struct ResourceEntry<D> {
 
 struct DataSourceEntry<D> {
     data_source: Arc<dyn DataSource<D>>,
+    schema: Schema,
+}
+
+struct EphemeralEntry<D> {
+    ephemeral: Arc<dyn EphemeralResource<D>>,
     schema: Schema,
 }
 
@@ -47,6 +59,7 @@ pub struct ProviderServer<P: Provider> {
     provider_schema: Schema,
     resources: BTreeMap<String, ResourceEntry<P::Data>>,
     data_sources: BTreeMap<String, DataSourceEntry<P::Data>>,
+    ephemerals: BTreeMap<String, EphemeralEntry<P::Data>>,
     data: RwLock<Option<Arc<P::Data>>>,
     stop_tx: watch::Sender<bool>,
     stop: StopToken,
@@ -81,12 +94,22 @@ impl<P: Provider> ProviderServer<P> {
                 )
             })
             .collect();
+        let ephemerals = provider
+            .ephemeral_resources()
+            .into_iter()
+            .map(|ephemeral| {
+                let schema = ephemeral.schema();
+                let name = ephemeral.type_name().to_owned();
+                (name, EphemeralEntry { ephemeral, schema })
+            })
+            .collect();
         let (stop_tx, stop) = StopToken::new();
         Self {
             provider,
             provider_schema,
             resources,
             data_sources,
+            ephemerals,
             data: RwLock::new(None),
             stop_tx,
             stop,
@@ -97,12 +120,18 @@ impl<P: Provider> ProviderServer<P> {
     pub fn get_schema(&self) -> SchemaResponse {
         let mut diagnostics = Diagnostics::default();
         let mut check = |kind: &str, name: &str, schema: &Schema| {
-            if let Err(err) = schema.check_definition() {
-                diagnostics.push(Diagnostic::error(
-                    "Provider Bug: Invalid Schema",
-                    format!("the schema of {kind} {name} is invalid: {err}; please report this"),
-                ));
-            }
+            let err = match schema.check_definition() {
+                Err(err) => err.to_string(),
+                // Terraform supports write-only attributes on managed resources only.
+                Ok(()) if kind != "resource" && schema.block.has_write_only() => {
+                    "only resources may have write-only attributes".to_owned()
+                }
+                Ok(()) => return,
+            };
+            diagnostics.push(Diagnostic::error(
+                "Provider Bug: Invalid Schema",
+                format!("the schema of {kind} {name} is invalid: {err}; please report this"),
+            ));
         };
         check("the provider", "block", &self.provider_schema);
         for (name, entry) in &self.resources {
@@ -110,6 +139,9 @@ impl<P: Provider> ProviderServer<P> {
         }
         for (name, entry) in &self.data_sources {
             check("data source", name, &entry.schema);
+        }
+        for (name, entry) in &self.ephemerals {
+            check("ephemeral resource", name, &entry.schema);
         }
         SchemaResponse {
             provider: self.provider_schema.clone(),
@@ -120,6 +152,11 @@ impl<P: Provider> ProviderServer<P> {
                 .collect(),
             data_sources: self
                 .data_sources
+                .iter()
+                .map(|(k, e)| (k.clone(), e.schema.clone()))
+                .collect(),
+            ephemeral_resources: self
+                .ephemerals
                 .iter()
                 .map(|(k, e)| (k.clone(), e.schema.clone()))
                 .collect(),
@@ -162,8 +199,14 @@ impl<P: Provider> ProviderServer<P> {
         diags
     }
 
-    /// `ValidateResourceTypeConfig`.
-    pub fn validate_resource_config(&self, type_name: &str, config: &DynamicValue) -> Diagnostics {
+    /// `ValidateResourceTypeConfig`. A value for a write-only attribute is refused, with its
+    /// path, unless `capabilities` say Terraform keeps such values out of plan and state.
+    pub fn validate_resource_config(
+        &self,
+        type_name: &str,
+        config: &DynamicValue,
+        capabilities: ClientCapabilities,
+    ) -> Diagnostics {
         let mut diags = Diagnostics::default();
         let Some(entry) = self.resource(type_name, &mut diags) else {
             return diags;
@@ -174,6 +217,9 @@ impl<P: Provider> ProviderServer<P> {
             "configuration",
             &mut diags,
         ) {
+            if !capabilities.write_only_attributes_allowed {
+                refuse_write_only(&entry.schema, &config, &mut diags);
+            }
             entry.resource.validate(&config, &mut diags);
         }
         diags
@@ -198,87 +244,6 @@ impl<P: Provider> ProviderServer<P> {
             entry.data_source.validate(&config, &mut diags);
         }
         diags
-    }
-
-    /// `UpgradeResourceState`: turns stored JSON state (of any earlier schema version) into
-    /// the current schema. Terraform calls it before every refresh, also for the current
-    /// version, and possibly on a process that was never configured.
-    pub fn upgrade_resource_state(
-        &self,
-        type_name: &str,
-        version: i64,
-        raw_json: &[u8],
-        has_flatmap: bool,
-    ) -> (Option<DynamicValue>, Diagnostics) {
-        let mut diags = Diagnostics::default();
-        let Some(entry) = self.resource(type_name, &mut diags) else {
-            return (None, diags);
-        };
-        if raw_json.is_empty() {
-            if has_flatmap {
-                diags.push(Diagnostic::error(
-                    "Unsupported State Format",
-                    format!(
-                        "the state of this {type_name} is in the pre-0.12 flatmap format, which \
-                         this provider never wrote; remove it with `terraform state rm` and import it"
-                    ),
-                ));
-            }
-            return (Some(DynamicValue::msgpack(vec![0xc0])), diags);
-        }
-        let mut json: serde_json::Value = match serde_json::from_slice(raw_json) {
-            Ok(json) => json,
-            Err(err) => {
-                diags.push(Diagnostic::error(
-                    "Unreadable Resource State",
-                    format!("the stored state of this {type_name} is not valid JSON: {err}"),
-                ));
-                return (None, diags);
-            }
-        };
-        let current = entry.schema.version;
-        if version > current {
-            diags.push(Diagnostic::error(
-                "State Written By A Newer Provider",
-                format!(
-                    "this {type_name} was stored with schema version {version}, but this provider \
-                     knows versions up to {current}; use the provider version that wrote it"
-                ),
-            ));
-            return (None, diags);
-        }
-        if version < current {
-            match entry.resource.upgrade_state(version, json, &mut diags) {
-                Some(upgraded) => json = upgraded,
-                None => return (None, diags),
-            }
-        }
-        let ty = entry.schema.value_type();
-        let normalized = normalize_json(&ty, json);
-        let bytes = match serde_json::to_vec(&normalized) {
-            Ok(bytes) => bytes,
-            Err(err) => {
-                diags.push(Diagnostic::error(
-                    "Unreadable Resource State",
-                    err.to_string(),
-                ));
-                return (None, diags);
-            }
-        };
-        let value = match tfvalue::json::decode(&ty, &bytes) {
-            Ok(value) => value,
-            Err(err) => {
-                diags.push(Diagnostic::error(
-                    "Unreadable Resource State",
-                    format!(
-                        "the stored state of this {type_name} does not match its schema: {err}"
-                    ),
-                ));
-                return (None, diags);
-            }
-        };
-        let upgraded = encode(&ty, &value, &mut diags);
-        (upgraded, diags)
     }
 
     /// `ReadResource`: refreshes a state from the live object.
@@ -329,7 +294,7 @@ impl<P: Provider> ProviderServer<P> {
                     diags.push(bug_diag(type_name, "read a state with unknown values"));
                     state
                 } else {
-                    value
+                    entry.schema.block.without_write_only(&value)
                 }
             }
             // The read failed: keep what Terraform had, the error says why.
@@ -377,7 +342,12 @@ impl<P: Provider> ProviderServer<P> {
             response.diagnostics = diags;
             return response;
         }
-        let mut planned = default_plan(&entry.schema, &prior, &config, &proposed);
+        // The plan holds null for write-only attributes; only the resource sees their values,
+        // in `config`.
+        let block = &entry.schema.block;
+        let stored_config = block.without_write_only(&config);
+        let proposed = block.without_write_only(&proposed);
+        let mut planned = default_plan(&entry.schema, &prior, &stored_config, &proposed);
         let data = self.data();
         entry
             .resource
@@ -395,7 +365,9 @@ impl<P: Provider> ProviderServer<P> {
             response.diagnostics = diags;
             return response;
         }
-        let violations = check_planned_state(type_name, &entry.schema, &prior, &config, &planned);
+        let planned = block.without_write_only(&planned);
+        let violations =
+            check_planned_state(type_name, &entry.schema, &prior, &stored_config, &planned);
         if !violations.is_empty() {
             warn!(
                 type_name,
@@ -483,6 +455,7 @@ impl<P: Provider> ProviderServer<P> {
             } else {
                 prior.clone()
             };
+            let result = result.map(|value| entry.schema.block.without_write_only(&value));
             match result {
                 Some(value) if !diags.has_errors() => {
                     let violations = check_apply_result(type_name, &entry.schema, &planned, &value);
@@ -548,6 +521,7 @@ impl<P: Provider> ProviderServer<P> {
             ));
             return (Vec::new(), diags);
         }
+        let state = entry.schema.block.without_write_only(&state);
         let Some(encoded) = encode(&ty, &state, &mut diags) else {
             return (Vec::new(), diags);
         };
@@ -665,5 +639,9 @@ impl<P: Provider> ProviderServer<P> {
     }
 }
 
+mod ephemeral;
 #[cfg(test)]
 mod tests;
+mod upgrade;
+#[cfg(test)]
+mod write_only_tests;

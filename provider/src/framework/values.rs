@@ -21,6 +21,34 @@ pub(super) fn config_as_plan(schema: &Schema, config: &Value) -> Value {
     planned
 }
 
+/// Reports every write-only attribute `config` sets, for a Terraform that would store it in
+/// plan and state (before 1.11, or one that does not announce the capability).
+pub(super) fn refuse_write_only(schema: &Schema, config: &Value, diags: &mut Diagnostics) {
+    for path in schema.block.write_only_values(config) {
+        // By convention a write-only `x_wo` has a stored counterpart `x`.
+        let stored = match path.steps().last() {
+            Some(PathStep::Attribute(name)) => name.strip_suffix("_wo").map(str::to_owned),
+            _ => None,
+        };
+        let instead = stored.map_or_else(
+            || "remove it".to_owned(),
+            |name| format!("set {name} instead (stored in the state, marked sensitive)"),
+        );
+        diags.push(
+            Diagnostic::error(
+                "Write-Only Attribute Not Supported",
+                format!(
+                    "{path} is write-only: Terraform 1.11 and later pass its value to the \
+                     provider without storing it in the plan or the state, but this Terraform \
+                     does not support write-only attributes and would store it. Upgrade to \
+                     Terraform 1.11 or later, or {instead}"
+                ),
+            )
+            .with_attribute(path),
+        );
+    }
+}
+
 pub(super) fn usable_or(value: Value, ty: &Type, fallback: Value) -> Value {
     if value.conforms_to(ty).is_ok() && value.is_wholly_known() {
         value

@@ -15,7 +15,7 @@ use super::proto::tfplugin5::provider_server::{
     Provider as ProviderService, ProviderServer as ProviderServiceServer,
 };
 use super::serve::GrpcService;
-use crate::framework::{DynamicValue, Provider, ProviderServer};
+use crate::framework::{ClientCapabilities, DynamicValue, Provider, ProviderServer};
 use crate::tfvalue::{
     Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, PathStep,
     Presence, Schema, Severity,
@@ -111,6 +111,7 @@ fn to_pb_attribute(attribute: &Attribute) -> pb::schema::Attribute {
         sensitive: attribute.sensitive,
         description_kind: pb::StringKind::Plain.into(),
         deprecated: attribute.deprecated,
+        write_only: attribute.write_only,
     }
 }
 
@@ -143,6 +144,20 @@ fn to_pb_nested(nested: &NestedBlock) -> pb::schema::NestedBlock {
     }
 }
 
+/// The capabilities Terraform announced; none when it sent no message (before 1.9).
+fn capabilities(pb: Option<&pb::ClientCapabilities>) -> ClientCapabilities {
+    ClientCapabilities {
+        write_only_attributes_allowed: pb.is_some_and(|c| c.write_only_attributes_allowed),
+    }
+}
+
+/// What this provider opts into: destroy plans stay Terraform's own, we need no say in them.
+fn server_capabilities() -> pb::ServerCapabilities {
+    pb::ServerCapabilities {
+        plan_destroy: false,
+    }
+}
+
 fn to_pb_schema(schema: &Schema) -> pb::Schema {
     pb::Schema {
         version: schema.version,
@@ -152,6 +167,35 @@ fn to_pb_schema(schema: &Schema) -> pb::Schema {
 
 #[tonic::async_trait]
 impl<P: Provider> ProviderService for GrpcProvider<P> {
+    async fn get_metadata(
+        &self,
+        _request: Request<pb::get_metadata::Request>,
+    ) -> Result<Response<pb::get_metadata::Response>, Status> {
+        use pb::get_metadata::{DataSourceMetadata, EphemeralMetadata, ResourceMetadata};
+        debug!("GetMetadata");
+        let schema = self.server.get_schema();
+        Ok(Response::new(pb::get_metadata::Response {
+            server_capabilities: Some(server_capabilities()),
+            diagnostics: to_pb_diagnostics(&schema.diagnostics),
+            data_sources: (schema.data_sources.keys())
+                .map(|name| DataSourceMetadata {
+                    type_name: name.clone(),
+                })
+                .collect(),
+            resources: (schema.resources.keys())
+                .map(|name| ResourceMetadata {
+                    type_name: name.clone(),
+                })
+                .collect(),
+            functions: Vec::new(),
+            ephemeral_resources: (schema.ephemeral_resources.keys())
+                .map(|name| EphemeralMetadata {
+                    type_name: name.clone(),
+                })
+                .collect(),
+        }))
+    }
+
     async fn get_schema(
         &self,
         _request: Request<pb::get_provider_schema::Request>,
@@ -169,12 +213,10 @@ impl<P: Provider> ProviderService for GrpcProvider<P> {
             provider: Some(to_pb_schema(&schema.provider)),
             resource_schemas: map(&schema.resources),
             data_source_schemas: map(&schema.data_sources),
+            ephemeral_resource_schemas: map(&schema.ephemeral_resources),
             diagnostics: to_pb_diagnostics(&schema.diagnostics),
             provider_meta: None,
-            // Destroy plans stay Terraform's own: we need no say in them.
-            server_capabilities: Some(pb::get_provider_schema::ServerCapabilities {
-                plan_destroy: false,
-            }),
+            server_capabilities: Some(server_capabilities()),
         }))
     }
 
@@ -199,9 +241,11 @@ impl<P: Provider> ProviderService for GrpcProvider<P> {
     ) -> Result<Response<pb::validate_resource_type_config::Response>, Status> {
         let request = request.into_inner();
         debug!(type_name = %request.type_name, "ValidateResourceTypeConfig");
-        let diags = self
-            .server
-            .validate_resource_config(&request.type_name, &dynamic(request.config));
+        let diags = self.server.validate_resource_config(
+            &request.type_name,
+            &dynamic(request.config),
+            capabilities(request.client_capabilities.as_ref()),
+        );
         Ok(Response::new(pb::validate_resource_type_config::Response {
             diagnostics: to_pb_diagnostics(&diags),
         }))
@@ -360,6 +404,68 @@ impl<P: Provider> ProviderService for GrpcProvider<P> {
             .await;
         Ok(Response::new(pb::read_data_source::Response {
             state: to_pb_dynamic(state),
+            diagnostics: to_pb_diagnostics(&diags),
+        }))
+    }
+
+    async fn validate_ephemeral_resource_config(
+        &self,
+        request: Request<pb::validate_ephemeral_resource_config::Request>,
+    ) -> Result<Response<pb::validate_ephemeral_resource_config::Response>, Status> {
+        let request = request.into_inner();
+        debug!(type_name = %request.type_name, "ValidateEphemeralResourceConfig");
+        let diags = self
+            .server
+            .validate_ephemeral_resource_config(&request.type_name, &dynamic(request.config));
+        Ok(Response::new(
+            pb::validate_ephemeral_resource_config::Response {
+                diagnostics: to_pb_diagnostics(&diags),
+            },
+        ))
+    }
+
+    async fn open_ephemeral_resource(
+        &self,
+        request: Request<pb::open_ephemeral_resource::Request>,
+    ) -> Result<Response<pb::open_ephemeral_resource::Response>, Status> {
+        let request = request.into_inner();
+        debug!(type_name = %request.type_name, "OpenEphemeralResource");
+        let opened = self
+            .server
+            .open_ephemeral_resource(&request.type_name, &dynamic(request.config))
+            .await;
+        Ok(Response::new(pb::open_ephemeral_resource::Response {
+            diagnostics: to_pb_diagnostics(&opened.diagnostics),
+            // Nothing to renew: the value stays valid for the whole run.
+            renew_at: None,
+            result: to_pb_dynamic(opened.result),
+            private: None,
+            deferred: None,
+        }))
+    }
+
+    async fn renew_ephemeral_resource(
+        &self,
+        request: Request<pb::renew_ephemeral_resource::Request>,
+    ) -> Result<Response<pb::renew_ephemeral_resource::Response>, Status> {
+        let request = request.into_inner();
+        debug!(type_name = %request.type_name, "RenewEphemeralResource");
+        let diags = self.server.renew_ephemeral_resource(&request.type_name);
+        Ok(Response::new(pb::renew_ephemeral_resource::Response {
+            diagnostics: to_pb_diagnostics(&diags),
+            renew_at: None,
+            private: request.private,
+        }))
+    }
+
+    async fn close_ephemeral_resource(
+        &self,
+        request: Request<pb::close_ephemeral_resource::Request>,
+    ) -> Result<Response<pb::close_ephemeral_resource::Response>, Status> {
+        let request = request.into_inner();
+        debug!(type_name = %request.type_name, "CloseEphemeralResource");
+        let diags = self.server.close_ephemeral_resource(&request.type_name);
+        Ok(Response::new(pb::close_ephemeral_resource::Response {
             diagnostics: to_pb_diagnostics(&diags),
         }))
     }

@@ -16,6 +16,7 @@ pub(crate) enum Kind {
     Provider,
     DataSource,
     Resource,
+    EphemeralResource,
 }
 
 /// Renders one reference page; `import` is the example `terraform import` command line of a
@@ -38,10 +39,14 @@ pub(crate) fn render_page(
             format!("{name} Resource - {PROVIDER}"),
             format!("{name} (Resource)"),
         ),
+        Kind::EphemeralResource => (
+            format!("{name} Ephemeral Resource - {PROVIDER}"),
+            format!("{name} (Ephemeral Resource)"),
+        ),
     };
     let subcategory = match kind {
         Kind::Provider => "",
-        Kind::DataSource | Kind::Resource => subcategory(name),
+        Kind::DataSource | Kind::Resource | Kind::EphemeralResource => subcategory(name),
     };
     let mut page = format!(
         "---\npage_title: \"{page_title}\"\nsubcategory: \"{subcategory}\"\ndescription: |-\n  \
@@ -163,6 +168,9 @@ fn attribute_line(attribute: &Attribute) -> String {
     if attribute.deprecated {
         flags.push("Deprecated".to_owned());
     }
+    if attribute.write_only {
+        flags.push("Write-only".to_owned());
+    }
     format!(
         "- `{}` ({}) {}.",
         attribute.name,
@@ -263,6 +271,15 @@ mod tests {
             pages.push((
                 PathBuf::from(format!("docs/resources/{name}.md")),
                 render_page(&Kind::Resource, name, schema, &example, import),
+            ));
+        }
+        for (name, schema) in &schemas.ephemeral_resources {
+            let example = read(&repo().join(format!(
+                "examples/ephemeral-resources/{name}/ephemeral-resource.tf"
+            )));
+            pages.push((
+                PathBuf::from(format!("docs/ephemeral-resources/{name}.md")),
+                render_page(&Kind::EphemeralResource, name, schema, &example, None),
             ));
         }
         pages
@@ -370,5 +387,33 @@ mod tests {
         assert!(page.contains(
             "import {\n  to = quay_georep_site.us_east\n  id = \"us_east/quay-enterprise/registry\"\n}"
         ));
+    }
+
+    #[test]
+    fn an_ephemeral_resource_page_says_what_it_is_and_marks_write_only_arguments() {
+        let schema = crate::resources::georep_site_resource::GeoRepSiteResource;
+        let site = crate::framework::Resource::schema(&schema);
+        let page = render_page(
+            &Kind::EphemeralResource,
+            "quay_georep_config",
+            &site,
+            "",
+            None,
+        );
+        assert!(
+            page.starts_with(
+                "---\npage_title: \"quay_georep_config Ephemeral Resource - quay\"\nsubcategory: \
+                 \"Configuration\"\n"
+            ),
+            "{page}"
+        );
+        assert!(
+            page.contains("# quay_georep_config (Ephemeral Resource)"),
+            "{page}"
+        );
+        assert!(
+            page.contains("- `config_yaml_wo` (String, Sensitive, Write-only) "),
+            "{page}"
+        );
     }
 }

@@ -4,6 +4,9 @@
 //! [`crate::georep::config::ConfigInput`], validates them (every problem reported with its
 //! attribute path, at plan time) and renders the file and its hash.
 //!
+//! `ephemeral "quay_georep_config"` (`georep_config_ephemeral.rs`) is the same schema,
+//! validation and rendering ([`schema`], [`check`], [`rendered`]) without the state.
+//!
 //! `extra_config`, `database.connection_args` and `builders.executor_config` are maps of any
 //! shape (`dynamic` in the schema), so HCL objects and `yamldecode(file(...))` both work.
 
@@ -325,7 +328,7 @@ fn arguments(input: &ConfigInput) -> Json {
 }
 
 /// Validates and reports; returns the input when there is no error.
-fn check(config: &Value, diags: &mut Diagnostics) -> Option<ConfigInput> {
+pub(super) fn check(config: &Value, diags: &mut Diagnostics) -> Option<ConfigInput> {
     let input = ConfigModel::read(config, diags).input?;
     let issues = match validate(&input) {
         Ok((_, warnings)) => warnings,
@@ -361,27 +364,33 @@ impl DataSource<ProviderData> for GeoRepConfigDataSource {
         _stop: &StopToken,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        // The framework has already run `validate` (and reported its diagnostics), so only
-        // the domain model is needed here.
-        let mut scratch = Diagnostics::default();
-        let input = ConfigModel::read(config, &mut scratch).input?;
-        let Ok((model, _warnings)) = validate(&input) else {
-            diags.push(Diagnostic::error(
-                "Provider Bug: Validation Disagrees",
-                "the configuration passed validation but could not be rendered; please report this",
-            ));
-            return None;
-        };
-        let rendered = render(&model);
-        let mut state = config.clone();
-        ConfigResults {
-            config_yaml: Field::Known(rendered.config_yaml),
-            config_hash: Field::Known(rendered.config_hash),
-            locations: Field::Known(rendered.locations),
-        }
-        .write_into(&mut state);
-        Some(state)
+        rendered(config, diags)
     }
+}
+
+/// `config` (wholly known, validated by [`check`]) with the results set: the rendered
+/// `config.yaml`, its hash and the locations.
+pub(super) fn rendered(config: &Value, diags: &mut Diagnostics) -> Option<Value> {
+    // The framework has already run `validate` (and reported its diagnostics), so only the
+    // domain model is needed here.
+    let mut scratch = Diagnostics::default();
+    let input = ConfigModel::read(config, &mut scratch).input?;
+    let Ok((model, _warnings)) = validate(&input) else {
+        diags.push(Diagnostic::error(
+            "Provider Bug: Validation Disagrees",
+            "the configuration passed validation but could not be rendered; please report this",
+        ));
+        return None;
+    };
+    let rendered = render(&model);
+    let mut state = config.clone();
+    ConfigResults {
+        config_yaml: Field::Known(rendered.config_yaml),
+        config_hash: Field::Known(rendered.config_hash),
+        locations: Field::Known(rendered.locations),
+    }
+    .write_into(&mut state);
+    Some(state)
 }
 
 #[cfg(test)]

@@ -4,11 +4,15 @@
 //! was installed by hand or by another tool. Errors keep their cause chain
 //! ([`cluster_error`]). [`imported_state`] is the state Terraform records: the same
 //! arguments a configuration in the form the examples write has, so the first plan is empty.
+//! A site written from the write-only `config_yaml_wo` (its bundle Secret carries
+//! [`WRITE_ONLY_ANNOTATION`]) is imported without `config_yaml`, so its shared config does not
+//! reach the state this way either.
 
 use serde_json::Value as Json;
 
 use super::convert::cluster_error;
 use super::georep_site_model::{SiteModel, Warnings, schema, site, state_of};
+use super::georep_site_write_only::{WRITE_ONLY_ANNOTATION, WRITE_ONLY_MARK};
 use super::model::Model;
 use super::provider_data::ProviderData;
 use super::site_schema::LIST_BLOCKS;
@@ -23,6 +27,8 @@ pub(super) struct Imported {
     pub(super) value: Value,
     /// The live `QuayRegistry`.
     pub(super) registry: Json,
+    /// Whether its bundle was written from `config_yaml_wo`.
+    pub(super) write_only: bool,
 }
 
 /// Reads the site an import id names and rebuilds its arguments ([`import_site`]).
@@ -74,9 +80,12 @@ pub(super) async fn import_arguments(
         })?;
     let input = import_site(cluster_key, &registry, &bundle)
         .map_err(|err| Diagnostic::error("Config Bundle Without config.yaml", err.to_string()))?;
+    let write_only =
+        bundle["metadata"]["annotations"][WRITE_ONLY_ANNOTATION].as_str() == Some(WRITE_ONLY_MARK);
     Ok(Imported {
         value: arguments_value(input)?,
         registry,
+        write_only,
     })
 }
 
@@ -105,12 +114,18 @@ fn arguments_value(input: SiteInput) -> Result<Value, Diagnostic> {
 /// leaves it; the plan keeps the prior value of this computed result, so it plans no change).
 pub(super) fn imported_state(imported: &Imported, diags: &mut Diagnostics) -> Option<Value> {
     let site = site(&imported.value, None, Warnings::Skip, diags)?;
-    Some(state_of(
+    let mut state = state_of(
         &imported.value,
         &site,
         Some(&RegistryStatus::read(&imported.registry)),
         false,
-    ))
+    );
+    if imported.write_only
+        && let Value::Object(fields) = &mut state
+    {
+        fields.insert("config_yaml".to_owned(), Value::Null);
+    }
+    Some(state)
 }
 
 /// The diagnostic of an imported site that does not fit the schema: a provider bug.

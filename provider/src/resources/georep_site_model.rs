@@ -6,6 +6,12 @@
 //! [`Site`]; the resource's own arguments (`wait_for_ready`, `timeouts`) and its results are
 //! listed here. The operations (`georep_site_resource.rs`) and the import
 //! (`georep_site_import.rs`) both build on this file, so neither depends on the other.
+//!
+//! `config_yaml_wo` is the write-only twin of the shared `config_yaml` argument (Terraform
+//! 1.11 and later): its value reaches [`site`] from the configuration only, and every plan and
+//! state holds null for it (the framework sees to that), so the shared config's secrets reach
+//! the cluster and never the state. `config_hash`, computed from it at plan time, is what
+//! shows a change of it. Exactly one of the two must be set.
 
 use std::time::Duration;
 
@@ -16,7 +22,9 @@ use super::provider_data::ProviderData;
 use super::site_schema::{report, site_arguments, site_block, site_input};
 use super::timeouts::{self, Operation, Timeouts};
 use crate::georep::site::{BLOCKED_GRACE, RegistryStatus, Site, SiteInput, validate_site};
-use crate::tfvalue::{Attribute, Block, Diagnostics, Schema, Type, Value};
+use crate::tfvalue::{
+    Attribute, AttributePath, Block, Diagnostic, Diagnostics, Presence, Schema, Type, Value,
+};
 
 /// Results the resource computes.
 pub(super) const COMPUTED: [&str; 8] = [
@@ -30,8 +38,12 @@ pub(super) const COMPUTED: [&str; 8] = [
     "namespace_created",
 ];
 
+/// The write-only twin of `config_yaml`.
+pub(super) const CONFIG_YAML_WO: &str = "config_yaml_wo";
+
 /// Attributes that are not part of the site's domain input.
-pub(super) const NON_DOMAIN: [&str; 10] = [
+pub(super) const NON_DOMAIN: [&str; 11] = [
+    CONFIG_YAML_WO,
     "id",
     "bundle_secret_name",
     "config_hash",
@@ -106,10 +118,47 @@ pub(crate) fn schema() -> Schema {
         (Operation::Update, DEFAULT_UPDATE),
         (Operation::Delete, DEFAULT_DELETE),
     ]));
-    Schema {
-        version: 0,
-        block: site_block(block),
+    let mut block = site_block(block);
+    if let Some(config_yaml) = block
+        .attributes
+        .iter_mut()
+        .find(|a| a.name == "config_yaml")
+    {
+        config_yaml.presence = Presence::Optional;
+        config_yaml.description = "the shared config.yaml, normally \
+             data.quay_georep_config.<name>.config_yaml; must enable FEATURE_STORAGE_REPLICATION. \
+             Stored in the state (marked sensitive); on Terraform 1.11 and later set \
+             config_yaml_wo instead to keep it out. Exactly one of the two is required"
+            .to_owned();
     }
+    block = block.attribute(
+        Attribute::optional(CONFIG_YAML_WO, Type::String)
+            .sensitive()
+            .write_only()
+            .description(
+                "write-only config_yaml (Terraform 1.11 and later), normally \
+                 ephemeral.quay_georep_config.<name>.config_yaml: written to the cluster, never \
+                 to the plan or state; config_hash shows when it changes. Older Terraform \
+                 refuses it (use config_yaml there)",
+            ),
+    );
+    Schema { version: 0, block }
+}
+
+/// `planned` (a plan, whose write-only values are null) with `config_yaml_wo` from the
+/// configuration, for [`site`]: what create and update render.
+pub(super) fn with_write_only(planned: &Value, config: &Value) -> Value {
+    let mut value = planned.clone();
+    if let (Value::Object(fields), Some(secret)) = (&mut value, config.get(CONFIG_YAML_WO)) {
+        fields.insert(CONFIG_YAML_WO.to_owned(), secret.clone());
+    }
+    value
+}
+
+/// Whether a plan or state was written from `config_yaml_wo`: `config_yaml`, else required,
+/// is null in it.
+pub(super) fn is_write_only(value: &Value) -> bool {
+    value.get("config_yaml").is_none_or(Value::is_null)
 }
 
 /// Whether [`site`] reports the validation's warnings or only its errors.
@@ -124,6 +173,55 @@ pub(super) enum Warnings {
 
 /// The validated site for a configuration or state, with diagnostics for what is wrong.
 pub(super) fn site(
+    value: &Value,
+    data: Option<&ProviderData>,
+    warnings: Warnings,
+    diags: &mut Diagnostics,
+) -> Option<Site> {
+    let write_only = value.get(CONFIG_YAML_WO).filter(|v| !v.is_null());
+    let Some(secret) = write_only else {
+        let mut found = Diagnostics::default();
+        let site = validated_site(value, data, warnings, &mut found);
+        diags.extend(found.into_iter().map(|mut diag| {
+            if diag.summary == "Missing Config" {
+                diag.detail = "config_yaml or config_yaml_wo is required: set config_yaml to \
+                     data.quay_georep_config.<name>.config_yaml or, on Terraform 1.11 and \
+                     later, config_yaml_wo to ephemeral.quay_georep_config.<name>.config_yaml"
+                    .to_owned();
+            }
+            diag
+        }));
+        return site;
+    };
+    if value.get("config_yaml").is_some_and(|v| !v.is_null()) {
+        diags.push(
+            Diagnostic::error(
+                "Conflicting Config",
+                "config_yaml and config_yaml_wo are both set: keep one, config_yaml_wo to keep \
+                 the shared config out of the state, or config_yaml",
+            )
+            .with_attribute(AttributePath::root().attr(CONFIG_YAML_WO)),
+        );
+        return None;
+    }
+    let mut effective = value.clone();
+    if let Value::Object(fields) = &mut effective {
+        fields.insert("config_yaml".to_owned(), secret.clone());
+    }
+    // What the domain says about config_yaml is about the attribute the user set.
+    let stored = AttributePath::root().attr("config_yaml");
+    let mut found = Diagnostics::default();
+    let site = validated_site(&effective, data, warnings, &mut found);
+    diags.extend(found.into_iter().map(|mut diag| {
+        if diag.attribute.as_ref() == Some(&stored) {
+            diag.attribute = Some(AttributePath::root().attr(CONFIG_YAML_WO));
+        }
+        diag
+    }));
+    site
+}
+
+fn validated_site(
     value: &Value,
     data: Option<&ProviderData>,
     warnings: Warnings,
@@ -233,6 +331,8 @@ impl Model for SiteModel {
         with_fields(
             self.input.as_ref().map(site_arguments),
             [
+                // Write-only: never in a plan or state this model writes.
+                (CONFIG_YAML_WO, Json::Null),
                 ("wait_for_ready", json!(self.wait_for_ready)),
                 (
                     "timeouts",
@@ -338,5 +438,97 @@ mod tests {
                 "{name} must be left out of the domain input"
             );
         }
+    }
+
+    fn config_errors(value: &Value) -> Vec<(String, String, String)> {
+        let mut diags = Diagnostics::default();
+        assert!(site(value, None, Warnings::Skip, &mut diags).is_none());
+        diags
+            .errors()
+            .map(|d| {
+                let path = d
+                    .attribute
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                (path, d.summary.clone(), d.detail.clone())
+            })
+            .collect()
+    }
+
+    fn arguments(config: (&str, &str)) -> Value {
+        Value::object([
+            ("cluster", Value::string("us_east")),
+            ("namespace", Value::string("quay-enterprise")),
+            ("location", Value::string("us_east")),
+            (config.0, Value::string(config.1)),
+        ])
+    }
+
+    #[test]
+    fn a_problem_with_config_yaml_wo_points_at_config_yaml_wo() {
+        let errors = config_errors(&arguments((CONFIG_YAML_WO, "[not, a, map]")));
+        assert!(!errors.is_empty());
+        for (path, summary, _) in &errors {
+            assert_ne!(
+                path, "config_yaml",
+                "{summary} points at the unset attribute"
+            );
+        }
+        assert!(
+            errors.iter().any(|(path, _, _)| path == CONFIG_YAML_WO),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn config_yaml_and_config_yaml_wo_together_are_refused_at_the_write_only_one() {
+        let mut value = arguments((CONFIG_YAML_WO, "SERVER_HOSTNAME: a"));
+        if let Value::Object(fields) = &mut value {
+            fields.insert("config_yaml".into(), Value::string("SERVER_HOSTNAME: a"));
+        }
+        let errors = config_errors(&value);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].0, CONFIG_YAML_WO);
+        assert_eq!(errors[0].1, "Conflicting Config");
+    }
+
+    #[test]
+    fn a_site_without_config_names_both_ways_to_give_it() {
+        let value = Value::object([("cluster", Value::string("us_east"))]);
+        let errors = config_errors(&value);
+        let missing = errors
+            .iter()
+            .find(|(_, summary, _)| summary == "Missing Config")
+            .expect("a Missing Config error");
+        assert!(
+            missing.2.contains("config_yaml_wo") && missing.2.contains("ephemeral."),
+            "{}",
+            missing.2
+        );
+    }
+
+    #[test]
+    fn config_yaml_is_optional_and_its_write_only_twin_is_write_only() {
+        let schema = schema();
+        let stored = schema.block.find_attribute("config_yaml").unwrap();
+        let write_only = schema.block.find_attribute(CONFIG_YAML_WO).unwrap();
+        assert_eq!(stored.presence, Presence::Optional);
+        assert!(!stored.write_only);
+        assert!(write_only.write_only && write_only.sensitive);
+        assert_eq!(write_only.presence, Presence::Optional);
+    }
+
+    #[test]
+    fn the_plan_gets_config_yaml_wo_from_the_configuration_only() {
+        let planned = Value::object([(CONFIG_YAML_WO, Value::Null), ("config_yaml", Value::Null)]);
+        let config = Value::object([(CONFIG_YAML_WO, Value::string("yaml"))]);
+        let merged = with_write_only(&planned, &config);
+        assert_eq!(merged.get(CONFIG_YAML_WO), Some(&Value::string("yaml")));
+        assert!(is_write_only(&planned));
+        assert!(!is_write_only(&Value::object([(
+            "config_yaml",
+            Value::string("yaml")
+        )])));
     }
 }

@@ -24,6 +24,12 @@
 //! Delete removes the `QuayRegistry` and waits until the cluster has removed it and its owned
 //! objects, then the bundle Secrets, then the namespace when this resource created it. It never
 //! touches the shared database, Redis or buckets.
+//!
+//! A site whose config comes from the write-only `config_yaml_wo` has no config in its state.
+//! Apply takes it from the configuration and marks the bundle Secret
+//! ([`WRITE_ONLY_ANNOTATION`]); read renders the site from the live bundle's `config.yaml`
+//! (in memory only); delete needs only the site's `id`; import leaves `config_yaml` out of
+//! the state of a marked site.
 
 use std::time::Duration;
 
@@ -36,9 +42,12 @@ use super::convert::{cluster_detail, cluster_error, reported, to_json};
 use super::georep_site_import::{import_arguments, imported_state};
 use super::georep_site_model::{
     COMPUTED, DEFAULT_CREATE, DEFAULT_DELETE, DEFAULT_UPDATE, SiteModel, SiteResults, Warnings,
-    schema, site, state_of,
+    is_write_only, schema, site, state_of, with_write_only,
 };
 use super::georep_site_wait::SiteWait;
+use super::georep_site_write_only::{
+    LiveSite, Target, WRITE_ONLY_ANNOTATION, WRITE_ONLY_MARK, labels, live_site,
+};
 use super::migration_gate::Entered;
 use super::model::{Field, Model};
 use super::provider_data::ProviderData;
@@ -47,9 +56,7 @@ use super::timeouts::{self, Operation};
 use crate::cluster::{Check, Cluster, Kind, WaitOptions};
 use crate::framework::{PlanRequest, Resource};
 use crate::georep::config::db_uri::DatabaseId;
-use crate::georep::site::{
-    MANAGED_BY, MANAGED_BY_LABEL, RegistryStatus, SITE_LABEL, Site, may_migrate,
-};
+use crate::georep::site::{RegistryStatus, Site, may_migrate};
 use crate::stop::StopToken;
 use crate::tfvalue::{AttributePath, Diagnostic, Diagnostics, Schema, Value};
 
@@ -58,10 +65,7 @@ use crate::tfvalue::{AttributePath, Diagnostic, Diagnostics, Schema, Value};
 pub struct GeoRepSiteResource;
 
 fn site_labels(site: &Site) -> String {
-    format!(
-        "{MANAGED_BY_LABEL}={MANAGED_BY},{SITE_LABEL}={}",
-        site.name().as_str()
-    )
+    labels(site.name().as_str())
 }
 
 /// Creates or updates the site's objects and waits for convergence; returns the new state.
@@ -122,13 +126,18 @@ async fn converge(
             .is_none_or(|live| site.created_namespace(&live)),
         None => false,
     };
+    let write_only = is_write_only(planned);
     for object in site.manifests().iter() {
-        let is_namespace = object.get("kind").and_then(Json::as_str) == Some("Namespace");
-        if is_namespace && !namespace_created {
+        let kind = object.get("kind").and_then(Json::as_str);
+        if kind == Some("Namespace") && !namespace_created {
             continue;
         }
+        let mut object = object.clone();
+        if write_only && kind == Some("Secret") {
+            object["metadata"]["annotations"][WRITE_ONLY_ANNOTATION] = Json::from(WRITE_ONLY_MARK);
+        }
         cluster
-            .apply(object)
+            .apply(&object)
             .await
             .map_err(|err| cluster_error("Apply Failed", &err))?;
     }
@@ -290,7 +299,10 @@ impl Resource<ProviderData> for GeoRepSiteResource {
                 }
                 json
             };
+            // A new config_yaml_wo (null in both) shows as a new bundle.
+            let bundle = SiteResults::read(request.prior).bundle_secret_name;
             strip(request.prior) != strip(request.planned)
+                || bundle.known() != Some(&site.bundle_secret_name())
         };
         if !matches!(request.planned, Value::Object(_)) {
             return;
@@ -341,7 +353,12 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         stop: &StopToken,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let site = site(planned, Some(data), Warnings::Skip, diags)?;
+        let site = site(
+            &with_write_only(planned, config),
+            Some(data),
+            Warnings::Skip,
+            diags,
+        )?;
         let timeout = timeouts::get(config, Operation::Create, DEFAULT_CREATE);
         let converged = converge(data, &site, planned, None, timeout, stop, diags).await;
         reported(converged, diags)
@@ -354,6 +371,18 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         _stop: &StopToken,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
+        if is_write_only(state) {
+            let target = reported(Target::of_state(state), diags)?;
+            if let Some(warning) = data.pending_warning(
+                &target.cluster,
+                &target.id(),
+                "the site is refreshed from the cluster at apply; its state is kept until then",
+            ) {
+                diags.push(warning);
+                return Some(state.clone());
+            }
+            return reported(refresh_write_only(data, &target, state).await, diags);
+        }
         let site = site(state, Some(data), Warnings::Skip, diags)?;
         if let Some(warning) = data.pending_warning(
             site.cluster(),
@@ -375,7 +404,12 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         stop: &StopToken,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let site = site(planned, Some(data), Warnings::Skip, diags)?;
+        let site = site(
+            &with_write_only(planned, config),
+            Some(data),
+            Warnings::Skip,
+            diags,
+        )?;
         let timeout = timeouts::get(config, Operation::Update, DEFAULT_UPDATE);
         let created = SiteResults::read(prior).is_namespace_created();
         let converged = converge(data, &site, planned, Some(created), timeout, stop, diags).await;
@@ -389,12 +423,18 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         stop: &StopToken,
         diags: &mut Diagnostics,
     ) {
-        let Some(site) = site(prior, Some(data), Warnings::Skip, diags) else {
+        // A site written from config_yaml_wo has no config in its state: its id suffices.
+        let target = if is_write_only(prior) {
+            reported(Target::of_state(prior), diags)
+        } else {
+            site(prior, Some(data), Warnings::Skip, diags).map(|site| Target::of(&site))
+        };
+        let Some(target) = target else {
             return;
         };
         let timeout = timeouts::get(prior, Operation::Delete, DEFAULT_DELETE);
         let namespace_created = SiteResults::read(prior).is_namespace_created();
-        let removed = remove(data, &site, namespace_created, timeout, stop).await;
+        let removed = remove(data, &target, namespace_created, timeout, stop).await;
         reported(removed, diags);
     }
 
@@ -453,19 +493,34 @@ async fn refresh(data: &ProviderData, site: &Site, state: &Value) -> Result<Valu
     Ok(new_state)
 }
 
+/// The refreshed state of a site written from `config_yaml_wo`: rendered, like [`refresh`],
+/// from the live bundle's `config.yaml`, which stays in memory. Without the bundle, the state
+/// is kept with the missing Secret as drift, so the next apply writes it again.
+async fn refresh_write_only(
+    data: &ProviderData,
+    target: &Target,
+    state: &Value,
+) -> Result<Value, Diagnostic> {
+    match live_site(data, target, state).await? {
+        LiveSite::Gone => Ok(Value::Null),
+        LiveSite::BundleMissing(kept) => Ok(kept),
+        LiveSite::Rendered(site) => refresh(data, &site, state).await,
+    }
+}
+
 /// Removes the site: its `QuayRegistry` (waiting until the cluster has removed it and the
 /// Deployments it owns), its bundle Secrets, and the namespace when this resource created it.
 async fn remove(
     data: &ProviderData,
-    site: &Site,
+    target: &Target,
     namespace_created: bool,
     timeout: Duration,
     stop: &StopToken,
 ) -> Result<(), Diagnostic> {
-    let cluster = data.cluster(site.cluster()).await?;
+    let cluster = data.cluster(&target.cluster).await?;
     let deadline = Instant::now() + timeout;
-    let namespace = site.namespace().as_str().to_owned();
-    let name = site.name().as_str().to_owned();
+    let namespace = target.namespace.clone();
+    let name = target.name.clone();
     let delete_failed = |err: crate::cluster::Error| cluster_error("Delete Failed", &err);
     let unfinished = |err: crate::cluster::Error| cluster_error("Delete Did Not Finish", &err);
     cluster
@@ -517,7 +572,7 @@ async fn remove(
         .await
         .map_err(unfinished)?;
     let secrets = cluster
-        .list(&Kind::SECRET, Some(&namespace), &site_labels(site))
+        .list(&Kind::SECRET, Some(&namespace), &labels(&name))
         .await
         .map_err(delete_failed)?;
     for secret in secrets

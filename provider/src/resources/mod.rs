@@ -6,6 +6,7 @@
 //!   schema and model in `georep_site_model.rs`, its import in `georep_site_import.rs`, its
 //!   wait for the site to settle in `georep_site_wait.rs`.
 //! - [`georep_config_data_source`]: `data "quay_georep_config"`, the shared `config.yaml`.
+//! - [`georep_config_ephemeral`]: `ephemeral "quay_georep_config"`, the same, never stored.
 //! - [`georep_site_manifests_data_source`]: `data "quay_georep_site_manifests"`, one site's
 //!   objects as YAML for GitOps; its inputs come from `site_schema.rs`, which the site resource
 //!   shares.
@@ -22,11 +23,13 @@ mod convert;
 #[cfg(test)]
 mod docs;
 pub mod georep_config_data_source;
+pub mod georep_config_ephemeral;
 mod georep_site_import;
 pub mod georep_site_manifests_data_source;
 mod georep_site_model;
 pub mod georep_site_resource;
 mod georep_site_wait;
+mod georep_site_write_only;
 pub mod georep_upgrade_resource;
 pub mod migration_gate;
 mod model;

@@ -33,13 +33,14 @@ use async_trait::async_trait;
 use serde_json::{Value as Json, json};
 
 use super::georep_config_data_source::GeoRepConfigDataSource;
+use super::georep_config_ephemeral::GeoRepConfigEphemeral;
 use super::georep_site_manifests_data_source::GeoRepSiteManifestsDataSource;
 use super::georep_site_resource::GeoRepSiteResource;
 use super::georep_upgrade_resource::GeoRepUpgradeResource;
 use super::model::Model;
 use super::provider_data::ProviderData;
 use crate::cluster::{ClusterSpec, Clusters};
-use crate::framework::{DataSource, Provider, Resource};
+use crate::framework::{DataSource, EphemeralResource, Provider, Resource};
 use crate::tfvalue::{
     AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema, Value,
 };
@@ -189,5 +190,9 @@ impl Provider for QuayProvider {
             Arc::new(GeoRepConfigDataSource),
             Arc::new(GeoRepSiteManifestsDataSource),
         ]
+    }
+
+    fn ephemeral_resources(&self) -> Vec<Arc<dyn EphemeralResource<ProviderData>>> {
+        vec![Arc::new(GeoRepConfigEphemeral)]
     }
 }

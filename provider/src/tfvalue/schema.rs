@@ -31,6 +31,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::path::AttributePath;
 use super::types::Type;
+use super::value::Value;
 
 /// A schema defect found by [`Schema::check_definition`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -70,6 +71,17 @@ pub enum SchemaError {
     DynamicInSet {
         /// The nested block.
         path: AttributePath,
+    },
+    /// A write-only attribute is also computed: Terraform stores no value for it, so the
+    /// provider has nothing to compute into.
+    #[error(
+        "attribute {name:?} at {path} is write-only and computed; write-only attributes are set by the user only"
+    )]
+    WriteOnlyComputed {
+        /// The block holding the attribute.
+        path: AttributePath,
+        /// The attribute.
+        name: String,
     },
     /// The schema version is negative.
     #[error("schema version {version} is negative")]
@@ -129,6 +141,9 @@ pub struct Attribute {
     pub sensitive: bool,
     /// Whether it is deprecated.
     pub deprecated: bool,
+    /// Whether it is write-only (protocol 5.8, Terraform 1.11): Terraform hands its value to
+    /// plan and apply but never stores it, and every plan and state holds null for it.
+    pub write_only: bool,
 }
 
 impl Attribute {
@@ -140,6 +155,7 @@ impl Attribute {
             description: String::new(),
             sensitive: false,
             deprecated: false,
+            write_only: false,
         }
     }
 
@@ -185,6 +201,14 @@ impl Attribute {
     #[must_use]
     pub fn deprecated(mut self) -> Self {
         self.deprecated = true;
+        self
+    }
+
+    /// Marked write-only: kept out of plan and state by Terraform 1.11 and later, and refused
+    /// by the framework when an older Terraform (which would store it) sends a value.
+    #[must_use]
+    pub fn write_only(mut self) -> Self {
+        self.write_only = true;
         self
     }
 
@@ -406,10 +430,109 @@ impl Block {
                 });
             }
         }
+        if let Some(attribute) = self
+            .attributes
+            .iter()
+            .find(|a| a.write_only && a.is_computed())
+        {
+            return Err(SchemaError::WriteOnlyComputed {
+                path: path.clone(),
+                name: attribute.name.clone(),
+            });
+        }
         for nested in &self.block_types {
             nested.check(&path.attr(&nested.type_name))?;
         }
         Ok(())
+    }
+
+    /// The paths of this block's write-only attributes with a non-null value (unknown counts:
+    /// it will have one) in `value`, a value of this block, nested blocks included.
+    #[must_use]
+    pub fn write_only_values(&self, value: &Value) -> Vec<AttributePath> {
+        let mut found = Vec::new();
+        self.collect_write_only(value, &AttributePath::root(), &mut found);
+        found
+    }
+
+    fn collect_write_only(
+        &self,
+        value: &Value,
+        path: &AttributePath,
+        found: &mut Vec<AttributePath>,
+    ) {
+        for attribute in self.attributes.iter().filter(|a| a.write_only) {
+            if value.get(&attribute.name).is_some_and(|v| !v.is_null()) {
+                found.push(path.attr(&attribute.name));
+            }
+        }
+        for nested in &self.block_types {
+            let name = nested.type_name.as_str();
+            let here = path.attr(name);
+            match value.get(name) {
+                Some(Value::List(items) | Value::Set(items)) => {
+                    for (i, item) in items.iter().enumerate() {
+                        let index = i64::try_from(i).unwrap_or(i64::MAX);
+                        nested
+                            .block
+                            .collect_write_only(item, &here.index(index), found);
+                    }
+                }
+                Some(Value::Map(items)) => {
+                    for (key, item) in items {
+                        nested.block.collect_write_only(item, &here.key(key), found);
+                    }
+                }
+                Some(item @ Value::Object(_)) => {
+                    nested.block.collect_write_only(item, &here, found)
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// `value` (a value of this block) with every write-only attribute null, nested blocks
+    /// included: what Terraform requires in every plan and state it receives.
+    #[must_use]
+    pub fn without_write_only(&self, value: &Value) -> Value {
+        let Value::Object(fields) = value else {
+            return value.clone();
+        };
+        let mut fields = fields.clone();
+        for attribute in self.attributes.iter().filter(|a| a.write_only) {
+            if let Some(field) = fields.get_mut(&attribute.name) {
+                *field = Value::Null;
+            }
+        }
+        for nested in &self.block_types {
+            let Some(child) = fields.get_mut(&nested.type_name) else {
+                continue;
+            };
+            let block = &nested.block;
+            *child = match &*child {
+                Value::List(items) => {
+                    Value::List(items.iter().map(|i| block.without_write_only(i)).collect())
+                }
+                Value::Set(items) => {
+                    Value::Set(items.iter().map(|i| block.without_write_only(i)).collect())
+                }
+                Value::Map(items) => Value::Map(
+                    items
+                        .iter()
+                        .map(|(k, i)| (k.clone(), block.without_write_only(i)))
+                        .collect(),
+                ),
+                other => block.without_write_only(other),
+            };
+        }
+        Value::Object(fields)
+    }
+
+    /// Whether this block or a nested one has a write-only attribute.
+    #[must_use]
+    pub fn has_write_only(&self) -> bool {
+        self.attributes.iter().any(|a| a.write_only)
+            || self.block_types.iter().any(|b| b.block.has_write_only())
     }
 }
 

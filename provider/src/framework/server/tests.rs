@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use super::*;
+use crate::tfvalue;
 use crate::tfvalue::{Attribute, AttributePath, Block, Severity, Type};
 
 #[derive(Clone, Copy, PartialEq)]
@@ -240,22 +241,32 @@ fn schema_lists_every_type_and_has_no_definition_errors() {
 fn validation_errors_carry_the_attribute_path() {
     let s = server(Behaviour::Honest);
     let ty = thing_schema().value_type();
-    let diags =
-        s.validate_resource_config("test_thing", &dv(&ty, &thing(Value::Null, "", Value::Null)));
+    let diags = s.validate_resource_config(
+        "test_thing",
+        &dv(&ty, &thing(Value::Null, "", Value::Null)),
+        ClientCapabilities::default(),
+    );
     assert_eq!(errors(&diags), ["name: name must not be empty"]);
 }
 
 #[test]
 fn unknown_type_names_are_reported_with_the_known_ones() {
-    let diags =
-        server(Behaviour::Honest).validate_resource_config("nope", &DynamicValue::default());
+    let diags = server(Behaviour::Honest).validate_resource_config(
+        "nope",
+        &DynamicValue::default(),
+        ClientCapabilities::default(),
+    );
     assert!(errors(&diags)[0].contains("test_thing"), "{diags:?}");
 }
 
 #[test]
 fn undecodable_values_become_diagnostics() {
     let garbage = DynamicValue::msgpack(vec![0x81, 0xa1]);
-    let diags = server(Behaviour::Honest).validate_resource_config("test_thing", &garbage);
+    let diags = server(Behaviour::Honest).validate_resource_config(
+        "test_thing",
+        &garbage,
+        ClientCapabilities::default(),
+    );
     assert!(diags.has_errors());
 }
 

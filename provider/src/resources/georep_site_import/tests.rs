@@ -70,6 +70,7 @@ fn an_imported_site_has_the_arguments_of_the_configuration_that_created_it() {
     let imported = Imported {
         value: arguments_value(import_site("us_east", &registry, &bundle).unwrap()).unwrap(),
         registry,
+        write_only: false,
     };
 
     let state = imported_state(&imported, &mut diags).unwrap();
@@ -90,5 +91,53 @@ fn an_imported_site_has_the_arguments_of_the_configuration_that_created_it() {
         results.namespace_created,
         Field::Known(false),
         "destroying an imported site must leave its namespace"
+    );
+}
+
+#[test]
+fn a_site_written_from_config_yaml_wo_imports_without_its_config() {
+    let config = value(&json!({
+        "cluster": "us_east",
+        "namespace": "quay-enterprise",
+        "config_yaml_wo": config_yaml(),
+        "location": "us_east",
+        "quay": {"replicas": 2},
+        "clair": [{"enabled": false}],
+        "tls": [],
+    }));
+    let mut diags = Diagnostics::default();
+    let site = crate::resources::georep_site_model::site(&config, None, Warnings::Skip, &mut diags)
+        .expect("a valid site");
+    let objects = site.manifests();
+    let mut bundle = objects.bundle_secret.clone().unwrap();
+    bundle["metadata"]["annotations"][WRITE_ONLY_ANNOTATION] = json!(WRITE_ONLY_MARK);
+    let registry = objects.quay_registry.clone();
+    let imported = Imported {
+        value: arguments_value(import_site("us_east", &registry, &bundle).unwrap()).unwrap(),
+        registry,
+        write_only: true,
+    };
+
+    let state = imported_state(&imported, &mut diags).unwrap();
+    assert!(!diags.has_errors(), "{diags:?}");
+    assert_eq!(state.get("config_yaml"), Some(&Value::Null));
+    assert_eq!(state.get("config_yaml_wo"), Some(&Value::Null));
+    let shown = format!("{:?}", to_json(&state));
+    for secret in [
+        "DBPASSWORD",
+        "REDISPASSWORD",
+        "STORAGESECRET",
+        "sk-0f3c9a1e",
+    ] {
+        assert!(
+            !shown.contains(secret),
+            "{secret} reached the imported state"
+        );
+    }
+    let results = SiteResults::read(&state);
+    assert_eq!(results.config_hash, Field::Known(site.config_hash()));
+    assert_eq!(
+        results.bundle_secret_name,
+        Field::Known(site.bundle_secret_name())
     );
 }

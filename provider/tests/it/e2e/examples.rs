@@ -10,9 +10,10 @@
 //! provider versions it needs (`required_version`, a `version` constraint), and none holds a
 //! symlink (Windows checkouts and `cp -r` break them).
 //!
-//! A folder whose README says `Requires Terraform X.Y.Z or newer.` is validated only with the
-//! Terraforms at or above that version, and at least one must be under test: an example no
-//! Terraform validated fails too.
+//! A folder whose README says `Requires Terraform X.Y.Z or newer.`, or whose
+//! `required_version` is `>= X.Y.Z` above 1.0.3 (ephemeral resources need 1.10, write-only
+//! attributes 1.11), is validated only with the Terraforms at or above that version, and at
+//! least one must be under test: an example no Terraform validated fails too.
 
 use std::path::{Path, PathBuf};
 
@@ -53,15 +54,35 @@ fn example_dirs(root: &Path) -> Vec<PathBuf> {
     found
 }
 
-/// The oldest Terraform the example in `dir` supports, from its README's
-/// `Requires Terraform X.Y.Z or newer.`; none when it does not say.
+/// The oldest Terraform the example in `dir` supports: the higher of its README's
+/// `Requires Terraform X.Y.Z or newer.` and a `required_version = ">= X.Y.Z"` in its `.tf`
+/// files; none when neither says.
 fn required_terraform(dir: &Path) -> Option<Version> {
-    let readme = std::fs::read_to_string(dir.join("README.md")).ok()?;
-    let (_, rest) = readme.split_once("Requires Terraform ")?;
-    let (version, _) = rest.split_once(" or newer")?;
-    Some(version.parse().unwrap_or_else(|e| {
-        panic!("{}/README.md: {e}", dir.display());
-    }))
+    let parse = |version: &str, file: &str| -> Version {
+        version.trim().parse().unwrap_or_else(|e| {
+            panic!("{}/{file}: {version:?}: {e}", dir.display());
+        })
+    };
+    let readme = std::fs::read_to_string(dir.join("README.md")).ok();
+    let from_readme = readme.as_deref().and_then(|readme| {
+        let (_, rest) = readme.split_once("Requires Terraform ")?;
+        let (version, _) = rest.split_once(" or newer")?;
+        Some(parse(version, "README.md"))
+    });
+    let from_tf = example_files(dir)
+        .into_iter()
+        .filter(|(name, _)| name.ends_with(".tf"))
+        .flat_map(|(name, text)| {
+            text.lines()
+                .filter_map(|line| {
+                    let constraint = line.trim().strip_prefix("required_version")?;
+                    let constraint = constraint.trim_start().strip_prefix('=')?.trim();
+                    let lowest = constraint.trim_matches('"').trim().strip_prefix(">=")?;
+                    Some(parse(lowest, &name))
+                })
+                .collect::<Vec<_>>()
+        });
+    from_readme.into_iter().chain(from_tf).max()
 }
 
 /// The file holding the variable values an example plans with.
@@ -192,7 +213,20 @@ fn a_readme_can_raise_the_terraform_an_example_needs() {
     )
     .unwrap();
     assert_eq!(required_terraform(dir.path()), Some(Version::new(1, 5, 0)));
-    assert_eq!(required_terraform(&examples_root().join("gitops")), None);
+    std::fs::write(
+        dir.path().join("main.tf"),
+        "terraform {\n  required_version = \">= 1.11.0\"\n}\n",
+    )
+    .unwrap();
+    assert_eq!(required_terraform(dir.path()), Some(Version::new(1, 11, 0)));
+    assert_eq!(
+        required_terraform(&examples_root().join("ephemeral-resources/quay_georep_config")),
+        Some(Version::new(1, 11, 0))
+    );
+    assert_eq!(
+        required_terraform(&examples_root().join("gitops")),
+        Some(Version::new(1, 0, 3))
+    );
 }
 
 #[test]

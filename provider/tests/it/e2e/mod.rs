@@ -51,6 +51,7 @@ mod site_resource;
 mod site_takeover;
 mod smoke;
 mod upgrade;
+mod write_only;
 
 /// The directory holding the `terraform-provider-quay` binary cargo built for these tests.
 pub fn provider_dir() -> PathBuf {

@@ -1,0 +1,368 @@
+//! The shared config kept out of Terraform's files: `ephemeral "quay_georep_config"` feeding
+//! `quay_georep_site.config_yaml_wo` (Terraform 1.11 and later) writes every secret of the
+//! config to the cluster's bundle Secret and none to the state or a saved plan, checked with
+//! the project's secret scanner on `terraform show -json` of both. On Terraform 1.0.3, which
+//! has neither feature, `config_yaml_wo` is refused at its attribute and `config_yaml` works
+//! as before. The simulated cluster runs no operator model, so the sites are applied with
+//! `wait_for_ready = false`.
+
+use georep_harness::secrets::{SecretScanner, describe};
+use georep_harness::sim::{ClusterConfig, Flavour, SimCluster, install_crypto_provider};
+use georep_harness::terraform::{PlanExit, TerraformBinary, Version, Workdir, binaries_under_test};
+use k8s_openapi::api::core::v1::Secret;
+use kube::Api;
+use kube::api::ListParams;
+
+use super::{shared_config_secrets, workdir};
+
+const NAMESPACE: &str = "quay-enterprise";
+
+/// The shared config's arguments. With `ephemeral`, every secret comes from an ephemeral
+/// variable ([`SECRET_VARIABLES`], set through the environment: a saved plan stores the values
+/// of the other variables, and the configuration's literals); otherwise they are literals.
+fn config_arguments(ephemeral: bool) -> String {
+    let value = |variable: &str, literal: &str| {
+        if ephemeral {
+            variable.to_owned()
+        } else {
+            format!("\"{literal}\"")
+        }
+    };
+    let storage = |location: &str| {
+        let host = location.replace('_', "-");
+        format!(
+            r#"
+  storage "{location}" {{
+    driver     = "radosgw"
+    hostname   = "s3.{host}.example.com"
+    bucket     = "quay-{host}"
+    access_key = {}
+    secret_key = {}
+  }}"#,
+            value(
+                &format!("var.bucket_keys.{location}.access_key"),
+                &format!("ak-{location}")
+            ),
+            value(
+                &format!("var.bucket_keys.{location}.secret_key"),
+                &format!("sk-{location}-0123456789")
+            ),
+        )
+    };
+    let uri = if ephemeral {
+        "\"postgresql://quay:${var.db_password}@db.example.com:5432/quay\"".to_owned()
+    } else {
+        "\"postgresql://quay:db-password@db.example.com:5432/quay\"".to_owned()
+    };
+    format!(
+        r#"
+  server_hostname     = "quay.global.example.com"
+  secret_key          = {}
+  database_secret_key = {}
+  database {{
+    uri = {uri}
+  }}
+  redis {{
+    host = "redis.example.com"
+  }}{}{}"#,
+        value("var.secret_key", "0123456789abcdef0123456789abcdef-secret"),
+        value(
+            "var.database_secret_key",
+            "fedcba9876543210fedcba9876543210-dbkey"
+        ),
+        storage("us_east"),
+        storage("eu_west")
+    )
+}
+
+/// The ephemeral variables of [`config_arguments`], with the values the scanner looks for.
+const SECRET_VARIABLES: [(&str, &str); 4] = [
+    ("db_password", "db-password"),
+    ("secret_key", "0123456789abcdef0123456789abcdef-secret"),
+    (
+        "database_secret_key",
+        "fedcba9876543210fedcba9876543210-dbkey",
+    ),
+    (
+        "bucket_keys",
+        r#"{ us_east = { access_key = "ak-us_east", secret_key = "sk-us_east-0123456789" }, eu_west = { access_key = "ak-eu_west", secret_key = "sk-eu_west-0123456789" } }"#,
+    ),
+];
+
+/// A configuration with the shared config as `source` (`ephemeral` or `data`) and one site
+/// on the simulated cluster whose kubeconfig is `kubeconfig`, taking it through `argument`.
+fn main_tf(kubeconfig: &str, source: &str, argument: &str) -> String {
+    let ephemeral = source == "ephemeral";
+    let variables = if ephemeral {
+        r#"
+variable "db_password" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+variable "secret_key" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+variable "database_secret_key" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+variable "bucket_keys" {
+  type      = map(object({ access_key = string, secret_key = string }))
+  sensitive = true
+  ephemeral = true
+}
+"#
+    } else {
+        ""
+    };
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    quay = {{ source = "quay-georep/quay" }}
+  }}
+}}
+
+provider "quay" {{
+  cluster "us_east" {{
+    kubeconfig_path = "{kubeconfig}"
+  }}
+}}
+{variables}
+{source} "quay_georep_config" "shared" {{{arguments}
+}}
+
+resource "quay_georep_site" "us_east" {{
+  cluster        = "us_east"
+  namespace      = "{NAMESPACE}"
+  {argument} = {prefix}quay_georep_config.shared.config_yaml
+  location       = "us_east"
+  wait_for_ready = false
+  clair {{
+    enabled = false
+  }}
+}}
+
+output "config_hash" {{
+  value = quay_georep_site.us_east.config_hash
+}}
+"#,
+        arguments = config_arguments(ephemeral),
+        prefix = if ephemeral { "ephemeral." } else { "data." },
+    )
+}
+
+/// Every secret of [`config_arguments`].
+fn secrets() -> SecretScanner {
+    shared_config_secrets(&["us_east", "eu_west"])
+}
+
+fn start_cluster(runtime: &tokio::runtime::Runtime) -> SimCluster {
+    install_crypto_provider();
+    let mut config = ClusterConfig::new("us-east");
+    config.flavour = Flavour::Openshift;
+    runtime.block_on(SimCluster::start(config)).unwrap()
+}
+
+/// A working directory for `test` with the cluster's kubeconfig in it; its path.
+fn setup(tf: &TerraformBinary, sim: &SimCluster, test: &str) -> (Workdir, String) {
+    let dir = workdir(tf, test);
+    let kubeconfig = dir
+        .write_file("us-east.kubeconfig", &sim.kubeconfig().unwrap())
+        .unwrap();
+    (dir, kubeconfig.display().to_string())
+}
+
+/// The site's config bundle Secrets on the cluster: their `config.yaml` and annotations.
+fn bundles(runtime: &tokio::runtime::Runtime, sim: &SimCluster) -> Vec<(String, Secret)> {
+    runtime.block_on(async {
+        let client = sim.client().await.unwrap();
+        let secrets: Api<Secret> = Api::namespaced(client, NAMESPACE);
+        let list = secrets
+            .list(&ListParams::default().labels("quay-georep/site=registry"))
+            .await
+            .unwrap();
+        list.items
+            .into_iter()
+            .map(|secret| {
+                let yaml = secret
+                    .data
+                    .as_ref()
+                    .and_then(|data| data.get("config.yaml"))
+                    .map(|bytes| String::from_utf8_lossy(&bytes.0).into_owned())
+                    .unwrap_or_default();
+                (yaml, secret)
+            })
+            .collect()
+    })
+}
+
+/// The first Terraform under test at or above 1.11, or `None` with the reason printed.
+fn terraform_with_write_only() -> Option<TerraformBinary> {
+    let found = binaries_under_test()
+        .unwrap_or_else(|error| panic!("{error}"))
+        .into_iter()
+        .find(|tf| tf.version >= Version::new(1, 11, 0));
+    if found.is_none() {
+        eprintln!(
+            "skipped: no Terraform 1.11 or newer under test (put one on PATH); write-only \
+             attributes and ephemeral resources need it"
+        );
+    }
+    found
+}
+
+#[test]
+fn config_from_the_ephemeral_resource_reaches_the_cluster_and_never_the_state_or_plan() {
+    let Some(tf) = terraform_with_write_only() else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sim = start_cluster(&runtime);
+    let (dir, kubeconfig) = setup(&tf, &sim, "write_only_site");
+    let dir = SECRET_VARIABLES.iter().fold(dir, |dir, (name, value)| {
+        dir.with_env(format!("TF_VAR_{name}"), value)
+    });
+    dir.write_main_tf(&main_tf(&kubeconfig, "ephemeral", "config_yaml_wo"))
+        .unwrap();
+    let scanner = secrets();
+
+    let plan = dir
+        .run(["plan", "-no-color", "-input=false", "-out=tfplan"])
+        .unwrap()
+        .require_success()
+        .unwrap_or_else(|error| panic!("{error}"));
+    let mut findings = scanner.scan_text("plan output", &plan.stdout);
+    let shown_plan = dir
+        .run(["show", "-json", "tfplan"])
+        .unwrap()
+        .require_success()
+        .unwrap_or_else(|error| panic!("{error}"));
+    findings.extend(scanner.scan_text("show -json tfplan", &shown_plan.stdout));
+    assert!(
+        shown_plan.stdout.contains("quay_georep_site.us_east"),
+        "the saved plan does not plan the site: {}",
+        shown_plan.stdout
+    );
+
+    dir.run(["apply", "-no-color", "-input=false", "tfplan"])
+        .unwrap()
+        .require_success()
+        .unwrap_or_else(|error| panic!("{error}"));
+    let state = dir
+        .run(["show", "-json"])
+        .unwrap()
+        .require_success()
+        .unwrap_or_else(|error| panic!("{error}"));
+    findings.extend(scanner.scan_text("show -json", &state.stdout));
+    let skip_inputs = |path: &std::path::Path| path == std::path::Path::new("main.tf");
+    findings.extend(scanner.scan_dir(dir.path(), &skip_inputs).unwrap());
+    assert!(
+        findings.is_empty(),
+        "secrets of the shared config reached Terraform's files:\n{}",
+        describe(&findings)
+    );
+
+    // The cluster has them: the bundle Secret holds the rendered config, marked write-only.
+    let written = bundles(&runtime, &sim);
+    assert_eq!(written.len(), 1, "one bundle Secret");
+    let (yaml, secret) = &written[0];
+    assert!(
+        yaml.contains("postgresql://quay:db-password@"),
+        "{}",
+        yaml.len()
+    );
+    let annotations = secret.metadata.annotations.clone().unwrap_or_default();
+    assert_eq!(
+        annotations
+            .get("quay-georep/config-yaml")
+            .map(String::as_str),
+        Some("write-only")
+    );
+    let outputs = dir.output_json().unwrap();
+    let hash = outputs["config_hash"].value.as_str().unwrap_or_default();
+    assert!(hash.starts_with("sha256:"), "{hash}");
+
+    // A refresh renders the site from the live bundle: nothing to change, nothing stored.
+    let again = dir.plan().unwrap();
+    assert_eq!(again.exit, PlanExit::NoChanges, "{:#?}", again.events);
+
+    // A new secret changes config_hash, which plans the update.
+    let dir = dir.with_env("TF_VAR_db_password", "rotated-password");
+    let rotated = dir.plan().unwrap();
+    assert_eq!(rotated.exit, PlanExit::Changes, "{:#?}", rotated.events);
+    dir.apply().unwrap();
+    let after = dir
+        .run(["show", "-json"])
+        .unwrap()
+        .require_success()
+        .unwrap_or_else(|error| panic!("{error}"));
+    let rotated_secret = SecretScanner::new().with("the rotated password", "rotated-password");
+    let leaked = rotated_secret.scan_text("show -json", &after.stdout);
+    assert!(leaked.is_empty(), "{}", describe(&leaked));
+    let written = bundles(&runtime, &sim);
+    assert!(
+        written
+            .iter()
+            .any(|(yaml, _)| yaml.contains("quay:rotated-password@")),
+        "the rotated config did not reach the cluster"
+    );
+    runtime.block_on(sim.stop());
+}
+
+#[test]
+fn terraform_1_0_3_refuses_config_yaml_wo_at_the_attribute_and_applies_config_yaml() {
+    let tf = binaries_under_test().unwrap_or_else(|error| panic!("{error}"))[0].clone();
+    assert_eq!(
+        tf.version,
+        Version::new(1, 0, 3),
+        "the pinned Terraform comes first"
+    );
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sim = start_cluster(&runtime);
+    let (dir, kubeconfig) = setup(&tf, &sim, "write_only_refused");
+    dir.write_main_tf(&main_tf(&kubeconfig, "data", "config_yaml_wo"))
+        .unwrap();
+    sim.faults().reset_counters();
+    let plan = dir.plan().unwrap();
+    assert_eq!(plan.exit, PlanExit::Error, "{:#?}", plan.events);
+    let errors: Vec<_> = plan.events.errors().cloned().collect();
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    let error = &errors[0];
+    assert_eq!(error.summary, "Write-Only Attribute Not Supported");
+    assert!(
+        error.detail.contains("config_yaml_wo") && error.detail.contains("set config_yaml"),
+        "{}",
+        error.detail
+    );
+    let snippet = error.snippet.as_ref().expect("points at the configuration");
+    assert!(
+        snippet.code.contains("config_yaml_wo"),
+        "{:?}",
+        snippet.code
+    );
+    assert_eq!(sim.faults().counters().writes, 0, "nothing may be written");
+
+    dir.write_main_tf(&main_tf(&kubeconfig, "data", "config_yaml"))
+        .unwrap();
+    let applied = dir.apply().unwrap();
+    assert!(applied.succeeded(), "{:#?}", applied.events);
+    let written = bundles(&runtime, &sim);
+    assert_eq!(written.len(), 1);
+    assert!(
+        written[0]
+            .1
+            .metadata
+            .annotations
+            .as_ref()
+            .is_none_or(|a| !a.contains_key("quay-georep/config-yaml")),
+        "a bundle written from config_yaml is not marked write-only"
+    );
+    let again = dir.plan().unwrap();
+    assert_eq!(again.exit, PlanExit::NoChanges, "{:#?}", again.events);
+    runtime.block_on(sim.stop());
+}
