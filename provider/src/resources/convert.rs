@@ -97,6 +97,41 @@ pub(crate) fn domain_input<T: serde::de::DeserializeOwned>(
     }
 }
 
+/// Reports every number of `value` (at `path`) that is not a whole number a 64-bit integer
+/// holds, such as a port of `443.5` or `1e30`: the domain input reads these attributes as
+/// integers, and without this they would fail to map as a provider bug instead of an error
+/// at their attribute. Values under a `dynamic` type are free-form and left alone.
+pub(crate) fn whole_numbers(value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
+    match value {
+        Value::Number(n) if n.as_i64().is_none() => diags.push(
+            Diagnostic::error(
+                "Whole Number Expected",
+                format!(
+                    "{path} is {n}: use a whole number (no fraction, and within the range the \
+                     attribute allows)"
+                ),
+            )
+            .with_attribute(path.clone()),
+        ),
+        Value::Object(items) => {
+            for (name, item) in items {
+                whole_numbers(item, &path.attr(name), diags);
+            }
+        }
+        Value::Map(items) => {
+            for (key, item) in items {
+                whole_numbers(item, &path.key(key), diags);
+            }
+        }
+        Value::List(items) | Value::Tuple(items) => {
+            for (i, item) in items.iter().enumerate() {
+                whole_numbers(item, &path.index(i64::try_from(i).unwrap_or(i64::MAX)), diags);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// The Terraform attribute path of a domain field path (the names are the same by design).
 pub(crate) fn attribute_path(path: &FieldPath) -> AttributePath {
     path.segments()

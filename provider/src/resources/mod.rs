@@ -21,6 +21,8 @@
 mod convert;
 #[cfg(test)]
 mod docs;
+#[cfg(test)]
+mod fuzz_tests;
 pub mod georep_config_data_source;
 mod georep_site_import;
 pub mod georep_site_manifests_data_source;
