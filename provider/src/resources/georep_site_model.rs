@@ -16,7 +16,7 @@ use super::provider_data::ProviderData;
 use super::site_schema::{report, site_arguments, site_block, site_input};
 use super::timeouts::{self, Operation, Timeouts};
 use crate::georep::site::{BLOCKED_GRACE, RegistryStatus, Site, SiteInput, validate_site};
-use crate::tfvalue::{Attribute, Block, Diagnostics, Schema, Type, Value};
+use crate::tfvalue::{Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value};
 
 /// Results the resource computes.
 pub(super) const COMPUTED: [&str; 8] = [
@@ -136,6 +136,25 @@ pub(super) fn site(
         Ok((site, found)) => {
             if warnings == Warnings::Report {
                 report(value, &found, diags);
+                // The one check that needs the clock, so it is made here at the edge.
+                let now = crate::orchestrate::clock::now().unix_seconds();
+                if let Some(problem) = site
+                    .tls()
+                    .and_then(|tls| tls.certificate().validity_problem(now))
+                {
+                    let path = AttributePath::root().attr("tls").index(0).attr("certificate");
+                    diags.push(
+                        Diagnostic::error(
+                            "TLS Certificate Not Valid Now",
+                            format!(
+                                "the certificate in tls.certificate {problem}; Quay would serve \
+                                 a certificate every client refuses: use one valid now"
+                            ),
+                        )
+                        .with_attribute(path),
+                    );
+                    return None;
+                }
             }
             Some(site)
         }
