@@ -125,7 +125,11 @@ pub(crate) fn whole_numbers(value: &Value, path: &AttributePath, diags: &mut Dia
         }
         Value::List(items) | Value::Tuple(items) => {
             for (i, item) in items.iter().enumerate() {
-                whole_numbers(item, &path.index(i64::try_from(i).unwrap_or(i64::MAX)), diags);
+                whole_numbers(
+                    item,
+                    &path.index(i64::try_from(i).unwrap_or(i64::MAX)),
+                    diags,
+                );
             }
         }
         _ => {}

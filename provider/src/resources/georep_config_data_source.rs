@@ -13,9 +13,7 @@ use std::fmt;
 use async_trait::async_trait;
 use serde_json::{Value as Json, json};
 
-use super::convert::{
-    diagnostic, domain_input, issue_is_about_unknown, to_json, whole_numbers,
-};
+use super::convert::{diagnostic, domain_input, issue_is_about_unknown, to_json, whole_numbers};
 use super::model::{Field, Model, dynamic_json, with_fields};
 use super::provider_data::ProviderData;
 use crate::framework::DataSource;

@@ -16,7 +16,9 @@ use super::provider_data::ProviderData;
 use super::site_schema::{report, site_arguments, site_block, site_input};
 use super::timeouts::{self, Operation, Timeouts};
 use crate::georep::site::{BLOCKED_GRACE, RegistryStatus, Site, SiteInput, validate_site};
-use crate::tfvalue::{Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value};
+use crate::tfvalue::{
+    Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
+};
 
 /// Results the resource computes.
 pub(super) const COMPUTED: [&str; 8] = [
@@ -142,7 +144,10 @@ pub(super) fn site(
                     .tls()
                     .and_then(|tls| tls.certificate().validity_problem(now))
                 {
-                    let path = AttributePath::root().attr("tls").index(0).attr("certificate");
+                    let path = AttributePath::root()
+                        .attr("tls")
+                        .index(0)
+                        .attr("certificate");
                     diags.push(
                         Diagnostic::error(
                             "TLS Certificate Not Valid Now",

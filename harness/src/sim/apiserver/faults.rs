@@ -196,7 +196,9 @@ impl Faults {
     /// [`FaultKind::LostReply`] rule matches.
     pub fn lose_reply(&self, verb: &str, resource: &str, name: &str) -> Option<ApiError> {
         self.take(|r| r.fault == FaultKind::LostReply, verb, resource, name)
-            .map(|_| ApiError::Internal("injected fault: the write landed, its reply was lost".into()))
+            .map(|_| {
+                ApiError::Internal("injected fault: the write landed, its reply was lost".into())
+            })
     }
 
     /// Uses up one request of the first rule that `kind` accepts and matches.

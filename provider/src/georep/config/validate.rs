@@ -627,7 +627,10 @@ fn http_url_problem(url: &str) -> Option<String> {
 /// with `MIN_USERNAME_LENGTH` 2 and `MAX_USERNAME_LENGTH` 255).
 fn is_quay_username(name: &str) -> bool {
     (2..=255).contains(&name.len())
-        && name
-            .split(['.', '_', '-'])
-            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
+        && name.split(['.', '_', '-']).all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
 }

@@ -60,7 +60,11 @@ impl Validator {
     fn shared_buckets(&mut self, blocks: &BTreeMap<String, StorageInput>) {
         let mut first: BTreeMap<(String, String), &str> = BTreeMap::new();
         for (label, block) in blocks {
-            let Some(bucket) = block.bucket.as_deref().map(str::trim).filter(|b| !b.is_empty())
+            let Some(bucket) = block
+                .bucket
+                .as_deref()
+                .map(str::trim)
+                .filter(|b| !b.is_empty())
             else {
                 continue;
             };

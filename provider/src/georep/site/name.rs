@@ -179,7 +179,12 @@ mod tests {
 
     #[test]
     fn reserved_namespaces_and_over_long_registry_names_are_refused() {
-        for reserved in ["kube-system", "openshift-operators", "openshift", "kube-node-lease"] {
+        for reserved in [
+            "kube-system",
+            "openshift-operators",
+            "openshift",
+            "kube-node-lease",
+        ] {
             assert!(reserved_namespace_problem(reserved).is_some(), "{reserved}");
         }
         for free in ["quay-enterprise", "openshiftish", "kube"] {

@@ -96,10 +96,18 @@ pub fn validate_site(
         "the QuayRegistry name, such as registry",
     );
     let namespace = namespace.filter(|ns| {
-        v.allowed("namespace", "Reserved Namespace", name::reserved_namespace_problem(ns.as_str()))
+        v.allowed(
+            "namespace",
+            "Reserved Namespace",
+            name::reserved_namespace_problem(ns.as_str()),
+        )
     });
     let name = name.filter(|n| {
-        v.allowed("name", "Registry Name Too Long", name::registry_name_problem(n.as_str()))
+        v.allowed(
+            "name",
+            "Registry Name Too Long",
+            name::registry_name_problem(n.as_str()),
+        )
     });
     let config = v.config(input.config_yaml.as_ref());
     let location = v.location(input.location.as_deref(), config.as_ref());

@@ -115,7 +115,8 @@ pub use error::UpgradeError;
 pub use names::{LEASE_NAME, PROGRESS_CONFIG_MAP};
 pub use observation::{
     Approval, CLOCK_TOLERANCE, ChannelOffer, Component, ComponentState, InstallPlan,
-    JobObservation, JobState, LeaseObservation, Observation, OperatorObservation, SiteObservation, SiteState,
+    JobObservation, JobState, LeaseObservation, Observation, OperatorObservation, SiteObservation,
+    SiteState,
 };
 pub use plan::{SiteObservationSummary, plan_steps};
 pub use progress::{
@@ -123,8 +124,9 @@ pub use progress::{
     SecondaryRecord,
 };
 pub use request::{
-    DEFAULT_LEASE_DURATION, MAX_LEASE_DURATION, MIN_LEASE_DURATION, NONCE_SEPARATOR, OperatorInput, OperatorMethod, RequestError,
-    UpgradeInput, UpgradeRequest, holder_origin, parse_duration, validate,
+    DEFAULT_LEASE_DURATION, MAX_LEASE_DURATION, MIN_LEASE_DURATION, NONCE_SEPARATOR, OperatorInput,
+    OperatorMethod, RequestError, UpgradeInput, UpgradeRequest, holder_origin, parse_duration,
+    validate,
 };
 pub use site::{SiteId, SiteIdError};
 pub use step::{Decision, step};

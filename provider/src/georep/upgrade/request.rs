@@ -220,19 +220,15 @@ impl UpgradeRequest {
         if !ours.contains(NONCE_SEPARATOR) {
             return None;
         }
-        let lease = observation
-            .lease
-            .as_ref()
-            .and_then(|l| l.holder.clone());
+        let lease = observation.lease.as_ref().and_then(|l| l.holder.clone());
         let recorded = observation
             .progress
             .as_ref()
             .and_then(|data| Progress::from_configmap_data(data).ok())
             .map(|p| p.holder().to_owned());
-        [lease, recorded]
-            .into_iter()
-            .flatten()
-            .find(|h| h != ours && h.contains(NONCE_SEPARATOR) && holder_origin(h) == holder_origin(ours))
+        [lease, recorded].into_iter().flatten().find(|h| {
+            h != ours && h.contains(NONCE_SEPARATOR) && holder_origin(h) == holder_origin(ours)
+        })
     }
 }
 

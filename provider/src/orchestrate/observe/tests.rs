@@ -177,4 +177,3 @@ fn the_operator_version_is_read_from_a_value_or_the_annotation_it_refers_to() {
     assert_eq!(annotation_key("metadata.annotations[\"a\"]"), Some("a"));
     assert_eq!(annotation_key("metadata.namespace"), None);
 }
-

@@ -295,10 +295,7 @@ fn a_create_failing_after_its_first_write_is_recorded_and_destroyed() {
             )
             .unwrap();
         assert!(
-            namespace.is_none_or(|ns| ns
-                .metadata
-                .deletion_timestamp
-                .is_some()),
+            namespace.is_none_or(|ns| ns.metadata.deletion_timestamp.is_some()),
             "the namespace the site created was left behind"
         );
         runtime.block_on(sim.stop());

@@ -13,9 +13,7 @@ use terraform_provider_quay::orchestrate::clock::{micro_time, now};
 use terraform_provider_quay::orchestrate::{RunError, run};
 use tokio::time::Instant;
 
-use super::{
-    NAME, NS, Site, assert_upgraded_and_restored, clusters, qr_api, request, three_sites,
-};
+use super::{NAME, NS, Site, assert_upgraded_and_restored, clusters, qr_api, request, three_sites};
 
 fn lease(holder: &str, renewed: Timestamp, seconds: u64) -> Value {
     json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
@@ -26,7 +24,10 @@ fn lease(holder: &str, renewed: Timestamp, seconds: u64) -> Value {
 
 async fn create_lease(site: &Site, object: Value) {
     Api::<Lease>::namespaced(site.client.clone(), NS)
-        .create(&PostParams::default(), &serde_json::from_value(object).unwrap())
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(object).unwrap(),
+        )
         .await
         .unwrap();
 }
@@ -63,7 +64,11 @@ async fn a_lease_write_whose_reply_was_lost_is_recognised_as_ours() {
     )
     .await;
     assert!(result.is_ok(), "{result:?}");
-    assert_eq!(sites[0].sim.faults().rules(), [], "the lost reply was never met");
+    assert_eq!(
+        sites[0].sim.faults().rules(),
+        [],
+        "the lost reply was never met"
+    );
     assert_upgraded_and_restored(&sites).await;
     for t in tasks {
         t.abort();
@@ -84,7 +89,11 @@ async fn a_live_lease_written_on_a_clock_an_hour_behind_is_not_taken_over() {
             let patch = json!({"spec": {"renewTime": micro_time(behind(now()))},
                 "metadata": {"annotations": {"renewals": format!("{:?}", std::time::Instant::now())}}});
             let _ = leases
-                .patch("quay-georep-upgrade", &PatchParams::default(), &Patch::Merge(&patch))
+                .patch(
+                    "quay-georep-upgrade",
+                    &PatchParams::default(),
+                    &Patch::Merge(&patch),
+                )
                 .await;
         }
     });
@@ -153,7 +162,13 @@ async fn two_workspaces_of_one_directory_are_two_holders_and_a_killed_run_resume
     .await
     .unwrap_err();
     assert!(
-        matches!(&green, RunError::Upgrade { source: UpgradeError::LeaseHeld { .. }, .. }),
+        matches!(
+            &green,
+            RunError::Upgrade {
+                source: UpgradeError::LeaseHeld { .. },
+                ..
+            }
+        ),
         "{green:?}"
     );
     secondaries_untouched(&sites).await;
