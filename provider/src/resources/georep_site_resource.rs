@@ -135,7 +135,8 @@ async fn converge(
                  quay_georep_upgrade resource), then apply this change",
                 site.id()
             ),
-        ));
+        )
+        .into());
     }
     let wait = SiteModel::read(planned, diags)
         .wait_for_ready

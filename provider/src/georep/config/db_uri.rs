@@ -254,13 +254,13 @@ mod tests {
     #[test]
     fn a_password_with_unencoded_slash_question_mark_or_hash_is_refused() {
         for bad in [
-            "postgresql://quay:pa/ss@pg:5432/quay",
-            "postgresql://quay:pa?ss@pg:5432/quay",
-            "postgresql://quay:pa#ss@pg/quay",
+            "postgresql://quay:s3cr3t/x@pg:5432/quay",
+            "postgresql://quay:s3cr3t?x@pg:5432/quay",
+            "postgresql://quay:s3cr3t#x@pg/quay",
         ] {
             let err = parse(bad).unwrap_err();
             assert_eq!(err, Error::UnencodedPassword, "{bad}");
-            assert!(!err.to_string().contains("pa"), "{err}");
+            assert!(!err.to_string().contains("s3cr3t"), "{err}");
         }
         assert!(parse("postgresql://quay:pa%2Fss@pg:5432/quay").is_ok());
         assert!(parse("postgresql://pg:5432/quay?options=a@b").is_ok());
