@@ -48,7 +48,7 @@ pub async fn handle(
         headers: parts.headers,
         body,
     };
-    match dispatch(&state, parts.uri.path(), request, certified).await {
+    match dispatch(&state, parts.uri.path(), request).await {
         Ok(response) => response,
         Err(err) => error_response(&err),
     }
@@ -92,7 +92,6 @@ async fn dispatch(
     state: &Arc<ClusterState>,
     path: &str,
     req: ApiRequest,
-    certified: bool,
 ) -> Result<Response<Body>, ApiError> {
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let accept = req.header(header::ACCEPT).to_owned();
