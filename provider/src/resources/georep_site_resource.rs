@@ -472,7 +472,16 @@ async fn refresh(data: &ProviderData, site: &Site, state: &Value) -> Result<Valu
         .await
         .map_err(read_failed)?
     else {
-        return leftovers(&cluster, site, state, created).await;
+        // Only a create that failed half-way (it never saw the registry report a version)
+        // keeps what it left; a site deleted after it ran is planned anew, as before.
+        let half_created = SiteResults::read(state)
+            .current_version
+            .known()
+            .is_none_or(String::is_empty);
+        if half_created {
+            return leftovers(&cluster, site, state, created).await;
+        }
+        return Ok(Value::Null);
     };
     let status = RegistryStatus::read(&registry);
     let held_for_upgrade = status.is_held_for_upgrade();
@@ -503,10 +512,10 @@ async fn refresh(data: &ProviderData, site: &Site, state: &Value) -> Result<Valu
     Ok(new_state)
 }
 
-/// The state of a site whose `QuayRegistry` is missing: gone (`null`, so Terraform plans to
-/// create it) when nothing of it is left, but kept, with the missing object as drift, while
-/// its bundle Secret or the namespace it created still exists (a create that failed half-way),
-/// so that a destroy removes them.
+/// The state of a create that failed half-way, whose `QuayRegistry` is missing: gone
+/// (`null`, so Terraform plans to create it) when nothing of it is left, but kept, with the
+/// missing object as drift, while its bundle Secret or the namespace it created still
+/// exists, so that a destroy removes them.
 async fn leftovers(
     cluster: &Cluster,
     site: &Site,
