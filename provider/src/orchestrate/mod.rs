@@ -11,16 +11,20 @@
 //! # Brief overview
 //!
 //! - [`observe`]: one round of reads; an unreachable site is data, not an error.
-//! - [`perform`]: one action; the Lease is a compare-and-swap on `resourceVersion`.
+//! - [`perform`]: one action; the Lease is a compare-and-swap on `resourceVersion`, and is
+//!   read again before every change.
 //! - [`run`]: observe → step → perform → pause, until done, an error, the deadline or
 //!   Terraform's stop; returns the [`StepRecord`]s.
 //! - [`clock`]: the wall clock and Kubernetes time text.
+//! - `lease`: the Lease's expiry measured on this process's clock, not its writer's.
 
 pub mod clock;
+mod lease;
 mod observe;
 mod perform;
 mod run;
 
+pub use lease::LeaseClock;
 pub use observe::{COMPONENT_LABEL, REGISTRY_LABEL, observe};
 pub use perform::{Error, perform};
 pub use run::{PAUSE, RunError, StepRecord, run};

@@ -16,14 +16,15 @@ use base64::Engine as _;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
-use super::clock::parse_rfc3339;
+use super::clock;
+use super::lease::LeaseClock;
 use crate::cluster::{Cluster, Clusters, Error as ClusterError, Kind};
 use crate::georep::errors;
 use crate::georep::site::{JOB_NAME_LABEL, RegistryStatus, Rollout, failing_pod_message};
 use crate::georep::upgrade::{
     Approval, ChannelOffer, Component, ComponentState, Condition, InstallPlan, JobObservation,
-    JobState, LEASE_NAME, LeaseObservation, Observation, OperatorMethod, OperatorObservation,
-    PROGRESS_CONFIG_MAP, SiteId, SiteObservation, SiteState, UpgradeRequest,
+    JobState, LEASE_NAME, Observation, OperatorMethod, OperatorObservation, PROGRESS_CONFIG_MAP,
+    SiteId, SiteObservation, SiteState, Timestamp, UpgradeRequest,
 };
 
 /// The Deployment label naming a pod's component.
@@ -31,11 +32,22 @@ pub const COMPONENT_LABEL: &str = "quay-component";
 /// The label naming a pod's `QuayRegistry`.
 pub const REGISTRY_LABEL: &str = "quay-operator/quayregistry";
 
-/// Reads every site of `request`, and the Lease and progress record on the primary cluster.
+/// Reads every site of `request`, and the Lease and progress record on the primary cluster,
+/// with the Lease's expiry measured from now (a process that has not watched it before).
 ///
 /// Never fails: a site that cannot be read is reported as unreachable, and the Lease and
 /// progress record are `None` when the primary cannot be read (the state machine then waits).
 pub async fn observe(clusters: &Clusters, request: &UpgradeRequest) -> Observation {
+    observe_with(clusters, request, &mut LeaseClock::default(), clock::now()).await
+}
+
+/// [`observe`], with the Lease seen through `lease_clock` at `now` (see [`LeaseClock`]).
+pub(crate) async fn observe_with(
+    clusters: &Clusters,
+    request: &UpgradeRequest,
+    lease_clock: &mut LeaseClock,
+    now: Timestamp,
+) -> Observation {
     let mut observation = Observation::default();
     let mut primary_ok = false;
     for site in request.sites() {
@@ -59,7 +71,7 @@ pub async fn observe(clusters: &Clusters, request: &UpgradeRequest) -> Observati
         if let Ok(cluster) = clusters.get(primary.cluster()).await {
             match read_coordination(&cluster, primary.namespace()).await {
                 Ok((lease, progress)) => {
-                    observation.lease = lease;
+                    observation.lease = lease_clock.observe(lease.as_ref(), now);
                     observation.progress = progress;
                 }
                 Err(e) => {
@@ -76,15 +88,14 @@ pub async fn observe(clusters: &Clusters, request: &UpgradeRequest) -> Observati
     observation
 }
 
-/// The Lease and the progress ConfigMap's data, each `None` when absent.
+/// The Lease object and the progress ConfigMap's data, each `None` when absent.
 async fn read_coordination(
     cluster: &Cluster,
     namespace: &str,
-) -> Result<(Option<LeaseObservation>, Option<BTreeMap<String, String>>), ClusterError> {
+) -> Result<(Option<Value>, Option<BTreeMap<String, String>>), ClusterError> {
     let lease = cluster
         .get(&Kind::LEASE, Some(namespace), LEASE_NAME)
-        .await?
-        .map(|l| lease_observation(&l));
+        .await?;
     let progress = cluster
         .get(&Kind::CONFIG_MAP, Some(namespace), PROGRESS_CONFIG_MAP)
         .await?
@@ -92,24 +103,11 @@ async fn read_coordination(
     Ok((lease, progress))
 }
 
-/// What a Lease object says about its holder.
-pub(crate) fn lease_observation(lease: &Value) -> LeaseObservation {
-    let spec = &lease["spec"];
-    let holder = spec["holderIdentity"]
+/// The holder of a Lease object, `None` when released.
+pub(crate) fn lease_holder(lease: &Value) -> Option<&str> {
+    lease["spec"]["holderIdentity"]
         .as_str()
         .filter(|h| !h.is_empty())
-        .map(str::to_owned);
-    let renewed = spec["renewTime"]
-        .as_str()
-        .or_else(|| spec["acquireTime"].as_str())
-        .and_then(parse_rfc3339);
-    let duration = spec["leaseDurationSeconds"]
-        .as_u64()
-        .map(std::time::Duration::from_secs);
-    LeaseObservation {
-        holder,
-        expires: renewed.zip(duration).map(|(t, d)| t.plus(d)),
-    }
 }
 
 fn string_map(value: &Value) -> BTreeMap<String, String> {

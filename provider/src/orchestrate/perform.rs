@@ -3,7 +3,10 @@
 //! Every action is idempotent (performing it twice is harmless). The Lease is taken as a
 //! compare-and-swap: create when absent, otherwise replace with the `resourceVersion` just
 //! read, so of two runs racing for it exactly one wins and the other gets
-//! [`Error::LeaseHeld`]. `QuayRegistry` components are changed by reading the object and
+//! [`Error::LeaseHeld`]. A write whose reply was lost is settled by reading the Lease again:
+//! if it holds our identity and the renewal we sent, the write landed. Before every other
+//! change the run calls [`check_lease`], so nothing is changed on a Lease that lapsed or
+//! was taken over meanwhile. `QuayRegistry` components are changed by reading the object and
 //! writing its whole `spec.components` list back with a merge patch that carries the
 //! `resourceVersion` read, keeping every other component and override as found.
 
@@ -13,7 +16,8 @@ use serde_json::{Map, Value, json};
 use tracing::info;
 
 use super::clock::micro_time;
-use super::observe::{annotation_key, lease_observation};
+use super::lease::LeaseClock;
+use super::observe::{annotation_key, lease_holder};
 use crate::cluster::{Cluster, Clusters, Error as ClusterError, Kind};
 use crate::georep::upgrade::{
     Action, Component, LEASE_NAME, OperatorUpgrade, PROGRESS_CONFIG_MAP, RegistryStatus,
@@ -46,6 +50,18 @@ pub enum Error {
         /// When its hold expires, RFC 3339 (or `unknown`).
         expires: String,
     },
+    /// Before a change, the Lease was found no longer ours (lapsed, released or taken).
+    #[error(
+        "Lease {LEASE_NAME} in namespace {namespace} on cluster {cluster} is no longer held by this run ({found}); nothing was changed"
+    )]
+    LeaseLost {
+        /// The primary's cluster.
+        cluster: String,
+        /// The primary's namespace.
+        namespace: String,
+        /// What was found instead, in words.
+        found: String,
+    },
     /// An object the action changes does not exist.
     #[error("{object} on cluster {cluster} does not exist")]
     Missing {
@@ -58,8 +74,9 @@ pub enum Error {
 
 impl Error {
     /// Whether observing again and retrying may succeed: connection failures, 409, 429 and
-    /// 5xx answers. A Lease held by someone else, a missing object and other refusals are
-    /// final.
+    /// 5xx answers, and a Lease found lost before a change (the next round takes it again or
+    /// reports its holder). A Lease held by someone else, a missing object and other
+    /// refusals are final.
     #[must_use]
     pub fn is_retryable(&self) -> bool {
         match self {
@@ -67,6 +84,7 @@ impl Error {
                 None => matches!(source, ClusterError::Api { .. }),
                 Some(code) => code == 409 || code == 429 || code >= 500,
             },
+            Self::LeaseLost { .. } => true,
             Self::LeaseHeld { .. } | Self::Missing { .. } => false,
         }
     }
@@ -87,7 +105,7 @@ async fn cluster_of(clusters: &Clusters, site: &SiteId) -> Result<Cluster, Error
         )))
 }
 
-/// Performs `action` at time `now` for `request`.
+/// Performs `action` at time `now` for `request`; `lease_clock` hears of Lease writes.
 ///
 /// # Errors
 ///
@@ -98,31 +116,36 @@ pub async fn perform(
     request: &UpgradeRequest,
     action: &Action,
     now: Timestamp,
+    lease_clock: &mut LeaseClock,
 ) -> Result<(), Error> {
     let primary = request.primary();
     match action {
         Action::Wait { .. } => Ok(()),
         Action::AcquireLease { holder, duration } => {
             let cluster = cluster_of(clusters, primary).await?;
-            acquire_lease(
-                &cluster,
-                primary.namespace(),
+            let write = LeaseWrite {
+                cluster: &cluster,
+                namespace: primary.namespace(),
                 holder,
-                duration.as_secs(),
+                seconds: duration.as_secs(),
                 now,
-            )
-            .await
+            };
+            let stored = write.acquire(lease_clock).await?;
+            lease_clock.wrote(&stored, now);
+            Ok(())
         }
         Action::RenewLease { holder, duration } => {
             let cluster = cluster_of(clusters, primary).await?;
-            renew_lease(
-                &cluster,
-                primary.namespace(),
+            let write = LeaseWrite {
+                cluster: &cluster,
+                namespace: primary.namespace(),
                 holder,
-                duration.as_secs(),
+                seconds: duration.as_secs(),
                 now,
-            )
-            .await
+            };
+            let stored = write.renew(lease_clock).await?;
+            lease_clock.wrote(&stored, now);
+            Ok(())
         }
         Action::ReleaseLease { holder } => {
             let cluster = cluster_of(clusters, primary).await?;
@@ -203,91 +226,155 @@ async fn read_lease(cluster: &Cluster, namespace: &str) -> Result<Option<Value>,
         .map_err(cluster_error(format!("read Lease {LEASE_NAME}")))
 }
 
-async fn held_by_other(cluster: &Cluster, namespace: &str) -> Error {
-    let found = read_lease(cluster, namespace).await.ok().flatten();
-    let seen = found.as_ref().map(lease_observation);
-    Error::LeaseHeld {
+/// Checks, just before a change, that the Lease is still held by `request`'s holder and has
+/// not lapsed on this process's clock.
+///
+/// # Errors
+///
+/// [`Error::LeaseLost`] (retryable: the next round observes again) when it is not; a
+/// cluster error when it cannot be read.
+pub(crate) async fn check_lease(
+    clusters: &Clusters,
+    request: &UpgradeRequest,
+    lease_clock: &mut LeaseClock,
+    now: Timestamp,
+) -> Result<(), Error> {
+    let primary = request.primary();
+    let cluster = cluster_of(clusters, primary).await?;
+    let found = read_lease(&cluster, primary.namespace()).await?;
+    let seen = lease_clock.observe(found.as_ref(), now);
+    let lost = |found: String| Error::LeaseLost {
         cluster: cluster.key().to_owned(),
-        namespace: namespace.to_owned(),
-        holder: seen
+        namespace: primary.namespace().to_owned(),
+        found,
+    };
+    match seen {
+        None => Err(lost("the Lease does not exist".to_owned())),
+        Some(seen) => match seen.live_holder(now) {
+            Some(holder) if holder == request.holder() => Ok(()),
+            Some(other) => Err(lost(format!("held by {other}"))),
+            None if seen.holder.as_deref() == Some(request.holder()) => {
+                Err(lost("it lapsed before it was renewed".to_owned()))
+            }
+            None => Err(lost("released".to_owned())),
+        },
+    }
+}
+
+/// One write of the Lease by `holder` at `now`.
+struct LeaseWrite<'a> {
+    cluster: &'a Cluster,
+    namespace: &'a str,
+    holder: &'a str,
+    seconds: u64,
+    now: Timestamp,
+}
+
+impl LeaseWrite<'_> {
+    fn held(&self, holder: &str, expires: Option<Timestamp>) -> Error {
+        Error::LeaseHeld {
+            cluster: self.cluster.key().to_owned(),
+            namespace: self.namespace.to_owned(),
+            holder: holder.to_owned(),
+            expires: expires.map_or_else(|| "unknown".to_owned(), |t| t.to_string()),
+        }
+    }
+
+    /// Settles a write that failed or whose reply was lost (the cluster layer's retry of a
+    /// write that had landed meets a 409): read the Lease again; if it holds our identity
+    /// and the renewal we sent, the write landed. Otherwise `failed` stands, or (after a
+    /// conflict) the holder found.
+    async fn settle(
+        &self,
+        failed: ClusterError,
+        what: &str,
+        lease_clock: &mut LeaseClock,
+    ) -> Result<Value, Error> {
+        let conflict = failed.is_conflict();
+        let found = read_lease(self.cluster, self.namespace)
+            .await
+            .ok()
+            .flatten();
+        if let Some(found) = found.as_ref()
+            && lease_holder(found) == Some(self.holder)
+            && found["spec"]["renewTime"].as_str() == Some(micro_time(self.now).as_str())
+        {
+            info!(
+                holder = self.holder,
+                "the Lease write landed though its reply was lost"
+            );
+            return Ok(found.clone());
+        }
+        if !conflict {
+            return Err(cluster_error(format!("{what} Lease {LEASE_NAME}"))(failed));
+        }
+        let seen = lease_clock.observe(found.as_ref(), self.now);
+        let holder = seen
             .as_ref()
             .and_then(|s| s.holder.clone())
-            .unwrap_or_else(|| "another run".to_owned()),
-        expires: seen
-            .and_then(|s| s.expires)
-            .map_or_else(|| "unknown".to_owned(), |t| t.to_string()),
+            .unwrap_or_else(|| "another run".to_owned());
+        Err(self.held(&holder, seen.and_then(|s| s.expires)))
     }
-}
 
-async fn acquire_lease(
-    cluster: &Cluster,
-    namespace: &str,
-    holder: &str,
-    seconds: u64,
-    now: Timestamp,
-) -> Result<(), Error> {
-    match read_lease(cluster, namespace).await? {
-        None => {
-            let mut manifest = lease_manifest(namespace, Some(holder), seconds, now, None);
-            manifest["spec"]["acquireTime"] = json!(micro_time(now));
-            manifest["spec"]["leaseTransitions"] = json!(0);
-            match cluster.create(&manifest).await {
-                Ok(_) => Ok(()),
-                Err(e) if e.is_conflict() => Err(held_by_other(cluster, namespace).await),
-                Err(e) => Err(cluster_error(format!("create Lease {LEASE_NAME}"))(e)),
-            }
-        }
-        Some(lease) => {
-            let seen = lease_observation(&lease);
-            match seen.live_holder(now) {
-                Some(other) if other != holder => {
-                    return Err(Error::LeaseHeld {
-                        cluster: cluster.key().to_owned(),
-                        namespace: namespace.to_owned(),
-                        holder: other.to_owned(),
-                        expires: seen
-                            .expires
-                            .map_or_else(|| "unknown".to_owned(), |t| t.to_string()),
-                    });
-                }
-                _ => {}
-            }
-            let mut manifest = lease_manifest(namespace, Some(holder), seconds, now, Some(&lease));
-            if seen.holder.as_deref() != Some(holder) {
+    async fn acquire(&self, lease_clock: &mut LeaseClock) -> Result<Value, Error> {
+        let (namespace, holder, now) = (self.namespace, self.holder, self.now);
+        match read_lease(self.cluster, namespace).await? {
+            None => {
+                let mut manifest = lease_manifest(namespace, Some(holder), self.seconds, now, None);
                 manifest["spec"]["acquireTime"] = json!(micro_time(now));
-                let transitions = lease["spec"]["leaseTransitions"].as_i64().unwrap_or(0);
-                manifest["spec"]["leaseTransitions"] = json!(transitions + 1);
-            }
-            match cluster.replace(&manifest).await {
-                Ok(_) => {
-                    info!(holder, "took Lease {LEASE_NAME}");
-                    Ok(())
+                manifest["spec"]["leaseTransitions"] = json!(0);
+                match self.cluster.create(&manifest).await {
+                    Ok(stored) => Ok(stored),
+                    Err(e) => self.settle(e, "create", lease_clock).await,
                 }
-                Err(e) if e.is_conflict() => Err(held_by_other(cluster, namespace).await),
-                Err(e) => Err(cluster_error(format!("take Lease {LEASE_NAME}"))(e)),
+            }
+            Some(lease) => {
+                let seen = lease_clock.observe(Some(&lease), now);
+                if let Some(seen) = &seen
+                    && let Some(other) = seen.live_holder(now)
+                    && other != holder
+                {
+                    return Err(self.held(other, seen.expires));
+                }
+                let mut manifest =
+                    lease_manifest(namespace, Some(holder), self.seconds, now, Some(&lease));
+                if lease_holder(&lease) != Some(holder) {
+                    manifest["spec"]["acquireTime"] = json!(micro_time(now));
+                    let transitions = lease["spec"]["leaseTransitions"].as_i64().unwrap_or(0);
+                    manifest["spec"]["leaseTransitions"] = json!(transitions.saturating_add(1));
+                }
+                match self.cluster.replace(&manifest).await {
+                    Ok(stored) => {
+                        info!(holder, "took Lease {LEASE_NAME}");
+                        Ok(stored)
+                    }
+                    Err(e) => self.settle(e, "take", lease_clock).await,
+                }
             }
         }
     }
-}
 
-async fn renew_lease(
-    cluster: &Cluster,
-    namespace: &str,
-    holder: &str,
-    seconds: u64,
-    now: Timestamp,
-) -> Result<(), Error> {
-    let lease = read_lease(cluster, namespace).await?;
-    match lease {
-        Some(lease) if lease_observation(&lease).holder.as_deref() == Some(holder) => {
-            let manifest = lease_manifest(namespace, Some(holder), seconds, now, Some(&lease));
-            cluster
-                .replace(&manifest)
-                .await
-                .map(|_| ())
-                .map_err(cluster_error(format!("renew Lease {LEASE_NAME}")))
+    async fn renew(&self, lease_clock: &mut LeaseClock) -> Result<Value, Error> {
+        let (namespace, holder, now) = (self.namespace, self.holder, self.now);
+        let lease = read_lease(self.cluster, namespace).await?;
+        match lease {
+            Some(lease) if lease_holder(&lease) == Some(holder) => {
+                let manifest =
+                    lease_manifest(namespace, Some(holder), self.seconds, now, Some(&lease));
+                match self.cluster.replace(&manifest).await {
+                    Ok(stored) => Ok(stored),
+                    Err(e) => self.settle(e, "renew", lease_clock).await,
+                }
+            }
+            other => {
+                let seen = lease_clock.observe(other.as_ref(), now);
+                let holder = seen
+                    .as_ref()
+                    .and_then(|s| s.holder.clone())
+                    .unwrap_or_else(|| "another run".to_owned());
+                Err(self.held(&holder, seen.and_then(|s| s.expires)))
+            }
         }
-        _ => Err(held_by_other(cluster, namespace).await),
     }
 }
 
@@ -295,7 +382,7 @@ async fn release_lease(cluster: &Cluster, namespace: &str, holder: &str) -> Resu
     let Some(lease) = read_lease(cluster, namespace).await? else {
         return Ok(());
     };
-    if lease_observation(&lease).holder.as_deref() != Some(holder) {
+    if lease_holder(&lease) != Some(holder) {
         return Ok(());
     }
     let mut manifest = lease.clone();
@@ -533,92 +620,4 @@ pub(crate) fn operator_template(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scale_down_keeps_other_overrides_and_unmanages_the_hpa() {
-        let components = vec![
-            json!({"kind": "quay", "managed": true, "overrides": {"replicas": 3, "env": [{"name": "A", "value": "b"}]}}),
-            json!({"kind": "mirror", "managed": true}),
-            json!({"kind": "postgres", "managed": false}),
-            json!({"kind": "horizontalpodautoscaler", "managed": true}),
-        ];
-        let zero = BTreeMap::from([(Component::Quay, Some(0)), (Component::Mirror, Some(0))]);
-        let edited = edited_components(&components, &zero, false);
-        assert_eq!(edited[0]["overrides"]["replicas"], json!(0));
-        assert_eq!(edited[0]["overrides"]["env"][0]["name"], json!("A"));
-        assert_eq!(edited[1]["overrides"]["replicas"], json!(0));
-        assert_eq!(edited[2], components[2]);
-        assert_eq!(edited[3]["managed"], json!(false));
-    }
-
-    #[test]
-    fn restore_removes_replicas_that_were_absent() {
-        let components =
-            vec![json!({"kind": "quay", "managed": true, "overrides": {"replicas": 0}})];
-        let original = BTreeMap::from([(Component::Quay, None)]);
-        let edited = edited_components(&components, &original, true);
-        assert_eq!(edited[0]["overrides"], json!({}));
-        assert_eq!(
-            edited[1],
-            json!({"kind": "horizontalpodautoscaler", "managed": true})
-        );
-    }
-
-    #[test]
-    fn operator_image_quay_version_and_component_images_are_set_on_the_operator_container() {
-        let template = json!({"spec": {"containers": [
-            {"name": "sidecar", "image": "s"},
-            {"name": "quay-operator", "image": "old", "env": [
-                {"name": "QUAY_VERSION", "value": "3.14.8"},
-                {"name": "X", "value": "y"},
-                {"name": "RELATED_IMAGE_COMPONENT_QUAY", "value": "quay.io/projectquay/quay:3.14.8"},
-            ]},
-        ]}});
-        let images = RelatedImages::from([
-            (
-                "RELATED_IMAGE_COMPONENT_QUAY".to_owned(),
-                "quay.io/projectquay/quay:3.15.7".to_owned(),
-            ),
-            (
-                "RELATED_IMAGE_COMPONENT_CLAIR".to_owned(),
-                "quay.io/projectquay/clair:4.8.0".to_owned(),
-            ),
-        ]);
-        let edited = operator_template(&template, "new", "3.15.7", &images).unwrap();
-        let containers = &edited["spec"]["containers"];
-        assert_eq!(containers[0], template["spec"]["containers"][0]);
-        assert_eq!(containers[1]["image"], json!("new"));
-        assert_eq!(
-            containers[1]["env"],
-            json!([
-                {"name": "QUAY_VERSION", "value": "3.15.7"},
-                {"name": "X", "value": "y"},
-                {"name": "RELATED_IMAGE_COMPONENT_QUAY", "value": "quay.io/projectquay/quay:3.15.7"},
-                {"name": "RELATED_IMAGE_COMPONENT_CLAIR", "value": "quay.io/projectquay/clair:4.8.0"},
-            ])
-        );
-        let empty = json!({"spec": {"containers": []}});
-        assert!(operator_template(&empty, "new", "3.15.7", &images).is_none());
-    }
-
-    #[test]
-    fn a_quay_version_read_from_the_pod_annotation_is_set_there() {
-        let template = json!({
-            "metadata": {"annotations": {"quay-version": "3.14.8", "olm.targetNamespaces": ""}},
-            "spec": {"containers": [{"name": "quay-operator", "image": "old", "env": [
-                {"name": "QUAY_VERSION", "valueFrom": {"fieldRef": {"fieldPath": "metadata.annotations['quay-version']"}}},
-            ]}]},
-        });
-        let edited = operator_template(&template, "new", "3.15.7", &RelatedImages::new()).unwrap();
-        assert_eq!(
-            edited["metadata"]["annotations"],
-            json!({"quay-version": "3.15.7", "olm.targetNamespaces": ""})
-        );
-        assert_eq!(
-            edited["spec"]["containers"][0]["env"],
-            template["spec"]["containers"][0]["env"]
-        );
-    }
-}
+mod tests;

@@ -13,8 +13,9 @@ use tokio::time::Instant;
 use tracing::{info, warn};
 
 use super::clock;
-use super::observe::observe;
-use super::perform::{self, perform};
+use super::lease::LeaseClock;
+use super::observe::observe_with;
+use super::perform::{self, check_lease, perform};
 use crate::cluster::Clusters;
 use crate::georep::errors;
 use crate::georep::upgrade::{
@@ -169,6 +170,9 @@ pub async fn run(
     mut on_status: impl FnMut(&str) + Send,
 ) -> Result<Vec<StepRecord>, RunError> {
     let started = Instant::now();
+    // A killed run of the same origin continues under the holder identity it recorded.
+    let mut request = request.clone();
+    let mut lease_clock = LeaseClock::default();
     let mut steps: Vec<StepRecord> = Vec::new();
     let mut milestones = 0usize;
     // The version the run goes to: what preflight resolved and recorded (a minor's channel
@@ -187,8 +191,13 @@ pub async fn run(
                 steps,
             });
         }
-        let observation = observe(clusters, request).await;
         let now = clock::now();
+        let observation = observe_with(clusters, &request, &mut lease_clock, now).await;
+        if let Some(recorded) = request.holder_to_resume(&observation) {
+            info!(holder = %recorded, "resuming the run recorded by this working directory and workspace");
+            request = request.with_holder(recorded);
+        }
+        let request = &request;
         let decision = match step(request, &observation, now) {
             Ok(decision) => decision,
             Err(source) => return Err(RunError::Upgrade { source, steps }),
@@ -200,7 +209,16 @@ pub async fn run(
             if !action.is_change() {
                 continue;
             }
-            match perform(clusters, request, action, now).await {
+            let checked = if needs_lease(action) {
+                check_lease(clusters, request, &mut lease_clock, clock::now()).await
+            } else {
+                Ok(())
+            };
+            let performed = match checked {
+                Ok(()) => perform(clusters, request, action, now, &mut lease_clock).await,
+                Err(e) => Err(e),
+            };
+            match performed {
                 Ok(()) => {
                     changed = true;
                     if let Some(what) = describe(action) {
@@ -239,6 +257,20 @@ pub async fn run(
             () = tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))) => {}
         }
     }
+}
+
+/// Whether `action` changes the sites or the record, and so may only be performed while
+/// this run holds the Lease. The Lease's own actions and waits need no check; neither does
+/// clearing the record, which happens once the upgrade is complete (after the release, or
+/// when a run finds a finished record without a Lease).
+fn needs_lease(action: &Action) -> bool {
+    matches!(
+        action,
+        Action::WriteProgress(_)
+            | Action::ScaleDown { .. }
+            | Action::Restore { .. }
+            | Action::UpgradeOperator { .. }
+    )
 }
 
 /// Adds the progress record's milestones not seen yet.

@@ -60,7 +60,12 @@ fn domain_json(value: &Value, leave_out: &[&str]) -> serde_json::Value {
                 fields.retain(|_, v| !v.is_null());
                 fields.values_mut().for_each(drop_null_fields);
             }
-            serde_json::Value::Array(items) => items.iter_mut().for_each(drop_null_fields),
+            // A list element unknown at plan is left out, as if not written yet (null
+            // elements were refused before mapping, see `whole_numbers`).
+            serde_json::Value::Array(items) => {
+                items.retain(|item| !item.is_null());
+                items.iter_mut().for_each(drop_null_fields);
+            }
             _ => {}
         }
     }
@@ -94,6 +99,61 @@ pub(crate) fn domain_input<T: serde::de::DeserializeOwned>(
             ));
             None
         }
+    }
+}
+
+/// Reports what the domain input cannot read, each at its attribute: every number of `value`
+/// (at `path`) that is not a whole number a 64-bit integer holds, such as a port of `443.5`
+/// or `1e30`, and every null element of a list or map (`super_users = [null]`). Without
+/// this they would fail to map as a provider bug instead of an error at their attribute.
+/// Values under a `dynamic` type are free-form and left alone.
+pub(crate) fn whole_numbers(value: &Value, path: &AttributePath, diags: &mut Diagnostics) {
+    match value {
+        Value::Number(n) if n.as_i64().is_none() => diags.push(
+            Diagnostic::error(
+                "Whole Number Expected",
+                format!(
+                    "{path} is {n}: use a whole number (no fraction, and within the range the \
+                     attribute allows)"
+                ),
+            )
+            .with_attribute(path.clone()),
+        ),
+        Value::Object(items) => {
+            for (name, item) in items {
+                whole_numbers(item, &path.attr(name), diags);
+            }
+        }
+        Value::Map(items) => {
+            for (key, item) in items {
+                element(item, &path.key(key), diags);
+            }
+        }
+        Value::List(items) | Value::Tuple(items) => {
+            for (i, item) in items.iter().enumerate() {
+                element(
+                    item,
+                    &path.index(i64::try_from(i).unwrap_or(i64::MAX)),
+                    diags,
+                );
+            }
+        }
+        _ => {}
+    }
+}
+
+/// One element of a list or map: null is refused, anything else checked as a value.
+fn element(item: &Value, path: &AttributePath, diags: &mut Diagnostics) {
+    if item.is_null() {
+        diags.push(
+            Diagnostic::error(
+                "Null Element",
+                format!("{path} is null; remove it or give it a value"),
+            )
+            .with_attribute(path.clone()),
+        );
+    } else {
+        whole_numbers(item, path, diags);
     }
 }
 

@@ -16,7 +16,7 @@ use std::fmt;
 use async_trait::async_trait;
 use serde_json::{Value as Json, json};
 
-use super::convert::{diagnostic, domain_input, issue_is_about_unknown, to_json};
+use super::convert::{diagnostic, domain_input, issue_is_about_unknown, to_json, whole_numbers};
 use super::model::{Field, Model, dynamic_json, with_fields};
 use super::provider_data::ProviderData;
 use crate::framework::DataSource;
@@ -174,6 +174,7 @@ pub(crate) fn schema() -> Schema {
 /// Maps the configuration onto the domain input, reporting shape problems the schema cannot
 /// express (a `dynamic` argument that is not a map).
 fn input(config: &Value, diags: &mut Diagnostics) -> Option<ConfigInput> {
+    whole_numbers(config, &AttributePath::root(), diags);
     for (outer, inner) in MAP_ARGUMENTS {
         let (value, path) = match inner {
             None => (config.get(outer), AttributePath::root().attr(outer)),

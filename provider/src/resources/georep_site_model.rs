@@ -234,6 +234,28 @@ fn validated_site(
         Ok((site, found)) => {
             if warnings == Warnings::Report {
                 report(value, &found, diags);
+                // The one check that needs the clock, so it is made here at the edge.
+                let now = crate::orchestrate::clock::now().unix_seconds();
+                if let Some(problem) = site
+                    .tls()
+                    .and_then(|tls| tls.certificate().validity_problem(now))
+                {
+                    let path = AttributePath::root()
+                        .attr("tls")
+                        .index(0)
+                        .attr("certificate");
+                    diags.push(
+                        Diagnostic::error(
+                            "TLS Certificate Not Valid Now",
+                            format!(
+                                "the certificate in tls.certificate {problem}; Quay would serve \
+                                 a certificate every client refuses: use one valid now"
+                            ),
+                        )
+                        .with_attribute(path),
+                    );
+                    return None;
+                }
             }
             Some(site)
         }

@@ -12,8 +12,12 @@
 //! Sites of one apply that share a database install one at a time ([`super::migration_gate`]),
 //! because every new site's operator runs a migration Job against that database.
 //!
+//! A create that fails after its first write returns the state of what it wrote next to the
+//! error, so Terraform records the site (tainted) and a destroy removes it.
+//!
 //! Read compares the live objects with the rendering: a deleted `QuayRegistry` makes the site
-//! disappear from state (Terraform plans to create it), and any other difference in the fields
+//! disappear from state (Terraform plans to create it) unless its Secret or the namespace it
+//! created is left, and any other difference in the fields
 //! the provider sets is listed in `drift`, which the next plan clears, so the difference shows
 //! in `terraform plan` and `terraform apply` restores it.
 //!
@@ -68,11 +72,41 @@ fn site_labels(site: &Site) -> String {
     labels(site.name().as_str())
 }
 
+/// Why [`converge`] stopped: the diagnostic, and the state of what it had written by then.
+struct Failed {
+    diagnostic: Diagnostic,
+    /// The site's state once any of its objects was written: returned next to the error so
+    /// that Terraform records (and taints) the site, and `terraform destroy` removes what
+    /// exists instead of leaving it orphaned.
+    partial: Option<Value>,
+}
+
+impl From<Diagnostic> for Failed {
+    fn from(diagnostic: Diagnostic) -> Self {
+        Self {
+            diagnostic,
+            partial: None,
+        }
+    }
+}
+
+/// The diagnostic of a failed [`converge`] in `diags`, and the partial state if there is one.
+fn reported_converge(result: Result<Value, Failed>, diags: &mut Diagnostics) -> Option<Value> {
+    match result {
+        Ok(state) => Some(state),
+        Err(failed) => {
+            diags.push(failed.diagnostic);
+            failed.partial
+        }
+    }
+}
+
 /// Creates or updates the site's objects and waits for convergence; returns the new state.
 ///
 /// # Errors
 ///
-/// The diagnostic of the first step that failed; nothing after it was done.
+/// The diagnostic of the first step that failed (nothing after it was done), with the
+/// state of the objects written before it, if any.
 async fn converge(
     data: &ProviderData,
     site: &Site,
@@ -81,9 +115,9 @@ async fn converge(
     timeout: Duration,
     stop: &StopToken,
     diags: &mut Diagnostics,
-) -> Result<Value, Diagnostic> {
+) -> Result<Value, Failed> {
     let cluster = data.cluster(site.cluster()).await?;
-    let deadline = Instant::now() + timeout;
+    let deadline = timeouts::deadline(timeout);
     // Preflight: refuse before writing anything.
     site_cluster::preflight(&cluster, site).await?;
     let namespace = site.namespace().as_str().to_owned();
@@ -105,7 +139,8 @@ async fn converge(
                  quay_georep_upgrade resource), then apply this change",
                 site.id()
             ),
-        ));
+        )
+        .into());
     }
     let wait = SiteModel::read(planned, diags)
         .wait_for_ready
@@ -127,6 +162,14 @@ async fn converge(
         None => false,
     };
     let write_only = is_write_only(planned);
+    // From a create's first write on, a failure returns what exists as the site's state (a
+    // failed update keeps the prior state, so the next plan shows the update again).
+    let creating = prior_namespace_created.is_none();
+    let partial = |diagnostic: Diagnostic| Failed {
+        diagnostic,
+        partial: creating.then(|| state_of(planned, site, None, namespace_created)),
+    };
+    let mut written = false;
     for object in site.manifests().iter() {
         let kind = object.get("kind").and_then(Json::as_str);
         if kind == Some("Namespace") && !namespace_created {
@@ -136,10 +179,17 @@ async fn converge(
         if write_only && kind == Some("Secret") {
             object["metadata"]["annotations"][WRITE_ONLY_ANNOTATION] = Json::from(WRITE_ONLY_MARK);
         }
-        cluster
-            .apply(&object)
-            .await
-            .map_err(|err| cluster_error("Apply Failed", &err))?;
+        match cluster.apply(&object).await {
+            Ok(_) => written = true,
+            Err(err) => {
+                let diagnostic = cluster_error("Apply Failed", &err);
+                return Err(if written {
+                    partial(diagnostic)
+                } else {
+                    diagnostic.into()
+                });
+            }
+        }
     }
     site_cluster::remove_operator_hpas(&cluster, site, diags).await;
     info!(site = %site.id(), "applied; waiting for the operator");
@@ -155,12 +205,12 @@ async fn converge(
         }
         .settled()
         .await
-        .map_err(|err| cluster_error("Site Did Not Converge", &err))?
+        .map_err(|err| partial(cluster_error("Site Did Not Converge", &err)))?
     } else {
         cluster
             .get(&Kind::QUAY_REGISTRY, Some(&namespace), &name)
             .await
-            .map_err(|err| cluster_error("Read Failed", &err))?
+            .map_err(|err| partial(cluster_error("Read Failed", &err)))?
     };
     // Again once the operator has seen the new spec: a reconcile of the old one may have
     // applied an HPA after the first removal.
@@ -361,7 +411,7 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         )?;
         let timeout = timeouts::get(config, Operation::Create, DEFAULT_CREATE);
         let converged = converge(data, &site, planned, None, timeout, stop, diags).await;
-        reported(converged, diags)
+        reported_converge(converged, diags)
     }
 
     async fn read(
@@ -413,7 +463,7 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         let timeout = timeouts::get(config, Operation::Update, DEFAULT_UPDATE);
         let created = SiteResults::read(prior).is_namespace_created();
         let converged = converge(data, &site, planned, Some(created), timeout, stop, diags).await;
-        reported(converged, diags)
+        reported_converge(converged, diags)
     }
 
     async fn delete(
@@ -456,11 +506,21 @@ async fn refresh(data: &ProviderData, site: &Site, state: &Value) -> Result<Valu
     let cluster = data.cluster(site.cluster()).await?;
     let namespace = site.namespace().as_str();
     let read_failed = |err: crate::cluster::Error| cluster_error("Read Failed", &err);
+    let created = SiteResults::read(state).is_namespace_created();
     let Some(registry) = cluster
         .get(&Kind::QUAY_REGISTRY, Some(namespace), site.name().as_str())
         .await
         .map_err(read_failed)?
     else {
+        // Only a create that failed half-way (it never saw the registry report a version)
+        // keeps what it left; a site deleted after it ran is planned anew, as before.
+        let half_created = SiteResults::read(state)
+            .current_version
+            .known()
+            .is_none_or(String::is_empty);
+        if half_created {
+            return leftovers(&cluster, site, state, created).await;
+        }
         return Ok(Value::Null);
     };
     let status = RegistryStatus::read(&registry);
@@ -485,7 +545,6 @@ async fn refresh(data: &ProviderData, site: &Site, state: &Value) -> Result<Valu
             site.bundle_secret_name()
         ));
     }
-    let created = SiteResults::read(state).is_namespace_created();
     let mut new_state = state_of(state, site, Some(&status), created);
     let mut results = SiteResults::read(&new_state);
     results.drift = Field::Known(drift);
@@ -508,6 +567,41 @@ async fn refresh_write_only(
     }
 }
 
+/// The state of a create that failed half-way, whose `QuayRegistry` is missing: gone
+/// (`null`, so Terraform plans to create it) when nothing of it is left, but kept, with the
+/// missing object as drift, while its bundle Secret or the namespace it created still
+/// exists, so that a destroy removes them.
+async fn leftovers(
+    cluster: &Cluster,
+    site: &Site,
+    state: &Value,
+    namespace_created: bool,
+) -> Result<Value, Diagnostic> {
+    let read_failed = |err: crate::cluster::Error| cluster_error("Read Failed", &err);
+    let namespace = site.namespace().as_str();
+    let secrets = cluster
+        .list(&Kind::SECRET, Some(namespace), &site_labels(site))
+        .await
+        .map_err(read_failed)?;
+    let namespace_left = namespace_created
+        && cluster
+            .get(&Kind::NAMESPACE, None, namespace)
+            .await
+            .map_err(read_failed)?
+            .is_some();
+    if secrets.is_empty() && !namespace_left {
+        return Ok(Value::Null);
+    }
+    let mut new_state = state_of(state, site, None, namespace_created);
+    let mut results = SiteResults::read(&new_state);
+    results.drift = Field::Known(vec![format!(
+        "QuayRegistry {namespace}/{} is missing",
+        site.name().as_str()
+    )]);
+    results.write_into(&mut new_state);
+    Ok(new_state)
+}
+
 /// Removes the site: its `QuayRegistry` (waiting until the cluster has removed it and the
 /// Deployments it owns), its bundle Secrets, and the namespace when this resource created it.
 async fn remove(
@@ -518,7 +612,7 @@ async fn remove(
     stop: &StopToken,
 ) -> Result<(), Diagnostic> {
     let cluster = data.cluster(&target.cluster).await?;
-    let deadline = Instant::now() + timeout;
+    let deadline = timeouts::deadline(timeout);
     let namespace = target.namespace.clone();
     let name = target.name.clone();
     let delete_failed = |err: crate::cluster::Error| cluster_error("Delete Failed", &err);

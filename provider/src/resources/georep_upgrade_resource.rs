@@ -22,8 +22,8 @@ use super::timeouts::{self, Operation, Timeouts};
 use crate::framework::{PlanRequest, Resource};
 use crate::georep::issue::Issue;
 use crate::georep::upgrade::{
-    OperatorInput, QuayVersion, SiteObservation, SiteObservationSummary, TargetVersion,
-    UpgradeInput, UpgradeRequest, plan_steps, validate,
+    NONCE_SEPARATOR, OperatorInput, QuayVersion, SiteObservation, SiteObservationSummary,
+    TargetVersion, UpgradeInput, UpgradeRequest, plan_steps, validate,
 };
 use crate::orchestrate::{RunError, observe, run};
 use crate::stop::StopToken;
@@ -94,7 +94,7 @@ pub(crate) fn schema() -> Schema {
             "the Quay version every site ends at: a release such as 3.15.7, or (olm only) a minor such as 3.15 for the newest patch its channel offers when the upgrade starts; with olm the channel's head must be this version; must be an allowed upgrade from the current version",
         ))
         .attribute(Attribute::optional("lease_duration", Type::String).description(
-            "how long the coordination Lease lasts without renewal, such as 90s, 10m or 1h; at least 15s; default 10m; the Lease is held as terraform@<host>:<working directory>: a killed apply run again from the same directory resumes at once, from elsewhere only once the Lease has expired",
+            "how long the coordination Lease lasts without renewal, such as 90s, 10m or 1h; at least 15s, at most 24h; default 10m; the Lease is held as terraform@<host>:<working directory>[<workspace>]#<run nonce>: a killed apply run again from the same directory and workspace resumes at once, from elsewhere only once the Lease has gone unrenewed for its duration as the other run sees it",
         ))
         .attribute(Attribute::computed("id", Type::String).description("the primary site id"))
         .attribute(Attribute::computed("completed_version", Type::String).description(
@@ -248,23 +248,70 @@ fn request(config: &Value) -> Option<UpgradeRequest> {
         .map(|(request, _)| request.with_holder(holder()))
 }
 
-/// The Lease holder identity of this provider process: `terraform@<host>:<working directory>`.
+/// The Lease holder identity of this provider process:
+/// `terraform@<host>:<working directory>[<workspace>]#<nonce>`.
 ///
-/// Terraform starts the provider in its working directory, so an apply that was killed and
-/// is run again from the same directory is the same holder and resumes at once, while an
-/// apply from another working directory (another state, which Terraform's state lock does
-/// not keep apart) is another holder and is refused while the Lease lives. The price: a
-/// killed upgrade resumed from another directory or machine waits until its Lease expires.
+/// The part before `#` is the run's origin. Terraform starts the provider in its working
+/// directory, and its state lock keeps two applies of one workspace apart, so an apply that
+/// was killed and is run again from the same directory and workspace is the same origin:
+/// it finds its predecessor's identity in the Lease or the progress record and resumes as
+/// that holder at once (see [`UpgradeRequest::holder_to_resume`]). Another directory,
+/// machine or workspace of the same directory (another state, which Terraform's lock does
+/// not keep apart) is another origin and is refused while the Lease lives. The nonce, new
+/// for every provider process, tells two runs apart: after a Lease write whose reply was
+/// lost, a Lease bearing our identity is ours.
 fn holder() -> String {
-    let host = hostname::get().map_or_else(
-        |_| "unknown-host".to_owned(),
-        |h| h.to_string_lossy().into_owned(),
-    );
-    let dir = std::env::current_dir().map_or_else(
-        |_| "unknown-directory".to_owned(),
-        |d| d.display().to_string(),
-    );
-    format!("terraform@{host}:{dir}")
+    static HOLDER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HOLDER
+        .get_or_init(|| {
+            let host = hostname::get().map_or_else(
+                |_| "unknown-host".to_owned(),
+                |h| h.to_string_lossy().into_owned(),
+            );
+            let dir = std::env::current_dir().map_or_else(
+                |_| "unknown-directory".to_owned(),
+                |d| d.display().to_string(),
+            );
+            holder_identity(&host, &dir, &workspace(), &nonce())
+        })
+        .clone()
+}
+
+/// `terraform@<host>:<dir>[<workspace>]#<nonce>` (see [`holder`]).
+fn holder_identity(host: &str, dir: &str, workspace: &str, nonce: &str) -> String {
+    format!("terraform@{host}:{dir}[{workspace}]{NONCE_SEPARATOR}{nonce}")
+}
+
+/// The Terraform workspace of the working directory the provider runs in, as Terraform
+/// itself decides it: `TF_WORKSPACE`, else the name `terraform workspace select` wrote to
+/// `<data dir>/environment` (`TF_DATA_DIR`, default `.terraform`), else `default`.
+fn workspace() -> String {
+    if let Ok(name) = std::env::var("TF_WORKSPACE")
+        && !name.trim().is_empty()
+    {
+        return name.trim().to_owned();
+    }
+    let data_dir = std::env::var_os("TF_DATA_DIR")
+        .map_or_else(|| std::path::PathBuf::from(".terraform"), Into::into);
+    std::fs::read_to_string(data_dir.join("environment"))
+        .ok()
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "default".to_owned())
+}
+
+/// Eight random bytes in hex from the OS random source; the process id and time when it
+/// fails (the nonce only has to differ between runs of one origin).
+fn nonce() -> String {
+    let mut bytes = [0u8; 8];
+    match getrandom::fill(&mut bytes) {
+        Ok(()) => hex::encode(bytes),
+        Err(_) => format!(
+            "{}-{}",
+            std::process::id(),
+            crate::orchestrate::clock::now().unix_seconds()
+        ),
+    }
 }
 
 /// The site versions' summary for `completed_version`: [`IN_PROGRESS`] while a progress
@@ -313,7 +360,7 @@ impl GeoRepUpgradeResource {
             ));
             return None;
         };
-        let deadline = tokio::time::Instant::now() + timeout(config, operation);
+        let deadline = timeouts::deadline(timeout(config, operation));
         let result = run(&data.clusters, &request, deadline, stop, |status| {
             tracing::info!(%status, "quay_georep_upgrade");
         })

@@ -22,6 +22,8 @@
 mod convert;
 #[cfg(test)]
 mod docs;
+#[cfg(test)]
+mod fuzz_tests;
 pub mod georep_config_data_source;
 pub mod georep_config_ephemeral;
 mod georep_site_import;

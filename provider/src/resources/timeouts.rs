@@ -153,10 +153,24 @@ pub(crate) fn validate(config: &Value, diags: &mut Diagnostics) {
 /// A sentence fragment saying what is wrong.
 pub(crate) fn parse(text: &str) -> Result<Duration, &'static str> {
     match parse_duration(text.trim()) {
+        Some(duration) if duration > MAX_TIMEOUT => Err("is longer than 168h (a week)"),
         Some(duration) if !duration.is_zero() => Ok(duration),
         Some(_) => Err("is zero or empty"),
         None => Err("is not hours, minutes and seconds"),
     }
+}
+
+/// The longest accepted timeout: a week. Validation refuses longer ones, so a deadline is
+/// always a time the clock can represent.
+pub(crate) const MAX_TIMEOUT: Duration = Duration::from_hours(168);
+
+/// The instant `timeout` from now; at most [`MAX_TIMEOUT`] away, so that no timeout (even one
+/// that skipped validation) overflows the clock.
+pub(crate) fn deadline(timeout: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(timeout.min(MAX_TIMEOUT))
+        .or_else(|| now.checked_add(Duration::from_hours(1)))
+        .unwrap_or(now)
 }
 
 fn show(duration: Duration) -> String {
@@ -180,6 +194,16 @@ mod tests {
         assert_eq!(parse("90s"), Ok(Duration::from_secs(90)));
         assert_eq!(parse("20m"), Ok(Duration::from_secs(1200)));
         assert_eq!(parse("1h30m"), Ok(Duration::from_secs(5400)));
+    }
+
+    #[test]
+    fn huge_timeouts_are_refused_and_never_overflow_the_clock() {
+        for huge in ["169h", "99999999999999h", "18446744073709551615s"] {
+            assert!(parse(huge).is_err(), "{huge:?} accepted");
+        }
+        assert_eq!(parse("168h"), Ok(MAX_TIMEOUT));
+        let far = deadline(Duration::MAX);
+        assert!(far > tokio::time::Instant::now());
     }
 
     #[test]

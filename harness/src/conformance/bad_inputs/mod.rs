@@ -123,7 +123,8 @@ pub fn replace_once(mut hcl: String, replace: &[(&str, &str)]) -> Result<String,
 }
 
 /// Writes the certificates the TLS rows read with `file()`: `other.*` for another host,
-/// `good.*` for [`SERVER_HOSTNAME`], and `wrong.key` belonging to neither.
+/// `good.*` for [`SERVER_HOSTNAME`], `expired.*` and `future.*` for it outside their
+/// validity, and `wrong.key` belonging to neither.
 ///
 /// # Errors
 /// A certificate could not be generated or written.
@@ -134,6 +135,24 @@ pub fn write_certificates(dir: &Workdir) -> Result<(), String> {
         dir.write_file(format!("{name}.crt"), &pair.cert.pem())
             .map_err(|e| e.to_string())?;
         dir.write_file(format!("{name}.key"), &pair.signing_key.serialize_pem())
+            .map_err(|e| e.to_string())?;
+    }
+    // Certificates for the right host outside their validity: expired and not valid yet.
+    for (name, not_before, not_after) in [
+        ("expired", (2020, 1, 1), (2021, 1, 1)),
+        ("future", (2090, 1, 1), (2091, 1, 1)),
+    ] {
+        let mut params = rcgen::CertificateParams::new(vec![SERVER_HOSTNAME.to_owned()])
+            .map_err(|e| format!("certificate parameters for {name}: {e}"))?;
+        params.not_before = rcgen::date_time_ymd(not_before.0, not_before.1, not_before.2);
+        params.not_after = rcgen::date_time_ymd(not_after.0, not_after.1, not_after.2);
+        let key = rcgen::KeyPair::generate().map_err(|e| format!("generate a key: {e}"))?;
+        let cert = params
+            .self_signed(&key)
+            .map_err(|e| format!("sign the {name} certificate: {e}"))?;
+        dir.write_file(format!("{name}.crt"), &cert.pem())
+            .map_err(|e| e.to_string())?;
+        dir.write_file(format!("{name}.key"), &key.serialize_pem())
             .map_err(|e| e.to_string())?;
     }
     let wrong = rcgen::KeyPair::generate().map_err(|e| format!("generate a key: {e}"))?;
@@ -216,9 +235,71 @@ pub fn configuration(
     replace_once(hcl, bad.replace)
 }
 
+/// Where the generated page of the catalogue lives, from the workspace root.
+pub const DOCS_PAGE: &str = "docs/guides/bad-inputs.md";
+
+/// The catalogue as the Markdown page [`DOCS_PAGE`]: generated, so it cannot drift from the
+/// rows the tests and the conformance suite run.
+#[must_use]
+pub fn markdown() -> String {
+    use std::fmt::Write as _;
+    let mut page = String::from(
+        "---\npage_title: \"Bad inputs refused at plan\"\n---\n\n\
+         <!-- Generated from harness/src/conformance/bad_inputs/table.rs; do not edit. \
+         Regenerate with: UPDATE_GOLDEN=1 cargo test -p georep-harness --lib bad_inputs -->\n\n\
+         # Bad inputs refused at plan\n\n\
+         Every row is a configuration wrong in one way. `terraform plan` refuses it with the \
+         error named here, pointing at the attribute, before any cluster is written to. The \
+         provider's tests run every row, and the conformance suite runs each as \
+         `BADINPUT-<name>` (`georep-harness conformance --scenario 'BADINPUT-*'`).\n\n\
+         Where a check runs: every row here is decided from one block's own values \
+         (validation of the data source or resource at plan, with no cluster read). Checks \
+         that span resources (the same `location` on two sites, two sites on one cluster and \
+         namespace) are not in this catalogue yet: they cannot be decided from one block, \
+         and this provider does not make them.\n\n\
+         | Scenario | Block | Attribute | Error | The detail names |\n\
+         | --- | --- | --- | --- | --- |\n",
+    );
+    for bad in BAD_INPUTS {
+        let block = match bad.applies_to {
+            For::Config => "`data \"quay_georep_config\"`",
+            For::Both => "`resource \"quay_georep_site\"`, `data \"quay_georep_site_manifests\"`",
+            For::Resource => "`resource \"quay_georep_site\"`",
+            For::Manifests => "`data \"quay_georep_site_manifests\"`",
+        };
+        let cell = |text: &str| text.replace('|', "\\|").replace('\n', " ");
+        let _ = writeln!(
+            page,
+            "| `BADINPUT-{}` | {block} | `{}` | {} | `{}` |",
+            bad.name,
+            cell(bad.source.replace(BLOCK, "block").trim()),
+            cell(bad.summary),
+            cell(bad.detail),
+        );
+    }
+    page
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_docs_page_is_generated_from_the_catalogue() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(DOCS_PAGE);
+        let page = markdown();
+        if std::env::var_os("UPDATE_GOLDEN").is_some() {
+            std::fs::write(&path, &page).unwrap();
+        }
+        let written = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            written == page,
+            "{DOCS_PAGE} is not the catalogue's page: regenerate it with UPDATE_GOLDEN=1 cargo \
+             test -p georep-harness --lib bad_inputs"
+        );
+    }
 
     #[test]
     fn names_are_unique_and_fit_a_scenario_id() {

@@ -43,6 +43,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The OS random source gave no bearer token.
+    #[error("make a bearer token for simulated cluster {site}")]
+    Token {
+        /// The site.
+        site: String,
+        /// The cause.
+        #[source]
+        source: getrandom::Error,
+    },
     /// Certificates could not be made.
     #[error("make certificates for simulated cluster {site}")]
     Tls {
@@ -137,20 +146,11 @@ pub struct SimCluster {
     task: Option<JoinHandle<()>>,
 }
 
-fn random_token() -> String {
-    use std::hash::{BuildHasher as _, Hasher as _};
-    let mut out = String::new();
-    for i in 0..4u64 {
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u64(i);
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
-        );
-        out.push_str(&format!("{:016x}", h.finish()));
-    }
-    out
+/// 32 bytes from the OS random source, in hex; the bearer token of an HTTPS cluster.
+fn random_token() -> Result<String, getrandom::Error> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes)?;
+    Ok(hex::encode(bytes))
 }
 
 impl SimCluster {
@@ -200,9 +200,17 @@ impl SimCluster {
                 file,
                 message,
             })?;
+        let token = if config.tls {
+            Some(random_token().map_err(|source| Error::Token {
+                site: site.clone(),
+                source,
+            })?)
+        } else {
+            None
+        };
         let state = Arc::new(ClusterState {
             site: site.clone(),
-            token: config.tls.then(random_token),
+            token,
             store: Mutex::new(store),
             faults: Faults::default(),
             server_address: address.to_string(),
@@ -420,6 +428,9 @@ async fn serve(
     }
 }
 
+/// How long a TLS handshake may take before the connection is dropped.
+const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
 async fn connection(
     state: Arc<ClusterState>,
     stream: tokio::net::TcpStream,
@@ -456,7 +467,11 @@ async fn connection(
     };
     match acceptor {
         Some(acceptor) => {
-            let Ok(tls) = acceptor.accept(stream).await else {
+            // A client that opens a connection and never finishes the handshake is dropped
+            // after TLS_HANDSHAKE_TIMEOUT instead of holding a task forever.
+            let Ok(Ok(tls)) =
+                tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+            else {
                 return;
             };
             state.faults.count_tls_handshake();

@@ -29,6 +29,9 @@ pub enum FaultKind {
     },
     /// 409 Conflict.
     Conflict,
+    /// The request is carried out, then answered with 500 InternalError: the client never
+    /// hears that its write landed (a reply lost on the way back). Only writes match.
+    LostReply,
 }
 
 /// "The next `count` requests matching this fail with `kind`"; `None` fields match anything.
@@ -174,16 +177,7 @@ impl Faults {
             .by_verb
             .entry(verb.to_owned())
             .or_default() += 1;
-        let mut rules = lock(&self.rules);
-        let index = rules
-            .iter()
-            .position(|r| r.count > 0 && r.matches(verb, resource, name))?;
-        let rule = &mut rules[index];
-        rule.count -= 1;
-        let fault = rule.fault;
-        if rule.count == 0 {
-            rules.remove(index);
-        }
+        let fault = self.take(|r| r.fault != FaultKind::LostReply, verb, resource, name)?;
         Some(match fault {
             FaultKind::InternalError => ApiError::Internal("injected fault".into()),
             FaultKind::TooManyRequests {
@@ -194,7 +188,38 @@ impl Faults {
             FaultKind::Conflict => {
                 ApiError::Conflict(super::status::Target::new("", resource, name))
             }
+            FaultKind::LostReply => ApiError::Internal("injected fault".into()),
         })
+    }
+
+    /// After a write was carried out: the error that replaces its reply, if a
+    /// [`FaultKind::LostReply`] rule matches.
+    pub fn lose_reply(&self, verb: &str, resource: &str, name: &str) -> Option<ApiError> {
+        self.take(|r| r.fault == FaultKind::LostReply, verb, resource, name)
+            .map(|_| {
+                ApiError::Internal("injected fault: the write landed, its reply was lost".into())
+            })
+    }
+
+    /// Uses up one request of the first rule that `kind` accepts and matches.
+    fn take(
+        &self,
+        kind: impl Fn(&FaultRule) -> bool,
+        verb: &str,
+        resource: &str,
+        name: &str,
+    ) -> Option<FaultKind> {
+        let mut rules = lock(&self.rules);
+        let index = rules
+            .iter()
+            .position(|r| r.count > 0 && kind(r) && r.matches(verb, resource, name))?;
+        let rule = &mut rules[index];
+        rule.count -= 1;
+        let fault = rule.fault;
+        if rule.count == 0 {
+            rules.remove(index);
+        }
+        Some(fault)
     }
 
     /// Record one accepted TCP connection.
@@ -234,6 +259,25 @@ impl Faults {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lost_reply_lets_the_request_through_and_fails_its_answer() {
+        let faults = Faults::default();
+        faults.inject(FaultRule {
+            verb: Some("create".into()),
+            resource: Some("leases".into()),
+            name: None,
+            count: 1,
+            fault: FaultKind::LostReply,
+        });
+        assert!(faults.check("create", "leases", "l").is_none());
+        assert!(faults.lose_reply("get", "leases", "l").is_none());
+        assert_eq!(
+            faults.lose_reply("create", "leases", "l").map(|e| e.code()),
+            Some(500)
+        );
+        assert!(faults.lose_reply("create", "leases", "l").is_none());
+    }
 
     #[test]
     fn rule_fails_exactly_count_matching_requests() {

@@ -34,6 +34,10 @@ pub async fn handle(
         .extensions
         .get::<VerifiedClientCertificate>()
         .is_some();
+    // Before the body is read: an unauthenticated client cannot make the server buffer it.
+    if !is_authorized(&state, parts.uri.path(), &parts.headers, certified) {
+        return error_response(&ApiError::Unauthorized);
+    }
     let body = match body.collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => return error_response(&ApiError::BadRequest("unreadable request body".into())),
@@ -44,7 +48,7 @@ pub async fn handle(
         headers: parts.headers,
         body,
     };
-    match dispatch(&state, parts.uri.path(), request, certified).await {
+    match dispatch(&state, parts.uri.path(), request).await {
         Ok(response) => response,
         Err(err) => error_response(&err),
     }
@@ -57,21 +61,38 @@ pub struct VerifiedClientCertificate;
 
 const ANONYMOUS_PATHS: [&str; 4] = ["/version", "/healthz", "/livez", "/readyz"];
 
+/// Whether the request may proceed: no token is required, the client presented a
+/// certificate the cluster's CA signed, the path is anonymous, or `Authorization` carries
+/// the bearer token (compared in constant time, so timing does not reveal how much of a
+/// guess was right).
+fn is_authorized(
+    state: &ClusterState,
+    path: &str,
+    headers: &http::HeaderMap,
+    certified: bool,
+) -> bool {
+    let Some(token) = &state.token else {
+        return true;
+    };
+    if certified || ANONYMOUS_PATHS.contains(&path) {
+        return true;
+    }
+    let expected = format!("Bearer {token}");
+    headers
+        .get(header::AUTHORIZATION)
+        .is_some_and(|sent| constant_time_eq(sent.as_bytes(), expected.as_bytes()))
+}
+
+/// Equality of two byte strings in time that depends on their lengths only.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 async fn dispatch(
     state: &Arc<ClusterState>,
     path: &str,
     req: ApiRequest,
-    certified: bool,
 ) -> Result<Response<Body>, ApiError> {
-    if let Some(token) = &state.token {
-        let expected = format!("Bearer {token}");
-        if !certified
-            && !ANONYMOUS_PATHS.contains(&path)
-            && req.header(header::AUTHORIZATION) != expected
-        {
-            return Err(ApiError::Unauthorized);
-        }
-    }
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     let accept = req.header(header::ACCEPT).to_owned();
     match segments.as_slice() {
@@ -230,6 +251,13 @@ async fn resource(
     };
     if result.is_ok() && !matches!(verb, "get" | "list") && !req.write_options().dry_run {
         state.faults.count_write();
+        if let Some(lost) =
+            state
+                .faults
+                .lose_reply(verb, &t.plural, route.name.as_deref().unwrap_or(""))
+        {
+            return Err(lost);
+        }
     }
     result
 }
@@ -301,6 +329,14 @@ fn admin(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tokens_compare_equal_only_when_every_byte_is() {
+        assert!(constant_time_eq(b"Bearer abc", b"Bearer abc"));
+        assert!(!constant_time_eq(b"Bearer abd", b"Bearer abc"));
+        assert!(!constant_time_eq(b"Bearer ab", b"Bearer abc"));
+        assert!(!constant_time_eq(b"", b"Bearer abc"));
+    }
 
     #[test]
     fn routes_namespaced_items_and_namespace_subresources() {

@@ -28,6 +28,16 @@ pub enum Error {
     /// The port after the host is not a number in 1..=65535.
     #[error("the database URI has a port that is not a number from 1 to 65535")]
     BadPort,
+    /// The password holds `/`, `?` or `#` as they are: the URI then ends its host part
+    /// inside the password.
+    #[error(
+        "the database URI's password contains `/`, `?` or `#` unencoded; percent-encode them \
+         as %2F, %3F and %23"
+    )]
+    UnencodedPassword,
+    /// No `/database` after the host: PostgreSQL would pick the user's name.
+    #[error("the database URI names no database; end it with /DATABASE, such as /quay")]
+    NoDatabase,
 }
 
 /// A PostgreSQL URI with a host. `Debug` prints `<redacted>` for the whole URI.
@@ -95,6 +105,9 @@ impl DbUri {
                 scheme: scheme.to_owned(),
             });
         }
+        if has_unencoded_password(rest) {
+            return Err(Error::UnencodedPassword);
+        }
         let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
         let host_port = authority.rsplit_once('@').map_or(authority, |(_, hp)| hp);
         let (host, port) = if let Some(bracketed) = host_port.strip_prefix('[') {
@@ -127,6 +140,9 @@ impl DbUri {
             .strip_prefix('/')
             .and_then(|path| path.split(['?', '#']).next())
             .unwrap_or_default();
+        if name.is_empty() {
+            return Err(Error::NoDatabase);
+        }
         Ok(Self {
             uri: uri.clone(),
             database: DatabaseId {
@@ -146,6 +162,23 @@ impl DbUri {
     pub fn database(&self) -> &DatabaseId {
         &self.database
     }
+}
+
+/// Whether the user info before the last `@` of `rest` (what follows `scheme://`) is
+/// `user:password` with `/`, `?` or `#` in the password. A port such as `host:5432/db?x=a@b`
+/// (digits before the first of them) is not taken for a password.
+fn has_unencoded_password(rest: &str) -> bool {
+    let Some((userinfo, _)) = rest.rsplit_once('@') else {
+        return false;
+    };
+    let Some((user, password)) = userinfo.split_once(':') else {
+        return false;
+    };
+    let special = |c: char| matches!(c, '/' | '?' | '#');
+    let Some(at) = password.find(special) else {
+        return false;
+    };
+    !user.contains(special) && !password[..at].bytes().all(|b| b.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -205,8 +238,32 @@ mod tests {
         let uri =
             parse("postgresql://quay:topsecret@PG.example.com:5433/quay?sslmode=require").unwrap();
         assert_eq!(uri.database().to_string(), "pg.example.com:5433/quay");
-        let bare = parse("postgres://pg.example.com").unwrap();
-        assert_eq!(bare.database().to_string(), "pg.example.com/");
+    }
+
+    #[test]
+    fn a_uri_without_a_database_name_is_refused() {
+        for bare in [
+            "postgres://pg.example.com",
+            "postgresql://quay:pw@pg:5432/",
+            "postgresql://quay:pw@pg:5432?sslmode=require",
+        ] {
+            assert_eq!(parse(bare).unwrap_err(), Error::NoDatabase, "{bare}");
+        }
+    }
+
+    #[test]
+    fn a_password_with_unencoded_slash_question_mark_or_hash_is_refused() {
+        for bad in [
+            "postgresql://quay:s3cr3t/x@pg:5432/quay",
+            "postgresql://quay:s3cr3t?x@pg:5432/quay",
+            "postgresql://quay:s3cr3t#x@pg/quay",
+        ] {
+            let err = parse(bad).unwrap_err();
+            assert_eq!(err, Error::UnencodedPassword, "{bad}");
+            assert!(!err.to_string().contains("s3cr3t"), "{err}");
+        }
+        assert!(parse("postgresql://quay:pa%2Fss@pg:5432/quay").is_ok());
+        assert!(parse("postgresql://pg:5432/quay?options=a@b").is_ok());
     }
 
     #[test]

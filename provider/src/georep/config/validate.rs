@@ -18,7 +18,8 @@
 //!   character repeated, and is an error. The two being equal is a **warning**: Quay works, and
 //!   an existing deployment cannot change `DATABASE_SECRET_KEY` without losing the data it
 //!   encrypted, so refusing would strand such users.
-//! - `super_users`: no empty names, no duplicates.
+//! - `super_users`: no empty names, no duplicates, and each a name Quay accepts for a user
+//!   (`util/validation.py`: 2 to 255 characters, `[a-z0-9]+` joined by single `.`, `_`, `-`).
 //! - `clair`: `endpoint` an `http(s)://host[:port][/path]` URL; `psk` required, standard base64.
 //! - `mirroring.interval`: positive and at least 30 seconds.
 //! - `builders` (enabled): `build_manager_hostname` and a non-empty `executor_config` required.
@@ -388,6 +389,16 @@ impl Validator {
                     "Empty Super User Name",
                     format!("super_users[{i}] is empty; remove it or give a Quay user name"),
                 );
+            } else if !is_quay_username(name) {
+                self.error(
+                    path.clone().index(i),
+                    "Invalid Super User Name",
+                    format!(
+                        "super_users[{i}] is `{name}`, which Quay refuses as a user name: use 2 \
+                         to 255 lowercase letters and digits, separated by single `.`, `_` or \
+                         `-`, such as quay_admin"
+                    ),
+                );
             } else if let Some(first) = first_seen.get(name.as_str()) {
                 self.error(
                     path.clone().index(i),
@@ -610,4 +621,16 @@ fn http_url_problem(url: &str) -> Option<String> {
     HostPort::parse(authority)
         .err()
         .map(|err| format!("has an invalid host: {err}"))
+}
+
+/// Whether Quay accepts `name` as a user name (`util/validation.py`, `VALID_USERNAME_REGEX`
+/// with `MIN_USERNAME_LENGTH` 2 and `MAX_USERNAME_LENGTH` 255).
+fn is_quay_username(name: &str) -> bool {
+    (2..=255).contains(&name.len())
+        && name.split(['.', '_', '-']).all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
 }

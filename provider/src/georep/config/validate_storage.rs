@@ -50,7 +50,44 @@ impl Validator {
                 storage.insert(id, s);
             }
         }
+        self.shared_buckets(blocks);
         (self.error_count() == errors_before).then_some(storage)
+    }
+
+    /// One bucket named by two locations: each site would prefer the same bucket, so blobs
+    /// are never replicated anywhere else and deleting one location's data deletes the
+    /// other's. The same bucket name on another storage server is another bucket.
+    fn shared_buckets(&mut self, blocks: &BTreeMap<String, StorageInput>) {
+        let mut first: BTreeMap<(String, String), &str> = BTreeMap::new();
+        for (label, block) in blocks {
+            let Some(bucket) = block
+                .bucket
+                .as_deref()
+                .map(str::trim)
+                .filter(|b| !b.is_empty())
+            else {
+                continue;
+            };
+            let server = block
+                .hostname
+                .as_deref()
+                .map_or_else(|| "aws".to_owned(), str::to_ascii_lowercase);
+            let key = (server, bucket.to_owned());
+            match first.get(&key) {
+                Some(other) => self.error(
+                    FieldPath::attr("storage").key(label).field("bucket"),
+                    "Bucket Used By Two Locations",
+                    format!(
+                        "storage \"{label}\" and storage \"{other}\" both use bucket \
+                         `{bucket}` on the same server; give each location its own bucket, so \
+                         each site keeps its own copy of every blob"
+                    ),
+                ),
+                None => {
+                    first.insert(key, label);
+                }
+            }
+        }
     }
 
     fn storage_block(
@@ -75,7 +112,23 @@ impl Validator {
         };
         let driver = self.storage_driver(&path, label, block);
         let bucket = match block.bucket.as_deref().map(str::trim) {
-            Some(bucket) if !bucket.is_empty() => Some(bucket.to_owned()),
+            Some(bucket) if !bucket.is_empty() => match bucket_name_problem(bucket) {
+                None => Some(bucket.to_owned()),
+                Some(problem) => {
+                    self.error(
+                        path.clone().field("bucket"),
+                        "Invalid Bucket Name",
+                        format!(
+                            "bucket `{bucket}` {problem}; an S3 bucket name has 3 to 63 \
+                             lowercase letters, digits, dots or dashes, starts and ends with a \
+                             letter or digit, and is not an IP address (for example \
+                             quay-{label_dashed})",
+                            label_dashed = label.replace('_', "-")
+                        ),
+                    );
+                    None
+                }
+            },
             _ => {
                 self.error(
                     path.clone().field("bucket"),
@@ -114,6 +167,18 @@ impl Validator {
         };
         let storage_path = match block.storage_path.as_deref() {
             None => Some(DEFAULT_STORAGE_PATH.to_owned()),
+            Some(p) if p.trim_end_matches('/').is_empty() || p.split('/').any(|s| s == "..") => {
+                self.error(
+                    path.clone().field("storage_path"),
+                    "Invalid Storage Path",
+                    format!(
+                        "storage_path `{p}` is the bucket's root or climbs out with `..`: Quay \
+                         would write its blobs among everything else in the bucket; use a \
+                         directory of its own, for example {DEFAULT_STORAGE_PATH}"
+                    ),
+                );
+                None
+            }
             Some(p) if p.starts_with('/') => Some(p.to_owned()),
             Some(p) => {
                 self.error(
@@ -303,5 +368,60 @@ impl Validator {
             }
         }
         (self.error_count() == errors_before && ids.len() == list.len()).then_some(ids)
+    }
+}
+
+/// What breaks the S3 bucket naming rules in `name` (AWS, "Bucket naming rules"; Ceph RGW
+/// and MinIO follow them), or `None`.
+#[must_use]
+pub(crate) fn bucket_name_problem(name: &str) -> Option<&'static str> {
+    let len = name.len();
+    if !(3..=63).contains(&len) {
+        return Some("is not 3 to 63 characters long");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+    {
+        return Some("has characters other than lowercase letters, digits, dots and dashes");
+    }
+    let edge = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !edge(name.bytes().next()) || !edge(name.bytes().last()) {
+        return Some("does not start and end with a letter or digit");
+    }
+    if name.contains("..") || name.contains(".-") || name.contains("-.") {
+        return Some("has a dot next to a dot or dash");
+    }
+    if name.parse::<std::net::Ipv4Addr>().is_ok() {
+        return Some("is an IP address");
+    }
+    if name.starts_with("xn--") || name.ends_with("-s3alias") || name.ends_with("--ol-s3") {
+        return Some("uses a prefix or suffix S3 reserves");
+    }
+    None
+}
+
+#[cfg(test)]
+mod bucket_tests {
+    use super::bucket_name_problem;
+
+    #[test]
+    fn bucket_names_follow_the_s3_rules() {
+        for good in ["quay-us-east", "abc", "a.b-c", "quay1"] {
+            assert_eq!(bucket_name_problem(good), None, "{good}");
+        }
+        for bad in [
+            "ab",
+            "Quay",
+            "quay_us",
+            "-quay",
+            "quay.",
+            "a..b",
+            "192.168.1.1",
+            "xn--quay",
+            &"a".repeat(64),
+        ] {
+            assert!(bucket_name_problem(bad).is_some(), "{bad}");
+        }
     }
 }

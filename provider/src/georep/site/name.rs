@@ -131,9 +131,68 @@ fn check_label(input: &str, label: &str, max: usize) -> Result<(), Error> {
     Ok(())
 }
 
+impl Error {
+    /// The error as a phrase following the attribute name: `is empty`, `is invalid: ...`.
+    pub(crate) fn phrase(&self) -> String {
+        match self {
+            Self::Empty => "is empty".to_owned(),
+            other => format!("is invalid: {other}"),
+        }
+    }
+}
+
+/// The longest `QuayRegistry` name: the operator names its migration Job
+/// `<name>-quay-app-upgrade` (quay-operator `kustomize/components/job`), and a Job's name
+/// must fit the 63-character `job-name` label of its pods, so 63 less 17.
+pub const MAX_REGISTRY_NAME_LEN: usize = MAX_LABEL_LEN - "-quay-app-upgrade".len();
+
+/// Why the operator cannot use `name` for a `QuayRegistry`, or `None`.
+pub(crate) fn registry_name_problem(name: &str) -> Option<String> {
+    (name.len() > MAX_REGISTRY_NAME_LEN).then(|| {
+        format!(
+            "name `{name}` is {} characters long: the operator derives `{name}-quay-app-upgrade` \
+             and other names from it that must fit 63 characters; use at most \
+             {MAX_REGISTRY_NAME_LEN}",
+            name.len()
+        )
+    })
+}
+
+/// Why a site must not go into `namespace` (Kubernetes' and OpenShift's own), or `None`.
+pub(crate) fn reserved_namespace_problem(namespace: &str) -> Option<String> {
+    let reserved = matches!(
+        namespace,
+        "kube-system" | "kube-public" | "kube-node-lease" | "openshift"
+    ) || namespace.starts_with("openshift-");
+    reserved.then(|| {
+        format!(
+            "namespace `{namespace}` belongs to Kubernetes or OpenShift itself (kube-system, \
+             kube-public, kube-node-lease, openshift and openshift-*): put the site in a \
+             namespace of its own, such as quay-enterprise"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reserved_namespaces_and_over_long_registry_names_are_refused() {
+        for reserved in [
+            "kube-system",
+            "openshift-operators",
+            "openshift",
+            "kube-node-lease",
+        ] {
+            assert!(reserved_namespace_problem(reserved).is_some(), "{reserved}");
+        }
+        for free in ["quay-enterprise", "openshiftish", "kube"] {
+            assert_eq!(reserved_namespace_problem(free), None, "{free}");
+        }
+        assert_eq!(registry_name_problem(&"r".repeat(46)), None);
+        assert!(registry_name_problem(&"r".repeat(47)).is_some());
+    }
 
     #[test]
     fn labels_accept_lowercase_digits_and_inner_hyphens_only() {

@@ -8,7 +8,8 @@
 //! the PEM parses, the leaf certificate's subject alternative names cover the host (exact, or a
 //! wildcard for exactly one label; the common name is ignored, as Go's TLS stack does), and the
 //! private key is the certificate's key. Parsing uses `x509-parser` (pure Rust); reading the
-//! key uses `rcgen`. No I/O, and no clock: expiry is not checked here.
+//! key uses `rcgen`. No I/O, and no clock: [`Certificate::validity_problem`] takes the time
+//! from its caller.
 
 use std::net::Ipv4Addr;
 
@@ -48,6 +49,8 @@ pub struct Certificate {
     dns_names: Vec<String>,
     ip_addresses: Vec<Ipv4Addr>,
     public_key: Vec<u8>,
+    /// `notBefore` and `notAfter`, seconds since the Unix epoch.
+    validity: (i64, i64),
 }
 
 /// The result of matching a private key against a [`Certificate`].
@@ -97,6 +100,10 @@ impl Certificate {
             dns_names,
             ip_addresses,
             public_key: cert.public_key().subject_public_key.data.to_vec(),
+            validity: (
+                cert.validity().not_before.timestamp(),
+                cert.validity().not_after.timestamp(),
+            ),
         })
     }
 
@@ -129,6 +136,20 @@ impl Certificate {
                 name == host
             }
         })
+    }
+
+    /// Why the certificate is not valid at `now` (seconds since the Unix epoch): expired, or
+    /// not valid yet; `None` when it is.
+    pub fn validity_problem(&self, now: i64) -> Option<String> {
+        let (not_before, not_after) = self.validity;
+        let at = |seconds: i64| crate::georep::upgrade::Timestamp::from_unix_seconds(seconds);
+        if now > not_after {
+            Some(format!("expired at {}", at(not_after)))
+        } else if now < not_before {
+            Some(format!("is not valid before {}", at(not_before)))
+        } else {
+            None
+        }
     }
 
     /// Checks that `private_key` (PEM) is this certificate's key.

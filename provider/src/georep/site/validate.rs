@@ -95,6 +95,20 @@ pub fn validate_site(
         "Registry Name",
         "the QuayRegistry name, such as registry",
     );
+    let namespace = namespace.filter(|ns| {
+        v.allowed(
+            "namespace",
+            "Reserved Namespace",
+            name::reserved_namespace_problem(ns.as_str()),
+        )
+    });
+    let name = name.filter(|n| {
+        v.allowed(
+            "name",
+            "Registry Name Too Long",
+            name::registry_name_problem(n.as_str()),
+        )
+    });
     let config = v.config(input.config_yaml.as_ref());
     let location = v.location(input.location.as_deref(), config.as_ref());
     let quay_replicas = v.replicas(
@@ -188,6 +202,13 @@ impl Validator {
         self.issues.push(Issue::error(path, summary, detail));
     }
 
+    /// `true` without a `problem`; otherwise reports it at `attr` and returns `false`.
+    fn allowed(&mut self, attr: &'static str, summary: &str, problem: Option<String>) -> bool {
+        problem
+            .map(|detail| self.error(FieldPath::attr(attr), summary, detail))
+            .is_none()
+    }
+
     fn warning(&mut self, path: FieldPath, summary: &str, detail: impl Into<String>) {
         self.issues.push(Issue::warning(path, summary, detail));
     }
@@ -250,7 +271,7 @@ impl Validator {
                     format!(
                         "{attr} {}; use at most 63 lowercase letters, digits or `-`, starting \
                          and ending with a letter or digit",
-                        name_error(&err)
+                        err.phrase()
                     ),
                 );
                 None
@@ -432,6 +453,19 @@ impl Validator {
                 None
             }
             Some(uri) => match DbUri::parse(uri) {
+                Ok(uri) if config.and_then(SharedConfig::database) == Some(uri.database()) => {
+                    self.error(
+                        path.field("database_uri"),
+                        "Clair Database Is Quay's",
+                        format!(
+                            "clair.database_uri points at {}, the database in config_yaml's \
+                             DB_URI; Clair's migrations would write into Quay's schema: give \
+                             Clair a database of its own, such as .../clair",
+                            uri.database()
+                        ),
+                    );
+                    None
+                }
                 Ok(uri) => Some(uri),
                 Err(err) => {
                     self.error(
@@ -636,7 +670,7 @@ impl Validator {
                         format!(
                             "external_secret_name {}; use a Kubernetes Secret name (lowercase \
                              letters, digits, `-` and `.`)",
-                            name_error(&err)
+                            err.phrase()
                         ),
                     );
                     None
@@ -651,14 +685,6 @@ impl Validator {
                 None
             }
         }
-    }
-}
-
-/// A name error as a phrase following the attribute name.
-fn name_error(err: &name::Error) -> String {
-    match err {
-        name::Error::Empty => "is empty".to_owned(),
-        other => format!("is invalid: {other}"),
     }
 }
 

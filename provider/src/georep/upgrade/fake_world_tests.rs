@@ -373,6 +373,7 @@ impl World {
                 .map(|(holder, expires)| LeaseObservation {
                     holder: Some(holder.clone()),
                     expires: Some(Timestamp::from_unix_seconds(*expires)),
+                    ..LeaseObservation::default()
                 }),
             progress: self.progress.clone(),
         }

@@ -76,7 +76,10 @@
 //!   apply. A record for another target or other sites is an error that says how to finish or
 //!   abandon it.
 //! - **Exclusive.** A live Lease of another holder is [`UpgradeError::LeaseHeld`] with the
-//!   holder and expiry; an expired one is taken over.
+//!   holder and expiry; an expired one is taken over. Expiry is measured on the observer's
+//!   clock ([`LeaseObservation`]): a Lease whose writer's times look lapsed or skewed is
+//!   watched for a whole duration, refused as soon as it is renewed, taken over only if it
+//!   is not. The I/O layer re-reads the Lease before every change it makes.
 //!
 //! # Brief overview
 //!
@@ -111,8 +114,9 @@ pub use action::{Action, OperatorUpgrade};
 pub use error::UpgradeError;
 pub use names::{LEASE_NAME, PROGRESS_CONFIG_MAP};
 pub use observation::{
-    Approval, ChannelOffer, Component, ComponentState, InstallPlan, JobObservation, JobState,
-    LeaseObservation, Observation, OperatorObservation, SiteObservation, SiteState,
+    Approval, CLOCK_TOLERANCE, ChannelOffer, Component, ComponentState, InstallPlan,
+    JobObservation, JobState, LeaseObservation, Observation, OperatorObservation, SiteObservation,
+    SiteState,
 };
 pub use plan::{SiteObservationSummary, plan_steps};
 pub use progress::{
@@ -120,8 +124,9 @@ pub use progress::{
     SecondaryRecord,
 };
 pub use request::{
-    DEFAULT_LEASE_DURATION, MIN_LEASE_DURATION, OperatorInput, OperatorMethod, RequestError,
-    UpgradeInput, UpgradeRequest, parse_duration, validate,
+    DEFAULT_LEASE_DURATION, MAX_LEASE_DURATION, MIN_LEASE_DURATION, NONCE_SEPARATOR, OperatorInput,
+    OperatorMethod, RequestError, UpgradeInput, UpgradeRequest, holder_origin, parse_duration,
+    validate,
 };
 pub use site::{SiteId, SiteIdError};
 pub use step::{Decision, step};

@@ -203,15 +203,33 @@ pub enum JobState {
     },
 }
 
-/// The coordination Lease.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The coordination Lease, as this process has watched it.
+///
+/// Its expiry is measured on the observer's clock, never the writer's: from when the
+/// observer first saw the Lease's current renewal (its `renewTime` or `resourceVersion`
+/// changing), plus `spec.leaseDurationSeconds`, as client-go's leader election does. A
+/// writer whose clock runs behind therefore cannot look expired while it still renews, and
+/// one whose clock runs ahead cannot hold the Lease past its duration.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LeaseObservation {
     /// `spec.holderIdentity`; `None` when released.
     pub holder: Option<String>,
-    /// `spec.renewTime + spec.leaseDurationSeconds`; `None` when either is unset (treated as
-    /// expired).
+    /// When the current renewal was first observed plus `spec.leaseDurationSeconds`, on the
+    /// observer's clock; `None` when the duration is unset (treated as expired).
     pub expires: Option<Timestamp>,
+    /// Whether the observer saw the holder renew it (the same holder, a new `renewTime` or
+    /// `resourceVersion`): the holder is alive.
+    pub renewal_seen: bool,
+    /// Whether the writer's own times say it lapsed (`renewTime + leaseDurationSeconds` is
+    /// past) or lie in the future by more than [`CLOCK_TOLERANCE`]. Either the holder is
+    /// gone or its clock is off: the observer watches it for a whole duration (taking it
+    /// over only if it is not renewed meanwhile) instead of refusing at once.
+    pub looks_abandoned: bool,
 }
+
+/// How far ahead of the observer a writer's `renewTime` may be before its clock counts as
+/// off (see [`LeaseObservation::looks_abandoned`]).
+pub const CLOCK_TOLERANCE: std::time::Duration = std::time::Duration::from_secs(60);
 
 impl LeaseObservation {
     /// The holder, if the Lease is held by someone and has not expired at `now`.
@@ -265,6 +283,7 @@ mod tests {
         let lease = LeaseObservation {
             holder: Some("a".into()),
             expires: Some(Timestamp::from_unix_seconds(100)),
+            ..LeaseObservation::default()
         };
         assert_eq!(
             lease.live_holder(Timestamp::from_unix_seconds(99)),

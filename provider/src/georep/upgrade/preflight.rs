@@ -32,7 +32,9 @@ impl Ctx<'_> {
                 None => return Err(UpgradeError::SiteNotObserved { site: site.clone() }),
             }
         }
-        self.foreign_lease()?;
+        if let Some(wait) = self.foreign_lease()? {
+            return Ok(Self::waiting(wait, None));
+        }
         let mut versions = Vec::new();
         for (site, state) in &states {
             let version =

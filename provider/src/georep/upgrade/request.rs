@@ -22,6 +22,8 @@
 
 use std::time::Duration;
 
+use super::observation::Observation;
+use super::progress::Progress;
 use super::site::{SiteId, is_dns_label};
 use super::target::TargetVersion;
 use super::versions::{HopError, QuayVersion, Release, catalogue};
@@ -32,6 +34,10 @@ use crate::georep::path::FieldPath;
 pub const DEFAULT_LEASE_DURATION: Duration = Duration::from_mins(10);
 /// The shortest accepted `lease_duration`.
 pub const MIN_LEASE_DURATION: Duration = Duration::from_secs(15);
+/// The longest accepted `lease_duration`: a day. A Lease lasting longer would keep a
+/// crashed run's upgrade from being resumed elsewhere for longer than anyone waits, and
+/// larger values overflow time arithmetic.
+pub const MAX_LEASE_DURATION: Duration = Duration::from_hours(24);
 
 /// The raw attributes of `resource "quay_georep_upgrade"`, each `None` when null.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -202,6 +208,50 @@ impl UpgradeRequest {
     pub fn holder(&self) -> &str {
         &self.holder
     }
+
+    /// The holder identity of an unfinished run from the same origin as this request's
+    /// holder (the same [`holder_origin`], another run nonce), as recorded on the primary:
+    /// the Lease's holder, else the progress record's. A killed apply run again from the same
+    /// working directory and workspace continues as that holder, so it resumes at once; a
+    /// run of another origin (another directory, machine or workspace) never does.
+    #[must_use]
+    pub fn holder_to_resume(&self, observation: &Observation) -> Option<String> {
+        let ours = self.holder.as_str();
+        if !ours.contains(NONCE_SEPARATOR) {
+            return None;
+        }
+        let lease = observation.lease.as_ref().and_then(|l| l.holder.clone());
+        let recorded = observation
+            .progress
+            .as_ref()
+            .and_then(|data| Progress::from_configmap_data(data).ok())
+            .map(|p| p.holder().to_owned());
+        [lease, recorded].into_iter().flatten().find(|h| {
+            h != ours && h.contains(NONCE_SEPARATOR) && holder_origin(h) == holder_origin(ours)
+        })
+    }
+}
+
+/// Separates a Lease holder identity from the nonce of the run that wrote it:
+/// `<origin>#<nonce>` (see [`holder_origin`]).
+pub const NONCE_SEPARATOR: char = '#';
+
+/// The origin part of a holder identity `<origin>#<nonce>`: who ran it (for the resource,
+/// `terraform@<host>:<working directory>[<workspace>]`); the whole identity when it has no
+/// nonce.
+///
+/// # Examples
+///
+/// ```
+/// use terraform_provider_quay::georep::upgrade::holder_origin;
+///
+/// assert_eq!(holder_origin("terraform@h:/w[default]#5f2a"), "terraform@h:/w[default]");
+/// ```
+#[must_use]
+pub fn holder_origin(identity: &str) -> &str {
+    identity
+        .rsplit_once(NONCE_SEPARATOR)
+        .map_or(identity, |(origin, _)| origin)
 }
 
 /// Checks `input` and builds the request, or returns every problem found.
@@ -566,6 +616,14 @@ fn check_lease(text: Option<&str>, issues: &mut Vec<Issue>) -> Option<Duration> 
     };
     let path = FieldPath::attr("lease_duration");
     match parse_duration(text) {
+        Some(duration) if duration > MAX_LEASE_DURATION => {
+            issues.push(Issue::error(
+                path,
+                "Lease Too Long",
+                format!("lease_duration is {text}: use at most 24h"),
+            ));
+            None
+        }
         Some(duration) if duration >= MIN_LEASE_DURATION => Some(duration),
         Some(_) => {
             issues.push(Issue::error(

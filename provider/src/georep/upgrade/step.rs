@@ -143,17 +143,42 @@ impl Ctx<'_> {
         state.operator.quay_version.as_deref()?.parse().ok()
     }
 
-    /// The Lease holder other than us, if the Lease is live.
-    pub(super) fn foreign_lease(&self) -> Result<(), UpgradeError> {
+    /// A live Lease of another holder: [`UpgradeError::LeaseHeld`], or a wait while a Lease
+    /// that looks abandoned (or written on a skewed clock) is watched for a whole duration
+    /// without being renewed; `None` when the Lease is free or ours.
+    pub(super) fn foreign_lease(&self) -> Result<Option<Action>, UpgradeError> {
         let Some(lease) = &self.observation.lease else {
-            return Ok(());
+            return Ok(None);
         };
         match lease.live_holder(self.now) {
-            Some(holder) if holder != self.request.holder() => Err(UpgradeError::LeaseHeld {
-                holder: holder.to_owned(),
-                expires: lease.expires.unwrap_or(self.now),
-            }),
-            _ => Ok(()),
+            Some(holder) if holder != self.request.holder() => {
+                let expires = lease.expires.unwrap_or(self.now);
+                if lease.looks_abandoned && !lease.renewal_seen {
+                    return Ok(Some(Action::Wait {
+                        what: format!(
+                            "Lease {LEASE_NAME} is held by {holder}, whose own times say it \
+                             lapsed (or whose clock is off): taking it over at {expires} if \
+                             it is not renewed before"
+                        ),
+                        site: Some(self.request.primary().clone()),
+                    }));
+                }
+                Err(UpgradeError::LeaseHeld {
+                    holder: holder.to_owned(),
+                    expires,
+                })
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// A decision that only waits.
+    pub(super) fn waiting(wait: Action, progress: Option<Progress>) -> Decision {
+        Decision {
+            status: describe(&wait),
+            progress,
+            actions: vec![wait],
+            done: false,
         }
     }
 
@@ -276,7 +301,9 @@ impl Ctx<'_> {
                     .join(", "),
             });
         }
-        self.foreign_lease()?;
+        if let Some(wait) = self.foreign_lease()? {
+            return Ok(Err(Box::new(Self::waiting(wait, Some(progress)))));
+        }
         if !self.lease_is_ours() {
             if progress.phase == Phase::Release {
                 return Ok(Err(Box::new(Decision {

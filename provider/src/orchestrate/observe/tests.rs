@@ -177,14 +177,3 @@ fn the_operator_version_is_read_from_a_value_or_the_annotation_it_refers_to() {
     assert_eq!(annotation_key("metadata.annotations[\"a\"]"), Some("a"));
     assert_eq!(annotation_key("metadata.namespace"), None);
 }
-
-#[test]
-fn lease_expiry_is_renew_time_plus_duration() {
-    let lease = json!({"spec": {"holderIdentity": "me", "renewTime": "2026-08-21T12:00:00.000000Z", "leaseDurationSeconds": 600}});
-    let seen = lease_observation(&lease);
-    assert_eq!(seen.holder.as_deref(), Some("me"));
-    assert_eq!(
-        seen.expires.map(|t| t.to_string()).as_deref(),
-        Some("2026-08-21T12:10:00Z")
-    );
-}

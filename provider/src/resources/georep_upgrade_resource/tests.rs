@@ -224,3 +224,17 @@ fn completed_version_is_in_progress_while_progress_is_recorded() {
     observed.progress = Some(std::collections::BTreeMap::new());
     assert_eq!(common_version(&observed).as_deref(), Some(IN_PROGRESS));
 }
+
+#[test]
+fn the_lease_holder_names_host_directory_workspace_and_a_run_nonce() {
+    use crate::georep::upgrade::holder_origin;
+    let blue = holder_identity("h", "/work", "blue", "01");
+    assert_eq!(blue, "terraform@h:/work[blue]#01");
+    let green = holder_identity("h", "/work", "green", "01");
+    assert_ne!(
+        holder_origin(&blue),
+        holder_origin(&green),
+        "two workspaces of one directory are one origin"
+    );
+    assert_ne!(nonce(), nonce(), "two runs share a nonce");
+}

@@ -228,3 +228,76 @@ fn a_mirror_interval_the_managed_mirror_replaces_is_a_plan_warning() {
     });
     runtime.block_on(sim.stop());
 }
+
+/// A create that fails on a later write (the `QuayRegistry`, after the namespace and the
+/// bundle Secret) returns what it wrote: Terraform records the site, and a destroy removes
+/// the namespace and Secret instead of leaving them behind.
+#[test]
+fn a_create_failing_after_its_first_write_is_recorded_and_destroyed() {
+    use georep_harness::sim::{FaultKind, FaultRule};
+    use kube::api::{Api, ListParams};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for_each_terraform(|tf: &TerraformBinary| {
+        let sim = cluster(&runtime, Flavour::Openshift);
+        let dir = workdir(tf, "site_create_fails_half_way");
+        let kubeconfig = dir
+            .write_file("us-east.kubeconfig", &sim.kubeconfig().unwrap())
+            .unwrap();
+        dir.write_main_tf(&config(
+            &kubeconfig.display().to_string(),
+            "",
+            "  wait_for_ready = false\n",
+        ))
+        .unwrap();
+        // More 500s than the provider's retries, on the QuayRegistry only.
+        sim.faults().inject(FaultRule {
+            verb: Some("patch".into()),
+            resource: Some("quayregistries".into()),
+            name: None,
+            count: 50,
+            fault: FaultKind::InternalError,
+        });
+        let applied = dir.apply().unwrap();
+        assert!(!applied.succeeded());
+        let errs = errors(applied.events.diagnostics().cloned());
+        assert!(
+            errs.iter().any(|e| e.summary == "Apply Failed"),
+            "{errs:#?}"
+        );
+        let listed = dir.run(["state", "list"]).unwrap();
+        assert!(
+            listed.stdout.contains("quay_georep_site.us_east"),
+            "the half-created site is not in state: {listed:?}"
+        );
+        let client = runtime.block_on(sim.client()).unwrap();
+        let secrets = || {
+            runtime
+                .block_on(
+                    Api::<k8s_openapi::api::core::v1::Secret>::namespaced(
+                        client.clone(),
+                        "quay-enterprise",
+                    )
+                    .list(&ListParams::default().labels("app.kubernetes.io/managed-by")),
+                )
+                .map(|l| l.items.len())
+                .unwrap_or(0)
+        };
+        assert!(secrets() > 0, "the bundle Secret was not written first");
+
+        sim.faults().clear();
+        let destroyed = dir.destroy().unwrap();
+        assert!(destroyed.succeeded(), "{:#?}", destroyed.events);
+        assert_eq!(secrets(), 0, "the bundle Secret was left behind");
+        let namespace = runtime
+            .block_on(
+                Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone())
+                    .get_opt("quay-enterprise"),
+            )
+            .unwrap();
+        assert!(
+            namespace.is_none_or(|ns| ns.metadata.deletion_timestamp.is_some()),
+            "the namespace the site created was left behind"
+        );
+        runtime.block_on(sim.stop());
+    });
+}

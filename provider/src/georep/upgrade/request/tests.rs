@@ -276,3 +276,44 @@ fn the_deployment_method_keeps_refusing_releases_whose_images_it_does_not_know()
         );
     }
 }
+
+#[test]
+fn a_lease_duration_over_a_day_is_refused_at_its_attribute() {
+    for huge in ["25h", "99999999999999h"] {
+        let issues = validate(&UpgradeInput {
+            lease_duration: Some(huge.into()),
+            ..input()
+        })
+        .unwrap_err();
+        assert_eq!(paths(&issues), ["lease_duration"], "{huge}");
+        assert_eq!(issues[0].summary, "Lease Too Long");
+    }
+}
+
+#[test]
+fn a_run_resumes_only_the_holder_recorded_by_its_own_origin() {
+    let (request, _) = validate(&input()).unwrap();
+    let ours = request.with_holder("terraform@h:/work[blue]#new");
+    let seen = |holder: &str| Observation {
+        lease: Some(crate::georep::upgrade::LeaseObservation {
+            holder: Some(holder.to_owned()),
+            ..Default::default()
+        }),
+        ..Observation::default()
+    };
+    assert_eq!(
+        ours.holder_to_resume(&seen("terraform@h:/work[blue]#old"))
+            .as_deref(),
+        Some("terraform@h:/work[blue]#old")
+    );
+    for other in [
+        "terraform@h:/work[green]#old",
+        "terraform@h:/elsewhere[blue]#old",
+        "terraform@other:/work[blue]#old",
+        "terraform@h:/work[blue]#new",
+        "terraform@h:/work[blue]",
+    ] {
+        assert_eq!(ours.holder_to_resume(&seen(other)), None, "{other}");
+    }
+    assert_eq!(holder_origin("a#b#c"), "a#b");
+}
