@@ -293,7 +293,10 @@ mod tests {
                 .copied()
                 .filter(|a| *a != "--backend" && *a != "kind")
                 .collect();
-            assert!(Cli::try_parse_checked_from(local.clone()).is_ok(), "{local:?}");
+            assert!(
+                Cli::try_parse_checked_from(local.clone()).is_ok(),
+                "{local:?}"
+            );
         }
         for fine in [
             vec!["georep-harness", "up", "--backend", "kind"],
@@ -314,7 +317,10 @@ mod tests {
                 "3.16.5",
             ],
         ] {
-            assert!(Cli::try_parse_checked_from(fine.clone()).is_ok(), "{fine:?}");
+            assert!(
+                Cli::try_parse_checked_from(fine.clone()).is_ok(),
+                "{fine:?}"
+            );
         }
     }
 
