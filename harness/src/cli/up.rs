@@ -62,25 +62,31 @@ pub fn ignored_by_kind(args: &UpArgs, matches: &clap::ArgMatches) -> Option<Stri
     let given = |id: &str| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
     if given("flavour") && args.flavour != Flavour::Kubernetes {
         return Some(format!(
-            "--flavour {} cannot be honoured with --backend kind: kind clusters are plain              Kubernetes, without the Route and OLM APIs; leave --flavour out or pass              --flavour kubernetes",
-            args.flavour
+            "--flavour {} cannot be honoured with --backend kind: kind clusters are plain \
+             Kubernetes, without the Route and OLM APIs; leave --flavour out or pass \
+             --flavour kubernetes",
+            format!("{:?}", args.flavour).to_lowercase()
         ));
     }
     if given("quay_version") && args.quay_version.to_string() != OPERATOR_VERSION {
         return Some(format!(
-            "--quay-version {} cannot be honoured with --backend kind: it installs the Quay              Operator {OPERATOR_VERSION} bundle, which deploys Quay {OPERATOR_VERSION}; leave              --quay-version out or pass {OPERATOR_VERSION}",
+            "--quay-version {} cannot be honoured with --backend kind: it installs the Quay \
+             Operator {OPERATOR_VERSION} bundle, which deploys Quay {OPERATOR_VERSION}; leave \
+             --quay-version out or pass {OPERATOR_VERSION}",
             args.quay_version
         ));
     }
     if given("plain_http") {
         return Some(
-            "--plain-http is for the local backend's simulated API servers; kind clusters serve              HTTPS: leave it out"
+            "--plain-http is for the local backend's simulated API servers; kind clusters serve \
+             HTTPS: leave it out"
                 .to_owned(),
         );
     }
     if given("ready_file") {
         return Some(
-            "--ready-file is for the local backend, which serves until stopped; `up --backend              kind` returns once everything is ready: leave it out and wait for the command"
+            "--ready-file is for the local backend, which serves until stopped; `up --backend \
+             kind` returns once everything is ready: leave it out and wait for the command"
                 .to_owned(),
         );
     }
