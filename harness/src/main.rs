@@ -3,7 +3,6 @@
 //! All work is in the library ([`georep_harness::cli`]); this file only owns the runtime,
 //! logging and the exit code.
 
-use clap::Parser as _;
 use georep_harness::cli::{BenchTarget, Cli, Command};
 
 #[tokio::main]
@@ -13,7 +12,7 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     georep_harness::sim::install_crypto_provider();
-    let cli = Cli::parse();
+    let cli = Cli::parse_checked();
     match cli.command {
         Command::Up(args) => georep_harness::cli::up::run(&args).await?,
         Command::Demo(args) if args.backend.backend == georep_harness::backend::Backend::Kind => {
@@ -31,6 +30,9 @@ async fn main() -> anyhow::Result<()> {
         Command::Conformance(args) => {
             let output = std::sync::Arc::new(georep_harness::conformance::Output::stdout());
             let result = georep_harness::cli::conformance::run(&args, output).await?;
+            if georep_harness::conformance::interrupt::requested() {
+                anyhow::bail!("the conformance suite was interrupted");
+            }
             if result.is_some_and(|r| !r.passed()) {
                 anyhow::bail!("the conformance suite failed: see the scenarios above");
             }

@@ -1,7 +1,8 @@
 //! `georep-harness conformance`: runs the conformance suite ([`crate::conformance`]) on the
 //! local backend (started for the run) or on the clusters of a target file, prints progress
 //! and a line per scenario, writes the JUnit, Markdown and JSON reports asked for, and ends
-//! with the tally and the wall time. `--list` prints every scenario's id and claim instead.
+//! with the tally and the wall time. `--list` prints every scenario's id and claim instead,
+//! `--dry-run` what a run would create where.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -12,7 +13,8 @@ use crate::conformance::{self, Backend, Options, Output, RunResult, report};
 #[derive(Debug, Clone, clap::Args)]
 pub struct ConformanceArgs {
     /// `local`: start simulated clusters with real PostgreSQL, Redis and S3 for the run;
-    /// `existing`: the clusters named by `--target`.
+    /// `existing`: the clusters named by `--target`; `kind`: the clusters of
+    /// `up --backend kind` (its `conformance-target.yaml`, in `--state-dir`).
     #[arg(long, value_enum, default_value = "local")]
     pub backend: Backend,
     /// The target file (YAML) of the `existing` backend; `georep-harness up` writes one
@@ -46,11 +48,20 @@ pub struct ConformanceArgs {
     #[arg(long)]
     pub provider_dir: Option<PathBuf>,
     /// Leave what a failed scenario made (its namespace, its Terraform directory) for
-    /// inspection.
+    /// inspection; also after Ctrl-C.
     #[arg(long)]
     pub keep_on_failure: bool,
-    /// Where the local backend and the Terraform directories go. Default: a new temporary
-    /// directory.
+    /// Run up to N scenarios at once; those that migrate a database, change an operator or
+    /// use backend-wide faults or counters still run alone.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallel: u16,
+    /// Print what the run would create where (contexts, namespaces, objects, labels,
+    /// directories) and run nothing: no backend, no Terraform, no cluster contacted.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Where the local backend and the Terraform directories go (with `--backend kind`: the
+    /// state dir of `up --backend kind`, default `<repo>/.cache/georep-kind`). Default: a
+    /// new temporary directory.
     #[arg(long, env = "GEOREP_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
 }
@@ -95,7 +106,20 @@ pub async fn run(args: &ConformanceArgs, output: Arc<Output>) -> Result<Option<R
         output.line(list(args).trim_end());
         return Ok(None);
     }
-    let opts = Options {
+    let opts = options(args);
+    if args.dry_run {
+        output.line(conformance::dry_run(&opts)?.trim_end());
+        return Ok(None);
+    }
+    let result = conformance::run(&opts, Arc::clone(&output)).await?;
+    finish(args, &output, &result)?;
+    Ok(Some(result))
+}
+
+/// The run's options from the command line.
+#[must_use]
+pub fn options(args: &ConformanceArgs) -> Options {
+    Options {
         backend: args.backend,
         target: args.target.clone(),
         include: args.scenarios.clone(),
@@ -103,9 +127,14 @@ pub async fn run(args: &ConformanceArgs, output: Arc<Output>) -> Result<Option<R
         terraform: args.terraform.clone(),
         provider_dir: args.provider_dir.clone(),
         keep_on_failure: args.keep_on_failure,
+        parallel: usize::from(args.parallel),
+        handle_interrupts: true,
         state_dir: args.state_dir.clone(),
-    };
-    let result = conformance::run(&opts, Arc::clone(&output)).await?;
+    }
+}
+
+/// Writes the reports asked for and prints the skips, the tally and the wall time.
+fn finish(args: &ConformanceArgs, output: &Output, result: &RunResult) -> Result<(), Error> {
     for (kind, path, text) in [
         (
             "JUnit",
@@ -116,7 +145,7 @@ pub async fn run(args: &ConformanceArgs, output: Arc<Output>) -> Result<Option<R
         ("JSON", &args.json, report::json),
     ] {
         if let Some(path) = path {
-            report::write(kind, path, &text(&result))?;
+            report::write(kind, path, &text(result))?;
             output.line(&format!("{kind} report: {}", path.display()));
         }
     }
@@ -129,9 +158,15 @@ pub async fn run(args: &ConformanceArgs, output: Arc<Output>) -> Result<Option<R
     }
     output.line(&format!(
         "conformance {}: {}; wall time {:.1} s",
-        if result.passed() { "passed" } else { "FAILED" },
+        if conformance::interrupt::requested() {
+            "INTERRUPTED"
+        } else if result.passed() {
+            "passed"
+        } else {
+            "FAILED"
+        },
         result.tally(),
         result.wall_seconds
     ));
-    Ok(Some(result))
+    Ok(())
 }

@@ -57,7 +57,7 @@ pub fn options(
         Err(source) if need_repo => return Err(Error::Repo(source)),
         Err(_) => PathBuf::from("."),
     };
-    let state = state_dir.map_or_else(|| root.join(".cache/georep-kind"), Path::to_owned);
+    let state = state_dir.map_or_else(|| root.join(kind::DEFAULT_STATE_DIR), Path::to_owned);
     let base = KindOptions::new(&root, &state);
     Ok(KindOptions {
         sites: sites.to_vec(),
@@ -110,10 +110,16 @@ pub fn usage(state: &Path, sites: &[String]) -> String {
         text.push_str(&format!("  kubectl --context {site} get pods -A\n"));
     }
     text.push_str(&format!(
-        "\ncredentials: {}\nvariables of examples/three-sites: {}\n\nremove everything with: georep-harness down --backend kind\n",
+        "\ncredentials: {}\nvariables of examples/three-sites: {}\n",
         state.join(crate::services::SERVICES_JSON).display(),
         state.join(crate::services::TFVARS).display()
     ));
+    text.push_str(&format!(
+        "run the conformance suite against these clusters (target {}):\n  georep-harness conformance --backend kind --state-dir {}\n",
+        state.join(crate::conformance::local::TARGET_FILE).display(),
+        state.display()
+    ));
+    text.push_str("\nremove everything with: georep-harness down --backend kind\n");
     text
 }
 

@@ -32,6 +32,36 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parses this process's arguments like [`Parser::parse`] (printing clap's message and
+    /// exiting on an error), and also refuses an option the chosen backend would ignore.
+    #[must_use]
+    pub fn parse_checked() -> Self {
+        Self::try_parse_checked_from(std::env::args_os()).unwrap_or_else(|e| e.exit())
+    }
+
+    /// [`Cli::parse_checked`] of `args`.
+    ///
+    /// # Errors
+    /// A usage error, as clap reports it.
+    pub fn try_parse_checked_from<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        use clap::{CommandFactory as _, FromArgMatches as _};
+        let mut command = Self::command();
+        let matches = command.try_get_matches_from_mut(args)?;
+        let cli = Self::from_arg_matches(&matches)?;
+        if let (Command::Up(up), Some(("up", up_matches))) = (&cli.command, matches.subcommand())
+            && let Some(problem) = up::ignored_by_kind(up, up_matches)
+        {
+            return Err(command.error(clap::error::ErrorKind::ArgumentConflict, problem));
+        }
+        Ok(cli)
+    }
+}
+
 /// Subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -239,6 +269,94 @@ mod tests {
             "{listed}"
         );
         assert!(!listed.contains("BADINPUT-"), "{listed}");
+    }
+
+    #[test]
+    fn up_on_kind_refuses_what_only_the_local_backend_honours() {
+        for (option, value, says) in [
+            (
+                "--flavour",
+                Some("openshift"),
+                "kind clusters are plain Kubernetes",
+            ),
+            ("--quay-version", Some("3.15.7"), "deploys Quay 3.16.5"),
+            ("--plain-http", None, "kind clusters serve HTTPS"),
+            (
+                "--ready-file",
+                Some("/tmp/r"),
+                "returns once everything is ready",
+            ),
+        ] {
+            let mut argv = vec!["georep-harness", "up", "--backend", "kind", option];
+            argv.extend(value);
+            let err = Cli::try_parse_checked_from(argv.clone()).unwrap_err();
+            assert_eq!(
+                err.kind(),
+                clap::error::ErrorKind::ArgumentConflict,
+                "{argv:?}"
+            );
+            assert!(err.to_string().contains(says), "{argv:?}: {err}");
+            // The same options on the local backend are fine.
+            let local: Vec<&str> = argv
+                .iter()
+                .copied()
+                .filter(|a| *a != "--backend" && *a != "kind")
+                .collect();
+            assert!(
+                Cli::try_parse_checked_from(local.clone()).is_ok(),
+                "{local:?}"
+            );
+        }
+        for fine in [
+            vec!["georep-harness", "up", "--backend", "kind"],
+            vec![
+                "georep-harness",
+                "up",
+                "--backend",
+                "kind",
+                "--flavour",
+                "kubernetes",
+            ],
+            vec![
+                "georep-harness",
+                "up",
+                "--backend",
+                "kind",
+                "--quay-version",
+                "3.16.5",
+            ],
+        ] {
+            assert!(
+                Cli::try_parse_checked_from(fine.clone()).is_ok(),
+                "{fine:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn conformance_takes_parallel_dry_run_and_the_kind_backend() {
+        let cli = Cli::try_parse_from([
+            "georep-harness",
+            "conformance",
+            "--backend",
+            "kind",
+            "--parallel",
+            "4",
+            "--dry-run",
+        ])
+        .unwrap();
+        let Command::Conformance(args) = cli.command else {
+            panic!("not conformance")
+        };
+        assert_eq!(args.backend, crate::conformance::Backend::Kind);
+        assert_eq!(args.parallel, 4);
+        assert!(args.dry_run);
+        let opts = conformance::options(&args);
+        assert_eq!(opts.parallel, 4);
+        assert!(opts.handle_interrupts, "the command handles Ctrl-C");
+        let err =
+            Cli::try_parse_from(["georep-harness", "conformance", "--parallel", "0"]).unwrap_err();
+        assert!(err.to_string().contains("--parallel"), "{err}");
     }
 
     #[test]

@@ -9,8 +9,11 @@
 //! Ctrl-C or SIGTERM, then stops everything. It does not run Terraform (`demo` does).
 //!
 //! With `--backend kind` it hands over to [`super::kind::up`]: real clusters in Docker that
-//! outlive the command, the local backend's files in the state dir except
-//! `conformance-target.yaml` (the kind backend writes none), removed by `down --backend kind`.
+//! outlive the command, the local backend's files in the state dir (with
+//! `conformance-target.yaml` for `conformance --backend kind`), removed by
+//! `down --backend kind`. The options only the local backend can honour (`--flavour` other
+//! than `kubernetes`, a `--quay-version` other than the operator bundle's, `--plain-http`,
+//! `--ready-file`) are refused with `--backend kind` ([`ignored_by_kind`]), not ignored.
 
 use std::path::{Path, PathBuf};
 
@@ -45,6 +48,49 @@ pub struct UpArgs {
     /// The backend (`--backend kind` for real clusters) and the kind backend's options.
     #[command(flatten)]
     pub backend: crate::backend::BackendArgs,
+}
+
+/// Why `args` (parsed into `matches`) cannot run on the kind backend: an option given on the
+/// command line that it would otherwise ignore, with what to do instead. `None` for the
+/// local backend and for options the kind backend honours.
+#[must_use]
+pub fn ignored_by_kind(args: &UpArgs, matches: &clap::ArgMatches) -> Option<String> {
+    use crate::backend::kind::OPERATOR_VERSION;
+    if args.backend.backend != crate::backend::Backend::Kind {
+        return None;
+    }
+    let given = |id: &str| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
+    if given("flavour") && args.flavour != Flavour::Kubernetes {
+        return Some(format!(
+            "--flavour {} cannot be honoured with --backend kind: kind clusters are plain \
+             Kubernetes, without the Route and OLM APIs; leave --flavour out or pass \
+             --flavour kubernetes",
+            format!("{:?}", args.flavour).to_lowercase()
+        ));
+    }
+    if given("quay_version") && args.quay_version.to_string() != OPERATOR_VERSION {
+        return Some(format!(
+            "--quay-version {} cannot be honoured with --backend kind: it installs the Quay \
+             Operator {OPERATOR_VERSION} bundle, which deploys Quay {OPERATOR_VERSION}; leave \
+             --quay-version out or pass {OPERATOR_VERSION}",
+            args.quay_version
+        ));
+    }
+    if given("plain_http") {
+        return Some(
+            "--plain-http is for the local backend's simulated API servers; kind clusters serve \
+             HTTPS: leave it out"
+                .to_owned(),
+        );
+    }
+    if given("ready_file") {
+        return Some(
+            "--ready-file is for the local backend, which serves until stopped; `up --backend \
+             kind` returns once everything is ready: leave it out and wait for the command"
+                .to_owned(),
+        );
+    }
+    None
 }
 
 fn parse_version(text: &str) -> Result<QuayVersion, String> {

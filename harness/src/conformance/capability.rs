@@ -53,6 +53,14 @@ impl Capability {
             Self::SimulatedPush => "simulated-push",
         }
     }
+
+    /// Whether using it affects every scenario running at the time (injected faults and
+    /// write counters are per cluster, not per namespace): a scenario that uses it runs
+    /// alone under `--parallel`.
+    #[must_use]
+    pub fn is_backend_wide(self) -> bool {
+        matches!(self, Self::FaultInjection | Self::WriteCounters)
+    }
 }
 
 impl fmt::Display for Capability {

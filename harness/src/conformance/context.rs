@@ -7,13 +7,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use kube::api::{Api, DeleteParams, DynamicObject};
 use serde_json::{Value, json};
 
 use super::capability::Capabilities;
 use super::failure::Failure;
 use super::target::{SiteTarget, Target};
-use crate::quay::api_resource;
 use crate::terraform::{ApplyOutcome, DevOverride, PlanOutcome, TerraformBinary, Workdir};
 
 /// How long one Terraform command of a scenario may run.
@@ -28,6 +26,7 @@ pub struct Context<'a> {
     pub(super) runtime: &'a tokio::runtime::Handle,
     pub(super) dir: PathBuf,
     pub(super) prefix: &'a str,
+    pub(super) scenario: &'a str,
     pub(super) progress: &'a (dyn Fn(&str) + Sync),
     pub(super) evidence: Vec<String>,
     pub(super) applied: Vec<Arc<Workdir>>,
@@ -120,8 +119,9 @@ impl Context<'_> {
         Ok(Arc::new(dir))
     }
 
-    /// `terraform apply` in `dir`; what it created is destroyed after the scenario. The
-    /// evidence gets the change summary and every error diagnostic.
+    /// `terraform apply` in `dir`; what it created is destroyed after the scenario, and the
+    /// namespaces it named are labelled as the run's ([`super::namespaces`]). The evidence
+    /// gets the change summary and every error diagnostic.
     ///
     /// # Errors
     /// Terraform could not run, or the apply failed (with its first error).
@@ -129,7 +129,17 @@ impl Context<'_> {
         if !self.applied.iter().any(|d| Arc::ptr_eq(d, dir)) {
             self.applied.push(Arc::clone(dir));
         }
-        let outcome = dir.apply()?;
+        let applied = dir.apply();
+        let problems = self.block_on(super::namespaces::label(
+            self.target,
+            &self.namespaces,
+            self.prefix,
+            self.scenario,
+        ));
+        for problem in problems {
+            self.note(format!("labelling the run's namespaces: {problem}"));
+        }
+        let outcome = applied?;
         self.note_events("apply", &outcome.events);
         if !outcome.succeeded() {
             return Err(Failure::new(format!(
@@ -377,6 +387,9 @@ output "config_hash" {{
     ) -> Result<T, Failure> {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
+            if super::interrupt::requested() {
+                return Err(Failure::new(format!("{what}: interrupted (Ctrl-C)")));
+            }
             if let Some(value) = check().await? {
                 return Ok(value);
             }
@@ -389,59 +402,6 @@ output "config_hash" {{
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
-}
-
-/// Deletes `namespaces` on every site of `target` (those that exist), and waits until they
-/// are gone, at most `timeout`. Returns what it could not delete.
-pub(super) async fn delete_namespaces(
-    target: &Target,
-    namespaces: &[String],
-    timeout: Duration,
-) -> Vec<String> {
-    let mut problems = Vec::new();
-    if namespaces.is_empty() {
-        return problems;
-    }
-    for site in &target.sites {
-        let client = match Context::client(site).await {
-            Ok(client) => client,
-            Err(e) => {
-                problems.push(e.to_string());
-                continue;
-            }
-        };
-        let api: Api<DynamicObject> = Api::all_with(client, &api_resource("v1", "Namespace"));
-        for name in namespaces {
-            match api.delete(name, &DeleteParams::default()).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(status)) if status.code == 404 => continue,
-                Err(e) => {
-                    problems.push(format!(
-                        "delete namespace {name} on {}: {}",
-                        site.name,
-                        crate::errors::chain(&e)
-                    ));
-                    continue;
-                }
-            }
-            let gone = Context::until(
-                &format!("namespace {name} on {} deleted", site.name),
-                timeout,
-                async || {
-                    Ok(api
-                        .get_opt(name)
-                        .await
-                        .ok()
-                        .and_then(|o| o.is_none().then_some(())))
-                },
-            )
-            .await;
-            if let Err(e) = gone {
-                problems.push(e.to_string());
-            }
-        }
-    }
-    problems
 }
 
 /// `(is_secure, host, port)` of `http[s]://host[:port]`.

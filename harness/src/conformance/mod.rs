@@ -14,22 +14,30 @@
 //!   needs, and its checks against a [`Context`]; the catalogue is
 //!   [`scenarios::catalogue`], and the one table of bad inputs is [`bad_inputs`].
 //! - [`runner::Runner`]: selection (`--scenario`/`--skip` globs, [`select`]), skips,
-//!   clean-up, redaction; [`run`] does a whole run with either backend.
+//!   `--parallel`, clean-up, redaction; [`run`] does a whole run with any backend, and
+//!   [`dry_run`] says what a run would create where, touching no cluster.
+//! - [`namespaces`]: what the suite may touch (the run's labelled namespaces), and the
+//!   sweep after Ctrl-C ([`interrupt`]).
 //! - [`RunResult`] ([`result`]) and its reports ([`report`]): JUnit XML, Markdown, JSON.
 //! - [`Output`] ([`output`]): progress on a terminal, plain lines otherwise.
 //!
 //! # What a scenario may touch on a team's clusters
 //! Only namespaces named from the run's prefix (`cf-xxxxxx-...`), created by the provider
-//! for the scenario's sites; the runner destroys what each scenario applied and deletes those
-//! namespaces afterwards, also after a failure unless `--keep-on-failure`. It never touches a
-//! `QuayRegistry` it did not create. What it cannot stop: a Ctrl-C while Terraform applies
-//! leaves that scenario's namespace behind (its name is printed with the run's prefix).
+//! for the scenario's sites and labelled with the run ([`namespaces::RUN_LABEL`]); the
+//! runner destroys what each scenario applied and deletes those namespaces afterwards, also
+//! after a failure or Ctrl-C unless `--keep-on-failure`, and at the end sweeps any of the
+//! run's namespaces still there. It deletes no namespace without the run's name and label,
+//! and never touches a `QuayRegistry` it did not create. What it cannot stop: a second
+//! Ctrl-C exits at once and leaves what the run made (the message says how to find it).
 
 pub mod bad_inputs;
 pub mod capability;
 mod context;
+pub mod dry_run;
 mod failure;
+pub mod interrupt;
 pub mod local;
+pub mod namespaces;
 pub mod output;
 pub mod report;
 pub mod result;
@@ -45,6 +53,7 @@ use std::time::{Duration, Instant};
 
 pub use capability::{Capabilities, Capability};
 pub use context::Context;
+pub use dry_run::dry_run;
 pub use failure::Failure;
 pub use output::Output;
 pub use result::{CaseResult, Outcome, RunResult, SuiteResult};
@@ -63,6 +72,9 @@ pub enum Backend {
     Local,
     /// The clusters of a target file (`--target`).
     Existing,
+    /// The clusters of `up --backend kind`: the target file it wrote into its state dir
+    /// (`--target` or `--state-dir`, default `<repo>/.cache/georep-kind`), run as `existing`.
+    Kind,
 }
 
 impl Backend {
@@ -72,6 +84,7 @@ impl Backend {
         match self {
             Self::Local => "local",
             Self::Existing => "existing",
+            Self::Kind => "kind",
         }
     }
 }
@@ -94,6 +107,11 @@ pub struct Options {
     pub provider_dir: Option<PathBuf>,
     /// Leave what a failed scenario made, and its working directory.
     pub keep_on_failure: bool,
+    /// How many scenarios may run at once (0 and 1: one at a time); scenarios that
+    /// [run alone](Scenario::runs_alone) still do.
+    pub parallel: usize,
+    /// Handle Ctrl-C and SIGTERM ([`interrupt::watch`]): the command sets it, tests do not.
+    pub handle_interrupts: bool,
     /// Where the local backend and the scenarios' working directories go; default a new
     /// temporary directory (deleted after, unless something is kept).
     pub state_dir: Option<PathBuf>,
@@ -111,6 +129,8 @@ impl Options {
             terraform: Vec::new(),
             provider_dir: None,
             keep_on_failure: false,
+            parallel: 1,
+            handle_interrupts: false,
             state_dir: None,
         }
     }
@@ -122,6 +142,18 @@ pub enum Error {
     /// `--backend existing` without `--target`.
     #[error("--backend existing needs --target FILE (a YAML target file)")]
     NoTarget,
+    /// `--backend kind` without a target file where `up --backend kind` writes it.
+    #[error(
+        "no {} (and no --target): bring the kind backend up first with `georep-harness up --backend kind`, with the same --state-dir",
+        path.display()
+    )]
+    NoKindTarget {
+        /// Where the target file was looked for.
+        path: PathBuf,
+    },
+    /// The signal handlers could not be installed.
+    #[error("handle Ctrl-C")]
+    Signals(#[source] std::io::Error),
     /// The target file is wrong.
     #[error("read the target")]
     Target(#[from] target::Error),
@@ -157,6 +189,54 @@ pub enum Error {
     /// The runner thread panicked or was cancelled.
     #[error("the scenario runner did not finish")]
     Runner(#[source] tokio::task::JoinError),
+}
+
+/// The target file of a run on `existing` or `kind` (`None` for `local`).
+fn load_target(opts: &Options) -> Result<Option<Target>, Error> {
+    match (opts.backend, &opts.target) {
+        (Backend::Existing, None) => Err(Error::NoTarget),
+        (Backend::Existing | Backend::Kind, Some(path)) => Ok(Some(Target::load(path)?)),
+        (Backend::Kind, None) => {
+            let path = kind_target_path(opts.state_dir.as_deref());
+            if !path.exists() {
+                return Err(Error::NoKindTarget { path });
+            }
+            Ok(Some(Target::load(&path)?))
+        }
+        (Backend::Local, _) => Ok(None),
+    }
+}
+
+/// Where `up --backend kind` writes its target file: `<state dir>/conformance-target.yaml`,
+/// the state dir defaulting to `<repo>/.cache/georep-kind` as for `up`.
+#[must_use]
+pub fn kind_target_path(state_dir: Option<&Path>) -> PathBuf {
+    let state = state_dir.map_or_else(
+        || {
+            terraform::repo_root()
+                .unwrap_or_else(|_| PathBuf::from("."))
+                .join(crate::backend::kind::DEFAULT_STATE_DIR)
+        },
+        Path::to_owned,
+    );
+    state.join(local::TARGET_FILE)
+}
+
+/// Deletes the run's namespaces still on the sites (after Ctrl-C, or a clean-up that did
+/// not finish) and says what it did.
+async fn sweep(target: &Target, prefix: &str, output: &Output) {
+    let (deleted, problems) = namespaces::sweep(target, prefix, runner::NAMESPACE_TIMEOUT).await;
+    if !deleted.is_empty() {
+        output.line(&format!(
+            "deleted the run's namespaces still there: {}",
+            deleted.join(", ")
+        ));
+    }
+    for problem in problems {
+        output.line(&format!(
+            "warning: cleaning up the run's namespaces: {problem}"
+        ));
+    }
 }
 
 /// How long each migration revision takes on the local backend the suite starts.
@@ -227,11 +307,7 @@ pub async fn run(opts: &Options, output: Arc<Output>) -> Result<RunResult, Error
             skip: opts.skip.clone(),
         });
     }
-    let file_target = match (opts.backend, &opts.target) {
-        (Backend::Existing, None) => return Err(Error::NoTarget),
-        (Backend::Existing, Some(path)) => Some(Target::load(path)?),
-        (Backend::Local, _) => None,
-    };
+    let file_target = load_target(opts)?;
     let binaries = terraform_binaries(&opts.terraform, file_target.as_ref())?;
     let provider_dir = provider_dir(opts.provider_dir.as_deref(), file_target.as_ref())?;
     let state_dir = match &opts.state_dir {
@@ -259,6 +335,11 @@ pub async fn run(opts: &Options, output: Arc<Output>) -> Result<RunResult, Error
         runner::random_key().map_err(Error::Random)?,
     );
     let prefix = runner::new_prefix().map_err(Error::Random)?;
+    // Lives until the process exits: once handled, a signal no longer ends the process by
+    // default, so a second one must still reach the watcher.
+    if opts.handle_interrupts {
+        drop(interrupt::watch(Arc::clone(&output), prefix.clone()).map_err(Error::Signals)?);
+    }
 
     let (target, env, capabilities) = match file_target {
         Some(target) => (target, None, Capabilities::none()),
@@ -307,6 +388,7 @@ pub async fn run(opts: &Options, output: Arc<Output>) -> Result<RunResult, Error
                 include: &opts.include,
                 skip: &opts.skip,
                 keep_on_failure: opts.keep_on_failure,
+                parallel: opts.parallel.max(1),
                 secret_keys: (&keys.0, &keys.1),
                 scanner: &scanner,
                 output: &output,
@@ -324,7 +406,13 @@ pub async fn run(opts: &Options, output: Arc<Output>) -> Result<RunResult, Error
         suites,
         wall_seconds: 0.0,
     };
-    let failed = !result.passed();
+    let failed = !result.passed() || interrupt::requested();
+    if !(failed && opts.keep_on_failure) {
+        sweep(&target, &prefix, &output).await;
+    }
+    if interrupt::requested() {
+        output.line("interrupted: the scenarios not started are reported as skipped");
+    }
     if let Some(env) = env {
         output.line("stopping the local backend");
         match Arc::try_unwrap(env) {

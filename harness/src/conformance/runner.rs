@@ -1,15 +1,21 @@
 //! Runs the selected scenarios against one target, once per Terraform binary, and turns what
 //! happened into [`SuiteResult`]s: skips a scenario whose capabilities the backend lacks,
-//! cleans up after each one (destroys what it applied, deletes the namespaces it named; with
-//! `keep_on_failure` not after a failure), catches a panicking scenario as a failure, and
-//! redacts every secret of the run from messages and evidence.
+//! runs up to `parallel` scenarios at once (one that [runs alone](Scenario::runs_alone) waits
+//! for the others and runs by itself), cleans up after each one (destroys what it applied,
+//! deletes the run's namespaces it named; with `keep_on_failure` not after a failure),
+//! catches a panicking scenario as a failure, skips what has not started once the run is
+//! interrupted, and redacts every secret of the run from messages and evidence.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::capability::Capabilities;
+use super::capability::{Capabilities, Capability};
 use super::context::{self, Context};
+use super::interrupt;
+use super::namespaces;
 use super::output::Output;
 use super::result::{CaseResult, Outcome, SuiteResult};
 use super::scenario::Scenario;
@@ -19,7 +25,7 @@ use crate::secrets::SecretScanner;
 use crate::terraform::TerraformBinary;
 
 /// How long the runner waits for a namespace it deletes to go.
-const NAMESPACE_TIMEOUT: Duration = Duration::from_secs(120);
+pub const NAMESPACE_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// What one run of the suite uses, besides the scenarios.
 pub struct Runner<'a> {
@@ -41,6 +47,8 @@ pub struct Runner<'a> {
     pub skip: &'a [String],
     /// Leave what a failed scenario made.
     pub keep_on_failure: bool,
+    /// How many scenarios may run at once (at least one).
+    pub parallel: usize,
     /// The run's `SECRET_KEY` and `DATABASE_SECRET_KEY`.
     pub secret_keys: (&'a str, &'a str),
     /// Every secret of the run.
@@ -73,23 +81,45 @@ impl Runner<'_> {
         let total = selected.len();
         self.output.set_total(total);
         self.output.line(&format!(
-            "{} scenarios on {} ({}) with {terraform}",
-            total, self.target.name, self.backend
+            "{} scenarios on {} ({}) with {terraform}{}",
+            total,
+            self.target.name,
+            self.backend,
+            if self.parallel > 1 {
+                format!(", up to {} at once", self.parallel)
+            } else {
+                String::new()
+            }
         ));
-        let mut cases = Vec::new();
-        for (i, scenario) in selected.into_iter().enumerate() {
-            let case = self.run_one(scenario, terraform, i + 1, total);
-            let line = match &case.outcome {
-                Outcome::Passed => format!("PASS {} ({:.1} s)", case.id, case.seconds),
-                Outcome::Failed { message } => {
-                    format!("FAIL {} ({:.1} s): {message}", case.id, case.seconds)
-                }
-                Outcome::Skipped { reason } => format!("SKIP {}: {reason}", case.id),
-            };
-            self.output.line(&line);
+        let slots: Vec<Mutex<Option<CaseResult>>> = (0..total).map(|_| Mutex::new(None)).collect();
+        let finish = |i: usize, case: CaseResult| {
+            self.output.line(&case_line(&case));
             self.output.advance();
-            cases.push(case);
+            *slots[i].lock().unwrap_or_else(PoisonError::into_inner) = Some(case);
+        };
+        for batch in batches(&selected, &self.capabilities.present()) {
+            let workers = self.parallel.clamp(1, batch.len().max(1));
+            if workers == 1 {
+                for i in batch {
+                    finish(i, self.run_one(selected[i], terraform, i + 1, total));
+                }
+                continue;
+            }
+            let next = AtomicUsize::new(0);
+            std::thread::scope(|scope| {
+                for _ in 0..workers {
+                    scope.spawn(|| {
+                        while let Some(&i) = batch.get(next.fetch_add(1, Ordering::SeqCst)) {
+                            finish(i, self.run_one(selected[i], terraform, i + 1, total));
+                        }
+                    });
+                }
+            });
         }
+        let cases = slots
+            .into_iter()
+            .filter_map(|slot| slot.into_inner().unwrap_or_else(PoisonError::into_inner))
+            .collect();
         SuiteResult {
             backend: self.backend.to_owned(),
             target: self.target.name.clone(),
@@ -121,6 +151,12 @@ impl Runner<'_> {
             };
             return case;
         }
+        if interrupt::requested() {
+            case.outcome = Outcome::Skipped {
+                reason: INTERRUPTED.to_owned(),
+            };
+            return case;
+        }
         let start = Instant::now();
         let dir = self
             .work_dir
@@ -135,6 +171,7 @@ impl Runner<'_> {
             runtime: self.runtime,
             dir: dir.clone(),
             prefix: self.prefix,
+            scenario: &scenario.id,
             progress: &progress,
             evidence: Vec::new(),
             applied: Vec::new(),
@@ -165,6 +202,21 @@ impl Runner<'_> {
             )),
         };
         let failed = result.is_err();
+        let undeclared: Vec<&String> = ctx
+            .namespaces
+            .iter()
+            .filter(|n| {
+                !scenario
+                    .namespaces
+                    .iter()
+                    .any(|s| **n == format!("{}-{s}", self.prefix))
+            })
+            .collect();
+        if !scenario.namespaces.is_empty() && !undeclared.is_empty() {
+            ctx.evidence.push(format!(
+                "named namespaces it does not declare (--dry-run does not show them): {undeclared:?}"
+            ));
+        }
         if failed && self.keep_on_failure {
             ctx.evidence.push(format!(
                 "kept for inspection: {} and namespaces {:?}",
@@ -221,12 +273,49 @@ fn cleanup(ctx: &mut Context<'_>) -> Vec<String> {
         }
     }
     let namespaces = std::mem::take(&mut ctx.namespaces);
-    problems.extend(ctx.block_on(context::delete_namespaces(
+    problems.extend(ctx.block_on(namespaces::delete(
         ctx.target,
         &namespaces,
+        ctx.prefix,
         NAMESPACE_TIMEOUT,
     )));
     problems
+}
+
+/// Why a scenario did not start: the run was interrupted.
+pub const INTERRUPTED: &str = "the run was interrupted before it started";
+
+/// The line printed when a scenario is done.
+fn case_line(case: &CaseResult) -> String {
+    match &case.outcome {
+        Outcome::Passed => format!("PASS {} ({:.1} s)", case.id, case.seconds),
+        Outcome::Failed { message } => {
+            format!("FAIL {} ({:.1} s): {message}", case.id, case.seconds)
+        }
+        Outcome::Skipped { reason } => format!("SKIP {}: {reason}", case.id),
+    }
+}
+
+/// The selected scenarios (indexes into `selected`) in groups that may run side by side, in
+/// order: a scenario that runs alone on this backend is a group of its own.
+#[must_use]
+pub fn batches(selected: &[&Scenario], present: &[Capability]) -> Vec<Vec<usize>> {
+    let mut batches: Vec<Vec<usize>> = Vec::new();
+    let mut current = Vec::new();
+    for (i, scenario) in selected.iter().enumerate() {
+        if scenario.runs_alone(present) {
+            if !current.is_empty() {
+                batches.push(std::mem::take(&mut current));
+            }
+            batches.push(vec![i]);
+        } else {
+            current.push(i);
+        }
+    }
+    if !current.is_empty() {
+        batches.push(current);
+    }
+    batches
 }
 
 /// A fresh run prefix: `cf-` and six random hex digits.
@@ -254,3 +343,6 @@ pub fn random_key() -> Result<String, getrandom::Error> {
 pub fn default_work_dir(state_dir: &Path) -> PathBuf {
     state_dir.join("conformance")
 }
+
+#[cfg(test)]
+mod tests;

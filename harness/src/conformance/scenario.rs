@@ -7,6 +7,11 @@
 //! up by hand: what it applied with [`Context::apply`] is destroyed by the runner after it,
 //! and the namespaces it named with [`Context::namespace`] are deleted, also when it failed
 //! (unless `--keep-on-failure`).
+//!
+//! Two properties tell the runner what a scenario shares with others: [`Scenario::exclusive`]
+//! (it changes something every scenario sees: migrates a database, upgrades an operator,
+//! scales a site the global endpoint routes to) makes it run alone under `--parallel`, and
+//! [`Scenario::namespaces`] declares the namespace suffixes it names, for `--dry-run`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -27,6 +32,13 @@ pub struct Scenario {
     pub claim: String,
     /// What the backend must be able to do for it to run at all.
     pub needs: Vec<Capability>,
+    /// What it uses when the backend has it, and checks less without.
+    pub uses: Vec<Capability>,
+    /// Runs alone, never beside another scenario, even with `--parallel`.
+    pub exclusive: bool,
+    /// The suffixes of the namespaces it names ([`Context::namespace`]), for `--dry-run`;
+    /// empty: not declared (the dry run says they are named when it runs).
+    pub namespaces: Vec<String>,
     run: Arc<RunFn>,
 }
 
@@ -35,6 +47,9 @@ impl fmt::Debug for Scenario {
         f.debug_struct("Scenario")
             .field("id", &self.id)
             .field("needs", &self.needs)
+            .field("uses", &self.uses)
+            .field("exclusive", &self.exclusive)
+            .field("namespaces", &self.namespaces)
             .finish_non_exhaustive()
     }
 }
@@ -51,8 +66,49 @@ impl Scenario {
             id: id.into(),
             claim: claim.into(),
             needs: needs.to_vec(),
+            uses: Vec::new(),
+            exclusive: false,
+            namespaces: Vec::new(),
             run: Arc::new(run),
         }
+    }
+
+    /// The same scenario, run alone: nothing else runs while it does, also with
+    /// `--parallel` (it migrates a database, changes an operator, or changes what every
+    /// scenario's sites are reached through).
+    #[must_use]
+    pub fn exclusive(mut self) -> Self {
+        self.exclusive = true;
+        self
+    }
+
+    /// The same scenario, using `capabilities` when the backend has them.
+    #[must_use]
+    pub fn uses(mut self, capabilities: &[Capability]) -> Self {
+        self.uses.extend_from_slice(capabilities);
+        self
+    }
+
+    /// The same scenario, declaring the suffixes of the namespaces it names (`--dry-run`
+    /// prints them with the run's prefix).
+    #[must_use]
+    pub fn namespaces(mut self, suffixes: &[&str]) -> Self {
+        self.namespaces
+            .extend(suffixes.iter().map(|s| (*s).to_owned()));
+        self
+    }
+
+    /// Whether it must run alone on a backend that has the capabilities `present`: it is
+    /// [`exclusive`](Self::exclusive), or it needs or uses a capability whose effect is
+    /// backend-wide (injected faults, write counters) and the backend has it.
+    #[must_use]
+    pub fn runs_alone(&self, present: &[Capability]) -> bool {
+        self.exclusive
+            || self
+                .needs
+                .iter()
+                .chain(&self.uses)
+                .any(|c| c.is_backend_wide() && present.contains(c))
     }
 
     /// Runs it.

@@ -277,7 +277,7 @@ impl Target {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
@@ -374,6 +374,21 @@ mod tests {
         target.services.sites.remove("eu_west");
         let err = target.check("t.yaml").unwrap_err().to_string();
         assert!(err.contains("location eu_west"), "{err}");
+    }
+
+    #[test]
+    fn the_guides_target_example_is_a_valid_target() {
+        let guide =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/guides/conformance.md");
+        let text = std::fs::read_to_string(&guide).unwrap();
+        let start = text.find("```yaml\n").unwrap() + "```yaml\n".len();
+        let end = start + text[start..].find("```").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("staging.yaml");
+        std::fs::write(&path, &text[start..end]).unwrap();
+        let target = Target::load(&path).unwrap_or_else(|e| panic!("{}", crate::errors::chain(&e)));
+        assert_eq!(target.sites.len(), 3);
+        assert_eq!(target.operator.method, OperatorMethod::Olm);
     }
 
     #[test]

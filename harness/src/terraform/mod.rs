@@ -55,7 +55,7 @@ pub use events::{
 pub use outcome::{
     ApplyOutcome, OutputValue, Outputs, PlanExit, PlanOutcome, State, ValidateOutcome,
 };
-pub use process::RawOutput;
+pub use process::{RawOutput, interrupt_running};
 pub use workdir::{
     CLI_CONFIG_FILE_NAME, DEFAULT_TIMEOUT, DevOverride, KEEP_ENV, QUAY_PROVIDER_SOURCE, Workdir,
 };

@@ -110,6 +110,7 @@ pub(crate) fn run(
     let stdout = Pipe::spawn(child.stdout.take().map(|pipe| Box::new(pipe) as _));
     let stderr = Pipe::spawn(child.stderr.take().map(|pipe| Box::new(pipe) as _));
     let pid = child.id();
+    let _running = Running::register(pid);
 
     let status = match wait_with_timeout(child, timeout) {
         Waited::Exited(status) => status,
@@ -171,14 +172,59 @@ fn wait_with_timeout(mut child: Child, timeout: Duration) -> Waited {
     }
 }
 
+/// The process groups of the commands running now, for [`interrupt_running`].
+static RUNNING: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// A process group in [`RUNNING`] until dropped.
+struct Running(u32);
+
+impl Running {
+    fn register(pid: u32) -> Self {
+        RUNNING
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(pid);
+        Self(pid)
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        RUNNING
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|pid| *pid != self.0);
+    }
+}
+
+/// Sends SIGINT to every Terraform command this process is running, and to the plugins each
+/// started (their process group): Terraform stops as on Ctrl-C at a terminal, saving its
+/// state, and exits with an error. Their own process groups keep a terminal's Ctrl-C from
+/// reaching them, so the caller's signal handler passes it on with this. Returns how many
+/// commands it interrupted.
+pub fn interrupt_running() -> usize {
+    let running = RUNNING
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    for pid in &running {
+        signal_group(*pid, rustix::process::Signal::INT);
+    }
+    running.len()
+}
+
 /// Sends SIGKILL to the process group led by `pid` (the one `process_group(0)` created).
 fn kill_group(pid: u32) {
+    signal_group(pid, rustix::process::Signal::KILL);
+}
+
+fn signal_group(pid: u32, signal: rustix::process::Signal) {
     let pid = i32::try_from(pid)
         .ok()
         .and_then(rustix::process::Pid::from_raw);
     if let Some(pid) = pid {
         // ESRCH (already gone) is the only expected failure, and nothing is left to do then.
-        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
+        let _ = rustix::process::kill_process_group(pid, signal);
     }
 }
 

@@ -8,6 +8,7 @@
 
 mod blob_replication;
 mod chainsaw;
+mod conformance_interrupt;
 mod global_load_balancer;
 mod kubectl;
 mod local_sites;

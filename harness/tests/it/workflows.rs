@@ -193,9 +193,15 @@ fn the_e2e_workflow_runs_the_kind_backend_and_cleans_up() {
         "georep-harness up --backend kind\n",
         "georep-harness down --backend kind",
         "bash scripts/fetch-operator-bundle.sh",
+        "georep-harness conformance --backend kind --dry-run",
+        "georep-harness conformance --backend kind \\\n",
     ] {
         assert!(text.contains(needed), "e2e-kind.yml lacks {needed:?}");
     }
+    assert!(
+        !text.contains("did not run"),
+        "the suite runs on kind: no step may pass without it"
+    );
     let ci = std::fs::read_to_string(repo().join(".github/workflows/ci.yml")).unwrap();
     assert!(
         ci.contains("run: bash .ci/run"),

@@ -8,7 +8,8 @@
 //!    and the Quay Operator of a release's OLM bundle ([`operator`]);
 //! 3. PostgreSQL, Redis and one Garage S3 per site on the `kind` network ([`services`]);
 //! 4. the outputs the local backend writes: `DIR/kubeconfig` (a context per site),
-//!    `DIR/<site>.kubeconfig`, `DIR/services.json`, `DIR/terraform.tfvars.json`.
+//!    `DIR/<site>.kubeconfig`, `DIR/services.json`, `DIR/terraform.tfvars.json`, and
+//!    `DIR/conformance-target.yaml` for `conformance --backend kind` ([`target`]).
 //!
 //! The whole run is a [`plan::Plan`] built first, so `--dry-run` prints every command,
 //! manifest and file without Docker, and the idempotence rules (`--reuse`) are tested as
@@ -17,7 +18,8 @@
 //! them, found by cluster name and container label.
 //!
 //! Not built yet: the global load balancer containers in front of the sites (the local
-//! backend's [`crate::lb`] model has no kind counterpart), and a conformance target file.
+//! backend's [`crate::lb`] model has no kind counterpart), so the target names no global
+//! endpoint and the suite skips the scenario that needs one.
 //! Real clusters run only where kind's node image can be pulled (GitHub runners); everything
 //! else here is tested on any machine.
 
@@ -29,6 +31,7 @@ pub mod preflight;
 pub mod process;
 pub mod run;
 pub mod services;
+pub mod target;
 
 use std::path::{Path, PathBuf};
 
@@ -42,6 +45,9 @@ use self::services::{Credentials, Images};
 
 /// The ingress-nginx release whose kind manifest every cluster gets.
 pub const INGRESS_NGINX_MANIFEST: &str = "https://raw.githubusercontent.com/kubernetes/ingress-nginx/controller-v1.12.1/deploy/static/provider/kind/deploy.yaml";
+/// The state directory of `up --backend kind` under the repository root, unless
+/// `--state-dir` names another.
+pub const DEFAULT_STATE_DIR: &str = ".cache/georep-kind";
 /// The Quay Operator release whose OLM bundle `scripts/fetch-operator-bundle.sh` fetches.
 pub const OPERATOR_VERSION: &str = "3.16.5";
 

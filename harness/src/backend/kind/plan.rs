@@ -39,8 +39,9 @@ pub struct ExistsError {
     pub what: String,
 }
 
-/// One thing to do.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One thing to do. `Debug` shows commands with their secrets hidden ([`Cmd`]) and the
+/// size of a written file, not its content (credentials, `services.json`, the target file).
+#[derive(Clone, PartialEq, Eq)]
 pub enum Step {
     /// Run a command; it must succeed.
     Run(Cmd),
@@ -85,6 +86,50 @@ pub enum Step {
     },
     /// Nothing to do, and why.
     Skip(String),
+}
+
+impl std::fmt::Debug for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Run(cmd) => f.debug_tuple("Run").field(cmd).finish(),
+            Self::Poll {
+                cmd,
+                purpose,
+                timeout,
+            } => f
+                .debug_struct("Poll")
+                .field("cmd", cmd)
+                .field("purpose", purpose)
+                .field("timeout", timeout)
+                .finish(),
+            Self::Capture { cmd, var } => f
+                .debug_struct("Capture")
+                .field("cmd", cmd)
+                .field("var", var)
+                .finish(),
+            Self::Write { path, contents } => f
+                .debug_struct("Write")
+                .field("path", path)
+                .field("contents", &format_args!("<{} bytes>", contents.len()))
+                .finish(),
+            Self::Kubeconfig {
+                cluster,
+                site,
+                path,
+            } => f
+                .debug_struct("Kubeconfig")
+                .field("cluster", cluster)
+                .field("site", site)
+                .field("path", path)
+                .finish(),
+            Self::MergeKubeconfigs { sites, path } => f
+                .debug_struct("MergeKubeconfigs")
+                .field("sites", sites)
+                .field("path", path)
+                .finish(),
+            Self::Skip(why) => f.debug_tuple("Skip").field(why).finish(),
+        }
+    }
 }
 
 /// A titled group of steps.
@@ -326,8 +371,11 @@ pub fn build(inputs: &Inputs<'_>, existing: &Existing) -> Result<Plan, ExistsErr
         .map(|(s, p)| (s.clone(), p.display().to_string()))
         .collect();
     let tfvars = services::tfvars(&site_names, &kubeconfig_paths, creds);
+    let target =
+        super::target::conformance_target(&site_names, inputs.state_dir, creds, inputs.operator);
     sections.push(Section {
-        title: "outputs: kubeconfig (a context per site), services.json, terraform.tfvars.json"
+        title: "outputs: kubeconfig (a context per site), services.json, terraform.tfvars.json, \
+                conformance-target.yaml"
             .to_owned(),
         steps: vec![
             Step::MergeKubeconfigs {
@@ -345,6 +393,14 @@ pub fn build(inputs: &Inputs<'_>, existing: &Existing) -> Result<Plan, ExistsErr
             Step::Write {
                 path: inputs.state_dir.join(crate::services::TFVARS),
                 contents: format!("{tfvars:#}\n"),
+            },
+            Step::Write {
+                path: inputs
+                    .state_dir
+                    .join(crate::conformance::local::TARGET_FILE),
+                contents: target
+                    .to_yaml()
+                    .expect("the target is plain strings, numbers and maps"),
             },
         ],
     });

@@ -53,8 +53,10 @@ pub enum Error {
     },
 }
 
-/// One command: program, arguments, optional standard input, and why it runs.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One command: program, arguments, optional standard input, and why it runs. `Debug`
+/// prints the arguments with every [secret](Cmd::secret) replaced and the length of the
+/// standard input only.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Cmd {
     /// The program, looked up on the runner's `PATH`.
     pub program: String,
@@ -62,6 +64,25 @@ pub struct Cmd {
     pub args: Vec<String>,
     /// Text written to its standard input (a manifest for `kubectl apply -f -`).
     pub stdin: Option<String>,
+    /// Values in the arguments that `Debug` and [`Cmd::redacted`] must not show.
+    pub secrets: Vec<String>,
+}
+
+/// What a secret is shown as.
+pub const REDACTED: &str = "<redacted>";
+
+impl std::fmt::Debug for Cmd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let args: Vec<String> = self.args.iter().map(|a| self.redact(a)).collect();
+        f.debug_struct("Cmd")
+            .field("program", &self.program)
+            .field("args", &args)
+            .field(
+                "stdin",
+                &self.stdin.as_ref().map(|s| format!("<{} bytes>", s.len())),
+            )
+            .finish_non_exhaustive()
+    }
 }
 
 impl Cmd {
@@ -75,7 +96,30 @@ impl Cmd {
             program: program.to_owned(),
             args: args.into_iter().map(Into::into).collect(),
             stdin: None,
+            secrets: Vec::new(),
         }
+    }
+
+    /// With `value` (a password, a key) hidden wherever it appears in an argument, in
+    /// `Debug` and [`Cmd::redacted`]. An empty value hides nothing.
+    #[must_use]
+    pub fn secret(mut self, value: &str) -> Self {
+        if !value.is_empty() && !self.secrets.iter().any(|s| s == value) {
+            self.secrets.push(value.to_owned());
+        }
+        self
+    }
+
+    fn redact(&self, text: &str) -> String {
+        self.secrets.iter().fold(text.to_owned(), |text, secret| {
+            text.replace(secret.as_str(), REDACTED)
+        })
+    }
+
+    /// [`Cmd::shell`] with every secret replaced.
+    #[must_use]
+    pub fn redacted(&self) -> String {
+        self.redact(&self.shell())
     }
 
     /// With `text` on standard input.

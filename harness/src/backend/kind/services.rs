@@ -174,8 +174,8 @@ impl Credentials {
     }
 }
 
-/// One container to run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One container to run. `Debug` hides its [`secrets`](Container::secrets).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Container {
     /// Its name, which is also its host name on the `kind` network.
     pub name: String,
@@ -191,6 +191,19 @@ pub struct Container {
     pub mounts: Vec<(String, String)>,
     /// Arguments after the image.
     pub args: Vec<String>,
+    /// Values in `env` and `args` that must not be printed (passwords).
+    pub secrets: Vec<String>,
+}
+
+impl std::fmt::Debug for Container {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Container")
+            .field("name", &self.name)
+            .field("image", &self.image)
+            .field("site", &self.site)
+            .field("command", &self.run_cmd())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Container {
@@ -221,7 +234,9 @@ impl Container {
         }
         args.push(self.image.clone());
         args.extend(self.args.iter().cloned());
-        Cmd::new("docker", args)
+        self.secrets
+            .iter()
+            .fold(Cmd::new("docker", args), |cmd, secret| cmd.secret(secret))
     }
 }
 
@@ -259,6 +274,7 @@ pub fn postgres(image: &str, creds: &Credentials) -> (Container, Cmd, Vec<Cmd>) 
         ports: vec![(15432, 5432)],
         mounts: vec![],
         args: vec![],
+        secrets: vec![creds.postgres_password.clone()],
     };
     // Over TCP: the image's init-time server listens on its socket only, so a TCP answer
     // means the final server is up.
@@ -321,6 +337,7 @@ pub fn redis(image: &str, creds: &Credentials) -> (Container, Cmd) {
             "--appendonly".into(),
             "no".into(),
         ],
+        secrets: vec![creds.redis_password.clone()],
     };
     let ready = Cmd::new(
         "docker",
@@ -333,7 +350,8 @@ pub fn redis(image: &str, creds: &Credentials) -> (Container, Cmd) {
             &creds.redis_password,
             "ping",
         ],
-    );
+    )
+    .secret(&creds.redis_password);
     (container, ready)
 }
 
@@ -378,6 +396,7 @@ pub fn garage(
         ports: vec![(13900 + index, S3_PORT)],
         mounts: vec![(config.display().to_string(), "/etc/garage.toml".into())],
         args: vec![],
+        secrets: Vec::new(),
     };
     let garage = |args: &[&str]| {
         let mut all = vec!["exec", name.as_str(), "/garage"];
@@ -407,7 +426,9 @@ pub fn garage(
             &bucket,
             &creds.access_key,
             &creds.secret_key,
-        ]),
+        ])
+        .secret(&creds.secret_key)
+        .secret(&creds.access_key),
         garage(&[
             "bucket",
             "allow",
@@ -417,7 +438,8 @@ pub fn garage(
             &bucket,
             "--key",
             &creds.access_key,
-        ]),
+        ])
+        .secret(&creds.access_key),
     ];
     (container, ready, node_id, setup)
 }

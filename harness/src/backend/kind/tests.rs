@@ -228,6 +228,19 @@ fn up_runs_the_plan_and_writes_the_local_backends_outputs() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600, "services.json holds passwords");
+
+    let target =
+        crate::conformance::Target::load(&state.path().join("conformance-target.yaml")).unwrap();
+    assert_eq!(
+        target.services, services,
+        "the target names the services up started"
+    );
+    assert_eq!(target.sites[2].kubeconfig, state.path().join("kubeconfig"));
+    let mode = std::fs::metadata(state.path().join("conformance-target.yaml"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "the target holds passwords");
 }
 
 #[test]

@@ -7,6 +7,7 @@
 use k8s_openapi::api::core::v1::Namespace;
 use kube::Api;
 
+use crate::conformance::Capability;
 use crate::conformance::bad_inputs::{self, BAD_INPUTS, BadInput, For, SiteBlock};
 use crate::conformance::context::Context;
 use crate::conformance::failure::Failure;
@@ -35,6 +36,9 @@ pub fn scenarios() -> Vec<Scenario> {
                 &[],
                 move |ctx| run(ctx, bad),
             )
+            .namespaces(&["bad-input"])
+            // The write counters count every write to a cluster, not only this scenario's.
+            .uses(&[Capability::WriteCounters])
         })
         .collect()
 }

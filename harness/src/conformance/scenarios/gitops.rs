@@ -50,12 +50,15 @@ pub fn scenario() -> Scenario {
         &[],
         run,
     )
+    .namespaces(&["gitops"])
 }
 
-/// `object` without what the API server or controllers set: server metadata and status.
+/// `object` without what the API server or controllers set (server metadata and status)
+/// and without the labels the runner puts on the run's namespaces.
 fn ours(object: &Value) -> Value {
     let mut value = object.clone();
-    let metadata = &object["metadata"];
+    crate::conformance::namespaces::strip_labels(&mut value);
+    let metadata = value["metadata"].clone();
     value["metadata"] = json!({
         "name": metadata["name"],
         "namespace": metadata["namespace"],

@@ -38,6 +38,10 @@ pub fn scenario() -> Scenario {
         &[],
         run,
     )
+    .namespaces(&["global"])
+    // It scales a site the global endpoints route to: another scenario's sites would
+    // answer through them meanwhile.
+    .exclusive()
 }
 
 /// Asks `url` `SAMPLE` times: the sites that answered, and how many requests got no answer

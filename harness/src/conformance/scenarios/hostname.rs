@@ -29,6 +29,7 @@ pub fn scenario() -> Scenario {
         &[],
         run,
     )
+    .namespaces(&["hostname"])
 }
 
 fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {

@@ -35,20 +35,23 @@ pub fn scenarios() -> Vec<Scenario> {
              show in the plan and are restored by the next apply.",
             &[],
             drift,
-        ),
+        )
+        .namespaces(&["drift"]),
         Scenario::new(
             "IMPORT-then-empty-plan",
             "A live site imported into a fresh working directory plans no changes and keeps \
              its identity, config hash and bundle.",
             &[],
             import,
-        ),
+        )
+        .namespaces(&["import"]),
         Scenario::new(
             "DESTROY-clean",
             "Destroy leaves no QuayRegistry, bundle Secret or namespace of the site behind.",
             &[],
             destroy,
-        ),
+        )
+        .namespaces(&["destroy"]),
     ]
 }
 

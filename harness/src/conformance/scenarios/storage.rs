@@ -27,6 +27,7 @@ pub fn scenario() -> Scenario {
         &[Capability::SimulatedPush],
         run,
     )
+    .namespaces(&["storage"])
 }
 
 fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {

@@ -42,6 +42,7 @@ pub fn scenario() -> Scenario {
         &[],
         run,
     )
+    .namespaces(&["three-sites"])
 }
 
 fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {

@@ -179,3 +179,76 @@ fn the_dry_run_without_a_fetched_bundle_still_prints_the_whole_plan() {
     assert_eq!(got.matches("kind create cluster").count(), 3);
     assert!(got.contains("rollout status deployment/quay-operator-tng"));
 }
+
+#[test]
+fn debug_of_the_plan_hides_every_password_and_key() {
+    let sites = sites();
+    let names: Vec<String> = sites.iter().map(|(s, _, _)| s.clone()).collect();
+    let operator = operator();
+    let credentials = Credentials::generate(&names).unwrap();
+    let inputs = Inputs {
+        sites: &sites,
+        state_dir: Path::new("/state"),
+        images: &Images::default(),
+        ingress_manifest: "ingress.yaml",
+        operator: &operator,
+        credentials: &credentials,
+        reuse: false,
+    };
+    let plan = build(&inputs, &Existing::default()).unwrap();
+    let printed = format!("{plan:?} {plan:#?} {inputs:?}");
+    let mut secrets = credentials.secrets();
+    secrets.extend(credentials.s3.values().map(|s3| s3.access_key.clone()));
+    for secret in &secrets {
+        assert!(!printed.contains(secret.as_str()), "a secret is printed");
+    }
+    // Still useful: the commands are there, the secrets marked.
+    assert!(printed.contains("\"redis-server\", \"--requirepass\", \"<redacted>\""));
+    assert!(printed.contains("POSTGRES_PASSWORD=<redacted>"));
+    assert!(printed.contains("contents: <"), "files by size");
+    // What runs is not redacted.
+    assert!(
+        plan.commands()
+            .any(|c| c.shell().contains(&credentials.redis_password)),
+        "the commands keep their passwords"
+    );
+}
+
+#[test]
+fn the_plan_writes_a_conformance_target_of_the_kind_clusters() {
+    let plan = plan_with(&Existing::default(), false).unwrap();
+    let contents = plan
+        .sections
+        .iter()
+        .flat_map(|s| &s.steps)
+        .find_map(|step| match step {
+            Step::Write { path, contents } if path.ends_with("conformance-target.yaml") => {
+                Some(contents.clone())
+            }
+            _ => None,
+        })
+        .expect("the outputs hold the target file");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("conformance-target.yaml");
+    std::fs::write(&path, &contents).unwrap();
+    let target = crate::conformance::Target::load(&path).unwrap();
+    let contexts: Vec<_> = target.sites.iter().map(|s| s.context.as_str()).collect();
+    assert_eq!(contexts, ["us-east", "eu-west", "ap-south"]);
+    assert_eq!(target.sites[0].kubeconfig, Path::new("/state/kubeconfig"));
+    assert_eq!(
+        target.platform,
+        crate::conformance::target::Platform::Kubernetes
+    );
+    assert_eq!(
+        target.services.sites["eu_west"].endpoint, "http://georep-s3-eu-west:3900",
+        "the addresses pods use"
+    );
+    assert_eq!(target.services.redis.host, "georep-redis");
+    assert_eq!(target.global.quay_endpoint, None, "no global load balancer");
+    assert_eq!(
+        target.operator.method,
+        crate::conformance::target::OperatorMethod::Deployment
+    );
+    assert_eq!(target.operator.namespace, "quay-operator");
+    assert_eq!(target.operator.name, "quay-operator-tng");
+}
