@@ -21,6 +21,7 @@ mod observe;
 mod perform;
 mod run;
 
+pub(crate) use observe::deployment_operator;
 pub use observe::{COMPONENT_LABEL, REGISTRY_LABEL, observe};
 pub use perform::{Error, perform};
 pub use run::{PAUSE, RunError, StepRecord, run};

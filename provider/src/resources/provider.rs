@@ -33,9 +33,11 @@ use async_trait::async_trait;
 use serde_json::{Value as Json, json};
 
 use super::georep_config_data_source::GeoRepConfigDataSource;
+use super::georep_site_data_source::GeoRepSiteDataSource;
 use super::georep_site_manifests_data_source::GeoRepSiteManifestsDataSource;
 use super::georep_site_resource::GeoRepSiteResource;
 use super::georep_upgrade_resource::GeoRepUpgradeResource;
+use super::georep_versions_data_source::GeoRepVersionsDataSource;
 use super::model::Model;
 use super::provider_data::ProviderData;
 use crate::cluster::{ClusterSpec, Clusters};
@@ -188,6 +190,8 @@ impl Provider for QuayProvider {
         vec![
             Arc::new(GeoRepConfigDataSource),
             Arc::new(GeoRepSiteManifestsDataSource),
+            Arc::new(GeoRepSiteDataSource),
+            Arc::new(GeoRepVersionsDataSource),
         ]
     }
 }
