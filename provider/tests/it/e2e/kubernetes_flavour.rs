@@ -210,17 +210,18 @@ fn unmanaged_route_site_converges_on_kubernetes_and_a_managed_route_is_refused()
         // The user's Ingress for SERVER_HOSTNAME, and the address its controller publishes.
         runtime.block_on(async {
             let client = site.cluster.client().await.unwrap();
-            let resource = api_resource("networking.k8s.io/v1", "Ingress");
-            let ingresses: Api<DynamicObject> = Api::namespaced_with(client, NAMESPACE, &resource);
-            let ingress: DynamicObject = serde_json::from_value(serde_json::json!({
-                "apiVersion": "networking.k8s.io/v1",
-                "kind": "Ingress",
-                "metadata": {"name": "quay", "namespace": NAMESPACE},
-                "spec": {"rules": [{"host": HOSTNAME, "http": {"paths": [{
-                    "path": "/", "pathType": "Prefix",
-                    "backend": {"service": {"name": "registry-quay-app", "port": {"number": 443}}},
-                }]}}]},
-            }))
+            let ingresses: Api<k8s_openapi::api::networking::v1::Ingress> =
+                Api::namespaced(client, NAMESPACE);
+            let ingress: k8s_openapi::api::networking::v1::Ingress =
+                serde_json::from_value(serde_json::json!({
+                    "apiVersion": "networking.k8s.io/v1",
+                    "kind": "Ingress",
+                    "metadata": {"name": "quay", "namespace": NAMESPACE},
+                    "spec": {"rules": [{"host": HOSTNAME, "http": {"paths": [{
+                        "path": "/", "pathType": "Prefix",
+                        "backend": {"service": {"name": "registry-quay-app", "port": {"number": 443}}},
+                    }]}}]},
+                }))
             .unwrap();
             ingresses
                 .create(&kube::api::PostParams::default(), &ingress)
