@@ -27,6 +27,10 @@ impl Kind {
     pub const CONFIG_MAP: Self = Self::core("ConfigMap", "configmaps", true);
     /// `v1` Pod.
     pub const POD: Self = Self::core("Pod", "pods", true);
+    /// `v1` Service.
+    pub const SERVICE: Self = Self::core("Service", "services", true);
+    /// `networking.k8s.io/v1` Ingress.
+    pub const INGRESS: Self = Self::new("networking.k8s.io/v1", "Ingress", "ingresses", true);
     /// `apps/v1` Deployment.
     pub const DEPLOYMENT: Self = Self::new("apps/v1", "Deployment", "deployments", true);
     /// `batch/v1` Job.
@@ -109,11 +113,13 @@ impl Kind {
     }
 
     /// Every kind above, for looking one up by `apiVersion` and `kind`.
-    pub const ALL: [Self; 16] = [
+    pub const ALL: [Self; 18] = [
         Self::NAMESPACE,
         Self::SECRET,
         Self::CONFIG_MAP,
         Self::POD,
+        Self::SERVICE,
+        Self::INGRESS,
         Self::DEPLOYMENT,
         Self::JOB,
         Self::HORIZONTAL_POD_AUTOSCALER,

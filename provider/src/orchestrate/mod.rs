@@ -25,6 +25,7 @@ mod perform;
 mod run;
 
 pub use lease::LeaseClock;
+pub(crate) use observe::deployment_operator;
 pub use observe::{COMPONENT_LABEL, REGISTRY_LABEL, observe};
 pub use perform::{Error, perform};
 pub use run::{PAUSE, RunError, StepRecord, run};

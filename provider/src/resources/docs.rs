@@ -80,7 +80,7 @@ const PROVIDER: &str = "quay";
 fn subcategory(name: &str) -> &'static str {
     match name {
         "quay_georep_config" => "Configuration",
-        "quay_georep_upgrade" => "Upgrades",
+        "quay_georep_upgrade" | "quay_georep_versions" => "Upgrades",
         _ => "Sites",
     }
 }

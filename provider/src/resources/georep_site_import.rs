@@ -118,6 +118,7 @@ pub(super) fn imported_state(imported: &Imported, diags: &mut Diagnostics) -> Op
         &imported.value,
         &site,
         Some(&RegistryStatus::read(&imported.registry)),
+        None,
         false,
     );
     if imported.write_only

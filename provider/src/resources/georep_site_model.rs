@@ -19,15 +19,18 @@ use serde_json::{Value as Json, json};
 
 use super::model::{Field, Model, flag, with_fields};
 use super::provider_data::ProviderData;
+use super::site_live::{ENDPOINT_ATTRIBUTES, EndpointResults, endpoint_attributes};
 use super::site_schema::{report, site_arguments, site_block, site_input};
 use super::timeouts::{self, Operation, Timeouts};
-use crate::georep::site::{BLOCKED_GRACE, RegistryStatus, Site, SiteInput, validate_site};
+use crate::georep::site::{
+    BLOCKED_GRACE, RegistryStatus, Site, SiteEndpoints, SiteInput, validate_site,
+};
 use crate::tfvalue::{
     Attribute, AttributePath, Block, Diagnostic, Diagnostics, Presence, Schema, Type, Value,
 };
 
 /// Results the resource computes.
-pub(super) const COMPUTED: [&str; 8] = [
+pub(super) const COMPUTED: [&str; 12] = [
     "id",
     "bundle_secret_name",
     "config_hash",
@@ -36,13 +39,17 @@ pub(super) const COMPUTED: [&str; 8] = [
     "conditions",
     "drift",
     "namespace_created",
+    ENDPOINT_ATTRIBUTES[0],
+    ENDPOINT_ATTRIBUTES[1],
+    ENDPOINT_ATTRIBUTES[2],
+    ENDPOINT_ATTRIBUTES[3],
 ];
 
 /// The write-only twin of `config_yaml`.
 pub(super) const CONFIG_YAML_WO: &str = "config_yaml_wo";
 
 /// Attributes that are not part of the site's domain input.
-pub(super) const NON_DOMAIN: [&str; 11] = [
+pub(super) const NON_DOMAIN: [&str; 15] = [
     CONFIG_YAML_WO,
     "id",
     "bundle_secret_name",
@@ -52,6 +59,10 @@ pub(super) const NON_DOMAIN: [&str; 11] = [
     "conditions",
     "drift",
     "namespace_created",
+    ENDPOINT_ATTRIBUTES[0],
+    ENDPOINT_ATTRIBUTES[1],
+    ENDPOINT_ATTRIBUTES[2],
+    ENDPOINT_ATTRIBUTES[3],
     "wait_for_ready",
     "timeouts",
 ];
@@ -113,7 +124,8 @@ pub(crate) fn schema() -> Schema {
     .attribute(Attribute::computed("namespace_created", Type::Bool).description(
         "whether this resource created the namespace, and so deletes it",
     ))
-    .block(timeouts::block(&[
+    ;
+    let block = endpoint_attributes(block).block(timeouts::block(&[
         (Operation::Create, DEFAULT_CREATE),
         (Operation::Update, DEFAULT_UPDATE),
         (Operation::Delete, DEFAULT_DELETE),
@@ -300,6 +312,8 @@ pub(super) struct SiteResults {
     pub(super) drift: Field<Vec<String>>,
     /// `namespace_created`.
     pub(super) namespace_created: Field<bool>,
+    /// What a global load balancer and DNS need (`site_live.rs`).
+    pub(super) endpoints: EndpointResults,
 }
 
 impl SiteResults {
@@ -314,6 +328,7 @@ impl SiteResults {
             conditions: Field::read(value.get("conditions")),
             drift: Field::read(value.get("drift")),
             namespace_created: Field::read(value.get("namespace_created")),
+            endpoints: EndpointResults::read(value),
         }
     }
 
@@ -330,6 +345,7 @@ impl SiteResults {
         self.drift.write_into(value, "drift");
         self.namespace_created
             .write_into(value, "namespace_created");
+        self.endpoints.write_into(value);
     }
 
     /// Whether this resource created the site's namespace (and so deletes it).
@@ -350,35 +366,36 @@ impl Model for SiteModel {
 
     fn write(&self) -> Json {
         let results = &self.results;
-        with_fields(
-            self.input.as_ref().map(site_arguments),
-            [
-                // Write-only: never in a plan or state this model writes.
-                (CONFIG_YAML_WO, Json::Null),
-                ("wait_for_ready", json!(self.wait_for_ready)),
-                (
-                    "timeouts",
-                    json!(self.timeouts.as_ref().map(|t| t.write(&OPERATIONS))),
-                ),
-                ("id", results.id.to_json()),
-                ("bundle_secret_name", results.bundle_secret_name.to_json()),
-                ("config_hash", results.config_hash.to_json()),
-                ("registry_endpoint", results.registry_endpoint.to_json()),
-                ("current_version", results.current_version.to_json()),
-                ("conditions", results.conditions.to_json()),
-                ("drift", results.drift.to_json()),
-                ("namespace_created", results.namespace_created.to_json()),
-            ],
-        )
+        let mut fields = vec![
+            // Write-only: never in a plan or state this model writes.
+            (CONFIG_YAML_WO, Json::Null),
+            ("wait_for_ready", json!(self.wait_for_ready)),
+            (
+                "timeouts",
+                json!(self.timeouts.as_ref().map(|t| t.write(&OPERATIONS))),
+            ),
+            ("id", results.id.to_json()),
+            ("bundle_secret_name", results.bundle_secret_name.to_json()),
+            ("config_hash", results.config_hash.to_json()),
+            ("registry_endpoint", results.registry_endpoint.to_json()),
+            ("current_version", results.current_version.to_json()),
+            ("conditions", results.conditions.to_json()),
+            ("drift", results.drift.to_json()),
+            ("namespace_created", results.namespace_created.to_json()),
+        ];
+        fields.extend(results.endpoints.to_json());
+        with_fields(self.input.as_ref().map(site_arguments), fields)
     }
 }
 
 /// The state after a successful apply or read: the arguments of `base` (the plan, or the
-/// prior state) plus the results.
+/// prior state) plus the results; `endpoints` empty when not read (an import, whose read
+/// follows).
 pub(super) fn state_of(
     base: &Value,
     site: &Site,
     registry: Option<&RegistryStatus>,
+    endpoints: Option<&SiteEndpoints>,
     namespace_created: bool,
 ) -> Value {
     let text = |value: Option<&String>| Field::Known(value.cloned().unwrap_or_default());
@@ -396,6 +413,7 @@ pub(super) fn state_of(
         ),
         drift: Field::Known(Vec::new()),
         namespace_created: Field::Known(namespace_created),
+        endpoints: EndpointResults::known(endpoints.unwrap_or(&SiteEndpoints::default())),
     }
     .write_into(&mut state);
     state

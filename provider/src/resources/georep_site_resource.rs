@@ -21,6 +21,11 @@
 //! the provider sets is listed in `drift`, which the next plan clears, so the difference shows
 //! in `terraform plan` and `terraform apply` restores it.
 //!
+//! Apply and read also record what a global load balancer and DNS need (the router's canonical
+//! hostname or the Ingress address, the health check URLs, the per-site host: `site_live.rs`).
+//! Each plan compares the Quay Operator versions on every cluster that runs a site
+//! (`georep/site/operator_versions.rs` says when that is an error and when a warning).
+//!
 //! Around the apply, `site_cluster.rs` refuses what the cluster cannot run (the operator's
 //! API, Routes, the Prometheus API and install mode for monitoring) and deletes the
 //! HorizontalPodAutoscalers the operator left from a managed `horizontalpodautoscaler`.
@@ -56,6 +61,7 @@ use super::migration_gate::Entered;
 use super::model::{Field, Model};
 use super::provider_data::ProviderData;
 use super::site_cluster;
+use super::site_live::{self, EndpointResults};
 use super::timeouts::{self, Operation};
 use crate::cluster::{Check, Cluster, Kind, WaitOptions};
 use crate::framework::{PlanRequest, Resource};
@@ -167,7 +173,7 @@ async fn converge(
     let creating = prior_namespace_created.is_none();
     let partial = |diagnostic: Diagnostic| Failed {
         diagnostic,
-        partial: creating.then(|| state_of(planned, site, None, namespace_created)),
+        partial: creating.then(|| state_of(planned, site, None, None, namespace_created)),
     };
     let mut written = false;
     for object in site.manifests().iter() {
@@ -218,10 +224,26 @@ async fn converge(
         site_cluster::remove_operator_hpas(&cluster, site, diags).await;
     }
     remove_old_bundles(&cluster, site, diags).await;
+    let endpoints = match &registry {
+        Some(registry) => match site_live::read_endpoints(&cluster, registry).await {
+            Ok(endpoints) => Some(endpoints),
+            // The site is applied: a failed read leaves the endpoints empty until the next
+            // refresh rather than failing an apply that changed the cluster.
+            Err(err) => {
+                diags.push(Diagnostic::warning(
+                    "Site Endpoints Not Read",
+                    cluster_detail(&err),
+                ));
+                None
+            }
+        },
+        None => None,
+    };
     Ok(state_of(
         planned,
         site,
         registry.map(|r| RegistryStatus::read(&r)).as_ref(),
+        endpoints.as_ref(),
         namespace_created,
     ))
 }
@@ -388,11 +410,18 @@ impl Resource<ProviderData> for GeoRepSiteResource {
             results.registry_endpoint = Field::Unknown;
             results.current_version = Field::Unknown;
             results.conditions = Field::Unknown;
+            results.endpoints = EndpointResults::unknown();
         }
         if creating {
             results.namespace_created = Field::Unknown;
         }
         results.write_into(request.planned);
+        if let Some(data) = data
+            && pending.is_none()
+            && request.config.is_wholly_known()
+        {
+            site_live::check_operators(data, site.cluster(), creating, diags).await;
+        }
     }
 
     async fn create(
@@ -545,7 +574,10 @@ async fn refresh(data: &ProviderData, site: &Site, state: &Value) -> Result<Valu
             site.bundle_secret_name()
         ));
     }
-    let mut new_state = state_of(state, site, Some(&status), created);
+    let endpoints = site_live::read_endpoints(&cluster, &registry)
+        .await
+        .map_err(read_failed)?;
+    let mut new_state = state_of(state, site, Some(&status), Some(&endpoints), created);
     let mut results = SiteResults::read(&new_state);
     results.drift = Field::Known(drift);
     results.write_into(&mut new_state);
@@ -592,7 +624,7 @@ async fn leftovers(
     if secrets.is_empty() && !namespace_left {
         return Ok(Value::Null);
     }
-    let mut new_state = state_of(state, site, None, namespace_created);
+    let mut new_state = state_of(state, site, None, None, namespace_created);
     let mut results = SiteResults::read(&new_state);
     results.drift = Field::Known(vec![format!(
         "QuayRegistry {namespace}/{} is missing",

@@ -12,6 +12,11 @@
 //!   shares.
 //! - [`georep_upgrade_resource`]: `resource "quay_georep_upgrade"`, the geo-replication
 //!   upgrade of every site, run through [`crate::orchestrate`].
+//! - [`georep_site_data_source`]: `data "quay_georep_site"`, one live site read without
+//!   managing it; what it shares with the site resource (endpoints for a global load
+//!   balancer, the operator-version guard rail) is in `site_live.rs`.
+//! - [`georep_versions_data_source`]: `data "quay_georep_versions"`, the known Quay versions
+//!   and the next upgrade.
 //!
 //! Files here own the schema (with the descriptions that become the docs), the typed model
 //! each type reads its configuration, plan or state into (`model.rs`), and the error edge:
@@ -26,6 +31,7 @@ mod docs;
 mod fuzz_tests;
 pub mod georep_config_data_source;
 pub mod georep_config_ephemeral;
+pub mod georep_site_data_source;
 mod georep_site_import;
 pub mod georep_site_manifests_data_source;
 mod georep_site_model;
@@ -33,11 +39,13 @@ pub mod georep_site_resource;
 mod georep_site_wait;
 mod georep_site_write_only;
 pub mod georep_upgrade_resource;
+pub mod georep_versions_data_source;
 pub mod migration_gate;
 mod model;
 pub mod provider;
 mod provider_data;
 mod site_cluster;
+mod site_live;
 mod site_schema;
 mod timeouts;
 

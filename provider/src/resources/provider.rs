@@ -34,9 +34,11 @@ use serde_json::{Value as Json, json};
 
 use super::georep_config_data_source::GeoRepConfigDataSource;
 use super::georep_config_ephemeral::GeoRepConfigEphemeral;
+use super::georep_site_data_source::GeoRepSiteDataSource;
 use super::georep_site_manifests_data_source::GeoRepSiteManifestsDataSource;
 use super::georep_site_resource::GeoRepSiteResource;
 use super::georep_upgrade_resource::GeoRepUpgradeResource;
+use super::georep_versions_data_source::GeoRepVersionsDataSource;
 use super::model::Model;
 use super::provider_data::ProviderData;
 use crate::cluster::{ClusterSpec, Clusters};
@@ -189,6 +191,8 @@ impl Provider for QuayProvider {
         vec![
             Arc::new(GeoRepConfigDataSource),
             Arc::new(GeoRepSiteManifestsDataSource),
+            Arc::new(GeoRepSiteDataSource),
+            Arc::new(GeoRepVersionsDataSource),
         ]
     }
 

@@ -9,6 +9,7 @@
 mod cluster;
 mod cluster_access;
 mod conformance;
+mod connect_proxy;
 mod e2e;
 mod plugin;
 mod upgrade;

@@ -43,6 +43,8 @@
 //! - [`hpa_controller`]: kube-controller-manager's HPA controller without metrics: every HPA
 //!   keeps its target's replicas within its bounds, including HPAs left over after the
 //!   component was set unmanaged (the operator never deletes them).
+//! - [`router`]: on OpenShift-flavoured clusters, the default router admitting every Route in
+//!   its status (`status.ingress[]` with `routerCanonicalHostname`).
 //! - Pure rules: [`components`], [`conditions`], [`render`]; the facts they share with the
 //!   rest of the harness (config bundle, version catalogue, labels) are in [`crate::quay`].
 //! - Every fact the [`Ledger`] judges is reported by these controllers.
@@ -57,6 +59,7 @@
 //! | a failing migration Job retried 6 times, waits doubling from [`OperatorOptions::job_backoff`] (10 s upstream, about 10 minutes in all), its pod crash-looping with the error as terminated message, then `Failed` with Kubernetes' generic "Job has reached the specified backoff limit", which `MigrationsFailed` quotes | `kustomize/components/job/quay.upgrade.job.yaml`, `controllers/quay/quayregistry_controller.go` (`checkMigrationStatus`) |
 //! | the rendered config Secret: the managed mirror's, route's and Clair's settings written over the user's `config.yaml`, `ssl.*` moved out ([`effective_config`]) | `pkg/kustomize/kustomize.go` (`Inflate`), `pkg/kustomize/secrets.go` (`FieldGroupFor`), `pkg/middleware/middleware.go` (`FlattenSecret`) |
 //! | a user certificate must cover `SERVER_HOSTNAME` and `BUILDMAN_HOSTNAME`, else `RolloutBlocked`/`ComponentCreationFailed` ([`tls_check`]) | `pkg/kustomize/secrets.go` (`EnsureTLSFor`) |
+//! | every Route admitted by the default router: `status.ingress[]` with host, `routerName: default`, `routerCanonicalHostname: router-default.apps.<site>.example`, `Admitted=True` ([`router`]) | openshift/router `pkg/router/controller/status.go` |
 //! | HPAs made while `horizontalpodautoscaler` was managed stay when it is set unmanaged (the operator only creates and updates them) and clamp explicit replicas ([`hpa_controller`]) | `controllers/quay/quayregistry_controller.go`, kubernetes `pkg/controller/podautoscaler/horizontal.go` |
 //! | a managed `monitoring` needs the operator watching all namespaces, the Prometheus APIs and `openshift-config-managed` (which the simulated OpenShift has by default), else `MonitoringComponentDependencyError`; an omitted one defaults to managed only then ([`monitoring`]) | `controllers/quay/features.go` (`checkMonitoringAvailable`), `apis/quay/v1/quayregistry_types.go` (`EnsureDefaultComponents`) |
 //! | the model runs as the Deployment its install names ([`OperatorOptions::deployment`]): `quay-operator-tng` from the CSV under OLM | `bundle/manifests/quay-operator.clusterserviceversion.yaml` |
@@ -155,6 +158,7 @@ pub mod operator_deployment;
 pub mod overrides;
 pub mod registry_controller;
 pub mod render;
+pub mod router;
 pub mod startup;
 pub mod tls_check;
 pub mod tls_profile;
@@ -168,9 +172,9 @@ use tokio::task::JoinHandle;
 pub use context::{Context, FIELD_MANAGER, OPERATOR_DEPLOYMENT, OperatorOptions, PodState};
 
 use crate::quay::{Catalogue, QuayVersion, ServingPod, SitePods, catalogue};
-use crate::sim::SimCluster;
 use crate::sim::ledger::Ledger;
 use crate::sim::reconciles::Reconciles;
+use crate::sim::{Flavour, SimCluster};
 
 /// Why the operator model could not start.
 #[derive(Debug, thiserror::Error)]
@@ -269,6 +273,9 @@ impl OperatorModel {
             tokio::spawn(deployment_controller::forget_deleted_pods(Arc::clone(&ctx))),
             tokio::spawn(hpa_controller::run(Arc::clone(&ctx))),
         ];
+        if ctx.flavour == Flavour::Openshift {
+            tasks.push(tokio::spawn(router::run(Arc::clone(&ctx))));
+        }
         if let Some(backing) = &ctx.opts.backing {
             tasks.push(tokio::spawn(managed::volumes::run(Arc::clone(&ctx))));
             if let Some(s3) = backing.s3.clone() {

@@ -135,7 +135,7 @@ pub fn import_site(
 }
 
 /// The text of the Secret's `key`, decoded from base64 `data`.
-fn decoded(secret: &Json, key: &str) -> Option<String> {
+pub(super) fn decoded(secret: &Json, key: &str) -> Option<String> {
     let encoded = secret["data"][key].as_str()?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(encoded)

@@ -26,19 +26,27 @@
 //!    gave up, quoting the migration pod.
 //! 6. Import (`import.rs`): [`import_site`] rebuilds the [`SiteInput`] of a live site from its
 //!    `QuayRegistry` and bundle Secret.
+//! 7. Endpoints (`endpoints.rs`): [`SiteEndpoints`] reads, from a site's live objects, what a
+//!    global load balancer and DNS need: the address to send traffic to, the health check
+//!    URLs, the per-site host.
+//! 8. Operator versions (`operator_versions.rs`): [`check_operator_versions`] compares the
+//!    operator versions found on every cluster that runs a site of the same configuration.
 //!
 //! What this module is not: it does not apply, read or wait for anything (that is `cluster/`
 //! and the resource), and it does not re-validate the whole shared configuration (that is
 //! [`crate::georep::config`]); it reads only the keys a site depends on.
 
 mod drift;
+mod endpoints;
 mod hosts;
 mod import;
 mod input;
 mod model;
 mod name;
+mod operator_versions;
 mod overrides;
 mod render;
+mod report;
 mod settle;
 mod shared_config;
 mod status;
@@ -46,14 +54,17 @@ mod tls;
 mod validate;
 
 pub use drift::Drift;
+pub use endpoints::{EndpointObjects, SiteEndpoints};
 pub use import::{ImportError, import_site};
 pub use input::{ClairInput, MirrorInput, QuayInput, RouteInput, SiteInput, TlsInput};
 pub use model::{ClairSetup, MAX_REPLICAS, Replicas, SecretMode, Site, TlsPair, Workers};
 pub use name::{Error as NameError, MAX_LABEL_LEN, MAX_SUBDOMAIN_LEN, ObjectName};
+pub use operator_versions::{OperatorVersions, check_operator_versions};
 pub use render::{
     COMPONENT_KINDS, LOCATION_LABEL, MANAGED_BY, MANAGED_BY_LABEL, PREFERENCE_ENV,
     QUAY_REGISTRY_API_VERSION, SITE_LABEL, SiteObjects,
 };
+pub use report::SiteReport;
 pub use settle::{
     BLOCKED_GRACE, JOB_NAME_LABEL, JobPhase, LiveSite, MigrationJob, Rollout, Settle,
     failing_pod_message,

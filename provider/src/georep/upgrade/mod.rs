@@ -94,6 +94,7 @@ mod action;
 mod channel;
 mod error;
 mod names;
+mod next_hop;
 mod observation;
 mod phases;
 mod plan;
@@ -113,6 +114,7 @@ pub use crate::georep::site::{Condition, ConditionStatus, RegistryStatus, SCALED
 pub use action::{Action, OperatorUpgrade};
 pub use error::UpgradeError;
 pub use names::{LEASE_NAME, PROGRESS_CONFIG_MAP};
+pub use next_hop::{next_target, upgrade_path};
 pub use observation::{
     Approval, CLOCK_TOLERANCE, ChannelOffer, Component, ComponentState, InstallPlan,
     JobObservation, JobState, LeaseObservation, Observation, OperatorObservation, SiteObservation,

@@ -1,13 +1,15 @@
 //! Each way a `cluster` block reaches a cluster, through the real Terraform CLI against a
 //! simulated Kubernetes cluster: applying a site with a managed Route there fails with
 //! "Routes Not Available", which the provider can say only after it reached the cluster with
-//! the block's credentials and read its API (a refused credential fails differently). And a
-//! cluster whose block is known only after apply plans its site with a warning.
+//! the block's credentials and read its API (a refused credential fails differently). The
+//! same through an HTTP CONNECT proxy, named by the block's `proxy_url` or by `HTTPS_PROXY`.
+//! And a cluster whose block is known only after apply plans its site with a warning.
 
 use georep_harness::sim::{ClusterConfig, Flavour, SimCluster, install_crypto_provider};
 use georep_harness::terraform::{Diagnostic, PlanExit, Severity, TerraformBinary, Workdir};
 
 use super::{assert_diagnostic, for_each_terraform, workdir};
+use crate::connect_proxy::ConnectProxy;
 
 /// The provider block(s) `provider`, and a site `us_east` on cluster `us_east` managing a
 /// Route, with `extra` after it.
@@ -104,6 +106,46 @@ fn every_way_to_reach_a_cluster_works_through_terraform() {
             script.display()
         );
         assert_reaches(&dir, &sim, &block, &token);
+    });
+    runtime.block_on(sim.stop());
+}
+
+/// A cluster behind a proxy: the block's `proxy_url`, or `HTTPS_PROXY` for a kubeconfig
+/// without one, takes every request through the proxy's tunnel (kube's `http-proxy` feature;
+/// without it the provider refused any proxy).
+#[test]
+fn a_cluster_is_reached_through_proxy_url_and_through_https_proxy() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sim = sim(&runtime);
+    let proxy = runtime.block_on(ConnectProxy::start());
+    let token = sim.token().unwrap().to_owned();
+    let host = sim.url();
+    for_each_terraform(|tf: &TerraformBinary| {
+        let dir = workdir(tf, "cluster_access_proxy_url");
+        dir.write_file("ca.pem", sim.ca_pem().unwrap()).unwrap();
+        let block = format!(
+            "    host = \"{host}\"\n    cluster_ca_certificate = file(\"ca.pem\")\n    token = \"{token}\"\n    proxy_url = \"{}\"\n",
+            proxy.url()
+        );
+        let before = proxy.tunnels();
+        assert_reaches(&dir, &sim, &block, &token);
+        assert!(proxy.tunnels() > before, "proxy_url was not used");
+
+        let dir = workdir(tf, "cluster_access_https_proxy");
+        let kubeconfig = dir
+            .write_file("sim.kubeconfig", &sim.kubeconfig().unwrap())
+            .unwrap();
+        let dir = dir
+            .with_env("HTTPS_PROXY", proxy.url())
+            .with_env("NO_PROXY", "")
+            .with_env("no_proxy", "");
+        let block = format!(
+            "    kubeconfig_path = \"{}\"\n    context = \"us-east\"\n",
+            kubeconfig.display()
+        );
+        let before = proxy.tunnels();
+        assert_reaches(&dir, &sim, &block, &token);
+        assert!(proxy.tunnels() > before, "HTTPS_PROXY was not used");
     });
     runtime.block_on(sim.stop());
 }

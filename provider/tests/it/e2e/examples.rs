@@ -4,7 +4,8 @@
 //! example fails the build.
 //!
 //! Validating is not enough: an example that needs no cluster (no `quay_georep_site` or
-//! `quay_georep_upgrade` resource; data sources render without one) must also plan, offline,
+//! `quay_georep_upgrade` resource, no `quay_georep_site` data source; the other data sources
+//! render without one) must also plan, offline,
 //! with the variable values in its `example.tfvars` (Terraform refuses some things, such as
 //! `for_each` over a sensitive value, only at plan). Every example states the Terraform and
 //! provider versions it needs (`required_version`, a `version` constraint), and none holds a
@@ -88,13 +89,15 @@ fn required_terraform(dir: &Path) -> Option<Version> {
 /// The file holding the variable values an example plans with.
 const EXAMPLE_TFVARS: &str = "example.tfvars";
 
-/// Whether the example's `.tf` files need a cluster to plan: they manage sites or upgrades.
+/// Whether the example's `.tf` files need a cluster to plan: they manage sites or upgrades,
+/// or read a live site.
 fn needs_cluster(files: &[(String, String)]) -> bool {
     files.iter().any(|(name, text)| {
         name.ends_with(".tf")
             && [
                 "resource \"quay_georep_site\"",
                 "resource \"quay_georep_upgrade\"",
+                "data \"quay_georep_site\"",
             ]
             .iter()
             .any(|resource| text.contains(resource))

@@ -5,7 +5,9 @@
 //! endpoint (reference/quay-operator.md §1.5, §2 item 7: the user's own ingress serves that
 //! name, in front of the `<name>-quay-app` Service). Switching the live site to a managed
 //! Route fails clearly and changes nothing; the case of a new site asking for a managed Route
-//! (nothing written at all) is in `site_resource.rs`.
+//! (nothing written at all) is in `site_resource.rs`. Once the user's Ingress for that name
+//! has a load balancer address, the site resource and `data "quay_georep_site"` give it as the
+//! global load balancer's target, and no per-site host (that needs an OpenShift router).
 
 use std::path::Path;
 
@@ -21,6 +23,32 @@ use super::{for_each_terraform, workdir};
 
 const NAMESPACE: &str = "quay-enterprise";
 const HOSTNAME: &str = "quay.global.example.test";
+/// The address the simulated ingress controller publishes for the user's Ingress.
+const LOAD_BALANCER: &str = "lb.us-east.example.net";
+
+/// The site data source and the load balancer outputs, added to [`main_tf`].
+const READ_SITE: &str = r#"
+data "quay_georep_site" "us_east" {
+  cluster   = "us_east"
+  namespace = "quay-enterprise"
+}
+
+output "target" {
+  value = quay_georep_site.us_east.load_balancer_target
+}
+
+output "read_target" {
+  value = data.quay_georep_site.us_east.load_balancer_target
+}
+
+output "read_site_hostname" {
+  value = data.quay_georep_site.us_east.site_hostname
+}
+
+output "read_route_host" {
+  value = data.quay_georep_site.us_east.route_host
+}
+"#;
 
 fn variables_tf() -> String {
     let path = Path::new(concat!(
@@ -178,6 +206,49 @@ fn unmanaged_route_site_converges_on_kubernetes_and_a_managed_route_is_refused()
         });
         let replan = dir.plan().unwrap();
         assert_eq!(replan.exit, PlanExit::NoChanges, "{:#?}", replan.events);
+
+        // The user's Ingress for SERVER_HOSTNAME, and the address its controller publishes.
+        runtime.block_on(async {
+            let client = site.cluster.client().await.unwrap();
+            let ingresses: Api<k8s_openapi::api::networking::v1::Ingress> =
+                Api::namespaced(client, NAMESPACE);
+            let ingress: k8s_openapi::api::networking::v1::Ingress =
+                serde_json::from_value(serde_json::json!({
+                    "apiVersion": "networking.k8s.io/v1",
+                    "kind": "Ingress",
+                    "metadata": {"name": "quay", "namespace": NAMESPACE},
+                    "spec": {"rules": [{"host": HOSTNAME, "http": {"paths": [{
+                        "path": "/", "pathType": "Prefix",
+                        "backend": {"service": {"name": "registry-quay-app", "port": {"number": 443}}},
+                    }]}}]},
+                }))
+            .unwrap();
+            ingresses
+                .create(&kube::api::PostParams::default(), &ingress)
+                .await
+                .unwrap();
+            let status = serde_json::json!({"status": {"loadBalancer": {"ingress": [
+                {"hostname": LOAD_BALANCER},
+            ]}}});
+            ingresses
+                .patch_status(
+                    "quay",
+                    &kube::api::PatchParams::default(),
+                    &kube::api::Patch::Merge(status),
+                )
+                .await
+                .unwrap();
+        });
+        dir.write_main_tf(&format!("{}{READ_SITE}", main_tf(false)))
+            .unwrap();
+        let read = dir.apply().unwrap();
+        assert!(read.succeeded(), "{:#?}", read.events);
+        let outputs = dir.output_json().unwrap();
+        for output in ["target", "read_target"] {
+            assert_eq!(outputs[output].value, LOAD_BALANCER, "{output}");
+        }
+        assert_eq!(outputs["read_site_hostname"].value, "");
+        assert_eq!(outputs["read_route_host"].value, "");
 
         // Asking the live site for a managed Route: refused at apply, nothing changed.
         dir.write_main_tf(&main_tf(true)).unwrap();
