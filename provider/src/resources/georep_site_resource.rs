@@ -44,7 +44,7 @@ use super::model::{Field, Model};
 use super::provider_data::ProviderData;
 use super::site_cluster;
 use super::timeouts::{self, Operation};
-use crate::cluster::{Check, Cluster, Kind, WaitOptions};
+use crate::cluster::{Check, Cluster, Kind, WaitOptions, within};
 use crate::framework::{PlanRequest, Resource};
 use crate::georep::config::db_uri::DatabaseId;
 use crate::georep::site::{
@@ -321,6 +321,10 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         });
         if let Some(warning) = pending.clone() {
             diags.push(warning);
+        } else if let Some(data) = data
+            && let Some(warning) = data.insecure_warning(site.cluster(), &site.id()).await
+        {
+            diags.push(warning);
         }
         if creating || inputs_changed || drifted || pending.is_some() {
             results.registry_endpoint = Field::Unknown;
@@ -343,7 +347,13 @@ impl Resource<ProviderData> for GeoRepSiteResource {
     ) -> Option<Value> {
         let site = site(planned, Some(data), Warnings::Skip, diags)?;
         let timeout = timeouts::get(config, Operation::Create, DEFAULT_CREATE);
-        let converged = converge(data, &site, planned, None, timeout, stop, diags).await;
+        let deadline = Some(Instant::now() + timeout);
+        let converged = within(
+            deadline,
+            stop.clone(),
+            converge(data, &site, planned, None, timeout, stop, diags),
+        )
+        .await;
         reported(converged, diags)
     }
 
@@ -351,7 +361,7 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         &self,
         data: &ProviderData,
         state: &Value,
-        _stop: &StopToken,
+        stop: &StopToken,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
         let site = site(state, Some(data), Warnings::Skip, diags)?;
@@ -363,7 +373,8 @@ impl Resource<ProviderData> for GeoRepSiteResource {
             diags.push(warning);
             return Some(state.clone());
         }
-        reported(refresh(data, &site, state).await, diags)
+        let refreshed = within(None, stop.clone(), refresh(data, &site, state)).await;
+        reported(refreshed, diags)
     }
 
     async fn update(
@@ -378,7 +389,13 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         let site = site(planned, Some(data), Warnings::Skip, diags)?;
         let timeout = timeouts::get(config, Operation::Update, DEFAULT_UPDATE);
         let created = SiteResults::read(prior).is_namespace_created();
-        let converged = converge(data, &site, planned, Some(created), timeout, stop, diags).await;
+        let deadline = Some(Instant::now() + timeout);
+        let converged = within(
+            deadline,
+            stop.clone(),
+            converge(data, &site, planned, Some(created), timeout, stop, diags),
+        )
+        .await;
         reported(converged, diags)
     }
 
@@ -394,7 +411,13 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         };
         let timeout = timeouts::get(prior, Operation::Delete, DEFAULT_DELETE);
         let namespace_created = SiteResults::read(prior).is_namespace_created();
-        let removed = remove(data, &site, namespace_created, timeout, stop).await;
+        let deadline = Some(Instant::now() + timeout);
+        let removed = within(
+            deadline,
+            stop.clone(),
+            remove(data, &site, namespace_created, timeout, stop),
+        )
+        .await;
         reported(removed, diags);
     }
 
@@ -402,10 +425,11 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         &self,
         data: &ProviderData,
         id: &str,
-        _stop: &StopToken,
+        stop: &StopToken,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let imported = reported(import_arguments(data, id).await, diags)?;
+        let imported = within(None, stop.clone(), import_arguments(data, id)).await;
+        let imported = reported(imported, diags)?;
         imported_state(&imported, diags)
     }
 }

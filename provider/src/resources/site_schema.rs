@@ -156,7 +156,7 @@ pub(crate) fn site_block(block: Block) -> Block {
                      namespaces, refused otherwise; default false",
                 ),
         )
-        .attribute(Attribute::optional("env", Type::map(Type::String)).description(
+        .attribute(Attribute::optional("env", Type::map(Type::String)).sensitive().description(
             "extra environment variables for the quay pods; QUAY_DISTRIBUTED_STORAGE_PREFERENCE \
              cannot be set here (it comes from location)",
         ))

@@ -109,7 +109,7 @@ pub fn validate_site(
     let pair = tls.as_ref().ok().and_then(Option::as_ref);
     v.issues
         .extend(hosts::check(config.as_ref(), route_managed, pair));
-    let env = v.env(input.env.as_ref());
+    let env = Redacted(v.env(input.env.as_deref()));
     let secret_mode = v.secret_mode(
         input.secret_mode.as_deref(),
         input.external_secret_name.as_deref(),
