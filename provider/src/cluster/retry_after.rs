@@ -68,6 +68,10 @@ fn with_retry_after(body: &[u8], code: u16, seconds: u32) -> Bytes {
             "reason": "Failed to parse error data",
         }),
     };
+    // Indexing a JSON value for writing panics on anything but an object or null.
+    if !status["details"].is_object() {
+        status["details"] = json!({});
+    }
     if status["details"]["retryAfterSeconds"].as_u64().unwrap_or(0) == 0 {
         status["details"]["retryAfterSeconds"] = seconds.into();
     }
@@ -109,6 +113,13 @@ mod tests {
         let body = r#"{"kind":"Status","code":429,"details":{"retryAfterSeconds":3}}"#;
         let status = status_of(fold(response(429, Some("9"), body)).await.unwrap()).await;
         assert_eq!(status["details"]["retryAfterSeconds"], 3);
+    }
+
+    #[tokio::test]
+    async fn a_status_with_odd_details_is_mended_not_a_panic() {
+        let body = r#"{"kind":"Status","code":503,"details":"odd"}"#;
+        let status = status_of(fold(response(503, Some("2"), body)).await.unwrap()).await;
+        assert_eq!(status["details"]["retryAfterSeconds"], 2);
     }
 
     #[tokio::test]
