@@ -209,7 +209,7 @@ pub(crate) fn site_arguments(input: &SiteInput) -> Json {
         ("config_yaml", json!(secret(&input.config_yaml))),
         ("location", json!(input.location)),
         ("monitoring", json!(input.monitoring)),
-        ("env", json!(input.env)),
+        ("env", json!(input.env.as_deref())),
         ("secret_mode", json!(input.secret_mode)),
         ("external_secret_name", json!(input.external_secret_name)),
         (

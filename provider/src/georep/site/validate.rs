@@ -49,7 +49,7 @@ use super::tls::{self, Certificate, KeyCheck};
 use crate::georep::config::db_uri::DbUri;
 use crate::georep::issue::Issue;
 use crate::georep::path::FieldPath;
-use crate::georep::secret::Secret;
+use crate::georep::secret::{Redacted, Secret};
 
 /// `name` when not given.
 pub const DEFAULT_NAME: &str = "registry";
