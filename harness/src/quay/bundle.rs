@@ -28,7 +28,7 @@ pub enum Error {
     InvalidYaml {
         /// The Secret.
         secret: String,
-        /// The parser's message.
+        /// Where the parser stopped (never the text: `config.yaml` holds passwords).
         message: String,
     },
 }
@@ -106,8 +106,8 @@ impl StorageLocation {
     }
 }
 
-/// Redis connection settings (`BUILDLOGS_REDIS`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Redis connection settings (`BUILDLOGS_REDIS`). `Debug` does not show the password.
+#[derive(Clone, PartialEq, Eq)]
 pub struct RedisSettings {
     /// Host.
     pub host: String,
@@ -117,8 +117,19 @@ pub struct RedisSettings {
     pub password: Option<String>,
 }
 
-/// A parsed config bundle.
-#[derive(Debug, Clone)]
+impl std::fmt::Debug for RedisSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
+
+/// A parsed config bundle. `Debug` shows the Secret's keys and `config.yaml`'s keys, never a
+/// value: the bundle holds the database URI, passwords and secret keys.
+#[derive(Clone)]
 pub struct Bundle {
     /// The Secret's keys and raw values.
     pub data: BTreeMap<String, Vec<u8>>,
@@ -126,6 +137,16 @@ pub struct Bundle {
     pub config_yaml: Vec<u8>,
     /// `config.yaml` as a JSON object.
     pub config: serde_json::Map<String, Value>,
+}
+
+impl std::fmt::Debug for Bundle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bundle")
+            .field("data", &self.data.keys().collect::<Vec<_>>())
+            .field("config", &self.config.keys().collect::<Vec<_>>())
+            .field("config_hash", &self.config_hash())
+            .finish_non_exhaustive()
+    }
 }
 
 impl Bundle {
@@ -144,11 +165,22 @@ impl Bundle {
             secret: secret.to_owned(),
             message,
         };
-        let text = String::from_utf8(config_yaml.clone()).map_err(|e| invalid(e.to_string()))?;
+        let text = String::from_utf8(config_yaml.clone()).map_err(|e| {
+            invalid(format!(
+                "not UTF-8 after byte {}",
+                e.utf8_error().valid_up_to()
+            ))
+        })?;
         let value: Value = if text.trim().is_empty() {
             Value::Object(serde_json::Map::new())
         } else {
-            serde_saphyr::from_str(&text).map_err(|e| invalid(e.to_string()))?
+            // The parser's own message quotes the lines around the fault: say where only.
+            serde_saphyr::from_str(&text).map_err(|e| {
+                invalid(e.location().map_or_else(
+                    || "invalid YAML".to_owned(),
+                    |at| format!("invalid YAML at line {}, column {}", at.line(), at.column()),
+                ))
+            })?
         };
         let Value::Object(config) = value else {
             return Err(invalid("the document is not a mapping".to_owned()));
@@ -362,6 +394,22 @@ mod tests {
             Bundle::parse("b", data),
             Err(Error::InvalidYaml { .. })
         ));
+    }
+
+    #[test]
+    fn a_broken_or_parsed_bundle_never_shows_its_values() {
+        let yaml = "DB_URI: postgresql://quay:pg-s3cr3t@db:5432/quay\nSECRET_KEY: [unclosed\n";
+        let data = BTreeMap::from([("config.yaml".to_owned(), yaml.as_bytes().to_vec())]);
+        let error = Bundle::parse("b", data).unwrap_err();
+        let shown = format!("{error} {error:?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("line"), "{shown}");
+        let bundle = bundle(
+            "DB_URI: postgresql://quay:pg-s3cr3t@db:5432/quay\nBUILDLOGS_REDIS: {host: r, password: redis-s3cr3t}\n",
+        );
+        let shown = format!("{bundle:?} {:?}", bundle.redis());
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("DB_URI"), "{shown}");
     }
 
     #[test]

@@ -459,8 +459,9 @@ pub struct SiteHealthEntry {
     pub clair_health: String,
 }
 
-/// `services.json`: PostgreSQL.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `services.json`: PostgreSQL. `Debug` shows neither the password nor the URIs (which
+/// carry it).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PostgresEntry {
     /// Host (loopback).
     pub host: String,
@@ -476,8 +477,8 @@ pub struct PostgresEntry {
     pub pg_trgm: bool,
 }
 
-/// `services.json`: Redis.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `services.json`: Redis. `Debug` does not show the password.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RedisEntry {
     /// Host (loopback).
     pub host: String,
@@ -487,8 +488,8 @@ pub struct RedisEntry {
     pub password: String,
 }
 
-/// `services.json`: one site's S3 endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `services.json`: one site's S3 endpoint. `Debug` does not show the secret key.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct S3Entry {
     /// `http://127.0.0.1:PORT`.
     pub endpoint: String,
@@ -502,9 +503,76 @@ pub struct S3Entry {
     pub secret_key: String,
 }
 
+const REDACTED: &str = "<redacted>";
+
+impl std::fmt::Debug for PostgresEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresEntry")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &REDACTED)
+            .field("databases", &self.database_uris.keys().collect::<Vec<_>>())
+            .field("pg_trgm", &self.pg_trgm)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for RedisEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisEntry")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("password", &REDACTED)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for S3Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Entry")
+            .field("endpoint", &self.endpoint)
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("access_key", &self.access_key)
+            .field("secret_key", &REDACTED)
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn service_entries_do_not_show_their_passwords() {
+        let postgres = PostgresEntry {
+            host: "127.0.0.1".into(),
+            port: 5432,
+            user: "quay".into(),
+            password: "pg-s3cr3t".into(),
+            database_uris: BTreeMap::from([(
+                "quay".to_owned(),
+                "postgresql://quay:pg-s3cr3t@127.0.0.1:5432/quay".to_owned(),
+            )]),
+            pg_trgm: true,
+        };
+        let redis = RedisEntry {
+            host: "127.0.0.1".into(),
+            port: 6379,
+            password: "redis-s3cr3t".into(),
+        };
+        let s3 = S3Entry {
+            endpoint: "http://127.0.0.1:9000".into(),
+            bucket: "quay".into(),
+            region: "us-east-1".into(),
+            access_key: "ak".into(),
+            secret_key: "sk-s3cr3t".into(),
+        };
+        let shown = format!("{postgres:?} {redis:?} {s3:?} {postgres:#?}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("quay") && shown.contains("6379"), "{shown}");
+    }
 
     #[test]
     fn rejects_an_empty_or_repeated_site_list() {

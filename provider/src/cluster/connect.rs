@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use std::collections::HashMap;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use base64::Engine as _;
 use kube::config::{
@@ -14,8 +15,17 @@ use kube::config::{
 use tokio::sync::OnceCell;
 use tracing::debug;
 
+use super::budget;
 use super::error::Error;
+use super::exec;
+use super::retry_after;
 use super::spec::{ClusterSpec, Credentials, DirectAccess, KubeconfigSource};
+
+/// How long the client waits for the next bytes of an answer before it gives up on the
+/// request (kube-rs sets none by default, so a server that accepts a connection and never
+/// answers would hold a request forever). Waits use watches that the server closes well
+/// before this.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The clusters of the provider block. Cheap to create: nothing is read or contacted until
 /// [`Clusters::get`] asks for a cluster, and each cluster's client is built once per provider
@@ -156,6 +166,21 @@ impl Clusters {
     }
 }
 
+impl Clusters {
+    /// Whether cluster `key`'s settings turn off the check of the API server's certificate
+    /// (a kubeconfig's `insecure-skip-tls-verify: true`). Reads the settings only: contacts
+    /// nothing and runs no credential plugin. `false` for an unknown or pending cluster, and
+    /// for settings that cannot be read (using them reports that).
+    pub async fn skips_tls_verification(&self, key: &str) -> bool {
+        let Some(entry) = self.entries.get(key) else {
+            return false;
+        };
+        load(key, &entry.spec)
+            .await
+            .is_ok_and(|config| config.accept_invalid_certs)
+    }
+}
+
 impl Cluster {
     /// The cluster's key in the provider block.
     #[must_use]
@@ -165,18 +190,46 @@ impl Cluster {
 }
 
 async fn connect(key: &str, spec: &ClusterSpec) -> Result<kube::Client, Error> {
-    let kubeconfig_error = |path, source| Error::Kubeconfig {
+    let mut config = load(key, spec).await?;
+    if let Some(plugin) = config.auth_info.exec.clone() {
+        let what = "run the kubeconfig's credential plugin";
+        let credential = match budget::race(exec::run(&plugin, exec::EXEC_TIMEOUT)).await {
+            Ok(ran) => ran.map_err(|source| Error::ExecPlugin {
+                cluster: key.to_owned(),
+                source,
+            })?,
+            Err(budget::Interrupted::Deadline) => {
+                return Err(Error::Deadline {
+                    cluster: key.to_owned(),
+                    action: "run",
+                    object: "the kubeconfig's credential plugin".to_owned(),
+                });
+            }
+            Err(budget::Interrupted::Stopped) => {
+                return Err(Error::Stopped {
+                    cluster: key.to_owned(),
+                    what: what.to_owned(),
+                });
+            }
+        };
+        config.auth_info = exec::apply(config.auth_info, credential);
+    }
+    client(key, config)
+}
+
+/// The client configuration of `spec`, as kube-rs reads it; a credential plugin is not run.
+async fn load(key: &str, spec: &ClusterSpec) -> Result<kube::Config, Error> {
+    let kubeconfig_error = |path, source: kube::config::KubeconfigError| Error::Kubeconfig {
         cluster: key.to_owned(),
         path,
-        source: Box::new(source),
+        source: source.into(),
     };
     let (kubeconfig, path) = match &spec.kubeconfig {
         KubeconfigSource::InCluster => {
-            let config = kube::Config::incluster().map_err(|source| Error::InCluster {
+            return kube::Config::incluster().map_err(|source| Error::InCluster {
                 cluster: key.to_owned(),
                 source: Box::new(source),
-            })?;
-            return client(key, config);
+            });
         }
         KubeconfigSource::Path(path) => (
             Kubeconfig::read_from(path).map_err(|e| kubeconfig_error(Some(path.clone()), e))?,
@@ -194,19 +247,23 @@ async fn connect(key: &str, spec: &ClusterSpec) -> Result<kube::Client, Error> {
         cluster: None,
         user: None,
     };
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+    kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
-        .map_err(|e| kubeconfig_error(path, e))?;
-    client(key, config)
+        .map_err(|e| kubeconfig_error(path, e))
 }
 
 fn client(key: &str, mut config: kube::Config) -> Result<kube::Client, Error> {
     // One retry policy, bounded and ours (see `retry`), instead of kube's default layer.
     config.default_retry = false;
-    kube::Client::try_from(config).map_err(|source| Error::Client {
-        cluster: key.to_owned(),
-        source: Box::new(source),
-    })
+    config.read_timeout = Some(READ_TIMEOUT);
+    let builder =
+        kube::client::ClientBuilder::try_from(config).map_err(|source| Error::Client {
+            cluster: key.to_owned(),
+            source: Box::new(source),
+        })?;
+    Ok(builder
+        .with_layer(&tower::util::AndThenLayer::new(retry_after::fold))
+        .build())
 }
 
 /// The files of `paths` that exist, merged as kubectl merges `KUBECONFIG`: the first file to
@@ -228,7 +285,7 @@ fn merged(key: &str, variable: &'static str, paths: &[PathBuf]) -> Result<Kubeco
                 .map_err(|source| Error::Kubeconfig {
                     cluster: key.to_owned(),
                     path: Some(path.clone()),
-                    source: Box::new(source),
+                    source: source.into(),
                 })
         })
 }
@@ -295,5 +352,114 @@ fn direct_kubeconfig(key: &str, direct: &DirectAccess) -> Kubeconfig {
         }],
         current_context: Some(key.to_owned()),
         ..Kubeconfig::default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::georep::errors::chain;
+
+    const TOKEN: &str = "tok-kubeconfig-s3cr3t";
+
+    fn kubeconfig(user: &str, cluster_extra: &str) -> String {
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:6443\n{cluster_extra}contexts:\n- name: c\n  context: {{cluster: c, user: u}}\nusers:\n- name: u\n  user:\n{user}"
+        )
+    }
+
+    fn clusters(source: KubeconfigSource) -> Clusters {
+        Clusters::new(BTreeMap::from([(
+            "us_east".to_owned(),
+            ClusterSpec {
+                kubeconfig: source,
+                context: None,
+            },
+        )]))
+    }
+
+    #[tokio::test]
+    async fn a_broken_kubeconfig_file_is_reported_by_file_line_and_column_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("broken.kubeconfig");
+        let broken = kubeconfig(
+            &format!("    token: {TOKEN}\n    client-key-data: {{unclosed {TOKEN}\n"),
+            "",
+        );
+        std::fs::write(&path, broken).unwrap();
+        let err = clusters(KubeconfigSource::Path(path.clone()))
+            .get("us_east")
+            .await
+            .unwrap_err();
+        let shown = format!("{} {err:?}", chain(&err));
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains(&path.display().to_string()), "{shown}");
+        assert!(
+            matches!(
+                &err,
+                Error::Kubeconfig {
+                    source: crate::cluster::KubeconfigProblem::Syntax { line, .. },
+                    ..
+                } if *line >= 15
+            ),
+            "{shown}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_broken_inline_kubeconfig_is_reported_without_its_text() {
+        // A value of the wrong type: the parser quotes it in its own message.
+        let broken = kubeconfig(&format!("    token: [{TOKEN}]\n"), "");
+        let err = clusters(KubeconfigSource::Content(broken.into()))
+            .get("us_east")
+            .await
+            .unwrap_err();
+        let shown = format!("{} {err:?}", chain(&err));
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(matches!(err, Error::Kubeconfig { .. }), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn a_failing_exec_plugin_is_reported_without_the_token_it_printed() {
+        let dir = tempfile::tempdir().unwrap();
+        let plugin = dir.path().join("plugin.sh");
+        std::fs::write(
+            &plugin,
+            format!("#!/bin/sh\necho '{TOKEN}'\necho '{TOKEN}' >&2\nexit 1\n"),
+        )
+        .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o700)).unwrap();
+        }
+        let user = format!(
+            "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      env:\n      - {{name: PLUGIN_SECRET, value: {TOKEN}}}\n",
+            plugin.display()
+        );
+        let err = clusters(KubeconfigSource::Content(kubeconfig(&user, "").into()))
+            .get("us_east")
+            .await
+            .unwrap_err();
+        let shown = format!("{} {err:?} {}", chain(&err), err.hint());
+        assert!(matches!(err, Error::ExecPlugin { .. }), "{shown}");
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+    }
+
+    #[tokio::test]
+    async fn a_kubeconfig_that_skips_tls_verification_is_told_apart() {
+        let insecure = kubeconfig(
+            &format!("    token: {TOKEN}\n"),
+            "    insecure-skip-tls-verify: true\n",
+        );
+        assert!(
+            clusters(KubeconfigSource::Content(insecure.into()))
+                .skips_tls_verification("us_east")
+                .await
+        );
+        let checked = kubeconfig(&format!("    token: {TOKEN}\n"), "");
+        let checked = clusters(KubeconfigSource::Content(checked.into()));
+        assert!(!checked.skips_tls_verification("us_east").await);
+        assert!(!checked.skips_tls_verification("undeclared").await);
     }
 }

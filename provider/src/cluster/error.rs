@@ -33,9 +33,9 @@ pub enum Error {
         cluster: String,
         /// The file, when the kubeconfig came from one.
         path: Option<PathBuf>,
-        /// What went wrong (boxed: it is large, and rare).
+        /// What went wrong, without the file's text.
         #[source]
-        source: Box<kube::config::KubeconfigError>,
+        source: KubeconfigProblem,
     },
     /// None of the kubeconfig files an environment variable lists exists.
     #[error("cluster {cluster:?} has no kubeconfig: none of the files {variable} lists exists ({})", paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "))]
@@ -78,6 +78,28 @@ pub enum Error {
         #[source]
         source: Box<kube::Error>,
     },
+    /// The operation's deadline (its `timeouts`) passed before the cluster answered a
+    /// request, or before the next retry was due.
+    #[error(
+        "{action} {object} on cluster {cluster:?} timed out: the cluster did not answer before the operation's deadline"
+    )]
+    Deadline {
+        /// The cluster key.
+        cluster: String,
+        /// What was being done: "apply", "read", "delete"...
+        action: &'static str,
+        /// The object.
+        object: String,
+    },
+    /// The kubeconfig's credential plugin gave no credential.
+    #[error("get a credential for cluster {cluster:?} from the kubeconfig's exec plugin")]
+    ExecPlugin {
+        /// The cluster key.
+        cluster: String,
+        /// Why (never what the plugin printed).
+        #[source]
+        source: super::exec::ExecError,
+    },
     /// A manifest had no usable `apiVersion`, `kind` or `metadata.name`.
     #[error("manifest without a known apiVersion, kind and metadata.name: {what}")]
     BadManifest {
@@ -116,6 +138,45 @@ pub enum Error {
     },
 }
 
+/// What is wrong with a kubeconfig, said without quoting it: kubeconfigs hold tokens and
+/// keys, and the YAML parser's own errors quote the lines around the fault.
+#[derive(Debug, thiserror::Error)]
+pub enum KubeconfigProblem {
+    /// The text is not a kubeconfig: bad YAML, or a value of the wrong type.
+    #[error(
+        "not a valid kubeconfig at line {line}, column {column} (the text is not shown: it \
+         may hold credentials)"
+    )]
+    Syntax {
+        /// The 1-based line of the fault.
+        line: u64,
+        /// The 1-based column of the fault.
+        column: u64,
+    },
+    /// As [`KubeconfigProblem::Syntax`], where the parser gave no position.
+    #[error("not a valid kubeconfig (the text is not shown: it may hold credentials)")]
+    SyntaxSomewhere,
+    /// Anything else kube-rs found (a missing context, an unreadable file, bad base64): its
+    /// messages name what is missing, never a credential.
+    #[error(transparent)]
+    Other(Box<kube::config::KubeconfigError>),
+}
+
+impl From<kube::config::KubeconfigError> for KubeconfigProblem {
+    fn from(error: kube::config::KubeconfigError) -> Self {
+        match error {
+            kube::config::KubeconfigError::Parse(yaml) => match yaml.location() {
+                Some(at) => Self::Syntax {
+                    line: at.line(),
+                    column: at.column(),
+                },
+                None => Self::SyntaxSomewhere,
+            },
+            other => Self::Other(Box::new(other)),
+        }
+    }
+}
+
 impl Error {
     /// What the user can do, in one sentence.
     #[must_use]
@@ -145,6 +206,17 @@ impl Error {
                     .into()
             }
             Self::Client { .. } => "check the kubeconfig's server address and TLS settings".into(),
+            Self::Deadline { .. } => {
+                "check that the cluster's API server is up and reachable (it accepted the \
+                 connection but did not answer), or raise the timeouts block, and apply again"
+                    .into()
+            }
+            Self::ExecPlugin { .. } => {
+                "run the plugin's command in a terminal to see what it says, fix its login or \
+                 settings (the kubeconfig's users[].user.exec, or the cluster block's exec), and \
+                 apply again"
+                    .into()
+            }
             Self::Api { source, .. } => api_hint(source),
             Self::BadManifest { .. } => {
                 "this is a bug in terraform-provider-quay; please report it".into()

@@ -18,24 +18,35 @@
 //! - [`Kind`]: the object kinds the provider touches, with their API paths, so no discovery
 //!   round trip is needed.
 //!
-//! # Retries
+//! # Deadlines, retries and credentials
 //!
-//! Every request is retried a bounded number of times on 429 (honouring the server's
-//! `Retry-After` from the Status details), 5xx and connection errors, with exponential
-//! backoff; other errors surface at once. kube-rs's own retry layer is turned off so there is
-//! exactly one policy, and it is bounded (see [`retry`]).
+//! Every request is retried a bounded number of times on 429, 5xx and connection errors, with
+//! jittered exponential backoff, honouring the server's `Retry-After` (header or Status
+//! details); other errors surface at once. kube-rs's own retry layer is turned off so there is
+//! exactly one policy, and it is bounded (see [`retry`]). Every request and every wait between
+//! attempts races the operation's deadline and Terraform's stop signal ([`within`]), and the
+//! client gives up on an answer that stops arriving after [`READ_TIMEOUT`].
+//!
+//! A kubeconfig's `exec` credential plugin is run by [`exec`], not by kube-rs: off the async
+//! runtime's threads, with stdin closed and a time limit. No error of this module quotes a
+//! kubeconfig or a plugin's output: a kubeconfig that does not parse is reported by file, line
+//! and column ([`KubeconfigProblem`]).
 
+pub mod budget;
 mod connect;
 mod error;
+pub mod exec;
 mod kind;
 mod ops;
 pub mod retry;
+mod retry_after;
 mod spec;
 mod wait;
 mod write;
 
-pub use connect::{Cluster, Clusters};
-pub use error::Error;
+pub use budget::within;
+pub use connect::{Cluster, Clusters, READ_TIMEOUT};
+pub use error::{Error, KubeconfigProblem};
 pub use kind::Kind;
 pub use ops::{Deleted, FIELD_MANAGER};
 pub use spec::{ClusterSpec, Credentials, DirectAccess, ExecPlugin, KubeconfigSource};

@@ -7,10 +7,11 @@ use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams
 use serde_json::Value;
 use tracing::debug;
 
+use super::budget::Interrupted;
 use super::connect::Cluster;
 use super::error::Error;
 use super::kind::Kind;
-use super::retry::with_retry;
+use super::retry::{Failure, with_retry};
 
 /// The field manager of every write: the provider's name, so `kubectl get -o yaml
 /// --show-managed-fields` shows which fields it owns.
@@ -34,12 +35,25 @@ impl Cluster {
         }
     }
 
-    fn api_error(&self, action: &'static str, object: String, source: kube::Error) -> Error {
-        Error::Api {
-            cluster: self.key.clone(),
-            action,
-            object,
-            source: Box::new(source),
+    /// The error of a request that failed after its retries, or ran out of budget.
+    pub(super) fn failed(&self, action: &'static str, object: String, failure: Failure) -> Error {
+        let cluster = self.key.clone();
+        match failure {
+            Failure::Kube(source) => Error::Api {
+                cluster,
+                action,
+                object,
+                source: Box::new(source),
+            },
+            Failure::Interrupted(Interrupted::Deadline) => Error::Deadline {
+                cluster,
+                action,
+                object,
+            },
+            Failure::Interrupted(Interrupted::Stopped) => Error::Stopped {
+                cluster,
+                what: format!("{action} {object}"),
+            },
         }
     }
 
@@ -59,7 +73,7 @@ impl Cluster {
         let patch = Patch::Apply(manifest);
         let stored = with_retry(&object, || api.patch(&name, &params, &patch))
             .await
-            .map_err(|e| self.api_error("apply", object.clone(), e))?;
+            .map_err(|e| self.failed("apply", object.clone(), e))?;
         to_value(stored, &object)
     }
 
@@ -82,8 +96,8 @@ impl Cluster {
         .await;
         match listed {
             Ok(list) => Ok(list.resources.iter().any(|r| r.name == kind.plural)),
-            Err(kube::Error::Api(status)) if status.code == 404 => Ok(false),
-            Err(e) => Err(self.api_error("discover", what, e)),
+            Err(Failure::Kube(kube::Error::Api(status))) if status.code == 404 => Ok(false),
+            Err(e) => Err(self.failed("discover", what, e)),
         }
     }
 
@@ -102,7 +116,7 @@ impl Cluster {
         let api = self.api(kind, namespace);
         let found = with_retry(&object, || api.get_opt(name))
             .await
-            .map_err(|e| self.api_error("read", object.clone(), e))?;
+            .map_err(|e| self.failed("read", object.clone(), e))?;
         found.map(|o| to_value(o, &object)).transpose()
     }
 
@@ -123,7 +137,7 @@ impl Cluster {
         let params = ListParams::default().labels(label_selector);
         let list = with_retry(&what, || api.list(&params))
             .await
-            .map_err(|e| self.api_error("list", what.clone(), e))?;
+            .map_err(|e| self.failed("list", what.clone(), e))?;
         list.items.into_iter().map(|o| to_value(o, &what)).collect()
     }
 
@@ -157,8 +171,10 @@ impl Cluster {
                 }
                 _ => Deleted::Gone,
             }),
-            Err(kube::Error::Api(status)) if status.is_not_found() => Ok(Deleted::Gone),
-            Err(e) => Err(self.api_error("delete", object, e)),
+            Err(Failure::Kube(kube::Error::Api(status))) if status.is_not_found() => {
+                Ok(Deleted::Gone)
+            }
+            Err(e) => Err(self.failed("delete", object, e)),
         }
     }
 
@@ -183,7 +199,7 @@ impl Cluster {
         let patch = Patch::Merge(patch);
         let stored = with_retry(&object, || api.patch(name, &params, &patch))
             .await
-            .map_err(|e| self.api_error("patch", object.clone(), e))?;
+            .map_err(|e| self.failed("patch", object.clone(), e))?;
         to_value(stored, &object)
     }
 }

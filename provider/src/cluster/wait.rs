@@ -14,6 +14,7 @@ use serde_json::Value;
 use tokio::time::{Duration, Instant};
 use tracing::info;
 
+use super::budget;
 use super::connect::Cluster;
 use super::error::Error;
 use super::kind::Kind;
@@ -103,14 +104,13 @@ impl Cluster {
             .fields(field_selector)
             .labels(label_selector);
         loop {
-            let list = with_retry(&options.what, || api.list(&list_params))
-                .await
-                .map_err(|source| Error::Api {
-                    cluster: self.key.clone(),
-                    action: "read",
-                    object: options.what.clone(),
-                    source: Box::new(source),
-                })?;
+            let list = budget::within(
+                Some(options.deadline),
+                options.stop.clone(),
+                with_retry(&options.what, || api.list(&list_params)),
+            )
+            .await
+            .map_err(|failure| self.failed("read", options.what.clone(), failure))?;
             let version = list.metadata.resource_version.clone().unwrap_or_default();
             let items = list
                 .items

@@ -51,12 +51,7 @@ impl Cluster {
         } else {
             with_retry(&object, || api.replace(&name, &params, &data)).await
         }
-        .map_err(|source| Error::Api {
-            cluster: self.key.clone(),
-            action,
-            object: object.clone(),
-            source: Box::new(source),
-        })?;
+        .map_err(|failure| self.failed(action, object.clone(), failure))?;
         serde_json::to_value(stored).map_err(|e| Error::BadManifest {
             what: format!("{object} could not be read back: {e}"),
         })

@@ -374,8 +374,8 @@ fn apply_block(
                         at,
                         format!(
                             "the nested blocks came back different: planned {} but the result is {}",
-                            show(planned_v),
-                            show(actual_v)
+                            show_blocks(planned_v, &nested.block),
+                            show_blocks(actual_v, &nested.block)
                         ),
                     ));
                 }
@@ -467,11 +467,73 @@ fn bug(type_name: &str, path: AttributePath, what: String) -> Diagnostic {
 fn show(value: &Value) -> String {
     let mut text = String::new();
     render(value, &mut text);
+    cut(text)
+}
+
+/// [`show`] for nested blocks of `block`'s schema: the values of sensitive attributes, at
+/// any depth, are shown as `(sensitive)`.
+fn show_blocks(value: &Value, block: &Block) -> String {
+    let mut text = String::new();
+    render_blocks(value, block, &mut text);
+    cut(text)
+}
+
+fn cut(text: String) -> String {
     if text.chars().count() > MAX_VALUE_CHARS {
         let cut: String = text.chars().take(MAX_VALUE_CHARS).collect();
         format!("{cut}…")
     } else {
         text
+    }
+}
+
+/// Renders `value`, the value of nested blocks of `block` (one block, or a list, set or map
+/// of them), without the values of sensitive attributes.
+fn render_blocks(value: &Value, block: &Block, out: &mut String) {
+    match value {
+        Value::List(items) | Value::Tuple(items) | Value::Set(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                render_blocks(item, block, out);
+            }
+            out.push(']');
+        }
+        Value::Map(items) => {
+            out.push('{');
+            for (i, (k, v)) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(k);
+                out.push_str(" = ");
+                render_blocks(v, block, out);
+            }
+            out.push('}');
+        }
+        Value::Object(attrs) => {
+            out.push('{');
+            for (i, (k, v)) in attrs.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(k);
+                out.push_str(" = ");
+                let sensitive = block.attributes.iter().any(|a| a.name == *k && a.sensitive);
+                let nested = block.block_types.iter().find(|b| b.type_name == *k);
+                if sensitive && !v.is_null() {
+                    out.push_str("(sensitive)");
+                } else if let Some(nested) = nested {
+                    render_blocks(v, &nested.block, out);
+                } else {
+                    render(v, out);
+                }
+            }
+            out.push('}');
+        }
+        other => render(other, out),
     }
 }
 
@@ -667,6 +729,38 @@ mod tests {
             check_apply_result("t", &schema(), &state, &Value::Null).len(),
             1
         );
+    }
+
+    #[test]
+    fn nested_blocks_in_a_bug_report_hide_their_sensitive_attributes() {
+        let schema = Schema {
+            version: 0,
+            block: Block::new("test").block(NestedBlock {
+                type_name: "login".into(),
+                block: Block::new("login")
+                    .attribute(Attribute::required("user", Type::String))
+                    .attribute(Attribute::required("password", Type::String).sensitive()),
+                nesting: Nesting::Set,
+                min_items: 0,
+                max_items: 0,
+            }),
+        };
+        let login = |user: &str| {
+            Value::object([
+                ("user", Value::string(user)),
+                ("password", Value::string("pw-hunter2-secret")),
+            ])
+        };
+        let planned = Value::object([("login", Value::Set(vec![login("alice")]))]);
+        let actual = Value::object([("login", Value::Set(vec![login("bob")]))]);
+        let diags = check_apply_result("t", &schema, &planned, &actual);
+        assert_eq!(diags.len(), 1, "{diags:?}");
+        let detail = &diags[0].detail;
+        assert!(
+            detail.contains("alice") && detail.contains("(sensitive)"),
+            "{detail}"
+        );
+        assert!(!detail.contains("hunter2"), "{detail}");
     }
 
     #[test]

@@ -76,12 +76,19 @@ impl Error {
     /// Whether observing again and retrying may succeed: connection failures, 409, 429 and
     /// 5xx answers, and a Lease found lost before a change (the next round takes it again or
     /// reports its holder). A Lease held by someone else, a missing object and other
-    /// refusals are final.
+    /// refusals are final. A request cut short by the deadline or a stop counts as retryable,
+    /// so that the run's loop, which checks both first, reports the timeout or the
+    /// interruption.
     #[must_use]
     pub fn is_retryable(&self) -> bool {
         match self {
             Self::Cluster { source, .. } => match source.status_code() {
-                None => matches!(source, ClusterError::Api { .. }),
+                None => matches!(
+                    source,
+                    ClusterError::Api { .. }
+                        | ClusterError::Deadline { .. }
+                        | ClusterError::Stopped { .. }
+                ),
                 Some(code) => code == 409 || code == 429 || code >= 500,
             },
             Self::LeaseLost { .. } => true,

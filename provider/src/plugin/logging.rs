@@ -34,6 +34,11 @@ pub const MODULE: &str = "provider.terraform-provider-quay";
 /// The tracing target prefix of this crate (library and binary alike).
 const OUR_TARGET: &str = "terraform_provider_quay";
 
+/// kube-rs's client logs a response body it cannot parse at `warn`, in full: an API server
+/// or proxy answer that may quote a Secret or a token. Below `trace`, its lines are kept to
+/// errors.
+const KUBE_CLIENT_QUIET: &str = "kube_client::client=error";
+
 /// What can go wrong while installing the logger.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -65,9 +70,10 @@ pub fn init() -> Result<(), Error> {
 ///
 /// The first non-empty value wins. Terraform's level words (`TRACE`, `DEBUG`, `INFO`, `WARN`,
 /// `ERROR`, `OFF`, in any case, and `JSON`, which means trace) set this crate's level, while
-/// dependencies (gRPC, TLS) log at most at `info` unless the level is `trace`. Any other value
-/// is passed through as `EnvFilter` directives (e.g. `terraform_provider_quay=trace,h2=debug`).
-/// Nothing set means `info`.
+/// dependencies (gRPC, TLS) log at most at `info` unless the level is `trace`, and kube-rs's
+/// client only its errors (its warnings quote unparseable response bodies in full). Any other
+/// value is passed through as `EnvFilter` directives (e.g.
+/// `terraform_provider_quay=trace,h2=debug`). Nothing set means `info`.
 #[must_use]
 pub fn filter_directives(tf_log_provider: Option<&str>, tf_log: Option<&str>) -> String {
     let Some(value) = [tf_log_provider, tf_log]
@@ -76,7 +82,7 @@ pub fn filter_directives(tf_log_provider: Option<&str>, tf_log: Option<&str>) ->
         .map(str::trim)
         .find(|value| !value.is_empty())
     else {
-        return "info".to_owned();
+        return format!("info,{KUBE_CLIENT_QUIET}");
     };
     let ours = match value.to_ascii_lowercase().as_str() {
         "json" | "trace" => return "trace".to_owned(),
@@ -85,7 +91,7 @@ pub fn filter_directives(tf_log_provider: Option<&str>, tf_log: Option<&str>) ->
         _ => return value.to_owned(),
     };
     let others = if ours == "debug" { "info" } else { &ours };
-    format!("{others},{OUR_TARGET}={ours}")
+    format!("{others},{OUR_TARGET}={ours},{KUBE_CLIENT_QUIET}")
 }
 
 /// A `tracing` layer writing each event as one go-hclog JSON line.
@@ -329,20 +335,41 @@ mod tests {
 
     #[test]
     fn defaults_to_info_without_terraform_log_settings() {
-        assert_eq!(filter_directives(None, None), "info");
-        assert_eq!(filter_directives(Some(""), Some(" ")), "info");
+        assert_eq!(
+            filter_directives(None, None),
+            "info,kube_client::client=error"
+        );
+        assert_eq!(
+            filter_directives(Some(""), Some(" ")),
+            "info,kube_client::client=error"
+        );
     }
 
     #[test]
     fn prefers_tf_log_provider_over_tf_log() {
         assert_eq!(
             filter_directives(Some("ERROR"), Some("DEBUG")),
-            "error,terraform_provider_quay=error"
+            "error,terraform_provider_quay=error,kube_client::client=error"
         );
         assert_eq!(
             filter_directives(None, Some("DEBUG")),
-            "info,terraform_provider_quay=debug"
+            "info,terraform_provider_quay=debug,kube_client::client=error"
         );
+    }
+
+    #[test]
+    fn kube_clients_unparseable_bodies_stay_out_of_the_default_level() {
+        let buffer = Buffer::default();
+        let subscriber = tracing_subscriber::registry()
+            .with(EnvFilter::new(filter_directives(None, None)))
+            .with(HclogLayer::new(buffer.clone()));
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::warn!(target: "kube_client::client", "{{\"token\": \"s3cr3t-body\"}}, parse error");
+            tracing::warn!(target: "terraform_provider_quay::cluster", "our own warning");
+        });
+        let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+        assert!(!text.contains("s3cr3t-body"), "{text}");
+        assert!(text.contains("our own warning"), "{text}");
     }
 
     #[test]

@@ -21,7 +21,7 @@ use super::model::{Field, Model, dynamic_json, with_fields};
 use super::provider_data::ProviderData;
 use crate::framework::DataSource;
 use crate::georep::config::{ConfigInput, render, validate};
-use crate::georep::secret::Secret;
+use crate::georep::secret::{Redacted, Secret};
 use crate::stop::StopToken;
 use crate::tfvalue::{
     Attribute, AttributePath, Block, Diagnostic, Diagnostics, NestedBlock, Nesting, Schema, Type,
@@ -60,7 +60,7 @@ pub(crate) fn schema() -> Schema {
                 .sensitive()
                 .description("database URI, must start with postgresql://, rendered as DB_URI"),
         )
-        .attribute(Attribute::optional("connection_args", Type::Dynamic).description(
+        .attribute(Attribute::optional("connection_args", Type::Dynamic).sensitive().description(
             "map of connection arguments rendered as DB_CONNECTION_ARGS, such as { sslmode = \"require\" }",
         ));
     let redis = Block::new("the one Redis all sites share (build logs and user events)")
@@ -126,6 +126,7 @@ pub(crate) fn schema() -> Schema {
         )
         .attribute(
             Attribute::optional("executor_config", Type::Dynamic)
+                .sensitive()
                 .description("one build executor's configuration map; required when enabled"),
         );
     Schema {
@@ -148,7 +149,7 @@ pub(crate) fn schema() -> Schema {
             "DATABASE_SECRET_KEY, identical on every site; at least 32 characters",
         ))
         .attribute(Attribute::optional("super_users", Type::list(Type::String)).description("Quay superuser names"))
-        .attribute(Attribute::optional("extra_config", Type::Dynamic).description(
+        .attribute(Attribute::optional("extra_config", Type::Dynamic).sensitive().description(
             "more config.yaml keys, merged last; keys this data source manages are refused with the argument to use instead",
         ))
         .attribute(Attribute::computed("config_yaml", Type::String).sensitive().description(
@@ -271,9 +272,9 @@ impl Model for ConfigModel {
 /// The arguments of `input` in the JSON form of a Terraform value: the inverse of [`input`].
 fn arguments(input: &ConfigInput) -> Json {
     let secret = |s: &Option<Secret>| s.as_ref().map(|s| s.expose().to_owned());
-    let map = |m: &Option<BTreeMap<String, Json>>| {
+    let map = |m: &Option<Redacted<BTreeMap<String, Json>>>| {
         m.as_ref()
-            .map(|m| dynamic_json(&Json::Object(m.clone().into_iter().collect())))
+            .map(|m| dynamic_json(&Json::Object(m.0.clone().into_iter().collect())))
     };
     let storage: serde_json::Map<String, Json> = input
         .storage

@@ -63,7 +63,7 @@ use super::provider_data::ProviderData;
 use super::site_cluster;
 use super::site_live::{self, EndpointResults};
 use super::timeouts::{self, Operation};
-use crate::cluster::{Check, Cluster, Kind, WaitOptions};
+use crate::cluster::{Check, Cluster, Kind, WaitOptions, within};
 use crate::framework::{PlanRequest, Resource};
 use crate::georep::config::db_uri::DatabaseId;
 use crate::georep::site::{RegistryStatus, Site, may_migrate};
@@ -405,6 +405,10 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         });
         if let Some(warning) = pending.clone() {
             diags.push(warning);
+        } else if let Some(data) = data
+            && let Some(warning) = data.insecure_warning(site.cluster(), &site.id()).await
+        {
+            diags.push(warning);
         }
         if creating || inputs_changed || drifted || pending.is_some() {
             results.registry_endpoint = Field::Unknown;
@@ -439,7 +443,13 @@ impl Resource<ProviderData> for GeoRepSiteResource {
             diags,
         )?;
         let timeout = timeouts::get(config, Operation::Create, DEFAULT_CREATE);
-        let converged = converge(data, &site, planned, None, timeout, stop, diags).await;
+        let deadline = Some(timeouts::deadline(timeout));
+        let converged = within(
+            deadline,
+            stop.clone(),
+            converge(data, &site, planned, None, timeout, stop, diags),
+        )
+        .await;
         reported_converge(converged, diags)
     }
 
@@ -447,7 +457,7 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         &self,
         data: &ProviderData,
         state: &Value,
-        _stop: &StopToken,
+        stop: &StopToken,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
         if is_write_only(state) {
@@ -471,7 +481,8 @@ impl Resource<ProviderData> for GeoRepSiteResource {
             diags.push(warning);
             return Some(state.clone());
         }
-        reported(refresh(data, &site, state).await, diags)
+        let refreshed = within(None, stop.clone(), refresh(data, &site, state)).await;
+        reported(refreshed, diags)
     }
 
     async fn update(
@@ -491,7 +502,13 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         )?;
         let timeout = timeouts::get(config, Operation::Update, DEFAULT_UPDATE);
         let created = SiteResults::read(prior).is_namespace_created();
-        let converged = converge(data, &site, planned, Some(created), timeout, stop, diags).await;
+        let deadline = Some(timeouts::deadline(timeout));
+        let converged = within(
+            deadline,
+            stop.clone(),
+            converge(data, &site, planned, Some(created), timeout, stop, diags),
+        )
+        .await;
         reported_converge(converged, diags)
     }
 
@@ -513,7 +530,13 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         };
         let timeout = timeouts::get(prior, Operation::Delete, DEFAULT_DELETE);
         let namespace_created = SiteResults::read(prior).is_namespace_created();
-        let removed = remove(data, &target, namespace_created, timeout, stop).await;
+        let deadline = Some(timeouts::deadline(timeout));
+        let removed = within(
+            deadline,
+            stop.clone(),
+            remove(data, &target, namespace_created, timeout, stop),
+        )
+        .await;
         reported(removed, diags);
     }
 
@@ -521,10 +544,11 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         &self,
         data: &ProviderData,
         id: &str,
-        _stop: &StopToken,
+        stop: &StopToken,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        let imported = reported(import_arguments(data, id).await, diags)?;
+        let imported = within(None, stop.clone(), import_arguments(data, id)).await;
+        let imported = reported(imported, diags)?;
         imported_state(&imported, diags)
     }
 }

@@ -19,6 +19,7 @@ use super::convert::{diagnostic, issue_is_about_unknown};
 use super::model::{Field, Model, text};
 use super::provider_data::ProviderData;
 use super::timeouts::{self, Operation, Timeouts};
+use crate::cluster::within;
 use crate::framework::{PlanRequest, Resource};
 use crate::georep::issue::Issue;
 use crate::georep::upgrade::{
@@ -361,17 +362,23 @@ impl GeoRepUpgradeResource {
             return None;
         };
         let deadline = timeouts::deadline(timeout(config, operation));
-        let result = run(&data.clusters, &request, deadline, stop, |status| {
-            tracing::info!(%status, "quay_georep_upgrade");
-        })
+        let result = within(
+            Some(deadline),
+            stop.clone(),
+            run(&data.clusters, &request, deadline, stop, |status| {
+                tracing::info!(%status, "quay_georep_upgrade");
+            }),
+        )
         .await;
         match result {
             Ok(steps) => {
                 // A minor (`3.18`) resolved to the channel's head: report what the sites run.
                 let target = match request.target().exact() {
                     Some(exact) => exact.to_string(),
-                    None => common_version(&observe(&data.clusters, &request).await)
-                        .unwrap_or_else(|| request.target().to_string()),
+                    None => common_version(
+                        &within(None, stop.clone(), observe(&data.clusters, &request)).await,
+                    )
+                    .unwrap_or_else(|| request.target().to_string()),
                 };
                 let mut state = planned.clone();
                 UpgradeResults {
@@ -516,13 +523,13 @@ impl Resource<ProviderData> for GeoRepUpgradeResource {
         &self,
         data: &ProviderData,
         state: &Value,
-        _stop: &StopToken,
+        stop: &StopToken,
         _diags: &mut Diagnostics,
     ) -> Option<Value> {
         let Some(upgrade) = request_if_known(state) else {
             return Some(state.clone());
         };
-        let observed = observe(&data.clusters, &upgrade).await;
+        let observed = within(None, stop.clone(), observe(&data.clusters, &upgrade)).await;
         let mut new_state = state.clone();
         if let Some(version) = common_version(&observed) {
             let mut results = UpgradeResults::read(state);

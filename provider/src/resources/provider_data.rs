@@ -33,6 +33,28 @@ impl ProviderData {
             .map_err(|err| cluster_error("Cluster Unavailable", &err))
     }
 
+    /// A warning for `site` on cluster `key` when that cluster's kubeconfig turns off the
+    /// check of the API server's certificate (`insecure-skip-tls-verify: true`): the
+    /// credentials go to whoever answers. `None` otherwise. Reads the settings only.
+    pub(crate) async fn insecure_warning(&self, key: &str, site: &str) -> Option<Diagnostic> {
+        if !self.clusters.skips_tls_verification(key).await {
+            return None;
+        }
+        Some(
+            Diagnostic::warning(
+                "TLS Verification Disabled",
+                format!(
+                    "{site}: the kubeconfig of cluster \"{key}\" sets insecure-skip-tls-verify, \
+                     so the provider does not check the API server's certificate: anyone on \
+                     the network path can pose as the cluster, read the credentials sent to it \
+                     and see the site's secrets. Set the cluster's certificate-authority-data \
+                     (or cluster_ca_certificate) and remove insecure-skip-tls-verify"
+                ),
+            )
+            .with_attribute(AttributePath::root().attr("cluster")),
+        )
+    }
+
     /// A warning for `site` on cluster `key` when that cluster's block is not known yet (a
     /// cluster created in the same apply): it names the site and the arguments it waits for,
     /// and says that `doing` happens only once they are known. `None` for a known cluster.

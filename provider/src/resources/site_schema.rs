@@ -156,7 +156,7 @@ pub(crate) fn site_block(block: Block) -> Block {
                      namespaces, refused otherwise; default false",
                 ),
         )
-        .attribute(Attribute::optional("env", Type::map(Type::String)).description(
+        .attribute(Attribute::optional("env", Type::map(Type::String)).sensitive().description(
             "extra environment variables for the quay pods; QUAY_DISTRIBUTED_STORAGE_PREFERENCE \
              cannot be set here (it comes from location)",
         ))
@@ -209,7 +209,7 @@ pub(crate) fn site_arguments(input: &SiteInput) -> Json {
         ("config_yaml", json!(secret(&input.config_yaml))),
         ("location", json!(input.location)),
         ("monitoring", json!(input.monitoring)),
-        ("env", json!(input.env)),
+        ("env", json!(input.env.as_deref())),
         ("secret_mode", json!(input.secret_mode)),
         ("external_secret_name", json!(input.external_secret_name)),
         (

@@ -26,8 +26,8 @@ pub enum Error {
     },
 }
 
-/// How to reach one simulated cluster.
-#[derive(Debug, Clone)]
+/// How to reach one simulated cluster. `Debug` does not show the token.
+#[derive(Clone)]
 pub struct Endpoint {
     /// Site name; also the context, cluster and user name.
     pub site: String,
@@ -37,6 +37,17 @@ pub struct Endpoint {
     pub ca_pem: Option<String>,
     /// Bearer token.
     pub token: String,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("site", &self.site)
+            .field("server", &self.server)
+            .field("ca_pem", &self.ca_pem.is_some())
+            .field("token", &"<redacted>")
+            .finish()
+    }
 }
 
 /// Render a kubeconfig with one context per endpoint; the first is the current context.

@@ -22,8 +22,8 @@ use crate::quay::bundle::database_identity;
 use crate::quay::{Catalogue, QuayVersion};
 use crate::sim::ledger::Ledger;
 
-/// One migration run.
-#[derive(Debug, Clone)]
+/// One migration run. `Debug` shows the database without the credentials of `DB_URI`.
+#[derive(Clone)]
 pub struct Migration {
     /// The site running it.
     pub site: String,
@@ -33,6 +33,17 @@ pub struct Migration {
     pub version: QuayVersion,
     /// Pause before each revision.
     pub time_per_revision: Duration,
+}
+
+impl std::fmt::Debug for Migration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Migration")
+            .field("site", &self.site)
+            .field("database", &database_identity(&self.db_uri))
+            .field("version", &self.version)
+            .field("time_per_revision", &self.time_per_revision)
+            .finish()
+    }
 }
 
 impl Migration {

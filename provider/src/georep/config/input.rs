@@ -4,7 +4,8 @@
 //! null; [`super::validate`] decides what is required and applies the defaults. Field names are
 //! the Terraform attribute names, so the resources layer maps attributes onto these structs 1:1
 //! and [`crate::georep::path::FieldPath`] segments use the same names. Sensitive attributes are
-//! [`Secret`]s, so deriving `Debug` here is safe. Nothing in this file validates anything.
+//! [`Secret`]s, and the free-form maps users fill with credentials (`extra_config`,
+//! `connection_args`, `executor_config`) are [`Redacted`], so deriving `Debug` here is safe. Nothing in this file validates anything.
 //!
 //! The structs also deserialize from JSON with the same names, which tests and fixtures use.
 
@@ -13,7 +14,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::georep::secret::Secret;
+use crate::georep::secret::{Redacted, Secret};
 
 /// The whole `data "quay_georep_config"` input.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -45,7 +46,7 @@ pub struct ConfigInput {
     pub builders: Option<BuildersInput>,
     /// `extra_config`: more `config.yaml` keys, merged last. Keys the data source manages are
     /// refused.
-    pub extra_config: Option<BTreeMap<String, Value>>,
+    pub extra_config: Option<Redacted<BTreeMap<String, Value>>>,
 }
 
 /// The `database` block.
@@ -55,7 +56,7 @@ pub struct DatabaseInput {
     /// `uri` (required, sensitive): `postgresql://user:password@host:5432/database`.
     pub uri: Option<Secret>,
     /// `connection_args`: rendered as `DB_CONNECTION_ARGS`, values kept as given.
-    pub connection_args: Option<BTreeMap<String, Value>>,
+    pub connection_args: Option<Redacted<BTreeMap<String, Value>>>,
 }
 
 /// The `redis` block, shared by every site.
@@ -127,5 +128,5 @@ pub struct BuildersInput {
     pub build_manager_hostname: Option<String>,
     /// `executor_config` (required when enabled): one entry of the build manager's
     /// `EXECUTORS` list, such as `{EXECUTOR = "kubernetesPodman", ...}`.
-    pub executor_config: Option<BTreeMap<String, Value>>,
+    pub executor_config: Option<Redacted<BTreeMap<String, Value>>>,
 }

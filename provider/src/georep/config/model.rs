@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::db_uri::DbUri;
 use super::hostname::{HostPort, Hostname};
 use super::location::LocationId;
-use crate::georep::secret::Secret;
+use crate::georep::secret::{Redacted, Secret};
 
 /// The validated `data "quay_georep_config"` input. Build it with [`super::validate`].
 #[derive(Debug, Clone, PartialEq)]
@@ -32,7 +32,7 @@ pub struct GeoRepConfig {
     pub(super) mirroring: Option<Mirroring>,
     pub(super) builders: Option<Builders>,
     /// Never holds a managed key.
-    pub(super) extra_config: BTreeMap<String, Value>,
+    pub(super) extra_config: Redacted<BTreeMap<String, Value>>,
 }
 
 impl GeoRepConfig {
@@ -107,7 +107,7 @@ impl UrlScheme {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Database {
     pub(super) uri: DbUri,
-    pub(super) connection_args: BTreeMap<String, Value>,
+    pub(super) connection_args: Redacted<BTreeMap<String, Value>>,
 }
 
 /// The shared Redis.
@@ -199,6 +199,6 @@ pub enum Builders {
         /// `BUILDMAN_HOSTNAME`.
         build_manager_hostname: HostPort,
         /// The one `EXECUTORS` entry.
-        executor_config: BTreeMap<String, Value>,
+        executor_config: Redacted<BTreeMap<String, Value>>,
     },
 }

@@ -166,7 +166,7 @@ fn document(cfg: &GeoRepConfig) -> BTreeMap<String, Node> {
         }
     }
 
-    for (key, value) in &cfg.extra_config {
+    for (key, value) in cfg.extra_config.iter() {
         set(key, Node::from(value));
     }
     doc

@@ -40,7 +40,7 @@ use super::managed::managed_by;
 use super::model::{Builders, Clair, Database, GeoRepConfig, Mirroring, Redis, UrlScheme};
 use crate::georep::issue::Issue;
 use crate::georep::path::FieldPath;
-use crate::georep::secret::Secret;
+use crate::georep::secret::{Redacted, Secret};
 
 /// The shortest accepted `secret_key` / `database_secret_key`, in characters.
 pub const MIN_SECRET_KEY_LEN: usize = 32;
@@ -89,7 +89,7 @@ pub fn validate(input: &ConfigInput) -> Result<(GeoRepConfig, Vec<Issue>), Vec<I
     let clair = v.clair(input.clair.as_ref());
     let mirroring = v.mirroring(input.mirroring.as_ref());
     let builders = v.builders(input.builders.as_ref());
-    let extra_config = v.extra_config(input.extra_config.as_ref());
+    let extra_config = Redacted(v.extra_config(input.extra_config.as_deref()));
 
     let has_errors = v.issues.iter().any(Issue::is_error);
     match (

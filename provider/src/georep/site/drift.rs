@@ -28,6 +28,12 @@ pub struct Drift {
 
 impl fmt::Display for Drift {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A user's env often carries credentials: its values are not shown, only that they
+        // differ (the storage preference, which the site sets itself, is shown).
+        let preference = format!(".overrides.env[{}]", super::render::PREFERENCE_ENV);
+        if self.path.contains(".overrides.env[") && !self.path.ends_with(&preference) {
+            return write!(f, "{}: differs (value not shown)", self.path);
+        }
         write!(
             f,
             "{}: expected {}, found {}",

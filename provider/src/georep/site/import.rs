@@ -116,7 +116,7 @@ pub fn import_site(
         name: (name != DEFAULT_NAME).then_some(name),
         config_yaml: Some(Secret::new(config_yaml)),
         location: Some(location),
-        env: (!env.is_empty()).then_some(env),
+        env: (!env.is_empty()).then_some(env.into()),
         quay: Some(QuayInput {
             replicas: Some(quay_replicas),
         }),

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::georep::secret::Secret;
+use crate::georep::secret::{Redacted, Secret};
 
 /// The whole input of one site.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -48,7 +48,7 @@ pub struct SiteInput {
     /// `monitoring`: whether the operator manages monitoring (OpenShift only). Default false.
     pub monitoring: Option<bool>,
     /// `env`: extra environment variables for the `quay` component, by name.
-    pub env: Option<BTreeMap<String, String>>,
+    pub env: Option<Redacted<BTreeMap<String, String>>>,
     /// `secret_mode` (manifests only): `inline` (default) or `external`.
     pub secret_mode: Option<String>,
     /// `external_secret_name` (manifests only): the bundle Secret the user provides, required

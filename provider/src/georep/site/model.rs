@@ -15,7 +15,7 @@ use super::name::ObjectName;
 use super::shared_config::SharedConfig;
 use super::tls::Certificate;
 use crate::georep::config::db_uri::DbUri;
-use crate::georep::secret::Secret;
+use crate::georep::secret::{Redacted, Secret};
 use crate::georep::yaml::to_yaml;
 
 /// The most pods a site may ask for per component. The operator's own HPA stops at 20; a value
@@ -109,7 +109,7 @@ pub struct Site {
     pub(super) tls: Option<TlsPair>,
     pub(super) monitoring: bool,
     /// Never holds `QUAY_DISTRIBUTED_STORAGE_PREFERENCE` or an empty name.
-    pub(super) env: BTreeMap<String, String>,
+    pub(super) env: Redacted<BTreeMap<String, String>>,
     pub(super) secret_mode: SecretMode,
 }
 

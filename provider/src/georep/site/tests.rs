@@ -997,7 +997,7 @@ fn canonical_input() -> impl Strategy<Value = SiteInput> {
                     }),
                     tls: (tls > 0).then_some(tls_input),
                     monitoring: monitoring.then_some(true),
-                    env: (!env.is_empty()).then_some(env),
+                    env: (!env.is_empty()).then_some(env.into()),
                     ..SiteInput::default()
                 }
             },

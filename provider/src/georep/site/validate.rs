@@ -49,7 +49,7 @@ use super::tls::{self, Certificate, KeyCheck};
 use crate::georep::config::db_uri::DbUri;
 use crate::georep::issue::Issue;
 use crate::georep::path::FieldPath;
-use crate::georep::secret::Secret;
+use crate::georep::secret::{Redacted, Secret};
 
 /// `name` when not given.
 pub const DEFAULT_NAME: &str = "registry";
@@ -123,7 +123,7 @@ pub fn validate_site(
     let pair = tls.as_ref().ok().and_then(Option::as_ref);
     v.issues
         .extend(hosts::check(config.as_ref(), route_managed, pair));
-    let env = v.env(input.env.as_ref());
+    let env = Redacted(v.env(input.env.as_deref()));
     let secret_mode = v.secret_mode(
         input.secret_mode.as_deref(),
         input.external_secret_name.as_deref(),

@@ -36,7 +36,9 @@ const EXEC_API_VERSIONS: [&str; 2] = [
 pub(super) fn cluster_block() -> Block {
     let exec = Block::new(
         "a client-go credential plugin that prints an ExecCredential, as for EKS \
-         (`aws eks get-token`), GKE (`gke-gcloud-auth-plugin`) or AKS (`kubelogin`); needs host",
+         (`aws eks get-token`), GKE (`gke-gcloud-auth-plugin`) or AKS (`kubelogin`); needs host; \
+         it runs once per Terraform operation with stdin closed and at most 60 seconds, so one \
+         that asks for input must be logged in beforehand",
     )
     .attribute(
         Attribute::required("api_version", Type::String).description(

@@ -41,11 +41,13 @@ pub fn shared_config_secrets(locations: &[&str]) -> SecretScanner {
 mod bench;
 mod cluster_access;
 mod data_sources;
+mod deadlines;
 mod examples;
 mod georep_config;
 mod georep_upgrade;
 mod install;
 mod kubernetes_flavour;
+mod no_secrets;
 mod site_inputs;
 mod site_manifests;
 mod site_resource;

@@ -52,7 +52,7 @@ pub enum ClaimSeen {
 }
 
 /// A managed bucket's claim and what its provisioner wrote.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Bucket {
     /// `BUCKET_HOST` (`.svc` written out as `.svc.cluster.local`).
     pub host: String,
@@ -62,6 +62,17 @@ pub struct Bucket {
     pub access_key: String,
     /// `AWS_SECRET_ACCESS_KEY`.
     pub secret_key: String,
+}
+
+impl std::fmt::Debug for Bucket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bucket")
+            .field("host", &self.host)
+            .field("name", &self.name)
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"<redacted>")
+            .finish()
+    }
 }
 
 fn condition(kind: ComponentKind, ready: bool, reason: &'static str, message: String) -> Condition {
