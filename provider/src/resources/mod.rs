@@ -22,6 +22,7 @@ mod convert;
 #[cfg(test)]
 mod docs;
 pub mod georep_config_data_source;
+mod georep_site_guards;
 mod georep_site_import;
 pub mod georep_site_manifests_data_source;
 mod georep_site_model;
