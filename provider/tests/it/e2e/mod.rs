@@ -40,6 +40,7 @@ pub fn shared_config_secrets(locations: &[&str]) -> SecretScanner {
 
 mod bench;
 mod cluster_access;
+mod day_two;
 mod examples;
 mod georep_config;
 mod georep_upgrade;
