@@ -76,7 +76,6 @@ use crate::sim::SimCluster;
 use crate::sim::reconciles::Reconciles;
 
 /// The running OLM controllers of one cluster. Dropping it stops them.
-#[derive(Debug)]
 pub struct OlmModel {
     client: kube::Client,
     tasks: Vec<JoinHandle<()>>,
@@ -172,6 +171,16 @@ impl OlmModel {
     #[must_use]
     pub fn reconciles(&self) -> &Reconciles {
         &self.reconciles
+    }
+}
+
+impl std::fmt::Debug for OlmModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OlmModel")
+            .field("tasks", &self.tasks)
+            .field("reconciles", &self.reconciles)
+            .field("catalogue", &self.catalogue)
+            .finish_non_exhaustive()
     }
 }
 

@@ -206,6 +206,7 @@ fn rejects_missing_operator_fields_per_method() {
         name: Some("op".into()),
         channel: Some("stable-3.14".into()),
         image: None,
+        ..OperatorInput::default()
     });
     assert_eq!(paths(&validate(&i).unwrap_err()), ["operator.channel"]);
     i.operator = Some(OperatorInput {
