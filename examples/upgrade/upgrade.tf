@@ -28,6 +28,18 @@ variable "operator_name" {
   default     = "quay-operator"
 }
 
+variable "operator_source" {
+  description = "olm only: the CatalogSource to upgrade from, such as the mirrored catalog of a disconnected cluster (cs-redhat-operator-index); null keeps each Subscription's own"
+  type        = string
+  default     = null
+}
+
+variable "operator_source_namespace" {
+  description = "olm only: the namespace of operator_source, such as openshift-marketplace"
+  type        = string
+  default     = null
+}
+
 resource "quay_georep_upgrade" "all" {
   count = var.target_version == null ? 0 : 1
 
@@ -43,6 +55,10 @@ resource "quay_georep_upgrade" "all" {
     method    = var.operator_method
     namespace = var.operator_namespace
     name      = var.operator_name
+
+    # Disconnected clusters: the mirrored catalog whose channel preflight reads.
+    source           = var.operator_source
+    source_namespace = var.operator_source_namespace
   }
 
   timeouts {

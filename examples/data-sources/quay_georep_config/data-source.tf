@@ -22,6 +22,11 @@ variable "database_secret_key" {
   sensitive = true
 }
 
+variable "corp_root_ca" {
+  description = "PEM certificate of the private CA that signed the database's and the buckets' certificates"
+  type        = string
+}
+
 variable "bucket_keys" {
   description = "access and secret key of each site's bucket"
   type        = map(object({ access_key = string, secret_key = string }))
@@ -44,8 +49,14 @@ data "quay_georep_config" "shared" {
   super_users         = ["quayadmin"]
 
   database {
-    uri             = "postgresql://quay:${var.db_password}@db.global.example.com:5432/quay"
-    connection_args = { sslmode = "require" }
+    uri = "postgresql://quay:${var.db_password}@db.global.example.com:5432/quay"
+    # Bundled as database.pem; DB_CONNECTION_ARGS gets sslmode verify-full and sslrootcert.
+    root_certificate = var.corp_root_ca
+  }
+
+  # Every site trusts this CA (bundled as extra_ca_cert_corp-root.crt).
+  extra_ca_certs = {
+    corp-root = var.corp_root_ca
   }
 
   redis {

@@ -17,6 +17,13 @@ variable "shared_config_yaml" {
   sensitive   = true
 }
 
+variable "shared_config_files" {
+  description = "data.quay_georep_config.shared.config_files: CA certificates and database TLS files"
+  type        = map(string)
+  sensitive   = true
+  default     = {}
+}
+
 variable "clair_database_uri" {
   type      = string
   sensitive = true
@@ -29,8 +36,12 @@ resource "quay_georep_site" "site" {
 
   cluster     = each.key
   namespace   = "quay-enterprise"
-  config_yaml = var.shared_config_yaml
-  location    = each.key
+  config_yaml  = var.shared_config_yaml
+  config_files = var.shared_config_files
+  location     = each.key
+
+  # Refuse terraform destroy until this is set false and applied.
+  deletion_protection = true
 
   quay {
     replicas = 2

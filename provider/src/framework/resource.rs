@@ -73,6 +73,13 @@ pub trait Resource<D: Send + Sync>: Send + Sync {
         let _ = (data, request, diags);
     }
 
+    /// Checks a planned destroy of `prior` and reports why it must not happen. Terraform 1.3
+    /// and later plan destroys through the provider; earlier versions do not, so a refusal
+    /// here must be repeated in [`Resource::delete`]. The default allows every destroy.
+    fn plan_destroy(&self, prior: &Value, diags: &mut Diagnostics) {
+        let _ = (prior, diags);
+    }
+
     /// Creates the object and returns its full state, with no unknown values left.
     /// Returns `None` with error diagnostics when nothing was created.
     async fn create(

@@ -338,6 +338,9 @@ impl<P: Provider> ProviderServer<P> {
             return response;
         };
         if proposed.is_null() {
+            if !prior.is_null() {
+                entry.resource.plan_destroy(&prior, &mut diags);
+            }
             response.planned_state = encode(&ty, &Value::Null, &mut diags);
             response.diagnostics = diags;
             return response;

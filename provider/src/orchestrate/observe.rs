@@ -22,7 +22,7 @@ use crate::cluster::{Cluster, Clusters, Error as ClusterError, Kind};
 use crate::georep::errors;
 use crate::georep::site::{JOB_NAME_LABEL, RegistryStatus, Rollout, failing_pod_message};
 use crate::georep::upgrade::{
-    Approval, ChannelOffer, Component, ComponentState, Condition, InstallPlan, JobObservation,
+    Approval, CatalogSourceRef, ChannelOffer, Component, ComponentState, Condition, InstallPlan, JobObservation,
     JobState, LEASE_NAME, Observation, OperatorMethod, OperatorObservation, PROGRESS_CONFIG_MAP,
     SiteId, SiteObservation, SiteState, Timestamp, UpgradeRequest,
 };
@@ -306,6 +306,7 @@ async fn read_operator(
             namespace,
             subscription,
             channel,
+            catalog,
         } => {
             let Some(sub) = cluster
                 .get(&Kind::SUBSCRIPTION, Some(namespace), subscription)
@@ -326,7 +327,8 @@ async fn read_operator(
                 None => None,
             };
             let mut seen = olm_operator(&sub, &plans, csv.as_ref());
-            seen.channel_offer = read_channel_offer(cluster, namespace, &sub, channel).await?;
+            seen.channel_offer =
+                read_channel_offer(cluster, namespace, &sub, channel, catalog.as_ref()).await?;
             let subs = cluster
                 .list(&Kind::SUBSCRIPTION, Some(namespace), "")
                 .await?;
@@ -336,8 +338,9 @@ async fn read_operator(
     }
 }
 
-/// What `channel` of the Subscription's package offers, from the package's PackageManifest;
-/// `None` when the cluster does not serve PackageManifests.
+/// What `channel` of the Subscription's package offers, from the package's PackageManifest of
+/// `catalog` (the request's CatalogSource, such as a mirror), else of the Subscription's own
+/// catalog; `None` when the cluster does not serve PackageManifests.
 ///
 /// Why the PackageManifest (`packages.operators.coreos.com/v1`): on OpenShift, OLM's package
 /// server serves one per package and catalog, in every namespace for the global catalogs of
@@ -352,18 +355,18 @@ async fn read_channel_offer(
     namespace: &str,
     sub: &Value,
     channel: &str,
+    catalog: Option<&CatalogSourceRef>,
 ) -> Result<Option<ChannelOffer>, ClusterError> {
-    let spec = &sub["spec"];
+    let catalog = catalog.cloned().unwrap_or_else(|| subscription_source(sub));
     let selector = format!(
         "catalog={},catalog-namespace={}",
-        spec["source"].as_str().unwrap_or_default(),
-        spec["sourceNamespace"].as_str().unwrap_or_default()
+        catalog.name, catalog.namespace
     );
     match cluster
         .list(&Kind::PACKAGE_MANIFEST, Some(namespace), &selector)
         .await
     {
-        Ok(manifests) => Ok(Some(channel_offer(sub, &manifests, channel))),
+        Ok(manifests) => Ok(Some(channel_offer(sub, &manifests, channel, &catalog))),
         Err(e) if e.is_not_found() => Ok(None),
         Err(e) => Err(e),
     }
@@ -384,21 +387,30 @@ pub(crate) fn other_pending_csvs(subs: &[Value], own: &str) -> Vec<String> {
         .collect()
 }
 
-/// What `channel` offers according to the PackageManifests of the Subscription's catalog.
-pub(crate) fn channel_offer(sub: &Value, manifests: &[Value], channel: &str) -> ChannelOffer {
-    let spec = &sub["spec"];
-    let package = spec["name"].as_str().unwrap_or_default();
+/// The Subscription's `spec.source` and `spec.sourceNamespace` (empty when unset).
+fn subscription_source(sub: &Value) -> CatalogSourceRef {
+    let text = |key: &str| sub["spec"][key].as_str().unwrap_or_default().to_owned();
+    CatalogSourceRef {
+        name: text("source"),
+        namespace: text("sourceNamespace"),
+    }
+}
+
+/// What `channel` offers according to the PackageManifests of `catalog`.
+pub(crate) fn channel_offer(
+    sub: &Value,
+    manifests: &[Value],
+    channel: &str,
+    catalog: &CatalogSourceRef,
+) -> ChannelOffer {
+    let package = sub["spec"]["name"].as_str().unwrap_or_default();
     let Some(manifest) = manifests
         .iter()
         .find(|m| m["metadata"]["name"] == package || m["status"]["packageName"] == package)
     else {
         return ChannelOffer::NoPackage {
             package: package.to_owned(),
-            catalog: format!(
-                "{}/{}",
-                spec["sourceNamespace"].as_str().unwrap_or_default(),
-                spec["source"].as_str().unwrap_or_default()
-            ),
+            catalog: catalog.to_string(),
         };
     };
     let channels = manifest["status"]["channels"]
@@ -516,6 +528,8 @@ pub(crate) fn olm_operator(
         quay_version,
         deployment_image: None,
         subscription_channel: sub["spec"]["channel"].as_str().map(str::to_owned),
+        subscription_source: Some(subscription_source(sub))
+            .filter(|c| !c.name.is_empty() && !c.namespace.is_empty()),
         approval: match sub["spec"]["installPlanApproval"].as_str() {
             Some("Manual") => Some(Approval::Manual),
             // OLM's default is Automatic.

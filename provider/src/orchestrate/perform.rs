@@ -507,12 +507,18 @@ async fn upgrade_operator(
             namespace,
             subscription,
             channel,
+            catalog,
         } => cluster
             .merge_patch(
                 &Kind::SUBSCRIPTION,
                 Some(namespace),
                 subscription,
-                &json!({"spec": {"channel": channel}}),
+                &match catalog {
+                    None => json!({"spec": {"channel": channel}}),
+                    Some(c) => json!({"spec": {
+                        "channel": channel, "source": c.name, "sourceNamespace": c.namespace,
+                    }}),
+                },
             )
             .await
             .map(|_| ())

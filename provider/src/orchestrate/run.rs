@@ -302,9 +302,15 @@ fn describe(action: &Action) -> Option<String> {
                 .join(", ")
         ),
         Action::UpgradeOperator { site, how } => match how {
-            OperatorUpgrade::SetSubscriptionChannel { channel, .. } => {
-                format!("set the operator Subscription of {site} to channel {channel}")
-            }
+            OperatorUpgrade::SetSubscriptionChannel {
+                channel, catalog, ..
+            } => match catalog {
+                Some(catalog) => format!(
+                    "set the operator Subscription of {site} to channel {channel} of \
+                     CatalogSource {catalog}"
+                ),
+                None => format!("set the operator Subscription of {site} to channel {channel}"),
+            },
             OperatorUpgrade::ApproveInstallPlan { name, csv, .. } => {
                 format!("approved InstallPlan {name} ({csv}) on {site}")
             }

@@ -33,7 +33,7 @@ use crate::tfvalue::{
 pub struct GeoRepConfigDataSource;
 
 /// Attributes the data source computes; they are not part of the domain input.
-const OUTPUTS: [&str; 3] = ["config_yaml", "config_hash", "locations"];
+const OUTPUTS: [&str; 4] = ["config_yaml", "config_hash", "locations", "config_files"];
 
 /// Arguments of `dynamic` type that must hold a map, with their paths.
 const MAP_ARGUMENTS: [(&str, Option<&str>); 3] = [
@@ -61,7 +61,24 @@ pub(crate) fn schema() -> Schema {
                 .description("database URI, must start with postgresql://, rendered as DB_URI"),
         )
         .attribute(Attribute::optional("connection_args", Type::Dynamic).sensitive().description(
-            "map of connection arguments rendered as DB_CONNECTION_ARGS, such as { sslmode = \"require\" }",
+            "map of connection arguments rendered as DB_CONNECTION_ARGS, such as { connect_timeout = 10 }; \
+             sslmode, sslrootcert, sslcert and sslkey come from the TLS arguments when one is set",
+        ))
+        .attribute(Attribute::optional("ssl_mode", Type::String).description(
+            "libpq sslmode rendered into DB_CONNECTION_ARGS: require, verify-ca or verify-full; default \
+             verify-full with root_certificate, else require when a client certificate is given",
+        ))
+        .attribute(Attribute::optional("root_certificate", Type::String).description(
+            "PEM CA certificate(s) of the database server, bundled as database.pem and rendered as \
+             sslrootcert: /conf/stack/database.pem; required by verify-ca and verify-full",
+        ))
+        .attribute(Attribute::optional("client_certificate", Type::String).description(
+            "PEM client certificate, bundled as database-client.crt and rendered as sslcert; \
+             needs client_key",
+        ))
+        .attribute(Attribute::optional("client_key", Type::String).sensitive().description(
+            "the client certificate's unencrypted PEM key, bundled as database-client.key and \
+             rendered as sslkey",
         ));
     let redis = Block::new("the one Redis all sites share (build logs and user events)")
         .attribute(Attribute::required("host", Type::String).description("Redis host name"))
@@ -152,6 +169,15 @@ pub(crate) fn schema() -> Schema {
         .attribute(Attribute::optional("extra_config", Type::Dynamic).sensitive().description(
             "more config.yaml keys, merged last; keys this data source manages are refused with the argument to use instead",
         ))
+        .attribute(Attribute::optional("extra_ca_certs", Type::map(Type::String)).description(
+            "private CA certificates every site trusts (storage, database, LDAP, OIDC endpoints), \
+             name to PEM; each is bundled as extra_ca_cert_<name>.crt, which the operator mounts in \
+             /conf/stack/extra_ca_certs; names are letters, digits, - and _",
+        ))
+        .attribute(Attribute::computed("config_files", Type::map(Type::String)).sensitive().description(
+            "the files every site's config bundle carries beside config.yaml (extra CA certificates, \
+             the database's TLS files), bundle key to content; pass it to each site's config_files",
+        ))
         .attribute(Attribute::computed("config_yaml", Type::String).sensitive().description(
             "the rendered config.yaml, byte-identical for identical input",
         ))
@@ -223,6 +249,8 @@ struct ConfigResults {
     config_hash: Field<String>,
     /// `locations`.
     locations: Field<Vec<String>>,
+    /// `config_files`.
+    config_files: Field<BTreeMap<String, String>>,
 }
 
 impl fmt::Debug for ConfigResults {
@@ -231,6 +259,7 @@ impl fmt::Debug for ConfigResults {
             .field("config_yaml", &self.config_yaml.redacted())
             .field("config_hash", &self.config_hash)
             .field("locations", &self.locations)
+            .field("config_files", &self.config_files.redacted())
             .finish()
     }
 }
@@ -241,6 +270,7 @@ impl ConfigResults {
         self.config_yaml.write_into(value, "config_yaml");
         self.config_hash.write_into(value, "config_hash");
         self.locations.write_into(value, "locations");
+        self.config_files.write_into(value, "config_files");
     }
 }
 
@@ -252,6 +282,7 @@ impl Model for ConfigModel {
                 config_yaml: Field::read(value.get("config_yaml")),
                 config_hash: Field::read(value.get("config_hash")),
                 locations: Field::read(value.get("locations")),
+                config_files: Field::read(value.get("config_files")),
             },
         }
     }
@@ -264,6 +295,7 @@ impl Model for ConfigModel {
                 ("config_yaml", results.config_yaml.to_json()),
                 ("config_hash", results.config_hash.to_json()),
                 ("locations", results.locations.to_json()),
+                ("config_files", results.config_files.to_json()),
             ],
         )
     }
@@ -302,9 +334,14 @@ fn arguments(input: &ConfigInput) -> Json {
         "database_secret_key": secret(&input.database_secret_key),
         "super_users": input.super_users,
         "extra_config": map(&input.extra_config),
+        "extra_ca_certs": input.extra_ca_certs,
         "database": input.database.as_ref().map(|d| json!({
             "uri": secret(&d.uri),
             "connection_args": map(&d.connection_args),
+            "ssl_mode": d.ssl_mode,
+            "root_certificate": d.root_certificate,
+            "client_certificate": d.client_certificate,
+            "client_key": secret(&d.client_key),
         })),
         "redis": input.redis.as_ref().map(|r| json!({
             "host": r.host,
@@ -390,6 +427,13 @@ pub(super) fn rendered(config: &Value, diags: &mut Diagnostics) -> Option<Value>
         config_yaml: Field::Known(rendered.config_yaml),
         config_hash: Field::Known(rendered.config_hash),
         locations: Field::Known(rendered.locations),
+        config_files: Field::Known(
+            rendered
+                .config_files
+                .iter()
+                .map(|(key, value)| (key.clone(), value.expose().to_owned()))
+                .collect(),
+        ),
     }
     .write_into(&mut state);
     Some(state)
@@ -410,6 +454,7 @@ mod tests {
             config_yaml: Field::Known("DB_URI: postgresql://quay:hunter2@db/quay".into()),
             config_hash: Field::Known("sha256:00".into()),
             locations: Field::Unknown,
+            config_files: Field::Unknown,
         };
         let shown = format!("{results:?}");
         assert!(!shown.contains("hunter2"), "{shown}");

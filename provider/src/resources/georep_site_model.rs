@@ -49,7 +49,7 @@ pub(super) const COMPUTED: [&str; 12] = [
 pub(super) const CONFIG_YAML_WO: &str = "config_yaml_wo";
 
 /// Attributes that are not part of the site's domain input.
-pub(super) const NON_DOMAIN: [&str; 15] = [
+pub(super) const NON_DOMAIN: [&str; 17] = [
     CONFIG_YAML_WO,
     "id",
     "bundle_secret_name",
@@ -65,6 +65,8 @@ pub(super) const NON_DOMAIN: [&str; 15] = [
     ENDPOINT_ATTRIBUTES[3],
     "wait_for_ready",
     "timeouts",
+    "acknowledge_key_changes",
+    "deletion_protection",
 ];
 
 /// The operations the `timeouts` block bounds.
@@ -104,6 +106,22 @@ pub(crate) fn schema() -> Schema {
          converged",
     )
     .attribute(Attribute::optional("wait_for_ready", Type::Bool).description(&wait_for_ready_description()))
+    .attribute(Attribute::optional("acknowledge_key_changes", Type::list(Type::String)).description(
+        "the shared secret keys this apply may change: \"secret_key\" and/or \"database_secret_key\"; \
+         default none. A plan that changes SECRET_KEY or DATABASE_SECRET_KEY in config_yaml is \
+         refused unless the key is named here: a new SECRET_KEY logs every user out and voids the \
+         encrypted Docker CLI passwords of external-authentication users; a new \
+         DATABASE_SECRET_KEY leaves every encrypted field of the shared database unreadable \
+         (robot tokens, OAuth application secrets, app tokens, build trigger, mirror and proxy \
+         cache credentials). Remove the word after the apply",
+    ))
+    .attribute(Attribute::optional("deletion_protection", Type::Bool).description(
+        "whether terraform destroy (or a replacement) of this site is refused; default false. \
+         Destroying a site removes its QuayRegistry (and so the Deployments and Services the \
+         operator made), its config bundle Secrets, and its namespace only when this resource \
+         created it (namespace_created); it never touches the shared database, Redis or the \
+         storage buckets. To destroy a protected site, set false and apply first",
+    ))
     .attribute(Attribute::computed("id", Type::String).description("cluster/namespace/name; also the import id"))
     .attribute(Attribute::computed("bundle_secret_name", Type::String).description(
         "the config bundle Secret, <name>-config-bundle-<content hash>; a new name on every content change makes the operator reconcile",
@@ -289,6 +307,10 @@ pub(super) struct SiteModel {
     pub(super) wait_for_ready: Option<bool>,
     /// The `timeouts` block.
     pub(super) timeouts: Option<Timeouts>,
+    /// `acknowledge_key_changes`: the shared keys this apply may change.
+    pub(super) acknowledge_key_changes: Option<Vec<String>>,
+    /// `deletion_protection`: whether a destroy is refused. Default false.
+    pub(super) deletion_protection: Option<bool>,
     /// What the resource computes.
     pub(super) results: SiteResults,
 }
@@ -360,6 +382,12 @@ impl Model for SiteModel {
             input: site_input(value, &NON_DOMAIN, diags),
             wait_for_ready: flag(value, "wait_for_ready"),
             timeouts: Timeouts::read(value),
+            acknowledge_key_changes: Field::<Vec<String>>::read(
+                value.get("acknowledge_key_changes"),
+            )
+            .known()
+            .cloned(),
+            deletion_protection: flag(value, "deletion_protection"),
             results: SiteResults::read(value),
         }
     }
@@ -374,6 +402,11 @@ impl Model for SiteModel {
                 "timeouts",
                 json!(self.timeouts.as_ref().map(|t| t.write(&OPERATIONS))),
             ),
+            (
+                "acknowledge_key_changes",
+                json!(self.acknowledge_key_changes),
+            ),
+            ("deletion_protection", json!(self.deletion_protection)),
             ("id", results.id.to_json()),
             ("bundle_secret_name", results.bundle_secret_name.to_json()),
             ("config_hash", results.config_hash.to_json()),

@@ -32,7 +32,8 @@
 //!
 //! Delete removes the `QuayRegistry` and waits until the cluster has removed it and its owned
 //! objects, then the bundle Secrets, then the namespace when this resource created it. It never
-//! touches the shared database, Redis or buckets.
+//! touches the shared database, Redis or buckets. `deletion_protection` refuses it, and a
+//! change of a shared secret key needs `acknowledge_key_changes` (`georep_site_guards.rs`).
 //!
 //! A site whose config comes from the write-only `config_yaml_wo` has no config in its state.
 //! Apply takes it from the configuration and marks the bundle Secret
@@ -48,6 +49,7 @@ use tokio::time::Instant;
 use tracing::info;
 
 use super::convert::{cluster_detail, cluster_error, reported, to_json};
+use super::georep_site_guards::{check_key_changes, deletion_refusal, validate_acknowledgements};
 use super::georep_site_import::{import_arguments, imported_state};
 use super::georep_site_model::{
     COMPUTED, DEFAULT_CREATE, DEFAULT_DELETE, DEFAULT_UPDATE, SiteModel, SiteResults, Warnings,
@@ -73,6 +75,9 @@ use crate::tfvalue::{AttributePath, Diagnostic, Diagnostics, Schema, Value};
 /// The resource.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct GeoRepSiteResource;
+
+/// The arguments whose change replaces the site: its identity.
+const REPLACED_BY: [&str; 3] = ["cluster", "namespace", "name"];
 
 fn site_labels(site: &Site) -> String {
     labels(site.name().as_str())
@@ -341,11 +346,16 @@ impl Resource<ProviderData> for GeoRepSiteResource {
 
     fn validate(&self, config: &Value, diags: &mut Diagnostics) {
         timeouts::validate(config, diags);
+        validate_acknowledgements(config, diags);
         let _ = site(config, None, Warnings::Report, diags);
     }
 
+    fn plan_destroy(&self, prior: &Value, diags: &mut Diagnostics) {
+        diags.extend(deletion_refusal(prior));
+    }
+
     fn requires_replace(&self) -> Vec<AttributePath> {
-        ["cluster", "namespace", "name"]
+        REPLACED_BY
             .iter()
             .map(|a| AttributePath::root().attr(a))
             .collect()
@@ -361,6 +371,18 @@ impl Resource<ProviderData> for GeoRepSiteResource {
             return;
         };
         let creating = request.is_create();
+        if !creating {
+            check_key_changes(request.prior, request.planned, diags);
+            let replaced = REPLACED_BY
+                .iter()
+                .any(|name| request.prior.get(name) != request.planned.get(name));
+            if replaced {
+                diags.extend(deletion_refusal(request.prior));
+            }
+            if diags.has_errors() {
+                return;
+            }
+        }
         let inputs_changed = !creating && {
             let strip = |v: &Value| {
                 let mut json = to_json(v);
@@ -500,6 +522,11 @@ impl Resource<ProviderData> for GeoRepSiteResource {
             Warnings::Skip,
             diags,
         )?;
+        // Again at apply: the plan may not have known config_yaml.
+        check_key_changes(prior, planned, diags);
+        if diags.has_errors() {
+            return None;
+        }
         let timeout = timeouts::get(config, Operation::Update, DEFAULT_UPDATE);
         let created = SiteResults::read(prior).is_namespace_created();
         let deadline = Some(timeouts::deadline(timeout));
@@ -519,6 +546,10 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         stop: &StopToken,
         diags: &mut Diagnostics,
     ) {
+        if let Some(refusal) = deletion_refusal(prior) {
+            diags.push(refusal);
+            return;
+        }
         // A site written from config_yaml_wo has no config in its state: its id suffices.
         let target = if is_write_only(prior) {
             reported(Target::of_state(prior), diags)
@@ -534,7 +565,7 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         let removed = within(
             deadline,
             stop.clone(),
-            remove(data, &target, namespace_created, timeout, stop),
+            remove(data, &target, namespace_created, timeout, stop, diags),
         )
         .await;
         reported(removed, diags);
@@ -659,13 +690,15 @@ async fn leftovers(
 }
 
 /// Removes the site: its `QuayRegistry` (waiting until the cluster has removed it and the
-/// Deployments it owns), its bundle Secrets, and the namespace when this resource created it.
+/// Deployments it owns), its bundle Secrets, and the namespace when this resource created it
+/// and no other `QuayRegistry` is left in it (a warning then says it was kept).
 async fn remove(
     data: &ProviderData,
     target: &Target,
     namespace_created: bool,
     timeout: Duration,
     stop: &StopToken,
+    diags: &mut Diagnostics,
 ) -> Result<(), Diagnostic> {
     let cluster = data.cluster(&target.cluster).await?;
     let deadline = timeouts::deadline(timeout);
@@ -735,10 +768,32 @@ async fn remove(
             .map_err(delete_failed)?;
     }
     if namespace_created {
-        cluster
-            .delete(&Kind::NAMESPACE, None, &namespace)
+        // Another site may have been put into the namespace this one created: deleting the
+        // namespace would delete that site too.
+        let others: Vec<String> = cluster
+            .list(&Kind::QUAY_REGISTRY, Some(&namespace), "")
             .await
-            .map_err(delete_failed)?;
+            .map_err(delete_failed)?
+            .iter()
+            .filter_map(|r| r.pointer("/metadata/name").and_then(Json::as_str))
+            .map(str::to_owned)
+            .collect();
+        if others.is_empty() {
+            cluster
+                .delete(&Kind::NAMESPACE, None, &namespace)
+                .await
+                .map_err(delete_failed)?;
+        } else {
+            diags.push(Diagnostic::warning(
+                "Namespace Left Behind",
+                format!(
+                    "{} created namespace {namespace}, but it still holds the QuayRegistry {}, \
+                     so it was not deleted; delete it once that site is gone",
+                    site.id(),
+                    others.join(", ")
+                ),
+            ));
+        }
     }
     Ok(())
 }

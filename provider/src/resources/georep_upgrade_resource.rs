@@ -77,6 +77,15 @@ pub(crate) fn schema() -> Schema {
         ))
         .attribute(Attribute::optional("image", Type::String).description(
             "deployment only: the target operator image; default the catalogue's image for the target",
+        ))
+        .attribute(Attribute::optional("source", Type::String).description(
+            "olm only: the CatalogSource to install from, such as the mirrored catalog of a disconnected \
+             cluster (cs-redhat-operator-index); preflight reads the channel's head from the \
+             PackageManifest of that catalog, and the upgrade sets it as the Subscription's source with \
+             the channel; default the Subscription's own source; set with source_namespace",
+        ))
+        .attribute(Attribute::optional("source_namespace", Type::String).description(
+            "olm only: the namespace of source, such as openshift-marketplace; set with source",
         ));
     Schema {
         version: 0,
@@ -166,6 +175,8 @@ impl Model for UpgradeModel {
                 name: text(o, "name"),
                 channel: text(o, "channel"),
                 image: text(o, "image"),
+                source: text(o, "source"),
+                source_namespace: text(o, "source_namespace"),
             });
         let input = UpgradeInput {
             sites: config
@@ -199,6 +210,8 @@ impl Model for UpgradeModel {
                 "name": o.name,
                 "channel": o.channel,
                 "image": o.image,
+                "source": o.source,
+                "source_namespace": o.source_namespace,
             })
         });
         json!({

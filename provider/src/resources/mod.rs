@@ -32,6 +32,7 @@ mod fuzz_tests;
 pub mod georep_config_data_source;
 pub mod georep_config_ephemeral;
 pub mod georep_site_data_source;
+mod georep_site_guards;
 mod georep_site_import;
 pub mod georep_site_manifests_data_source;
 mod georep_site_model;

@@ -144,6 +144,16 @@ pub(crate) fn site_block(block: Block) -> Block {
                      must enable FEATURE_STORAGE_REPLICATION",
                 ),
         )
+        .attribute(
+            Attribute::optional("config_files", Type::map(Type::String))
+                .sensitive()
+                .description(
+                    "the bundle files the shared configuration brings beside config.yaml, normally \
+                     data.quay_georep_config.<name>.config_files: extra_ca_cert_<name>.crt, \
+                     database.pem, database-client.crt and database-client.key; every file \
+                     config_yaml's DB_CONNECTION_ARGS names under /conf/stack must be here",
+                ),
+        )
         .attribute(Attribute::required("location", Type::String).description(
             "this site's storage location, one of the config's storage locations; this site \
              prefers it",
@@ -207,6 +217,15 @@ pub(crate) fn site_arguments(input: &SiteInput) -> Json {
         ("name", json!(input.name)),
         ("create_namespace", json!(input.create_namespace)),
         ("config_yaml", json!(secret(&input.config_yaml))),
+        (
+            "config_files",
+            json!(input.config_files.as_ref().map(|files| {
+                files
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.expose().to_owned()))
+                    .collect::<std::collections::BTreeMap<_, _>>()
+            })),
+        ),
         ("location", json!(input.location)),
         ("monitoring", json!(input.monitoring)),
         ("env", json!(input.env.as_deref())),

@@ -29,6 +29,7 @@
 //! | manual approval: the plan waits in `RequiresApproval` until `spec.approved` | `pkg/controller/operators/catalog/operator.go` (`syncInstallPlans`) |
 //! | one InstallPlan per namespace resolution: a new Quay plan also lists the `status.currentCSV` of every other package's Subscription in the namespace not installed yet, and approving it installs them too (the other Subscription reports it installed) | `pkg/controller/operators/catalog/operator.go` (`syncResolvingNamespace`, `ensureInstallPlan`) |
 //! | the PackageManifest of the package, in the Subscription's namespace, labelled `catalog`/`catalog-namespace`, with each channel's `currentCSV` and `currentCSVDesc.version` (see [`package_manifest`]) | `pkg/package-server/provider/registry.go`, `pkg/package-server/apis/operators/v1/packagemanifest_types.go` |
+//! | a second catalog serving the package, such as a disconnected cluster's mirrored CatalogSource, with its own PackageManifest labelled `catalog`/`catalog-namespace` ([`OlmModel::serve_second_catalog`]; stored as `<package>.<catalog>`, as the store keeps one object per name where the package server serves several named after the package) | `pkg/package-server/provider/registry.go` |
 //! | a catalog update publishing a new channel head at run time, including a patch the provider never heard of ([`OlmModel::publish`]) | a CatalogSource's registry image moving on (`pkg/controller/registry/reconciler`) |
 //! | CSV name `quay-operator.v<version>`, operator image `quay.io/projectquay/quay-operator:<version>` (no `v`), annotation `quay-version` | quay/quay-operator `hack/prepare-upstream.sh`, `.github/workflows/prepare-release.yml` |
 //! | installing a CSV: the Deployment its install strategy names (`quay-operator-tng`, selector `name=quay-operator-alm-owned`) gets the strategy's spec: operator image, `QUAY_VERSION` and `WATCH_NAMESPACE` through `valueFrom.fieldRef` on the pod annotations `quay-version` and `olm.targetNamespaces`, the release's `RELATED_IMAGE_COMPONENT_*`; the CSV's annotations are copied onto the pod template, the Deployment is labelled `olm.owner=<csv>`; the replaced CSV is deleted | `pkg/controller/operators/olm/operator.go`, `pkg/controller/install/deployment.go`, quay-operator `bundle/manifests/quay-operator.clusterserviceversion.yaml` |
@@ -75,8 +76,8 @@ use crate::sim::SimCluster;
 use crate::sim::reconciles::Reconciles;
 
 /// The running OLM controllers of one cluster. Dropping it stops them.
-#[derive(Debug)]
 pub struct OlmModel {
+    client: kube::Client,
     tasks: Vec<JoinHandle<()>>,
     reconciles: Arc<Reconciles>,
     catalogue: Arc<RwLock<catalogue::Catalogue>>,
@@ -105,7 +106,7 @@ impl OlmModel {
         let reconciles = Arc::new(Reconciles::default());
         let catalogue = Arc::new(RwLock::new(catalogue::catalogue().clone()));
         let ctx = Arc::new(Ctx {
-            client,
+            client: client.clone(),
             catalogue: Arc::clone(&catalogue),
         });
         let tasks = vec![
@@ -114,6 +115,7 @@ impl OlmModel {
             spawn(&ctx, &reconciles, CSV, csv::reconcile),
         ];
         Ok(Self {
+            client,
             tasks,
             reconciles,
             catalogue,
@@ -135,12 +137,50 @@ impl OlmModel {
         guard.publish(channel, entry)
     }
 
+    /// Serves the package from a second catalog `source_namespace/source` as well, such as the
+    /// mirrored CatalogSource of a disconnected cluster: its PackageManifest in `namespace`,
+    /// labelled with that catalog, offers this cluster's catalog as it is now (a later
+    /// [`OlmModel::publish`] does not reach it). A Subscription switched to that source is
+    /// offered the same channels.
+    ///
+    /// # Errors
+    /// [`Error::Api`] when the PackageManifest cannot be written.
+    pub async fn serve_second_catalog(
+        &self,
+        namespace: &str,
+        source: &str,
+        source_namespace: &str,
+    ) -> Result<(), Error> {
+        let cat = match self.catalogue.read() {
+            Ok(guard) => guard.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        };
+        package_manifest::write_second_catalog(
+            &self.client,
+            namespace,
+            source,
+            source_namespace,
+            &cat,
+        )
+        .await
+    }
+
     /// Completed reconciles by kind (`Subscription`, `InstallPlan`,
     /// `ClusterServiceVersion`): what a test waits on to know the controllers looked before
     /// it asserts that they did nothing.
     #[must_use]
     pub fn reconciles(&self) -> &Reconciles {
         &self.reconciles
+    }
+}
+
+impl std::fmt::Debug for OlmModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OlmModel")
+            .field("tasks", &self.tasks)
+            .field("reconciles", &self.reconciles)
+            .field("catalogue", &self.catalogue)
+            .finish_non_exhaustive()
     }
 }
 

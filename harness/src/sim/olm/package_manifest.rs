@@ -99,3 +99,32 @@ pub(crate) async fn ensure(
     let source_namespace = str_at(sub, &["spec", "sourceNamespace"]).unwrap_or_default();
     write(client, &namespace, source, source_namespace, cat).await
 }
+
+/// Writes, in `namespace`, the PackageManifest a second catalog `source_namespace/source`
+/// serves for the same package, such as a mirrored CatalogSource of a disconnected cluster.
+///
+/// OLM's package server serves one PackageManifest per package and catalog, all named after
+/// the package; the simulated API server keeps one object per name, so this one is named
+/// `<package>.<source>` (its `status.packageName` is the package's).
+///
+/// # Errors
+/// [`Error::Api`] when the write fails.
+pub(crate) async fn write_second_catalog(
+    client: &kube::Client,
+    namespace: &str,
+    source: &str,
+    source_namespace: &str,
+    cat: &Catalogue,
+) -> Result<(), Error> {
+    let name = format!("{PACKAGE}.{source}");
+    let mut wanted = manifest(cat, namespace, source, source_namespace);
+    wanted["metadata"]["name"] = json!(name);
+    apply(
+        &package_manifest_api(client, namespace),
+        PACKAGE_MANIFEST,
+        &name,
+        &wanted,
+    )
+    .await
+    .map(|_| ())
+}

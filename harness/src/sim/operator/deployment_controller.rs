@@ -465,6 +465,9 @@ async fn start_pod(ctx: &Context, ns: &str, pod: &Pod, template: &Value) -> Outc
         Ok(b) => b,
         Err(e) => return Outcome::Crashing(e.to_string()),
     };
+    if let Some(failures) = extra_ca_failures(ctx, ns, template).await {
+        return Outcome::Crashing(failures);
+    }
     // The pod reaches the managed components' Services through the cluster's names.
     let reached = ctx
         .opts
@@ -530,4 +533,41 @@ async fn event(ctx: &Context, ns: &str, pod: &Pod, message: &str) {
     if let Err(err) = api.create(&PostParams::default(), &object).await {
         tracing::debug!(%err, "write pod event");
     }
+}
+
+/// The start-up failures of the extra CA certificates the pod template mounts
+/// ([`super::startup_files::check_extra_ca_certs`]), joined; `None` when they pass or the pod
+/// mounts none.
+async fn extra_ca_failures(
+    ctx: &Context,
+    ns: &str,
+    template: &serde_json::Value,
+) -> Option<String> {
+    let name = template["spec"]["volumes"]
+        .as_array()?
+        .iter()
+        .find(|v| v["name"] == super::render::EXTRA_CA_VOLUME)?["secret"]["secretName"]
+        .as_str()?
+        .to_owned();
+    let secret = match Api::<Secret>::namespaced(ctx.client.clone(), ns)
+        .get_opt(&name)
+        .await
+    {
+        Ok(Some(secret)) => secret,
+        Ok(None) => {
+            return Some(format!(
+                "MountVolume.SetUp failed for volume \"{}\": secret \"{name}\" not found",
+                super::render::EXTRA_CA_VOLUME
+            ));
+        }
+        Err(e) => return Some(format!("read extra CA secret {name}: {e}")),
+    };
+    let files: BTreeMap<String, Vec<u8>> = secret
+        .data
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k.clone(), v.0.clone()))
+        .collect();
+    let failures = super::startup_files::check_extra_ca_certs(&files);
+    (!failures.is_empty()).then(|| failures.join("; "))
 }

@@ -86,6 +86,7 @@
 //! | Clair's ephemeral scratch volume `indexer-layer-storage` (20Gi at `/var/tmp`) resized by `volumeSize` / `storageClassName` | `kustomize/components/clair/clair.deployment.yaml`, `pkg/middleware/middleware.go` (`applyClairEphemeralVolumeOverrides`) |
 //! | an unmanaged `tls` with `secretRef`: the `kubernetes.io/tls` Secret's pair used as the certificate, exclusive with the bundle's, the Secret labelled and watched (a rotation reconciles at once), its hash on every Deployment and pod template, `ComponentTLSReady` from the Secret ([`external_tls`]) | `controllers/quay/features.go` (`checkExternalTLSSecret`), `controllers/quay/quayregistry_controller.go` (`findQuayRegistriesForSecret`), `pkg/tls/validate.go`, `pkg/middleware/middleware.go`, `pkg/cmpstatus/tls.go` |
 //! | an unmanaged `tls` gets `SSL_PROTOCOLS` and `SSL_CIPHERS` from OpenShift's `apiserver/cluster` TLS security profile unless the config sets either ([`tls_profile`]) | `controllers/quay/tls.go`, `pkg/kustomize/kustomize.go` (`Inflate`) |
+//! | bundle keys `extra_ca_cert_<name>` moved to `<n>-extra-ca-certs` as `<name>` and mounted at `/conf/stack/extra_ca_certs`; a pod fails to start on a file there that is not PEM certificates, and on a `DB_CONNECTION_ARGS` `sslrootcert`/`sslcert`/`sslkey` under `/conf/stack` missing from the bundle or not PEM, or an unknown `sslmode` ([`startup_files`]) | `pkg/kustomize/kustomize.go`, `kustomize/base/quay.deployment.yaml`; quay/quay `conf/init/certs_install.sh`, `config-tool/pkg/lib/fieldgroups/database/database_validator.go` |
 //! | `autoscaling/v1` HorizontalPodAutoscalers served by conversion from the stored `v2` (`crate::sim::apiserver`), so the `hpa` case's v1 bump reaches the HPAs the operator wrote | Kubernetes `pkg/apis/autoscaling/v1/conversion.go` |
 //!
 //! # quay-operator's Chainsaw cases on the simulator
@@ -132,7 +133,9 @@
 //! migration pod's terminated message stands in for them), and the status reconciler running
 //! on every write of the `QuayRegistry` (the model refreshes when the main reconcile's own
 //! fields change, or every `status_interval`), an unlabelled `tls.secretRef` Secret's
-//! changes (seen at the next resync), and the PVC overrides (`volumeSize`,
+//! changes (seen at the next resync), TLS to the shared database (the pods connect without
+//! it whatever `sslmode` says, so a CA or client certificate the server would refuse passes),
+//! and the PVC overrides (`volumeSize`,
 //! `storageClassName` of the managed databases). Quirks deliberately reproduced: the spec write-back, the unwatched bundle
 //! Secret (only the periodic resync notices a changed Secret), the replicas traps, a failed
 //! Job blocking until the version or `config.yaml` changes, `currentVersion` following
@@ -160,6 +163,7 @@ pub mod registry_controller;
 pub mod render;
 pub mod router;
 pub mod startup;
+pub mod startup_files;
 pub mod tls_check;
 pub mod tls_profile;
 

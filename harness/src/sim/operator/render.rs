@@ -130,16 +130,42 @@ impl Inputs<'_> {
     }
 
     fn pod_spec(&self, container: &str, image: &str, args: Value) -> Value {
+        let mut mounts = vec![json!({"name": CONFIG_VOLUME, "mountPath": "/conf/stack"})];
+        let mut volumes = vec![
+            json!({"name": CONFIG_VOLUME, "secret": {"secretName": self.config_secret_name()}}),
+        ];
+        if !self.extra_ca_data().is_empty() {
+            mounts
+                .push(json!({"name": EXTRA_CA_VOLUME, "mountPath": "/conf/stack/extra_ca_certs"}));
+            volumes.push(json!({"name": EXTRA_CA_VOLUME, "secret": {"secretName": self.extra_ca_secret_name()}}));
+        }
         json!({
             "containers": [{
                 "name": container,
                 "image": image,
                 "args": args,
                 "env": self.env(),
-                "volumeMounts": [{"name": CONFIG_VOLUME, "mountPath": "/conf/stack"}],
+                "volumeMounts": mounts,
             }],
-            "volumes": [{"name": CONFIG_VOLUME, "secret": {"secretName": self.config_secret_name()}}],
+            "volumes": volumes,
         })
+    }
+
+    /// The `extra-ca-certs` Secret's data: every bundle key `extra_ca_cert_<name>` as
+    /// `<name>` (upstream `pkg/kustomize/kustomize.go` strips the prefix); empty without any.
+    #[must_use]
+    pub fn extra_ca_data(&self) -> BTreeMap<String, Vec<u8>> {
+        self.bundle
+            .data
+            .iter()
+            .filter_map(|(k, v)| Some((k.strip_prefix("extra_ca_cert_")?.to_owned(), v.clone())))
+            .collect()
+    }
+
+    /// `<n>-extra-ca-certs`: the Secret the pods mount at `/conf/stack/extra_ca_certs`.
+    #[must_use]
+    pub fn extra_ca_secret_name(&self) -> String {
+        format!("{}-extra-ca-certs", self.name)
     }
 
     fn deployment(&self, component: &str, kind: ComponentKind, image: &str, args: Value) -> Value {
@@ -244,6 +270,9 @@ pub fn route_host(bundle: &Bundle, name: &str, namespace: &str, site: &str) -> S
     )
 }
 
+/// The volume of the extra CA certificates in the pod template.
+pub const EXTRA_CA_VOLUME: &str = "extra-ca-certs";
+
 /// The objects to apply, in apply order (Secrets first, the Job last if any).
 #[must_use]
 pub fn objects(inputs: &Inputs<'_>, managed_keys: &Value, with_job: bool) -> Vec<Value> {
@@ -260,6 +289,19 @@ pub fn objects(inputs: &Inputs<'_>, managed_keys: &Value, with_job: bool) -> Vec
         "metadata": inputs.metadata(&inputs.config_secret_name(), "quay-config"),
         "data": config_data,
     }));
+    let extra_ca = inputs.extra_ca_data();
+    if !extra_ca.is_empty() {
+        let data: serde_json::Map<String, Value> = extra_ca
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(base64_encode(v))))
+            .collect();
+        out.push(json!({
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": inputs.metadata(&inputs.extra_ca_secret_name(), "quay-config"),
+            "data": data,
+        }));
+    }
     let keys = inputs.metadata(
         &format!("{}-quay-registry-managed-secret-keys", inputs.name),
         "quay-config",

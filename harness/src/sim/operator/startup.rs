@@ -7,7 +7,8 @@
 //! with its credentials and `pg_trgm` installed, `BUILDLOGS_REDIS` reachable with its password
 //! (config-tool reuses it for user events), `IGNORE_VALIDATION` skipping all of that, and the
 //! preference rule (3.8–3.17 need the env var when replication is on; 3.18+ also accept the
-//! config's preference). Not modelled: TLS to any service, hostname/certificate checks, the
+//! config's preference), and the database's TLS files in the bundle
+//! ([`super::startup_files`]). Not modelled: TLS to any service, hostname/certificate checks, the
 //! other field groups, other storage drivers (accepted unchecked, except `LocalStorage` with
 //! replication, which fails as config-tool does).
 
@@ -82,6 +83,7 @@ pub async fn run(
         let failures: Vec<String> = storage
             .into_iter()
             .chain(database.err())
+            .chain(super::startup_files::check_database_files(bundle))
             .chain(redis.err())
             .collect();
         if !failures.is_empty() {

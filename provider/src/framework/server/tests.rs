@@ -48,6 +48,11 @@ impl Resource<String> for Thing {
     fn requires_replace(&self) -> Vec<AttributePath> {
         vec![AttributePath::root().attr("name")]
     }
+    fn plan_destroy(&self, prior: &Value, diags: &mut Diagnostics) {
+        if prior.get("name").and_then(Value::as_str) == Some("keep") {
+            diags.push(Diagnostic::error("Protected", "keep is protected"));
+        }
+    }
     async fn modify_plan(&self, _: Option<&String>, req: PlanRequest<'_>, _: &mut Diagnostics) {
         if self.0 == Behaviour::PlanChangesName
             && let Value::Object(attrs) = req.planned
@@ -312,6 +317,34 @@ async fn framework_catches_a_plan_that_changes_configuration() {
         "{errs:?}"
     );
     assert!(plan.planned_state.is_none());
+}
+
+#[tokio::test]
+async fn a_destroy_plan_asks_the_resource_and_carries_its_refusal() {
+    let s = configured(Behaviour::Honest).await;
+    let ty = thing_schema().value_type();
+    let destroy = |name: &str| thing(Value::string("site/1"), name, Value::Number(1.into()));
+    let null = dv(&ty, &Value::Null);
+    let allowed = s
+        .plan_resource_change("test_thing", &dv(&ty, &destroy("a")), &null, &null, vec![])
+        .await;
+    assert!(allowed.diagnostics.is_empty(), "{:?}", allowed.diagnostics);
+    assert_eq!(decoded(&allowed.planned_state, &ty), Value::Null);
+    let refused = s
+        .plan_resource_change(
+            "test_thing",
+            &dv(&ty, &destroy("keep")),
+            &null,
+            &null,
+            vec![],
+        )
+        .await;
+    assert_eq!(
+        errors(&refused.diagnostics).len(),
+        1,
+        "{:?}",
+        refused.diagnostics
+    );
 }
 
 #[tokio::test]

@@ -47,6 +47,8 @@ pub struct ConfigInput {
     /// `extra_config`: more `config.yaml` keys, merged last. Keys the data source manages are
     /// refused.
     pub extra_config: Option<Redacted<BTreeMap<String, Value>>>,
+    /// `extra_ca_certs`: PEM CA certificates by name, bundled as `extra_ca_cert_<name>.crt`.
+    pub extra_ca_certs: Option<BTreeMap<String, String>>,
 }
 
 /// The `database` block.
@@ -57,6 +59,17 @@ pub struct DatabaseInput {
     pub uri: Option<Secret>,
     /// `connection_args`: rendered as `DB_CONNECTION_ARGS`, values kept as given.
     pub connection_args: Option<Redacted<BTreeMap<String, Value>>>,
+    /// `ssl_mode`: libpq's `sslmode`, one of `require`, `verify-ca`, `verify-full`. Default
+    /// `verify-full` with a `root_certificate`, else `require` when a client certificate is
+    /// given, else not rendered.
+    pub ssl_mode: Option<String>,
+    /// `root_certificate`: PEM CA certificate(s) the server's certificate must chain to,
+    /// bundled as `database.pem`.
+    pub root_certificate: Option<String>,
+    /// `client_certificate`: PEM client certificate, bundled as `database-client.crt`.
+    pub client_certificate: Option<String>,
+    /// `client_key` (sensitive): its unencrypted PEM key, bundled as `database-client.key`.
+    pub client_key: Option<Secret>,
 }
 
 /// The `redis` block, shared by every site.

@@ -16,6 +16,7 @@
 
 mod canonical;
 pub mod db_uri;
+pub mod files;
 pub mod hostname;
 mod input;
 pub mod location;
@@ -23,6 +24,7 @@ mod managed;
 mod model;
 mod render;
 mod validate;
+mod validate_files;
 mod validate_storage;
 
 pub use input::{
@@ -30,7 +32,8 @@ pub use input::{
 };
 pub use managed::{managed_by, managed_keys};
 pub use model::{
-    Builders, Clair, Database, GeoRepConfig, Mirroring, Redis, Storage, StorageDriver, UrlScheme,
+    Builders, Clair, Database, DatabaseTls, GeoRepConfig, Mirroring, Redis, Storage, StorageDriver,
+    UrlScheme,
 };
 pub use render::{RenderedConfig, render};
 pub use validate::{

@@ -33,6 +33,8 @@ pub struct GeoRepConfig {
     pub(super) builders: Option<Builders>,
     /// Never holds a managed key.
     pub(super) extra_config: Redacted<BTreeMap<String, Value>>,
+    /// Extra CA certificates by name; every name is valid and every value PEM certificates.
+    pub(super) extra_ca_certs: BTreeMap<String, String>,
 }
 
 impl GeoRepConfig {
@@ -107,7 +109,20 @@ impl UrlScheme {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Database {
     pub(super) uri: DbUri,
+    /// Never sets a key of [`super::files::TLS_CONNECTION_ARGS`] when `tls` is set.
     pub(super) connection_args: Redacted<BTreeMap<String, Value>>,
+    pub(super) tls: Option<DatabaseTls>,
+}
+
+/// TLS to the shared database: libpq's `sslmode` and the certificates bundled for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatabaseTls {
+    /// One of [`super::files::SSL_MODES`].
+    pub(super) ssl_mode: String,
+    /// PEM certificates; required by `verify-ca` and `verify-full`.
+    pub(super) root_certificate: Option<String>,
+    /// The client certificate (PEM) and its key.
+    pub(super) client: Option<(String, Secret)>,
 }
 
 /// The shared Redis.

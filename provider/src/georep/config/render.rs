@@ -21,7 +21,10 @@
 //! - mirroring and builders keys when their blocks are present; the build manager is Quay's
 //!   `ephemeral` manager on the shared Redis (builders need the shared Redis across sites) with
 //!   the user's `executor_config` as its one executor;
-//! - `extra_config`, last (validation guarantees it sets no managed key).
+//! - `extra_config`, last (validation guarantees it sets no managed key);
+//! - `DB_CONNECTION_ARGS` with libpq's `sslmode` and the bundle paths of the database's
+//!   certificates when TLS arguments are given; those certificates and the extra CA
+//!   certificates are returned as [`RenderedConfig::config_files`] (`files.rs`).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -29,8 +32,11 @@ use std::fmt;
 use sha2::{Digest, Sha256};
 
 use super::canonical::Node;
+use super::files;
 use super::location::LocationId;
 use super::model::{Builders, GeoRepConfig, Mirroring, Redis, Storage, StorageDriver};
+use super::validate_files::connection_args;
+use crate::georep::secret::Secret;
 use crate::georep::yaml;
 
 /// The outputs of `data "quay_georep_config"`.
@@ -42,6 +48,9 @@ pub struct RenderedConfig {
     pub config_hash: String,
     /// Every storage location id, sorted.
     pub locations: Vec<String>,
+    /// The bundle files beside `config.yaml` ([`super::files`]) by bundle key (sensitive: the
+    /// database client key).
+    pub config_files: BTreeMap<String, Secret>,
 }
 
 impl fmt::Debug for RenderedConfig {
@@ -50,6 +59,10 @@ impl fmt::Debug for RenderedConfig {
             .field("config_yaml", &"<redacted>")
             .field("config_hash", &self.config_hash)
             .field("locations", &self.locations)
+            .field(
+                "config_files",
+                &self.config_files.keys().collect::<Vec<_>>(),
+            )
             .finish()
     }
 }
@@ -72,7 +85,34 @@ pub fn render(cfg: &GeoRepConfig) -> RenderedConfig {
         config_yaml,
         config_hash,
         locations: cfg.locations().map(|id| id.as_str().to_owned()).collect(),
+        config_files: config_files(cfg),
     }
+}
+
+/// The bundle files the configuration brings: the extra CA certificates and the database's
+/// TLS certificates.
+fn config_files(cfg: &GeoRepConfig) -> BTreeMap<String, Secret> {
+    let mut files: BTreeMap<String, Secret> = cfg
+        .extra_ca_certs
+        .iter()
+        .map(|(name, pem)| (files::extra_ca_key(name), Secret::new(pem.clone())))
+        .collect();
+    if let Some(tls) = &cfg.database.tls {
+        if let Some(root) = &tls.root_certificate {
+            files.insert(
+                files::DATABASE_ROOT_CERT.to_owned(),
+                Secret::new(root.clone()),
+            );
+        }
+        if let Some((certificate, key)) = &tls.client {
+            files.insert(
+                files::DATABASE_CLIENT_CERT.to_owned(),
+                Secret::new(certificate.clone()),
+            );
+            files.insert(files::DATABASE_CLIENT_KEY.to_owned(), key.clone());
+        }
+    }
+    files
 }
 
 /// The top-level keys, sorted by the `BTreeMap`.
@@ -92,11 +132,9 @@ fn document(cfg: &GeoRepConfig) -> BTreeMap<String, Node> {
     );
     set("SETUP_COMPLETE", true.into());
     set("DB_URI", Node::str(cfg.database.uri.secret().expose()));
-    if !cfg.database.connection_args.is_empty() {
-        set(
-            "DB_CONNECTION_ARGS",
-            Node::from_json_map(&cfg.database.connection_args),
-        );
+    let connection_args = connection_args(&cfg.database.connection_args, cfg.database.tls.as_ref());
+    if !connection_args.is_empty() {
+        set("DB_CONNECTION_ARGS", Node::from_json_map(&connection_args));
     }
     set("BUILDLOGS_REDIS", redis(&cfg.redis));
     set("USER_EVENTS_REDIS", redis(&cfg.redis));

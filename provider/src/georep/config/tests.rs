@@ -959,3 +959,73 @@ fn secrets_with_yaml_special_characters_and_long_keys_round_trip_on_one_line() {
         out.config_yaml
     );
 }
+
+#[test]
+fn database_tls_renders_libpq_arguments_and_bundle_files() {
+    let ca = rcgen::generate_simple_self_signed(vec!["ca.example.com".into()]).unwrap();
+    let client = rcgen::generate_simple_self_signed(vec!["quay".into()]).unwrap();
+    let mut value = three_sites_json();
+    value["database"]["root_certificate"] = json!(ca.cert.pem());
+    value["database"]["client_certificate"] = json!(client.cert.pem());
+    value["database"]["client_key"] = json!(client.signing_key.serialize_pem());
+    value["extra_ca_certs"] = json!({"corp-root": ca.cert.pem()});
+    let (config, _) = validate(&input(value)).unwrap();
+    let rendered = render(&config);
+    let yaml: Value = serde_saphyr::from_str(&rendered.config_yaml).unwrap();
+    assert_eq!(
+        yaml["DB_CONNECTION_ARGS"],
+        json!({
+            "threadlocals": true, "autorollback": true, "sslmode": "verify-full",
+            "sslrootcert": "/conf/stack/database.pem",
+            "sslcert": "/conf/stack/database-client.crt",
+            "sslkey": "/conf/stack/database-client.key",
+        })
+    );
+    let keys: Vec<&str> = rendered.config_files.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "database-client.crt",
+            "database-client.key",
+            "database.pem",
+            "extra_ca_cert_corp-root.crt"
+        ]
+    );
+    let shown = format!("{rendered:?}");
+    assert!(!shown.contains("PRIVATE KEY"), "{shown}");
+}
+
+#[test]
+fn database_tls_problems_point_at_their_argument() {
+    let issues = errors(&with("database.ssl_mode", json!("verify-ca")));
+    issue_at(
+        &issues,
+        "database.ssl_mode",
+        Severity::Error,
+        "Missing Database Root Certificate",
+    );
+    let mut value = three_sites_json();
+    value["database"]["ssl_mode"] = json!("require");
+    value["database"]["connection_args"] = json!({"sslmode": "disable"});
+    value["database"]["client_key"] =
+        json!("-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----\n");
+    let issues = errors(&input(value));
+    issue_at(
+        &issues,
+        "database.connection_args[\"sslmode\"]",
+        Severity::Error,
+        "Conflicting Connection Argument",
+    );
+    issue_at(
+        &issues,
+        "database.client_certificate",
+        Severity::Error,
+        "Incomplete Database Client Certificate",
+    );
+    let issues = errors(&with("extra_ca_certs", json!({"a.crt": "x"})));
+    let at: Vec<&str> = issues.iter().map(|i| i.summary.as_str()).collect();
+    assert_eq!(
+        at,
+        ["Invalid CA Certificate Name", "Invalid CA Certificate"]
+    );
+}

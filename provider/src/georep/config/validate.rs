@@ -23,6 +23,7 @@
 //! - `clair`: `endpoint` an `http(s)://host[:port][/path]` URL; `psk` required, standard base64.
 //! - `mirroring.interval`: positive and at least 30 seconds.
 //! - `builders` (enabled): `build_manager_hostname` and a non-empty `executor_config` required.
+//! - `extra_ca_certs` and the database's TLS arguments: see `validate_files.rs`.
 //! - `extra_config`: a key the data source manages ([`super::managed_by`]) is an error naming the
 //!   attribute to use instead; a key that is not `UPPER_SNAKE_CASE` is a warning.
 
@@ -90,6 +91,7 @@ pub fn validate(input: &ConfigInput) -> Result<(GeoRepConfig, Vec<Issue>), Vec<I
     let mirroring = v.mirroring(input.mirroring.as_ref());
     let builders = v.builders(input.builders.as_ref());
     let extra_config = Redacted(v.extra_config(input.extra_config.as_deref()));
+    let extra_ca_certs = v.extra_ca_certs(input.extra_ca_certs.as_ref());
 
     let has_errors = v.issues.iter().any(Issue::is_error);
     match (
@@ -132,6 +134,7 @@ pub fn validate(input: &ConfigInput) -> Result<(GeoRepConfig, Vec<Issue>), Vec<I
                 mirroring,
                 builders,
                 extra_config,
+                extra_ca_certs,
             },
             v.issues,
         )),
@@ -227,6 +230,7 @@ impl Validator {
             );
             return None;
         };
+        let tls = self.database_tls(db);
         let path = path.field("uri");
         let Some(uri) = db.uri.as_ref() else {
             self.error(
@@ -238,9 +242,10 @@ impl Validator {
             return None;
         };
         match DbUri::parse(uri) {
-            Ok(uri) => Some(Database {
+            Ok(uri) => tls.ok().map(|tls| Database {
                 uri,
                 connection_args: db.connection_args.clone().unwrap_or_default(),
+                tls,
             }),
             Err(err) => {
                 self.error(

@@ -4,7 +4,8 @@
 //!
 //! The input comes from the `QuayRegistry` (replicas, managed flags, the storage preference
 //! env for `location`, other env) and its config bundle Secret (`config.yaml`,
-//! `clair-config.yaml` for the Clair database, `ssl.cert`/`ssl.key`). What every site has is
+//! `clair-config.yaml` for the Clair database, `ssl.cert`/`ssl.key`, and every other key as
+//! `config_files`). What every site has is
 //! always said, as the examples write it: the `quay` block with its replicas, and the `clair`
 //! block with `enabled` (and the database when Clair runs). The optional settings (`name`,
 //! `mirror`, Clair's replicas, `route`, `tls`, `monitoring`, `env`) are set only where the live
@@ -110,7 +111,15 @@ pub fn import_site(
             certificate: Some(certificate),
             private_key: Some(Secret::new(private_key)),
         });
+    let config_files: BTreeMap<String, Secret> = bundle["data"]
+        .as_object()
+        .into_iter()
+        .flat_map(|data| data.keys())
+        .filter(|key| !IMPORT_OWN_KEYS.contains(&key.as_str()))
+        .filter_map(|key| Some((key.clone(), Secret::new(decoded(bundle, key)?))))
+        .collect();
     Ok(SiteInput {
+        config_files: (!config_files.is_empty()).then_some(config_files),
         cluster: Some(cluster.to_owned()),
         namespace: Some(namespace),
         name: (name != DEFAULT_NAME).then_some(name),
@@ -133,6 +142,10 @@ pub fn import_site(
         ..SiteInput::default()
     })
 }
+
+/// The bundle keys the site writes from its own arguments; every other key is one of the
+/// shared configuration's `config_files`.
+const IMPORT_OWN_KEYS: [&str; 4] = ["config.yaml", "clair-config.yaml", "ssl.cert", "ssl.key"];
 
 /// The text of the Secret's `key`, decoded from base64 `data`.
 pub(super) fn decoded(secret: &Json, key: &str) -> Option<String> {

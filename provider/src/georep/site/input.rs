@@ -32,6 +32,9 @@ pub struct SiteInput {
     /// `config_yaml` (required, sensitive): the shared `config.yaml`, normally
     /// `data.quay_georep_config.<name>.config_yaml`.
     pub config_yaml: Option<Secret>,
+    /// `config_files` (sensitive): the bundle files beside `config.yaml`, normally
+    /// `data.quay_georep_config.<name>.config_files`.
+    pub config_files: Option<BTreeMap<String, Secret>>,
     /// `location` (required): this site's storage location, a key of the config's
     /// `DISTRIBUTED_STORAGE_CONFIG`.
     pub location: Option<String>,

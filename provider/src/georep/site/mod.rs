@@ -24,7 +24,10 @@
 //!    [`Settle`] (`settle.rs`) judges a wait over time from the objects as well: rollouts
 //!    done, no migration Job running, a blocking condition only once it persisted or the Job
 //!    gave up, quoting the migration pod.
-//! 6. Import (`import.rs`): [`import_site`] rebuilds the [`SiteInput`] of a live site from its
+//! 6. Shared keys (`keys.rs`): [`key_change_issues`] refuses a change of `SECRET_KEY` or
+//!    `DATABASE_SECRET_KEY` between two `config_yaml` texts unless it is acknowledged, and
+//!    says what the change breaks.
+//! 7. Import (`import.rs`): [`import_site`] rebuilds the [`SiteInput`] of a live site from its
 //!    `QuayRegistry` and bundle Secret.
 //! 7. Endpoints (`endpoints.rs`): [`SiteEndpoints`] reads, from a site's live objects, what a
 //!    global load balancer and DNS need: the address to send traffic to, the health check
@@ -38,9 +41,11 @@
 
 mod drift;
 mod endpoints;
+mod files;
 mod hosts;
 mod import;
 mod input;
+mod keys;
 mod model;
 mod name;
 mod operator_versions;
@@ -57,6 +62,9 @@ pub use drift::Drift;
 pub use endpoints::{EndpointObjects, SiteEndpoints};
 pub use import::{ImportError, import_site};
 pub use input::{ClairInput, MirrorInput, QuayInput, RouteInput, SiteInput, TlsInput};
+pub use keys::{
+    DATABASE_FIELDS, SharedKey, acknowledgement_issues, changed_keys, key_change_issues,
+};
 pub use model::{ClairSetup, MAX_REPLICAS, Replicas, SecretMode, Site, TlsPair, Workers};
 pub use name::{Error as NameError, MAX_LABEL_LEN, MAX_SUBDOMAIN_LEN, ObjectName};
 pub use operator_versions::{OperatorVersions, check_operator_versions};

@@ -100,6 +100,8 @@ pub struct Site {
     pub(super) name: ObjectName,
     pub(super) create_namespace: bool,
     pub(super) config: SharedConfig,
+    /// Checked bundle files beside `config.yaml` (`files.rs`), by bundle key.
+    pub(super) config_files: BTreeMap<String, Secret>,
     /// Always one of `config.locations()`.
     pub(super) location: String,
     pub(super) quay_replicas: Replicas,
@@ -223,16 +225,18 @@ impl Site {
     }
 
     /// The keys and values of the bundle Secret (sensitive), sorted by key: `config.yaml`;
-    /// `clair-config.yaml` with a managed Clair; `ssl.cert` and `ssl.key` with TLS. Rendered
+    /// `clair-config.yaml` with a managed Clair; `ssl.cert` and `ssl.key` with TLS; every
+    /// `config_files` entry (CA and database certificates). Rendered
     /// whatever the [`SecretMode`]: in external mode this is what the user's Secret must hold.
-    pub fn bundle_content(&self) -> BTreeMap<&'static str, Secret> {
-        let mut content = BTreeMap::from([("config.yaml", self.config.yaml().clone())]);
+    pub fn bundle_content(&self) -> BTreeMap<String, Secret> {
+        let mut content = self.config_files.clone();
+        content.insert("config.yaml".into(), self.config.yaml().clone());
         if let ClairSetup::Managed { database_uri, .. } = &self.clair {
-            content.insert("clair-config.yaml", clair_config(database_uri));
+            content.insert("clair-config.yaml".into(), clair_config(database_uri));
         }
         if let Some(tls) = &self.tls {
-            content.insert("ssl.cert", Secret::new(tls.certificate.pem()));
-            content.insert("ssl.key", tls.private_key.clone());
+            content.insert("ssl.cert".into(), Secret::new(tls.certificate.pem()));
+            content.insert("ssl.key".into(), tls.private_key.clone());
         }
         content
     }

@@ -162,7 +162,7 @@ impl Site {
             .into_iter()
             .map(|(key, value)| {
                 let encoded = base64::engine::general_purpose::STANDARD.encode(value.expose());
-                (key.to_owned(), Value::String(encoded))
+                (key, Value::String(encoded))
             })
             .collect();
         json!({

@@ -38,6 +38,7 @@
 
 use std::collections::BTreeMap;
 
+use super::files;
 use super::hosts;
 use super::input::{ClairInput, MirrorInput, SiteInput, TlsInput};
 use super::model::{ClairSetup, MAX_REPLICAS, Replicas, SecretMode, Site, TlsPair, Workers};
@@ -110,6 +111,8 @@ pub fn validate_site(
         )
     });
     let config = v.config(input.config_yaml.as_ref());
+    let (config_files, file_issues) = files::check(input.config_files.as_ref(), config.as_ref());
+    v.issues.extend(file_issues);
     let location = v.location(input.location.as_deref(), config.as_ref());
     let quay_replicas = v.replicas(
         &FieldPath::attr("quay").field("replicas"),
@@ -160,6 +163,7 @@ pub fn validate_site(
                 name,
                 create_namespace: input.create_namespace.unwrap_or(true),
                 config,
+                config_files,
                 location,
                 quay_replicas,
                 mirror,

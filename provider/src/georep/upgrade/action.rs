@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::catalog::CatalogSourceRef;
 use super::observation::Component;
 use super::progress::Progress;
 use super::site::SiteId;
@@ -88,6 +89,9 @@ pub enum OperatorUpgrade {
         subscription: String,
         /// The channel to set.
         channel: String,
+        /// The CatalogSource to set with it (`spec.source`, `spec.sourceNamespace`); `None`
+        /// keeps the Subscription's own.
+        catalog: Option<CatalogSourceRef>,
     },
     /// OLM: set `spec.approved: true` on exactly this InstallPlan (it installs the target CSV).
     ApproveInstallPlan {

@@ -169,6 +169,7 @@ impl FakeSite {
                 Method::Olm => OperatorObservation {
                     quay_version: Some(self.operator.to_string()),
                     subscription_channel: Some(self.channel.clone()),
+                    subscription_source: None,
                     approval: Some(self.approval),
                     installed_csv: Some(format!("quay-operator.v{}", self.operator)),
                     install_plans: self.plans.clone(),

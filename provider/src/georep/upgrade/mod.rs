@@ -91,6 +91,7 @@
 //! - [`plan_steps`]: the steps in words for `terraform plan`.
 
 mod action;
+mod catalog;
 mod channel;
 mod error;
 mod names;
@@ -112,6 +113,7 @@ mod fake_world_tests;
 
 pub use crate::georep::site::{Condition, ConditionStatus, RegistryStatus, SCALED_DOWN_ANNOTATION};
 pub use action::{Action, OperatorUpgrade};
+pub use catalog::CatalogSourceRef;
 pub use error::UpgradeError;
 pub use names::{LEASE_NAME, PROGRESS_CONFIG_MAP};
 pub use next_hop::{next_target, upgrade_path};

@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 
+use super::catalog::CatalogSourceRef;
 use super::site::SiteId;
 use super::time::Timestamp;
 use crate::georep::site::{RegistryStatus, Rollout};
@@ -116,6 +117,8 @@ pub struct OperatorObservation {
     pub deployment_image: Option<String>,
     /// OLM: the Subscription's `spec.channel`; `None` when the Subscription was not found.
     pub subscription_channel: Option<String>,
+    /// OLM: the Subscription's `spec.source` and `spec.sourceNamespace`, when both are set.
+    pub subscription_source: Option<CatalogSourceRef>,
     /// OLM: the Subscription's `installPlanApproval`.
     pub approval: Option<Approval>,
     /// OLM: the Subscription's installed CSV (`status.installedCSV`).

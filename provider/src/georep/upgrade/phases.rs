@@ -135,13 +135,19 @@ impl Ctx<'_> {
                 namespace,
                 subscription,
                 channel,
+                catalog,
             } => {
                 let csv = csv_name(target);
-                if state.operator.subscription_channel.as_deref() != Some(channel) {
+                let other_catalog = catalog
+                    .as_ref()
+                    .is_some_and(|c| state.operator.subscription_source.as_ref() != Some(c));
+                if state.operator.subscription_channel.as_deref() != Some(channel) || other_catalog
+                {
                     return Ok(upgrade(OperatorUpgrade::SetSubscriptionChannel {
                         namespace: namespace.clone(),
                         subscription: subscription.clone(),
                         channel: channel.clone(),
+                        catalog: catalog.clone(),
                     }));
                 }
                 Ok(match quay_plan(site, state, &csv)? {

@@ -163,14 +163,19 @@ fn operator_step(request: &UpgradeRequest, site: &SiteId) -> String {
             namespace,
             subscription,
             channel,
+            catalog,
         } => {
             let csv = target.exact().map_or_else(
                 || format!("the head of channel {channel} (Quay {target})"),
                 csv_name,
             );
+            let from = catalog
+                .as_ref()
+                .map(|c| format!(" of CatalogSource {c}"))
+                .unwrap_or_default();
             format!(
                 "upgrade the operator of {site}: Subscription {namespace}/{subscription} to \
-                 channel {channel}, then approve the InstallPlan for {csv}"
+                 channel {channel}{from}, then approve the InstallPlan for {csv}"
             )
         }
         OperatorMethod::Deployment {

@@ -22,6 +22,7 @@
 
 use std::time::Duration;
 
+use super::catalog::CatalogSourceRef;
 use super::observation::Observation;
 use super::progress::Progress;
 use super::site::{SiteId, is_dns_label};
@@ -65,6 +66,11 @@ pub struct OperatorInput {
     pub name: Option<String>,
     /// `channel` (OLM only).
     pub channel: Option<String>,
+    /// `source` (OLM only): the CatalogSource the Subscription installs from, such as a
+    /// mirror in a disconnected cluster. Default: the Subscription's own.
+    pub source: Option<String>,
+    /// `source_namespace` (OLM only): the CatalogSource's namespace; set with `source`.
+    pub source_namespace: Option<String>,
     /// `image` (deployment only).
     pub image: Option<String>,
 }
@@ -80,6 +86,8 @@ pub enum OperatorMethod {
         subscription: String,
         /// The channel whose head is the target, such as `stable-3.14`.
         channel: String,
+        /// The CatalogSource to install from; `None` keeps the Subscription's own.
+        catalog: Option<CatalogSourceRef>,
     },
     /// A plain operator Deployment, upgraded by changing its image and `QUAY_VERSION`.
     Deployment {
@@ -507,13 +515,16 @@ fn check_operator(
                 (Some(channel), _, _) => Some(channel.clone()),
                 (None, published, _) => published.map(str::to_owned),
             };
+            let catalog = super::catalog::check(op, issues);
             Some(OperatorMethod::Olm {
                 namespace: namespace?,
                 subscription: name?,
                 channel: channel?,
+                catalog: catalog?,
             })
         }
         Some("deployment") => {
+            super::catalog::refuse_with_deployment(op, issues);
             if op.channel.is_some() {
                 issues.push(Issue::error(
                     path().field("channel"),
@@ -580,7 +591,7 @@ fn unknown_images(version: QuayVersion) -> Issue {
     )
 }
 
-fn required_name(
+pub(super) fn required_name(
     value: Option<&str>,
     field: &'static str,
     issues: &mut Vec<Issue>,

@@ -111,6 +111,7 @@ fn olm_operator_reads_channel_approval_plans_and_installed_version() {
 fn channel_offer_is_the_head_of_the_channel_in_the_subscriptions_catalog() {
     let sub = json!({"spec": {"name": "quay-operator", "source": "redhat-operators",
                               "sourceNamespace": "openshift-marketplace"}});
+    let own = subscription_source(&sub);
     let manifest = json!({"metadata": {"name": "quay-operator"}, "status": {
     "packageName": "quay-operator",
     "channels": [
@@ -120,23 +121,45 @@ fn channel_offer_is_the_head_of_the_channel_in_the_subscriptions_catalog() {
          "currentCSVDesc": {"version": "3.18.1"}},
     ]}});
     assert_eq!(
-        channel_offer(&sub, std::slice::from_ref(&manifest), "stable-3.17"),
+        channel_offer(&sub, std::slice::from_ref(&manifest), "stable-3.17", &own),
         ChannelOffer::Head {
             csv: "quay-operator.v3.17.6".into(),
             version: "3.17.6".into()
         }
     );
     assert_eq!(
-        channel_offer(&sub, std::slice::from_ref(&manifest), "stable-3.19"),
+        channel_offer(&sub, std::slice::from_ref(&manifest), "stable-3.19", &own),
         ChannelOffer::NoChannel {
             channel: "stable-3.19".into(),
             channels: vec!["stable-3.17".into(), "stable-3.18".into()]
         }
     );
     assert!(matches!(
-        channel_offer(&sub, &[], "stable-3.17"),
+        channel_offer(&sub, &[], "stable-3.17", &own),
         ChannelOffer::NoPackage { catalog, .. } if catalog == "openshift-marketplace/redhat-operators"
     ));
+    // A mirrored catalog the request names is the one a missing package is reported for.
+    let mirror = CatalogSourceRef {
+        name: "cs-redhat-operator-index".into(),
+        namespace: "olm-mirror".into(),
+    };
+    assert!(matches!(
+        channel_offer(&sub, &[], "stable-3.17", &mirror),
+        ChannelOffer::NoPackage { catalog, .. } if catalog == "olm-mirror/cs-redhat-operator-index"
+    ));
+}
+
+#[test]
+fn the_subscriptions_catalog_is_observed_when_both_names_are_set() {
+    let sub = json!({"spec": {"channel": "c", "source": "cs-mirror",
+                              "sourceNamespace": "olm-mirror"}});
+    let op = olm_operator(&sub, &[], None);
+    assert_eq!(
+        op.subscription_source.map(|c| c.to_string()).as_deref(),
+        Some("olm-mirror/cs-mirror")
+    );
+    let bare = olm_operator(&json!({"spec": {"channel": "c"}}), &[], None);
+    assert_eq!(bare.subscription_source, None);
 }
 
 #[test]

@@ -41,6 +41,7 @@ pub fn shared_config_secrets(locations: &[&str]) -> SecretScanner {
 mod bench;
 mod cluster_access;
 mod data_sources;
+mod day_two;
 mod deadlines;
 mod examples;
 mod georep_config;

@@ -46,7 +46,67 @@ fn defaults_primary_channel_and_lease() {
             namespace: "openshift-operators".into(),
             subscription: "quay-operator".into(),
             channel: "stable-3.14".into(),
+            catalog: None,
         }
+    );
+}
+
+#[test]
+fn olm_names_a_mirrored_catalog_with_both_source_arguments() {
+    let mut i = input();
+    i.operator = Some(OperatorInput {
+        source: Some("cs-redhat-operator-index".into()),
+        source_namespace: Some("olm-mirror".into()),
+        ..olm()
+    });
+    let (request, _) = validate(&i).unwrap();
+    assert!(matches!(
+        request.operator(),
+        OperatorMethod::Olm { catalog: Some(c), .. } if c.to_string() == "olm-mirror/cs-redhat-operator-index"
+    ));
+    i.operator = Some(OperatorInput {
+        source: Some("cs-redhat-operator-index".into()),
+        ..olm()
+    });
+    let issues = validate(&i).unwrap_err();
+    assert!(
+        issues
+            .iter()
+            .any(|x| x.summary == "Incomplete Catalog Source"
+                && x.path.to_string() == "operator.source_namespace"),
+        "{issues:?}"
+    );
+    i.operator = Some(OperatorInput {
+        source: Some("Mirror_Catalog".into()),
+        source_namespace: Some("olm-mirror".into()),
+        ..olm()
+    });
+    let issues = validate(&i).unwrap_err();
+    assert!(
+        issues
+            .iter()
+            .any(|x| x.path.to_string() == "operator.source"),
+        "{issues:?}"
+    );
+}
+
+#[test]
+fn the_deployment_method_refuses_a_catalog_source() {
+    let mut i = input();
+    i.operator = Some(OperatorInput {
+        source: Some("cs".into()),
+        source_namespace: Some("olm-mirror".into()),
+        ..deployment()
+    });
+    let issues = validate(&i).unwrap_err();
+    let summaries: Vec<&str> = issues.iter().map(|x| x.summary.as_str()).collect();
+    assert_eq!(
+        summaries
+            .iter()
+            .filter(|s| **s == "Catalog Source Not Used With Deployment")
+            .count(),
+        2,
+        "{summaries:?}"
     );
 }
 
@@ -146,6 +206,7 @@ fn rejects_missing_operator_fields_per_method() {
         name: Some("op".into()),
         channel: Some("stable-3.14".into()),
         image: None,
+        ..OperatorInput::default()
     });
     assert_eq!(paths(&validate(&i).unwrap_err()), ["operator.channel"]);
     i.operator = Some(OperatorInput {

@@ -18,6 +18,7 @@
 //! with both would double the suite's longest tests for no coverage of the protocol that the
 //! happy path and the validate tests do not already give with both.
 
+mod catalog_source;
 mod channel_head;
 mod deployment;
 mod faults;

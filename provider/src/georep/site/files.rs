@@ -1,0 +1,165 @@
+//! The site's `config_files`: the bundle files beside `config.yaml` that the shared
+//! configuration brings (`data "quay_georep_config"`'s `config_files`, see
+//! [`crate::georep::config::files`]), checked before they reach the bundle.
+//!
+//! - Each key is one Quay reads: `database.pem`, `database-client.crt`,
+//!   `database-client.key`, or `extra_ca_cert_<name>.crt` with a plain name. Any other key
+//!   could clash with what the site writes itself (`config.yaml`, `ssl.cert`, ...).
+//! - Each certificate file is PEM certificates and nothing else.
+//! - Every file `DB_CONNECTION_ARGS` names under `/conf/stack/` (`sslrootcert`, `sslcert`,
+//!   `sslkey`) is there: without it Quay cannot reach the shared database.
+
+use std::collections::BTreeMap;
+
+use super::shared_config::SharedConfig;
+use crate::georep::config::files::{
+    BUNDLE_DIR, DATABASE_CLIENT_CERT, DATABASE_CLIENT_KEY, DATABASE_ROOT_CERT, EXTRA_CA_PREFIX,
+    check_certificates, is_valid_ca_name,
+};
+use crate::georep::issue::Issue;
+use crate::georep::path::FieldPath;
+use crate::georep::secret::Secret;
+
+/// Whether `key` is a bundle file `config_files` may carry, and whether it holds certificates.
+fn kind(key: &str) -> Option<Kind> {
+    match key {
+        DATABASE_ROOT_CERT | DATABASE_CLIENT_CERT => Some(Kind::Certificates),
+        DATABASE_CLIENT_KEY => Some(Kind::Key),
+        _ => key
+            .strip_prefix(EXTRA_CA_PREFIX)
+            .and_then(|rest| rest.strip_suffix(".crt"))
+            .filter(|name| is_valid_ca_name(name))
+            .map(|_| Kind::Certificates),
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Certificates,
+    Key,
+}
+
+/// The checked `config_files` (empty when unset) and the issues found.
+pub(super) fn check(
+    files: Option<&BTreeMap<String, Secret>>,
+    config: Option<&SharedConfig>,
+) -> (BTreeMap<String, Secret>, Vec<Issue>) {
+    let files = files.cloned().unwrap_or_default();
+    let mut issues = Vec::new();
+    for (key, content) in &files {
+        let path = FieldPath::attr("config_files").key(key.clone());
+        match kind(key) {
+            None => issues.push(Issue::error(
+                path,
+                "Unknown Config File",
+                format!(
+                    "config_files has \"{key}\"; it takes {DATABASE_ROOT_CERT}, \
+                     {DATABASE_CLIENT_CERT}, {DATABASE_CLIENT_KEY} and \
+                     {EXTRA_CA_PREFIX}<name>.crt (letters, digits, - and _ in the name): use \
+                     data.quay_georep_config.<name>.config_files"
+                ),
+            )),
+            Some(Kind::Certificates) => {
+                if let Err(problem) = check_certificates(content.expose()) {
+                    issues.push(Issue::error(
+                        path,
+                        "Invalid Certificate File",
+                        format!("config_files[\"{key}\"] must be PEM certificates: {problem}"),
+                    ));
+                }
+            }
+            Some(Kind::Key) => {}
+        }
+    }
+    if let Some(config) = config {
+        issues.extend(missing_database_files(config, &files));
+    }
+    (files, issues)
+}
+
+/// An error for each file `DB_CONNECTION_ARGS` names in the bundle that `files` lacks.
+fn missing_database_files(config: &SharedConfig, files: &BTreeMap<String, Secret>) -> Vec<Issue> {
+    let Some(args) = config.value("DB_CONNECTION_ARGS") else {
+        return Vec::new();
+    };
+    let prefix = format!("{BUNDLE_DIR}/");
+    ["sslrootcert", "sslcert", "sslkey"]
+        .into_iter()
+        .filter_map(|arg| {
+            let key = args.get(arg)?.as_str()?.strip_prefix(&prefix)?;
+            (!files.contains_key(key)).then(|| {
+                Issue::error(
+                    FieldPath::attr("config_files"),
+                    "Missing Config File",
+                    format!(
+                        "config_yaml's DB_CONNECTION_ARGS sets {arg} to {prefix}{key}, but \
+                         config_files has no \"{key}\", so Quay could not reach the database; \
+                         set config_files = data.quay_georep_config.<name>.config_files"
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(entries: &[(&str, &str)]) -> BTreeMap<String, Secret> {
+        entries
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), Secret::new(*v)))
+            .collect()
+    }
+
+    fn ca() -> String {
+        rcgen::generate_simple_self_signed(vec!["ca.example.com".into()])
+            .unwrap()
+            .cert
+            .pem()
+    }
+
+    #[test]
+    fn known_keys_with_certificates_pass() {
+        let pem = ca();
+        let given = files(&[
+            ("extra_ca_cert_corp.crt", &pem),
+            ("database.pem", &pem),
+            ("database-client.key", "key"),
+        ]);
+        let (checked, issues) = check(Some(&given), None);
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(checked.len(), 3);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_certificates_are_named() {
+        let given = files(&[("config.yaml", "x"), ("extra_ca_cert_corp.crt", "nope")]);
+        let (_, issues) = check(Some(&given), None);
+        let summaries: Vec<&str> = issues.iter().map(|i| i.summary.as_str()).collect();
+        assert_eq!(
+            summaries,
+            ["Unknown Config File", "Invalid Certificate File"]
+        );
+        assert_eq!(
+            issues[1].path.to_string(),
+            "config_files[\"extra_ca_cert_corp.crt\"]"
+        );
+    }
+
+    #[test]
+    fn a_database_file_the_config_names_must_be_given() {
+        let yaml = "SERVER_HOSTNAME: quay.example.com\nFEATURE_STORAGE_REPLICATION: true\n\
+            DISTRIBUTED_STORAGE_CONFIG:\n  a: [RadosGWStorage, {}]\n\
+            DB_CONNECTION_ARGS:\n  sslmode: verify-full\n  sslrootcert: /conf/stack/database.pem\n";
+        let config = SharedConfig::parse(&Secret::new(yaml)).unwrap();
+        let (_, issues) = check(None, Some(&config));
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert_eq!(issues[0].summary, "Missing Config File");
+        assert!(issues[0].detail.contains("database.pem"));
+        let pem = ca();
+        let (_, issues) = check(Some(&files(&[("database.pem", &pem)])), Some(&config));
+        assert!(issues.is_empty(), "{issues:?}");
+    }
+}

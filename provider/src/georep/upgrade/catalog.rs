@@ -1,0 +1,84 @@
+//! The CatalogSource an OLM upgrade installs from: `operator { source, source_namespace }`.
+//!
+//! A disconnected cluster cannot reach `redhat-operators`; its Subscription installs from a
+//! mirrored CatalogSource (`oc-mirror` writes one, such as `cs-redhat-operator-index` in
+//! `openshift-marketplace`). With `source` set, preflight reads the channel's head from the
+//! PackageManifest that catalog serves (labelled `catalog=<source>`,
+//! `catalog-namespace=<source_namespace>`), and the operator phase sets the Subscription's
+//! `spec.source` and `spec.sourceNamespace` with its channel, so OLM resolves from the mirror.
+//! Without it, the Subscription's own catalog is used, as before.
+
+use std::fmt;
+
+use super::request::{OperatorInput, required_name};
+use crate::georep::issue::Issue;
+use crate::georep::path::FieldPath;
+
+/// A CatalogSource by namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CatalogSourceRef {
+    /// `metadata.name`: a Subscription's `spec.source`.
+    pub name: String,
+    /// `metadata.namespace`: a Subscription's `spec.sourceNamespace`.
+    pub namespace: String,
+}
+
+impl fmt::Display for CatalogSourceRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.namespace, self.name)
+    }
+}
+
+/// The checked `source` and `source_namespace` of an OLM `operator` block: `Some(None)`
+/// when neither is set, `None` after an issue.
+pub(super) fn check(
+    op: &OperatorInput,
+    issues: &mut Vec<Issue>,
+) -> Option<Option<CatalogSourceRef>> {
+    match (op.source.as_deref(), op.source_namespace.as_deref()) {
+        (None, None) => Some(None),
+        (Some(_), None) | (None, Some(_)) => {
+            let missing = if op.source.is_none() {
+                "source"
+            } else {
+                "source_namespace"
+            };
+            issues.push(Issue::error(
+                FieldPath::attr("operator").field(missing),
+                "Incomplete Catalog Source",
+                format!(
+                    "operator.source and operator.source_namespace name one CatalogSource \
+                     together: set operator.{missing} too, or neither"
+                ),
+            ));
+            None
+        }
+        (Some(source), Some(source_namespace)) => {
+            let name = required_name(Some(source), "source", issues);
+            let namespace = required_name(Some(source_namespace), "source_namespace", issues);
+            Some(Some(CatalogSourceRef {
+                name: name?,
+                namespace: namespace?,
+            }))
+        }
+    }
+}
+
+/// An error for each of `source` and `source_namespace` set with the deployment method.
+pub(super) fn refuse_with_deployment(op: &OperatorInput, issues: &mut Vec<Issue>) {
+    for (field, value) in [
+        ("source", &op.source),
+        ("source_namespace", &op.source_namespace),
+    ] {
+        if value.is_some() {
+            issues.push(Issue::error(
+                FieldPath::attr("operator").field(field),
+                "Catalog Source Not Used With Deployment",
+                format!(
+                    "a CatalogSource is an OLM setting: remove operator.{field}, or use method \
+                     = \"olm\""
+                ),
+            ));
+        }
+    }
+}
