@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::conformance::scenario::OperatorUpgrade;
 use crate::conformance::{self, Backend, Options, Output, RunResult, report};
 
 /// Arguments of `conformance`.
@@ -49,6 +50,12 @@ pub struct ConformanceArgs {
     /// inspection.
     #[arg(long)]
     pub keep_on_failure: bool,
+    /// Let the scenarios that upgrade the target's Quay Operator (and migrate its shared
+    /// database) run on the `existing` backend: they take every site one minor up, which
+    /// cannot be undone. Without it they are skipped there; the `local` backend, started for
+    /// the run and thrown away after, always allows them.
+    #[arg(long)]
+    pub allow_operator_upgrade: bool,
     /// Where the local backend and the Terraform directories go. Default: a new temporary
     /// directory.
     #[arg(long, env = "GEOREP_STATE_DIR")]
@@ -80,6 +87,14 @@ pub fn list(args: &ConformanceArgs) -> String {
             let names: Vec<&str> = scenario.needs.iter().map(|c| c.name()).collect();
             format!(" [needs {}]", names.join(", "))
         };
+        let needs = match (scenario.operator_upgrade, scenario.migrates_database) {
+            (OperatorUpgrade::Required, _) => format!("{needs} [upgrades the operator]"),
+            (OperatorUpgrade::IfAllowed, _) => {
+                format!("{needs} [upgrades the operator if allowed]")
+            }
+            (OperatorUpgrade::No, true) => format!("{needs} [migrates the database]"),
+            (OperatorUpgrade::No, false) => needs,
+        };
         text.push_str(&format!("{}{needs}\n    {}\n", scenario.id, scenario.claim));
     }
     text
@@ -103,6 +118,7 @@ pub async fn run(args: &ConformanceArgs, output: Arc<Output>) -> Result<Option<R
         terraform: args.terraform.clone(),
         provider_dir: args.provider_dir.clone(),
         keep_on_failure: args.keep_on_failure,
+        allow_operator_upgrade: args.allow_operator_upgrade,
         state_dir: args.state_dir.clone(),
     };
     let result = conformance::run(&opts, Arc::clone(&output)).await?;

@@ -12,7 +12,7 @@ use super::capability::Capabilities;
 use super::context::{self, Context};
 use super::output::Output;
 use super::result::{CaseResult, Outcome, SuiteResult};
-use super::scenario::Scenario;
+use super::scenario::{OperatorUpgrade, Scenario};
 use super::select::is_selected;
 use super::target::Target;
 use crate::secrets::SecretScanner;
@@ -41,6 +41,9 @@ pub struct Runner<'a> {
     pub skip: &'a [String],
     /// Leave what a failed scenario made.
     pub keep_on_failure: bool,
+    /// Whether scenarios may upgrade the target's operator (`--allow-operator-upgrade`;
+    /// always on the local backend).
+    pub allow_operator_upgrade: bool,
     /// The run's `SECRET_KEY` and `DATABASE_SECRET_KEY`.
     pub secret_keys: (&'a str, &'a str),
     /// Every secret of the run.
@@ -121,6 +124,15 @@ impl Runner<'_> {
             };
             return case;
         }
+        if scenario.operator_upgrade == OperatorUpgrade::Required && !self.allow_operator_upgrade
+        {
+            case.outcome = Outcome::Skipped {
+                reason: "needs --allow-operator-upgrade (it upgrades the operator of every site \
+                         one minor)"
+                    .to_owned(),
+            };
+            return case;
+        }
         let start = Instant::now();
         let dir = self
             .work_dir
@@ -139,6 +151,7 @@ impl Runner<'_> {
             evidence: Vec::new(),
             applied: Vec::new(),
             namespaces: Vec::new(),
+            operator_upgrade_allowed: self.allow_operator_upgrade,
             secret_key: self.secret_keys.0,
             database_secret_key: self.secret_keys.1,
             ledger_baseline: self

@@ -15,6 +15,19 @@ use super::capability::Capability;
 use super::context::Context;
 use super::failure::Failure;
 
+/// Whether a scenario upgrades the target's Quay Operator (every site one minor up, which
+/// cannot be undone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperatorUpgrade {
+    /// Never.
+    No,
+    /// When the run allows it ([`Context::operator_upgrade_allowed`]); otherwise it checks
+    /// the rest and says in its evidence what it left out.
+    IfAllowed,
+    /// Always: without `--allow-operator-upgrade` on the `existing` backend it is skipped.
+    Required,
+}
+
 /// What a scenario runs.
 pub type RunFn = dyn Fn(&mut Context<'_>) -> Result<(), Failure> + Send + Sync;
 
@@ -27,6 +40,11 @@ pub struct Scenario {
     pub claim: String,
     /// What the backend must be able to do for it to run at all.
     pub needs: Vec<Capability>,
+    /// Whether it upgrades the target's operator.
+    pub operator_upgrade: OperatorUpgrade,
+    /// Whether it migrates the shared database (an upgrade, or a migration it makes fail):
+    /// such a scenario runs alone, never beside another one.
+    pub migrates_database: bool,
     run: Arc<RunFn>,
 }
 
@@ -35,6 +53,8 @@ impl fmt::Debug for Scenario {
         f.debug_struct("Scenario")
             .field("id", &self.id)
             .field("needs", &self.needs)
+            .field("operator_upgrade", &self.operator_upgrade)
+            .field("migrates_database", &self.migrates_database)
             .finish_non_exhaustive()
     }
 }
@@ -51,8 +71,26 @@ impl Scenario {
             id: id.into(),
             claim: claim.into(),
             needs: needs.to_vec(),
+            operator_upgrade: OperatorUpgrade::No,
+            migrates_database: false,
             run: Arc::new(run),
         }
+    }
+
+    /// Marks it as upgrading the target's operator (`how`), and so migrating the shared
+    /// database.
+    #[must_use]
+    pub fn upgrades_operator(mut self, how: OperatorUpgrade) -> Self {
+        self.operator_upgrade = how;
+        self.migrates_database |= how != OperatorUpgrade::No;
+        self
+    }
+
+    /// Whether it must run alone: it migrates the shared database (every site of every
+    /// scenario uses it), or changes the operators every other scenario's sites run under.
+    #[must_use]
+    pub fn runs_alone(&self) -> bool {
+        self.migrates_database || self.operator_upgrade != OperatorUpgrade::No
     }
 
     /// Runs it.
