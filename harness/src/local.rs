@@ -36,9 +36,7 @@ use crate::services::{self, SharedServices};
 use crate::sim::apiserver::{self, kubeconfig};
 use crate::sim::ledger::{self, Ledger};
 use crate::sim::olm::{self, OlmModel};
-use crate::sim::operator::{
-    self, MigrationPace, OperatorModel, OperatorOptions, RunningOperator,
-};
+use crate::sim::operator::{self, MigrationPace, OperatorModel, OperatorOptions, RunningOperator};
 use crate::sim::{ClusterConfig, Flavour, SimCluster};
 
 /// The `User-Agent` of the harness's own short-lived requests (installing the operator,

@@ -11,7 +11,9 @@
 //!   (the safety ledger, API faults, write counters, slow migrations, simulated pushes);
 //!   [`local::capabilities`] has them all.
 //! - [`Scenario`] ([`scenario`]): a stable id, a one-sentence claim, the capabilities it
-//!   needs, and its checks against a [`Context`]; the catalogue is
+//!   needs, whether it upgrades the operator or migrates the shared database (then it runs
+//!   alone, and on the `existing` backend an operator upgrade needs
+//!   `--allow-operator-upgrade`), and its checks against a [`Context`]; the catalogue is
 //!   [`scenarios::catalogue`], and the one table of bad inputs is [`bad_inputs`].
 //! - [`runner::Runner`]: selection (`--scenario`/`--skip` globs, [`select`]), skips,
 //!   clean-up, redaction; [`run`] does a whole run with either backend.
@@ -181,9 +183,10 @@ pub fn local_quay_version(scenarios: &[&Scenario], runs: usize) -> crate::quay::
             .count();
     let releases = crate::quay::Catalogue::builtin().releases();
     let index = releases.len().saturating_sub(1 + hops);
-    releases
-        .get(index)
-        .map_or_else(|| crate::quay::Catalogue::builtin().newest().version, |r| r.version)
+    releases.get(index).map_or_else(
+        || crate::quay::Catalogue::builtin().newest().version,
+        |r| r.version,
+    )
 }
 
 /// The Terraform binaries of a run: `explicit`, else the target's, else the one [`terraform::find_terraform`] picks.

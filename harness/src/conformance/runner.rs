@@ -1,5 +1,7 @@
-//! Runs the selected scenarios against one target, once per Terraform binary, and turns what
-//! happened into [`SuiteResult`]s: skips a scenario whose capabilities the backend lacks,
+//! Runs the selected scenarios against one target, once per Terraform binary, one after the
+//! other (a scenario that [`Scenario::runs_alone`] must never run beside another), and turns
+//! what happened into [`SuiteResult`]s: skips a scenario whose capabilities the backend lacks
+//! or that would upgrade the operator without `allow_operator_upgrade`,
 //! cleans up after each one (destroys what it applied, deletes the namespaces it named; with
 //! `keep_on_failure` not after a failure), catches a panicking scenario as a failure, and
 //! redacts every secret of the run from messages and evidence.
@@ -124,8 +126,7 @@ impl Runner<'_> {
             };
             return case;
         }
-        if scenario.operator_upgrade == OperatorUpgrade::Required && !self.allow_operator_upgrade
-        {
+        if scenario.operator_upgrade == OperatorUpgrade::Required && !self.allow_operator_upgrade {
             case.outcome = Outcome::Skipped {
                 reason: "needs --allow-operator-upgrade (it upgrades the operator of every site \
                          one minor)"

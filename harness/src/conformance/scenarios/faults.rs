@@ -158,7 +158,9 @@ fn watches_dropped(ctx: &mut Context<'_>) -> Result<(), Failure> {
             let dropped = dropper.join().unwrap_or(0);
             applied.map(|_| dropped)
         })?;
-        ctx.note(format!("every watch was ended {dropped} times during the apply"));
+        ctx.note(format!(
+            "every watch was ended {dropped} times during the apply"
+        ));
         ensure!(dropped > 0, "no watch was ended during the apply");
         let registry = ctx.block_on(super::common::registry(&site, &namespace))?;
         let conditions = super::common::conditions(&registry.data);
@@ -288,13 +290,21 @@ fn unreachable(ctx: &mut Context<'_>) -> Result<(), Failure> {
             upgrading::phase(&sites).await.as_deref() == Some("wait-primary-migrated")
                 && upgrading::migrating(&sites).await
         })?;
-        ctx.step(&format!("{primary} cut off while it migrates, every watch ended"));
-        faults.set_unreachable(&primary, true).map_err(Failure::new)?;
+        ctx.step(&format!(
+            "{primary} cut off while it migrates, every watch ended"
+        ));
+        faults
+            .set_unreachable(&primary, true)
+            .map_err(Failure::new)?;
         drop_all();
-        apply.wait_for(ctx, &format!("a round that saw {primary} cut off"), async || {
-            waits_for(&log, &sites, 0) > 0
-        })?;
-        faults.set_unreachable(&primary, false).map_err(Failure::new)?;
+        apply.wait_for(
+            ctx,
+            &format!("a round that saw {primary} cut off"),
+            async || waits_for(&log, &sites, 0) > 0,
+        )?;
+        faults
+            .set_unreachable(&primary, false)
+            .map_err(Failure::new)?;
         drop_all();
 
         apply.wait_for(ctx, "upgrade-secondary-operators", async || {
@@ -306,9 +316,11 @@ fn unreachable(ctx: &mut Context<'_>) -> Result<(), Failure> {
         faults.set_unreachable(&last, true).map_err(Failure::new)?;
         faults.clear_requests(&last).map_err(Failure::new)?;
         drop_all();
-        apply.wait_for(ctx, &format!("two rounds that saw {last} cut off"), async || {
-            waits_for(&log, &sites, last_index) >= 2
-        })?;
+        apply.wait_for(
+            ctx,
+            &format!("two rounds that saw {last} cut off"),
+            async || waits_for(&log, &sites, last_index) >= 2,
+        )?;
         // Upgraded or not, no secondary serves before every secondary runs the target.
         ctx.block_on(async {
             for site in &sites.sites[1..last_index] {
@@ -331,7 +343,9 @@ fn unreachable(ctx: &mut Context<'_>) -> Result<(), Failure> {
         apply.wait_for(ctx, "restore-secondaries", async || {
             upgrading::phase(&sites).await.as_deref() == Some("restore-secondaries")
         })?;
-        ctx.step(&format!("{last} cut off in the restore, past the apply's timeout"));
+        ctx.step(&format!(
+            "{last} cut off in the restore, past the apply's timeout"
+        ));
         faults.set_unreachable(&last, true).map_err(Failure::new)?;
         // That apply would wait out its 30 minutes: the next one, resuming in the restore at
         // once, gets a short timeout, and no refresh (the sites' own reads would report the

@@ -122,7 +122,11 @@ fn kill_in_every_step(
             resource,
         } = hold
         {
-            let site = if primary { sites.primary() } else { sites.last() };
+            let site = if primary {
+                sites.primary()
+            } else {
+                sites.last()
+            };
             let resource = match resource {
                 Resource::Registries => "quayregistries",
                 Resource::Operator => operator,

@@ -77,7 +77,9 @@ fn scale_down_for_upgrade(ctx: &mut Context<'_>) -> Result<(), Failure> {
     let client = match ctx.target().global.quay_endpoint.clone() {
         Some(url) => Some(Client::start(ctx, format!("{url}/health/instance"))),
         None => {
-            ctx.note("the target names no global Quay endpoint: what its clients saw is not checked");
+            ctx.note(
+                "the target names no global Quay endpoint: what its clients saw is not checked",
+            );
             None
         }
     };
@@ -152,7 +154,9 @@ fn refused(
 ) -> Result<(), Failure> {
     let before = ctx.block_on(upgrading::snapshot(sites))?;
     upgrading::write_upgrade(ctx, sites, to, "30m")?;
-    ctx.step(&format!("terraform apply: an upgrade to Quay {to}, to be refused"));
+    ctx.step(&format!(
+        "terraform apply: an upgrade to Quay {to}, to be refused"
+    ));
     let outcome = sites.dir.apply()?;
     let text = errors(&outcome)?;
     ctx.note(format!("refused: {text}"));
@@ -325,7 +329,9 @@ fn refused_by_lease(
 ) -> Result<(), Failure> {
     let before = ctx.block_on(upgrading::snapshot(sites))?;
     upgrading::write_upgrade(ctx, sites, to, "30m")?;
-    ctx.step(&format!("terraform apply: the upgrade to Quay {to}, to be refused"));
+    ctx.step(&format!(
+        "terraform apply: the upgrade to Quay {to}, to be refused"
+    ));
     let outcome = sites.dir.apply()?;
     let text = errors(&outcome)?;
     ctx.note(format!("refused: {text}"));
@@ -420,7 +426,9 @@ fn fail_then_fix(
     before: &[(String, Value, Value)],
 ) -> Result<(), Failure> {
     upgrading::write_upgrade(ctx, sites, &to.to_string(), "30m")?;
-    ctx.step(&format!("terraform apply: the upgrade to Quay {to}, whose migration fails"));
+    ctx.step(&format!(
+        "terraform apply: the upgrade to Quay {to}, whose migration fails"
+    ));
     let failed = sites.dir.apply()?;
     let text = errors(&failed)?;
     ctx.note(format!("stopped: {text}"));

@@ -73,7 +73,11 @@ impl Sites {
 ///
 /// # Errors
 /// The target has fewer than two sites, or the apply failed.
-pub fn install(ctx: &mut Context<'_>, suffix: &str, count: Option<usize>) -> Result<Sites, Failure> {
+pub fn install(
+    ctx: &mut Context<'_>,
+    suffix: &str,
+    count: Option<usize>,
+) -> Result<Sites, Failure> {
     let all = &ctx.target().sites;
     let sites: Vec<SiteTarget> = all[..count.unwrap_or(all.len()).min(all.len())].to_vec();
     ensure!(
@@ -91,7 +95,11 @@ pub fn install(ctx: &mut Context<'_>, suffix: &str, count: Option<usize>) -> Res
     )?;
     ctx.step(&format!(
         "terraform apply: {} in {namespace}",
-        sites.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")
+        sites
+            .iter()
+            .map(|s| s.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
     ));
     ctx.apply(&dir)?;
     Ok(Sites {
@@ -340,7 +348,11 @@ pub async fn migrating(sites: &Sites) -> bool {
 ///
 /// # Errors
 /// The Deployments cannot be listed.
-pub async fn ready_pods(site: &SiteTarget, namespace: &str, component: &str) -> Result<i32, Failure> {
+pub async fn ready_pods(
+    site: &SiteTarget,
+    namespace: &str,
+    component: &str,
+) -> Result<i32, Failure> {
     let client = Context::client(site).await?;
     let api: Api<Deployment> = Api::namespaced(client, namespace);
     let list = api
@@ -349,7 +361,12 @@ pub async fn ready_pods(site: &SiteTarget, namespace: &str, component: &str) -> 
     Ok(list
         .items
         .iter()
-        .map(|d| d.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0))
+        .map(|d| {
+            d.status
+                .as_ref()
+                .and_then(|s| s.ready_replicas)
+                .unwrap_or(0)
+        })
         .sum())
 }
 
@@ -373,7 +390,11 @@ pub async fn quay_replicas(site: &SiteTarget, namespace: &str) -> Result<Option<
 pub async fn secondaries_down(sites: &Sites) -> Result<(), Failure> {
     for site in &sites.sites[1..] {
         let registry = common::registry(site, &sites.namespace).await?;
-        for c in registry.data["spec"]["components"].as_array().into_iter().flatten() {
+        for c in registry.data["spec"]["components"]
+            .as_array()
+            .into_iter()
+            .flatten()
+        {
             if ["quay", "clair", "mirror"].contains(&c["kind"].as_str().unwrap_or_default())
                 && c["managed"] == json!(true)
             {
@@ -386,7 +407,11 @@ pub async fn secondaries_down(sites: &Sites) -> Result<(), Failure> {
             }
         }
         let ready = ready_pods(site, &sites.namespace, "quay-app").await?;
-        ensure!(ready == 0, "{} serves with {ready} ready quay pods", site.name);
+        ensure!(
+            ready == 0,
+            "{} serves with {ready} ready quay pods",
+            site.name
+        );
     }
     Ok(())
 }
@@ -438,9 +463,7 @@ pub fn upgraded(
         ensure!(*pods > 0, "{site} has no ready quay pod after the upgrade");
     }
     ensure!(
-        lease
-            .as_ref()
-            .is_none_or(|l| l["holderIdentity"].is_null()),
+        lease.as_ref().is_none_or(|l| l["holderIdentity"].is_null()),
         "the Lease {LEASE} is still held: {lease:?}"
     );
     ensure!(
@@ -458,7 +481,10 @@ pub fn upgraded(
 /// # Errors
 /// The apply succeeded.
 pub fn errors(outcome: &crate::terraform::ApplyOutcome) -> Result<String, Failure> {
-    ensure!(!outcome.succeeded(), "the apply succeeded where it should fail");
+    ensure!(
+        !outcome.succeeded(),
+        "the apply succeeded where it should fail"
+    );
     Ok(outcome
         .events
         .errors()
@@ -491,7 +517,10 @@ impl<'a> SlowedMigrations<'a> {
         let migrations = capabilities.migrations.as_ref();
         if let Some(m) = migrations {
             m.set_time_per_revision(time);
-            ctx.note(format!("migrations slowed to {} ms per revision", time.as_millis()));
+            ctx.note(format!(
+                "migrations slowed to {} ms per revision",
+                time.as_millis()
+            ));
         }
         Self { migrations }
     }
@@ -717,7 +746,9 @@ impl Client {
                         version: None,
                     },
                 };
-                sink.lock().unwrap_or_else(PoisonError::into_inner).push(probe);
+                sink.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(probe);
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
         });
@@ -815,10 +846,9 @@ pub fn summarize(probes: &[Probe]) -> String {
     let mut runs: Vec<(String, usize)> = Vec::new();
     for p in probes {
         let label = match (&p.status, &p.site, &p.version) {
-            (Some(status), Some(site), version) if *status != 503 => format!(
-                "{site} {}",
-                version.as_deref().unwrap_or("(no version)")
-            ),
+            (Some(status), Some(site), version) if *status != 503 => {
+                format!("{site} {}", version.as_deref().unwrap_or("(no version)"))
+            }
             (Some(status), _, _) => format!("status {status}"),
             (None, _, _) => "no answer".to_owned(),
         };
@@ -837,9 +867,16 @@ pub fn summarize(probes: &[Probe]) -> String {
 ///
 /// # Errors
 /// No client for the site.
-pub async fn registry_api(site: &SiteTarget, namespace: &str) -> Result<Api<DynamicObject>, Failure> {
+pub async fn registry_api(
+    site: &SiteTarget,
+    namespace: &str,
+) -> Result<Api<DynamicObject>, Failure> {
     let client = Context::client(site).await?;
-    Ok(Api::namespaced_with(client, namespace, &quay_registry_resource()))
+    Ok(Api::namespaced_with(
+        client,
+        namespace,
+        &quay_registry_resource(),
+    ))
 }
 
 #[cfg(test)]
