@@ -1,14 +1,14 @@
 //! `GLB-quay-and-clair`: the global Quay and Clair endpoints route only to sites that have
-//! ready pods. Two sites are applied; both answer through the global names; one is scaled
+//! ready pods. Every site of the target is applied; the first two answer through the global names; one is scaled
 //! to zero by hand (as an upgrade scales a secondary down) and, once its pods are gone, every
 //! answer comes from the other with no request refused; `terraform apply` restores it and it
 //! answers again.
 //!
 //! When the run may upgrade the operator (`--allow-operator-upgrade`, or the local backend)
-//! and a newer minor exists, both sites are then upgraded with `quay_georep_upgrade` while a
+//! and a newer minor exists, every site is then upgraded with `quay_georep_upgrade` while a
 //! client asks each global name throughout: every answer comes from a site that answers
 //! (never from one scaled down), Quay never from the old version again once the new one
-//! answered, one outage at most (the primary's migration), and both sites answer after it.
+//! answered, one outage at most (the primary's migration), and every site answers after it.
 //!
 //! It needs global endpoints the suite can reach and that say which site answered (the
 //! local backend's load balancer sets a header); on a target without them it is skipped.
@@ -112,7 +112,17 @@ fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {
     ctx.write_shared_config(&dir, "")?;
     dir.write_file(
         "main.tf",
-        &common::sites_tf(&[&down.location, &up.location], &namespace, ""),
+        // Every site of the target: an upgrade takes every site's operator up, and a cluster
+        // left behind would run an old operator against the migrated database.
+        &common::sites_tf(
+            &target
+                .sites
+                .iter()
+                .map(|s| s.location.as_str())
+                .collect::<Vec<_>>(),
+            &namespace,
+            "",
+        ),
     )?;
     ctx.step(&format!(
         "terraform apply: {} and {} in {namespace}",
@@ -206,7 +216,7 @@ fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {
     }
     if ctx.operator_upgrade_allowed() {
         let sites = upgrading::Sites {
-            sites: vec![down, up],
+            sites: target.sites.clone(),
             namespace,
             dir,
         };
@@ -238,7 +248,7 @@ fn through_upgrade(
         .map(|(service, url)| (*service, upgrading::Client::start(ctx, url.clone())))
         .collect();
     ctx.step(&format!(
-        "terraform apply: both sites upgraded to Quay {to}, each global name asked throughout"
+        "terraform apply: every site upgraded to Quay {to}, each global name asked throughout"
     ));
     ctx.apply(&sites.dir)?;
     for (service, client) in clients {
