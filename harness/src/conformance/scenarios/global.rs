@@ -1,5 +1,6 @@
 //! `GLB-quay-and-clair`: the global Quay and Clair endpoints route only to sites that have
-//! ready pods. Every site of the target is applied; the first two answer through the global names; one is scaled
+//! ready pods. Every site of the target is applied; the first two answer through the global
+//! names; one is scaled
 //! to zero by hand (as an upgrade scales a secondary down) and, once its pods are gone, every
 //! answer comes from the other with no request refused; `terraform apply` restores it and it
 //! answers again.
