@@ -36,7 +36,7 @@ use crate::services::{self, SharedServices};
 use crate::sim::apiserver::{self, kubeconfig};
 use crate::sim::ledger::{self, Ledger};
 use crate::sim::olm::{self, OlmModel};
-use crate::sim::operator::{self, OperatorModel, OperatorOptions, RunningOperator};
+use crate::sim::operator::{self, MigrationPace, OperatorModel, OperatorOptions, RunningOperator};
 use crate::sim::{ClusterConfig, Flavour, SimCluster};
 
 /// The `User-Agent` of the harness's own short-lived requests (installing the operator,
@@ -252,6 +252,7 @@ pub struct LocalEnv {
     services_json: PathBuf,
     services: SharedServices,
     ledger: Arc<Ledger>,
+    migration_pace: MigrationPace,
     sites: Vec<LocalSite>,
     load_balancer: LoadBalancer,
     replication: ReplicationWorker,
@@ -301,6 +302,7 @@ impl LocalEnv {
                 source,
             })?;
         let ledger = Ledger::open(&opts.state_dir).map_err(Error::Ledger)?;
+        let migration_pace = MigrationPace::default();
         let mut clusters = Vec::new();
         for site in &opts.sites {
             let mut config = ClusterConfig::new(site);
@@ -332,6 +334,7 @@ impl LocalEnv {
             op.ledger = Arc::clone(&ledger);
             op.storage_location = location.clone();
             op.migration_time_per_revision = opts.migration_time_per_revision;
+            op.migration_pace = migration_pace.clone();
             op.status_interval = opts.status_interval;
             op.job_backoff = opts.job_backoff;
             let operator =
@@ -389,6 +392,7 @@ impl LocalEnv {
             services_json,
             services,
             ledger,
+            migration_pace,
             sites,
             load_balancer,
             replication,
@@ -423,6 +427,12 @@ impl LocalEnv {
     #[must_use]
     pub fn ledger(&self) -> &Arc<Ledger> {
         &self.ledger
+    }
+
+    /// Every site's migrations that start from now on take `time` per revision (instead of
+    /// [`LocalOptions::migration_time_per_revision`]).
+    pub fn set_migration_time_per_revision(&self, time: Duration) {
+        self.migration_pace.set(time);
     }
 
     /// The sites, in the order given.

@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::conformance::scenario::OperatorUpgrade;
 use crate::conformance::{self, Backend, Options, Output, RunResult, report};
 
 /// Arguments of `conformance`.
@@ -59,6 +60,12 @@ pub struct ConformanceArgs {
     /// directories) and run nothing: no backend, no Terraform, no cluster contacted.
     #[arg(long)]
     pub dry_run: bool,
+    /// Let the scenarios that upgrade the target's Quay Operator (and migrate its shared
+    /// database) run on the `existing` backend: they take every site one minor up, which
+    /// cannot be undone. Without it they are skipped there; the `local` backend, started for
+    /// the run and thrown away after, always allows them.
+    #[arg(long)]
+    pub allow_operator_upgrade: bool,
     /// Where the local backend and the Terraform directories go (with `--backend kind`: the
     /// state dir of `up --backend kind`, default `<repo>/.cache/georep-kind`). Default: a
     /// new temporary directory.
@@ -90,6 +97,14 @@ pub fn list(args: &ConformanceArgs) -> String {
         } else {
             let names: Vec<&str> = scenario.needs.iter().map(|c| c.name()).collect();
             format!(" [needs {}]", names.join(", "))
+        };
+        let needs = match (scenario.operator_upgrade, scenario.migrates_database) {
+            (OperatorUpgrade::Required, _) => format!("{needs} [upgrades the operator]"),
+            (OperatorUpgrade::IfAllowed, _) => {
+                format!("{needs} [upgrades the operator if allowed]")
+            }
+            (OperatorUpgrade::No, true) => format!("{needs} [migrates the database]"),
+            (OperatorUpgrade::No, false) => needs,
         };
         text.push_str(&format!("{}{needs}\n    {}\n", scenario.id, scenario.claim));
     }
@@ -129,6 +144,7 @@ pub fn options(args: &ConformanceArgs) -> Options {
         keep_on_failure: args.keep_on_failure,
         parallel: usize::from(args.parallel),
         handle_interrupts: true,
+        allow_operator_upgrade: args.allow_operator_upgrade,
         state_dir: args.state_dir.clone(),
     }
 }

@@ -103,6 +103,29 @@ pub trait FaultInjection: Send + Sync {
     /// # Errors
     /// The site is unknown.
     fn set_unreachable(&self, site: &str, unreachable: bool) -> Result<(), String>;
+    /// Delays every answer of `site`'s cluster by `latency` (zero: none).
+    ///
+    /// # Errors
+    /// The site is unknown.
+    fn set_latency(&self, site: &str, latency: Duration) -> Result<(), String>;
+    /// Ends every watch open on `site`'s cluster now, as an API server restart or a
+    /// load balancer's idle timeout does; clients must watch again.
+    ///
+    /// # Errors
+    /// The site is unknown.
+    fn drop_watches(&self, site: &str) -> Result<(), String>;
+    /// How many more requests the faults set on `site` with
+    /// [`fail_requests`](Self::fail_requests) will fail: each failed request counts one down,
+    /// so a scenario can tell a client that retries from one that gave up.
+    ///
+    /// # Errors
+    /// The site is unknown.
+    fn remaining(&self, site: &str) -> Result<u64, String>;
+    /// Removes the request faults and the latency of `site`'s cluster (not a cut-off).
+    ///
+    /// # Errors
+    /// The site is unknown.
+    fn clear_requests(&self, site: &str) -> Result<(), String>;
     /// Removes every fault of every cluster.
     fn clear(&self);
 }
@@ -111,6 +134,10 @@ pub trait FaultInjection: Send + Sync {
 pub trait SlowMigrations: Send + Sync {
     /// How long each migration revision takes.
     fn time_per_revision(&self) -> Duration;
+    /// Migrations that start from now on take `time` per revision (a scenario that must act
+    /// while one runs slows them down, and sets [`time_per_revision`](Self::time_per_revision)
+    /// back after).
+    fn set_time_per_revision(&self, time: Duration);
 }
 
 /// A blob pushed through a site.

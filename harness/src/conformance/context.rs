@@ -31,6 +31,7 @@ pub struct Context<'a> {
     pub(super) evidence: Vec<String>,
     pub(super) applied: Vec<Arc<Workdir>>,
     pub(super) namespaces: Vec<String>,
+    pub(super) operator_upgrade_allowed: bool,
     pub(super) secret_key: &'a str,
     pub(super) database_secret_key: &'a str,
     pub(super) ledger_baseline: usize,
@@ -47,6 +48,13 @@ impl Context<'_> {
     #[must_use]
     pub fn capabilities(&self) -> &Capabilities {
         self.capabilities
+    }
+
+    /// Whether this run may upgrade the target's operator (`--allow-operator-upgrade`, or
+    /// the local backend).
+    #[must_use]
+    pub fn operator_upgrade_allowed(&self) -> bool {
+        self.operator_upgrade_allowed
     }
 
     /// The Terraform this suite runs with.

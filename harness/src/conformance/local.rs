@@ -169,6 +169,32 @@ impl FaultInjection for Local {
         Ok(())
     }
 
+    fn set_latency(&self, site: &str, latency: Duration) -> Result<(), String> {
+        self.site(site)?.cluster.faults().set_latency(latency);
+        Ok(())
+    }
+
+    fn drop_watches(&self, site: &str) -> Result<(), String> {
+        self.site(site)?.cluster.faults().close_watches();
+        Ok(())
+    }
+
+    fn remaining(&self, site: &str) -> Result<u64, String> {
+        Ok(self
+            .site(site)?
+            .cluster
+            .faults()
+            .rules()
+            .iter()
+            .map(|r| u64::from(r.count))
+            .sum())
+    }
+
+    fn clear_requests(&self, site: &str) -> Result<(), String> {
+        self.site(site)?.cluster.faults().clear();
+        Ok(())
+    }
+
     fn clear(&self) {
         for site in self.env.sites() {
             site.cluster.faults().clear();
@@ -180,6 +206,10 @@ impl FaultInjection for Local {
 impl SlowMigrations for Local {
     fn time_per_revision(&self) -> Duration {
         self.migration_time
+    }
+
+    fn set_time_per_revision(&self, time: Duration) {
+        self.env.set_migration_time_per_revision(time);
     }
 }
 

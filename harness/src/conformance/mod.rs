@@ -11,7 +11,9 @@
 //!   (the safety ledger, API faults, write counters, slow migrations, simulated pushes);
 //!   [`local::capabilities`] has them all.
 //! - [`Scenario`] ([`scenario`]): a stable id, a one-sentence claim, the capabilities it
-//!   needs, and its checks against a [`Context`]; the catalogue is
+//!   needs, whether it upgrades the operator or migrates the shared database (then it runs
+//!   alone, and on the `existing` backend an operator upgrade needs
+//!   `--allow-operator-upgrade`), and its checks against a [`Context`]; the catalogue is
 //!   [`scenarios::catalogue`], and the one table of bad inputs is [`bad_inputs`].
 //! - [`runner::Runner`]: selection (`--scenario`/`--skip` globs, [`select`]), skips,
 //!   `--parallel`, clean-up, redaction; [`run`] does a whole run with any backend, and
@@ -112,6 +114,10 @@ pub struct Options {
     pub parallel: usize,
     /// Handle Ctrl-C and SIGTERM ([`interrupt::watch`]): the command sets it, tests do not.
     pub handle_interrupts: bool,
+    /// Let scenarios upgrade the target's operator on the `existing` backend
+    /// (`--allow-operator-upgrade`); the local backend, started for the run and thrown away
+    /// after, allows it whatever this says.
+    pub allow_operator_upgrade: bool,
     /// Where the local backend and the scenarios' working directories go; default a new
     /// temporary directory (deleted after, unless something is kept).
     pub state_dir: Option<PathBuf>,
@@ -131,6 +137,7 @@ impl Options {
             keep_on_failure: false,
             parallel: 1,
             handle_interrupts: false,
+            allow_operator_upgrade: false,
             state_dir: None,
         }
     }
@@ -242,6 +249,26 @@ async fn sweep(target: &Target, prefix: &str, output: &Output) {
 /// How long each migration revision takes on the local backend the suite starts.
 pub const LOCAL_MIGRATION_TIME: Duration = Duration::from_millis(50);
 
+/// The Quay version the local backend starts at for `runs` runs of `scenarios` (one per
+/// Terraform): as many minors below the catalogue's newest as they upgrade the operator (each
+/// takes every site one minor up), so that each has its hop, at most the oldest release (the
+/// upgrades left then find every site at the newest and say so), and the newest when none
+/// upgrades.
+#[must_use]
+pub fn local_quay_version(scenarios: &[&Scenario], runs: usize) -> crate::quay::QuayVersion {
+    let hops = runs
+        * scenarios
+            .iter()
+            .filter(|s| s.operator_upgrade != scenario::OperatorUpgrade::No)
+            .count();
+    let releases = crate::quay::Catalogue::builtin().releases();
+    let index = releases.len().saturating_sub(1 + hops);
+    releases.get(index).map_or_else(
+        || crate::quay::Catalogue::builtin().newest().version,
+        |r| r.version,
+    )
+}
+
 /// The Terraform binaries of a run: `explicit`, else the target's, else the one [`terraform::find_terraform`] picks.
 fn terraform_binaries(
     explicit: &[PathBuf],
@@ -347,6 +374,15 @@ pub async fn run(opts: &Options, output: Arc<Output>) -> Result<RunResult, Error
             output.line("starting the local backend: PostgreSQL, Redis, S3 per site, 3 simulated OpenShift clusters, Quay Operator models");
             let mut local = LocalOptions::new(&state_path.join("local"));
             local.migration_time_per_revision = LOCAL_MIGRATION_TIME;
+            let selected: Vec<&Scenario> = catalogue
+                .iter()
+                .filter(|s| select::is_selected(&s.id, &opts.include, &opts.skip))
+                .collect();
+            local.quay_version = local_quay_version(&selected, binaries.len());
+            output.line(&format!(
+                "the local backend's operators start at Quay {}",
+                local.quay_version
+            ));
             let env = Arc::new(LocalEnv::start(&local).await.map_err(Error::Start)?);
             let target = local::target(&env);
             let capabilities = local::capabilities(&env, LOCAL_MIGRATION_TIME);
@@ -389,6 +425,8 @@ pub async fn run(opts: &Options, output: Arc<Output>) -> Result<RunResult, Error
                 skip: &opts.skip,
                 keep_on_failure: opts.keep_on_failure,
                 parallel: opts.parallel.max(1),
+                allow_operator_upgrade: opts.allow_operator_upgrade
+                    || opts.backend == Backend::Local,
                 secret_keys: (&keys.0, &keys.1),
                 scanner: &scanner,
                 output: &output,

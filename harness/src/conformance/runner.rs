@@ -1,5 +1,6 @@
 //! Runs the selected scenarios against one target, once per Terraform binary, and turns what
-//! happened into [`SuiteResult`]s: skips a scenario whose capabilities the backend lacks,
+//! happened into [`SuiteResult`]s: skips a scenario whose capabilities the backend lacks
+//! or that would upgrade the operator without `allow_operator_upgrade`,
 //! runs up to `parallel` scenarios at once (one that [runs alone](Scenario::runs_alone) waits
 //! for the others and runs by itself), cleans up after each one (destroys what it applied,
 //! deletes the run's namespaces it named; with `keep_on_failure` not after a failure),
@@ -18,7 +19,7 @@ use super::interrupt;
 use super::namespaces;
 use super::output::Output;
 use super::result::{CaseResult, Outcome, SuiteResult};
-use super::scenario::Scenario;
+use super::scenario::{OperatorUpgrade, Scenario};
 use super::select::is_selected;
 use super::target::Target;
 use crate::secrets::SecretScanner;
@@ -49,6 +50,9 @@ pub struct Runner<'a> {
     pub keep_on_failure: bool,
     /// How many scenarios may run at once (at least one).
     pub parallel: usize,
+    /// Whether scenarios may upgrade the target's operator (`--allow-operator-upgrade`;
+    /// always on the local backend).
+    pub allow_operator_upgrade: bool,
     /// The run's `SECRET_KEY` and `DATABASE_SECRET_KEY`.
     pub secret_keys: (&'a str, &'a str),
     /// Every secret of the run.
@@ -157,6 +161,14 @@ impl Runner<'_> {
             };
             return case;
         }
+        if scenario.operator_upgrade == OperatorUpgrade::Required && !self.allow_operator_upgrade {
+            case.outcome = Outcome::Skipped {
+                reason: "needs --allow-operator-upgrade (it upgrades the operator of every site \
+                         one minor)"
+                    .to_owned(),
+            };
+            return case;
+        }
         let start = Instant::now();
         let dir = self
             .work_dir
@@ -176,6 +188,7 @@ impl Runner<'_> {
             evidence: Vec::new(),
             applied: Vec::new(),
             namespaces: Vec::new(),
+            operator_upgrade_allowed: self.allow_operator_upgrade,
             secret_key: self.secret_keys.0,
             database_secret_key: self.secret_keys.1,
             ledger_baseline: self

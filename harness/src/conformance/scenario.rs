@@ -20,6 +20,19 @@ use super::capability::Capability;
 use super::context::Context;
 use super::failure::Failure;
 
+/// Whether a scenario upgrades the target's Quay Operator (every site one minor up, which
+/// cannot be undone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OperatorUpgrade {
+    /// Never.
+    No,
+    /// When the run allows it ([`Context::operator_upgrade_allowed`]); otherwise it checks
+    /// the rest and says in its evidence what it left out.
+    IfAllowed,
+    /// Always: without `--allow-operator-upgrade` on the `existing` backend it is skipped.
+    Required,
+}
+
 /// What a scenario runs.
 pub type RunFn = dyn Fn(&mut Context<'_>) -> Result<(), Failure> + Send + Sync;
 
@@ -39,6 +52,11 @@ pub struct Scenario {
     /// The suffixes of the namespaces it names ([`Context::namespace`]), for `--dry-run`;
     /// empty: not declared (the dry run says they are named when it runs).
     pub namespaces: Vec<String>,
+    /// Whether it upgrades the target's operator.
+    pub operator_upgrade: OperatorUpgrade,
+    /// Whether it migrates the shared database (an upgrade, or a migration it makes fail):
+    /// such a scenario runs alone, never beside another one.
+    pub migrates_database: bool,
     run: Arc<RunFn>,
 }
 
@@ -50,6 +68,8 @@ impl fmt::Debug for Scenario {
             .field("uses", &self.uses)
             .field("exclusive", &self.exclusive)
             .field("namespaces", &self.namespaces)
+            .field("operator_upgrade", &self.operator_upgrade)
+            .field("migrates_database", &self.migrates_database)
             .finish_non_exhaustive()
     }
 }
@@ -69,8 +89,19 @@ impl Scenario {
             uses: Vec::new(),
             exclusive: false,
             namespaces: Vec::new(),
+            operator_upgrade: OperatorUpgrade::No,
+            migrates_database: false,
             run: Arc::new(run),
         }
+    }
+
+    /// Marks it as upgrading the target's operator (`how`), and so migrating the shared
+    /// database.
+    #[must_use]
+    pub fn upgrades_operator(mut self, how: OperatorUpgrade) -> Self {
+        self.operator_upgrade = how;
+        self.migrates_database |= how != OperatorUpgrade::No;
+        self
     }
 
     /// The same scenario, run alone: nothing else runs while it does, also with
@@ -99,11 +130,14 @@ impl Scenario {
     }
 
     /// Whether it must run alone on a backend that has the capabilities `present`: it is
-    /// [`exclusive`](Self::exclusive), or it needs or uses a capability whose effect is
+    /// [`exclusive`](Self::exclusive), migrates the shared database (every site of every
+    /// scenario uses it), changes the operators every other scenario's sites run under, or it needs or uses a capability whose effect is
     /// backend-wide (injected faults, write counters) and the backend has it.
     #[must_use]
     pub fn runs_alone(&self, present: &[Capability]) -> bool {
         self.exclusive
+            || self.migrates_database
+            || self.operator_upgrade != OperatorUpgrade::No
             || self
                 .needs
                 .iter()

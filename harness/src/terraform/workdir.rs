@@ -260,8 +260,16 @@ impl Workdir {
             args.join(" "),
             self.path().display()
         );
+        process::run(self.command(&args), display, self.timeout)
+    }
+
+    /// The command `terraform <args>` as [`Workdir::run`] runs it (this directory, its CLI
+    /// config, its environment, no `TF_*` of the caller's), to start in the background: a
+    /// test that must act while Terraform runs, or kill it.
+    #[must_use]
+    pub fn command<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Command {
         let mut command = Command::new(&self.binary.path);
-        command.args(&args).current_dir(self.path());
+        command.args(args).current_dir(self.path());
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("TF_") {
                 command.env_remove(key);
@@ -273,7 +281,7 @@ impl Workdir {
             .env("TF_IN_AUTOMATION", "1")
             .env("TF_INPUT", "0")
             .envs(self.env.iter().map(|(key, value)| (key, value)));
-        process::run(command, display, self.timeout)
+        command
     }
 
     /// `terraform init -input=false -no-color`, required to succeed: installs the providers

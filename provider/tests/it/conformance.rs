@@ -46,10 +46,13 @@ fn pinned_terraform() -> PathBuf {
         .clone()
 }
 
-/// Runs the suite with `opts` and writes the three reports into `reports`; returns the
-/// result, the terminal output and the scanner of the run's secrets.
+/// Runs the suite with `opts` (with the pinned Terraform unless it names some) and writes the
+/// three reports into `reports`; returns the result, the terminal output and the scanner of
+/// the run's secrets.
 fn run_suite(mut opts: Options, reports: &Path) -> (RunResult, String, SecretScanner) {
-    opts.terraform = vec![pinned_terraform()];
+    if opts.terraform.is_empty() {
+        opts.terraform = vec![pinned_terraform()];
+    }
     opts.provider_dir = Some(provider_dir());
     let captured = Captured::default();
     let output = Arc::new(Output::plain(Box::new(captured.clone())));
@@ -155,6 +158,34 @@ fn every_scenario_passes_on_the_local_backend() {
     assert_no_secrets(&scanner, reports.path(), &terminal);
 }
 
+/// The upgrade through Terraform with every Terraform under test: the provider's resource
+/// protocol for `quay_georep_upgrade` (its long create, its outputs) on both. The local
+/// backend starts two minors below the newest, one hop per Terraform.
+#[test]
+fn the_upgrade_scenario_passes_with_every_terraform_under_test() {
+    let reports = tempfile::tempdir().unwrap();
+    let mut opts = Options::new(Backend::Local);
+    opts.include = vec!["AC2-*".to_owned()];
+    opts.terraform = binaries_under_test()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|tf| tf.path)
+        .collect();
+    let (result, _, _) = run_suite(opts, reports.path());
+    assert!(result.passed(), "failed scenarios:{}", failures(&result));
+    assert!(result.suites.len() >= 2, "{result:#?}");
+    for suite in &result.suites {
+        assert_eq!(suite.cases.len(), 1, "{suite:#?}");
+        assert_eq!(
+            suite.cases[0].outcome,
+            Outcome::Passed,
+            "{}: {}",
+            suite.terraform,
+            suite.cases[0].evidence
+        );
+    }
+}
+
 /// The secrets of a target file, read from its fields here (not through the run's scanner
 /// or `Target::secrets`): what a platform team would put in it.
 fn target_secrets(target: &georep_harness::conformance::Target) -> SecretScanner {
@@ -197,28 +228,42 @@ fn the_suite_runs_through_a_target_file_on_the_clusters_of_up() {
     let mut opts = Options::new(Backend::Existing);
     opts.target = Some(running.target.clone());
     // One scenario of each kind: a site install, one that needs a local-only capability, a
-    // bad input (no write counters here: checked by the namespace), the global endpoints.
+    // bad input (no write counters here: checked by the namespace), the global endpoints (not
+    // through an upgrade: not allowed), and one that upgrades the operator (skipped).
     opts.include = [
         "SCEN-three-sites",
         "AC3-*",
         "BADINPUT-unknown_cluster",
         "GLB-*",
+        "AC2-*",
     ]
     .map(str::to_owned)
     .to_vec();
     let (result, terminal, _) = run_suite(opts, reports.path());
     let cases: Vec<_> = result.suites.iter().flat_map(|s| &s.cases).collect();
-    assert_eq!(cases.len(), 4, "{cases:#?}");
+    assert_eq!(cases.len(), 5, "{cases:#?}");
     for case in &cases {
-        let expected = if case.id == "AC3-storage-preference" {
-            Outcome::Skipped {
+        let expected = match case.id.as_str() {
+            "AC3-storage-preference" => Outcome::Skipped {
                 reason: "needs simulated-push".to_owned(),
-            }
-        } else {
-            Outcome::Passed
+            },
+            "AC2-scale-down-for-upgrade" => Outcome::Skipped {
+                reason: "needs --allow-operator-upgrade (it upgrades the operator of every \
+                         site one minor)"
+                    .to_owned(),
+            },
+            _ => Outcome::Passed,
         };
         assert_eq!(case.outcome, expected, "{}:\n{}", case.id, case.evidence);
     }
+    let global = cases.iter().find(|c| c.id == "GLB-quay-and-clair").unwrap();
+    assert!(
+        global
+            .evidence
+            .contains("through an upgrade: not checked (needs --allow-operator-upgrade)"),
+        "{}",
+        global.evidence
+    );
     assert_eq!(result.suites[0].backend, "existing");
     let bad = cases
         .iter()

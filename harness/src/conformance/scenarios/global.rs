@@ -1,8 +1,15 @@
 //! `GLB-quay-and-clair`: the global Quay and Clair endpoints route only to sites that have
-//! ready pods. Two sites are applied; both answer through the global names; one is scaled
+//! ready pods. Every site of the target is applied; the first two answer through the global
+//! names; one is scaled
 //! to zero by hand (as an upgrade scales a secondary down) and, once its pods are gone, every
 //! answer comes from the other with no request refused; `terraform apply` restores it and it
 //! answers again.
+//!
+//! When the run may upgrade the operator (`--allow-operator-upgrade`, or the local backend)
+//! and a newer minor exists, every site is then upgraded with `quay_georep_upgrade` while a
+//! client asks each global name throughout: every answer comes from a site that answers
+//! (never from one scaled down), Quay never from the old version again once the new one
+//! answered, one outage at most (the primary's migration), and every site answers after it.
 //!
 //! It needs global endpoints the suite can reach and that say which site answered (the
 //! local backend's load balancer sets a header); on a target without them it is skipped.
@@ -16,9 +23,10 @@ use kube::api::{ListParams, Patch, PatchParams};
 use serde_json::json;
 
 use super::common::{self, REGISTRY};
+use super::upgrading;
 use crate::conformance::context::Context;
 use crate::conformance::failure::Failure;
-use crate::conformance::scenario::Scenario;
+use crate::conformance::scenario::{OperatorUpgrade, Scenario};
 use crate::conformance::target::SiteTarget;
 use crate::ensure;
 use crate::quay::COMPONENT_LABEL;
@@ -34,7 +42,8 @@ pub fn scenario() -> Scenario {
     Scenario::new(
         "GLB-quay-and-clair",
         "The global Quay and Clair endpoints answer only from sites with ready pods while a \
-         site is scaled down, and from it again once Terraform restores it.",
+         site is scaled down, through an upgrade, and from every site again once Terraform \
+         restores it.",
         &[],
         run,
     )
@@ -42,6 +51,7 @@ pub fn scenario() -> Scenario {
     // It scales a site the global endpoints route to: another scenario's sites would
     // answer through them meanwhile.
     .exclusive()
+    .upgrades_operator(OperatorUpgrade::IfAllowed)
 }
 
 /// Asks `url` `SAMPLE` times: the sites that answered, and how many requests got no answer
@@ -107,7 +117,17 @@ fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {
     ctx.write_shared_config(&dir, "")?;
     dir.write_file(
         "main.tf",
-        &common::sites_tf(&[&down.location, &up.location], &namespace, ""),
+        // Every site of the target: an upgrade takes every site's operator up, and a cluster
+        // left behind would run an old operator against the migrated database.
+        &common::sites_tf(
+            &target
+                .sites
+                .iter()
+                .map(|s| s.location.as_str())
+                .collect::<Vec<_>>(),
+            &namespace,
+            "",
+        ),
     )?;
     ctx.step(&format!(
         "terraform apply: {} and {} in {namespace}",
@@ -199,5 +219,80 @@ fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {
             "global {service} after the restore: answered from {seen:?}"
         ));
     }
+    if ctx.operator_upgrade_allowed() {
+        let sites = upgrading::Sites {
+            sites: target.sites.clone(),
+            namespace,
+            dir,
+        };
+        through_upgrade(ctx, &sites, &endpoints)?;
+    } else {
+        ctx.note("through an upgrade: not checked (needs --allow-operator-upgrade)");
+    }
     common::ledger_is_empty(ctx)
+}
+
+/// Upgrades `sites` one minor while a client asks each of `endpoints`, then checks what
+/// they saw.
+fn through_upgrade(
+    ctx: &mut Context<'_>,
+    sites: &upgrading::Sites,
+    endpoints: &[(&str, String)],
+) -> Result<(), Failure> {
+    let from = upgrading::running_version(ctx, sites)?;
+    let Some(to) = upgrading::next_minor(from) else {
+        ctx.note(format!(
+            "through an upgrade: not checked (the sites run Quay {from}, the newest the \
+             provider knows)"
+        ));
+        return Ok(());
+    };
+    upgrading::write_upgrade(ctx, sites, &to.to_string(), "30m")?;
+    let clients: Vec<(&str, upgrading::Client)> = endpoints
+        .iter()
+        .map(|(service, url)| (*service, upgrading::Client::start(ctx, url.clone())))
+        .collect();
+    ctx.step(&format!(
+        "terraform apply: every site upgraded to Quay {to}, each global name asked throughout"
+    ));
+    ctx.apply(&sites.dir)?;
+    for (service, client) in clients {
+        let probes = client.stop();
+        ctx.note(format!(
+            "global {service} through the upgrade: {}",
+            upgrading::summarize(&probes)
+        ));
+        let anonymous = probes
+            .iter()
+            .filter(|p| p.answered() && p.site.is_none())
+            .count();
+        ensure!(
+            anonymous == 0,
+            "{anonymous} answers of the global {service} endpoint named no site"
+        );
+        if service == "quay" {
+            upgrading::served_throughout(&probes, from, to, None)?;
+        } else {
+            let outages = upgrading::outages(&probes);
+            ensure!(
+                outages <= 1,
+                "{outages} outages of the global {service} endpoint during the upgrade"
+            );
+        }
+    }
+    let both: BTreeSet<String> = sites.sites.iter().map(|s| s.name.clone()).collect();
+    for (service, url) in endpoints {
+        let seen = ctx.block_on(Context::until(
+            &format!("{url} answering from {both:?} after the upgrade"),
+            ROUTING_TIMEOUT,
+            async || {
+                let (seen, _) = sample(url).await?;
+                Ok(both.is_subset(&seen).then_some(seen))
+            },
+        ))?;
+        ctx.note(format!(
+            "global {service} after the upgrade: answered from {seen:?}"
+        ));
+    }
+    Ok(())
 }

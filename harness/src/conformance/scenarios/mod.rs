@@ -1,16 +1,22 @@
 //! The catalogue: every scenario of the suite, in the order a run takes them (the bad inputs
-//! first: they are quick and need nothing installed, so a broken provider shows early).
+//! first: they are quick and need nothing installed, so a broken provider shows early; the
+//! ones that upgrade the operator last, each one minor further, after the upgrade refusals
+//! that need a minor left above the sites).
 
 pub mod bad_input;
 mod common;
+pub mod faults;
 pub mod gitops;
 pub mod global;
 pub mod hostname;
 pub mod lifecycle;
+pub mod resume;
 pub mod storage;
 pub mod three_sites;
+pub mod upgrade;
+mod upgrading;
 
-use super::scenario::Scenario;
+use super::scenario::{OperatorUpgrade, Scenario};
 
 /// Every scenario, in run order.
 #[must_use]
@@ -19,9 +25,16 @@ pub fn catalogue() -> Vec<Scenario> {
     all.push(three_sites::scenario());
     all.push(hostname::scenario());
     all.push(storage::scenario());
-    all.push(global::scenario());
     all.push(gitops::scenario());
     all.extend(lifecycle::scenarios());
+    let (upgrading, refusing): (Vec<_>, Vec<_>) = upgrade::scenarios()
+        .into_iter()
+        .chain(faults::scenarios())
+        .partition(|s| s.operator_upgrade != OperatorUpgrade::No);
+    all.extend(refusing);
+    all.push(global::scenario());
+    all.extend(upgrading);
+    all.push(resume::scenario());
     all
 }
 
@@ -45,5 +58,36 @@ mod tests {
                 scenario.claim
             );
         }
+    }
+
+    #[test]
+    fn the_operator_upgrades_run_last_and_the_local_backend_starts_low_enough_for_them() {
+        let all = catalogue();
+        let first = all
+            .iter()
+            .position(|s| s.operator_upgrade != OperatorUpgrade::No)
+            .unwrap();
+        assert!(
+            all[first..]
+                .iter()
+                .all(|s| s.operator_upgrade != OperatorUpgrade::No),
+            "a scenario that changes no operator runs after one that upgrades it"
+        );
+        let upgrading: Vec<&Scenario> = all[first..].iter().collect();
+        let releases = crate::quay::Catalogue::builtin().releases();
+        let start = crate::conformance::local_quay_version(&upgrading, 1);
+        let hops = releases.iter().filter(|r| r.version > start).count();
+        assert_eq!(hops, upgrading.len(), "one hop per upgrading scenario");
+        // The refusals before them need a release below and two above.
+        assert!(releases[0].version < start && hops >= 2);
+        assert_eq!(
+            crate::conformance::local_quay_version(&[], 1),
+            crate::quay::Catalogue::builtin().newest().version
+        );
+        assert_eq!(
+            crate::conformance::local_quay_version(&upgrading, 2),
+            releases[0].version,
+            "at most the oldest"
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! version, the simulated pods' state, the serving pods and the reconcile counters.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -22,6 +23,29 @@ pub const OPERATOR_DEPLOYMENT: &str = "quay-operator";
 /// The field manager of every write.
 pub const FIELD_MANAGER: &str = "quay-operator";
 
+/// The time per revision of migrations that start from now on, settable while operator
+/// models run (a test that must act during a migration slows them down, and speeds them up
+/// again after). Clones share the setting.
+#[derive(Debug, Clone, Default)]
+pub struct MigrationPace(Arc<AtomicU64>);
+
+impl MigrationPace {
+    /// Migrations starting from now on take `time` per revision.
+    pub fn set(&self, time: Duration) {
+        let nanos = u64::try_from(time.as_nanos()).unwrap_or(u64::MAX).max(1);
+        self.0.store(nanos, Ordering::Relaxed);
+    }
+
+    /// The time set, or `default` when none was.
+    #[must_use]
+    pub fn get_or(&self, default: Duration) -> Duration {
+        match self.0.load(Ordering::Relaxed) {
+            0 => default,
+            nanos => Duration::from_nanos(nanos),
+        }
+    }
+}
+
 /// Options of one operator model; every field states its default.
 #[derive(Debug, Clone)]
 pub struct OperatorOptions {
@@ -41,6 +65,9 @@ pub struct OperatorOptions {
     pub storage_location: String,
     /// How long the migration Job takes per revision. Default: 200 ms.
     pub migration_time_per_revision: Duration,
+    /// Overrides `migration_time_per_revision` while the model runs, once set. Default: a
+    /// fresh one, unset; share one between models to pace every site's migrations at once.
+    pub migration_pace: MigrationPace,
     /// How long a new pod takes before its start-up checks run. Default: 100 ms.
     pub pod_start_delay: Duration,
     /// How long a crashing pod waits before it is checked again. Default: 5 s.
@@ -78,6 +105,7 @@ impl OperatorOptions {
             ledger: Ledger::in_memory(),
             storage_location: cluster.site().to_owned(),
             migration_time_per_revision: Duration::from_millis(200),
+            migration_pace: MigrationPace::default(),
             pod_start_delay: Duration::from_millis(100),
             crash_loop_backoff: Duration::from_secs(5),
             resync: Duration::from_secs(60),

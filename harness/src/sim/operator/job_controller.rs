@@ -323,7 +323,10 @@ async fn migrate(job: &Job, ctx: &Context, ns: &str) -> Result<(), String> {
         site: ctx.site.clone(),
         db_uri: db_uri.to_owned(),
         version,
-        time_per_revision: ctx.opts.migration_time_per_revision,
+        time_per_revision: ctx
+            .opts
+            .migration_pace
+            .get_or(ctx.opts.migration_time_per_revision),
     }
     .run(&ctx.opts.ledger)
     .await

@@ -173,7 +173,9 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-pub use context::{Context, FIELD_MANAGER, OPERATOR_DEPLOYMENT, OperatorOptions, PodState};
+pub use context::{
+    Context, FIELD_MANAGER, MigrationPace, OPERATOR_DEPLOYMENT, OperatorOptions, PodState,
+};
 
 use crate::quay::{Catalogue, QuayVersion, ServingPod, SitePods, catalogue};
 use crate::sim::ledger::Ledger;
