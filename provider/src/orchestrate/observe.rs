@@ -22,9 +22,9 @@ use crate::cluster::{Cluster, Clusters, Error as ClusterError, Kind};
 use crate::georep::errors;
 use crate::georep::site::{JOB_NAME_LABEL, RegistryStatus, Rollout, failing_pod_message};
 use crate::georep::upgrade::{
-    Approval, CatalogSourceRef, ChannelOffer, Component, ComponentState, Condition, InstallPlan, JobObservation,
-    JobState, LEASE_NAME, Observation, OperatorMethod, OperatorObservation, PROGRESS_CONFIG_MAP,
-    SiteId, SiteObservation, SiteState, Timestamp, UpgradeRequest,
+    Approval, CatalogSourceRef, ChannelOffer, Component, ComponentState, Condition, InstallPlan,
+    JobObservation, JobState, LEASE_NAME, Observation, OperatorMethod, OperatorObservation,
+    PROGRESS_CONFIG_MAP, SiteId, SiteObservation, SiteState, Timestamp, UpgradeRequest,
 };
 
 /// The Deployment label naming a pod's component.

@@ -787,9 +787,9 @@ async fn remove(
             diags.push(Diagnostic::warning(
                 "Namespace Left Behind",
                 format!(
-                    "{} created namespace {namespace}, but it still holds the QuayRegistry {}, \
-                     so it was not deleted; delete it once that site is gone",
-                    site.id(),
+                    "{}/{namespace}/{name} created namespace {namespace}, but it still holds the \
+                     QuayRegistry {}, so it was not deleted; delete it once that site is gone",
+                    target.cluster,
                     others.join(", ")
                 ),
             ));

@@ -244,7 +244,8 @@ pub const DOCS_PAGE: &str = "docs/guides/bad-inputs.md";
 pub fn markdown() -> String {
     use std::fmt::Write as _;
     let mut page = String::from(
-        "---\npage_title: \"Bad inputs refused at plan\"\n---\n\n\
+        "---\npage_title: \"Bad inputs refused at plan\"\nsubcategory: \"Guides\"\ndescription: |-\n  \
+         Every configuration the provider refuses before writing to any cluster.\n---\n\n\
          <!-- Generated from harness/src/conformance/bad_inputs/table.rs; do not edit. \
          Regenerate with: UPDATE_GOLDEN=1 cargo test -p georep-harness --lib bad_inputs -->\n\n\
          # Bad inputs refused at plan\n\n\

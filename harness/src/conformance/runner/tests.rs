@@ -105,6 +105,7 @@ fn run(catalogue: &[Scenario], parallel: usize) -> (SuiteResult, String) {
         skip: &[],
         keep_on_failure: false,
         parallel,
+        allow_operator_upgrade: false,
         secret_keys: ("k1", "k2"),
         scanner: &scanner,
         output: &output,

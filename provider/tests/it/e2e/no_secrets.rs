@@ -129,7 +129,7 @@ fn no_secret_reaches_any_output_log_diagnostic_or_event() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     install_crypto_provider();
     let mut cluster = ClusterConfig::new("us-east");
-    cluster.flavour = Flavour::OpenShift;
+    cluster.flavour = Flavour::Openshift;
     let sim = runtime.block_on(SimCluster::start(cluster)).unwrap();
     let scanner = secrets(&sim);
     for_each_terraform(|tf: &TerraformBinary| {

@@ -270,6 +270,28 @@ fn target(dir: &Workdir, to: QuayVersion, timeout: &str, operator: (&str, &str))
 /// The OLM operator of the OpenShift flavour, as `target` takes it.
 const OLM: (&str, &str) = ("olm", "openshift-operators");
 
+/// The error diagnostics of a failed apply, summary and detail on one line each.
+fn errors(outcome: &georep_harness::terraform::ApplyOutcome) -> String {
+    assert!(
+        !outcome.succeeded(),
+        "the apply succeeded: {:#?}",
+        outcome.events
+    );
+    outcome
+        .events
+        .errors()
+        .map(|d| format!("{}: {}", d.summary, d.detail))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Asserts that `text` contains every one of `needles`.
+fn assert_mentions(text: &str, needles: &[&str]) {
+    for needle in needles {
+        assert!(text.contains(needle), "{needle:?} is not in:\n{text}");
+    }
+}
+
 /// A rule that fails `verb` on `resource` until cleared: it holds the
 /// operator model from writing back what a test wrote.
 fn hold(verb: &str, resource: &str) -> FaultRule {
