@@ -84,13 +84,12 @@ pub fn strip_labels(object: &mut Value) {
         if labels.get(PART_OF_LABEL).and_then(Value::as_str) == Some(PART_OF) {
             labels.remove(PART_OF_LABEL);
         }
-        if labels.is_empty() {
-            if let Some(metadata) = object
+        if labels.is_empty()
+            && let Some(metadata) = object
                 .pointer_mut("/metadata")
                 .and_then(Value::as_object_mut)
-            {
-                metadata.remove("labels");
-            }
+        {
+            metadata.remove("labels");
         }
     }
 }

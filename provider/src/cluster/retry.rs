@@ -259,7 +259,7 @@ mod tests {
         let (tx, stop) = StopToken::new();
         tx.send(true).unwrap();
         let result: Result<(), _> = budget::within(None, stop, async {
-            with_retry("test", || std::future::pending()).await
+            with_retry("test", std::future::pending).await
         })
         .await;
         assert!(

@@ -79,7 +79,7 @@ pub(super) enum LiveSite {
     /// as drift.
     BundleMissing(Value),
     /// The site as its live config bundle describes it.
-    Rendered(Site),
+    Rendered(Box<Site>),
 }
 
 /// The site `state` (written from `config_yaml_wo`) describes, rendered with the
@@ -149,5 +149,5 @@ pub(super) async fn live_site(
             ),
         ));
     };
-    Ok(LiveSite::Rendered(site))
+    Ok(LiveSite::Rendered(Box::new(site)))
 }

@@ -484,7 +484,7 @@ impl Block {
                     }
                 }
                 Some(item @ Value::Object(_)) => {
-                    nested.block.collect_write_only(item, &here, found)
+                    nested.block.collect_write_only(item, &here, found);
                 }
                 _ => {}
             }

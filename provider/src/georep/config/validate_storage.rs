@@ -111,35 +111,7 @@ impl Validator {
             }
         };
         let driver = self.storage_driver(&path, label, block);
-        let bucket = match block.bucket.as_deref().map(str::trim) {
-            Some(bucket) if !bucket.is_empty() => match bucket_name_problem(bucket) {
-                None => Some(bucket.to_owned()),
-                Some(problem) => {
-                    self.error(
-                        path.clone().field("bucket"),
-                        "Invalid Bucket Name",
-                        format!(
-                            "bucket `{bucket}` {problem}; an S3 bucket name has 3 to 63 \
-                             lowercase letters, digits, dots or dashes, starts and ends with a \
-                             letter or digit, and is not an IP address (for example \
-                             quay-{label_dashed})",
-                            label_dashed = label.replace('_', "-")
-                        ),
-                    );
-                    None
-                }
-            },
-            _ => {
-                self.error(
-                    path.clone().field("bucket"),
-                    "Empty Bucket Name",
-                    format!(
-                        "storage \"{label}\" has no bucket; set bucket to this site's bucket name"
-                    ),
-                );
-                None
-            }
-        };
+        let bucket = self.bucket(&path, label, block.bucket.as_deref());
         let access_key = self.storage_key(
             &path,
             label,
@@ -165,7 +137,55 @@ impl Validator {
                 )
                 .map(Some),
         };
-        let storage_path = match block.storage_path.as_deref() {
+        let storage_path = self.storage_path(&path, block.storage_path.as_deref());
+        let storage = Storage {
+            driver: driver?,
+            port: port?,
+            bucket: bucket?,
+            access_key: access_key?,
+            secret_key: secret_key?,
+            region: block.region.clone().filter(|r| !r.trim().is_empty()),
+            path: storage_path?,
+        };
+        Some((id?, storage))
+    }
+
+    /// The bucket name: present and valid by S3's naming rules.
+    fn bucket(&mut self, path: &FieldPath, label: &str, bucket: Option<&str>) -> Option<String> {
+        match bucket.map(str::trim) {
+            Some(bucket) if !bucket.is_empty() => match bucket_name_problem(bucket) {
+                None => Some(bucket.to_owned()),
+                Some(problem) => {
+                    self.error(
+                        path.clone().field("bucket"),
+                        "Invalid Bucket Name",
+                        format!(
+                            "bucket `{bucket}` {problem}; an S3 bucket name has 3 to 63 \
+                         lowercase letters, digits, dots or dashes, starts and ends with a \
+                         letter or digit, and is not an IP address (for example \
+                         quay-{label_dashed})",
+                            label_dashed = label.replace('_', "-")
+                        ),
+                    );
+                    None
+                }
+            },
+            _ => {
+                self.error(
+                    path.clone().field("bucket"),
+                    "Empty Bucket Name",
+                    format!(
+                        "storage \"{label}\" has no bucket; set bucket to this site's bucket name"
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// The path under the bucket: absolute, not the root, never climbing out with `..`.
+    fn storage_path(&mut self, path: &FieldPath, storage_path: Option<&str>) -> Option<String> {
+        match storage_path {
             None => Some(DEFAULT_STORAGE_PATH.to_owned()),
             Some(p) if p.trim_end_matches('/').is_empty() || p.split('/').any(|s| s == "..") => {
                 self.error(
@@ -173,8 +193,8 @@ impl Validator {
                     "Invalid Storage Path",
                     format!(
                         "storage_path `{p}` is the bucket's root or climbs out with `..`: Quay \
-                         would write its blobs among everything else in the bucket; use a \
-                         directory of its own, for example {DEFAULT_STORAGE_PATH}"
+                     would write its blobs among everything else in the bucket; use a \
+                     directory of its own, for example {DEFAULT_STORAGE_PATH}"
                     ),
                 );
                 None
@@ -186,22 +206,12 @@ impl Validator {
                     "Relative Storage Path",
                     format!(
                         "storage_path `{p}` is not absolute; start it with `/`, for example \
-                         {DEFAULT_STORAGE_PATH}"
+                     {DEFAULT_STORAGE_PATH}"
                     ),
                 );
                 None
             }
-        };
-        let storage = Storage {
-            driver: driver?,
-            port: port?,
-            bucket: bucket?,
-            access_key: access_key?,
-            secret_key: secret_key?,
-            region: block.region.clone().filter(|r| !r.trim().is_empty()),
-            path: storage_path?,
-        };
-        Some((id?, storage))
+        }
     }
 
     fn storage_driver(

@@ -67,8 +67,8 @@ pub fn check_operator_versions(
         && let Some(own) = &own
         && others.len() == 1
         && !others.contains_key(own.as_str())
+        && let Some((theirs, their_clusters)) = others.iter().next()
     {
-        let (theirs, their_clusters) = others.iter().next().expect("others has exactly one entry");
         return Some(Issue::error(
             path,
             "Quay Operator Version Differs Between Sites",

@@ -40,13 +40,12 @@ use std::collections::BTreeMap;
 
 use super::files;
 use super::hosts;
-use super::input::{ClairInput, MirrorInput, SiteInput, TlsInput};
-use super::model::{ClairSetup, MAX_REPLICAS, Replicas, SecretMode, Site, TlsPair, Workers};
+use super::input::{ClairInput, MirrorInput, SiteInput};
+use super::model::{ClairSetup, MAX_REPLICAS, Replicas, SecretMode, Site, Workers};
 use super::name::{self, ObjectName};
 use super::overrides;
 use super::render::PREFERENCE_ENV;
 use super::shared_config::SharedConfig;
-use super::tls::{self, Certificate, KeyCheck};
 use crate::georep::config::db_uri::DbUri;
 use crate::georep::issue::Issue;
 use crate::georep::path::FieldPath;
@@ -84,32 +83,7 @@ pub fn validate_site(
 ) -> Result<(Site, Vec<Issue>), Vec<Issue>> {
     let mut v = Validator::default();
     let cluster = v.cluster(input.cluster.as_deref(), known_clusters);
-    let namespace = v.label(
-        "namespace",
-        input.namespace.as_deref(),
-        "Namespace",
-        "the Kubernetes namespace of this site, such as quay-enterprise",
-    );
-    let name = v.label(
-        "name",
-        Some(input.name.as_deref().unwrap_or(DEFAULT_NAME)),
-        "Registry Name",
-        "the QuayRegistry name, such as registry",
-    );
-    let namespace = namespace.filter(|ns| {
-        v.allowed(
-            "namespace",
-            "Reserved Namespace",
-            name::reserved_namespace_problem(ns.as_str()),
-        )
-    });
-    let name = name.filter(|n| {
-        v.allowed(
-            "name",
-            "Registry Name Too Long",
-            name::registry_name_problem(n.as_str()),
-        )
-    });
+    let (namespace, name) = v.namespace_and_name(input);
     let config = v.config(input.config_yaml.as_ref());
     let (config_files, file_issues) = files::check(input.config_files.as_ref(), config.as_ref());
     v.issues.extend(file_issues);
@@ -195,6 +169,8 @@ pub fn validate_site(
 /// Marks a value whose problems were already pushed as issues.
 struct Reported;
 
+mod tls_checks;
+
 /// Collects issues while each attribute is checked.
 #[derive(Default)]
 struct Validator {
@@ -202,6 +178,41 @@ struct Validator {
 }
 
 impl Validator {
+    /// The site's `namespace` and `name`: labels, not a reserved namespace, and a name short
+    /// enough for the names the operator derives from it.
+    fn namespace_and_name(
+        &mut self,
+        input: &SiteInput,
+    ) -> (Option<ObjectName>, Option<ObjectName>) {
+        let namespace = self.label(
+            "namespace",
+            input.namespace.as_deref(),
+            "Namespace",
+            "the Kubernetes namespace of this site, such as quay-enterprise",
+        );
+        let name = self.label(
+            "name",
+            Some(input.name.as_deref().unwrap_or(DEFAULT_NAME)),
+            "Registry Name",
+            "the QuayRegistry name, such as registry",
+        );
+        let namespace = namespace.filter(|ns| {
+            self.allowed(
+                "namespace",
+                "Reserved Namespace",
+                name::reserved_namespace_problem(ns.as_str()),
+            )
+        });
+        let name = name.filter(|n| {
+            self.allowed(
+                "name",
+                "Registry Name Too Long",
+                name::registry_name_problem(n.as_str()),
+            )
+        });
+        (namespace, name)
+    }
+
     fn error(&mut self, path: FieldPath, summary: &str, detail: impl Into<String>) {
         self.issues.push(Issue::error(path, summary, detail));
     }
@@ -488,129 +499,6 @@ impl Validator {
             replicas: replicas?,
             database_uri: database_uri?,
         })
-    }
-
-    /// `Ok(None)`: no TLS; `Ok(Some(pair))`: a checked pair; `Err`: reported.
-    fn tls(
-        &mut self,
-        value: Option<&TlsInput>,
-        config: Option<&SharedConfig>,
-        route_managed: bool,
-    ) -> Result<Option<TlsPair>, Reported> {
-        let path = FieldPath::attr("tls");
-        let Some(tls) = value else {
-            if route_managed {
-                return Ok(None);
-            }
-            self.error(
-                FieldPath::attr("route").field("managed"),
-                "Unmanaged Route Needs TLS",
-                "with route { managed = false } the operator can neither manage TLS (that needs \
-                 OpenShift Routes) nor leave it unmanaged without a certificate (it then \
-                 requires ssl.cert and ssl.key in the config bundle, or blocks with \
-                 ConfigInvalid); add a tls block with a certificate and key for \
-                 SERVER_HOSTNAME",
-            );
-            return Err(Reported);
-        };
-        let certificate = tls.certificate.as_deref().filter(|c| !c.trim().is_empty());
-        let private_key = tls
-            .private_key
-            .as_ref()
-            .filter(|k| !k.expose().trim().is_empty());
-        if certificate.is_none() {
-            self.error(
-                path.clone().field("certificate"),
-                "Missing TLS Certificate",
-                "tls.certificate is required in the tls block: set it to the PEM certificate \
-                 (chain) for SERVER_HOSTNAME, or remove the tls block",
-            );
-        }
-        if private_key.is_none() {
-            self.error(
-                path.field("private_key"),
-                "Missing TLS Private Key",
-                "tls.private_key is required in the tls block: set it to the certificate's PEM \
-                 private key, or remove the tls block",
-            );
-        }
-        match (certificate, private_key) {
-            (Some(certificate), Some(private_key)) => {
-                self.tls_pair(certificate, private_key, config).map(Some)
-            }
-            _ => Err(Reported),
-        }
-    }
-
-    fn tls_pair(
-        &mut self,
-        certificate: &str,
-        private_key: &Secret,
-        config: Option<&SharedConfig>,
-    ) -> Result<TlsPair, Reported> {
-        let path = FieldPath::attr("tls");
-        let certificate = Certificate::parse(certificate).map_err(|err| {
-            self.error(
-                path.clone().field("certificate"),
-                "Invalid TLS Certificate",
-                format!("tls.certificate: {err}; give a PEM X.509 certificate"),
-            );
-            Reported
-        })?;
-        let mut ok = true;
-        if let Some(config) = config {
-            let host = config.server_hostname().host();
-            if !certificate.covers(host) {
-                let names = certificate.names();
-                let names = if names.is_empty() {
-                    "no subject alternative name".to_owned()
-                } else {
-                    quoted_list(&names)
-                };
-                self.error(
-                    path.clone().field("certificate"),
-                    "TLS Certificate Does Not Cover Server Hostname",
-                    format!(
-                        "the certificate is valid for {names}, not for SERVER_HOSTNAME {host}; \
-                         the operator would refuse it (\"provided certificate pair not valid for \
-                         host\"); use a certificate whose subject alternative names include \
-                         {host} or a wildcard for its parent domain"
-                    ),
-                );
-                ok = false;
-            }
-        }
-        match certificate.check_key(private_key) {
-            Ok(KeyCheck::Matches) => {}
-            Ok(KeyCheck::Unchecked) => self.warning(
-                path.field("private_key"),
-                "TLS Key Not Checked",
-                "the private key uses an algorithm this provider cannot read, so whether it \
-                 belongs to the certificate was not checked; the operator checks it when the \
-                 site rolls out",
-            ),
-            Err(err) => {
-                let fix = match err {
-                    tls::Error::KeyMismatch => "give the key the certificate was issued for",
-                    tls::Error::EncryptedPrivateKey => "give the key unencrypted",
-                    _ => "give the certificate's PEM private key",
-                };
-                self.error(
-                    path.field("private_key"),
-                    "Invalid TLS Private Key",
-                    format!("tls.private_key: {err}; {fix}"),
-                );
-                ok = false;
-            }
-        }
-        if ok {
-            Ok(TlsPair {
-                certificate,
-                private_key: private_key.clone(),
-            })
-        } else {
-            Err(Reported)
-        }
     }
 
     fn env(&mut self, value: Option<&BTreeMap<String, String>>) -> BTreeMap<String, String> {

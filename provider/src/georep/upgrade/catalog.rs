@@ -31,6 +31,10 @@ impl fmt::Display for CatalogSourceRef {
 
 /// The checked `source` and `source_namespace` of an OLM `operator` block: `Some(None)`
 /// when neither is set, `None` after an issue.
+#[allow(
+    clippy::option_option,
+    reason = "the outer None says an issue was reported"
+)]
 pub(super) fn check(
     op: &OperatorInput,
     issues: &mut Vec<Issue>,

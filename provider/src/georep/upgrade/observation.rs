@@ -232,7 +232,7 @@ pub struct LeaseObservation {
 
 /// How far ahead of the observer a writer's `renewTime` may be before its clock counts as
 /// off (see [`LeaseObservation::looks_abandoned`]).
-pub const CLOCK_TOLERANCE: std::time::Duration = std::time::Duration::from_secs(60);
+pub const CLOCK_TOLERANCE: std::time::Duration = std::time::Duration::from_mins(1);
 
 impl LeaseObservation {
     /// The holder, if the Lease is held by someone and has not expired at `now`.
