@@ -123,7 +123,7 @@ pub async fn run(args: &ConformanceArgs, output: Arc<Output>) -> Result<Option<R
     }
     let opts = options(args);
     if args.dry_run {
-        output.line(conformance::dry_run(&opts)?.trim_end());
+        output.line(conformance::dry_run::dry_run(&opts)?.trim_end());
         return Ok(None);
     }
     let result = conformance::run(&opts, Arc::clone(&output)).await?;

@@ -353,34 +353,12 @@ output "config_hash" {{
         )
     }
 
-    /// A kube client for `site`'s context.
+    /// A kube client for `site`'s context ([`SiteTarget::client`]).
     ///
     /// # Errors
     /// The kubeconfig could not be read or has no such context.
     pub async fn client(site: &SiteTarget) -> Result<kube::Client, Failure> {
-        let kubeconfig = kube::config::Kubeconfig::read_from(&site.kubeconfig).map_err(|e| {
-            Failure::new(format!(
-                "read kubeconfig {} of site {}: {}",
-                site.kubeconfig.display(),
-                site.name,
-                crate::errors::chain(&e)
-            ))
-        })?;
-        let options = kube::config::KubeConfigOptions {
-            context: Some(site.context.clone()),
-            ..Default::default()
-        };
-        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
-            .await
-            .map_err(|e| {
-                Failure::new(format!(
-                    "context {} of site {}: {}",
-                    site.context,
-                    site.name,
-                    crate::errors::chain(&e)
-                ))
-            })?;
-        kube::Client::try_from(config).map_err(Failure::from)
+        site.client().await
     }
 
     /// Polls `check` every 200 ms until it gives `Some`, at most `timeout`; `what` names the

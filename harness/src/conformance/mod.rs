@@ -55,7 +55,6 @@ use std::time::{Duration, Instant};
 
 pub use capability::{Capabilities, Capability};
 pub use context::Context;
-pub use dry_run::dry_run;
 pub use failure::Failure;
 pub use output::Output;
 pub use result::{CaseResult, Outcome, RunResult, SuiteResult};

@@ -17,7 +17,6 @@ use std::time::Duration;
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams};
 use serde_json::{Value, json};
 
-use super::context::Context;
 use super::target::Target;
 use crate::quay::api_resource;
 
@@ -111,7 +110,7 @@ pub async fn label(target: &Target, names: &[String], run: &str, scenario: &str)
     }
     let patch = json!({"metadata": {"labels": labels(run, scenario)}});
     for site in &target.sites {
-        let api = match Context::client(site).await {
+        let api = match site.client().await {
             Ok(client) => namespaces_api(client),
             Err(e) => {
                 problems.push(e.to_string());
@@ -158,7 +157,7 @@ pub async fn delete(
         return problems;
     }
     for site in &target.sites {
-        let api = match Context::client(site).await {
+        let api = match site.client().await {
             Ok(client) => namespaces_api(client),
             Err(e) => {
                 problems.push(e.to_string());
@@ -225,7 +224,7 @@ pub async fn delete(
 pub async fn list(target: &Target, run: &str) -> Result<BTreeMap<String, Vec<String>>, String> {
     let mut found = BTreeMap::new();
     for site in &target.sites {
-        let api = namespaces_api(Context::client(site).await.map_err(|e| e.to_string())?);
+        let api = namespaces_api(site.client().await.map_err(|e| e.to_string())?);
         let all = api.list(&ListParams::default()).await.map_err(|e| {
             format!(
                 "list namespaces on {}: {}",

@@ -33,6 +33,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::failure::Failure;
 use crate::services::ServicesFile;
 
 /// Why a target file could not be read or written, or is not usable.
@@ -273,6 +274,39 @@ impl Target {
             secrets.push((format!("{location} secret key"), s3.secret_key.clone()));
         }
         secrets
+    }
+}
+
+impl SiteTarget {
+    /// A kube client for this site's context.
+    ///
+    /// # Errors
+    /// The kubeconfig could not be read or has no such context.
+    pub async fn client(&self) -> Result<kube::Client, Failure> {
+        let site = self;
+        let kubeconfig = kube::config::Kubeconfig::read_from(&site.kubeconfig).map_err(|e| {
+            Failure::new(format!(
+                "read kubeconfig {} of site {}: {}",
+                site.kubeconfig.display(),
+                site.name,
+                crate::errors::chain(&e)
+            ))
+        })?;
+        let options = kube::config::KubeConfigOptions {
+            context: Some(site.context.clone()),
+            ..Default::default()
+        };
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .map_err(|e| {
+                Failure::new(format!(
+                    "context {} of site {}: {}",
+                    site.context,
+                    site.name,
+                    crate::errors::chain(&e)
+                ))
+            })?;
+        kube::Client::try_from(config).map_err(Failure::from)
     }
 }
 

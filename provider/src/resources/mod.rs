@@ -36,6 +36,7 @@ mod georep_site_guards;
 mod georep_site_import;
 pub mod georep_site_manifests_data_source;
 mod georep_site_model;
+mod georep_site_remove;
 pub mod georep_site_resource;
 mod georep_site_wait;
 mod georep_site_write_only;

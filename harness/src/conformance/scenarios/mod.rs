@@ -3,11 +3,13 @@
 //! ones that upgrade the operator last, each one minor further, after the upgrade refusals
 //! that need a minor left above the sites).
 
+mod background;
 pub mod bad_input;
 mod common;
 pub mod faults;
 pub mod gitops;
 pub mod global;
+mod global_client;
 pub mod hostname;
 pub mod lifecycle;
 pub mod resume;

@@ -6,9 +6,8 @@
 //! Everything goes through the [`Target`](crate::conformance::Target): the sites' kubeconfig
 //! contexts, the operator install it names, its global endpoints.
 
-use std::io::Read as _;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::batch::v1::Job;
@@ -26,14 +25,15 @@ use crate::ensure;
 use crate::quay::{COMPONENT_LABEL, Catalogue, QuayVersion, quay_registry_resource};
 use crate::terraform::Workdir;
 
+pub use super::background::Background;
+pub use super::global_client::{Client, outages, served_throughout, summarize};
+
 /// The upgrade's Lease on the primary.
 pub const LEASE: &str = "quay-georep-upgrade";
 /// The upgrade's progress record (a ConfigMap) on the primary.
 pub const PROGRESS: &str = "quay-georep-upgrade-progress";
 /// The operator's migration Job of [`REGISTRY`].
 pub const MIGRATION_JOB: &str = "registry-quay-app-upgrade";
-/// How long a wait of an upgrade scenario may take (a real cluster's migration included).
-pub const WAIT: Duration = Duration::from_secs(600);
 /// How long each migration revision takes while a scenario that must act during the
 /// primary's migration runs, on a backend that can slow them ([`MigrationPace`]).
 pub const SLOW_MIGRATION: Duration = Duration::from_millis(700);
@@ -534,335 +534,6 @@ impl Drop for SlowedMigrations<'_> {
     }
 }
 
-/// `terraform apply` running in its own process group, so that Terraform and the provider it
-/// starts can be killed together; its output goes to `apply-<n>.log` in its directory.
-pub struct Background {
-    child: std::process::Child,
-    log: std::path::PathBuf,
-}
-
-impl Background {
-    /// Starts `terraform apply` in `dir` with `env` added.
-    ///
-    /// # Errors
-    /// Terraform could not start or its log could not be made.
-    pub fn apply(dir: &Workdir, name: &str, env: &[(&str, &str)]) -> Result<Self, Failure> {
-        use std::os::unix::process::CommandExt as _;
-        let log = dir.path().join(format!("{name}.log"));
-        let open = |path: &std::path::Path| {
-            std::fs::File::create(path)
-                .map_err(|e| Failure::new(format!("create {}: {e}", path.display())))
-        };
-        let file = open(&log)?;
-        let err = file
-            .try_clone()
-            .map_err(|e| Failure::new(format!("open {}: {e}", log.display())))?;
-        let mut command = dir.command(&["apply", "-auto-approve", "-json", "-input=false"]);
-        command
-            .envs(env.iter().copied())
-            .stdout(file)
-            .stderr(err)
-            .process_group(0);
-        let child = command
-            .spawn()
-            .map_err(|e| Failure::new(format!("start terraform apply: {e}")))?;
-        Ok(Self { child, log })
-    }
-
-    /// The file its output goes to.
-    #[must_use]
-    pub fn log(&self) -> &std::path::Path {
-        &self.log
-    }
-
-    /// Its output so far.
-    #[must_use]
-    pub fn output(&self) -> String {
-        let mut text = String::new();
-        if let Ok(mut f) = std::fs::File::open(&self.log) {
-            let _ = f.read_to_string(&mut text);
-        }
-        text
-    }
-
-    /// Whether it has ended.
-    pub fn ended(&mut self) -> bool {
-        !matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// Polls `check` every 20 ms until it gives true.
-    ///
-    /// # Errors
-    /// The apply ended first, or [`WAIT`] passed, with the end of its output.
-    pub fn wait_for(
-        &mut self,
-        ctx: &Context<'_>,
-        what: &str,
-        mut check: impl AsyncFnMut() -> bool,
-    ) -> Result<(), Failure> {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if ctx.block_on(check()) {
-                return Ok(());
-            }
-            if self.ended() || Instant::now() >= deadline {
-                return Err(Failure::new(format!(
-                    "the apply ended or stalled before {what}: {}",
-                    tail(&self.output())
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// SIGKILL to Terraform and every process it started (the provider).
-    ///
-    /// # Errors
-    /// The kill failed.
-    pub fn kill(mut self) -> Result<(), Failure> {
-        let killed = self.kill_group();
-        let _ = self.child.wait();
-        match killed {
-            Ok(status) if status.success() => Ok(()),
-            Ok(status) => Err(Failure::new(format!(
-                "kill of process group {}: {status}",
-                self.child.id()
-            ))),
-            Err(e) => Err(Failure::new(format!("run kill: {e}"))),
-        }
-    }
-
-    fn kill_group(&self) -> std::io::Result<std::process::ExitStatus> {
-        std::process::Command::new("kill")
-            .args(["-KILL", "--", &format!("-{}", self.child.id())])
-            .status()
-    }
-
-    /// Waits for the apply to end.
-    ///
-    /// # Errors
-    /// It failed (with the end of its output), or could not be waited for.
-    pub fn finish(mut self) -> Result<String, Failure> {
-        let deadline = Instant::now() + WAIT;
-        while !self.ended() {
-            if Instant::now() >= deadline {
-                return Err(Failure::new(format!(
-                    "the apply did not end within {} s: {}",
-                    WAIT.as_secs(),
-                    tail(&self.output())
-                )));
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let status = self
-            .child
-            .wait()
-            .map_err(|e| Failure::new(format!("wait for terraform apply: {e}")))?;
-        let output = self.output();
-        ensure!(
-            status.success(),
-            "terraform apply failed ({status}): {}",
-            tail(&output)
-        );
-        Ok(output)
-    }
-}
-
-impl Drop for Background {
-    /// A scenario that fails while the apply still runs kills it and its provider, so the
-    /// run reports the failure instead of waiting behind a provider that keeps retrying.
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = self.kill_group();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// The error diagnostics in a `-json` log, or its last lines.
-fn tail(output: &str) -> String {
-    let errors: Vec<String> = output
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|v| v["@level"] == "error")
-        .map(|v| v["@message"].as_str().unwrap_or_default().to_owned())
-        .collect();
-    if errors.is_empty() {
-        let lines: Vec<&str> = output.lines().collect();
-        lines[lines.len().saturating_sub(5)..].join("\n")
-    } else {
-        errors.join("; ")
-    }
-}
-
-/// One request of a [`Client`] of a global name.
-#[derive(Debug, Clone)]
-pub struct Probe {
-    /// When it was sent.
-    pub at: Instant,
-    /// The status (`None`: no answer at all).
-    pub status: Option<u16>,
-    /// The site that answered.
-    pub site: Option<String>,
-    /// The Quay version the answer reported.
-    pub version: Option<String>,
-}
-
-impl Probe {
-    /// Whether a site answered (any status but 503).
-    #[must_use]
-    pub fn answered(&self) -> bool {
-        self.status.is_some_and(|s| s != 503)
-    }
-}
-
-/// A client of a global name in the background: one request every 50 ms, as a user of the
-/// registry would send them, until [`Client::stop`].
-pub struct Client {
-    task: tokio::task::JoinHandle<()>,
-    probes: Arc<Mutex<Vec<Probe>>>,
-}
-
-impl Client {
-    /// Starts asking `url` on `ctx`'s runtime.
-    #[must_use]
-    pub fn start(ctx: &Context<'_>, url: String) -> Self {
-        let probes = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&probes);
-        let task = ctx.runtime.spawn(async move {
-            loop {
-                let at = Instant::now();
-                let probe = match crate::lb::get(&url).await {
-                    Ok(answer) => Probe {
-                        at,
-                        status: Some(answer.status),
-                        version: answer.json()["version"].as_str().map(str::to_owned),
-                        site: answer.site,
-                    },
-                    Err(_) => Probe {
-                        at,
-                        status: None,
-                        site: None,
-                        version: None,
-                    },
-                };
-                sink.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push(probe);
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        });
-        Self { task, probes }
-    }
-
-    /// Stops and returns every probe, in order.
-    #[must_use]
-    pub fn stop(self) -> Vec<Probe> {
-        self.task.abort();
-        self.probes
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-}
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// The outages in `probes`: runs of requests no site answered.
-#[must_use]
-pub fn outages(probes: &[Probe]) -> usize {
-    probes
-        .windows(2)
-        .filter(|pair| pair[0].answered() && !pair[1].answered())
-        .count()
-        + usize::from(probes.first().is_some_and(|p| !p.answered()))
-}
-
-/// Fails unless a client of the global Quay name saw `from` first and `to` last, never `from`
-/// again once `to` answered, never `from` after `migration_seen` (when the primary's migration
-/// was first seen running), and one outage at most (the primary's migration).
-///
-/// # Errors
-/// The first broken expectation, with a summary of the probes.
-pub fn served_throughout(
-    probes: &[Probe],
-    from: QuayVersion,
-    to: QuayVersion,
-    migration_seen: Option<Instant>,
-) -> Result<(), Failure> {
-    let (from, to) = (from.to_string(), to.to_string());
-    let answered: Vec<&Probe> = probes.iter().filter(|p| p.answered()).collect();
-    let summary = || summarize(probes);
-    ensure!(
-        answered.first().and_then(|p| p.version.as_deref()) == Some(from.as_str()),
-        "the global name did not answer from Quay {from} first: {}",
-        summary()
-    );
-    ensure!(
-        answered.last().and_then(|p| p.version.as_deref()) == Some(to.as_str()),
-        "the global name did not answer from Quay {to} last: {}",
-        summary()
-    );
-    if let Some(first_new) = answered
-        .iter()
-        .position(|p| p.version.as_deref() == Some(to.as_str()))
-    {
-        ensure!(
-            answered[first_new..]
-                .iter()
-                .all(|p| p.version.as_deref() == Some(to.as_str())),
-            "Quay {from} answered after {to} did: {}",
-            summary()
-        );
-    }
-    if let Some(seen) = migration_seen {
-        let old = answered
-            .iter()
-            .filter(|p| p.at >= seen && p.version.as_deref() != Some(to.as_str()))
-            .count();
-        ensure!(
-            old == 0,
-            "{old} answers of the global name came from an old version after the primary's \
-             migration had started: {}",
-            summary()
-        );
-    }
-    let outages = outages(probes);
-    ensure!(
-        outages <= 1,
-        "{outages} outages of the global name: {}",
-        summary()
-    );
-    Ok(())
-}
-
-/// `probes` as runs of equal answers: `3x us-east 3.17.4, 5x none, ...`.
-#[must_use]
-pub fn summarize(probes: &[Probe]) -> String {
-    let mut runs: Vec<(String, usize)> = Vec::new();
-    for p in probes {
-        let label = match (&p.status, &p.site, &p.version) {
-            (Some(status), Some(site), version) if *status != 503 => {
-                format!("{site} {}", version.as_deref().unwrap_or("(no version)"))
-            }
-            (Some(status), _, _) => format!("status {status}"),
-            (None, _, _) => "no answer".to_owned(),
-        };
-        match runs.last_mut() {
-            Some((last, n)) if *last == label => *n += 1,
-            _ => runs.push((label, 1)),
-        }
-    }
-    runs.iter()
-        .map(|(label, n)| format!("{n}x {label}"))
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
 /// The `QuayRegistry` API of `site` in `namespace`.
 ///
 /// # Errors
@@ -881,7 +552,10 @@ pub async fn registry_api(
 
 #[cfg(test)]
 mod tests {
+    use std::time::Instant;
+
     use super::*;
+    use crate::conformance::scenarios::global_client::Probe;
 
     fn probe(status: Option<u16>, version: Option<&str>) -> Probe {
         Probe {

@@ -10,7 +10,7 @@
 
 use std::fmt;
 
-use super::request::{OperatorInput, required_name};
+use super::site::is_dns_label;
 use crate::georep::issue::Issue;
 use crate::georep::path::FieldPath;
 
@@ -36,13 +36,14 @@ impl fmt::Display for CatalogSourceRef {
     reason = "the outer None says an issue was reported"
 )]
 pub(super) fn check(
-    op: &OperatorInput,
+    source: Option<&str>,
+    source_namespace: Option<&str>,
     issues: &mut Vec<Issue>,
 ) -> Option<Option<CatalogSourceRef>> {
-    match (op.source.as_deref(), op.source_namespace.as_deref()) {
+    match (source, source_namespace) {
         (None, None) => Some(None),
         (Some(_), None) | (None, Some(_)) => {
-            let missing = if op.source.is_none() {
+            let missing = if source.is_none() {
                 "source"
             } else {
                 "source_namespace"
@@ -69,12 +70,16 @@ pub(super) fn check(
 }
 
 /// An error for each of `source` and `source_namespace` set with the deployment method.
-pub(super) fn refuse_with_deployment(op: &OperatorInput, issues: &mut Vec<Issue>) {
-    for (field, value) in [
-        ("source", &op.source),
-        ("source_namespace", &op.source_namespace),
+pub(super) fn refuse_with_deployment(
+    source_set: bool,
+    source_namespace_set: bool,
+    issues: &mut Vec<Issue>,
+) {
+    for (field, set) in [
+        ("source", source_set),
+        ("source_namespace", source_namespace_set),
     ] {
-        if value.is_some() {
+        if set {
             issues.push(Issue::error(
                 FieldPath::attr("operator").field(field),
                 "Catalog Source Not Used With Deployment",
@@ -84,5 +89,36 @@ pub(super) fn refuse_with_deployment(op: &OperatorInput, issues: &mut Vec<Issue>
                 ),
             ));
         }
+    }
+}
+
+/// An `operator.<field>` that must be set and be a Kubernetes name (a DNS label).
+pub(super) fn required_name(
+    value: Option<&str>,
+    field: &'static str,
+    issues: &mut Vec<Issue>,
+) -> Option<String> {
+    let path = FieldPath::attr("operator").field(field);
+    match value {
+        None => {
+            issues.push(Issue::error(
+                path,
+                "Missing Operator Attribute",
+                format!("set operator.{field}: the Subscription or Deployment {field}"),
+            ));
+            None
+        }
+        Some(text) if !is_dns_label(text) => {
+            issues.push(Issue::error(
+                path,
+                "Invalid Kubernetes Name",
+                format!(
+                    "operator.{field} is {text:?}: use 1 to 63 lowercase letters, digits or \
+                     dashes, starting and ending with a letter or digit"
+                ),
+            ));
+            None
+        }
+        Some(text) => Some(text.to_owned()),
     }
 }

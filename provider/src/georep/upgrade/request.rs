@@ -22,10 +22,10 @@
 
 use std::time::Duration;
 
-use super::catalog::CatalogSourceRef;
+use super::catalog::{CatalogSourceRef, required_name};
 use super::observation::Observation;
 use super::progress::Progress;
-use super::site::{SiteId, is_dns_label};
+use super::site::SiteId;
 use super::target::TargetVersion;
 use super::versions::{HopError, QuayVersion, Release, catalogue};
 use crate::georep::issue::Issue;
@@ -515,7 +515,8 @@ fn check_operator(
                 (Some(channel), _, _) => Some(channel.clone()),
                 (None, published, _) => published.map(str::to_owned),
             };
-            let catalog = super::catalog::check(op, issues);
+            let catalog =
+                super::catalog::check(op.source.as_deref(), op.source_namespace.as_deref(), issues);
             Some(OperatorMethod::Olm {
                 namespace: namespace?,
                 subscription: name?,
@@ -524,7 +525,11 @@ fn check_operator(
             })
         }
         Some("deployment") => {
-            super::catalog::refuse_with_deployment(op, issues);
+            super::catalog::refuse_with_deployment(
+                op.source.is_some(),
+                op.source_namespace.is_some(),
+                issues,
+            );
             if op.channel.is_some() {
                 issues.push(Issue::error(
                     path().field("channel"),
@@ -589,36 +594,6 @@ fn unknown_images(version: QuayVersion) -> Issue {
              set target_version = \"{newest}\", or upgrade through OLM (method = \"olm\")"
         ),
     )
-}
-
-pub(super) fn required_name(
-    value: Option<&str>,
-    field: &'static str,
-    issues: &mut Vec<Issue>,
-) -> Option<String> {
-    let path = FieldPath::attr("operator").field(field);
-    match value {
-        None => {
-            issues.push(Issue::error(
-                path,
-                "Missing Operator Attribute",
-                format!("set operator.{field}: the Subscription or Deployment {field}"),
-            ));
-            None
-        }
-        Some(text) if !is_dns_label(text) => {
-            issues.push(Issue::error(
-                path,
-                "Invalid Kubernetes Name",
-                format!(
-                    "operator.{field} is {text:?}: use 1 to 63 lowercase letters, digits or \
-                     dashes, starting and ending with a letter or digit"
-                ),
-            ));
-            None
-        }
-        Some(text) => Some(text.to_owned()),
-    }
 }
 
 fn check_lease(text: Option<&str>, issues: &mut Vec<Issue>) -> Option<Duration> {
