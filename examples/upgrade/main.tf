@@ -35,7 +35,7 @@ data "quay_georep_config" "shared" {
     driver     = "radosgw"
     hostname   = var.storage["us_east"].hostname
     port       = var.storage["us_east"].port
-    is_secure  = false
+    is_secure  = var.storage_is_secure
     bucket     = var.storage["us_east"].bucket
     access_key = var.storage["us_east"].access_key
     secret_key = var.storage["us_east"].secret_key
@@ -46,7 +46,7 @@ data "quay_georep_config" "shared" {
     driver     = "radosgw"
     hostname   = var.storage["eu_west"].hostname
     port       = var.storage["eu_west"].port
-    is_secure  = false
+    is_secure  = var.storage_is_secure
     bucket     = var.storage["eu_west"].bucket
     access_key = var.storage["eu_west"].access_key
     secret_key = var.storage["eu_west"].secret_key
@@ -57,7 +57,7 @@ data "quay_georep_config" "shared" {
     driver     = "radosgw"
     hostname   = var.storage["ap_south"].hostname
     port       = var.storage["ap_south"].port
-    is_secure  = false
+    is_secure  = var.storage_is_secure
     bucket     = var.storage["ap_south"].bucket
     access_key = var.storage["ap_south"].access_key
     secret_key = var.storage["ap_south"].secret_key
@@ -76,6 +76,21 @@ resource "quay_georep_site" "us_east" {
   namespace   = "quay-enterprise"
   config_yaml = data.quay_georep_config.shared.config_yaml
   location    = "us_east"
+
+  # OpenShift: the operator manages the Route (host SERVER_HOSTNAME). Plain Kubernetes: no
+  # Route API, so the Route is unmanaged and your Ingress serves SERVER_HOSTNAME with the
+  # certificate below (see README.md).
+  route {
+    managed = var.platform == "openshift"
+  }
+
+  dynamic "tls" {
+    for_each = var.tls_certificate == null ? [] : [1]
+    content {
+      certificate = var.tls_certificate
+      private_key = var.tls_private_key
+    }
+  }
 
   quay {
     replicas = 2
@@ -97,6 +112,21 @@ resource "quay_georep_site" "eu_west" {
   config_yaml = data.quay_georep_config.shared.config_yaml
   location    = "eu_west"
 
+  # OpenShift: the operator manages the Route (host SERVER_HOSTNAME). Plain Kubernetes: no
+  # Route API, so the Route is unmanaged and your Ingress serves SERVER_HOSTNAME with the
+  # certificate below (see README.md).
+  route {
+    managed = var.platform == "openshift"
+  }
+
+  dynamic "tls" {
+    for_each = var.tls_certificate == null ? [] : [1]
+    content {
+      certificate = var.tls_certificate
+      private_key = var.tls_private_key
+    }
+  }
+
   quay {
     replicas = 2
   }
@@ -116,6 +146,21 @@ resource "quay_georep_site" "ap_south" {
   namespace   = "quay-enterprise"
   config_yaml = data.quay_georep_config.shared.config_yaml
   location    = "ap_south"
+
+  # OpenShift: the operator manages the Route (host SERVER_HOSTNAME). Plain Kubernetes: no
+  # Route API, so the Route is unmanaged and your Ingress serves SERVER_HOSTNAME with the
+  # certificate below (see README.md).
+  route {
+    managed = var.platform == "openshift"
+  }
+
+  dynamic "tls" {
+    for_each = var.tls_certificate == null ? [] : [1]
+    content {
+      certificate = var.tls_certificate
+      private_key = var.tls_private_key
+    }
+  }
 
   quay {
     replicas = 2

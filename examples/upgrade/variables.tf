@@ -59,3 +59,33 @@ variable "clair_database_uri" {
   default     = null
   sensitive   = true
 }
+
+variable "storage_is_secure" {
+  description = "whether the buckets' endpoints speak HTTPS: false for the local backend's S3 servers, true for real buckets"
+  type        = bool
+  default     = false
+}
+
+variable "platform" {
+  description = "openshift (the operator manages the Route) or kubernetes (no Route API: route unmanaged, your Ingress serves server_hostname with tls_certificate)"
+  type        = string
+  default     = "openshift"
+
+  validation {
+    condition     = contains(["openshift", "kubernetes"], var.platform)
+    error_message = "The platform must be openshift or kubernetes."
+  }
+}
+
+variable "tls_certificate" {
+  description = "PEM certificate (chain) for server_hostname; required with platform = kubernetes, optional on OpenShift (the Route then passes TLS through to Quay)"
+  type        = string
+  default     = null
+}
+
+variable "tls_private_key" {
+  description = "PEM private key of tls_certificate"
+  type        = string
+  default     = null
+  sensitive   = true
+}

@@ -103,14 +103,33 @@ impl Cluster {
         let list_params = ListParams::default()
             .fields(field_selector)
             .labels(label_selector);
+        // What the wait last saw: a read cut short by the wait's own deadline reports it as
+        // the timeout it is, not as a failed read.
+        let mut last_seen: Option<String> = None;
         loop {
-            let list = budget::within(
+            let listed = budget::within(
                 Some(options.deadline),
                 options.stop.clone(),
                 with_retry(&options.what, || api.list(&list_params)),
             )
-            .await
-            .map_err(|failure| self.failed("read", options.what.clone(), failure))?;
+            .await;
+            let list = match listed {
+                Ok(list) => list,
+                Err(failure) => {
+                    let now = Instant::now();
+                    if now >= options.deadline
+                        && let Some(last) = last_seen.take()
+                    {
+                        return Err(Error::Timeout {
+                            cluster: self.key.clone(),
+                            what: options.what.clone(),
+                            waited: now - started,
+                            last,
+                        });
+                    }
+                    return Err(self.failed("read", options.what.clone(), failure));
+                }
+            };
             let version = list.metadata.resource_version.clone().unwrap_or_default();
             let items = list
                 .items
@@ -137,6 +156,7 @@ impl Cluster {
                     last: state,
                 });
             }
+            last_seen = Some(state.clone());
             if now - last_report >= PROGRESS_EVERY {
                 info!(cluster = %self.key, what = %options.what, %state, waited_s = (now - started).as_secs(), "still waiting");
                 last_report = now;

@@ -443,7 +443,10 @@ impl Resource<ProviderData> for GeoRepSiteResource {
             results.namespace_created = Field::Unknown;
         }
         results.write_into(request.planned);
+        // Only a new site's plan reads every cluster's operator: a refresh plan of existing
+        // sites stays one read per site (their differences are the upgrade's to report).
         if let Some(data) = data
+            && creating
             && pending.is_none()
             && request.config.is_wholly_known()
         {

@@ -222,6 +222,10 @@ fn the_site_data_source_reads_a_live_site_and_a_new_site_on_another_operator_ver
         );
         assert_eq!(eu_west.cluster.faults().counters().writes, 0);
 
+        // The refused site goes, as a user would drop it: a destroy still plans the
+        // configuration's new resources first.
+        dir.write_main_tf(&main_tf(&format!("{}{READ_US_EAST}", site("us_east"))))
+            .unwrap();
         let destroyed = dir.destroy().unwrap();
         assert!(destroyed.succeeded(), "{:#?}", destroyed.events);
         assert_eq!(env.ledger().violations(), []);

@@ -32,7 +32,7 @@ fn storage(location: &str) -> String {
     driver     = "radosgw"
     hostname   = "s3.{host}.example.com"
     port       = 9000
-    bucket     = "quay-{location}"
+    bucket     = "quay-{host}"
     access_key = "ak-{location}"
     secret_key = "sk-{location}-0123456789"
   }}

@@ -238,18 +238,26 @@ fn without_routes(dir: &Workdir) {
     dir.write_file("global.crt", &pair.cert.pem()).unwrap();
     dir.write_file("global.key", &pair.signing_key.serialize_pem())
         .unwrap();
-    let mut main = example("three-sites", "main.tf");
-    for location in ["us_east", "eu_west", "ap_south"] {
-        let line = format!("  location    = \"{location}\"\n");
-        assert!(main.contains(&line), "examples/three-sites has no {line:?}");
-        main = main.replace(
-            &line,
-            &format!(
-                "{line}\n  route {{\n    managed = false\n  }}\n\n  tls {{\n    \
-                 certificate = file(\"global.crt\")\n    private_key = file(\"global.key\")\n  }}\n"
-            ),
+    // The example's Kubernetes form: an unmanaged route and the `tls` block, here with the
+    // certificate for the global hostname.
+    let example_main = example("three-sites", "main.tf");
+    for needle in [
+        "managed = var.platform == \"openshift\"",
+        "for_each = var.tls_certificate == null ? [] : [1]",
+    ] {
+        assert!(
+            example_main.contains(needle),
+            "examples/three-sites has no {needle:?}"
         );
     }
+    let main = example_main
+        .replace("managed = var.platform == \"openshift\"", "managed = false")
+        .replace(
+            "for_each = var.tls_certificate == null ? [] : [1]",
+            "for_each = [1]",
+        )
+        .replace("var.tls_certificate", "file(\"global.crt\")")
+        .replace("var.tls_private_key", "file(\"global.key\")");
     dir.write_file("main.tf", &main).unwrap();
 }
 
