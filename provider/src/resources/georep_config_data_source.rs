@@ -5,7 +5,7 @@
 //! attribute path, at plan time) and renders the file and its hash.
 //!
 //! `ephemeral "quay_georep_config"` (`georep_config_ephemeral.rs`) is the same schema,
-//! validation and rendering ([`schema`], [`check`], [`rendered`]) without the state.
+//! validation and rendering (`schema`, `check`, `rendered`) without the state.
 //!
 //! `extra_config`, `database.connection_args` and `builders.executor_config` are maps of any
 //! shape (`dynamic` in the schema), so HCL objects and `yamldecode(file(...))` both work.

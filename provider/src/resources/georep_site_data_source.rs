@@ -1,7 +1,7 @@
 //! `data "quay_georep_site"`: one live site, read without managing it.
 //!
 //! Reads the `QuayRegistry` `name` in `namespace` on cluster `cluster`, its config bundle
-//! Secret and its Route, and reports what [`SiteReport`] and [`SiteEndpoints`] make of them,
+//! Secret and its Route, and reports what [`SiteReport`] and `SiteEndpoints` make of them,
 //! plus the Quay Operator version on that cluster. Nothing is written. A site that does not
 //! exist is an error (a data source that reads nothing cannot be used by what depends on it).
 

@@ -37,7 +37,7 @@
 //!
 //! A site whose config comes from the write-only `config_yaml_wo` has no config in its state.
 //! Apply takes it from the configuration and marks the bundle Secret
-//! ([`WRITE_ONLY_ANNOTATION`]); read renders the site from the live bundle's `config.yaml`
+//! (`WRITE_ONLY_ANNOTATION`); read renders the site from the live bundle's `config.yaml`
 //! (in memory only); delete needs only the site's `id`; import leaves `config_yaml` out of
 //! the state of a marked site.
 
