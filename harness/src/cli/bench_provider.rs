@@ -24,8 +24,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use crate::cli::bench_plan::NULL_PROVIDER_DIR;
-use crate::terraform::{self, DevOverride, TerraformBinary, Workdir, binaries_under_test};
+use crate::cli::bench_plan::{self, NULL_PROVIDER_DIR};
+use crate::terraform::{self, DevOverride, TerraformBinary, Workdir};
 
 /// The go-plugin handshake cookie Terraform sets for every provider it starts.
 const COOKIE: (&str, &str) = (
@@ -442,15 +442,8 @@ fn programs(args: &ProviderArgs) -> Result<Programs, Error> {
     if !null_dir.join(NULL_EXE).is_file() {
         return Err(Error::NullProviderMissing { dir: null_dir });
     }
-    let terraforms = if args.terraforms.is_empty() {
-        binaries_under_test().map_err(Error::Terraforms)?
-    } else {
-        args.terraforms
-            .iter()
-            .map(|p| TerraformBinary::probe(p))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(Error::Terraforms)?
-    };
+    let terraforms =
+        bench_plan::terraforms_to_measure(&args.terraforms).map_err(Error::Terraforms)?;
     Ok(Programs {
         quay: quay_dir.join(terraform::PROVIDER_EXE),
         null: null_dir.join(NULL_EXE),

@@ -283,17 +283,16 @@ impl SiteTarget {
     /// # Errors
     /// The kubeconfig could not be read or has no such context.
     pub async fn client(&self) -> Result<kube::Client, Failure> {
-        let site = self;
-        let kubeconfig = kube::config::Kubeconfig::read_from(&site.kubeconfig).map_err(|e| {
+        let kubeconfig = kube::config::Kubeconfig::read_from(&self.kubeconfig).map_err(|e| {
             Failure::new(format!(
                 "read kubeconfig {} of site {}: {}",
-                site.kubeconfig.display(),
-                site.name,
+                self.kubeconfig.display(),
+                self.name,
                 crate::errors::chain(&e)
             ))
         })?;
         let options = kube::config::KubeConfigOptions {
-            context: Some(site.context.clone()),
+            context: Some(self.context.clone()),
             ..Default::default()
         };
         let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
@@ -301,8 +300,8 @@ impl SiteTarget {
             .map_err(|e| {
                 Failure::new(format!(
                     "context {} of site {}: {}",
-                    site.context,
-                    site.name,
+                    self.context,
+                    self.name,
                     crate::errors::chain(&e)
                 ))
             })?;

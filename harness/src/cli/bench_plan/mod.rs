@@ -461,6 +461,19 @@ async fn serial_plan(
     Ok((starts.lines().count(), connections))
 }
 
+/// The Terraform binaries a benchmark measures: those named with `--terraform`, else every
+/// Terraform under test.
+///
+/// # Errors
+/// A named binary cannot be probed, or no Terraform under test is found.
+pub fn terraforms_to_measure(named: &[PathBuf]) -> Result<Vec<TerraformBinary>, terraform::Error> {
+    if named.is_empty() {
+        binaries_under_test()
+    } else {
+        named.iter().map(|p| TerraformBinary::probe(p)).collect()
+    }
+}
+
 /// Runs the benchmark: starts the local backend, measures every size with every Terraform,
 /// destroys what it applied and stops the backend.
 ///
@@ -479,15 +492,7 @@ pub async fn run(args: &PlanArgs) -> Result<PlanReport, Error> {
     if !null_dir.join("terraform-provider-null_v2.1.2_x4").is_file() {
         return Err(Error::NullProviderMissing { dir: null_dir });
     }
-    let terraforms = if args.terraforms.is_empty() {
-        binaries_under_test().map_err(Error::Terraforms)?
-    } else {
-        args.terraforms
-            .iter()
-            .map(|p| TerraformBinary::probe(p))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(Error::Terraforms)?
-    };
+    let terraforms = terraforms_to_measure(&args.terraforms).map_err(Error::Terraforms)?;
     let state = tempfile::tempdir().map_err(|source| Error::Write {
         path: std::env::temp_dir(),
         source,
