@@ -5,10 +5,18 @@
 
 use georep_harness::cli::{BenchTarget, Cli, Command};
 
+/// The log filter when `GEOREP_LOG` is unset or invalid.
+const DEFAULT_LOG: &str = "error,kube_client::client::builder=off";
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Without GEOREP_LOG: errors only, and not kube's own line for each failed request (the
+    // harness reports what failed, with its context; a scenario that cuts a cluster off would
+    // otherwise fill the terminal with them).
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GEOREP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_LOG));
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("GEOREP_LOG"))
+        .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
     georep_harness::sim::install_crypto_provider();

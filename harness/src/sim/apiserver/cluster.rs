@@ -1,9 +1,13 @@
-//! One running simulated cluster: its state, its listener, its lifecycle.
+//! One running simulated cluster: its state, its listeners, its lifecycle.
 //!
-//! [`SimCluster::start`] binds a loopback port, serves HTTPS (or plain HTTP) with hyper,
-//! and returns a handle with the URL, CA, token, a kubeconfig and a kube-rs client. The
-//! unreachable fault is implemented here: the listener is closed (connections are refused)
-//! and open connections are dropped until the cluster is reachable again.
+//! [`SimCluster::start`] binds two loopback ports that serve the same API with hyper over
+//! HTTPS (or plain HTTP): the external one, which the kubeconfig names and the provider
+//! uses, and the in-cluster one (a real cluster's `kubernetes.default.svc`), which the
+//! simulated controllers, Quay's replication worker and the harness's own inspection use.
+//! The unreachable fault is implemented here and cuts the external one only: its listener
+//! is closed (connections are refused) and open connections are dropped until the cluster
+//! is reachable again, while the operator, like a real in-cluster operator when the network
+//! between Terraform and the cluster fails, goes on watching and reconciling.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -140,10 +144,20 @@ impl ClusterConfig {
 pub struct SimCluster {
     state: Arc<ClusterState>,
     address: SocketAddr,
+    in_cluster_address: SocketAddr,
     authority: Option<Authority>,
     flavour: Flavour,
     shutdown: watch::Sender<bool>,
-    task: Option<JoinHandle<()>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+/// Which of the cluster's two listeners a connection came through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// The kubeconfig's address: cut by the unreachable fault.
+    External,
+    /// The in-cluster address: never cut.
+    InCluster,
 }
 
 /// 32 bytes from the OS random source, in hex; the bearer token of an HTTPS cluster.
@@ -171,6 +185,20 @@ impl SimCluster {
         let address = listener.local_addr().map_err(|source| Error::Bind {
             site: site.clone(),
             address: requested,
+            source,
+        })?;
+        // The in-cluster address: any free loopback port, whatever `config.port` asks for.
+        let in_cluster_requested = SocketAddr::new(config.bind, 0);
+        let in_cluster = TcpListener::bind(in_cluster_requested)
+            .await
+            .map_err(|source| Error::Bind {
+                site: site.clone(),
+                address: in_cluster_requested,
+                source,
+            })?;
+        let in_cluster_address = in_cluster.local_addr().map_err(|source| Error::Bind {
+            site: site.clone(),
+            address: in_cluster_requested,
             source,
         })?;
         let authority = if config.tls {
@@ -218,20 +246,32 @@ impl SimCluster {
             watches: OpenWatches::default(),
         });
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let task = tokio::spawn(serve(
-            Arc::clone(&state),
-            listener,
-            address,
-            acceptor,
-            shutdown_rx,
-        ));
+        let tasks = vec![
+            tokio::spawn(serve(
+                Arc::clone(&state),
+                listener,
+                address,
+                acceptor.clone(),
+                shutdown_rx.clone(),
+                Reach::External,
+            )),
+            tokio::spawn(serve(
+                Arc::clone(&state),
+                in_cluster,
+                in_cluster_address,
+                acceptor,
+                shutdown_rx,
+                Reach::InCluster,
+            )),
+        ];
         Ok(Self {
             state,
             address,
+            in_cluster_address,
             authority,
             flavour: config.flavour,
             shutdown,
-            task: Some(task),
+            tasks,
         })
     }
 
@@ -252,12 +292,21 @@ impl SimCluster {
 
     /// `https://127.0.0.1:PORT` (or `http://` without TLS).
     pub fn url(&self) -> String {
+        self.url_of(self.address)
+    }
+
+    /// The in-cluster address's URL, which the unreachable fault never cuts.
+    pub fn in_cluster_url(&self) -> String {
+        self.url_of(self.in_cluster_address)
+    }
+
+    fn url_of(&self, address: SocketAddr) -> String {
         let scheme = if self.authority.is_some() {
             "https"
         } else {
             "http"
         };
-        format!("{scheme}://{}", self.address)
+        format!("{scheme}://{address}")
     }
 
     /// The bearer token clients must send (HTTPS only).
@@ -329,27 +378,40 @@ impl SimCluster {
     /// # Errors
     /// [`Error::Kubeconfig`] or [`Error::Client`].
     pub async fn client(&self) -> Result<kube::Client, Error> {
-        self.client_with_agent(None).await
+        self.client_with_agent(self.endpoint(), None).await
     }
 
-    /// A kube-rs client like [`SimCluster::client`] that sends `User-Agent: <name>`, so the
-    /// counters tell its connections from every other client's
+    /// An in-cluster kube-rs client that sends `User-Agent: <name>`, so the counters tell
+    /// its connections from every other client's
     /// ([`Counters::connections_of`](crate::sim::apiserver::Counters::connections_of)). The
-    /// simulated controllers and the harness's own workers use one each.
+    /// simulated controllers and the harness's own workers use one each. It reaches the
+    /// cluster through the in-cluster address, so the unreachable fault, which models the
+    /// network between Terraform and the cluster, does not cut it; every other fault does.
     ///
     /// # Errors
     /// [`Error::Kubeconfig`] or [`Error::Client`] (also for a name that is no header value).
     pub async fn client_for(&self, name: &str) -> Result<kube::Client, Error> {
-        self.client_with_agent(Some(name)).await
+        let endpoint = Endpoint {
+            server: self.in_cluster_url(),
+            ..self.endpoint()
+        };
+        self.client_with_agent(endpoint, Some(name)).await
     }
 
-    async fn client_with_agent(&self, agent: Option<&str>) -> Result<kube::Client, Error> {
+    async fn client_with_agent(
+        &self,
+        endpoint: Endpoint,
+        agent: Option<&str>,
+    ) -> Result<kube::Client, Error> {
         let site = self.site().to_owned();
         let boxed = |e: Box<dyn std::error::Error + Send + Sync>| Error::Client {
             site: site.clone(),
             source: e,
         };
-        let yaml = self.kubeconfig()?;
+        let yaml = kubeconfig::render(&[endpoint]).map_err(|source| Error::Kubeconfig {
+            site: site.clone(),
+            source,
+        })?;
         let kc = kube::config::Kubeconfig::from_yaml(&yaml).map_err(|e| boxed(Box::new(e)))?;
         let options = kube::config::KubeConfigOptions {
             context: Some(site.clone()),
@@ -368,7 +430,7 @@ impl SimCluster {
     /// Stop serving and wait for the accept loop to end.
     pub async fn stop(mut self) {
         self.shutdown.send_replace(true);
-        if let Some(task) = self.task.take() {
+        for task in std::mem::take(&mut self.tasks) {
             // A panicked accept loop has nothing left to stop.
             let _ = task.await;
         }
@@ -387,6 +449,7 @@ async fn serve(
     address: SocketAddr,
     acceptor: Option<tokio_rustls::TlsAcceptor>,
     mut shutdown: watch::Receiver<bool>,
+    reach: Reach,
 ) {
     let mut unreachable = state.faults.unreachable_switch();
     let mut listener = Some(listener);
@@ -394,7 +457,7 @@ async fn serve(
         if *shutdown.borrow() {
             return;
         }
-        let down = *unreachable.borrow_and_update();
+        let down = *unreachable.borrow_and_update() && reach == Reach::External;
         if down {
             listener = None;
         } else if listener.is_none() {
@@ -422,7 +485,7 @@ async fn serve(
                 let state = Arc::clone(&state);
                 let acceptor = acceptor.clone();
                 let shutdown = shutdown.clone();
-                tokio::spawn(connection(state, stream, acceptor, shutdown));
+                tokio::spawn(connection(state, stream, acceptor, shutdown, reach));
             }
         }
     }
@@ -436,6 +499,7 @@ async fn connection(
     stream: tokio::net::TcpStream,
     acceptor: Option<tokio_rustls::TlsAcceptor>,
     mut shutdown: watch::Receiver<bool>,
+    reach: Reach,
 ) {
     let mut unreachable = state.faults.unreachable_switch();
     let service_state = Arc::clone(&state);
@@ -461,7 +525,8 @@ async fn connection(
         loop {
             tokio::select! {
                 r = shutdown.changed() => if r.is_err() || *shutdown.borrow() { return },
-                r = unreachable.changed() => if r.is_err() || *unreachable.borrow() { return },
+                r = unreachable.changed() => if r.is_err()
+                    || (*unreachable.borrow() && reach == Reach::External) { return },
             }
         }
     };

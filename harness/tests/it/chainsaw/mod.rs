@@ -144,11 +144,14 @@ async fn run_dir(dir: &Path) -> Result<(), Failure> {
     let scratch = tempfile::tempdir().unwrap();
     let kubeconfig = scratch.path().join("kubeconfig");
     std::fs::write(&kubeconfig, sim.kubeconfig().unwrap()).unwrap();
+    let shims = scratch.path().join("bin");
+    runner::write_shims(&shims).unwrap();
     let values = std::fs::read_to_string(fixtures().join("values-openshift.yaml")).unwrap();
     let runner = Runner {
         client,
         kubeconfig,
         kubectl: georep_harness::kubectl::find().unwrap_or_else(|e| panic!("{e}")),
+        shims,
         values: serde_saphyr::from_str(&values).unwrap(),
         assert_timeout: Duration::from_secs(20),
         // Upstream allows 10 minutes; `unmanaged_route_tls` polls for 2 minutes in one script.

@@ -11,7 +11,10 @@
 //!   [`super::matching::mismatch`].
 //! - `script`: `content` run by `shell` (default `sh`) with `-c`, in the test's directory,
 //!   with `NAMESPACE` and `KUBECONFIG` set and kubectl first on `PATH`; a non-zero exit or
-//!   the timeout fails the step.
+//!   the timeout fails the step. Before kubectl on `PATH` comes a `sleep` that waits a tenth
+//!   of what it is asked ([`SLEEP_SHIM`]): the cases' scripts pace themselves for a real
+//!   operator (`sleep 5` between polls, two minutes of watching that nothing becomes
+//!   available), while the simulated operator runs its minute-long loops every second or two.
 //!
 //! Not implemented (a test using them fails, naming the operation): `delete`, `patch`,
 //! `update`, `command`, `sleep`, `wait`, JMESPath expressions beyond `$values`/`$namespace`,
@@ -48,6 +51,27 @@ impl std::fmt::Display for Failure {
     }
 }
 
+/// The `sleep` scripts find first on `PATH`: a plain number of seconds is divided by ten; any
+/// other argument (`2m`, `infinity`) goes to the system's `sleep` unchanged.
+pub const SLEEP_SHIM: &str = r#"#!/bin/sh
+case "$1" in
+  ''|*[!0-9.]*) exec /bin/sleep "$@" ;;
+  *) exec /bin/sleep "$(awk -v s="$1" 'BEGIN { printf "%.3f", s / 10 }')" ;;
+esac
+"#;
+
+/// Writes [`SLEEP_SHIM`] as `dir/sleep` (executable), for [`Runner::shims`].
+///
+/// # Errors
+/// The file could not be written.
+pub fn write_shims(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::create_dir_all(dir)?;
+    let sleep = dir.join("sleep");
+    std::fs::write(&sleep, SLEEP_SHIM)?;
+    std::fs::set_permissions(&sleep, std::fs::Permissions::from_mode(0o755))
+}
+
 /// Where and how to run cases.
 pub struct Runner {
     /// A client of the cluster.
@@ -56,6 +80,8 @@ pub struct Runner {
     pub kubeconfig: PathBuf,
     /// The kubectl scripts run.
     pub kubectl: PathBuf,
+    /// A directory put first on scripts' `PATH` ([`write_shims`]).
+    pub shims: PathBuf,
     /// The `--values` document.
     pub values: Value,
     /// How long an `assert` or `error` polls.
@@ -320,7 +346,9 @@ impl Runner {
         let kubectl_dir = self.kubectl.parent().unwrap_or(Path::new("/"));
         let path = std::env::var_os("PATH").unwrap_or_default();
         let path = std::env::join_paths(
-            std::iter::once(kubectl_dir.to_path_buf()).chain(std::env::split_paths(&path)),
+            [self.shims.clone(), kubectl_dir.to_path_buf()]
+                .into_iter()
+                .chain(std::env::split_paths(&path)),
         )
         .map_err(|e| e.to_string())?;
         let mut cmd = tokio::process::Command::new(shell);
