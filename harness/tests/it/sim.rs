@@ -931,6 +931,15 @@ async fn counters_tell_one_reused_connection_from_one_per_client() {
 async fn unreachable_cluster_refuses_connections_until_restored() {
     let (sim, client) = cluster().await;
     let api: Api<ConfigMap> = Api::namespaced(client, "default");
+    // The in-cluster client (the operator's) keeps its watch and its reads while the
+    // network between the outside and the cluster is cut.
+    let in_cluster: Api<ConfigMap> =
+        Api::namespaced(sim.client_for("in-cluster-test").await.unwrap(), "default");
+    let watch = in_cluster
+        .watch(&WatchParams::default(), "0")
+        .await
+        .unwrap();
+    let mut watch = Box::pin(watch);
     sim.faults().set_unreachable(true);
     let addr = sim.address();
     let refused = tokio::time::timeout(Duration::from_secs(5), async {
@@ -943,6 +952,28 @@ async fn unreachable_cluster_refuses_connections_until_restored() {
     });
     refused.await.unwrap();
     assert!(api.list(&ListParams::default()).await.is_err());
+    let made = ConfigMap {
+        metadata: kube::api::ObjectMeta {
+            name: Some("made-while-cut-off".to_owned()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    in_cluster.create(&PostParams::default(), &made).await.unwrap();
+    let seen = tokio::time::timeout(Duration::from_secs(5), async {
+        while let Some(event) = watch.next().await {
+            if let Ok(WatchEvent::Added(cm)) = event
+                && cm.metadata.name.as_deref() == Some("made-while-cut-off")
+            {
+                return true;
+            }
+        }
+        false
+    });
+    assert!(
+        seen.await.unwrap(),
+        "the in-cluster watch ended while the cluster was cut off from outside"
+    );
     sim.faults().set_unreachable(false);
     let back = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
