@@ -10,7 +10,11 @@
 #   1. cargo fmt --all --check
 #   2. cargo clippy --workspace --all-targets --locked -- -D warnings
 #   3. cargo test --workspace --locked, with TF_ACC_TERRAFORM naming Terraform 1.0.3; the
-#      end-to-end tests also run the `terraform` on PATH when it is another version
+#      end-to-end tests also run the `terraform` on PATH when it is another version. Built
+#      once (--no-run); then the unit and doc tests, then the two integration-test binaries
+#      (harness_it, provider_it) at the same time, their lines prefixed with the binary's
+#      name: they spend most of their time waiting on Terraform and the simulated clusters,
+#      so together they take little longer than the longer of the two.
 #   4. cargo doc --workspace --no-deps --locked, with RUSTDOCFLAGS=-D warnings
 # Clippy and the tests share one build profile, so the workspace compiles once.
 set -euo pipefail
@@ -48,8 +52,28 @@ cargo fmt --all --check
 section "cargo clippy --workspace --all-targets --locked -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-section "cargo test --workspace --locked"
-cargo test --workspace --locked
+section "cargo test --workspace --locked --no-run (build every test once)"
+cargo test --workspace --locked --no-run
+
+section "cargo test --workspace --locked --lib --bins, then --doc"
+cargo test --workspace --locked --lib --bins
+cargo test --workspace --locked --doc
+
+section "cargo test --workspace --locked --test harness_it and --test provider_it, at once"
+# Each in a subshell whose status is cargo's (pipefail), its output prefixed as it comes.
+pids=()
+for name in harness_it provider_it; do
+    (cargo test --workspace --locked --test "${name}" 2>&1 | sed -u "s/^/[${name}] /") &
+    pids+=("$!")
+done
+failed=0
+for pid in "${pids[@]}"; do
+    wait "${pid}" || failed=1
+done
+if [[ ${failed} -ne 0 ]]; then
+    echo "integration tests failed: see the lines of the failing binary above" >&2
+    exit 1
+fi
 
 section "cargo doc --workspace --no-deps --locked (RUSTDOCFLAGS=-D warnings)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
