@@ -959,7 +959,10 @@ async fn unreachable_cluster_refuses_connections_until_restored() {
         },
         ..Default::default()
     };
-    in_cluster.create(&PostParams::default(), &made).await.unwrap();
+    in_cluster
+        .create(&PostParams::default(), &made)
+        .await
+        .unwrap();
     let seen = tokio::time::timeout(Duration::from_secs(5), async {
         while let Some(event) = watch.next().await {
             if let Ok(WatchEvent::Added(cm)) = event
