@@ -212,6 +212,16 @@ pub(crate) fn free_port() -> std::io::Result<u16> {
     }
 }
 
+/// How many ports a launcher tries before it reports a start failure.
+pub(crate) const PORT_ATTEMPTS: u32 = 3;
+
+/// Whether a server's log says it could not bind its port (PostgreSQL: "could not bind";
+/// Redis: "Address already in use"), so a launcher should pick another port and start again.
+#[must_use]
+pub(crate) fn port_was_taken(log: &str) -> bool {
+    log.contains("could not bind") || log.contains("Address already in use")
+}
+
 /// Whether a process with this id exists and is not a zombie.
 ///
 /// Zombies count as gone: a daemon such as the postmaster is re-parented when `pg_ctl` exits,
@@ -309,6 +319,19 @@ mod tests {
             line.to_string(),
             r"runuser -u postgres -- /usr/bin/initdb -D '/tmp/state dir/data' 'it'\''s'"
         );
+    }
+
+    #[test]
+    fn a_taken_port_is_told_from_other_start_failures() {
+        assert!(port_was_taken(
+            "LOG:  could not bind IPv4 address \"127.0.0.1\": Address already in use"
+        ));
+        assert!(port_was_taken(
+            "# Warning: Could not create server TCP listening socket 127.0.0.1:6379: bind: Address already in use"
+        ));
+        assert!(!port_was_taken(
+            "FATAL:  data directory has wrong ownership"
+        ));
     }
 
     #[test]

@@ -308,20 +308,37 @@ impl Redis {
             password: Secret::generate(PASSWORD_BYTES).map_err(Error::Random)?,
             stop_timeout: opts.stop_timeout,
         };
-        server.write_config()?;
-        let line = start_line(&opts.binary, &server.dir);
-        let child = line
-            .to_command()
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .map_err(|source| Error::Spawn {
-                binary: opts.binary.clone(),
-                source,
-            })?;
-        server.child = Some(child);
-        server.wait_ready(deadline, opts.start_timeout).await?;
-        Ok(server)
+        // The port was free when picked, but another process can take it before the server
+        // binds it: pick another and start again.
+        let mut attempts = 1;
+        loop {
+            server.write_config()?;
+            let line = start_line(&opts.binary, &server.dir);
+            let child = line
+                .to_command()
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .map_err(|source| Error::Spawn {
+                    binary: opts.binary.clone(),
+                    source,
+                })?;
+            server.child = Some(child);
+            match server.wait_ready(deadline, opts.start_timeout).await {
+                Ok(()) => return Ok(server),
+                Err(Error::Exited { ref log_tail, .. })
+                    if process::port_was_taken(log_tail) && attempts < process::PORT_ATTEMPTS =>
+                {
+                    attempts += 1;
+                    tracing::debug!(port = server.port, "port taken before Redis bound it");
+                    server.port = process::free_port().map_err(|source| Error::Write {
+                        path: server.dir.clone(),
+                        source,
+                    })?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
     }
 
     /// The commands [`Redis::start`] would run, for a dry run.
@@ -396,7 +413,8 @@ impl Redis {
         let text = config_text(&self.dir, Some(self.port), Some(&self.password));
         std::fs::OpenOptions::new()
             .write(true)
-            .create_new(true)
+            .create(true)
+            .truncate(true)
             .mode(0o600)
             .open(&path)
             .and_then(|mut f| f.write_all(text.as_bytes()))

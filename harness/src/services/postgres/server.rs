@@ -71,7 +71,27 @@ impl Postgres {
         server.prepare_dir().await?;
         server.initdb(deadline).await?;
         server.write_settings()?;
-        server.pg_ctl_start(deadline).await?;
+        // The port was free when picked, but another process (a second test binary, an
+        // outgoing connection) can take it before the postmaster binds it: pick another.
+        let mut attempts = 1;
+        loop {
+            match server.pg_ctl_start(deadline).await {
+                Ok(()) => break,
+                Err(Error::Start { ref log_tail, .. })
+                    if process::port_was_taken(log_tail) && attempts < process::PORT_ATTEMPTS =>
+                {
+                    attempts += 1;
+                    tracing::debug!(port = server.port, "port taken before PostgreSQL bound it");
+                    server.port = process::free_port().map_err(|source| Error::Write {
+                        path: server.dir.clone(),
+                        source,
+                    })?;
+                    // Appended again: the last `port` in postgresql.conf wins.
+                    server.write_settings()?;
+                }
+                Err(e) => return Err(e),
+            }
+        }
         let client = server.wait_ready(deadline).await?;
         server.create_role_and_databases(&client).await?;
         if server.with_pg_trgm {
