@@ -144,8 +144,8 @@ impl SharedServices {
         Self::start_with(state_dir, sites, &ServicesOptions::default()).await
     }
 
-    /// Creates `state_dir` if needed (mode 0755: when the harness runs as root, the
-    /// `postgres` user must reach its subdirectory), starts PostgreSQL and Redis in parallel,
+    /// Creates `state_dir` if needed (mode 0700: as root, PostgreSQL keeps its files in a
+    /// directory of the `postgres` user's that the state dir links to), starts PostgreSQL and Redis in parallel,
     /// then one S3 endpoint per site.
     ///
     /// # Errors
@@ -158,8 +158,9 @@ impl SharedServices {
         opts: &ServicesOptions,
     ) -> Result<Self, Error> {
         check_sites(sites)?;
+        // 0700: Terraform's state and services.json, with every password, land here.
         std::fs::DirBuilder::new()
-            .mode(0o755)
+            .mode(0o700)
             .recursive(true)
             .create(state_dir)
             .map_err(|source| Error::StateDir {
@@ -203,7 +204,7 @@ impl SharedServices {
         opts: &ServicesOptions,
     ) -> Result<Vec<String>, Error> {
         check_sites(sites)?;
-        let mut lines = vec![format!("mkdir -p -m 0755 {}", state_dir.display())];
+        let mut lines = vec![format!("mkdir -p -m 0700 {}", state_dir.display())];
         lines.extend(Postgres::describe(state_dir, &opts.postgres));
         lines.extend(Redis::describe(state_dir, &opts.redis));
         for site in sites {

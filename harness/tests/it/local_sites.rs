@@ -49,7 +49,7 @@ impl GeoSites {
     pub async fn start(test: &str, sites: &[&str]) -> Self {
         let dir = tempfile::Builder::new()
             .prefix(&format!("georep-{test}-"))
-            .permissions(std::fs::Permissions::from_mode(0o755))
+            .permissions(std::fs::Permissions::from_mode(0o700))
             .tempdir()
             .unwrap();
         let mut opts = LocalOptions::new(dir.path());

@@ -101,7 +101,7 @@ fn services() -> Arc<Keeper> {
         runtime.block_on(async move {
             let dir = tempfile::Builder::new()
                 .prefix("georep-operator-")
-                .permissions(std::fs::Permissions::from_mode(0o755))
+                .permissions(std::fs::Permissions::from_mode(0o700))
                 .tempdir()
                 .unwrap();
             let services = SharedServices::start(dir.path(), &["us_east", "eu_west"])

@@ -3,7 +3,7 @@
 //! the test with that hint, it never skips) and the in-process S3 endpoints, checked with real
 //! clients (tokio-postgres, RESP, aws-sdk-s3).
 
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt};
 use std::path::Path;
 
 use aws_sdk_s3::error::ProvideErrorMetadata;
@@ -17,12 +17,12 @@ use georep_harness::services::{SERVICES_JSON, ServicesFile, SharedServices};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 
-/// A scratch state dir named after the test, reachable by the `postgres` user (mode 0755,
-/// explicitly: tempfile's default depends on the umask), as `up` would use.
+/// A scratch state dir named after the test, mode 0700 as `up` makes it (explicitly:
+/// tempfile's default depends on the umask); PostgreSQL's own files go elsewhere as root.
 fn state_dir(test: &str) -> tempfile::TempDir {
     tempfile::Builder::new()
         .prefix(&format!("georep-{test}-"))
-        .permissions(std::fs::Permissions::from_mode(0o755))
+        .permissions(std::fs::Permissions::from_mode(0o700))
         .tempdir()
         .expect("the temp dir is writable in tests")
 }
@@ -157,33 +157,37 @@ async fn postgres_refuses_a_state_dir_that_already_holds_one() {
 }
 
 #[tokio::test]
-async fn postgres_as_root_names_a_state_dir_the_postgres_user_cannot_reach() {
-    // As root, the postgres user cannot enter a 0700 directory of root's.
+async fn postgres_starts_in_a_0700_state_dir_and_leaves_nothing_behind() {
+    // As root, the postgres user cannot enter a 0700 directory of root's: the server's files
+    // go into a directory of its own, which the state dir links to.
     let private = tempfile::Builder::new()
         .prefix("georep-pg-private-")
         .permissions(std::fs::Permissions::from_mode(0o700))
         .tempdir()
         .unwrap();
-    let result = Postgres::start(private.path(), &PostgresOptions::default()).await;
+    let server = Postgres::start(private.path(), &PostgresOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("{}", chain(&e)));
+    let link = private.path().join("postgres");
+    let outside = server.dir().to_owned();
     if rustix::process::geteuid().is_root() {
-        let err = result.unwrap_err();
-        let text = chain(&err);
-        assert!(
-            matches!(
-                err,
-                georep_harness::services::postgres::Error::DirNotReachable { .. }
-            ),
-            "{text}"
-        );
-        assert!(text.contains("chmod o+x"), "{text}");
-        assert!(
-            !private.path().join("postgres").exists(),
-            "a failed start leaves no directory"
-        );
+        assert_eq!(std::fs::read_link(&link).unwrap(), outside);
+        let meta = std::fs::metadata(&outside).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o777, 0o700);
+        assert_ne!(meta.uid(), 0, "the server's directory belongs to postgres");
     } else {
-        // Without runuser the server runs as the owner of the directory.
-        result.unwrap().stop().await.unwrap();
+        assert_eq!(
+            outside, link,
+            "without runuser the files stay in the state dir"
+        );
     }
+    assert!(link.join("data/postgresql.conf").exists());
+    server.stop().await.unwrap();
+    assert!(!outside.exists(), "stop removes the server's directory");
+    assert!(
+        link.symlink_metadata().is_err(),
+        "stop removes the link in the state dir"
+    );
 }
 
 #[tokio::test]

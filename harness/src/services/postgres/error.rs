@@ -58,10 +58,11 @@ pub enum Error {
         user: String,
     },
 
-    /// Running as root, but the `postgres` user cannot write its own directory.
+    /// Running as root, but the `postgres` user cannot write its own directory, which is in
+    /// the system's temporary directory.
     #[error(
         "user {user} cannot write {dir}: every parent directory must be searchable by it \
-         (chmod o+x, or use a state dir under /tmp)"
+         (chmod o+x, or point TMPDIR at a directory it can reach)"
     )]
     DirNotReachable {
         /// The user.

@@ -9,9 +9,9 @@
 //! with [`PostgresOptions::with_pg_trgm`] = `false`, for tests of Quay's start-up check).
 //!
 //! `initdb` refuses to run as root, so when the harness runs as root (as CI does) every
-//! server command runs as the `postgres` user through `runuser`, and `STATE_DIR/postgres` is
-//! handed to that user; the state dir itself must then be reachable by it (not inside a
-//! `0700` root-only directory).
+//! server command runs as the `postgres` user through `runuser`, in a directory of that
+//! user's in the system's temporary directory (`georep-postgres-XXXXXX`, mode 0700), which
+//! `STATE_DIR/postgres` links to: the state dir itself stays `0700`, root's alone.
 //!
 //! It does not: install PostgreSQL (see `scripts/install-services.sh`), enable TLS, tune the
 //! server beyond turning durability off (`fsync`, `synchronous_commit`, `full_page_writes`:

@@ -2,7 +2,7 @@
 //! `services::postgres` for what it does and does not do).
 
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -24,7 +24,13 @@ use super::options::{
 /// directory; prefer [`Postgres::stop`], which reports failures.
 #[derive(Debug)]
 pub struct Postgres {
+    /// Where the server's files are: `STATE_DIR/postgres`, or as root a directory of the
+    /// `postgres` user's in the system's temporary directory ([`Self::link`] names it).
     dir: PathBuf,
+    /// As root, `STATE_DIR/postgres`: a symbolic link to [`Self::dir`], so the state
+    /// directory can stay `0700` (Terraform's state, with every secret, lands there) while
+    /// the server, which runs as `postgres`, still reaches its own files.
+    link: Option<PathBuf>,
     bindir: PathBuf,
     run_as: Option<String>,
     port: u16,
@@ -48,16 +54,22 @@ impl Postgres {
         let deadline = Instant::now() + opts.start_timeout;
         let bindir = find_bindir(opts.bindir.as_deref(), opts.start_timeout).await?;
         let run_as = running_as_root().then(|| OS_USER.to_owned());
-        let dir = state_dir.join("postgres");
-        if dir.exists() {
-            return Err(Error::StateExists { dir });
+        let in_state_dir = state_dir.join("postgres");
+        if in_state_dir.symlink_metadata().is_ok() {
+            return Err(Error::StateExists { dir: in_state_dir });
         }
         let port = process::free_port().map_err(|source| Error::Write {
-            path: dir.clone(),
+            path: in_state_dir.clone(),
             source,
         })?;
+        let (dir, link) = if run_as.is_some() {
+            (outside_dir(&in_state_dir)?, Some(in_state_dir))
+        } else {
+            (in_state_dir, None)
+        };
         let mut server = Self {
             dir,
+            link,
             bindir,
             run_as,
             port,
@@ -109,15 +121,20 @@ impl Postgres {
             .clone()
             .unwrap_or_else(|| PathBuf::from(DEBIAN_BINDIR));
         let run_as = running_as_root().then_some(OS_USER);
-        let dir = state_dir.join("postgres");
+        let in_state_dir = state_dir.join("postgres");
         let mut lines = Vec::new();
-        if let Some(user) = run_as {
+        let dir = if let Some(user) = run_as {
+            let dir = std::env::temp_dir().join(format!("{OUTSIDE_PREFIX}XXXXXX"));
             lines.push(format!(
-                "mkdir -m 0700 {} {} && chown {user}: {0} {1}",
+                "mkdir -m 0700 {} {} && chown {user}: {0} {1} && ln -s {0} {}",
                 dir.display(),
-                dir.join("run").display()
+                dir.join("run").display(),
+                in_state_dir.display()
             ));
-        }
+            dir
+        } else {
+            in_state_dir
+        };
         lines.push(initdb_line(&bindir, &dir, run_as).to_string());
         lines.push(format!(
             "# append to {}: {}",
@@ -244,6 +261,15 @@ impl Postgres {
         }
         // Best effort: a leftover directory is reported by the next start (StateExists).
         let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(link) = &self.link {
+            let _ = std::fs::remove_file(link);
+        }
+    }
+
+    /// Where the server's files are (as root, outside the state directory: see [`Self::link`]).
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     fn data_dir(&self) -> PathBuf {
@@ -269,6 +295,12 @@ impl Postgres {
         for dir in [&self.dir, &self.dir.join("run")] {
             std::os::unix::fs::chown(dir, Some(uid), Some(gid)).map_err(|source| Error::Write {
                 path: dir.clone(),
+                source,
+            })?;
+        }
+        if let Some(link) = &self.link {
+            std::os::unix::fs::symlink(&self.dir, link).map_err(|source| Error::Write {
+                path: link.clone(),
                 source,
             })?;
         }
@@ -443,6 +475,24 @@ impl Drop for Postgres {
     }
 }
 
+/// The name of the directory, in the system's temporary directory, that holds the server's
+/// files when it runs as `postgres` ([`Postgres::link`]), before its random suffix.
+const OUTSIDE_PREFIX: &str = "georep-postgres-";
+
+/// A new directory (mode 0700, kept: [`Postgres`] removes it) in the system's temporary
+/// directory for the server's files; `link` is what the error names.
+fn outside_dir(link: &Path) -> Result<PathBuf, Error> {
+    tempfile::Builder::new()
+        .prefix(OUTSIDE_PREFIX)
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+        .map(tempfile::TempDir::keep)
+        .map_err(|source| Error::Write {
+            path: link.to_owned(),
+            source,
+        })
+}
+
 /// The settings appended to `postgresql.conf`; `port` is `None` in dry runs.
 fn settings(dir: &Path, port: Option<u16>) -> String {
     let port = port.map_or_else(|| "<port>".to_owned(), |p| p.to_string());
@@ -609,6 +659,7 @@ mod tests {
     fn database_uris_carry_the_role_password_port_and_database() {
         let server = Postgres {
             dir: PathBuf::from("/nonexistent/georep-test/postgres"),
+            link: None,
             bindir: PathBuf::from(DEBIAN_BINDIR),
             run_as: None,
             port: 54321,

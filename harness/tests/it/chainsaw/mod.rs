@@ -108,10 +108,10 @@ async fn run_dir(dir: &Path) -> Result<(), Failure> {
     use std::os::unix::fs::PermissionsExt as _;
 
     georep_harness::sim::install_crypto_provider();
-    // 0755: when the tests run as root, PostgreSQL runs as `postgres` and must reach it.
+    // 0700, as `up` makes its state dir: as root, PostgreSQL keeps its files elsewhere.
     let state = tempfile::Builder::new()
         .prefix("georep-chainsaw-")
-        .permissions(std::fs::Permissions::from_mode(0o755))
+        .permissions(std::fs::Permissions::from_mode(0o700))
         .tempdir()
         .unwrap();
     let services = SharedServices::start(state.path(), &["chainsaw"])
