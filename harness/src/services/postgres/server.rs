@@ -123,18 +123,17 @@ impl Postgres {
         let run_as = running_as_root().then_some(OS_USER);
         let in_state_dir = state_dir.join("postgres");
         let mut lines = Vec::new();
-        let dir = if let Some(user) = run_as {
-            let dir = std::env::temp_dir().join(format!("{OUTSIDE_PREFIX}XXXXXX"));
+        if let Some(user) = run_as {
+            let outside = std::env::temp_dir().join(format!("{OUTSIDE_PREFIX}XXXXXX"));
             lines.push(format!(
                 "mkdir -m 0700 {} {} && chown {user}: {0} {1} && ln -s {0} {}",
-                dir.display(),
-                dir.join("run").display(),
+                outside.display(),
+                outside.join("run").display(),
                 in_state_dir.display()
             ));
-            dir
-        } else {
-            in_state_dir
-        };
+        }
+        // The commands below name the files through the link, as root too.
+        let dir = in_state_dir;
         lines.push(initdb_line(&bindir, &dir, run_as).to_string());
         lines.push(format!(
             "# append to {}: {}",
