@@ -26,6 +26,8 @@ pub struct PlanRequest<'a> {
     /// The framework's default plan (see [`super::default_plan`]), which the resource may
     /// refine in place.
     pub planned: &'a mut Value,
+    /// Terraform's stop signal (Ctrl-C): reads a plan makes must give up when it fires.
+    pub stop: &'a StopToken,
 }
 
 impl PlanRequest<'_> {

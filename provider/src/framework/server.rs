@@ -360,6 +360,7 @@ impl<P: Provider> ProviderServer<P> {
                     prior: &prior,
                     config: &config,
                     planned: &mut planned,
+                    stop: &self.stop,
                 },
                 &mut diags,
             )

@@ -450,7 +450,14 @@ impl Resource<ProviderData> for GeoRepSiteResource {
             && pending.is_none()
             && request.config.is_wholly_known()
         {
-            site_live::check_operators(data, site.cluster(), creating, diags).await;
+            let deadline =
+                timeouts::plan_deadline(request.config, Operation::Create, DEFAULT_CREATE);
+            within(
+                Some(deadline),
+                request.stop.clone(),
+                site_live::check_operators(data, site.cluster(), creating, diags),
+            )
+            .await;
         }
     }
 

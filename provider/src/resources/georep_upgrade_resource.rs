@@ -498,7 +498,18 @@ impl Resource<ProviderData> for GeoRepUpgradeResource {
         results.id = Field::Known(upgrade.primary().to_string());
         results.write_into(request.planned);
         if let Some(data) = data {
-            let observed = observe(&data.clusters, &upgrade).await;
+            let operation = if request.is_create() {
+                Operation::Create
+            } else {
+                Operation::Update
+            };
+            let deadline = timeouts::plan_deadline(request.config, operation, DEFAULT_TIMEOUT);
+            let observed = within(
+                Some(deadline),
+                request.stop.clone(),
+                observe(&data.clusters, &upgrade),
+            )
+            .await;
             let summaries: Vec<SiteObservationSummary> = upgrade
                 .sites()
                 .iter()

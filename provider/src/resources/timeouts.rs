@@ -164,6 +164,23 @@ pub(crate) fn parse(text: &str) -> Result<Duration, &'static str> {
 /// always a time the clock can represent.
 pub(crate) const MAX_TIMEOUT: Duration = Duration::from_hours(168);
 
+/// How long the cluster reads of one plan may take, in all (a new site's operator check, the
+/// upgrade's preview), or the operation's own timeout when that is shorter: a plan has no
+/// `timeouts` of its own, and a cluster that accepts connections and never answers must not
+/// hold it. What a plan could not read in time it reports as a warning, as any unreadable
+/// cluster.
+pub(crate) const PLAN_READS: Duration = Duration::from_secs(20);
+
+/// The deadline of a plan's cluster reads: [`PLAN_READS`] from now, or `operation`'s timeout
+/// in `config` (else `default`) when that is shorter.
+pub(crate) fn plan_deadline(
+    config: &Value,
+    operation: Operation,
+    default: Duration,
+) -> tokio::time::Instant {
+    deadline(get(config, operation, default).min(PLAN_READS))
+}
+
 /// The instant `timeout` from now; at most [`MAX_TIMEOUT`] away, so that no timeout (even one
 /// that skipped validation) overflows the clock.
 pub(crate) fn deadline(timeout: Duration) -> tokio::time::Instant {

@@ -30,6 +30,7 @@ async fn a_plan_that_upgrades_warns_with_the_predicted_steps_and_leaves_steps_un
         prior: &Value::Null,
         config: &config,
         planned: &mut planned,
+        stop: &StopToken::never(),
     };
     let mut diags = Diagnostics::default();
     GeoRepUpgradeResource
@@ -88,6 +89,7 @@ async fn plan_without_provider_data(prior: &Value, config: &Value, mut planned: 
         prior,
         config,
         planned: &mut planned,
+        stop: &StopToken::never(),
     };
     let mut diags = Diagnostics::default();
     GeoRepUpgradeResource

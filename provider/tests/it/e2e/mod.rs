@@ -42,6 +42,7 @@ mod bench;
 mod cluster_access;
 mod data_sources;
 mod day_two;
+mod deadlines;
 mod examples;
 mod georep_config;
 mod georep_upgrade;
