@@ -32,7 +32,11 @@ impl Operation {
 /// The `timeouts` block for `operations`, each defaulting as `defaults` says (shown in the
 /// descriptions).
 pub(crate) fn block(defaults: &[(Operation, Duration)]) -> NestedBlock {
-    let mut block = Block::new("how long operations may wait before they give up");
+    let mut block = Block::new(&format!(
+        "how long operations may wait before they give up; a plan's cluster reads give up \
+         after {}, or the create (update) timeout when that is shorter, with a warning",
+        show(PLAN_READS)
+    ));
     for (operation, default) in defaults {
         block = block.attribute(
             Attribute::optional(operation.attribute(), Type::String).description(&format!(
@@ -248,6 +252,18 @@ mod tests {
             get(&Value::Null, Operation::Update, Duration::from_secs(7)),
             Duration::from_secs(7)
         );
+    }
+
+    #[test]
+    fn a_plans_reads_end_at_the_shorter_of_their_budget_and_the_operations_timeout() {
+        let short = Value::object([("timeouts", Value::object([("create", Value::string("3s"))]))]);
+        let hour = Duration::from_hours(1);
+        let until = |config: &Value| {
+            plan_deadline(config, Operation::Create, hour) - tokio::time::Instant::now()
+        };
+        assert!(until(&short) <= Duration::from_secs(3));
+        let unset = until(&Value::Null);
+        assert!(unset <= PLAN_READS && unset > PLAN_READS - Duration::from_secs(5));
     }
 
     #[test]
