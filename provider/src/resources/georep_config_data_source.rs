@@ -90,9 +90,10 @@ pub(crate) fn schema() -> Schema {
                 .sensitive()
                 .description("Redis password; default none"),
         )
-        .attribute(
-            Attribute::optional("tls", Type::Bool).description("connect with TLS; default false"),
-        );
+        .attribute(Attribute::optional("tls", Type::Bool).description(
+            "connect with TLS; default false (with a password, false is a warning: the \
+                 password would cross regions unencrypted)",
+        ));
     let storage = Block::new(
         "one site's object storage bucket, labelled with its location id (e.g. us_east); every \
          site prefers its own location",
@@ -102,7 +103,7 @@ pub(crate) fn schema() -> Schema {
     ))
     .attribute(Attribute::optional("hostname", Type::String).description("storage endpoint host; required for radosgw"))
     .attribute(Attribute::optional("port", Type::Number).description("storage endpoint port"))
-    .attribute(Attribute::optional("is_secure", Type::Bool).description("use TLS to reach the endpoint; default true"))
+    .attribute(Attribute::optional("is_secure", Type::Bool).description("use TLS to reach the endpoint; default true (false is a warning with radosgw and refused with s3)"))
     .attribute(Attribute::required("bucket", Type::String).description("bucket name, must not be empty"))
     .attribute(Attribute::required("access_key", Type::String).sensitive().description("access key id"))
     .attribute(Attribute::required("secret_key", Type::String).sensitive().description("secret access key"))
@@ -114,10 +115,10 @@ pub(crate) fn schema() -> Schema {
     let clair = Block::new(
         "a Clair endpoint behind a global load balancer, shared by every site (unmanaged Clair)",
     )
-    .attribute(
-        Attribute::required("endpoint", Type::String)
-            .description("http:// or https:// URL of the global Clair endpoint"),
-    )
+    .attribute(Attribute::required("endpoint", Type::String).description(
+        "http:// or https:// URL of the global Clair endpoint (http:// is a warning: \
+                 the tokens signed with psk would travel unencrypted)",
+    ))
     .attribute(
         Attribute::required("psk", Type::String)
             .sensitive()

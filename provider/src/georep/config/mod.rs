@@ -41,4 +41,6 @@ pub use validate::{
 };
 
 #[cfg(test)]
+mod plaintext_tests;
+#[cfg(test)]
 mod tests;

@@ -13,7 +13,7 @@ const SECRET_KEY: &str = "sk-0f3c9a1e5b7d2c4a6e8f0b1d3c5a7e9f";
 const DATABASE_SECRET_KEY: &str = "dsk-8e2b4d6f1a3c5e7b9d0f2a4c6e8b1d3f";
 
 /// The three-site setup of reference/quay-operator.md §4.4.
-fn three_sites_json() -> Value {
+pub(super) fn three_sites_json() -> Value {
     let site = |host: &str, bucket: &str, n: u8| {
         json!({
             "driver": "radosgw",
@@ -31,7 +31,7 @@ fn three_sites_json() -> Value {
             "uri": "postgresql://quay:DBPASSWORD@pg.global.example.com:5432/quay",
             "connection_args": {"threadlocals": true, "autorollback": true},
         },
-        "redis": {"host": "redis.global.example.com", "password": "REDISPASSWORD"},
+        "redis": {"host": "redis.global.example.com", "password": "REDISPASSWORD", "tls": true},
         "storage": {
             "us_east": site("minio.us-east.example.com", "quay-us-east", 1),
             "eu_west": site("minio.eu-west.example.com", "quay-eu-west", 2),
@@ -44,7 +44,7 @@ fn three_sites_json() -> Value {
     })
 }
 
-fn input(value: Value) -> ConfigInput {
+pub(super) fn input(value: Value) -> ConfigInput {
     serde_json::from_value(value).unwrap()
 }
 
@@ -83,7 +83,12 @@ fn errors(input: &ConfigInput) -> Vec<Issue> {
 
 /// The one issue at `path`, asserting its severity and summary.
 #[track_caller]
-fn issue_at<'a>(issues: &'a [Issue], path: &str, severity: Severity, summary: &str) -> &'a Issue {
+pub(super) fn issue_at<'a>(
+    issues: &'a [Issue],
+    path: &str,
+    severity: Severity,
+    summary: &str,
+) -> &'a Issue {
     let found: Vec<&Issue> = issues
         .iter()
         .filter(|i| i.path.to_string() == path)
@@ -224,7 +229,7 @@ fn renders_the_geo_replication_keys_from_the_reference() {
         v["DB_CONNECTION_ARGS"],
         json!({"autorollback": true, "threadlocals": true})
     );
-    let redis = json!({"host": "redis.global.example.com", "port": 6379, "password": "REDISPASSWORD", "ssl": false});
+    let redis = json!({"host": "redis.global.example.com", "port": 6379, "password": "REDISPASSWORD", "ssl": true});
     assert_eq!(v["BUILDLOGS_REDIS"], redis);
     assert_eq!(v["USER_EVENTS_REDIS"], redis);
     assert_eq!(v["SECRET_KEY"], SECRET_KEY);

@@ -298,13 +298,29 @@ impl Validator {
         };
         let port = match redis.port {
             None => Some(DEFAULT_REDIS_PORT),
-            Some(port) => self.port(path.field("port"), "redis.port", "Invalid Redis Port", port),
+            Some(port) => self.port(
+                path.clone().field("port"),
+                "redis.port",
+                "Invalid Redis Port",
+                port,
+            ),
         };
+        let password = redis.password.clone().filter(|p| !p.is_empty());
+        let tls = redis.tls.unwrap_or(false);
+        if password.is_some() && !tls {
+            self.warning(
+                path.field("tls"),
+                "Plaintext Redis Password",
+                "redis.tls is false, so every site sends the Redis password (and the sessions, \
+                 build logs and locks Quay keeps there) unencrypted to the one Redis all regions \
+                 share; set tls = true once the Redis serves TLS",
+            );
+        }
         Some(Redis {
             host: host?,
             port: port?,
-            password: redis.password.clone().filter(|p| !p.is_empty()),
-            tls: redis.tls.unwrap_or(false),
+            password,
+            tls,
         })
     }
 
@@ -434,7 +450,20 @@ impl Validator {
                 None
             }
             Some(url) => match http_url_problem(url) {
-                None => Some(url.to_owned()),
+                None => {
+                    if url.starts_with("http://") {
+                        self.warning(
+                            path.clone().field("endpoint"),
+                            "Plaintext Clair Endpoint",
+                            format!(
+                                "clair.endpoint `{url}` is plain HTTP, so the tokens Quay signs \
+                                 with clair.psk and every security report travel unencrypted \
+                                 between regions; use an https:// endpoint"
+                            ),
+                        );
+                    }
+                    Some(url.to_owned())
+                }
                 Some(problem) => {
                     self.error(
                         path.clone().field("endpoint"),

@@ -243,10 +243,23 @@ impl Validator {
         let is_secure = block.is_secure.unwrap_or(true);
         match block.driver.as_deref() {
             Some("radosgw") => match hostname {
-                Ok(Some(hostname)) => Some(StorageDriver::RadosGw {
-                    hostname,
-                    is_secure,
-                }),
+                Ok(Some(hostname)) => {
+                    if !is_secure {
+                        self.warning(
+                            path.clone().field("is_secure"),
+                            "Plaintext Storage Endpoint",
+                            format!(
+                                "storage \"{label}\" sets is_secure = false, so its access key \
+                                 id, its request signatures and every blob travel unencrypted; \
+                                 set is_secure = true once the server serves HTTPS"
+                            ),
+                        );
+                    }
+                    Some(StorageDriver::RadosGw {
+                        hostname,
+                        is_secure,
+                    })
+                }
                 Ok(None) => {
                     self.error(
                         path.clone().field("hostname"),
