@@ -452,6 +452,22 @@ pub(super) fn state_of(
     state
 }
 
+/// Whether a site's plan changes any of its arguments (not its computed results) from
+/// `prior`, or its bundle: a new `config_yaml_wo` (null in both) shows as a new bundle name.
+pub(super) fn inputs_changed(prior: &Value, planned: &Value, site: &Site) -> bool {
+    let strip = |v: &Value| {
+        let mut json = crate::resources::convert::to_json(v);
+        if let Some(fields) = json.as_object_mut() {
+            for name in COMPUTED {
+                fields.remove(name);
+            }
+        }
+        json
+    };
+    let bundle = SiteResults::read(prior).bundle_secret_name;
+    strip(prior) != strip(planned) || bundle.known() != Some(&site.bundle_secret_name())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -48,12 +48,12 @@ use serde_json::Value as Json;
 use tokio::time::Instant;
 use tracing::info;
 
-use super::convert::{cluster_detail, cluster_error, reported, to_json};
+use super::convert::{cluster_detail, cluster_error, reported};
 use super::georep_site_guards::{check_key_changes, deletion_refusal, validate_acknowledgements};
 use super::georep_site_import::{import_arguments, imported_state};
 use super::georep_site_model::{
-    COMPUTED, DEFAULT_CREATE, DEFAULT_DELETE, DEFAULT_UPDATE, SiteModel, SiteResults, Warnings,
-    is_write_only, schema, site, state_of, with_write_only,
+    DEFAULT_CREATE, DEFAULT_DELETE, DEFAULT_UPDATE, SiteModel, SiteResults, Warnings,
+    inputs_changed, is_write_only, schema, site, state_of, with_write_only,
 };
 use super::georep_site_remove::remove;
 use super::georep_site_wait::SiteWait;
@@ -372,6 +372,12 @@ impl Resource<ProviderData> for GeoRepSiteResource {
             return;
         };
         let creating = request.is_create();
+        if let Some(data) = data
+            && request.config.is_wholly_known()
+            && !data.planned_sites.check(&site, diags)
+        {
+            return;
+        }
         if !creating {
             check_key_changes(request.prior, request.planned, diags);
             let replaced = REPLACED_BY
@@ -384,21 +390,7 @@ impl Resource<ProviderData> for GeoRepSiteResource {
                 return;
             }
         }
-        let inputs_changed = !creating && {
-            let strip = |v: &Value| {
-                let mut json = to_json(v);
-                if let Some(fields) = json.as_object_mut() {
-                    for name in COMPUTED {
-                        fields.remove(name);
-                    }
-                }
-                json
-            };
-            // A new config_yaml_wo (null in both) shows as a new bundle.
-            let bundle = SiteResults::read(request.prior).bundle_secret_name;
-            strip(request.prior) != strip(request.planned)
-                || bundle.known() != Some(&site.bundle_secret_name())
-        };
+        let inputs_changed = !creating && inputs_changed(request.prior, request.planned, &site);
         if !matches!(request.planned, Value::Object(_)) {
             return;
         }
@@ -443,8 +435,7 @@ impl Resource<ProviderData> for GeoRepSiteResource {
             results.namespace_created = Field::Unknown;
         }
         results.write_into(request.planned);
-        // Only a new site's plan reads every cluster's operator: a refresh plan of existing
-        // sites stays one read per site (their differences are the upgrade's to report).
+        // Only a new site's plan reads every cluster's operator (refresh plans: one read each).
         if let Some(data) = data
             && creating
             && pending.is_none()
@@ -452,12 +443,7 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         {
             let deadline =
                 timeouts::plan_deadline(request.config, Operation::Create, DEFAULT_CREATE);
-            within(
-                Some(deadline),
-                request.stop.clone(),
-                site_live::check_operators(data, site.cluster(), creating, diags),
-            )
-            .await;
+            site_live::check_operators(data, site.cluster(), (deadline, request.stop), diags).await;
         }
     }
 

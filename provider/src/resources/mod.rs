@@ -44,6 +44,7 @@ pub mod georep_upgrade_resource;
 pub mod georep_versions_data_source;
 pub mod migration_gate;
 mod model;
+mod planned_sites;
 pub mod provider;
 mod provider_data;
 mod site_cluster;

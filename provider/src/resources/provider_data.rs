@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::convert::cluster_error;
 use super::migration_gate::MigrationGate;
+use super::planned_sites::PlannedSites;
 use crate::cluster::{Cluster, Clusters};
 use crate::tfvalue::{AttributePath, Diagnostic};
 
@@ -18,6 +19,8 @@ pub struct ProviderData {
     pub clusters: Arc<Clusters>,
     /// Sites of this process that may be migrating a shared database, one per database.
     pub migrations: Arc<MigrationGate>,
+    /// The sites this process has planned, for the checks between sites.
+    pub planned_sites: Arc<PlannedSites>,
 }
 
 impl ProviderData {

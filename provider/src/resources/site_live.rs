@@ -10,12 +10,13 @@ use serde_json::Value as Json;
 use super::convert::{cluster_detail, diagnostic};
 use super::model::Field;
 use super::provider_data::ProviderData;
-use crate::cluster::{Cluster, Error, Kind};
+use crate::cluster::{Cluster, Error, Kind, within};
 use crate::georep::site::{
     EndpointObjects, MANAGED_BY, MANAGED_BY_LABEL, OperatorVersions, SiteEndpoints,
     check_operator_versions,
 };
 use crate::orchestrate::deployment_operator;
+use crate::stop::StopToken;
 use crate::tfvalue::{Attribute, AttributePath, Block, Diagnostic, Diagnostics, Type, Value};
 
 /// The endpoints of the site whose live `QuayRegistry` is `registry`: its Route `<n>-quay`
@@ -120,14 +121,23 @@ pub(super) async fn operator_versions(
 
 /// Checks, at a site's plan, that every site's operator runs the same version (see
 /// `georep/site/operator_versions.rs` for the severity), reporting what differs.
+///
+/// Only a new site's plan checks (an existing site's differences are the upgrade's to
+/// report), with `budget` (the plan's deadline and Terraform's stop signal) for its reads.
 pub(super) async fn check_operators(
     data: &ProviderData,
     cluster: &str,
-    creating: bool,
+    budget: (tokio::time::Instant, &StopToken),
     diags: &mut Diagnostics,
 ) {
-    let found = operator_versions(data, cluster, diags).await;
-    if let Some(issue) = check_operator_versions(cluster, creating, &found) {
+    let (deadline, stop) = budget;
+    let found = within(
+        Some(deadline),
+        stop.clone(),
+        operator_versions(data, cluster, diags),
+    )
+    .await;
+    if let Some(issue) = check_operator_versions(cluster, true, &found) {
         diags.push(diagnostic(&issue));
     }
 }

@@ -253,11 +253,13 @@ pub fn markdown() -> String {
          error named here, pointing at the attribute, before any cluster is written to. The \
          provider's tests run every row, and the conformance suite runs each as \
          `BADINPUT-<name>` (`georep-harness conformance --scenario 'BADINPUT-*'`).\n\n\
-         Where a check runs: every row here is decided from one block's own values \
-         (validation of the data source or resource at plan, with no cluster read). Checks \
-         that span resources (the same `location` on two sites, two sites on one cluster and \
-         namespace) are not in this catalogue yet: they cannot be decided from one block, \
-         and this provider does not make them.\n\n\
+         Where a check runs: almost every row here is decided from one block's own values \
+         (validation of the data source or resource at plan, with no cluster read). The two \
+         that span sites (`location_used_by_two_sites`, `two_sites_in_one_namespace`) are \
+         decided at each site's plan against the sites the same provider process planned \
+         before it: Terraform plans every site of a configuration in one process, so the \
+         second of two conflicting sites is refused, naming the first. Sites of another \
+         configuration (another state) on the same clusters are not seen by these checks.\n\n\
          | Scenario | Block | Attribute | Error | The detail names |\n\
          | --- | --- | --- | --- | --- |\n",
     );

@@ -559,6 +559,34 @@ pub const BAD_INPUTS: &[BadInput] = &[
         source: "secret_mode",
         detail: "external_secret_name",
     },
+    // Two sites: a second one, planned after the first because it reads the first's
+    // arguments, conflicts with it (checked across the sites one provider process plans).
+    BadInput {
+        name: "location_used_by_two_sites",
+        applies_to: For::Resource,
+        config_extra: "",
+        extra: "",
+        replace: &[(
+            "output \"config_hash\" {",
+            "resource \"quay_georep_site\" \"second\" {\n  cluster     = \"eu_west\"\n  namespace   = quay_georep_site.us_east.namespace\n  config_yaml = data.quay_georep_config.shared.config_yaml\n  location    = quay_georep_site.us_east.location\n  clair {\n    database_uri = \"postgresql://clair:clair-password@db.example.com:5432/clair\"\n  }\n}\n\noutput \"config_hash\" {",
+        )],
+        summary: "Location Used By Two Sites",
+        source: "quay_georep_site.us_east.location",
+        detail: "both set location = \"us_east\"",
+    },
+    BadInput {
+        name: "two_sites_in_one_namespace",
+        applies_to: For::Resource,
+        config_extra: "",
+        extra: "",
+        replace: &[(
+            "output \"config_hash\" {",
+            "resource \"quay_georep_site\" \"second\" {\n  cluster     = quay_georep_site.us_east.cluster\n  namespace   = quay_georep_site.us_east.namespace\n  name        = \"second\"\n  config_yaml = data.quay_georep_config.shared.config_yaml\n  location    = \"eu_west\"\n  clair {\n    database_uri = \"postgresql://clair:clair-password@db.example.com:5432/clair\"\n  }\n}\n\noutput \"config_hash\" {",
+        )],
+        summary: "Two Sites In One Namespace",
+        source: "quay_georep_site.us_east.namespace",
+        detail: "are both in namespace",
+    },
     BadInput {
         name: "create_timeout_not_a_duration",
         applies_to: For::Resource,

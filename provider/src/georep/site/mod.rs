@@ -54,6 +54,7 @@ mod render;
 mod report;
 mod settle;
 mod shared_config;
+mod siblings;
 mod status;
 mod tls;
 mod validate;
@@ -78,6 +79,7 @@ pub use settle::{
     failing_pod_message,
 };
 pub use shared_config::{Error as SharedConfigError, SECURITY_SCANNER_KEYS, SharedConfig};
+pub use siblings::{Slot, conflicts as sibling_conflicts};
 pub use status::{
     ComponentSpec, Condition, ConditionStatus, Convergence, Gap, RegistryStatus,
     SCALED_DOWN_ANNOTATION, convergence, describe_condition, find_condition,
