@@ -85,6 +85,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A site's own bucket could not be created.
+    #[error(transparent)]
+    Bucket(#[from] locations::BucketError),
     /// The local backend did not start, or its variables could not be written.
     #[error("start the local backend")]
     Local(#[source] local::Error),
@@ -107,6 +110,7 @@ pub enum Error {
     Task(#[source] tokio::task::JoinError),
 }
 
+mod locations;
 mod report;
 
 pub use report::{ClusterConnections, PlanReport, PlanRow};
@@ -116,9 +120,13 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples.get(samples.len() / 2).copied().unwrap_or_default()
 }
 
-/// The configuration of `size` sites spread over `locations` (one cluster each).
+/// The configuration of `size` sites spread over `clusters` (named after their locations),
+/// each site with a storage location of its own ([`locations::site_location`]).
 #[must_use]
-pub fn quay_config(size: usize, locations: &[String]) -> String {
+pub fn quay_config(size: usize, clusters: &[String]) -> String {
+    let locations: Vec<String> = (0..size.max(clusters.len()))
+        .map(|i| locations::site_location(i, clusters))
+        .collect();
     let mut hcl = String::from(
         "terraform {\n  required_providers {\n    quay = { source = \"quay-georep/quay\" }\n  }\n}\n\n",
     );
@@ -133,7 +141,7 @@ pub fn quay_config(size: usize, locations: &[String]) -> String {
         let _ = writeln!(hcl, "variable \"{name}\" {{ sensitive = {sensitive} }}");
     }
     hcl.push_str("\nprovider \"quay\" {\n");
-    for location in locations {
+    for location in clusters {
         let _ = writeln!(
             hcl,
             "  cluster \"{location}\" {{ kubeconfig_path = var.kubeconfig_paths[\"{location}\"] }}"
@@ -142,7 +150,7 @@ pub fn quay_config(size: usize, locations: &[String]) -> String {
     hcl.push_str(
         "}\n\ndata \"quay_georep_config\" \"shared\" {\n  server_hostname     = \"quay.bench.example.test\"\n  secret_key          = var.secret_key\n  database_secret_key = var.database_secret_key\n  database { uri = var.database_uri }\n  redis {\n    host     = var.redis.host\n    port     = var.redis.port\n    password = var.redis.password\n  }\n",
     );
-    for location in locations {
+    for location in &locations {
         let _ = writeln!(
             hcl,
             "  storage \"{location}\" {{\n    driver     = \"radosgw\"\n    hostname   = var.storage[\"{location}\"].hostname\n    port       = var.storage[\"{location}\"].port\n    is_secure  = false\n    bucket     = var.storage[\"{location}\"].bucket\n    access_key = var.storage[\"{location}\"].access_key\n    secret_key = var.storage[\"{location}\"].secret_key\n    region     = var.storage[\"{location}\"].region\n  }}"
@@ -150,10 +158,11 @@ pub fn quay_config(size: usize, locations: &[String]) -> String {
     }
     hcl.push_str("}\n");
     for i in 0..size {
-        let location = &locations[i % locations.len()];
+        let cluster = &clusters[i % clusters.len()];
+        let location = &locations[i];
         let _ = write!(
             hcl,
-            "\nresource \"quay_georep_site\" \"s{i}\" {{\n  cluster     = \"{location}\"\n  namespace   = \"bench-{i}\"\n  config_yaml = data.quay_georep_config.shared.config_yaml\n  location    = \"{location}\"\n  quay {{ replicas = 1 }}\n  mirror {{ enabled = false }}\n  clair {{ enabled = false }}\n}}\n"
+            "\nresource \"quay_georep_site\" \"s{i}\" {{\n  cluster     = \"{cluster}\"\n  namespace   = \"bench-{i}\"\n  config_yaml = data.quay_georep_config.shared.config_yaml\n  location    = \"{location}\"\n  quay {{ replicas = 1 }}\n  mirror {{ enabled = false }}\n  clair {{ enabled = false }}\n}}\n"
         );
     }
     hcl
@@ -282,6 +291,7 @@ struct SizeDirs {
 
 fn prepare_dirs(
     env: &LocalEnv,
+    storage: &serde_json::Value,
     terraforms: &[TerraformBinary],
     size: usize,
     quay_dir: &Path,
@@ -303,8 +313,11 @@ fn prepare_dirs(
         .with_timeout(APPLY_TIMEOUT);
         quay.write_main_tf(&quay_config(size, &locations))
             .map_err(terraform_error("set-up", &what))?;
-        env.write_tfvars(&quay.path().join("terraform.tfvars.json"))
-            .map_err(Error::Local)?;
+        let mut vars = env.tfvars().map_err(Error::Local)?;
+        vars["storage"] = storage.clone();
+        let path = quay.path().join("terraform.tfvars.json");
+        crate::secrets::write_private(&path, format!("{vars:#}\n").as_bytes())
+            .map_err(|source| Error::Write { path, source })?;
         let null_override = DevOverride {
             source: NULL_SOURCE.to_owned(),
             dir: null_dir.to_owned(),
@@ -372,8 +385,13 @@ async fn measure_size(
 ) -> Result<(), Error> {
     let quay_what = format!("{size} x quay_georep_site");
     let null_what = format!("{size} x null_resource");
+    let vars = env.tfvars().map_err(Error::Local)?;
+    let base = vars["storage"].as_object().cloned().unwrap_or_default();
+    let clusters: Vec<String> = env.sites().iter().map(|s| s.location.clone()).collect();
+    let storage = locations::storage(&base, &clusters, size).await?;
     let dirs = prepare_dirs(
         env,
+        &storage,
         &programs.terraforms,
         size,
         &programs.quay_dir,

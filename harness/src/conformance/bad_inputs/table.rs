@@ -266,8 +266,7 @@ pub const BAD_INPUTS: &[BadInput] = &[
         source: "in_cluster",
         detail: "kubeconfig_path and in_cluster",
     },
-    // The suite's working directories clear KUBE_CONFIG_PATH and KUBECONFIG, so no fallback
-    // applies.
+    // The suite's working directories clear KUBE_CONFIG_PATH and KUBECONFIG: no fallback.
     BadInput {
         name: "cluster_reached_no_way",
         applies_to: For::Both,
@@ -559,8 +558,7 @@ pub const BAD_INPUTS: &[BadInput] = &[
         source: "secret_mode",
         detail: "external_secret_name",
     },
-    // Two sites: a second one, planned after the first because it reads the first's
-    // arguments, conflicts with it (checked across the sites one provider process plans).
+    // A second site, planned after the first (it reads the first's arguments), conflicts.
     BadInput {
         name: "location_used_by_two_sites",
         applies_to: For::Resource,
@@ -607,9 +605,8 @@ pub const BAD_INPUTS: &[BadInput] = &[
         source: "delete",
         detail: "zero",
     },
-    // Day-two rows: private CAs, database TLS, config files and key-change acknowledgements.
-    // (An unacknowledged change of a shared key needs a prior state, so it is not a row: the
-    // provider's end-to-end test `day_two` plans one against a live site.)
+    // Day-two rows: private CAs, database TLS, config files and key-change acknowledgements
+    // (an unacknowledged key change needs a prior state: the e2e test `day_two` plans one).
     BadInput {
         name: "extra_ca_cert_not_pem",
         applies_to: For::Config,

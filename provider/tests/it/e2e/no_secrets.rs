@@ -37,6 +37,16 @@ fn secrets(sim: &SimCluster) -> SecretScanner {
 /// The shared configuration with a secret in every argument that may hold one, and one site
 /// per `(cluster, namespace)`, each not waiting for the operator (there is none).
 fn config(provider: &str, sites: &[(&str, &str)]) -> String {
+    // One location per site: two sites may not share one.
+    let storages: String = sites
+        .iter()
+        .map(|(cluster, _)| {
+            let host = cluster.replace('_', "-");
+            format!(
+                "  storage \"{cluster}\" {{\n    driver     = \"radosgw\"\n    hostname   = \"s3.{host}.example.com\"\n    bucket     = \"quay-{host}\"\n    access_key = \"ak-{cluster}\"\n    secret_key = \"sk-{cluster}-0123456789\"\n  }}\n"
+            )
+        })
+        .collect();
     let mut hcl = format!(
         r#"
 terraform {{
@@ -58,14 +68,7 @@ data "quay_georep_config" "shared" {{
   redis {{
     host = "redis.example.com"
   }}
-  storage "us_east" {{
-    driver     = "radosgw"
-    hostname   = "s3.us-east.example.com"
-    bucket     = "quay-us-east"
-    access_key = "ak-us_east"
-    secret_key = "sk-us_east-0123456789"
-  }}
-  builders {{
+{storages}  builders {{
     build_manager_hostname = "builds.example.com"
     executor_config = {{
       EXECUTOR              = "kubernetesPodman"
@@ -83,7 +86,7 @@ resource "quay_georep_site" "{cluster}" {{
   cluster        = "{cluster}"
   namespace      = "{namespace}"
   config_yaml    = data.quay_georep_config.shared.config_yaml
-  location       = "us_east"
+  location       = "{cluster}"
   wait_for_ready = false
   env            = {{ API_TOKEN = "{SITE_ENV_SECRET}" }}
   clair {{
