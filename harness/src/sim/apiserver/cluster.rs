@@ -151,6 +151,18 @@ pub struct SimCluster {
     tasks: Vec<JoinHandle<()>>,
 }
 
+/// A listener on `requested` and the address it got.
+async fn bind(site: &str, requested: SocketAddr) -> Result<(TcpListener, SocketAddr), Error> {
+    let error = |source| Error::Bind {
+        site: site.to_owned(),
+        address: requested,
+        source,
+    };
+    let listener = TcpListener::bind(requested).await.map_err(error)?;
+    let address = listener.local_addr().map_err(error)?;
+    Ok((listener, address))
+}
+
 /// Which of the cluster's two listeners a connection came through.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Reach {
@@ -174,33 +186,9 @@ impl SimCluster {
     /// [`Error::Bind`], [`Error::Tls`] or [`Error::Crd`].
     pub async fn start(config: ClusterConfig) -> Result<Self, Error> {
         let site = config.site.clone();
-        let requested = SocketAddr::new(config.bind, config.port);
-        let listener = TcpListener::bind(requested)
-            .await
-            .map_err(|source| Error::Bind {
-                site: site.clone(),
-                address: requested,
-                source,
-            })?;
-        let address = listener.local_addr().map_err(|source| Error::Bind {
-            site: site.clone(),
-            address: requested,
-            source,
-        })?;
+        let (listener, address) = bind(&site, SocketAddr::new(config.bind, config.port)).await?;
         // The in-cluster address: any free loopback port, whatever `config.port` asks for.
-        let in_cluster_requested = SocketAddr::new(config.bind, 0);
-        let in_cluster = TcpListener::bind(in_cluster_requested)
-            .await
-            .map_err(|source| Error::Bind {
-                site: site.clone(),
-                address: in_cluster_requested,
-                source,
-            })?;
-        let in_cluster_address = in_cluster.local_addr().map_err(|source| Error::Bind {
-            site: site.clone(),
-            address: in_cluster_requested,
-            source,
-        })?;
+        let (in_cluster, in_cluster_address) = bind(&site, SocketAddr::new(config.bind, 0)).await?;
         let authority = if config.tls {
             Some(Authority::generate(&site).map_err(|source| Error::Tls {
                 site: site.clone(),
