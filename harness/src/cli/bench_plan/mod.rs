@@ -121,7 +121,7 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 }
 
 /// The configuration of `size` sites spread over `clusters` (named after their locations),
-/// each site with a storage location of its own ([`locations::site_location`]).
+/// each site with a storage location of its own (`locations::site_location`).
 #[must_use]
 pub fn quay_config(size: usize, clusters: &[String]) -> String {
     let locations: Vec<String> = (0..size.max(clusters.len()))

@@ -265,7 +265,7 @@ impl Postgres {
         }
     }
 
-    /// Where the server's files are (as root, outside the state directory: see [`Self::link`]).
+    /// Where the server's files are (as root, outside the state directory, which links to them).
     #[must_use]
     pub fn dir(&self) -> &Path {
         &self.dir
