@@ -52,8 +52,9 @@ pub struct ConformanceArgs {
     /// inspection; also after Ctrl-C.
     #[arg(long)]
     pub keep_on_failure: bool,
-    /// Run up to N scenarios at once; those that migrate a database, change an operator or
-    /// use backend-wide faults or counters still run alone.
+    /// Run up to N plan-only scenarios (the BADINPUT rows) at once; every scenario that
+    /// installs a site still runs alone (its migration Job runs against the one shared
+    /// database, and the safety ledger checks all sites as one deployment).
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallel: u16,
     /// Print what the run would create where (contexts, namespaces, objects, labels,

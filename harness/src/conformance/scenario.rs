@@ -8,10 +8,14 @@
 //! and the namespaces it named with [`Context::namespace`] are deleted, also when it failed
 //! (unless `--keep-on-failure`).
 //!
-//! Two properties tell the runner what a scenario shares with others: [`Scenario::exclusive`]
-//! (it changes something every scenario sees: migrates a database, upgrades an operator,
-//! scales a site the global endpoint routes to) makes it run alone under `--parallel`, and
-//! [`Scenario::namespaces`] declares the namespace suffixes it names, for `--dry-run`.
+//! Properties tell the runner what a scenario shares with others. Under `--parallel` only
+//! [`plan-only`](Scenario::plan_only) scenarios run beside each other: every site a scenario
+//! installs runs its migration Job against the one shared database and joins the one
+//! deployment whose config hashes the safety ledger compares, so two scenarios installing
+//! sites at once are two migrations and two configs on one database (the ledger records both
+//! as violations). [`Scenario::exclusive`] marks what changes things every scenario sees even
+//! without installing; [`Scenario::namespaces`] declares the namespace suffixes it names, for
+//! `--dry-run`.
 
 use std::fmt;
 use std::sync::Arc;
@@ -57,6 +61,8 @@ pub struct Scenario {
     /// Whether it migrates the shared database (an upgrade, or a migration it makes fail):
     /// such a scenario runs alone, never beside another one.
     pub migrates_database: bool,
+    /// Whether it only plans (installs no site): the only kind that runs beside others.
+    pub plan_only: bool,
     run: Arc<RunFn>,
 }
 
@@ -70,6 +76,7 @@ impl fmt::Debug for Scenario {
             .field("namespaces", &self.namespaces)
             .field("operator_upgrade", &self.operator_upgrade)
             .field("migrates_database", &self.migrates_database)
+            .field("plan_only", &self.plan_only)
             .finish_non_exhaustive()
     }
 }
@@ -91,6 +98,7 @@ impl Scenario {
             namespaces: Vec::new(),
             operator_upgrade: OperatorUpgrade::No,
             migrates_database: false,
+            plan_only: false,
             run: Arc::new(run),
         }
     }
@@ -113,6 +121,14 @@ impl Scenario {
         self
     }
 
+    /// The same scenario, marked as only planning: it installs no site, so it may run beside
+    /// other plan-only scenarios under `--parallel`.
+    #[must_use]
+    pub fn plan_only(mut self) -> Self {
+        self.plan_only = true;
+        self
+    }
+
     /// The same scenario, using `capabilities` when the backend has them.
     #[must_use]
     pub fn uses(mut self, capabilities: &[Capability]) -> Self {
@@ -129,13 +145,15 @@ impl Scenario {
         self
     }
 
-    /// Whether it must run alone on a backend that has the capabilities `present`: it is
-    /// [`exclusive`](Self::exclusive), migrates the shared database (every site of every
-    /// scenario uses it), changes the operators every other scenario's sites run under, or it needs or uses a capability whose effect is
-    /// backend-wide (injected faults, write counters) and the backend has it.
+    /// Whether it must run alone on a backend that has the capabilities `present`: it
+    /// installs sites (it is not [`plan_only`](Self::plan_only)), is
+    /// [`exclusive`](Self::exclusive), migrates the shared database, changes the operators
+    /// every other scenario's sites run under, or it needs or uses a capability whose effect
+    /// is backend-wide (injected faults, write counters) and the backend has it.
     #[must_use]
     pub fn runs_alone(&self, present: &[Capability]) -> bool {
-        self.exclusive
+        !self.plan_only
+            || self.exclusive
             || self.migrates_database
             || self.operator_upgrade != OperatorUpgrade::No
             || self

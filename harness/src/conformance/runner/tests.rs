@@ -62,6 +62,7 @@ fn beside(id: &str, gauge: &Arc<Gauge>, pair: &Arc<AtomicUsize>) -> Scenario {
         crate::ensure!(together, "its partner did not start while it ran");
         Ok(())
     })
+    .plan_only()
 }
 
 /// A scenario that fails if anything else runs while it does.
@@ -174,11 +175,15 @@ fn without_parallel_one_scenario_runs_at_a_time() {
 #[test]
 fn a_scenario_using_backend_wide_counters_runs_alone_only_where_they_exist() {
     let noop = |_: &mut Context<'_>| Ok(());
-    let plain = Scenario::new("P", "Plain.", &[], noop);
-    let counting =
-        Scenario::new("W", "Counts writes.", &[], noop).uses(&[Capability::WriteCounters]);
-    let faulty = Scenario::new("F", "Injects faults.", &[Capability::FaultInjection], noop);
-    let upgrade = Scenario::new("U", "Upgrades the operator.", &[], noop).exclusive();
+    let plain = Scenario::new("P", "Plain.", &[], noop).plan_only();
+    let counting = Scenario::new("W", "Counts writes.", &[], noop)
+        .plan_only()
+        .uses(&[Capability::WriteCounters]);
+    let faulty =
+        Scenario::new("F", "Injects faults.", &[Capability::FaultInjection], noop).plan_only();
+    let upgrade = Scenario::new("U", "Upgrades the operator.", &[], noop)
+        .plan_only()
+        .exclusive();
     let selected = [&plain, &counting, &plain, &faulty, &upgrade, &plain, &plain];
     assert_eq!(
         batches(&selected, &Capability::ALL),
@@ -195,4 +200,25 @@ fn a_scenario_using_backend_wide_counters_runs_alone_only_where_they_exist() {
         global.runs_alone(&[]),
         "it scales a site every scenario is routed to"
     );
+}
+
+#[test]
+fn only_plan_only_scenarios_run_beside_others() {
+    // Every site a scenario installs migrates the one shared database and joins the one
+    // deployment the safety ledger checks: two installing scenarios at once are unsafe.
+    let noop = |_: &mut Context<'_>| Ok(());
+    let installs = Scenario::new("I", "Installs a site.", &[], noop);
+    let plans = Scenario::new("B", "Plans only.", &[], noop).plan_only();
+    assert_eq!(
+        batches(&[&plans, &installs, &installs, &plans, &plans], &[]),
+        vec![vec![0], vec![1], vec![2], vec![3, 4]]
+    );
+    for scenario in crate::conformance::scenarios::catalogue() {
+        assert_eq!(
+            scenario.runs_alone(&[]),
+            !scenario.id.starts_with("BADINPUT-"),
+            "{}",
+            scenario.id
+        );
+    }
 }

@@ -36,6 +36,7 @@ pub fn scenarios() -> Vec<Scenario> {
                 &[],
                 move |ctx| run(ctx, bad),
             )
+            .plan_only()
             .namespaces(&["bad-input"])
             // The write counters count every write to a cluster, not only this scenario's.
             .uses(&[Capability::WriteCounters])
