@@ -188,7 +188,7 @@ mod tests {
         assert!(text.contains("scenarios at once: 4"), "{text}");
         assert!(
             text.contains(
-                "SCEN-three-sites\n  namespace cf-XXXXXX-three-sites on contexts among \
+                "SCEN-three-sites (alone)\n  namespace cf-XXXXXX-three-sites on contexts among \
                  us-east, eu-west, ap-south: what quay_georep_site applies"
             ),
             "{text}"
