@@ -333,6 +333,14 @@ fn prepare_dirs(
     Ok(dirs)
 }
 
+/// The `storage` variable for up to `size` sites, each with its own location and bucket.
+async fn site_storage(env: &LocalEnv, size: usize) -> Result<serde_json::Value, Error> {
+    let vars = env.tfvars().map_err(Error::Local)?;
+    let base = vars["storage"].as_object().cloned().unwrap_or_default();
+    let clusters: Vec<String> = env.sites().iter().map(|s| s.location.clone()).collect();
+    Ok(locations::storage(&base, &clusters, size).await?)
+}
+
 /// Median of `runs` plans in `dir`.
 async fn plans(dir: &Arc<Workdir>, runs: usize, what: &str) -> Result<Duration, Error> {
     let dir = Arc::clone(dir);
@@ -378,6 +386,7 @@ struct Programs {
 /// objects, as a user of that Terraform would); pushes one row per Terraform.
 async fn measure_size(
     env: &LocalEnv,
+    storage: &serde_json::Value,
     programs: &Programs,
     size: usize,
     runs: usize,
@@ -385,13 +394,9 @@ async fn measure_size(
 ) -> Result<(), Error> {
     let quay_what = format!("{size} x quay_georep_site");
     let null_what = format!("{size} x null_resource");
-    let vars = env.tfvars().map_err(Error::Local)?;
-    let base = vars["storage"].as_object().cloned().unwrap_or_default();
-    let clusters: Vec<String> = env.sites().iter().map(|s| s.location.clone()).collect();
-    let storage = locations::storage(&base, &clusters, size).await?;
     let dirs = prepare_dirs(
         env,
-        &storage,
+        storage,
         &programs.terraforms,
         size,
         &programs.quay_dir,
@@ -533,11 +538,13 @@ pub async fn run(args: &PlanArgs) -> Result<PlanReport, Error> {
     let mut sizes = args.sizes.clone();
     sizes.sort_unstable();
     sizes.dedup();
-    let mut outcome = Ok(());
+    // Every size's sites read the storage of the largest: its extra buckets are made once.
+    let mut outcome = site_storage(&env, sizes.last().copied().unwrap_or(0)).await;
     for size in sizes {
-        outcome = measure_size(&env, &programs, size, args.runs, &mut report).await;
-        if outcome.is_err() {
-            break;
+        let Ok(storage) = &outcome else { break };
+        let measured = measure_size(&env, storage, &programs, size, args.runs, &mut report).await;
+        if let Err(e) = measured {
+            outcome = Err(e);
         }
     }
     let stopped = env.stop().await.map_err(Error::Stop);
