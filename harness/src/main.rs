@@ -49,6 +49,7 @@ async fn main() -> anyhow::Result<()> {
             let pushed = georep_harness::cli::push::run(&args).await?;
             print!("{pushed}");
         }
+        Command::S3Serve(args) => georep_harness::cli::s3_serve::run(&args).await?,
         Command::Bench {
             target: BenchTarget::Sim(args),
         } => {

@@ -2,7 +2,7 @@
 //!
 //! Only parsing and wiring live here (the state directory `up` and `demo` share is made
 //! in `state_dir`); `up` ([`up`]), `demo` ([`demo`]), `conformance` ([`conformance`]),
-//! `push` ([`push`]), `bench sim` ([`mod@bench`]), `down` ([`kind`], with `up --backend kind`),
+//! `push` ([`push`]), `s3-serve` ([`s3_serve`]), `bench sim` ([`mod@bench`]), `down` ([`kind`], with `up --backend kind`),
 //! `bench plan` ([`bench_plan`]), `bench upgrade` ([`bench_upgrade`]), `bench provider`
 //! ([`bench_provider`]) and `bench all` ([`bench_all`]) do the work and
 //! return their own errors. `main.rs` turns those into exit codes with anyhow.
@@ -16,6 +16,7 @@ pub mod conformance;
 pub mod demo;
 pub mod kind;
 pub mod push;
+pub mod s3_serve;
 mod state_dir;
 pub mod up;
 
@@ -81,6 +82,10 @@ pub enum Command {
     /// Push a blob through one site of a running local backend (into its preferred storage
     /// location, at Quay's key layout); with --wait, check every default location has it.
     Push(push::PushArgs),
+    /// Serve one site's S3 endpoint (the local backend's S3 server) until Ctrl-C or SIGTERM:
+    /// the storage of the container tests. Keys from GEOREP_S3_ACCESS_KEY and
+    /// GEOREP_S3_SECRET_KEY.
+    S3Serve(s3_serve::S3ServeArgs),
     /// Benchmarks.
     Bench {
         /// What to benchmark.

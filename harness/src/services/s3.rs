@@ -14,7 +14,7 @@
 //! lets open requests finish (bounded), and deletes the site's directory; `Drop` aborts the
 //! server without waiting and deletes the directory.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -41,12 +41,19 @@ const SECRET_KEY_BYTES: usize = 20;
 pub struct S3Options {
     /// How long [`S3Server::stop`] lets open requests finish. Default 10 s.
     pub stop_timeout: Duration,
+    /// The address to listen on. Default `127.0.0.1:0` (a free loopback port); a container
+    /// serving other containers listens on every address at a fixed port.
+    pub listen: SocketAddr,
+    /// The key pair to accept. Default `None`: a fresh random pair.
+    pub keys: Option<S3Keys>,
 }
 
 impl Default for S3Options {
     fn default() -> Self {
         Self {
             stop_timeout: Duration::from_secs(10),
+            listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            keys: None,
         }
     }
 }
@@ -181,12 +188,18 @@ impl S3Server {
                 source,
             })
         };
-        let access_key = random(ACCESS_KEY_BYTES)?.to_uppercase();
-        let secret_key = Secret::new(random(SECRET_KEY_BYTES)?);
+        let S3Keys {
+            access_key,
+            secret_key,
+        } = match &opts.keys {
+            Some(keys) => keys.clone(),
+            None => S3Keys {
+                access_key: random(ACCESS_KEY_BYTES)?.to_uppercase(),
+                secret_key: Secret::new(random(SECRET_KEY_BYTES)?),
+            },
+        };
         let service = build_service(&dir, &access_key, &secret_key).map_err(setup)?;
-        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-            .await
-            .map_err(setup)?;
+        let listener = TcpListener::bind(opts.listen).await.map_err(setup)?;
         let port = listener.local_addr().map_err(setup)?.port();
         let (shutdown, shutdown_rx) = oneshot::channel();
         let task = tokio::spawn(serve_until_shutdown(listener, service, shutdown_rx));

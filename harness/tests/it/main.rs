@@ -9,6 +9,7 @@
 mod blob_replication;
 mod chainsaw;
 mod conformance_interrupt;
+mod containers;
 mod global_load_balancer;
 mod kubectl;
 mod local_sites;

@@ -7,7 +7,9 @@
 //! 2. one cluster per site from `kind-configs/<site>.yaml` ([`config`]), with ingress-nginx
 //!    and the Quay Operator of a release's OLM bundle ([`operator`]);
 //! 3. PostgreSQL, Redis and one Garage S3 per site on the `kind` network ([`services`]);
-//! 4. the outputs the local backend writes: `DIR/kubeconfig` (a context per site),
+//! 4. the global load balancers for Quay and Clair, HAProxy containers that health-check
+//!    every site's ingress ([`balancer`]);
+//! 5. the outputs the local backend writes: `DIR/kubeconfig` (a context per site),
 //!    `DIR/<site>.kubeconfig`, `DIR/services.json`, `DIR/terraform.tfvars.json`, and
 //!    `DIR/conformance-target.yaml` for `conformance --backend kind` ([`target`]).
 //!
@@ -17,13 +19,12 @@
 //! containers keep running until `georep-harness down --backend kind` ([`down`]) removes
 //! them, found by cluster name and container label.
 //!
-//! Not built yet: the global load balancer containers in front of the sites (the local
-//! backend's [`crate::lb`] model has no kind counterpart), so the target names no global
-//! endpoint and the suite skips the scenario that needs one.
 //! Real clusters run only where kind's node image can be pulled (GitHub runners); everything
 //! else here is tested on any machine.
 
+pub mod balancer;
 pub mod config;
+pub mod container;
 mod error;
 pub mod operator;
 pub mod plan;

@@ -14,10 +14,13 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::balancer::GlobalLb;
 use super::config::Cluster;
+use super::container::Container;
 use super::operator::{NAMESPACE as OPERATOR_NAMESPACE, OperatorManifests};
 use super::process::Cmd;
 use super::services::{self, Credentials, Images};
+use crate::conformance::local::{GLOBAL_CLAIR_HOSTNAME, GLOBAL_QUAY_HOSTNAME};
 
 /// What already exists on the Docker host: kind clusters, and containers with the backend's
 /// label.
@@ -68,6 +71,14 @@ pub enum Step {
         /// Its content.
         contents: String,
     },
+    /// Write a file anyone may read (mode 0644): a container's configuration that an
+    /// unprivileged user in the container reads, holding no secret.
+    WritePublic {
+        /// The file.
+        path: PathBuf,
+        /// Its content.
+        contents: String,
+    },
     /// `kind get kubeconfig` of `cluster`, renamed to context `site`, into `path`.
     Kubeconfig {
         /// The kind cluster.
@@ -109,6 +120,11 @@ impl std::fmt::Debug for Step {
                 .finish(),
             Self::Write { path, contents } => f
                 .debug_struct("Write")
+                .field("path", path)
+                .field("contents", &format_args!("<{} bytes>", contents.len()))
+                .finish(),
+            Self::WritePublic { path, contents } => f
+                .debug_struct("WritePublic")
                 .field("path", path)
                 .field("contents", &format_args!("<{} bytes>", contents.len()))
                 .finish(),
@@ -165,6 +181,16 @@ pub struct Inputs<'a> {
     pub credentials: &'a Credentials,
     /// Reuse what exists.
     pub reuse: bool,
+}
+
+/// The global load balancers for Quay and Clair in front of `clusters` (`(site, kind
+/// cluster)`), named by the local backend's global names.
+#[must_use]
+pub fn global_balancers(clusters: &[(String, String)]) -> [GlobalLb; 2] {
+    [
+        GlobalLb::quay(GLOBAL_QUAY_HOSTNAME, clusters),
+        GlobalLb::clair(GLOBAL_CLAIR_HOSTNAME, clusters),
+    ]
 }
 
 /// kind's own kubeconfig of the run (contexts `kind-<cluster>`), under the state dir.
@@ -285,7 +311,7 @@ pub fn build(inputs: &Inputs<'_>, existing: &Existing) -> Result<Plan, ExistsErr
     }
 
     let creds = inputs.credentials;
-    let container_steps = |container: services::Container,
+    let container_steps = |container: Container,
                            ready: Cmd,
                            purpose: &str,
                            setup: Vec<Step>|
@@ -360,6 +386,39 @@ pub fn build(inputs: &Inputs<'_>, existing: &Existing) -> Result<Plan, ExistsErr
         });
     }
 
+    let clusters: Vec<(String, String)> = inputs
+        .sites
+        .iter()
+        .map(|(site, _, cluster)| (site.clone(), cluster.name.clone()))
+        .collect();
+    let balancers = global_balancers(&clusters);
+    for lb in &balancers {
+        let config = kind_dir.join(format!("{}.cfg", lb.name));
+        let mut steps = vec![Step::WritePublic {
+            path: config.clone(),
+            contents: lb.haproxy_cfg(),
+        }];
+        steps.extend(container_steps(
+            lb.container(&inputs.images.haproxy, &config),
+            lb.ready_cmd(),
+            "HAProxy accepts its configuration",
+            Vec::new(),
+        )?);
+        sections.push(Section {
+            title: format!(
+                "global load balancer for {} at {}: HAProxy, health-checking {}",
+                lb.hostname,
+                lb.endpoint(),
+                lb.backends
+                    .iter()
+                    .map(|b| b.site.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            steps,
+        });
+    }
+
     let kubeconfigs: Vec<PathBuf> = site_names
         .iter()
         .map(|s| inputs.state_dir.join(format!("{s}.kubeconfig")))
@@ -371,8 +430,13 @@ pub fn build(inputs: &Inputs<'_>, existing: &Existing) -> Result<Plan, ExistsErr
         .map(|(s, p)| (s.clone(), p.display().to_string()))
         .collect();
     let tfvars = services::tfvars(&site_names, &kubeconfig_paths, creds);
-    let target =
-        super::target::conformance_target(&site_names, inputs.state_dir, creds, inputs.operator);
+    let target = super::target::conformance_target(
+        &site_names,
+        &balancers,
+        inputs.state_dir,
+        creds,
+        inputs.operator,
+    );
     sections.push(Section {
         title: "outputs: kubeconfig (a context per site), services.json, terraform.tfvars.json, \
                 conformance-target.yaml"
@@ -463,6 +527,13 @@ fn render_step(out: &mut String, step: &Step) {
             let _ = write!(
                 out,
                 "write {} (mode 0600) <<'EOF'\n{contents}EOF\n",
+                path.display()
+            );
+        }
+        Step::WritePublic { path, contents } => {
+            let _ = write!(
+                out,
+                "write {} (mode 0644) <<'EOF'\n{contents}EOF\n",
                 path.display()
             );
         }

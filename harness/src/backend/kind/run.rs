@@ -8,10 +8,10 @@ use std::time::Duration;
 use serde_json::Value;
 
 use super::config::Cluster;
+use super::container::{Placement, remove_cmd};
 use super::error::Error;
 use super::plan::{Existing, Plan, Step};
 use super::process::{Cmd, Runner};
-use super::services::BACKEND_LABEL;
 
 /// How often a [`Step::Poll`] probe is repeated.
 const POLL_INTERVAL: Duration = Duration::from_secs(2);
@@ -21,17 +21,7 @@ const POLL_INTERVAL: Duration = Duration::from_secs(2);
 pub fn observe_commands() -> [Cmd; 2] {
     [
         Cmd::new("kind", ["get", "clusters"]),
-        Cmd::new(
-            "docker",
-            [
-                "ps",
-                "--all",
-                "--filter",
-                &format!("label={BACKEND_LABEL}=kind"),
-                "--format",
-                "{{.Names}}",
-            ],
-        ),
+        Placement::kind().list_cmd(),
     ]
 }
 
@@ -117,6 +107,7 @@ fn run_step(
             vars.insert(var.clone(), out.trim().to_owned());
         }
         Step::Write { path, contents } => write_private(path, contents)?,
+        Step::WritePublic { path, contents } => write_public(path, contents)?,
         Step::Kubeconfig {
             cluster,
             site,
@@ -152,6 +143,21 @@ fn write_private(path: &Path, contents: &str) -> Result<(), Error> {
         std::fs::create_dir_all(dir).map_err(io)?;
     }
     crate::secrets::write_private(path, contents.as_bytes()).map_err(io)
+}
+
+/// Writes `contents` to `path` with mode 0644 (also when it was there with another mode),
+/// making its directory.
+fn write_public(path: &Path, contents: &str) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt as _;
+    let io = |source| Error::Write {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    std::fs::write(path, contents).map_err(io)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).map_err(io)
 }
 
 /// kind's kubeconfig of one cluster with its cluster, user and context all named `site`,
@@ -205,15 +211,8 @@ pub fn down_commands(clusters: &[Cluster], existing: &Existing) -> Vec<Cmd> {
         .filter(|c| existing.clusters.contains(&c.name))
         .map(|c| Cmd::new("kind", ["delete", "cluster", "--name", &c.name]))
         .collect();
-    if !existing.containers.is_empty() {
-        let mut args = vec![
-            "rm".to_owned(),
-            "--force".to_owned(),
-            "--volumes".to_owned(),
-        ];
-        args.extend(existing.containers.iter().cloned());
-        cmds.push(Cmd::new("docker", args));
-    }
+    let containers: Vec<String> = existing.containers.iter().cloned().collect();
+    cmds.extend(remove_cmd(&containers));
     cmds
 }
 

@@ -8,8 +8,8 @@
 //! (`garage key import`), so credentials are known before the container starts.
 //!
 //! Pure: [`Credentials`] and [`Images`] in, [`Container`]s and their setup [`Cmd`]s out.
-//! Every container carries the labels [`BACKEND_LABEL`] (and [`SITE_LABEL`] for a site's
-//! storage), which is how `down` finds exactly what `up` made. Each is also published on
+//! Every container carries the labels [`super::container::BACKEND_LABEL`] (and [`super::container::SITE_LABEL`] for a site's
+//! storage; see [`super::container`]), which is how `down` finds exactly what `up` made. Each is also published on
 //! loopback, so the host reaches it too.
 
 use std::collections::BTreeMap;
@@ -17,15 +17,10 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::container::{Container, Placement};
 use super::process::Cmd;
 use crate::services::{PostgresEntry, RedisEntry, S3Entry, ServicesFile};
 
-/// The label every container of the backend carries (`=kind`).
-pub const BACKEND_LABEL: &str = "io.quay-georep.backend";
-/// The label naming the site a storage container belongs to.
-pub const SITE_LABEL: &str = "io.quay-georep.site";
-/// The Docker network kind puts its nodes on.
-pub const NETWORK: &str = "kind";
 /// The PostgreSQL container.
 pub const POSTGRES: &str = "georep-postgres";
 /// The Redis container.
@@ -46,6 +41,8 @@ pub struct Images {
     pub redis: String,
     /// Garage (default `docker.io/dxflrs/garage:v1.0.1`, the operator e2e's).
     pub s3: String,
+    /// HAProxy, for the global load balancers (default `docker.io/library/haproxy:2.8`).
+    pub haproxy: String,
 }
 
 impl Default for Images {
@@ -54,6 +51,7 @@ impl Default for Images {
             postgres: "docker.io/library/postgres:15.14".to_owned(),
             redis: "docker.io/library/redis:7.4.5".to_owned(),
             s3: "docker.io/dxflrs/garage:v1.0.1".to_owned(),
+            haproxy: "docker.io/library/haproxy:2.8".to_owned(),
         }
     }
 }
@@ -174,72 +172,6 @@ impl Credentials {
     }
 }
 
-/// One container to run. `Debug` hides its [`secrets`](Container::secrets).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Container {
-    /// Its name, which is also its host name on the `kind` network.
-    pub name: String,
-    /// The image.
-    pub image: String,
-    /// The site it serves, for [`SITE_LABEL`].
-    pub site: Option<String>,
-    /// Environment variables.
-    pub env: Vec<(String, String)>,
-    /// `(host port on 127.0.0.1, container port)`.
-    pub ports: Vec<(u16, u16)>,
-    /// `(host file, container file)`, read-only.
-    pub mounts: Vec<(String, String)>,
-    /// Arguments after the image.
-    pub args: Vec<String>,
-    /// Values in `env` and `args` that must not be printed (passwords).
-    pub secrets: Vec<String>,
-}
-
-impl std::fmt::Debug for Container {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Container")
-            .field("name", &self.name)
-            .field("image", &self.image)
-            .field("site", &self.site)
-            .field("command", &self.run_cmd())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Container {
-    /// `docker run -d ...` for it, on [`NETWORK`] with the backend's labels.
-    #[must_use]
-    pub fn run_cmd(&self) -> Cmd {
-        let mut args: Vec<String> = vec![
-            "run".into(),
-            "--detach".into(),
-            "--name".into(),
-            self.name.clone(),
-            "--network".into(),
-            NETWORK.into(),
-            "--label".into(),
-            format!("{BACKEND_LABEL}=kind"),
-        ];
-        if let Some(site) = &self.site {
-            args.extend(["--label".into(), format!("{SITE_LABEL}={site}")]);
-        }
-        for (key, value) in &self.env {
-            args.extend(["--env".into(), format!("{key}={value}")]);
-        }
-        for (host, container) in &self.ports {
-            args.extend(["--publish".into(), format!("127.0.0.1:{host}:{container}")]);
-        }
-        for (host, container) in &self.mounts {
-            args.extend(["--volume".into(), format!("{host}:{container}:ro")]);
-        }
-        args.push(self.image.clone());
-        args.extend(self.args.iter().cloned());
-        self.secrets
-            .iter()
-            .fold(Cmd::new("docker", args), |cmd, secret| cmd.secret(secret))
-    }
-}
-
 /// The S3 container of `site`.
 #[must_use]
 pub fn s3_name(site: &str) -> String {
@@ -275,6 +207,7 @@ pub fn postgres(image: &str, creds: &Credentials) -> (Container, Cmd, Vec<Cmd>) 
         mounts: vec![],
         args: vec![],
         secrets: vec![creds.postgres_password.clone()],
+        placement: Placement::kind(),
     };
     // Over TCP: the image's init-time server listens on its socket only, so a TCP answer
     // means the final server is up.
@@ -338,6 +271,7 @@ pub fn redis(image: &str, creds: &Credentials) -> (Container, Cmd) {
             "no".into(),
         ],
         secrets: vec![creds.redis_password.clone()],
+        placement: Placement::kind(),
     };
     let ready = Cmd::new(
         "docker",
@@ -397,6 +331,7 @@ pub fn garage(
         mounts: vec![(config.display().to_string(), "/etc/garage.toml".into())],
         args: vec![],
         secrets: Vec::new(),
+        placement: Placement::kind(),
     };
     let garage = |args: &[&str]| {
         let mut all = vec!["exec", name.as_str(), "/garage"];

@@ -4,23 +4,24 @@
 //! plain Deployment, no OLM). `georep-harness conformance --backend kind` reads it and runs
 //! the suite as on any `existing` target.
 //!
-//! The kind backend runs no global load balancer in front of the sites (the local backend's
-//! [`crate::lb`] model has no container counterpart yet), so the target names the global
-//! hostnames but no endpoint the suite could reach: the global-endpoint scenario is skipped.
+//! The global endpoints are the HAProxy balancers of [`super::balancer`], published on
+//! loopback where the suite runs.
 
 use std::path::Path;
 
+use super::balancer::GlobalLb;
 use super::operator::{NAMESPACE as OPERATOR_NAMESPACE, OperatorManifests};
 use super::services::{self, Credentials};
-use crate::conformance::local::{GLOBAL_CLAIR_HOSTNAME, GLOBAL_QUAY_HOSTNAME};
 use crate::conformance::target::{
     GlobalTarget, OperatorInstall, OperatorMethod, Platform, SiteTarget, Target,
 };
 
-/// The target of the kind backend's `sites` with state dir `state_dir`.
+/// The target of the kind backend's `sites` with state dir `state_dir`, in front of which
+/// `balancers` (Quay's, then Clair's) run.
 #[must_use]
 pub fn conformance_target(
     sites: &[String],
+    balancers: &[GlobalLb; 2],
     state_dir: &Path,
     credentials: &Credentials,
     operator: &OperatorManifests,
@@ -39,10 +40,10 @@ pub fn conformance_target(
             .collect(),
         services: services::services_file(sites, credentials),
         global: GlobalTarget {
-            quay_hostname: GLOBAL_QUAY_HOSTNAME.to_owned(),
-            clair_hostname: Some(GLOBAL_CLAIR_HOSTNAME.to_owned()),
-            quay_endpoint: None,
-            clair_endpoint: None,
+            quay_hostname: balancers[0].hostname.clone(),
+            clair_hostname: Some(balancers[1].hostname.clone()),
+            quay_endpoint: Some(balancers[0].endpoint()),
+            clair_endpoint: Some(balancers[1].endpoint()),
         },
         operator: OperatorInstall {
             method: OperatorMethod::Deployment,

@@ -190,7 +190,19 @@ fn up_runs_the_plan_and_writes_the_local_backends_outputs() {
             .any(|l| l.ends_with("layout assign -z dc1 -c 1G f00d@127.0.0.1:3901")),
         "the captured node id is passed on: {log:#?}"
     );
-    assert_eq!(plan.sections.len(), 3 + 2 + 3 + 1);
+    assert_eq!(plan.sections.len(), 3 + 2 + 3 + 2 + 1);
+    let lb = state.path().join("kind").join("georep-lb-quay.cfg");
+    let mode = std::fs::metadata(&lb).unwrap().permissions().mode();
+    assert_eq!(
+        mode & 0o777,
+        0o644,
+        "HAProxy reads its configuration as an unprivileged user"
+    );
+    assert!(
+        std::fs::read_to_string(&lb)
+            .unwrap()
+            .contains("server ap-south georep-ap-south-control-plane:443")
+    );
 
     let kc = kube::config::Kubeconfig::read_from(state.path().join("kubeconfig")).unwrap();
     let contexts: Vec<_> = kc.contexts.iter().map(|c| c.name.clone()).collect();
@@ -255,7 +267,8 @@ fn a_second_up_with_reuse_keeps_the_clusters_and_the_passwords() {
     );
     fakes.set(
         "containers",
-        "georep-postgres\ngeorep-redis\ngeorep-s3-us-east\ngeorep-s3-eu-west\ngeorep-s3-ap-south\n",
+        "georep-postgres\ngeorep-redis\ngeorep-s3-us-east\ngeorep-s3-eu-west\ngeorep-s3-ap-south\n\
+         georep-lb-quay\ngeorep-lb-clair\n",
     );
 
     let err = up(&options(state.path()), &fakes.runner()).unwrap_err();

@@ -24,10 +24,11 @@ use serde_json::json;
 
 use super::common::{self, REGISTRY};
 use super::upgrading;
+use super::user_ingress;
 use crate::conformance::context::Context;
 use crate::conformance::failure::Failure;
 use crate::conformance::scenario::{OperatorUpgrade, Scenario};
-use crate::conformance::target::SiteTarget;
+use crate::conformance::target::{Platform, SiteTarget};
 use crate::ensure;
 use crate::quay::COMPONENT_LABEL;
 
@@ -115,6 +116,7 @@ fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {
     let namespace = ctx.namespace("global");
     let dir = ctx.workdir("global")?;
     ctx.write_shared_config(&dir, "")?;
+    let extra = user_ingress::site_lines(&target, &dir, &target.global.quay_hostname)?;
     dir.write_file(
         "main.tf",
         // Every site of the target: an upgrade takes every site's operator up, and a cluster
@@ -126,7 +128,7 @@ fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {
                 .map(|s| s.location.as_str())
                 .collect::<Vec<_>>(),
             &namespace,
-            "",
+            &extra,
         ),
     )?;
     ctx.step(&format!(
@@ -134,6 +136,14 @@ fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {
         down.name, up.name
     ));
     ctx.apply(&dir)?;
+    if target.platform == Platform::Kubernetes {
+        ctx.step("the user's Ingresses for the global names on every site (no Route API)");
+        ctx.block_on(user_ingress::apply_global(
+            &target,
+            &target.sites,
+            &namespace,
+        ))?;
+    }
 
     let both: BTreeSet<String> = [down.name.clone(), up.name.clone()].into();
     for (service, url) in &endpoints {

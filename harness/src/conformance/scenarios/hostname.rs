@@ -9,6 +9,7 @@ use kube::Api;
 use kube::api::DynamicObject;
 
 use super::common;
+use super::user_ingress;
 use crate::conformance::context::Context;
 use crate::conformance::failure::Failure;
 use crate::conformance::scenario::Scenario;
@@ -44,13 +45,8 @@ fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {
     );
     let dir = ctx.workdir("hostname")?;
     ctx.write_shared_config(&dir, "")?;
-    let extra = if target.platform == Platform::Kubernetes {
-        // No Route API: the user's own ingress serves the name, with the user's certificate.
-        common::write_certificate(&dir, &hostname)?;
-        common::USER_TLS.to_owned() + "  route {\n    managed = false\n  }\n"
-    } else {
-        String::new()
-    };
+    // On Kubernetes (no Route API) the user's own ingress serves the name.
+    let extra = user_ingress::site_lines(&target, &dir, &hostname)?;
     dir.write_file(
         "main.tf",
         &common::sites_tf(&[&site.location], &namespace, &extra),
@@ -107,6 +103,14 @@ fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {
     }
     match target.global.quay_endpoint.clone() {
         Some(url) => {
+            if target.platform == Platform::Kubernetes {
+                ctx.step("the user's Ingress for the global name (no Route API)");
+                ctx.block_on(user_ingress::apply_global(
+                    &target,
+                    std::slice::from_ref(&site),
+                    &namespace,
+                ))?;
+            }
             ctx.step("asking the global endpoint who it is");
             let health = format!("{url}/health/instance");
             let body = ctx.block_on(Context::until(
@@ -120,12 +124,18 @@ fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {
                         .map(|a| a.json()))
                 },
             ))?;
+            // The local backend's sites report the name they serve as; Quay's own
+            // `/health/instance` does not, and there a 200 for the global name is the answer.
             let answered = body["server_hostname"].clone();
-            ctx.note(format!("global endpoint: server_hostname {answered}"));
-            ensure!(
-                answered == hostname.as_str(),
-                "the global endpoint answers as {answered}, expected {hostname}"
-            );
+            if answered.is_null() {
+                ctx.note("global endpoint: 200 (the site does not report server_hostname)");
+            } else {
+                ctx.note(format!("global endpoint: server_hostname {answered}"));
+                ensure!(
+                    answered == hostname.as_str(),
+                    "the global endpoint answers as {answered}, expected {hostname}"
+                );
+            }
         }
         None => ctx.note("the target names no global Quay endpoint: not asked"),
     }

@@ -17,6 +17,7 @@ pub mod storage;
 pub mod three_sites;
 pub mod upgrade;
 mod upgrading;
+mod user_ingress;
 
 use super::scenario::{OperatorUpgrade, Scenario};
 

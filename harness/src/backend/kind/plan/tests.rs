@@ -66,7 +66,9 @@ fn a_fresh_host_gets_every_cluster_and_container_created() {
             "georep-redis",
             "georep-s3-us-east",
             "georep-s3-eu-west",
-            "georep-s3-ap-south"
+            "georep-s3-ap-south",
+            "georep-lb-quay",
+            "georep-lb-clair"
         ]
     );
     assert!(
@@ -244,7 +246,15 @@ fn the_plan_writes_a_conformance_target_of_the_kind_clusters() {
         "the addresses pods use"
     );
     assert_eq!(target.services.redis.host, "georep-redis");
-    assert_eq!(target.global.quay_endpoint, None, "no global load balancer");
+    assert_eq!(
+        target.global.quay_endpoint.as_deref(),
+        Some("http://127.0.0.1:17080"),
+        "the Quay balancer, published on loopback"
+    );
+    assert_eq!(
+        target.global.clair_endpoint.as_deref(),
+        Some("http://127.0.0.1:17081")
+    );
     assert_eq!(
         target.operator.method,
         crate::conformance::target::OperatorMethod::Deployment
