@@ -13,9 +13,9 @@
 #   3. cargo test --workspace --locked, with TF_ACC_TERRAFORM naming Terraform 1.0.3; the
 #      end-to-end tests also run the `terraform` on PATH when it is another version. Built
 #      once (--no-run); then the unit and doc tests, then the two integration-test binaries
-#      (harness_it, provider_it) at the same time, their lines prefixed with the binary's
-#      name: they spend most of their time waiting on Terraform and the simulated clusters,
-#      so together they take little longer than the longer of the two.
+#      (harness_it, provider_it) at the same time, run directly from that build, their lines
+#      prefixed with the binary's name: they spend most of their time waiting on Terraform
+#      and the simulated clusters, so together they take little longer than the longer one.
 #   4. cargo doc --workspace --no-deps --locked, with RUSTDOCFLAGS=-D warnings
 # Clippy and the tests share one build profile, so the workspace compiles once.
 set -euo pipefail
@@ -67,7 +67,12 @@ section "cargo clippy --workspace --all-targets --locked -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 section "cargo test --workspace --locked --no-run (build every test once)"
-cargo test --workspace --locked --no-run
+# The artifacts as JSON (compiler messages still rendered), to find the integration-test
+# executables below.
+build_json="$(mktemp)"
+cargo test --workspace --locked --no-run --message-format=json-render-diagnostics >"${build_json}"
+executables="$(python3 scripts/test-executables.py harness_it provider_it <"${build_json}")"
+rm -f "${build_json}"
 
 section "cargo test --workspace --locked --lib --bins, then --doc"
 cargo test --workspace --locked --lib --bins
@@ -83,13 +88,18 @@ if [[ -n "${images_pid}" ]]; then
     cat "${images_log}"
 fi
 
-section "cargo test --workspace --locked --test harness_it and --test provider_it, at once"
-# Each in a subshell whose status is cargo's (pipefail), its output prefixed as it comes.
+section "the integration tests harness_it and provider_it, at once"
+# The executables the build above made, run as `cargo test` would (from their package's
+# directory, with CARGO_MANIFEST_DIR): `cargo test --workspace --test provider_it` would
+# resolve features without the harness's dev-dependencies and compile most of the workspace
+# again. Each in a subshell whose status is the test binary's (pipefail), its output prefixed
+# as it comes.
 pids=()
-for name in harness_it provider_it; do
-    (cargo test --workspace --locked --test "${name}" 2>&1 | sed -u "s/^/[${name}] /") &
+while IFS=$'\t' read -r name dir exe; do
+    (cd "${dir}" && CARGO_MANIFEST_DIR="${dir}" "${exe}" 2>&1 | sed -u "s/^/[${name}] /") &
     pids+=("$!")
-done
+done <<<"${executables}"
+
 failed=0
 for pid in "${pids[@]}"; do
     wait "${pid}" || failed=1

@@ -42,6 +42,8 @@ mod georep_site_wait;
 mod georep_site_write_only;
 pub mod georep_upgrade_resource;
 pub mod georep_versions_data_source;
+#[cfg(test)]
+mod guide_snippets;
 pub mod migration_gate;
 mod model;
 mod planned_sites;
