@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response, StatusCode};
@@ -82,8 +82,8 @@ pub struct Sample {
 /// One request of a [`Monitor`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Probe {
-    /// When it was sent, counted from the monitor's start.
-    pub at: Duration,
+    /// When it was sent.
+    pub at: Instant,
     /// The status (`None`: no answer at all).
     pub status: Option<u16>,
     /// The site that answered.
@@ -110,6 +110,38 @@ pub struct Monitor {
 }
 
 impl Monitor {
+    /// Starts asking `url` every `interval` in the background. Must be called within a Tokio
+    /// runtime; the monitor keeps running on it until stopped or dropped.
+    #[must_use]
+    pub fn start(url: String, interval: Duration) -> Self {
+        let probes = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&probes);
+        let task = tokio::spawn(async move {
+            loop {
+                let at = Instant::now();
+                let probe = match get(&url).await {
+                    Ok(answer) => Probe {
+                        at,
+                        status: Some(answer.status),
+                        version: answer.json()["version"].as_str().map(str::to_owned),
+                        site: answer.site,
+                    },
+                    Err(_) => Probe {
+                        at,
+                        status: None,
+                        site: None,
+                        version: None,
+                    },
+                };
+                sink.lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(probe);
+                tokio::time::sleep(interval).await;
+            }
+        });
+        Self { task, probes }
+    }
+
     /// The probes so far.
     #[must_use]
     pub fn probes(&self) -> Vec<Probe> {
@@ -298,33 +330,7 @@ impl GlobalEndpoint {
     #[must_use]
     pub fn monitor(&self, interval: Duration) -> Monitor {
         let url = format!("{}{}", self.url(), self.shared.service.health_path());
-        let probes = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&probes);
-        let task = tokio::spawn(async move {
-            let start = tokio::time::Instant::now();
-            loop {
-                let at = start.elapsed();
-                let probe = match get(&url).await {
-                    Ok(answer) => Probe {
-                        at,
-                        status: Some(answer.status),
-                        version: answer.json()["version"].as_str().map(str::to_owned),
-                        site: answer.site,
-                    },
-                    Err(_) => Probe {
-                        at,
-                        status: None,
-                        site: None,
-                        version: None,
-                    },
-                };
-                sink.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push(probe);
-                tokio::time::sleep(interval).await;
-            }
-        });
-        Monitor { task, probes }
+        Monitor::start(url, interval)
     }
 
     /// Stops serving and checking.

@@ -435,15 +435,18 @@ impl Resource<ProviderData> for GeoRepSiteResource {
             results.namespace_created = Field::Unknown;
         }
         results.write_into(request.planned);
-        // Only a new site's plan reads every cluster's operator (refresh plans: one read each).
         if let Some(data) = data
-            && creating
             && pending.is_none()
             && request.config.is_wholly_known()
         {
-            let deadline =
-                timeouts::plan_deadline(request.config, Operation::Create, DEFAULT_CREATE);
-            site_live::check_operators(data, site.cluster(), (deadline, request.stop), diags).await;
+            let (operation, default) = if creating {
+                (Operation::Create, DEFAULT_CREATE)
+            } else {
+                (Operation::Update, DEFAULT_UPDATE)
+            };
+            let deadline = timeouts::plan_deadline(request.config, operation, default);
+            let budget = (deadline, request.stop);
+            site_live::guard_operators(data, site.cluster(), creating, budget, diags).await;
         }
     }
 

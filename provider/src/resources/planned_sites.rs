@@ -6,7 +6,7 @@
 //! sites of another configuration (another state) on the same clusters; the site resource's
 //! takeover rules (`georep_site_resource.rs`) meet those on the cluster at apply.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Mutex, PoisonError};
 
 use super::convert::diagnostic;
@@ -25,6 +25,12 @@ impl PlannedSites {
         let issues = sibling_conflicts(&slot, planned.values());
         planned.insert(slot.id.clone(), slot);
         issues
+    }
+
+    /// The clusters of the sites planned so far.
+    pub fn clusters(&self) -> BTreeSet<String> {
+        let planned = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        planned.values().map(|slot| slot.cluster.clone()).collect()
     }
 
     /// Records `site` and adds its conflicts with the sites planned before it to `diags`;

@@ -4,6 +4,7 @@
 //! file lists every resource and every resource reads this: one file holding both would make
 //! the provider and its resources depend on each other.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::convert::cluster_error;
@@ -21,6 +22,35 @@ pub struct ProviderData {
     pub migrations: Arc<MigrationGate>,
     /// The sites this process has planned, for the checks between sites.
     pub planned_sites: Arc<PlannedSites>,
+    /// The Quay Operator version of each cluster, read once per process.
+    pub operators: Arc<OperatorVersionCache>,
+}
+
+/// The Quay Operator version found on each cluster (`None`: no operator Deployment there),
+/// read at most once per provider process, so that comparing the operators at every site's
+/// plan costs one read per cluster per plan, not one per site. A read that failed is not kept.
+#[derive(Debug, Default)]
+pub struct OperatorVersionCache(tokio::sync::Mutex<BTreeMap<String, Option<String>>>);
+
+impl OperatorVersionCache {
+    /// The version of cluster `key`: kept, else `read` (kept when it succeeds). Concurrent
+    /// callers wait for one another, so a cluster is read once.
+    ///
+    /// # Errors
+    /// What `read` returned.
+    pub async fn get_or_read<E>(
+        &self,
+        key: &str,
+        read: impl AsyncFnOnce() -> Result<Option<String>, E>,
+    ) -> Result<Option<String>, E> {
+        let mut kept = self.0.lock().await;
+        if let Some(version) = kept.get(key) {
+            return Ok(version.clone());
+        }
+        let version = read().await?;
+        kept.insert(key.to_owned(), version.clone());
+        Ok(version)
+    }
 }
 
 impl ProviderData {

@@ -103,17 +103,7 @@ pub(super) async fn operator_versions(
                 found.insert(key, version);
             }
             Ok(None) => {}
-            Err(err) => diags.push(
-                Diagnostic::warning(
-                    "Operator Versions Not Compared",
-                    format!(
-                        "the Quay Operator on cluster \"{key}\" could not be read, so it was \
-                         not compared with the other sites' operators: {}",
-                        cluster_detail(&err)
-                    ),
-                )
-                .with_attribute(AttributePath::root().attr("cluster")),
-            ),
+            Err(err) => diags.push(not_compared(&key, &err)),
         }
     }
     found
@@ -122,9 +112,10 @@ pub(super) async fn operator_versions(
 /// Checks, at a site's plan, that every site's operator runs the same version (see
 /// `georep/site/operator_versions.rs` for the severity), reporting what differs.
 ///
-/// Only a new site's plan checks (an existing site's differences are the upgrade's to
-/// report), with `budget` (the plan's deadline and Terraform's stop signal) for its reads.
-pub(super) async fn check_operators(
+/// A new site's plan reads every cluster (a differing operator is an error there); an
+/// existing site's plan compares fewer, from a per-process cache ([`compare_operators`]).
+/// `budget` (the plan's deadline and Terraform's stop signal) bounds the reads.
+async fn check_operators(
     data: &ProviderData,
     cluster: &str,
     budget: (tokio::time::Instant, &StopToken),
@@ -140,6 +131,77 @@ pub(super) async fn check_operators(
     if let Some(issue) = check_operator_versions(cluster, true, &found) {
         diags.push(diagnostic(&issue));
     }
+}
+
+/// The operator guard of a site's plan: [`check_operators`] for a new site (every cluster
+/// read), [`compare_operators`] for an existing one (the clusters of the sites planned so
+/// far, each read once per process).
+pub(super) async fn guard_operators(
+    data: &ProviderData,
+    cluster: &str,
+    creating: bool,
+    budget: (tokio::time::Instant, &StopToken),
+    diags: &mut Diagnostics,
+) {
+    if creating {
+        check_operators(data, cluster, budget, diags).await;
+    } else {
+        compare_operators(data, cluster, budget, diags).await;
+    }
+}
+
+/// Checks, at an existing site's plan, that the operators of its cluster and of the clusters
+/// of the sites this process planned before it run one version; a warning names what differs
+/// (the upgrade brings them together; a new site on a differing operator is refused by
+/// [`check_operators`]). Terraform plans every site in one process, so the last site planned
+/// compares them all. Each cluster's operator is read once per process, within `budget`.
+async fn compare_operators(
+    data: &ProviderData,
+    cluster: &str,
+    budget: (tokio::time::Instant, &StopToken),
+    diags: &mut Diagnostics,
+) {
+    let (deadline, stop) = budget;
+    let mut clusters = data.planned_sites.clusters();
+    clusters.insert(cluster.to_owned());
+    let found = within(Some(deadline), stop.clone(), async {
+        let mut found = OperatorVersions::new();
+        for key in clusters {
+            if data.clusters.pending(&key).is_some() {
+                continue;
+            }
+            let version = data
+                .operators
+                .get_or_read(&key, async || {
+                    operator_version(&data.clusters.get(&key).await?).await
+                })
+                .await;
+            match version {
+                Ok(version) => {
+                    found.insert(key, version);
+                }
+                Err(err) => diags.push(not_compared(&key, &err)),
+            }
+        }
+        found
+    })
+    .await;
+    if let Some(issue) = check_operator_versions(cluster, false, &found) {
+        diags.push(diagnostic(&issue));
+    }
+}
+
+/// The warning for an operator that could not be read.
+fn not_compared(key: &str, err: &Error) -> Diagnostic {
+    Diagnostic::warning(
+        "Operator Versions Not Compared",
+        format!(
+            "the Quay Operator on cluster \"{key}\" could not be read, so it was not compared \
+             with the other sites' operators: {}",
+            cluster_detail(err)
+        ),
+    )
+    .with_attribute(AttributePath::root().attr("cluster"))
 }
 
 /// The computed attributes for a global load balancer and DNS, shared by

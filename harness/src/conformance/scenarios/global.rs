@@ -274,7 +274,7 @@ fn through_upgrade(
         ));
         let anonymous = probes
             .iter()
-            .filter(|p| p.answered() && p.site.is_none())
+            .filter(|p| p.is_answered() && p.site.is_none())
             .count();
         ensure!(
             anonymous == 0,

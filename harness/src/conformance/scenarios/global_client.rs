@@ -1,88 +1,37 @@
 //! A client of a global name throughout a scenario: every answer, which site and version
 //! gave it, and what a user would have seen.
 
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::conformance::context::Context;
 use crate::conformance::failure::Failure;
 use crate::ensure;
+use crate::lb::Monitor;
 use crate::quay::QuayVersion;
 
-/// One request of a [`Client`] of a global name.
-#[derive(Debug, Clone)]
-pub struct Probe {
-    /// When it was sent.
-    pub at: Instant,
-    /// The status (`None`: no answer at all).
-    pub status: Option<u16>,
-    /// The site that answered.
-    pub site: Option<String>,
-    /// The Quay version the answer reported.
-    pub version: Option<String>,
-}
-
-impl Probe {
-    /// Whether a site answered (any status but 503).
-    #[must_use]
-    pub fn answered(&self) -> bool {
-        self.status.is_some_and(|s| s != 503)
-    }
-}
+pub use crate::lb::Probe;
 
 /// A client of a global name in the background: one request every 50 ms, as a user of the
-/// registry would send them, until [`Client::stop`].
+/// registry would send them, until [`Client::stop`] (a [`Monitor`] on the scenario's runtime).
 pub struct Client {
-    task: tokio::task::JoinHandle<()>,
-    probes: Arc<Mutex<Vec<Probe>>>,
+    monitor: Monitor,
 }
 
 impl Client {
     /// Starts asking `url` on `ctx`'s runtime.
     #[must_use]
     pub fn start(ctx: &Context<'_>, url: String) -> Self {
-        let probes = Arc::new(Mutex::new(Vec::new()));
-        let sink = Arc::clone(&probes);
-        let task = ctx.runtime.spawn(async move {
-            loop {
-                let at = Instant::now();
-                let probe = match crate::lb::get(&url).await {
-                    Ok(answer) => Probe {
-                        at,
-                        status: Some(answer.status),
-                        version: answer.json()["version"].as_str().map(str::to_owned),
-                        site: answer.site,
-                    },
-                    Err(_) => Probe {
-                        at,
-                        status: None,
-                        site: None,
-                        version: None,
-                    },
-                };
-                sink.lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push(probe);
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-        });
-        Self { task, probes }
+        let _runtime = ctx.runtime.enter();
+        Self {
+            monitor: Monitor::start(url, Duration::from_millis(50)),
+        }
     }
 
     /// Stops and returns every probe, in order.
     #[must_use]
     pub fn stop(self) -> Vec<Probe> {
-        self.task.abort();
-        self.probes
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
-    }
-}
-
-impl Drop for Client {
-    fn drop(&mut self) {
-        self.task.abort();
+        // Dropping the monitor stops it.
+        self.monitor.probes()
     }
 }
 
@@ -91,9 +40,9 @@ impl Drop for Client {
 pub fn outages(probes: &[Probe]) -> usize {
     probes
         .windows(2)
-        .filter(|pair| pair[0].answered() && !pair[1].answered())
+        .filter(|pair| pair[0].is_answered() && !pair[1].is_answered())
         .count()
-        + usize::from(probes.first().is_some_and(|p| !p.answered()))
+        + usize::from(probes.first().is_some_and(|p| !p.is_answered()))
 }
 
 /// Fails unless a client of the global Quay name saw `from` first and `to` last, never `from`
@@ -109,7 +58,7 @@ pub fn served_throughout(
     migration_seen: Option<Instant>,
 ) -> Result<(), Failure> {
     let (from, to) = (from.to_string(), to.to_string());
-    let answered: Vec<&Probe> = probes.iter().filter(|p| p.answered()).collect();
+    let answered: Vec<&Probe> = probes.iter().filter(|p| p.is_answered()).collect();
     let summary = || summarize(probes);
     ensure!(
         answered.first().and_then(|p| p.version.as_deref()) == Some(from.as_str()),

@@ -6,7 +6,8 @@
 //!   balancer needs (the router's canonical hostname the simulated router writes into the
 //!   Route's status, the health check URL, the per-site host).
 //! - The operator-version guard rail: a new site on a cluster whose operator runs another
-//!   version than the existing site's is refused at plan, naming the cluster.
+//!   version than the existing site's is refused at plan, naming the cluster; two existing
+//!   sites whose operators drift apart get a warning at every plan.
 //! - `data "quay_georep_versions"`: plans offline; the next upgrade and the path for a version,
 //!   and an error on `current_version` for one the provider does not know.
 //!
@@ -138,7 +139,7 @@ output "data" {
 "#;
 
 #[test]
-fn the_site_data_source_reads_a_live_site_and_a_new_site_on_another_operator_version_is_refused() {
+fn the_site_data_source_reads_a_live_site_and_operators_on_two_versions_are_refused_or_warned() {
     for_each_terraform(|tf: &TerraformBinary| {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let state = tempfile::tempdir().unwrap();
@@ -189,18 +190,21 @@ fn the_site_data_source_reads_a_live_site_and_a_new_site_on_another_operator_ver
         };
         let eu_west = &env.sites()[1];
         let (namespace, name) = eu_west.operator_deployment();
-        runtime.block_on(async {
-            let client = eu_west.cluster.client().await.unwrap();
-            let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
-                Api::namespaced(client, namespace);
-            let patch = json!({"spec": {"template": {"metadata": {"annotations": {
-                "quay-version": other,
-            }}}}});
-            deployments
-                .patch(name, &PatchParams::default(), &Patch::Merge(patch))
-                .await
-                .unwrap();
-        });
+        let set_operator = |version: &str| {
+            runtime.block_on(async {
+                let client = eu_west.cluster.client().await.unwrap();
+                let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+                    Api::namespaced(client, namespace);
+                let patch = json!({"spec": {"template": {"metadata": {"annotations": {
+                    "quay-version": version,
+                }}}}});
+                deployments
+                    .patch(name, &PatchParams::default(), &Patch::Merge(patch))
+                    .await
+                    .unwrap();
+            });
+        };
+        set_operator(other);
         eu_west.cluster.faults().reset_counters();
         dir.write_main_tf(&main_tf(&format!(
             "{}{}{READ_US_EAST}",
@@ -222,8 +226,38 @@ fn the_site_data_source_reads_a_live_site_and_a_new_site_on_another_operator_ver
         );
         assert_eq!(eu_west.cluster.faults().counters().writes, 0);
 
-        // The refused site goes, as a user would drop it: a destroy still plans the
-        // configuration's new resources first.
+        // With eu-west's operator back on us-east's version the site is installed; when the
+        // two operators drift apart afterwards, every plan warns (one warning: the site
+        // planned last compares both clusters) and changes nothing.
+        set_operator(&version);
+        let both = main_tf(&format!(
+            "{}{}{READ_US_EAST}",
+            site("us_east"),
+            site("eu_west")
+        ));
+        dir.write_main_tf(&both).unwrap();
+        let applied = dir.apply().unwrap();
+        assert!(applied.succeeded(), "{:#?}", applied.events);
+        set_operator(other);
+        let plan = dir.plan().unwrap();
+        assert_ne!(plan.exit, PlanExit::Error, "{:#?}", plan.events);
+        let diags: Vec<_> = plan.events.diagnostics().cloned().collect();
+        assert_diagnostic(
+            &diags,
+            Severity::Warning,
+            "Quay Operator Versions Differ Between Sites",
+            "cluster",
+            &format!("eu_west {other}"),
+        );
+        assert_diagnostic(
+            &diags,
+            Severity::Warning,
+            "Quay Operator Versions Differ Between Sites",
+            "cluster",
+            &format!("us_east {version}"),
+        );
+
+        // A destroy plans the configuration first.
         dir.write_main_tf(&main_tf(&format!("{}{READ_US_EAST}", site("us_east"))))
             .unwrap();
         let destroyed = dir.destroy().unwrap();
