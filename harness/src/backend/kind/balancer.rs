@@ -69,37 +69,37 @@ impl GlobalLb {
     /// ingress over TLS, checked at `/health/instance`; published on loopback port 17080.
     #[must_use]
     pub fn quay(hostname: &str, sites: &[(String, String)]) -> Self {
-        Self {
-            name: QUAY_LB.to_owned(),
-            hostname: hostname.to_owned(),
-            health_path: "/health/instance".to_owned(),
-            host_port: 17080,
-            backends: sites
-                .iter()
-                .map(|(site, cluster)| Backend {
-                    site: site.clone(),
-                    address: format!("{}:443", node(cluster)),
-                    tls: true,
-                })
-                .collect(),
-        }
+        Self::in_front_of(QUAY_LB, hostname, "/health/instance", 17080, sites, true)
     }
 
     /// Clair's balancer in front of `sites`: each site's ingress over plain HTTP, checked at
     /// `/healthz`; published on loopback port 17081.
     #[must_use]
     pub fn clair(hostname: &str, sites: &[(String, String)]) -> Self {
+        Self::in_front_of(CLAIR_LB, hostname, "/healthz", 17081, sites, false)
+    }
+
+    /// A balancer in front of every site's node container, on 443 with `tls`, else 80.
+    fn in_front_of(
+        name: &str,
+        hostname: &str,
+        health_path: &str,
+        host_port: u16,
+        sites: &[(String, String)],
+        tls: bool,
+    ) -> Self {
+        let port = if tls { 443 } else { 80 };
         Self {
-            name: CLAIR_LB.to_owned(),
+            name: name.to_owned(),
             hostname: hostname.to_owned(),
-            health_path: "/healthz".to_owned(),
-            host_port: 17081,
+            health_path: health_path.to_owned(),
+            host_port,
             backends: sites
                 .iter()
                 .map(|(site, cluster)| Backend {
                     site: site.clone(),
-                    address: format!("{}:80", node(cluster)),
-                    tls: false,
+                    address: format!("{}:{port}", node(cluster)),
+                    tls,
                 })
                 .collect(),
         }
