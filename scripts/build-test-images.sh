@@ -48,12 +48,17 @@ if [[ ${all_current} -eq 1 ]]; then
     exit 0
 fi
 
+# debootstrap, and removing the root-owned tree it makes, need root.
+sudo_cmd=()
+[[ "$(id -u)" -eq 0 ]] || sudo_cmd=(sudo)
+
 log="$(mktemp)"
 work="$(mktemp -d "${TMPDIR:-/tmp}/georep-images-XXXXXX")"
 container=""
 cleanup() {
     [[ -n "${container}" ]] && docker rm --force "${container}" >/dev/null 2>&1
-    rm -rf "${work}" "${log}"
+    "${sudo_cmd[@]}" rm -rf "${work}"
+    rm -f "${log}"
 }
 trap cleanup EXIT
 
@@ -65,22 +70,21 @@ quietly() {
 }
 
 if ! command -v debootstrap >/dev/null 2>&1; then
-    sudo_cmd=()
-    [[ "$(id -u)" -eq 0 ]] || sudo_cmd=(sudo)
     quietly "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
     quietly "${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends debootstrap
 fi
 
 if ! current "base:${SUITE}"; then
     echo "build-test-images: debootstrap ${SUITE} with ${PACKAGES} (about two minutes)"
-    quietly debootstrap --variant=minbase --include="${PACKAGES}" "${SUITE}" "${work}/rootfs" "${MIRROR}"
+    quietly "${sudo_cmd[@]}" debootstrap --variant=minbase --include="${PACKAGES}" "${SUITE}" "${work}/rootfs" "${MIRROR}"
     # What an image does not need: downloaded packages, documentation, translations.
-    rm -rf "${work}/rootfs/var/cache/apt/archives/"*.deb "${work}/rootfs/usr/share/doc/"* \
-        "${work}/rootfs/usr/share/man/"* "${work}/rootfs/usr/share/locale/"*
-    tar -C "${work}/rootfs" -c . \
+    "${sudo_cmd[@]}" rm -rf "${work}/rootfs/var/cache/apt/archives/"*.deb \
+        "${work}/rootfs/usr/share/doc/"* "${work}/rootfs/usr/share/man/"* \
+        "${work}/rootfs/usr/share/locale/"*
+    "${sudo_cmd[@]}" tar -C "${work}/rootfs" -c . \
         | quietly docker import --change "LABEL ${LABEL}=${recipe}" --change 'CMD ["/bin/sh"]' \
             - "${PREFIX}/base:${SUITE}"
-    rm -rf "${work}/rootfs"
+    "${sudo_cmd[@]}" rm -rf "${work}/rootfs"
 fi
 
 # A role image: the base plus files, with its own command, made by commit (no builder needed,

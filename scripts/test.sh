@@ -50,6 +50,15 @@ section "build the container tests' images in the background (scripts/build-test
 # fresh machine, beside the compiler. Without a Docker engine those tests say they skip.
 images_log="$(mktemp)"
 images_pid=""
+# A failing step below ends the script: the image build must not outlive it.
+stop_images() {
+    if [[ -n "${images_pid}" ]] && kill -0 "${images_pid}" 2>/dev/null; then
+        kill "${images_pid}" 2>/dev/null || true
+        wait "${images_pid}" 2>/dev/null || true
+    fi
+    rm -f "${images_log}"
+}
+trap stop_images EXIT
 if docker info >/dev/null 2>&1; then
     bash scripts/build-test-images.sh >"${images_log}" 2>&1 &
     images_pid="$!"

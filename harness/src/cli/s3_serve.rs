@@ -29,10 +29,10 @@ pub struct S3ServeArgs {
     /// The access key id to accept.
     #[arg(long, env = "GEOREP_S3_ACCESS_KEY", hide_env_values = true)]
     pub access_key: String,
-    /// The secret key to accept (from the environment: not on the command line).
-    #[arg(env = "GEOREP_S3_SECRET_KEY", hide_env_values = true, hide = true)]
-    pub secret_key: String,
 }
+
+/// The variable the secret key is read from (never an argument: `ps` would show it).
+pub const SECRET_KEY_VAR: &str = "GEOREP_S3_SECRET_KEY";
 
 /// Why `s3-serve` failed.
 #[derive(Debug, thiserror::Error)]
@@ -43,19 +43,27 @@ pub enum Error {
     /// Waiting for the stop signal.
     #[error(transparent)]
     Signal(#[from] super::up::Error),
+    /// The secret key's variable is not set.
+    #[error("set {SECRET_KEY_VAR} to the secret key to accept")]
+    MissingSecretKey,
 }
 
 /// Serves until Ctrl-C or SIGTERM, then stops (open requests get the server's stop timeout).
 ///
 /// # Errors
-/// [`Error::S3`] when the server cannot start (the address is taken, the directory exists),
-/// [`Error::Signal`] when the signal handlers cannot be installed.
+/// [`Error::MissingSecretKey`], [`Error::S3`] when the server cannot start (the address is
+/// taken, the directory exists), [`Error::Signal`] when the signal handlers cannot be
+/// installed.
 pub async fn run(args: &S3ServeArgs) -> Result<(), Error> {
+    let secret_key = std::env::var(SECRET_KEY_VAR)
+        .ok()
+        .filter(|k| !k.is_empty())
+        .ok_or(Error::MissingSecretKey)?;
     let opts = S3Options {
         listen: args.listen,
         keys: Some(S3Keys {
             access_key: args.access_key.clone(),
-            secret_key: Secret::new(args.secret_key.clone()),
+            secret_key: Secret::new(secret_key),
         }),
         ..S3Options::default()
     };

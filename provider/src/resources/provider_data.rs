@@ -26,30 +26,44 @@ pub struct ProviderData {
     pub operators: Arc<OperatorVersionCache>,
 }
 
-/// The Quay Operator version found on each cluster (`None`: no operator Deployment there),
-/// read at most once per provider process, so that comparing the operators at every site's
-/// plan costs one read per cluster per plan, not one per site. A read that failed is not kept.
+/// The Quay Operator version found on each cluster, read at most once per provider process,
+/// so that comparing the operators at every site's plan costs one read per cluster per plan,
+/// not one per site. A read that failed is kept as failed too: a cluster that did not answer
+/// is not asked again by every later site's plan.
 #[derive(Debug, Default)]
-pub struct OperatorVersionCache(tokio::sync::Mutex<BTreeMap<String, Option<String>>>);
+pub struct OperatorVersionCache(tokio::sync::Mutex<BTreeMap<String, OperatorRead>>);
+
+/// What reading a cluster's operator gave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OperatorRead {
+    /// The operator's Quay version (`None`: no operator Deployment there).
+    Found(Option<String>),
+    /// An earlier read failed; the caller that read it reported why.
+    FailedBefore,
+}
 
 impl OperatorVersionCache {
-    /// The version of cluster `key`: kept, else `read` (kept when it succeeds). Concurrent
+    /// What cluster `key`'s operator runs: kept, else read by `read` and kept. Concurrent
     /// callers wait for one another, so a cluster is read once.
     ///
     /// # Errors
-    /// What `read` returned.
+    /// What `read` returned, the first time only (later: [`OperatorRead::FailedBefore`]).
     pub async fn get_or_read<E>(
         &self,
         key: &str,
         read: impl AsyncFnOnce() -> Result<Option<String>, E>,
-    ) -> Result<Option<String>, E> {
+    ) -> Result<OperatorRead, E> {
         let mut kept = self.0.lock().await;
-        if let Some(version) = kept.get(key) {
-            return Ok(version.clone());
+        if let Some(found) = kept.get(key) {
+            return Ok(found.clone());
         }
-        let version = read().await?;
-        kept.insert(key.to_owned(), version.clone());
-        Ok(version)
+        let result = read().await;
+        let found = match &result {
+            Ok(version) => OperatorRead::Found(version.clone()),
+            Err(_) => OperatorRead::FailedBefore,
+        };
+        kept.insert(key.to_owned(), found.clone());
+        result.map(|_| found)
     }
 }
 
@@ -104,5 +118,37 @@ impl ProviderData {
             )
             .with_attribute(AttributePath::root().attr("cluster")),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_cluster_is_read_once_even_when_the_read_failed() {
+        let cache = OperatorVersionCache::default();
+        let mut reads = 0;
+        let found = cache
+            .get_or_read("a", async || {
+                reads += 1;
+                Ok::<_, ()>(Some("3.17.4".to_owned()))
+            })
+            .await;
+        assert_eq!(found, Ok(OperatorRead::Found(Some("3.17.4".to_owned()))));
+        let again = cache.get_or_read("a", async || Err(())).await;
+        assert_eq!(again, Ok(OperatorRead::Found(Some("3.17.4".to_owned()))));
+        assert_eq!(
+            cache.get_or_read("b", async || Err("down")).await,
+            Err("down")
+        );
+        let later = cache
+            .get_or_read("b", async || {
+                reads += 1;
+                Ok::<_, &str>(None)
+            })
+            .await;
+        assert_eq!(later, Ok(OperatorRead::FailedBefore), "not asked again");
+        assert_eq!(reads, 1);
     }
 }

@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 
 use super::convert::{cluster_detail, diagnostic};
 use super::model::Field;
-use super::provider_data::ProviderData;
+use super::provider_data::{OperatorRead, ProviderData};
 use crate::cluster::{Cluster, Error, Kind, within};
 use crate::georep::site::{
     EndpointObjects, MANAGED_BY, MANAGED_BY_LABEL, OperatorVersions, SiteEndpoints,
@@ -177,9 +177,10 @@ async fn compare_operators(
                 })
                 .await;
             match version {
-                Ok(version) => {
+                Ok(OperatorRead::Found(version)) => {
                     found.insert(key, version);
                 }
+                Ok(OperatorRead::FailedBefore) => {}
                 Err(err) => diags.push(not_compared(&key, &err)),
             }
         }

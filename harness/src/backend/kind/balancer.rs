@@ -137,9 +137,11 @@ impl GlobalLb {
                  timeout client 60s\n    \
                  timeout server 60s\n    \
                  timeout check 2s\n    \
-                 # A request sent to a site that has just gone is tried on another.\n    \
-                 option redispatch\n    \
-                 retries 2\n\
+                 # A request sent to a site that has just gone, or whose ingress has no ready\n    \
+                 # pod behind it yet, is tried again on another site.\n    \
+                 option redispatch 1\n    \
+                 retries 2\n    \
+                 retry-on conn-failure empty-response response-timeout 502 503\n\
              \n\
              frontend global\n    \
                  bind :{LISTEN_PORT}\n    \
@@ -153,7 +155,7 @@ impl GlobalLb {
                  http-request set-header Host {host}\n    \
                  http-response set-header {SITE_HEADER} %s\n    \
                  default-server check inter {CHECK_INTERVAL_MS} fall 2 rise 2 \
-                 init-addr libc,none resolvers docker\n",
+                 init-addr libc,none resolvers docker resolve-prefer ipv4\n",
             path = self.health_path,
         );
         for backend in &self.backends {
@@ -181,6 +183,13 @@ impl GlobalLb {
             secrets: Vec::new(),
             placement: Placement::kind(),
         }
+    }
+
+    /// Makes a running HAProxy load its configuration again: `SIGUSR2` to its master process
+    /// (master-worker mode, `-W`, as the official image and ours run it).
+    #[must_use]
+    pub fn reload_cmd(&self) -> Cmd {
+        Cmd::new("docker", ["kill", "--signal", "USR2", &self.name])
     }
 
     /// Succeeds once HAProxy in the container accepts its configuration.

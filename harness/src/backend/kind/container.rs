@@ -5,8 +5,10 @@
 //! one), which is how `down` finds exactly what `up` made. The kind backend places its
 //! containers on kind's network with the label value `kind` and fixed loopback ports
 //! ([`Placement::kind`]); the container tests place the same containers on a network of
-//! their own, with their own label value and ports Docker picks, so they neither meet a
-//! kind run nor each other.
+//! their own, with their own label value and ports Docker picks, so their clean-up removes
+//! only their own containers. They keep the backend's container names (the probes and setup
+//! commands name them), so they do not run beside a kind run on the same Docker host:
+//! `docker run` refuses the second container of a name.
 
 use super::process::{Cmd, Runner};
 

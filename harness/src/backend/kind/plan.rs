@@ -404,6 +404,10 @@ pub fn build(inputs: &Inputs<'_>, existing: &Existing) -> Result<Plan, ExistsErr
             "HAProxy accepts its configuration",
             Vec::new(),
         )?);
+        if existing.containers.contains(&lb.name) {
+            // `docker start` leaves a running HAProxy on its old configuration.
+            steps.push(Step::Run(lb.reload_cmd()));
+        }
         sections.push(Section {
             title: format!(
                 "global load balancer for {} at {}: HAProxy, health-checking {}",

@@ -290,6 +290,10 @@ fn a_second_up_with_reuse_keeps_the_clusters_and_the_passwords() {
         log.contains(&"docker start georep-redis".to_owned()),
         "{log:#?}"
     );
+    assert!(
+        log.contains(&"docker kill --signal USR2 georep-lb-quay".to_owned()),
+        "a reused balancer loads its rewritten configuration: {log:#?}"
+    );
     let second = std::fs::read_to_string(state.path().join("services.json")).unwrap();
     assert_eq!(first, second, "reused containers keep their passwords");
 }

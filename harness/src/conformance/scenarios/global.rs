@@ -197,9 +197,23 @@ fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {
         Ok::<_, Failure>(())
     })?;
     for (service, url) in &endpoints {
+        // A real balancer notices within its health checks (the kind backend's: half a
+        // second, plus the ingress's endpoint update); the simulated one at once. Routing
+        // must settle within ROUTING_TIMEOUT, and then hold.
+        let started = std::time::Instant::now();
+        let _ = ctx.block_on(Context::until(
+            &format!("{url} routing around {}", down.name),
+            ROUTING_TIMEOUT,
+            async || {
+                let (sites, refused) = sample(url).await?;
+                Ok((!sites.contains(&down.name) && refused == 0).then_some(()))
+            },
+        ));
+        let settled = started.elapsed();
         let (sites, refused) = ctx.block_on(sample(url))?;
         ctx.note(format!(
-            "global {service} with {} down: answered from {sites:?}, {refused} refused",
+            "global {service} with {} down: answered from {sites:?}, {refused} refused \
+             (routing settled in {settled:.1?})",
             down.name
         ));
         ensure!(

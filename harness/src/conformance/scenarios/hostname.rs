@@ -121,9 +121,15 @@ fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {
                         .await
                         .ok()
                         .filter(|a| a.status == 200)
-                        .map(|a| a.json()))
+                        .map(|a| (a.json(), a.site.clone())))
                 },
             ))?;
+            let (body, answering) = body;
+            ensure!(
+                answering.as_deref().is_none_or(|a| a == site.name),
+                "the global endpoint answered from {answering:?}, but only {} runs a site here",
+                site.name
+            );
             // The local backend's sites report the name they serve as; Quay's own
             // `/health/instance` does not, and there a 200 for the global name is the answer.
             let answered = body["server_hostname"].clone();

@@ -600,6 +600,26 @@ mod tests {
     }
 
     #[test]
+    fn answers_without_versions_are_judged_by_their_outages_alone() {
+        // Quay's own /health/instance names no version (real sites behind a balancer).
+        let from: QuayVersion = "3.17.4".parse().unwrap();
+        let to: QuayVersion = "3.18.0".parse().unwrap();
+        let one = [
+            probe(Some(200), None),
+            probe(Some(503), None),
+            probe(Some(200), None),
+        ];
+        assert!(served_throughout(&one, from, to, None).is_ok());
+        let two = [
+            probe(Some(200), None),
+            probe(None, None),
+            probe(Some(200), None),
+            probe(Some(503), None),
+        ];
+        assert!(served_throughout(&two, from, to, None).is_err());
+    }
+
+    #[test]
     fn an_old_answer_after_the_migration_was_seen_breaks_the_claim() {
         let from: QuayVersion = "3.17.4".parse().unwrap();
         let to: QuayVersion = "3.18.0".parse().unwrap();

@@ -40,8 +40,14 @@ pub fn site_lines(target: &Target, dir: &Workdir, hostname: &str) -> Result<Stri
 
 /// The user's Ingresses of `site` in `namespace` for the global names: `georep-global-quay`
 /// (HTTPS to the Quay Service) and, with a Clair name, `georep-global-clair`.
-#[must_use]
-pub fn ingresses(namespace: &str, quay_host: &str, clair_host: Option<&str>) -> Vec<Ingress> {
+///
+/// # Errors
+/// An object does not parse as an Ingress (a bug of the suite).
+pub fn ingresses(
+    namespace: &str,
+    quay_host: &str,
+    clair_host: Option<&str>,
+) -> Result<Vec<Ingress>, Failure> {
     let rule =
         |host: &str, paths: serde_json::Value| json!({"host": host, "http": {"paths": paths}});
     let path = |path: &str, kind: &str, service: &str, port: u16| {
@@ -80,7 +86,10 @@ pub fn ingresses(namespace: &str, quay_host: &str, clair_host: Option<&str>) -> 
         }));
     }
     all.into_iter()
-        .filter_map(|value| serde_json::from_value(value).ok())
+        .map(|value| {
+            serde_json::from_value(value)
+                .map_err(|e| Failure::new(format!("the suite's Ingress does not parse: {e}")))
+        })
         .collect()
 }
 
@@ -110,7 +119,7 @@ async fn apply(site: &SiteTarget, namespace: &str, target: &Target) -> Result<()
         namespace,
         &target.global.quay_hostname,
         target.global.clair_hostname.as_deref(),
-    ) {
+    )? {
         let name = ingress.metadata.name.clone().unwrap_or_default();
         api.patch(
             &name,
@@ -128,7 +137,7 @@ mod tests {
 
     #[test]
     fn quay_goes_to_the_https_port_and_clair_health_to_introspection() {
-        let all = ingresses("global", "quay.example.com", Some("clair.example.com"));
+        let all = ingresses("global", "quay.example.com", Some("clair.example.com")).unwrap();
         assert_eq!(all.len(), 2, "both parse as Ingresses");
         let quay = serde_json::to_value(&all[0]).unwrap();
         assert_eq!(quay["spec"]["rules"][0]["host"], "quay.example.com");
@@ -140,6 +149,6 @@ mod tests {
         assert_eq!(paths[0]["path"], "/healthz");
         assert_eq!(paths[0]["backend"]["service"]["port"]["number"], 8089);
         assert_eq!(paths[1]["backend"]["service"]["port"]["number"], 80);
-        assert_eq!(ingresses("global", "q", None).len(), 1);
+        assert_eq!(ingresses("global", "q", None).unwrap().len(), 1);
     }
 }
