@@ -388,6 +388,14 @@ fn until(
     }
 }
 
+/// Fails with `why` unless, within [`ROUTING`], a sample is answered by exactly `sites` and
+/// none is refused.
+fn routes_only_to(rt: &tokio::runtime::Runtime, url: &str, sites: &[&str], why: &str) {
+    let want: BTreeSet<String> = sites.iter().map(|s| (*s).to_owned()).collect();
+    let (answered, refused) = until(rt, url, |s, r| *s == want && r == 0);
+    assert_eq!((&answered, refused), (&want, 0), "{why}");
+}
+
 #[test]
 fn the_global_balancer_routes_only_to_healthy_sites() {
     let Some(docker) = Docker::for_test("balancer") else {
@@ -435,31 +443,23 @@ fn the_global_balancer_routes_only_to_healthy_sites() {
         docker.address(&container, LISTEN_PORT)
     );
     let rt = runtime();
-    let both: BTreeSet<String> = sites.map(str::to_owned).into();
+    routes_only_to(&rt, &url, &sites, "both healthy sites answer");
 
-    let (answered, refused) = until(&rt, &url, |s, r| *s == both && r == 0);
-    assert_eq!(
-        (&answered, refused),
-        (&both, 0),
-        "both healthy sites answer"
+    let stop = |index: usize| {
+        Cmd::new(
+            "docker",
+            ["stop", "--time", "1", stand_ins[index].name.as_str()],
+        )
+    };
+    docker.run(&stop(1));
+    routes_only_to(
+        &rt,
+        &url,
+        &["us-east"],
+        "a stopped site gets no request, and no request is refused",
     );
 
-    docker.run(&Cmd::new(
-        "docker",
-        ["stop", "--time", "1", &stand_ins[1].name],
-    ));
-    let only_east: BTreeSet<String> = ["us-east".to_owned()].into();
-    let (answered, refused) = until(&rt, &url, |s, r| *s == only_east && r == 0);
-    assert_eq!(
-        (&answered, refused),
-        (&only_east, 0),
-        "a stopped site gets no request, and no request is refused"
-    );
-
-    docker.run(&Cmd::new(
-        "docker",
-        ["stop", "--time", "1", &stand_ins[0].name],
-    ));
+    docker.run(&stop(0));
     let (answered, refused) = until(&rt, &url, |s, r| s.is_empty() && r == 12);
     assert!(
         answered.is_empty() && refused == 12,
@@ -470,12 +470,11 @@ fn the_global_balancer_routes_only_to_healthy_sites() {
 
     // Back, possibly at another address: the balancer resolves the name again.
     docker.run(&Cmd::new("docker", ["start", &stand_ins[1].name]));
-    let only_west: BTreeSet<String> = ["eu-west".to_owned()].into();
-    let (answered, refused) = until(&rt, &url, |s, r| *s == only_west && r == 0);
-    assert_eq!(
-        (&answered, refused),
-        (&only_west, 0),
-        "a site that comes back is routed to again"
+    routes_only_to(
+        &rt,
+        &url,
+        &["eu-west"],
+        "a site that comes back is routed to again",
     );
 
     let removed: BTreeSet<String> = docker.clean().into_iter().collect();
