@@ -104,14 +104,19 @@ impl Docker {
             .unwrap_or_else(|e| panic!("{e}"));
     }
 
+    /// Removes the test's containers (returning their names) and its network.
     fn clean(&self) -> Vec<String> {
-        let removed = self.placement.remove_all(&self.runner).unwrap();
+        self.try_clean().unwrap()
+    }
+
+    fn try_clean(&self) -> Result<Vec<String>, georep_harness::backend::kind::process::Error> {
+        let removed = self.placement.remove_all(&self.runner)?;
         // Absent on a first run: nothing to remove.
         let _ = self.runner.output(&Cmd::new(
             "docker",
             ["network", "rm", &self.placement.network],
         ));
-        removed
+        Ok(removed)
     }
 
     fn labelled(&self) -> Vec<String> {
@@ -124,11 +129,8 @@ impl Docker {
 
 impl Drop for Docker {
     fn drop(&mut self) {
-        let _ = self.placement.remove_all(&self.runner);
-        let _ = self.runner.output(&Cmd::new(
-            "docker",
-            ["network", "rm", &self.placement.network],
-        ));
+        // A failed test still leaves nothing behind; a failure here cannot fail it again.
+        let _ = self.try_clean();
     }
 }
 
