@@ -4,7 +4,8 @@
 //! print it in [`describe`](super::SharedServices::describe) output, so a dry run shows exactly
 //! what a real start would run. Around it, crate-internal: running a short command under a
 //! timeout, free loopback ports (never the same one twice in a process), and making a process
-//! exit; and public, for tests that check nothing is left behind: [`is_alive`].
+//! exit; and public: [`is_alive`] for tests that check nothing is left behind, and
+//! [`write_executable`] for scripts a process writes and then runs.
 //!
 //! This module does not keep long-running processes: the launchers own their servers and stop
 //! them themselves. It knows Linux only (`/proc`), like the rest of the `local` backend.
@@ -239,6 +240,42 @@ pub fn is_alive(pid: u32) -> bool {
     !matches!(state, Some("Z" | "X") | None)
 }
 
+/// Writes `contents` to `path` as an executable file with permission bits `mode`, ready to
+/// be run at once by this process or its children.
+///
+/// A short-lived `sh` writes the file, never a descriptor of this process: if one of its
+/// threads forked while this process held the file open for writing, the child would hold
+/// that descriptor until it execs, and running the file meanwhile fails with ETXTBSY ("Text
+/// file busy"). Test binaries, which write scripts on one thread while others start
+/// processes, hit that now and then.
+///
+/// # Errors
+///
+/// Starting `sh`, writing its input, `sh` failing, or setting the permissions.
+pub fn write_executable(path: &Path, contents: &str, mode: u32) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let mut child = std::process::Command::new("/bin/sh")
+        .args(["-c", r#"cat > "$1""#, "sh"])
+        .arg(path)
+        .stdin(Stdio::piped())
+        .spawn()?;
+    let written = match child.stdin.take() {
+        Some(mut stdin) => stdin.write_all(contents.as_bytes()),
+        None => Err(std::io::Error::other("sh has no standard input")),
+    };
+    let status = child.wait()?;
+    written?;
+    if !status.success() {
+        return Err(std::io::Error::other(format!(
+            "writing {} through sh: {status}",
+            path.display()
+        )));
+    }
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+}
+
 /// Sends `signal` to `pid` (ignoring a process that is already gone).
 pub(crate) fn send_signal(pid: u32, signal: rustix::process::Signal) {
     let Some(pid) = i32::try_from(pid)
@@ -307,6 +344,50 @@ fn tail(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Threads that write a script and run it at once, as test binaries do: with the file
+    /// written through a descriptor of this process, some run fails with ETXTBSY.
+    fn write_and_run_on_threads(write: fn(&Path, &str) -> std::io::Result<()>) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        std::thread::scope(|scope| {
+            let runs: Vec<_> = (0..8)
+                .map(|thread| {
+                    let dir = dir.path();
+                    scope.spawn(move || {
+                        let mut failures = Vec::new();
+                        for run in 0..25 {
+                            let path = dir.join(format!("script-{thread}-{run}.sh"));
+                            let wrote = write(&path, &format!("#!/bin/sh\necho {thread}-{run}\n"));
+                            match wrote.and_then(|()| std::process::Command::new(&path).output()) {
+                                Ok(out) if out.stdout == format!("{thread}-{run}\n").as_bytes() => {
+                                }
+                                Ok(out) => failures.push(format!("{}: {out:?}", path.display())),
+                                Err(e) => failures.push(format!("{}: {e}", path.display())),
+                            }
+                        }
+                        failures
+                    })
+                })
+                .collect();
+            runs.into_iter().flat_map(|r| r.join().unwrap()).collect()
+        })
+    }
+
+    #[test]
+    fn scripts_written_by_write_executable_run_at_once_while_other_threads_fork() {
+        let failures = write_and_run_on_threads(|path, text| write_executable(path, text, 0o700));
+        assert_eq!(failures, Vec::<String>::new());
+    }
+
+    #[test]
+    fn write_executable_sets_the_mode() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tool");
+        write_executable(&path, "#!/bin/sh\n", 0o750).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o750);
+    }
 
     #[test]
     fn command_lines_print_as_shell_commands() {

@@ -423,16 +423,12 @@ mod tests {
     async fn a_failing_exec_plugin_is_reported_without_the_token_it_printed() {
         let dir = tempfile::tempdir().unwrap();
         let plugin = dir.path().join("plugin.sh");
-        std::fs::write(
+        georep_harness::services::process::write_executable(
             &plugin,
-            format!("#!/bin/sh\necho '{TOKEN}'\necho '{TOKEN}' >&2\nexit 1\n"),
+            &format!("#!/bin/sh\necho '{TOKEN}'\necho '{TOKEN}' >&2\nexit 1\n"),
+            0o700,
         )
         .unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o700)).unwrap();
-        }
         let user = format!(
             "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      env:\n      - {{name: PLUGIN_SECRET, value: {TOKEN}}}\n",
             plugin.display()

@@ -241,18 +241,15 @@ pub fn apply(mut user: AuthInfo, credential: Credential) -> AuthInfo {
 mod tests {
     use std::collections::HashMap;
 
+    use georep_harness::services::process::write_executable;
+
     use super::*;
 
     const TOKEN: &str = "tok-3x3c-plugin-s3cr3t";
 
     fn script(dir: &tempfile::TempDir, body: &str) -> ExecConfig {
         let path = dir.path().join("plugin.sh");
-        std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700)).unwrap();
-        }
+        write_executable(&path, &format!("#!/bin/sh\n{body}\n"), 0o700).unwrap();
         ExecConfig {
             api_version: Some("client.authentication.k8s.io/v1".into()),
             command: Some(path.display().to_string()),

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use georep_harness::services::process::write_executable;
 use georep_harness::sim::{ClusterConfig, SimCluster, install_crypto_provider};
 use serde_json::json;
 use terraform_provider_quay::cluster::{
@@ -105,19 +106,17 @@ async fn tls_server_name_is_what_the_server_certificate_is_checked_against() {
 #[cfg(unix)]
 #[tokio::test]
 async fn exec_plugin_credentials_reach_the_cluster() {
-    use std::os::unix::fs::PermissionsExt as _;
-
     let sim = sim("site-a").await;
     let dir = tempfile::tempdir().unwrap();
     let script = dir.path().join("credential-plugin.sh");
     // Prints an ExecCredential of the API version it is given, with the token from its
     // environment, as cloud credential plugins do.
-    std::fs::write(
+    write_executable(
         &script,
         "#!/bin/sh\nprintf '{\"apiVersion\":\"%s\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"%s\"}}' \"$1\" \"$SIM_TOKEN\"\n",
+        0o700,
     )
     .unwrap();
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
     let plugin = |token: &str| {
         KubeconfigSource::Direct(Box::new(direct(
             &sim,

@@ -1,10 +1,10 @@
 //! The backend against fake `docker`, `kind` and `kubectl` scripts: each logs its arguments
 //! and answers from files in its directory, so preflight, idempotence and the outputs are
 //! tested without Docker.
-
 use std::os::unix::fs::PermissionsExt as _;
 
 use super::*;
+use crate::services::process::write_executable;
 
 /// A directory of fake tools and the state they answer from.
 struct Fakes {
@@ -66,8 +66,7 @@ exit 0"#
         for (name, body) in scripts {
             if tools.contains(&name) {
                 let path = dir.path().join(name);
-                std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+                write_executable(&path, &format!("#!/bin/sh\n{body}\n"), 0o755).unwrap();
             }
         }
         Self { dir }

@@ -20,6 +20,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::local::{self, LocalEnv, LocalOptions};
+use crate::services::process::write_executable;
 use crate::sim::apiserver::{Counters, UNNAMED_CLIENT};
 use crate::terraform::{
     self, DevOverride, PlanExit, TerraformBinary, Workdir, binaries_under_test,
@@ -223,17 +224,9 @@ fn timed_plan(
     Ok((elapsed, changes))
 }
 
-fn write_file(path: &Path, content: &str) -> Result<(), Error> {
-    std::fs::write(path, content).map_err(|source| Error::Write {
-        path: path.to_owned(),
-        source,
-    })
-}
-
 /// A directory whose `terraform-provider-quay` logs each start into `starts.log`, then runs
 /// the real provider: Terraform serves it through `dev_overrides` like the real one.
 fn counting_provider_dir(root: &Path, provider_dir: &Path) -> Result<PathBuf, Error> {
-    use std::os::unix::fs::PermissionsExt as _;
     let dir = root.join("counting-provider");
     std::fs::create_dir_all(&dir).map_err(|source| Error::Write {
         path: dir.clone(),
@@ -241,20 +234,15 @@ fn counting_provider_dir(root: &Path, provider_dir: &Path) -> Result<PathBuf, Er
     })?;
     let script = dir.join(terraform::PROVIDER_EXE);
     let log = dir.join("starts.log");
-    write_file(
-        &script,
-        &format!(
-            "#!/bin/sh\necho start >> '{}'\nexec '{}' \"$@\"\n",
-            log.display(),
-            provider_dir.join(terraform::PROVIDER_EXE).display()
-        ),
-    )?;
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).map_err(
-        |source| Error::Write {
-            path: script.clone(),
-            source,
-        },
-    )?;
+    let text = format!(
+        "#!/bin/sh\necho start >> '{}'\nexec '{}' \"$@\"\n",
+        log.display(),
+        provider_dir.join(terraform::PROVIDER_EXE).display()
+    );
+    write_executable(&script, &text, 0o755).map_err(|source| Error::Write {
+        path: script.clone(),
+        source,
+    })?;
     Ok(dir)
 }
 

@@ -5,6 +5,7 @@
 //! same through an HTTP CONNECT proxy, named by the block's `proxy_url` or by `HTTPS_PROXY`.
 //! And a cluster whose block is known only after apply plans its site with a warning.
 
+use georep_harness::services::process::write_executable;
 use georep_harness::sim::{ClusterConfig, Flavour, SimCluster, install_crypto_provider};
 use georep_harness::terraform::{Diagnostic, PlanExit, Severity, TerraformBinary, Workdir};
 
@@ -90,17 +91,13 @@ fn every_way_to_reach_a_cluster_works_through_terraform() {
 
         let dir = workdir(tf, "cluster_access_exec");
         dir.write_file("ca.pem", sim.ca_pem().unwrap()).unwrap();
-        let script = dir
-            .write_file(
-                "credential-plugin.sh",
-                "#!/bin/sh\nprintf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"%s\"}}' \"$SIM_TOKEN\"\n",
-            )
-            .unwrap();
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o700)).unwrap();
-        }
+        let script = dir.path().join("credential-plugin.sh");
+        write_executable(
+            &script,
+            "#!/bin/sh\nprintf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":\"ExecCredential\",\"status\":{\"token\":\"%s\"}}' \"$SIM_TOKEN\"\n",
+            0o700,
+        )
+        .unwrap();
         let block = format!(
             "    host = \"{host}\"\n    cluster_ca_certificate = file(\"ca.pem\")\n    exec {{\n      api_version = \"client.authentication.k8s.io/v1\"\n      command = \"{}\"\n      env = {{ SIM_TOKEN = \"{token}\" }}\n    }}\n",
             script.display()

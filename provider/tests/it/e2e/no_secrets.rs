@@ -8,6 +8,7 @@
 //! searches everything they wrote.
 
 use georep_harness::secrets::{Finding, SecretScanner, describe};
+use georep_harness::services::process::write_executable;
 use georep_harness::sim::{ClusterConfig, Flavour, SimCluster, install_crypto_provider};
 use georep_harness::terraform::{Diagnostic, TerraformBinary};
 
@@ -158,16 +159,13 @@ fn no_secret_reaches_any_output_log_diagnostic_or_event() {
             "apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    token: {BROKEN_KUBECONFIG_TOKEN}\n    client-key-data: {{{BROKEN_KUBECONFIG_KEY}\n"
         );
         let broken_path = dir.write_file("broken.kubeconfig", &broken).unwrap();
-        let plugin = dir
-            .write_file(
-                "credential-plugin.sh",
-                "#!/bin/sh\necho \"{\\\"status\\\": {\\\"token\\\": \\\"$PLUGIN_TOKEN\\\"\"\necho \"token $PLUGIN_TOKEN refused\" >&2\nexit 1\n",
-            )
-            .unwrap();
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            std::fs::set_permissions(&plugin, std::fs::Permissions::from_mode(0o700)).unwrap();
-        }
+        let plugin = dir.path().join("credential-plugin.sh");
+        write_executable(
+            &plugin,
+            "#!/bin/sh\necho \"{\\\"status\\\": {\\\"token\\\": \\\"$PLUGIN_TOKEN\\\"\"\necho \"token $PLUGIN_TOKEN refused\" >&2\nexit 1\n",
+            0o700,
+        )
+        .unwrap();
         let exec_kubeconfig = format!(
             "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  cluster:\n    server: {}\ncontexts:\n- name: c\n  context: {{cluster: c, user: u}}\nusers:\n- name: u\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      env:\n      - {{name: PLUGIN_TOKEN, value: {PLUGIN_TOKEN}}}",
             sim.url(),
