@@ -23,7 +23,6 @@ pub mod replication;
 
 use std::collections::BTreeSet;
 
-use aws_sdk_s3::primitives::ByteStream;
 use bytes::Bytes;
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::api::{Api, DynamicObject, ListParams};
@@ -33,7 +32,7 @@ use sha2::{Digest as _, Sha256};
 use crate::quay::bundle::{self, Bundle, S3Target};
 use crate::quay::{COMPONENT_LABEL, PREFERENCE_ENV, is_pod_ready, quay_registry_resource};
 use crate::services::s3::REGION;
-use crate::services::s3_client;
+use crate::services::s3_client::{S3Client, S3Error};
 
 /// Why a blob could not be pushed, read or replicated.
 #[derive(Debug, thiserror::Error)]
@@ -113,19 +112,13 @@ pub enum Error {
         site: String,
     },
     /// An S3 call failed.
-    #[error("{operation} {key} in bucket {bucket} of location {location}")]
+    #[error("location {location}")]
     S3 {
-        /// The call.
-        operation: &'static str,
         /// The location.
         location: String,
-        /// The bucket.
-        bucket: String,
-        /// The key (or prefix).
-        key: String,
-        /// Why.
+        /// The call and why it failed.
         #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        source: Box<S3Error>,
     },
 }
 
@@ -159,26 +152,15 @@ pub struct Location {
 }
 
 impl Location {
-    fn client(&self) -> aws_sdk_s3::Client {
-        s3_client::client(&self.target.endpoint, REGION, &self.target.keys)
+    fn client(&self) -> Result<S3Client, Error> {
+        S3Client::new(&self.target.endpoint, REGION, &self.target.keys)
+            .map_err(|e| self.s3_error(e))
     }
 
-    fn s3_error(
-        &self,
-        operation: &'static str,
-        key: &str,
-    ) -> impl FnOnce(Box<dyn std::error::Error + Send + Sync>) -> Error {
-        let (location, bucket, key) = (
-            self.name.clone(),
-            self.target.bucket.clone(),
-            key.to_owned(),
-        );
-        move |source| Error::S3 {
-            operation,
-            location,
-            bucket,
-            key,
-            source,
+    fn s3_error(&self, source: S3Error) -> Error {
+        Error::S3 {
+            location: self.name.clone(),
+            source: Box::new(source),
         }
     }
 
@@ -193,16 +175,10 @@ impl Location {
     /// # Errors
     /// [`Error::S3`].
     pub async fn put(&self, digest: &str, bytes: Bytes) -> Result<(), Error> {
-        let key = self.key(digest);
-        self.client()
-            .put_object()
-            .bucket(&self.target.bucket)
-            .key(&key)
-            .body(ByteStream::from(bytes))
-            .send()
+        self.client()?
+            .put_object(&self.target.bucket, &self.key(digest), bytes)
             .await
-            .map_err(|e| self.s3_error("put", &key)(Box::new(e)))?;
-        Ok(())
+            .map_err(|e| self.s3_error(e))
     }
 
     /// The blob `digest` (GetObject), `None` when the bucket does not hold it.
@@ -210,27 +186,10 @@ impl Location {
     /// # Errors
     /// [`Error::S3`] for anything but a missing key.
     pub async fn get(&self, digest: &str) -> Result<Option<Bytes>, Error> {
-        let key = self.key(digest);
-        let result = self
-            .client()
-            .get_object()
-            .bucket(&self.target.bucket)
-            .key(&key)
-            .send()
-            .await;
-        let output = match result {
-            Ok(output) => output,
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
-                return Ok(None);
-            }
-            Err(err) => return Err(self.s3_error("get", &key)(Box::new(err))),
-        };
-        let body = output
-            .body
-            .collect()
+        self.client()?
+            .get_object(&self.target.bucket, &self.key(digest))
             .await
-            .map_err(|e| self.s3_error("read", &key)(Box::new(e)))?;
-        Ok(Some(body.into_bytes()))
+            .map_err(|e| self.s3_error(e))
     }
 
     /// Whether the bucket holds the blob `digest` (HeadObject).
@@ -238,19 +197,10 @@ impl Location {
     /// # Errors
     /// [`Error::S3`] for anything but a missing key.
     pub async fn contains(&self, digest: &str) -> Result<bool, Error> {
-        let key = self.key(digest);
-        let result = self
-            .client()
-            .head_object()
-            .bucket(&self.target.bucket)
-            .key(&key)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(false),
-            Err(err) => Err(self.s3_error("head", &key)(Box::new(err))),
-        }
+        self.client()?
+            .head_object(&self.target.bucket, &self.key(digest))
+            .await
+            .map_err(|e| self.s3_error(e))
     }
 
     /// The digests of every blob in the bucket under Quay's layout.
@@ -262,20 +212,15 @@ impl Location {
             "" => "sha256/".to_owned(),
             p => format!("{p}/sha256/"),
         };
-        let client = self.client();
+        let client = self.client()?;
         let mut digests = BTreeSet::new();
         let mut token: Option<String> = None;
         loop {
             let page = client
-                .list_objects_v2()
-                .bucket(&self.target.bucket)
-                .prefix(&prefix)
-                .set_continuation_token(token.take())
-                .send()
+                .list_objects(&self.target.bucket, &prefix, token.as_deref())
                 .await
-                .map_err(|e| self.s3_error("list", &prefix)(Box::new(e)))?;
-            for object in page.contents() {
-                let Some(key) = object.key() else { continue };
+                .map_err(|e| self.s3_error(e))?;
+            for key in &page.keys {
                 let Some((shard, hex)) = key
                     .strip_prefix(&prefix)
                     .and_then(|rest| rest.split_once('/'))
@@ -289,9 +234,9 @@ impl Location {
                     digests.insert(format!("sha256:{hex}"));
                 }
             }
-            match page.next_continuation_token() {
-                Some(next) if page.is_truncated() == Some(true) => token = Some(next.to_owned()),
-                _ => return Ok(digests),
+            match page.next {
+                Some(next) => token = Some(next),
+                None => return Ok(digests),
             }
         }
     }

@@ -1,30 +1,37 @@
-//! An S3 client for the harness's own S3 endpoints, and [`head_bucket`], the check Quay's
+//! An S3 client for the S3 endpoints the harness reads and writes (its own servers, Garage on
+//! kind, a user's S3 behind an existing target), and [`head_bucket`], the check Quay's
 //! storage start-up amounts to: "does this bucket exist, and do these keys work?".
 //!
-//! The client is `aws-sdk-s3`, the reference SigV4 implementation, trimmed to the rustls +
-//! aws-lc-rs HTTPS client (no `aws-config`: endpoint, region and keys come from the caller).
-//! It is set up for S3-compatible servers: path-style addressing, checksums only when an
-//! operation requires them, one attempt per call (callers that wait poll themselves, under
-//! their own deadline) and a 10 s operation timeout.
+//! [`S3Client`] does the six calls the harness makes: HeadBucket, CreateBucket, PutObject,
+//! GetObject, HeadObject and ListObjectsV2. `rusty-s3` builds and signs each request
+//! (SigV4, as query parameters: a presigned URL used at once) and parses the listing; the
+//! request goes out on hyper, which the harness has anyway, over plain HTTP or TLS checked
+//! against the system's roots. The harness used `aws-sdk-s3` before: a sixth of the build's
+//! compile time for these six calls (benchmarks/README.md, "CI").
 //!
-//! It does not read credentials from the environment or profiles, and it is not a general
-//! storage layer: the simulated Quay pods' readiness checks call [`head_bucket`], and the blob
-//! replication model can build on [`client`].
+//! Set up for S3-compatible servers: path-style addressing, one attempt per call (callers
+//! that wait poll themselves, under their own deadline) and a 10 s limit on each call. It
+//! does not read credentials from the environment or profiles.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_s3::config::retry::RetryConfig;
-use aws_sdk_s3::config::timeout::TimeoutConfig;
-use aws_sdk_s3::config::{
-    BehaviorVersion, Credentials, Region, RequestChecksumCalculation, ResponseChecksumValidation,
-};
-use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_s3::operation::head_bucket::HeadBucketError;
+use bytes::Bytes;
+use http::{Method, Request};
+use http_body_util::{BodyExt as _, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use rusty_s3::actions::ListObjectsV2;
+use rusty_s3::{Bucket, Credentials, S3Action as _, UrlStyle};
 
 use super::secret::Secret;
 
-/// How long one S3 call may take.
+/// How long one S3 call may take, answer body included.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a signed URL stays valid: it is used at once, within [`OPERATION_TIMEOUT`].
+const SIGNATURE_VALIDITY: Duration = Duration::from_secs(60);
 
 /// An access key pair.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +40,103 @@ pub struct S3Keys {
     pub access_key: String,
     /// The secret access key.
     pub secret_key: Secret,
+}
+
+/// Why an S3 call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum S3Error {
+    /// The endpoint is not an `http(s)://host[:port]` URL.
+    #[error("{endpoint} is not an S3 endpoint URL (http(s)://host:port)")]
+    BadEndpoint {
+        /// The endpoint.
+        endpoint: String,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// The bucket name makes no URL with this endpoint.
+    #[error("bucket name {bucket:?} makes no URL at {endpoint}")]
+    BadBucket {
+        /// The bucket.
+        bucket: String,
+        /// The endpoint.
+        endpoint: String,
+        /// Why.
+        #[source]
+        source: rusty_s3::BucketError,
+    },
+
+    /// No answer: nothing listens, the connection or TLS handshake failed, the answer broke
+    /// off, or the call took longer than 10 s.
+    #[error("{operation} {target}: no answer from {endpoint}")]
+    Unreachable {
+        /// The call (`HeadBucket`).
+        operation: &'static str,
+        /// The bucket, or bucket/key.
+        target: String,
+        /// The endpoint.
+        endpoint: String,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// The server answered with an error status, and the S3 error code and message of its
+    /// answer when it had one (a `HEAD` answer has no body).
+    #[error(
+        "{operation} {target} at {endpoint}: HTTP {status}{}{}",
+        code.as_deref().map(|c| format!(", {c}")).unwrap_or_default(),
+        message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
+    )]
+    Refused {
+        /// The call.
+        operation: &'static str,
+        /// The bucket, or bucket/key.
+        target: String,
+        /// The endpoint.
+        endpoint: String,
+        /// The HTTP status.
+        status: u16,
+        /// The S3 error code (`SignatureDoesNotMatch`).
+        code: Option<String>,
+        /// The S3 error message.
+        message: Option<String>,
+    },
+
+    /// A successful answer whose body was not what the call returns.
+    #[error("{operation} {target} at {endpoint}: unreadable answer")]
+    BadAnswer {
+        /// The call.
+        operation: &'static str,
+        /// The bucket, or bucket/key.
+        target: String,
+        /// The endpoint.
+        endpoint: String,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl S3Error {
+    /// The HTTP status of an error answer.
+    #[must_use]
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Self::Refused { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The S3 error code of an error answer.
+    #[must_use]
+    pub fn code(&self) -> Option<&str> {
+        match self {
+            Self::Refused { code, .. } => code.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// Why [`head_bucket`] failed.
@@ -67,7 +171,7 @@ pub enum S3CheckError {
         endpoint: String,
         /// Why.
         #[source]
-        source: Box<SdkError<HeadBucketError>>,
+        source: Box<S3Error>,
     },
 
     /// Any other failure (another status, an invalid endpoint URL).
@@ -81,42 +185,310 @@ pub enum S3CheckError {
         status: Option<u16>,
         /// Why.
         #[source]
-        source: Box<SdkError<HeadBucketError>>,
+        source: Box<S3Error>,
     },
 }
 
-/// An S3 client for `endpoint` (e.g. `http://127.0.0.1:9000`) signing with `keys` for
-/// `region`, set up as the module doc says.
-///
-/// Installs aws-lc-rs as the process's default rustls crypto provider if none is installed
-/// yet (reference/ecosystem.md §1.7: with two providers compiled in, rustls would otherwise
-/// panic when a TLS config is built).
-#[must_use]
-pub fn client(endpoint: &str, region: &str, keys: &S3Keys) -> aws_sdk_s3::Client {
-    install_crypto_provider();
-    let credentials = Credentials::new(
-        keys.access_key.clone(),
-        keys.secret_key.expose().to_owned(),
-        None,
-        None,
-        "georep-harness",
-    );
-    let config = aws_sdk_s3::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url(endpoint)
-        .region(Region::new(region.to_owned()))
-        .credentials_provider(credentials)
-        .force_path_style(true)
-        .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
-        .response_checksum_validation(ResponseChecksumValidation::WhenRequired)
-        .retry_config(RetryConfig::standard().with_max_attempts(1))
-        .timeout_config(
-            TimeoutConfig::builder()
-                .operation_timeout(OPERATION_TIMEOUT)
-                .build(),
+/// One page of a ListObjectsV2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectPage {
+    /// The keys of this page.
+    pub keys: Vec<String>,
+    /// The token for the next page, when the listing goes on.
+    pub next: Option<String>,
+}
+
+type Https = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// An S3 client for one endpoint, region and key pair; cheap to clone.
+#[derive(Clone)]
+pub struct S3Client {
+    endpoint: String,
+    url: url::Url,
+    region: String,
+    credentials: Arc<Credentials>,
+    http: Client<Https, Full<Bytes>>,
+}
+
+impl std::fmt::Debug for S3Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Client")
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key", &self.credentials.key())
+            .finish_non_exhaustive()
+    }
+}
+
+impl S3Client {
+    /// A client for `endpoint` (`http://127.0.0.1:9000`), signing with `keys` for `region`.
+    ///
+    /// Installs aws-lc-rs as the process's default rustls crypto provider if none is installed
+    /// yet (reference/ecosystem.md §1.7: with two providers compiled in, rustls would otherwise
+    /// panic when a TLS config is built).
+    ///
+    /// # Errors
+    ///
+    /// [`S3Error::BadEndpoint`] for a URL that is not `http(s)://host[:port]`, or when the
+    /// system's trusted roots cannot be read.
+    pub fn new(endpoint: &str, region: &str, keys: &S3Keys) -> Result<Self, S3Error> {
+        install_crypto_provider();
+        let bad = |source: Box<dyn std::error::Error + Send + Sync>| S3Error::BadEndpoint {
+            endpoint: endpoint.to_owned(),
+            source,
+        };
+        let url: url::Url = endpoint.parse().map_err(|e| bad(Box::new(e)))?;
+        // Checks the scheme and host once, here, rather than at every call.
+        Bucket::new(url.clone(), UrlStyle::Path, "probe", region.to_owned())
+            .map_err(|e| bad(Box::new(e)))?;
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .try_with_platform_verifier()
+            .map_err(|e| bad(Box::new(e)))?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        Ok(Self {
+            endpoint: endpoint.to_owned(),
+            url,
+            region: region.to_owned(),
+            credentials: Arc::new(Credentials::new(
+                keys.access_key.clone(),
+                keys.secret_key.expose().to_owned(),
+            )),
+            http: Client::builder(TokioExecutor::new()).build(https),
+        })
+    }
+
+    fn bucket(&self, name: &str) -> Result<Bucket, S3Error> {
+        Bucket::new(
+            self.url.clone(),
+            UrlStyle::Path,
+            name.to_owned(),
+            self.region.clone(),
         )
-        .build();
-    aws_sdk_s3::Client::from_conf(config)
+        .map_err(|source| S3Error::BadBucket {
+            bucket: name.to_owned(),
+            endpoint: self.endpoint.clone(),
+            source,
+        })
+    }
+
+    /// Whether `bucket` exists and these keys may use it (HeadBucket).
+    ///
+    /// # Errors
+    ///
+    /// [`S3Error`]; a missing bucket is [`S3Error::Refused`] with status 404.
+    pub async fn head_bucket(&self, bucket: &str) -> Result<(), S3Error> {
+        let b = self.bucket(bucket)?;
+        let url = b
+            .head_bucket(Some(&self.credentials))
+            .sign(SIGNATURE_VALIDITY);
+        self.call("HeadBucket", bucket, Method::HEAD, url, Bytes::new())
+            .await?;
+        Ok(())
+    }
+
+    /// Creates `bucket` (CreateBucket). A bucket that exists already counts as created when
+    /// these keys may use it (HeadBucket): S3 answers `BucketAlreadyOwnedByYou` then, but
+    /// servers without owners (s3s-fs) answer `BucketAlreadyExists` to everyone.
+    ///
+    /// # Errors
+    ///
+    /// [`S3Error`]; for a bucket that exists, the CreateBucket error when these keys may not
+    /// use it.
+    pub async fn create_bucket(&self, bucket: &str) -> Result<(), S3Error> {
+        let b = self.bucket(bucket)?;
+        let action = b.create_bucket(&self.credentials);
+        let body = Bytes::from(action.body());
+        let url = action.sign(SIGNATURE_VALIDITY);
+        match self
+            .call("CreateBucket", bucket, Method::PUT, url, body)
+            .await
+        {
+            Err(e)
+                if matches!(
+                    e.code(),
+                    Some("BucketAlreadyOwnedByYou" | "BucketAlreadyExists")
+                ) =>
+            {
+                self.head_bucket(bucket).await.map_err(|_| e)
+            }
+            other => other.map(drop),
+        }
+    }
+
+    /// Writes `body` as `bucket`/`key` (PutObject).
+    ///
+    /// # Errors
+    ///
+    /// [`S3Error`].
+    pub async fn put_object(&self, bucket: &str, key: &str, body: Bytes) -> Result<(), S3Error> {
+        let b = self.bucket(bucket)?;
+        let url = b
+            .put_object(Some(&self.credentials), key)
+            .sign(SIGNATURE_VALIDITY);
+        self.call(
+            "PutObject",
+            &format!("{bucket}/{key}"),
+            Method::PUT,
+            url,
+            body,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// The object `bucket`/`key`, `None` when there is none (GetObject).
+    ///
+    /// # Errors
+    ///
+    /// [`S3Error`] for anything but a missing key.
+    pub async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<Bytes>, S3Error> {
+        let b = self.bucket(bucket)?;
+        let url = b
+            .get_object(Some(&self.credentials), key)
+            .sign(SIGNATURE_VALIDITY);
+        let target = format!("{bucket}/{key}");
+        match self
+            .call("GetObject", &target, Method::GET, url, Bytes::new())
+            .await
+        {
+            Ok(body) => Ok(Some(body)),
+            Err(e) if e.code() == Some("NoSuchKey") => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Whether `bucket` holds `key` (HeadObject).
+    ///
+    /// # Errors
+    ///
+    /// [`S3Error`] for anything but a missing key (a 404 without a body, as `HEAD` answers
+    /// have none).
+    pub async fn head_object(&self, bucket: &str, key: &str) -> Result<bool, S3Error> {
+        let b = self.bucket(bucket)?;
+        let url = b
+            .head_object(Some(&self.credentials), key)
+            .sign(SIGNATURE_VALIDITY);
+        let target = format!("{bucket}/{key}");
+        match self
+            .call("HeadObject", &target, Method::HEAD, url, Bytes::new())
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) if e.status() == Some(404) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// One page of the keys under `prefix` in `bucket`, from `continuation` (the previous
+    /// page's [`ObjectPage::next`]) on (ListObjectsV2).
+    ///
+    /// # Errors
+    ///
+    /// [`S3Error`].
+    pub async fn list_objects(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        continuation: Option<&str>,
+    ) -> Result<ObjectPage, S3Error> {
+        let b = self.bucket(bucket)?;
+        let mut action = b.list_objects_v2(Some(&self.credentials));
+        action.with_prefix(prefix);
+        if let Some(token) = continuation {
+            action.with_continuation_token(token);
+        }
+        let url = action.sign(SIGNATURE_VALIDITY);
+        let target = format!("{bucket}/{prefix}");
+        let body = self
+            .call("ListObjectsV2", &target, Method::GET, url, Bytes::new())
+            .await?;
+        let bad_answer = |source: Box<dyn std::error::Error + Send + Sync>| S3Error::BadAnswer {
+            operation: "ListObjectsV2",
+            target: target.clone(),
+            endpoint: self.endpoint.clone(),
+            source,
+        };
+        let text = std::str::from_utf8(&body).map_err(|e| bad_answer(Box::new(e)))?;
+        let page = ListObjectsV2::parse_response(text).map_err(|e| bad_answer(Box::new(e)))?;
+        Ok(ObjectPage {
+            keys: page.contents.into_iter().map(|object| object.key).collect(),
+            next: page.next_continuation_token,
+        })
+    }
+
+    /// Sends one signed request and returns the body of a successful answer.
+    async fn call(
+        &self,
+        operation: &'static str,
+        target: &str,
+        method: Method,
+        url: url::Url,
+        body: Bytes,
+    ) -> Result<Bytes, S3Error> {
+        let unreachable = |source: Box<dyn std::error::Error + Send + Sync>| S3Error::Unreachable {
+            operation,
+            target: target.to_owned(),
+            endpoint: self.endpoint.clone(),
+            source,
+        };
+        let request = Request::builder()
+            .method(method)
+            .uri(url.as_str())
+            .body(Full::new(body))
+            .map_err(|e| unreachable(Box::new(e)))?;
+        let exchange = async {
+            let response = self.http.request(request).await?;
+            let status = response.status();
+            let body = response.into_body().collect().await?.to_bytes();
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>((status, body))
+        };
+        let (status, body) = match tokio::time::timeout(OPERATION_TIMEOUT, exchange).await {
+            Ok(answer) => answer.map_err(unreachable)?,
+            Err(elapsed) => return Err(unreachable(Box::new(elapsed))),
+        };
+        if status.is_success() {
+            return Ok(body);
+        }
+        let (code, message) = error_fields(&body);
+        Err(S3Error::Refused {
+            operation,
+            target: target.to_owned(),
+            endpoint: self.endpoint.clone(),
+            status: status.as_u16(),
+            code,
+            message,
+        })
+    }
+}
+
+/// The `Code` and `Message` of an S3 error answer (`<Error><Code>NoSuchKey</Code>...`), as
+/// far as the body has them. rusty-s3 parses only successful answers.
+fn error_fields(body: &[u8]) -> (Option<String>, Option<String>) {
+    use quick_xml::events::Event;
+
+    let mut reader = quick_xml::Reader::from_reader(body);
+    let (mut code, mut message) = (None, None);
+    let mut path: Vec<Vec<u8>> = Vec::new();
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(start)) => path.push(start.local_name().as_ref().to_vec()),
+            Ok(Event::End(_)) => {
+                path.pop();
+            }
+            Ok(Event::Text(text)) if path.len() == 2 && path[0] == b"Error" => {
+                let Ok(text) = text.decode() else { continue };
+                match path[1].as_slice() {
+                    b"Code" => code = Some(text.into_owned()),
+                    b"Message" => message = Some(text.into_owned()),
+                    _ => {}
+                }
+            }
+            Ok(Event::Eof) | Err(_) => return (code, message),
+            Ok(_) => {}
+        }
+    }
 }
 
 /// Installs aws-lc-rs as the process-wide rustls crypto provider unless one is installed.
@@ -137,38 +509,33 @@ pub async fn head_bucket(
     bucket: &str,
     keys: &S3Keys,
 ) -> Result<(), S3CheckError> {
-    let result = client(endpoint, region, keys)
-        .head_bucket()
-        .bucket(bucket)
-        .send()
-        .await;
-    match result {
-        Ok(_) => Ok(()),
-        Err(err) => Err(classify(endpoint, bucket, err)),
-    }
+    let result = match S3Client::new(endpoint, region, keys) {
+        Ok(client) => client.head_bucket(bucket).await,
+        Err(e) => Err(e),
+    };
+    result.map_err(|err| classify(endpoint, bucket, err))
 }
 
-fn classify(endpoint: &str, bucket: &str, err: SdkError<HeadBucketError>) -> S3CheckError {
+fn classify(endpoint: &str, bucket: &str, err: S3Error) -> S3CheckError {
     let endpoint = endpoint.to_owned();
     let bucket = bucket.to_owned();
-    let status = err.raw_response().map(|r| r.status().as_u16());
-    match (&err, status) {
-        (SdkError::DispatchFailure(_) | SdkError::TimeoutError(_), _) => {
-            S3CheckError::Unreachable {
-                endpoint,
-                source: Box::new(err),
-            }
-        }
-        (_, Some(403)) => S3CheckError::AccessDenied {
+    match &err {
+        S3Error::Unreachable { .. } => S3CheckError::Unreachable {
+            endpoint,
+            source: Box::new(err),
+        },
+        S3Error::Refused {
+            status: 403, code, ..
+        } => S3CheckError::AccessDenied {
             endpoint,
             bucket,
-            code: err.code().map(str::to_owned),
+            code: code.clone(),
         },
-        (_, Some(404)) => S3CheckError::NoSuchBucket { endpoint, bucket },
+        S3Error::Refused { status: 404, .. } => S3CheckError::NoSuchBucket { endpoint, bucket },
         _ => S3CheckError::Other {
             endpoint,
             bucket,
-            status,
+            status: err.status(),
             source: Box::new(err),
         },
     }
@@ -189,5 +556,49 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, S3CheckError::Unreachable { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn an_endpoint_that_is_not_an_http_url_is_refused_when_the_client_is_made() {
+        let keys = S3Keys {
+            access_key: "AK".to_owned(),
+            secret_key: Secret::new("SK"),
+        };
+        for endpoint in ["s3.example.com", "ftp://s3.example.com", "http://"] {
+            let err = S3Client::new(endpoint, "us-east-1", &keys).unwrap_err();
+            assert!(
+                matches!(err, S3Error::BadEndpoint { .. }),
+                "{endpoint}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn error_answers_give_their_code_and_message() {
+        let body = br#"<?xml version="1.0" encoding="UTF-8"?>
+<Error><Code>SignatureDoesNotMatch</Code><Message>The request signature we calculated does not match</Message><RequestId>1</RequestId></Error>"#;
+        assert_eq!(
+            error_fields(body),
+            (
+                Some("SignatureDoesNotMatch".to_owned()),
+                Some("The request signature we calculated does not match".to_owned())
+            )
+        );
+        assert_eq!(error_fields(b""), (None, None));
+        assert_eq!(error_fields(b"<html>bad gateway</html>"), (None, None));
+    }
+
+    #[test]
+    fn the_debug_form_never_shows_the_secret_key() {
+        let keys = S3Keys {
+            access_key: "AK".to_owned(),
+            secret_key: Secret::new("very-secret-key"),
+        };
+        let client = S3Client::new("http://127.0.0.1:9000", "us-east-1", &keys).unwrap();
+        let shown = format!("{client:?}");
+        assert!(
+            shown.contains("AK") && !shown.contains("very-secret-key"),
+            "{shown}"
+        );
     }
 }

@@ -1,17 +1,16 @@
 //! The `local` backend's shared services against the real servers: PostgreSQL 15 and
 //! `redis-server` processes (installed by scripts/install-services.sh; a missing binary fails
 //! the test with that hint, it never skips) and the in-process S3 endpoints, checked with real
-//! clients (tokio-postgres, RESP, aws-sdk-s3).
+//! clients (tokio-postgres, RESP, the S3 client of `s3_client`).
 
 use std::os::unix::fs::{MetadataExt as _, PermissionsExt};
 use std::path::Path;
 
-use aws_sdk_s3::error::ProvideErrorMetadata;
 use georep_harness::services::postgres::{Database, Postgres, PostgresOptions};
 use georep_harness::services::process::is_alive;
 use georep_harness::services::redis::{self, CheckError, Redis, RedisOptions};
 use georep_harness::services::s3::{S3Options, S3Server};
-use georep_harness::services::s3_client::{self, S3CheckError, S3Keys};
+use georep_harness::services::s3_client::{self, S3CheckError, S3Client, S3Keys};
 use georep_harness::services::secret::Secret;
 use georep_harness::services::{SERVICES_JSON, ServicesFile, SharedServices};
 use tokio_postgres::NoTls;
@@ -298,13 +297,13 @@ async fn s3_endpoint_accepts_only_its_own_site_keys() {
     );
 
     // A request with a body names the failure: the wrong secret's signature does not match.
-    let err = s3_client::client(&us.endpoint, &us.region, &wrong_secret)
-        .list_objects_v2()
-        .bucket(&us.bucket)
-        .send()
+    let err = S3Client::new(&us.endpoint, &us.region, &wrong_secret)
+        .unwrap()
+        .list_objects(&us.bucket, "", None)
         .await
         .unwrap_err();
     assert_eq!(err.code(), Some("SignatureDoesNotMatch"), "{err:?}");
+    assert_eq!(err.status(), Some(403), "{err:?}");
 }
 
 #[tokio::test]
@@ -314,24 +313,54 @@ async fn s3_endpoint_stores_objects_in_the_site_bucket_and_stop_closes_the_port(
         .await
         .unwrap();
     let site = server.site().clone();
-    let client = s3_client::client(&site.endpoint, &site.region, &site.keys());
+    let client = S3Client::new(&site.endpoint, &site.region, &site.keys()).unwrap();
+    let bucket = site.bucket.as_str();
     client
-        .put_object()
-        .bucket(&site.bucket)
-        .key("sha256/ab/abcdef")
-        .body(b"blob".to_vec().into())
-        .send()
+        .put_object(bucket, "sha256/ab/abcdef", "blob".into())
         .await
-        .unwrap_or_else(|err| panic!("{:?}", err));
-    let object = client
-        .get_object()
-        .bucket(&site.bucket)
-        .key("sha256/ab/abcdef")
-        .send()
+        .unwrap_or_else(|err| panic!("{}", chain(&err)));
+    client
+        .put_object(bucket, "other/key", "not a blob".into())
         .await
         .unwrap();
-    let body = object.body.collect().await.unwrap().into_bytes();
-    assert_eq!(&body[..], b"blob");
+    let body = client.get_object(bucket, "sha256/ab/abcdef").await.unwrap();
+    assert_eq!(body.as_deref(), Some(&b"blob"[..]));
+    assert_eq!(
+        client.get_object(bucket, "sha256/ab/none").await.unwrap(),
+        None
+    );
+    assert!(
+        client
+            .head_object(bucket, "sha256/ab/abcdef")
+            .await
+            .unwrap()
+    );
+    assert!(!client.head_object(bucket, "sha256/ab/none").await.unwrap());
+    let page = client.list_objects(bucket, "sha256/", None).await.unwrap();
+    assert_eq!(page.keys, ["sha256/ab/abcdef"]);
+    assert_eq!(page.next, None);
+
+    // A new bucket, made twice (the second time it is there already and ours to use),
+    // holds objects too; keys that may not use it cannot "create" it again.
+    client.create_bucket("quay-extra").await.unwrap();
+    client.create_bucket("quay-extra").await.unwrap();
+    let stranger = S3Client::new(
+        &site.endpoint,
+        &site.region,
+        &S3Keys {
+            access_key: site.access_key.clone(),
+            secret_key: Secret::new("not-the-secret"),
+        },
+    )
+    .unwrap();
+    let refused = stranger.create_bucket("quay-extra").await.unwrap_err();
+    assert_eq!(refused.status(), Some(403), "{refused:?}");
+    client
+        .put_object("quay-extra", "k", "v".into())
+        .await
+        .unwrap();
+    let page = client.list_objects("quay-extra", "", None).await.unwrap();
+    assert_eq!(page.keys, ["k"]);
 
     server.stop().await.unwrap();
     let err = s3_client::head_bucket(&site.endpoint, &site.region, &site.bucket, &site.keys())

@@ -6,17 +6,18 @@
 
 use serde_json::{Map, Value};
 
-use crate::services::s3_client::{self, S3Keys};
+use crate::services::s3_client::{S3Client, S3Error, S3Keys};
 use crate::services::secret::Secret;
 
 /// A site's own bucket could not be created.
 #[derive(Debug, thiserror::Error)]
-#[error("create bucket {bucket}: {message}")]
+#[error("create bucket {bucket}")]
 pub struct BucketError {
     /// The bucket.
     pub bucket: String,
     /// What the S3 server said.
-    pub message: String,
+    #[source]
+    pub source: Box<S3Error>,
 }
 
 /// The location of site `i` when sites go round-robin onto `clusters`.
@@ -54,15 +55,14 @@ pub async fn storage(
             access_key: text("access_key"),
             secret_key: Secret::new(text("secret_key")),
         };
-        s3_client::client(&endpoint, &text("region"), &keys)
-            .create_bucket()
-            .bucket(&bucket)
-            .send()
-            .await
-            .map_err(|e| BucketError {
-                bucket: bucket.clone(),
-                message: aws_sdk_s3::error::DisplayErrorContext(e).to_string(),
-            })?;
+        let created = match S3Client::new(&endpoint, &text("region"), &keys) {
+            Ok(s3) => s3.create_bucket(&bucket).await,
+            Err(e) => Err(e),
+        };
+        created.map_err(|source| BucketError {
+            bucket: bucket.clone(),
+            source: Box::new(source),
+        })?;
         let mut own = entry.clone();
         own["bucket"] = Value::String(bucket);
         storage.insert(site_location(i, clusters), own);

@@ -30,7 +30,7 @@ use super::super::context::Context;
 use super::dns::Endpoint;
 use crate::quay::{api_resource, dynamic_api};
 use crate::services::s3::S3Site;
-use crate::services::s3_client;
+use crate::services::s3_client::{S3Client, S3Error};
 
 /// The claims' StorageClass the operator names.
 pub const STORAGE_CLASS: &str = "openshift-storage.noobaa.io";
@@ -54,14 +54,13 @@ pub enum Error {
         source: kube::Error,
     },
     /// Creating the bucket failed.
-    #[error("create bucket {bucket} at {endpoint}: {message}")]
+    #[error("create bucket {bucket}")]
     Bucket {
         /// The bucket.
         bucket: String,
-        /// The S3 endpoint.
-        endpoint: String,
-        /// The S3 error.
-        message: String,
+        /// Why (it names the endpoint).
+        #[source]
+        source: Box<S3Error>,
     },
 }
 
@@ -231,19 +230,14 @@ async fn reconcile(claim: Arc<DynamicObject>, p: Arc<Provisioner>) -> Result<Act
             str::to_owned,
         );
     let keys = p.s3.keys();
-    let s3 = s3_client::client(&p.s3.endpoint, &p.s3.region, &keys);
-    if let Err(e) = s3.create_bucket().bucket(&bucket).send().await {
-        let owned = e.as_service_error().is_some_and(
-            aws_sdk_s3::operation::create_bucket::CreateBucketError::is_bucket_already_owned_by_you,
-        );
-        if !owned {
-            return Err(Error::Bucket {
-                bucket,
-                endpoint: p.s3.endpoint.clone(),
-                message: aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
-            });
-        }
-    }
+    let created = match S3Client::new(&p.s3.endpoint, &p.s3.region, &keys) {
+        Ok(s3) => s3.create_bucket(&bucket).await,
+        Err(e) => Err(e),
+    };
+    created.map_err(|source| Error::Bucket {
+        bucket: bucket.clone(),
+        source: Box::new(source),
+    })?;
     let owner = json!([{
         "apiVersion": "objectbucket.io/v1alpha1", "kind": "ObjectBucketClaim",
         "name": name, "uid": uid, "controller": true, "blockOwnerDeletion": true,
