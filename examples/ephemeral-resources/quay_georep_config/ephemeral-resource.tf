@@ -29,6 +29,24 @@ variable "database_secret_key" {
   ephemeral = true
 }
 
+variable "clair_db_password" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+
+variable "tls_certificate" {
+  description = "the PEM certificate (chain) for quay.global.example.com; not a secret"
+  type        = string
+}
+
+variable "tls_private_key" {
+  description = "the PEM private key of the certificate for quay.global.example.com"
+  type        = string
+  sensitive   = true
+  ephemeral   = true
+}
+
 variable "bucket_keys" {
   description = "access and secret key of each site's bucket"
   type        = map(object({ access_key = string, secret_key = string }))
@@ -73,8 +91,10 @@ ephemeral "quay_georep_config" "shared" {
   }
 }
 
-# Each site gets the config through the write-only config_yaml_wo: it reaches the cluster's
-# config bundle Secret and never the state. config_hash (stored) shows when it changes.
+# Each site gets the config through the write-only config_yaml_wo, the Clair database through
+# database_uri_wo and the TLS key through private_key_wo: they reach the cluster's config
+# bundle Secret and never the state. config_hash and bundle_secret_name (stored) show when
+# they change.
 resource "quay_georep_site" "site" {
   for_each = local.sites
 
@@ -84,7 +104,12 @@ resource "quay_georep_site" "site" {
   location       = each.key
 
   clair {
-    enabled = false
+    database_uri_wo = "postgresql://clair:${var.clair_db_password}@db.global.example.com:5432/clair"
+  }
+
+  tls {
+    certificate    = var.tls_certificate
+    private_key_wo = var.tls_private_key
   }
 }
 

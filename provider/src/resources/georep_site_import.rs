@@ -4,15 +4,15 @@
 //! was installed by hand or by another tool. Errors keep their cause chain
 //! ([`cluster_error`]). [`imported_state`] is the state Terraform records: the same
 //! arguments a configuration in the form the examples write has, so the first plan is empty.
-//! A site written from the write-only `config_yaml_wo` (its bundle Secret carries
-//! [`WRITE_ONLY_ANNOTATION`]) is imported without `config_yaml`, so its shared config does not
-//! reach the state this way either.
+//! A secret written from a write-only twin (`georep_site_twins.rs`; the bundle Secret carries
+//! the twin's annotation) is imported as null, so it does not reach the state this way
+//! either.
 
 use serde_json::Value as Json;
 
 use super::convert::cluster_error;
 use super::georep_site_model::{SiteModel, Warnings, schema, site, state_of};
-use super::georep_site_write_only::{WRITE_ONLY_ANNOTATION, WRITE_ONLY_MARK};
+use super::georep_site_twins::{TWINS, Twin, WRITE_ONLY_MARK};
 use super::model::Model;
 use super::provider_data::ProviderData;
 use super::site_schema::LIST_BLOCKS;
@@ -27,8 +27,8 @@ pub(super) struct Imported {
     pub(super) value: Value,
     /// The live `QuayRegistry`.
     pub(super) registry: Json,
-    /// Whether its bundle was written from `config_yaml_wo`.
-    pub(super) write_only: bool,
+    /// The twins its bundle was written from.
+    pub(super) write_only: Vec<&'static Twin>,
 }
 
 /// Reads the site an import id names and rebuilds its arguments ([`import_site`]).
@@ -80,13 +80,22 @@ pub(super) async fn import_arguments(
         })?;
     let input = import_site(cluster_key, &registry, &bundle)
         .map_err(|err| Diagnostic::error("Config Bundle Without config.yaml", err.to_string()))?;
-    let write_only =
-        bundle["metadata"]["annotations"][WRITE_ONLY_ANNOTATION].as_str() == Some(WRITE_ONLY_MARK);
+    let write_only = marked_twins(&bundle);
     Ok(Imported {
         value: arguments_value(input)?,
         registry,
         write_only,
     })
+}
+
+/// The twins a bundle Secret says it was written from.
+fn marked_twins(bundle: &Json) -> Vec<&'static Twin> {
+    TWINS
+        .iter()
+        .filter(|t| {
+            bundle["metadata"]["annotations"][t.annotation].as_str() == Some(WRITE_ONLY_MARK)
+        })
+        .collect()
 }
 
 /// `input` as a value of the resource's schema, in the form Terraform gives a configuration:
@@ -121,10 +130,8 @@ pub(super) fn imported_state(imported: &Imported, diags: &mut Diagnostics) -> Op
         None,
         false,
     );
-    if imported.write_only
-        && let Value::Object(fields) = &mut state
-    {
-        fields.insert("config_yaml".to_owned(), Value::Null);
+    for twin in &imported.write_only {
+        twin.set(&mut state, twin.stored, Value::Null);
     }
     Some(state)
 }

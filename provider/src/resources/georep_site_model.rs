@@ -7,16 +7,16 @@
 //! listed here. The operations (`georep_site_resource.rs`) and the import
 //! (`georep_site_import.rs`) both build on this file, so neither depends on the other.
 //!
-//! `config_yaml_wo` is the write-only twin of the shared `config_yaml` argument (Terraform
-//! 1.11 and later): its value reaches [`site`] from the configuration only, and every plan and
-//! state holds null for it (the framework sees to that), so the shared config's secrets reach
-//! the cluster and never the state. `config_hash`, computed from it at plan time, is what
-//! shows a change of it. Exactly one of the two must be set.
+//! `config_yaml_wo`, `clair { database_uri_wo }` and `tls { private_key_wo }` are the
+//! write-only twins of the shared secret arguments (Terraform 1.11 and later,
+//! `georep_site_twins.rs`): [`site`] renders with each twin's value in place of its stored
+//! argument, and at most one of the two may be set.
 
 use std::time::Duration;
 
 use serde_json::{Value as Json, json};
 
+use super::georep_site_twins::{CONFIG_YAML, TWINS, without_twins};
 use super::model::{Field, Model, flag, with_fields};
 use super::provider_data::ProviderData;
 use super::site_live::{ENDPOINT_ATTRIBUTES, EndpointResults, endpoint_attributes};
@@ -46,7 +46,7 @@ pub(super) const COMPUTED: [&str; 12] = [
 ];
 
 /// The write-only twin of `config_yaml`.
-pub(super) const CONFIG_YAML_WO: &str = "config_yaml_wo";
+pub(super) const CONFIG_YAML_WO: &str = CONFIG_YAML.write_only;
 
 /// Attributes that are not part of the site's domain input.
 pub(super) const NON_DOMAIN: [&str; 17] = [
@@ -161,34 +161,33 @@ pub(crate) fn schema() -> Schema {
              config_yaml_wo instead to keep it out. Exactly one of the two is required"
             .to_owned();
     }
-    block = block.attribute(
-        Attribute::optional(CONFIG_YAML_WO, Type::String)
+    for twin in &TWINS {
+        let write_only = Attribute::optional(twin.write_only, Type::String)
             .sensitive()
             .write_only()
-            .description(
-                "write-only config_yaml (Terraform 1.11 and later), normally \
-                 ephemeral.quay_georep_config.<name>.config_yaml: written to the cluster, never \
-                 to the plan or state; config_hash shows when it changes. Older Terraform \
-                 refuses it (use config_yaml there)",
-            ),
-    );
-    Schema { version: 0, block }
-}
-
-/// `planned` (a plan, whose write-only values are null) with `config_yaml_wo` from the
-/// configuration, for [`site`]: what create and update render.
-pub(super) fn with_write_only(planned: &Value, config: &Value) -> Value {
-    let mut value = planned.clone();
-    if let (Value::Object(fields), Some(secret)) = (&mut value, config.get(CONFIG_YAML_WO)) {
-        fields.insert(CONFIG_YAML_WO.to_owned(), secret.clone());
+            .description(twin.description);
+        let Some(name) = twin.block else {
+            block = block.attribute(write_only);
+            continue;
+        };
+        if let Some(nested) = block.block_types.iter_mut().find(|b| b.type_name == name) {
+            if let Some(stored) = nested
+                .block
+                .attributes
+                .iter_mut()
+                .find(|a| a.name == twin.stored)
+            {
+                stored.presence = Presence::Optional;
+                stored.description = format!(
+                    "{}; stored in the state (marked sensitive): on Terraform 1.11 and later set \
+                     {} instead to keep it out",
+                    stored.description, twin.write_only
+                );
+            }
+            nested.block.attributes.push(write_only);
+        }
     }
-    value
-}
-
-/// Whether a plan or state was written from `config_yaml_wo`: `config_yaml`, else required,
-/// is null in it.
-pub(super) fn is_write_only(value: &Value) -> bool {
-    value.get("config_yaml").is_none_or(Value::is_null)
+    Schema { version: 0, block }
 }
 
 /// Whether [`site`] reports the validation's warnings or only its errors.
@@ -202,49 +201,62 @@ pub(super) enum Warnings {
 }
 
 /// The validated site for a configuration or state, with diagnostics for what is wrong.
+///
+/// Each write-only twin that is set stands in for its stored argument (both set is an
+/// error at the twin); what the domain says about a stored argument the twin stood in for
+/// points at the twin, and a missing one names the twin as the other way to give it.
 pub(super) fn site(
     value: &Value,
     data: Option<&ProviderData>,
     warnings: Warnings,
     diags: &mut Diagnostics,
 ) -> Option<Site> {
-    let write_only = value.get(CONFIG_YAML_WO).filter(|v| !v.is_null());
-    let Some(secret) = write_only else {
-        let mut found = Diagnostics::default();
-        let site = validated_site(value, data, warnings, &mut found);
-        diags.extend(found.into_iter().map(|mut diag| {
-            if diag.summary == "Missing Config" {
-                diag.detail = "config_yaml or config_yaml_wo is required: set config_yaml to \
-                     data.quay_georep_config.<name>.config_yaml or, on Terraform 1.11 and \
-                     later, config_yaml_wo to ephemeral.quay_georep_config.<name>.config_yaml"
-                    .to_owned();
-            }
-            diag
-        }));
-        return site;
-    };
-    if value.get("config_yaml").is_some_and(|v| !v.is_null()) {
-        diags.push(
-            Diagnostic::error(
-                "Conflicting Config",
-                "config_yaml and config_yaml_wo are both set: keep one, config_yaml_wo to keep \
-                 the shared config out of the state, or config_yaml",
-            )
-            .with_attribute(AttributePath::root().attr(CONFIG_YAML_WO)),
-        );
-        return None;
-    }
     let mut effective = value.clone();
-    if let Value::Object(fields) = &mut effective {
-        fields.insert("config_yaml".to_owned(), secret.clone());
+    let mut moved = Vec::new();
+    for twin in &TWINS {
+        let Some(secret) = twin.write_only_value(value) else {
+            continue;
+        };
+        if twin.stored_value(value).is_some() {
+            diags.push(
+                Diagnostic::error(
+                    "Conflicting Config",
+                    format!(
+                        "{stored} and {wo} are both set: keep one, {wo} to keep the value out \
+                         of the state, or {stored}",
+                        stored = twin.path(twin.stored),
+                        wo = twin.path(twin.write_only),
+                    ),
+                )
+                .with_attribute(twin.path(twin.write_only)),
+            );
+            return None;
+        }
+        twin.set(&mut effective, twin.stored, secret.clone());
+        moved.push((twin.path(twin.stored), twin.path(twin.write_only)));
     }
-    // What the domain says about config_yaml is about the attribute the user set.
-    let stored = AttributePath::root().attr("config_yaml");
     let mut found = Diagnostics::default();
     let site = validated_site(&effective, data, warnings, &mut found);
     diags.extend(found.into_iter().map(|mut diag| {
-        if diag.attribute.as_ref() == Some(&stored) {
-            diag.attribute = Some(AttributePath::root().attr(CONFIG_YAML_WO));
+        if let Some((_, twin)) = moved
+            .iter()
+            .find(|(stored, _)| diag.attribute.as_ref() == Some(stored))
+        {
+            diag.attribute = Some(twin.clone());
+        }
+        if let Some(twin) = TWINS.iter().find(|t| t.missing == diag.summary) {
+            diag.detail = if twin.block.is_none() {
+                "config_yaml or config_yaml_wo is required: set config_yaml to \
+                 data.quay_georep_config.<name>.config_yaml or, on Terraform 1.11 and later, \
+                 config_yaml_wo to ephemeral.quay_georep_config.<name>.config_yaml"
+                    .to_owned()
+            } else {
+                format!(
+                    "{} On Terraform 1.11 and later, set {} instead to keep it out of the state.",
+                    diag.detail,
+                    twin.path(twin.write_only)
+                )
+            };
         }
         diag
     }));
@@ -379,7 +391,7 @@ impl SiteResults {
 impl Model for SiteModel {
     fn read(value: &Value, diags: &mut Diagnostics) -> Self {
         Self {
-            input: site_input(value, &NON_DOMAIN, diags),
+            input: site_input(&without_twins(value), &NON_DOMAIN, diags),
             wait_for_ready: flag(value, "wait_for_ready"),
             timeouts: Timeouts::read(value),
             acknowledge_key_changes: Field::<Vec<String>>::read(
@@ -471,6 +483,7 @@ pub(super) fn inputs_changed(prior: &Value, planned: &Value, site: &Site) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::resources::georep_site_twins::{with_write_only, written_from_twins};
 
     #[test]
     fn every_attribute_reads_into_the_model_and_back() {
@@ -582,6 +595,86 @@ mod tests {
         assert_eq!(errors[0].1, "Conflicting Config");
     }
 
+    fn with_block(mut value: Value, name: &str, fields: &[(&str, Value)]) -> Value {
+        if let Value::Object(all) = &mut value {
+            all.insert(
+                name.to_owned(),
+                Value::list([Value::object(fields.iter().cloned())]),
+            );
+        }
+        value
+    }
+
+    #[test]
+    fn both_a_secret_and_its_twin_in_a_block_are_refused_at_the_twin() {
+        let value = with_block(
+            arguments(("config_yaml", "SERVER_HOSTNAME: a")),
+            "tls",
+            &[
+                ("certificate", Value::string("PEM")),
+                ("private_key", Value::string("KEY")),
+                ("private_key_wo", Value::string("KEY")),
+            ],
+        );
+        let errors = config_errors(&value);
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].0, "tls[0].private_key_wo");
+        assert_eq!(errors[0].1, "Conflicting Config");
+    }
+
+    #[test]
+    fn a_problem_with_a_twin_in_a_block_points_at_the_twin() {
+        let config = include_str!("../georep/testdata/three_sites.config.yaml");
+        let value = with_block(
+            arguments(("config_yaml", config)),
+            "clair",
+            &[("database_uri_wo", Value::string("mysql://not-postgres"))],
+        );
+        let errors = config_errors(&value);
+        assert!(
+            errors
+                .iter()
+                .any(|(path, _, _)| path == "clair[0].database_uri_wo"),
+            "{errors:?}"
+        );
+        assert!(
+            errors
+                .iter()
+                .all(|(path, _, _)| path != "clair[0].database_uri"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn a_missing_tls_key_names_its_twin() {
+        let value = with_block(
+            arguments(("config_yaml", "SERVER_HOSTNAME: a")),
+            "tls",
+            &[("certificate", Value::string("PEM"))],
+        );
+        let errors = config_errors(&value);
+        let missing = errors
+            .iter()
+            .find(|(_, summary, _)| summary == "Missing TLS Private Key")
+            .expect("a Missing TLS Private Key error");
+        assert!(missing.2.contains("tls[0].private_key_wo"), "{}", missing.2);
+    }
+
+    #[test]
+    fn the_nested_twins_are_write_only_and_their_secrets_optional() {
+        let schema = schema();
+        for (block, stored, twin) in [
+            ("clair", "database_uri", "database_uri_wo"),
+            ("tls", "private_key", "private_key_wo"),
+        ] {
+            let nested = &schema.block.find_block(block).unwrap().block;
+            let stored = nested.find_attribute(stored).unwrap();
+            let twin = nested.find_attribute(twin).unwrap();
+            assert_eq!(stored.presence, Presence::Optional);
+            assert!(twin.write_only && twin.sensitive && !stored.write_only);
+        }
+    }
+
     #[test]
     fn a_site_without_config_names_both_ways_to_give_it() {
         let value = Value::object([("cluster", Value::string("us_east"))]);
@@ -614,8 +707,8 @@ mod tests {
         let config = Value::object([(CONFIG_YAML_WO, Value::string("yaml"))]);
         let merged = with_write_only(&planned, &config);
         assert_eq!(merged.get(CONFIG_YAML_WO), Some(&Value::string("yaml")));
-        assert!(is_write_only(&planned));
-        assert!(!is_write_only(&Value::object([(
+        assert!(written_from_twins(&planned));
+        assert!(!written_from_twins(&Value::object([(
             "config_yaml",
             Value::string("yaml")
         )])));

@@ -35,11 +35,11 @@
 //! touches the shared database, Redis or buckets. `deletion_protection` refuses it, and a
 //! change of a shared secret key needs `acknowledge_key_changes` (`georep_site_guards.rs`).
 //!
-//! A site whose config comes from the write-only `config_yaml_wo` has no config in its state.
-//! Apply takes it from the configuration and marks the bundle Secret
-//! (`WRITE_ONLY_ANNOTATION`); read renders the site from the live bundle's `config.yaml`
-//! (in memory only); delete needs only the site's `id`; import leaves `config_yaml` out of
-//! the state of a marked site.
+//! A site written from a write-only twin (`config_yaml_wo`, `clair { database_uri_wo }`,
+//! `tls { private_key_wo }`, `georep_site_twins.rs`) lacks that secret in its state. Apply
+//! takes it from the configuration and marks the bundle Secret with the twin's annotation;
+//! read renders the site with the secret from the live bundle (in memory only); delete needs
+//! only the site's `id`; import leaves each marked secret out of the state.
 
 use std::time::Duration;
 
@@ -53,13 +53,12 @@ use super::georep_site_guards::{check_key_changes, deletion_refusal, validate_ac
 use super::georep_site_import::{import_arguments, imported_state};
 use super::georep_site_model::{
     DEFAULT_CREATE, DEFAULT_DELETE, DEFAULT_UPDATE, SiteModel, SiteResults, Warnings,
-    inputs_changed, is_write_only, schema, site, state_of, with_write_only,
+    inputs_changed, schema, site, state_of,
 };
 use super::georep_site_remove::remove;
+use super::georep_site_twins::{TWINS, WRITE_ONLY_MARK, with_write_only, written_from_twins};
 use super::georep_site_wait::SiteWait;
-use super::georep_site_write_only::{
-    LiveSite, Target, WRITE_ONLY_ANNOTATION, WRITE_ONLY_MARK, labels, live_site,
-};
+use super::georep_site_write_only::{LiveSite, Target, labels, live_site};
 use super::migration_gate::Entered;
 use super::model::{Field, Model};
 use super::provider_data::ProviderData;
@@ -173,7 +172,10 @@ async fn converge(
             .is_none_or(|live| site.created_namespace(&live)),
         None => false,
     };
-    let write_only = is_write_only(planned);
+    let twins: Vec<_> = TWINS
+        .iter()
+        .filter(|t| t.maybe_written_from_twin(planned))
+        .collect();
     // From a create's first write on, a failure returns what exists as the site's state (a
     // failed update keeps the prior state, so the next plan shows the update again).
     let creating = prior_namespace_created.is_none();
@@ -188,8 +190,10 @@ async fn converge(
             continue;
         }
         let mut object = object.clone();
-        if write_only && kind == Some("Secret") {
-            object["metadata"]["annotations"][WRITE_ONLY_ANNOTATION] = Json::from(WRITE_ONLY_MARK);
+        if kind == Some("Secret") {
+            for twin in &twins {
+                object["metadata"]["annotations"][twin.annotation] = Json::from(WRITE_ONLY_MARK);
+            }
         }
         match cluster.apply(&object).await {
             Ok(_) => written = true,
@@ -482,7 +486,7 @@ impl Resource<ProviderData> for GeoRepSiteResource {
         stop: &StopToken,
         diags: &mut Diagnostics,
     ) -> Option<Value> {
-        if is_write_only(state) {
+        if written_from_twins(state) {
             let target = reported(Target::of_state(state), diags)?;
             if let Some(warning) = data.pending_warning(
                 &target.cluster,
@@ -550,8 +554,8 @@ impl Resource<ProviderData> for GeoRepSiteResource {
             diags.push(refusal);
             return;
         }
-        // A site written from config_yaml_wo has no config in its state: its id suffices.
-        let target = if is_write_only(prior) {
+        // A site written from a twin lacks a secret in its state: its id suffices.
+        let target = if written_from_twins(prior) {
             reported(Target::of_state(prior), diags)
         } else {
             site(prior, Some(data), Warnings::Skip, diags).map(|site| Target::of(&site))
@@ -639,8 +643,8 @@ async fn refresh(data: &ProviderData, site: &Site, state: &Value) -> Result<Valu
     Ok(new_state)
 }
 
-/// The refreshed state of a site written from `config_yaml_wo`: rendered, like [`refresh`],
-/// from the live bundle's `config.yaml`, which stays in memory. Without the bundle, the state
+/// The refreshed state of a site written from write-only twins: rendered, like [`refresh`],
+/// with their secrets from the live bundle, which stay in memory. Without the bundle, the state
 /// is kept with the missing Secret as drift, so the next apply writes it again.
 async fn refresh_write_only(
     data: &ProviderData,

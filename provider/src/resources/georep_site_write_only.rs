@@ -1,25 +1,18 @@
-//! The parts of `resource "quay_georep_site"` for a site whose shared config comes from the
-//! write-only `config_yaml_wo`, and so is in neither plan nor state: which site a state is
-//! about ([`Target`], from its `id`), the site rendered from the live bundle's `config.yaml`
-//! for a refresh ([`live_site`]; the config stays in memory), and the mark on the bundle
-//! Secret that tells an import to leave the config out of the state too
-//! ([`WRITE_ONLY_ANNOTATION`]).
+//! The parts of `resource "quay_georep_site"` for a site written from write-only twins
+//! (`georep_site_twins.rs`), whose secrets are in neither plan nor state: which site a state
+//! is about ([`Target`], from its `id`), and the site rendered with those secrets from the
+//! live bundle for a refresh ([`live_site`]; they stay in memory).
 
 use serde_json::Value as Json;
 
 use super::convert::cluster_error;
-use super::georep_site_model::{CONFIG_YAML_WO, SiteResults, Warnings, site};
+use super::georep_site_model::{SiteResults, Warnings, site};
+use super::georep_site_twins::TWINS;
 use super::model::Field;
 use super::provider_data::ProviderData;
 use crate::cluster::Kind;
 use crate::georep::site::{MANAGED_BY, MANAGED_BY_LABEL, SITE_LABEL, Site, import_site};
 use crate::tfvalue::{Diagnostic, Diagnostics, Value};
-
-/// The annotation on a bundle Secret written from `config_yaml_wo`, so that an import of the
-/// site keeps the live config out of the state too.
-pub(super) const WRITE_ONLY_ANNOTATION: &str = "quay-georep/config-yaml";
-/// Its value.
-pub(super) const WRITE_ONLY_MARK: &str = "write-only";
 
 /// The label selector of a site's bundle Secrets.
 pub(super) fn labels(name: &str) -> String {
@@ -82,9 +75,10 @@ pub(super) enum LiveSite {
     Rendered(Box<Site>),
 }
 
-/// The site `state` (written from `config_yaml_wo`) describes, rendered with the
-/// `config.yaml` of its live bundle Secret (the one the state records, else the one the
-/// `QuayRegistry` names), which stays in memory.
+/// The site `state` (written from write-only twins) describes, rendered with each twin's
+/// secret from its live bundle Secret (the one the state records, else the one the
+/// `QuayRegistry` names): `config.yaml`, the Clair database of `clair-config.yaml`, `ssl.key`.
+/// The secrets stay in memory.
 ///
 /// # Errors
 ///
@@ -130,8 +124,14 @@ pub(super) async fn live_site(
     let live = import_site(&target.cluster, &registry, &bundle)
         .map_err(|err| Diagnostic::error("Config Bundle Without config.yaml", err.to_string()))?;
     let mut rendered = state.clone();
-    if let (Value::Object(fields), Some(yaml)) = (&mut rendered, live.config_yaml) {
-        fields.insert(CONFIG_YAML_WO.to_owned(), Value::string(yaml.expose()));
+    for twin in TWINS.iter().filter(|t| t.maybe_written_from_twin(state)) {
+        if let Some(secret) = twin.live_value(&live) {
+            twin.set(
+                &mut rendered,
+                twin.write_only,
+                Value::string(secret.expose()),
+            );
+        }
     }
     let mut found = Diagnostics::default();
     let Some(site) = site(&rendered, Some(data), Warnings::Skip, &mut found) else {

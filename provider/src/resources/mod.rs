@@ -38,6 +38,7 @@ pub mod georep_site_manifests_data_source;
 mod georep_site_model;
 mod georep_site_remove;
 pub mod georep_site_resource;
+mod georep_site_twins;
 mod georep_site_wait;
 mod georep_site_write_only;
 pub mod georep_upgrade_resource;

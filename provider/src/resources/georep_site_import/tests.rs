@@ -70,7 +70,7 @@ fn an_imported_site_has_the_arguments_of_the_configuration_that_created_it() {
     let imported = Imported {
         value: arguments_value(import_site("us_east", &registry, &bundle).unwrap()).unwrap(),
         registry,
-        write_only: false,
+        write_only: Vec::new(),
     };
 
     let state = imported_state(&imported, &mut diags).unwrap();
@@ -95,39 +95,50 @@ fn an_imported_site_has_the_arguments_of_the_configuration_that_created_it() {
 }
 
 #[test]
-fn a_site_written_from_config_yaml_wo_imports_without_its_config() {
+fn a_site_written_from_write_only_twins_imports_without_their_secrets() {
+    let names = vec!["quay.global.example.com".to_owned()];
+    let pair = rcgen::generate_simple_self_signed(names).unwrap();
+    let private_key = pair.signing_key.serialize_pem();
     let config = value(&json!({
         "cluster": "us_east",
         "namespace": "quay-enterprise",
         "config_yaml_wo": config_yaml(),
         "location": "us_east",
         "quay": {"replicas": 2},
-        "clair": [{"enabled": false}],
-        "tls": [],
+        "clair": [{"database_uri_wo": CLAIR_DB}],
+        "tls": [{"certificate": pair.cert.pem(), "private_key_wo": private_key}],
     }));
     let mut diags = Diagnostics::default();
     let site = crate::resources::georep_site_model::site(&config, None, Warnings::Skip, &mut diags)
         .expect("a valid site");
     let objects = site.manifests();
     let mut bundle = objects.bundle_secret.clone().unwrap();
-    bundle["metadata"]["annotations"][WRITE_ONLY_ANNOTATION] = json!(WRITE_ONLY_MARK);
+    for twin in &TWINS {
+        bundle["metadata"]["annotations"][twin.annotation] = json!(WRITE_ONLY_MARK);
+    }
     let registry = objects.quay_registry.clone();
     let imported = Imported {
         value: arguments_value(import_site("us_east", &registry, &bundle).unwrap()).unwrap(),
         registry,
-        write_only: true,
+        write_only: marked_twins(&bundle),
     };
 
     let state = imported_state(&imported, &mut diags).unwrap();
     assert!(!diags.has_errors(), "{diags:?}");
     assert_eq!(state.get("config_yaml"), Some(&Value::Null));
     assert_eq!(state.get("config_yaml_wo"), Some(&Value::Null));
+    for twin in &TWINS {
+        assert_eq!(twin.stored_value(&state), None, "{}", twin.stored);
+    }
     let shown = format!("{:?}", to_json(&state));
+    let key_body = private_key.lines().nth(1).unwrap().to_owned();
     for secret in [
         "DBPASSWORD",
         "REDISPASSWORD",
         "STORAGESECRET",
         "sk-0f3c9a1e",
+        "CLAIRPASSWORD",
+        key_body.as_str(),
     ] {
         assert!(
             !shown.contains(secret),

@@ -1,7 +1,8 @@
 //! The shared config kept out of Terraform's files: `ephemeral "quay_georep_config"` feeding
-//! `quay_georep_site.config_yaml_wo` (Terraform 1.11 and later) writes every secret of the
-//! config to the cluster's bundle Secret and none to the state or a saved plan, checked with
-//! the project's secret scanner on `terraform show -json` of both. On Terraform 1.0.3, which
+//! `quay_georep_site.config_yaml_wo`, and the Clair database and TLS key through
+//! `clair { database_uri_wo }` and `tls { private_key_wo }` (Terraform 1.11 and later),
+//! write every secret to the cluster's bundle Secret and none to the state or a saved plan,
+//! checked with the project's secret scanner on `terraform show -json` of both. On Terraform 1.0.3, which
 //! has neither feature, `config_yaml_wo` is refused at its attribute and `config_yaml` works
 //! as before. The simulated cluster runs no operator model, so the sites are applied with
 //! `wait_for_ready = false`.
@@ -75,8 +76,10 @@ fn config_arguments(ephemeral: bool) -> String {
     )
 }
 
-/// The ephemeral variables of [`config_arguments`], with the values the scanner looks for.
-const SECRET_VARIABLES: [(&str, &str); 4] = [
+/// The ephemeral variables of [`config_arguments`] and of the site's Clair database, with the
+/// values the scanner looks for (the TLS key, generated, is set by the test).
+const SECRET_VARIABLES: [(&str, &str); 5] = [
+    ("clair_password", "clair-password-0123"),
     ("db_password", "db-password"),
     ("secret_key", "0123456789abcdef0123456789abcdef-secret"),
     (
@@ -115,9 +118,33 @@ variable "bucket_keys" {
   sensitive = true
   ephemeral = true
 }
+variable "clair_password" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
+variable "tls_key" {
+  type      = string
+  sensitive = true
+  ephemeral = true
+}
 "#
     } else {
         ""
+    };
+    // With the ephemeral config, the site's own secrets come through their twins too.
+    let site_secrets = if ephemeral {
+        r#"clair {
+    database_uri_wo = "postgresql://clair:${var.clair_password}@db.example.com:5432/clair"
+  }
+  tls {
+    certificate    = file("quay.crt")
+    private_key_wo = var.tls_key
+  }"#
+    } else {
+        "clair {
+    enabled = false
+  }"
     };
     format!(
         r#"
@@ -142,9 +169,7 @@ resource "quay_georep_site" "us_east" {{
   {argument} = {prefix}quay_georep_config.shared.config_yaml
   location       = "us_east"
   wait_for_ready = false
-  clair {{
-    enabled = false
-  }}
+  {site_secrets}
 }}
 
 output "config_hash" {{
@@ -156,9 +181,25 @@ output "config_hash" {{
     )
 }
 
-/// Every secret of [`config_arguments`].
+/// Every secret of [`config_arguments`] and the site's Clair password.
 fn secrets() -> SecretScanner {
-    shared_config_secrets(&["us_east", "eu_west"])
+    shared_config_secrets(&["us_east", "eu_west"]).with("the Clair password", SECRET_VARIABLES[0].1)
+}
+
+/// A certificate for the global name and its PEM key.
+fn tls_pair() -> (String, String) {
+    let pair =
+        rcgen::generate_simple_self_signed(vec!["quay.global.example.com".to_owned()]).unwrap();
+    (pair.cert.pem(), pair.signing_key.serialize_pem())
+}
+
+/// The base64 lines of a PEM key: what the scanner looks for (a short last line could
+/// match by chance, and the scanner refuses it).
+fn key_lines(pem: &str) -> Vec<String> {
+    pem.lines()
+        .filter(|line| !line.starts_with("-----") && line.len() >= 32)
+        .map(str::to_owned)
+        .collect()
 }
 
 fn start_cluster(runtime: &tokio::runtime::Runtime) -> SimCluster {
@@ -224,12 +265,22 @@ fn config_from_the_ephemeral_resource_reaches_the_cluster_and_never_the_state_or
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let sim = start_cluster(&runtime);
     let (dir, kubeconfig) = setup(&tf, &sim, "write_only_site");
-    let dir = SECRET_VARIABLES.iter().fold(dir, |dir, (name, value)| {
-        dir.with_env(format!("TF_VAR_{name}"), value)
-    });
+    let (certificate, key) = tls_pair();
+    dir.write_file("quay.crt", &certificate).unwrap();
+    let dir = SECRET_VARIABLES
+        .iter()
+        .fold(dir, |dir, (name, value)| {
+            dir.with_env(format!("TF_VAR_{name}"), value)
+        })
+        .with_env("TF_VAR_tls_key", &key);
     dir.write_main_tf(&main_tf(&kubeconfig, "ephemeral", "config_yaml_wo"))
         .unwrap();
-    let scanner = secrets();
+    let scanner = key_lines(&key)
+        .iter()
+        .enumerate()
+        .fold(secrets(), |scanner, (i, line)| {
+            scanner.with(&format!("line {i} of the TLS key"), line)
+        });
 
     let plan = dir
         .run(["plan", "-no-color", "-input=false", "-out=tfplan"])
@@ -267,7 +318,8 @@ fn config_from_the_ephemeral_resource_reaches_the_cluster_and_never_the_state_or
         describe(&findings)
     );
 
-    // The cluster has them: the bundle Secret holds the rendered config, marked write-only.
+    // The cluster has them: the bundle Secret holds the rendered config, the Clair database
+    // and the key, marked write-only.
     let written = bundles(&runtime, &sim);
     assert_eq!(written.len(), 1, "one bundle Secret");
     let (yaml, secret) = &written[0];
@@ -276,13 +328,28 @@ fn config_from_the_ephemeral_resource_reaches_the_cluster_and_never_the_state_or
         "{}",
         yaml.len()
     );
+    let file = |name: &str| {
+        secret
+            .data
+            .as_ref()
+            .and_then(|data| data.get(name))
+            .map(|bytes| String::from_utf8_lossy(&bytes.0).into_owned())
+            .unwrap_or_default()
+    };
+    assert!(file("clair-config.yaml").contains("clair-password-0123"));
+    assert_eq!(file("ssl.key"), key);
     let annotations = secret.metadata.annotations.clone().unwrap_or_default();
-    assert_eq!(
-        annotations
-            .get("quay-georep/config-yaml")
-            .map(String::as_str),
-        Some("write-only")
-    );
+    for annotation in [
+        "quay-georep/config-yaml",
+        "quay-georep/clair-database-uri",
+        "quay-georep/tls-private-key",
+    ] {
+        assert_eq!(
+            annotations.get(annotation).map(String::as_str),
+            Some("write-only"),
+            "{annotation}"
+        );
+    }
     let outputs = dir.output_json().unwrap();
     let hash = outputs["config_hash"].value.as_str().unwrap_or_default();
     assert!(hash.starts_with("sha256:"), "{hash}");
@@ -311,6 +378,23 @@ fn config_from_the_ephemeral_resource_reaches_the_cluster_and_never_the_state_or
             .any(|(yaml, _)| yaml.contains("quay:rotated-password@")),
         "the rotated config did not reach the cluster"
     );
+
+    // So does a new Clair password, which only the bundle's name records.
+    let dir = dir.with_env("TF_VAR_clair_password", "rotated-clair-password");
+    let rotated = dir.plan().unwrap();
+    assert_eq!(rotated.exit, PlanExit::Changes, "{:#?}", rotated.events);
+    dir.apply().unwrap();
+    let after = dir
+        .run(["show", "-json"])
+        .unwrap()
+        .require_success()
+        .unwrap_or_else(|error| panic!("{error}"));
+    let rotated_secret =
+        SecretScanner::new().with("the rotated Clair password", "rotated-clair-password");
+    let leaked = rotated_secret.scan_text("show -json", &after.stdout);
+    assert!(leaked.is_empty(), "{}", describe(&leaked));
+    let again = dir.plan().unwrap();
+    assert_eq!(again.exit, PlanExit::NoChanges, "{:#?}", again.events);
     runtime.block_on(sim.stop());
 }
 
