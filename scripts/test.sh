@@ -15,11 +15,12 @@
 #   3. cargo test --workspace --locked, with TF_ACC_TERRAFORM naming Terraform 1.0.3; the
 #      end-to-end tests also run the `terraform` on PATH when it is another version. Built
 #      once (--no-run --all-targets); then the unit and doc tests, then the two
-#      integration-test binaries
-#      (harness_it, provider_it) at the same time, run directly from that build, their lines
-#      prefixed with the binary's name: they spend most of their time waiting on Terraform
-#      and the simulated clusters, so together they take little longer than the longer one.
-#   4. cargo doc --workspace --no-deps --locked, with RUSTDOCFLAGS=-D warnings
+#      integration-test binaries (harness_it, provider_it) at the same time, run directly
+#      from that build, their lines prefixed with the binary's name: they spend most of their
+#      time waiting on Terraform and the simulated clusters, so together they take little
+#      longer than the longer one.
+#   4. cargo doc --workspace --no-deps --locked, with RUSTDOCFLAGS=-D warnings, built beside
+#      the integration tests at the lowest CPU priority
 # Clippy and the tests share one build: every dependency compiles once, for the tests.
 set -euo pipefail
 
@@ -53,15 +54,21 @@ section "build the container tests' images in the background (scripts/build-test
 # fresh machine, beside the compiler. Without a Docker engine those tests say they skip.
 images_log="$(mktemp)"
 images_pid=""
-# A failing step below ends the script: the image build must not outlive it.
-stop_images() {
-    if [[ -n "${images_pid}" ]] && kill -0 "${images_pid}" 2>/dev/null; then
-        kill "${images_pid}" 2>/dev/null || true
-        wait "${images_pid}" 2>/dev/null || true
-    fi
-    rm -f "${images_log}"
+docs_pid=""
+docs_log=""
+# A failing step below ends the script: the image build and the docs build (started later)
+# must not outlive it.
+stop_background() {
+    local pid
+    for pid in "${images_pid}" "${docs_pid}"; do
+        if [[ -n "${pid}" ]] && kill -0 "${pid}" 2>/dev/null; then
+            kill "${pid}" 2>/dev/null || true
+            wait "${pid}" 2>/dev/null || true
+        fi
+    done
+    rm -f "${images_log}" "${docs_log}"
 }
-trap stop_images EXIT
+trap stop_background EXIT
 if docker info >/dev/null 2>&1; then
     bash scripts/build-test-images.sh >"${images_log}" 2>&1 &
     images_pid="$!"
@@ -82,7 +89,7 @@ section "cargo test --workspace --all-targets --locked --no-run, compiled by cli
 # check mode, a second compilation of all of them (7.5 minutes of a cold run). Exported: the
 # later cargo commands must see the same compiler, or they would build the workspace again.
 if command -v rustup >/dev/null 2>&1; then
-    clippy_driver="$(rustup which clippy-driver)"
+    clippy_driver="$(rustup which clippy-driver 2>/dev/null || true)"
 else
     clippy_driver="$(command -v clippy-driver || true)"
 fi
@@ -114,6 +121,17 @@ if [[ -n "${images_pid}" ]]; then
     cat "${images_log}"
 fi
 
+section "cargo doc --workspace --no-deps --locked (RUSTDOCFLAGS=-D warnings), in the background"
+# rustdoc needs every dependency type-checked again (check mode, and without the
+# dev-dependencies' features): about four minutes of compiling on two cores that would
+# otherwise come after the integration tests. Those spend most of their time waiting, so
+# the docs build beside them at the lowest CPU priority, on one job, and are awaited at the
+# end. No test runs cargo, so nothing waits on its lock.
+docs_log="$(mktemp)"
+RUSTDOCFLAGS="-D warnings" nice -n 19 cargo doc --workspace --no-deps --locked -j 1 \
+    >"${docs_log}" 2>&1 &
+docs_pid="$!"
+
 section "the integration tests harness_it and provider_it, at once"
 # The executables the build above made, run as `cargo test` would (from their package's
 # directory, with CARGO_MANIFEST_DIR): `cargo test --workspace --test provider_it` would
@@ -135,7 +153,14 @@ if [[ ${failed} -ne 0 ]]; then
     exit 1
 fi
 
-section "cargo doc --workspace --no-deps --locked (RUSTDOCFLAGS=-D warnings)"
-RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --locked
+section "wait for cargo doc (RUSTDOCFLAGS=-D warnings)"
+docs_failed=0
+wait "${docs_pid}" || docs_failed=1
+cat "${docs_log}"
+rm -f "${docs_log}"
+if [[ ${docs_failed} -ne 0 ]]; then
+    echo "cargo doc failed (output above)" >&2
+    exit 1
+fi
 
 section "all checks passed"

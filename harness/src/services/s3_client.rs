@@ -200,6 +200,39 @@ pub struct ObjectPage {
 
 type Https = hyper_rustls::HttpsConnector<HttpConnector>;
 
+/// How requests reach the endpoint: plain HTTP (the harness's own servers), or TLS checked
+/// against the system's roots, which are read only for an `https://` endpoint.
+#[derive(Clone)]
+enum Transport {
+    Plain(Client<HttpConnector, Full<Bytes>>),
+    Tls(Client<Https, Full<Bytes>>),
+}
+
+impl Transport {
+    fn for_url(url: &url::Url) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        let builder = Client::builder(TokioExecutor::new());
+        if url.scheme() == "http" {
+            return Ok(Self::Plain(builder.build_http()));
+        }
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .try_with_platform_verifier()?
+            .https_only()
+            .enable_http1()
+            .build();
+        Ok(Self::Tls(builder.build(https)))
+    }
+
+    async fn request(
+        &self,
+        request: Request<Full<Bytes>>,
+    ) -> Result<http::Response<hyper::body::Incoming>, hyper_util::client::legacy::Error> {
+        match self {
+            Self::Plain(client) => client.request(request).await,
+            Self::Tls(client) => client.request(request).await,
+        }
+    }
+}
+
 /// An S3 client for one endpoint, region and key pair; cheap to clone.
 #[derive(Clone)]
 pub struct S3Client {
@@ -207,7 +240,7 @@ pub struct S3Client {
     url: url::Url,
     region: String,
     credentials: Arc<Credentials>,
-    http: Client<Https, Full<Bytes>>,
+    http: Transport,
 }
 
 impl std::fmt::Debug for S3Client {
@@ -229,8 +262,8 @@ impl S3Client {
     ///
     /// # Errors
     ///
-    /// [`S3Error::BadEndpoint`] for a URL that is not `http(s)://host[:port]`, or when the
-    /// system's trusted roots cannot be read.
+    /// [`S3Error::BadEndpoint`] for a URL that is not `http(s)://host[:port]`, or, for an
+    /// `https://` one, when the system's trusted roots cannot be read.
     pub fn new(endpoint: &str, region: &str, keys: &S3Keys) -> Result<Self, S3Error> {
         install_crypto_provider();
         let bad = |source: Box<dyn std::error::Error + Send + Sync>| S3Error::BadEndpoint {
@@ -241,12 +274,7 @@ impl S3Client {
         // Checks the scheme and host once, here, rather than at every call.
         Bucket::new(url.clone(), UrlStyle::Path, "probe", region.to_owned())
             .map_err(|e| bad(Box::new(e)))?;
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .try_with_platform_verifier()
-            .map_err(|e| bad(Box::new(e)))?
-            .https_or_http()
-            .enable_http1()
-            .build();
+        let http = Transport::for_url(&url).map_err(bad)?;
         Ok(Self {
             endpoint: endpoint.to_owned(),
             url,
@@ -255,7 +283,7 @@ impl S3Client {
                 keys.access_key.clone(),
                 keys.secret_key.expose().to_owned(),
             )),
-            http: Client::builder(TokioExecutor::new()).build(https),
+            http,
         })
     }
 
@@ -437,7 +465,10 @@ impl S3Client {
             .method(method)
             .uri(url.as_str())
             .body(Full::new(body))
-            .map_err(|e| unreachable(Box::new(e)))?;
+            .map_err(|e| S3Error::BadEndpoint {
+                endpoint: self.endpoint.clone(),
+                source: Box::new(e),
+            })?;
         let exchange = async {
             let response = self.http.request(request).await?;
             let status = response.status();

@@ -341,7 +341,7 @@ async fn s3_endpoint_stores_objects_in_the_site_bucket_and_stop_closes_the_port(
     assert_eq!(page.next, None);
 
     // A new bucket, made twice (the second time it is there already and ours to use),
-    // holds objects too; keys that may not use it cannot "create" it again.
+    // holds objects too; a wrong secret key cannot "create" it again.
     client.create_bucket("quay-extra").await.unwrap();
     client.create_bucket("quay-extra").await.unwrap();
     let stranger = S3Client::new(

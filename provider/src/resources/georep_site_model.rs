@@ -178,9 +178,14 @@ pub(crate) fn schema() -> Schema {
                 .find(|a| a.name == twin.stored)
             {
                 stored.presence = Presence::Optional;
+                let required = if twin.block == Some("tls") {
+                    format!("; this or {} is required", twin.write_only)
+                } else {
+                    String::new()
+                };
                 stored.description = format!(
-                    "{}; stored in the state (marked sensitive): on Terraform 1.11 and later set \
-                     {} instead to keep it out",
+                    "{}{required}; stored in the state (marked sensitive): on Terraform 1.11 and \
+                     later set {} instead to keep it out",
                     stored.description, twin.write_only
                 );
             }

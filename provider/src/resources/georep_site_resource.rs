@@ -172,10 +172,7 @@ async fn converge(
             .is_none_or(|live| site.created_namespace(&live)),
         None => false,
     };
-    let twins: Vec<_> = TWINS
-        .iter()
-        .filter(|t| t.maybe_written_from_twin(planned))
-        .collect();
+    let twins: Vec<_> = TWINS.iter().filter(|t| t.wrote(planned, site)).collect();
     // From a create's first write on, a failure returns what exists as the site's state (a
     // failed update keeps the prior state, so the next plan shows the update again).
     let creating = prior_namespace_created.is_none();

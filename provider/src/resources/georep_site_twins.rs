@@ -12,7 +12,7 @@
 //! (`georep_site_model.rs`) and the operations' business.
 
 use crate::georep::secret::Secret;
-use crate::georep::site::SiteInput;
+use crate::georep::site::{ClairSetup, Site, SiteInput};
 use crate::tfvalue::{AttributePath, Value};
 
 /// One write-only twin: the argument a state would hold and the twin that keeps it out.
@@ -135,6 +135,18 @@ impl Twin {
         };
         let disabled = self.block.is_some() && holder.get("enabled") == Some(&Value::Bool(false));
         !disabled && self.stored_value(value).is_none()
+    }
+
+    /// Whether `site` (rendered from `planned`) took this secret from the twin: the stored
+    /// argument is null in the plan and the site uses the secret (Clair runs here, or a
+    /// certificate is given). What the bundle Secret's annotation records.
+    pub(super) fn wrote(&self, planned: &Value, site: &Site) -> bool {
+        let used = match self.block {
+            None => true,
+            Some("clair") => matches!(site.clair(), ClairSetup::Managed { .. }),
+            Some(_) => site.tls().is_some(),
+        };
+        used && self.holder(planned).is_some() && self.stored_value(planned).is_none()
     }
 
     /// The live value of the stored argument, from the site the live bundle describes.

@@ -138,8 +138,8 @@ pub(super) async fn live_site(
         return Err(Diagnostic::error(
             "Live Config Unusable",
             format!(
-                "{}: the config.yaml of its live config bundle no longer describes this site \
-                 ({}); apply the configuration to write it again",
+                "{}: its live config bundle (config.yaml, clair-config.yaml, ssl.key) no \
+                 longer describes this site ({}); apply the configuration to write it again",
                 target.id(),
                 found
                     .errors()

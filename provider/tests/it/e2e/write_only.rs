@@ -93,8 +93,10 @@ const SECRET_VARIABLES: [(&str, &str); 5] = [
 ];
 
 /// A configuration with the shared config as `source` (`ephemeral` or `data`) and one site
-/// on the simulated cluster whose kubeconfig is `kubeconfig`, taking it through `argument`.
-fn main_tf(kubeconfig: &str, source: &str, argument: &str) -> String {
+/// on the simulated cluster whose kubeconfig is `kubeconfig`, taking it through `argument`;
+/// with `twins`, the site runs Clair and serves a certificate, its Clair database and TLS key
+/// given through `database_uri_wo` and `private_key_wo` from ephemeral variables.
+fn main_tf(kubeconfig: &str, source: &str, argument: &str, twins: bool) -> String {
     let ephemeral = source == "ephemeral";
     let variables = if ephemeral {
         r#"
@@ -118,6 +120,12 @@ variable "bucket_keys" {
   sensitive = true
   ephemeral = true
 }
+"#
+    } else {
+        ""
+    };
+    let site_variables = if twins {
+        r#"
 variable "clair_password" {
   type      = string
   sensitive = true
@@ -132,8 +140,7 @@ variable "tls_key" {
     } else {
         ""
     };
-    // With the ephemeral config, the site's own secrets come through their twins too.
-    let site_secrets = if ephemeral {
+    let site_secrets = if twins {
         r#"clair {
     database_uri_wo = "postgresql://clair:${var.clair_password}@db.example.com:5432/clair"
   }
@@ -159,7 +166,7 @@ provider "quay" {{
     kubeconfig_path = "{kubeconfig}"
   }}
 }}
-{variables}
+{variables}{site_variables}
 {source} "quay_georep_config" "shared" {{{arguments}
 }}
 
@@ -273,7 +280,7 @@ fn config_from_the_ephemeral_resource_reaches_the_cluster_and_never_the_state_or
             dir.with_env(format!("TF_VAR_{name}"), value)
         })
         .with_env("TF_VAR_tls_key", &key);
-    dir.write_main_tf(&main_tf(&kubeconfig, "ephemeral", "config_yaml_wo"))
+    dir.write_main_tf(&main_tf(&kubeconfig, "ephemeral", "config_yaml_wo", true))
         .unwrap();
     let scanner = key_lines(&key)
         .iter()
@@ -409,7 +416,7 @@ fn terraform_1_0_3_refuses_config_yaml_wo_at_the_attribute_and_applies_config_ya
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let sim = start_cluster(&runtime);
     let (dir, kubeconfig) = setup(&tf, &sim, "write_only_refused");
-    dir.write_main_tf(&main_tf(&kubeconfig, "data", "config_yaml_wo"))
+    dir.write_main_tf(&main_tf(&kubeconfig, "data", "config_yaml_wo", false))
         .unwrap();
     sim.faults().reset_counters();
     let plan = dir.plan().unwrap();
@@ -431,7 +438,7 @@ fn terraform_1_0_3_refuses_config_yaml_wo_at_the_attribute_and_applies_config_ya
     );
     assert_eq!(sim.faults().counters().writes, 0, "nothing may be written");
 
-    dir.write_main_tf(&main_tf(&kubeconfig, "data", "config_yaml"))
+    dir.write_main_tf(&main_tf(&kubeconfig, "data", "config_yaml", false))
         .unwrap();
     let applied = dir.apply().unwrap();
     assert!(applied.succeeded(), "{:#?}", applied.events);
@@ -445,6 +452,56 @@ fn terraform_1_0_3_refuses_config_yaml_wo_at_the_attribute_and_applies_config_ya
             .as_ref()
             .is_none_or(|a| !a.contains_key("quay-georep/config-yaml")),
         "a bundle written from config_yaml is not marked write-only"
+    );
+    let again = dir.plan().unwrap();
+    assert_eq!(again.exit, PlanExit::NoChanges, "{:#?}", again.events);
+    runtime.block_on(sim.stop());
+}
+
+#[test]
+fn a_stored_config_with_write_only_clair_and_tls_secrets_refreshes_without_them() {
+    let Some(tf) = terraform_with_write_only() else {
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let sim = start_cluster(&runtime);
+    let (dir, kubeconfig) = setup(&tf, &sim, "write_only_twins_only");
+    let (certificate, key) = tls_pair();
+    dir.write_file("quay.crt", &certificate).unwrap();
+    let dir = dir
+        .with_env("TF_VAR_clair_password", SECRET_VARIABLES[0].1)
+        .with_env("TF_VAR_tls_key", &key);
+    dir.write_main_tf(&main_tf(&kubeconfig, "data", "config_yaml", true))
+        .unwrap();
+    let applied = dir.apply().unwrap();
+    assert!(applied.succeeded(), "{:#?}", applied.events);
+    let state = dir
+        .run(["show", "-json"])
+        .unwrap()
+        .require_success()
+        .unwrap_or_else(|error| panic!("{error}"));
+    let scanner = key_lines(&key).iter().enumerate().fold(
+        SecretScanner::new().with("the Clair password", SECRET_VARIABLES[0].1),
+        |scanner, (i, line)| scanner.with(&format!("line {i} of the TLS key"), line),
+    );
+    let leaked = scanner.scan_text("show -json", &state.stdout);
+    assert!(leaked.is_empty(), "{}", describe(&leaked));
+    // The shared config is stored; the two twins' secrets come from the live bundle at refresh.
+    assert!(state.stdout.contains("config_yaml"), "the config is stored");
+    let written = bundles(&runtime, &sim);
+    assert_eq!(written.len(), 1, "one bundle Secret");
+    let annotations = written[0]
+        .1
+        .metadata
+        .annotations
+        .clone()
+        .unwrap_or_default();
+    assert_eq!(annotations.get("quay-georep/config-yaml"), None);
+    assert_eq!(
+        annotations
+            .get("quay-georep/tls-private-key")
+            .map(String::as_str),
+        Some("write-only")
     );
     let again = dir.plan().unwrap();
     assert_eq!(again.exit, PlanExit::NoChanges, "{:#?}", again.events);
