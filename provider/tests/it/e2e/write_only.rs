@@ -200,13 +200,28 @@ fn tls_pair() -> (String, String) {
     (pair.cert.pem(), pair.signing_key.serialize_pem())
 }
 
-/// The base64 lines of a PEM key: what the scanner looks for (a short last line could
-/// match by chance, and the scanner refuses it).
-fn key_lines(pem: &str) -> Vec<String> {
-    pem.lines()
+/// `scanner` also looking for every full base64 line of the PEM `key` (a short last line
+/// could match by chance, and the scanner refuses it).
+fn with_key_lines(scanner: SecretScanner, key: &str) -> SecretScanner {
+    key.lines()
         .filter(|line| !line.starts_with("-----") && line.len() >= 32)
-        .map(str::to_owned)
-        .collect()
+        .enumerate()
+        .fold(scanner, |scanner, (i, line)| {
+            scanner.with(&format!("line {i} of the TLS key"), line)
+        })
+}
+
+/// A working directory for `test` for a site with the twins of [`main_tf`]: the certificate
+/// in `quay.crt`, the Clair password and the key in the environment. Its kubeconfig path and
+/// the key.
+fn twins_setup(tf: &TerraformBinary, sim: &SimCluster, test: &str) -> (Workdir, String, String) {
+    let (dir, kubeconfig) = setup(tf, sim, test);
+    let (certificate, key) = tls_pair();
+    dir.write_file("quay.crt", &certificate).unwrap();
+    let dir = dir
+        .with_env("TF_VAR_clair_password", SECRET_VARIABLES[0].1)
+        .with_env("TF_VAR_tls_key", &key);
+    (dir, kubeconfig, key)
 }
 
 fn start_cluster(runtime: &tokio::runtime::Runtime) -> SimCluster {
@@ -271,23 +286,13 @@ fn config_from_the_ephemeral_resource_reaches_the_cluster_and_never_the_state_or
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let sim = start_cluster(&runtime);
-    let (dir, kubeconfig) = setup(&tf, &sim, "write_only_site");
-    let (certificate, key) = tls_pair();
-    dir.write_file("quay.crt", &certificate).unwrap();
-    let dir = SECRET_VARIABLES
-        .iter()
-        .fold(dir, |dir, (name, value)| {
-            dir.with_env(format!("TF_VAR_{name}"), value)
-        })
-        .with_env("TF_VAR_tls_key", &key);
+    let (dir, kubeconfig, key) = twins_setup(&tf, &sim, "write_only_site");
+    let dir = SECRET_VARIABLES.iter().fold(dir, |dir, (name, value)| {
+        dir.with_env(format!("TF_VAR_{name}"), value)
+    });
     dir.write_main_tf(&main_tf(&kubeconfig, "ephemeral", "config_yaml_wo", true))
         .unwrap();
-    let scanner = key_lines(&key)
-        .iter()
-        .enumerate()
-        .fold(secrets(), |scanner, (i, line)| {
-            scanner.with(&format!("line {i} of the TLS key"), line)
-        });
+    let scanner = with_key_lines(secrets(), &key);
 
     let plan = dir
         .run(["plan", "-no-color", "-input=false", "-out=tfplan"])
@@ -465,12 +470,7 @@ fn a_stored_config_with_write_only_clair_and_tls_secrets_refreshes_without_them(
     };
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let sim = start_cluster(&runtime);
-    let (dir, kubeconfig) = setup(&tf, &sim, "write_only_twins_only");
-    let (certificate, key) = tls_pair();
-    dir.write_file("quay.crt", &certificate).unwrap();
-    let dir = dir
-        .with_env("TF_VAR_clair_password", SECRET_VARIABLES[0].1)
-        .with_env("TF_VAR_tls_key", &key);
+    let (dir, kubeconfig, key) = twins_setup(&tf, &sim, "write_only_twins_only");
     dir.write_main_tf(&main_tf(&kubeconfig, "data", "config_yaml", true))
         .unwrap();
     let applied = dir.apply().unwrap();
@@ -480,9 +480,9 @@ fn a_stored_config_with_write_only_clair_and_tls_secrets_refreshes_without_them(
         .unwrap()
         .require_success()
         .unwrap_or_else(|error| panic!("{error}"));
-    let scanner = key_lines(&key).iter().enumerate().fold(
+    let scanner = with_key_lines(
         SecretScanner::new().with("the Clair password", SECRET_VARIABLES[0].1),
-        |scanner, (i, line)| scanner.with(&format!("line {i} of the TLS key"), line),
+        &key,
     );
     let leaked = scanner.scan_text("show -json", &state.stdout);
     assert!(leaked.is_empty(), "{}", describe(&leaked));
