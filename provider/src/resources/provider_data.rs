@@ -29,9 +29,14 @@ pub struct ProviderData {
 /// The Quay Operator version found on each cluster, read at most once per provider process,
 /// so that comparing the operators at every site's plan costs one read per cluster per plan,
 /// not one per site. A read that failed is kept as failed too: a cluster that did not answer
-/// is not asked again by every later site's plan.
+/// is not asked again by every later site's plan. It also remembers which differences were
+/// reported, so that sites planned at the same moment, which see the same clusters, report
+/// a difference once.
 #[derive(Debug, Default)]
-pub struct OperatorVersionCache(tokio::sync::Mutex<BTreeMap<String, OperatorRead>>);
+pub struct OperatorVersionCache {
+    reads: tokio::sync::Mutex<BTreeMap<String, OperatorRead>>,
+    reported: std::sync::Mutex<std::collections::BTreeSet<BTreeMap<String, Option<String>>>>,
+}
 
 /// What reading a cluster's operator gave.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -53,7 +58,7 @@ impl OperatorVersionCache {
         key: &str,
         read: impl AsyncFnOnce() -> Result<Option<String>, E>,
     ) -> Result<OperatorRead, E> {
-        let mut kept = self.0.lock().await;
+        let mut kept = self.reads.lock().await;
         if let Some(found) = kept.get(key) {
             return Ok(found.clone());
         }
@@ -64,6 +69,15 @@ impl OperatorVersionCache {
         };
         kept.insert(key.to_owned(), found.clone());
         result.map(|_| found)
+    }
+
+    /// Whether the difference between the operator versions `found` is reported for the first
+    /// time in this process (and so should be).
+    pub fn first_report(&self, found: &BTreeMap<String, Option<String>>) -> bool {
+        self.reported
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(found.clone())
     }
 }
 
@@ -150,5 +164,27 @@ mod tests {
             .await;
         assert_eq!(later, Ok(OperatorRead::FailedBefore), "not asked again");
         assert_eq!(reads, 1);
+    }
+
+    #[test]
+    fn a_difference_between_the_same_operators_is_reported_once() {
+        let cache = OperatorVersionCache::default();
+        let versions = |pairs: &[(&str, &str)]| -> BTreeMap<String, Option<String>> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), Some((*v).to_owned())))
+                .collect()
+        };
+        let two = versions(&[("a", "3.16.2"), ("b", "3.17.4")]);
+        assert!(cache.first_report(&two));
+        assert!(
+            !cache.first_report(&two),
+            "the second site of the same moment"
+        );
+        let three = versions(&[("a", "3.16.2"), ("b", "3.17.4"), ("c", "3.17.4")]);
+        assert!(
+            cache.first_report(&three),
+            "a later site that sees one more cluster"
+        );
     }
 }
