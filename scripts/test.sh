@@ -125,8 +125,8 @@ section "cargo doc --workspace --no-deps --locked (RUSTDOCFLAGS=-D warnings), in
 # rustdoc needs every dependency type-checked again (check mode, and without the
 # dev-dependencies' features): about four minutes of compiling on two cores that would
 # otherwise come after the integration tests. Those spend most of their time waiting, so
-# the docs build beside them at the lowest CPU priority (the CPU the tests leave), awaited at the
-# end. No test runs cargo, so nothing waits on its lock.
+# the docs build beside them at the lowest CPU priority (on the CPU the tests leave) and are
+# awaited at the end. No test runs cargo, so nothing waits on its lock.
 docs_log="$(mktemp)"
 RUSTDOCFLAGS="-D warnings" nice -n 19 cargo doc --workspace --no-deps --locked \
     >"${docs_log}" 2>&1 &

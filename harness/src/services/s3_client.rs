@@ -7,7 +7,7 @@
 //! (SigV4, as query parameters: a presigned URL used at once) and parses the listing; the
 //! request goes out on hyper, which the harness has anyway, over plain HTTP or TLS checked
 //! against the system's roots. The harness used `aws-sdk-s3` before: a sixth of the build's
-//! compile time for these six calls (benchmarks/README.md, "CI").
+//! compile time for these six calls (benchmarks/README.md, "A cold `.ci/run`").
 //!
 //! Set up for S3-compatible servers: path-style addressing, one attempt per call (callers
 //! that wait poll themselves, under their own deadline) and a 10 s limit on each call. It
@@ -23,7 +23,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use rusty_s3::actions::ListObjectsV2;
-use rusty_s3::{Bucket, Credentials, S3Action as _, UrlStyle};
+use rusty_s3::{Bucket, Credentials, S3Action, UrlStyle};
 
 use super::secret::Secret;
 
@@ -308,10 +308,8 @@ impl S3Client {
     /// [`S3Error`]; a missing bucket is [`S3Error::Refused`] with status 404.
     pub async fn head_bucket(&self, bucket: &str) -> Result<(), S3Error> {
         let b = self.bucket(bucket)?;
-        let url = b
-            .head_bucket(Some(&self.credentials))
-            .sign(SIGNATURE_VALIDITY);
-        self.call("HeadBucket", bucket, Method::HEAD, url, Bytes::new())
+        let action = b.head_bucket(Some(&self.credentials));
+        self.call("HeadBucket", bucket, &action, Bytes::new())
             .await?;
         Ok(())
     }
@@ -328,11 +326,7 @@ impl S3Client {
         let b = self.bucket(bucket)?;
         let action = b.create_bucket(&self.credentials);
         let body = Bytes::from(action.body());
-        let url = action.sign(SIGNATURE_VALIDITY);
-        match self
-            .call("CreateBucket", bucket, Method::PUT, url, body)
-            .await
-        {
+        match self.call("CreateBucket", bucket, &action, body).await {
             Err(e)
                 if matches!(
                     e.code(),
@@ -352,17 +346,9 @@ impl S3Client {
     /// [`S3Error`].
     pub async fn put_object(&self, bucket: &str, key: &str, body: Bytes) -> Result<(), S3Error> {
         let b = self.bucket(bucket)?;
-        let url = b
-            .put_object(Some(&self.credentials), key)
-            .sign(SIGNATURE_VALIDITY);
-        self.call(
-            "PutObject",
-            &format!("{bucket}/{key}"),
-            Method::PUT,
-            url,
-            body,
-        )
-        .await?;
+        let action = b.put_object(Some(&self.credentials), key);
+        self.call("PutObject", &format!("{bucket}/{key}"), &action, body)
+            .await?;
         Ok(())
     }
 
@@ -373,14 +359,9 @@ impl S3Client {
     /// [`S3Error`] for anything but a missing key.
     pub async fn get_object(&self, bucket: &str, key: &str) -> Result<Option<Bytes>, S3Error> {
         let b = self.bucket(bucket)?;
-        let url = b
-            .get_object(Some(&self.credentials), key)
-            .sign(SIGNATURE_VALIDITY);
+        let action = b.get_object(Some(&self.credentials), key);
         let target = format!("{bucket}/{key}");
-        match self
-            .call("GetObject", &target, Method::GET, url, Bytes::new())
-            .await
-        {
+        match self.call("GetObject", &target, &action, Bytes::new()).await {
             Ok(body) => Ok(Some(body)),
             Err(e) if e.code() == Some("NoSuchKey") => Ok(None),
             Err(e) => Err(e),
@@ -395,12 +376,10 @@ impl S3Client {
     /// have none).
     pub async fn head_object(&self, bucket: &str, key: &str) -> Result<bool, S3Error> {
         let b = self.bucket(bucket)?;
-        let url = b
-            .head_object(Some(&self.credentials), key)
-            .sign(SIGNATURE_VALIDITY);
+        let action = b.head_object(Some(&self.credentials), key);
         let target = format!("{bucket}/{key}");
         match self
-            .call("HeadObject", &target, Method::HEAD, url, Bytes::new())
+            .call("HeadObject", &target, &action, Bytes::new())
             .await
         {
             Ok(_) => Ok(true),
@@ -427,10 +406,9 @@ impl S3Client {
         if let Some(token) = continuation {
             action.with_continuation_token(token);
         }
-        let url = action.sign(SIGNATURE_VALIDITY);
         let target = format!("{bucket}/{prefix}");
         let body = self
-            .call("ListObjectsV2", &target, Method::GET, url, Bytes::new())
+            .call("ListObjectsV2", &target, &action, Bytes::new())
             .await?;
         let bad_answer = |source: Box<dyn std::error::Error + Send + Sync>| S3Error::BadAnswer {
             operation: "ListObjectsV2",
@@ -446,13 +424,12 @@ impl S3Client {
         })
     }
 
-    /// Sends one signed request and returns the body of a successful answer.
-    async fn call(
+    /// Sends `action`, signed, with `body` and returns the body of a successful answer.
+    async fn call<'a>(
         &self,
         operation: &'static str,
         target: &str,
-        method: Method,
-        url: url::Url,
+        action: &impl S3Action<'a>,
         body: Bytes,
     ) -> Result<Bytes, S3Error> {
         let unreachable = |source: Box<dyn std::error::Error + Send + Sync>| S3Error::Unreachable {
@@ -461,8 +438,9 @@ impl S3Client {
             endpoint: self.endpoint.clone(),
             source,
         };
+        let url = action.sign(SIGNATURE_VALIDITY);
         let request = Request::builder()
-            .method(method)
+            .method(action_method(action))
             .uri(url.as_str())
             .body(Full::new(body))
             .map_err(|e| S3Error::BadEndpoint {
@@ -491,6 +469,17 @@ impl S3Client {
             code,
             message,
         })
+    }
+}
+
+/// The HTTP method of `action` (rusty-s3 has its own method type).
+fn action_method<'a, A: S3Action<'a>>(_: &A) -> Method {
+    match A::METHOD {
+        rusty_s3::Method::Head => Method::HEAD,
+        rusty_s3::Method::Get => Method::GET,
+        rusty_s3::Method::Post => Method::POST,
+        rusty_s3::Method::Put => Method::PUT,
+        rusty_s3::Method::Delete => Method::DELETE,
     }
 }
 

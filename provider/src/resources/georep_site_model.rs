@@ -177,12 +177,12 @@ pub(crate) fn schema() -> Schema {
                 .iter_mut()
                 .find(|a| a.name == twin.stored)
             {
-                stored.presence = Presence::Optional;
-                let required = if twin.block == Some("tls") {
+                let required = if stored.presence == Presence::Required {
                     format!("; this or {} is required", twin.write_only)
                 } else {
                     String::new()
                 };
+                stored.presence = Presence::Optional;
                 stored.description = format!(
                     "{}{required}; stored in the state (marked sensitive): on Terraform 1.11 and \
                      later set {} instead to keep it out",

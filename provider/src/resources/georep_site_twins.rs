@@ -31,6 +31,34 @@ pub(super) struct Twin {
     pub(super) missing: &'static str,
     /// The twin's description, for the schema and the docs.
     pub(super) description: &'static str,
+    /// Whether a site uses the secret at all (Clair runs there, a certificate is given).
+    used_by: fn(&Site) -> bool,
+    /// The secret in the site the live bundle describes.
+    live: fn(&SiteInput) -> Option<&Secret>,
+}
+
+fn always(_: &Site) -> bool {
+    true
+}
+
+fn runs_clair(site: &Site) -> bool {
+    matches!(site.clair(), ClairSetup::Managed { .. })
+}
+
+fn serves_tls(site: &Site) -> bool {
+    site.tls().is_some()
+}
+
+fn live_config(live: &SiteInput) -> Option<&Secret> {
+    live.config_yaml.as_ref()
+}
+
+fn live_clair_database(live: &SiteInput) -> Option<&Secret> {
+    live.clair.as_ref()?.database_uri.as_ref()
+}
+
+fn live_tls_key(live: &SiteInput) -> Option<&Secret> {
+    live.tls.as_ref()?.private_key.as_ref()
 }
 
 /// The value of every twin annotation.
@@ -47,6 +75,8 @@ pub(super) const CONFIG_YAML: Twin = Twin {
          ephemeral.quay_georep_config.<name>.config_yaml: written to the cluster, never to the \
          plan or state; config_hash shows when it changes. Older Terraform refuses it (use \
          config_yaml there)",
+    used_by: always,
+    live: live_config,
 };
 
 /// Every twin.
@@ -62,6 +92,8 @@ pub(super) const TWINS: [Twin; 3] = [
              database URI, written to the cluster's clair-config.yaml, never to the plan or \
              state; a change shows as a new bundle_secret_name. Set this or database_uri, not \
              both. Older Terraform refuses it",
+        used_by: runs_clair,
+        live: live_clair_database,
     },
     Twin {
         block: Some("tls"),
@@ -73,6 +105,8 @@ pub(super) const TWINS: [Twin; 3] = [
              unencrypted PEM private key, written to the config bundle's ssl.key, never to the \
              plan or state; a change shows as a new bundle_secret_name. Set this or \
              private_key, not both. Older Terraform refuses it",
+        used_by: serves_tls,
+        live: live_tls_key,
     },
 ];
 
@@ -141,21 +175,14 @@ impl Twin {
     /// argument is null in the plan and the site uses the secret (Clair runs here, or a
     /// certificate is given). What the bundle Secret's annotation records.
     pub(super) fn wrote(&self, planned: &Value, site: &Site) -> bool {
-        let used = match self.block {
-            None => true,
-            Some("clair") => matches!(site.clair(), ClairSetup::Managed { .. }),
-            Some(_) => site.tls().is_some(),
-        };
-        used && self.holder(planned).is_some() && self.stored_value(planned).is_none()
+        (self.used_by)(site)
+            && self.holder(planned).is_some()
+            && self.stored_value(planned).is_none()
     }
 
     /// The live value of the stored argument, from the site the live bundle describes.
     pub(super) fn live_value<'a>(&self, live: &'a SiteInput) -> Option<&'a Secret> {
-        match self.block {
-            None => live.config_yaml.as_ref(),
-            Some("clair") => live.clair.as_ref()?.database_uri.as_ref(),
-            Some(_) => live.tls.as_ref()?.private_key.as_ref(),
-        }
+        (self.live)(live)
     }
 }
 

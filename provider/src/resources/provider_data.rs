@@ -11,6 +11,7 @@ use super::convert::cluster_error;
 use super::migration_gate::MigrationGate;
 use super::planned_sites::PlannedSites;
 use crate::cluster::{Cluster, Clusters};
+use crate::georep::site::OperatorVersions;
 use crate::tfvalue::{AttributePath, Diagnostic};
 
 /// What `Configure` produces: the named clusters, connected on first use.
@@ -35,7 +36,7 @@ pub struct ProviderData {
 #[derive(Debug, Default)]
 pub struct OperatorVersionCache {
     reads: tokio::sync::Mutex<BTreeMap<String, OperatorRead>>,
-    reported: std::sync::Mutex<std::collections::BTreeSet<BTreeMap<String, Option<String>>>>,
+    reported: std::sync::Mutex<std::collections::BTreeSet<OperatorVersions>>,
 }
 
 /// What reading a cluster's operator gave.
@@ -73,7 +74,7 @@ impl OperatorVersionCache {
 
     /// Whether the difference between the operator versions `found` is reported for the first
     /// time in this process (and so should be).
-    pub fn first_report(&self, found: &BTreeMap<String, Option<String>>) -> bool {
+    pub fn first_report(&self, found: &OperatorVersions) -> bool {
         self.reported
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -169,7 +170,7 @@ mod tests {
     #[test]
     fn a_difference_between_the_same_operators_is_reported_once() {
         let cache = OperatorVersionCache::default();
-        let versions = |pairs: &[(&str, &str)]| -> BTreeMap<String, Option<String>> {
+        let versions = |pairs: &[(&str, &str)]| -> OperatorVersions {
             pairs
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), Some((*v).to_owned())))

@@ -251,17 +251,41 @@ fn bundles(runtime: &tokio::runtime::Runtime, sim: &SimCluster) -> Vec<(String, 
             .unwrap();
         list.items
             .into_iter()
-            .map(|secret| {
-                let yaml = secret
-                    .data
-                    .as_ref()
-                    .and_then(|data| data.get("config.yaml"))
-                    .map(|bytes| String::from_utf8_lossy(&bytes.0).into_owned())
-                    .unwrap_or_default();
-                (yaml, secret)
-            })
+            .map(|secret| (bundle_file(&secret, "config.yaml"), secret))
             .collect()
     })
+}
+
+/// The file `name` of a bundle Secret, empty when it has none.
+fn bundle_file(secret: &Secret, name: &str) -> String {
+    secret
+        .data
+        .as_ref()
+        .and_then(|data| data.get(name))
+        .map(|bytes| String::from_utf8_lossy(&bytes.0).into_owned())
+        .unwrap_or_default()
+}
+
+/// `terraform show -json` of the state.
+fn shown_state(dir: &Workdir) -> String {
+    dir.run(["show", "-json"])
+        .unwrap()
+        .require_success()
+        .unwrap_or_else(|error| panic!("{error}"))
+        .stdout
+}
+
+/// `dir` with the variable `name` set to the new secret `value`: the plan must show a change,
+/// the apply succeed, and the state after it not hold `value`.
+fn rotated(dir: Workdir, name: &str, value: &str) -> Workdir {
+    let dir = dir.with_env(format!("TF_VAR_{name}"), value);
+    let plan = dir.plan().unwrap();
+    assert_eq!(plan.exit, PlanExit::Changes, "{:#?}", plan.events);
+    dir.apply().unwrap();
+    let scanner = SecretScanner::new().with(&format!("the new {name}"), value);
+    let leaked = scanner.scan_text("show -json", &shown_state(&dir));
+    assert!(leaked.is_empty(), "{}", describe(&leaked));
+    dir
 }
 
 /// The first Terraform under test at or above 1.11, or `None` with the reason printed.
@@ -316,12 +340,8 @@ fn config_from_the_ephemeral_resource_reaches_the_cluster_and_never_the_state_or
         .unwrap()
         .require_success()
         .unwrap_or_else(|error| panic!("{error}"));
-    let state = dir
-        .run(["show", "-json"])
-        .unwrap()
-        .require_success()
-        .unwrap_or_else(|error| panic!("{error}"));
-    findings.extend(scanner.scan_text("show -json", &state.stdout));
+    let state = shown_state(&dir);
+    findings.extend(scanner.scan_text("show -json", &state));
     let skip_inputs = |path: &std::path::Path| path == std::path::Path::new("main.tf");
     findings.extend(scanner.scan_dir(dir.path(), &skip_inputs).unwrap());
     assert!(
@@ -340,16 +360,8 @@ fn config_from_the_ephemeral_resource_reaches_the_cluster_and_never_the_state_or
         "{}",
         yaml.len()
     );
-    let file = |name: &str| {
-        secret
-            .data
-            .as_ref()
-            .and_then(|data| data.get(name))
-            .map(|bytes| String::from_utf8_lossy(&bytes.0).into_owned())
-            .unwrap_or_default()
-    };
-    assert!(file("clair-config.yaml").contains("clair-password-0123"));
-    assert_eq!(file("ssl.key"), key);
+    assert!(bundle_file(secret, "clair-config.yaml").contains("clair-password-0123"));
+    assert_eq!(bundle_file(secret, "ssl.key"), key);
     let annotations = secret.metadata.annotations.clone().unwrap_or_default();
     for annotation in [
         "quay-georep/config-yaml",
@@ -371,18 +383,7 @@ fn config_from_the_ephemeral_resource_reaches_the_cluster_and_never_the_state_or
     assert_eq!(again.exit, PlanExit::NoChanges, "{:#?}", again.events);
 
     // A new secret changes config_hash, which plans the update.
-    let dir = dir.with_env("TF_VAR_db_password", "rotated-password");
-    let rotated = dir.plan().unwrap();
-    assert_eq!(rotated.exit, PlanExit::Changes, "{:#?}", rotated.events);
-    dir.apply().unwrap();
-    let after = dir
-        .run(["show", "-json"])
-        .unwrap()
-        .require_success()
-        .unwrap_or_else(|error| panic!("{error}"));
-    let rotated_secret = SecretScanner::new().with("the rotated password", "rotated-password");
-    let leaked = rotated_secret.scan_text("show -json", &after.stdout);
-    assert!(leaked.is_empty(), "{}", describe(&leaked));
+    let dir = rotated(dir, "db_password", "rotated-password");
     let written = bundles(&runtime, &sim);
     assert!(
         written
@@ -392,19 +393,7 @@ fn config_from_the_ephemeral_resource_reaches_the_cluster_and_never_the_state_or
     );
 
     // So does a new Clair password, which only the bundle's name records.
-    let dir = dir.with_env("TF_VAR_clair_password", "rotated-clair-password");
-    let rotated = dir.plan().unwrap();
-    assert_eq!(rotated.exit, PlanExit::Changes, "{:#?}", rotated.events);
-    dir.apply().unwrap();
-    let after = dir
-        .run(["show", "-json"])
-        .unwrap()
-        .require_success()
-        .unwrap_or_else(|error| panic!("{error}"));
-    let rotated_secret =
-        SecretScanner::new().with("the rotated Clair password", "rotated-clair-password");
-    let leaked = rotated_secret.scan_text("show -json", &after.stdout);
-    assert!(leaked.is_empty(), "{}", describe(&leaked));
+    let dir = rotated(dir, "clair_password", "rotated-clair-password");
     let again = dir.plan().unwrap();
     assert_eq!(again.exit, PlanExit::NoChanges, "{:#?}", again.events);
     runtime.block_on(sim.stop());
@@ -475,19 +464,15 @@ fn a_stored_config_with_write_only_clair_and_tls_secrets_refreshes_without_them(
         .unwrap();
     let applied = dir.apply().unwrap();
     assert!(applied.succeeded(), "{:#?}", applied.events);
-    let state = dir
-        .run(["show", "-json"])
-        .unwrap()
-        .require_success()
-        .unwrap_or_else(|error| panic!("{error}"));
+    let state = shown_state(&dir);
     let scanner = with_key_lines(
         SecretScanner::new().with("the Clair password", SECRET_VARIABLES[0].1),
         &key,
     );
-    let leaked = scanner.scan_text("show -json", &state.stdout);
+    let leaked = scanner.scan_text("show -json", &state);
     assert!(leaked.is_empty(), "{}", describe(&leaked));
     // The shared config is stored; the two twins' secrets come from the live bundle at refresh.
-    assert!(state.stdout.contains("config_yaml"), "the config is stored");
+    assert!(state.contains("config_yaml"), "the config is stored");
     let written = bundles(&runtime, &sim);
     assert_eq!(written.len(), 1, "one bundle Secret");
     let annotations = written[0]
