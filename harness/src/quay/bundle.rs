@@ -58,47 +58,86 @@ pub struct S3Target {
 }
 
 impl StorageLocation {
-    /// The S3 target of a `RadosGWStorage`, `RHOCSStorage` or `S3Storage` location; `None` for other drivers.
+    /// One driver argument as a string, when it is a non-empty string.
+    pub fn arg(&self, key: &str) -> Option<&str> {
+        self.args
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The S3 target Quay's own driver uses for a `RadosGWStorage`, `RHOCSStorage`,
+    /// `S3Storage` or `CloudFrontedS3Storage` location; `None` for other drivers.
+    ///
+    /// Endpoints as quay/quay `storage/cloud.py` builds them: RadosGW from `hostname`, `port`
+    /// and `is_secure` (default true, port 443 or 80); S3 from `s3_region`
+    /// (`https://s3.<region>.amazonaws.com`, which wins over `host`), else `endpoint_url`, else
+    /// `host` and `port` over HTTPS, else `https://s3.amazonaws.com`.
     ///
     /// # Errors
-    /// A message naming the location when its host, bucket or keys are missing.
+    /// A message naming the location when its host, bucket or keys are missing (an `S3Storage`
+    /// without keys uses the pod's own AWS credentials, which no target can carry).
     pub fn s3_target(&self) -> Option<Result<S3Target, String>> {
-        let (host, bucket, access, secret) = match self.driver.as_str() {
+        let (endpoint, bucket, access, secret) = match self.driver.as_str() {
             // RHOCSStorage (OpenShift Data Foundation) takes RadosGWStorage's arguments.
             "RadosGWStorage" | "RHOCSStorage" => {
-                ("hostname", "bucket_name", "access_key", "secret_key")
+                let secure = self
+                    .args
+                    .get("is_secure")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true);
+                let port = self
+                    .args
+                    .get("port")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(if secure { 443 } else { 80 });
+                let scheme = if secure { "https" } else { "http" };
+                let endpoint = self
+                    .arg("hostname")
+                    .map(|host| format!("{scheme}://{host}:{port}"));
+                (endpoint, "bucket_name", "access_key", "secret_key")
             }
-            "S3Storage" => ("host", "s3_bucket", "s3_access_key", "s3_secret_key"),
+            "S3Storage" | "CloudFrontedS3Storage" => {
+                let endpoint = if let Some(region) = self.arg("s3_region") {
+                    let china = if region.starts_with("cn-") { ".cn" } else { "" };
+                    format!("https://s3.{region}.amazonaws.com{china}")
+                } else if let Some(url) = self.arg("endpoint_url") {
+                    url.trim_end_matches('/').to_owned()
+                } else if let Some(host) = self.arg("host") {
+                    let port = self.args.get("port").and_then(Value::as_u64).unwrap_or(443);
+                    format!("https://{host}:{port}")
+                } else {
+                    "https://s3.amazonaws.com".to_owned()
+                };
+                (
+                    Some(endpoint),
+                    "s3_bucket",
+                    "s3_access_key",
+                    "s3_secret_key",
+                )
+            }
             _ => return None,
         };
-        let arg = |k: &str| self.args.get(k).and_then(Value::as_str).map(str::to_owned);
-        let (Some(host), Some(bucket), Some(access_key), Some(secret_key)) =
-            (arg(host), arg(bucket), arg(access), arg(secret))
-        else {
+        let (Some(endpoint), Some(bucket), Some(access_key), Some(secret_key)) = (
+            endpoint,
+            self.arg(bucket),
+            self.arg(access),
+            self.arg(secret),
+        ) else {
             return Some(Err(format!(
-                "storage location {}: {} needs hostname, bucket and keys",
+                "storage location {}: {} needs a host, a bucket and keys here",
                 self.name, self.driver
             )));
         };
-        let secure = self
-            .args
-            .get("is_secure")
-            .and_then(Value::as_bool)
-            .unwrap_or(true);
-        let port = self
-            .args
-            .get("port")
-            .and_then(Value::as_u64)
-            .unwrap_or(if secure { 443 } else { 80 });
-        let scheme = if secure { "https" } else { "http" };
         Some(Ok(S3Target {
-            endpoint: format!("{scheme}://{host}:{port}"),
-            bucket,
+            endpoint,
+            bucket: bucket.to_owned(),
             keys: S3Keys {
-                access_key,
+                access_key: access_key.to_owned(),
                 secret_key: Secret::new(secret_key),
             },
-            prefix: arg("storage_path")
+            prefix: self
+                .arg("storage_path")
                 .unwrap_or_default()
                 .trim_matches('/')
                 .to_owned(),
@@ -381,6 +420,45 @@ mod tests {
         );
         let local = locations.iter().find(|l| l.name == "local").unwrap();
         assert!(local.s3_target().is_none());
+    }
+
+    #[test]
+    fn an_s3_location_goes_where_quays_driver_sends_it() {
+        let b = bundle(
+            "DISTRIBUTED_STORAGE_CONFIG:\n\
+             \x20 region: [S3Storage, {s3_bucket: b, s3_region: eu-west-1, host: ignored.example, \
+             s3_access_key: a, s3_secret_key: s}]\n\
+             \x20 china: [CloudFrontedS3Storage, {s3_bucket: b, s3_region: cn-north-1, \
+             s3_access_key: a, s3_secret_key: s}]\n\
+             \x20 host: [S3Storage, {s3_bucket: b, host: s3.corp.example, port: 8443, \
+             s3_access_key: a, s3_secret_key: s}]\n\
+             \x20 aws: [S3Storage, {s3_bucket: b, s3_access_key: a, s3_secret_key: s}]\n\
+             \x20 irsa: [S3Storage, {s3_bucket: b}]\n",
+        );
+        let endpoint = |name: &str| {
+            b.storage_locations()
+                .into_iter()
+                .find(|l| l.name == name)
+                .and_then(|l| l.s3_target())
+                .map(|t| t.map(|t| t.endpoint))
+        };
+        assert_eq!(
+            endpoint("region"),
+            Some(Ok("https://s3.eu-west-1.amazonaws.com".to_owned()))
+        );
+        assert_eq!(
+            endpoint("china"),
+            Some(Ok("https://s3.cn-north-1.amazonaws.com.cn".to_owned()))
+        );
+        assert_eq!(
+            endpoint("host"),
+            Some(Ok("https://s3.corp.example:8443".to_owned()))
+        );
+        assert_eq!(
+            endpoint("aws"),
+            Some(Ok("https://s3.amazonaws.com".to_owned()))
+        );
+        assert!(matches!(endpoint("irsa"), Some(Err(m)) if m.contains("irsa")));
     }
 
     #[test]

@@ -20,6 +20,7 @@ use super::convert::{diagnostic, domain_input, issue_is_about_unknown, to_json, 
 use super::model::{Field, Model, dynamic_json, with_fields};
 use super::provider_data::ProviderData;
 use crate::framework::DataSource;
+use crate::georep::config::storage_driver::{DRIVERS, drivers_taking};
 use crate::georep::config::{ConfigInput, render, validate};
 use crate::georep::secret::{Redacted, Secret};
 use crate::stop::StopToken;
@@ -94,24 +95,7 @@ pub(crate) fn schema() -> Schema {
             "connect with TLS; default false (with a password, false is a warning: the \
                  password would cross regions unencrypted)",
         ));
-    let storage = Block::new(
-        "one site's object storage bucket, labelled with its location id (e.g. us_east); every \
-         site prefers its own location",
-    )
-    .attribute(Attribute::required("driver", Type::String).description(
-        "radosgw (MinIO, Garage, Ceph and other S3-compatible servers) or s3 (Amazon S3); local storage cannot replicate",
-    ))
-    .attribute(Attribute::optional("hostname", Type::String).description("storage endpoint host; required for radosgw"))
-    .attribute(Attribute::optional("port", Type::Number).description("storage endpoint port"))
-    .attribute(Attribute::optional("is_secure", Type::Bool).description("use TLS to reach the endpoint; default true (false is a warning with radosgw and refused with s3)"))
-    .attribute(Attribute::required("bucket", Type::String).description("bucket name, must not be empty"))
-    .attribute(Attribute::required("access_key", Type::String).sensitive().description("access key id"))
-    .attribute(Attribute::required("secret_key", Type::String).sensitive().description("secret access key"))
-    .attribute(Attribute::optional("region", Type::String).description("bucket region, when the server needs one"))
-    .attribute(
-        Attribute::optional("storage_path", Type::String)
-            .description("object key prefix, must be absolute; default /datastorage/registry"),
-    );
+    let storage = storage_block();
     let clair = Block::new(
         "a Clair endpoint behind a global load balancer, shared by every site (unmanaged Clair)",
     )
@@ -302,6 +286,94 @@ impl Model for ConfigModel {
     }
 }
 
+/// The `storage "<location>"` block. Each driver-specific attribute's description ends with the
+/// drivers that take it, from the driver table, so the docs cannot drift from validation.
+fn storage_block() -> Block {
+    let drivers = DRIVERS
+        .iter()
+        .map(|d| format!("{} ({})", d.name, d.summary))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let used_by =
+        |what: &str, attribute: &str| format!("{what}; drivers: {}", drivers_taking(attribute));
+    let text = |name: &str, what: &str| {
+        Attribute::optional(name, Type::String).description(&used_by(what, name))
+    };
+    let secret = |name: &str, what: &str| {
+        Attribute::optional(name, Type::String)
+            .sensitive()
+            .description(&used_by(what, name))
+    };
+    Block::new(
+        "one site's object storage bucket, labelled with its location id (e.g. us_east); every \
+         site prefers its own location",
+    )
+    .attribute(
+        Attribute::required("driver", Type::String)
+            .description(&format!("{drivers}. Local storage cannot replicate")),
+    )
+    .attribute(Attribute::required("bucket", Type::String).description(
+        "bucket name (azure: the container), by the naming rules of the driver's service",
+    ))
+    .attribute(
+        Attribute::optional("storage_path", Type::String)
+            .description("object key prefix, must be absolute; default /datastorage/registry"),
+    )
+    .attribute(text(
+        "hostname",
+        "storage endpoint host (s3: a custom S3 endpoint, not with region)",
+    ))
+    .attribute(
+        Attribute::optional("port", Type::Number).description(&used_by(
+            "storage endpoint port (s3: with hostname)",
+            "port",
+        )),
+    )
+    .attribute(
+        Attribute::optional("is_secure", Type::Bool).description(&used_by(
+            "use TLS to reach the endpoint; default true (false is a warning with radosgw and \
+         refused with s3)",
+            "is_secure",
+        )),
+    )
+    .attribute(text(
+        "region",
+        "bucket region (s3: Amazon's endpoint of that region)",
+    ))
+    .attribute(secret(
+        "access_key",
+        "access key id (gcs: the HMAC key's id; sts_s3: the STS user's); s3 and sts_s3 without \
+         keys use the pods' own AWS credentials (web identity)",
+    ))
+    .attribute(secret("secret_key", "secret access key, with access_key"))
+    .attribute(text(
+        "sts_role_arn",
+        "the IAM role Quay assumes, arn:aws:iam::<account>:role/<name>",
+    ))
+    .attribute(text(
+        "cloudfront_distribution_domain",
+        "the CloudFront distribution's domain name",
+    ))
+    .attribute(text(
+        "cloudfront_key_id",
+        "the id of the CloudFront public key",
+    ))
+    .attribute(secret(
+        "cloudfront_private_key",
+        "the unencrypted RSA private key (PEM) that signs CloudFront URLs; it reaches each \
+         site's bundle through config_files",
+    ))
+    .attribute(text("azure_account_name", "the storage account"))
+    .attribute(secret(
+        "azure_account_key",
+        "the storage account's base64 access key",
+    ))
+    .attribute(text(
+        "endpoint_url",
+        "the blob service URL, when not https://<account>.blob.core.windows.net",
+    ))
+}
+
 /// The arguments of `input` in the JSON form of a Terraform value: the inverse of [`input`].
 fn arguments(input: &ConfigInput) -> Json {
     let secret = |s: &Option<Secret>| s.as_ref().map(|s| s.expose().to_owned());
@@ -323,6 +395,13 @@ fn arguments(input: &ConfigInput) -> Json {
                 "secret_key": secret(&s.secret_key),
                 "region": s.region,
                 "storage_path": s.storage_path,
+                "sts_role_arn": s.sts_role_arn,
+                "cloudfront_distribution_domain": s.cloudfront_distribution_domain,
+                "cloudfront_key_id": s.cloudfront_key_id,
+                "cloudfront_private_key": secret(&s.cloudfront_private_key),
+                "azure_account_name": s.azure_account_name,
+                "azure_account_key": secret(&s.azure_account_key),
+                "endpoint_url": s.endpoint_url,
             });
             (location.clone(), block)
         })

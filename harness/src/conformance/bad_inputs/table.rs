@@ -5,6 +5,10 @@ use super::row::{BLOCK, BadInput, For};
 
 const GLOBAL_CLAIR: &str = "  clair {\n    endpoint = \"https://clair.global.example.com\"\n    psk      = \"c2VjcmV0LXBzaw==\"\n  }\n";
 
+/// The `eu_west` storage block of the catalogue's configuration, up to its last key, for
+/// rows that give that location another driver.
+const EU_WEST_RADOSGW: &str = "driver     = \"radosgw\"\n    hostname   = \"s3.eu-west.example.com\"\n    bucket     = \"quay-eu-west\"\n    access_key = \"ak-eu_west\"\n    secret_key = \"sk-eu_west-0123456789\"";
+
 /// Every bad input, config rows first.
 pub const BAD_INPUTS: &[BadInput] = &[
     BadInput {
@@ -252,6 +256,71 @@ pub const BAD_INPUTS: &[BadInput] = &[
         summary: "Invalid Super User Name",
         source: "super_users",
         detail: "Quay Admin",
+    },
+    BadInput {
+        name: "azure_account_key_not_base64",
+        applies_to: For::Config,
+        config_extra: "",
+        extra: "",
+        replace: &[(
+            EU_WEST_RADOSGW,
+            "driver             = \"azure\"\n    azure_account_name = \"quayeu\"\n    azure_account_key  = \"not base64!\"\n    bucket             = \"quay-eu-west\"",
+        )],
+        summary: "Invalid Azure Account Key",
+        source: "azure_account_key",
+        detail: "base64",
+    },
+    BadInput {
+        name: "s3_region_hiding_custom_host",
+        applies_to: For::Config,
+        config_extra: "",
+        extra: "",
+        replace: &[(
+            EU_WEST_RADOSGW,
+            "driver     = \"s3\"\n    region     = \"eu-west-1\"\n    hostname   = \"s3.eu-west.example.com\"\n    bucket     = \"quay-eu-west\"\n    access_key = \"ak-eu_west\"\n    secret_key = \"sk-eu_west-0123456789\"",
+        )],
+        summary: "Region Overrides Storage Hostname",
+        source: "region",
+        detail: "s3.eu-west-1.amazonaws.com",
+    },
+    BadInput {
+        name: "attribute_the_storage_driver_ignores",
+        applies_to: For::Config,
+        config_extra: "",
+        extra: "",
+        replace: &[(
+            EU_WEST_RADOSGW,
+            "driver     = \"gcs\"\n    hostname   = \"s3.eu-west.example.com\"\n    bucket     = \"quay-eu-west\"\n    access_key = \"ak-eu_west\"\n    secret_key = \"sk-eu_west-0123456789\"",
+        )],
+        summary: "Attribute Not Used By Storage Driver",
+        source: "hostname",
+        detail: "GoogleCloudStorage",
+    },
+    BadInput {
+        name: "sts_role_arn_of_a_user",
+        applies_to: For::Config,
+        config_extra: "",
+        extra: "",
+        replace: &[(
+            EU_WEST_RADOSGW,
+            "driver       = \"sts_s3\"\n    sts_role_arn = \"arn:aws:iam::123456789012:user/quay\"\n    bucket       = \"quay-eu-west\"",
+        )],
+        summary: "Invalid Role ARN",
+        source: "sts_role_arn",
+        detail: "user/quay",
+    },
+    BadInput {
+        name: "cloudfront_without_signing_key",
+        applies_to: For::Config,
+        config_extra: "",
+        extra: "",
+        replace: &[(
+            EU_WEST_RADOSGW,
+            "driver                         = \"cloudfront_s3\"\n    region                         = \"eu-west-1\"\n    cloudfront_distribution_domain = \"d111111abcdef8.cloudfront.net\"\n    cloudfront_key_id              = \"K2JCJMDEHXQW5F\"\n    cloudfront_private_key         = \"\"\n    bucket                         = \"quay-eu-west\"\n    access_key                     = \"ak-eu_west\"\n    secret_key                     = \"sk-eu_west-0123456789\"",
+        )],
+        summary: "Missing Storage CloudFront Private Key",
+        source: "cloudfront_private_key",
+        detail: "CloudFrontedS3Storage",
     },
     BadInput {
         name: "cluster_reached_two_ways",

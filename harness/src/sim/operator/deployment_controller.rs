@@ -45,6 +45,10 @@ use crate::quay::{
     REGISTRY_LABEL, VERSION_ANNOTATION, dynamic_api, is_pod_ready,
 };
 
+/// The reason of the event that lists the storage locations a Quay pod's start-up checks
+/// accepted without reaching them (source component `georep-sim`).
+pub const UNCHECKED_REASON: &str = "StorageNotChecked";
+
 /// Why a reconcile failed (it is retried).
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -241,7 +245,7 @@ async fn reconcile(deploy: Arc<Deployment>, ctx: Arc<Context>) -> Result<Action,
                 let due = Instant::now() + ctx.opts.crash_loop_backoff;
                 next_due = Some(next_due.map_or(due, |d| d.min(due)));
                 if state.last_event.as_deref() != Some(message.as_str()) {
-                    event(&ctx, &ns, pod, &message).await;
+                    back_off_event(&ctx, &ns, pod, &message).await;
                 }
                 Context::lock(&ctx.pods).insert(
                     key(&ns, &pod_name),
@@ -477,6 +481,22 @@ async fn start_pod(ctx: &Context, ns: &str, pod: &Pod, template: &Value) -> Outc
     match startup::run(&reached, &version, &env).await {
         Err(message) => Outcome::Crashing(message),
         Ok(started) => {
+            if !started.unchecked.is_empty() {
+                // Not a Kubernetes event: the simulator saying what it took on trust.
+                let message = format!(
+                    "the simulator accepted without reaching them: {}",
+                    started.unchecked.join("; ")
+                );
+                tracing::info!(pod = %pod.name_any(), %message, "start-up checks");
+                event(
+                    ctx,
+                    ns,
+                    pod,
+                    (UNCHECKED_REASON, "Normal", "georep-sim"),
+                    &message,
+                )
+                .await;
+            }
             if component == "quay-app" {
                 let serving = ServingPod {
                     site: ctx.site.clone(),
@@ -505,27 +525,38 @@ async fn start_pod(ctx: &Context, ns: &str, pod: &Pod, template: &Value) -> Outc
     }
 }
 
-async fn event(ctx: &Context, ns: &str, pod: &Pod, message: &str) {
-    let now = jiff::Timestamp::now();
-    let name = format!("{}.{:x}", pod.name_any(), now.as_nanosecond());
+/// A kubelet's `BackOff` event for a container of `pod` that failed with `message`.
+async fn back_off_event(ctx: &Context, ns: &str, pod: &Pod, message: &str) {
     let container = pod
         .spec
         .as_ref()
         .and_then(|s| s.containers.first())
         .map_or("quay-app", |c| c.name.as_str());
+    let message = format!(
+        "Back-off restarting failed container {container} in pod {}: {message}",
+        pod.name_any()
+    );
+    event(ctx, ns, pod, ("BackOff", "Warning", "kubelet"), &message).await;
+}
+
+/// Records an event on `pod`: `(reason, type, source component)` and `message`.
+async fn event(ctx: &Context, ns: &str, pod: &Pod, what: (&str, &str, &str), message: &str) {
+    let (reason, kind, source) = what;
+    let now = jiff::Timestamp::now();
+    let name = format!("{}.{:x}", pod.name_any(), now.as_nanosecond());
     let body = json!({
         "apiVersion": "v1",
         "kind": "Event",
         "metadata": {"name": name, "namespace": ns},
         "involvedObject": {"apiVersion": "v1", "kind": "Pod", "name": pod.name_any(),
                            "namespace": ns, "uid": pod.uid().unwrap_or_default()},
-        "reason": "BackOff",
-        "type": "Warning",
-        "message": format!("Back-off restarting failed container {container} in pod {}: {message}", pod.name_any()),
+        "reason": reason,
+        "type": kind,
+        "message": message,
         "count": 1,
         "firstTimestamp": now.to_string(),
         "lastTimestamp": now.to_string(),
-        "source": {"component": "kubelet"},
+        "source": {"component": source},
     });
     let api = dynamic_api(&ctx.client, ns, "v1", "Event");
     let object: kube::api::DynamicObject =

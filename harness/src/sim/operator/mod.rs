@@ -164,6 +164,7 @@ pub mod render;
 pub mod router;
 pub mod startup;
 pub mod startup_files;
+pub mod startup_storage;
 pub mod tls_check;
 pub mod tls_profile;
 

@@ -2,15 +2,16 @@
 //! `app.py`'s storage preference check), against the real shared services: reference/
 //! quay-operator.md §0 items 8 and 9, §5.3.
 //!
-//! Modelled: every `DISTRIBUTED_STORAGE_CONFIG` location's bucket exists and its keys work
-//! (S3 `HeadBucket`, 3 s limit; `RadosGWStorage` and `S3Storage` args), `DB_URI` reachable
+//! Modelled: every `DISTRIBUTED_STORAGE_CONFIG` location passes its driver's checks
+//! ([`super::startup_storage`]: required fields for every driver config-tool knows, and S3
+//! `HeadBucket` with 3 s limit where the simulated clusters can reach the service; the others
+//! are reported as unchecked), `DB_URI` reachable
 //! with its credentials and `pg_trgm` installed, `BUILDLOGS_REDIS` reachable with its password
 //! (config-tool reuses it for user events), `IGNORE_VALIDATION` skipping all of that, and the
 //! preference rule (3.8–3.17 need the env var when replication is on; 3.18+ also accept the
 //! config's preference), and the database's TLS files in the bundle
 //! ([`super::startup_files`]). Not modelled: TLS to any service, hostname/certificate checks, the
-//! other field groups, other storage drivers (accepted unchecked, except `LocalStorage` with
-//! replication, which fails as config-tool does).
+//! other field groups.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -20,8 +21,6 @@ use tokio_postgres::NoTls;
 use crate::errors::chain;
 use crate::quay::{Bundle, PREFERENCE_ENV, QuayVersion};
 use crate::services::redis::check_redis;
-use crate::services::s3::REGION;
-use crate::services::s3_client::head_bucket;
 use crate::services::secret::Secret;
 
 /// `app.py`'s message when replication is on and no preference is set.
@@ -38,6 +37,9 @@ pub struct Started {
     pub revision: Option<String>,
     /// The effective first storage preference.
     pub preference: Option<String>,
+    /// Storage locations accepted without reaching their service, each with why
+    /// ([`super::startup_storage`]).
+    pub unchecked: Vec<String>,
 }
 
 /// The effective first storage preference of a Quay `version` pod with `env`.
@@ -74,13 +76,16 @@ pub async fn run(
     version: &QuayVersion,
     env: &BTreeMap<String, String>,
 ) -> Result<Started, String> {
+    let mut unchecked = Vec::new();
     if !env.contains_key("IGNORE_VALIDATION") {
         let (storage, database, redis) = tokio::join!(
-            check_storage(bundle),
+            super::startup_storage::check(bundle, CHECK_TIMEOUT),
             check_database(bundle),
             check_redis_of(bundle)
         );
+        unchecked = storage.unchecked;
         let failures: Vec<String> = storage
+            .failures
             .into_iter()
             .chain(database.err())
             .chain(super::startup_files::check_database_files(bundle))
@@ -98,48 +103,8 @@ pub async fn run(
     Ok(Started {
         revision,
         preference,
+        unchecked,
     })
-}
-
-async fn check_storage(bundle: &Bundle) -> Vec<String> {
-    let locations = bundle.storage_locations();
-    if locations.is_empty() {
-        return vec!["storage: DISTRIBUTED_STORAGE_CONFIG must have at least one location".into()];
-    }
-    let mut failures = Vec::new();
-    for location in locations {
-        let target = match location.s3_target() {
-            Some(Ok(target)) => target,
-            Some(Err(message)) => {
-                failures.push(message);
-                continue;
-            }
-            None if location.driver == "LocalStorage" && bundle.replication() => {
-                failures.push(format!(
-                    "storage location {}: LocalStorage cannot be used with storage replication",
-                    location.name
-                ));
-                continue;
-            }
-            None => continue,
-        };
-        let (endpoint, bucket, keys) = (target.endpoint, target.bucket, target.keys);
-        match tokio::time::timeout(CHECK_TIMEOUT, head_bucket(&endpoint, REGION, &bucket, &keys))
-            .await
-        {
-            Ok(Ok(())) => {}
-            Ok(Err(err)) => failures.push(format!(
-                "storage location {}: {}",
-                location.name,
-                chain(&err)
-            )),
-            Err(_) => failures.push(format!(
-                "storage location {}: bucket {bucket} at {endpoint} did not answer within {CHECK_TIMEOUT:?}",
-                location.name
-            )),
-        }
-    }
-    failures
 }
 
 async fn check_database(bundle: &Bundle) -> Result<(), String> {

@@ -90,8 +90,8 @@ pub struct RedisInput {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StorageInput {
-    /// `driver` (required): `radosgw` (MinIO, Garage, Ceph and other S3-compatible servers) or
-    /// `s3` (Amazon S3).
+    /// `driver` (required): one of [`super::storage_driver::DRIVERS`] (`radosgw`, `s3`,
+    /// `sts_s3`, `cloudfront_s3`, `azure`, `gcs`).
     pub driver: Option<String>,
     /// `hostname`: the storage endpoint host. Required for `radosgw`.
     pub hostname: Option<String>,
@@ -99,16 +99,30 @@ pub struct StorageInput {
     pub port: Option<i64>,
     /// `is_secure`: use TLS to reach the endpoint. Default true.
     pub is_secure: Option<bool>,
-    /// `bucket` (required).
+    /// `bucket` (required): the bucket, or with `azure` the container.
     pub bucket: Option<String>,
-    /// `access_key` (required, sensitive).
+    /// `access_key` (sensitive): the key pair's id; which drivers need it is in the driver table.
     pub access_key: Option<Secret>,
-    /// `secret_key` (required, sensitive).
+    /// `secret_key` (sensitive).
     pub secret_key: Option<Secret>,
     /// `region`: the bucket's region, when the server needs one.
     pub region: Option<String>,
     /// `storage_path`: the object key prefix. Default `/datastorage/registry`.
     pub storage_path: Option<String>,
+    /// `sts_role_arn` (`sts_s3`): the IAM role Quay assumes.
+    pub sts_role_arn: Option<String>,
+    /// `cloudfront_distribution_domain` (`cloudfront_s3`).
+    pub cloudfront_distribution_domain: Option<String>,
+    /// `cloudfront_key_id` (`cloudfront_s3`): the id of the CloudFront public key.
+    pub cloudfront_key_id: Option<String>,
+    /// `cloudfront_private_key` (`cloudfront_s3`, sensitive): the RSA key that signs URLs, PEM.
+    pub cloudfront_private_key: Option<Secret>,
+    /// `azure_account_name` (`azure`).
+    pub azure_account_name: Option<String>,
+    /// `azure_account_key` (`azure`, sensitive): the storage account's base64 shared key.
+    pub azure_account_key: Option<Secret>,
+    /// `endpoint_url` (`azure`): the blob service URL, when not Azure's public cloud.
+    pub endpoint_url: Option<String>,
 }
 
 /// The `clair` block: a Clair endpoint behind a global load balancer.

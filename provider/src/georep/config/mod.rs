@@ -23,7 +23,9 @@ pub mod location;
 mod managed;
 mod model;
 mod render;
+pub mod storage_driver;
 mod validate;
+mod validate_driver;
 mod validate_files;
 mod validate_storage;
 
@@ -32,15 +34,17 @@ pub use input::{
 };
 pub use managed::{managed_by, managed_keys};
 pub use model::{
-    Builders, Clair, Database, DatabaseTls, GeoRepConfig, Mirroring, Redis, Storage, StorageDriver,
-    UrlScheme,
+    Builders, Clair, Database, DatabaseTls, GeoRepConfig, Mirroring, Redis, Storage, UrlScheme,
 };
 pub use render::{RenderedConfig, render};
+pub use storage_driver::{DRIVERS, KeyPair, S3Endpoint, StorageDriver};
 pub use validate::{
     DEFAULT_REDIS_PORT, DEFAULT_STORAGE_PATH, MIN_MIRROR_INTERVAL, MIN_SECRET_KEY_LEN, validate,
 };
 
 #[cfg(test)]
 mod plaintext_tests;
+#[cfg(test)]
+mod storage_tests;
 #[cfg(test)]
 mod tests;

@@ -12,6 +12,7 @@ use serde_json::Value;
 use super::db_uri::DbUri;
 use super::hostname::{HostPort, Hostname};
 use super::location::LocationId;
+use super::storage_driver::StorageDriver;
 use crate::georep::secret::{Redacted, Secret};
 
 /// The validated `data "quay_georep_config"` input. Build it with [`super::validate`].
@@ -138,50 +139,20 @@ pub struct Redis {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Storage {
     pub(super) driver: StorageDriver,
-    pub(super) port: Option<u16>,
+    /// The bucket (with Azure, the container).
     pub(super) bucket: String,
-    pub(super) access_key: Secret,
-    pub(super) secret_key: Secret,
-    pub(super) region: Option<String>,
     pub(super) path: String,
 }
 
 impl Storage {
-    /// The driver and its endpoint.
+    /// The driver and its settings.
     pub fn driver(&self) -> &StorageDriver {
         &self.driver
     }
 
-    /// The bucket name.
+    /// The bucket name (with Azure, the container).
     pub fn bucket(&self) -> &str {
         &self.bucket
-    }
-}
-
-/// A storage driver with the endpoint fields that driver needs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum StorageDriver {
-    /// `RadosGWStorage`: MinIO, Garage, Ceph and other S3-compatible servers. Needs a host.
-    RadosGw {
-        /// The storage server's host.
-        hostname: Hostname,
-        /// Whether to use TLS.
-        is_secure: bool,
-    },
-    /// `S3Storage`: Amazon S3 (always HTTPS), optionally at a custom host.
-    S3 {
-        /// A custom S3 host; Amazon's endpoint when absent.
-        hostname: Option<Hostname>,
-    },
-}
-
-impl StorageDriver {
-    /// The driver's class name in `DISTRIBUTED_STORAGE_CONFIG`.
-    pub fn quay_name(&self) -> &'static str {
-        match self {
-            StorageDriver::RadosGw { .. } => "RadosGWStorage",
-            StorageDriver::S3 { .. } => "S3Storage",
-        }
     }
 }
 

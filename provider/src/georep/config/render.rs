@@ -34,7 +34,7 @@ use sha2::{Digest, Sha256};
 use super::canonical::Node;
 use super::files;
 use super::location::LocationId;
-use super::model::{Builders, GeoRepConfig, Mirroring, Redis, Storage, StorageDriver};
+use super::model::{Builders, GeoRepConfig, Mirroring, Redis, Storage};
 use super::validate_files::connection_args;
 use crate::georep::secret::Secret;
 use crate::georep::yaml;
@@ -89,14 +89,19 @@ pub fn render(cfg: &GeoRepConfig) -> RenderedConfig {
     }
 }
 
-/// The bundle files the configuration brings: the extra CA certificates and the database's
-/// TLS certificates.
+/// The bundle files the configuration brings: the extra CA certificates, the CloudFront
+/// signing keys and the database's TLS certificates.
 fn config_files(cfg: &GeoRepConfig) -> BTreeMap<String, Secret> {
     let mut files: BTreeMap<String, Secret> = cfg
         .extra_ca_certs
         .iter()
         .map(|(name, pem)| (files::extra_ca_key(name), Secret::new(pem.clone())))
         .collect();
+    files.extend(
+        cfg.storage
+            .iter()
+            .filter_map(|(id, s)| s.driver.file(id.as_str())),
+    );
     if let Some(tls) = &cfg.database.tls {
         if let Some(root) = &tls.root_certificate {
             files.insert(
@@ -149,7 +154,11 @@ fn document(cfg: &GeoRepConfig) -> BTreeMap<String, Node> {
     set("FEATURE_PROXY_STORAGE", false.into());
     set(
         "DISTRIBUTED_STORAGE_CONFIG",
-        Node::map(cfg.storage.iter().map(|(id, s)| (id.as_str(), storage(s)))),
+        Node::map(
+            cfg.storage
+                .iter()
+                .map(|(id, s)| (id.as_str(), storage(id, s))),
+        ),
     );
     set(
         "DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS",
@@ -224,44 +233,8 @@ fn redis(redis: &Redis) -> Node {
 }
 
 /// One `DISTRIBUTED_STORAGE_CONFIG` entry: `[DriverName, {args}]`.
-fn storage(s: &Storage) -> Node {
-    let mut args: BTreeMap<String, Node> = BTreeMap::new();
-    let mut arg = |key: &str, value: Node| {
-        args.insert(key.to_owned(), value);
-    };
-    match &s.driver {
-        StorageDriver::RadosGw {
-            hostname,
-            is_secure,
-        } => {
-            arg("hostname", Node::str(hostname.as_str()));
-            arg("is_secure", (*is_secure).into());
-            arg("bucket_name", Node::str(s.bucket.as_str()));
-            arg("access_key", Node::str(s.access_key.expose()));
-            arg("secret_key", Node::str(s.secret_key.expose()));
-            if let Some(region) = &s.region {
-                arg("region_name", Node::str(region.as_str()));
-            }
-            if let Some(port) = s.port {
-                arg("port", port.into());
-            }
-        }
-        StorageDriver::S3 { hostname } => {
-            arg("s3_bucket", Node::str(s.bucket.as_str()));
-            arg("s3_access_key", Node::str(s.access_key.expose()));
-            arg("s3_secret_key", Node::str(s.secret_key.expose()));
-            if let Some(region) = &s.region {
-                arg("s3_region", Node::str(region.as_str()));
-            }
-            if let Some(host) = hostname {
-                arg("host", Node::str(host.as_str()));
-            }
-            if let Some(port) = s.port {
-                arg("port", port.into());
-            }
-        }
-    }
-    arg("storage_path", Node::str(s.path.as_str()));
+fn storage(location: &LocationId, s: &Storage) -> Node {
+    let args = s.driver.args(location.as_str(), &s.bucket, &s.path);
     Node::Seq(vec![Node::str(s.driver.quay_name()), Node::Map(args)])
 }
 

@@ -53,7 +53,7 @@ fn three_sites() -> ConfigInput {
 }
 
 /// `three_sites_json` with `replacement` set at the JSON pointer-like `path` (dot separated).
-fn with(path: &str, replacement: Value) -> ConfigInput {
+pub(super) fn with(path: &str, replacement: Value) -> ConfigInput {
     let mut value = three_sites_json();
     let mut target = &mut value;
     let parts: Vec<&str> = path.split('.').collect();
@@ -74,7 +74,7 @@ fn with(path: &str, replacement: Value) -> ConfigInput {
     input(value)
 }
 
-fn errors(input: &ConfigInput) -> Vec<Issue> {
+pub(super) fn errors(input: &ConfigInput) -> Vec<Issue> {
     match validate(input) {
         Ok((_, warnings)) => panic!("expected errors, validation passed with {warnings:#?}"),
         Err(issues) => issues,
@@ -108,18 +108,18 @@ pub(super) fn issue_at<'a>(
 }
 
 #[track_caller]
-fn error_at(input: &ConfigInput, path: &str, summary: &str) -> Issue {
+pub(super) fn error_at(input: &ConfigInput, path: &str, summary: &str) -> Issue {
     issue_at(&errors(input), path, Severity::Error, summary).clone()
 }
 
-fn rendered(input: &ConfigInput) -> RenderedConfig {
+pub(super) fn rendered(input: &ConfigInput) -> RenderedConfig {
     let (cfg, warnings) = validate(input).unwrap_or_else(|issues| panic!("{issues:#?}"));
     assert!(warnings.is_empty(), "{warnings:#?}");
     render(&cfg)
 }
 
 /// The rendered YAML read back as JSON, to assert on structure.
-fn rendered_value(input: &ConfigInput) -> Value {
+pub(super) fn rendered_value(input: &ConfigInput) -> Value {
     serde_saphyr::from_str(&rendered(input).config_yaml).unwrap()
 }
 
@@ -604,7 +604,7 @@ fn refuses_local_storage_because_it_cannot_replicate() {
 #[test]
 fn rejects_unknown_or_missing_storage_driver() {
     error_at(
-        &with("storage.eu_west.driver", json!("gcs")),
+        &with("storage.eu_west.driver", json!("swift")),
         r#"storage["eu_west"].driver"#,
         "Unsupported Storage Driver",
     );

@@ -9,10 +9,13 @@
 //! - `database.uri`: required, PostgreSQL ([`DbUri`]); Quay geo-replication shares one PostgreSQL.
 //! - `redis.host`: required host name; `redis.port` in 1..=65535 (default 6379).
 //! - `storage`: at least one block (one location is only a warning: not geo-replicated). Block
-//!   labels are [`LocationId`](super::location::LocationId)s. `driver` is `radosgw` or `s3`; `local` is refused because other
-//!   sites cannot read a site's disk. `bucket`, `access_key`, `secret_key` are required, and
-//!   `hostname` for `radosgw`. `port` in 1..=65535, `storage_path` absolute. `s3` always uses
-//!   HTTPS, so `is_secure = false` is refused there.
+//!   labels are [`LocationId`](super::location::LocationId)s. `driver` is one of
+//!   [`DRIVERS`](super::storage_driver::DRIVERS); `local` is refused because other sites cannot
+//!   read a site's disk. Each driver requires the attributes its table entry lists and refuses
+//!   the ones it does not read; `access_key`/`secret_key` come both or neither where optional;
+//!   `s3` refuses `region` with `hostname` (Quay would ignore the host) and `is_secure = false`.
+//!   `bucket` follows the naming rules of the driver's service, `port` in 1..=65535,
+//!   `storage_path` absolute. Details in `validate_driver.rs`.
 //! - `default_locations`: not empty, no duplicates, each one a storage block label.
 //! - `secret_key`, `database_secret_key`: required; weak means shorter than 32 characters or one
 //!   character repeated, and is an error. The two being equal is a **warning**: Quay works, and
@@ -644,7 +647,7 @@ fn is_upper_snake(key: &str) -> bool {
 }
 
 /// What is wrong with `url` as an `http(s)://host[:port][/path]` URL, if anything.
-fn http_url_problem(url: &str) -> Option<String> {
+pub(super) fn http_url_problem(url: &str) -> Option<String> {
     let Some(rest) = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"))

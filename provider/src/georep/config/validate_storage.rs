@@ -1,17 +1,15 @@
 //! The `storage` and `default_locations` rules of [`validate`](super::validate()): one block per
 //! site bucket, each labelled with its [`LocationId`], and the locations every site prefers
-//! first. The rules and their reasons are listed in `validate.rs`; they live in their own file
-//! because the storage drivers have the most of them.
+//! first. The rules and their reasons are listed in `validate.rs`; each driver's own attributes
+//! are checked in `validate_driver.rs`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::hostname::Hostname;
 use super::input::StorageInput;
 use super::location::LocationId;
-use super::model::{Storage, StorageDriver};
+use super::model::Storage;
 use super::validate::{DEFAULT_STORAGE_PATH, Validator};
 use crate::georep::path::FieldPath;
-use crate::georep::secret::Secret;
 
 impl Validator {
     pub(super) fn storage(
@@ -68,10 +66,7 @@ impl Validator {
             else {
                 continue;
             };
-            let server = block
-                .hostname
-                .as_deref()
-                .map_or_else(|| "aws".to_owned(), str::to_ascii_lowercase);
+            let server = storage_service(block);
             let key = (server, bucket.to_owned());
             match first.get(&key) {
                 Some(other) => self.error(
@@ -111,59 +106,29 @@ impl Validator {
             }
         };
         let driver = self.storage_driver(&path, label, block);
-        let bucket = self.bucket(&path, label, block.bucket.as_deref());
-        let access_key = self.storage_key(
-            &path,
-            label,
-            "access_key",
-            "Access Key",
-            block.access_key.as_ref(),
-        );
-        let secret_key = self.storage_key(
-            &path,
-            label,
-            "secret_key",
-            "Secret Key",
-            block.secret_key.as_ref(),
-        );
-        let port = match block.port {
-            None => Some(None),
-            Some(port) => self
-                .port(
-                    path.clone().field("port"),
-                    "port",
-                    "Invalid Storage Port",
-                    port,
-                )
-                .map(Some),
-        };
+        let bucket = self.bucket(&path, label, block);
         let storage_path = self.storage_path(&path, block.storage_path.as_deref());
         let storage = Storage {
             driver: driver?,
-            port: port?,
             bucket: bucket?,
-            access_key: access_key?,
-            secret_key: secret_key?,
-            region: block.region.clone().filter(|r| !r.trim().is_empty()),
             path: storage_path?,
         };
         Some((id?, storage))
     }
 
-    /// The bucket name: present and valid by S3's naming rules.
-    fn bucket(&mut self, path: &FieldPath, label: &str, bucket: Option<&str>) -> Option<String> {
-        match bucket.map(str::trim) {
-            Some(bucket) if !bucket.is_empty() => match bucket_name_problem(bucket) {
+    /// The bucket name: present and valid by the naming rules of the block's storage service.
+    fn bucket(&mut self, path: &FieldPath, label: &str, block: &StorageInput) -> Option<String> {
+        let rules = BucketRules::of(block.driver.as_deref());
+        match block.bucket.as_deref().map(str::trim) {
+            Some(bucket) if !bucket.is_empty() => match rules.problem(bucket) {
                 None => Some(bucket.to_owned()),
                 Some(problem) => {
                     self.error(
                         path.clone().field("bucket"),
                         "Invalid Bucket Name",
                         format!(
-                            "bucket `{bucket}` {problem}; an S3 bucket name has 3 to 63 \
-                         lowercase letters, digits, dots or dashes, starts and ends with a \
-                         letter or digit, and is not an IP address (for example \
-                         quay-{label_dashed})",
+                            "bucket `{bucket}` {problem}; {} (for example quay-{label_dashed})",
+                            rules.rule(),
                             label_dashed = label.replace('_', "-")
                         ),
                     );
@@ -207,135 +172,6 @@ impl Validator {
                     format!(
                         "storage_path `{p}` is not absolute; start it with `/`, for example \
                      {DEFAULT_STORAGE_PATH}"
-                    ),
-                );
-                None
-            }
-        }
-    }
-
-    fn storage_driver(
-        &mut self,
-        path: &FieldPath,
-        label: &str,
-        block: &StorageInput,
-    ) -> Option<StorageDriver> {
-        let driver_path = path.clone().field("driver");
-        let hostname = match block.hostname.as_deref() {
-            None | Some("") => Ok(None),
-            Some(host) => match Hostname::parse(host) {
-                Ok(host) => Ok(Some(host)),
-                Err(err) => {
-                    let hint = if host.contains(':') && !host.contains("://") {
-                        " (the port goes in the port attribute)"
-                    } else {
-                        ""
-                    };
-                    self.error(
-                        path.clone().field("hostname"),
-                        "Invalid Storage Hostname",
-                        format!("hostname {err}; {}{hint}", err.fix()),
-                    );
-                    Err(())
-                }
-            },
-        };
-        let is_secure = block.is_secure.unwrap_or(true);
-        match block.driver.as_deref() {
-            Some("radosgw") => match hostname {
-                Ok(Some(hostname)) => {
-                    if !is_secure {
-                        self.warning(
-                            path.clone().field("is_secure"),
-                            "Plaintext Storage Endpoint",
-                            format!(
-                                "storage \"{label}\" sets is_secure = false, so its access key \
-                                 id, its request signatures and every blob travel unencrypted; \
-                                 set is_secure = true once the server serves HTTPS"
-                            ),
-                        );
-                    }
-                    Some(StorageDriver::RadosGw {
-                        hostname,
-                        is_secure,
-                    })
-                }
-                Ok(None) => {
-                    self.error(
-                        path.clone().field("hostname"),
-                        "Missing Storage Hostname",
-                        format!(
-                            "storage \"{label}\" uses driver radosgw, which needs the storage \
-                             server's host name; set hostname (and port)"
-                        ),
-                    );
-                    None
-                }
-                Err(()) => None,
-            },
-            Some("s3") => {
-                if !is_secure {
-                    self.error(
-                        path.clone().field("is_secure"),
-                        "Plain HTTP Not Supported By S3 Driver",
-                        format!(
-                            "storage \"{label}\" sets is_secure = false, but Quay's S3 driver \
-                             always uses HTTPS; use driver = \"radosgw\" for a plain-HTTP server"
-                        ),
-                    );
-                    return None;
-                }
-                hostname.ok().map(|hostname| StorageDriver::S3 { hostname })
-            }
-            Some(local) if local.eq_ignore_ascii_case("local") || local == "LocalStorage" => {
-                self.error(
-                    driver_path,
-                    "Local Storage Cannot Replicate",
-                    format!(
-                        "storage \"{label}\" uses driver `{local}`: blobs on one site's disk \
-                         cannot be read or replicated by the other sites, and Quay refuses \
-                         storage replication with local storage; use radosgw (MinIO, Garage, \
-                         Ceph) or s3 with a bucket every site can reach"
-                    ),
-                );
-                None
-            }
-            Some(other) => {
-                self.error(
-                    driver_path,
-                    "Unsupported Storage Driver",
-                    format!("storage \"{label}\" uses driver `{other}`; use `radosgw` or `s3`"),
-                );
-                None
-            }
-            None => {
-                self.error(
-                    driver_path,
-                    "Missing Storage Driver",
-                    format!("storage \"{label}\" has no driver; set driver to `radosgw` or `s3`"),
-                );
-                None
-            }
-        }
-    }
-
-    fn storage_key(
-        &mut self,
-        path: &FieldPath,
-        label: &str,
-        attr: &'static str,
-        title: &str,
-        value: Option<&Secret>,
-    ) -> Option<Secret> {
-        match value {
-            Some(key) if !key.is_empty() => Some(key.clone()),
-            _ => {
-                self.error(
-                    path.clone().field(attr),
-                    &format!("Missing Storage {title}"),
-                    format!(
-                        "storage \"{label}\" has no {attr}; every site must reach every bucket, \
-                         so set {attr} to credentials for this bucket"
                     ),
                 );
                 None
@@ -394,6 +230,111 @@ impl Validator {
     }
 }
 
+/// The storage service a block's bucket lives on, for telling two buckets of one name apart:
+/// the Azure account, Google Cloud Storage, the S3 host, or Amazon S3.
+fn storage_service(block: &StorageInput) -> String {
+    match block.driver.as_deref() {
+        Some("azure") => format!(
+            "azure:{}",
+            block.azure_account_name.as_deref().unwrap_or_default()
+        ),
+        Some("gcs") => "gcs".to_owned(),
+        _ => block
+            .hostname
+            .as_deref()
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .map_or_else(|| "aws".to_owned(), str::to_ascii_lowercase),
+    }
+}
+
+/// Whose naming rules a bucket follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BucketRules {
+    /// S3's (Amazon, and the S3-compatible servers).
+    S3,
+    /// Google Cloud Storage's.
+    Gcs,
+    /// An Azure Blob Storage container's.
+    AzureContainer,
+}
+
+impl BucketRules {
+    fn of(driver: Option<&str>) -> Self {
+        match driver {
+            Some("gcs") => Self::Gcs,
+            Some("azure") => Self::AzureContainer,
+            _ => Self::S3,
+        }
+    }
+
+    fn problem(self, name: &str) -> Option<&'static str> {
+        match self {
+            Self::S3 => bucket_name_problem(name),
+            Self::Gcs => gcs_bucket_problem(name),
+            Self::AzureContainer => azure_container_problem(name),
+        }
+    }
+
+    fn rule(self) -> &'static str {
+        match self {
+            Self::S3 => {
+                "an S3 bucket name has 3 to 63 lowercase letters, digits, dots or dashes, \
+                 starts and ends with a letter or digit, and is not an IP address"
+            }
+            Self::Gcs => {
+                "a Google Cloud Storage bucket name has 3 to 63 lowercase letters, digits, \
+                 dashes, underscores or dots, starts and ends with a letter or digit, is not an \
+                 IP address and does not start with goog or contain google"
+            }
+            Self::AzureContainer => {
+                "an Azure container name has 3 to 63 lowercase letters, digits or single \
+                 dashes, and starts and ends with a letter or digit"
+            }
+        }
+    }
+}
+
+/// What breaks Google Cloud Storage's bucket naming rules ("Bucket names", for buckets without
+/// dots; a dotted name needs domain verification, so it is refused here) in `name`, or `None`.
+fn gcs_bucket_problem(name: &str) -> Option<&'static str> {
+    if !(3..=63).contains(&name.len()) {
+        return Some("is not 3 to 63 characters long");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    {
+        return Some("has characters other than lowercase letters, digits, dashes and underscores");
+    }
+    let edge = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !edge(name.bytes().next()) || !edge(name.bytes().last()) {
+        return Some("does not start and end with a letter or digit");
+    }
+    if name.starts_with("goog") || name.contains("google") {
+        return Some("starts with goog or contains google, which Google reserves");
+    }
+    None
+}
+
+/// What breaks Azure's container naming rules in `name`, or `None`.
+fn azure_container_problem(name: &str) -> Option<&'static str> {
+    if !(3..=63).contains(&name.len()) {
+        return Some("is not 3 to 63 characters long");
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Some("has characters other than lowercase letters, digits and dashes");
+    }
+    let edge = |b: Option<u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !edge(name.bytes().next()) || !edge(name.bytes().last()) || name.contains("--") {
+        return Some("does not start and end with a letter or digit, or has two dashes in a row");
+    }
+    None
+}
+
 /// What breaks the S3 bucket naming rules in `name` (AWS, "Bucket naming rules"; Ceph RGW
 /// and MinIO follow them), or `None`.
 #[must_use]
@@ -426,7 +367,34 @@ pub(crate) fn bucket_name_problem(name: &str) -> Option<&'static str> {
 
 #[cfg(test)]
 mod bucket_tests {
-    use super::bucket_name_problem;
+    use super::{azure_container_problem, bucket_name_problem, gcs_bucket_problem};
+
+    #[test]
+    fn gcs_and_azure_names_follow_their_own_rules() {
+        for good in ["quay_us-east", "abc", "quay1"] {
+            assert_eq!(gcs_bucket_problem(good), None, "{good}");
+        }
+        for bad in [
+            "ab",
+            "Quay",
+            "quay.eu",
+            "_quay",
+            "goog-quay",
+            "my-google-bucket",
+        ] {
+            assert!(gcs_bucket_problem(bad).is_some(), "{bad}");
+        }
+        for good in ["quay-us-east", "abc", "q1"] {
+            assert_eq!(
+                azure_container_problem(good).is_none(),
+                good.len() >= 3,
+                "{good}"
+            );
+        }
+        for bad in ["quay--eu", "-quay", "quay-", "quay_eu", "quay.eu", "Quay"] {
+            assert!(azure_container_problem(bad).is_some(), "{bad}");
+        }
+    }
 
     #[test]
     fn bucket_names_follow_the_s3_rules() {

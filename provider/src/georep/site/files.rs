@@ -3,11 +3,14 @@
 //! [`crate::georep::config::files`]), checked before they reach the bundle.
 //!
 //! - Each key is one Quay reads: `database.pem`, `database-client.crt`,
-//!   `database-client.key`, or `extra_ca_cert_<name>.crt` with a plain name. Any other key
-//!   could clash with what the site writes itself (`config.yaml`, `ssl.cert`, ...).
+//!   `database-client.key`, `extra_ca_cert_<name>.crt` with a plain name, or a location's
+//!   CloudFront signing key `cloudfront_<location>.pem`. Any other key could clash with what
+//!   the site writes itself (`config.yaml`, `ssl.cert`, ...).
 //! - Each certificate file is PEM certificates and nothing else.
 //! - Every file `DB_CONNECTION_ARGS` names under `/conf/stack/` (`sslrootcert`, `sslcert`,
-//!   `sslkey`) is there: without it Quay cannot reach the shared database.
+//!   `sslkey`) is there: without it Quay cannot reach the shared database. So is every
+//!   `cloudfront_privatekey_filename` of `DISTRIBUTED_STORAGE_CONFIG`: Quay opens it at start-up
+//!   and fails without it.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +19,8 @@ use crate::georep::config::files::{
     BUNDLE_DIR, DATABASE_CLIENT_CERT, DATABASE_CLIENT_KEY, DATABASE_ROOT_CERT, EXTRA_CA_PREFIX,
     check_certificates, is_valid_ca_name,
 };
+use crate::georep::config::location::LocationId;
+use crate::georep::config::storage_driver::CLOUDFRONT_KEY_PREFIX;
 use crate::georep::issue::Issue;
 use crate::georep::path::FieldPath;
 use crate::georep::secret::Secret;
@@ -25,11 +30,20 @@ fn kind(key: &str) -> Option<Kind> {
     match key {
         DATABASE_ROOT_CERT | DATABASE_CLIENT_CERT => Some(Kind::Certificates),
         DATABASE_CLIENT_KEY => Some(Kind::Key),
-        _ => key
-            .strip_prefix(EXTRA_CA_PREFIX)
-            .and_then(|rest| rest.strip_suffix(".crt"))
-            .filter(|name| is_valid_ca_name(name))
-            .map(|_| Kind::Certificates),
+        _ => {
+            let ca = key
+                .strip_prefix(EXTRA_CA_PREFIX)
+                .and_then(|rest| rest.strip_suffix(".crt"))
+                .filter(|name| is_valid_ca_name(name))
+                .map(|_| Kind::Certificates);
+            let cloudfront = || {
+                key.strip_prefix(CLOUDFRONT_KEY_PREFIX)
+                    .and_then(|rest| rest.strip_suffix(".pem"))
+                    .filter(|location| LocationId::parse(location).is_ok())
+                    .map(|_| Kind::Key)
+            };
+            ca.or_else(cloudfront)
+        }
     }
 }
 
@@ -54,8 +68,9 @@ pub(super) fn check(
                 "Unknown Config File",
                 format!(
                     "config_files has \"{key}\"; it takes {DATABASE_ROOT_CERT}, \
-                     {DATABASE_CLIENT_CERT}, {DATABASE_CLIENT_KEY} and \
-                     {EXTRA_CA_PREFIX}<name>.crt (letters, digits, - and _ in the name): use \
+                     {DATABASE_CLIENT_CERT}, {DATABASE_CLIENT_KEY}, \
+                     {EXTRA_CA_PREFIX}<name>.crt (letters, digits, - and _ in the name) and \
+                     {CLOUDFRONT_KEY_PREFIX}<location>.pem: use \
                      data.quay_georep_config.<name>.config_files"
                 ),
             )),
@@ -73,6 +88,7 @@ pub(super) fn check(
     }
     if let Some(config) = config {
         issues.extend(missing_database_files(config, &files));
+        issues.extend(missing_cloudfront_keys(config, &files));
     }
     (files, issues)
 }
@@ -95,6 +111,35 @@ fn missing_database_files(config: &SharedConfig, files: &BTreeMap<String, Secret
                         "config_yaml's DB_CONNECTION_ARGS sets {arg} to {prefix}{key}, but \
                          config_files has no \"{key}\", so Quay could not reach the database; \
                          set config_files = data.quay_georep_config.<name>.config_files"
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
+/// An error for each CloudFront signing key `DISTRIBUTED_STORAGE_CONFIG` names that `files`
+/// lacks.
+fn missing_cloudfront_keys(config: &SharedConfig, files: &BTreeMap<String, Secret>) -> Vec<Issue> {
+    let Some(serde_json::Value::Object(storage)) = config.value("DISTRIBUTED_STORAGE_CONFIG")
+    else {
+        return Vec::new();
+    };
+    storage
+        .iter()
+        .filter_map(|(location, entry)| {
+            let key = entry
+                .get(1)?
+                .get("cloudfront_privatekey_filename")?
+                .as_str()?;
+            (!files.contains_key(key)).then(|| {
+                Issue::error(
+                    FieldPath::attr("config_files"),
+                    "Missing Config File",
+                    format!(
+                        "config_yaml's storage location {location} signs CloudFront URLs with \
+                         {key}, but config_files has no \"{key}\", so Quay would fail at \
+                         start-up; set config_files = data.quay_georep_config.<name>.config_files"
                     ),
                 )
             })
@@ -161,5 +206,23 @@ mod tests {
         let pem = ca();
         let (_, issues) = check(Some(&files(&[("database.pem", &pem)])), Some(&config));
         assert!(issues.is_empty(), "{issues:?}");
+    }
+
+    #[test]
+    fn a_cloudfront_key_the_config_names_must_be_given() {
+        let yaml = "SERVER_HOSTNAME: quay.example.com\nFEATURE_STORAGE_REPLICATION: true\n\
+            DISTRIBUTED_STORAGE_CONFIG:\n  us_east: [CloudFrontedS3Storage, \
+            {cloudfront_privatekey_filename: cloudfront_us_east.pem}]\n";
+        let config = SharedConfig::parse(&Secret::new(yaml)).unwrap();
+        let (_, issues) = check(None, Some(&config));
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert_eq!(issues[0].summary, "Missing Config File");
+        assert!(issues[0].detail.contains("cloudfront_us_east.pem"));
+        let given = files(&[("cloudfront_us_east.pem", "key")]);
+        let (checked, issues) = check(Some(&given), Some(&config));
+        assert!(issues.is_empty(), "{issues:?}");
+        assert_eq!(checked.len(), 1);
+        let (_, issues) = check(Some(&files(&[("cloudfront_US.pem", "key")])), None);
+        assert_eq!(issues[0].summary, "Unknown Config File");
     }
 }

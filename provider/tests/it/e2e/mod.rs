@@ -54,6 +54,7 @@ mod site_manifests;
 mod site_resource;
 mod site_takeover;
 mod smoke;
+mod storage_drivers;
 mod upgrade;
 mod write_only;
 

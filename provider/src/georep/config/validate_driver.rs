@@ -1,0 +1,581 @@
+//! The `driver` rules of a storage block ([`validate`](super::validate())): the driver is one
+//! of [`DRIVERS`]; every attribute the driver requires is set and not empty; an attribute the
+//! driver does not read is refused (Quay would ignore it, and the user meant something by it);
+//! and each value is checked as Quay or its cloud checks it. Why each driver takes what it
+//! takes is in `storage_driver.rs`.
+
+use base64::Engine as _;
+use x509_parser::pem::Pem;
+
+use super::hostname::Hostname;
+use super::input::StorageInput;
+use super::storage_driver::{
+    DRIVERS, DriverSpec, KeyPair, S3Endpoint, StorageDriver, driver_names, driver_spec,
+    drivers_taking,
+};
+use super::validate::{Validator, http_url_problem};
+use crate::georep::path::FieldPath;
+use crate::georep::secret::Secret;
+
+/// The driver-specific attributes of a storage block, with the word messages use for each.
+pub const DRIVER_ATTRIBUTES: &[(&str, &str)] = &[
+    ("hostname", "Hostname"),
+    ("port", "Port"),
+    ("is_secure", "TLS Flag"),
+    ("region", "Region"),
+    ("access_key", "Access Key"),
+    ("secret_key", "Secret Key"),
+    ("sts_role_arn", "Role ARN"),
+    ("cloudfront_distribution_domain", "CloudFront Domain"),
+    ("cloudfront_key_id", "CloudFront Key Id"),
+    ("cloudfront_private_key", "CloudFront Private Key"),
+    ("azure_account_name", "Azure Account Name"),
+    ("azure_account_key", "Azure Account Key"),
+    ("endpoint_url", "Endpoint URL"),
+];
+
+/// Whether each driver-specific attribute of `block` is set, and if so whether it is empty.
+fn attribute_state(block: &StorageInput, attribute: &str) -> Option<bool> {
+    let text = |v: &Option<String>| v.as_ref().map(|s| s.trim().is_empty());
+    let secret = |v: &Option<Secret>| v.as_ref().map(Secret::is_empty);
+    match attribute {
+        "hostname" => text(&block.hostname),
+        "port" => block.port.map(|_| false),
+        "is_secure" => block.is_secure.map(|_| false),
+        "region" => text(&block.region),
+        "access_key" => secret(&block.access_key),
+        "secret_key" => secret(&block.secret_key),
+        "sts_role_arn" => text(&block.sts_role_arn),
+        "cloudfront_distribution_domain" => text(&block.cloudfront_distribution_domain),
+        "cloudfront_key_id" => text(&block.cloudfront_key_id),
+        "cloudfront_private_key" => secret(&block.cloudfront_private_key),
+        "azure_account_name" => text(&block.azure_account_name),
+        "azure_account_key" => secret(&block.azure_account_key),
+        "endpoint_url" => text(&block.endpoint_url),
+        _ => None,
+    }
+}
+
+impl Validator {
+    /// The driver of storage block `label` with its settings, or `None` after reporting why not.
+    pub(super) fn storage_driver(
+        &mut self,
+        path: &FieldPath,
+        label: &str,
+        block: &StorageInput,
+    ) -> Option<StorageDriver> {
+        let spec = self.driver_spec(path, label, block.driver.as_deref())?;
+        let errors_before = self.error_count();
+        for &(attribute, title) in DRIVER_ATTRIBUTES {
+            let state = attribute_state(block, attribute);
+            let required = spec.required.contains(&attribute);
+            let taken = required || spec.optional.contains(&attribute);
+            match state {
+                Some(_) if !taken => self.error(
+                    path.clone().field(attribute),
+                    "Attribute Not Used By Storage Driver",
+                    format!(
+                        "storage \"{label}\" sets {attribute}, which driver `{}` ({}) does not \
+                         read, so Quay would ignore it; remove it, or use a driver that takes \
+                         it: {}",
+                        spec.name,
+                        spec.quay_name,
+                        drivers_taking(attribute)
+                    ),
+                ),
+                None | Some(true) if required => self.missing(path, label, spec, attribute, title),
+                _ => {}
+            }
+        }
+        let pair = self.key_pair(path, label, spec, block);
+        if self.error_count() > errors_before {
+            return None;
+        }
+        // Past this point every required attribute is set: the loop above reported any that
+        // was not, so the `?`s on required values below never return early.
+        let keys = pair?;
+        let region = block
+            .region
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty())
+            .map(str::to_owned);
+        let port = self.storage_port(path, block.port)?;
+        let driver = match spec.name {
+            "radosgw" => StorageDriver::RadosGw {
+                hostname: self.storage_hostname(path, block.hostname.as_deref())??,
+                port,
+                is_secure: self.radosgw_tls(path, label, block.is_secure),
+                region,
+                keys: keys?,
+            },
+            "s3" => {
+                self.s3_tls(path, label, block.is_secure)?;
+                let hostname = self.storage_hostname(path, block.hostname.as_deref())?;
+                let endpoint = match (hostname, region) {
+                    (Some(_), Some(region)) => {
+                        self.error(
+                            path.clone().field("region"),
+                            "Region Overrides Storage Hostname",
+                            format!(
+                                "storage \"{label}\" sets both region and hostname, but Quay's \
+                                 S3Storage sends every request to s3.{region}.amazonaws.com \
+                                 when a region is set and ignores the host; remove region for a \
+                                 custom S3 endpoint, or hostname for Amazon S3"
+                            ),
+                        );
+                        return None;
+                    }
+                    (Some(hostname), None) => S3Endpoint::Host { hostname, port },
+                    (None, Some(region)) => S3Endpoint::Region(region),
+                    (None, None) => S3Endpoint::Aws,
+                };
+                if port.is_some() && !matches!(endpoint, S3Endpoint::Host { .. }) {
+                    self.error(
+                        path.clone().field("port"),
+                        "Port Without Storage Hostname",
+                        format!(
+                            "storage \"{label}\" sets port without hostname; Amazon S3's \
+                             endpoint has its own port. Set hostname too, or remove port"
+                        ),
+                    );
+                    return None;
+                }
+                StorageDriver::S3 { endpoint, keys }
+            }
+            "sts_s3" => StorageDriver::StsS3 {
+                role_arn: self.role_arn(path, label, block.sts_role_arn.as_deref())?,
+                region,
+                user_keys: keys,
+            },
+            "cloudfront_s3" => {
+                let domain = self.storage_hostname_at(
+                    path,
+                    "cloudfront_distribution_domain",
+                    "Invalid CloudFront Domain",
+                    block.cloudfront_distribution_domain.as_deref(),
+                );
+                let key_id = self.cloudfront_key_id(path, block.cloudfront_key_id.as_deref());
+                let private_key =
+                    self.cloudfront_private_key(path, label, block.cloudfront_private_key.as_ref());
+                StorageDriver::CloudFrontS3 {
+                    region: region?,
+                    keys: keys?,
+                    distribution_domain: domain??,
+                    key_id: key_id?,
+                    private_key: private_key?,
+                }
+            }
+            "azure" => {
+                let account_name =
+                    self.azure_account_name(path, block.azure_account_name.as_deref());
+                let account_key =
+                    self.azure_account_key(path, label, block.azure_account_key.as_ref());
+                let endpoint_url = self.azure_endpoint(path, label, block.endpoint_url.as_deref());
+                StorageDriver::Azure {
+                    account_name: account_name?,
+                    account_key: account_key?,
+                    endpoint_url: endpoint_url?,
+                }
+            }
+            "gcs" => StorageDriver::Gcs { keys: keys? },
+            other => unreachable!("driver `{other}` is in the table but not built here"),
+        };
+        Some(driver)
+    }
+
+    /// The table entry of the block's `driver`, or `None` after reporting it.
+    fn driver_spec(
+        &mut self,
+        path: &FieldPath,
+        label: &str,
+        driver: Option<&str>,
+    ) -> Option<&'static DriverSpec> {
+        let driver_path = path.clone().field("driver");
+        match driver {
+            Some(name) => {
+                if let Some(spec) = driver_spec(name) {
+                    return Some(spec);
+                }
+                if name.eq_ignore_ascii_case("local") || name == "LocalStorage" {
+                    self.error(
+                        driver_path,
+                        "Local Storage Cannot Replicate",
+                        format!(
+                            "storage \"{label}\" uses driver `{name}`: blobs on one site's disk \
+                             cannot be read or replicated by the other sites, and Quay refuses \
+                             storage replication with local storage; use radosgw (MinIO, \
+                             Garage, Ceph), s3, azure or gcs with a bucket every site can reach"
+                        ),
+                    );
+                } else {
+                    let quay_name = DRIVERS
+                        .iter()
+                        .find(|d| d.quay_name.eq_ignore_ascii_case(name))
+                        .map(|d| format!(" (Quay's {} is driver `{}` here)", d.quay_name, d.name))
+                        .unwrap_or_default();
+                    self.error(
+                        driver_path,
+                        "Unsupported Storage Driver",
+                        format!(
+                            "storage \"{label}\" uses driver `{name}`{quay_name}; use one of {}",
+                            driver_names()
+                        ),
+                    );
+                }
+                None
+            }
+            None => {
+                self.error(
+                    driver_path,
+                    "Missing Storage Driver",
+                    format!(
+                        "storage \"{label}\" has no driver; set driver to one of {}",
+                        driver_names()
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn missing(
+        &mut self,
+        path: &FieldPath,
+        label: &str,
+        spec: &DriverSpec,
+        attribute: &'static str,
+        title: &str,
+    ) {
+        let why = match attribute {
+            "access_key" | "secret_key" => {
+                ": every site must reach every bucket, so give it credentials for this bucket"
+            }
+            "hostname" => " to the storage server's host name (and port)",
+            _ => "",
+        };
+        self.error(
+            path.clone().field(attribute),
+            &format!("Missing Storage {title}"),
+            format!(
+                "storage \"{label}\" has no {attribute}, which driver `{}` ({}) needs; set \
+                 {attribute}{why}",
+                spec.name, spec.quay_name
+            ),
+        );
+    }
+
+    /// `access_key` and `secret_key`: `Some(None)` when the driver may go without them and
+    /// both are unset; one without the other is an error.
+    fn key_pair(
+        &mut self,
+        path: &FieldPath,
+        label: &str,
+        spec: &DriverSpec,
+        block: &StorageInput,
+    ) -> Option<Option<KeyPair>> {
+        let set = |s: &Option<Secret>| s.as_ref().filter(|s| !s.is_empty()).cloned();
+        match (set(&block.access_key), set(&block.secret_key)) {
+            (Some(access_key), Some(secret_key)) => Some(Some(KeyPair {
+                access_key,
+                secret_key,
+            })),
+            (None, None) => Some(None),
+            (access, _) if spec.optional.contains(&"access_key") => {
+                let (given, missing) = if access.is_some() {
+                    ("access_key", "secret_key")
+                } else {
+                    ("secret_key", "access_key")
+                };
+                self.error(
+                    path.clone().field(missing),
+                    "Incomplete Storage Key Pair",
+                    format!(
+                        "storage \"{label}\" sets {given} without {missing}; set both, or \
+                         neither to use the pods' own AWS credentials (web identity)"
+                    ),
+                );
+                None
+            }
+            // A required key that is missing was reported with the other required attributes.
+            _ => None,
+        }
+    }
+
+    fn storage_port(&mut self, path: &FieldPath, port: Option<i64>) -> Option<Option<u16>> {
+        match port {
+            None => Some(None),
+            Some(port) => self
+                .port(
+                    path.clone().field("port"),
+                    "port",
+                    "Invalid Storage Port",
+                    port,
+                )
+                .map(Some),
+        }
+    }
+
+    /// `hostname`: `Some(None)` when unset.
+    fn storage_hostname(
+        &mut self,
+        path: &FieldPath,
+        host: Option<&str>,
+    ) -> Option<Option<Hostname>> {
+        self.storage_hostname_at(path, "hostname", "Invalid Storage Hostname", host)
+    }
+
+    fn storage_hostname_at(
+        &mut self,
+        path: &FieldPath,
+        attribute: &'static str,
+        title: &str,
+        host: Option<&str>,
+    ) -> Option<Option<Hostname>> {
+        match host.map(str::trim) {
+            None | Some("") => Some(None),
+            Some(host) => match Hostname::parse(host) {
+                Ok(host) => Some(Some(host)),
+                Err(err) => {
+                    let hint = if host.contains(':') && !host.contains("://") {
+                        " (the port goes in the port attribute)"
+                    } else {
+                        ""
+                    };
+                    self.error(
+                        path.clone().field(attribute),
+                        title,
+                        format!("{attribute} {err}; {}{hint}", err.fix()),
+                    );
+                    None
+                }
+            },
+        }
+    }
+
+    fn radosgw_tls(&mut self, path: &FieldPath, label: &str, is_secure: Option<bool>) -> bool {
+        let is_secure = is_secure.unwrap_or(true);
+        if !is_secure {
+            self.warning(
+                path.clone().field("is_secure"),
+                "Plaintext Storage Endpoint",
+                format!(
+                    "storage \"{label}\" sets is_secure = false, so its access key id, its \
+                     request signatures and every blob travel unencrypted; set is_secure = true \
+                     once the server serves HTTPS"
+                ),
+            );
+        }
+        is_secure
+    }
+
+    fn s3_tls(&mut self, path: &FieldPath, label: &str, is_secure: Option<bool>) -> Option<()> {
+        if is_secure == Some(false) {
+            self.error(
+                path.clone().field("is_secure"),
+                "Plain HTTP Not Supported By S3 Driver",
+                format!(
+                    "storage \"{label}\" sets is_secure = false, but Quay's S3 driver always \
+                     uses HTTPS; use driver = \"radosgw\" for a plain-HTTP server"
+                ),
+            );
+            return None;
+        }
+        Some(())
+    }
+
+    /// `sts_role_arn`: `arn:<aws partition>:iam::<12-digit account>:role/<name>`.
+    fn role_arn(&mut self, path: &FieldPath, label: &str, arn: Option<&str>) -> Option<String> {
+        let arn = arn.map(str::trim).unwrap_or_default();
+        let parts: Vec<&str> = arn.split(':').collect();
+        let ok = matches!(
+            parts.as_slice(),
+            ["arn", partition, "iam", "", account, resource]
+                if partition.starts_with("aws")
+                    && account.len() == 12
+                    && account.bytes().all(|b| b.is_ascii_digit())
+                    && resource.strip_prefix("role/").is_some_and(|name| !name.is_empty()
+                        && !name.ends_with('/'))
+        );
+        if ok {
+            return Some(arn.to_owned());
+        }
+        self.error(
+            path.clone().field("sts_role_arn"),
+            "Invalid Role ARN",
+            format!(
+                "storage \"{label}\" has sts_role_arn `{arn}`, which is not an IAM role ARN; give \
+                 arn:aws:iam::<12-digit account id>:role/<role name>, for example \
+                 arn:aws:iam::123456789012:role/quay-storage"
+            ),
+        );
+        None
+    }
+
+    /// `cloudfront_key_id`: the id CloudFront shows for the public key, letters and digits.
+    fn cloudfront_key_id(&mut self, path: &FieldPath, id: Option<&str>) -> Option<String> {
+        let id = id.map(str::trim).unwrap_or_default();
+        if id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Some(id.to_owned());
+        }
+        self.error(
+            path.clone().field("cloudfront_key_id"),
+            "Invalid CloudFront Key Id",
+            format!(
+                "cloudfront_key_id `{id}` has characters other than letters and digits; give the \
+                 id CloudFront shows for the public key (for example K2JCJMDEHXQW5F)"
+            ),
+        );
+        None
+    }
+
+    /// `cloudfront_private_key`: one unencrypted RSA private key in PEM, as Quay loads it
+    /// (`load_pem_private_key(..., password=None)`, then RSA-SHA1 signing).
+    fn cloudfront_private_key(
+        &mut self,
+        path: &FieldPath,
+        label: &str,
+        key: Option<&Secret>,
+    ) -> Option<Secret> {
+        let key = key?;
+        match rsa_private_key_problem(key.expose()) {
+            None => Some(key.clone()),
+            Some(problem) => {
+                self.error(
+                    path.clone().field("cloudfront_private_key"),
+                    "Invalid CloudFront Private Key",
+                    format!(
+                        "storage \"{label}\": cloudfront_private_key {problem}; give the \
+                         unencrypted RSA private key (PEM) of the CloudFront key pair, for \
+                         example file(\"cloudfront-private.pem\")"
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    /// `azure_account_name`: Azure's rule, 3 to 24 lowercase letters and digits.
+    fn azure_account_name(&mut self, path: &FieldPath, name: Option<&str>) -> Option<String> {
+        let name = name.map(str::trim).unwrap_or_default();
+        if (3..=24).contains(&name.len())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        {
+            return Some(name.to_owned());
+        }
+        self.error(
+            path.clone().field("azure_account_name"),
+            "Invalid Azure Account Name",
+            format!(
+                "azure_account_name `{name}` is not a storage account name: Azure's are 3 to 24 \
+                 lowercase letters and digits"
+            ),
+        );
+        None
+    }
+
+    /// `azure_account_key`: standard base64, which config-tool's shared-key credential decodes.
+    fn azure_account_key(
+        &mut self,
+        path: &FieldPath,
+        label: &str,
+        key: Option<&Secret>,
+    ) -> Option<Secret> {
+        let key = key?;
+        if base64::engine::general_purpose::STANDARD
+            .decode(key.expose().trim())
+            .is_ok_and(|bytes| !bytes.is_empty())
+        {
+            return Some(Secret::new(key.expose().trim()));
+        }
+        self.error(
+            path.clone().field("azure_account_key"),
+            "Invalid Azure Account Key",
+            format!(
+                "storage \"{label}\": azure_account_key is not standard base64, and Quay's \
+                 config check builds its shared-key credential from the decoded key; copy \
+                 key1 or key2 of the storage account's access keys"
+            ),
+        );
+        None
+    }
+
+    /// `endpoint_url`: `Some(None)` when unset; otherwise an `http(s)://host` URL.
+    fn azure_endpoint(
+        &mut self,
+        path: &FieldPath,
+        label: &str,
+        url: Option<&str>,
+    ) -> Option<Option<String>> {
+        let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else {
+            return Some(None);
+        };
+        match http_url_problem(url) {
+            None => {
+                if url.starts_with("http://") {
+                    self.warning(
+                        path.clone().field("endpoint_url"),
+                        "Plaintext Storage Endpoint",
+                        format!(
+                            "storage \"{label}\" has endpoint_url `{url}`, plain HTTP, so the \
+                             request signatures and every blob travel unencrypted; use https://"
+                        ),
+                    );
+                }
+                Some(Some(url.to_owned()))
+            }
+            Some(problem) => {
+                self.error(
+                    path.clone().field("endpoint_url"),
+                    "Invalid Storage Endpoint URL",
+                    format!(
+                        "endpoint_url `{url}` {problem}; give the blob service URL, such as \
+                         https://<account>.blob.core.usgovcloudapi.net"
+                    ),
+                );
+                None
+            }
+        }
+    }
+}
+
+/// What keeps `pem` from being one unencrypted RSA private key, or `None`.
+///
+/// PKCS#1 (`RSA PRIVATE KEY`) is RSA by its label; a PKCS#8 `PRIVATE KEY` names its algorithm
+/// in its first bytes, where the rsaEncryption object identifier (1.2.840.113549.1.1.1) must
+/// appear. Checked by hand: no crate we build already parses PKCS#8, and this is all Quay's
+/// loader needs to accept the key for RSA signing.
+#[must_use]
+pub(crate) fn rsa_private_key_problem(pem: &str) -> Option<String> {
+    const RSA_ENCRYPTION: [u8; 11] = [
+        0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
+    ];
+    let mut blocks = Pem::iter_from_buffer(pem.as_bytes());
+    let block = match blocks.next() {
+        None => return Some("holds no PEM block".to_owned()),
+        Some(Err(err)) => return Some(format!("does not parse as PEM: {err}")),
+        Some(Ok(block)) => block,
+    };
+    if blocks.next().is_some() {
+        return Some("holds more than one PEM block".to_owned());
+    }
+    match block.label.as_str() {
+        "RSA PRIVATE KEY" => None,
+        "PRIVATE KEY" => {
+            let head = &block.contents[..block.contents.len().min(32)];
+            head.windows(RSA_ENCRYPTION.len())
+                .any(|w| w == RSA_ENCRYPTION)
+                .then_some(())
+                .map_or_else(
+                    || Some("is not an RSA key (CloudFront signs with RSA)".to_owned()),
+                    |()| None,
+                )
+        }
+        "ENCRYPTED PRIVATE KEY" => {
+            Some("is encrypted, and Quay loads it without a password".to_owned())
+        }
+        other => Some(format!("is a {other}, not a private key")),
+    }
+}
