@@ -282,6 +282,12 @@ mod tests {
                 render_page(&Kind::EphemeralResource, name, schema, &example, None),
             ));
         }
+        pages.push((
+            PathBuf::from("docs/guides/storage-drivers.md"),
+            crate::resources::docs_storage_guide::render(&read(
+                &repo().join("examples/storage-drivers/main.tf"),
+            )),
+        ));
         pages
     }
 

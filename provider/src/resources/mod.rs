@@ -28,6 +28,8 @@ mod convert;
 #[cfg(test)]
 mod docs;
 #[cfg(test)]
+mod docs_storage_guide;
+#[cfg(test)]
 mod fuzz_tests;
 pub mod georep_config_data_source;
 pub mod georep_config_ephemeral;
