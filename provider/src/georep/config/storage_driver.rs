@@ -120,6 +120,8 @@ pub enum S3Endpoint {
 /// What one driver takes from a storage block.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DriverSpec {
+    /// Which driver: what validation builds from the block.
+    pub kind: DriverKind,
     /// The `driver` value.
     pub name: &'static str,
     /// Quay's class name in `DISTRIBUTED_STORAGE_CONFIG`.
@@ -132,66 +134,100 @@ pub struct DriverSpec {
     pub optional: &'static [&'static str],
 }
 
+/// The drivers, one per [`StorageDriver`] variant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DriverKind {
+    /// [`StorageDriver::RadosGw`].
+    RadosGw,
+    /// [`StorageDriver::S3`].
+    S3,
+    /// [`StorageDriver::StsS3`].
+    StsS3,
+    /// [`StorageDriver::CloudFrontS3`].
+    CloudFrontS3,
+    /// [`StorageDriver::Azure`].
+    Azure,
+    /// [`StorageDriver::Gcs`].
+    Gcs,
+}
+
 /// Every driver a storage block can name, in the order the docs list them.
-pub const DRIVERS: &[DriverSpec] = &[
-    DriverSpec {
-        name: "radosgw",
-        quay_name: "RadosGWStorage",
-        summary: "MinIO, Garage, Ceph and other S3-compatible servers",
-        required: &["hostname", "access_key", "secret_key"],
-        optional: &["port", "is_secure", "region"],
-    },
-    DriverSpec {
-        name: "s3",
-        quay_name: "S3Storage",
-        summary: "Amazon S3 or an S3 endpoint over HTTPS; without keys, the pods' own AWS \
-                  credentials, such as a web identity",
-        required: &[],
-        optional: &[
-            "hostname",
-            "port",
-            "is_secure",
-            "region",
-            "access_key",
-            "secret_key",
-        ],
-    },
-    DriverSpec {
-        name: "sts_s3",
-        quay_name: "STSS3Storage",
-        summary: "Amazon S3 through an assumed IAM role; without keys, the pods' web identity",
-        required: &["sts_role_arn"],
-        optional: &["region", "access_key", "secret_key"],
-    },
-    DriverSpec {
-        name: "cloudfront_s3",
-        quay_name: "CloudFrontedS3Storage",
-        summary: "Amazon S3 with downloads served by a CloudFront distribution",
-        required: &[
-            "region",
-            "access_key",
-            "secret_key",
-            "cloudfront_distribution_domain",
-            "cloudfront_key_id",
-            "cloudfront_private_key",
-        ],
-        optional: &[],
-    },
-    DriverSpec {
-        name: "azure",
-        quay_name: "AzureStorage",
-        summary: "an Azure Blob Storage container, named by bucket",
-        required: &["azure_account_name", "azure_account_key"],
-        optional: &["endpoint_url"],
-    },
-    DriverSpec {
-        name: "gcs",
-        quay_name: "GoogleCloudStorage",
-        summary: "a Google Cloud Storage bucket with an HMAC key pair",
-        required: &["access_key", "secret_key"],
-        optional: &[],
-    },
-];
+pub const DRIVERS: &[DriverSpec] = &[RADOSGW, S3, STS_S3, CLOUDFRONT_S3, AZURE, GCS];
+
+/// `driver = "radosgw"`.
+const RADOSGW: DriverSpec = DriverSpec {
+    kind: DriverKind::RadosGw,
+    name: "radosgw",
+    quay_name: "RadosGWStorage",
+    summary: "MinIO, Garage, Ceph and other S3-compatible servers",
+    required: &["hostname", "access_key", "secret_key"],
+    optional: &["port", "is_secure", "region"],
+};
+
+/// `driver = "s3"`.
+const S3: DriverSpec = DriverSpec {
+    kind: DriverKind::S3,
+    name: "s3",
+    quay_name: "S3Storage",
+    summary: "Amazon S3 or an S3 endpoint over HTTPS; without keys, the pods' own AWS \
+              credentials, such as a web identity",
+    required: &[],
+    optional: &[
+        "hostname",
+        "port",
+        "is_secure",
+        "region",
+        "access_key",
+        "secret_key",
+    ],
+};
+
+/// `driver = "sts_s3"`.
+const STS_S3: DriverSpec = DriverSpec {
+    kind: DriverKind::StsS3,
+    name: "sts_s3",
+    quay_name: "STSS3Storage",
+    summary: "Amazon S3 through an assumed IAM role; without keys, the pods' web identity",
+    required: &["sts_role_arn"],
+    optional: &["region", "access_key", "secret_key"],
+};
+
+/// `driver = "cloudfront_s3"`.
+const CLOUDFRONT_S3: DriverSpec = DriverSpec {
+    kind: DriverKind::CloudFrontS3,
+    name: "cloudfront_s3",
+    quay_name: "CloudFrontedS3Storage",
+    summary: "Amazon S3 with downloads served by a CloudFront distribution",
+    required: &[
+        "region",
+        "access_key",
+        "secret_key",
+        "cloudfront_distribution_domain",
+        "cloudfront_key_id",
+        "cloudfront_private_key",
+    ],
+    optional: &[],
+};
+
+/// `driver = "azure"`.
+const AZURE: DriverSpec = DriverSpec {
+    kind: DriverKind::Azure,
+    name: "azure",
+    quay_name: "AzureStorage",
+    summary: "an Azure Blob Storage container, named by bucket",
+    required: &["azure_account_name", "azure_account_key"],
+    optional: &["endpoint_url"],
+};
+
+/// `driver = "gcs"`.
+const GCS: DriverSpec = DriverSpec {
+    kind: DriverKind::Gcs,
+    name: "gcs",
+    quay_name: "GoogleCloudStorage",
+    summary: "a Google Cloud Storage bucket with an HMAC key pair",
+    required: &["access_key", "secret_key"],
+    optional: &[],
+};
 
 /// The table entry of driver `name`.
 pub fn driver_spec(name: &str) -> Option<&'static DriverSpec> {
@@ -236,15 +272,14 @@ pub const CLOUDFRONT_KEY_PREFIX: &str = "cloudfront_";
 impl StorageDriver {
     /// The driver's table entry.
     pub fn spec(&self) -> &'static DriverSpec {
-        let name = match self {
-            StorageDriver::RadosGw { .. } => "radosgw",
-            StorageDriver::S3 { .. } => "s3",
-            StorageDriver::StsS3 { .. } => "sts_s3",
-            StorageDriver::CloudFrontS3 { .. } => "cloudfront_s3",
-            StorageDriver::Azure { .. } => "azure",
-            StorageDriver::Gcs { .. } => "gcs",
-        };
-        driver_spec(name).expect("every variant has a table entry")
+        match self {
+            StorageDriver::RadosGw { .. } => &RADOSGW,
+            StorageDriver::S3 { .. } => &S3,
+            StorageDriver::StsS3 { .. } => &STS_S3,
+            StorageDriver::CloudFrontS3 { .. } => &CLOUDFRONT_S3,
+            StorageDriver::Azure { .. } => &AZURE,
+            StorageDriver::Gcs { .. } => &GCS,
+        }
     }
 
     /// The driver's class name in `DISTRIBUTED_STORAGE_CONFIG`.

@@ -110,7 +110,7 @@ fn a_cloudfront_location_names_its_key_file_and_brings_the_key_in_config_files()
     assert_eq!(
         out.config_files
             .get("cloudfront_eu_west.pem")
-            .map(|k| k.expose()),
+            .map(crate::georep::secret::Secret::expose),
         Some(key.as_str())
     );
     assert!(!out.config_yaml.contains("PRIVATE KEY"));

@@ -157,7 +157,7 @@ pub fn validate(input: &ConfigInput) -> Result<(GeoRepConfig, Vec<Issue>), Vec<I
 }
 
 /// Marks a value whose problems were already pushed as issues.
-struct Reported;
+pub(super) struct Reported;
 
 /// Collects issues while each attribute is checked.
 #[derive(Default)]

@@ -10,10 +10,10 @@ use x509_parser::pem::Pem;
 use super::hostname::Hostname;
 use super::input::StorageInput;
 use super::storage_driver::{
-    DRIVERS, DriverSpec, KeyPair, S3Endpoint, StorageDriver, driver_names, driver_spec,
+    DRIVERS, DriverKind, DriverSpec, KeyPair, S3Endpoint, StorageDriver, driver_names, driver_spec,
     drivers_taking,
 };
-use super::validate::{Validator, http_url_problem};
+use super::validate::{Reported, Validator, http_url_problem};
 use crate::georep::path::FieldPath;
 use crate::georep::secret::Secret;
 
@@ -67,10 +67,9 @@ impl Validator {
         let spec = self.driver_spec(path, label, block.driver.as_deref())?;
         let errors_before = self.error_count();
         for &(attribute, title) in DRIVER_ATTRIBUTES {
-            let state = attribute_state(block, attribute);
             let required = spec.required.contains(&attribute);
             let taken = required || spec.optional.contains(&attribute);
-            match state {
+            match attribute_state(block, attribute) {
                 Some(_) if !taken => self.error(
                     path.clone().field(attribute),
                     "Attribute Not Used By Storage Driver",
@@ -87,68 +86,48 @@ impl Validator {
                 _ => {}
             }
         }
-        let pair = self.key_pair(path, label, spec, block);
+        let keys = self.key_pair(path, label, spec, block);
         if self.error_count() > errors_before {
             return None;
         }
-        // Past this point every required attribute is set: the loop above reported any that
-        // was not, so the `?`s on required values below never return early.
-        let keys = pair?;
+        // Past this point every required attribute is set (the loop above reported any that
+        // was not), so the `?`s on required values below never return early.
+        self.build_driver(path, label, spec.kind, block, keys.ok()?)
+    }
+
+    /// The driver of kind `kind` from `block`, whose required attributes are all set.
+    fn build_driver(
+        &mut self,
+        path: &FieldPath,
+        label: &str,
+        kind: DriverKind,
+        block: &StorageInput,
+        keys: Option<KeyPair>,
+    ) -> Option<StorageDriver> {
         let region = block
             .region
             .as_deref()
             .map(str::trim)
             .filter(|r| !r.is_empty())
             .map(str::to_owned);
-        let port = self.storage_port(path, block.port)?;
-        let driver = match spec.name {
-            "radosgw" => StorageDriver::RadosGw {
-                hostname: self.storage_hostname(path, block.hostname.as_deref())??,
+        let port = self.storage_port(path, block.port).ok()?;
+        let driver = match kind {
+            DriverKind::RadosGw => StorageDriver::RadosGw {
+                hostname: self
+                    .storage_hostname(path, block.hostname.as_deref())
+                    .ok()??,
                 port,
                 is_secure: self.radosgw_tls(path, label, block.is_secure),
                 region,
                 keys: keys?,
             },
-            "s3" => {
-                self.s3_tls(path, label, block.is_secure)?;
-                let hostname = self.storage_hostname(path, block.hostname.as_deref())?;
-                let endpoint = match (hostname, region) {
-                    (Some(_), Some(region)) => {
-                        self.error(
-                            path.clone().field("region"),
-                            "Region Overrides Storage Hostname",
-                            format!(
-                                "storage \"{label}\" sets both region and hostname, but Quay's \
-                                 S3Storage sends every request to s3.{region}.amazonaws.com \
-                                 when a region is set and ignores the host; remove region for a \
-                                 custom S3 endpoint, or hostname for Amazon S3"
-                            ),
-                        );
-                        return None;
-                    }
-                    (Some(hostname), None) => S3Endpoint::Host { hostname, port },
-                    (None, Some(region)) => S3Endpoint::Region(region),
-                    (None, None) => S3Endpoint::Aws,
-                };
-                if port.is_some() && !matches!(endpoint, S3Endpoint::Host { .. }) {
-                    self.error(
-                        path.clone().field("port"),
-                        "Port Without Storage Hostname",
-                        format!(
-                            "storage \"{label}\" sets port without hostname; Amazon S3's \
-                             endpoint has its own port. Set hostname too, or remove port"
-                        ),
-                    );
-                    return None;
-                }
-                StorageDriver::S3 { endpoint, keys }
-            }
-            "sts_s3" => StorageDriver::StsS3 {
+            DriverKind::S3 => self.s3_driver(path, label, block, region, port, keys)?,
+            DriverKind::StsS3 => StorageDriver::StsS3 {
                 role_arn: self.role_arn(path, label, block.sts_role_arn.as_deref())?,
                 region,
                 user_keys: keys,
             },
-            "cloudfront_s3" => {
+            DriverKind::CloudFrontS3 => {
                 let domain = self.storage_hostname_at(
                     path,
                     "cloudfront_distribution_domain",
@@ -161,12 +140,12 @@ impl Validator {
                 StorageDriver::CloudFrontS3 {
                     region: region?,
                     keys: keys?,
-                    distribution_domain: domain??,
+                    distribution_domain: domain.ok()??,
                     key_id: key_id?,
                     private_key: private_key?,
                 }
             }
-            "azure" => {
+            DriverKind::Azure => {
                 let account_name =
                     self.azure_account_name(path, block.azure_account_name.as_deref());
                 let account_key =
@@ -175,13 +154,59 @@ impl Validator {
                 StorageDriver::Azure {
                     account_name: account_name?,
                     account_key: account_key?,
-                    endpoint_url: endpoint_url?,
+                    endpoint_url: endpoint_url.ok()?,
                 }
             }
-            "gcs" => StorageDriver::Gcs { keys: keys? },
-            other => unreachable!("driver `{other}` is in the table but not built here"),
+            DriverKind::Gcs => StorageDriver::Gcs { keys: keys? },
         };
         Some(driver)
+    }
+
+    /// An `s3` location: Amazon's endpoint, a region's, or a custom host, never a region and a
+    /// host together.
+    fn s3_driver(
+        &mut self,
+        path: &FieldPath,
+        label: &str,
+        block: &StorageInput,
+        region: Option<String>,
+        port: Option<u16>,
+        keys: Option<KeyPair>,
+    ) -> Option<StorageDriver> {
+        self.s3_tls(path, label, block.is_secure)?;
+        let hostname = self
+            .storage_hostname(path, block.hostname.as_deref())
+            .ok()?;
+        let endpoint = match (hostname, region) {
+            (Some(_), Some(region)) => {
+                self.error(
+                    path.clone().field("region"),
+                    "Region Overrides Storage Hostname",
+                    format!(
+                        "storage \"{label}\" sets both region and hostname, but Quay's \
+                         S3Storage sends every request to s3.{region}.amazonaws.com when a \
+                         region is set and ignores the host; remove region for a custom S3 \
+                         endpoint, or hostname for Amazon S3"
+                    ),
+                );
+                return None;
+            }
+            (Some(hostname), None) => S3Endpoint::Host { hostname, port },
+            (None, Some(region)) => S3Endpoint::Region(region),
+            (None, None) => S3Endpoint::Aws,
+        };
+        if port.is_some() && !matches!(endpoint, S3Endpoint::Host { .. }) {
+            self.error(
+                path.clone().field("port"),
+                "Port Without Storage Hostname",
+                format!(
+                    "storage \"{label}\" sets port without hostname; Amazon S3's endpoint has \
+                     its own port. Set hostname too, or remove port"
+                ),
+            );
+            return None;
+        }
+        Some(StorageDriver::S3 { endpoint, keys })
     }
 
     /// The table entry of the block's `driver`, or `None` after reporting it.
@@ -192,51 +217,47 @@ impl Validator {
         driver: Option<&str>,
     ) -> Option<&'static DriverSpec> {
         let driver_path = path.clone().field("driver");
-        match driver {
-            Some(name) => {
-                if let Some(spec) = driver_spec(name) {
-                    return Some(spec);
-                }
-                if name.eq_ignore_ascii_case("local") || name == "LocalStorage" {
-                    self.error(
-                        driver_path,
-                        "Local Storage Cannot Replicate",
-                        format!(
-                            "storage \"{label}\" uses driver `{name}`: blobs on one site's disk \
-                             cannot be read or replicated by the other sites, and Quay refuses \
-                             storage replication with local storage; use radosgw (MinIO, \
-                             Garage, Ceph), s3, azure or gcs with a bucket every site can reach"
-                        ),
-                    );
-                } else {
-                    let quay_name = DRIVERS
-                        .iter()
-                        .find(|d| d.quay_name.eq_ignore_ascii_case(name))
-                        .map(|d| format!(" (Quay's {} is driver `{}` here)", d.quay_name, d.name))
-                        .unwrap_or_default();
-                    self.error(
-                        driver_path,
-                        "Unsupported Storage Driver",
-                        format!(
-                            "storage \"{label}\" uses driver `{name}`{quay_name}; use one of {}",
-                            driver_names()
-                        ),
-                    );
-                }
-                None
-            }
-            None => {
-                self.error(
-                    driver_path,
-                    "Missing Storage Driver",
-                    format!(
-                        "storage \"{label}\" has no driver; set driver to one of {}",
-                        driver_names()
-                    ),
-                );
-                None
-            }
+        let Some(name) = driver else {
+            self.error(
+                driver_path,
+                "Missing Storage Driver",
+                format!(
+                    "storage \"{label}\" has no driver; set driver to one of {}",
+                    driver_names()
+                ),
+            );
+            return None;
+        };
+        if let Some(spec) = driver_spec(name) {
+            return Some(spec);
         }
+        if name.eq_ignore_ascii_case("local") || name == "LocalStorage" {
+            self.error(
+                driver_path,
+                "Local Storage Cannot Replicate",
+                format!(
+                    "storage \"{label}\" uses driver `{name}`: blobs on one site's disk cannot \
+                     be read or replicated by the other sites, and Quay refuses storage \
+                     replication with local storage; use radosgw (MinIO, Garage, Ceph), s3, \
+                     azure or gcs with a bucket every site can reach"
+                ),
+            );
+        } else {
+            let quay_name = DRIVERS
+                .iter()
+                .find(|d| d.quay_name.eq_ignore_ascii_case(name))
+                .map(|d| format!(" (Quay's {} is driver `{}` here)", d.quay_name, d.name))
+                .unwrap_or_default();
+            self.error(
+                driver_path,
+                "Unsupported Storage Driver",
+                format!(
+                    "storage \"{label}\" uses driver `{name}`{quay_name}; use one of {}",
+                    driver_names()
+                ),
+            );
+        }
+        None
     }
 
     fn missing(
@@ -265,22 +286,23 @@ impl Validator {
         );
     }
 
-    /// `access_key` and `secret_key`: `Some(None)` when the driver may go without them and
-    /// both are unset; one without the other is an error.
+    /// `access_key` and `secret_key`: `Ok(None)` when both are unset; one without the other
+    /// is an error where the driver may go without them (where it requires them, the missing
+    /// one was reported with the other required attributes).
     fn key_pair(
         &mut self,
         path: &FieldPath,
         label: &str,
         spec: &DriverSpec,
         block: &StorageInput,
-    ) -> Option<Option<KeyPair>> {
+    ) -> Result<Option<KeyPair>, Reported> {
         let set = |s: &Option<Secret>| s.as_ref().filter(|s| !s.is_empty()).cloned();
         match (set(&block.access_key), set(&block.secret_key)) {
-            (Some(access_key), Some(secret_key)) => Some(Some(KeyPair {
+            (Some(access_key), Some(secret_key)) => Ok(Some(KeyPair {
                 access_key,
                 secret_key,
             })),
-            (None, None) => Some(None),
+            (None, None) => Ok(None),
             (access, _) if spec.optional.contains(&"access_key") => {
                 let (given, missing) = if access.is_some() {
                     ("access_key", "secret_key")
@@ -295,16 +317,19 @@ impl Validator {
                          neither to use the pods' own AWS credentials (web identity)"
                     ),
                 );
-                None
+                Err(Reported)
             }
-            // A required key that is missing was reported with the other required attributes.
-            _ => None,
+            _ => Err(Reported),
         }
     }
 
-    fn storage_port(&mut self, path: &FieldPath, port: Option<i64>) -> Option<Option<u16>> {
+    fn storage_port(
+        &mut self,
+        path: &FieldPath,
+        port: Option<i64>,
+    ) -> Result<Option<u16>, Reported> {
         match port {
-            None => Some(None),
+            None => Ok(None),
             Some(port) => self
                 .port(
                     path.clone().field("port"),
@@ -312,16 +337,17 @@ impl Validator {
                     "Invalid Storage Port",
                     port,
                 )
-                .map(Some),
+                .map(Some)
+                .ok_or(Reported),
         }
     }
 
-    /// `hostname`: `Some(None)` when unset.
+    /// `hostname`: `Ok(None)` when unset.
     fn storage_hostname(
         &mut self,
         path: &FieldPath,
         host: Option<&str>,
-    ) -> Option<Option<Hostname>> {
+    ) -> Result<Option<Hostname>, Reported> {
         self.storage_hostname_at(path, "hostname", "Invalid Storage Hostname", host)
     }
 
@@ -331,11 +357,11 @@ impl Validator {
         attribute: &'static str,
         title: &str,
         host: Option<&str>,
-    ) -> Option<Option<Hostname>> {
+    ) -> Result<Option<Hostname>, Reported> {
         match host.map(str::trim) {
-            None | Some("") => Some(None),
+            None | Some("") => Ok(None),
             Some(host) => match Hostname::parse(host) {
-                Ok(host) => Some(Some(host)),
+                Ok(host) => Ok(Some(host)),
                 Err(err) => {
                     let hint = if host.contains(':') && !host.contains("://") {
                         " (the port goes in the port attribute)"
@@ -347,7 +373,7 @@ impl Validator {
                         title,
                         format!("{attribute} {err}; {}{hint}", err.fix()),
                     );
-                    None
+                    Err(Reported)
                 }
             },
         }
@@ -502,15 +528,15 @@ impl Validator {
         None
     }
 
-    /// `endpoint_url`: `Some(None)` when unset; otherwise an `http(s)://host` URL.
+    /// `endpoint_url`: `Ok(None)` when unset; otherwise an `http(s)://host` URL.
     fn azure_endpoint(
         &mut self,
         path: &FieldPath,
         label: &str,
         url: Option<&str>,
-    ) -> Option<Option<String>> {
+    ) -> Result<Option<String>, Reported> {
         let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else {
-            return Some(None);
+            return Ok(None);
         };
         match http_url_problem(url) {
             None => {
@@ -524,7 +550,7 @@ impl Validator {
                         ),
                     );
                 }
-                Some(Some(url.to_owned()))
+                Ok(Some(url.to_owned()))
             }
             Some(problem) => {
                 self.error(
@@ -535,7 +561,7 @@ impl Validator {
                          https://<account>.blob.core.usgovcloudapi.net"
                     ),
                 );
-                None
+                Err(Reported)
             }
         }
     }
