@@ -64,11 +64,12 @@ use super::model::{Field, Model};
 use super::provider_data::ProviderData;
 use super::site_cluster;
 use super::site_live::{self, EndpointResults};
+use super::site_schema;
 use super::timeouts::{self, Operation};
 use crate::cluster::{Cluster, Kind, within};
 use crate::framework::{PlanRequest, Resource};
 use crate::georep::config::db_uri::DatabaseId;
-use crate::georep::site::{RegistryStatus, Site, may_migrate};
+use crate::georep::site::{RegistryStatus, Site, check_operator_support, may_migrate};
 use crate::stop::StopToken;
 use crate::tfvalue::{AttributePath, Diagnostic, Diagnostics, Schema, Value};
 
@@ -447,7 +448,12 @@ impl Resource<ProviderData> for GeoRepSiteResource {
             };
             let deadline = timeouts::plan_deadline(request.config, operation, default);
             let budget = (deadline, request.stop);
-            site_live::guard_operators(data, site.cluster(), creating, budget, diags).await;
+            let operator =
+                site_live::guard_operators(data, site.cluster(), creating, budget, diags).await;
+            if let Some(version) = operator {
+                let issues = check_operator_support(site.pods(), &version);
+                site_schema::report(request.config, &issues, diags);
+            }
         }
     }
 

@@ -120,7 +120,7 @@ async fn check_operators(
     cluster: &str,
     budget: (tokio::time::Instant, &StopToken),
     diags: &mut Diagnostics,
-) {
+) -> Option<String> {
     let (deadline, stop) = budget;
     let found = within(
         Some(deadline),
@@ -131,22 +131,24 @@ async fn check_operators(
     if let Some(issue) = check_operator_versions(cluster, true, &found) {
         diags.push(diagnostic(&issue));
     }
+    found.get(cluster).cloned().flatten()
 }
 
 /// The operator guard of a site's plan: [`check_operators`] for a new site (every cluster
 /// read), [`compare_operators`] for an existing one (the clusters of the sites planned so
-/// far, each read once per process).
+/// far, each read once per process). Returns the operator version of the site's own cluster,
+/// when it was read.
 pub(super) async fn guard_operators(
     data: &ProviderData,
     cluster: &str,
     creating: bool,
     budget: (tokio::time::Instant, &StopToken),
     diags: &mut Diagnostics,
-) {
+) -> Option<String> {
     if creating {
-        check_operators(data, cluster, budget, diags).await;
+        check_operators(data, cluster, budget, diags).await
     } else {
-        compare_operators(data, cluster, budget, diags).await;
+        compare_operators(data, cluster, budget, diags).await
     }
 }
 
@@ -160,7 +162,7 @@ async fn compare_operators(
     cluster: &str,
     budget: (tokio::time::Instant, &StopToken),
     diags: &mut Diagnostics,
-) {
+) -> Option<String> {
     let (deadline, stop) = budget;
     let mut clusters = data.planned_sites.clusters();
     clusters.insert(cluster.to_owned());
@@ -193,6 +195,7 @@ async fn compare_operators(
     {
         diags.push(diagnostic(&issue));
     }
+    found.get(cluster).cloned().flatten()
 }
 
 /// The warning for an operator that could not be read.

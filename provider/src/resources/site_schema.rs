@@ -24,7 +24,7 @@ use crate::georep::path::{FieldPath, Segment};
 use serde_json::{Value as Json, json};
 
 use crate::georep::secret::Secret;
-use crate::georep::site::SiteInput;
+use crate::georep::site::{PodsInput, SiteInput};
 use crate::tfvalue::{Attribute, Block, Diagnostic, Diagnostics, NestedBlock, Type, Value};
 
 /// The blocks that hold a `replicas` number.
@@ -68,19 +68,23 @@ fn in_list_blocks(path: &FieldPath) -> FieldPath {
 
 /// `block` with every site argument added.
 pub(crate) fn site_block(block: Block) -> Block {
-    let quay = Block::new("the Quay registry pods of this site").attribute(
-        Attribute::optional("replicas", Type::Number)
-            .description("Quay pods on this site, from 0 (scaled down) to 100; default 2"),
-    );
-    let mirror = Block::new("repository mirror workers of this site")
-        .attribute(
-            Attribute::optional("enabled", Type::Bool)
-                .description("whether the operator runs mirror workers here; default true"),
-        )
-        .attribute(
+    let quay = with_pods(
+        Block::new("the Quay registry pods of this site").attribute(
             Attribute::optional("replicas", Type::Number)
-                .description("mirror pods, from 0 to 100; default 1"),
-        );
+                .description("Quay pods on this site, from 0 (scaled down) to 100; default 2"),
+        ),
+    );
+    let mirror = with_pods(
+        Block::new("repository mirror workers of this site")
+            .attribute(
+                Attribute::optional("enabled", Type::Bool)
+                    .description("whether the operator runs mirror workers here; default true"),
+            )
+            .attribute(
+                Attribute::optional("replicas", Type::Number)
+                    .description("mirror pods, from 0 to 100; default 1"),
+            ),
+    );
     let clair = Block::new(
         "Clair on this site, using the Clair database every site shares (clairpostgres stays \
          unmanaged)",
@@ -100,7 +104,20 @@ pub(crate) fn site_block(block: Block) -> Block {
                 "the shared Clair database, a postgresql:// URI, rendered into clair-config.yaml; \
                  required when Clair is enabled",
             ),
+    )
+    .attribute(
+        Attribute::optional("volume_size", Type::String).description(
+            "size of Clair's indexer volume (overrides.volumeSize), a Kubernetes quantity such as \
+         50Gi",
+        ),
+    )
+    .attribute(
+        Attribute::optional("storage_class_name", Type::String).description(
+            "StorageClass of Clair's indexer volume (overrides.storageClassName; operator 3.16 and \
+         later)",
+        ),
     );
+    let clair = with_pods(clair);
     let route =
         Block::new("the OpenShift Route to this site")
             .attribute(Attribute::optional("managed", Type::Bool).description(
@@ -177,6 +194,33 @@ pub(crate) fn site_block(block: Block) -> Block {
         .block(NestedBlock::list("tls", tls).max_items(1))
 }
 
+/// `block` with the pod overrides the QuayRegistry CRD allows on a managed component
+/// (`crate::georep::site::PodOverrides`): refused on a disabled component, as the CRD does.
+fn with_pods(block: Block) -> Block {
+    block
+        .attribute(Attribute::optional("requests", Type::map(Type::String)).description(
+            "resource requests of each pod (overrides.resources.requests; operator 3.11 and \
+             later): cpu, memory, ephemeral-storage, hugepages-<size> or an extended resource, \
+             to a Kubernetes quantity, such as { cpu = \"2\", memory = \"8Gi\" }",
+        ))
+        .attribute(Attribute::optional("limits", Type::map(Type::String)).description(
+            "resource limits of each pod (overrides.resources.limits; operator 3.11 and later); \
+             a request may not exceed its limit",
+        ))
+        .attribute(Attribute::optional("affinity", Type::String).description(
+            "a Kubernetes Affinity for the pods (overrides.affinity), as JSON: \
+             jsonencode({ podAntiAffinity = { ... } }); a field Kubernetes does not have there \
+             is refused, since the API server would drop it",
+        ))
+        .attribute(Attribute::optional("labels", Type::map(Type::String)).description(
+            "extra labels of the component's Deployments and pods (overrides.labels); \
+             quay-component, app and quay-operator/quayregistry are the operator's",
+        ))
+        .attribute(Attribute::optional("annotations", Type::map(Type::String)).description(
+            "extra annotations of the component's Deployments and pods (overrides.annotations)",
+        ))
+}
+
 /// Maps the configuration onto the domain input, leaving out `non_domain` attributes (the
 /// caller's own arguments and results). Reports numbers that are not whole with their path.
 pub(crate) fn site_input(
@@ -209,6 +253,22 @@ pub(crate) fn site_input(
 /// The site arguments of `input` as the JSON form of a Terraform value: the inverse of
 /// [`site_input`]. Unset fields are left out (they decode as null), and each of
 /// [`LIST_BLOCKS`] is a list of its one object.
+/// `block`'s arguments with the pod override attributes of `pods` added.
+fn with_pod_arguments(mut block: Json, pods: PodsInput<'_>) -> Json {
+    if let Json::Object(fields) = &mut block {
+        for (name, value) in [
+            ("requests", json!(pods.requests)),
+            ("limits", json!(pods.limits)),
+            ("affinity", json!(pods.affinity)),
+            ("labels", json!(pods.labels)),
+            ("annotations", json!(pods.annotations)),
+        ] {
+            fields.insert(name.to_owned(), value);
+        }
+    }
+    block
+}
+
 pub(crate) fn site_arguments(input: &SiteInput) -> Json {
     let secret = |s: &Option<Secret>| s.as_ref().map(|s| s.expose().to_owned());
     let fields = [
@@ -233,24 +293,32 @@ pub(crate) fn site_arguments(input: &SiteInput) -> Json {
         ("external_secret_name", json!(input.external_secret_name)),
         (
             "quay",
-            json!(input.quay.as_ref().map(|q| json!({"replicas": q.replicas}))),
-        ),
-        (
-            "mirror",
             json!(
                 input
-                    .mirror
+                    .quay
                     .as_ref()
-                    .map(|m| json!({"enabled": m.enabled, "replicas": m.replicas}))
+                    .map(|q| with_pod_arguments(json!({"replicas": q.replicas}), q.pods()))
             ),
         ),
         (
+            "mirror",
+            json!(input.mirror.as_ref().map(|m| with_pod_arguments(
+                json!({"enabled": m.enabled, "replicas": m.replicas}),
+                m.pods()
+            ))),
+        ),
+        (
             "clair",
-            json!(input.clair.as_ref().map(|c| json!([{
-                "enabled": c.enabled,
-                "replicas": c.replicas,
-                "database_uri": secret(&c.database_uri),
-            }]))),
+            json!(input.clair.as_ref().map(|c| json!([with_pod_arguments(
+                json!({
+                    "enabled": c.enabled,
+                    "replicas": c.replicas,
+                    "database_uri": secret(&c.database_uri),
+                    "volume_size": c.volume_size,
+                    "storage_class_name": c.storage_class_name,
+                }),
+                c.pods()
+            )]))),
         ),
         (
             "route",

@@ -163,17 +163,19 @@ pub fn write_certificates(dir: &Workdir) -> Result<(), String> {
 
 mod row;
 mod table;
+mod table_site;
 
 pub use row::{BLOCK, BadInput, For};
 
-pub use table::BAD_INPUTS;
+/// Every bad input: the config rows, then the site rows.
+pub fn bad_inputs() -> impl Iterator<Item = &'static BadInput> {
+    table::CONFIG_ROWS.iter().chain(table_site::SITE_ROWS)
+}
 
 /// The site rows that apply to the site type `kind` ([`For::Resource`] or
 /// [`For::Manifests`]): its own and [`For::Both`].
 pub fn bad_inputs_for(kind: For) -> impl Iterator<Item = &'static BadInput> {
-    BAD_INPUTS
-        .iter()
-        .filter(move |bad| bad.applies_to == For::Both || bad.applies_to == kind)
+    bad_inputs().filter(move |bad| bad.applies_to == For::Both || bad.applies_to == kind)
 }
 
 /// The block a site is written as.
@@ -246,7 +248,7 @@ pub fn markdown() -> String {
     let mut page = String::from(
         "---\npage_title: \"Bad inputs refused at plan\"\nsubcategory: \"Guides\"\ndescription: |-\n  \
          Every configuration the provider refuses before writing to any cluster.\n---\n\n\
-         <!-- Generated from harness/src/conformance/bad_inputs/table.rs; do not edit. \
+         <!-- Generated from harness/src/conformance/bad_inputs/table.rs and table_site.rs; do not edit. \
          Regenerate with: UPDATE_GOLDEN=1 cargo test -p georep-harness --lib bad_inputs -->\n\n\
          # Bad inputs refused at plan\n\n\
          Every row is a configuration wrong in one way. `terraform plan` refuses it with the \
@@ -263,7 +265,7 @@ pub fn markdown() -> String {
          | Scenario | Block | Attribute | Error | The detail names |\n\
          | --- | --- | --- | --- | --- |\n",
     );
-    for bad in BAD_INPUTS {
+    for bad in bad_inputs() {
         let block = match bad.applies_to {
             For::Config => "`data \"quay_georep_config\"`",
             For::Both => "`resource \"quay_georep_site\"`, `data \"quay_georep_site_manifests\"`",
@@ -306,7 +308,7 @@ mod tests {
 
     #[test]
     fn names_are_unique_and_fit_a_scenario_id() {
-        let mut names: Vec<&str> = BAD_INPUTS.iter().map(|b| b.name).collect();
+        let mut names: Vec<&str> = bad_inputs().map(|b| b.name).collect();
         assert!(names.iter().all(|n| {
             n.chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
@@ -319,7 +321,7 @@ mod tests {
 
     #[test]
     fn every_row_fits_the_configuration_it_breaks() {
-        for bad in BAD_INPUTS {
+        for bad in bad_inputs() {
             let hcl = configuration(bad, SiteBlock::for_row(bad), "cf-ns", &|l| {
                 kubeconfig_path(l)
             })

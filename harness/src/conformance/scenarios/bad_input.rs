@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::Api;
 
 use crate::conformance::Capability;
-use crate::conformance::bad_inputs::{self, BAD_INPUTS, BadInput, For, SiteBlock};
+use crate::conformance::bad_inputs::{self, BadInput, For, SiteBlock, bad_inputs};
 use crate::conformance::context::Context;
 use crate::conformance::failure::Failure;
 use crate::conformance::scenario::Scenario;
@@ -18,8 +18,7 @@ use crate::terraform::{Diagnostic, PlanExit};
 /// One scenario per bad input.
 #[must_use]
 pub fn scenarios() -> Vec<Scenario> {
-    BAD_INPUTS
-        .iter()
+    bad_inputs()
         .map(|bad| {
             let what = match bad.applies_to {
                 For::Config => "the shared config",

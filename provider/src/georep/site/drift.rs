@@ -3,9 +3,11 @@
 //! The site resource's Read compares the live object with [`Site::manifests`] so that a
 //! `kubectl edit` shows in the next plan. Only the fields this provider sets are compared:
 //! `spec.configBundleSecret`, and for every component kind its `managed` flag,
-//! `overrides.replicas` and `overrides.env` (as a name → value map, so order does not matter).
-//! Fields someone else sets (other overrides, `secretRef`) are not ours and not reported. Pure
-//! comparison of JSON values.
+//! `overrides.replicas`, `overrides.env` (as a name → value map, so order does not matter) and
+//! the pod overrides the site sets ([`super::pods::POD_OVERRIDE_FIELDS`]: resources, affinity,
+//! labels, annotations, Clair's volume), compared as JSON values. Fields someone else sets
+//! (other overrides such as `securityContext`, `secretRef`) are not ours and not reported.
+//! Pure comparison of JSON values.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,6 +15,7 @@ use std::fmt;
 use serde_json::Value;
 
 use super::model::Site;
+use super::pods::POD_OVERRIDE_FIELDS;
 
 /// One difference between the rendered and the live spec.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +89,13 @@ impl Site {
                 &expected["overrides"]["replicas"],
                 &live["overrides"]["replicas"],
             );
+            for field in POD_OVERRIDE_FIELDS {
+                compare(
+                    format!("{path}.overrides.{field}"),
+                    &expected["overrides"][field],
+                    &live["overrides"][field],
+                );
+            }
             let (expected_env, live_env) = (
                 env_map(&expected["overrides"]["env"]),
                 env_map(&live["overrides"]["env"]),

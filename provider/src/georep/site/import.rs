@@ -22,6 +22,7 @@ use base64::Engine as _;
 use serde_json::Value as Json;
 
 use super::input::{ClairInput, MirrorInput, QuayInput, RouteInput, SiteInput, TlsInput};
+use super::pods::PodAttributes;
 use super::render::PREFERENCE_ENV;
 use super::status::RegistryStatus;
 use super::validate::{
@@ -90,14 +91,23 @@ pub fn import_site(
         .unwrap_or(i64::from(DEFAULT_QUAY_REPLICAS));
     let mirror_enabled = managed("mirror").unwrap_or(true);
     let mirror_replicas = replicas("mirror", DEFAULT_MIRROR_REPLICAS);
+    let pods = |kind: &str| pod_attributes(&status, kind);
     let clair = if managed("clair").unwrap_or(false) {
         let database_uri = decoded(bundle, "clair-config.yaml")
             .and_then(|yaml| serde_saphyr::from_str::<Json>(&yaml).ok())
             .and_then(|c| c["indexer"]["connstring"].as_str().map(Secret::new));
+        let pods = pods("clair");
         ClairInput {
             database_uri,
             replicas: replicas("clair", DEFAULT_CLAIR_REPLICAS),
             enabled: Some(true),
+            requests: pods.requests,
+            limits: pods.limits,
+            affinity: pods.affinity,
+            labels: pods.labels,
+            annotations: pods.annotations,
+            volume_size: pods.volume_size,
+            storage_class_name: pods.storage_class_name,
         }
     } else {
         ClairInput {
@@ -126,13 +136,8 @@ pub fn import_site(
         config_yaml: Some(Secret::new(config_yaml)),
         location: Some(location),
         env: (!env.is_empty()).then_some(env.into()),
-        quay: Some(QuayInput {
-            replicas: Some(quay_replicas),
-        }),
-        mirror: (!mirror_enabled || mirror_replicas.is_some()).then(|| MirrorInput {
-            enabled: (!mirror_enabled).then_some(false),
-            replicas: mirror_replicas,
-        }),
+        quay: Some(quay_input(quay_replicas, pods("quay"))),
+        mirror: mirror_input(mirror_enabled, mirror_replicas, pods("mirror")),
         clair: Some(clair),
         route: (managed("route") == Some(false)).then_some(RouteInput {
             managed: Some(false),
@@ -140,6 +145,39 @@ pub fn import_site(
         tls,
         monitoring: (managed("monitoring") == Some(true)).then_some(true),
         ..SiteInput::default()
+    })
+}
+
+/// The pod overrides of component `kind` as attributes (none when it has none).
+fn pod_attributes(status: &RegistryStatus, kind: &str) -> PodAttributes {
+    status
+        .component(kind)
+        .map(|c| PodAttributes::read(&c.overrides))
+        .unwrap_or_default()
+}
+
+fn quay_input(replicas: i64, pods: PodAttributes) -> QuayInput {
+    QuayInput {
+        replicas: Some(replicas),
+        requests: pods.requests,
+        limits: pods.limits,
+        affinity: pods.affinity,
+        labels: pods.labels,
+        annotations: pods.annotations,
+    }
+}
+
+/// The `mirror` block, when anything in it differs from the defaults.
+fn mirror_input(enabled: bool, replicas: Option<i64>, pods: PodAttributes) -> Option<MirrorInput> {
+    let any_pods = pods != PodAttributes::default();
+    (!enabled || replicas.is_some() || any_pods).then(|| MirrorInput {
+        enabled: (!enabled).then_some(false),
+        replicas,
+        requests: pods.requests,
+        limits: pods.limits,
+        affinity: pods.affinity,
+        labels: pods.labels,
+        annotations: pods.annotations,
     })
 }
 

@@ -65,6 +65,16 @@ pub struct SiteInput {
 pub struct QuayInput {
     /// `replicas`: Quay pods on this site. Default 2.
     pub replicas: Option<i64>,
+    /// `requests`: resource requests of each pod (`cpu`, `memory`, ...), Kubernetes quantities.
+    pub requests: Option<BTreeMap<String, String>>,
+    /// `limits`: resource limits of each pod.
+    pub limits: Option<BTreeMap<String, String>>,
+    /// `affinity`: a Kubernetes Affinity, as JSON.
+    pub affinity: Option<String>,
+    /// `labels`: extra labels of the component's Deployments and pods.
+    pub labels: Option<BTreeMap<String, String>>,
+    /// `annotations`: extra annotations of the component's Deployments and pods.
+    pub annotations: Option<BTreeMap<String, String>>,
 }
 
 /// The `mirror` block.
@@ -75,6 +85,16 @@ pub struct MirrorInput {
     pub enabled: Option<bool>,
     /// `replicas`: mirror pods. Default 1.
     pub replicas: Option<i64>,
+    /// `requests`: resource requests of each pod (`cpu`, `memory`, ...), Kubernetes quantities.
+    pub requests: Option<BTreeMap<String, String>>,
+    /// `limits`: resource limits of each pod.
+    pub limits: Option<BTreeMap<String, String>>,
+    /// `affinity`: a Kubernetes Affinity, as JSON.
+    pub affinity: Option<String>,
+    /// `labels`: extra labels of the component's Deployments and pods.
+    pub labels: Option<BTreeMap<String, String>>,
+    /// `annotations`: extra annotations of the component's Deployments and pods.
+    pub annotations: Option<BTreeMap<String, String>>,
 }
 
 /// The `clair` block.
@@ -88,6 +108,20 @@ pub struct ClairInput {
     pub replicas: Option<i64>,
     /// `database_uri` (sensitive): the Clair database every site shares; required when enabled.
     pub database_uri: Option<Secret>,
+    /// `requests`: resource requests of each pod (`cpu`, `memory`, ...), Kubernetes quantities.
+    pub requests: Option<BTreeMap<String, String>>,
+    /// `limits`: resource limits of each pod.
+    pub limits: Option<BTreeMap<String, String>>,
+    /// `affinity`: a Kubernetes Affinity, as JSON.
+    pub affinity: Option<String>,
+    /// `labels`: extra labels of the component's Deployments and pods.
+    pub labels: Option<BTreeMap<String, String>>,
+    /// `annotations`: extra annotations of the component's Deployments and pods.
+    pub annotations: Option<BTreeMap<String, String>>,
+    /// `volume_size`: the size of Clair's indexer volume, a Kubernetes quantity.
+    pub volume_size: Option<String>,
+    /// `storage_class_name`: the StorageClass of Clair's indexer volume.
+    pub storage_class_name: Option<String>,
 }
 
 /// The `route` block.
@@ -106,4 +140,43 @@ pub struct TlsInput {
     pub certificate: Option<String>,
     /// `private_key` (sensitive): the certificate's PEM private key.
     pub private_key: Option<Secret>,
+}
+
+/// The override attributes of a `quay`, `mirror` or `clair` block, borrowed.
+macro_rules! pods_of {
+    ($block:expr) => {
+        super::pods::PodsInput {
+            requests: $block.requests.as_ref(),
+            limits: $block.limits.as_ref(),
+            affinity: $block.affinity.as_deref(),
+            labels: $block.labels.as_ref(),
+            annotations: $block.annotations.as_ref(),
+            ..super::pods::PodsInput::default()
+        }
+    };
+}
+
+impl QuayInput {
+    /// Its override attributes.
+    pub fn pods(&self) -> super::pods::PodsInput<'_> {
+        pods_of!(self)
+    }
+}
+
+impl MirrorInput {
+    /// Its override attributes.
+    pub fn pods(&self) -> super::pods::PodsInput<'_> {
+        pods_of!(self)
+    }
+}
+
+impl ClairInput {
+    /// Its override attributes, with the indexer volume's.
+    pub fn pods(&self) -> super::pods::PodsInput<'_> {
+        super::pods::PodsInput {
+            volume_size: self.volume_size.as_deref(),
+            storage_class_name: self.storage_class_name.as_deref(),
+            ..pods_of!(self)
+        }
+    }
 }

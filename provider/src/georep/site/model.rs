@@ -6,6 +6,7 @@
 //! `SERVER_HOSTNAME`, and `env` never sets the storage preference. Fields are private to the
 //! `site` module so no other code can build an unchecked site. Nothing here does I/O.
 
+use super::pods::ComponentPods;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -107,6 +108,8 @@ pub struct Site {
     pub(super) quay_replicas: Replicas,
     pub(super) mirror: Workers,
     pub(super) clair: ClairSetup,
+    /// The pod overrides of `quay`, `mirror` and `clair` (empty for a disabled component).
+    pub(super) pods: ComponentPods,
     pub(super) route_managed: bool,
     pub(super) tls: Option<TlsPair>,
     pub(super) monitoring: bool,
@@ -180,6 +183,11 @@ impl Site {
     /// Whether the operator manages monitoring.
     pub fn monitoring(&self) -> bool {
         self.monitoring
+    }
+
+    /// The pod overrides of `quay`, `mirror` and `clair`.
+    pub fn pods(&self) -> &ComponentPods {
+        &self.pods
     }
 
     /// The user's extra env for `quay`, by name.

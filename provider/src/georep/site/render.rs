@@ -27,6 +27,7 @@
 use serde_json::{Value, json};
 
 use super::model::{ClairSetup, SecretMode, Site, Workers};
+use super::pods::PodOverrides;
 use crate::georep::yaml::to_yaml;
 
 /// The `QuayRegistry` API version.
@@ -210,23 +211,36 @@ impl Site {
         let managed = |kind: &str, overrides: Value| json!({ "kind": kind, "managed": true, "overrides": overrides });
         let unmanaged = |kind: &str| json!({ "kind": kind, "managed": false });
         let plain = |kind: &str, is_managed: bool| json!({ "kind": kind, "managed": is_managed });
+        let with_pods = |mut overrides: Value, pods: &PodOverrides| {
+            if let Value::Object(map) = &mut overrides {
+                pods.render_into(map);
+            }
+            overrides
+        };
         vec![
             managed(
                 "quay",
-                json!({ "replicas": self.quay_replicas.get(), "env": quay_env }),
+                with_pods(
+                    json!({ "replicas": self.quay_replicas.get(), "env": quay_env }),
+                    &self.pods.quay,
+                ),
             ),
             match self.mirror {
                 Workers::Disabled => unmanaged("mirror"),
                 Workers::Enabled { replicas } => managed(
                     "mirror",
-                    json!({ "replicas": replicas.get(), "env": [preference] }),
+                    with_pods(
+                        json!({ "replicas": replicas.get(), "env": [preference] }),
+                        &self.pods.mirror,
+                    ),
                 ),
             },
             match &self.clair {
                 ClairSetup::Disabled => unmanaged("clair"),
-                ClairSetup::Managed { replicas, .. } => {
-                    managed("clair", json!({ "replicas": replicas.get() }))
-                }
+                ClairSetup::Managed { replicas, .. } => managed(
+                    "clair",
+                    with_pods(json!({ "replicas": replicas.get() }), &self.pods.clair),
+                ),
             },
             unmanaged("clairpostgres"),
             unmanaged("postgres"),

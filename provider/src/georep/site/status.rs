@@ -99,6 +99,9 @@ pub struct ComponentSpec {
     /// `overrides.env` as name and value, in spec order (entries without a string value are
     /// left out).
     pub env: Vec<(String, String)>,
+    /// `overrides` as it is (`null` when absent), for the pod overrides
+    /// ([`super::pods::PodAttributes::read`]).
+    pub overrides: Json,
 }
 
 impl ComponentSpec {
@@ -120,6 +123,7 @@ impl ComponentSpec {
             managed: value["managed"].as_bool(),
             replicas: overrides["replicas"].as_i64(),
             env,
+            overrides: overrides.clone(),
         }
     }
 }

@@ -951,19 +951,31 @@ fn canonical_input() -> impl Strategy<Value = SiteInput> {
             Just(None),
             Just(Some(MirrorInput {
                 enabled: Some(false),
-                replicas: None
+                ..MirrorInput::default()
             })),
             not(i64::from(DEFAULT_MIRROR_REPLICAS)).prop_map(|r| Some(MirrorInput {
-                enabled: None,
-                replicas: Some(r)
+                replicas: Some(r),
+                ..MirrorInput::default()
             })),
+            prop::collection::btree_map("[a-z]{1,6}", "[a-z0-9]{0,6}", 1..3).prop_map(|labels| {
+                Some(MirrorInput {
+                    labels: Some(labels),
+                    ..MirrorInput::default()
+                })
+            }),
         ],
         prop::option::of(prop::option::of(not(i64::from(DEFAULT_CLAIR_REPLICAS)))),
         (0_u8..3, any::<bool>()),
         prop::collection::btree_map("[A-Z][A-Z0-9_]{0,8}", "[a-z0-9 ]{0,8}", 0..3),
+        (
+            prop::option::of("[1-9][0-9]{0,2}m"),
+            any::<bool>(),
+            prop::option::of("[1-9][0-9]?Gi"),
+        ),
     )
         .prop_map(
-            |(location, name, quay, mirror, clair, (tls, monitoring), env)| {
+            |(location, name, quay, mirror, clair, (tls, monitoring), env, pods)| {
+                let (cpu, anti_affinity, clair_volume) = pods;
                 let (certificate, private_key) = import_tls();
                 let tls_input = TlsInput {
                     certificate: Some(certificate.clone()),
@@ -977,6 +989,10 @@ fn canonical_input() -> impl Strategy<Value = SiteInput> {
                     location: Some(location.to_owned()),
                     quay: Some(QuayInput {
                         replicas: Some(quay),
+                        requests: cpu
+                            .map(|cpu| std::collections::BTreeMap::from([("cpu".to_owned(), cpu)])),
+                        affinity: anti_affinity.then(|| ANTI_AFFINITY.to_owned()),
+                        ..QuayInput::default()
                     }),
                     mirror,
                     clair: Some(match clair {
@@ -984,6 +1000,8 @@ fn canonical_input() -> impl Strategy<Value = SiteInput> {
                             database_uri: Some(Secret::new(CLAIR_DB)),
                             replicas,
                             enabled: Some(true),
+                            volume_size: clair_volume,
+                            ..ClairInput::default()
                         },
                         None => ClairInput {
                             enabled: Some(false),
@@ -1003,6 +1021,9 @@ fn canonical_input() -> impl Strategy<Value = SiteInput> {
             },
         )
 }
+
+/// A pod anti-affinity as `jsonencode` writes it (keys sorted, no spaces).
+const ANTI_AFFINITY: &str = r#"{"podAntiAffinity":{"preferredDuringSchedulingIgnoredDuringExecution":[{"podAffinityTerm":{"topologyKey":"kubernetes.io/hostname"},"weight":100}]}}"#;
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
@@ -1035,7 +1056,8 @@ fn an_import_says_the_quay_replicas_and_whether_clair_runs_even_at_their_default
     assert_eq!(
         imported.quay,
         Some(QuayInput {
-            replicas: Some(i64::from(DEFAULT_QUAY_REPLICAS))
+            replicas: Some(i64::from(DEFAULT_QUAY_REPLICAS)),
+            ..QuayInput::default()
         })
     );
     let clair = imported.clair.expect("clair is always said");

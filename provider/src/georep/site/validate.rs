@@ -40,10 +40,11 @@ use std::collections::BTreeMap;
 
 use super::files;
 use super::hosts;
-use super::input::{ClairInput, MirrorInput, SiteInput};
+use super::input::{ClairInput, MirrorInput, QuayInput, SiteInput};
 use super::model::{ClairSetup, MAX_REPLICAS, Replicas, SecretMode, Site, Workers};
 use super::name::{self, ObjectName};
 use super::overrides;
+use super::pods::{self, ComponentPods, PodsInput};
 use super::render::PREFERENCE_ENV;
 use super::shared_config::SharedConfig;
 use crate::georep::config::db_uri::DbUri;
@@ -95,6 +96,7 @@ pub fn validate_site(
     );
     let mirror = v.mirror(input.mirror.as_ref());
     let clair = v.clair(input.clair.as_ref(), config.as_ref());
+    let pods = v.pods(input, mirror.as_ref(), clair.as_ref());
     let route_managed = input.route.as_ref().and_then(|r| r.managed).unwrap_or(true);
     let tls = v.tls(input.tls.as_ref(), config.as_ref(), route_managed);
     let pair = tls.as_ref().ok().and_then(Option::as_ref);
@@ -116,6 +118,7 @@ pub fn validate_site(
         quay_replicas,
         mirror,
         clair,
+        pods,
         tls,
         secret_mode,
     ) {
@@ -128,6 +131,7 @@ pub fn validate_site(
             Some(quay_replicas),
             Some(mirror),
             Some(clair),
+            Some(pods),
             Ok(tls),
             Some(secret_mode),
         ) if !has_errors => {
@@ -142,6 +146,7 @@ pub fn validate_site(
                 quay_replicas,
                 mirror,
                 clair,
+                pods,
                 route_managed,
                 tls,
                 monitoring: input.monitoring.unwrap_or(false),
@@ -211,6 +216,60 @@ impl Validator {
             )
         });
         (namespace, name)
+    }
+
+    /// The pod overrides of `quay`, `mirror` and `clair` (`pods.rs`); a component whose own
+    /// block failed counts as managed when its input says so.
+    fn pods(
+        &mut self,
+        input: &SiteInput,
+        mirror: Option<&Workers>,
+        clair: Option<&ClairSetup>,
+    ) -> Option<ComponentPods> {
+        let mirror_managed = mirror.map_or_else(
+            || {
+                input
+                    .mirror
+                    .as_ref()
+                    .and_then(|m| m.enabled)
+                    .unwrap_or(true)
+            },
+            |m| matches!(m, Workers::Enabled { .. }),
+        );
+        let clair_managed = clair.map_or_else(
+            || input.clair.as_ref().and_then(|c| c.enabled).unwrap_or(true),
+            |c| matches!(c, ClairSetup::Managed { .. }),
+        );
+        let mut check =
+            |block: &'static str, given: Option<PodsInput<'_>>, managed: bool, volumes| {
+                let (overrides, issues) =
+                    pods::check(block, given.unwrap_or_default(), managed, volumes);
+                self.issues.extend(issues);
+                overrides
+            };
+        let quay = check(
+            "quay",
+            input.quay.as_ref().map(QuayInput::pods),
+            true,
+            false,
+        );
+        let mirror = check(
+            "mirror",
+            input.mirror.as_ref().map(MirrorInput::pods),
+            mirror_managed,
+            false,
+        );
+        let clair = check(
+            "clair",
+            input.clair.as_ref().map(ClairInput::pods),
+            clair_managed,
+            true,
+        );
+        Some(ComponentPods {
+            quay: quay?,
+            mirror: mirror?,
+            clair: clair?,
+        })
     }
 
     fn error(&mut self, path: FieldPath, summary: &str, detail: impl Into<String>) {
