@@ -49,6 +49,7 @@ mod georep_upgrade;
 mod install;
 mod kubernetes_flavour;
 mod no_secrets;
+mod pod_overrides;
 mod site_inputs;
 mod site_manifests;
 mod site_resource;

@@ -1,0 +1,183 @@
+//! Component overrides beyond replicas through the real Terraform CLI on the local backend: a
+//! site whose `quay` block sets requests, limits, an anti-affinity, labels and annotations, and
+//! whose `mirror` block sets labels. The operator model applies them to the Deployments as the
+//! operator's middleware does; a second plan is empty; an override changed on the live
+//! QuayRegistry (as `kubectl edit` would) is reported as drift and the next apply puts it back.
+
+use std::path::Path;
+
+use georep_harness::local::{LocalEnv, LocalOptions};
+use georep_harness::quay::quay_registry_resource;
+use georep_harness::terraform::{PlanExit, TerraformBinary};
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::Api;
+use kube::api::{DynamicObject, Patch, PatchParams};
+use serde_json::json;
+
+use super::{for_each_terraform, workdir};
+
+const NAMESPACE: &str = "quay-enterprise";
+
+const SITE: &str = r#"
+resource "quay_georep_site" "us_east" {
+  cluster     = "us_east"
+  namespace   = "quay-enterprise"
+  config_yaml = data.quay_georep_config.shared.config_yaml
+  location    = "us_east"
+  quay {
+    replicas = 1
+    requests = { cpu = "500m", memory = "1Gi" }
+    limits   = { memory = "2Gi" }
+    affinity = jsonencode({
+      podAntiAffinity = {
+        preferredDuringSchedulingIgnoredDuringExecution = [{
+          weight          = 100
+          podAffinityTerm = { topologyKey = "kubernetes.io/hostname" }
+        }]
+      }
+    })
+    labels      = { team = "registry" }
+    annotations = { "example.com/owner" = "platform" }
+  }
+  mirror {
+    labels = { team = "registry" }
+  }
+  clair {
+    enabled = false
+  }
+}
+"#;
+
+fn main_tf() -> String {
+    format!(
+        r#"
+terraform {{
+  required_providers {{
+    quay = {{ source = "quay-georep/quay" }}
+  }}
+}}
+
+provider "quay" {{
+  cluster "us_east" {{ kubeconfig_path = var.kubeconfig_paths["us_east"] }}
+}}
+
+data "quay_georep_config" "shared" {{
+  server_hostname     = var.server_hostname
+  secret_key          = var.secret_key
+  database_secret_key = var.database_secret_key
+  database {{
+    uri = var.database_uri
+  }}
+  redis {{
+    host     = var.redis.host
+    port     = var.redis.port
+    password = var.redis.password
+  }}
+  storage "us_east" {{
+    driver     = "radosgw"
+    hostname   = var.storage["us_east"].hostname
+    port       = var.storage["us_east"].port
+    is_secure  = false
+    bucket     = var.storage["us_east"].bucket
+    access_key = var.storage["us_east"].access_key
+    secret_key = var.storage["us_east"].secret_key
+    region     = var.storage["us_east"].region
+  }}
+}}
+{SITE}"#
+    )
+}
+
+#[test]
+fn pod_overrides_reach_the_deployments_and_a_live_edit_is_drift() {
+    for_each_terraform(|tf: &TerraformBinary| {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        let state = tempfile::tempdir().unwrap();
+        let mut options = LocalOptions::new(state.path());
+        options.sites = vec!["us-east".to_owned()];
+        let env = runtime.block_on(LocalEnv::start(&options)).unwrap();
+        let dir = workdir(tf, "pod_overrides");
+        let variables = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../examples/three-sites/variables.tf"
+        ));
+        dir.write_file("variables.tf", &std::fs::read_to_string(variables).unwrap())
+            .unwrap();
+        env.write_tfvars(&dir.path().join("terraform.tfvars.json"))
+            .unwrap();
+        dir.write_main_tf(&main_tf()).unwrap();
+
+        let applied = dir.apply().unwrap();
+        assert!(applied.succeeded(), "{:#?}", applied.events);
+        let client = runtime.block_on(env.sites()[0].cluster.client()).unwrap();
+        let deployment = |name: &str| {
+            let found = runtime
+                .block_on(Api::<Deployment>::namespaced(client.clone(), NAMESPACE).get(name))
+                .unwrap();
+            serde_json::to_value(found).unwrap()
+        };
+        let quay = deployment("registry-quay-app");
+        let pod = &quay["spec"]["template"];
+        assert_eq!(
+            pod["spec"]["containers"][0]["resources"],
+            json!({"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}})
+        );
+        assert_eq!(
+            pod["spec"]["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+                [0]["weight"],
+            100
+        );
+        assert_eq!(pod["metadata"]["labels"]["team"], "registry");
+        assert_eq!(
+            pod["metadata"]["annotations"]["example.com/owner"],
+            "platform"
+        );
+        let mirror = deployment("registry-quay-mirror");
+        assert_eq!(
+            mirror["spec"]["template"]["metadata"]["labels"]["team"],
+            "registry"
+        );
+        assert!(
+            mirror["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"].is_null(),
+            "the quay block's limits stay on quay: {mirror:#}"
+        );
+
+        let replan = dir.plan().unwrap();
+        assert_eq!(replan.exit, PlanExit::NoChanges, "{:#?}", replan.events);
+
+        // Someone edits the live registry: the quay component's labels change.
+        let registries: Api<DynamicObject> =
+            Api::namespaced_with(client.clone(), NAMESPACE, &quay_registry_resource());
+        let live = runtime.block_on(registries.get("registry")).unwrap();
+        let mut components = live.data["spec"]["components"].clone();
+        for component in components.as_array_mut().unwrap() {
+            if component["kind"] == "quay" {
+                component["overrides"]["labels"] = json!({"team": "someone-else"});
+            }
+        }
+        runtime
+            .block_on(registries.patch(
+                "registry",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"spec": {"components": components}})),
+            ))
+            .unwrap();
+        let drifted = dir.plan().unwrap();
+        assert_eq!(drifted.exit, PlanExit::Changes, "{:#?}", drifted.events);
+        let reapplied = dir.apply().unwrap();
+        assert!(reapplied.succeeded(), "{:#?}", reapplied.events);
+        let live = runtime.block_on(registries.get("registry")).unwrap();
+        let quay_component = live.data["spec"]["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["kind"] == "quay")
+            .cloned()
+            .unwrap();
+        assert_eq!(
+            quay_component["overrides"]["labels"],
+            json!({"team": "registry"})
+        );
+        runtime.block_on(env.stop()).unwrap();
+    });
+}
