@@ -45,6 +45,19 @@ resource "quay_georep_site" "site" {
 
   quay {
     replicas = 2
+    # Pod settings the QuayRegistry CRD lets a component override (resources need operator
+    # 3.11 or later); a field Kubernetes would drop or refuse is refused at plan.
+    requests = { cpu = "2", memory = "8Gi" }
+    limits   = { memory = "16Gi" }
+    affinity = jsonencode({
+      podAntiAffinity = {
+        preferredDuringSchedulingIgnoredDuringExecution = [{
+          weight          = 100
+          podAffinityTerm = { topologyKey = "kubernetes.io/hostname" }
+        }]
+      }
+    })
+    labels = { team = "registry" }
   }
 
   mirror {
