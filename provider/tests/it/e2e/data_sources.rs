@@ -14,27 +14,17 @@
 //! The plain-Kubernetes case of the site data source (an Ingress's load balancer address) is in
 //! `kubernetes_flavour.rs`.
 
-use std::path::Path;
-
-use georep_harness::local::{LocalEnv, LocalOptions};
 use georep_harness::sim::Flavour;
 use georep_harness::terraform::{PlanExit, Severity, TerraformBinary};
 use kube::Api;
 use kube::api::{Patch, PatchParams};
 use serde_json::json;
 
+use super::local_backend::{LocalRun, shared_config_tf};
 use super::{assert_diagnostic, for_each_terraform, workdir};
 
 const NAMESPACE: &str = "quay-enterprise";
 const HOSTNAME: &str = "quay.global.example.test";
-
-fn variables_tf() -> String {
-    let path = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../examples/three-sites/variables.tf"
-    ));
-    std::fs::read_to_string(path).unwrap()
-}
 
 /// A site resource on `location` (whose cluster key is the location).
 fn site(location: &str) -> String {
@@ -55,51 +45,7 @@ resource "quay_georep_site" "{location}" {{
 
 /// The provider and shared config of locations `us_east` and `eu_west`, then `body`.
 fn main_tf(body: &str) -> String {
-    let storage = |location: &str| {
-        format!(
-            r#"
-  storage "{location}" {{
-    driver     = "radosgw"
-    hostname   = var.storage["{location}"].hostname
-    port       = var.storage["{location}"].port
-    is_secure  = false
-    bucket     = var.storage["{location}"].bucket
-    access_key = var.storage["{location}"].access_key
-    secret_key = var.storage["{location}"].secret_key
-    region     = var.storage["{location}"].region
-  }}"#
-        )
-    };
-    format!(
-        r#"
-terraform {{
-  required_providers {{
-    quay = {{ source = "quay-georep/quay" }}
-  }}
-}}
-
-provider "quay" {{
-  cluster "us_east" {{ kubeconfig_path = var.kubeconfig_paths["us_east"] }}
-  cluster "eu_west" {{ kubeconfig_path = var.kubeconfig_paths["eu_west"] }}
-}}
-
-data "quay_georep_config" "shared" {{
-  server_hostname     = var.server_hostname
-  secret_key          = var.secret_key
-  database_secret_key = var.database_secret_key
-  database {{
-    uri = var.database_uri
-  }}
-  redis {{
-    host     = var.redis.host
-    port     = var.redis.port
-    password = var.redis.password
-  }}{}{}
-}}
-{body}"#,
-        storage("us_east"),
-        storage("eu_west")
-    )
+    format!("{}{body}", shared_config_tf(&["us_east", "eu_west"], ""))
 }
 
 const READ_US_EAST: &str = r#"
@@ -141,16 +87,9 @@ output "data" {
 #[test]
 fn the_site_data_source_reads_a_live_site_and_operators_on_two_versions_are_refused_or_warned() {
     for_each_terraform(|tf: &TerraformBinary| {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let state = tempfile::tempdir().unwrap();
-        let mut options = LocalOptions::new(state.path());
-        options.sites = vec!["us-east".to_owned(), "eu-west".to_owned()];
-        options.flavour = Flavour::Openshift;
-        let env = runtime.block_on(LocalEnv::start(&options)).unwrap();
-        let dir = workdir(tf, "data_source_site");
-        dir.write_file("variables.tf", &variables_tf()).unwrap();
-        env.write_tfvars(&dir.path().join("terraform.tfvars.json"))
-            .unwrap();
+        let local = LocalRun::start(&["us-east", "eu-west"], Flavour::Openshift);
+        let (runtime, env) = (&local.runtime, &local.env);
+        let dir = local.workdir(tf, "data_source_site");
 
         dir.write_main_tf(&main_tf(&format!("{}{READ_US_EAST}", site("us_east"))))
             .unwrap();
@@ -263,7 +202,7 @@ fn the_site_data_source_reads_a_live_site_and_operators_on_two_versions_are_refu
         let destroyed = dir.destroy().unwrap();
         assert!(destroyed.succeeded(), "{:#?}", destroyed.events);
         assert_eq!(env.ledger().violations(), []);
-        runtime.block_on(env.stop()).unwrap();
+        local.stop();
     });
 }
 

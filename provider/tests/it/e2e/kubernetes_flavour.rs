@@ -9,9 +9,6 @@
 //! has a load balancer address, the site resource and `data "quay_georep_site"` give it as the
 //! global load balancer's target, and no per-site host (that needs an OpenShift router).
 
-use std::path::Path;
-
-use georep_harness::local::{LocalEnv, LocalOptions};
 use georep_harness::quay::{api_resource, quay_registry_resource};
 use georep_harness::sim::Flavour;
 use georep_harness::terraform::PlanExit;
@@ -19,7 +16,8 @@ use kube::Api;
 use kube::api::DynamicObject;
 use serde_json::Value;
 
-use super::{for_each_terraform, workdir};
+use super::for_each_terraform;
+use super::local_backend::{LocalRun, shared_config_tf};
 
 const NAMESPACE: &str = "quay-enterprise";
 const HOSTNAME: &str = "quay.global.example.test";
@@ -50,52 +48,10 @@ output "read_route_host" {
 }
 "#;
 
-fn variables_tf() -> String {
-    let path = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../examples/three-sites/variables.tf"
-    ));
-    std::fs::read_to_string(path).unwrap()
-}
-
 /// One site on `us_east` with the Route `managed` or not.
 fn main_tf(route_managed: bool) -> String {
     format!(
-        r#"
-terraform {{
-  required_providers {{
-    quay = {{ source = "quay-georep/quay" }}
-  }}
-}}
-
-provider "quay" {{
-  cluster "us_east" {{ kubeconfig_path = var.kubeconfig_paths["us_east"] }}
-}}
-
-data "quay_georep_config" "shared" {{
-  server_hostname     = var.server_hostname
-  secret_key          = var.secret_key
-  database_secret_key = var.database_secret_key
-  database {{
-    uri = var.database_uri
-  }}
-  redis {{
-    host     = var.redis.host
-    port     = var.redis.port
-    password = var.redis.password
-  }}
-  storage "us_east" {{
-    driver     = "radosgw"
-    hostname   = var.storage["us_east"].hostname
-    port       = var.storage["us_east"].port
-    is_secure  = false
-    bucket     = var.storage["us_east"].bucket
-    access_key = var.storage["us_east"].access_key
-    secret_key = var.storage["us_east"].secret_key
-    region     = var.storage["us_east"].region
-  }}
-}}
-
+        r#"{}
 resource "quay_georep_site" "us_east" {{
   cluster     = "us_east"
   namespace   = "{NAMESPACE}"
@@ -124,7 +80,8 @@ output "version" {{
 output "bundle" {{
   value = quay_georep_site.us_east.bundle_secret_name
 }}
-"#
+"#,
+        shared_config_tf(&["us_east"], "")
     )
 }
 
@@ -138,17 +95,10 @@ fn component<'a>(registry: &'a Value, kind: &str) -> &'a Value {
 #[test]
 fn unmanaged_route_site_converges_on_kubernetes_and_a_managed_route_is_refused() {
     for_each_terraform(|tf| {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let state = tempfile::tempdir().unwrap();
-        let mut options = LocalOptions::new(state.path());
-        options.sites = vec!["us-east".to_owned()];
-        options.flavour = Flavour::Kubernetes;
-        let env = runtime.block_on(LocalEnv::start(&options)).unwrap();
+        let local = LocalRun::start(&["us-east"], Flavour::Kubernetes);
+        let (runtime, env) = (&local.runtime, &local.env);
         let site = &env.sites()[0];
-        let dir = workdir(tf, "site_kubernetes_flavour");
-        dir.write_file("variables.tf", &variables_tf()).unwrap();
-        env.write_tfvars(&dir.path().join("terraform.tfvars.json"))
-            .unwrap();
+        let dir = local.workdir(tf, "site_kubernetes_flavour");
         let pair = rcgen::generate_simple_self_signed(vec![HOSTNAME.to_owned()]).unwrap();
         dir.write_file("quay.crt", &pair.cert.pem()).unwrap();
         dir.write_file("quay.key", &pair.signing_key.serialize_pem())
@@ -287,6 +237,6 @@ fn unmanaged_route_site_converges_on_kubernetes_and_a_managed_route_is_refused()
             );
         });
         assert_eq!(env.ledger().violations(), []);
-        runtime.block_on(env.stop()).unwrap();
+        local.stop();
     });
 }

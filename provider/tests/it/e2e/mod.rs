@@ -48,6 +48,7 @@ mod georep_config;
 mod georep_upgrade;
 mod install;
 mod kubernetes_flavour;
+mod local_backend;
 mod no_secrets;
 mod pod_overrides;
 mod site_inputs;

@@ -4,17 +4,16 @@
 //! operator's middleware does; a second plan is empty; an override changed on the live
 //! QuayRegistry (as `kubectl edit` would) is reported as drift and the next apply puts it back.
 
-use std::path::Path;
-
-use georep_harness::local::{LocalEnv, LocalOptions};
 use georep_harness::quay::quay_registry_resource;
+use georep_harness::sim::Flavour;
 use georep_harness::terraform::{PlanExit, TerraformBinary};
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::Api;
 use kube::api::{DynamicObject, Patch, PatchParams};
 use serde_json::json;
 
-use super::{for_each_terraform, workdir};
+use super::for_each_terraform;
+use super::local_backend::{LocalRun, shared_config_tf};
 
 const NAMESPACE: &str = "quay-enterprise";
 
@@ -49,62 +48,15 @@ resource "quay_georep_site" "us_east" {
 "#;
 
 fn main_tf() -> String {
-    format!(
-        r#"
-terraform {{
-  required_providers {{
-    quay = {{ source = "quay-georep/quay" }}
-  }}
-}}
-
-provider "quay" {{
-  cluster "us_east" {{ kubeconfig_path = var.kubeconfig_paths["us_east"] }}
-}}
-
-data "quay_georep_config" "shared" {{
-  server_hostname     = var.server_hostname
-  secret_key          = var.secret_key
-  database_secret_key = var.database_secret_key
-  database {{
-    uri = var.database_uri
-  }}
-  redis {{
-    host     = var.redis.host
-    port     = var.redis.port
-    password = var.redis.password
-  }}
-  storage "us_east" {{
-    driver     = "radosgw"
-    hostname   = var.storage["us_east"].hostname
-    port       = var.storage["us_east"].port
-    is_secure  = false
-    bucket     = var.storage["us_east"].bucket
-    access_key = var.storage["us_east"].access_key
-    secret_key = var.storage["us_east"].secret_key
-    region     = var.storage["us_east"].region
-  }}
-}}
-{SITE}"#
-    )
+    format!("{}{SITE}", shared_config_tf(&["us_east"], ""))
 }
 
 #[test]
 fn pod_overrides_reach_the_deployments_and_a_live_edit_is_drift() {
     for_each_terraform(|tf: &TerraformBinary| {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let state = tempfile::tempdir().unwrap();
-        let mut options = LocalOptions::new(state.path());
-        options.sites = vec!["us-east".to_owned()];
-        let env = runtime.block_on(LocalEnv::start(&options)).unwrap();
-        let dir = workdir(tf, "pod_overrides");
-        let variables = Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../examples/three-sites/variables.tf"
-        ));
-        dir.write_file("variables.tf", &std::fs::read_to_string(variables).unwrap())
-            .unwrap();
-        env.write_tfvars(&dir.path().join("terraform.tfvars.json"))
-            .unwrap();
+        let local = LocalRun::start(&["us-east"], Flavour::Openshift);
+        let (runtime, env) = (&local.runtime, &local.env);
+        let dir = local.workdir(tf, "pod_overrides");
         dir.write_main_tf(&main_tf()).unwrap();
 
         let applied = dir.apply().unwrap();
@@ -178,6 +130,6 @@ fn pod_overrides_reach_the_deployments_and_a_live_edit_is_drift() {
             quay_component["overrides"]["labels"],
             json!({"team": "registry"})
         );
-        runtime.block_on(env.stop()).unwrap();
+        local.stop();
     });
 }

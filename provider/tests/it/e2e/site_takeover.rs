@@ -4,57 +4,24 @@
 //! back into its bounds (the simulated HPA controller does what kube-controller-manager
 //! does). The provider deletes them, so the site's explicit replicas hold.
 
-use std::path::Path;
 use std::time::Duration;
 
-use georep_harness::local::{LocalEnv, LocalOptions};
 use georep_harness::quay::{dynamic_api, quay_registry_resource};
+use georep_harness::sim::Flavour;
 use k8s_openapi::api::apps::v1::Deployment;
 use kube::Api;
 use kube::api::{DynamicObject, PostParams};
 use serde_json::{Value, json};
 
-use super::{for_each_terraform, workdir};
+use super::for_each_terraform;
+use super::local_backend::{LocalRun, shared_config_tf};
 
 const NAMESPACE: &str = "quay-enterprise";
 const DEADLINE: Duration = Duration::from_secs(60);
 
 fn main_tf() -> String {
-    r#"
-terraform {
-  required_providers {
-    quay = { source = "quay-georep/quay" }
-  }
-}
-
-provider "quay" {
-  cluster "us_east" { kubeconfig_path = var.kubeconfig_paths["us_east"] }
-}
-
-data "quay_georep_config" "shared" {
-  server_hostname     = var.server_hostname
-  secret_key          = var.secret_key
-  database_secret_key = var.database_secret_key
-  database {
-    uri = var.database_uri
-  }
-  redis {
-    host     = var.redis.host
-    port     = var.redis.port
-    password = var.redis.password
-  }
-  storage "us_east" {
-    driver     = "radosgw"
-    hostname   = var.storage["us_east"].hostname
-    port       = var.storage["us_east"].port
-    is_secure  = false
-    bucket     = var.storage["us_east"].bucket
-    access_key = var.storage["us_east"].access_key
-    secret_key = var.storage["us_east"].secret_key
-    region     = var.storage["us_east"].region
-  }
-}
-
+    shared_config_tf(&["us_east"], "")
+        + r#"
 resource "quay_georep_site" "us_east" {
   cluster     = "us_east"
   namespace   = "quay-enterprise"
@@ -68,7 +35,6 @@ resource "quay_georep_site" "us_east" {
   }
 }
 "#
-    .to_owned()
 }
 
 /// The registry's components as the operator wants them with a managed HPA: no replicas
@@ -88,21 +54,10 @@ fn with_managed_hpa(registry: &mut Value) {
 #[test]
 fn hpas_the_operator_left_are_removed_when_the_provider_takes_the_site_over() {
     for_each_terraform(|tf| {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let state = tempfile::tempdir().unwrap();
-        let mut options = LocalOptions::new(state.path());
-        options.sites = vec!["us-east".to_owned()];
-        let env = runtime.block_on(LocalEnv::start(&options)).unwrap();
+        let local = LocalRun::start(&["us-east"], Flavour::Openshift);
+        let (runtime, env) = (&local.runtime, &local.env);
         let site = &env.sites()[0];
-        let dir = workdir(tf, "site_takeover_hpas");
-        let variables = Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../examples/three-sites/variables.tf"
-        ));
-        dir.write_file("variables.tf", &std::fs::read_to_string(variables).unwrap())
-            .unwrap();
-        env.write_tfvars(&dir.path().join("terraform.tfvars.json"))
-            .unwrap();
+        let dir = local.workdir(tf, "site_takeover_hpas");
         dir.write_main_tf(&main_tf()).unwrap();
         let applied = dir.apply().unwrap();
         assert!(applied.succeeded(), "{:#?}", applied.events);
@@ -185,6 +140,6 @@ fn hpas_the_operator_left_are_removed_when_the_provider_takes_the_site_over() {
         assert_eq!(env.ledger().violations(), []);
         let destroyed = dir.destroy().unwrap();
         assert!(destroyed.succeeded(), "{:#?}", destroyed.events);
-        runtime.block_on(env.stop()).unwrap();
+        local.stop();
     });
 }

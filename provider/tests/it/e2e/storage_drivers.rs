@@ -6,16 +6,15 @@
 //! is a bundle file; and the simulator says, in an event on the Quay pod, which locations it
 //! accepted without reaching them.
 
-use std::path::Path;
-
-use georep_harness::local::{LocalEnv, LocalOptions};
+use georep_harness::sim::Flavour;
 use georep_harness::sim::operator::deployment_controller::UNCHECKED_REASON;
 use georep_harness::terraform::TerraformBinary;
 use k8s_openapi::api::core::v1::{Event, Secret};
 use kube::Api;
 use kube::api::ListParams;
 
-use super::{for_each_terraform, workdir};
+use super::for_each_terraform;
+use super::local_backend::{LocalRun, shared_config_tf};
 
 const NAMESPACE: &str = "quay-enterprise";
 
@@ -58,41 +57,7 @@ const OTHER_DRIVERS: &str = r#"
 
 fn main_tf() -> String {
     format!(
-        r#"
-terraform {{
-  required_providers {{
-    quay = {{ source = "quay-georep/quay" }}
-  }}
-}}
-
-provider "quay" {{
-  cluster "us_east" {{ kubeconfig_path = var.kubeconfig_paths["us_east"] }}
-}}
-
-data "quay_georep_config" "shared" {{
-  server_hostname     = var.server_hostname
-  secret_key          = var.secret_key
-  database_secret_key = var.database_secret_key
-  default_locations   = ["us_east"]
-  database {{
-    uri = var.database_uri
-  }}
-  redis {{
-    host     = var.redis.host
-    port     = var.redis.port
-    password = var.redis.password
-  }}
-  storage "us_east" {{
-    driver     = "radosgw"
-    hostname   = var.storage["us_east"].hostname
-    port       = var.storage["us_east"].port
-    is_secure  = false
-    bucket     = var.storage["us_east"].bucket
-    access_key = var.storage["us_east"].access_key
-    secret_key = var.storage["us_east"].secret_key
-    region     = var.storage["us_east"].region
-  }}{OTHER_DRIVERS}}}
-
+        r#"{}
 resource "quay_georep_site" "us_east" {{
   cluster      = "us_east"
   namespace    = "{NAMESPACE}"
@@ -103,7 +68,11 @@ resource "quay_georep_site" "us_east" {{
     enabled = false
   }}
 }}
-"#
+"#,
+        shared_config_tf(
+            &["us_east"],
+            &format!("\n  default_locations = [\"us_east\"]\n{OTHER_DRIVERS}")
+        )
     )
 }
 
@@ -113,21 +82,10 @@ fn a_site_starts_with_every_driver_and_the_simulator_names_what_it_could_not_rea
         .unwrap()
         .serialize_pem();
     for_each_terraform(|tf: &TerraformBinary| {
-        let runtime = tokio::runtime::Runtime::new().unwrap();
-        let state = tempfile::tempdir().unwrap();
-        let mut options = LocalOptions::new(state.path());
-        options.sites = vec!["us-east".to_owned()];
-        let env = runtime.block_on(LocalEnv::start(&options)).unwrap();
-        let dir = workdir(tf, "storage_drivers");
-        let variables = Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../examples/three-sites/variables.tf"
-        ));
-        dir.write_file("variables.tf", &std::fs::read_to_string(variables).unwrap())
-            .unwrap();
+        let local = LocalRun::start(&["us-east"], Flavour::Openshift);
+        let (runtime, env) = (&local.runtime, &local.env);
+        let dir = local.workdir(tf, "storage_drivers");
         dir.write_file("cloudfront.pem", &key).unwrap();
-        env.write_tfvars(&dir.path().join("terraform.tfvars.json"))
-            .unwrap();
         dir.write_main_tf(&main_tf()).unwrap();
 
         let applied = dir.apply().unwrap();
@@ -190,6 +148,6 @@ fn a_site_starts_with_every_driver_and_the_simulator_names_what_it_could_not_rea
             assert!(!message.contains("us_east"), "{message}");
             assert!(!message.contains("c2VjcmV0"), "{message}");
         }
-        runtime.block_on(env.stop()).unwrap();
+        local.stop();
     });
 }
