@@ -51,12 +51,16 @@ data "quay_georep_config" "shared" {
     cloudfront_private_key         = var.cloudfront_private_key
   }
 
-  # Amazon S3 through an assumed IAM role; with no keys, the pods' web identity assumes it.
+  # Amazon S3 through an assumed IAM role, with the keys of a user allowed to assume it: the
+  # sites outside AWS have no web identity of their own (without keys, only pods with one can
+  # assume the role, and the others fail their start-up check).
   storage "us_aws_archive" {
     driver       = "sts_s3"
     bucket       = "quay-us-aws-archive"
     region       = "us-west-2"
     sts_role_arn = "arn:aws:iam::123456789012:role/quay-storage"
+    access_key   = var.keys["us_aws_archive"].access_key
+    secret_key   = var.keys["us_aws_archive"].secret_key
   }
 
   # Azure Blob Storage: bucket is the container.

@@ -24,7 +24,7 @@ variable "redis_password" {
 }
 
 variable "keys" {
-  description = "access and secret key of the on_prem, us_aws and eu_gcs buckets"
+  description = "access and secret keys: the on_prem, us_aws and eu_gcs buckets' and the STS user's (us_aws_archive)"
   type        = map(object({ access_key = string, secret_key = string }))
   sensitive   = true
 }

@@ -29,7 +29,8 @@ const NOTES: &[(&str, &str)] = &[
         "sts_s3",
         "Quay assumes `sts_role_arn` through AWS STS and refreshes the credentials itself. With \
          `access_key` and `secret_key` (an IAM user allowed to assume the role) it works from any \
-         cluster; without them the pods' web identity token assumes the role.",
+         cluster; without them the pods' web identity token assumes the role, so every site's \
+         pods need one (a site outside AWS has none, and its pods fail the start-up check).",
     ),
     (
         "cloudfront_s3",

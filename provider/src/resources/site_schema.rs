@@ -107,13 +107,13 @@ pub(crate) fn site_block(block: Block) -> Block {
     )
     .attribute(
         Attribute::optional("volume_size", Type::String).description(
-            "size of Clair's indexer volume (overrides.volumeSize), a Kubernetes quantity such as \
-         50Gi",
+            "size of Clair's indexer volume (overrides.volumeSize; operator 3.18 and later, which \
+         applies it), a Kubernetes quantity such as 50Gi",
         ),
     )
     .attribute(
         Attribute::optional("storage_class_name", Type::String).description(
-            "StorageClass of Clair's indexer volume (overrides.storageClassName; operator 3.16 and \
+            "StorageClass of Clair's indexer volume (overrides.storageClassName; operator 3.18 and \
          later)",
         ),
     );
@@ -250,9 +250,6 @@ pub(crate) fn site_input(
     domain_input(config, non_domain, "the site input", diags)
 }
 
-/// The site arguments of `input` as the JSON form of a Terraform value: the inverse of
-/// [`site_input`]. Unset fields are left out (they decode as null), and each of
-/// [`LIST_BLOCKS`] is a list of its one object.
 /// `block`'s arguments with the pod override attributes of `pods` added.
 fn with_pod_arguments(mut block: Json, pods: PodsInput<'_>) -> Json {
     if let Json::Object(fields) = &mut block {
@@ -269,6 +266,9 @@ fn with_pod_arguments(mut block: Json, pods: PodsInput<'_>) -> Json {
     block
 }
 
+/// The site arguments of `input` as the JSON form of a Terraform value: the inverse of
+/// [`site_input`]. Unset fields are left out (they decode as null), and each of
+/// [`LIST_BLOCKS`] is a list of its one object.
 pub(crate) fn site_arguments(input: &SiteInput) -> Json {
     let secret = |s: &Option<Secret>| s.as_ref().map(|s| s.expose().to_owned());
     let fields = [

@@ -19,7 +19,7 @@ use std::str::FromStr;
 
 use serde_json::{Value, json};
 
-use crate::quay::Bundle;
+use crate::quay::{Bundle, QuayVersion};
 use crate::sim::Flavour;
 
 /// A component kind (`spec.components[].kind`).
@@ -355,11 +355,16 @@ pub fn ensure_defaults(
 
 /// The override checks (`ValidateOverrides` of upstream `apis/quay/v1/quayregistry_types.go`):
 /// no overrides on an unmanaged component, no replicas but 0 with a managed HPA, and each
-/// override only on the kinds that support it ([`ComponentKind::supports_override`]).
+/// override only on the kinds that support it ([`ComponentKind::supports_override`]) in the
+/// operator's `version`: 3.16 and 3.17 list no Clair in `supportsStorageClassOverride`
+/// (Clair's came with 9b6e9885, first in `redhat-3.18`; before 3.16 the CRD has no such field,
+/// which the API server prunes, not modelled).
 ///
 /// # Errors
 /// [`Blocked`] with reason `ComponentOverrideInvalid` for the first failing component.
-pub fn validate_overrides(components: &Components) -> Result<(), Blocked> {
+pub fn validate_overrides(components: &Components, version: &QuayVersion) -> Result<(), Blocked> {
+    let clair_class_refused =
+        (3, 16) <= (version.major, version.minor) && (version.major, version.minor) < (3, 18);
     let hpa_managed = components.is_managed(ComponentKind::Hpa);
     for c in &components.0 {
         let Some(overrides) = &c.overrides else {
@@ -385,7 +390,9 @@ pub fn validate_overrides(components: &Components) -> Result<(), Blocked> {
             )));
         }
         for key in CHECKED_OVERRIDES {
-            if set(key) && !c.kind.supports_override(key) {
+            let refused_here =
+                clair_class_refused && c.kind == ComponentKind::Clair && key == "storageClassName";
+            if set(key) && (!c.kind.supports_override(key) || refused_here) {
                 return Err(Blocked::overrides(format!(
                     "component {} does not support {key} overrides",
                     c.kind
@@ -483,6 +490,31 @@ mod tests {
 
     use super::*;
 
+    fn newest() -> QuayVersion {
+        crate::quay::Catalogue::builtin().newest().version
+    }
+
+    #[test]
+    fn clair_storage_class_is_refused_by_3_16_and_3_17_only() {
+        let clair = Components(vec![Component {
+            kind: ComponentKind::Clair,
+            managed: true,
+            overrides: serde_json::json!({"storageClassName": "fast"})
+                .as_object()
+                .cloned(),
+        }]);
+        let at = |v: &str| v.parse::<QuayVersion>().unwrap();
+        let err = validate_overrides(&clair, &at("3.17.4")).unwrap_err();
+        assert!(
+            err.message
+                .contains("component clair does not support storageClassName overrides"),
+            "{}",
+            err.message
+        );
+        assert!(validate_overrides(&clair, &at("3.16.5")).is_err());
+        assert!(validate_overrides(&clair, &at("3.18.0")).is_ok());
+    }
+
     fn bundle(yaml: &str, certs: bool) -> Bundle {
         let mut data = BTreeMap::from([("config.yaml".to_owned(), yaml.as_bytes().to_vec())]);
         if certs {
@@ -544,7 +576,7 @@ mod tests {
         let unmanaged = comps(json!([
             {"kind": "postgres", "managed": false, "overrides": {"env": []}}
         ]));
-        let err = validate_overrides(&unmanaged).unwrap_err();
+        let err = validate_overrides(&unmanaged, &newest()).unwrap_err();
         assert_eq!(err.reason, "ComponentOverrideInvalid");
         assert!(
             err.message.contains("unmanaged component postgres"),
@@ -553,7 +585,7 @@ mod tests {
         let redis =
             comps(json!([{"kind": "redis", "managed": true, "overrides": {"replicas": 1}}]));
         assert!(
-            validate_overrides(&redis)
+            validate_overrides(&redis, &newest())
                 .unwrap_err()
                 .message
                 .contains("redis")
@@ -565,12 +597,12 @@ mod tests {
             ]))
         };
         assert!(
-            validate_overrides(&hpa(2))
+            validate_overrides(&hpa(2), &newest())
                 .unwrap_err()
                 .message
                 .contains("managed HPA")
         );
-        assert!(validate_overrides(&hpa(0)).is_ok());
+        assert!(validate_overrides(&hpa(0), &newest()).is_ok());
     }
 
     #[test]

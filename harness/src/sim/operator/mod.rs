@@ -135,8 +135,10 @@
 //! fields change, or every `status_interval`), an unlabelled `tls.secretRef` Secret's
 //! changes (seen at the next resync), TLS to the shared database (the pods connect without
 //! it whatever `sslmode` says, so a CA or client certificate the server would refuse passes),
-//! and the PVC overrides (`volumeSize`,
-//! `storageClassName` of the managed databases). Quirks deliberately reproduced: the spec write-back, the unwatched bundle
+//! the PVC overrides (`volumeSize`,
+//! `storageClassName` of the managed databases), the pruning of override fields an older
+//! operator's CRD lacks (`resources` before 3.11, `storageClassName` before 3.16) and Clair's
+//! `volumeSize`, which operators before 3.18 accept and ignore (the model applies it). Quirks deliberately reproduced: the spec write-back, the unwatched bundle
 //! Secret (only the periodic resync notices a changed Secret), the replicas traps, a failed
 //! Job blocking until the version or `config.yaml` changes, `currentVersion` following
 //! `QUAY_VERSION` whatever image the Job ran.

@@ -220,7 +220,7 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         ) {
             return Err(monitoring::blocked(why));
         }
-        components::validate_overrides(&components)?;
+        components::validate_overrides(&components, &ctx.version())?;
         components::validate_config(&components, &b, ctx.flavour)?;
         if let Some(Err(blocked)) = &seen {
             return Err(blocked.clone());

@@ -121,6 +121,14 @@ fn a_cloudfront_key_that_quay_cannot_sign_with_is_refused_without_quoting_it() {
     let ecdsa = rcgen::KeyPair::generate().unwrap().serialize_pem();
     for (key, says) in [
         (ecdsa.as_str(), "not an RSA key"),
+        (
+            "-----BEGIN EC PRIVATE KEY-----\nAAAA\n-----END EC PRIVATE KEY-----\n",
+            "is an EC key, not an RSA key",
+        ),
+        (
+            "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n",
+            "encrypted",
+        ),
         ("not a key", "no PEM block"),
         (
             "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n",
@@ -360,4 +368,30 @@ fn a_plain_http_azure_endpoint_is_a_warning() {
         Severity::Warning,
         "Plaintext Storage Endpoint",
     );
+}
+
+#[test]
+fn an_endpoint_url_carrying_a_credential_is_refused_without_quoting_it() {
+    for url in [
+        "https://quayeu.blob.core.windows.net/?sv=2022-11-02&sig=SECRETSIGNATURE",
+        "https://user:SECRETSIGNATURE@quayeu.blob.core.windows.net",
+    ] {
+        let issue = error_at(
+            &eu_west(json!({"driver": "azure", "bucket": "quay-eu-west",
+                             "azure_account_name": "quayeu", "azure_account_key": "a2V5",
+                             "endpoint_url": url})),
+            r#"storage["eu_west"].endpoint_url"#,
+            "Invalid Storage Endpoint URL",
+        );
+        assert!(
+            !issue.detail.contains("SECRETSIGNATURE"),
+            "{}",
+            issue.detail
+        );
+        assert!(
+            issue.detail.contains("quayeu.blob.core.windows.net"),
+            "{}",
+            issue.detail
+        );
+    }
 }

@@ -538,6 +538,26 @@ impl Validator {
         let Some(url) = url.map(str::trim).filter(|u| !u.is_empty()) else {
             return Ok(None);
         };
+        // Quoted without user info or query: either may hold a credential (a SAS token).
+        let shown = shown_url(url);
+        if url.contains('?')
+            || url.split("://").nth(1).is_some_and(|rest| {
+                rest.split('/')
+                    .next()
+                    .is_some_and(|authority| authority.contains('@'))
+            })
+        {
+            self.error(
+                path.clone().field("endpoint_url"),
+                "Invalid Storage Endpoint URL",
+                format!(
+                    "endpoint_url `{shown}` carries user info or a query (such as a SAS \
+                     token); Quay authenticates with azure_account_key, so give the bare blob \
+                     service URL"
+                ),
+            );
+            return Err(Reported);
+        }
         match http_url_problem(url) {
             None => {
                 if url.starts_with("http://") {
@@ -545,7 +565,7 @@ impl Validator {
                         path.clone().field("endpoint_url"),
                         "Plaintext Storage Endpoint",
                         format!(
-                            "storage \"{label}\" has endpoint_url `{url}`, plain HTTP, so the \
+                            "storage \"{label}\" has endpoint_url `{shown}`, plain HTTP, so the \
                              request signatures and every blob travel unencrypted; use https://"
                         ),
                     );
@@ -557,13 +577,35 @@ impl Validator {
                     path.clone().field("endpoint_url"),
                     "Invalid Storage Endpoint URL",
                     format!(
-                        "endpoint_url `{url}` {problem}; give the blob service URL, such as \
+                        "endpoint_url `{shown}` {problem}; give the blob service URL, such as \
                          https://<account>.blob.core.usgovcloudapi.net"
                     ),
                 );
                 Err(Reported)
             }
         }
+    }
+}
+
+/// `url` without its user info and query, for messages.
+fn shown_url(url: &str) -> String {
+    let without_query = url.split(['?', '#']).next().unwrap_or_default();
+    match without_query.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+            let host = authority.rsplit('@').next().unwrap_or_default();
+            let slash = if path.is_empty() && !rest.contains('/') {
+                ""
+            } else {
+                "/"
+            };
+            format!("{scheme}://{host}{slash}{path}")
+        }
+        None => without_query
+            .rsplit('@')
+            .next()
+            .unwrap_or_default()
+            .to_owned(),
     }
 }
 
@@ -578,6 +620,10 @@ pub(crate) fn rsa_private_key_problem(pem: &str) -> Option<String> {
     const RSA_ENCRYPTION: [u8; 11] = [
         0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01,
     ];
+    // A traditional encrypted key: `RSA PRIVATE KEY` with an encryption header.
+    if pem.contains("Proc-Type: 4,ENCRYPTED") {
+        return Some("is encrypted, and Quay loads it without a password".to_owned());
+    }
     let mut blocks = Pem::iter_from_buffer(pem.as_bytes());
     let block = match blocks.next() {
         None => return Some("holds no PEM block".to_owned()),
@@ -602,6 +648,9 @@ pub(crate) fn rsa_private_key_problem(pem: &str) -> Option<String> {
         "ENCRYPTED PRIVATE KEY" => {
             Some("is encrypted, and Quay loads it without a password".to_owned())
         }
-        other => Some(format!("is a {other}, not a private key")),
+        "EC PRIVATE KEY" => {
+            Some("is an EC key, not an RSA key (CloudFront signs with RSA)".to_owned())
+        }
+        other => Some(format!("is a {other} block, not a private key")),
     }
 }

@@ -283,9 +283,10 @@ impl BucketRules {
                  starts and ends with a letter or digit, and is not an IP address"
             }
             Self::Gcs => {
-                "a Google Cloud Storage bucket name has 3 to 63 lowercase letters, digits, \
-                 dashes, underscores or dots, starts and ends with a letter or digit, is not an \
-                 IP address and does not start with goog or contain google"
+                "a Google Cloud Storage bucket name here has 3 to 63 lowercase letters, digits, \
+                 dashes or underscores (dotted names need domain verification and are refused), \
+                 starts and ends with a letter or digit, and does not start with goog or \
+                 contain google"
             }
             Self::AzureContainer => {
                 "an Azure container name has 3 to 63 lowercase letters, digits or single \

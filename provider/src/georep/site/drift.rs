@@ -15,7 +15,7 @@ use std::fmt;
 use serde_json::Value;
 
 use super::model::Site;
-use super::pods::POD_OVERRIDE_FIELDS;
+use super::pods::{POD_OVERRIDE_FIELDS, Quantity};
 
 /// One difference between the rendered and the live spec.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -90,11 +90,10 @@ impl Site {
                 &live["overrides"]["replicas"],
             );
             for field in POD_OVERRIDE_FIELDS {
-                compare(
-                    format!("{path}.overrides.{field}"),
-                    &expected["overrides"][field],
-                    &live["overrides"][field],
-                );
+                let (want, have) = (&expected["overrides"][field], &live["overrides"][field]);
+                if !same_amounts(field, want, have) {
+                    compare(format!("{path}.overrides.{field}"), want, have);
+                }
             }
             let (expected_env, live_env) = (
                 env_map(&expected["overrides"]["env"]),
@@ -114,6 +113,37 @@ impl Site {
             }
         }
         drifts
+    }
+}
+
+/// Whether `field` (`resources` or `volumeSize`) holds the same quantities on both sides
+/// however written: the operator writes its spec back with each quantity in Kubernetes'
+/// canonical form (`0.5` becomes `500m`, `1.5Gi` becomes `1536Mi`). False for other fields,
+/// which compare as JSON.
+fn same_amounts(field: &str, expected: &Value, actual: &Value) -> bool {
+    let same = |a: &Value, b: &Value| match (Quantity::from_json(a), Quantity::from_json(b)) {
+        (Some(a), Some(b)) => a.same_amount(&b),
+        _ => a == b,
+    };
+    let same_maps = |a: &Value, b: &Value| match (a.as_object(), b.as_object()) {
+        (Some(a), Some(b)) => {
+            a.len() == b.len()
+                && a.iter()
+                    .all(|(name, q)| b.get(name).is_some_and(|other| same(q, other)))
+        }
+        _ => a == b,
+    };
+    match field {
+        "volumeSize" => same(expected, actual),
+        "resources" => {
+            same_maps(&expected["requests"], &actual["requests"])
+                && same_maps(&expected["limits"], &actual["limits"])
+                && expected
+                    .as_object()
+                    .zip(actual.as_object())
+                    .is_some_and(|(a, b)| a.len() == b.len())
+        }
+        _ => false,
     }
 }
 

@@ -128,10 +128,14 @@ fn missing_cloudfront_keys(config: &SharedConfig, files: &BTreeMap<String, Secre
     storage
         .iter()
         .filter_map(|(location, entry)| {
-            let key = entry
+            let file = entry
                 .get(1)?
                 .get("cloudfront_privatekey_filename")?
                 .as_str()?;
+            // Quay joins the name to the config volume, which takes an absolute path too.
+            let key = file
+                .strip_prefix(BUNDLE_DIR)
+                .map_or(file, |rest| rest.trim_start_matches('/'));
             (!files.contains_key(key)).then(|| {
                 Issue::error(
                     FieldPath::attr("config_files"),
@@ -220,6 +224,12 @@ mod tests {
         assert!(issues[0].detail.contains("cloudfront_us_east.pem"));
         let given = files(&[("cloudfront_us_east.pem", "key")]);
         let (checked, issues) = check(Some(&given), Some(&config));
+        assert!(issues.is_empty(), "{issues:?}");
+        let absolute = SharedConfig::parse(&Secret::new(
+            yaml.replace("filename: cloudfront", "filename: /conf/stack/cloudfront"),
+        ))
+        .unwrap();
+        let (_, issues) = check(Some(&given), Some(&absolute));
         assert!(issues.is_empty(), "{issues:?}");
         assert_eq!(checked.len(), 1);
         let (_, issues) = check(Some(&files(&[("cloudfront_US.pem", "key")])), None);

@@ -918,6 +918,37 @@ fn env_order_is_not_drift() {
 }
 
 #[test]
+fn quantities_the_operator_writes_back_in_canonical_form_are_not_drift() {
+    let json = with(
+        site_json("us_east"),
+        "/quay",
+        json!({"requests": {"cpu": "0.5", "memory": "1.5Gi"}, "limits": {"memory": "2048Mi"}}),
+    );
+    let site = site(json);
+    let mut spec = site.manifests().quay_registry["spec"].clone();
+    // What the operator's write-back makes of them (resource.Quantity's canonical form).
+    spec["components"][0]["overrides"]["resources"] = json!({
+        "requests": {"cpu": "500m", "memory": "1536Mi"},
+        "limits": {"memory": "2Gi"},
+    });
+    assert_eq!(site.expected_spec_matches(&spec), []);
+    spec["components"][0]["overrides"]["resources"]["requests"]["cpu"] = json!("600m");
+    let drifts: Vec<String> = site
+        .expected_spec_matches(&spec)
+        .iter()
+        .map(|d| d.path.clone())
+        .collect();
+    assert_eq!(drifts, ["spec.components[kind=quay].overrides.resources"]);
+    spec["components"][0]["overrides"]["resources"]["requests"]["cpu"] = json!("500m");
+    spec["components"][0]["overrides"]["resources"]["limits"]["cpu"] = json!("1");
+    assert_eq!(
+        site.expected_spec_matches(&spec).len(),
+        1,
+        "a limit added is drift"
+    );
+}
+
+#[test]
 fn secret_values_never_show_in_debug_output() {
     let site = site(site_json("us_east"));
     let shown = format!("{site:?} {:?}", site.manifests());

@@ -265,7 +265,11 @@ fn overrides_a_kind_does_not_support_block_the_rollout() {
         ("redis", "storageClassName", json!("fast")),
     ] {
         let c = comps(json!([{"kind": kind, "managed": true, "overrides": { key: value }}]));
-        let blocked = super::super::components::validate_overrides(&c).unwrap_err();
+        let blocked = super::super::components::validate_overrides(
+            &c,
+            &crate::quay::Catalogue::builtin().newest().version,
+        )
+        .unwrap_err();
         assert_eq!(
             blocked.message,
             format!("invalid overrides: component {kind} does not support {key} overrides")
@@ -276,5 +280,11 @@ fn overrides_a_kind_does_not_support_block_the_rollout() {
         {"kind": "clair", "managed": true, "overrides": {"volumeSize": "50Gi", "resources": {}}},
         {"kind": "route", "managed": true, "overrides": {"env": []}},
     ]));
-    assert!(super::super::components::validate_overrides(&fine).is_ok());
+    assert!(
+        super::super::components::validate_overrides(
+            &fine,
+            &crate::quay::Catalogue::builtin().newest().version
+        )
+        .is_ok()
+    );
 }

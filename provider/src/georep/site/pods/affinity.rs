@@ -1,8 +1,9 @@
 //! `affinity`: a `corev1.Affinity` checked against the part of the QuayRegistry CRD's schema
 //! that describes it (`overrides.properties.affinity` of the CRD,
-//! `config/crd/bases/quay.redhat.com_quayregistries.yaml` upstream): the API server prunes
-//! fields the schema lacks, so an unknown field is refused rather than lost, and required
-//! fields are required.
+//! `config/crd/bases/quay.redhat.com_quayregistries.yaml` upstream; it has no `matchLabelKeys` or
+//! `mismatchLabelKeys`): the API server prunes fields the schema lacks, so an unknown field is
+//! refused rather than lost (a misspelt `matchLabels` would leave a selector that matches every
+//! pod), and required fields are required.
 
 use serde_json::{Map, Value};
 
@@ -49,7 +50,7 @@ enum Shape {
     Integer(i64, i64),
     /// A non-empty string.
     Text,
-    /// Anything the schema leaves open here (label selectors, node selector requirements).
+    /// Anything the schema leaves open here (`matchLabels`, `values`, `namespaces`).
     Any,
 }
 
@@ -61,12 +62,20 @@ const fn field(name: &'static str, required: bool, shape: Shape) -> Field {
     }
 }
 
-const POD_AFFINITY_TERM: [Field; 5] = [
-    field("labelSelector", false, Shape::Any),
-    field("namespaceSelector", false, Shape::Any),
+const REQUIREMENT: [Field; 3] = [
+    field("key", true, Shape::Text),
+    field("operator", true, Shape::Text),
+    field("values", false, Shape::Any),
+];
+const LABEL_SELECTOR: [Field; 2] = [
+    field("matchExpressions", false, Shape::List(&REQUIREMENT)),
+    field("matchLabels", false, Shape::Any),
+];
+const POD_AFFINITY_TERM: [Field; 4] = [
+    field("labelSelector", false, Shape::Object(&LABEL_SELECTOR)),
+    field("namespaceSelector", false, Shape::Object(&LABEL_SELECTOR)),
     field("namespaces", false, Shape::Any),
     field("topologyKey", true, Shape::Text),
-    field("matchLabelKeys", false, Shape::Any),
 ];
 const WEIGHTED_POD_AFFINITY_TERM: [Field; 2] = [
     field("weight", true, Shape::Integer(1, 100)),
@@ -85,8 +94,8 @@ const POD_AFFINITY: [Field; 2] = [
     ),
 ];
 const NODE_SELECTOR_TERM: [Field; 2] = [
-    field("matchExpressions", false, Shape::Any),
-    field("matchFields", false, Shape::Any),
+    field("matchExpressions", false, Shape::List(&REQUIREMENT)),
+    field("matchFields", false, Shape::List(&REQUIREMENT)),
 ];
 const NODE_SELECTOR: [Field; 1] = [field(
     "nodeSelectorTerms",

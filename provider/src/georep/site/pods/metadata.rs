@@ -92,7 +92,8 @@ pub(super) fn annotations(
         return BTreeMap::new();
     };
     for key in input.keys() {
-        if let Some(problem) = qualified_name_problem(key) {
+        // Kubernetes checks annotation keys lowercased (`ValidateAnnotations`).
+        if let Some(problem) = qualified_name_problem(&key.to_ascii_lowercase()) {
             issues.push(Issue::error(
                 path.clone().key(key.clone()),
                 "Invalid Annotation",

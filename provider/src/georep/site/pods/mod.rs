@@ -15,8 +15,9 @@
 //! - `labels`, `annotations`: every component; applied to its Deployments and pod templates.
 //!   The operator ignores the labels `quay-component`, `app` and `quay-operator/quayregistry`
 //!   (`ExceptionLabel`), so they are refused. Keys and values follow Kubernetes' rules.
-//! - `volumeSize`, `storageClassName`: clair (its ephemeral indexer volume); the class from
-//!   operator 3.16.
+//! - `volumeSize`, `storageClassName`: clair (its ephemeral indexer volume), operator 3.18 and
+//!   later: before, the operator ignores Clair's `volumeSize` and refuses its
+//!   `storageClassName` (quay-operator commit 9b6e9885, first in `redhat-3.18`).
 //! - Tolerations and node selectors are not overrides the CRD has: they cannot be set per
 //!   component (affinity covers node placement).
 //! - Any override on an unmanaged component is refused (the CRD's CEL rule `self.managed ||
@@ -109,10 +110,16 @@ pub struct PodAttributes {
 impl PodAttributes {
     /// The attributes a live component's `overrides` holds (each absent when not set there).
     pub fn read(overrides: &Value) -> Self {
+        // A quantity may be a JSON number in a spec written by hand (`cpu: 2`).
+        let scalar = |v: &Value| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        };
         let strings = |value: &Value| {
             value.as_object().filter(|m| !m.is_empty()).map(|m| {
                 m.iter()
-                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned())))
+                    .filter_map(|(k, v)| Some((k.clone(), scalar(v)?)))
                     .collect::<BTreeMap<_, _>>()
             })
         };
@@ -126,7 +133,7 @@ impl PodAttributes {
                 .map(|m| Value::Object(m.clone()).to_string()),
             labels: strings(&overrides["labels"]),
             annotations: strings(&overrides["annotations"]),
-            volume_size: text(&overrides["volumeSize"]),
+            volume_size: scalar(&overrides["volumeSize"]),
             storage_class_name: text(&overrides["storageClassName"]),
         }
     }
@@ -206,8 +213,8 @@ impl PodOverrides {
         }
     }
 
-    /// The overrides set here that an operator older than the given `(major, minor)` does
-    /// not know (its CRD would prune them), as `(attribute, version)`.
+    /// The overrides set here that an operator older than the given `(major, minor)` would
+    /// drop, ignore or refuse, as `(attribute, version)`.
     pub fn needs_operator(&self) -> Vec<(&'static str, (u32, u32))> {
         let mut needs = Vec::new();
         if !self.requests.is_empty() {
@@ -216,8 +223,13 @@ impl PodOverrides {
         if !self.limits.is_empty() {
             needs.push(("limits", (3, 11)));
         }
+        // Clair's indexer volume: accepted and ignored before 3.18, its class refused
+        // (quay-operator 9b6e9885, first in redhat-3.18).
+        if self.volume_size.is_some() {
+            needs.push(("volume_size", (3, 18)));
+        }
         if self.storage_class_name.is_some() {
-            needs.push(("storage_class_name", (3, 16)));
+            needs.push(("storage_class_name", (3, 18)));
         }
         needs
     }
@@ -234,9 +246,9 @@ pub struct ComponentPods {
     pub clair: PodOverrides,
 }
 
-/// Errors for the overrides of `pods` that the operator at `version` (`3.10.2`) does not know:
-/// its CRD would prune them, so the pods would silently run without them. An unreadable
-/// version is no reason to refuse: nothing is reported.
+/// Errors for the overrides of `pods` that the operator at `version` (`3.10.2`) does not
+/// support: its CRD would prune them or it would ignore or refuse them. An unreadable version
+/// is no reason to refuse: nothing is reported.
 pub fn check_operator_support(pods: &ComponentPods, version: &str) -> Vec<Issue> {
     let mut parts = version.trim_start_matches('v').split('.');
     let (Some(Ok(major)), Some(Ok(minor))) = (
@@ -264,9 +276,9 @@ pub fn check_operator_support(pods: &ComponentPods, version: &str) -> Vec<Issue>
                     "Override Needs A Newer Operator",
                     format!(
                         "{block}.{attribute} needs Quay Operator {need_major}.{need_minor} or \
-                         later; this site's cluster runs {version}, whose QuayRegistry CRD \
-                         would drop the field, so the pods would run without it. Upgrade the \
-                         operator first (quay_georep_upgrade), or remove {attribute}"
+                         later; this site's cluster runs {version}, which drops, ignores or \
+                         refuses it. Upgrade the operator first (quay_georep_upgrade), or \
+                         remove {attribute}"
                     ),
                 )
             })
@@ -316,8 +328,14 @@ pub fn check(
     }
     let requests = quantities(&mut issues, &at("requests"), input.requests);
     let limits = quantities(&mut issues, &at("limits"), input.limits);
-    if let (Some(requests), Some(limits)) = (&requests, &limits) {
-        compare(&mut issues, block, requests, limits);
+    if requests.is_some() || limits.is_some() {
+        let none = BTreeMap::new();
+        compare(
+            &mut issues,
+            block,
+            requests.as_ref().unwrap_or(&none),
+            limits.as_ref().unwrap_or(&none),
+        );
     }
     let affinity = input
         .affinity

@@ -97,6 +97,23 @@ impl Quantity {
     pub fn as_str(&self) -> &str {
         &self.text
     }
+
+    /// The quantity in a JSON value: a string, or a number (which a YAML or JSON spec may
+    /// hold for a plain count).
+    pub fn from_json(value: &serde_json::Value) -> Option<Self> {
+        match value {
+            serde_json::Value::String(text) => Self::parse(text).ok(),
+            serde_json::Value::Number(n) => Self::parse(&n.to_string()).ok(),
+            _ => None,
+        }
+    }
+
+    /// Whether both are the same amount however written (`0.5` and `500m`, `1536Mi` and
+    /// `1.5Gi`): the operator writes a spec back with each quantity in Kubernetes' canonical
+    /// form.
+    pub fn same_amount(&self, other: &Self) -> bool {
+        same(self.value, other.value)
+    }
 }
 
 /// A `requests` or `limits` map: known resource names, non-negative quantities.
@@ -158,24 +175,29 @@ fn is_resource_name(name: &str) -> bool {
     }
 }
 
-/// Kubernetes' rules for a request beside its limit.
+/// Kubernetes' rules for requests beside limits: a request not above its limit; extended
+/// resources and hugepages, which cannot be overcommitted, with a limit equal to the request;
+/// extended resources in whole units; hugepages only beside cpu or memory.
 pub(super) fn compare(
     issues: &mut Vec<Issue>,
     block: &'static str,
     requests: &BTreeMap<String, Quantity>,
     limits: &BTreeMap<String, Quantity>,
 ) {
+    let at = |attribute: &'static str, name: &str| {
+        FieldPath::attr(block).field(attribute).key(name.to_owned())
+    };
     for (name, request) in requests {
-        let extended = name.contains('/');
-        let path = FieldPath::attr(block).field("requests").key(name.clone());
+        let fixed = name.contains('/') || name.starts_with("hugepages-");
+        let path = at("requests", name);
         match limits.get(name) {
-            Some(limit) if extended && !same(request.value, limit.value) => {
+            Some(limit) if fixed && !same(request.value, limit.value) => {
                 issues.push(Issue::error(
                     path,
                     "Request Differs From Limit",
                     format!(
-                        "{block}.requests[\"{name}\"] is {} and its limit {}; Kubernetes requires \
-                     an extended resource's request to equal its limit",
+                        "{block}.requests[\"{name}\"] is {} and its limit {}; Kubernetes \
+                         cannot overcommit {name}, so its request must equal its limit",
                         request.text, limit.text
                     ),
                 ));
@@ -189,16 +211,49 @@ pub(super) fn compare(
                     request.text, limit.text
                 ),
             )),
-            None if extended => issues.push(Issue::error(
+            None if fixed => issues.push(Issue::error(
                 path,
                 "Request Differs From Limit",
                 format!(
-                    "{block}.requests[\"{name}\"] has no limit; Kubernetes requires an extended \
-                     resource's limit, equal to its request: set limits[\"{name}\"]"
+                    "{block}.requests[\"{name}\"] has no limit; Kubernetes cannot overcommit \
+                     {name} and requires a limit equal to the request: set limits[\"{name}\"]"
                 ),
             )),
             _ => {}
         }
+    }
+    for (attribute, quantities) in [("requests", requests), ("limits", limits)] {
+        for (name, quantity) in quantities {
+            if name.contains('/') && quantity.value.fract() != 0.0 {
+                issues.push(Issue::error(
+                    at(attribute, name),
+                    "Fractional Extended Resource",
+                    format!(
+                        "{block}.{attribute}[\"{name}\"] is {}; Kubernetes counts an extended \
+                         resource in whole units",
+                        quantity.text
+                    ),
+                ));
+            }
+        }
+    }
+    let names = || requests.keys().chain(limits.keys());
+    if let Some(hugepages) = names().find(|n| n.starts_with("hugepages-"))
+        && !names().any(|n| n == "cpu" || n == "memory")
+    {
+        let attribute = if requests.contains_key(hugepages) {
+            "requests"
+        } else {
+            "limits"
+        };
+        issues.push(Issue::error(
+            at(attribute, hugepages),
+            "Hugepages Without CPU Or Memory",
+            format!(
+                "{block} asks for {hugepages} without cpu or memory; Kubernetes requires a cpu \
+                 or memory request or limit beside hugepages"
+            ),
+        ));
     }
 }
 

@@ -213,7 +213,7 @@ fn overrides_on_an_unmanaged_component_and_volumes_outside_clair_are_refused() {
     let overrides = overrides.unwrap();
     assert_eq!(
         overrides.needs_operator(),
-        [("storage_class_name", (3, 16))]
+        [("volume_size", (3, 18)), ("storage_class_name", (3, 18))]
     );
     let mut rendered = Map::new();
     overrides.render_into(&mut rendered);
@@ -224,15 +224,137 @@ fn overrides_on_an_unmanaged_component_and_volumes_outside_clair_are_refused() {
         clair: overrides,
         ..Default::default()
     };
-    let issues = check_operator_support(&pods, "3.15.2");
+    let issues = check_operator_support(&pods, "3.17.4");
     assert_eq!(
         summaries(&issues),
-        [(
-            "clair.storage_class_name".to_owned(),
-            "Override Needs A Newer Operator"
-        )]
+        [
+            (
+                "clair.volume_size".to_owned(),
+                "Override Needs A Newer Operator"
+            ),
+            (
+                "clair.storage_class_name".to_owned(),
+                "Override Needs A Newer Operator"
+            )
+        ]
     );
-    assert!(issues[0].detail.contains("3.16") && issues[0].detail.contains("3.15.2"));
-    assert!(check_operator_support(&pods, "3.16.0").is_empty());
+    assert!(issues[0].detail.contains("3.18") && issues[0].detail.contains("3.17.4"));
+    assert!(check_operator_support(&pods, "3.18.0").is_empty());
     assert!(check_operator_support(&pods, "not a version").is_empty());
+}
+
+/// Name and value pairs.
+type Pairs = &'static [(&'static str, &'static str)];
+
+#[test]
+fn resources_kubernetes_cannot_overcommit_need_a_limit_equal_to_the_request() {
+    let cases: [(Pairs, Pairs, Pairs); 4] = [
+        // An extended resource requested with no limits attribute at all.
+        (
+            &[("nvidia.com/gpu", "1")],
+            &[],
+            &[(
+                r#"quay.requests["nvidia.com/gpu"]"#,
+                "Request Differs From Limit",
+            )],
+        ),
+        // Half a GPU.
+        (
+            &[("nvidia.com/gpu", "500m")],
+            &[("nvidia.com/gpu", "500m")],
+            &[
+                (
+                    r#"quay.limits["nvidia.com/gpu"]"#,
+                    "Fractional Extended Resource",
+                ),
+                (
+                    r#"quay.requests["nvidia.com/gpu"]"#,
+                    "Fractional Extended Resource",
+                ),
+            ],
+        ),
+        // Hugepages overcommitted, and alone.
+        (
+            &[("hugepages-2Mi", "100Mi")],
+            &[("hugepages-2Mi", "200Mi")],
+            &[
+                (
+                    r#"quay.requests["hugepages-2Mi"]"#,
+                    "Hugepages Without CPU Or Memory",
+                ),
+                (
+                    r#"quay.requests["hugepages-2Mi"]"#,
+                    "Request Differs From Limit",
+                ),
+            ],
+        ),
+        // Hugepages as Kubernetes takes them.
+        (
+            &[("hugepages-2Mi", "100Mi"), ("memory", "1Gi")],
+            &[("hugepages-2Mi", "100Mi")],
+            &[],
+        ),
+    ];
+    for (requests, limits, expected) in cases {
+        let (requests, limits) = (map(requests), map(limits));
+        let input = PodsInput {
+            requests: Some(&requests),
+            limits: (!limits.is_empty()).then_some(&limits),
+            ..PodsInput::default()
+        };
+        let (_, issues) = check("quay", input, true, false);
+        let mut found = summaries(&issues);
+        found.sort();
+        let mut expected: Vec<(String, &str)> = expected
+            .iter()
+            .map(|(p, s)| ((*p).to_owned(), *s))
+            .collect();
+        expected.sort();
+        assert_eq!(found, expected, "{requests:?} {limits:?}");
+    }
+}
+
+#[test]
+fn a_selector_field_the_crd_lacks_is_refused_not_dropped() {
+    for (affinity, says) in [
+        (
+            r#"{"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{"topologyKey": "zone", "matchLabelKeys": ["app"]}]}}"#,
+            "`matchLabelKeys`",
+        ),
+        (
+            r#"{"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [{"topologyKey": "zone", "labelSelector": {"matchLabel": {"app": "quay"}}}]}}"#,
+            "`matchLabel`",
+        ),
+        (
+            r#"{"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "zone"}]}]}}}"#,
+            "operator is required",
+        ),
+    ] {
+        let (_, issues) = check(
+            "quay",
+            PodsInput {
+                affinity: Some(affinity),
+                ..PodsInput::default()
+            },
+            true,
+            false,
+        );
+        assert_eq!(issues.len(), 1, "{affinity}: {issues:?}");
+        assert!(issues[0].detail.contains(says), "{}", issues[0].detail);
+    }
+}
+
+#[test]
+fn annotation_keys_are_checked_as_kubernetes_does_lowercased() {
+    let annotations = map(&[("Example.COM/Owner", "platform")]);
+    let (_, issues) = check(
+        "quay",
+        PodsInput {
+            annotations: Some(&annotations),
+            ..PodsInput::default()
+        },
+        true,
+        false,
+    );
+    assert!(issues.is_empty(), "{issues:?}");
 }
