@@ -161,6 +161,7 @@ pub mod migration;
 pub mod monitoring;
 pub mod operator_deployment;
 pub mod overrides;
+pub mod quantity;
 pub mod registry_controller;
 pub mod render;
 pub mod router;

@@ -1,6 +1,7 @@
 //! The `QuayRegistry` controller (kube-runtime `Controller`, owning Deployments and Jobs).
 //!
-//! One reconcile: finalizer; default components written back with an update of `spec`
+//! One reconcile: finalizer (its update writes the spec's quantities back canonical,
+//! [`super::quantity`]); default components written back with an update of `spec`
 //! (the GitOps drift trap: the next reconcile comes from that write); the bundle Secret, the
 //! certificate of `tls.secretRef` ([`super::external_tls`]) and the structural and override
 //! checks (`RolloutBlocked`); for an unmanaged `tls`, the cluster's TLS security profile
@@ -119,6 +120,18 @@ fn secret_data(secret: &Secret) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
+/// `spec.components` with every override quantity in Go's canonical form
+/// ([`super::quantity`]), or `None` when they already are.
+fn canonical_components(spec: &Value) -> Option<Value> {
+    let mut list = spec.get("components")?.clone();
+    for entry in list.as_array_mut()? {
+        if entry.get("overrides").is_some_and(Value::is_object) {
+            super::quantity::canonical_overrides(&mut entry["overrides"]);
+        }
+    }
+    (Some(&list) != spec.get("components")).then_some(list)
+}
+
 async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action, Error> {
     let ns = reg.namespace().unwrap_or_default();
     let name = reg.name_any();
@@ -148,8 +161,13 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
     if !reg.finalizers().iter().any(|f| f == FINALIZER) {
         let mut list = reg.finalizers().to_vec();
         list.push(FINALIZER.to_owned());
-        let patch =
+        let mut patch =
             json!({"metadata": {"finalizers": list, "resourceVersion": reg.resource_version()}});
+        // Upstream adds the finalizer with `r.Update` of the whole object, which writes the
+        // spec's quantities back in Go's canonical form.
+        if let Some(components) = canonical_components(&reg.data["spec"]) {
+            patch["spec"] = json!({ "components": components });
+        }
         registries
             .patch(&name, &PatchParams::default(), &Patch::Merge(patch))
             .await
@@ -201,6 +219,9 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
     if let Some(list) = components::ensure_defaults(&spec, support, has_certs) {
         let mut updated = (*reg).clone();
         updated.data["spec"]["components"] = list;
+        if let Some(components) = canonical_components(&updated.data["spec"]) {
+            updated.data["spec"]["components"] = components;
+        }
         registries
             .replace(&name, &PostParams::default(), &updated)
             .await

@@ -1,7 +1,8 @@
 //! Component overrides beyond replicas through the real Terraform CLI on the local backend: a
 //! site whose `quay` block sets requests, limits, an anti-affinity, labels and annotations, and
 //! whose `mirror` block sets labels. The operator model applies them to the Deployments as the
-//! operator's middleware does; a second plan is empty; an override changed on the live
+//! operator's middleware does, after writing the spec's quantities back in Kubernetes'
+//! canonical form; a second plan is empty all the same; an override changed on the live
 //! QuayRegistry (as `kubectl edit` would) is reported as drift and the next apply puts it back.
 
 use georep_harness::quay::quay_registry_resource;
@@ -25,8 +26,9 @@ resource "quay_georep_site" "us_east" {
   location    = "us_east"
   quay {
     replicas = 1
-    requests = { cpu = "500m", memory = "1Gi" }
-    limits   = { memory = "2Gi" }
+    # Not in canonical form: the operator writes them back as 500m, 1Gi and 1536Mi.
+    requests = { cpu = "0.5", memory = "1024Mi" }
+    limits   = { memory = "1.5Gi" }
     affinity = jsonencode({
       podAntiAffinity = {
         preferredDuringSchedulingIgnoredDuringExecution = [{
@@ -72,7 +74,8 @@ fn pod_overrides_reach_the_deployments_and_a_live_edit_is_drift() {
         let pod = &quay["spec"]["template"];
         assert_eq!(
             pod["spec"]["containers"][0]["resources"],
-            json!({"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "2Gi"}})
+            json!({"requests": {"cpu": "500m", "memory": "1Gi"}, "limits": {"memory": "1536Mi"}}),
+            "the quantities the operator wrote back"
         );
         assert_eq!(
             pod["spec"]["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
