@@ -118,13 +118,24 @@ pub(crate) fn site_block(block: Block) -> Block {
         ),
     );
     let clair = with_pods(clair);
-    let route =
-        Block::new("the OpenShift Route to this site")
-            .attribute(Attribute::optional("managed", Type::Bool).description(
+    let route = Block::new("the OpenShift Route to this site")
+        .attribute(Attribute::optional("managed", Type::Bool).description(
             "whether the operator creates the Route, whose host is SERVER_HOSTNAME; default true; \
              set false on clusters without Routes and serve SERVER_HOSTNAME with your own ingress \
              or load balancer (a tls block is then required)",
-        ));
+        ))
+        .attribute(
+            Attribute::optional("labels", Type::map(Type::String)).description(
+                "extra labels of the Route (the route component's overrides.labels; with a managed \
+             Route only); quay-component, app and quay-operator/quayregistry are the operator's",
+            ),
+        )
+        .attribute(
+            Attribute::optional("annotations", Type::map(Type::String)).description(
+                "extra annotations of the Route (overrides.annotations), such as a router's \
+             haproxy.router.openshift.io/timeout; with a managed Route only",
+            ),
+        );
     let tls = Block::new(
         "the TLS certificate for SERVER_HOSTNAME, put in the config bundle (the Route becomes \
          passthrough); without it the router's certificate is used",
@@ -322,7 +333,11 @@ pub(crate) fn site_arguments(input: &SiteInput) -> Json {
         ),
         (
             "route",
-            json!(input.route.as_ref().map(|r| json!({"managed": r.managed}))),
+            json!(input.route.as_ref().map(|r| json!({
+                "managed": r.managed,
+                "labels": r.labels,
+                "annotations": r.annotations,
+            }))),
         ),
         (
             "tls",

@@ -139,9 +139,15 @@ pub fn import_site(
         quay: Some(quay_input(quay_replicas, pods("quay"))),
         mirror: mirror_input(mirror_enabled, mirror_replicas, pods("mirror")),
         clair: Some(clair),
-        route: (managed("route") == Some(false)).then_some(RouteInput {
-            managed: Some(false),
-        }),
+        route: {
+            let pods = pods("route");
+            let unmanaged = managed("route") == Some(false);
+            (unmanaged || pods != PodAttributes::default()).then(|| RouteInput {
+                managed: unmanaged.then_some(false),
+                labels: pods.labels,
+                annotations: pods.annotations,
+            })
+        },
         tls,
         monitoring: (managed("monitoring") == Some(true)).then_some(true),
         ..SiteInput::default()

@@ -130,6 +130,10 @@ pub struct ClairInput {
 pub struct RouteInput {
     /// `managed`: whether the operator creates the OpenShift Route. Default true.
     pub managed: Option<bool>,
+    /// `labels`: extra labels of the Route.
+    pub labels: Option<BTreeMap<String, String>>,
+    /// `annotations`: extra annotations of the Route.
+    pub annotations: Option<BTreeMap<String, String>>,
 }
 
 /// The `tls` block.
@@ -167,6 +171,17 @@ impl MirrorInput {
     /// Its override attributes.
     pub fn pods(&self) -> super::pods::PodsInput<'_> {
         pods_of!(self)
+    }
+}
+
+impl RouteInput {
+    /// Its override attributes: the Route takes labels and annotations only.
+    pub fn pods(&self) -> super::pods::PodsInput<'_> {
+        super::pods::PodsInput {
+            labels: self.labels.as_ref(),
+            annotations: self.annotations.as_ref(),
+            ..super::pods::PodsInput::default()
+        }
     }
 }
 

@@ -247,7 +247,11 @@ impl Site {
             unmanaged("redis"),
             unmanaged("objectstorage"),
             unmanaged("horizontalpodautoscaler"),
-            plain("route", self.route_managed),
+            if self.route_managed && !self.pods.route.is_empty() {
+                managed("route", with_pods(json!({}), &self.pods.route))
+            } else {
+                plain("route", self.route_managed)
+            },
             plain("tls", self.is_tls_managed()),
             plain("monitoring", self.monitoring),
         ]

@@ -1039,11 +1039,22 @@ fn canonical_input() -> impl Strategy<Value = SiteInput> {
                             ..ClairInput::default()
                         },
                     }),
-                    // 0: no certificate; 1: a certificate on the operator's Route; 2: a certificate
-                    // and no Route (the user's own ingress serves the site).
-                    route: (tls == 2).then_some(RouteInput {
-                        managed: Some(false),
-                    }),
+                    // 0: no certificate; 1: a certificate on the operator's Route, which gets a
+                    // label; 2: a certificate and no Route (the user's own ingress serves it).
+                    route: match tls {
+                        2 => Some(RouteInput {
+                            managed: Some(false),
+                            ..RouteInput::default()
+                        }),
+                        1 => Some(RouteInput {
+                            labels: Some(std::collections::BTreeMap::from([(
+                                "router".to_owned(),
+                                "internet".to_owned(),
+                            )])),
+                            ..RouteInput::default()
+                        }),
+                        _ => None,
+                    },
                     tls: (tls > 0).then_some(tls_input),
                     monitoring: monitoring.then_some(true),
                     env: (!env.is_empty()).then_some(env.into()),

@@ -21,7 +21,8 @@
 //!   Clair, option B of §4.3), then false. Enabled next to such keys is an error (the operator
 //!   would answer `ConfigInvalid`). Enabled needs `clair.database_uri`, a PostgreSQL URI: every
 //!   site's Clair shares one database (option A; `clairpostgres` stays unmanaged).
-//! - `route.managed`: default true.
+//! - `route.managed`: default true. `route.labels`/`route.annotations` go on the Route (the
+//!   pod overrides' rules, `pods/`), refused with an unmanaged Route.
 //! - `tls`: `certificate` and `private_key` together; the certificate must parse, cover
 //!   `SERVER_HOSTNAME`'s host (exact or one-level wildcard SAN), and the key must be its key (a
 //!   key algorithm we cannot read is a warning). Without `tls`, `route.managed = false` is an
@@ -40,7 +41,7 @@ use std::collections::BTreeMap;
 
 use super::files;
 use super::hosts;
-use super::input::{ClairInput, MirrorInput, QuayInput, SiteInput};
+use super::input::{ClairInput, MirrorInput, QuayInput, RouteInput, SiteInput};
 use super::model::{ClairSetup, MAX_REPLICAS, Replicas, SecretMode, Site, Workers};
 use super::name::{self, ObjectName};
 use super::overrides;
@@ -265,10 +266,18 @@ impl Validator {
             clair_managed,
             true,
         );
+        let route_managed = input.route.as_ref().and_then(|r| r.managed).unwrap_or(true);
+        let route = check(
+            "route",
+            input.route.as_ref().map(RouteInput::pods),
+            route_managed,
+            false,
+        );
         Some(ComponentPods {
             quay: quay?,
             mirror: mirror?,
             clair: clair?,
+            route: route?,
         })
     }
 

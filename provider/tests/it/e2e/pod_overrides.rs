@@ -1,11 +1,11 @@
 //! Component overrides beyond replicas through the real Terraform CLI on the local backend: a
-//! site whose `quay` block sets requests, limits, an anti-affinity, labels and annotations, and
-//! whose `mirror` block sets labels. The operator model applies them to the Deployments as the
+//! site whose `quay` block sets requests, limits, an anti-affinity, labels and annotations,
+//! whose `mirror` block sets labels and whose `route` block labels and annotates the Route. The operator model applies them to the Deployments as the
 //! operator's middleware does, after writing the spec's quantities back in Kubernetes'
 //! canonical form; a second plan is empty all the same; an override changed on the live
 //! QuayRegistry (as `kubectl edit` would) is reported as drift and the next apply puts it back.
 
-use georep_harness::quay::quay_registry_resource;
+use georep_harness::quay::{api_resource, quay_registry_resource};
 use georep_harness::sim::Flavour;
 use georep_harness::terraform::{PlanExit, TerraformBinary};
 use k8s_openapi::api::apps::v1::Deployment;
@@ -42,6 +42,10 @@ resource "quay_georep_site" "us_east" {
   }
   mirror {
     labels = { team = "registry" }
+  }
+  route {
+    labels      = { router = "internet" }
+    annotations = { "haproxy.router.openshift.io/timeout" = "5m" }
   }
   clair {
     enabled = false
@@ -95,6 +99,22 @@ fn pod_overrides_reach_the_deployments_and_a_live_edit_is_drift() {
         assert!(
             mirror["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"].is_null(),
             "the quay block's limits stay on quay: {mirror:#}"
+        );
+
+        let routes: Api<DynamicObject> = Api::namespaced_with(
+            client.clone(),
+            NAMESPACE,
+            &api_resource("route.openshift.io/v1", "Route"),
+        );
+        let route = runtime.block_on(routes.get("registry-quay")).unwrap();
+        assert_eq!(
+            route.metadata.labels.unwrap_or_default()["router"],
+            "internet"
+        );
+        assert_eq!(
+            route.metadata.annotations.unwrap_or_default()["haproxy.router.openshift.io/timeout"],
+            "5m",
+            "the route override wins over the operator's 30m"
         );
 
         let replan = dir.plan().unwrap();

@@ -12,7 +12,8 @@
 //!   CRD's schema: the API server prunes a field the schema does not have, so a misspelt key
 //!   would be dropped without a word; required fields (`nodeSelectorTerms`, `weight`,
 //!   `topologyKey`, `preference`, `podAffinityTerm`) are required here too.
-//! - `labels`, `annotations`: every component; applied to its Deployments and pod templates.
+//! - `labels`, `annotations`: every component; applied to its Deployments and pod templates,
+//!   and for `route` to the Route (the `route` block takes only these two).
 //!   The operator ignores the labels `quay-component`, `app` and `quay-operator/quayregistry`
 //!   (`ExceptionLabel`), so they are refused. Keys and values follow Kubernetes' rules.
 //! - `volumeSize`, `storageClassName`: clair (its ephemeral indexer volume), operator 3.18 and
@@ -244,6 +245,9 @@ pub struct ComponentPods {
     pub mirror: PodOverrides,
     /// `clair`'s.
     pub clair: PodOverrides,
+    /// The Route's labels and annotations (the `route` component's overrides, which the
+    /// operator's middleware puts on the Route).
+    pub route: PodOverrides,
 }
 
 /// Errors for the overrides of `pods` that the operator at `version` (`3.10.2`) does not
