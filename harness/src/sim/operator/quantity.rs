@@ -128,6 +128,20 @@ pub fn canonical_overrides(overrides: &mut serde_json::Value) {
     }
 }
 
+/// `spec.components` with every override quantity in Go's canonical form
+/// (the operator's `r.Update`), or `None` when they already are.
+#[must_use]
+pub fn canonical_components(spec: &serde_json::Value) -> Option<serde_json::Value> {
+    use serde_json::Value;
+    let mut list = spec.get("components")?.clone();
+    for entry in list.as_array_mut()? {
+        if entry.get("overrides").is_some_and(Value::is_object) {
+            canonical_overrides(&mut entry["overrides"]);
+        }
+    }
+    (Some(&list) != spec.get("components")).then_some(list)
+}
+
 #[cfg(test)]
 mod tests {
     use super::{canonical, canonical_overrides};

@@ -120,18 +120,6 @@ fn secret_data(secret: &Secret) -> BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
-/// `spec.components` with every override quantity in Go's canonical form
-/// ([`super::quantity`]), or `None` when they already are.
-fn canonical_components(spec: &Value) -> Option<Value> {
-    let mut list = spec.get("components")?.clone();
-    for entry in list.as_array_mut()? {
-        if entry.get("overrides").is_some_and(Value::is_object) {
-            super::quantity::canonical_overrides(&mut entry["overrides"]);
-        }
-    }
-    (Some(&list) != spec.get("components")).then_some(list)
-}
-
 async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action, Error> {
     let ns = reg.namespace().unwrap_or_default();
     let name = reg.name_any();
@@ -163,9 +151,8 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         list.push(FINALIZER.to_owned());
         let mut patch =
             json!({"metadata": {"finalizers": list, "resourceVersion": reg.resource_version()}});
-        // Upstream adds the finalizer with `r.Update` of the whole object, which writes the
-        // spec's quantities back in Go's canonical form.
-        if let Some(components) = canonical_components(&reg.data["spec"]) {
+        // Upstream's `r.Update` of the whole object writes quantities back canonical.
+        if let Some(components) = super::quantity::canonical_components(&reg.data["spec"]) {
             patch["spec"] = json!({ "components": components });
         }
         registries
@@ -219,7 +206,7 @@ async fn reconcile(reg: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
     if let Some(list) = components::ensure_defaults(&spec, support, has_certs) {
         let mut updated = (*reg).clone();
         updated.data["spec"]["components"] = list;
-        if let Some(components) = canonical_components(&updated.data["spec"]) {
+        if let Some(components) = super::quantity::canonical_components(&updated.data["spec"]) {
             updated.data["spec"]["components"] = components;
         }
         registries
