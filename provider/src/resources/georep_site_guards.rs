@@ -1,19 +1,25 @@
 //! The refusals of `resource "quay_georep_site"` that protect what an apply cannot give back:
 //! a change of the shared secret keys the user has not acknowledged
-//! ([`crate::georep::site::key_change_issues`]), and the destroy of a site with
-//! `deletion_protection`.
+//! ([`crate::georep::site::key_change_issues`]), a storage location dropped from the shared
+//! config unacknowledged ([`crate::georep::site::location_removal_issues`]), and the destroy of
+//! a site with `deletion_protection`.
 //!
 //! Both are checked at plan and again at apply: `config_yaml` may be known only at apply, and
 //! Terraform before 1.3 does not plan destroys through the provider.
 
 use super::site_schema::report;
 use crate::georep::secret::Secret;
-use crate::georep::site::{acknowledgement_issues, key_change_issues};
+use crate::georep::site::{acknowledgement_issues, key_change_issues, location_removal_issues};
 use crate::tfvalue::{AttributePath, Diagnostic, Diagnostics, Value};
 
 /// The words of `acknowledge_key_changes` (unknown and null read as none).
 fn acknowledged(value: &Value) -> Vec<String> {
-    match value.get("acknowledge_key_changes") {
+    words(value, "acknowledge_key_changes")
+}
+
+/// The words of the list attribute `name` (unknown and null read as none).
+fn words(value: &Value, name: &str) -> Vec<String> {
+    match value.get(name) {
         Some(Value::List(items)) => items
             .iter()
             .filter_map(|item| item.as_str().map(str::to_owned))
@@ -31,8 +37,9 @@ pub(super) fn validate_acknowledgements(config: &Value, diags: &mut Diagnostics)
     );
 }
 
-/// Reports each shared key `planned`'s `config_yaml` changes from `prior`'s that `planned`
-/// does not acknowledge. Nothing when either `config_yaml` is not known.
+/// Reports each shared key `planned`'s `config_yaml` changes from `prior`'s, and each storage
+/// location it drops, that `planned` does not acknowledge. Nothing when either `config_yaml`
+/// is not known (with `config_yaml_wo` the state holds none to compare).
 pub(super) fn check_key_changes(prior: &Value, planned: &Value, diags: &mut Diagnostics) {
     let text = |value: &Value| {
         value
@@ -51,6 +58,12 @@ pub(super) fn check_key_changes(prior: &Value, planned: &Value, diags: &mut Diag
         .into_iter()
         // The words themselves were reported by validation.
         .filter(|issue| issue.summary != "Unknown Secret Key")
+        .chain(location_removal_issues(
+            site,
+            &before,
+            &after,
+            &words(planned, "acknowledge_location_removals"),
+        ))
         .collect::<Vec<_>>();
     report(planned, &issues, diags);
 }

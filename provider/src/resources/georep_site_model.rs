@@ -49,7 +49,7 @@ pub(super) const COMPUTED: [&str; 12] = [
 pub(super) const CONFIG_YAML_WO: &str = CONFIG_YAML.write_only;
 
 /// Attributes that are not part of the site's domain input.
-pub(super) const NON_DOMAIN: [&str; 17] = [
+pub(super) const NON_DOMAIN: [&str; 18] = [
     CONFIG_YAML_WO,
     "id",
     "bundle_secret_name",
@@ -66,6 +66,7 @@ pub(super) const NON_DOMAIN: [&str; 17] = [
     "wait_for_ready",
     "timeouts",
     "acknowledge_key_changes",
+    "acknowledge_location_removals",
     "deletion_protection",
 ];
 
@@ -114,6 +115,14 @@ pub(crate) fn schema() -> Schema {
          DATABASE_SECRET_KEY leaves every encrypted field of the shared database unreadable \
          (robot tokens, OAuth application secrets, app tokens, build trigger, mirror and proxy \
          cache credentials). Remove the word after the apply",
+    ))
+    .attribute(Attribute::optional("acknowledge_location_removals", Type::list(Type::String)).description(
+        "the storage locations this apply may remove from config_yaml; default none. A plan \
+         whose config_yaml drops a location this site was applied with is refused unless the \
+         location is named here: no site reads it again, so a blob whose only copy is there \
+         becomes unreadable. Check that every blob has another copy first; after the apply, run \
+         Quay's removal tool (python -m util.removelocation <location>) in one site's Quay pod \
+         and remove the word",
     ))
     .attribute(Attribute::optional("deletion_protection", Type::Bool).description(
         "whether terraform destroy (or a replacement) of this site is refused; default false. \
@@ -326,6 +335,8 @@ pub(super) struct SiteModel {
     pub(super) timeouts: Option<Timeouts>,
     /// `acknowledge_key_changes`: the shared keys this apply may change.
     pub(super) acknowledge_key_changes: Option<Vec<String>>,
+    /// `acknowledge_location_removals`: the storage locations this apply may remove.
+    pub(super) acknowledge_location_removals: Option<Vec<String>>,
     /// `deletion_protection`: whether a destroy is refused. Default false.
     pub(super) deletion_protection: Option<bool>,
     /// What the resource computes.
@@ -404,6 +415,11 @@ impl Model for SiteModel {
             )
             .known()
             .cloned(),
+            acknowledge_location_removals: Field::<Vec<String>>::read(
+                value.get("acknowledge_location_removals"),
+            )
+            .known()
+            .cloned(),
             deletion_protection: flag(value, "deletion_protection"),
             results: SiteResults::read(value),
         }
@@ -422,6 +438,10 @@ impl Model for SiteModel {
             (
                 "acknowledge_key_changes",
                 json!(self.acknowledge_key_changes),
+            ),
+            (
+                "acknowledge_location_removals",
+                json!(self.acknowledge_location_removals),
             ),
             ("deletion_protection", json!(self.deletion_protection)),
             ("id", results.id.to_json()),

@@ -51,6 +51,7 @@ mod name;
 mod operator_versions;
 mod overrides;
 mod pods;
+mod removals;
 mod render;
 mod report;
 mod settle;
@@ -74,6 +75,7 @@ pub use pods::{
     ComponentPods, PodAttributes, PodOverrides, PodsInput, Quantity, RESERVED_LABELS,
     check_operator_support,
 };
+pub use removals::{location_removal_issues, removed_locations};
 pub use render::{
     COMPONENT_KINDS, LOCATION_LABEL, MANAGED_BY, MANAGED_BY_LABEL, PREFERENCE_ENV,
     QUAY_REGISTRY_API_VERSION, SITE_LABEL, SiteObjects,

@@ -1,6 +1,7 @@
 //! Day-two operations on a live site through the real Terraform CLI, against a simulated
 //! cluster without the operator (`wait_for_ready = false`, so the apply only writes): a change
-//! of a shared secret key refused at plan until acknowledged; `deletion_protection` refusing a
+//! of a shared secret key, and a storage location dropped from the config, refused at plan
+//! until acknowledged; `deletion_protection` refusing a
 //! destroy, and a destroy that removes exactly the site's objects; private CA certificates and
 //! database TLS files landing in the config bundle.
 
@@ -163,6 +164,55 @@ fn a_shared_key_change_is_refused_at_plan_until_acknowledged() {
         .unwrap();
         let plan = dir.plan().unwrap();
         assert_eq!(plan.exit, PlanExit::Changes, "{:#?}", plan.events);
+        let applied = dir.apply().unwrap();
+        assert!(applied.succeeded(), "{:#?}", applied.events);
+        runtime.block_on(sim.stop());
+    });
+}
+
+/// A storage location dropped from the shared config is refused at plan, on `config_yaml`,
+/// with Quay's order of removal and nothing written; acknowledged, it applies.
+#[test]
+fn a_removed_storage_location_is_refused_at_plan_until_acknowledged() {
+    const EU_WEST: &str = "  storage \"eu_west\" {\n    driver     = \"radosgw\"\n    \
+        hostname   = \"s3.eu-west.example.com\"\n    bucket     = \"quay-eu-west\"\n    \
+        access_key = \"ak\"\n    secret_key = \"sk-0123456789\"\n  }\n";
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for_each_terraform(|tf: &TerraformBinary| {
+        let sim = cluster(&runtime);
+        let dir = workdir(tf, "day_two_location_removal");
+        let kubeconfig = dir
+            .write_file("us-east.kubeconfig", &sim.kubeconfig().unwrap())
+            .unwrap();
+        let kubeconfig = kubeconfig.display().to_string();
+        let hcl = |config: &str, site: &str| {
+            main_tf(&kubeconfig, "quay-enterprise", SECRET_KEY, config, "", site)
+        };
+        dir.write_main_tf(&hcl(EU_WEST, "")).unwrap();
+        let applied = dir.apply().unwrap();
+        assert!(applied.succeeded(), "{:#?}", applied.events);
+
+        dir.write_main_tf(&hcl("", "")).unwrap();
+        sim.faults().reset_counters();
+        let plan = dir.plan().unwrap();
+        assert_eq!(plan.exit, PlanExit::Error, "{:#?}", plan.events);
+        let errs = errors(plan.events.diagnostics().cloned());
+        assert_eq!(errs.len(), 1, "{errs:#?}");
+        assert_eq!(errs[0].summary, "Storage Location Removed");
+        for says in [
+            "eu_west",
+            "acknowledge_location_removals",
+            "util.removelocation",
+        ] {
+            assert!(errs[0].detail.contains(says), "{says}: {}", errs[0].detail);
+        }
+        assert_eq!(sim.faults().counters().writes, 0, "nothing may be written");
+
+        dir.write_main_tf(&hcl(
+            "",
+            "  acknowledge_location_removals = [\"eu_west\"]\n",
+        ))
+        .unwrap();
         let applied = dir.apply().unwrap();
         assert!(applied.succeeded(), "{:#?}", applied.events);
         runtime.block_on(sim.stop());

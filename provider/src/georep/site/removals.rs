@@ -1,0 +1,132 @@
+//! A storage location dropped from the shared `config.yaml`: refused at plan unless
+//! acknowledged, because what it breaks cannot be given back by another apply.
+//!
+//! Quay records where each blob is stored in the shared database (`imagestoragelocation`,
+//! `imagestorageplacement`). A location that leaves `DISTRIBUTED_STORAGE_CONFIG` is no longer
+//! read by any site: a blob whose only copy is there becomes unreadable everywhere, and its
+//! placements stay until Quay's removal tool deletes them. Quay's own order (quay/quay
+//! `util/removelocation.py`: "This must be ran AFTER the location is removed from the
+//! config.yaml file, so that images are not still being added in the background") is: make
+//! sure every blob has another copy, remove the location from the config of every site, then
+//! run the tool once. The acknowledgement is the first step's check; the message names the
+//! others. A site's own location cannot leave the config at all (validation refuses it).
+//! Pure: two `config.yaml` texts in, issues out.
+
+use serde_json::Value;
+
+use crate::georep::issue::Issue;
+use crate::georep::path::FieldPath;
+use crate::georep::secret::Secret;
+
+/// The `DISTRIBUTED_STORAGE_CONFIG` locations of `prior` that `planned` lacks, sorted. Empty
+/// when either is not a YAML map with that key: validation reports that.
+pub fn removed_locations(prior: &Secret, planned: &Secret) -> Vec<String> {
+    let locations = |yaml: &Secret| match serde_saphyr::from_str::<Value>(yaml.expose()) {
+        Ok(Value::Object(mut keys)) => match keys.remove("DISTRIBUTED_STORAGE_CONFIG") {
+            Some(Value::Object(locations)) => Some(locations.keys().cloned().collect::<Vec<_>>()),
+            _ => None,
+        },
+        _ => None,
+    };
+    let (Some(before), Some(after)) = (locations(prior), locations(planned)) else {
+        return Vec::new();
+    };
+    let mut removed: Vec<String> = before.into_iter().filter(|l| !after.contains(l)).collect();
+    removed.sort();
+    removed
+}
+
+/// The issues of a change from `prior` to `planned` on site `site` (its id, for messages): an
+/// error on `config_yaml` for each removed location `acknowledged` does not name, and a
+/// warning on `acknowledge_location_removals` for each word that names no removed location
+/// (left from an earlier apply, it would let a later removal through unchecked).
+pub fn location_removal_issues(
+    site: &str,
+    prior: &Secret,
+    planned: &Secret,
+    acknowledged: &[String],
+) -> Vec<Issue> {
+    let removed = removed_locations(prior, planned);
+    let mut issues = Vec::new();
+    for location in &removed {
+        if acknowledged.contains(location) {
+            continue;
+        }
+        issues.push(Issue::error(
+            FieldPath::attr("config_yaml"),
+            "Storage Location Removed",
+            format!(
+                "config_yaml no longer has storage location {location}, which site {site} was \
+                 applied with. No site will read it again: a blob whose only copy is there \
+                 becomes unreadable on every site. First make sure every blob has a copy in \
+                 another location (the replication worker has caught up), then add \
+                 \"{location}\" to acknowledge_location_removals on every site for this apply; \
+                 after it, run Quay's removal tool once, in one site's Quay pod \
+                 (python -m util.removelocation {location}), and remove the word"
+            ),
+        ));
+    }
+    for (n, word) in acknowledged.iter().enumerate() {
+        if !removed.contains(word) {
+            issues.push(Issue::warning(
+                FieldPath::attr("acknowledge_location_removals").index(n),
+                "Location Removal Not In This Plan",
+                format!(
+                    "acknowledge_location_removals names \"{word}\", which this plan does not \
+                     remove from config_yaml; remove the word, so that a later removal is \
+                     checked again"
+                ),
+            ));
+        }
+    }
+    issues
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(locations: &[&str]) -> Secret {
+        let entries = locations.iter().fold(String::new(), |all, l| {
+            all + "  " + l + ": [RadosGWStorage, {}]\n"
+        });
+        Secret::new(format!(
+            "SERVER_HOSTNAME: quay.example.com\nDISTRIBUTED_STORAGE_CONFIG:\n{entries}"
+        ))
+    }
+
+    #[test]
+    fn a_removed_location_is_refused_until_acknowledged_and_a_stale_word_is_a_warning() {
+        let (before, after) = (
+            config(&["ap_south", "eu_west", "us_east"]),
+            config(&["us_east"]),
+        );
+        assert_eq!(removed_locations(&before, &after), ["ap_south", "eu_west"]);
+        let issues = location_removal_issues("us_east/quay/registry", &before, &after, &[]);
+        assert_eq!(issues.len(), 2);
+        assert!(issues.iter().all(|i| i.is_error()
+            && i.path.to_string() == "config_yaml"
+            && i.detail.contains("util.removelocation")));
+        let issues = location_removal_issues(
+            "us_east/quay/registry",
+            &before,
+            &after,
+            &[
+                "eu_west".to_owned(),
+                "ap_south".to_owned(),
+                "mars".to_owned(),
+            ],
+        );
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert!(!issues[0].is_error());
+        assert_eq!(
+            issues[0].path.to_string(),
+            "acknowledge_location_removals[2]"
+        );
+        assert!(
+            location_removal_issues("s", &after, &before, &[]).is_empty(),
+            "adding is fine"
+        );
+        assert!(removed_locations(&Secret::new("not: [a, map"), &after).is_empty());
+    }
+}
