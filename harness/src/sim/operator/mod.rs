@@ -100,7 +100,7 @@
 //! | case | result | failing step | reason |
 //! |---|---|---|---|
 //! | `hpa` | passes | | |
-//! | `reconcile` | passes | | (its pods start slower than one status period there, as Quay's do on a cluster, so the status sees a recreated quay-app unready) |
+//! | `reconcile` | passes | | (its pods take two status periods to start there, as Quay's start-up outlasts the status window on a cluster, so the status sees a recreated quay-app unready) |
 //! | `resource_overrides` | passes | | |
 //! | `clair_ephemeral_volume` | passes | | |
 //! | `unmanaged_clair` | passes | | |

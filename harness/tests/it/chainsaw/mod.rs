@@ -130,7 +130,8 @@ async fn run_dir(dir: &Path) -> Result<(), Failure> {
     // reconciler's minute and Quay's start-up (its startupProbe polls /health/instance every
     // 15 s; upstream `kustomize/base/quay.deployment.yaml`) leave that window open, and a
     // pod ready in 10 ms would close it before any status evaluation most of the time.
-    opts.pod_start_delay = opts.status_interval + Duration::from_millis(500);
+    // Twice the period, so a status evaluation falls in the window even on a loaded machine.
+    opts.pod_start_delay = opts.status_interval * 2;
     opts.job_backoff = Duration::from_millis(20);
     opts.backing = Some(Arc::new(BackingServices::from_shared(
         &services, "chainsaw",
