@@ -23,7 +23,7 @@ use x509_parser::pem::Pem;
 
 use crate::errors::chain;
 use crate::quay::Bundle;
-use crate::quay::bundle::StorageLocation;
+use crate::quay::bundle::{S3Target, StorageLocation};
 use crate::services::s3::REGION;
 use crate::services::s3_client::head_bucket;
 
@@ -99,8 +99,8 @@ pub async fn check(bundle: &Bundle, timeout: Duration) -> StorageChecks {
                 .unchecked
                 .push(format!("storage location {}: {why}", location.name)),
             Offline::Done => {}
-            Offline::HeadBucket => {
-                if let Err(message) = reach(&location, timeout).await {
+            Offline::HeadBucket(target) => {
+                if let Err(message) = reach(&location.name, target, timeout).await {
                     checks.failures.push(message);
                 }
             }
@@ -114,7 +114,7 @@ enum Offline {
     Failed(Vec<String>),
     Unchecked(String),
     Done,
-    HeadBucket,
+    HeadBucket(S3Target),
 }
 
 fn offline(bundle: &Bundle, location: &StorageLocation) -> Offline {
@@ -125,7 +125,7 @@ fn offline(bundle: &Bundle, location: &StorageLocation) -> Offline {
             "storage location {name}: {driver} is not a valid storage type."
         )]);
     };
-    let mut failures: Vec<String> = required
+    let failures: Vec<String> = required
         .iter()
         .filter(|field| !is_set(location, field))
         .map(|field| format!("DISTRIBUTED_STORAGE_CONFIG.{name}.{field} is required"))
@@ -138,7 +138,7 @@ fn offline(bundle: &Bundle, location: &StorageLocation) -> Offline {
             "storage location {name}: LocalStorage cannot be used with storage replication"
         )]),
         "LocalStorage" => Offline::Done,
-        "RHOCSStorage" | "RadosGWStorage" => Offline::HeadBucket,
+        "RHOCSStorage" | "RadosGWStorage" => head_bucket_of(location),
         "S3Storage" if !is_set(location, "s3_access_key") || !is_set(location, "s3_secret_key") => {
             Offline::Unchecked(
                 "S3Storage without keys uses the pod's own AWS credentials (web identity, \
@@ -146,10 +146,12 @@ fn offline(bundle: &Bundle, location: &StorageLocation) -> Offline {
                     .to_owned(),
             )
         }
-        "S3Storage" if aws_endpoint(location) => {
-            Offline::Unchecked("Amazon S3 is not reachable from the simulated clusters".to_owned())
-        }
-        "S3Storage" => Offline::HeadBucket,
+        "S3Storage" => match head_bucket_of(location) {
+            Offline::HeadBucket(target) if is_aws(&target.endpoint) => Offline::Unchecked(
+                "Amazon S3 is not reachable from the simulated clusters".to_owned(),
+            ),
+            other => other,
+        },
         "STSS3Storage" => Offline::Unchecked(
             "STSS3Storage assumes its IAM role through AWS STS, which the simulated clusters \
              cannot reach"
@@ -161,11 +163,10 @@ fn offline(bundle: &Bundle, location: &StorageLocation) -> Offline {
                 .decode(key)
                 .is_err()
             {
-                failures.push(format!(
+                return Offline::Failed(vec![format!(
                     "storage location {name}: Could not create credentials for Azure storage: \
                      azure_account_key is not base64"
-                ));
-                return Offline::Failed(failures);
+                )]);
             }
             Offline::Unchecked(
                 "Azure Blob Storage is not reachable from the simulated clusters".to_owned(),
@@ -186,22 +187,22 @@ fn offline(bundle: &Bundle, location: &StorageLocation) -> Offline {
     }
 }
 
-/// Whether an `S3Storage` location's requests go to Amazon's endpoints.
-fn aws_endpoint(location: &StorageLocation) -> bool {
+/// The `HeadBucket` check of the location's S3 target; a failure when the target lacks what
+/// it needs.
+fn head_bucket_of(location: &StorageLocation) -> Offline {
     match location.s3_target() {
-        Some(Ok(target)) => {
-            let host = target
-                .endpoint
-                .split("://")
-                .nth(1)
-                .unwrap_or_default()
-                .split([':', '/'])
-                .next()
-                .unwrap_or_default();
-            host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn")
-        }
-        _ => false,
+        Some(Ok(target)) => Offline::HeadBucket(target),
+        Some(Err(message)) => Offline::Failed(vec![message]),
+        None => Offline::Done,
     }
+}
+
+/// Whether `endpoint` is one of Amazon's.
+fn is_aws(endpoint: &str) -> bool {
+    url::Url::parse(endpoint)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_owned))
+        .is_some_and(|host| host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn"))
 }
 
 /// Why the CloudFront signing key `location` names cannot be loaded from `bundle`, if so.
@@ -229,14 +230,8 @@ fn cloudfront_key_problem(bundle: &Bundle, location: &StorageLocation) -> Option
     }
 }
 
-/// `HeadBucket` on the location's S3 target with its keys.
-async fn reach(location: &StorageLocation, timeout: Duration) -> Result<(), String> {
-    let name = &location.name;
-    let target = match location.s3_target() {
-        Some(Ok(target)) => target,
-        Some(Err(message)) => return Err(message),
-        None => return Ok(()),
-    };
+/// `HeadBucket` on location `name`'s S3 target with its keys.
+async fn reach(name: &str, target: S3Target, timeout: Duration) -> Result<(), String> {
     let (endpoint, bucket, keys) = (target.endpoint, target.bucket, target.keys);
     match tokio::time::timeout(timeout, head_bucket(&endpoint, REGION, &bucket, &keys)).await {
         Ok(Ok(())) => Ok(()),

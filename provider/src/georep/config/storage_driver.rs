@@ -400,20 +400,3 @@ impl StorageDriver {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_table_entry_is_one_variant_and_names_distinct_attributes() {
-        let mut seen = std::collections::BTreeSet::new();
-        for spec in DRIVERS {
-            assert!(seen.insert(spec.name), "{} listed twice", spec.name);
-            for attr in spec.required {
-                assert!(!spec.optional.contains(attr), "{}: {attr}", spec.name);
-            }
-        }
-        assert_eq!(driver_names().matches('`').count(), 2 * DRIVERS.len());
-    }
-}

@@ -18,7 +18,7 @@ use crate::georep::path::FieldPath;
 use crate::georep::secret::Secret;
 
 /// The driver-specific attributes of a storage block, with the word messages use for each.
-pub const DRIVER_ATTRIBUTES: &[(&str, &str)] = &[
+const DRIVER_ATTRIBUTES: &[(&str, &str)] = &[
     ("hostname", "Hostname"),
     ("port", "Port"),
     ("is_secure", "TLS Flag"),
@@ -652,5 +652,33 @@ pub(crate) fn rsa_private_key_problem(pem: &str) -> Option<String> {
             Some("is an EC key, not an RSA key (CloudFront signs with RSA)".to_owned())
         }
         other => Some(format!("is a {other} block, not a private key")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_attribute_of_the_driver_table_is_one_validation_reads() {
+        let known: Vec<&str> = DRIVER_ATTRIBUTES.iter().map(|(name, _)| *name).collect();
+        let block = StorageInput::default();
+        for spec in DRIVERS {
+            for attribute in spec.required.iter().chain(spec.optional) {
+                assert!(known.contains(attribute), "{}: {attribute}", spec.name);
+                assert!(!spec.optional.contains(attribute) || !spec.required.contains(attribute));
+            }
+            assert_eq!(driver_spec(spec.name).map(|s| s.kind), Some(spec.kind));
+        }
+        // Each known attribute maps to a field of the block (unset here, so `None`).
+        for name in &known {
+            assert_eq!(attribute_state(&block, name), None, "{name}");
+        }
+        let set = StorageInput {
+            endpoint_url: Some(String::new()),
+            ..StorageInput::default()
+        };
+        assert_eq!(attribute_state(&set, "endpoint_url"), Some(true));
+        assert_eq!(attribute_state(&set, "no_such_attribute"), None);
     }
 }

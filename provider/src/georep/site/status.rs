@@ -100,7 +100,7 @@ pub struct ComponentSpec {
     /// left out).
     pub env: Vec<(String, String)>,
     /// `overrides` as it is (`null` when absent), for the pod overrides
-    /// ([`super::pods::PodAttributes::read`]).
+    /// (read back by import as the pod override attributes).
     pub overrides: Json,
 }
 

@@ -44,7 +44,6 @@ mod quantity;
 #[cfg(test)]
 mod tests;
 
-pub use metadata::RESERVED_LABELS;
 pub use quantity::Quantity;
 
 use affinity::affinity;

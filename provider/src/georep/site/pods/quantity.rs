@@ -49,16 +49,8 @@ impl Quantity {
                  as m, Ki, Mi, Gi, k, M, G, or an exponent, for example 500m or 2Gi)"
             )
         };
-        let well_formed = !number.is_empty()
-            && number != "."
-            && number.matches('.').count() <= 1
-            && !(number.starts_with('.') && number.len() == 1);
-        let Ok(base) = number.parse::<f64>() else {
-            return Err(bad());
-        };
-        if !well_formed {
-            return Err(bad());
-        }
+        // `number` holds only digits and dots: f64's parser refuses "", "." and "1.2.3".
+        let base: f64 = number.parse().map_err(|_| bad())?;
         let multiplier = match suffix {
             "" => 1.0,
             "n" => 1e-9,
@@ -77,12 +69,7 @@ impl Quantity {
             "Pi" => 1024f64.powi(5),
             "Ei" => 1024f64.powi(6),
             exponent if exponent.starts_with(['e', 'E']) => {
-                let power = &exponent[1..];
-                let digits = power.trim_start_matches(['+', '-']);
-                if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(bad());
-                }
-                let power: i32 = power.parse().map_err(|_| bad())?;
+                let power: i32 = exponent[1..].parse().map_err(|_| bad())?;
                 10f64.powi(power)
             }
             _ => return Err(bad()),
@@ -91,11 +78,6 @@ impl Quantity {
             text: text.to_owned(),
             value: sign * base * multiplier,
         })
-    }
-
-    /// The quantity as written.
-    pub fn as_str(&self) -> &str {
-        &self.text
     }
 
     /// The quantity in a JSON value: a string, or a number (which a YAML or JSON spec may
