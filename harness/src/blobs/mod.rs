@@ -19,6 +19,7 @@
 //! Not modelled: manifests, uploads in chunks, the `imagestorageplacement` rows, per-namespace
 //! extra locations, the storage proxy.
 
+pub mod queue;
 pub mod replication;
 
 use std::collections::BTreeSet;
@@ -111,6 +112,9 @@ pub enum Error {
         /// The site.
         site: String,
     },
+    /// The replication queue in the shared database could not be read or written.
+    #[error("replication queue: {0}")]
+    Queue(String),
     /// An S3 call failed.
     #[error("location {location}")]
     S3 {

@@ -1,24 +1,29 @@
 //! The blob replication worker: Quay's `storagereplication` worker, modelled on the real
 //! buckets.
 //!
-//! Quay runs the worker in every quay pod while `FEATURE_STORAGE_REPLICATION` is on; it copies
-//! each new blob from where it was pushed to every `DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS`
-//! location. The model does the same with one task per run: every
-//! [`ReplicationOptions::interval`] it takes the first site that has a ready quay pod (no
-//! ready pod anywhere: no worker runs, nothing is copied), reads that site's config
+//! Quay runs the worker in every quay pod while `FEATURE_STORAGE_REPLICATION` is on; it takes
+//! one queue item per pushed blob and copies the blob to every
+//! `DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS` location that lacks it at that moment
+//! (quay/quay `workers/storagereplication.py`). The model does the same with one task per
+//! run: every [`ReplicationOptions::interval`] it takes the first site that has a ready quay
+//! pod (no ready pod anywhere: no worker runs, nothing is copied), reads that site's config
 //! ([`SiteStorage::read`]), and, when replication is on, runs [`replicate_once`].
 //!
-//! Unlike Quay, it finds new blobs by listing the buckets instead of reading a queue in the
-//! database, so a blob written by any S3 client under Quay's layout is replicated too. A blob
-//! whose content does not match its digest (a partial write) is not copied.
+//! Unlike Quay, it learns of a push by listing the buckets instead of reading a queue item,
+//! so a blob written by any S3 client under Quay's layout is replicated too: a blob it has not
+//! seen before counts as freshly queued. A blob it has handled is copied again only when it is
+//! queued in the database's replication queue ([`super::queue`]), which is what Quay's backfill
+//! tool does; so, as on Quay, a location added to the config receives the blobs pushed before
+//! only after a backfill. A blob whose content does not match its digest (a partial write) is
+//! not copied.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use super::{Error, Location, SiteStorage, digest_of};
+use super::{Error, Location, SiteStorage, digest_of, queue};
 use crate::errors;
 use crate::quay::SitePods;
 
@@ -48,13 +53,17 @@ pub struct Copied {
     pub to: String,
 }
 
-/// One pass: copies every blob in a default location of `storage`'s config to every default
-/// location that lacks it, each read and written with its own location's keys.
+/// One pass: copies each blob that is due (not in `handled`, or queued in the database) from
+/// a default location of `storage`'s config to every default location that lacks it, each
+/// read and written with its own location's keys; records the blobs handled.
 ///
 /// # Errors
-/// [`Error::Location`] for a default location that is not a usable S3 location, or the
-/// first [`Error::S3`].
-pub async fn replicate_once(storage: &SiteStorage) -> Result<Vec<Copied>, Error> {
+/// [`Error::Location`] for a default location that is not a usable S3 location,
+/// [`Error::Queue`] when the replication queue cannot be read, or the first [`Error::S3`].
+pub async fn replicate_once(
+    storage: &SiteStorage,
+    handled: &mut BTreeSet<String>,
+) -> Result<Vec<Copied>, Error> {
     let locations = storage.default_locations()?;
     let mut held: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, location) in locations.iter().enumerate() {
@@ -62,35 +71,61 @@ pub async fn replicate_once(storage: &SiteStorage) -> Result<Vec<Copied>, Error>
             held.entry(digest).or_default().push(i);
         }
     }
+    let queued = match storage.bundle.db_uri() {
+        Some(db_uri) => queue::items(db_uri).await.map_err(Error::Queue)?,
+        None => Vec::new(),
+    };
     let mut copied = Vec::new();
-    for (digest, holders) in held {
-        let Some(&source) = holders.first() else {
-            continue;
-        };
-        let missing: Vec<&Location> = locations
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| !holders.contains(i))
-            .map(|(_, l)| l)
-            .collect();
-        if missing.is_empty() {
+    for (digest, holders) in &held {
+        let requeued = queued.iter().any(|item| item.digest == *digest);
+        if handled.contains(digest) && !requeued {
             continue;
         }
-        let from = &locations[source];
-        let Some(bytes) = from.get(&digest).await? else {
-            continue;
-        };
-        if digest_of(&bytes) != digest {
-            continue;
-        }
-        for to in missing {
-            to.put(&digest, bytes.clone()).await?;
-            copied.push(Copied {
-                digest: digest.clone(),
-                from: from.name.clone(),
-                to: to.name.clone(),
-            });
-        }
+        copied.extend(copy_to_missing(&locations, digest, holders).await?);
+        handled.insert(digest.clone());
+    }
+    // An item whose blob is in no default location is dropped, as Quay's worker gives up on a
+    // storage it cannot find.
+    if let Some(db_uri) = storage.bundle.db_uri() {
+        let done: Vec<i64> = queued.iter().map(|item| item.id).collect();
+        queue::complete(db_uri, &done).await.map_err(Error::Queue)?;
+    }
+    Ok(copied)
+}
+
+/// Copies `digest` from its first holder to every location of `locations` not in `holders`.
+async fn copy_to_missing(
+    locations: &[Location],
+    digest: &str,
+    holders: &[usize],
+) -> Result<Vec<Copied>, Error> {
+    let Some(&source) = holders.first() else {
+        return Ok(Vec::new());
+    };
+    let missing: Vec<&Location> = locations
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| !holders.contains(i))
+        .map(|(_, l)| l)
+        .collect();
+    if missing.is_empty() {
+        return Ok(Vec::new());
+    }
+    let from = &locations[source];
+    let Some(bytes) = from.get(digest).await? else {
+        return Ok(Vec::new());
+    };
+    if digest_of(&bytes) != digest {
+        return Ok(Vec::new());
+    }
+    let mut copied = Vec::new();
+    for to in missing {
+        to.put(digest, bytes.clone()).await?;
+        copied.push(Copied {
+            digest: digest.to_owned(),
+            from: from.name.clone(),
+            to: to.name.clone(),
+        });
     }
     Ok(copied)
 }
@@ -167,12 +202,13 @@ impl Drop for ReplicationWorker {
 }
 
 async fn run(sites: Vec<WorkerSite>, interval: Duration, progress: Arc<Mutex<Progress>>) {
+    let mut handled = BTreeSet::new();
     loop {
         if let Some(site) = sites.iter().find(|s| !s.pods.quay().is_empty()) {
             let pass = async {
                 let storage = SiteStorage::read(&site.site, &site.client).await?;
                 if storage.bundle.replication() {
-                    replicate_once(&storage).await
+                    replicate_once(&storage, &mut handled).await
                 } else {
                     Ok(Vec::new())
                 }

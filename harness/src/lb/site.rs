@@ -215,6 +215,7 @@ pub(crate) mod tests {
             database: "127.0.0.1:5432/quay".to_owned(),
             revision: None,
             config_hash: "abc".to_owned(),
+            config_shape: crate::quay::ConfigShape::default(),
             replication: true,
             location: site.replace('-', "_"),
             preference: Some(site.replace('-', "_")),

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 
+use super::serving::ConfigShape;
 use crate::services::s3_client::S3Keys;
 use crate::services::secret::Secret;
 
@@ -247,6 +248,12 @@ impl Bundle {
     #[must_use]
     pub fn config_hash(&self) -> String {
         hex::encode(Sha256::digest(&self.config_yaml))
+    }
+
+    /// The config as sites compare it ([`ConfigShape`]).
+    #[must_use]
+    pub fn config_shape(&self) -> ConfigShape {
+        ConfigShape::of(&self.config)
     }
 
     /// `SERVER_HOSTNAME`.

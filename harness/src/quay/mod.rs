@@ -20,4 +20,4 @@ pub use objects::{
     PREFERENCE_ENV, REGISTRY_LABEL, VERSION_ANNOTATION, api_resource, config_hash, dynamic_api,
     is_pod_ready, quay_registry_resource, storage_preference,
 };
-pub use serving::{ServingPod, SitePods};
+pub use serving::{ConfigShape, ServingPod, SitePods};

@@ -6,7 +6,11 @@
 //! - two migrations running against one database at once;
 //! - a quay pod of version V serving while the database is at a revision newer than V's head
 //!   (checked when the pod becomes ready and whenever a migration moves the database);
-//! - sites serving with different config hashes (sha256 of `config.yaml`) at the same time;
+//! - sites serving with different configs at the same time, except while a storage location
+//!   added to the shared config rolls out: configs that differ only in storage locations one
+//!   of them lacks are compatible as long as each site's write location is known to the other
+//!   ([`crate::quay::ConfigShape::compatible`]), so a new site serving before every other site knows its
+//!   location is a violation;
 //! - a quay pod serving without its own storage location first in its storage preference
 //!   (only when `FEATURE_STORAGE_REPLICATION` is on).
 //!
@@ -64,7 +68,7 @@ pub enum Violation {
         /// The database's revision.
         revision: String,
     },
-    /// Two sites served with different config hashes at the same time.
+    /// Two sites served with incompatible configs at the same time (see the module doc).
     ConfigHashMismatch {
         /// The site that started serving.
         site: String,
@@ -246,7 +250,15 @@ impl Ledger {
         let other = state
             .serving
             .values()
-            .find(|p| p.site != pod.site && p.config_hash != pod.config_hash)
+            .find(|p| {
+                p.site != pod.site
+                    && p.config_hash != pod.config_hash
+                    && !pod.config_shape.compatible(
+                        pod.preference.as_deref(),
+                        &p.config_shape,
+                        p.preference.as_deref(),
+                    )
+            })
             .map(|p| (p.site.clone(), p.config_hash.clone()));
         if let Some((other_site, other_hash)) = other {
             let v = Violation::ConfigHashMismatch {
@@ -304,6 +316,7 @@ impl Drop for MigrationGuard {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::quay::ConfigShape;
 
     fn pod(site: &str, name: &str, version: &str, hash: &str) -> ServingPod {
         ServingPod {
@@ -313,10 +326,21 @@ mod tests {
             database: "127.0.0.1:5432/quay".to_owned(),
             revision: Some("8e97c2cfee57".to_owned()),
             config_hash: hash.to_owned(),
+            config_shape: shape(hash, &[("a", "s3a"), ("b", "s3b"), ("c", "s3c")]),
             replication: true,
             location: site.to_owned(),
             preference: Some(site.to_owned()),
             server_hostname: Some("quay.global.example".to_owned()),
+        }
+    }
+
+    fn shape(rest: &str, locations: &[(&str, &str)]) -> ConfigShape {
+        ConfigShape {
+            rest: rest.to_owned(),
+            locations: locations
+                .iter()
+                .map(|(n, d)| ((*n).to_owned(), (*d).to_owned()))
+                .collect(),
         }
     }
 
@@ -375,6 +399,42 @@ mod tests {
             &ledger.violations()[..],
             [Violation::ConfigHashMismatch { site, .. }] if site == "c"
         ));
+    }
+
+    #[test]
+    fn a_location_rolling_out_before_its_site_serves_is_no_violation_but_the_site_first_is() {
+        let with = |site: &str, pod_name: &str, locations: &[(&str, &str)]| {
+            let mut p = pod(site, pod_name, "3.13.11", &format!("{locations:?}"));
+            p.config_shape = shape("rest", locations);
+            p
+        };
+        let old = [("a", "s3a"), ("b", "s3b")];
+        let new = [("a", "s3a"), ("b", "s3b"), ("c", "s3c")];
+        // The documented order: a and b take the config naming c, then c serves.
+        let ledger = Ledger::in_memory();
+        ledger.pod_ready(with("a", "a1", &old));
+        ledger.pod_ready(with("b", "b1", &old));
+        ledger.pod_ready(with("a", "a2", &new));
+        ledger.pod_gone("a", "a1");
+        ledger.pod_ready(with("b", "b2", &new));
+        ledger.pod_gone("b", "b1");
+        ledger.pod_ready(with("c", "c1", &new));
+        assert!(ledger.is_empty(), "{:?}", ledger.violations());
+        // c serving while b still runs a config without c: blobs c writes are unreachable there.
+        let ledger = Ledger::in_memory();
+        ledger.pod_ready(with("a", "a2", &new));
+        ledger.pod_ready(with("b", "b1", &old));
+        ledger.pod_ready(with("c", "c1", &new));
+        assert!(matches!(
+            &ledger.violations()[..],
+            [Violation::ConfigHashMismatch { site, other_site, .. }]
+                if site == "c" && other_site == "b"
+        ));
+        // A location both configs name but define differently is never compatible.
+        let ledger = Ledger::in_memory();
+        ledger.pod_ready(with("a", "a1", &old));
+        ledger.pod_ready(with("b", "b1", &[("a", "s3a-moved"), ("b", "s3b")]));
+        assert_eq!(ledger.violations().len(), 1, "{:?}", ledger.violations());
     }
 
     #[test]

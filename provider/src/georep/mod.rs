@@ -15,6 +15,9 @@
 //! - [`issue`]: [`issue::Issue`], a validation finding with a severity, a [`path::FieldPath`]
 //!   into the input, a title and a detail saying what to change. The resources layer turns
 //!   issues into Terraform diagnostics.
+//! - [`location`]: the `quay_georep_location` operation: wait until every site serves the
+//!   config that adds a storage location, then run Quay's backfill once
+//!   ([`location::step`]), with the Job as its resumable record.
 //! - [`path`]: [`path::FieldPath`], an attribute path whose segment names are the Terraform
 //!   attribute names, so it converts 1:1 into a Terraform attribute path.
 //! - [`secret`]: [`secret::Secret`], a string that never prints itself.
@@ -54,6 +57,7 @@
 pub mod config;
 pub mod errors;
 pub mod issue;
+pub mod location;
 pub mod path;
 pub mod secret;
 pub mod site;

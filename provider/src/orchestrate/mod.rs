@@ -16,10 +16,13 @@
 //! - [`run`]: observe → step → perform → pause, until done, an error, the deadline or
 //!   Terraform's stop; returns the [`StepRecord`]s.
 //! - [`clock`]: the wall clock and Kubernetes time text.
+//! - [`location`]: the same for `quay_georep_location` (observe the sites and the backfill
+//!   Job, step, create the Job).
 //! - `lease`: the Lease's expiry measured on this process's clock, not its writer's.
 
 pub mod clock;
 mod lease;
+pub mod location;
 mod observe;
 mod perform;
 mod run;

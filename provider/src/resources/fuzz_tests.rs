@@ -8,6 +8,7 @@ use proptest::prelude::*;
 use super::georep_config_data_source::GeoRepConfigDataSource;
 use super::georep_site_manifests_data_source::GeoRepSiteManifestsDataSource;
 use super::georep_site_resource::GeoRepSiteResource;
+use super::georep_location_resource::GeoRepLocationResource;
 use super::georep_upgrade_resource::GeoRepUpgradeResource;
 use super::provider_data::ProviderData;
 use crate::framework::{DataSource, Resource};
@@ -193,5 +194,12 @@ proptest! {
             super::timeouts::Operation::Create,
             std::time::Duration::from_secs(1),
         );
+    }
+
+    #[test]
+    fn any_location_value_gets_diagnostics_not_a_panic(
+        config in value_of(&GeoRepLocationResource.schema())
+    ) {
+        check_resource(&GeoRepLocationResource, &config);
     }
 }

@@ -12,6 +12,9 @@
 //!   shares.
 //! - [`georep_upgrade_resource`]: `resource "quay_georep_upgrade"`, the geo-replication
 //!   upgrade of every site, run through [`crate::orchestrate`].
+//! - [`georep_location_resource`]: `resource "quay_georep_location"`, a storage location
+//!   added to the running sites (their config first, then Quay's backfill as a Job), run
+//!   through [`crate::orchestrate::location`].
 //! - [`georep_site_data_source`]: `data "quay_georep_site"`, one live site read without
 //!   managing it; what it shares with the site resource (endpoints for a global load
 //!   balancer, the operator-version guard rail) is in `site_live.rs`.
@@ -33,6 +36,7 @@ mod docs_storage_guide;
 mod fuzz_tests;
 pub mod georep_config_data_source;
 pub mod georep_config_ephemeral;
+pub mod georep_location_resource;
 pub mod georep_site_data_source;
 mod georep_site_guards;
 mod georep_site_import;

@@ -34,6 +34,7 @@ use serde_json::{Value as Json, json};
 
 use super::georep_config_data_source::GeoRepConfigDataSource;
 use super::georep_config_ephemeral::GeoRepConfigEphemeral;
+use super::georep_location_resource::GeoRepLocationResource;
 use super::georep_site_data_source::GeoRepSiteDataSource;
 use super::georep_site_manifests_data_source::GeoRepSiteManifestsDataSource;
 use super::georep_site_resource::GeoRepSiteResource;
@@ -184,6 +185,7 @@ impl Provider for QuayProvider {
         vec![
             Arc::new(GeoRepSiteResource),
             Arc::new(GeoRepUpgradeResource),
+            Arc::new(GeoRepLocationResource),
         ]
     }
 

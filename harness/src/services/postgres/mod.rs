@@ -26,3 +26,12 @@ mod server;
 pub use error::Error;
 pub use options::{DEBIAN_BINDIR, Database, HOST, PostgresOptions, ROLE};
 pub use server::Postgres;
+
+/// A PostgreSQL error as the server worded it (tokio-postgres' own text is only "db error").
+#[must_use]
+pub fn pg_error(err: &tokio_postgres::Error) -> String {
+    match err.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => crate::errors::chain(err),
+    }
+}

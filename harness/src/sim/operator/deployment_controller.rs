@@ -508,6 +508,7 @@ async fn start_pod(ctx: &Context, ns: &str, pod: &Pod, template: &Value) -> Outc
                         .get(CONFIG_HASH_ANNOTATION)
                         .cloned()
                         .unwrap_or_else(|| bundle.config_hash()),
+                    config_shape: bundle.config_shape(),
                     replication: bundle.replication(),
                     location: ctx.opts.storage_location.clone(),
                     preference: started.preference,

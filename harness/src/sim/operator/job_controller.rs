@@ -1,6 +1,9 @@
-//! The migration Job controller (kube-runtime `Controller` over Jobs labelled
-//! `quay-operator/quayregistry`): plays the part of the Job's pod and of Kubernetes' Job
-//! controller.
+//! The Job controller of Quay's Jobs (kube-runtime `Controller` over Jobs): plays the part of
+//! the Job's pod and of Kubernetes' Job controller. The operator's migration Job (labelled
+//! `quay-operator/quayregistry`) runs the migration; a Job whose container runs Quay's
+//! backfill tool (`python -m util.backfillreplication`, as the provider's location addition
+//! creates it) runs [`super::backfill`] instead, with the same config checks, retries and
+//! final status. Other Jobs are left alone (no model knows what their pods do).
 //!
 //! A Job without a final status and without a running task in this model gets one: it marks
 //! the Job active, reads `DB_URI` from the rendered config Secret it mounts, checks the storage
@@ -34,6 +37,7 @@ use kube::runtime::controller::{Action, Controller};
 use kube::runtime::watcher;
 use serde_json::json;
 
+use super::backfill;
 use super::context::Context;
 use super::images;
 use super::migration::Migration;
@@ -59,7 +63,7 @@ pub enum Error {
 /// Runs the controller until the task is aborted.
 pub async fn run(ctx: Arc<Context>) {
     let jobs: Api<Job> = Api::all(ctx.client.clone());
-    let controller = Controller::new(jobs, watcher::Config::default().labels(REGISTRY_LABEL)).run(
+    let controller = Controller::new(jobs, watcher::Config::default()).run(
         reconcile,
         |_, _, _| Action::requeue(std::time::Duration::from_millis(500)),
         Arc::clone(&ctx),
@@ -67,7 +71,21 @@ pub async fn run(ctx: Arc<Context>) {
     ctx.reconciles.drive("Job", controller).await;
 }
 
+/// Whether the model knows what `job`'s pod does: the operator's migration or the backfill.
+fn is_modelled(job: &Job) -> bool {
+    job.labels().contains_key(REGISTRY_LABEL)
+        || job
+            .spec
+            .as_ref()
+            .and_then(|s| s.template.spec.as_ref())
+            .and_then(|p| p.containers.first())
+            .is_some_and(backfill::runs_backfill)
+}
+
 async fn reconcile(job: Arc<Job>, ctx: Arc<Context>) -> Result<Action, Error> {
+    if !is_modelled(&job) {
+        return Ok(Action::await_change());
+    }
     let status = job.status.clone().unwrap_or_default();
     if status.succeeded.unwrap_or(0) > 0 || status.failed.unwrap_or(0) > 0 {
         return Ok(Action::await_change());
@@ -132,7 +150,7 @@ async fn execute(job: Arc<Job>, ctx: Arc<Context>) {
     let limit = u32::try_from(limit).unwrap_or(0);
     let mut failures = 0_u32;
     let outcome = loop {
-        match migrate(&job, &ctx, &ns).await {
+        match attempt(&job, &ctx, &ns).await {
             Ok(()) => break Ok(()),
             Err(message) => {
                 failures += 1;
@@ -263,7 +281,8 @@ mod pod {
     }
 }
 
-async fn migrate(job: &Job, ctx: &Context, ns: &str) -> Result<(), String> {
+/// One run of the Job's container: the backfill tool or the migration.
+async fn attempt(job: &Job, ctx: &Context, ns: &str) -> Result<(), String> {
     let pod = job
         .spec
         .as_ref()
@@ -318,6 +337,9 @@ async fn migrate(job: &Job, ctx: &Context, ns: &str) -> Result<(), String> {
         .as_ref()
         .map_or(bundle.clone(), |b| b.dns.resolve_bundle(&bundle, ns));
     effective_preference(&bundle, &version, &env)?;
+    if backfill::runs_backfill(container) {
+        return backfill::run(&ctx.site, bundle).await;
+    }
     let db_uri = bundle.db_uri().ok_or("DB_URI is not set in config.yaml")?;
     Migration {
         site: ctx.site.clone(),

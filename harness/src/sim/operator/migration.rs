@@ -17,9 +17,10 @@ use std::time::Duration;
 
 use tokio_postgres::NoTls;
 
-use super::startup::{pg_error, read_revision};
+use super::startup::read_revision;
 use crate::quay::bundle::database_identity;
 use crate::quay::{Catalogue, QuayVersion};
+use crate::services::postgres::pg_error;
 use crate::sim::ledger::Ledger;
 
 /// One migration run. `Debug` shows the database without the credentials of `DB_URI`.

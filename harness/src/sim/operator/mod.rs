@@ -143,6 +143,7 @@
 //! Job blocking until the version or `config.yaml` changes, `currentVersion` following
 //! `QUAY_VERSION` whatever image the Job ran.
 
+pub mod backfill;
 #[cfg(test)]
 mod case_fixtures;
 pub mod components;

@@ -20,6 +20,7 @@ use tokio_postgres::NoTls;
 
 use crate::errors::chain;
 use crate::quay::{Bundle, PREFERENCE_ENV, QuayVersion};
+use crate::services::postgres::pg_error;
 use crate::services::redis::check_redis;
 use crate::services::secret::Secret;
 
@@ -165,15 +166,6 @@ pub async fn read_revision(uri: &str) -> Result<Option<String>, String> {
         .await
         .map_err(|e| pg_error(&e))?;
     Ok(row.map(|r| r.get(0)))
-}
-
-/// A PostgreSQL error as the server worded it (tokio-postgres' own text is only "db error").
-#[must_use]
-pub fn pg_error(err: &tokio_postgres::Error) -> String {
-    match err.as_db_error() {
-        Some(db) => format!("{}: {}", db.severity(), db.message()),
-        None => chain(err),
-    }
 }
 
 #[cfg(test)]

@@ -127,6 +127,7 @@ pub use progress::{
     Milestone, MilestoneRecord, Originals, PROGRESS_FORMAT, Phase, Progress, ProgressError,
     SecondaryRecord,
 };
+pub(crate) use request::check_sites;
 pub use request::{
     DEFAULT_LEASE_DURATION, MAX_LEASE_DURATION, MIN_LEASE_DURATION, NONCE_SEPARATOR, OperatorInput,
     OperatorMethod, RequestError, UpgradeInput, UpgradeRequest, holder_origin, parse_duration,

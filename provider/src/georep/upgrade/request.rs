@@ -319,7 +319,7 @@ pub fn validate(input: &UpgradeInput) -> Result<(UpgradeRequest, Vec<Issue>), Ve
     }
 }
 
-fn check_sites(sites: Option<&[String]>, issues: &mut Vec<Issue>) -> Vec<SiteId> {
+pub(crate) fn check_sites(sites: Option<&[String]>, issues: &mut Vec<Issue>) -> Vec<SiteId> {
     let Some(raw) = sites.filter(|s| !s.is_empty()) else {
         issues.push(Issue::error(
             FieldPath::attr("sites"),

@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use georep_harness::terraform::{Diagnostic, TerraformBinary, Workdir};
+use georep_harness::terraform::{Diagnostic, TerraformBinary};
 
-use super::{for_each_terraform, workdir};
+use super::{for_each_terraform, spawn_apply, workdir};
 
 /// A TCP listener on a free loopback port that accepts every connection, reads what it is
 /// sent and never answers. Counts the connections it accepted.
@@ -81,29 +81,6 @@ fn timeouts_end_an_apply_against_a_cluster_that_never_answers() {
             "the provider never connected"
         );
     });
-}
-
-/// `terraform apply -json` in the background, in its own process group.
-fn spawn_apply(dir: &Workdir) -> (std::process::Child, std::path::PathBuf) {
-    use std::os::unix::process::CommandExt as _;
-    let log = dir.path().join("apply.log");
-    let file = std::fs::File::create(&log).unwrap();
-    let mut command = std::process::Command::new(&dir.binary().path);
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("TF_") {
-            command.env_remove(key);
-        }
-    }
-    command
-        .args(["apply", "-auto-approve", "-json", "-input=false"])
-        .current_dir(dir.path())
-        .env("TF_CLI_CONFIG_FILE", dir.cli_config_path())
-        .env("CHECKPOINT_DISABLE", "1")
-        .env("TF_IN_AUTOMATION", "1")
-        .stdout(file.try_clone().unwrap())
-        .stderr(file)
-        .process_group(0);
-    (command.spawn().unwrap(), log)
 }
 
 #[test]

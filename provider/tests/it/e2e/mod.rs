@@ -38,6 +38,7 @@ pub fn shared_config_secrets(locations: &[&str]) -> SecretScanner {
     scanner
 }
 
+mod add_location;
 mod bench;
 mod cluster_access;
 mod data_sources;
@@ -90,6 +91,29 @@ pub fn workdir(terraform: &TerraformBinary, test_name: &str) -> Workdir {
     let name = format!("{test_name}-tf{}", terraform.version);
     Workdir::new(terraform, &name, &[DevOverride::quay(provider_dir())])
         .unwrap_or_else(|error| panic!("{terraform}: {error}"))
+}
+
+/// `terraform apply -json` in the background, in its own process group.
+pub fn spawn_apply(dir: &Workdir) -> (std::process::Child, std::path::PathBuf) {
+    use std::os::unix::process::CommandExt as _;
+    let log = dir.path().join("apply.log");
+    let file = std::fs::File::create(&log).unwrap();
+    let mut command = std::process::Command::new(&dir.binary().path);
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("TF_") {
+            command.env_remove(key);
+        }
+    }
+    command
+        .args(["apply", "-auto-approve", "-json", "-input=false"])
+        .current_dir(dir.path())
+        .env("TF_CLI_CONFIG_FILE", dir.cli_config_path())
+        .env("CHECKPOINT_DISABLE", "1")
+        .env("TF_IN_AUTOMATION", "1")
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .process_group(0);
+    (command.spawn().unwrap(), log)
 }
 
 /// Asserts that exactly one diagnostic with `summary` was reported, with `severity`, pointing

@@ -20,7 +20,7 @@ use tokio_postgres::NoTls;
 
 use super::BackingServices;
 use super::dns::Endpoint;
-use crate::sim::operator::startup::pg_error;
+use crate::services::postgres::pg_error;
 
 /// How a managed pod's start went.
 #[derive(Debug, Clone, PartialEq, Eq)]

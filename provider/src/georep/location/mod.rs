@@ -1,0 +1,47 @@
+//! Adding a storage location to a running geo-replicated Quay, as one resumable operation
+//! (`resource "quay_georep_location"`). Pure: the I/O is in `orchestrate/location.rs`.
+//!
+//! Quay's order, from its code: every site's config must name the location before anything
+//! writes there (a site whose config lacks a location cannot read blobs placed only there, and
+//! its replication worker cannot copy to it); the replication worker copies a blob to the
+//! default locations when it handles the blob's queue item, so blobs pushed before the
+//! location existed reach it only when Quay's backfill tool (quay/quay
+//! `util/backfillreplication.py`) queues them again.
+//!
+//! So the operation, given the sites and the hash of the shared config that adds the
+//! location:
+//! 1. waits until every listed site serves that config (bundle `config.yaml` hash), with the
+//!    location in it, and has converged (the operator's status and every Deployment rolled
+//!    out);
+//! 2. runs the backfill tool once, as a Job in one site ([`job::backfill_job`]: the quay-app
+//!    pod's image, config volume and environment), and waits for it.
+//!
+//! The new site itself depends on this resource, so it starts serving only once every other
+//! site knows its location, with the old blobs queued for its bucket. The issue that asked
+//! for this put the new site before the backfill; the backfill needs only the config (the
+//! workers of the existing sites copy into the new bucket), and the new site then starts with
+//! the blobs on their way.
+//!
+//! Resuming: steps 1 and 2 are read from the clusters every round; the Job, named after the
+//! location and the config hash ([`LocationRequest::job_name`]), is the record of step 2. A
+//! killed apply run again finds the Job and waits for it instead of starting another; a Job
+//! that had failed before this apply started is replaced (a new apply is a retry).
+
+pub mod job;
+mod request;
+mod step;
+
+#[cfg(test)]
+mod tests;
+
+pub use request::{LocationInput, LocationRequest, validate};
+pub use step::{LocationError, Next, Observation, SiteFacts, SiteView, plan_steps, step};
+
+/// The module of Quay's backfill tool, run with `python -m`.
+pub const BACKFILL_MODULE: &str = "util.backfillreplication";
+
+/// The label naming the location a backfill Job was made for.
+pub const JOB_LOCATION_LABEL: &str = "quay-georep/location";
+
+/// The annotation holding the config hash a backfill Job was made for.
+pub const JOB_CONFIG_HASH_ANNOTATION: &str = "quay-georep/config-hash";

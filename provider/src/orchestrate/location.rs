@@ -1,0 +1,404 @@
+//! The I/O of `quay_georep_location`: [`observe_location`] reads every site and the backfill
+//! Job into a [`location::Observation`], and [`add_location`] loops observe → [`location::step`]
+//! → act → pause until done, a failure, the deadline or Terraform's stop.
+//!
+//! It decides nothing itself: the rules are in `georep/location`. Reads never fail a round (an
+//! unreadable site is data, and the round waits); a write the cluster refuses with a
+//! retryable status ends the round, anything else stops the run.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use serde_json::Value;
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+use super::clock;
+use super::observe::{REGISTRY_LABEL, config_hash, job_observation};
+use super::run::StepRecord;
+use crate::cluster::{Cluster, Clusters, Error as ClusterError, Kind};
+use crate::georep::errors;
+use crate::georep::location::job::{JobError, backfill_job, quay_app_deployment};
+use crate::georep::location::{
+    LocationError, LocationRequest, Next, Observation, SiteFacts, SiteView, step,
+};
+use crate::georep::site::{JOB_NAME_LABEL, RegistryStatus, Rollout, failing_pod_message};
+use crate::georep::upgrade::{JobState, SiteId};
+use crate::stop::StopToken;
+
+/// The pause between two rounds.
+pub const PAUSE: Duration = Duration::from_millis(500);
+
+/// Why a run stopped before the location was added. Every variant carries the steps done.
+#[derive(Debug, thiserror::Error)]
+pub enum AddLocationError {
+    /// The rules stopped it.
+    #[error("adding the storage location stopped")]
+    Stopped {
+        /// Why.
+        #[source]
+        source: Box<LocationError>,
+        /// Steps done before.
+        steps: Vec<StepRecord>,
+    },
+    /// A write failed in a way another round cannot fix.
+    #[error("could not {action}")]
+    Write {
+        /// The write, in words.
+        action: String,
+        /// Why.
+        #[source]
+        source: Box<ClusterError>,
+        /// Steps done before.
+        steps: Vec<StepRecord>,
+    },
+    /// The backfill Job could not be made from the site's quay-app Deployment.
+    #[error("could not make the backfill Job")]
+    Job {
+        /// Why.
+        #[source]
+        source: JobError,
+        /// Steps done before.
+        steps: Vec<StepRecord>,
+    },
+    /// The deadline passed.
+    #[error("timed out after {}s; last status: {status}", waited.as_secs())]
+    Timeout {
+        /// How long it ran.
+        waited: Duration,
+        /// The last status.
+        status: String,
+        /// Steps done before.
+        steps: Vec<StepRecord>,
+    },
+    /// Terraform asked the provider to stop.
+    #[error("interrupted; last status: {status}")]
+    Interrupted {
+        /// The last status.
+        status: String,
+        /// Steps done before.
+        steps: Vec<StepRecord>,
+    },
+}
+
+impl AddLocationError {
+    /// The steps done before the run stopped.
+    #[must_use]
+    pub fn steps(&self) -> &[StepRecord] {
+        match self {
+            Self::Stopped { steps, .. }
+            | Self::Write { steps, .. }
+            | Self::Job { steps, .. }
+            | Self::Timeout { steps, .. }
+            | Self::Interrupted { steps, .. } => steps,
+        }
+    }
+
+    /// What to do about it, in one sentence.
+    #[must_use]
+    pub fn hint(&self) -> &'static str {
+        match self {
+            Self::Stopped { source, .. } => source.hint(),
+            Self::Write { .. } | Self::Job { .. } => {
+                "Fix the cause named above and apply again: the operation resumes where it stopped"
+            }
+            Self::Timeout { .. } => {
+                "Look at the status above, raise timeouts.create if it was only slow, and apply \
+                 again: a backfill Job already started is waited for, not started twice"
+            }
+            Self::Interrupted { .. } => {
+                "Apply again: a backfill Job already started is waited for, not started twice"
+            }
+        }
+    }
+}
+
+/// Reads every site of `request` and the backfill Job. Never fails: what cannot be read is
+/// reported in the observation.
+pub async fn observe_location(clusters: &Clusters, request: &LocationRequest) -> Observation {
+    let mut observation = Observation::default();
+    for site in request.sites() {
+        let read = match clusters.get(site.cluster()).await {
+            Ok(cluster) => read_site(&cluster, site).await,
+            Err(e) => Err(e),
+        };
+        let view = match read {
+            Ok(facts) => SiteView::Observed(facts),
+            Err(e) => SiteView::Unreachable(errors::chain(&e)),
+        };
+        observation.sites.insert(site.clone(), view);
+    }
+    let site = request.backfill_site();
+    let job = match clusters.get(site.cluster()).await {
+        Ok(cluster) => read_job(&cluster, site, &request.job_name()).await,
+        Err(e) => Err(e),
+    };
+    match job {
+        Ok(job) => observation.job = job,
+        Err(e) => {
+            observation
+                .sites
+                .insert(site.clone(), SiteView::Unreachable(errors::chain(&e)));
+        }
+    }
+    observation
+}
+
+/// The `QuayRegistry`'s status and rollouts, and its bundle's config.
+async fn read_site(cluster: &Cluster, site: &SiteId) -> Result<SiteFacts, ClusterError> {
+    let ns = Some(site.namespace());
+    let registry = cluster
+        .get(&Kind::QUAY_REGISTRY, ns, site.name())
+        .await?
+        .ok_or_else(|| ClusterError::WaitFailed {
+            cluster: site.cluster().to_owned(),
+            what: format!("QuayRegistry {}/{}", site.namespace(), site.name()),
+            message: "it does not exist".to_owned(),
+        })?;
+    let secret = match registry["spec"]["configBundleSecret"].as_str() {
+        Some(name) => cluster.get(&Kind::SECRET, ns, name).await?,
+        None => None,
+    };
+    let yaml = secret.as_ref().and_then(|s| {
+        let encoded = s["data"]["config.yaml"].as_str()?;
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(encoded)
+            .ok()?;
+        String::from_utf8(bytes).ok()
+    });
+    let (locations, replication) = yaml
+        .as_deref()
+        .and_then(SiteFacts::storage_of)
+        .unwrap_or_default();
+    let unfinished_rollout = cluster
+        .list(
+            &Kind::DEPLOYMENT,
+            ns,
+            &format!("{REGISTRY_LABEL}={}", site.name()),
+        )
+        .await?
+        .iter()
+        .map(Rollout::read)
+        .find_map(|rollout| rollout.unfinished(None));
+    Ok(SiteFacts {
+        config_hash: secret.as_ref().and_then(config_hash),
+        locations,
+        replication,
+        convergence: RegistryStatus::read(&registry).convergence(),
+        unfinished_rollout,
+    })
+}
+
+/// The Job's state, with its failing pod's message when it failed.
+async fn read_job(
+    cluster: &Cluster,
+    site: &SiteId,
+    name: &str,
+) -> Result<Option<JobState>, ClusterError> {
+    let ns = Some(site.namespace());
+    let Some(job) = cluster.get(&Kind::JOB, ns, name).await? else {
+        return Ok(None);
+    };
+    let pods = cluster
+        .list(&Kind::POD, ns, &format!("{JOB_NAME_LABEL}={name}"))
+        .await?;
+    Ok(Some(match job_observation(&job, &[], None).state {
+        JobState::Failed { message } => JobState::Failed {
+            message: match failing_pod_message(&pods) {
+                Some(pod) if !message.contains(&pod) => format!("{message}; its pod said: {pod}"),
+                _ => message,
+            },
+        },
+        state => state,
+    }))
+}
+
+/// Adds the location: waits for the sites, runs the backfill once, waits for it; returns what
+/// it did. `on_status` hears each round's status.
+///
+/// # Errors
+/// [`AddLocationError`], carrying the steps done so far.
+///
+/// # Cancel safety
+/// The Job on the cluster is the record: a later run finds it and waits for it.
+pub async fn add_location(
+    clusters: &Clusters,
+    request: &LocationRequest,
+    deadline: Instant,
+    stop: &StopToken,
+    mut on_status: impl FnMut(&str) + Send,
+) -> Result<Vec<StepRecord>, AddLocationError> {
+    let started = Instant::now();
+    let mut steps: Vec<StepRecord> = Vec::new();
+    let mut status = "starting".to_owned();
+    // Whether this run saw the Job running (or made it): a failure then is this run's.
+    let mut watched_job = false;
+    let job = request.job_name();
+    let site = request.backfill_site();
+    loop {
+        if stop.is_stopped() {
+            return Err(AddLocationError::Interrupted { status, steps });
+        }
+        if Instant::now() >= deadline {
+            return Err(AddLocationError::Timeout {
+                waited: started.elapsed(),
+                status,
+                steps,
+            });
+        }
+        let observation = observe_location(clusters, request).await;
+        watched_job |= matches!(
+            observation.job,
+            Some(JobState::Active | JobState::Succeeded)
+        );
+        let next = step(request, &observation, watched_job);
+        if !matches!(next, Next::WaitForSites(_) | Next::Fail(_)) && steps.is_empty() {
+            steps.push(record(format!(
+                "every site serves config {} with storage location {}",
+                request.config_hash(),
+                request.location()
+            )));
+        }
+        match next {
+            Next::WaitForSites(why) | Next::WaitForBackfill(why) => {
+                if why != status {
+                    on_status(&why);
+                    status = why;
+                }
+            }
+            Next::StartBackfill => {
+                let cluster = clusters
+                    .get(site.cluster())
+                    .await
+                    .map_err(|source| write_error("connect", source, &steps));
+                let created = match cluster {
+                    Ok(cluster) => create_job(&cluster, request).await,
+                    Err(e) => Err(e),
+                };
+                match created {
+                    Ok(()) => {
+                        watched_job = true;
+                        let what = format!("started the backfill Job {job} on site {site}");
+                        info!(%what, "quay_georep_location");
+                        steps.push(record(what));
+                    }
+                    Err(e) => retry_or_fail(e, &mut status, &mut steps)?,
+                }
+            }
+            Next::RestartBackfill => {
+                let deleted = match clusters.get(site.cluster()).await {
+                    Ok(cluster) => cluster
+                        .delete(&Kind::JOB, Some(site.namespace()), &job)
+                        .await
+                        .map(|_| ()),
+                    Err(e) => Err(e),
+                };
+                match deleted {
+                    Ok(()) => steps.push(record(format!(
+                        "deleted the backfill Job {job} an earlier apply left failed"
+                    ))),
+                    Err(source) => retry_or_fail(
+                        write_error(&format!("delete the failed Job {job}"), source, &[]),
+                        &mut status,
+                        &mut steps,
+                    )?,
+                }
+            }
+            Next::Done => {
+                steps.push(record(format!(
+                    "the backfill Job {job} on site {site} succeeded: the blobs missing from {} \
+                     are queued for Quay's replication workers",
+                    request.location()
+                )));
+                return Ok(steps);
+            }
+            Next::Fail(source) => {
+                return Err(AddLocationError::Stopped {
+                    source: Box::new(source),
+                    steps,
+                });
+            }
+        }
+        tokio::select! {
+            () = stop.stopped() => return Err(AddLocationError::Interrupted { status, steps }),
+            () = tokio::time::sleep(PAUSE.min(deadline.saturating_duration_since(Instant::now()))) => {}
+        }
+    }
+}
+
+fn record(what: String) -> StepRecord {
+    StepRecord {
+        at: clock::now(),
+        what,
+    }
+}
+
+fn write_error(action: &str, source: ClusterError, steps: &[StepRecord]) -> AddLocationError {
+    AddLocationError::Write {
+        action: action.to_owned(),
+        source: Box::new(source),
+        steps: steps.to_vec(),
+    }
+}
+
+/// Ends the round on a retryable write error (the next round observes again); returns any
+/// other error with the steps done.
+fn retry_or_fail(
+    error: AddLocationError,
+    status: &mut String,
+    steps: &mut Vec<StepRecord>,
+) -> Result<(), AddLocationError> {
+    let retryable = match &error {
+        AddLocationError::Write { source, .. } => source
+            .status_code()
+            .is_none_or(|code| code == 409 || code == 429 || code >= 500),
+        _ => false,
+    };
+    if retryable {
+        warn!(error = %errors::chain(&error), "quay_georep_location: retrying");
+        *status = format!("retrying after: {}", errors::chain(&error));
+        return Ok(());
+    }
+    Err(match error {
+        AddLocationError::Write { action, source, .. } => AddLocationError::Write {
+            action,
+            source,
+            steps: std::mem::take(steps),
+        },
+        AddLocationError::Job { source, .. } => AddLocationError::Job {
+            source,
+            steps: std::mem::take(steps),
+        },
+        other => other,
+    })
+}
+
+/// Creates the backfill Job from the backfill site's quay-app Deployment; a Job of that name
+/// made meanwhile (another run) is fine.
+async fn create_job(cluster: &Cluster, request: &LocationRequest) -> Result<(), AddLocationError> {
+    let site = request.backfill_site();
+    let name = quay_app_deployment(site.name());
+    let deployment: Value = cluster
+        .get(&Kind::DEPLOYMENT, Some(site.namespace()), &name)
+        .await
+        .map_err(|source| write_error(&format!("read Deployment {name}"), source, &[]))?
+        .ok_or_else(|| AddLocationError::Job {
+            source: JobError::NoDeployment {
+                deployment: name.clone(),
+            },
+            steps: Vec::new(),
+        })?;
+    let manifest = backfill_job(request, &deployment).map_err(|source| AddLocationError::Job {
+        source,
+        steps: Vec::new(),
+    })?;
+    match cluster.create(&manifest).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_conflict() => Ok(()),
+        Err(source) => Err(write_error(
+            &format!("create the backfill Job {}", request.job_name()),
+            source,
+            &[],
+        )),
+    }
+}
