@@ -224,6 +224,26 @@ impl Context<'_> {
     /// # Errors
     /// A file could not be written.
     pub fn write_shared_config(&self, dir: &Workdir, config_extra: &str) -> Result<(), Failure> {
+        let all: Vec<&str> = self
+            .target
+            .sites
+            .iter()
+            .map(|s| s.location.as_str())
+            .collect();
+        self.write_shared_config_of(dir, &all, config_extra)
+    }
+
+    /// [`Context::write_shared_config`] with storage blocks for the sites at `locations`
+    /// only (the provider still gets a cluster block for every site).
+    ///
+    /// # Errors
+    /// A file could not be written.
+    pub fn write_shared_config_of(
+        &self,
+        dir: &Workdir,
+        locations: &[&str],
+        config_extra: &str,
+    ) -> Result<(), Failure> {
         let target = self.target;
         let mut clusters = String::new();
         let mut storages = String::new();
@@ -235,6 +255,9 @@ impl Context<'_> {
                 site.location,
                 Self::cluster_lines(site)
             ));
+            if !locations.contains(&site.location.as_str()) {
+                continue;
+            }
             let Some(s3) = target.services.sites.get(&site.location) else {
                 return Err(Failure::new(format!(
                     "the target has no bucket for {}",

@@ -18,13 +18,20 @@ pub const STORAGE_KEYS: [&str; 3] = [
     "DISTRIBUTED_STORAGE_PREFERENCE",
 ];
 
+/// The keys the operator writes into each site's deployed config for that site alone: its own
+/// Clair's endpoint and the pre-shared key it keeps per registry (quay-operator
+/// `pkg/kustomize/secrets.go`). Each site's Quay talks to its own Clair, so these differ
+/// between sites by design.
+pub const PER_SITE_KEYS: [&str; 2] = ["SECURITY_SCANNER_V4_ENDPOINT", "SECURITY_SCANNER_V4_PSK"];
+
 /// A config as sites compare it while a storage location added to the shared config rolls
 /// out site by site (Quay's documented order: the location into every site's config, then
 /// the new site): everything but the storage keys must be equal, and each location both
-/// configs name must be defined the same way.
+/// configs name must be defined the same way. The deployed config is compared, less
+/// [`PER_SITE_KEYS`].
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ConfigShape {
-    /// sha256 of the config without [`STORAGE_KEYS`].
+    /// sha256 of the config without [`STORAGE_KEYS`] and [`PER_SITE_KEYS`].
     pub rest: String,
     /// Each `DISTRIBUTED_STORAGE_CONFIG` location's definition, as JSON text.
     pub locations: BTreeMap<String, String>,
@@ -35,8 +42,8 @@ impl ConfigShape {
     #[must_use]
     pub fn of(config: &serde_json::Map<String, serde_json::Value>) -> Self {
         let mut rest = config.clone();
-        for key in STORAGE_KEYS {
-            rest.remove(key);
+        for key in STORAGE_KEYS.iter().chain(&PER_SITE_KEYS) {
+            rest.remove(*key);
         }
         let locations = config
             .get("DISTRIBUTED_STORAGE_CONFIG")

@@ -6,9 +6,9 @@
 use proptest::prelude::*;
 
 use super::georep_config_data_source::GeoRepConfigDataSource;
+use super::georep_location_resource::GeoRepLocationResource;
 use super::georep_site_manifests_data_source::GeoRepSiteManifestsDataSource;
 use super::georep_site_resource::GeoRepSiteResource;
-use super::georep_location_resource::GeoRepLocationResource;
 use super::georep_upgrade_resource::GeoRepUpgradeResource;
 use super::provider_data::ProviderData;
 use crate::framework::{DataSource, Resource};

@@ -2,14 +2,17 @@
 //! a change of the shared secret keys the user has not acknowledged
 //! ([`crate::georep::site::key_change_issues`]), a storage location dropped from the shared
 //! config unacknowledged ([`crate::georep::site::location_removal_issues`]), and the destroy of
-//! a site with `deletion_protection`.
+//! a site with `deletion_protection`; and the warning of a config that moves the user files
+//! location ([`crate::georep::site::files_location_issues`]).
 //!
 //! Both are checked at plan and again at apply: `config_yaml` may be known only at apply, and
 //! Terraform before 1.3 does not plan destroys through the provider.
 
 use super::site_schema::report;
 use crate::georep::secret::Secret;
-use crate::georep::site::{acknowledgement_issues, key_change_issues, location_removal_issues};
+use crate::georep::site::{
+    acknowledgement_issues, files_location_issues, key_change_issues, location_removal_issues,
+};
 use crate::tfvalue::{AttributePath, Diagnostic, Diagnostics, Value};
 
 /// The words of `acknowledge_key_changes` (unknown and null read as none).
@@ -64,6 +67,7 @@ pub(super) fn check_key_changes(prior: &Value, planned: &Value, diags: &mut Diag
             &after,
             &words(planned, "acknowledge_location_removals"),
         ))
+        .chain(files_location_issues(site, &before, &after))
         .collect::<Vec<_>>();
     report(planned, &issues, diags);
 }

@@ -95,6 +95,41 @@ pub fn ledger_holds_only(
     }
 }
 
+/// How long replication may take to bring a blob to a location.
+pub const REPLICATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(90);
+
+/// The blob `digest` from `location`'s bucket, once it is there.
+///
+/// # Errors
+/// The bucket cannot be read, or the blob is not there within [`REPLICATION_TIMEOUT`].
+pub async fn wait_for_blob(
+    location: &crate::blobs::Location,
+    digest: &str,
+) -> Result<bytes::Bytes, Failure> {
+    Context::until(
+        &format!("{digest} in {}", location.name),
+        REPLICATION_TIMEOUT,
+        async || {
+            location
+                .get(digest)
+                .await
+                .map_err(|e| Failure::new(crate::errors::chain(&e)))
+        },
+    )
+    .await
+}
+
+/// What site `site`'s quay pods know about storage.
+///
+/// # Errors
+/// The cluster, registry or bundle cannot be read.
+pub async fn site_storage(site: &SiteTarget) -> Result<crate::blobs::SiteStorage, Failure> {
+    let client = Context::client(site).await?;
+    crate::blobs::SiteStorage::read(&site.name, &client)
+        .await
+        .map_err(|e| Failure::new(crate::errors::chain(&e)))
+}
+
 /// [`ledger_holds_only`] with nothing allowed.
 ///
 /// # Errors

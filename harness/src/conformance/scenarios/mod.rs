@@ -3,6 +3,7 @@
 //! ones that upgrade the operator last, each one minor further, after the upgrade refusals
 //! that need a minor left above the sites).
 
+pub mod add_location;
 mod background;
 pub mod bad_input;
 mod common;
@@ -28,6 +29,7 @@ pub fn catalogue() -> Vec<Scenario> {
     all.push(three_sites::scenario());
     all.push(hostname::scenario());
     all.push(storage::scenario());
+    all.push(add_location::scenario());
     all.push(gitops::scenario());
     all.extend(lifecycle::scenarios());
     let (upgrading, refusing): (Vec<_>, Vec<_>) = upgrade::scenarios()

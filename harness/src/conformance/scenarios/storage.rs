@@ -4,18 +4,12 @@
 //! [`Capability::SimulatedPush`]; where the blob is afterwards is read from each location's
 //! bucket with the credentials of the site's config bundle.
 
-use std::time::Duration;
-
 use super::common;
-use crate::blobs::SiteStorage;
 use crate::conformance::capability::Capability;
 use crate::conformance::context::Context;
 use crate::conformance::failure::Failure;
 use crate::conformance::scenario::Scenario;
 use crate::ensure;
-
-/// How long replication may take.
-const REPLICATION_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// The scenario.
 #[must_use]
@@ -70,26 +64,13 @@ fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {
     );
     ctx.step("waiting for the blob in every default location");
     let placed = ctx.block_on(async {
-        let client = Context::client(&site).await?;
-        let storage = SiteStorage::read(&site.name, &client)
-            .await
-            .map_err(|e| Failure::new(crate::errors::chain(&e)))?;
+        let storage = common::site_storage(&site).await?;
         let locations = storage
             .default_locations()
             .map_err(|e| Failure::new(crate::errors::chain(&e)))?;
         let mut placed = Vec::new();
         for location in locations {
-            let bytes = Context::until(
-                &format!("{} in {}", pushed.digest, location.name),
-                REPLICATION_TIMEOUT,
-                async || {
-                    location
-                        .get(&pushed.digest)
-                        .await
-                        .map_err(|e| Failure::new(crate::errors::chain(&e)))
-                },
-            )
-            .await?;
+            let bytes = common::wait_for_blob(&location, &pushed.digest).await?;
             ensure!(
                 bytes.as_ref() == content.as_bytes(),
                 "{} holds other bytes under {}",

@@ -11,8 +11,16 @@
 use serde_json::{Map, Value as Json, json};
 
 use super::request::LocationRequest;
-use super::{BACKFILL_MODULE, JOB_CONFIG_HASH_ANNOTATION, JOB_LOCATION_LABEL};
 use crate::georep::site::{MANAGED_BY, MANAGED_BY_LABEL, SITE_LABEL};
+
+/// The module of Quay's backfill tool, run with `python -m`.
+pub const BACKFILL_MODULE: &str = "util.backfillreplication";
+
+/// The label naming the location a backfill Job was made for.
+pub const JOB_LOCATION_LABEL: &str = "quay-georep/location";
+
+/// The annotation holding the config hash a backfill Job was made for.
+pub const JOB_CONFIG_HASH_ANNOTATION: &str = "quay-georep/config-hash";
 
 /// How often Kubernetes retries the tool before the Job fails.
 pub const BACKOFF_LIMIT: u32 = 3;

@@ -34,14 +34,6 @@ mod step;
 #[cfg(test)]
 mod tests;
 
+pub use job::{BACKFILL_MODULE, JOB_CONFIG_HASH_ANNOTATION, JOB_LOCATION_LABEL};
 pub use request::{LocationInput, LocationRequest, validate};
 pub use step::{LocationError, Next, Observation, SiteFacts, SiteView, plan_steps, step};
-
-/// The module of Quay's backfill tool, run with `python -m`.
-pub const BACKFILL_MODULE: &str = "util.backfillreplication";
-
-/// The label naming the location a backfill Job was made for.
-pub const JOB_LOCATION_LABEL: &str = "quay-georep/location";
-
-/// The annotation holding the config hash a backfill Job was made for.
-pub const JOB_CONFIG_HASH_ANNOTATION: &str = "quay-georep/config-hash";

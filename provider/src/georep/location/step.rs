@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::BACKFILL_MODULE;
+use super::job::BACKFILL_MODULE;
 use super::request::LocationRequest;
 use crate::georep::site::Convergence;
 use crate::georep::upgrade::{JobState, SiteId};

@@ -72,7 +72,7 @@ pub use model::{ClairSetup, MAX_REPLICAS, Replicas, SecretMode, Site, TlsPair, W
 pub use name::{Error as NameError, MAX_LABEL_LEN, MAX_SUBDOMAIN_LEN, ObjectName};
 pub use operator_versions::{OperatorVersions, check_operator_versions};
 pub use pods::{ComponentPods, PodOverrides, PodsInput, check_operator_support};
-pub use removals::location_removal_issues;
+pub use removals::{files_location_issues, location_removal_issues};
 pub use render::{
     COMPONENT_KINDS, LOCATION_LABEL, MANAGED_BY, MANAGED_BY_LABEL, PREFERENCE_ENV,
     QUAY_REGISTRY_API_VERSION, SITE_LABEL, SiteObjects,

@@ -10,6 +10,12 @@
 //! sure every blob has another copy, remove the location from the config of every site, then
 //! run the tool once. The acknowledgement is the first step's check; the message names the
 //! others. A site's own location cannot leave the config at all (validation refuses it).
+//!
+//! Adding a location can move something too: `USERFILES_LOCATION` and the log archive
+//! locations are the first default location, and `default_locations` defaults to every
+//! location sorted, so a new location that sorts first takes them over. Quay keeps user files
+//! and log archives in that one location (quay/quay `storage/userfiles.py`), not replicated, so
+//! files written before are no longer found: [`files_location_issues`] warns.
 //! Pure: two `config.yaml` texts in, issues out.
 
 use serde_json::Value;
@@ -18,14 +24,49 @@ use crate::georep::issue::Issue;
 use crate::georep::path::FieldPath;
 use crate::georep::secret::Secret;
 
+/// The keys naming the one location Quay keeps user files and log archives in.
+const FILES_KEYS: [&str; 3] = [
+    "USERFILES_LOCATION",
+    "LOG_ARCHIVE_LOCATION",
+    "ACTION_LOG_ARCHIVE_LOCATION",
+];
+
+fn parsed(yaml: &Secret) -> Option<serde_json::Map<String, Value>> {
+    match serde_saphyr::from_str::<Value>(yaml.expose()) {
+        Ok(Value::Object(keys)) => Some(keys),
+        _ => None,
+    }
+}
+
+/// A warning on `config_yaml` for each of the files locations `planned` moves away from where
+/// `prior` had it, with how to keep it.
+pub fn files_location_issues(site: &str, prior: &Secret, planned: &Secret) -> Vec<Issue> {
+    let (Some(before), Some(after)) = (parsed(prior), parsed(planned)) else {
+        return Vec::new();
+    };
+    FILES_KEYS
+        .iter()
+        .filter_map(|key| {
+            let was = before.get(*key)?.as_str()?;
+            let now = after.get(*key)?.as_str()?;
+            (was != now).then(|| {
+                Issue::warning(
+                    FieldPath::attr("config_yaml"),
+                    "Files Location Moved",
+                    format!(
+                        "config_yaml moves {key} of site {site} from {was} to {now}: Quay keeps                          these files in that one location, unreplicated, so the ones written                          before are no longer found. It follows the first of default_locations;                          to keep it, set default_locations in data.quay_georep_config with                          \"{was}\" first"
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
 /// The `DISTRIBUTED_STORAGE_CONFIG` locations of `prior` that `planned` lacks, sorted. Empty
 /// when either is not a YAML map with that key: validation reports that.
 pub fn removed_locations(prior: &Secret, planned: &Secret) -> Vec<String> {
-    let locations = |yaml: &Secret| match serde_saphyr::from_str::<Value>(yaml.expose()) {
-        Ok(Value::Object(mut keys)) => match keys.remove("DISTRIBUTED_STORAGE_CONFIG") {
-            Some(Value::Object(locations)) => Some(locations.keys().cloned().collect::<Vec<_>>()),
-            _ => None,
-        },
+    let locations = |yaml: &Secret| match parsed(yaml)?.remove("DISTRIBUTED_STORAGE_CONFIG") {
+        Some(Value::Object(locations)) => Some(locations.keys().cloned().collect::<Vec<_>>()),
         _ => None,
     };
     let (Some(before), Some(after)) = (locations(prior), locations(planned)) else {
@@ -85,6 +126,18 @@ pub fn location_removal_issues(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_files_location_moved_by_a_new_first_location_is_a_warning_saying_how_to_keep_it() {
+        let before = Secret::new("USERFILES_LOCATION: eu_west\nLOG_ARCHIVE_LOCATION: eu_west\n");
+        let after = Secret::new("USERFILES_LOCATION: ap_south\nLOG_ARCHIVE_LOCATION: eu_west\n");
+        let issues = files_location_issues("us_east/quay/registry", &before, &after);
+        assert_eq!(issues.len(), 1, "{issues:?}");
+        assert!(!issues[0].is_error());
+        assert!(issues[0].detail.contains("USERFILES_LOCATION"));
+        assert!(issues[0].detail.contains("\"eu_west\" first"));
+        assert!(files_location_issues("s", &before, &before).is_empty());
+    }
 
     fn config(locations: &[&str]) -> Secret {
         let entries = locations.iter().fold(String::new(), |all, l| {
