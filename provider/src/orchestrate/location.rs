@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use tracing::{info, warn};
 
 use super::clock;
-use super::observe::{REGISTRY_LABEL, config_hash, job_observation};
+use super::observe::{REGISTRY_LABEL, config_hash, job_observation, read_registry};
 use super::run::StepRecord;
 use crate::cluster::{Cluster, Clusters, Error as ClusterError, Kind};
 use crate::georep::errors;
@@ -147,14 +147,7 @@ pub async fn observe_location(clusters: &Clusters, request: &LocationRequest) ->
 /// The `QuayRegistry`'s status and rollouts, and its bundle's config.
 async fn read_site(cluster: &Cluster, site: &SiteId) -> Result<SiteFacts, ClusterError> {
     let ns = Some(site.namespace());
-    let registry = cluster
-        .get(&Kind::QUAY_REGISTRY, ns, site.name())
-        .await?
-        .ok_or_else(|| ClusterError::WaitFailed {
-            cluster: site.cluster().to_owned(),
-            what: format!("QuayRegistry {}/{}", site.namespace(), site.name()),
-            message: "it does not exist".to_owned(),
-        })?;
+    let registry = read_registry(cluster, site).await?;
     let secret = match registry["spec"]["configBundleSecret"].as_str() {
         Some(name) => cluster.get(&Kind::SECRET, ns, name).await?,
         None => None,

@@ -128,14 +128,7 @@ async fn read_site(
     operator: &OperatorMethod,
 ) -> Result<SiteState, ClusterError> {
     let ns = Some(site.namespace());
-    let registry = cluster
-        .get(&Kind::QUAY_REGISTRY, ns, site.name())
-        .await?
-        .ok_or_else(|| ClusterError::WaitFailed {
-            cluster: site.cluster().to_owned(),
-            what: format!("QuayRegistry {}/{}", site.namespace(), site.name()),
-            message: "it does not exist".to_owned(),
-        })?;
+    let registry = read_registry(cluster, site).await?;
     let mut state = registry_state(&registry);
     let pods = cluster
         .list(&Kind::POD, ns, &format!("{REGISTRY_LABEL}={}", site.name()))
@@ -176,6 +169,18 @@ async fn read_site(
     };
     state.operator = read_operator(cluster, operator).await?;
     Ok(state)
+}
+
+/// The site's `QuayRegistry`; a missing one is an error (the site cannot be observed).
+pub(crate) async fn read_registry(cluster: &Cluster, site: &SiteId) -> Result<Value, ClusterError> {
+    cluster
+        .get(&Kind::QUAY_REGISTRY, Some(site.namespace()), site.name())
+        .await?
+        .ok_or_else(|| ClusterError::WaitFailed {
+            cluster: site.cluster().to_owned(),
+            what: format!("QuayRegistry {}/{}", site.namespace(), site.name()),
+            message: "it does not exist".to_owned(),
+        })
 }
 
 /// The parts of a `QuayRegistry` read from the object itself.

@@ -20,6 +20,26 @@ pub(crate) fn cluster_detail(err: &cluster::Error) -> String {
     format!("{}: {}", errors::chain(err), err.hint())
 }
 
+/// The error diagnostic of a long operation that stopped (an upgrade, a location addition):
+/// the error with its causes, what to do (`hint`, one sentence), and the steps it had done.
+pub(crate) fn stopped_operation(
+    summary: &str,
+    err: &(dyn std::error::Error + 'static),
+    hint: &str,
+    steps: &[impl std::fmt::Display],
+) -> Diagnostic {
+    use std::fmt::Write as _;
+    let mut detail = errors::chain(err);
+    let _ = write!(detail, "\n\n{hint}.");
+    if !steps.is_empty() {
+        detail.push_str("\n\nDone before it stopped:");
+        for step in steps {
+            let _ = write!(detail, "\n- {step}");
+        }
+    }
+    Diagnostic::error(summary, detail)
+}
+
 /// The value of an operation that stops at its first error diagnostic, with that diagnostic
 /// added to `diags`.
 pub(crate) fn reported<T>(result: Result<T, Diagnostic>, diags: &mut Diagnostics) -> Option<T> {

@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use super::convert::{diagnostic, issue_is_about_unknown};
+use super::convert::{diagnostic, issue_is_about_unknown, stopped_operation};
 use super::model::{Field, text};
 use super::provider_data::ProviderData;
 use super::timeouts::{self, Operation};
@@ -147,15 +147,7 @@ fn run_diagnostic(err: &AddLocationError) -> Diagnostic {
         AddLocationError::Timeout { .. } => "Storage Location Addition Timed Out",
         AddLocationError::Interrupted { .. } => "Storage Location Addition Interrupted",
     };
-    let mut detail = crate::georep::errors::chain(err);
-    let _ = write!(detail, "\n\n{}.", err.hint());
-    if !err.steps().is_empty() {
-        detail.push_str("\n\nDone before it stopped:");
-        for step in err.steps() {
-            let _ = write!(detail, "\n- {step}");
-        }
-    }
-    Diagnostic::error(summary, detail)
+    stopped_operation(summary, err, err.hint(), err.steps())
 }
 
 #[async_trait]

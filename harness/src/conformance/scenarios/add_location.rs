@@ -16,7 +16,6 @@ use crate::conformance::context::Context;
 use crate::conformance::failure::Failure;
 use crate::conformance::scenario::Scenario;
 use crate::ensure;
-use crate::terraform::PlanExit;
 
 /// The scenario.
 #[must_use]
@@ -166,16 +165,5 @@ fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {
         pushed.digest
     );
     common::ledger_is_empty(ctx)?;
-    ctx.step("terraform plan again: nothing to do");
-    let replan = ctx.plan(&dir)?;
-    ensure!(
-        replan.exit == PlanExit::NoChanges,
-        "a second plan wants changes: {:?}",
-        replan
-            .events
-            .planned_changes()
-            .map(|c| format!("{} {:?}", c.address, c.action))
-            .collect::<Vec<_>>()
-    );
-    Ok(())
+    common::nothing_left_to_plan(ctx, &dir)
 }

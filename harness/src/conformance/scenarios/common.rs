@@ -95,6 +95,28 @@ pub fn ledger_holds_only(
     }
 }
 
+/// Plans `dir` again and fails when the plan wants any change.
+///
+/// # Errors
+/// The plan fails or wants changes (named).
+pub fn nothing_left_to_plan(
+    ctx: &mut Context<'_>,
+    dir: &std::sync::Arc<Workdir>,
+) -> Result<(), Failure> {
+    ctx.step("terraform plan again: nothing to do");
+    let replan = ctx.plan(dir)?;
+    crate::ensure!(
+        replan.exit == crate::terraform::PlanExit::NoChanges,
+        "a second plan wants changes: {:?}",
+        replan
+            .events
+            .planned_changes()
+            .map(|c| format!("{} {:?}", c.address, c.action))
+            .collect::<Vec<_>>()
+    );
+    Ok(())
+}
+
 /// How long replication may take to bring a blob to a location.
 pub const REPLICATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(90);
 

@@ -15,7 +15,6 @@ use crate::conformance::scenario::Scenario;
 use crate::conformance::target::Platform;
 use crate::ensure;
 use crate::quay::api_resource;
-use crate::terraform::PlanExit;
 
 /// Mirroring and builders on, in the shared config's body.
 pub const MIRRORING_AND_BUILDERS: &str = r#"
@@ -198,16 +197,5 @@ fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {
         "registry {REGISTRY} on every site, one config hash {first_hash}"
     ));
     common::ledger_is_empty(ctx)?;
-    ctx.step("terraform plan again: nothing to do");
-    let replan = ctx.plan(&dir)?;
-    ensure!(
-        replan.exit == PlanExit::NoChanges,
-        "a second plan wants changes: {:?}",
-        replan
-            .events
-            .planned_changes()
-            .map(|c| format!("{} {:?}", c.address, c.action))
-            .collect::<Vec<_>>()
-    );
-    Ok(())
+    common::nothing_left_to_plan(ctx, &dir)
 }

@@ -8,8 +8,9 @@
 //! `util/removelocation.py`: "This must be ran AFTER the location is removed from the
 //! config.yaml file, so that images are not still being added in the background") is: make
 //! sure every blob has another copy, remove the location from the config of every site, then
-//! run the tool once. The acknowledgement is the first step's check; the message names the
-//! others. A site's own location cannot leave the config at all (validation refuses it).
+//! run the tool once. The tool also refuses to run unless pushes are off (`DISABLE_PUSHES`
+//! or `REGISTRY_STATE: readonly`) and asks for confirmation on its terminal. The
+//! acknowledgement is the first step's check; the message names the others. A site's own location cannot leave the config at all (validation refuses it).
 //!
 //! Adding a location can move something too: `USERFILES_LOCATION` and the log archive
 //! locations are the first default location, and `default_locations` defaults to every
@@ -103,7 +104,9 @@ pub fn location_removal_issues(
                  another location (the replication worker has caught up), then add \
                  \"{location}\" to acknowledge_location_removals on every site for this apply; \
                  after it, run Quay's removal tool once, in one site's Quay pod \
-                 (python -m util.removelocation {location}), and remove the word"
+                 (python -m util.removelocation {location}, which asks for confirmation and \
+                 runs only while pushes are off: REGISTRY_STATE: readonly or DISABLE_PUSHES in \
+                 the config), and remove the word"
             ),
         ));
     }
