@@ -76,31 +76,44 @@ pub async fn replicate_once(
         None => Vec::new(),
     };
     let mut copied = Vec::new();
+    let mut done = BTreeSet::new();
     for (digest, holders) in &held {
         let requeued = queued.iter().any(|item| item.digest == *digest);
         if handled.contains(digest) && !requeued {
             continue;
         }
-        copied.extend(copy_to_missing(&locations, digest, holders).await?);
-        handled.insert(digest.clone());
+        // Not readable whole yet (a partial write): seen again next pass, as Quay queues a
+        // blob only once its upload is complete.
+        if let Some(made) = copy_to_missing(&locations, digest, holders).await? {
+            copied.extend(made);
+            handled.insert(digest.clone());
+            done.insert(digest.as_str());
+        }
     }
-    // An item whose blob is in no default location is dropped, as Quay's worker gives up on a
-    // storage it cannot find.
+    // An item whose blob is in no default location stays queued, as Quay's worker retries a
+    // storage it cannot find (`JobException`); the model retries without a limit.
     if let Some(db_uri) = storage.bundle.db_uri() {
-        let done: Vec<i64> = queued.iter().map(|item| item.id).collect();
-        queue::complete(db_uri, &done).await.map_err(Error::Queue)?;
+        let completed: Vec<i64> = queued
+            .iter()
+            .filter(|item| done.contains(item.digest.as_str()))
+            .map(|item| item.id)
+            .collect();
+        queue::complete(db_uri, &completed)
+            .await
+            .map_err(Error::Queue)?;
     }
     Ok(copied)
 }
 
-/// Copies `digest` from its first holder to every location of `locations` not in `holders`.
+/// Copies `digest` from its first holder to every location of `locations` not in `holders`;
+/// `None` when it cannot be read whole from there.
 async fn copy_to_missing(
     locations: &[Location],
     digest: &str,
     holders: &[usize],
-) -> Result<Vec<Copied>, Error> {
+) -> Result<Option<Vec<Copied>>, Error> {
     let Some(&source) = holders.first() else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
     let missing: Vec<&Location> = locations
         .iter()
@@ -109,14 +122,14 @@ async fn copy_to_missing(
         .map(|(_, l)| l)
         .collect();
     if missing.is_empty() {
-        return Ok(Vec::new());
+        return Ok(Some(Vec::new()));
     }
     let from = &locations[source];
     let Some(bytes) = from.get(digest).await? else {
-        return Ok(Vec::new());
+        return Ok(None);
     };
     if digest_of(&bytes) != digest {
-        return Ok(Vec::new());
+        return Ok(None);
     }
     let mut copied = Vec::new();
     for to in missing {
@@ -127,7 +140,7 @@ async fn copy_to_missing(
             to: to.name.clone(),
         });
     }
-    Ok(copied)
+    Ok(Some(copied))
 }
 
 /// A site the worker may run on.

@@ -11,6 +11,8 @@
 //!   of them lacks are compatible as long as each site's write location is known to the other
 //!   ([`crate::quay::ConfigShape::compatible`]), so a new site serving before every other site knows its
 //!   location is a violation;
+//! - Quay's backfill tool starting while a serving pod's config lacks one of the default
+//!   locations it queues blobs for (a worker there would take the items and copy nowhere);
 //! - a quay pod serving without its own storage location first in its storage preference
 //!   (only when `FEATURE_STORAGE_REPLICATION` is on).
 //!
@@ -78,6 +80,15 @@ pub enum Violation {
         other_site: String,
         /// That site's hash.
         other_hash: String,
+    },
+    /// The backfill tool ran while a serving pod's config lacked a location it fills.
+    BackfillBeforeRollout {
+        /// The site whose Job ran the tool.
+        site: String,
+        /// A site serving without the location.
+        serving_site: String,
+        /// The location.
+        location: String,
     },
     /// A quay pod served without its own storage location first in its preference.
     ServingWithoutOwnStoragePreference {
@@ -283,6 +294,29 @@ impl Ledger {
             .insert((pod.site.clone(), pod.pod.clone()), pod);
     }
 
+    /// Quay's backfill tool starts on `site`, queueing blobs for `default_locations`: every
+    /// serving pod must know each of them.
+    pub fn backfill_started(&self, site: &str, default_locations: &[String]) {
+        let mut state = self.lock();
+        let early: Vec<Violation> = state
+            .serving
+            .values()
+            .flat_map(|p| {
+                default_locations
+                    .iter()
+                    .filter(|l| !p.config_shape.locations.contains_key(*l))
+                    .map(|l| Violation::BackfillBeforeRollout {
+                        site: site.to_owned(),
+                        serving_site: p.site.clone(),
+                        location: l.clone(),
+                    })
+            })
+            .collect();
+        for v in early {
+            self.record(&mut state, v);
+        }
+    }
+
     /// A quay pod stopped serving (deleted or no longer ready).
     pub fn pod_gone(&self, site: &str, pod: &str) {
         self.lock()
@@ -435,6 +469,23 @@ mod tests {
         ledger.pod_ready(with("a", "a1", &old));
         ledger.pod_ready(with("b", "b1", &[("a", "s3a-moved"), ("b", "s3b")]));
         assert_eq!(ledger.violations().len(), 1, "{:?}", ledger.violations());
+    }
+
+    #[test]
+    fn a_backfill_while_a_site_serves_without_a_default_location_is_a_violation() {
+        let ledger = Ledger::in_memory();
+        let mut old = pod("b", "b1", "3.13.11", "h1");
+        old.config_shape = shape("rest", &[("a", "s3a"), ("b", "s3b")]);
+        ledger.pod_ready(pod("a", "a1", "3.13.11", "h1"));
+        ledger.backfill_started("a", &["a".to_owned(), "c".to_owned()]);
+        assert!(ledger.is_empty(), "{:?}", ledger.violations());
+        ledger.pod_ready(old);
+        ledger.backfill_started("a", &["a".to_owned(), "c".to_owned()]);
+        assert!(matches!(
+            &ledger.violations()[..],
+            [Violation::BackfillBeforeRollout { serving_site, location, .. }]
+                if serving_site == "b" && location == "c"
+        ));
     }
 
     #[test]

@@ -20,11 +20,17 @@ use crate::cluster::{Cluster, Clusters, Error as ClusterError, Kind};
 use crate::georep::errors;
 use crate::georep::location::job::{JobError, backfill_job, quay_app_deployment};
 use crate::georep::location::{
-    LocationError, LocationRequest, Next, Observation, SiteFacts, SiteView, step,
+    ConfigStorage, LocationError, LocationRequest, Next, Observation, SiteFacts, SiteView, step,
 };
-use crate::georep::site::{JOB_NAME_LABEL, RegistryStatus, Rollout, failing_pod_message};
+use crate::georep::site::{RegistryStatus, Rollout, failing_pod_message};
 use crate::georep::upgrade::{JobState, SiteId};
 use crate::stop::StopToken;
+
+/// The label holding a Job's uid on its pods: the API server adds it to the pod template and
+/// the selector of a Job without a manual selector (kubernetes
+/// `pkg/registry/batch/job/strategy.go`, `generateSelector`; `batch.kubernetes.io/controller-uid`
+/// beside it since 1.27).
+pub const CONTROLLER_UID_LABEL: &str = "controller-uid";
 
 /// The pause between two rounds.
 pub const PAUSE: Duration = Duration::from_millis(500);
@@ -159,9 +165,9 @@ async fn read_site(cluster: &Cluster, site: &SiteId) -> Result<SiteFacts, Cluste
             .ok()?;
         String::from_utf8(bytes).ok()
     });
-    let (locations, replication) = yaml
+    let storage = yaml
         .as_deref()
-        .and_then(SiteFacts::storage_of)
+        .and_then(ConfigStorage::of)
         .unwrap_or_default();
     let unfinished_rollout = cluster
         .list(
@@ -175,8 +181,7 @@ async fn read_site(cluster: &Cluster, site: &SiteId) -> Result<SiteFacts, Cluste
         .find_map(|rollout| rollout.unfinished(None));
     Ok(SiteFacts {
         config_hash: secret.as_ref().and_then(config_hash),
-        locations,
-        replication,
+        storage,
         convergence: RegistryStatus::read(&registry).convergence(),
         unfinished_rollout,
     })
@@ -192,8 +197,16 @@ async fn read_job(
     let Some(job) = cluster.get(&Kind::JOB, ns, name).await? else {
         return Ok(None);
     };
+    // A Job being deleted (the failed one a retry replaces) is as good as gone: the next
+    // create conflicts until it is, and its state is not this run's.
+    if !job["metadata"]["deletionTimestamp"].is_null() {
+        return Ok(None);
+    }
+    // This Job's pods only, not those of a deleted Job of the same name still being
+    // collected: they carry the Job's uid.
+    let uid = job["metadata"]["uid"].as_str().unwrap_or_default();
     let pods = cluster
-        .list(&Kind::POD, ns, &format!("{JOB_NAME_LABEL}={name}"))
+        .list(&Kind::POD, ns, &format!("{CONTROLLER_UID_LABEL}={uid}"))
         .await?;
     Ok(Some(match job_observation(&job, &[], None).state {
         JobState::Failed { message } => JobState::Failed {
@@ -269,12 +282,15 @@ pub async fn add_location(
                     Err(e) => Err(e),
                 };
                 match created {
-                    Ok(()) => {
+                    Ok(true) => {
                         watched_job = true;
                         let what = format!("started the backfill Job {job} on site {site}");
                         info!(%what, "quay_georep_location");
                         steps.push(record(what));
                     }
+                    // A Job of that name exists after all: another run's, or the failed one
+                    // still being deleted; the next round reads which.
+                    Ok(false) => status = format!("the backfill Job {job} exists already"),
                     Err(e) => retry_or_fail(e, &mut status, &mut steps)?,
                 }
             }
@@ -366,9 +382,12 @@ fn retry_or_fail(
     })
 }
 
-/// Creates the backfill Job from the backfill site's quay-app Deployment; a Job of that name
-/// made meanwhile (another run) is fine.
-async fn create_job(cluster: &Cluster, request: &LocationRequest) -> Result<(), AddLocationError> {
+/// Creates the backfill Job from the backfill site's quay-app Deployment; whether it was
+/// created (`false`: a Job of that name exists, made by another run or not yet gone).
+async fn create_job(
+    cluster: &Cluster,
+    request: &LocationRequest,
+) -> Result<bool, AddLocationError> {
     let site = request.backfill_site();
     let name = quay_app_deployment(site.name());
     let deployment: Value = cluster
@@ -386,8 +405,8 @@ async fn create_job(cluster: &Cluster, request: &LocationRequest) -> Result<(), 
         steps: Vec::new(),
     })?;
     match cluster.create(&manifest).await {
-        Ok(_) => Ok(()),
-        Err(e) if e.is_conflict() => Ok(()),
+        Ok(_) => Ok(true),
+        Err(e) if e.is_conflict() => Ok(false),
         Err(source) => Err(write_error(
             &format!("create the backfill Job {}", request.job_name()),
             source,

@@ -7,7 +7,11 @@
 //! required location (the namespace's region locations and
 //! `DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS`), skipping blobs already queued; the replication
 //! workers then copy them. The model reads "where a blob is" from the default locations'
-//! buckets, as it keeps no `imagestorageplacement` rows, and has no region locations.
+//! buckets, as it keeps no `imagestorageplacement` rows, has no region locations, and queues
+//! every blob in the buckets, not only those a manifest references. Queue items name the
+//! blob by digest on one queue (Quay: the storage's uuid, under `imagestoragereplication/`).
+//! It tells the safety ledger it started ([`Ledger::backfill_started`]): a site still serving
+//! without the location would take items and copy nowhere.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,11 +20,13 @@ use k8s_openapi::api::core::v1::Container;
 use crate::blobs::{SiteStorage, queue};
 use crate::errors::chain;
 use crate::quay::Bundle;
+use crate::sim::ledger::Ledger;
 
 /// The module the tool runs as.
 pub const BACKFILL_MODULE: &str = "util.backfillreplication";
 
-/// Whether `container` runs the backfill tool (its command and arguments name the module).
+/// Whether `container` runs the backfill tool: a word of its command or arguments (or of a
+/// shell line among them) is the module.
 #[must_use]
 pub fn runs_backfill(container: &Container) -> bool {
     container
@@ -28,6 +34,7 @@ pub fn runs_backfill(container: &Container) -> bool {
         .iter()
         .flatten()
         .chain(container.args.iter().flatten())
+        .flat_map(|arg| arg.split_whitespace())
         .any(|word| word == BACKFILL_MODULE)
 }
 
@@ -37,7 +44,7 @@ pub fn runs_backfill(container: &Container) -> bool {
 /// # Errors
 /// A default location that is not a usable S3 location, a bucket that cannot be listed, or
 /// a database that cannot be written.
-pub async fn run(site: &str, bundle: Bundle) -> Result<(), String> {
+pub async fn run(site: &str, bundle: Bundle, ledger: &Ledger) -> Result<(), String> {
     if !bundle.replication() {
         tracing::info!(site, "backfill: Storage replication is not enabled");
         return Ok(());
@@ -52,6 +59,7 @@ pub async fn run(site: &str, bundle: Bundle) -> Result<(), String> {
         preference: None,
         ready_quay_pods: 0,
     };
+    ledger.backfill_started(site, &storage.bundle.default_locations());
     let locations = storage.default_locations().map_err(|e| chain(&e))?;
     let mut holders: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
     for (i, location) in locations.iter().enumerate() {

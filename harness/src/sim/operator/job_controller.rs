@@ -12,7 +12,8 @@
 //! `succeeded`. A failed attempt is retried the way Kubernetes retries the operator's upgrade
 //! Job (`kustomize/components/job/quay.upgrade.job.yaml`: `restartPolicy: OnFailure`, no
 //! `backoffLimit`, so Kubernetes' default of 6): the Job stays active while its pod
-//! `<job>-<uid prefix>` (labels `job-name` and `batch.kubernetes.io/job-name`) crash-loops,
+//! `<job>-<uid prefix>` (labels `job-name`, `controller-uid` and their `batch.kubernetes.io/`
+//! twins) crash-loops,
 //! its container's `lastState.terminated.message` carrying the attempt's error, and the
 //! attempts wait 1, 2, 4, … 32 × [`OperatorOptions::job_backoff`] (Kubernetes: 10 s doubling,
 //! capped at 6 minutes, about 10 minutes in all). Past the limit the pod goes `Failed` and the
@@ -237,6 +238,11 @@ mod pod {
             .unwrap_or_default();
         labels.insert("job-name".to_owned(), job.name_any());
         labels.insert("batch.kubernetes.io/job-name".to_owned(), job.name_any());
+        // The Job's uid, which the API server adds to a Job's pod template under the legacy
+        // and the new key (kubernetes `pkg/registry/batch/job/strategy.go`, `generateSelector`).
+        let uid = job.uid().unwrap_or_default();
+        labels.insert("controller-uid".to_owned(), uid.clone());
+        labels.insert("batch.kubernetes.io/controller-uid".to_owned(), uid);
         let manifest = json!({
             "metadata": {
                 "name": pod_name, "namespace": ns, "labels": labels,
@@ -338,7 +344,7 @@ async fn attempt(job: &Job, ctx: &Context, ns: &str) -> Result<(), String> {
         .map_or(bundle.clone(), |b| b.dns.resolve_bundle(&bundle, ns));
     effective_preference(&bundle, &version, &env)?;
     if backfill::runs_backfill(container) {
-        return backfill::run(&ctx.site, bundle).await;
+        return backfill::run(&ctx.site, bundle, &ctx.opts.ledger).await;
     }
     let db_uri = bundle.db_uri().ok_or("DB_URI is not set in config.yaml")?;
     Migration {

@@ -36,4 +36,6 @@ mod tests;
 
 pub use job::{BACKFILL_MODULE, JOB_CONFIG_HASH_ANNOTATION, JOB_LOCATION_LABEL};
 pub use request::{LocationInput, LocationRequest, validate};
-pub use step::{LocationError, Next, Observation, SiteFacts, SiteView, plan_steps, step};
+pub use step::{
+    ConfigStorage, LocationError, Next, Observation, SiteFacts, SiteView, plan_steps, step,
+};

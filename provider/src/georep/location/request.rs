@@ -95,7 +95,12 @@ pub fn validate(input: &LocationInput) -> Result<LocationRequest, Vec<Issue>> {
             None
         }
     };
-    let sites = check_sites(input.sites.as_deref(), &mut issues);
+    let sites = check_sites(
+        input.sites.as_deref(),
+        "the id of every running site, such as [quay_georep_site.us_east.id, \
+         quay_georep_site.ap_south.id], without the new site (it depends on this resource)",
+        &mut issues,
+    );
     let config_hash = check_hash(input.config_hash.as_deref(), &mut issues);
     let backfill_site = match input.backfill_site.as_deref() {
         None => sites.first().cloned(),

@@ -22,21 +22,30 @@ pub enum SiteView {
 pub struct SiteFacts {
     /// `sha256:<hex>` of the bundle Secret's `config.yaml`; `None` without one.
     pub config_hash: Option<String>,
-    /// The `DISTRIBUTED_STORAGE_CONFIG` locations of that config.
-    pub locations: BTreeSet<String>,
-    /// Whether that config turns `FEATURE_STORAGE_REPLICATION` on.
-    pub replication: bool,
+    /// What that config says about storage.
+    pub storage: ConfigStorage,
     /// The operator's report on the `QuayRegistry`.
     pub convergence: Convergence,
     /// The first Deployment of the site still rolling out, described.
     pub unfinished_rollout: Option<String>,
 }
 
-impl SiteFacts {
-    /// The locations and the replication switch of a `config.yaml`; `None` when it does not
-    /// parse as a mapping.
+/// What a `config.yaml` says about storage.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConfigStorage {
+    /// The `DISTRIBUTED_STORAGE_CONFIG` locations.
+    pub locations: BTreeSet<String>,
+    /// `DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS`: where the backfill and the replication
+    /// workers copy every blob (quay/quay `util/backfillreplication.py`).
+    pub default_locations: BTreeSet<String>,
+    /// Whether `FEATURE_STORAGE_REPLICATION` is on.
+    pub replication: bool,
+}
+
+impl ConfigStorage {
+    /// Reads a `config.yaml`; `None` when it does not parse as a mapping.
     #[must_use]
-    pub fn storage_of(config_yaml: &str) -> Option<(BTreeSet<String>, bool)> {
+    pub fn of(config_yaml: &str) -> Option<Self> {
         let config: serde_json::Value = serde_saphyr::from_str(config_yaml).ok()?;
         let config = config.as_object()?;
         let locations = config
@@ -44,8 +53,19 @@ impl SiteFacts {
             .and_then(serde_json::Value::as_object)
             .map(|m| m.keys().cloned().collect())
             .unwrap_or_default();
+        let default_locations = config
+            .get("DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|l| l.as_str().map(str::to_owned))
+            .collect();
         let replication = config.get("FEATURE_STORAGE_REPLICATION") == Some(&true.into());
-        Some((locations, replication))
+        Some(Self {
+            locations,
+            default_locations,
+            replication,
+        })
     }
 }
 
@@ -96,6 +116,21 @@ pub enum LocationError {
         /// The locations it has.
         locations: BTreeSet<String>,
     },
+    /// The location is not a default location, so nothing is copied there.
+    #[error(
+        "site {site} serves config {hash}, whose default_locations do not include {location}: \
+         Quay's backfill and replication workers copy blobs only to the default locations, so \
+         none would reach it; add \"{location}\" to default_locations in \
+         data.quay_georep_config"
+    )]
+    NotADefaultLocation {
+        /// The site.
+        site: SiteId,
+        /// Its config hash.
+        hash: String,
+        /// The location.
+        location: String,
+    },
     /// Replication is off, so the backfill would do nothing.
     #[error(
         "site {site} serves a config with FEATURE_STORAGE_REPLICATION off: Quay's backfill \
@@ -131,9 +166,9 @@ impl LocationError {
     #[must_use]
     pub fn hint(&self) -> &'static str {
         match self {
-            Self::ConfigLacksLocation { .. } | Self::ReplicationOff { .. } => {
-                "Fix the shared configuration and apply again"
-            }
+            Self::ConfigLacksLocation { .. }
+            | Self::NotADefaultLocation { .. }
+            | Self::ReplicationOff { .. } => "Fix the shared configuration and apply again",
             Self::SiteFailed { .. } => {
                 "Fix the site (see its QuayRegistry's conditions) and apply again: the operation \
                  resumes where it stopped"
@@ -158,7 +193,8 @@ fn short(hash: &str) -> &str {
 }
 
 /// The next thing to do, given `observation`; `started_here`: whether this apply created the
-/// Job it sees (a failure then stops the apply; one found failed at the start is retried).
+/// Job or saw it running (a failure then is this apply's and stops it; a Job found failed
+/// before is retried).
 #[must_use]
 pub fn step(request: &LocationRequest, observation: &Observation, started_here: bool) -> Next {
     for site in request.sites() {
@@ -176,15 +212,22 @@ pub fn step(request: &LocationRequest, observation: &Observation, started_here: 
                 short(request.config_hash())
             ));
         }
-        if !facts.locations.contains(request.location()) {
+        if !facts.storage.locations.contains(request.location()) {
             return Next::Fail(LocationError::ConfigLacksLocation {
                 site: site.clone(),
                 hash: request.config_hash().to_owned(),
                 location: request.location().to_owned(),
-                locations: facts.locations.clone(),
+                locations: facts.storage.locations.clone(),
             });
         }
-        if !facts.replication {
+        if !facts.storage.default_locations.contains(request.location()) {
+            return Next::Fail(LocationError::NotADefaultLocation {
+                site: site.clone(),
+                hash: request.config_hash().to_owned(),
+                location: request.location().to_owned(),
+            });
+        }
+        if !facts.storage.replication {
             return Next::Fail(LocationError::ReplicationOff { site: site.clone() });
         }
         match &facts.convergence {

@@ -26,14 +26,21 @@ fn request() -> LocationRequest {
     validate(&input()).unwrap()
 }
 
+fn all() -> BTreeSet<String> {
+    ["us_east", "ap_south", "eu_west"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect()
+}
+
 fn serving(hash: &str) -> SiteView {
     SiteView::Observed(SiteFacts {
         config_hash: Some(hash.to_owned()),
-        locations: ["us_east", "ap_south", "eu_west"]
-            .into_iter()
-            .map(str::to_owned)
-            .collect(),
-        replication: true,
+        storage: ConfigStorage {
+            locations: all(),
+            default_locations: all(),
+            replication: true,
+        },
         convergence: Convergence::Converged,
         unfinished_rollout: None,
     })
@@ -137,7 +144,7 @@ fn it_waits_for_every_site_to_serve_the_config_before_the_backfill() {
 fn a_config_without_the_location_or_without_replication_stops_at_once() {
     let mut lacking = serving(HASH);
     if let SiteView::Observed(facts) = &mut lacking {
-        facts.locations = BTreeSet::from(["us_east".to_owned()]);
+        facts.storage.locations = BTreeSet::from(["us_east".to_owned()]);
     }
     let next = step(
         &request(),
@@ -153,12 +160,25 @@ fn a_config_without_the_location_or_without_replication_stops_at_once() {
     );
     let mut off = serving(HASH);
     if let SiteView::Observed(facts) = &mut off {
-        facts.replication = false;
+        facts.storage.replication = false;
     }
     assert!(matches!(
         step(&request(), &observation([off, serving(HASH)], None), false),
         Next::Fail(LocationError::ReplicationOff { .. })
     ));
+    let mut not_default = serving(HASH);
+    if let SiteView::Observed(facts) = &mut not_default {
+        facts.storage.default_locations.remove("eu_west");
+    }
+    let next = step(
+        &request(),
+        &observation([serving(HASH), not_default], None),
+        false,
+    );
+    assert!(
+        matches!(&next, Next::Fail(err) if err.to_string().contains("add \"eu_west\" to default_locations")),
+        "{next:?}"
+    );
 }
 
 #[test]
@@ -203,7 +223,7 @@ fn the_job_runs_the_tool_with_the_quay_app_image_env_and_config_but_not_its_labe
         "spec": {
             "serviceAccountName": "registry-quay-app",
             "volumes": [{"name": "configvolume", "secret": {"secretName": "registry-quay-config-secret-abc"}}],
-            "containers": [{
+            "containers": [{"name": "sidecar", "image": "busybox"}, {
                 "name": "quay-app",
                 "image": "quay.io/projectquay/quay:3.15.2",
                 "command": ["/quay-registry/quay-entrypoint.sh"],
@@ -223,10 +243,15 @@ fn the_job_runs_the_tool_with_the_quay_app_image_env_and_config_but_not_its_labe
     );
     let pod = &job["spec"]["template"]["spec"];
     let container = &pod["containers"][0];
+    assert_eq!(container["command"][0], "/bin/bash");
+    let script = container["command"][2].as_str().unwrap();
+    assert!(script.contains("certs_install.sh") && script.contains("client_certs.sh"));
+    assert!(script.ends_with(&format!("exec python -m {BACKFILL_MODULE}")));
     assert_eq!(
-        container["command"],
-        json!(["python", "-m", BACKFILL_MODULE])
+        container["terminationMessagePolicy"],
+        "FallbackToLogsOnError"
     );
+    assert_eq!(pod["restartPolicy"], "Never");
     assert_eq!(container["image"], "quay.io/projectquay/quay:3.15.2");
     assert_eq!(container["env"][0]["value"], "us_east");
     assert_eq!(container["volumeMounts"][0]["mountPath"], "/conf/stack");
@@ -255,18 +280,22 @@ fn the_plan_names_the_sites_the_config_and_the_job() {
 }
 
 #[test]
-fn a_config_yaml_gives_its_locations_and_replication_switch() {
-    let (locations, replication) = SiteFacts::storage_of(
+fn a_config_yaml_gives_its_locations_default_locations_and_replication_switch() {
+    let storage = ConfigStorage::of(
         "DISTRIBUTED_STORAGE_CONFIG:\n  us_east: [RadosGWStorage, {}]\n  eu_west: [S3Storage, {}]\n\
-         FEATURE_STORAGE_REPLICATION: true\n",
+         DISTRIBUTED_STORAGE_DEFAULT_LOCATIONS: [us_east]\nFEATURE_STORAGE_REPLICATION: true\n",
     )
     .unwrap();
     assert_eq!(
-        locations.into_iter().collect::<Vec<_>>(),
+        storage.locations.into_iter().collect::<Vec<_>>(),
         ["eu_west", "us_east"]
     );
-    assert!(replication);
-    let (none, off) = SiteFacts::storage_of("SERVER_HOSTNAME: quay.example\n").unwrap();
-    assert!(none.is_empty() && !off);
-    assert!(SiteFacts::storage_of("- a list").is_none());
+    assert_eq!(
+        storage.default_locations.into_iter().collect::<Vec<_>>(),
+        ["us_east"]
+    );
+    assert!(storage.replication);
+    let none = ConfigStorage::of("SERVER_HOSTNAME: quay.example\n").unwrap();
+    assert!(none.locations.is_empty() && !none.replication);
+    assert!(ConfigStorage::of("- a list").is_none());
 }

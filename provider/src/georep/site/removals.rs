@@ -55,7 +55,11 @@ pub fn files_location_issues(site: &str, prior: &Secret, planned: &Secret) -> Ve
                     FieldPath::attr("config_yaml"),
                     "Files Location Moved",
                     format!(
-                        "config_yaml moves {key} of site {site} from {was} to {now}: Quay keeps                          these files in that one location, unreplicated, so the ones written                          before are no longer found. It follows the first of default_locations;                          to keep it, set default_locations in data.quay_georep_config with                          \"{was}\" first"
+                        "config_yaml moves {key} of site {site} from {was} to {now}: Quay keeps \
+                         these files in that one location, unreplicated, so the ones written \
+                         before are no longer found. It follows the first of default_locations; \
+                         to keep it, set default_locations in data.quay_georep_config with \
+                         \"{was}\" first"
                     ),
                 )
             })
@@ -139,6 +143,7 @@ mod tests {
         assert!(!issues[0].is_error());
         assert!(issues[0].detail.contains("USERFILES_LOCATION"));
         assert!(issues[0].detail.contains("\"eu_west\" first"));
+        assert!(!issues[0].detail.contains("  "), "{}", issues[0].detail);
         assert!(files_location_issues("s", &before, &before).is_empty());
     }
 

@@ -292,7 +292,11 @@ pub fn holder_origin(identity: &str) -> &str {
 /// ```
 pub fn validate(input: &UpgradeInput) -> Result<(UpgradeRequest, Vec<Issue>), Vec<Issue>> {
     let mut issues = Vec::new();
-    let sites = check_sites(input.sites.as_deref(), &mut issues);
+    let sites = check_sites(
+        input.sites.as_deref(),
+        "[for s in quay_georep_site.all : s.id]",
+        &mut issues,
+    );
     let primary = check_primary(input.primary.as_deref(), &sites, &mut issues);
     let target = check_target(input.target_version.as_deref(), &mut issues);
     let operator = check_operator(input.operator.as_ref(), target, &mut issues);
@@ -319,13 +323,18 @@ pub fn validate(input: &UpgradeInput) -> Result<(UpgradeRequest, Vec<Issue>), Ve
     }
 }
 
-pub(crate) fn check_sites(sites: Option<&[String]>, issues: &mut Vec<Issue>) -> Vec<SiteId> {
+/// The parsed site ids of `sites`, each problem an issue at its index; `usually` says what
+/// the list normally is, for the message when it is empty.
+pub(crate) fn check_sites(
+    sites: Option<&[String]>,
+    usually: &str,
+    issues: &mut Vec<Issue>,
+) -> Vec<SiteId> {
     let Some(raw) = sites.filter(|s| !s.is_empty()) else {
         issues.push(Issue::error(
             FieldPath::attr("sites"),
             "Missing Sites",
-            "list at least one site id `cluster/namespace/name`, normally \
-             [for s in quay_georep_site.all : s.id]",
+            format!("list at least one site id `cluster/namespace/name`, normally {usually}"),
         ));
         return Vec::new();
     };

@@ -3,7 +3,8 @@
 //! waits until both sites serve it and runs Quay's backfill as a Job, and the third site,
 //! depending on it, starts. The apply is killed once the Job exists and run again: it finds
 //! the Job instead of starting another, the blob pushed before reaches the new bucket, and the
-//! safety ledger stays empty (no site served while another lacked a location it writes to).
+//! safety ledger stays empty (no site served while another lacked a location it writes to, no
+//! backfill ran while a site served without the location).
 
 use std::time::{Duration, Instant};
 
@@ -47,13 +48,15 @@ fn two_sites() -> String {
 }
 
 /// The same sites with `eu_west` added to the config, the location resource, and the new site
-/// depending on it.
+/// depending on it. The sites are named by id, not by reference, so Terraform applies the
+/// location beside their updates, as it would for sites of another configuration: the
+/// resource has to wait for their rollout itself.
 fn three_sites() -> String {
     format!(
         r#"{}{}{}{}
 resource "quay_georep_location" "eu_west" {{
   location    = "eu_west"
-  sites       = [quay_georep_site.us_east.id, quay_georep_site.ap_south.id]
+  sites       = ["us_east/{NAMESPACE}/registry", "ap_south/{NAMESPACE}/registry"]
   config_hash = data.quay_georep_config.shared.config_hash
 }}
 "#,
@@ -152,6 +155,14 @@ fn a_location_added_reaches_every_site_first_resumes_after_a_kill_and_gets_the_o
         let _ = child.wait();
         let first = first.first().and_then(|job| job.metadata.uid.clone());
         assert!(first.is_some(), "the interrupted apply made no Job");
+        // Killed while the operation waited for its Job: the next apply has something to resume.
+        assert!(
+            dir.show_json()
+                .unwrap()
+                .resource_values("quay_georep_location.eu_west")
+                .is_none(),
+            "the kill came after the location was added: nothing left to resume"
+        );
 
         let applied = dir.apply().unwrap();
         assert!(applied.succeeded(), "{:#?}", applied.events);
