@@ -68,12 +68,68 @@ pub async fn enqueue(db_uri: &str, digests: &[String]) -> Result<usize, String> 
     usize::try_from(queued).map_err(|e| e.to_string())
 }
 
-/// The queued replications, oldest first (none when no one has queued yet).
-///
-/// # Errors
-/// The database's error text.
-pub async fn items(db_uri: &str) -> Result<Vec<Item>, String> {
-    let client = connect(db_uri).await?;
+/// A connection to the queue, kept between the worker's passes: a connection per pass costs a
+/// PostgreSQL backend and a SCRAM exchange every half second, for every running environment.
+#[derive(Default)]
+pub struct QueueReader {
+    connection: Option<(String, tokio_postgres::Client)>,
+}
+
+impl std::fmt::Debug for QueueReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueueReader")
+            .field("connected", &self.connection.is_some())
+            .finish()
+    }
+}
+
+impl QueueReader {
+    /// The client for `db_uri`, connecting (again) when there is none, it is for another
+    /// database, or it was closed.
+    async fn client(&mut self, db_uri: &str) -> Result<&tokio_postgres::Client, String> {
+        let reusable = self
+            .connection
+            .as_ref()
+            .is_some_and(|(uri, client)| uri == db_uri && !client.is_closed());
+        if !reusable {
+            self.connection = Some((db_uri.to_owned(), connect(db_uri).await?));
+        }
+        self.connection
+            .as_ref()
+            .map(|(_, client)| client)
+            .ok_or_else(|| "no database connection".to_owned())
+    }
+
+    /// The queued replications, oldest first (none when no one has queued yet).
+    ///
+    /// # Errors
+    /// The database's error text (the connection is dropped, and made again next time).
+    pub async fn items(&mut self, db_uri: &str) -> Result<Vec<Item>, String> {
+        let result = read_items(self.client(db_uri).await?).await;
+        if result.is_err() {
+            self.connection = None;
+        }
+        result
+    }
+
+    /// Removes handled items.
+    ///
+    /// # Errors
+    /// The database's error text.
+    pub async fn complete(&mut self, db_uri: &str, ids: &[i64]) -> Result<(), String> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let client = self.client(db_uri).await?;
+        client
+            .execute("DELETE FROM queueitem WHERE id = ANY($1)", &[&ids])
+            .await
+            .map_err(|e| pg_error(&e))?;
+        Ok(())
+    }
+}
+
+async fn read_items(client: &tokio_postgres::Client) -> Result<Vec<Item>, String> {
     let exists = client
         .query_one("SELECT to_regclass('queueitem') IS NOT NULL", &[])
         .await
@@ -101,20 +157,4 @@ pub async fn items(db_uri: &str) -> Result<Vec<Item>, String> {
             })
         })
         .collect())
-}
-
-/// Removes handled items.
-///
-/// # Errors
-/// The database's error text.
-pub async fn complete(db_uri: &str, ids: &[i64]) -> Result<(), String> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let client = connect(db_uri).await?;
-    client
-        .execute("DELETE FROM queueitem WHERE id = ANY($1)", &[&ids])
-        .await
-        .map_err(|e| pg_error(&e))?;
-    Ok(())
 }

@@ -23,7 +23,8 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
-use super::{Error, Location, SiteStorage, digest_of, queue};
+use super::queue::QueueReader;
+use super::{Error, Location, SiteStorage, digest_of};
 use crate::errors;
 use crate::quay::SitePods;
 
@@ -53,7 +54,8 @@ pub struct Copied {
     pub to: String,
 }
 
-/// One pass: copies each blob that is due (not in `handled`, or queued in the database) from
+/// One pass: copies each blob that is due (not in `handled`, or queued in the database, read
+/// through `queue`) from
 /// a default location of `storage`'s config to every default location that lacks it, each
 /// read and written with its own location's keys; records the blobs handled.
 ///
@@ -63,6 +65,7 @@ pub struct Copied {
 pub async fn replicate_once(
     storage: &SiteStorage,
     handled: &mut BTreeSet<String>,
+    queue: &mut QueueReader,
 ) -> Result<Vec<Copied>, Error> {
     let locations = storage.default_locations()?;
     let mut held: BTreeMap<String, Vec<usize>> = BTreeMap::new();
@@ -72,7 +75,7 @@ pub async fn replicate_once(
         }
     }
     let queued = match storage.bundle.db_uri() {
-        Some(db_uri) => queue::items(db_uri).await.map_err(Error::Queue)?,
+        Some(db_uri) => queue.items(db_uri).await.map_err(Error::Queue)?,
         None => Vec::new(),
     };
     let mut copied = Vec::new();
@@ -98,7 +101,8 @@ pub async fn replicate_once(
             .filter(|item| done.contains(item.digest.as_str()))
             .map(|item| item.id)
             .collect();
-        queue::complete(db_uri, &completed)
+        queue
+            .complete(db_uri, &completed)
             .await
             .map_err(Error::Queue)?;
     }
@@ -216,12 +220,13 @@ impl Drop for ReplicationWorker {
 
 async fn run(sites: Vec<WorkerSite>, interval: Duration, progress: Arc<Mutex<Progress>>) {
     let mut handled = BTreeSet::new();
+    let mut queue = QueueReader::default();
     loop {
         if let Some(site) = sites.iter().find(|s| !s.pods.quay().is_empty()) {
             let pass = async {
                 let storage = SiteStorage::read(&site.site, &site.client).await?;
                 if storage.bundle.replication() {
-                    replicate_once(&storage, &mut handled).await
+                    replicate_once(&storage, &mut handled, &mut queue).await
                 } else {
                     Ok(Vec::new())
                 }

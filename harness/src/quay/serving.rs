@@ -28,10 +28,10 @@ pub const PER_SITE_KEYS: [&str; 2] = ["SECURITY_SCANNER_V4_ENDPOINT", "SECURITY_
 /// out site by site (Quay's documented order: the location into every site's config, then
 /// the new site): everything but the storage keys must be equal, and each location both
 /// configs name must be defined the same way. The deployed config is compared, less
-/// [`PER_SITE_KEYS`].
+/// `PER_SITE_KEYS`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ConfigShape {
-    /// sha256 of the config without [`STORAGE_KEYS`] and [`PER_SITE_KEYS`].
+    /// sha256 of the config without `STORAGE_KEYS` and `PER_SITE_KEYS`.
     pub rest: String,
     /// Each `DISTRIBUTED_STORAGE_CONFIG` location's definition, as JSON text.
     pub locations: BTreeMap<String, String>,

@@ -1,6 +1,6 @@
 //! The I/O of `quay_georep_location`: [`observe_location`] reads every site and the backfill
-//! Job into a [`location::Observation`], and [`add_location`] loops observe → [`location::step`]
-//! → act → pause until done, a failure, the deadline or Terraform's stop.
+//! Job into an [`Observation`], and [`add_location`] loops observe → [`step`] → act → pause
+//! until done, a failure, the deadline or Terraform's stop.
 //!
 //! It decides nothing itself: the rules are in `georep/location`. Reads never fail a round (an
 //! unreadable site is data, and the round waits); a write the cluster refuses with a
