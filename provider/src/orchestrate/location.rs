@@ -276,7 +276,7 @@ pub async fn add_location(
                 let cluster = clusters
                     .get(site.cluster())
                     .await
-                    .map_err(|source| write_error("connect", source, &steps));
+                    .map_err(|source| write_error("connect", source));
                 let created = match cluster {
                     Ok(cluster) => create_job(&cluster, request).await,
                     Err(e) => Err(e),
@@ -307,7 +307,7 @@ pub async fn add_location(
                         "deleted the backfill Job {job} an earlier apply left failed"
                     ))),
                     Err(source) => retry_or_fail(
-                        write_error(&format!("delete the failed Job {job}"), source, &[]),
+                        write_error(&format!("delete the failed Job {job}"), source),
                         &mut status,
                         &mut steps,
                     )?,
@@ -342,11 +342,12 @@ fn record(what: String) -> StepRecord {
     }
 }
 
-fn write_error(action: &str, source: ClusterError, steps: &[StepRecord]) -> AddLocationError {
+/// A failed write, without steps yet: [`retry_or_fail`] adds the run's when it stops the run.
+fn write_error(action: &str, source: ClusterError) -> AddLocationError {
     AddLocationError::Write {
         action: action.to_owned(),
         source: Box::new(source),
-        steps: steps.to_vec(),
+        steps: Vec::new(),
     }
 }
 
@@ -393,7 +394,7 @@ async fn create_job(
     let deployment: Value = cluster
         .get(&Kind::DEPLOYMENT, Some(site.namespace()), &name)
         .await
-        .map_err(|source| write_error(&format!("read Deployment {name}"), source, &[]))?
+        .map_err(|source| write_error(&format!("read Deployment {name}"), source))?
         .ok_or_else(|| AddLocationError::Job {
             source: JobError::NoDeployment {
                 deployment: name.clone(),
@@ -410,7 +411,6 @@ async fn create_job(
         Err(source) => Err(write_error(
             &format!("create the backfill Job {}", request.job_name()),
             source,
-            &[],
         )),
     }
 }

@@ -17,10 +17,9 @@
 //!    pod's image, config volume and environment), and waits for it.
 //!
 //! The new site itself depends on this resource, so it starts serving only once every other
-//! site knows its location, with the old blobs queued for its bucket. The issue that asked
-//! for this put the new site before the backfill; the backfill needs only the config (the
-//! workers of the existing sites copy into the new bucket), and the new site then starts with
-//! the blobs on their way.
+//! site knows its location, with the old blobs queued for its bucket. The backfill comes
+//! before the new site because it needs only the config: the workers of the running sites
+//! copy into the new bucket, whether or not its site serves yet.
 //!
 //! Resuming: steps 1 and 2 are read from the clusters every round; the Job, named after the
 //! location and the config hash ([`LocationRequest::job_name`]), is the record of step 2. A
