@@ -24,9 +24,9 @@ use georep_harness::sim::operator::managed::{
 use georep_harness::sim::operator::{
     OPERATOR_DEPLOYMENT, OperatorModel, OperatorOptions, RunningOperator,
 };
-use georep_harness::sim::{ClusterConfig, Flavour, SimCluster};
+use georep_harness::sim::{ClusterConfig, FaultKind, FaultRule, Flavour, SimCluster};
 use k8s_openapi::api::apps::v1::Deployment;
-use k8s_openapi::api::core::v1::{Event, Namespace, PersistentVolumeClaim, Pod, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, PersistentVolumeClaim, Pod, Secret};
 use kube::api::{Api, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt as _};
 use serde_json::{Value, json};
@@ -808,6 +808,86 @@ async fn managed_hpa_gets_hpas_and_min_replicas() {
         let hpa = get_eventually(&hpas, &format!("{NAME}-{name}")).await;
         assert_eq!(hpa["spec"]["minReplicas"], 2, "{name}");
     }
+}
+
+/// Polls `check` every 50 ms until it holds, under [`DEADLINE`].
+async fn until(what: &str, check: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while !check() {
+        assert!(tokio::time::Instant::now() < deadline, "timed out: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A namespace deleted while the model's pod watch is down takes its pods out of what the
+/// site serves once the watch is back: the server kept too little history to replay the
+/// deletions (410 `Expired`, what a watch that falls behind on a busy cluster gets), so the
+/// watcher lists again and the deleted pods are simply not in that list. Before the model
+/// looked at re-lists, the Clair pods of a namespace a conformance scenario had cleaned up
+/// kept answering through the global Clair name.
+#[tokio::test]
+async fn pods_deleted_while_the_pod_watch_was_down_stop_serving() {
+    let ledger = Ledger::in_memory();
+    let mut config = ClusterConfig::new("relist");
+    config.flavour = Flavour::Openshift;
+    // Small enough that the writes below push the model's watch point out of it.
+    config.history_limit = 16;
+    let site = site_on(config, |sim| fast_options(sim, "3.13.11", &ledger)).await;
+    let components = with(
+        geo_components("us_east"),
+        "clair",
+        json!({"kind": "clair", "managed": true}),
+    );
+    site.bundle("bundle", &offline_config(), &[]).await;
+    site.registry("bundle", components).await;
+    let pods = site.operator.as_ref().unwrap().ready_pods();
+    until("a ready clair pod", || pods.clair() > 0).await;
+
+    let faults = site.sim.faults();
+    faults.inject(FaultRule {
+        verb: Some("watch".to_owned()),
+        resource: Some("pods".to_owned()),
+        name: None,
+        count: u32::MAX,
+        fault: FaultKind::InternalError,
+    });
+    faults.close_watches();
+    let namespaces = Api::<Namespace>::all(site.client.clone());
+    namespaces.delete(NS, &Default::default()).await.unwrap();
+    // The model takes its finalizer off once its current reconcile (slow against the
+    // offline config) ends; the test does it at once, as an impatient user would.
+    site.registries()
+        .patch(
+            NAME,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"finalizers": []}})),
+        )
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while namespaces.get_opt(NS).await.unwrap().is_some() {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "namespace {NS} still there"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        pods.clair() > 0,
+        "the deletion reached the model without a watch"
+    );
+    let filler = Api::<ConfigMap>::namespaced(site.client.clone(), "default");
+    for i in 0..2 * 16 {
+        let cm: ConfigMap =
+            serde_json::from_value(json!({"metadata": {"name": format!("filler-{i}")}})).unwrap();
+        filler.create(&PostParams::default(), &cm).await.unwrap();
+    }
+    faults.clear();
+
+    until("the deleted clair pods no longer ready", || {
+        pods.clair() == 0
+    })
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -132,7 +132,7 @@ pub struct Context {
     pub images: Mutex<ComponentImages>,
     /// Running migration tasks by Job uid.
     pub migrations: Mutex<HashMap<String, JoinHandle<()>>>,
-    /// Per-pod simulation state by pod uid.
+    /// Per-pod simulation state by `namespace/name`.
     pub pods: Mutex<HashMap<String, PodState>>,
     /// Ready quay-app pods by (namespace, name).
     pub serving: Mutex<BTreeMap<(String, String), ServingPod>>,

@@ -19,7 +19,7 @@
 //! once), scheduling and nodes. Pods of the managed databases and Redis start as
 //! [`super::managed::pods`] says on a cluster with backing services (ready at once without).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -81,20 +81,63 @@ pub async fn run(ctx: Arc<Context>) {
     ctx.reconciles.drive("Deployment", controller).await;
 }
 
-/// Forgets pods deleted by anyone (garbage collection, kubectl): they stop serving.
+/// Forgets pods deleted by anyone (garbage collection, a namespace's deletion, kubectl):
+/// they stop serving.
+///
+/// A deletion arrives as a `Delete` event, except while the watch is down: a watch that
+/// falls behind the server's history (410 `Expired`, as a lagging watcher gets on a busy
+/// cluster) makes the watcher list again, and a pod deleted meanwhile is simply absent from
+/// that list. So after each re-list every pod still remembered but not listed is read once
+/// more (it may have been created after the list) and forgotten if it is gone; without that,
+/// a namespace deleted during the gap leaves its pods answering through the load balancer
+/// forever.
 pub async fn forget_deleted_pods(ctx: Arc<Context>) {
     let pods: Api<Pod> = Api::all(ctx.client.clone());
     let mut events = Box::pin(watcher(
         pods,
         watcher::Config::default().labels(REGISTRY_LABEL),
     ));
+    let mut relisted: Option<BTreeSet<(String, String)>> = None;
     while let Some(event) = events.next().await {
         match event {
             Ok(watcher::Event::Delete(pod)) => {
                 forget(&ctx, &pod.namespace().unwrap_or_default(), &pod.name_any());
             }
-            Ok(_) => {}
+            Ok(watcher::Event::Init) => relisted = Some(BTreeSet::new()),
+            Ok(watcher::Event::InitApply(pod)) => {
+                if let Some(listed) = relisted.as_mut() {
+                    listed.insert((pod.namespace().unwrap_or_default(), pod.name_any()));
+                }
+            }
+            Ok(watcher::Event::InitDone) => {
+                if let Some(listed) = relisted.take() {
+                    forget_unlisted(&ctx, &listed).await;
+                }
+            }
+            Ok(watcher::Event::Apply(_)) => {}
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+        }
+    }
+}
+
+/// Forgets the remembered pods missing from `listed` that a fresh read also finds gone.
+async fn forget_unlisted(ctx: &Context, listed: &BTreeSet<(String, String)>) {
+    let mut remembered: BTreeSet<(String, String)> = Context::lock(&ctx.serving)
+        .keys()
+        .chain(Context::lock(&ctx.ready_clair).iter())
+        .cloned()
+        .collect();
+    remembered.extend(
+        Context::lock(&ctx.pods)
+            .keys()
+            .filter_map(|k| k.split_once('/'))
+            .map(|(ns, name)| (ns.to_owned(), name.to_owned())),
+    );
+    for (ns, name) in remembered.difference(listed) {
+        let api: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
+        // An error leaves the pod remembered: the next re-list looks again.
+        if let Ok(None) = api.get_opt(name).await {
+            forget(ctx, ns, name);
         }
     }
 }
@@ -232,13 +275,24 @@ async fn reconcile(deploy: Arc<Deployment>, ctx: Arc<Context>) -> Result<Action,
             state.restarts
         };
         let status = pod_status(&spec_container(&template), outcome.clone(), restarts);
-        pods.patch_status(
-            &pod_name,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"status": status})),
-        )
-        .await
-        .map_err(err("write pod status"))?;
+        let written = pods
+            .patch_status(
+                &pod_name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"status": status})),
+            )
+            .await;
+        match written {
+            Ok(_) => {}
+            // Deleted since the list (its namespace went, say): `start_pod` may have counted
+            // it ready already, and its Delete event may have come before that, so forget it
+            // here or it would serve forever.
+            Err(kube::Error::Api(s)) if s.code == 404 => {
+                forget(&ctx, &ns, &pod_name);
+                continue;
+            }
+            Err(e) => return Err(err("write pod status")(e)),
+        }
         match outcome {
             Outcome::Ready => ready += 1,
             Outcome::Crashing(message) => {
