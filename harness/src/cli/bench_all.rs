@@ -371,6 +371,8 @@ pub async fn run(args: &AllArgs) -> Result<AllReport, Error> {
         terraforms: args.terraforms.clone(),
         provider_dir: args.provider_dir.clone(),
         null_provider_dir: args.null_provider_dir.clone(),
+        // The targets are against the null provider on loopback.
+        latency: 0,
     })
     .await
     .map_err(Error::Plan)?;
@@ -449,6 +451,7 @@ mod tests {
             plan: PlanReport {
                 runs: 1,
                 clusters: 3,
+                latency: Duration::ZERO,
                 rows: vec![plan_row(1, 110, 100), plan_row(30, 400, 200)],
             },
             upgrade: UpgradeReport {

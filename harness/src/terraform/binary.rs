@@ -144,6 +144,7 @@ impl TerraformBinary {
     /// [`Error::Spawn`] when it cannot run, [`Error::Failed`] when `version -json` fails,
     /// [`Error::UnreadableVersion`] when it prints no version.
     pub fn probe(path: &Path) -> Result<Self, Error> {
+        let path = &runnable_anywhere(path);
         let mut command = Command::new(path);
         command
             .args(["version", "-json"])
@@ -310,9 +311,42 @@ fn is_executable_file(path: &Path) -> bool {
         .is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
 }
 
+/// `path` made absolute when it is relative and names a directory (`./terraform`,
+/// `.cache/terraform/1.0.3/terraform`): Terraform runs in working directories of its own, where
+/// such a path names nothing. A bare name (`terraform`) stays, to be looked up on `PATH`.
+fn runnable_anywhere(path: &Path) -> PathBuf {
+    if path.is_relative() && path.components().count() > 1 {
+        std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
+    } else {
+        path.to_owned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_relative_path_with_a_directory_works_from_any_working_directory() {
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(
+            runnable_anywhere(Path::new(".cache/terraform/1.0.3/terraform")),
+            cwd.join(".cache/terraform/1.0.3/terraform")
+        );
+        assert_eq!(
+            runnable_anywhere(Path::new("./terraform")),
+            cwd.join("terraform")
+        );
+        assert_eq!(
+            runnable_anywhere(Path::new("terraform")),
+            Path::new("terraform"),
+            "a bare name is looked up on PATH"
+        );
+        assert_eq!(
+            runnable_anywhere(Path::new("/usr/bin/terraform")),
+            Path::new("/usr/bin/terraform")
+        );
+    }
 
     #[test]
     fn parses_release_and_pre_release_versions() {

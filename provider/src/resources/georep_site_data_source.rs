@@ -13,7 +13,7 @@ use serde_json::{Value as Json, json};
 use super::convert::{cluster_error, reported};
 use super::model::{Field, Model, text, with_fields};
 use super::provider_data::ProviderData;
-use super::site_live::{EndpointResults, endpoint_attributes, read_endpoints};
+use super::site_live::{EndpointReads, EndpointResults, endpoint_attributes};
 use crate::cluster::Kind;
 use crate::framework::DataSource;
 use crate::georep::site::{DEFAULT_NAME, SiteReport};
@@ -224,22 +224,21 @@ async fn read_site(
         )
         .with_attribute(AttributePath::root().attr("name")));
     };
-    let bundle = match registry["spec"]["configBundleSecret"].as_str() {
-        Some(secret) => cluster
-            .get(&Kind::SECRET, Some(namespace), secret)
-            .await
-            .map_err(failed)?,
-        None => None,
+    // The rest at once: each read is a round trip to a cluster that may be far away.
+    let read_bundle = async {
+        match registry["spec"]["configBundleSecret"].as_str() {
+            Some(secret) => cluster.get(&Kind::SECRET, Some(namespace), secret).await,
+            None => Ok(None),
+        }
     };
-    let route = cluster
-        .get(&Kind::ROUTE, Some(namespace), &format!("{name}-quay"))
-        .await
-        .map_err(failed)?;
-    let report = SiteReport::read(&registry, bundle.as_ref(), route.as_ref());
-    let endpoints = read_endpoints(&cluster, &registry).await.map_err(failed)?;
-    let operator = super::site_live::operator_version(&cluster)
-        .await
-        .map_err(failed)?;
+    let (bundle, reads, operator) = tokio::try_join!(
+        read_bundle,
+        EndpointReads::read(&cluster, namespace, name),
+        super::site_live::operator_version(&cluster),
+    )
+    .map_err(failed)?;
+    let report = SiteReport::read(&registry, bundle.as_ref(), reads.route());
+    let endpoints = reads.endpoints(&registry);
     let status = &report.status;
     let known = |value: Option<&String>| Field::Known(value.cloned().unwrap_or_default());
     Ok(SiteDataResults {

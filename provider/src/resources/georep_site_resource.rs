@@ -63,7 +63,7 @@ use super::migration_gate::Entered;
 use super::model::{Field, Model};
 use super::provider_data::ProviderData;
 use super::site_cluster;
-use super::site_live::{self, EndpointResults};
+use super::site_live::{self, EndpointReads, EndpointResults};
 use super::site_schema;
 use super::timeouts::{self, Operation};
 use crate::cluster::{Cluster, Kind, within};
@@ -598,11 +598,16 @@ async fn refresh(data: &ProviderData, site: &Site, state: &Value) -> Result<Valu
     let namespace = site.namespace().as_str();
     let read_failed = |err: crate::cluster::Error| cluster_error("Read Failed", &err);
     let created = SiteResults::read(state).is_namespace_created();
-    let Some(registry) = cluster
-        .get(&Kind::QUAY_REGISTRY, Some(namespace), site.name().as_str())
-        .await
-        .map_err(read_failed)?
-    else {
+    // Every read at once: they are independent, and each is a round trip to a cluster that
+    // may be a continent away.
+    let bundle = site.bundle_secret_name();
+    let (registry, bundle_found, endpoint_reads) = tokio::try_join!(
+        cluster.get(&Kind::QUAY_REGISTRY, Some(namespace), site.name().as_str()),
+        cluster.get(&Kind::SECRET, Some(namespace), &bundle),
+        EndpointReads::read(&cluster, namespace, site.name().as_str()),
+    )
+    .map_err(read_failed)?;
+    let Some(registry) = registry else {
         // Only a create that failed half-way (it never saw the registry report a version)
         // keeps what it left; a site deleted after it ran is planned anew, as before.
         let half_created = SiteResults::read(state)
@@ -625,20 +630,10 @@ async fn refresh(data: &ProviderData, site: &Site, state: &Value) -> Result<Valu
         .filter(|d| !(held_for_upgrade && is_upgrade_scale_down(&d.path)))
         .map(ToString::to_string)
         .collect();
-    if cluster
-        .get(&Kind::SECRET, Some(namespace), &site.bundle_secret_name())
-        .await
-        .map_err(read_failed)?
-        .is_none()
-    {
-        drift.push(format!(
-            "Secret {namespace}/{} is missing",
-            site.bundle_secret_name()
-        ));
+    if bundle_found.is_none() {
+        drift.push(format!("Secret {namespace}/{bundle} is missing"));
     }
-    let endpoints = site_live::read_endpoints(&cluster, &registry)
-        .await
-        .map_err(read_failed)?;
+    let endpoints = endpoint_reads.endpoints(&registry);
     let mut new_state = state_of(state, site, Some(&status), Some(&endpoints), created);
     let mut results = SiteResults::read(&new_state);
     results.drift = Field::Known(drift);

@@ -19,9 +19,7 @@ use crate::orchestrate::deployment_operator;
 use crate::stop::StopToken;
 use crate::tfvalue::{Attribute, AttributePath, Block, Diagnostic, Diagnostics, Type, Value};
 
-/// The endpoints of the site whose live `QuayRegistry` is `registry`: its Route `<n>-quay`
-/// (none on a cluster without Routes: the API answers 404 there as for a missing object),
-/// and the Ingresses and Services of its namespace.
+/// The endpoints of the site whose live `QuayRegistry` is `registry`: see [`EndpointReads`].
 ///
 /// # Errors
 ///
@@ -34,17 +32,61 @@ pub(super) async fn read_endpoints(
     let namespace = registry["metadata"]["namespace"]
         .as_str()
         .unwrap_or_default();
-    let route = cluster
-        .get(&Kind::ROUTE, Some(namespace), &format!("{name}-quay"))
-        .await?;
-    let ingresses = cluster.list(&Kind::INGRESS, Some(namespace), "").await?;
-    let services = cluster.list(&Kind::SERVICE, Some(namespace), "").await?;
-    Ok(SiteEndpoints::read(&EndpointObjects {
-        registry,
-        route: route.as_ref(),
-        ingresses: &ingresses,
-        services: &services,
-    }))
+    Ok(EndpointReads::read(cluster, namespace, name)
+        .await?
+        .endpoints(registry))
+}
+
+/// What a site's endpoints come from besides its `QuayRegistry`: its Route `<n>-quay` (none
+/// on a cluster without Routes: the API answers 404 there as for a missing object), and the
+/// Ingresses and Services of its namespace. Read by name, so a refresh can read them while
+/// it reads the registry.
+#[derive(Debug)]
+pub(super) struct EndpointReads {
+    route: Option<Json>,
+    ingresses: Vec<Json>,
+    services: Vec<Json>,
+}
+
+impl EndpointReads {
+    /// Reads the objects of registry `name` in `namespace`, at once: each is a round trip to
+    /// a cluster that may be a continent away.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] when the cluster cannot be read.
+    pub(super) async fn read(
+        cluster: &Cluster,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Self, Error> {
+        let route = format!("{name}-quay");
+        let (route, ingresses, services) = tokio::try_join!(
+            cluster.get(&Kind::ROUTE, Some(namespace), &route),
+            cluster.list(&Kind::INGRESS, Some(namespace), ""),
+            cluster.list(&Kind::SERVICE, Some(namespace), ""),
+        )?;
+        Ok(Self {
+            route,
+            ingresses,
+            services,
+        })
+    }
+
+    /// The Route `<n>-quay`, when the cluster has it.
+    pub(super) fn route(&self) -> Option<&Json> {
+        self.route.as_ref()
+    }
+
+    /// The endpoints of the site whose live `QuayRegistry` is `registry`.
+    pub(super) fn endpoints(&self, registry: &Json) -> SiteEndpoints {
+        SiteEndpoints::read(&EndpointObjects {
+            registry,
+            route: self.route.as_ref(),
+            ingresses: &self.ingresses,
+            services: &self.services,
+        })
+    }
 }
 
 /// The Quay Operator's `QUAY_VERSION` on `cluster`: of the first Deployment, in any

@@ -54,6 +54,10 @@ pub struct PlanArgs {
     /// `<repo>/.cache/null-provider/2.1.2` (`scripts/install-null-provider.sh` fills it).
     #[arg(long)]
     pub null_provider_dir: Option<PathBuf>,
+    /// Milliseconds the simulated API servers wait before answering each request during the
+    /// refresh plans: a cluster in another region (30 to 150 ms is common). 0: loopback.
+    #[arg(long, default_value_t = 0)]
+    pub latency: u64,
 }
 
 /// The benchmark could not run (not: it was slow).
@@ -246,6 +250,14 @@ fn counting_provider_dir(root: &Path, provider_dir: &Path) -> Result<PathBuf, Er
     Ok(dir)
 }
 
+/// Every simulated API server answers each request `latency` late (the refresh plans'
+/// clusters are as far away as the user asked; the applies around them are not slowed).
+fn set_latency(env: &LocalEnv, latency: Duration) {
+    for site in env.sites() {
+        site.cluster.faults().set_latency(latency);
+    }
+}
+
 fn snapshot(env: &LocalEnv) -> Vec<(String, Counters)> {
     env.sites()
         .iter()
@@ -378,6 +390,7 @@ async fn measure_size(
     programs: &Programs,
     size: usize,
     runs: usize,
+    latency: Duration,
     report: &mut PlanReport,
 ) -> Result<(), Error> {
     let quay_what = format!("{size} x quay_georep_site");
@@ -403,6 +416,7 @@ async fn measure_size(
         apply_like(quay, "apply", &quay_what).await?;
         apply_like(null, "apply", &null_what).await?;
         eprintln!("bench plan: {size} sites, {}: refresh plans", tf.label());
+        set_latency(env, latency);
         let mut samples = Vec::new();
         let mut refresh_changes = Vec::new();
         let mut most: Vec<ClusterConnections> = Vec::new();
@@ -426,8 +440,9 @@ async fn measure_size(
             samples.push(elapsed);
         }
         let null_refresh = plans(null, runs, &null_what).await?;
-        let (provider_processes, serial_connections) =
-            serial_plan(env, quay, programs, &quay_what).await?;
+        let serial = serial_plan(env, quay, programs, &quay_what).await;
+        set_latency(env, Duration::ZERO);
+        let (provider_processes, serial_connections) = serial?;
         eprintln!("bench plan: {size} sites, {}: destroy", tf.label());
         apply_like(quay, "destroy", &quay_what).await?;
         apply_like(null, "destroy", &null_what).await?;
@@ -521,6 +536,7 @@ pub async fn run(args: &PlanArgs) -> Result<PlanReport, Error> {
     let mut report = PlanReport {
         runs: args.runs,
         clusters: env.sites().len(),
+        latency: Duration::from_millis(args.latency),
         rows: Vec::new(),
     };
     let mut sizes = args.sizes.clone();
@@ -530,7 +546,16 @@ pub async fn run(args: &PlanArgs) -> Result<PlanReport, Error> {
     let mut outcome = site_storage(&env, sizes.last().copied().unwrap_or(0)).await;
     for size in sizes {
         let Ok(storage) = &outcome else { break };
-        let measured = measure_size(&env, storage, &programs, size, args.runs, &mut report).await;
+        let measured = measure_size(
+            &env,
+            storage,
+            &programs,
+            size,
+            args.runs,
+            report.latency,
+            &mut report,
+        )
+        .await;
         if let Err(e) = measured {
             outcome = Err(e);
         }

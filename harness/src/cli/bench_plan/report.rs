@@ -48,6 +48,8 @@ pub struct PlanReport {
     pub runs: usize,
     /// Simulated clusters the sites are spread over.
     pub clusters: usize,
+    /// What each request to a simulated cluster waited during the refresh plans.
+    pub latency: Duration,
     /// One row per Terraform and size, Terraform by Terraform.
     pub rows: Vec<PlanRow>,
 }
@@ -122,6 +124,13 @@ impl fmt::Display for PlanReport {
             "terraform plan: N quay_georep_site over {} simulated clusters (one namespace each) beside N null_resource (Go, 2.1.2); median of {} plans",
             self.clusters, self.runs
         )?;
+        if !self.latency.is_zero() {
+            writeln!(
+                f,
+                "refresh plans with {} ms of API latency per request (the plans with no state have none)",
+                self.latency.as_millis()
+            )?;
+        }
         for terraform in self.terraforms() {
             let rows: Vec<&PlanRow> = self.rows_of(terraform).collect();
             writeln!(f, "\n{terraform}")?;
