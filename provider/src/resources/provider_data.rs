@@ -35,7 +35,9 @@ pub struct ProviderData {
 /// a difference once.
 #[derive(Debug, Default)]
 pub struct OperatorVersionCache {
-    reads: tokio::sync::Mutex<BTreeMap<String, OperatorRead>>,
+    /// One slot per cluster, each behind its own lock: a cluster being read holds back the
+    /// other readers of that cluster only, so far-away clusters are read at the same time.
+    reads: std::sync::Mutex<BTreeMap<String, Arc<tokio::sync::Mutex<Option<OperatorRead>>>>>,
     reported: std::sync::Mutex<std::collections::BTreeSet<OperatorVersions>>,
 }
 
@@ -50,7 +52,8 @@ pub enum OperatorRead {
 
 impl OperatorVersionCache {
     /// What cluster `key`'s operator runs: kept, else read by `read` and kept. Concurrent
-    /// callers wait for one another, so a cluster is read once.
+    /// callers for one cluster wait for one another, so a cluster is read once; callers for
+    /// different clusters do not wait.
     ///
     /// # Errors
     /// What `read` returned, the first time only (later: [`OperatorRead::FailedBefore`]).
@@ -59,8 +62,15 @@ impl OperatorVersionCache {
         key: &str,
         read: impl AsyncFnOnce() -> Result<Option<String>, E>,
     ) -> Result<OperatorRead, E> {
-        let mut kept = self.reads.lock().await;
-        if let Some(found) = kept.get(key) {
+        let slot = Arc::clone(
+            self.reads
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .entry(key.to_owned())
+                .or_default(),
+        );
+        let mut kept = slot.lock().await;
+        if let Some(found) = kept.as_ref() {
             return Ok(found.clone());
         }
         let result = read().await;
@@ -68,7 +78,7 @@ impl OperatorVersionCache {
             Ok(version) => OperatorRead::Found(version.clone()),
             Err(_) => OperatorRead::FailedBefore,
         };
-        kept.insert(key.to_owned(), found.clone());
+        *kept = Some(found.clone());
         result.map(|_| found)
     }
 
@@ -165,6 +175,34 @@ mod tests {
             .await;
         assert_eq!(later, Ok(OperatorRead::FailedBefore), "not asked again");
         assert_eq!(reads, 1);
+    }
+
+    /// Each read here waits for the other to start: with one lock for every cluster, the
+    /// second would wait for the first to end, and neither would.
+    #[tokio::test]
+    async fn two_clusters_are_read_at_the_same_time() {
+        let cache = OperatorVersionCache::default();
+        let both_started = tokio::sync::Barrier::new(2);
+        let read = async |version: &str| {
+            cache
+                .get_or_read(version, async || {
+                    both_started.wait().await;
+                    Ok::<_, ()>(Some(version.to_owned()))
+                })
+                .await
+        };
+        let reads = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+            tokio::join!(read("3.16.2"), read("3.17.4"))
+        })
+        .await
+        .expect("one cluster's read waited for the other's");
+        assert_eq!(
+            reads,
+            (
+                Ok(OperatorRead::Found(Some("3.16.2".to_owned()))),
+                Ok(OperatorRead::Found(Some("3.17.4".to_owned())))
+            )
+        );
     }
 
     #[test]

@@ -130,16 +130,20 @@ pub(super) async fn operator_versions(
     own: &str,
     diags: &mut Diagnostics,
 ) -> OperatorVersions {
+    // Every cluster at once: each may be a continent away.
+    let reads = data
+        .clusters
+        .keys()
+        .filter(|key| data.clusters.pending(key).is_none())
+        .map(|key| async move {
+            let read = match data.clusters.get(key).await {
+                Ok(cluster) => site_operator(&cluster, key == own).await,
+                Err(err) => Err(err),
+            };
+            (key.to_owned(), read)
+        });
     let mut found = OperatorVersions::new();
-    let keys: Vec<String> = data.clusters.keys().map(str::to_owned).collect();
-    for key in keys {
-        if data.clusters.pending(&key).is_some() {
-            continue;
-        }
-        let read = match data.clusters.get(&key).await {
-            Ok(cluster) => site_operator(&cluster, key == own).await,
-            Err(err) => Err(err),
-        };
+    for (key, read) in futures_util::future::join_all(reads).await {
         match read {
             Ok(Some(version)) => {
                 found.insert(key, version);
@@ -209,17 +213,21 @@ async fn compare_operators(
     let mut clusters = data.planned_sites.clusters();
     clusters.insert(cluster.to_owned());
     let found = within(Some(deadline), stop.clone(), async {
+        // Every cluster at once: each may be a continent away.
+        let reads = clusters
+            .into_iter()
+            .filter(|key| data.clusters.pending(key).is_none())
+            .map(|key| async move {
+                let version = data
+                    .operators
+                    .get_or_read(&key, async || {
+                        operator_version(&data.clusters.get(&key).await?).await
+                    })
+                    .await;
+                (key, version)
+            });
         let mut found = OperatorVersions::new();
-        for key in clusters {
-            if data.clusters.pending(&key).is_some() {
-                continue;
-            }
-            let version = data
-                .operators
-                .get_or_read(&key, async || {
-                    operator_version(&data.clusters.get(&key).await?).await
-                })
-                .await;
+        for (key, version) in futures_util::future::join_all(reads).await {
             match version {
                 Ok(OperatorRead::Found(version)) => {
                     found.insert(key, version);
