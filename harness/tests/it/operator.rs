@@ -842,6 +842,24 @@ async fn pods_deleted_while_the_pod_watch_was_down_stop_serving() {
     site.registry("bundle", components).await;
     let pods = site.operator.as_ref().unwrap().ready_pods();
     until("a ready clair pod", || pods.clair() > 0).await;
+    // Ready on the server too: a pod the model counts before its status is written is
+    // forgotten when that write finds it deleted, which is not what this test is about.
+    let server_pods = Api::<Pod>::namespaced(site.client.clone(), NS);
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    while !server_pods
+        .list(&ListParams::default().labels("quay-component=clair-app"))
+        .await
+        .unwrap()
+        .items
+        .iter()
+        .any(georep_harness::quay::is_pod_ready)
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no clair pod ready on the server"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     let faults = site.sim.faults();
     faults.inject(FaultRule {

@@ -231,12 +231,17 @@ async fn read_site(
             None => Ok(None),
         }
     };
-    let (bundle, reads, operator) = tokio::try_join!(
+    let (bundle, reads, operator) = tokio::join!(
         read_bundle,
         EndpointReads::read(&cluster, namespace, name),
         super::site_live::operator_version(&cluster),
-    )
-    .map_err(failed)?;
+    );
+    // A failure is reported in the order of the reads, whichever came first.
+    let (bundle, reads, operator) = (
+        bundle.map_err(failed)?,
+        reads.map_err(failed)?,
+        operator.map_err(failed)?,
+    );
     let report = SiteReport::read(&registry, bundle.as_ref(), reads.route());
     let endpoints = reads.endpoints(&registry);
     let status = &report.status;

@@ -599,15 +599,16 @@ async fn refresh(data: &ProviderData, site: &Site, state: &Value) -> Result<Valu
     let read_failed = |err: crate::cluster::Error| cluster_error("Read Failed", &err);
     let created = SiteResults::read(state).is_namespace_created();
     // Every read at once: they are independent, and each is a round trip to a cluster that
-    // may be a continent away.
+    // may be a continent away. Their results are taken in the order they were read before:
+    // the registry's first, and without a registry the others do not matter (a refusal to
+    // list Ingresses, say, must not fail the refresh of a site that is gone).
     let bundle = site.bundle_secret_name();
-    let (registry, bundle_found, endpoint_reads) = tokio::try_join!(
+    let (registry, bundle_found, endpoint_reads) = tokio::join!(
         cluster.get(&Kind::QUAY_REGISTRY, Some(namespace), site.name().as_str()),
         cluster.get(&Kind::SECRET, Some(namespace), &bundle),
         EndpointReads::read(&cluster, namespace, site.name().as_str()),
-    )
-    .map_err(read_failed)?;
-    let Some(registry) = registry else {
+    );
+    let Some(registry) = registry.map_err(read_failed)? else {
         // Only a create that failed half-way (it never saw the registry report a version)
         // keeps what it left; a site deleted after it ran is planned anew, as before.
         let half_created = SiteResults::read(state)
@@ -630,10 +631,10 @@ async fn refresh(data: &ProviderData, site: &Site, state: &Value) -> Result<Valu
         .filter(|d| !(held_for_upgrade && is_upgrade_scale_down(&d.path)))
         .map(ToString::to_string)
         .collect();
-    if bundle_found.is_none() {
+    if bundle_found.map_err(read_failed)?.is_none() {
         drift.push(format!("Secret {namespace}/{bundle} is missing"));
     }
-    let endpoints = endpoint_reads.endpoints(&registry);
+    let endpoints = endpoint_reads.map_err(read_failed)?.endpoints(&registry);
     let mut new_state = state_of(state, site, Some(&status), Some(&endpoints), created);
     let mut results = SiteResults::read(&new_state);
     results.drift = Field::Known(drift);

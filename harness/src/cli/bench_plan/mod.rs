@@ -416,33 +416,40 @@ async fn measure_size(
         apply_like(quay, "apply", &quay_what).await?;
         apply_like(null, "apply", &null_what).await?;
         eprintln!("bench plan: {size} sites, {}: refresh plans", tf.label());
+        // The latency is taken off again whatever happens: the destroy below, or the
+        // backend's stop after an error, would crawl otherwise.
         set_latency(env, latency);
-        let mut samples = Vec::new();
-        let mut refresh_changes = Vec::new();
-        let mut most: Vec<ClusterConnections> = Vec::new();
-        for _ in 0..runs {
-            let before = snapshot(env);
-            let dir = Arc::clone(quay);
-            let what = quay_what.clone();
-            let (elapsed, changes) = blocking(move || timed_plan(&dir, &what, &[])).await?;
-            let seen = connections_since(env, &before);
-            if most.is_empty() {
-                most = seen;
-            } else {
-                for (m, s) in most.iter_mut().zip(seen) {
-                    m.connections = m.connections.max(s.connections);
-                    m.other_clients = m.other_clients.max(s.other_clients);
+        let refreshed = async {
+            let mut samples = Vec::new();
+            let mut refresh_changes = Vec::new();
+            let mut most: Vec<ClusterConnections> = Vec::new();
+            for _ in 0..runs {
+                let before = snapshot(env);
+                let dir = Arc::clone(quay);
+                let what = quay_what.clone();
+                let (elapsed, changes) = blocking(move || timed_plan(&dir, &what, &[])).await?;
+                let seen = connections_since(env, &before);
+                if most.is_empty() {
+                    most = seen;
+                } else {
+                    for (m, s) in most.iter_mut().zip(seen) {
+                        m.connections = m.connections.max(s.connections);
+                        m.other_clients = m.other_clients.max(s.other_clients);
+                    }
                 }
+                if refresh_changes.is_empty() {
+                    refresh_changes = changes;
+                }
+                samples.push(elapsed);
             }
-            if refresh_changes.is_empty() {
-                refresh_changes = changes;
-            }
-            samples.push(elapsed);
+            let null_refresh = plans(null, runs, &null_what).await?;
+            let serial = serial_plan(env, quay, programs, &quay_what).await?;
+            Ok::<_, Error>((samples, refresh_changes, most, null_refresh, serial))
         }
-        let null_refresh = plans(null, runs, &null_what).await?;
-        let serial = serial_plan(env, quay, programs, &quay_what).await;
+        .await;
         set_latency(env, Duration::ZERO);
-        let (provider_processes, serial_connections) = serial?;
+        let (samples, refresh_changes, most, null_refresh, serial) = refreshed?;
+        let (provider_processes, serial_connections) = serial;
         eprintln!("bench plan: {size} sites, {}: destroy", tf.label());
         apply_like(quay, "destroy", &quay_what).await?;
         apply_like(null, "destroy", &null_what).await?;

@@ -133,14 +133,31 @@ async fn forget_unlisted(ctx: &Context, listed: &BTreeSet<(String, String)>) {
             .filter_map(|k| k.split_once('/'))
             .map(|(ns, name)| (ns.to_owned(), name.to_owned())),
     );
-    for (ns, name) in remembered.difference(listed) {
-        let api: Api<Pod> = Api::namespaced(ctx.client.clone(), ns);
-        // An error leaves the pod remembered: the next re-list looks again.
-        if let Ok(None) = api.get_opt(name).await {
-            forget(ctx, ns, name);
+    let mut unchecked: Vec<&(String, String)> = remembered.difference(listed).collect();
+    // A read that fails is tried again a few times: another re-list may never come.
+    for _ in 0..RECHECK_ATTEMPTS {
+        let mut failed = Vec::new();
+        for pod in unchecked {
+            let (ns, name) = pod;
+            match Api::<Pod>::namespaced(ctx.client.clone(), ns)
+                .get_opt(name)
+                .await
+            {
+                Ok(None) => forget(ctx, ns, name),
+                Ok(Some(_)) => {}
+                Err(_) => failed.push(pod),
+            }
         }
+        if failed.is_empty() {
+            return;
+        }
+        unchecked = failed;
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
+
+/// How many times [`forget_unlisted`] reads a pod whose read failed (500 ms apart).
+const RECHECK_ATTEMPTS: usize = 10;
 
 fn key(ns: &str, name: &str) -> String {
     format!("{ns}/{name}")
