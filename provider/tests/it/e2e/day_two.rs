@@ -3,10 +3,13 @@
 //! of a shared secret key, and a storage location dropped from the config, refused at plan
 //! until acknowledged; `deletion_protection` refusing a
 //! destroy, and a destroy that removes exactly the site's objects; private CA certificates and
-//! database TLS files landing in the config bundle.
+//! database TLS files landing in the config bundle; a site whose QuayRegistry was deleted by
+//! hand planned again although its cluster refuses another read of the refresh.
 
 use georep_harness::quay::{api_resource, quay_registry_resource};
-use georep_harness::sim::{ClusterConfig, Flavour, SimCluster, install_crypto_provider};
+use georep_harness::sim::{
+    ClusterConfig, FaultKind, FaultRule, Flavour, SimCluster, install_crypto_provider,
+};
 use georep_harness::terraform::{Diagnostic, PlanExit, TerraformBinary};
 use kube::Api;
 use kube::api::DynamicObject;
@@ -166,6 +169,69 @@ fn a_shared_key_change_is_refused_at_plan_until_acknowledged() {
         assert_eq!(plan.exit, PlanExit::Changes, "{:#?}", plan.events);
         let applied = dir.apply().unwrap();
         assert!(applied.succeeded(), "{:#?}", applied.events);
+        runtime.block_on(sim.stop());
+    });
+}
+
+/// A refresh reads a site's objects at once; a failed read other than the QuayRegistry's still
+/// fails the plan while the registry exists, and is ignored once the registry is gone (deleted
+/// by hand): the site is planned to be written again, as it was when the reads came one
+/// after the other.
+#[test]
+fn a_site_deleted_by_hand_is_planned_again_even_when_another_read_fails() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for_each_terraform(|tf: &TerraformBinary| {
+        let sim = cluster(&runtime);
+        let dir = workdir(tf, "day_two_deleted_by_hand");
+        let kubeconfig = dir
+            .write_file("us-east.kubeconfig", &sim.kubeconfig().unwrap())
+            .unwrap();
+        let kubeconfig = kubeconfig.display().to_string();
+        let namespace = "quay-enterprise";
+        dir.write_main_tf(&main_tf(&kubeconfig, namespace, SECRET_KEY, "", "", ""))
+            .unwrap();
+        let applied = dir.apply().unwrap();
+        assert!(applied.succeeded(), "{:#?}", applied.events);
+
+        // 409 is not retried, so the refusal reaches the plan at once.
+        sim.faults().inject(FaultRule {
+            verb: Some("list".to_owned()),
+            resource: Some("ingresses".to_owned()),
+            name: None,
+            count: u32::MAX,
+            fault: FaultKind::Conflict,
+        });
+        let plan = dir.plan().unwrap();
+        assert_eq!(plan.exit, PlanExit::Error, "{:#?}", plan.events);
+        let errs = errors(plan.events.diagnostics().cloned());
+        assert!(
+            errs.iter()
+                .any(|e| e.summary == "Read Failed" && e.detail.contains("ingresses")),
+            "{errs:#?}"
+        );
+
+        runtime.block_on(async {
+            let api: Api<DynamicObject> = Api::namespaced_with(
+                sim.client().await.unwrap(),
+                namespace,
+                &quay_registry_resource(),
+            );
+            api.delete("registry", &Default::default()).await.unwrap();
+        });
+        assert!(get(&runtime, &sim, "QuayRegistry", Some(namespace), "registry").is_none());
+        let plan = dir.plan().unwrap();
+        assert_eq!(plan.exit, PlanExit::Changes, "{:#?}", plan.events);
+        // Planned to be written again: an update here, as without an operator the site never
+        // reported a version and the refresh keeps what its create left (a site that had
+        // run would be planned as a create).
+        let changes: Vec<_> = plan.events.planned_changes().cloned().collect();
+        assert!(
+            changes
+                .iter()
+                .any(|c| c.address == "quay_georep_site.us_east"
+                    && c.action == georep_harness::terraform::Action::Update),
+            "{changes:#?}"
+        );
         runtime.block_on(sim.stop());
     });
 }
