@@ -1253,6 +1253,74 @@ async fn secret_string_data_keys_with_dots_stay_plain_keys() {
     assert!(stored.string_data.is_none());
 }
 
+/// Asked for metadata only, as kube-rs's `get_metadata` and `list_metadata` ask, the server
+/// answers a Secret's metadata and never its data: what the provider's refresh relies on to
+/// learn that a site's bundle exists without fetching the secrets in it.
+#[tokio::test]
+async fn a_secret_read_as_metadata_only_carries_no_data() {
+    use k8s_openapi::api::core::v1::Secret;
+    let (sim, client) = cluster().await;
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), "default");
+    let secret: Secret = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "bundle", "labels": {"app": "quay"}},
+        "stringData": {"config.yaml": "DB_URI: postgresql://quay:hunter2@db/quay\n"},
+    }))
+    .unwrap();
+    secrets
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+    let raw = |path: &str, accept: &str| {
+        http::Request::get(path)
+            .header(http::header::ACCEPT, accept)
+            .body(Vec::new())
+            .unwrap()
+    };
+    let one = client
+        .request_text(raw(
+            "/api/v1/namespaces/default/secrets/bundle",
+            "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1",
+        ))
+        .await
+        .unwrap();
+    let one: Value = serde_json::from_str(&one).unwrap();
+    assert_eq!(one["kind"], "PartialObjectMetadata", "{one:#}");
+    assert_eq!(one["apiVersion"], "meta.k8s.io/v1", "{one:#}");
+    assert_eq!(one["metadata"]["labels"]["app"], "quay", "{one:#}");
+    assert!(one.get("data").is_none(), "{one:#}");
+    let all = client
+        .request_text(raw(
+            "/api/v1/namespaces/default/secrets",
+            "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
+        ))
+        .await
+        .unwrap();
+    assert!(
+        !all.contains("hunter2") && !all.contains("\"data\""),
+        "{all}"
+    );
+    let all: Value = serde_json::from_str(&all).unwrap();
+    assert_eq!(all["kind"], "PartialObjectMetadataList", "{all:#}");
+    assert_eq!(all["items"][0]["metadata"]["name"], "bundle", "{all:#}");
+
+    // What kube-rs makes of it, and a missing object is still a 404.
+    let meta = secrets.get_metadata("bundle").await.unwrap();
+    assert_eq!(meta.metadata.name.as_deref(), Some("bundle"));
+    assert!(secrets.get_metadata_opt("absent").await.unwrap().is_none());
+    let whole = || {
+        sim.faults()
+            .counters()
+            .whole_objects_served
+            .get("secrets")
+            .copied()
+    };
+    assert_eq!(whole(), None, "nothing was served whole yet");
+    // Without the media type parameter, the whole object, as before, and counted.
+    assert!(secrets.get("bundle").await.unwrap().data.is_some());
+    assert_eq!(whole(), Some(1));
+}
+
 fn hpa_api(client: &Client, version: &str) -> Api<DynamicObject> {
     let gvk = GroupVersionKind::gvk("autoscaling", version, "HorizontalPodAutoscaler");
     let ar = ApiResource::from_gvk_with_plural(&gvk, "horizontalpodautoscalers");

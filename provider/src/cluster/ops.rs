@@ -1,4 +1,5 @@
-//! Requests on one [`Cluster`]: server-side apply, read, list, delete, merge patch.
+//! Requests on one [`Cluster`]: server-side apply, read (whole or whether it exists), list,
+//! delete, merge patch.
 //!
 //! Objects travel as `serde_json::Value` (the domain renders them so), through kube-rs's
 //! dynamic API. Every request goes through [`super::retry::with_retry`].
@@ -118,6 +119,27 @@ impl Cluster {
             .await
             .map_err(|e| self.failed("read", object.clone(), e))?;
         found.map(|o| to_value(o, &object)).transpose()
+    }
+
+    /// Whether one object exists, read as its metadata only (`PartialObjectMetadata`): the
+    /// API server leaves the rest out, so knowing that a Secret exists does not fetch the
+    /// secrets in it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] when the cluster cannot be read.
+    pub async fn exists(
+        &self,
+        kind: &Kind,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<bool, Error> {
+        let object = kind.describe(namespace, name);
+        let api = self.api(kind, namespace);
+        let found = with_retry(&object, || api.get_metadata_opt(name))
+            .await
+            .map_err(|e| self.failed("read", object.clone(), e))?;
+        Ok(found.is_some())
     }
 
     /// Lists objects of `kind` (in `namespace`, or everywhere) matching `label_selector`

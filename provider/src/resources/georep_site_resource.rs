@@ -605,7 +605,8 @@ async fn refresh(data: &ProviderData, site: &Site, state: &Value) -> Result<Valu
     let bundle = site.bundle_secret_name();
     let (registry, bundle_found, endpoint_reads) = tokio::join!(
         cluster.get(&Kind::QUAY_REGISTRY, Some(namespace), site.name().as_str()),
-        cluster.get(&Kind::SECRET, Some(namespace), &bundle),
+        // Whether it exists, not the secrets in it.
+        cluster.exists(&Kind::SECRET, Some(namespace), &bundle),
         EndpointReads::read(&cluster, namespace, site.name().as_str()),
     );
     let Some(registry) = registry.map_err(read_failed)? else {
@@ -631,7 +632,7 @@ async fn refresh(data: &ProviderData, site: &Site, state: &Value) -> Result<Valu
         .filter(|d| !(held_for_upgrade && is_upgrade_scale_down(&d.path)))
         .map(ToString::to_string)
         .collect();
-    if bundle_found.map_err(read_failed)?.is_none() {
+    if !bundle_found.map_err(read_failed)? {
         drift.push(format!("Secret {namespace}/{bundle} is missing"));
     }
     let endpoints = endpoint_reads.map_err(read_failed)?.endpoints(&registry);

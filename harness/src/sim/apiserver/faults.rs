@@ -82,6 +82,11 @@ pub struct Counters {
     /// only.
     #[serde(default)]
     pub connections_by_client: BTreeMap<String, u64>,
+    /// Objects served whole by get and list, by resource plural (`secrets`): not those
+    /// served as metadata only, so a test can tell a client that read a Secret's data from
+    /// one that only learned it exists.
+    #[serde(default)]
+    pub whole_objects_served: BTreeMap<String, u64>,
 }
 
 impl Counters {
@@ -243,6 +248,14 @@ impl Faults {
     /// Record one successful write.
     pub fn count_write(&self) {
         lock(&self.counters).writes += 1;
+    }
+
+    /// Count `objects` of resource `plural` served whole by a get or a list.
+    pub fn count_whole_objects(&self, plural: &str, objects: u64) {
+        *lock(&self.counters)
+            .whole_objects_served
+            .entry(plural.to_owned())
+            .or_default() += objects;
     }
 
     /// A snapshot of the counters.

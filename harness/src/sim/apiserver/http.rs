@@ -240,7 +240,7 @@ async fn resource(
     let ns = route.namespace.clone().unwrap_or_default();
     let name = route.name.clone().unwrap_or_default();
     let result = match verb {
-        "get" => verbs::get(state, &t, &ns, &name, route.sub.as_deref()),
+        "get" => verbs::get(state, &t, &ns, &name, route.sub.as_deref(), &req),
         "list" => verbs::list(state, &t, route.namespace.as_deref(), &req),
         "watch" => return watch::start(state, &t, route.namespace.as_deref(), &req.query),
         "create" => verbs::create(state, &t, &ns, &req),

@@ -28,6 +28,28 @@ fn stored(store: &Store, t: &ResourceType) -> Option<Arc<ResourceType>> {
     conversion::stored(&store.catalog, t)
 }
 
+/// Whether the client asked for metadata only (`Accept: application/json;as=
+/// PartialObjectMetadata;g=meta.k8s.io;v=v1`, or `as=PartialObjectMetadataList` for a list),
+/// as kube-apiserver negotiates it (kubernetes
+/// `staging/src/k8s.io/apiserver/pkg/endpoints/handlers/response.go`, `transformObject`):
+/// a client that reads a Secret to know it exists then never receives its data.
+fn wants_metadata_only(req: &ApiRequest) -> bool {
+    req.header(header::ACCEPT).split(',').any(|media| {
+        media
+            .split(';')
+            .any(|p| p.trim().starts_with("as=PartialObjectMetadata"))
+    })
+}
+
+/// `object` as a `meta.k8s.io/v1` `PartialObjectMetadata`: its metadata alone.
+fn partial_metadata(object: &Value) -> Value {
+    json!({
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": object.get("metadata").cloned().unwrap_or_else(|| json!({})),
+    })
+}
+
 /// The `get` verb.
 pub(super) fn get(
     state: &ClusterState,
@@ -35,6 +57,7 @@ pub(super) fn get(
     ns: &str,
     name: &str,
     sub: Option<&str>,
+    req: &ApiRequest,
 ) -> Result<Response<Body>, ApiError> {
     let store = state.lock_store();
     let st = stored(&store, t);
@@ -42,6 +65,10 @@ pub(super) fn get(
     if sub == Some("scale") {
         return Ok(json_response(200, &to_scale(t, &object)));
     }
+    if sub.is_none() && wants_metadata_only(req) {
+        return Ok(json_response(200, &partial_metadata(&object)));
+    }
+    state.faults.count_whole_objects(&t.plural, 1);
     Ok(json_response(200, &from_storage(t, object)))
 }
 
@@ -58,17 +85,41 @@ pub(super) fn list(
         let st = stored(&store, t);
         store.list(st.as_deref().unwrap_or(t), ns, &opts)?
     };
-    let items: Vec<Value> = page.items.into_iter().map(|o| from_storage(t, o)).collect();
+    let metadata_only = wants_metadata_only(req);
+    if !metadata_only {
+        state
+            .faults
+            .count_whole_objects(&t.plural, page.items.len() as u64);
+    }
+    let items: Vec<Value> = page
+        .items
+        .into_iter()
+        .map(|o| {
+            if metadata_only {
+                partial_metadata(&o)
+            } else {
+                from_storage(t, o)
+            }
+        })
+        .collect();
     let mut metadata = json!({"resourceVersion": page.resource_version.to_string()});
     if let Some(token) = page.continue_token {
         metadata["continue"] = json!(token);
         metadata["remainingItemCount"] = json!(page.remaining);
     }
+    let (kind, api_version) = if metadata_only {
+        (
+            "PartialObjectMetadataList".to_owned(),
+            "meta.k8s.io/v1".to_owned(),
+        )
+    } else {
+        (format!("{}List", t.kind), t.api_version())
+    };
     Ok(json_response(
         200,
         &json!({
-            "kind": format!("{}List", t.kind),
-            "apiVersion": t.api_version(),
+            "kind": kind,
+            "apiVersion": api_version,
             "metadata": metadata,
             "items": items,
         }),

@@ -173,7 +173,8 @@ fn a_shared_key_change_is_refused_at_plan_until_acknowledged() {
     });
 }
 
-/// A refresh reads a site's objects at once; a failed read other than the QuayRegistry's still
+/// A refresh reads a site's objects at once, its bundle Secret as metadata only (no secret
+/// leaves the cluster for it); a failed read other than the QuayRegistry's still
 /// fails the plan while the registry exists, and is ignored once the registry is gone (deleted
 /// by hand): the site is planned to be written again, as it was when the reads came one
 /// after the other.
@@ -192,6 +193,17 @@ fn a_site_deleted_by_hand_is_planned_again_even_when_another_read_fails() {
             .unwrap();
         let applied = dir.apply().unwrap();
         assert!(applied.succeeded(), "{:#?}", applied.events);
+
+        // A refresh learns that the bundle Secret exists without fetching the secrets in it.
+        sim.faults().reset_counters();
+        let plan = dir.plan().unwrap();
+        assert_eq!(plan.exit, PlanExit::NoChanges, "{:#?}", plan.events);
+        let counters = sim.faults().counters();
+        assert_eq!(
+            counters.whole_objects_served.get("secrets"),
+            None,
+            "{counters:#?}"
+        );
 
         // 409 is not retried, so the refusal reaches the plan at once.
         sim.faults().inject(FaultRule {
