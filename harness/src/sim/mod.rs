@@ -12,7 +12,9 @@
 //!   (moves on non-metadata, non-status changes), optimistic concurrency, label and field
 //!   selectors, `limit`/`continue`, finalizers and `deletionTimestamp`, `ownerReferences`
 //!   garbage collection (also of objects written for owners that are already gone),
-//!   namespace deletion cascading, `/status` and `/scale`.
+//!   namespace deletion cascading, `/status` and `/scale`; gets and lists answered as
+//!   `meta.k8s.io` `PartialObjectMetadata` when `Accept` asks for it (kube-rs's
+//!   `get_metadata`, `list_metadata`).
 //! - A built-in kind in two versions: `autoscaling/v1` HorizontalPodAutoscalers served by
 //!   conversion from the stored `autoscaling/v2` (CPU target, the rest kept in annotations),
 //!   with `v2` the preferred version in discovery.
@@ -23,7 +25,8 @@
 //!   `monitoring.coreos.com/v1` `ServiceMonitor` and `PrometheusRule` and the
 //!   `openshift-config-managed` namespace ([`ClusterConfig::monitoring`], default on).
 //! - Faults ([`FaultRule`], [`apiserver::Faults`]): failing requests, latency, dropped
-//!   watches, an unreachable cluster; counters of requests by verb, writes, connections and
+//!   watches, an unreachable cluster; counters of requests by verb, writes, objects served
+//!   whole by gets and lists per resource (not those served as metadata), connections and
 //!   TLS handshakes, with each connection filed under the `User-Agent` of its first request
 //!   ([`apiserver::Counters::connections_of`]; kube-rs sends none unless
 //!   [`SimCluster::client_for`] names the client).
@@ -43,7 +46,8 @@
 //! records what it must never do), real garbage-collection timing (dependents and
 //! namespace contents go before the delete request returns), list snapshots (a `continue`
 //! token pages through the current state), `DELETED` events for objects that stop matching a
-//! watch selector, and API priority and fairness.
+//! watch selector, metadata-only answers to watches and subresources (served whole), and
+//! API priority and fairness.
 //!
 //! # Bad requests: what the sim answers and what a real API server does
 //!
@@ -65,6 +69,7 @@
 //! | malformed JSON body or selector | 400 `BadRequest` | same |
 //! | protobuf body of a kind without a converter (CRs, Endpoints, Lease, ...) | 415 `UnsupportedMediaType` | accepted for every built-in kind; 415 for CRs |
 //! | protobuf body with a field the converter does not know (volumes, probes, affinity, ...) | 400 `BadRequest` naming the message and field number | accepted |
+//! | `Accept` asking only for a `PartialObjectMetadata` form the request cannot have (a list as one object, another group or version) | 406 `NotAcceptable` | same |
 //! | watch from a compacted resourceVersion | 200, one `ERROR` event with a 410 `Expired` Status | same |
 //! | PUT of a missing object | 404 `NotFound` | 404 for most kinds (some allow create-on-update) |
 //! | method not allowed on a path | 405 `MethodNotAllowed` | same |

@@ -1304,6 +1304,34 @@ async fn a_secret_read_as_metadata_only_carries_no_data() {
     assert_eq!(all["kind"], "PartialObjectMetadataList", "{all:#}");
     assert_eq!(all["items"][0]["metadata"]["name"], "bundle", "{all:#}");
 
+    // Negotiated as kube-apiserver does: the version asked for; a list form for one object
+    // is not acceptable; a Table request falls back to the whole object (kubectl's).
+    let beta = client
+        .request_text(raw(
+            "/api/v1/namespaces/default/secrets/bundle",
+            "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1beta1",
+        ))
+        .await
+        .unwrap();
+    let beta: Value = serde_json::from_str(&beta).unwrap();
+    assert_eq!(beta["apiVersion"], "meta.k8s.io/v1beta1", "{beta:#}");
+    let refused = client
+        .request_text(raw(
+            "/api/v1/namespaces/default/secrets/bundle",
+            "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1",
+        ))
+        .await
+        .unwrap_err();
+    assert_eq!(api_code(&refused), 406);
+    let table_or_json = client
+        .request_text(raw(
+            "/api/v1/namespaces/default/secrets/bundle",
+            "application/json;as=Table;v=v1;g=meta.k8s.io,application/json",
+        ))
+        .await
+        .unwrap();
+    assert!(table_or_json.contains("\"data\""), "{table_or_json}");
+
     // What kube-rs makes of it, and a missing object is still a 404.
     let meta = secrets.get_metadata("bundle").await.unwrap();
     assert_eq!(meta.metadata.name.as_deref(), Some("bundle"));
@@ -1315,10 +1343,14 @@ async fn a_secret_read_as_metadata_only_carries_no_data() {
             .get("secrets")
             .copied()
     };
-    assert_eq!(whole(), None, "nothing was served whole yet");
+    assert_eq!(
+        whole(),
+        Some(1),
+        "only the Table request's fallback was served whole"
+    );
     // Without the media type parameter, the whole object, as before, and counted.
     assert!(secrets.get("bundle").await.unwrap().data.is_some());
-    assert_eq!(whole(), Some(1));
+    assert_eq!(whole(), Some(2));
 }
 
 fn hpa_api(client: &Client, version: &str) -> Api<DynamicObject> {
@@ -1346,6 +1378,17 @@ async fn hpas_are_served_as_autoscaling_v1_by_conversion_from_v2() {
     let read = v1.get("quay-app").await.unwrap();
     assert_eq!(read.types.as_ref().unwrap().api_version, "autoscaling/v1");
     assert_eq!(read.data["spec"]["targetCPUUtilizationPercentage"], 90);
+    // Its metadata alone is that of the object as v1 serves it: with the annotations the
+    // conversion adds for what v1 cannot express.
+    let meta = v1.get_metadata("quay-app").await.unwrap();
+    assert!(
+        meta.metadata
+            .annotations
+            .as_ref()
+            .is_some_and(|a| !a.is_empty()),
+        "{meta:?}"
+    );
+    assert_eq!(meta.metadata.annotations, read.metadata.annotations);
     assert_eq!(
         v1.list(&ListParams::default()).await.unwrap().items.len(),
         1

@@ -142,6 +142,27 @@ impl Cluster {
         Ok(found.is_some())
     }
 
+    /// Whether any object of `kind` in `namespace` matches `label_selector`, read as metadata
+    /// only and at most one object: a question about Secrets fetches none of their data.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Api`] when the cluster cannot be read.
+    pub async fn any_matching(
+        &self,
+        kind: &Kind,
+        namespace: Option<&str>,
+        label_selector: &str,
+    ) -> Result<bool, Error> {
+        let what = format!("{} matching {label_selector:?}", kind.plural);
+        let api = self.api(kind, namespace);
+        let params = ListParams::default().labels(label_selector).limit(1);
+        let list = with_retry(&what, || api.list_metadata(&params))
+            .await
+            .map_err(|e| self.failed("list", what.clone(), e))?;
+        Ok(!list.items.is_empty())
+    }
+
     /// Lists objects of `kind` (in `namespace`, or everywhere) matching `label_selector`
     /// (empty for all).
     ///

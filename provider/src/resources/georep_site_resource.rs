@@ -670,8 +670,8 @@ async fn leftovers(
 ) -> Result<Value, Diagnostic> {
     let read_failed = |err: crate::cluster::Error| cluster_error("Read Failed", &err);
     let namespace = site.namespace().as_str();
-    let secrets = cluster
-        .list(&Kind::SECRET, Some(namespace), &site_labels(site))
+    let secrets_left = cluster
+        .any_matching(&Kind::SECRET, Some(namespace), &site_labels(site))
         .await
         .map_err(read_failed)?;
     let namespace_left = namespace_created
@@ -680,7 +680,7 @@ async fn leftovers(
             .await
             .map_err(read_failed)?
             .is_some();
-    if secrets.is_empty() && !namespace_left {
+    if !secrets_left && !namespace_left {
         return Ok(Value::Null);
     }
     let mut new_state = state_of(state, site, None, None, namespace_created);

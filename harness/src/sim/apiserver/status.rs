@@ -113,6 +113,10 @@ pub enum ApiError {
         /// The oldest resourceVersion still in the history.
         oldest: u64,
     },
+    /// 406 `NotAcceptable`: no media type of `Accept` can be served, e.g. a list asked for as
+    /// one `PartialObjectMetadata`.
+    #[error("only the following media types are accepted: {0}")]
+    NotAcceptable(String),
     /// 415 `UnsupportedMediaType`, e.g. strategic merge patch on a custom resource.
     #[error("the body of the request was in an unknown format - accepted media types include: {0}")]
     UnsupportedMediaType(String),
@@ -159,6 +163,7 @@ impl ApiError {
             Self::Forbidden(_) => 403,
             Self::MethodNotAllowed => 405,
             Self::Gone { .. } => 410,
+            Self::NotAcceptable(_) => 406,
             Self::UnsupportedMediaType(_) => 415,
             Self::TooManyRequests { .. } => 429,
             Self::Internal(_) => 500,
@@ -177,6 +182,7 @@ impl ApiError {
             Self::Forbidden(_) => "Forbidden",
             Self::MethodNotAllowed => "MethodNotAllowed",
             Self::Gone { .. } => "Expired",
+            Self::NotAcceptable(_) => "NotAcceptable",
             Self::UnsupportedMediaType(_) => "UnsupportedMediaType",
             Self::TooManyRequests { .. } => "TooManyRequests",
             Self::Internal(_) => "InternalError",

@@ -28,24 +28,71 @@ fn stored(store: &Store, t: &ResourceType) -> Option<Arc<ResourceType>> {
     conversion::stored(&store.catalog, t)
 }
 
-/// Whether the client asked for metadata only (`Accept: application/json;as=
-/// PartialObjectMetadata;g=meta.k8s.io;v=v1`, or `as=PartialObjectMetadataList` for a list),
-/// as kube-apiserver negotiates it (kubernetes
-/// `staging/src/k8s.io/apiserver/pkg/endpoints/handlers/response.go`, `transformObject`):
-/// a client that reads a Secret to know it exists then never receives its data.
-fn wants_metadata_only(req: &ApiRequest) -> bool {
-    req.header(header::ACCEPT).split(',').any(|media| {
-        media
-            .split(';')
-            .any(|p| p.trim().starts_with("as=PartialObjectMetadata"))
-    })
+/// How the client asked the objects to be served: whole, or as their metadata alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Served {
+    /// The objects themselves.
+    Whole,
+    /// `meta.k8s.io` `PartialObjectMetadata` (or its list) of this version (`v1`, `v1beta1`).
+    Metadata(&'static str),
 }
 
-/// `object` as a `meta.k8s.io/v1` `PartialObjectMetadata`: its metadata alone.
-fn partial_metadata(object: &Value) -> Value {
+/// How to answer a get (`list = false`) or a list, from `Accept`, as kube-apiserver
+/// negotiates it (kubernetes `staging/src/k8s.io/apiserver/pkg/endpoints/handlers/response.go`,
+/// `transformObject`, and `.../handlers/negotiation`): the first media type it can serve wins;
+/// `application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1` (`...MetadataList` for a
+/// list) asks for metadata only, so a client that reads a Secret to know it exists never
+/// receives its data; a form it cannot serve (a list asked for as one object, another group or
+/// version) is skipped, and with nothing left the answer is 406. Other media types (protobuf,
+/// tables) are left to the rest of the server, which answers JSON: they change nothing here.
+fn served_as(req: &ApiRequest, list: bool) -> Result<Served, ApiError> {
+    let accept = req.header(header::ACCEPT);
+    if accept.trim().is_empty() {
+        return Ok(Served::Whole);
+    }
+    let wanted = if list {
+        "PartialObjectMetadataList"
+    } else {
+        "PartialObjectMetadata"
+    };
+    let mut asked_partial = false;
+    for media in accept.split(',') {
+        let mut parts = media.split(';').map(str::trim);
+        let base = parts.next().unwrap_or_default();
+        let params: Vec<(&str, &str)> = parts.filter_map(|p| p.split_once('=')).collect();
+        let param = |name: &str| params.iter().find(|(k, _)| *k == name).map(|(_, v)| *v);
+        if !matches!(base, "application/json" | "application/*" | "*/*") {
+            continue;
+        }
+        let Some(as_kind) = param("as") else {
+            return Ok(Served::Whole);
+        };
+        if !as_kind.starts_with("PartialObjectMetadata") {
+            continue;
+        }
+        asked_partial = true;
+        let version = match param("v") {
+            Some("v1") => "v1",
+            Some("v1beta1") => "v1beta1",
+            _ => continue,
+        };
+        if as_kind == wanted && param("g") == Some("meta.k8s.io") {
+            return Ok(Served::Metadata(version));
+        }
+    }
+    if !asked_partial {
+        return Ok(Served::Whole);
+    }
+    Err(ApiError::NotAcceptable(format!(
+        "application/json, application/json;as={wanted};g=meta.k8s.io;v=v1"
+    )))
+}
+
+/// `object` (as served) as a `meta.k8s.io` `PartialObjectMetadata` of `version`.
+fn partial_metadata(object: &Value, version: &str) -> Value {
     json!({
         "kind": "PartialObjectMetadata",
-        "apiVersion": "meta.k8s.io/v1",
+        "apiVersion": format!("meta.k8s.io/{version}"),
         "metadata": object.get("metadata").cloned().unwrap_or_else(|| json!({})),
     })
 }
@@ -65,11 +112,15 @@ pub(super) fn get(
     if sub == Some("scale") {
         return Ok(json_response(200, &to_scale(t, &object)));
     }
-    if sub.is_none() && wants_metadata_only(req) {
-        return Ok(json_response(200, &partial_metadata(&object)));
+    let served = from_storage(t, object);
+    // A subresource is served whole (kube-apiserver would negotiate there too).
+    if sub.is_none()
+        && let Served::Metadata(version) = served_as(req, false)?
+    {
+        return Ok(json_response(200, &partial_metadata(&served, version)));
     }
     state.faults.count_whole_objects(&t.plural, 1);
-    Ok(json_response(200, &from_storage(t, object)))
+    Ok(json_response(200, &served))
 }
 
 /// The `list` verb.
@@ -85,8 +136,8 @@ pub(super) fn list(
         let st = stored(&store, t);
         store.list(st.as_deref().unwrap_or(t), ns, &opts)?
     };
-    let metadata_only = wants_metadata_only(req);
-    if !metadata_only {
+    let served = served_as(req, true)?;
+    if served == Served::Whole {
         state
             .faults
             .count_whole_objects(&t.plural, page.items.len() as u64);
@@ -95,10 +146,10 @@ pub(super) fn list(
         .items
         .into_iter()
         .map(|o| {
-            if metadata_only {
-                partial_metadata(&o)
-            } else {
-                from_storage(t, o)
+            let object = from_storage(t, o);
+            match served {
+                Served::Whole => object,
+                Served::Metadata(version) => partial_metadata(&object, version),
             }
         })
         .collect();
@@ -107,13 +158,12 @@ pub(super) fn list(
         metadata["continue"] = json!(token);
         metadata["remainingItemCount"] = json!(page.remaining);
     }
-    let (kind, api_version) = if metadata_only {
-        (
+    let (kind, api_version) = match served {
+        Served::Metadata(version) => (
             "PartialObjectMetadataList".to_owned(),
-            "meta.k8s.io/v1".to_owned(),
-        )
-    } else {
-        (format!("{}List", t.kind), t.api_version())
+            format!("meta.k8s.io/{version}"),
+        ),
+        Served::Whole => (format!("{}List", t.kind), t.api_version()),
     };
     Ok(json_response(
         200,

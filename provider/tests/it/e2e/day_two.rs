@@ -205,6 +205,28 @@ fn a_site_deleted_by_hand_is_planned_again_even_when_another_read_fails() {
             "{counters:#?}"
         );
 
+        // A bundle deleted by hand is drift: the site is planned to be written again.
+        let bundle = bundle_name(&dir);
+        runtime.block_on(async {
+            let secrets: Api<DynamicObject> = Api::namespaced_with(
+                sim.client().await.unwrap(),
+                namespace,
+                &api_resource("v1", "Secret"),
+            );
+            secrets.delete(&bundle, &Default::default()).await.unwrap();
+        });
+        // (The plan before found nothing to do; only the bundle changed since.)
+        let plan = dir.plan().unwrap();
+        assert_eq!(plan.exit, PlanExit::Changes, "{:#?}", plan.events);
+        let changes: Vec<_> = plan.events.planned_changes().cloned().collect();
+        assert!(
+            changes
+                .iter()
+                .any(|c| c.address == "quay_georep_site.us_east"
+                    && c.action == georep_harness::terraform::Action::Update),
+            "{changes:#?}"
+        );
+
         // 409 is not retried, so the refusal reaches the plan at once.
         sim.faults().inject(FaultRule {
             verb: Some("list".to_owned()),
