@@ -239,8 +239,8 @@ pub fn find_terraform(explicit: Option<&Path>, repo: &Path) -> Result<PathBuf, E
         .ok_or(Error::TerraformMissing { tried: pinned })
 }
 
-/// The directory holding the provider: `explicit`, else the folder of `current_exe` if it
-/// holds one, else `<repo>/target/debug`.
+/// The directory holding the provider, absolute: `explicit`, else the folder of
+/// `current_exe` if it holds one, else `<repo>/target/debug`.
 ///
 /// # Errors
 /// [`Error::ProviderMissing`] when the chosen directory has no provider executable.
@@ -250,7 +250,9 @@ pub fn find_provider_dir(
     repo: &Path,
 ) -> Result<PathBuf, Error> {
     let dir = match (explicit, current_exe.and_then(Path::parent)) {
-        (Some(dir), _) => dir.to_owned(),
+        // Absolute: the directory goes into Terraform's CLI configuration, read by Terraform
+        // in working directories of its own.
+        (Some(dir), _) => std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned()),
         (None, Some(exe_dir)) if is_executable_file(&exe_dir.join(PROVIDER_EXE)) => {
             exe_dir.to_owned()
         }
@@ -383,6 +385,21 @@ mod tests {
         let path_var = std::env::join_paths([first.path(), second.path()]).unwrap();
         assert_eq!(find_on_path("terraform", Some(path_var)), Some(wanted));
         assert_eq!(find_on_path("terraform", None), None);
+    }
+
+    /// `--provider-dir target/release`, as the benchmarks' docs say: Terraform reads the
+    /// directory from its CLI configuration in a working directory of its own.
+    #[test]
+    fn an_explicit_relative_provider_dir_is_made_absolute() {
+        let cwd = std::env::current_dir().unwrap();
+        let holder = tempfile::tempdir_in(&cwd).unwrap();
+        let exe = holder.path().join(PROVIDER_EXE);
+        std::fs::write(&exe, "").unwrap();
+        std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let relative = Path::new(holder.path().file_name().unwrap());
+        let found = find_provider_dir(Some(relative), None, &cwd).unwrap();
+        assert!(found.is_absolute(), "{}", found.display());
+        assert_eq!(found, holder.path());
     }
 
     #[test]
