@@ -83,6 +83,22 @@ fn cluster(runtime: &tokio::runtime::Runtime) -> SimCluster {
     runtime.block_on(SimCluster::start(config)).unwrap()
 }
 
+/// A fresh cluster, a working directory `name` for `tf`, and the path of the cluster's
+/// kubeconfig written there.
+fn cluster_and_workdir(
+    runtime: &tokio::runtime::Runtime,
+    tf: &TerraformBinary,
+    name: &str,
+) -> (SimCluster, georep_harness::terraform::Workdir, String) {
+    let sim = cluster(runtime);
+    let dir = workdir(tf, name);
+    let kubeconfig = dir
+        .write_file("us-east.kubeconfig", &sim.kubeconfig().unwrap())
+        .unwrap();
+    let kubeconfig = kubeconfig.display().to_string();
+    (sim, dir, kubeconfig)
+}
+
 fn errors(diags: impl Iterator<Item = Diagnostic>) -> Vec<Diagnostic> {
     diags.filter(Diagnostic::is_error).collect()
 }
@@ -128,12 +144,7 @@ fn bundle_name(dir: &georep_harness::terraform::Workdir) -> String {
 fn a_shared_key_change_is_refused_at_plan_until_acknowledged() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     for_each_terraform(|tf: &TerraformBinary| {
-        let sim = cluster(&runtime);
-        let dir = workdir(tf, "day_two_key_change");
-        let kubeconfig = dir
-            .write_file("us-east.kubeconfig", &sim.kubeconfig().unwrap())
-            .unwrap();
-        let kubeconfig = kubeconfig.display().to_string();
+        let (sim, dir, kubeconfig) = cluster_and_workdir(&runtime, tf, "day_two_key_change");
         let hcl =
             |key: &str, site: &str| main_tf(&kubeconfig, "quay-enterprise", key, "", "", site);
         dir.write_main_tf(&hcl(SECRET_KEY, "")).unwrap();
@@ -182,12 +193,7 @@ fn a_shared_key_change_is_refused_at_plan_until_acknowledged() {
 fn a_site_deleted_by_hand_is_planned_again_even_when_another_read_fails() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     for_each_terraform(|tf: &TerraformBinary| {
-        let sim = cluster(&runtime);
-        let dir = workdir(tf, "day_two_deleted_by_hand");
-        let kubeconfig = dir
-            .write_file("us-east.kubeconfig", &sim.kubeconfig().unwrap())
-            .unwrap();
-        let kubeconfig = kubeconfig.display().to_string();
+        let (sim, dir, kubeconfig) = cluster_and_workdir(&runtime, tf, "day_two_deleted_by_hand");
         let namespace = "quay-enterprise";
         dir.write_main_tf(&main_tf(&kubeconfig, namespace, SECRET_KEY, "", "", ""))
             .unwrap();
@@ -279,12 +285,7 @@ fn a_removed_storage_location_is_refused_at_plan_until_acknowledged() {
         access_key = \"ak\"\n    secret_key = \"sk-0123456789\"\n  }\n";
     let runtime = tokio::runtime::Runtime::new().unwrap();
     for_each_terraform(|tf: &TerraformBinary| {
-        let sim = cluster(&runtime);
-        let dir = workdir(tf, "day_two_location_removal");
-        let kubeconfig = dir
-            .write_file("us-east.kubeconfig", &sim.kubeconfig().unwrap())
-            .unwrap();
-        let kubeconfig = kubeconfig.display().to_string();
+        let (sim, dir, kubeconfig) = cluster_and_workdir(&runtime, tf, "day_two_location_removal");
         let hcl = |config: &str, site: &str| {
             main_tf(&kubeconfig, "quay-enterprise", SECRET_KEY, config, "", site)
         };
@@ -326,12 +327,7 @@ fn a_removed_storage_location_is_refused_at_plan_until_acknowledged() {
 fn a_protected_site_refuses_destroy_and_a_destroy_removes_only_what_the_site_made() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
     for_each_terraform(|tf: &TerraformBinary| {
-        let sim = cluster(&runtime);
-        let dir = workdir(tf, "day_two_destroy");
-        let kubeconfig = dir
-            .write_file("us-east.kubeconfig", &sim.kubeconfig().unwrap())
-            .unwrap();
-        let kubeconfig = kubeconfig.display().to_string();
+        let (sim, dir, kubeconfig) = cluster_and_workdir(&runtime, tf, "day_two_destroy");
         let hcl = |namespace: &str, protected: bool| {
             main_tf(
                 &kubeconfig,
@@ -409,17 +405,13 @@ fn private_cas_and_database_tls_files_land_in_the_bundle() {
     let ca = rcgen::generate_simple_self_signed(vec!["ca.corp.example.com".into()]).unwrap();
     let client = rcgen::generate_simple_self_signed(vec!["quay".into()]).unwrap();
     for_each_terraform(|tf: &TerraformBinary| {
-        let sim = cluster(&runtime);
-        let dir = workdir(tf, "day_two_private_cas");
-        let kubeconfig = dir
-            .write_file("us-east.kubeconfig", &sim.kubeconfig().unwrap())
-            .unwrap();
+        let (sim, dir, kubeconfig) = cluster_and_workdir(&runtime, tf, "day_two_private_cas");
         dir.write_file("corp-ca.crt", &ca.cert.pem()).unwrap();
         dir.write_file("client.crt", &client.cert.pem()).unwrap();
         dir.write_file("client.key", &client.signing_key.serialize_pem())
             .unwrap();
         let hcl = main_tf(
-            &kubeconfig.display().to_string(),
+            &kubeconfig,
             "quay-enterprise",
             SECRET_KEY,
             "  extra_ca_certs = { corp-root = file(\"corp-ca.crt\") }\n",
