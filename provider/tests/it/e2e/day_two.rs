@@ -99,6 +99,21 @@ fn cluster_and_workdir(
     (sim, dir, kubeconfig)
 }
 
+/// Fails unless `terraform plan` in `dir` plans to write `quay_georep_site.us_east` again (an
+/// update).
+fn plans_to_write_the_site_again(dir: &georep_harness::terraform::Workdir) {
+    let plan = dir.plan().unwrap();
+    assert_eq!(plan.exit, PlanExit::Changes, "{:#?}", plan.events);
+    let changes: Vec<_> = plan.events.planned_changes().cloned().collect();
+    assert!(
+        changes
+            .iter()
+            .any(|c| c.address == "quay_georep_site.us_east"
+                && c.action == georep_harness::terraform::Action::Update),
+        "{changes:#?}"
+    );
+}
+
 fn errors(diags: impl Iterator<Item = Diagnostic>) -> Vec<Diagnostic> {
     diags.filter(Diagnostic::is_error).collect()
 }
@@ -222,16 +237,7 @@ fn a_site_deleted_by_hand_is_planned_again_even_when_another_read_fails() {
             secrets.delete(&bundle, &Default::default()).await.unwrap();
         });
         // (The plan before found nothing to do; only the bundle changed since.)
-        let plan = dir.plan().unwrap();
-        assert_eq!(plan.exit, PlanExit::Changes, "{:#?}", plan.events);
-        let changes: Vec<_> = plan.events.planned_changes().cloned().collect();
-        assert!(
-            changes
-                .iter()
-                .any(|c| c.address == "quay_georep_site.us_east"
-                    && c.action == georep_harness::terraform::Action::Update),
-            "{changes:#?}"
-        );
+        plans_to_write_the_site_again(&dir);
 
         // 409 is not retried, so the refusal reaches the plan at once.
         sim.faults().inject(FaultRule {
@@ -259,19 +265,9 @@ fn a_site_deleted_by_hand_is_planned_again_even_when_another_read_fails() {
             api.delete("registry", &Default::default()).await.unwrap();
         });
         assert!(get(&runtime, &sim, "QuayRegistry", Some(namespace), "registry").is_none());
-        let plan = dir.plan().unwrap();
-        assert_eq!(plan.exit, PlanExit::Changes, "{:#?}", plan.events);
-        // Planned to be written again: an update here, as without an operator the site never
-        // reported a version and the refresh keeps what its create left (a site that had
-        // run would be planned as a create).
-        let changes: Vec<_> = plan.events.planned_changes().cloned().collect();
-        assert!(
-            changes
-                .iter()
-                .any(|c| c.address == "quay_georep_site.us_east"
-                    && c.action == georep_harness::terraform::Action::Update),
-            "{changes:#?}"
-        );
+        // An update here, as without an operator the site never reported a version and the
+        // refresh keeps what its create left (a site that had run would be planned as a create).
+        plans_to_write_the_site_again(&dir);
         runtime.block_on(sim.stop());
     });
 }
