@@ -390,7 +390,6 @@ async fn measure_size(
     programs: &Programs,
     size: usize,
     runs: usize,
-    latency: Duration,
     report: &mut PlanReport,
 ) -> Result<(), Error> {
     let quay_what = format!("{size} x quay_georep_site");
@@ -418,7 +417,7 @@ async fn measure_size(
         eprintln!("bench plan: {size} sites, {}: refresh plans", tf.label());
         // The latency is taken off again whatever happens: the destroy below, or the
         // backend's stop after an error, would crawl otherwise.
-        set_latency(env, latency);
+        set_latency(env, report.latency);
         let refreshed = async {
             let mut samples = Vec::new();
             let mut refresh_changes = Vec::new();
@@ -553,16 +552,7 @@ pub async fn run(args: &PlanArgs) -> Result<PlanReport, Error> {
     let mut outcome = site_storage(&env, sizes.last().copied().unwrap_or(0)).await;
     for size in sizes {
         let Ok(storage) = &outcome else { break };
-        let measured = measure_size(
-            &env,
-            storage,
-            &programs,
-            size,
-            args.runs,
-            report.latency,
-            &mut report,
-        )
-        .await;
+        let measured = measure_size(&env, storage, &programs, size, args.runs, &mut report).await;
         if let Err(e) = measured {
             outcome = Err(e);
         }
