@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use tracing::{info, warn};
 
 use super::clock;
-use super::observe::{REGISTRY_LABEL, config_hash, job_observation, read_registry};
+use super::observe::{CutShort, REGISTRY_LABEL, config_hash, job_observation, read_registry};
 use super::run::StepRecord;
 use crate::cluster::{Cluster, Clusters, Error as ClusterError, Kind};
 use crate::georep::errors;
@@ -122,17 +122,29 @@ impl AddLocationError {
 /// Reads every site of `request` and the backfill Job. Never fails: what cannot be read is
 /// reported in the observation.
 pub async fn observe_location(clusters: &Clusters, request: &LocationRequest) -> Observation {
+    observe_round(clusters, request).await.0
+}
+
+/// [`observe_location`], ending at the first read the deadline or the stop cuts short (its
+/// site then reported unreachable with that error), and saying which.
+async fn observe_round(
+    clusters: &Clusters,
+    request: &LocationRequest,
+) -> (Observation, Option<CutShort>) {
     let mut observation = Observation::default();
     for site in request.sites() {
         let read = match clusters.get(site.cluster()).await {
             Ok(cluster) => read_site(&cluster, site).await,
             Err(e) => Err(e),
         };
-        let view = match read {
-            Ok(facts) => SiteView::Observed(facts),
-            Err(e) => SiteView::Unreachable(errors::chain(&e)),
+        let (view, cut) = match read {
+            Ok(facts) => (SiteView::Observed(facts), None),
+            Err(e) => (SiteView::Unreachable(errors::chain(&e)), CutShort::of(&e)),
         };
         observation.sites.insert(site.clone(), view);
+        if cut.is_some() {
+            return (observation, cut);
+        }
     }
     let site = request.backfill_site();
     let job = match clusters.get(site.cluster()).await {
@@ -145,9 +157,10 @@ pub async fn observe_location(clusters: &Clusters, request: &LocationRequest) ->
             observation
                 .sites
                 .insert(site.clone(), SiteView::Unreachable(errors::chain(&e)));
+            return (observation, CutShort::of(&e));
         }
     }
-    observation
+    (observation, None)
 }
 
 /// The `QuayRegistry`'s status and rollouts, and its bundle's config.
@@ -252,7 +265,19 @@ pub async fn add_location(
                 steps,
             });
         }
-        let observation = observe_location(clusters, request).await;
+        let (observation, cut) = observe_round(clusters, request).await;
+        if let Some(cut) = cut {
+            let status = cut.after(&status);
+            return Err(if stop.is_stopped() {
+                AddLocationError::Interrupted { status, steps }
+            } else {
+                AddLocationError::Timeout {
+                    waited: started.elapsed(),
+                    status,
+                    steps,
+                }
+            });
+        }
         watched_job |= matches!(
             observation.job,
             Some(JobState::Active | JobState::Succeeded)
@@ -351,13 +376,21 @@ fn write_error(action: &str, source: ClusterError) -> AddLocationError {
     }
 }
 
-/// Ends the round on a retryable write error (the next round observes again); returns any
-/// other error with the steps done.
+/// Ends the round on a retryable write error (the next round observes again) or one the
+/// deadline or the stop cut (the loop then ends); returns any other error with the steps done.
 fn retry_or_fail(
     error: AddLocationError,
     status: &mut String,
     steps: &mut Vec<StepRecord>,
 ) -> Result<(), AddLocationError> {
+    // A write the deadline or the stop cut: the loop's next check ends the run, with what the
+    // run was waiting for and then the cut write as its status.
+    if let AddLocationError::Write { source, .. } = &error
+        && let Some(cut) = CutShort::of(source)
+    {
+        *status = cut.after(status);
+        return Ok(());
+    }
     let retryable = match &error {
         AddLocationError::Write { source, .. } => source
             .status_code()

@@ -37,17 +37,44 @@ pub const REGISTRY_LABEL: &str = "quay-operator/quayregistry";
 ///
 /// Never fails: a site that cannot be read is reported as unreachable, and the Lease and
 /// progress record are `None` when the primary cannot be read (the state machine then waits).
+/// A round cut short by Terraform's stop holds the sites read before the cut.
 pub async fn observe(clusters: &Clusters, request: &UpgradeRequest) -> Observation {
-    observe_with(clusters, request, &mut LeaseClock::default(), clock::now()).await
+    observe_with(clusters, request, &mut LeaseClock::default(), clock::now())
+        .await
+        .0
 }
 
-/// [`observe`], with the Lease seen through `lease_clock` at `now` (see [`LeaseClock`]).
+/// A round of reads that ran into the operation's deadline or Terraform's stop: the read it
+/// cut, in words (the error, which names the object and the cluster).
+///
+/// Why a round is not judged once cut: the reads cut and every read after them failed
+/// without an answer from their cluster, so the round would report a cluster that merely
+/// came last (the primary's Lease, read after every site) as unreachable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct CutShort(pub(crate) String);
+
+impl CutShort {
+    /// `Some` when `error` is a request the deadline or the stop cut short.
+    pub(crate) fn of(error: &ClusterError) -> Option<Self> {
+        error.is_interrupted().then(|| Self(errors::chain(error)))
+    }
+
+    /// The status a loop ends with: `status`, what its last judged round said it was waiting
+    /// for, then the cut read.
+    pub(crate) fn after(&self, status: &str) -> String {
+        format!("{status} (then cut short: {})", self.0)
+    }
+}
+
+/// [`observe`], with the Lease seen through `lease_clock` at `now` (see [`LeaseClock`]); ends
+/// at the first read the deadline or the stop cuts short (its site then reported unreachable
+/// with that error), and says which.
 pub(crate) async fn observe_with(
     clusters: &Clusters,
     request: &UpgradeRequest,
     lease_clock: &mut LeaseClock,
     now: Timestamp,
-) -> Observation {
+) -> (Observation, Option<CutShort>) {
     let mut observation = Observation::default();
     let mut primary_ok = false;
     for site in request.sites() {
@@ -55,16 +82,22 @@ pub(crate) async fn observe_with(
             Ok(cluster) => read_site(&cluster, site, request.operator()).await,
             Err(e) => Err(e),
         };
-        let entry = match read {
+        let (entry, cut) = match read {
             Ok(state) => {
                 primary_ok |= site == request.primary();
-                SiteObservation::Observed(Box::new(state))
+                (SiteObservation::Observed(Box::new(state)), None)
             }
-            Err(e) => SiteObservation::Unreachable {
-                error: errors::chain(&e),
-            },
+            Err(e) => (
+                SiteObservation::Unreachable {
+                    error: errors::chain(&e),
+                },
+                CutShort::of(&e),
+            ),
         };
         observation.sites.insert(site.clone(), entry);
+        if cut.is_some() {
+            return (observation, cut);
+        }
     }
     if primary_ok {
         let primary = request.primary();
@@ -81,11 +114,14 @@ pub(crate) async fn observe_with(
                             error: errors::chain(&e),
                         },
                     );
+                    if let Some(cut) = CutShort::of(&e) {
+                        return (observation, Some(cut));
+                    }
                 }
             }
         }
     }
-    observation
+    (observation, None)
 }
 
 /// The Lease object and the progress ConfigMap's data, each `None` when absent.

@@ -73,12 +73,18 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether a request was cut short by the operation's deadline or Terraform's stop.
+    #[must_use]
+    pub fn is_interrupted(&self) -> bool {
+        matches!(self, Self::Cluster { source, .. } if source.is_interrupted())
+    }
+
     /// Whether observing again and retrying may succeed: connection failures, 409, 429 and
     /// 5xx answers, and a Lease found lost before a change (the next round takes it again or
     /// reports its holder). A Lease held by someone else, a missing object and other
-    /// refusals are final. A request cut short by the deadline or a stop counts as retryable,
-    /// so that the run's loop, which checks both first, reports the timeout or the
-    /// interruption.
+    /// refusals are final. A request cut short by the deadline or a stop counts as retryable
+    /// (the run's loop asks [`Error::is_interrupted`] first and ends with the timeout or the
+    /// interruption).
     #[must_use]
     pub fn is_retryable(&self) -> bool {
         match self {

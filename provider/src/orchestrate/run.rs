@@ -5,7 +5,11 @@
 //! [`StepRecord`] with its time, for the resource's `steps`. Actions that fail with a
 //! retryable error (the cluster unreachable, 409, 429, 5xx after the cluster layer's own
 //! retries) end the round; the next round observes again and the state machine decides anew.
-//! Anything else stops the run.
+//! Anything else stops the run. A read or action that the deadline or Terraform's stop cuts
+//! short ends the run at once, with the status of the last round judged (what the run was
+//! waiting for) and the cut request after it: a round cut short is not judged, since every
+//! read after the cut fails without an answer and would make the cluster read last (the
+//! primary's Lease) look unreachable.
 
 use std::time::Duration;
 
@@ -14,7 +18,7 @@ use tracing::{info, warn};
 
 use super::clock;
 use super::lease::LeaseClock;
-use super::observe::observe_with;
+use super::observe::{CutShort, observe_with};
 use super::perform::{self, check_lease, perform};
 use crate::cluster::Clusters;
 use crate::georep::errors;
@@ -192,7 +196,10 @@ pub async fn run(
             });
         }
         let now = clock::now();
-        let observation = observe_with(clusters, &request, &mut lease_clock, now).await;
+        let (observation, cut) = observe_with(clusters, &request, &mut lease_clock, now).await;
+        if let Some(cut) = cut {
+            return Err(cut_short(stop, started, &status, &cut, steps));
+        }
         if let Some(recorded) = request.holder_to_resume(&observation) {
             info!(holder = %recorded, "resuming the run recorded by this working directory and workspace");
             request = request.with_holder(recorded);
@@ -226,6 +233,10 @@ pub async fn run(
                         steps.push(StepRecord { at: now, what });
                     }
                 }
+                Err(source) if source.is_interrupted() => {
+                    let cut = CutShort(errors::chain(&source));
+                    return Err(cut_short(stop, started, &status, &cut, steps));
+                }
                 Err(source) if source.is_retryable() => {
                     warn!(error = %errors::chain(&source), "upgrade action failed; observing again");
                     status = format!("retrying after: {}", errors::chain(&source));
@@ -255,6 +266,27 @@ pub async fn run(
         tokio::select! {
             () = stop.stopped() => return Err(RunError::Stopped { status, steps }),
             () = tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))) => {}
+        }
+    }
+}
+
+/// How a run ends when the deadline or Terraform's stop cut a request short: with the status
+/// of the last round it judged (what it was waiting for), then the request that was cut.
+fn cut_short(
+    stop: &StopToken,
+    started: Instant,
+    status: &str,
+    cut: &CutShort,
+    steps: Vec<StepRecord>,
+) -> RunError {
+    let status = cut.after(status);
+    if stop.is_stopped() {
+        RunError::Stopped { status, steps }
+    } else {
+        RunError::Timeout {
+            waited: started.elapsed(),
+            status,
+            steps,
         }
     }
 }
