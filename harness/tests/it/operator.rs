@@ -2000,3 +2000,68 @@ async fn managed_components_without_backing_services_say_they_are_not_modelled()
         "nothing is deployed for it"
     );
 }
+
+/// Upstream's status controller (quay-operator `controllers/quay/quayregistry_status_controller.go`)
+/// evaluates `Available` when the `QuayRegistry` changes and once a minute: pods becoming ready
+/// leave it stale, and a change of the object's annotations alone (what the upgrade writes to
+/// ask for a fresh status) makes it evaluate again.
+#[tokio::test]
+async fn available_stays_stale_until_the_registry_changes_and_an_annotation_refreshes_it() {
+    let keeper = services();
+    let db = database(&keeper.info, "stale_available", true).await;
+    let ledger = Ledger::in_memory();
+    let site = site_with("stale-available", Flavour::Openshift, |sim| {
+        let mut o = fast_options(sim, "3.13.11", &ledger);
+        o.storage_location = "us_east".to_owned();
+        // The status evaluated when currentVersion is written finds no pod ready yet.
+        o.pod_start_delay = Duration::from_secs(2);
+        o.status_interval = Duration::from_secs(3600);
+        o
+    })
+    .await;
+    site.bundle("bundle", &geo_config(&keeper.info, &db), &[])
+        .await;
+    site.registry("bundle", geo_components("us_east")).await;
+    site.wait("currentVersion 3.13.11", |r| {
+        (r["status"]["currentVersion"] == "3.13.11").then_some(())
+    })
+    .await;
+    for suffix in ["quay-app", "quay-mirror"] {
+        let deadline = tokio::time::Instant::now() + DEADLINE;
+        loop {
+            let d = site.deployment(suffix).await;
+            let want = d.spec.as_ref().and_then(|s| s.replicas);
+            let ready = d.status.as_ref().and_then(|s| s.ready_replicas);
+            if want.is_some() && ready == want {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{suffix} never became ready"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let stale = condition(&site.get().await, "Available").unwrap();
+    assert_eq!(stale["status"], "False", "{stale}");
+
+    let patch = json!({"metadata": {"annotations": {"quay-georep/status-requested-at": "now"}}});
+    site.registries()
+        .patch(NAME, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let available = condition(&site.get().await, "Available").unwrap();
+        if available["status"] == "True" {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the annotation did not refresh the status: {available}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ledger.is_empty(), "{:?}", ledger.violations());
+}

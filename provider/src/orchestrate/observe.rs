@@ -24,7 +24,8 @@ use crate::georep::site::{JOB_NAME_LABEL, RegistryStatus, Rollout, failing_pod_m
 use crate::georep::upgrade::{
     Approval, CatalogSourceRef, ChannelOffer, Component, ComponentState, Condition, InstallPlan,
     JobObservation, JobState, LEASE_NAME, Observation, OperatorMethod, OperatorObservation,
-    PROGRESS_CONFIG_MAP, SiteId, SiteObservation, SiteState, Timestamp, UpgradeRequest,
+    PROGRESS_CONFIG_MAP, STATUS_REQUESTED_ANNOTATION, SiteId, SiteObservation, SiteState,
+    Timestamp, UpgradeRequest,
 };
 
 /// The Deployment label naming a pod's component.
@@ -250,6 +251,9 @@ pub(crate) fn registry_state(registry: &Value) -> SiteState {
         registry: status,
         components,
         hpa_managed,
+        status_requested: registry["metadata"]["annotations"][STATUS_REQUESTED_ANNOTATION]
+            .as_str()
+            .and_then(clock::parse_rfc3339),
         ..SiteState::default()
     }
 }

@@ -21,7 +21,8 @@ use super::observe::{annotation_key, lease_holder};
 use crate::cluster::{Cluster, Clusters, Error as ClusterError, Kind};
 use crate::georep::upgrade::{
     Action, Component, LEASE_NAME, OperatorUpgrade, PROGRESS_CONFIG_MAP, RegistryStatus,
-    RelatedImages, SCALED_DOWN_ANNOTATION, SiteId, Timestamp, UpgradeRequest,
+    RelatedImages, SCALED_DOWN_ANNOTATION, STATUS_REQUESTED_ANNOTATION, SiteId, Timestamp,
+    UpgradeRequest,
 };
 
 /// Why an action could not be performed.
@@ -206,7 +207,30 @@ pub async fn perform(
             hpa_managed,
         } => edit_components(clusters, site, replicas, *hpa_managed, false).await,
         Action::UpgradeOperator { site, how } => upgrade_operator(clusters, site, how).await,
+        Action::RequestStatus { site } => request_status(clusters, site, now).await,
     }
+}
+
+/// Sets [`STATUS_REQUESTED_ANNOTATION`] on `site`'s `QuayRegistry` to `now`: a change of the
+/// object, which the operator's status controller answers by evaluating it again.
+async fn request_status(clusters: &Clusters, site: &SiteId, now: Timestamp) -> Result<(), Error> {
+    let cluster = cluster_of(clusters, site).await?;
+    let patch =
+        json!({"metadata": {"annotations": {STATUS_REQUESTED_ANNOTATION: now.to_string()}}});
+    cluster
+        .merge_patch(
+            &Kind::QUAY_REGISTRY,
+            Some(site.namespace()),
+            site.name(),
+            &patch,
+        )
+        .await
+        .map(|_| ())
+        .map_err(cluster_error(format!(
+            "ask the operator for a fresh status of QuayRegistry {}/{}",
+            site.namespace(),
+            site.name()
+        )))
 }
 
 fn lease_manifest(

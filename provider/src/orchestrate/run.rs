@@ -301,6 +301,7 @@ fn needs_lease(action: &Action) -> bool {
         Action::WriteProgress(_)
             | Action::ScaleDown { .. }
             | Action::Restore { .. }
+            | Action::RequestStatus { .. }
             | Action::UpgradeOperator { .. }
     )
 }
@@ -324,7 +325,10 @@ fn record_milestones(progress: &Progress, seen: &mut usize, steps: &mut Vec<Step
 fn describe(action: &Action) -> Option<String> {
     Some(match action {
         Action::AcquireLease { holder, .. } => format!("took Lease as {holder}"),
-        Action::RenewLease { .. } | Action::WriteProgress(_) | Action::Wait { .. } => return None,
+        Action::RenewLease { .. }
+        | Action::WriteProgress(_)
+        | Action::RequestStatus { .. }
+        | Action::Wait { .. } => return None,
         Action::ScaleDown { site, components } => format!(
             "scaled {} of {site} to 0 with the HPA unmanaged",
             components

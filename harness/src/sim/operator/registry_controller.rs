@@ -523,7 +523,8 @@ const MAIN_RECONCILE_CONDITIONS: [&str; 2] = ["ComponentsCreated", "RolloutBlock
 /// `controllers/quay/quayregistry_status_controller.go` recomputes `Available` and the
 /// component conditions (`pkg/cmpstatus`) once a minute and when the `QuayRegistry` changes.
 /// The model recomputes them when what the main reconcile writes (generation,
-/// `currentVersion`, `ComponentsCreated`, `RolloutBlocked`) changed since it last did, or
+/// `currentVersion`, `ComponentsCreated`, `RolloutBlocked`) or the object's labels and
+/// annotations changed since it last did, or
 /// [`super::OperatorOptions::status_interval`] has passed; otherwise they keep their last
 /// value, stale as on a cluster (pods becoming ready, or going, change none of those).
 struct StatusWrite {
@@ -544,6 +545,14 @@ impl StatusWrite {
         let key = (reg.namespace().unwrap_or_default(), reg.name_any());
         let status = &reg.data["status"];
         let mut main = status["currentVersion"].to_string();
+        // Upstream's status controller watches the `QuayRegistry` with no predicate: a change
+        // of its labels or annotations (which leaves the generation alone) makes it evaluate
+        // again too.
+        let _ = write!(
+            main,
+            "|{:?}|{:?}",
+            reg.metadata.labels, reg.metadata.annotations
+        );
         for kind in MAIN_RECONCILE_CONDITIONS {
             let condition = status["conditions"]
                 .as_array()

@@ -21,6 +21,14 @@ use serde_json::Value as Json;
 /// (that would serve an old version against the migrated database).
 pub const SCALED_DOWN_ANNOTATION: &str = "quay-georep/scaled-down-for-upgrade";
 
+/// Annotation the upgrade sets (to the time, RFC 3339) on a `QuayRegistry` whose pods are back
+/// but whose `Available` was computed before they were. The operator's status controller
+/// (quay-operator `controllers/quay/quayregistry_status_controller.go`) watches only the
+/// `QuayRegistry` and otherwise recomputes once a minute; any change of the object, this one
+/// included, makes it recompute at once. Its main controller ignores it (it reconciles on a
+/// new generation only), so nothing but the status is evaluated again.
+pub const STATUS_REQUESTED_ANNOTATION: &str = "quay-georep/status-requested-at";
+
 /// One `status.conditions` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Condition {

@@ -62,6 +62,13 @@ pub enum Action {
         /// The original HPA setting.
         hpa_managed: bool,
     },
+    /// On `site`'s `QuayRegistry`: set [`crate::georep::site::STATUS_REQUESTED_ANNOTATION`] to
+    /// now, so that the operator evaluates its status (`Available`) again at once instead of
+    /// within the minute.
+    RequestStatus {
+        /// The site whose status is stale.
+        site: SiteId,
+    },
     /// Release the Lease held by `holder` (clear `holderIdentity`), if it still holds it.
     ReleaseLease {
         /// The holder releasing it (this run).
@@ -126,7 +133,8 @@ impl Action {
         match self {
             Action::ScaleDown { site, .. }
             | Action::UpgradeOperator { site, .. }
-            | Action::Restore { site, .. } => Some(site),
+            | Action::Restore { site, .. }
+            | Action::RequestStatus { site } => Some(site),
             Action::Wait { site, .. } => site.as_ref(),
             Action::AcquireLease { .. }
             | Action::RenewLease { .. }

@@ -62,6 +62,20 @@ struct FakeSite {
     observed: i64,
     config_hash: String,
     unreachable_ticks: u32,
+    /// `Available` as the operator's status controller computes it: only when the
+    /// `QuayRegistry` changes (the minute's resync never comes in these tests). `None`: always
+    /// fresh, as most tests want.
+    status: Option<StatusMemo>,
+    /// The request annotation's time.
+    status_requested: Option<i64>,
+}
+
+/// What the status controller last saw and computed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct StatusMemo {
+    /// The registry as seen: generation, currentVersion and the request annotation.
+    seen: (i64, QuayVersion, Option<i64>),
+    available: bool,
 }
 
 impl FakeSite {
@@ -88,6 +102,8 @@ impl FakeSite {
             observed: 1,
             config_hash: "sha256:abc".into(),
             unreachable_ticks: 0,
+            status: None,
+            status_requested: None,
         };
         site.pods = Component::ALL
             .into_iter()
@@ -120,15 +136,42 @@ impl FakeSite {
         self.pods[&Component::Quay] + self.pods[&Component::Mirror] + self.pods[&Component::Clair]
     }
 
-    fn state(&self, method: Method) -> SiteState {
-        let job_busy = self.migrating();
+    fn failed(&self) -> bool {
+        matches!(
+            self.job.as_ref().map(|j| &j.state),
+            Some(JobState::Failed { .. })
+        )
+    }
+
+    /// `Available` computed now.
+    fn fresh_available(&self) -> bool {
         let pods_ready = Component::ALL
             .iter()
             .all(|c| self.desired(*c).is_none_or(|d| self.pods[c] == d));
-        let failed = matches!(
-            self.job.as_ref().map(|j| &j.state),
-            Some(JobState::Failed { .. })
-        );
+        !self.migrating() && !self.failed() && pods_ready
+    }
+
+    /// The status controller: computes `Available` again when the registry changed since it
+    /// last did.
+    fn evaluate_status(&mut self) {
+        let seen = (self.generation, self.current, self.status_requested);
+        if let Some(memo) = &self.status
+            && memo.seen != seen
+        {
+            self.status = Some(StatusMemo {
+                seen,
+                available: self.fresh_available(),
+            });
+        }
+    }
+
+    fn state(&self, method: Method) -> SiteState {
+        let job_busy = self.migrating();
+        let failed = self.failed();
+        let available = self
+            .status
+            .as_ref()
+            .map_or_else(|| self.fresh_available(), |memo| memo.available);
         let condition = |kind: &str, ok: bool| Condition {
             kind: kind.into(),
             status: if ok {
@@ -143,7 +186,7 @@ impl FakeSite {
             registry: RegistryStatus {
                 current_version: Some(self.current.to_string()),
                 conditions: vec![
-                    condition("Available", !job_busy && !failed && pods_ready),
+                    condition("Available", available),
                     condition("ComponentsCreated", !job_busy && !failed),
                     condition("RolloutBlocked", false),
                 ],
@@ -189,6 +232,7 @@ impl FakeSite {
             }),
             config_hash: Some(self.config_hash.clone()),
             rollouts: Vec::new(),
+            status_requested: self.status_requested.map(Timestamp::from_unix_seconds),
         }
     }
 }
@@ -462,6 +506,9 @@ impl World {
                     self.lease = None;
                 }
             }
+            Action::RequestStatus { site } => {
+                self.sites.get_mut(site).unwrap().status_requested = Some(self.now);
+            }
             Action::ClearProgress => self.progress = None,
             Action::Wait { .. } => {}
         }
@@ -532,6 +579,8 @@ impl World {
             .collect();
         for (id, s) in &mut self.sites {
             s.unreachable_ticks = s.unreachable_ticks.saturating_sub(1);
+            // The writes of the last round reach the status controller before the pods move.
+            s.evaluate_status();
             s.observed = s.generation;
             // OLM: an InstallPlan for the newest CSV of the channel; install once approved.
             if let Some(newest) = heads[id]
@@ -1202,3 +1251,74 @@ fn naive_upgrade_of_every_operator_at_once_is_caught_by_the_ledger() {
 }
 
 mod channel;
+
+/// The operator's status controller computes `Available` when the `QuayRegistry` changes,
+/// so a restore's own write leaves it computed with no pods back; without a request for a
+/// fresh one the upgrade would wait for the minute's resync (here: for ever).
+#[test]
+fn an_available_computed_before_the_pods_came_back_is_asked_for_again() {
+    for method in [Method::Olm, Method::Deployment] {
+        let mut world = World::three_sites(method);
+        for site in world.sites.values_mut() {
+            site.status = Some(StatusMemo {
+                seen: (site.generation, site.current, None),
+                available: true,
+            });
+        }
+        let request = world.request();
+        let (_, statuses) = run_to_done(&mut world, &request);
+        world.assert_upgraded_with_originals_restored();
+        for site in ["eu_west/quay/registry", "ap_south/quay/registry"] {
+            assert!(
+                statuses.iter().any(|s| s.contains(&format!(
+                    "asking the operator of {site} to evaluate its status again"
+                ))),
+                "{method:?}: no fresh status asked of {site}: {statuses:#?}"
+            );
+        }
+    }
+}
+
+/// A request stands for [`phases::STATUS_REQUEST_EVERY`]: asked again only after it.
+#[test]
+fn a_fresh_status_is_asked_for_at_most_every_ten_seconds() {
+    let mut world = World::three_sites(Method::Deployment);
+    for site in world.sites.values_mut() {
+        site.status = Some(StatusMemo {
+            seen: (site.generation, site.current, None),
+            available: true,
+        });
+    }
+    let request = world.request();
+    run_until_phase(&mut world, &request, Phase::RestoreSecondaries);
+    // Every evaluation says not Available: the requests go on, one per site every
+    // STATUS_REQUEST_EVERY.
+    let mut asked = Vec::new();
+    for _ in 0..40 {
+        let decision = step(&request, &world.observe(), world.at()).unwrap();
+        for action in &decision.actions {
+            if let Action::RequestStatus { site } = action {
+                asked.push((world.now, site.clone()));
+            }
+            world.apply(action).unwrap();
+        }
+        world.tick();
+        for site in world.sites.values_mut() {
+            site.status = Some(StatusMemo {
+                seen: (site.generation, site.current, site.status_requested),
+                available: false,
+            });
+        }
+    }
+    let eu: Vec<i64> = asked
+        .iter()
+        .filter(|(_, s)| s.cluster() == "eu_west")
+        .map(|(at, _)| *at)
+        .collect();
+    assert!(eu.len() >= 2, "asked {eu:?}");
+    let every = i64::try_from(phases::STATUS_REQUEST_EVERY.as_secs()).unwrap();
+    assert!(
+        eu.windows(2).all(|w| w[1] - w[0] >= every),
+        "asked more often than every {every} s: {eu:?}"
+    );
+}

@@ -111,7 +111,9 @@ pub mod versions;
 #[cfg(test)]
 mod fake_world_tests;
 
-pub use crate::georep::site::{Condition, ConditionStatus, RegistryStatus, SCALED_DOWN_ANNOTATION};
+pub use crate::georep::site::{
+    Condition, ConditionStatus, RegistryStatus, SCALED_DOWN_ANNOTATION, STATUS_REQUESTED_ANNOTATION,
+};
 pub use action::{Action, OperatorUpgrade};
 pub use catalog::CatalogSourceRef;
 pub use error::UpgradeError;

@@ -93,6 +93,9 @@ pub struct SiteState {
     /// The Deployments the operator made for the site: whether they have rolled out, and to
     /// which image (`Available` alone can be a minute old).
     pub rollouts: Vec<Rollout>,
+    /// When the upgrade last asked the operator to evaluate the site's status again
+    /// ([`crate::georep::site::STATUS_REQUESTED_ANNOTATION`]), if it has.
+    pub status_requested: Option<Timestamp>,
 }
 
 /// One component of the spec and its pods.

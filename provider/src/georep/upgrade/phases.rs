@@ -7,6 +7,7 @@
 //! phase before restore first keeps the secondaries at 0.
 
 use std::fmt::Write as _;
+use std::time::Duration;
 
 use super::action::{Action, OperatorUpgrade};
 use super::channel::quay_plan;
@@ -19,7 +20,26 @@ use super::step::{Ctx, Outcome, condition_text};
 use super::target::csv_name;
 use super::versions::{RELATED_IMAGE_QUAY, catalogue};
 
+/// How long the upgrade waits for the operator to answer a request for a fresh status
+/// ([`Action::RequestStatus`]) before it asks again. The status controller answers within a
+/// second; a request may still go unanswered (the operator restarting, or the write landing
+/// before its watch resumed), and the next one costs one metadata write.
+pub(super) const STATUS_REQUEST_EVERY: Duration = Duration::from_secs(10);
+
 impl Ctx<'_> {
+    /// The request for a fresh status of `site`, whose `Available` is the one thing the
+    /// upgrade still waits for, unless one was made less than [`STATUS_REQUEST_EVERY`] ago.
+    ///
+    /// Why: the operator computes `Available` when the `QuayRegistry` changes and otherwise
+    /// once a minute, so the value read after a restore or a migration was computed when the
+    /// pods were not back yet, and would hold the upgrade up to a minute after they are.
+    fn status_request(&self, site: &SiteId, state: &SiteState) -> Option<Action> {
+        let asked_lately = state
+            .status_requested
+            .is_some_and(|at| self.now < at.plus(STATUS_REQUEST_EVERY));
+        (!asked_lately).then(|| Action::RequestStatus { site: site.clone() })
+    }
+
     /// Scale-downs and waits that keep every secondary at 0 pods; `None` when they all are.
     pub(super) fn keep_secondaries_down(&self, progress: &Progress) -> Option<Vec<Action>> {
         let mut actions = Vec::new();
@@ -259,17 +279,25 @@ impl Ctx<'_> {
         if let Some(wait) = Self::migration_wait(primary, state, progress)? {
             return Ok(Outcome::Stay(vec![wait]));
         }
+        let unfinished = state.unfinished_rollout(self.quay_image(progress).as_deref());
         if !state.registry.is_available() {
-            return Ok(Outcome::Stay(vec![Action::Wait {
+            // Rolled out: the pods are back, and only a status from before they were holds
+            // the upgrade.
+            let request = unfinished
+                .is_none()
+                .then(|| self.status_request(primary, state))
+                .flatten();
+            let wait = Action::Wait {
                 what: format!(
                     "waiting for {primary} to become Available on {} ({})",
                     progress.target,
                     condition_text(state, "Available")
                 ),
                 site: Some(primary.clone()),
-            }]));
+            };
+            return Ok(Outcome::Stay(request.into_iter().chain([wait]).collect()));
         }
-        if let Some(unfinished) = state.unfinished_rollout(self.quay_image(progress).as_deref()) {
+        if let Some(unfinished) = unfinished {
             return Ok(Outcome::Stay(vec![Action::Wait {
                 what: format!(
                     "waiting for {primary} to roll out {}: {unfinished}",
@@ -365,11 +393,18 @@ impl Ctx<'_> {
                     replicas: originals.replicas.clone(),
                     hpa_managed: originals.hpa_managed,
                 });
-            } else if let Some(missing) =
-                not_back(state, originals, self.quay_image(progress).as_deref())
-            {
+                continue;
+            }
+            let mut missing = not_back(state, originals, self.quay_image(progress).as_deref());
+            if !state.registry.is_available() {
+                if missing.is_empty() {
+                    actions.extend(self.status_request(site, state));
+                }
+                missing.push(condition_text(state, "Available"));
+            }
+            if !missing.is_empty() {
                 waits.push(Action::Wait {
-                    what: format!("waiting for {site} to come back: {missing}"),
+                    what: format!("waiting for {site} to come back: {}", missing.join(", ")),
                     site: Some(site.clone()),
                 });
             }
@@ -386,8 +421,9 @@ impl Ctx<'_> {
     }
 }
 
-/// What is still missing before a restored site counts as back, if anything.
-fn not_back(state: &SiteState, originals: &Originals, quay_image: Option<&str>) -> Option<String> {
+/// What is still missing before a restored site counts as back, `Available` aside (the caller
+/// asks for a fresh one when it is all that is missing).
+fn not_back(state: &SiteState, originals: &Originals, quay_image: Option<&str>) -> Vec<String> {
     let mut missing = Vec::new();
     for (component, replicas) in &originals.replicas {
         let running = state
@@ -405,12 +441,9 @@ fn not_back(state: &SiteState, originals: &Originals, quay_image: Option<&str>) 
     if !state.registry.is_generation_observed() {
         missing.push("the operator has not processed the restore yet".to_owned());
     }
-    if !state.registry.is_available() {
-        missing.push(condition_text(state, "Available"));
-    }
     // `Available` can be a minute old: the Deployments say whether the pods rolled out.
     if let Some(unfinished) = state.unfinished_rollout(quay_image) {
         missing.push(unfinished);
     }
-    (!missing.is_empty()).then(|| missing.join(", "))
+    missing
 }

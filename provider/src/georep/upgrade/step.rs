@@ -451,6 +451,9 @@ fn describe(action: &Action) -> String {
         Action::Restore { site, .. } => {
             format!("restoring the original replicas and HPA setting of {site}")
         }
+        Action::RequestStatus { site } => {
+            format!("asking the operator of {site} to evaluate its status again")
+        }
         Action::ReleaseLease { .. } => format!("releasing Lease {LEASE_NAME}"),
         Action::ClearProgress => "clearing the progress record".to_owned(),
     }
