@@ -30,5 +30,6 @@ mod run;
 pub use lease::LeaseClock;
 pub(crate) use observe::deployment_operator;
 pub use observe::{COMPONENT_LABEL, REGISTRY_LABEL, observe};
+pub(crate) use perform::ask_for_status;
 pub use perform::{Error, perform};
 pub use run::{PAUSE, RunError, StepRecord, run};

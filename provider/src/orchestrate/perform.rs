@@ -211,26 +211,35 @@ pub async fn perform(
     }
 }
 
-/// Sets [`STATUS_REQUESTED_ANNOTATION`] on `site`'s `QuayRegistry` to `now`: a change of the
-/// object, which the operator's status controller answers by evaluating it again.
 async fn request_status(clusters: &Clusters, site: &SiteId, now: Timestamp) -> Result<(), Error> {
     let cluster = cluster_of(clusters, site).await?;
-    let patch =
-        json!({"metadata": {"annotations": {STATUS_REQUESTED_ANNOTATION: now.to_string()}}});
-    cluster
-        .merge_patch(
-            &Kind::QUAY_REGISTRY,
-            Some(site.namespace()),
-            site.name(),
-            &patch,
-        )
+    ask_for_status(&cluster, site.namespace(), site.name(), now)
         .await
-        .map(|_| ())
         .map_err(cluster_error(format!(
             "ask the operator for a fresh status of QuayRegistry {}/{}",
             site.namespace(),
             site.name()
         )))
+}
+
+/// Sets [`STATUS_REQUESTED_ANNOTATION`] on the `QuayRegistry` `namespace/name` to `now`: a
+/// change of the object, which the operator's status controller answers by evaluating its
+/// status again (the upgrade's waits and the site resource's share it).
+///
+/// # Errors
+/// The cluster's, when the patch fails.
+pub(crate) async fn ask_for_status(
+    cluster: &Cluster,
+    namespace: &str,
+    name: &str,
+    now: Timestamp,
+) -> Result<(), ClusterError> {
+    let patch =
+        json!({"metadata": {"annotations": {STATUS_REQUESTED_ANNOTATION: now.to_string()}}});
+    cluster
+        .merge_patch(&Kind::QUAY_REGISTRY, Some(namespace), name, &patch)
+        .await
+        .map(|_| ())
 }
 
 fn lease_manifest(

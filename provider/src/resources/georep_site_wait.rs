@@ -12,14 +12,15 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 use tokio::time::Instant;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::cluster::{Cluster, Error as ClusterError, Kind, PROGRESS_EVERY};
+use crate::georep::errors;
 use crate::georep::site::{
     BLOCKED_GRACE, Convergence, JOB_NAME_LABEL, JobPhase, LiveSite, MigrationJob, RegistryStatus,
-    Rollout, Settle, failing_pod_message,
+    Rollout, STATUS_REQUEST_EVERY, Settle, failing_pod_message,
 };
-use crate::orchestrate::REGISTRY_LABEL;
+use crate::orchestrate::{REGISTRY_LABEL, ask_for_status, clock};
 use crate::stop::StopToken;
 
 /// The pause between two reads of the site.
@@ -60,6 +61,7 @@ impl SiteWait<'_> {
         let started = Instant::now();
         let mut last_report = started;
         let mut settle = Settle::new(BLOCKED_GRACE).after_change(self.before);
+        let mut asked: Option<Instant> = None;
         loop {
             let (registry, live) = self.read().await?;
             let state = match settle.judge(&live, started.elapsed()) {
@@ -81,6 +83,17 @@ impl SiteWait<'_> {
                     waited: now - started,
                     last: state,
                 });
+            }
+            if live.only_available_missing()
+                && asked.is_none_or(|at| now - at >= STATUS_REQUEST_EVERY)
+            {
+                asked = Some(now);
+                // A failed request only leaves the wait to the operator's own minute.
+                if let Err(e) =
+                    ask_for_status(self.cluster, self.namespace, self.name, clock::now()).await
+                {
+                    warn!(%cluster, error = %errors::chain(&e), "could not ask the operator for a fresh status");
+                }
             }
             if now - last_report >= PROGRESS_EVERY {
                 info!(%cluster, %what, %state, waited_s = (now - started).as_secs(), "still waiting");

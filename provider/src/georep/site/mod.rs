@@ -86,8 +86,8 @@ pub use shared_config::{Error as SharedConfigError, SECURITY_SCANNER_KEYS, Share
 pub use siblings::{Slot, conflicts as sibling_conflicts};
 pub use status::{
     ComponentSpec, Condition, ConditionStatus, Convergence, Gap, RegistryStatus,
-    SCALED_DOWN_ANNOTATION, STATUS_REQUESTED_ANNOTATION, convergence, describe_condition,
-    find_condition, is_generation_observed, may_migrate,
+    SCALED_DOWN_ANNOTATION, STATUS_REQUEST_EVERY, STATUS_REQUESTED_ANNOTATION, convergence,
+    describe_condition, find_condition, is_generation_observed, may_migrate,
 };
 pub use tls::{Certificate, Error as TlsError, KeyCheck};
 pub use validate::{

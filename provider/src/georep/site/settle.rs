@@ -28,7 +28,7 @@ use std::time::Duration;
 
 use serde_json::Value as Json;
 
-use super::status::{Convergence, Gap, RegistryStatus};
+use super::status::{ConditionStatus, Convergence, Gap, RegistryStatus};
 
 /// How long `RolloutBlocked` or `MigrationsFailed` must persist before a wait fails on it:
 /// more than the status reconciler's minute, so the condition has been recomputed since.
@@ -216,6 +216,32 @@ pub struct LiveSite {
     pub job: Option<MigrationJob>,
     /// [`failing_pod_message`] of the Job's pods.
     pub pod_message: Option<String>,
+}
+
+impl LiveSite {
+    /// Whether the operator's `Available` is all that keeps the site from settling: the
+    /// other conditions and the version converged, no migration running, every Deployment
+    /// rolled out. The operator computes `Available` when the `QuayRegistry` changes and
+    /// otherwise once a minute, so such a `False` is usually from before the pods were ready,
+    /// and the wait asks for a fresh one ([`super::STATUS_REQUESTED_ANNOTATION`]).
+    #[must_use]
+    pub fn only_available_missing(&self) -> bool {
+        let Some(registry) = &self.registry else {
+            return false;
+        };
+        let created = registry
+            .condition("ComponentsCreated")
+            .is_some_and(|c| c.status == ConditionStatus::True);
+        matches!(registry.gap(), Some(Gap::NotTrue("Available")))
+            && created
+            && registry.current_version.is_some()
+            && !self
+                .job
+                .as_ref()
+                .is_some_and(|j| j.phase == JobPhase::Running)
+            && !self.rollouts.is_empty()
+            && self.rollouts.iter().all(Rollout::is_done)
+    }
 }
 
 /// The judge of one wait: remembers since when a blocking condition has been seen and the
@@ -556,5 +582,43 @@ mod tests {
         );
         let fine = json!({"status": {"containerStatuses": [{"state": {"running": {}}}]}});
         assert_eq!(failing_pod_message(&[fine]), None);
+    }
+
+    #[test]
+    fn only_a_false_available_beside_a_finished_rollout_asks_for_a_fresh_status() {
+        let stale = json!([
+            {"type": "Available", "status": "False", "reason": "ComponentNotReady"},
+            {"type": "ComponentsCreated", "status": "True", "reason": "ComponentsCreationSuccess"},
+            {"type": "RolloutBlocked", "status": "False"},
+        ]);
+        assert!(site(&stale).only_available_missing());
+        // Converged already: nothing to ask.
+        assert!(!site(&converged()).only_available_missing());
+        // Pods still rolling out: Available is rightly false.
+        let mut rolling = site(&stale);
+        rolling.rollouts = vec![deployment(2, 1, 1, 2)];
+        assert!(!rolling.only_available_missing());
+        // A migration running, or one that failed: not a stale status.
+        let mut migrating = site(&stale);
+        migrating.job = Some(MigrationJob {
+            name: "registry-quay-app-upgrade".into(),
+            phase: JobPhase::Running,
+        });
+        assert!(!migrating.only_available_missing());
+        let failed = json!([
+            {"type": "Available", "status": "False", "reason": "MigrationsFailed"},
+            {"type": "ComponentsCreated", "status": "True"},
+        ]);
+        assert!(!site(&failed).only_available_missing());
+        // Components not created yet: more than Available is missing.
+        let uncreated = json!([
+            {"type": "Available", "status": "False"},
+            {"type": "ComponentsCreated", "status": "False"},
+        ]);
+        assert!(!site(&uncreated).only_available_missing());
+        // No Deployment seen: nothing says the pods are back.
+        let mut bare = site(&stale);
+        bare.rollouts.clear();
+        assert!(!bare.only_available_missing());
     }
 }

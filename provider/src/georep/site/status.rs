@@ -29,6 +29,12 @@ pub const SCALED_DOWN_ANNOTATION: &str = "quay-georep/scaled-down-for-upgrade";
 /// new generation only), so nothing but the status is evaluated again.
 pub const STATUS_REQUESTED_ANNOTATION: &str = "quay-georep/status-requested-at";
 
+/// How long a wait gives the operator to answer a request for a fresh status
+/// ([`STATUS_REQUESTED_ANNOTATION`]) before it asks again. The status controller answers within
+/// a second; a request may still go unanswered (the operator restarting, or the write landing
+/// before its watch resumed), and the next one costs one metadata write.
+pub const STATUS_REQUEST_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// One `status.conditions` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Condition {

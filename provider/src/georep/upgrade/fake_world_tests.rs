@@ -1279,7 +1279,7 @@ fn an_available_computed_before_the_pods_came_back_is_asked_for_again() {
     }
 }
 
-/// A request stands for [`phases::STATUS_REQUEST_EVERY`]: asked again only after it.
+/// A request stands for [`crate::georep::site::STATUS_REQUEST_EVERY`]: asked again only after it.
 #[test]
 fn a_fresh_status_is_asked_for_at_most_every_ten_seconds() {
     let mut world = World::three_sites(Method::Deployment);
@@ -1316,7 +1316,7 @@ fn a_fresh_status_is_asked_for_at_most_every_ten_seconds() {
         .map(|(at, _)| *at)
         .collect();
     assert!(eu.len() >= 2, "asked {eu:?}");
-    let every = i64::try_from(phases::STATUS_REQUEST_EVERY.as_secs()).unwrap();
+    let every = i64::try_from(crate::georep::site::STATUS_REQUEST_EVERY.as_secs()).unwrap();
     assert!(
         eu.windows(2).all(|w| w[1] - w[0] >= every),
         "asked more often than every {every} s: {eu:?}"

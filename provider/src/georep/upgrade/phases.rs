@@ -7,7 +7,6 @@
 //! phase before restore first keeps the secondaries at 0.
 
 use std::fmt::Write as _;
-use std::time::Duration;
 
 use super::action::{Action, OperatorUpgrade};
 use super::channel::quay_plan;
@@ -19,12 +18,7 @@ use super::site::SiteId;
 use super::step::{Ctx, Outcome, condition_text};
 use super::target::csv_name;
 use super::versions::{RELATED_IMAGE_QUAY, catalogue};
-
-/// How long the upgrade waits for the operator to answer a request for a fresh status
-/// ([`Action::RequestStatus`]) before it asks again. The status controller answers within a
-/// second; a request may still go unanswered (the operator restarting, or the write landing
-/// before its watch resumed), and the next one costs one metadata write.
-pub(super) const STATUS_REQUEST_EVERY: Duration = Duration::from_secs(10);
+use crate::georep::site::STATUS_REQUEST_EVERY;
 
 impl Ctx<'_> {
     /// The request for a fresh status of `site`, whose `Available` is the one thing the

@@ -23,11 +23,21 @@ pub struct LocalRun {
 impl LocalRun {
     /// Starts one simulated cluster per site (`us-east`, ...) of `flavour`.
     pub fn start(sites: &[&str], flavour: Flavour) -> Self {
+        Self::start_with(sites, flavour, |_| {})
+    }
+
+    /// [`LocalRun::start`], with `adjust` changing the backend's other options.
+    pub fn start_with(
+        sites: &[&str],
+        flavour: Flavour,
+        adjust: impl FnOnce(&mut LocalOptions),
+    ) -> Self {
         let runtime = tokio::runtime::Runtime::new().unwrap();
         let state = tempfile::tempdir().unwrap();
         let mut options = LocalOptions::new(state.path());
         options.sites = sites.iter().map(|s| (*s).to_owned()).collect();
         options.flavour = flavour;
+        adjust(&mut options);
         let env = runtime.block_on(LocalEnv::start(&options)).unwrap();
         Self {
             runtime,

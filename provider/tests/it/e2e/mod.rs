@@ -57,6 +57,7 @@ mod site_manifests;
 mod site_resource;
 mod site_takeover;
 mod smoke;
+mod stale_status;
 mod storage_drivers;
 mod upgrade;
 mod write_only;
