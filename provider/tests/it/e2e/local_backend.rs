@@ -124,3 +124,22 @@ data "quay_georep_config" "shared" {{
 "#
     )
 }
+
+/// [`shared_config_tf`] for `us_east`, and `resource "quay_georep_site" "us_east"` in the
+/// namespace `quay-enterprise` without Clair, with `extra` (more blocks) inside it.
+pub fn one_site_tf(extra: &str) -> String {
+    shared_config_tf(&["us_east"], "")
+        + &format!(
+            r#"
+resource "quay_georep_site" "us_east" {{
+  cluster     = "us_east"
+  namespace   = "quay-enterprise"
+  config_yaml = data.quay_georep_config.shared.config_yaml
+  location    = "us_east"
+  clair {{
+    enabled = false
+  }}
+{extra}}}
+"#
+        )
+}

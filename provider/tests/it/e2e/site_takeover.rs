@@ -14,27 +14,18 @@ use kube::api::{DynamicObject, PostParams};
 use serde_json::{Value, json};
 
 use super::for_each_terraform;
-use super::local_backend::{LocalRun, shared_config_tf};
+use super::local_backend::{LocalRun, one_site_tf};
 
 const NAMESPACE: &str = "quay-enterprise";
 const DEADLINE: Duration = Duration::from_secs(60);
 
 fn main_tf() -> String {
-    shared_config_tf(&["us_east"], "")
-        + r#"
-resource "quay_georep_site" "us_east" {
-  cluster     = "us_east"
-  namespace   = "quay-enterprise"
-  config_yaml = data.quay_georep_config.shared.config_yaml
-  location    = "us_east"
-  clair {
-    enabled = false
-  }
-  mirror {
+    one_site_tf(
+        r#"  mirror {
     replicas = 1
   }
-}
-"#
+"#,
+    )
 }
 
 /// The registry's components as the operator wants them with a managed HPA: no replicas

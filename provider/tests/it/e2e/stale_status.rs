@@ -10,24 +10,15 @@ use kube::Api;
 use kube::api::DynamicObject;
 
 use super::for_each_terraform;
-use super::local_backend::{LocalRun, shared_config_tf};
+use super::local_backend::{LocalRun, one_site_tf};
 
 fn main_tf() -> String {
-    shared_config_tf(&["us_east"], "")
-        + r#"
-resource "quay_georep_site" "us_east" {
-  cluster     = "us_east"
-  namespace   = "quay-enterprise"
-  config_yaml = data.quay_georep_config.shared.config_yaml
-  location    = "us_east"
-  clair {
-    enabled = false
-  }
-  timeouts {
+    one_site_tf(
+        r#"  timeouts {
     create = "2m"
   }
-}
-"#
+"#,
+    )
 }
 
 #[test]
