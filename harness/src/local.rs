@@ -159,6 +159,9 @@ pub struct LocalOptions {
     /// runs once a minute: [`OperatorOptions::status_interval`]). Default 1 s, so that waits
     /// stay short while `Available` can still be stale.
     pub status_interval: Duration,
+    /// How long a pod of each operator model takes to become ready after it is created
+    /// ([`OperatorOptions::pod_start_delay`]). Default 100 ms.
+    pub pod_start_delay: Duration,
     /// The first retry delay of a failing migration Job ([`OperatorOptions::job_backoff`];
     /// Kubernetes: 10 s). Default 20 ms: six retries in about a second and a half.
     pub job_backoff: Duration,
@@ -190,6 +193,7 @@ impl LocalOptions {
             tls: true,
             olm: true,
             status_interval: Duration::from_secs(1),
+            pod_start_delay: Duration::from_millis(100),
             job_backoff: Duration::from_millis(20),
             load_balancer: GlobalOptions::default(),
             replication: ReplicationOptions::default(),
@@ -336,6 +340,7 @@ impl LocalEnv {
             op.migration_time_per_revision = opts.migration_time_per_revision;
             op.migration_pace = migration_pace.clone();
             op.status_interval = opts.status_interval;
+            op.pod_start_delay = opts.pod_start_delay;
             op.job_backoff = opts.job_backoff;
             let operator =
                 OperatorModel::start(&cluster, op)

@@ -233,13 +233,6 @@ impl Error {
         }
     }
 
-    /// Whether the request was cut short by the operation's deadline or Terraform's stop,
-    /// rather than answered or refused by the cluster.
-    #[must_use]
-    pub fn is_interrupted(&self) -> bool {
-        matches!(self, Self::Deadline { .. } | Self::Stopped { .. })
-    }
-
     /// Whether the API answered 409 Conflict (the object exists, or changed since it was read).
     #[must_use]
     pub fn is_conflict(&self) -> bool {

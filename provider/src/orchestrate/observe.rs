@@ -38,32 +38,46 @@ pub const REGISTRY_LABEL: &str = "quay-operator/quayregistry";
 ///
 /// Never fails: a site that cannot be read is reported as unreachable, and the Lease and
 /// progress record are `None` when the primary cannot be read (the state machine then waits).
-/// A round cut short by Terraform's stop holds the sites read before the cut.
+/// A round cut short by the deadline or Terraform's stop holds the sites read before the cut.
 pub async fn observe(clusters: &Clusters, request: &UpgradeRequest) -> Observation {
     observe_with(clusters, request, &mut LeaseClock::default(), clock::now())
         .await
         .0
 }
 
-/// A round of reads that ran into the operation's deadline or Terraform's stop: the read it
-/// cut, in words (the error, which names the object and the cluster).
+/// A round of reads that ran into the operation's deadline or Terraform's stop: the request
+/// that was in flight, in words.
 ///
 /// Why a round is not judged once cut: the reads cut and every read after them failed
 /// without an answer from their cluster, so the round would report a cluster that merely
-/// came last (the primary's Lease, read after every site) as unreachable.
+/// came last (the primary's Lease, read after every site) as unreachable. Why in our own
+/// words: the cluster error's ("the cluster did not answer before the operation's deadline")
+/// would blame a cluster that was answering in time.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct CutShort(pub(crate) String);
+pub(crate) struct CutShort(String);
 
 impl CutShort {
     /// `Some` when `error` is a request the deadline or the stop cut short.
     pub(crate) fn of(error: &ClusterError) -> Option<Self> {
-        error.is_interrupted().then(|| Self(errors::chain(error)))
+        match error {
+            ClusterError::Deadline {
+                cluster,
+                action,
+                object,
+            } => Some(Self(format!(
+                "the time ran out during: {action} {object} on cluster {cluster:?}"
+            ))),
+            ClusterError::Stopped { cluster, what } => Some(Self(format!(
+                "Terraform stopped it during: {what} on cluster {cluster:?}"
+            ))),
+            _ => None,
+        }
     }
 
     /// The status a loop ends with: `status`, what its last judged round said it was waiting
-    /// for, then the cut read.
+    /// for, then the cut request.
     pub(crate) fn after(&self, status: &str) -> String {
-        format!("{status} (then cut short: {})", self.0)
+        format!("{status} ({})", self.0)
     }
 }
 

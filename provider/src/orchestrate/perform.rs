@@ -17,7 +17,7 @@ use tracing::info;
 
 use super::clock::micro_time;
 use super::lease::LeaseClock;
-use super::observe::{annotation_key, lease_holder};
+use super::observe::{CutShort, annotation_key, lease_holder};
 use crate::cluster::{Cluster, Clusters, Error as ClusterError, Kind};
 use crate::georep::upgrade::{
     Action, Component, LEASE_NAME, OperatorUpgrade, PROGRESS_CONFIG_MAP, RegistryStatus,
@@ -74,17 +74,20 @@ pub enum Error {
 }
 
 impl Error {
-    /// Whether a request was cut short by the operation's deadline or Terraform's stop.
-    #[must_use]
-    pub fn is_interrupted(&self) -> bool {
-        matches!(self, Self::Cluster { source, .. } if source.is_interrupted())
+    /// The request the operation's deadline or Terraform's stop cut short, if that is what
+    /// failed.
+    pub(crate) fn cut_short(&self) -> Option<CutShort> {
+        match self {
+            Self::Cluster { source, .. } => CutShort::of(source),
+            _ => None,
+        }
     }
 
     /// Whether observing again and retrying may succeed: connection failures, 409, 429 and
     /// 5xx answers, and a Lease found lost before a change (the next round takes it again or
     /// reports its holder). A Lease held by someone else, a missing object and other
     /// refusals are final. A request cut short by the deadline or a stop counts as retryable
-    /// (the run's loop asks [`Error::is_interrupted`] first and ends with the timeout or the
+    /// (the run's loop asks [`Error::cut_short`] first and ends with the timeout or the
     /// interruption).
     #[must_use]
     pub fn is_retryable(&self) -> bool {

@@ -225,6 +225,11 @@ pub async fn run(
                 Ok(()) => perform(clusters, request, action, now, &mut lease_clock).await,
                 Err(e) => Err(e),
             };
+            if let Err(source) = &performed
+                && let Some(cut) = source.cut_short()
+            {
+                return Err(cut_short(stop, started, &status, &cut, steps));
+            }
             match performed {
                 Ok(()) => {
                     changed = true;
@@ -233,14 +238,17 @@ pub async fn run(
                         steps.push(StepRecord { at: now, what });
                     }
                 }
-                Err(source) if source.is_interrupted() => {
-                    let cut = CutShort(errors::chain(&source));
-                    return Err(cut_short(stop, started, &status, &cut, steps));
-                }
                 Err(source) if source.is_retryable() => {
                     warn!(error = %errors::chain(&source), "upgrade action failed; observing again");
                     status = format!("retrying after: {}", errors::chain(&source));
                     break;
+                }
+                // Only a way to hear sooner: refused, the operator's own minute answers.
+                Err(source) if matches!(action, Action::RequestStatus { .. }) => {
+                    warn!(
+                        error = %errors::chain(&source),
+                        "could not ask the operator for a fresh status; waiting for its own"
+                    );
                 }
                 Err(source) => {
                     return Err(RunError::Perform {

@@ -23,7 +23,8 @@ use super::site_live::{ENDPOINT_ATTRIBUTES, EndpointResults, endpoint_attributes
 use super::site_schema::{report, site_arguments, site_block, site_input};
 use super::timeouts::{self, Operation, Timeouts};
 use crate::georep::site::{
-    BLOCKED_GRACE, RegistryStatus, Site, SiteEndpoints, SiteInput, validate_site,
+    BLOCKED_GRACE, RegistryStatus, STATUS_REQUEST_EVERY, STATUS_REQUESTED_ANNOTATION, Site,
+    SiteEndpoints, SiteInput, validate_site,
 };
 use crate::tfvalue::{
     Attribute, AttributePath, Block, Diagnostic, Diagnostics, Presence, Schema, Type, Value,
@@ -88,13 +89,18 @@ fn wait_for_ready_description() -> String {
          status.lastUpdated has moved since the apply); every Deployment of the site has rolled \
          out (its latest template observed, every replica updated and available, no pod of an \
          older template left), since the operator recomputes Available only about once a \
-         minute; and no migration Job is running. A RolloutBlocked condition or a \
+         minute; and no migration Job is running. When every Deployment has rolled out and \
+         Available is the one condition still False, the wait sets the annotation \
+         {STATUS_REQUESTED_ANNOTATION} (the time) on the QuayRegistry, at most every {} s: a \
+         change of the object makes the operator's status controller evaluate Available again \
+         at once instead of within its minute. A RolloutBlocked condition or a \
          MigrationsFailed reason fails the wait only once it has persisted for {} s (the \
          operator may still recompute it, and Kubernetes retries a failing migration Job for \
          about ten minutes) or the migration Job has failed for good; the failure quotes the \
          migration pod's own message. While waiting, a new site (or a new config bundle) holds \
          the shared database: other sites of the same apply on that database wait, so their \
          migration Jobs never overlap",
+        STATUS_REQUEST_EVERY.as_secs(),
         BLOCKED_GRACE.as_secs()
     )
 }

@@ -169,6 +169,7 @@ pub mod router;
 pub mod startup;
 pub mod startup_files;
 pub mod startup_storage;
+mod status_write;
 pub mod tls_check;
 pub mod tls_profile;
 

@@ -21,8 +21,10 @@ use serde_json::Value as Json;
 /// (that would serve an old version against the migrated database).
 pub const SCALED_DOWN_ANNOTATION: &str = "quay-georep/scaled-down-for-upgrade";
 
-/// Annotation the upgrade sets (to the time, RFC 3339) on a `QuayRegistry` whose pods are back
-/// but whose `Available` was computed before they were. The operator's status controller
+/// Annotation the upgrade and the site resource's wait set (to the time, RFC 3339) on a
+/// `QuayRegistry` whose pods are back but whose `Available` was computed before they were.
+/// It stays on the object afterwards (a merge patch's field, which the site's server-side
+/// apply neither owns nor compares). The operator's status controller
 /// (quay-operator `controllers/quay/quayregistry_status_controller.go`) watches only the
 /// `QuayRegistry` and otherwise recomputes once a minute; any change of the object, this one
 /// included, makes it recompute at once. Its main controller ignores it (it reconciles on a

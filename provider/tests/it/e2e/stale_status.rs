@@ -26,6 +26,8 @@ fn a_site_settles_though_its_available_was_computed_before_its_pods_were_ready()
     for_each_terraform(|tf| {
         let local = LocalRun::start_with(&["us-east"], Flavour::Openshift, |options| {
             options.status_interval = Duration::from_secs(3600);
+            // The status written with currentVersion then finds no pod ready yet.
+            options.pod_start_delay = Duration::from_secs(2);
         });
         let (runtime, env) = (&local.runtime, &local.env);
         let dir = local.workdir(tf, "stale_status");

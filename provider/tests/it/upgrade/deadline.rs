@@ -66,7 +66,8 @@ async fn a_timeout_names_what_the_run_waited_for_not_the_read_the_deadline_cut()
         "the timeout names another wait: {status}"
     );
     assert!(
-        status.contains("cut short") && status.contains("cluster \"us_east\" timed out"),
+        status.contains("the time ran out during: read")
+            && status.contains("on cluster \"us_east\""),
         "the timeout does not say which read the deadline cut: {status}"
     );
     assert!(
