@@ -87,7 +87,7 @@ impl Error {
     /// 5xx answers, and a Lease found lost before a change (the next round takes it again or
     /// reports its holder). A Lease held by someone else, a missing object and other
     /// refusals are final. A request cut short by the deadline or a stop counts as retryable
-    /// (the run's loop asks [`Error::cut_short`] first and ends with the timeout or the
+    /// (the run's loop asks `Error::cut_short` first and ends with the timeout or the
     /// interruption).
     #[must_use]
     pub fn is_retryable(&self) -> bool {
