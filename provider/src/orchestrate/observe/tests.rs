@@ -200,3 +200,24 @@ fn the_operator_version_is_read_from_a_value_or_the_annotation_it_refers_to() {
     assert_eq!(annotation_key("metadata.annotations[\"a\"]"), Some("a"));
     assert_eq!(annotation_key("metadata.namespace"), None);
 }
+
+#[test]
+fn the_time_of_the_last_status_request_is_read_and_a_garbled_one_is_none() {
+    let with = |value: &str| {
+        registry_state(&json!({
+            "metadata": {"annotations": {STATUS_REQUESTED_ANNOTATION: value}},
+            "spec": {"components": []},
+        }))
+        .status_requested
+    };
+    assert_eq!(
+        with("2026-08-21T12:00:00Z"),
+        Some(Timestamp::from_unix_seconds(1_787_313_600))
+    );
+    // Written by hand or by someone else: read as never asked, so the upgrade asks again.
+    assert_eq!(with("yesterday"), None);
+    assert_eq!(
+        registry_state(&json!({"spec": {"components": []}})).status_requested,
+        None
+    );
+}
