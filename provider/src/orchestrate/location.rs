@@ -1,6 +1,6 @@
-//! The I/O of `quay_georep_location`: [`observe_location`] reads every site and the backfill
-//! Job into an [`Observation`], and [`add_location`] loops observe → [`step`] → act → pause
-//! until done, a failure, the deadline or Terraform's stop.
+//! The I/O of `quay_georep_location` and `quay_georep_location_removal`: [`observe_location`]
+//! reads every site and the Job into an [`Observation`], and [`run_location`] loops observe →
+//! [`step`] → act → pause until done, a failure, the deadline or Terraform's stop.
 //!
 //! It decides nothing itself: the rules are in `georep/location`. Reads never fail a round (an
 //! unreadable site is data, and the round waits); a write the cluster refuses with a
@@ -18,11 +18,12 @@ use super::observe::{CutShort, REGISTRY_LABEL, config_hash, job_observation, rea
 use super::run::StepRecord;
 use crate::cluster::{Cluster, Clusters, Error as ClusterError, Kind};
 use crate::georep::errors;
-use crate::georep::location::job::{JobError, backfill_job, quay_app_deployment};
+use crate::georep::location::job::{JobError, location_job, quay_app_deployment};
 use crate::georep::location::{
-    ConfigStorage, LocationError, LocationRequest, Next, Observation, SiteFacts, SiteView, step,
+    ConfigStorage, Direction, LocationError, LocationRequest, Next, Observation, SiteFacts,
+    SiteView, step, tool,
 };
-use crate::georep::site::{RegistryStatus, Rollout, failing_pod_message};
+use crate::georep::site::{PREFERENCE_ENV, RegistryStatus, Rollout, failing_pod_message};
 use crate::georep::upgrade::{JobState, SiteId};
 use crate::stop::StopToken;
 
@@ -37,9 +38,9 @@ pub const PAUSE: Duration = Duration::from_millis(500);
 
 /// Why a run stopped before the location was added. Every variant carries the steps done.
 #[derive(Debug, thiserror::Error)]
-pub enum AddLocationError {
+pub enum LocationRunError {
     /// The rules stopped it.
-    #[error("adding the storage location stopped")]
+    #[error("the storage location operation stopped")]
     Stopped {
         /// Why.
         #[source]
@@ -58,8 +59,8 @@ pub enum AddLocationError {
         /// Steps done before.
         steps: Vec<StepRecord>,
     },
-    /// The backfill Job could not be made from the site's quay-app Deployment.
-    #[error("could not make the backfill Job")]
+    /// The Job could not be made from the site's quay-app Deployment.
+    #[error("could not make the Job")]
     Job {
         /// Why.
         #[source]
@@ -87,7 +88,7 @@ pub enum AddLocationError {
     },
 }
 
-impl AddLocationError {
+impl LocationRunError {
     /// The steps done before the run stopped.
     #[must_use]
     pub fn steps(&self) -> &[StepRecord] {
@@ -110,16 +111,16 @@ impl AddLocationError {
             }
             Self::Timeout { .. } => {
                 "Look at the status above, raise timeouts.create if it was only slow, and apply \
-                 again: a backfill Job already started is waited for, not started twice"
+                 again: a Job already started is waited for, not started twice"
             }
             Self::Interrupted { .. } => {
-                "Apply again: a backfill Job already started is waited for, not started twice"
+                "Apply again: a Job already started is waited for, not started twice"
             }
         }
     }
 }
 
-/// Reads every site of `request` and the backfill Job. Never fails: what cannot be read is
+/// Reads every site of `request` and the Job. Never fails: what cannot be read is
 /// reported in the observation.
 pub async fn observe_location(clusters: &Clusters, request: &LocationRequest) -> Observation {
     observe_round(clusters, request).await.0
@@ -146,7 +147,7 @@ async fn observe_round(
             return (observation, cut);
         }
     }
-    let site = request.backfill_site();
+    let site = request.job_site();
     let job = match clusters.get(site.cluster()).await {
         Ok(cluster) => read_job(&cluster, site, &request.job_name()).await,
         Err(e) => Err(e),
@@ -192,11 +193,19 @@ async fn read_site(cluster: &Cluster, site: &SiteId) -> Result<SiteFacts, Cluste
         .iter()
         .map(Rollout::read)
         .find_map(|rollout| rollout.unfinished(None));
+    let status = RegistryStatus::read(&registry);
+    // The site's own override first, as Quay reads the variable before the config's key.
+    let preference = status
+        .component("quay")
+        .and_then(|quay| quay.env.iter().find(|(name, _)| name == PREFERENCE_ENV))
+        .and_then(|(_, value)| value.split_whitespace().next().map(str::to_owned))
+        .or_else(|| storage.preference.clone());
     Ok(SiteFacts {
         config_hash: secret.as_ref().and_then(config_hash),
         storage,
-        convergence: RegistryStatus::read(&registry).convergence(),
+        convergence: status.convergence(),
         unfinished_rollout,
+        preference,
     })
 }
 
@@ -232,34 +241,45 @@ async fn read_job(
     }))
 }
 
-/// Adds the location: waits for the sites, runs the backfill once, waits for it; returns what
-/// it did. `on_status` hears each round's status.
+/// Adds or removes the location: waits for the sites, runs the Job once, waits for it;
+/// returns what it did. `on_status` hears each round's status.
 ///
 /// # Errors
-/// [`AddLocationError`], carrying the steps done so far.
+/// [`LocationRunError`], carrying the steps done so far.
 ///
 /// # Cancel safety
 /// The Job on the cluster is the record: a later run finds it and waits for it.
-pub async fn add_location(
+pub async fn run_location(
     clusters: &Clusters,
     request: &LocationRequest,
     deadline: Instant,
     stop: &StopToken,
     mut on_status: impl FnMut(&str) + Send,
-) -> Result<Vec<StepRecord>, AddLocationError> {
+) -> Result<Vec<StepRecord>, LocationRunError> {
     let started = Instant::now();
     let mut steps: Vec<StepRecord> = Vec::new();
     let mut status = "starting".to_owned();
     // Whether this run saw the Job running (or made it): a failure then is this run's.
     let mut watched_job = false;
     let job = request.job_name();
-    let site = request.backfill_site();
+    let site = request.job_site();
+    let tool = tool(request.direction());
+    let (with, then) = match request.direction() {
+        Direction::Add => (
+            "with",
+            "the blobs missing from it are queued for Quay's replication workers",
+        ),
+        Direction::Remove => (
+            "without",
+            "its placements and its row are gone from the shared database",
+        ),
+    };
     loop {
         if stop.is_stopped() {
-            return Err(AddLocationError::Interrupted { status, steps });
+            return Err(LocationRunError::Interrupted { status, steps });
         }
         if Instant::now() >= deadline {
-            return Err(AddLocationError::Timeout {
+            return Err(LocationRunError::Timeout {
                 waited: started.elapsed(),
                 status,
                 steps,
@@ -269,9 +289,9 @@ pub async fn add_location(
         if let Some(cut) = cut {
             let status = cut.after(&status);
             return Err(if stop.is_stopped() {
-                AddLocationError::Interrupted { status, steps }
+                LocationRunError::Interrupted { status, steps }
             } else {
-                AddLocationError::Timeout {
+                LocationRunError::Timeout {
                     waited: started.elapsed(),
                     status,
                     steps,
@@ -285,19 +305,19 @@ pub async fn add_location(
         let next = step(request, &observation, watched_job);
         if !matches!(next, Next::WaitForSites(_) | Next::Fail(_)) && steps.is_empty() {
             steps.push(record(format!(
-                "every site serves config {} with storage location {}",
+                "every site serves config {} {with} storage location {}",
                 request.config_hash(),
                 request.location()
             )));
         }
         match next {
-            Next::WaitForSites(why) | Next::WaitForBackfill(why) => {
+            Next::WaitForSites(why) | Next::WaitForJob(why) => {
                 if why != status {
                     on_status(&why);
                     status = why;
                 }
             }
-            Next::StartBackfill => {
+            Next::StartJob => {
                 let cluster = clusters
                     .get(site.cluster())
                     .await
@@ -309,17 +329,17 @@ pub async fn add_location(
                 match created {
                     Ok(true) => {
                         watched_job = true;
-                        let what = format!("started the backfill Job {job} on site {site}");
+                        let what = format!("started the {tool} Job {job} on site {site}");
                         info!(%what, "quay_georep_location");
                         steps.push(record(what));
                     }
                     // A Job of that name exists after all: another run's, or the failed one
                     // still being deleted; the next round reads which.
-                    Ok(false) => status = format!("the backfill Job {job} exists already"),
+                    Ok(false) => status = format!("the {tool} Job {job} exists already"),
                     Err(e) => retry_or_fail(e, &mut status, &mut steps)?,
                 }
             }
-            Next::RestartBackfill => {
+            Next::RestartJob => {
                 let deleted = match clusters.get(site.cluster()).await {
                     Ok(cluster) => cluster
                         .delete(&Kind::JOB, Some(site.namespace()), &job)
@@ -329,7 +349,7 @@ pub async fn add_location(
                 };
                 match deleted {
                     Ok(()) => steps.push(record(format!(
-                        "deleted the backfill Job {job} an earlier apply left failed"
+                        "deleted the {tool} Job {job} an earlier apply left failed"
                     ))),
                     Err(source) => retry_or_fail(
                         write_error(&format!("delete the failed Job {job}"), source),
@@ -340,21 +360,21 @@ pub async fn add_location(
             }
             Next::Done => {
                 steps.push(record(format!(
-                    "the backfill Job {job} on site {site} succeeded: the blobs missing from {} \
-                     are queued for Quay's replication workers",
+                    "the {tool} Job {job} on site {site} succeeded: for storage location {}, \
+                     {then}",
                     request.location()
                 )));
                 return Ok(steps);
             }
             Next::Fail(source) => {
-                return Err(AddLocationError::Stopped {
+                return Err(LocationRunError::Stopped {
                     source: Box::new(source),
                     steps,
                 });
             }
         }
         tokio::select! {
-            () = stop.stopped() => return Err(AddLocationError::Interrupted { status, steps }),
+            () = stop.stopped() => return Err(LocationRunError::Interrupted { status, steps }),
             () = tokio::time::sleep(PAUSE.min(deadline.saturating_duration_since(Instant::now()))) => {}
         }
     }
@@ -368,8 +388,8 @@ fn record(what: String) -> StepRecord {
 }
 
 /// A failed write, without steps yet: [`retry_or_fail`] adds the run's when it stops the run.
-fn write_error(action: &str, source: ClusterError) -> AddLocationError {
-    AddLocationError::Write {
+fn write_error(action: &str, source: ClusterError) -> LocationRunError {
+    LocationRunError::Write {
         action: action.to_owned(),
         source: Box::new(source),
         steps: Vec::new(),
@@ -379,20 +399,20 @@ fn write_error(action: &str, source: ClusterError) -> AddLocationError {
 /// Ends the round on a retryable write error (the next round observes again) or one the
 /// deadline or the stop cut (the loop then ends); returns any other error with the steps done.
 fn retry_or_fail(
-    error: AddLocationError,
+    error: LocationRunError,
     status: &mut String,
     steps: &mut Vec<StepRecord>,
-) -> Result<(), AddLocationError> {
+) -> Result<(), LocationRunError> {
     // A write the deadline or the stop cut: the loop's next check ends the run, with what the
     // run was waiting for and then the cut write as its status.
-    if let AddLocationError::Write { source, .. } = &error
+    if let LocationRunError::Write { source, .. } = &error
         && let Some(cut) = CutShort::of(source)
     {
         *status = cut.after(status);
         return Ok(());
     }
     let retryable = match &error {
-        AddLocationError::Write { source, .. } => source
+        LocationRunError::Write { source, .. } => source
             .status_code()
             .is_none_or(|code| code == 409 || code == 429 || code >= 500),
         _ => false,
@@ -403,12 +423,12 @@ fn retry_or_fail(
         return Ok(());
     }
     Err(match error {
-        AddLocationError::Write { action, source, .. } => AddLocationError::Write {
+        LocationRunError::Write { action, source, .. } => LocationRunError::Write {
             action,
             source,
             steps: std::mem::take(steps),
         },
-        AddLocationError::Job { source, .. } => AddLocationError::Job {
+        LocationRunError::Job { source, .. } => LocationRunError::Job {
             source,
             steps: std::mem::take(steps),
         },
@@ -416,25 +436,25 @@ fn retry_or_fail(
     })
 }
 
-/// Creates the backfill Job from the backfill site's quay-app Deployment; whether it was
+/// Creates the Job from the Job site's quay-app Deployment; whether it was
 /// created (`false`: a Job of that name exists, made by another run or not yet gone).
 async fn create_job(
     cluster: &Cluster,
     request: &LocationRequest,
-) -> Result<bool, AddLocationError> {
-    let site = request.backfill_site();
+) -> Result<bool, LocationRunError> {
+    let site = request.job_site();
     let name = quay_app_deployment(site.name());
     let deployment: Value = cluster
         .get(&Kind::DEPLOYMENT, Some(site.namespace()), &name)
         .await
         .map_err(|source| write_error(&format!("read Deployment {name}"), source))?
-        .ok_or_else(|| AddLocationError::Job {
+        .ok_or_else(|| LocationRunError::Job {
             source: JobError::NoDeployment {
                 deployment: name.clone(),
             },
             steps: Vec::new(),
         })?;
-    let manifest = backfill_job(request, &deployment).map_err(|source| AddLocationError::Job {
+    let manifest = location_job(request, &deployment).map_err(|source| LocationRunError::Job {
         source,
         steps: Vec::new(),
     })?;
@@ -442,7 +462,11 @@ async fn create_job(
         Ok(_) => Ok(true),
         Err(e) if e.is_conflict() => Ok(false),
         Err(source) => Err(write_error(
-            &format!("create the backfill Job {}", request.job_name()),
+            &format!(
+                "create the {} Job {}",
+                tool(request.direction()),
+                request.job_name()
+            ),
             source,
         )),
     }

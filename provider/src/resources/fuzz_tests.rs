@@ -198,8 +198,15 @@ proptest! {
 
     #[test]
     fn any_location_value_gets_diagnostics_not_a_panic(
-        config in value_of(&GeoRepLocationResource.schema())
+        config in value_of(&GeoRepLocationResource::ADD.schema())
     ) {
-        check_resource(&GeoRepLocationResource, &config);
+        check_resource(&GeoRepLocationResource::ADD, &config);
+    }
+
+    #[test]
+    fn any_location_removal_value_gets_diagnostics_not_a_panic(
+        config in value_of(&GeoRepLocationResource::REMOVE.schema())
+    ) {
+        check_resource(&GeoRepLocationResource::REMOVE, &config);
     }
 }

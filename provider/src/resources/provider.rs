@@ -185,7 +185,8 @@ impl Provider for QuayProvider {
         vec![
             Arc::new(GeoRepSiteResource),
             Arc::new(GeoRepUpgradeResource),
-            Arc::new(GeoRepLocationResource),
+            Arc::new(GeoRepLocationResource::ADD),
+            Arc::new(GeoRepLocationResource::REMOVE),
         ]
     }
 

@@ -1,6 +1,8 @@
-//! The backfill Job, made from the site's quay-app Deployment.
+//! The Job that runs Quay's backfill tool (adding a location) or its removal tool (removing
+//! one), made from the site's quay-app Deployment.
 //!
-//! Quay documents the tool as run inside a Quay pod (`python -m util.backfillreplication`).
+//! Quay documents both tools as run inside a Quay pod (`python -m util.backfillreplication`,
+//! `python -m util.removelocation <location>`).
 //! A Job does that without a shell into a serving pod: the quay-app container's image (so the
 //! tool's code matches the schema the site serves), its environment (the storage preference
 //! and anything else the operator set), resources, volumes and mounts (the config bundle at
@@ -17,18 +19,71 @@ use serde_json::{Map, Value as Json, json};
 use super::request::LocationRequest;
 use crate::georep::site::{MANAGED_BY, MANAGED_BY_LABEL, SITE_LABEL};
 
+use super::request::Direction;
+
 /// The module of Quay's backfill tool, run with `python -m`.
 pub const BACKFILL_MODULE: &str = "util.backfillreplication";
 
-/// The label naming the location a backfill Job was made for.
+/// The module of Quay's removal tool, run with `python -m` and the location's name.
+pub const REMOVAL_MODULE: &str = "util.removelocation";
+
+/// The label naming the location a Job was made for.
 pub const JOB_LOCATION_LABEL: &str = "quay-georep/location";
 
-/// The annotation holding the config hash a backfill Job was made for.
+/// The annotation holding the config hash a Job was made for.
 pub const JOB_CONFIG_HASH_ANNOTATION: &str = "quay-georep/config-hash";
 
-/// The shell line the Job's container runs (under `/bin/bash -c`).
+/// The environment variable holding the removed location's name in the removal Job.
+pub const REMOVED_LOCATION_ENV: &str = "QUAY_GEOREP_LOCATION";
+
+/// The environment variable holding [`ONLY_COPY_CHECK`] in the removal Job.
+pub const ONLY_COPY_CHECK_ENV: &str = "QUAY_GEOREP_ONLY_COPY_CHECK";
+
+/// Quay's environment variable of config keys laid over `config.yaml` (quay/quay `app.py`,
+/// `OVERRIDE_CONFIG_KEY`: read after the config file, `app.config.update`).
+pub const OVERRIDE_CONFIG_ENV: &str = "QUAY_OVERRIDE_CONFIG";
+
+/// The shell line the backfill Job's container runs (under `/bin/bash -c`).
 pub const BACKFILL_SCRIPT: &str = "\"${QUAYPATH}/conf/init/certs_install.sh\" && \
     \"${QUAYPATH}/conf/init/client_certs.sh\" && exec python -m util.backfillreplication";
+
+/// The program the removal Job runs before Quay's tool, against Quay's own models: exit 3
+/// when the location is not in the database (an earlier run removed it), 1 with the count
+/// when some blobs have no placement but there, 0 otherwise. Quay's tool checks neither: it
+/// deletes the placements of the location whatever else holds the blobs, and fails on a
+/// missing location with exit code 0.
+pub const ONLY_COPY_CHECK: &str = r#"import sys
+from app import app  # noqa: F401 (configures the database from the config)
+from data.database import ImageStorageLocation, ImageStoragePlacement
+name = sys.argv[1]
+location = ImageStorageLocation.get_or_none(ImageStorageLocation.name == name)
+if location is None:
+    print(f"storage location {name} is not in the database: nothing to remove")
+    sys.exit(3)
+elsewhere = ImageStoragePlacement.select(ImageStoragePlacement.storage).where(
+    ImageStoragePlacement.location != location)
+only = ImageStoragePlacement.select().where(
+    (ImageStoragePlacement.location == location)
+    & ImageStoragePlacement.storage.not_in(elsewhere)).count()
+if only:
+    print(f"{only} blobs have their only copy in storage location {name}: nothing was deleted")
+    sys.exit(1)
+print(f"every blob in storage location {name} has a copy in another location")
+"#;
+
+/// The shell line the removal Job's container runs (under `/bin/bash -c`): the init scripts,
+/// [`ONLY_COPY_CHECK`], then Quay's tool with its confirmation answered. The tool exits 0 even
+/// when it fails (it prints "Error removing storage location" and returns), so success is its
+/// last line "Deleted location <name>".
+pub const REMOVAL_SCRIPT: &str = r#""${QUAYPATH}/conf/init/certs_install.sh" && "${QUAYPATH}/conf/init/client_certs.sh" || exit 1
+python -c "$QUAY_GEOREP_ONLY_COPY_CHECK" "$QUAY_GEOREP_LOCATION"; check=$?
+if [ "$check" -eq 3 ]; then exit 0; fi
+if [ "$check" -ne 0 ]; then exit "$check"; fi
+out="$(echo y | python -m util.removelocation "$QUAY_GEOREP_LOCATION" 2>&1)"; tool=$?
+printf '%s
+' "$out"
+[ "$tool" -eq 0 ] && printf '%s
+' "$out" | grep -qx "Deleted location $QUAY_GEOREP_LOCATION""#;
 
 /// The operator's name for the Quay container of the quay-app Deployment.
 const QUAY_CONTAINER: &str = "quay-app";
@@ -59,13 +114,19 @@ pub fn quay_app_deployment(registry: &str) -> String {
     format!("{registry}-quay-app")
 }
 
-/// The backfill Job for `request`, in the namespace of its backfill site, made from that
-/// site's quay-app `deployment`.
+/// The Job for `request` (the backfill or the removal), in the namespace of its Job site,
+/// made from that site's quay-app `deployment`.
+///
+/// The removal Job runs with pushes off (`REGISTRY_STATE: readonly` in
+/// [`OVERRIDE_CONFIG_ENV`], merged into any value the container has), for that process only:
+/// Quay's tool refuses to run otherwise, so that no pod keeps writing to the location while
+/// its rows go. The operation gives that guarantee before the Job exists: every site serves a
+/// config without the location (so nothing writes or copies there) and no site prefers it.
 ///
 /// # Errors
 /// [`JobError::NoContainer`].
-pub fn backfill_job(request: &LocationRequest, deployment: &Json) -> Result<Json, JobError> {
-    let site = request.backfill_site();
+pub fn location_job(request: &LocationRequest, deployment: &Json) -> Result<Json, JobError> {
+    let site = request.job_site();
     let pod = &deployment["spec"]["template"]["spec"];
     let containers = pod["containers"].as_array();
     let container = containers
@@ -74,13 +135,14 @@ pub fn backfill_job(request: &LocationRequest, deployment: &Json) -> Result<Json
         .ok_or_else(|| JobError::NoContainer {
             deployment: quay_app_deployment(site.name()),
         })?;
-    let mut backfill = Map::new();
-    backfill.insert("name".to_owned(), json!("backfill"));
-    backfill.insert(
-        "command".to_owned(),
-        json!(["/bin/bash", "-c", BACKFILL_SCRIPT]),
-    );
-    backfill.insert(
+    let mut tool = Map::new();
+    let (name, script) = match request.direction() {
+        Direction::Add => ("backfill", BACKFILL_SCRIPT),
+        Direction::Remove => ("remove-location", REMOVAL_SCRIPT),
+    };
+    tool.insert("name".to_owned(), json!(name));
+    tool.insert("command".to_owned(), json!(["/bin/bash", "-c", script]));
+    tool.insert(
         "terminationMessagePolicy".to_owned(),
         json!("FallbackToLogsOnError"),
     );
@@ -94,12 +156,15 @@ pub fn backfill_job(request: &LocationRequest, deployment: &Json) -> Result<Json
         "resources",
     ] {
         if let Some(value) = container.get(key).filter(|v| !v.is_null()) {
-            backfill.insert(key.to_owned(), value.clone());
+            tool.insert(key.to_owned(), value.clone());
         }
+    }
+    if request.direction() == Direction::Remove {
+        tool.insert("env".to_owned(), removal_env(request, container));
     }
     let mut spec = Map::new();
     spec.insert("restartPolicy".to_owned(), json!("Never"));
-    spec.insert("containers".to_owned(), json!([backfill]));
+    spec.insert("containers".to_owned(), json!([tool]));
     for key in [
         "volumes",
         "serviceAccountName",
@@ -134,4 +199,30 @@ pub fn backfill_job(request: &LocationRequest, deployment: &Json) -> Result<Json
             },
         },
     }))
+}
+
+/// The container's environment with the removal's variables set (replacing any of the same
+/// names) and pushes off in [`OVERRIDE_CONFIG_ENV`].
+fn removal_env(request: &LocationRequest, container: &Json) -> Json {
+    let mut env: Vec<Json> = container["env"].as_array().cloned().unwrap_or_default();
+    let mut overrides = env
+        .iter()
+        .find(|var| var["name"] == OVERRIDE_CONFIG_ENV)
+        .and_then(|var| var["value"].as_str())
+        .and_then(|value| serde_json::from_str::<Map<String, Json>>(value).ok())
+        .unwrap_or_default();
+    overrides.insert("REGISTRY_STATE".to_owned(), json!("readonly"));
+    env.retain(|var| {
+        ![
+            OVERRIDE_CONFIG_ENV,
+            REMOVED_LOCATION_ENV,
+            ONLY_COPY_CHECK_ENV,
+        ]
+        .iter()
+        .any(|name| var["name"] == *name)
+    });
+    env.push(json!({"name": REMOVED_LOCATION_ENV, "value": request.location()}));
+    env.push(json!({"name": ONLY_COPY_CHECK_ENV, "value": ONLY_COPY_CHECK}));
+    env.push(json!({"name": OVERRIDE_CONFIG_ENV, "value": Json::Object(overrides).to_string()}));
+    Json::Array(env)
 }

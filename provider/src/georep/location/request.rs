@@ -1,4 +1,8 @@
 //! [`LocationInput`] (the resource's arguments) validated into a [`LocationRequest`].
+//!
+//! One request type serves both directions ([`Direction`]): adding and removing a location
+//! take the same arguments (the location, the running sites, the config they must serve, the
+//! site that runs the Job) and differ in what the config must say and what the Job runs.
 
 use sha2::{Digest as _, Sha256};
 
@@ -7,30 +11,70 @@ use crate::georep::issue::Issue;
 use crate::georep::path::FieldPath;
 use crate::georep::upgrade::{SiteId, check_sites};
 
+/// Whether a location is added or removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Direction {
+    /// `quay_georep_location`: the config gains the location, then Quay's backfill tool runs.
+    #[default]
+    Add,
+    /// `quay_georep_location_removal`: the config loses the location, then Quay's removal
+    /// tool deletes its placements from the shared database.
+    Remove,
+}
+
+impl Direction {
+    /// The attribute naming the site whose namespace runs the Job.
+    #[must_use]
+    pub fn job_site_attribute(self) -> &'static str {
+        match self {
+            Self::Add => "backfill_site",
+            Self::Remove => "run_site",
+        }
+    }
+
+    /// The first word of the Job's name.
+    #[must_use]
+    pub fn job_prefix(self) -> &'static str {
+        match self {
+            Self::Add => "backfill",
+            Self::Remove => "remove",
+        }
+    }
+}
+
 /// The arguments as given; `None` for unset (or not yet known).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LocationInput {
+    /// Adding or removing.
+    pub direction: Direction,
     /// `location`.
     pub location: Option<String>,
     /// `sites`.
     pub sites: Option<Vec<String>>,
     /// `config_hash`.
     pub config_hash: Option<String>,
-    /// `backfill_site`.
-    pub backfill_site: Option<String>,
+    /// `backfill_site` (adding) or `run_site` (removing).
+    pub job_site: Option<String>,
 }
 
-/// A valid request: every site to wait for, the config they must serve, where to backfill.
+/// A valid request: every site to wait for, the config they must serve, where the Job runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LocationRequest {
+    direction: Direction,
     location: LocationId,
     sites: Vec<SiteId>,
     config_hash: String,
-    backfill_site: SiteId,
+    job_site: SiteId,
 }
 
 impl LocationRequest {
-    /// The location added.
+    /// Adding or removing.
+    #[must_use]
+    pub fn direction(&self) -> Direction {
+        self.direction
+    }
+
+    /// The location added or removed.
     #[must_use]
     pub fn location(&self) -> &str {
         self.location.as_str()
@@ -42,28 +86,30 @@ impl LocationRequest {
         &self.sites
     }
 
-    /// `sha256:<hex>` of the shared `config.yaml` that names the location.
+    /// `sha256:<hex>` of the shared `config.yaml` that names the location (adding) or no
+    /// longer names it (removing).
     #[must_use]
     pub fn config_hash(&self) -> &str {
         &self.config_hash
     }
 
-    /// The site whose namespace runs the backfill Job.
+    /// The site whose namespace runs the Job.
     #[must_use]
-    pub fn backfill_site(&self) -> &SiteId {
-        &self.backfill_site
+    pub fn job_site(&self) -> &SiteId {
+        &self.job_site
     }
 
-    /// The backfill Job's name: `backfill-<location>-<10 hex digits>`, the digits from the
-    /// location and the config hash, so another config (or location) is another Job and the
-    /// same request finds its own Job again. At most 63 characters (a Job's name is a pod
-    /// label value).
+    /// The Job's name: `backfill-<location>-<10 hex digits>` (adding) or
+    /// `remove-<location>-<10 hex digits>` (removing), the digits from the location and the
+    /// config hash, so another config (or location) is another Job and the same request finds
+    /// its own Job again. At most 63 characters (a Job's name is a pod label value).
     #[must_use]
     pub fn job_name(&self) -> String {
         let digest = Sha256::digest(format!("{}\n{}", self.location(), self.config_hash));
         let location: String = self.location().replace('_', "-").chars().take(40).collect();
         format!(
-            "backfill-{}-{}",
+            "{}-{}-{}",
+            self.direction.job_prefix(),
             location.trim_end_matches('-'),
             &hex::encode(digest)[..10]
         )
@@ -82,7 +128,10 @@ pub fn validate(input: &LocationInput) -> Result<LocationRequest, Vec<Issue>> {
             issues.push(Issue::error(
                 FieldPath::attr("location"),
                 "Invalid Location",
-                format!("{err}: give the name of the storage block the shared config adds"),
+                format!(
+                    "{err}: give the name of the storage block {}",
+                    what_block(input.direction)
+                ),
             ));
             None
         }
@@ -90,37 +139,50 @@ pub fn validate(input: &LocationInput) -> Result<LocationRequest, Vec<Issue>> {
             issues.push(Issue::error(
                 FieldPath::attr("location"),
                 "Missing Location",
-                "set location to the name of the storage block the shared config adds",
+                format!(
+                    "set location to the name of the storage block {}",
+                    what_block(input.direction)
+                ),
             ));
             None
         }
     };
     let sites = check_sites(
         input.sites.as_deref(),
-        "the id of every running site, such as [quay_georep_site.us_east.id, \
-         quay_georep_site.ap_south.id], without the new site (it depends on this resource)",
+        match input.direction {
+            Direction::Add => {
+                "the id of every running site, such as [quay_georep_site.us_east.id, \
+                 quay_georep_site.ap_south.id], without the new site (it depends on this \
+                 resource)"
+            }
+            Direction::Remove => {
+                "the id of every site still running, such as [quay_georep_site.us_east.id, \
+                 quay_georep_site.ap_south.id], without the site of the removed location \
+                 (destroy it first)"
+            }
+        },
         &mut issues,
     );
     let config_hash = check_hash(input.config_hash.as_deref(), &mut issues);
-    let backfill_site = match input.backfill_site.as_deref() {
+    let attribute = input.direction.job_site_attribute();
+    let job_site = match input.job_site.as_deref() {
         None => sites.first().cloned(),
         Some(text) => match text.parse::<SiteId>() {
             Ok(site) if sites.contains(&site) => Some(site),
             Ok(site) => {
                 issues.push(Issue::error(
-                    FieldPath::attr("backfill_site"),
-                    "Backfill Site Not Among Sites",
+                    FieldPath::attr(attribute),
+                    "Job Site Not Among Sites",
                     format!(
-                        "backfill_site {site} is not one of sites: the backfill runs where the \
-                         config with the location is known to be served; add it to sites or \
-                         pick one of them"
+                        "{attribute} {site} is not one of sites: the Job runs where the new \
+                         config is known to be served; add it to sites or pick one of them"
                     ),
                 ));
                 None
             }
             Err(err) => {
                 issues.push(Issue::error(
-                    FieldPath::attr("backfill_site"),
+                    FieldPath::attr(attribute),
                     "Invalid Site Id",
                     err.to_string(),
                 ));
@@ -128,18 +190,26 @@ pub fn validate(input: &LocationInput) -> Result<LocationRequest, Vec<Issue>> {
             }
         },
     };
-    match (location, config_hash, backfill_site) {
-        (Some(location), Some(config_hash), Some(backfill_site))
+    match (location, config_hash, job_site) {
+        (Some(location), Some(config_hash), Some(job_site))
             if !issues.iter().any(Issue::is_error) =>
         {
             Ok(LocationRequest {
+                direction: input.direction,
                 location,
                 sites,
                 config_hash,
-                backfill_site,
+                job_site,
             })
         }
         _ => Err(issues),
+    }
+}
+
+fn what_block(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Add => "the shared config adds",
+        Direction::Remove => "the shared config no longer has",
     }
 }
 
@@ -151,7 +221,7 @@ fn check_hash(hash: Option<&str>, issues: &mut Vec<Issue>) -> Option<String> {
             path(),
             "Missing Config Hash",
             "set config_hash = data.quay_georep_config.<name>.config_hash: the config every \
-             site must serve before the backfill",
+             site must serve before the Job runs",
         ));
         return None;
     };

@@ -1,10 +1,11 @@
-//! One round of the operation: an [`Observation`] of the sites and the backfill Job in, the
-//! [`Next`] thing to do out.
+//! One round of the operation: an [`Observation`] of the sites and the Job in, the [`Next`]
+//! thing to do out. Adding and removing differ only in what each site's config must say
+//! ([`config_issue`]); the waits and the Job's handling are the same.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::job::BACKFILL_MODULE;
-use super::request::LocationRequest;
+use super::job::{BACKFILL_MODULE, REMOVAL_MODULE};
+use super::request::{Direction, LocationRequest};
 use crate::georep::site::Convergence;
 use crate::georep::upgrade::{JobState, SiteId};
 
@@ -28,6 +29,10 @@ pub struct SiteFacts {
     pub convergence: Convergence,
     /// The first Deployment of the site still rolling out, described.
     pub unfinished_rollout: Option<String>,
+    /// The location pushes through the site write to: the first of the quay component's
+    /// `QUAY_DISTRIBUTED_STORAGE_PREFERENCE`, else of the config's
+    /// `DISTRIBUTED_STORAGE_PREFERENCE`; `None` when neither is set.
+    pub preference: Option<String>,
 }
 
 /// What a `config.yaml` says about storage.
@@ -40,6 +45,8 @@ pub struct ConfigStorage {
     pub default_locations: BTreeSet<String>,
     /// Whether `FEATURE_STORAGE_REPLICATION` is on.
     pub replication: bool,
+    /// The first location of `DISTRIBUTED_STORAGE_PREFERENCE`.
+    pub preference: Option<String>,
 }
 
 impl ConfigStorage {
@@ -61,10 +68,17 @@ impl ConfigStorage {
             .filter_map(|l| l.as_str().map(str::to_owned))
             .collect();
         let replication = config.get("FEATURE_STORAGE_REPLICATION") == Some(&true.into());
+        let preference = config
+            .get("DISTRIBUTED_STORAGE_PREFERENCE")
+            .and_then(serde_json::Value::as_array)
+            .and_then(|l| l.first())
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned);
         Some(Self {
             locations,
             default_locations,
             replication,
+            preference,
         })
     }
 }
@@ -74,7 +88,7 @@ impl ConfigStorage {
 pub struct Observation {
     /// Every requested site.
     pub sites: BTreeMap<SiteId, SiteView>,
-    /// The backfill Job on the backfill site, if it exists.
+    /// The Job on the Job site, if it exists.
     pub job: Option<JobState>,
 }
 
@@ -84,13 +98,13 @@ pub enum Next {
     /// A site does not serve the config yet, or has not converged: read again after a
     /// pause. Why, for the progress line.
     WaitForSites(String),
-    /// The backfill Job is running.
-    WaitForBackfill(String),
-    /// Create the backfill Job.
-    StartBackfill,
+    /// The Job is running.
+    WaitForJob(String),
+    /// Create the Job.
+    StartJob,
     /// Delete the failed Job left by an earlier apply, then start again.
-    RestartBackfill,
-    /// The location is in every site's config and the backfill has run.
+    RestartJob,
+    /// Every site serves the config and the Job has run.
     Done,
     /// Stop: waiting cannot help.
     Fail(LocationError),
@@ -131,15 +145,42 @@ pub enum LocationError {
         /// The location.
         location: String,
     },
-    /// Replication is off, so the backfill would do nothing.
+    /// Replication is off, so the tool would do nothing (backfill) or refuse (removal).
     #[error(
-        "site {site} serves a config with FEATURE_STORAGE_REPLICATION off: Quay's backfill \
-         tool does nothing then, and no blob would reach the new location; turn replication \
-         on in the shared config"
+        "site {site} serves a config with FEATURE_STORAGE_REPLICATION off: {why}; turn \
+         replication on in the shared config"
     )]
     ReplicationOff {
         /// The site.
         site: SiteId,
+        /// What the tool does then.
+        why: &'static str,
+    },
+    /// Removing: a site serves the requested config, and the config still names the location.
+    #[error(
+        "site {site} serves config {hash}, which still has storage location {location}: remove \
+         storage \"{location}\" from data.quay_georep_config and pass that data source's \
+         config_hash; Quay's removal tool must run only once no site can write there"
+    )]
+    ConfigStillNamesLocation {
+        /// The site.
+        site: SiteId,
+        /// Its config hash.
+        hash: String,
+        /// The location.
+        location: String,
+    },
+    /// Removing: a site's pushes still go to the location.
+    #[error(
+        "site {site} prefers storage location {location} (its pushes are written there): a \
+         site's own location cannot be removed; destroy that site, or give it another \
+         location, first"
+    )]
+    SitePrefersLocation {
+        /// The site.
+        site: SiteId,
+        /// The location.
+        location: String,
     },
     /// The operator reports a site failed.
     #[error("site {site} cannot converge: {reason}")]
@@ -149,9 +190,11 @@ pub enum LocationError {
         /// What the operator said.
         reason: String,
     },
-    /// The backfill Job failed in this apply.
-    #[error("the backfill Job {job} on site {site} failed: {message}")]
-    BackfillFailed {
+    /// The Job failed in this apply.
+    #[error("the {tool} Job {job} on site {site} failed: {message}")]
+    JobFailed {
+        /// `backfill` or `removal`.
+        tool: &'static str,
         /// The Job.
         job: String,
         /// The site.
@@ -168,12 +211,19 @@ impl LocationError {
         match self {
             Self::ConfigLacksLocation { .. }
             | Self::NotADefaultLocation { .. }
-            | Self::ReplicationOff { .. } => "Fix the shared configuration and apply again",
+            | Self::ReplicationOff { .. }
+            | Self::ConfigStillNamesLocation { .. } => {
+                "Fix the shared configuration and apply again"
+            }
+            Self::SitePrefersLocation { .. } => {
+                "Destroy the site of that location (or move it to another location) in an \
+                 earlier apply, then apply the removal again"
+            }
             Self::SiteFailed { .. } => {
                 "Fix the site (see its QuayRegistry's conditions) and apply again: the operation \
                  resumes where it stopped"
             }
-            Self::BackfillFailed { .. } => {
+            Self::JobFailed { .. } => {
                 "Read the Job's pod log, fix the cause and apply again: the failed Job is \
                  replaced by a new one"
             }
@@ -212,23 +262,8 @@ pub fn step(request: &LocationRequest, observation: &Observation, started_here: 
                 short(request.config_hash())
             ));
         }
-        if !facts.storage.locations.contains(request.location()) {
-            return Next::Fail(LocationError::ConfigLacksLocation {
-                site: site.clone(),
-                hash: request.config_hash().to_owned(),
-                location: request.location().to_owned(),
-                locations: facts.storage.locations.clone(),
-            });
-        }
-        if !facts.storage.default_locations.contains(request.location()) {
-            return Next::Fail(LocationError::NotADefaultLocation {
-                site: site.clone(),
-                hash: request.config_hash().to_owned(),
-                location: request.location().to_owned(),
-            });
-        }
-        if !facts.storage.replication {
-            return Next::Fail(LocationError::ReplicationOff { site: site.clone() });
+        if let Some(error) = config_issue(request, site, facts) {
+            return Next::Fail(error);
         }
         match &facts.convergence {
             Convergence::Converged => {}
@@ -247,19 +282,82 @@ pub fn step(request: &LocationRequest, observation: &Observation, started_here: 
         }
     }
     match &observation.job {
-        None => Next::StartBackfill,
-        Some(JobState::Active) => Next::WaitForBackfill(format!(
-            "the backfill Job {} on site {} is running",
+        None => Next::StartJob,
+        Some(JobState::Active) => Next::WaitForJob(format!(
+            "the {} Job {} on site {} is running",
+            tool(request.direction()),
             request.job_name(),
-            request.backfill_site()
+            request.job_site()
         )),
         Some(JobState::Succeeded) => Next::Done,
-        Some(JobState::Failed { .. }) if !started_here => Next::RestartBackfill,
-        Some(JobState::Failed { message }) => Next::Fail(LocationError::BackfillFailed {
+        Some(JobState::Failed { .. }) if !started_here => Next::RestartJob,
+        Some(JobState::Failed { message }) => Next::Fail(LocationError::JobFailed {
+            tool: tool(request.direction()),
             job: request.job_name(),
-            site: request.backfill_site().clone(),
+            site: request.job_site().clone(),
             message: message.clone(),
         }),
+    }
+}
+
+/// The Job's tool in a word: `backfill` or `removal`.
+#[must_use]
+pub fn tool(direction: Direction) -> &'static str {
+    match direction {
+        Direction::Add => "backfill",
+        Direction::Remove => "removal",
+    }
+}
+
+/// What is wrong with the config `site` serves (the requested one) for this request.
+fn config_issue(
+    request: &LocationRequest,
+    site: &SiteId,
+    facts: &SiteFacts,
+) -> Option<LocationError> {
+    let location = request.location();
+    let hash = || request.config_hash().to_owned();
+    let storage = &facts.storage;
+    match request.direction() {
+        Direction::Add if !storage.locations.contains(location) => {
+            Some(LocationError::ConfigLacksLocation {
+                site: site.clone(),
+                hash: hash(),
+                location: location.to_owned(),
+                locations: storage.locations.clone(),
+            })
+        }
+        Direction::Add if !storage.default_locations.contains(location) => {
+            Some(LocationError::NotADefaultLocation {
+                site: site.clone(),
+                hash: hash(),
+                location: location.to_owned(),
+            })
+        }
+        Direction::Add if !storage.replication => Some(LocationError::ReplicationOff {
+            site: site.clone(),
+            why: "Quay's backfill tool does nothing then, and no blob would reach the new \
+                  location",
+        }),
+        Direction::Remove if storage.locations.contains(location) => {
+            Some(LocationError::ConfigStillNamesLocation {
+                site: site.clone(),
+                hash: hash(),
+                location: location.to_owned(),
+            })
+        }
+        Direction::Remove if !storage.replication => Some(LocationError::ReplicationOff {
+            site: site.clone(),
+            why: "Quay's removal tool exits without removing anything then (quay/quay \
+                  util/removelocation.py)",
+        }),
+        Direction::Remove if facts.preference.as_deref() == Some(location) => {
+            Some(LocationError::SitePrefersLocation {
+                site: site.clone(),
+                location: location.to_owned(),
+            })
+        }
+        Direction::Add | Direction::Remove => None,
     }
 }
 
@@ -267,25 +365,51 @@ pub fn step(request: &LocationRequest, observation: &Observation, started_here: 
 #[must_use]
 pub fn plan_steps(request: &LocationRequest) -> Vec<String> {
     let sites: Vec<String> = request.sites().iter().map(ToString::to_string).collect();
-    vec![
-        format!(
-            "wait until every site ({}) serves config {} with storage location {}, converged \
-             and rolled out",
-            sites.join(", "),
-            short(request.config_hash()),
-            request.location()
-        ),
-        format!(
-            "run Quay's backfill tool (python -m {BACKFILL_MODULE}) once as Job {} in namespace \
-             {} of cluster {}, with the quay-app pod's image and config, and wait for it: it \
-             queues every blob missing from {}, and the sites' replication workers copy them",
-            request.job_name(),
-            request.backfill_site().namespace(),
-            request.backfill_site().cluster(),
-            request.location()
-        ),
-        "then Terraform applies what depends on this resource, such as the site whose \
-         location this is"
-            .to_owned(),
-    ]
+    let site = request.job_site();
+    let location = request.location();
+    match request.direction() {
+        Direction::Add => vec![
+            format!(
+                "wait until every site ({}) serves config {} with storage location {location}, \
+                 converged and rolled out",
+                sites.join(", "),
+                short(request.config_hash()),
+            ),
+            format!(
+                "run Quay's backfill tool (python -m {BACKFILL_MODULE}) once as Job {} in \
+                 namespace {} of cluster {}, with the quay-app pod's image and config, and wait \
+                 for it: it queues every blob missing from {location}, and the sites' \
+                 replication workers copy them",
+                request.job_name(),
+                site.namespace(),
+                site.cluster(),
+            ),
+            "then Terraform applies what depends on this resource, such as the site whose \
+             location this is"
+                .to_owned(),
+        ],
+        Direction::Remove => vec![
+            format!(
+                "wait until every site ({}) serves config {} without storage location \
+                 {location}, converged and rolled out, and none prefers it",
+                sites.join(", "),
+                short(request.config_hash()),
+            ),
+            format!(
+                "run once as Job {} in namespace {} of cluster {}, with the quay-app pod's image \
+                 and config and pushes off for that process only: a check that every blob \
+                 placed in {location} has a placement elsewhere (if not, the Job fails with the \
+                 count and nothing is deleted), then Quay's removal tool (python -m \
+                 {REMOVAL_MODULE} {location}), which deletes the location's placements and its \
+                 row from the shared database",
+                request.job_name(),
+                site.namespace(),
+                site.cluster(),
+            ),
+            format!(
+                "the bucket of {location} is left as it is: empty or delete it yourself once \
+                 the removal has run"
+            ),
+        ],
+    }
 }

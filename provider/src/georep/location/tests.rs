@@ -2,7 +2,7 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use super::job::backfill_job;
+use super::job::{ONLY_COPY_CHECK_ENV, OVERRIDE_CONFIG_ENV, REMOVED_LOCATION_ENV, location_job};
 use super::*;
 use crate::georep::site::Convergence;
 use crate::georep::upgrade::JobState;
@@ -18,7 +18,7 @@ fn input() -> LocationInput {
             "ap_south/quay/registry".to_owned(),
         ]),
         config_hash: Some(HASH.to_owned()),
-        backfill_site: None,
+        ..LocationInput::default()
     }
 }
 
@@ -40,9 +40,11 @@ fn serving(hash: &str) -> SiteView {
             locations: all(),
             default_locations: all(),
             replication: true,
+            preference: None,
         },
         convergence: Convergence::Converged,
         unfinished_rollout: None,
+        preference: None,
     })
 }
 
@@ -59,14 +61,11 @@ fn summaries(issues: &[crate::georep::issue::Issue]) -> Vec<String> {
 
 #[test]
 fn the_backfill_runs_on_the_first_site_unless_another_is_named() {
-    assert_eq!(
-        request().backfill_site().to_string(),
-        "us_east/quay/registry"
-    );
+    assert_eq!(request().job_site().to_string(), "us_east/quay/registry");
     let mut named = input();
-    named.backfill_site = Some("ap_south/quay/registry".to_owned());
+    named.job_site = Some("ap_south/quay/registry".to_owned());
     assert_eq!(
-        validate(&named).unwrap().backfill_site().to_string(),
+        validate(&named).unwrap().job_site().to_string(),
         "ap_south/quay/registry"
     );
 }
@@ -76,14 +75,14 @@ fn bad_arguments_are_refused_at_their_attribute() {
     let mut bad = input();
     bad.location = Some("EU".to_owned());
     bad.config_hash = Some("abc".to_owned());
-    bad.backfill_site = Some("eu_west/quay/registry".to_owned());
+    bad.job_site = Some("eu_west/quay/registry".to_owned());
     let issues = validate(&bad).unwrap_err();
     assert_eq!(
         summaries(&issues),
         [
             "Invalid Location",
             "Invalid Config Hash",
-            "Backfill Site Not Among Sites"
+            "Job Site Not Among Sites"
         ]
     );
     let issues = validate(&LocationInput::default()).unwrap_err();
@@ -136,7 +135,7 @@ fn it_waits_for_every_site_to_serve_the_config_before_the_backfill() {
             &observation([serving(HASH), serving(HASH)], None),
             false
         ),
-        Next::StartBackfill
+        Next::StartJob
     );
 }
 
@@ -190,7 +189,7 @@ fn the_job_is_the_record_a_failed_one_from_before_is_replaced_one_failing_now_st
             &observation(ready(), Some(JobState::Active)),
             false
         ),
-        Next::WaitForBackfill(_)
+        Next::WaitForJob(_)
     ));
     assert_eq!(
         step(
@@ -207,7 +206,7 @@ fn the_job_is_the_record_a_failed_one_from_before_is_replaced_one_failing_now_st
     };
     assert_eq!(
         step(&request(), &observation(ready(), failed()), false),
-        Next::RestartBackfill
+        Next::RestartJob
     );
     let next = step(&request(), &observation(ready(), failed()), true);
     assert!(
@@ -234,7 +233,7 @@ fn the_job_runs_the_tool_with_the_quay_app_image_env_and_config_but_not_its_labe
             }],
         },
     }}});
-    let job = backfill_job(&request(), &deployment).unwrap();
+    let job = location_job(&request(), &deployment).unwrap();
     assert_eq!(job["metadata"]["name"], request().job_name());
     assert_eq!(job["metadata"]["namespace"], "quay");
     assert_eq!(
@@ -267,7 +266,7 @@ fn the_job_runs_the_tool_with_the_quay_app_image_env_and_config_but_not_its_labe
             .is_none()
     );
     let empty = json!({"spec": {"template": {"spec": {"containers": []}}}});
-    assert!(backfill_job(&request(), &empty).is_err());
+    assert!(location_job(&request(), &empty).is_err());
 }
 
 #[test]
@@ -298,4 +297,204 @@ fn a_config_yaml_gives_its_locations_default_locations_and_replication_switch() 
     let none = ConfigStorage::of("SERVER_HOSTNAME: quay.example\n").unwrap();
     assert!(none.locations.is_empty() && !none.replication);
     assert!(ConfigStorage::of("- a list").is_none());
+}
+
+fn removal() -> LocationRequest {
+    validate(&LocationInput {
+        direction: Direction::Remove,
+        ..input()
+    })
+    .unwrap()
+}
+
+/// A site serving the config without `eu_west`, preferring `own`.
+fn serving_without_eu_west(own: &str) -> SiteView {
+    let kept: BTreeSet<String> = ["us_east", "ap_south"].map(str::to_owned).into();
+    SiteView::Observed(SiteFacts {
+        config_hash: Some(HASH.to_owned()),
+        storage: ConfigStorage {
+            locations: kept.clone(),
+            default_locations: kept,
+            replication: true,
+            preference: None,
+        },
+        convergence: Convergence::Converged,
+        unfinished_rollout: None,
+        preference: Some(own.to_owned()),
+    })
+}
+
+fn removal_observation(views: [SiteView; 2], job: Option<JobState>) -> Observation {
+    Observation {
+        sites: removal().sites().iter().cloned().zip(views).collect(),
+        job,
+    }
+}
+
+#[test]
+fn a_removal_runs_its_job_once_every_site_serves_the_config_without_the_location() {
+    let ready = || {
+        [
+            serving_without_eu_west("us_east"),
+            serving_without_eu_west("ap_south"),
+        ]
+    };
+    assert_eq!(
+        step(&removal(), &removal_observation(ready(), None), false),
+        Next::StartJob
+    );
+    assert_eq!(
+        step(
+            &removal(),
+            &removal_observation(ready(), Some(JobState::Succeeded)),
+            false
+        ),
+        Next::Done
+    );
+    let failed = Some(JobState::Failed {
+        message: "3 blobs have their only copy in storage location eu_west".to_owned(),
+    });
+    let next = step(&removal(), &removal_observation(ready(), failed), true);
+    assert!(
+        matches!(&next, Next::Fail(err) if err.to_string().starts_with("the removal Job remove-eu-west-")
+            && err.to_string().contains("3 blobs have their only copy")),
+        "{next:?}"
+    );
+    // Still rolling the new config out: wait, whatever the Job.
+    let next = step(
+        &removal(),
+        &removal_observation([serving_without_eu_west("us_east"), serving(OTHER)], None),
+        false,
+    );
+    assert!(
+        matches!(&next, Next::WaitForSites(why) if why.contains("ap_south")),
+        "{next:?}"
+    );
+}
+
+#[test]
+fn a_removal_is_refused_while_the_config_names_the_location_or_a_site_prefers_it() {
+    // The requested config still has eu_west: the tool would run while pods can write there.
+    let next = step(
+        &removal(),
+        &removal_observation([serving(HASH), serving(HASH)], None),
+        false,
+    );
+    assert!(
+        matches!(&next, Next::Fail(LocationError::ConfigStillNamesLocation { location, .. }) if location == "eu_west"),
+        "{next:?}"
+    );
+    assert!(next_text(&next).contains("remove storage \"eu_west\" from data.quay_georep_config"));
+    // A site whose pushes go to eu_west (its own location) must go first.
+    let next = step(
+        &removal(),
+        &removal_observation(
+            [
+                serving_without_eu_west("us_east"),
+                serving_without_eu_west("eu_west"),
+            ],
+            None,
+        ),
+        false,
+    );
+    assert!(
+        matches!(&next, Next::Fail(LocationError::SitePrefersLocation { site, .. }) if site.cluster() == "ap_south"),
+        "{next:?}"
+    );
+    // Quay's tool exits without removing anything when replication is off.
+    let mut off = serving_without_eu_west("us_east");
+    if let SiteView::Observed(facts) = &mut off {
+        facts.storage.replication = false;
+    }
+    let next = step(
+        &removal(),
+        &removal_observation([off, serving_without_eu_west("ap_south")], None),
+        false,
+    );
+    assert!(next_text(&next).contains("removal tool exits"), "{next:?}");
+}
+
+fn next_text(next: &Next) -> String {
+    match next {
+        Next::Fail(err) => err.to_string(),
+        other => format!("{other:?}"),
+    }
+}
+
+#[test]
+fn the_removal_job_checks_for_only_copies_then_runs_quays_tool_with_pushes_off_for_itself() {
+    let deployment = json!({"spec": {"template": {"spec": {
+        "containers": [{
+            "name": "quay-app",
+            "image": "quay.io/projectquay/quay:3.15.2",
+            "env": [
+                {"name": "QUAY_DISTRIBUTED_STORAGE_PREFERENCE", "value": "us_east"},
+                {"name": OVERRIDE_CONFIG_ENV, "value": "{\"DEBUGLOG\": true}"},
+            ],
+        }],
+    }}}});
+    let job = location_job(&removal(), &deployment).unwrap();
+    assert!(
+        job["metadata"]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("remove-eu-west-")
+    );
+    let container = &job["spec"]["template"]["spec"]["containers"][0];
+    let script = container["command"][2].as_str().unwrap();
+    assert!(script.contains(&format!(
+        "python -m {REMOVAL_MODULE} \"${REMOVED_LOCATION_ENV}\""
+    )));
+    assert!(script.contains(&format!("python -c \"${ONLY_COPY_CHECK_ENV}\"")));
+    assert!(
+        script.contains("echo y |"),
+        "the tool's confirmation is answered"
+    );
+    assert!(
+        script.contains("grep -qx \"Deleted location"),
+        "success is read from its output"
+    );
+    let env = container["env"].as_array().unwrap();
+    let value = |name: &str| {
+        env.iter()
+            .filter(|var| var["name"] == name)
+            .map(|var| var["value"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(value(REMOVED_LOCATION_ENV), ["eu_west"]);
+    assert_eq!(value("QUAY_DISTRIBUTED_STORAGE_PREFERENCE"), ["us_east"]);
+    let overrides = value(OVERRIDE_CONFIG_ENV);
+    assert_eq!(overrides.len(), 1, "one variable, merged");
+    let overrides: serde_json::Value = serde_json::from_str(&overrides[0]).unwrap();
+    assert_eq!(
+        overrides,
+        json!({"DEBUGLOG": true, "REGISTRY_STATE": "readonly"})
+    );
+    assert!(value(ONLY_COPY_CHECK_ENV)[0].contains("ImageStoragePlacement"));
+    // The backfill Job of an addition sets none of this.
+    let backfill = location_job(&request(), &deployment).unwrap();
+    let env = backfill["spec"]["template"]["spec"]["containers"][0]["env"].to_string();
+    assert!(!env.contains(REMOVED_LOCATION_ENV) && !env.contains("readonly"));
+}
+
+#[test]
+fn a_removal_plan_says_what_is_checked_deleted_and_left() {
+    let steps = plan_steps(&removal());
+    assert!(
+        steps[0].contains("without storage location eu_west"),
+        "{steps:?}"
+    );
+    assert!(steps[1].contains(REMOVAL_MODULE) && steps[1].contains("nothing is deleted"));
+    assert!(steps[2].contains("bucket of eu_west is left"));
+}
+
+#[test]
+fn the_removal_job_site_is_named_run_site() {
+    let issues = validate(&LocationInput {
+        direction: Direction::Remove,
+        job_site: Some("eu_west/quay/registry".to_owned()),
+        ..input()
+    })
+    .unwrap_err();
+    assert_eq!(issues[0].path.to_string(), "run_site");
 }

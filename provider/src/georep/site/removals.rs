@@ -8,9 +8,9 @@
 //! `util/removelocation.py`: "This must be ran AFTER the location is removed from the
 //! config.yaml file, so that images are not still being added in the background") is: make
 //! sure every blob has another copy, remove the location from the config of every site, then
-//! run the tool once. The tool also refuses to run unless pushes are off (`DISABLE_PUSHES`
-//! or `REGISTRY_STATE: readonly`) and asks for confirmation on its terminal. The
-//! acknowledgement is the first step's check; the message names the others. A site's own location cannot leave the config at all (validation refuses it).
+//! run the tool once. The acknowledgement is the user's word for the first step;
+//! `quay_georep_location_removal` (`georep/location`) does the rest and checks the first
+//! again against the database before the tool deletes anything. A site's own location cannot leave the config at all (validation refuses it).
 //!
 //! Adding a location can move something too: `USERFILES_LOCATION` and the log archive
 //! locations are the first default location, and `default_locations` defaults to every
@@ -106,11 +106,11 @@ pub fn location_removal_issues(
                  applied with. No site will read it again: a blob whose only copy is there \
                  becomes unreadable on every site. First make sure every blob has a copy in \
                  another location (the replication worker has caught up), then add \
-                 \"{location}\" to acknowledge_location_removals on every site for this apply; \
-                 after it, run Quay's removal tool once, in one site's Quay pod \
-                 (python -m util.removelocation {location}, which asks for confirmation and \
-                 runs only while pushes are off: REGISTRY_STATE: readonly or DISABLE_PUSHES in \
-                 the config), and remove the word"
+                 \"{location}\" to acknowledge_location_removals on every site for this apply, \
+                 with resource \"quay_georep_location_removal\" (location = \"{location}\", the \
+                 remaining sites, this config_hash): it waits until they serve this config, \
+                 checks that every blob placed in {location} has another copy and runs Quay's \
+                 removal tool once; remove the word after it"
             ),
         ));
     }
@@ -167,7 +167,7 @@ mod tests {
         assert_eq!(issues.len(), 2);
         assert!(issues.iter().all(|i| i.is_error()
             && i.path.to_string() == "config_yaml"
-            && i.detail.contains("util.removelocation")));
+            && i.detail.contains("quay_georep_location_removal")));
         let issues = location_removal_issues(
             "us_east/quay/registry",
             &before,

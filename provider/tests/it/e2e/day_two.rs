@@ -299,7 +299,7 @@ fn a_removed_storage_location_is_refused_at_plan_until_acknowledged() {
         for says in [
             "eu_west",
             "acknowledge_location_removals",
-            "util.removelocation",
+            "quay_georep_location_removal",
         ] {
             assert!(errs[0].detail.contains(says), "{says}: {}", errs[0].detail);
         }
