@@ -16,9 +16,13 @@
 //!   push through a site that does not serve cannot happen.
 //! - [`Location`]: one location's bucket, read and written with that location's own keys.
 //!
-//! Not modelled: manifests, uploads in chunks, the `imagestorageplacement` rows, per-namespace
-//! extra locations, the storage proxy.
+//! - [`placements`]: where the shared database says each blob is, written by a push and by
+//!   the replication worker, read and deleted by the removal tool's model.
+//!
+//! Not modelled: manifests, uploads in chunks, per-namespace extra locations, the storage
+//! proxy.
 
+pub mod placements;
 pub mod queue;
 pub mod replication;
 
@@ -112,8 +116,9 @@ pub enum Error {
         /// The site.
         site: String,
     },
-    /// The replication queue in the shared database could not be read or written.
-    #[error("replication queue: {0}")]
+    /// The replication queue or the placements in the shared database could not be read or
+    /// written.
+    #[error("shared database: {0}")]
     Queue(String),
     /// An S3 call failed.
     #[error("location {location}")]
@@ -404,10 +409,12 @@ pub struct PushedBlob {
 }
 
 /// Pushes `bytes` through the site `storage` describes: into its preferred location's bucket
-/// at Quay's key layout.
+/// at Quay's key layout, with its placement recorded in the shared database (when the config
+/// names one).
 ///
 /// # Errors
-/// [`Error::NotServing`], [`Error::NoPreference`], [`Error::Location`] or [`Error::S3`].
+/// [`Error::NotServing`], [`Error::NoPreference`], [`Error::Location`], [`Error::S3`] or
+/// [`Error::Queue`] (the database).
 pub async fn push(storage: &SiteStorage, bytes: Bytes) -> Result<PushedBlob, Error> {
     if storage.ready_quay_pods == 0 {
         return Err(Error::NotServing {
@@ -418,6 +425,12 @@ pub async fn push(storage: &SiteStorage, bytes: Bytes) -> Result<PushedBlob, Err
     let digest = digest_of(&bytes);
     let size = bytes.len();
     location.put(&digest, bytes).await?;
+    if let Some(db_uri) = storage.bundle.db_uri() {
+        let client = queue::connect(db_uri).await.map_err(Error::Queue)?;
+        placements::record(&client, &[(digest.clone(), location.name.clone())])
+            .await
+            .map_err(Error::Queue)?;
+    }
     Ok(PushedBlob {
         key: location.key(&digest),
         digest,

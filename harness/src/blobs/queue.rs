@@ -30,7 +30,8 @@ pub struct Item {
     pub digest: String,
 }
 
-async fn connect(db_uri: &str) -> Result<tokio_postgres::Client, String> {
+/// A connection to the shared database at `db_uri`, its driver task spawned.
+pub(crate) async fn connect(db_uri: &str) -> Result<tokio_postgres::Client, String> {
     let (client, connection) = tokio_postgres::connect(db_uri, NoTls)
         .await
         .map_err(|e| format!("database: could not connect to DB_URI: {}", pg_error(&e)))?;
@@ -85,8 +86,8 @@ impl std::fmt::Debug for QueueReader {
 
 impl QueueReader {
     /// The client for `db_uri`, connecting (again) when there is none, it is for another
-    /// database, or it was closed.
-    async fn client(&mut self, db_uri: &str) -> Result<&tokio_postgres::Client, String> {
+    /// database, or it was closed. The worker records placements on it too.
+    pub(crate) async fn client(&mut self, db_uri: &str) -> Result<&tokio_postgres::Client, String> {
         let reusable = self
             .connection
             .as_ref()

@@ -15,7 +15,7 @@
 //! queued in the database's replication queue ([`super::queue`]), which is what Quay's backfill
 //! tool does; so, as on Quay, a location added to the config receives the blobs pushed before
 //! only after a backfill. A blob whose content does not match its digest (a partial write) is
-//! not copied.
+//! not copied. Each blob handled gets its placements recorded ([`super::placements`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -23,6 +23,7 @@ use std::time::Duration;
 
 use tokio::task::JoinHandle;
 
+use super::placements;
 use super::queue::QueueReader;
 use super::{Error, Location, SiteStorage, digest_of};
 use crate::errors;
@@ -80,6 +81,9 @@ pub async fn replicate_once(
     };
     let mut copied = Vec::new();
     let mut done = BTreeSet::new();
+    // Placements to record: where each blob handled this pass is now (Quay records one per
+    // write and per copy; a blob the model sees first in a bucket gets those it was found in).
+    let mut placed: Vec<(String, String)> = Vec::new();
     for (digest, holders) in &held {
         let requeued = queued.iter().any(|item| item.digest == *digest);
         if handled.contains(digest) && !requeued {
@@ -88,6 +92,12 @@ pub async fn replicate_once(
         // Not readable whole yet (a partial write): seen again next pass, as Quay queues a
         // blob only once its upload is complete.
         if let Some(made) = copy_to_missing(&locations, digest, holders).await? {
+            placed.extend(
+                holders
+                    .iter()
+                    .map(|&i| (digest.clone(), locations[i].name.clone()))
+                    .chain(made.iter().map(|c| (digest.clone(), c.to.clone()))),
+            );
             copied.extend(made);
             handled.insert(digest.clone());
             done.insert(digest.as_str());
@@ -96,6 +106,10 @@ pub async fn replicate_once(
     // An item whose blob is in no default location stays queued, as Quay's worker retries a
     // storage it cannot find (`JobException`); the model retries without a limit.
     if let Some(db_uri) = storage.bundle.db_uri() {
+        let client = queue.client(db_uri).await.map_err(Error::Queue)?;
+        placements::record(client, &placed)
+            .await
+            .map_err(Error::Queue)?;
         let completed: Vec<i64> = queued
             .iter()
             .filter(|item| done.contains(item.digest.as_str()))

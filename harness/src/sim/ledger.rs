@@ -13,6 +13,8 @@
 //!   location is a violation;
 //! - Quay's backfill tool starting while a serving pod's config lacks one of the default
 //!   locations it queues blobs for (a worker there would take the items and copy nowhere);
+//! - Quay's removal tool deleting a location's placements while a serving pod's config still
+//!   names it (that pod could write or copy there again, untracked once the rows are gone);
 //! - a quay pod serving without its own storage location first in its storage preference
 //!   (only when `FEATURE_STORAGE_REPLICATION` is on).
 //!
@@ -86,6 +88,15 @@ pub enum Violation {
         /// The site whose Job ran the tool.
         site: String,
         /// A site serving without the location.
+        serving_site: String,
+        /// The location.
+        location: String,
+    },
+    /// The removal tool ran while a serving pod's config still named the location.
+    RemovalBeforeRollout {
+        /// The site whose Job ran the tool.
+        site: String,
+        /// A site serving with the location.
         serving_site: String,
         /// The location.
         location: String,
@@ -317,6 +328,25 @@ impl Ledger {
         }
     }
 
+    /// Quay's removal tool deletes `location`'s placements on behalf of `site`: no serving pod
+    /// may still know the location.
+    pub fn location_removed(&self, site: &str, location: &str) {
+        let mut state = self.lock();
+        let early: Vec<Violation> = state
+            .serving
+            .values()
+            .filter(|p| p.config_shape.locations.contains_key(location))
+            .map(|p| Violation::RemovalBeforeRollout {
+                site: site.to_owned(),
+                serving_site: p.site.clone(),
+                location: location.to_owned(),
+            })
+            .collect();
+        for v in early {
+            self.record(&mut state, v);
+        }
+    }
+
     /// A quay pod stopped serving (deleted or no longer ready).
     pub fn pod_gone(&self, site: &str, pod: &str) {
         self.lock()
@@ -484,6 +514,25 @@ mod tests {
         assert!(matches!(
             &ledger.violations()[..],
             [Violation::BackfillBeforeRollout { serving_site, location, .. }]
+                if serving_site == "b" && location == "c"
+        ));
+    }
+
+    #[test]
+    fn a_removal_while_a_site_still_serves_the_location_is_a_violation() {
+        let ledger = Ledger::in_memory();
+        let mut without_c = pod("a", "a1", "3.13.11", "h1");
+        without_c.config_shape = shape("rest", &[("a", "s3a"), ("b", "s3b")]);
+        ledger.pod_ready(without_c);
+        ledger.location_removed("a", "c");
+        assert!(ledger.is_empty(), "{:?}", ledger.violations());
+        let mut with_c = pod("b", "b1", "3.13.11", "h0");
+        with_c.config_shape = shape("rest", &[("a", "s3a"), ("b", "s3b"), ("c", "s3c")]);
+        ledger.pod_ready(with_c);
+        ledger.location_removed("a", "c");
+        assert!(matches!(
+            &ledger.violations()[..],
+            [Violation::RemovalBeforeRollout { serving_site, location, .. }]
                 if serving_site == "b" && location == "c"
         ));
     }

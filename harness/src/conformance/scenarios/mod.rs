@@ -13,6 +13,7 @@ pub mod global;
 mod global_client;
 pub mod hostname;
 pub mod lifecycle;
+pub mod remove_location;
 pub mod resume;
 pub mod storage;
 pub mod three_sites;
@@ -30,6 +31,7 @@ pub fn catalogue() -> Vec<Scenario> {
     all.push(hostname::scenario());
     all.push(storage::scenario());
     all.push(add_location::scenario());
+    all.push(remove_location::scenario());
     all.push(gitops::scenario());
     all.extend(lifecycle::scenarios());
     let (upgrading, refusing): (Vec<_>, Vec<_>) = upgrade::scenarios()

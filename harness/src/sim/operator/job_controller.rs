@@ -2,8 +2,9 @@
 //! the Job's pod and of Kubernetes' Job controller. The operator's migration Job (labelled
 //! `quay-operator/quayregistry`) runs the migration; a Job whose container runs Quay's
 //! backfill tool (`python -m util.backfillreplication`, as the provider's location addition
-//! creates it) runs [`super::backfill`] instead, with the same config checks, retries and
-//! final status. Other Jobs are left alone (no model knows what their pods do).
+//! creates it) runs [`super::backfill`] instead, and one whose container runs Quay's removal
+//! tool (`python -m util.removelocation`, the provider's location removal) runs
+//! [`super::remove_location`], each with the same config checks, retries and final status. Other Jobs are left alone (no model knows what their pods do).
 //!
 //! A Job without a final status and without a running task in this model gets one: it marks
 //! the Job active, reads `DB_URI` from the rendered config Secret it mounts, checks the storage
@@ -42,6 +43,7 @@ use super::backfill;
 use super::context::Context;
 use super::images;
 use super::migration::Migration;
+use super::remove_location;
 use super::startup::effective_preference;
 use crate::quay::{Bundle, CONFIG_VOLUME, QuayVersion, REGISTRY_LABEL, VERSION_ANNOTATION};
 
@@ -72,7 +74,8 @@ pub async fn run(ctx: Arc<Context>) {
     ctx.reconciles.drive("Job", controller).await;
 }
 
-/// Whether the model knows what `job`'s pod does: the operator's migration or the backfill.
+/// Whether the model knows what `job`'s pod does: the operator's migration, the backfill or
+/// the removal.
 fn is_modelled(job: &Job) -> bool {
     job.labels().contains_key(REGISTRY_LABEL)
         || job
@@ -80,7 +83,7 @@ fn is_modelled(job: &Job) -> bool {
             .as_ref()
             .and_then(|s| s.template.spec.as_ref())
             .and_then(|p| p.containers.first())
-            .is_some_and(backfill::runs_backfill)
+            .is_some_and(|c| backfill::runs_backfill(c) || remove_location::runs_removal(c))
 }
 
 async fn reconcile(job: Arc<Job>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -287,7 +290,7 @@ mod pod {
     }
 }
 
-/// One run of the Job's container: the backfill tool or the migration.
+/// One run of the Job's container: the backfill tool, the removal tool or the migration.
 async fn attempt(job: &Job, ctx: &Context, ns: &str) -> Result<(), String> {
     let pod = job
         .spec
@@ -345,6 +348,9 @@ async fn attempt(job: &Job, ctx: &Context, ns: &str) -> Result<(), String> {
     effective_preference(&bundle, &version, &env)?;
     if backfill::runs_backfill(container) {
         return backfill::run(&ctx.site, bundle, &ctx.opts.ledger).await;
+    }
+    if remove_location::runs_removal(container) {
+        return remove_location::run(&ctx.site, bundle, &env, &ctx.opts.ledger).await;
     }
     let db_uri = bundle.db_uri().ok_or("DB_URI is not set in config.yaml")?;
     Migration {

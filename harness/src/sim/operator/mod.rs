@@ -164,6 +164,7 @@ pub mod operator_deployment;
 pub mod overrides;
 pub mod quantity;
 pub mod registry_controller;
+pub mod remove_location;
 pub mod render;
 pub mod router;
 pub mod startup;
