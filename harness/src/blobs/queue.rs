@@ -31,7 +31,7 @@ pub struct Item {
 }
 
 /// A connection to the shared database at `db_uri`, its driver task spawned.
-pub(crate) async fn connect(db_uri: &str) -> Result<tokio_postgres::Client, String> {
+pub async fn connect(db_uri: &str) -> Result<tokio_postgres::Client, String> {
     let (client, connection) = tokio_postgres::connect(db_uri, NoTls)
         .await
         .map_err(|e| format!("database: could not connect to DB_URI: {}", pg_error(&e)))?;

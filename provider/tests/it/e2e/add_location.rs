@@ -15,27 +15,8 @@ use k8s_openapi::api::batch::v1::Job;
 use kube::Api;
 use kube::api::ListParams;
 
-use super::local_backend::{LocalRun, shared_config_tf};
+use super::local_backend::{LocalRun, NAMESPACE, shared_config_tf, site_tf};
 use super::{for_each_terraform, spawn_apply};
-
-const NAMESPACE: &str = "quay-enterprise";
-
-fn site_tf(location: &str, extra: &str) -> String {
-    format!(
-        r#"
-resource "quay_georep_site" "{location}" {{
-  cluster      = "{location}"
-  namespace    = "{NAMESPACE}"
-  config_yaml  = data.quay_georep_config.shared.config_yaml
-  config_files = data.quay_georep_config.shared.config_files
-  location     = "{location}"
-  clair {{
-    enabled = false
-  }}
-{extra}}}
-"#
-    )
-}
 
 /// Sites `us_east` and `ap_south`, sharing a config of their two locations.
 fn two_sites() -> String {

@@ -125,6 +125,28 @@ data "quay_georep_config" "shared" {{
     )
 }
 
+/// The namespace of the sites [`site_tf`] writes.
+pub const NAMESPACE: &str = "quay-enterprise";
+
+/// `resource "quay_georep_site" "<location>"` on the cluster of that name, in [`NAMESPACE`],
+/// from [`shared_config_tf`]'s config, without Clair, with `extra` (more lines) inside it.
+pub fn site_tf(location: &str, extra: &str) -> String {
+    format!(
+        r#"
+resource "quay_georep_site" "{location}" {{
+  cluster      = "{location}"
+  namespace    = "{NAMESPACE}"
+  config_yaml  = data.quay_georep_config.shared.config_yaml
+  config_files = data.quay_georep_config.shared.config_files
+  location     = "{location}"
+  clair {{
+    enabled = false
+  }}
+{extra}}}
+"#
+    )
+}
+
 /// [`shared_config_tf`] for `us_east`, and `resource "quay_georep_site" "us_east"` in the
 /// namespace `quay-enterprise` without Clair, with `extra` (more blocks) inside it.
 pub fn one_site_tf(extra: &str) -> String {

@@ -52,6 +52,7 @@ mod kubernetes_flavour;
 mod local_backend;
 mod no_secrets;
 mod pod_overrides;
+mod remove_location;
 mod site_inputs;
 mod site_manifests;
 mod site_resource;
