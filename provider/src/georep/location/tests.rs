@@ -498,3 +498,80 @@ fn the_removal_job_site_is_named_run_site() {
     .unwrap_err();
     assert_eq!(issues[0].path.to_string(), "run_site");
 }
+
+/// Runs [`job::REMOVAL_SCRIPT`] under bash with stand-ins for the image's init scripts and
+/// `python`: the check exits `check`, the tool prints `tool_output` (after reading its
+/// confirmation) and exits 0, as Quay's does even on failure. Returns the exit code and
+/// what the stand-in tool read on its standard input.
+fn run_removal_script(check: i32, tool_output: &str) -> (i32, String) {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let init = dir.path().join("conf/init");
+    std::fs::create_dir_all(&init).unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let answered = dir.path().join("answered");
+    let scripts = [
+        (
+            init.join("certs_install.sh"),
+            "#!/bin/sh\nexit 0\n".to_owned(),
+        ),
+        (
+            init.join("client_certs.sh"),
+            "#!/bin/sh\nexit 0\n".to_owned(),
+        ),
+        (
+            bin.join("python"),
+            format!(
+                "#!/bin/bash\nif [ \"$1\" = -c ]; then exit {check}; fi\n\
+                 [ \"$2\" = util.removelocation ] || exit 99\n\
+                 read -r answer; printf '%s' \"$answer\" > '{}'\n\
+                 printf 'WARNING: sure? [y/n] %s\\n' '{tool_output}'\nexit 0\n",
+                answered.display()
+            ),
+        ),
+    ];
+    for (path, text) in scripts {
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let status = std::process::Command::new("bash")
+        .args(["-c", job::REMOVAL_SCRIPT])
+        .env("QUAYPATH", dir.path())
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env(REMOVED_LOCATION_ENV, "eu_west")
+        .env(ONLY_COPY_CHECK_ENV, "print('check')")
+        .status()
+        .unwrap();
+    let answer = std::fs::read_to_string(&answered).unwrap_or_default();
+    (status.code().unwrap_or(-1), answer)
+}
+
+#[test]
+fn the_removal_script_fails_unless_the_tool_says_it_deleted_the_location() {
+    // The check passes, the tool deletes: success, the confirmation answered "y".
+    assert_eq!(
+        run_removal_script(0, "Removed 0 temporary blobs\nDeleted location eu_west"),
+        (0, "y".to_owned())
+    );
+    // The tool's own failure exits 0; the script must not.
+    let (code, _) = run_removal_script(0, "Error removing storage location: no such row");
+    assert_ne!(code, 0);
+    // Another location's line is not this one's.
+    let (code, _) = run_removal_script(0, "Deleted location eu_west_2");
+    assert_ne!(code, 0);
+    // Only copies: the tool never runs.
+    assert_eq!(
+        run_removal_script(1, "Deleted location eu_west"),
+        (1, String::new())
+    );
+    // Already gone (an earlier run removed it): success without the tool.
+    assert_eq!(run_removal_script(3, ""), (0, String::new()));
+}
