@@ -94,8 +94,8 @@ pub fn changed_keys(prior: &Secret, planned: &Secret) -> Vec<SharedKey> {
 }
 
 fn top_level(yaml: &Secret) -> Option<serde_json::Map<String, Value>> {
-    match serde_saphyr::from_str::<Value>(yaml.expose()) {
-        Ok(Value::Object(keys)) => Some(keys),
+    match crate::georep::yaml::parse(yaml.expose()).ok()?.as_ref() {
+        Value::Object(keys) => Some(keys.clone()),
         _ => None,
     }
 }

@@ -33,8 +33,8 @@ const FILES_KEYS: [&str; 3] = [
 ];
 
 fn parsed(yaml: &Secret) -> Option<serde_json::Map<String, Value>> {
-    match serde_saphyr::from_str::<Value>(yaml.expose()) {
-        Ok(Value::Object(keys)) => Some(keys),
+    match crate::georep::yaml::parse(yaml.expose()).ok()?.as_ref() {
+        Value::Object(keys) => Some(keys.clone()),
         _ => None,
     }
 }
