@@ -24,9 +24,10 @@ use crate::services::postgres::pg_error;
 /// The advisory lock key the table creation holds.
 const SCHEMA_LOCK: i64 = 0x5155_4159_504c_4143;
 
-/// Creates the tables if they do not exist.
+/// Creates the tables if they do not exist. On an error the transaction is rolled back, so a
+/// connection the worker keeps is not left inside an aborted one.
 async fn ensure_tables(client: &Client) -> Result<(), String> {
-    client
+    let created = client
         .batch_execute(&format!(
             "BEGIN; SELECT pg_advisory_xact_lock({SCHEMA_LOCK}); \
              CREATE TABLE IF NOT EXISTS imagestoragelocation (id serial PRIMARY KEY, \
@@ -38,8 +39,13 @@ async fn ensure_tables(client: &Client) -> Result<(), String> {
              location_id integer NOT NULL REFERENCES imagestoragelocation (id), \
              UNIQUE (storage_id, location_id)); COMMIT;"
         ))
-        .await
-        .map_err(|e| pg_error(&e))
+        .await;
+    if let Err(e) = created {
+        // Best effort: the error to report is the first one.
+        let _ = client.batch_execute("ROLLBACK").await;
+        return Err(pg_error(&e));
+    }
+    Ok(())
 }
 
 /// Records that each `(digest, location)` is stored there (a placement already recorded is
@@ -85,12 +91,17 @@ pub async fn record(client: &Client, placements: &[(String, String)]) -> Result<
     Ok(())
 }
 
-/// How many blobs placed in `location` have no placement anywhere else; `None` when the
+/// How many blobs placed in `location` have no placement in any of `kept` (the locations the
+/// config still has: a copy in another location being removed is no copy); `None` when the
 /// database has no such location (never written, or removed).
 ///
 /// # Errors
 /// The database's error text.
-pub async fn only_copies(client: &Client, location: &str) -> Result<Option<i64>, String> {
+pub async fn only_copies(
+    client: &Client,
+    location: &str,
+    kept: &[String],
+) -> Result<Option<i64>, String> {
     ensure_tables(client).await?;
     let Some(row) = client
         .query_opt(
@@ -107,8 +118,9 @@ pub async fn only_copies(client: &Client, location: &str) -> Result<Option<i64>,
         .query_one(
             "SELECT count(*) FROM imagestorageplacement p WHERE p.location_id = $1 \
              AND NOT EXISTS (SELECT 1 FROM imagestorageplacement o \
-             WHERE o.storage_id = p.storage_id AND o.location_id <> $1)",
-            &[&id],
+             JOIN imagestoragelocation l ON l.id = o.location_id \
+             WHERE o.storage_id = p.storage_id AND o.location_id <> $1 AND l.name = ANY($2))",
+            &[&id, &kept],
         )
         .await
         .map_err(|e| pg_error(&e))?;
@@ -139,6 +151,22 @@ pub async fn remove_location(client: &Client, location: &str) -> Result<Option<u
         .await
         .map_err(|e| pg_error(&e))?;
     Ok((rows > 0).then_some(deleted))
+}
+
+/// Whether the database has a row for `location`.
+///
+/// # Errors
+/// The database's error text.
+pub async fn knows_location(client: &Client, location: &str) -> Result<bool, String> {
+    ensure_tables(client).await?;
+    let row = client
+        .query_opt(
+            "SELECT 1 FROM imagestoragelocation WHERE name = $1",
+            &[&location],
+        )
+        .await
+        .map_err(|e| pg_error(&e))?;
+    Ok(row.is_some())
 }
 
 /// The locations holding `digest` by the database's record.

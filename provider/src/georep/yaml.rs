@@ -4,7 +4,7 @@
 //! provider renders quotes, indents and folds the same way. And the one reader of a
 //! `config.yaml` ([`parse`]), which parses each text once per process.
 
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
@@ -35,10 +35,49 @@ pub fn to_yaml(value: &Value) -> String {
 /// few more for configurations with several.
 const PARSED_KEPT: usize = 8;
 
-/// `(sha256 of the text, its value)`, most recently parsed last.
-type Parsed = Vec<([u8; 32], Arc<Value>)>;
+/// Parsed texts by their sha256, most recently parsed last, at most `capacity`.
+#[derive(Debug)]
+struct Memo {
+    capacity: usize,
+    kept: Mutex<Vec<([u8; 32], Arc<Value>)>>,
+}
 
-static PARSED: OnceLock<Mutex<Parsed>> = OnceLock::new();
+impl Memo {
+    const fn new(capacity: usize) -> Self {
+        Self {
+            capacity,
+            kept: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn parse(&self, text: &str) -> Result<Arc<Value>, serde_saphyr::Error> {
+        use sha2::{Digest as _, Sha256};
+        let key: [u8; 32] = Sha256::digest(text.as_bytes()).into();
+        let hit = self
+            .lock()
+            .iter()
+            .find(|(kept, _)| *kept == key)
+            .map(|(_, value)| Arc::clone(value));
+        if let Some(value) = hit {
+            return Ok(value);
+        }
+        let value = Arc::new(serde_saphyr::from_str::<Value>(text)?);
+        let mut kept = self.lock();
+        if !kept.iter().any(|(k, _)| *k == key) {
+            if kept.len() >= self.capacity {
+                kept.remove(0);
+            }
+            kept.push((key, Arc::clone(&value)));
+        }
+        Ok(value)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<([u8; 32], Arc<Value>)>> {
+        self.kept.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+static PARSED: Memo = Memo::new(PARSED_KEPT);
 
 /// `text` parsed as YAML into a JSON value, from a per-process memo of the last few texts.
 ///
@@ -52,27 +91,15 @@ static PARSED: OnceLock<Mutex<Parsed>> = OnceLock::new();
 /// # Errors
 /// serde-saphyr's, with the location of the problem.
 pub fn parse(text: &str) -> Result<Arc<Value>, serde_saphyr::Error> {
-    use sha2::{Digest as _, Sha256};
-    let key: [u8; 32] = Sha256::digest(text.as_bytes()).into();
-    let memo = PARSED.get_or_init(Mutex::default);
-    let hit = memo
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .iter()
-        .find(|(kept, _)| *kept == key)
-        .map(|(_, value)| Arc::clone(value));
-    if let Some(value) = hit {
-        return Ok(value);
+    PARSED.parse(text)
+}
+
+/// The top-level keys of `text`, when it parses as a YAML mapping ([`parse`]).
+pub fn parse_map(text: &str) -> Option<serde_json::Map<String, Value>> {
+    match parse(text).ok()?.as_ref() {
+        Value::Object(keys) => Some(keys.clone()),
+        _ => None,
     }
-    let value = Arc::new(serde_saphyr::from_str::<Value>(text)?);
-    let mut kept = memo.lock().unwrap_or_else(PoisonError::into_inner);
-    if !kept.iter().any(|(k, _)| *k == key) {
-        if kept.len() >= PARSED_KEPT {
-            kept.remove(0);
-        }
-        kept.push((key, Arc::clone(&value)));
-    }
-    Ok(value)
 }
 
 /// Serializes a JSON value with object keys sorted, whatever serde_json's map order is.
@@ -108,18 +135,25 @@ mod tests {
 
     #[test]
     fn a_text_parses_to_the_same_value_each_time_and_an_error_keeps_its_line() {
+        let memo = Memo::new(2);
         let text = "SERVER_HOSTNAME: quay.example\nFEATURE_STORAGE_REPLICATION: true\n";
-        let first = parse(text).unwrap();
-        let second = parse(text).unwrap();
-        assert!(Arc::ptr_eq(&first, &second), "parsed once");
+        let first = memo.parse(text).unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &memo.parse(text).unwrap()),
+            "parsed once"
+        );
         assert_eq!(first["FEATURE_STORAGE_REPLICATION"], true);
-        let other = parse("SERVER_HOSTNAME: other.example\n").unwrap();
+        let other = memo.parse("SERVER_HOSTNAME: other.example\n").unwrap();
         assert_eq!(other["SERVER_HOSTNAME"], "other.example");
-        let err = parse("a: [1, 2\nb: 3\n").unwrap_err();
+        let err = memo.parse("a: [1, 2\nb: 3\n").unwrap_err();
         assert!(err.location().is_some());
         assert!(
-            parse("a: [1, 2\nb: 3\n").is_err(),
-            "an error is not remembered as a value"
+            memo.parse("a: [1, 2\nb: 3\n").is_err(),
+            "an error is not kept as a value"
         );
+        // A third text pushes the oldest out: parsed again, equal but not the same value.
+        memo.parse("c: 1\n").unwrap();
+        let again = memo.parse(text).unwrap();
+        assert!(!Arc::ptr_eq(&first, &again) && first == again);
     }
 }

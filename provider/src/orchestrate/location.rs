@@ -23,7 +23,7 @@ use crate::georep::location::{
     ConfigStorage, Direction, LocationError, LocationRequest, Next, Observation, SiteFacts,
     SiteView, step, tool,
 };
-use crate::georep::site::{PREFERENCE_ENV, RegistryStatus, Rollout, failing_pod_message};
+use crate::georep::site::{RegistryStatus, Rollout, failing_pod_message};
 use crate::georep::upgrade::{JobState, SiteId};
 use crate::stop::StopToken;
 
@@ -36,7 +36,8 @@ pub const CONTROLLER_UID_LABEL: &str = "controller-uid";
 /// The pause between two rounds.
 pub const PAUSE: Duration = Duration::from_millis(500);
 
-/// Why a run stopped before the location was added. Every variant carries the steps done.
+/// Why a run stopped before the location was added or removed. Every variant carries the
+/// steps done.
 #[derive(Debug, thiserror::Error)]
 pub enum LocationRunError {
     /// The rules stopped it.
@@ -196,9 +197,9 @@ async fn read_site(cluster: &Cluster, site: &SiteId) -> Result<SiteFacts, Cluste
     let status = RegistryStatus::read(&registry);
     // The site's own override first, as Quay reads the variable before the config's key.
     let preference = status
-        .component("quay")
-        .and_then(|quay| quay.env.iter().find(|(name, _)| name == PREFERENCE_ENV))
-        .and_then(|(_, value)| value.split_whitespace().next().map(str::to_owned))
+        .storage_preference()
+        .into_iter()
+        .next()
         .or_else(|| storage.preference.clone());
     Ok(SiteFacts {
         config_hash: secret.as_ref().and_then(config_hash),
@@ -330,7 +331,7 @@ pub async fn run_location(
                     Ok(true) => {
                         watched_job = true;
                         let what = format!("started the {tool} Job {job} on site {site}");
-                        info!(%what, "quay_georep_location");
+                        info!(%what, "storage location operation");
                         steps.push(record(what));
                     }
                     // A Job of that name exists after all: another run's, or the failed one
@@ -418,7 +419,7 @@ fn retry_or_fail(
         _ => false,
     };
     if retryable {
-        warn!(error = %errors::chain(&error), "quay_georep_location: retrying");
+        warn!(error = %errors::chain(&error), "storage location operation: retrying");
         *status = format!("retrying after: {}", errors::chain(&error));
         return Ok(());
     }

@@ -167,12 +167,12 @@ fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {
     );
     let left = ctx.block_on(async {
         let client = queue::connect(&db_uri).await.map_err(Failure::new)?;
-        placements::only_copies(&client, removed)
+        placements::knows_location(&client, removed)
             .await
             .map_err(Failure::new)
     })?;
     ensure!(
-        left.is_none(),
+        !left,
         "the shared database still has storage location {removed}"
     );
     ctx.step("reading the blob from every remaining location");

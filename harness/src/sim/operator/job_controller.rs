@@ -1,10 +1,11 @@
-//! The Job controller of Quay's Jobs (kube-runtime `Controller` over Jobs): plays the part of
-//! the Job's pod and of Kubernetes' Job controller. The operator's migration Job (labelled
-//! `quay-operator/quayregistry`) runs the migration; a Job whose container runs Quay's
-//! backfill tool (`python -m util.backfillreplication`, as the provider's location addition
-//! creates it) runs [`super::backfill`] instead, and one whose container runs Quay's removal
-//! tool (`python -m util.removelocation`, the provider's location removal) runs
-//! [`super::remove_location`], each with the same config checks, retries and final status. Other Jobs are left alone (no model knows what their pods do).
+//! The Job controller of Quay's Jobs (kube-runtime `Controller` over Jobs): plays the part of the
+//! Job's pod and of Kubernetes' Job controller. The operator's migration Job (labelled
+//! `quay-operator/quayregistry`) runs the migration; a Job whose container runs Quay's backfill
+//! tool (`python -m util.backfillreplication`, as the provider's location addition creates it) runs
+//! [`super::backfill`] instead, and one whose container runs Quay's removal tool (`python -m
+//! util.removelocation`, the provider's location removal) runs [`super::remove_location`], each
+//! with the same config checks, retries and final status. Other Jobs are left alone (no model knows
+//! what their pods do).
 //!
 //! A Job without a final status and without a running task in this model gets one: it marks
 //! the Job active, reads `DB_URI` from the rendered config Secret it mounts, checks the storage

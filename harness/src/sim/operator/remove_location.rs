@@ -5,10 +5,13 @@
 //! unless `FEATURE_STORAGE_REPLICATION` is on, and "Pushes are not disabled. Exiting." unless
 //! `DISABLE_PUSHES` or `REGISTRY_STATE: readonly`, both read from `config.yaml` with Quay's
 //! `QUAY_OVERRIDE_CONFIG` environment variable laid over it (quay/quay `app.py`); then
-//! deletes the location's placements and its row ([`placements::remove_location`]), or, when
-//! the location is not in the database, prints "Error removing storage location" (and exits
-//! 0: the provider's script then fails on the missing "Deleted location" line, which this
-//! model reports as the error).
+//! deletes the location's placements and its row ([`placements::remove_location`]). It prints
+//! "Error removing storage location" and deletes nothing (exiting 0: the provider's script
+//! then fails on the missing "Deleted location" line, which this model reports as the error)
+//! when the location is not in the database, and when `REGISTRY_STATE` is `readonly`: that
+//! state makes Quay's models refuse every delete (quay/quay `data/database.py`,
+//! `read_only_config`; `data/readreplica.py`, `ReadOnlyModeException`), so the one setting
+//! that passes the tool's guard and lets it work is `DISABLE_PUSHES`.
 //!
 //! The check before it is the provider's own program (`QUAY_GEOREP_ONLY_COPY_CHECK`, run only
 //! when the container has it): it passes when the location is not in the database (an
@@ -91,7 +94,13 @@ pub async fn run(
         .to_owned();
     let client = queue::connect(&db_uri).await?;
     if env.contains_key(CHECK_ENV) {
-        match placements::only_copies(&client, location).await? {
+        let kept: Vec<String> = bundle
+            .storage_locations()
+            .into_iter()
+            .map(|l| l.name)
+            .filter(|name| name != location)
+            .collect();
+        match placements::only_copies(&client, location, &kept).await? {
             None => {
                 tracing::info!(
                     site,
@@ -103,8 +112,8 @@ pub async fn run(
             Some(0) => {}
             Some(only) => {
                 return Err(format!(
-                    "{only} blobs have their only copy in storage location {location}: nothing \
-                     was deleted"
+                    "blobs placed only in storage location {location}: {only}; nothing was \
+                     deleted. Let replication copy them (or copy them), then apply again"
                 ));
             }
         }
@@ -116,6 +125,13 @@ pub async fn run(
         || bundle.config.get("REGISTRY_STATE").and_then(Value::as_str) == Some("readonly");
     if !pushes_off {
         return Err("Pushes are not disabled. Exiting.".to_owned());
+    }
+    if bundle.config.get("REGISTRY_STATE").and_then(Value::as_str) == Some("readonly") {
+        return Err(
+            "Error removing storage location: the database is in read-only mode (no line \
+             \"Deleted location\")"
+                .to_owned(),
+        );
     }
     ledger.location_removed(site, location);
     match placements::remove_location(&client, location).await? {

@@ -16,10 +16,8 @@
 
 use serde_json::{Map, Value as Json, json};
 
-use super::request::LocationRequest;
+use super::request::{Direction, LocationRequest};
 use crate::georep::site::{MANAGED_BY, MANAGED_BY_LABEL, SITE_LABEL};
-
-use super::request::Direction;
 
 /// The module of Quay's backfill tool, run with `python -m`.
 pub const BACKFILL_MODULE: &str = "util.backfillreplication";
@@ -48,42 +46,49 @@ pub const BACKFILL_SCRIPT: &str = "\"${QUAYPATH}/conf/init/certs_install.sh\" &&
     \"${QUAYPATH}/conf/init/client_certs.sh\" && exec python -m util.backfillreplication";
 
 /// The program the removal Job runs before Quay's tool, against Quay's own models: exit 3
-/// when the location is not in the database (an earlier run removed it), 1 with the count
-/// when some blobs have no placement but there, 0 otherwise. Quay's tool checks neither: it
-/// deletes the placements of the location whatever else holds the blobs, and fails on a
-/// missing location with exit code 0.
+/// when the location is not in the database (never written, or an earlier run removed it),
+/// 1 with the count when some blobs placed there have no placement in a location the config
+/// still has (a copy in another location being removed, or one no config names, is no copy),
+/// 0 otherwise. Quay's tool checks neither: it deletes the placements of the location whatever
+/// else holds the blobs, and fails on a missing location with exit code 0. `EXISTS`, not
+/// `NOT IN`: PostgreSQL hashes a `NOT IN` list only while it fits in `work_mem`.
 pub const ONLY_COPY_CHECK: &str = r#"import sys
-from app import app  # noqa: F401 (configures the database from the config)
+from peewee import fn
+from app import app
 from data.database import ImageStorageLocation, ImageStoragePlacement
 name = sys.argv[1]
 location = ImageStorageLocation.get_or_none(ImageStorageLocation.name == name)
 if location is None:
-    print(f"storage location {name} is not in the database: nothing to remove")
+    print(f"storage location {name} is not in the shared database: nothing to remove")
     sys.exit(3)
-elsewhere = ImageStoragePlacement.select(ImageStoragePlacement.storage).where(
-    ImageStoragePlacement.location != location)
-only = ImageStoragePlacement.select().where(
-    (ImageStoragePlacement.location == location)
-    & ImageStoragePlacement.storage.not_in(elsewhere)).count()
+kept = [n for n in app.config.get("DISTRIBUTED_STORAGE_CONFIG", {}) if n != name]
+Other = ImageStoragePlacement.alias()
+OtherLocation = ImageStorageLocation.alias()
+elsewhere = (Other.select(Other.id)
+    .join(OtherLocation, on=(Other.location == OtherLocation.id))
+    .where((Other.storage == ImageStoragePlacement.storage) & OtherLocation.name.in_(kept)))
+only = (ImageStoragePlacement.select()
+    .where((ImageStoragePlacement.location == location) & ~fn.EXISTS(elsewhere))
+    .count())
 if only:
-    print(f"{only} blobs have their only copy in storage location {name}: nothing was deleted")
+    print(f"blobs placed only in storage location {name}: {only}; nothing was deleted. "
+          "Let replication copy them (or copy them), then apply again")
     sys.exit(1)
-print(f"every blob in storage location {name} has a copy in another location")
+print(f"every blob in storage location {name} has a copy in a configured location")
 "#;
 
 /// The shell line the removal Job's container runs (under `/bin/bash -c`): the init scripts,
-/// [`ONLY_COPY_CHECK`], then Quay's tool with its confirmation answered. The tool exits 0 even
-/// when it fails (it prints "Error removing storage location" and returns), so success is its
-/// last line "Deleted location <name>".
-pub const REMOVAL_SCRIPT: &str = r#""${QUAYPATH}/conf/init/certs_install.sh" && "${QUAYPATH}/conf/init/client_certs.sh" || exit 1
+/// [`ONLY_COPY_CHECK`], then Quay's tool with its confirmation answered, its output streamed
+/// to the log (one line per placement deleted) and kept in a file. The tool exits 0 even when
+/// it fails (it prints "Error removing storage location" and returns), so success is its line
+/// "Deleted location <name>".
+pub const REMOVAL_SCRIPT: &str = r#"set -o pipefail
+"${QUAYPATH}/conf/init/certs_install.sh" && "${QUAYPATH}/conf/init/client_certs.sh" || exit 1
 python -c "$QUAY_GEOREP_ONLY_COPY_CHECK" "$QUAY_GEOREP_LOCATION"; check=$?
 if [ "$check" -eq 3 ]; then exit 0; fi
 if [ "$check" -ne 0 ]; then exit "$check"; fi
-out="$(echo y | python -m util.removelocation "$QUAY_GEOREP_LOCATION" 2>&1)"; tool=$?
-printf '%s
-' "$out"
-[ "$tool" -eq 0 ] && printf '%s
-' "$out" | grep -qx "Deleted location $QUAY_GEOREP_LOCATION""#;
+echo y | python -m util.removelocation "$QUAY_GEOREP_LOCATION" 2>&1 | tee /tmp/removelocation.log || exit 1
+grep -qxF "Deleted location $QUAY_GEOREP_LOCATION" /tmp/removelocation.log"#;
 
 /// The operator's name for the Quay container of the quay-app Deployment.
 const QUAY_CONTAINER: &str = "quay-app";
@@ -117,11 +122,14 @@ pub fn quay_app_deployment(registry: &str) -> String {
 /// The Job for `request` (the backfill or the removal), in the namespace of its Job site,
 /// made from that site's quay-app `deployment`.
 ///
-/// The removal Job runs with pushes off (`REGISTRY_STATE: readonly` in
-/// [`OVERRIDE_CONFIG_ENV`], merged into any value the container has), for that process only:
-/// Quay's tool refuses to run otherwise, so that no pod keeps writing to the location while
-/// its rows go. The operation gives that guarantee before the Job exists: every site serves a
-/// config without the location (so nothing writes or copies there) and no site prefers it.
+/// The removal Job runs with pushes off (`DISABLE_PUSHES: true` in [`OVERRIDE_CONFIG_ENV`],
+/// merged into any value the container has), for that process only: Quay's tool refuses to run
+/// otherwise, so that no pod keeps writing to the location while its rows go, and the operation
+/// has made sure of that before the Job exists (every site serves a config without the
+/// location, so nothing writes or copies there, and no site prefers it). Not
+/// `REGISTRY_STATE: readonly`, which the tool's guard accepts too: it also makes Quay's
+/// database layer refuse every delete (quay/quay `data/database.py` `read_only_config`,
+/// `data/readreplica.py` `ReadOnlyModeException`), so the tool would fail on its first one.
 ///
 /// # Errors
 /// [`JobError::NoContainer`].
@@ -211,7 +219,7 @@ fn removal_env(request: &LocationRequest, container: &Json) -> Json {
         .and_then(|var| var["value"].as_str())
         .and_then(|value| serde_json::from_str::<Map<String, Json>>(value).ok())
         .unwrap_or_default();
-    overrides.insert("REGISTRY_STATE".to_owned(), json!("readonly"));
+    overrides.insert("DISABLE_PUSHES".to_owned(), json!(true));
     env.retain(|var| {
         ![
             OVERRIDE_CONFIG_ENV,

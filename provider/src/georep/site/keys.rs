@@ -94,10 +94,7 @@ pub fn changed_keys(prior: &Secret, planned: &Secret) -> Vec<SharedKey> {
 }
 
 fn top_level(yaml: &Secret) -> Option<serde_json::Map<String, Value>> {
-    match crate::georep::yaml::parse(yaml.expose()).ok()?.as_ref() {
-        Value::Object(keys) => Some(keys.clone()),
-        _ => None,
-    }
+    crate::georep::yaml::parse_map(yaml.expose())
 }
 
 /// The issues of a change from `prior` to `planned` on the site `site` (its id, for the

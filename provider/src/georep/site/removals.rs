@@ -2,15 +2,16 @@
 //! acknowledged, because what it breaks cannot be given back by another apply.
 //!
 //! Quay records where each blob is stored in the shared database (`imagestoragelocation`,
-//! `imagestorageplacement`). A location that leaves `DISTRIBUTED_STORAGE_CONFIG` is no longer
-//! read by any site: a blob whose only copy is there becomes unreadable everywhere, and its
-//! placements stay until Quay's removal tool deletes them. Quay's own order (quay/quay
-//! `util/removelocation.py`: "This must be ran AFTER the location is removed from the
-//! config.yaml file, so that images are not still being added in the background") is: make
-//! sure every blob has another copy, remove the location from the config of every site, then
-//! run the tool once. The acknowledgement is the user's word for the first step;
-//! `quay_georep_location_removal` (`georep/location`) does the rest and checks the first
-//! again against the database before the tool deletes anything. A site's own location cannot leave the config at all (validation refuses it).
+//! `imagestorageplacement`). A location that leaves `DISTRIBUTED_STORAGE_CONFIG` is no longer read
+//! by any site: a blob whose only copy is there becomes unreadable everywhere, and its placements
+//! stay until Quay's removal tool deletes them. Quay's own order (quay/quay
+//! `util/removelocation.py`: "This must be ran AFTER the location is removed from the config.yaml
+//! file, so that images are not still being added in the background") is: make sure every blob has
+//! another copy, remove the location from the config of every site, then run the tool once. The
+//! acknowledgement is the user's word for the first step; `quay_georep_location_removal`
+//! (`georep/location`) does the rest and checks the first again against the database before the
+//! tool deletes anything. A site's own location cannot leave the config at all (validation refuses
+//! it).
 //!
 //! Adding a location can move something too: `USERFILES_LOCATION` and the log archive
 //! locations are the first default location, and `default_locations` defaults to every
@@ -33,10 +34,7 @@ const FILES_KEYS: [&str; 3] = [
 ];
 
 fn parsed(yaml: &Secret) -> Option<serde_json::Map<String, Value>> {
-    match crate::georep::yaml::parse(yaml.expose()).ok()?.as_ref() {
-        Value::Object(keys) => Some(keys.clone()),
-        _ => None,
-    }
+    crate::georep::yaml::parse_map(yaml.expose())
 }
 
 /// A warning on `config_yaml` for each of the files locations `planned` moves away from where
@@ -106,11 +104,13 @@ pub fn location_removal_issues(
                  applied with. No site will read it again: a blob whose only copy is there \
                  becomes unreadable on every site. First make sure every blob has a copy in \
                  another location (the replication worker has caught up), then add \
-                 \"{location}\" to acknowledge_location_removals on every site for this apply, \
+                 \"{location}\" to acknowledge_location_removals on every remaining site for \
+                 this apply (the site of {location} itself is destroyed in an earlier apply), \
                  with resource \"quay_georep_location_removal\" (location = \"{location}\", the \
-                 remaining sites, this config_hash): it waits until they serve this config, \
-                 checks that every blob placed in {location} has another copy and runs Quay's \
-                 removal tool once; remove the word after it"
+                 remaining sites, config_hash = data.quay_georep_config.<name>.config_hash): it \
+                 waits until they serve this config, checks that every blob placed in \
+                 {location} has another copy and runs Quay's removal tool once; drop the word \
+                 from acknowledge_location_removals in a later apply"
             ),
         ));
     }

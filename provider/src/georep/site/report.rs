@@ -10,7 +10,6 @@ use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
 use super::import::decoded;
-use super::render::PREFERENCE_ENV;
 use super::status::RegistryStatus;
 
 /// A live site as its objects show it.
@@ -47,11 +46,7 @@ impl SiteReport {
                 (c.kind.clone(), managed.to_owned())
             })
             .collect();
-        let storage_preference = status
-            .component("quay")
-            .and_then(|quay| quay.env.iter().find(|(name, _)| name == PREFERENCE_ENV))
-            .map(|(_, value)| value.split_whitespace().map(str::to_owned).collect())
-            .unwrap_or_default();
+        let storage_preference = status.storage_preference();
         let config_hash = bundle
             .and_then(|b| decoded(b, "config.yaml"))
             .map(|yaml| format!("sha256:{}", hex::encode(Sha256::digest(yaml.as_bytes()))));
@@ -72,6 +67,7 @@ mod tests {
     use base64::Engine as _;
     use serde_json::json;
 
+    use super::super::render::PREFERENCE_ENV;
     use super::*;
 
     #[test]

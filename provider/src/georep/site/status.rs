@@ -225,6 +225,18 @@ impl RegistryStatus {
         self.components.iter().find(|c| c.kind == kind)
     }
 
+    /// The quay component's storage preference override, word by word (empty without one).
+    pub fn storage_preference(&self) -> Vec<String> {
+        self.component("quay")
+            .and_then(|quay| {
+                quay.env
+                    .iter()
+                    .find(|(name, _)| name == super::render::PREFERENCE_ENV)
+            })
+            .map(|(_, value)| value.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default()
+    }
+
     /// Whether an unfinished `quay_georep_upgrade` holds this site scaled down (see
     /// [`SCALED_DOWN_ANNOTATION`]).
     pub fn is_held_for_upgrade(&self) -> bool {
