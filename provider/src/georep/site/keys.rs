@@ -94,7 +94,10 @@ pub fn changed_keys(prior: &Secret, planned: &Secret) -> Vec<SharedKey> {
 }
 
 fn top_level(yaml: &Secret) -> Option<serde_json::Map<String, Value>> {
-    crate::georep::yaml::parse_map(yaml.expose())
+    match serde_saphyr::from_str::<Value>(yaml.expose()) {
+        Ok(Value::Object(keys)) => Some(keys),
+        _ => None,
+    }
 }
 
 /// The issues of a change from `prior` to `planned` on the site `site` (its id, for the

@@ -34,7 +34,10 @@ const FILES_KEYS: [&str; 3] = [
 ];
 
 fn parsed(yaml: &Secret) -> Option<serde_json::Map<String, Value>> {
-    crate::georep::yaml::parse_map(yaml.expose())
+    match serde_saphyr::from_str::<Value>(yaml.expose()) {
+        Ok(Value::Object(keys)) => Some(keys),
+        _ => None,
+    }
 }
 
 /// A warning on `config_yaml` for each of the files locations `planned` moves away from where
