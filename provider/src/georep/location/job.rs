@@ -81,7 +81,7 @@ print(f"every blob in storage location {name} has a copy in a configured locatio
 /// [`ONLY_COPY_CHECK`], then Quay's tool with its confirmation answered, its output streamed
 /// to the log (one line per placement deleted) and kept in a file. The tool exits 0 even when
 /// it fails (it prints "Error removing storage location" and returns), so success is its line
-/// "Deleted location <name>".
+/// `Deleted location <name>`.
 pub const REMOVAL_SCRIPT: &str = r#"set -o pipefail
 "${QUAYPATH}/conf/init/certs_install.sh" && "${QUAYPATH}/conf/init/client_certs.sh" || exit 1
 python -c "$QUAY_GEOREP_ONLY_COPY_CHECK" "$QUAY_GEOREP_LOCATION"; check=$?
