@@ -79,31 +79,11 @@ fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {
     ));
     ctx.apply(&dir)?;
 
-    let push = ctx
-        .capabilities()
-        .push
-        .clone()
-        .ok_or_else(|| Failure::skip("needs simulated-push"))?;
-    let through = &running_sites[0];
-    ctx.step(&format!("pushing a blob through {}", through.name));
     let content = format!(
         "a layer pushed before {added} by {}",
         ctx.terraform().version
     );
-    let pushed = ctx
-        .block_on(push.push(&through.name, content.clone().into_bytes()))
-        .map_err(|e| Failure::new(format!("push through {}: {e}", through.name)))?;
-    ctx.block_on(async {
-        let storage = common::site_storage(through).await?;
-        for location in &running {
-            let bucket = storage
-                .location(location)
-                .map_err(|e| Failure::new(crate::errors::chain(&e)))?;
-            common::wait_for_blob(&bucket, &pushed.digest).await?;
-        }
-        Ok::<_, Failure>(())
-    })?;
-    ctx.note(format!("{} is in {}", pushed.digest, running.join(", ")));
+    let (pushed, _) = common::push_replicated(ctx, &running_sites[0], &content, &running)?;
 
     ctx.step(&format!(
         "terraform apply: storage location {added} into the config, quay_georep_location, \
@@ -116,14 +96,7 @@ fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {
     let mut defaults: Vec<&str> = running.clone();
     defaults.sort_unstable();
     defaults.push(added);
-    let defaults = format!(
-        "\n  default_locations = [{}]\n",
-        defaults
-            .iter()
-            .map(|l| format!("\"{l}\""))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
+    let defaults = common::default_locations(&defaults);
     ctx.write_shared_config_of(&dir, &all, &defaults)?;
     dir.write_file(
         "main.tf",

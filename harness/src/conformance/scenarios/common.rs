@@ -152,6 +152,56 @@ pub async fn site_storage(site: &SiteTarget) -> Result<crate::blobs::SiteStorage
         .map_err(|e| Failure::new(crate::errors::chain(&e)))
 }
 
+/// Pushes `content` through `through` with the simulated push and waits until the blob is in
+/// every one of `locations`; returns it and what `through`'s pods know about storage.
+///
+/// # Errors
+/// The run has no simulated push (a skip), the push failed, or the blob did not reach a
+/// location within [`REPLICATION_TIMEOUT`].
+pub fn push_replicated(
+    ctx: &mut Context<'_>,
+    through: &SiteTarget,
+    content: &str,
+    locations: &[&str],
+) -> Result<
+    (
+        crate::conformance::capability::Pushed,
+        crate::blobs::SiteStorage,
+    ),
+    Failure,
+> {
+    let push = ctx
+        .capabilities()
+        .push
+        .clone()
+        .ok_or_else(|| Failure::skip("needs simulated-push"))?;
+    ctx.step(&format!("pushing a blob through {}", through.name));
+    let pushed = ctx
+        .block_on(push.push(&through.name, content.as_bytes().to_vec()))
+        .map_err(|e| Failure::new(format!("push through {}: {e}", through.name)))?;
+    let storage = ctx.block_on(async {
+        let storage = site_storage(through).await?;
+        for location in locations {
+            let bucket = storage
+                .location(location)
+                .map_err(|e| Failure::new(crate::errors::chain(&e)))?;
+            wait_for_blob(&bucket, &pushed.digest).await?;
+        }
+        Ok::<_, Failure>(storage)
+    })?;
+    ctx.note(format!("{} is in {}", pushed.digest, locations.join(", ")));
+    Ok((pushed, storage))
+}
+
+/// The config data source's `default_locations` line for `locations`, in that order: the
+/// first holds the user files and log archives, which Quay does not replicate, so a scenario
+/// that adds or removes a location keeps it where it was.
+#[must_use]
+pub fn default_locations(locations: &[&str]) -> String {
+    let quoted: Vec<String> = locations.iter().map(|l| format!("\"{l}\"")).collect();
+    format!("\n  default_locations = [{}]\n", quoted.join(", "))
+}
+
 /// [`ledger_holds_only`] with nothing allowed.
 ///
 /// # Errors

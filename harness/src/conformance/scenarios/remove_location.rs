@@ -76,7 +76,7 @@ fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {
     // replicate: it must be one that stays, whatever the removed location's name.
     let mut kept_first = sorted(&remaining);
     kept_first.push(removed);
-    ctx.write_shared_config_of(&dir, &all, &default_locations(&kept_first))?;
+    ctx.write_shared_config_of(&dir, &all, &common::default_locations(&kept_first))?;
     dir.write_file("main.tf", &common::sites_tf(&all, &namespace, ""))?;
     ctx.step(&format!(
         "terraform apply: {} in {namespace}",
@@ -84,41 +84,22 @@ fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {
     ));
     ctx.apply(&dir)?;
 
-    let push = ctx
-        .capabilities()
-        .push
-        .clone()
-        .ok_or_else(|| Failure::skip("needs simulated-push"))?;
-    let through = &remaining_sites[0];
-    ctx.step(&format!("pushing a blob through {}", through.name));
     let content = format!(
         "a layer pushed before {removed} went, by {}",
         ctx.terraform().version
     );
-    let pushed = ctx
-        .block_on(push.push(&through.name, content.clone().into_bytes()))
-        .map_err(|e| Failure::new(format!("push through {}: {e}", through.name)))?;
-    let db_uri = ctx.block_on(async {
-        let storage = common::site_storage(through).await?;
-        for location in &all {
-            let bucket = storage
-                .location(location)
-                .map_err(|e| Failure::new(crate::errors::chain(&e)))?;
-            common::wait_for_blob(&bucket, &pushed.digest).await?;
-        }
-        storage
-            .bundle
-            .db_uri()
-            .map(str::to_owned)
-            .ok_or_else(|| Failure::new("the shared config has no DB_URI"))
-    })?;
+    let (pushed, storage) = common::push_replicated(ctx, &remaining_sites[0], &content, &all)?;
+    let db_uri = storage
+        .bundle
+        .db_uri()
+        .map(str::to_owned)
+        .ok_or_else(|| Failure::new("the shared config has no DB_URI"))?;
     let placed = ctx.block_on(placed_in(&db_uri, &pushed.digest))?;
     ensure!(
         placed.iter().map(String::as_str).eq(sorted(&all)),
         "the shared database places {} in {placed:?}, not in every location",
         pushed.digest
     );
-    ctx.note(format!("{} is in {}", pushed.digest, all.join(", ")));
 
     ctx.step(&format!(
         "terraform apply: site {} destroyed, its location still in the config",
@@ -131,7 +112,11 @@ fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {
         "terraform apply: storage location {removed} out of the config (acknowledged), then \
          quay_georep_location_removal"
     ));
-    ctx.write_shared_config_of(&dir, &remaining, &default_locations(&sorted(&remaining)))?;
+    ctx.write_shared_config_of(
+        &dir,
+        &remaining,
+        &common::default_locations(&sorted(&remaining)),
+    )?;
     let acknowledged = format!("  acknowledge_location_removals = [\"{removed}\"]\n");
     dir.write_file(
         "main.tf",
@@ -194,12 +179,6 @@ fn run(ctx: &mut Context<'_>) -> Result<(), Failure> {
     })?;
     common::ledger_is_empty(ctx)?;
     common::nothing_left_to_plan(ctx, &dir)
-}
-
-/// The config data source's `default_locations` line.
-fn default_locations(locations: &[&str]) -> String {
-    let quoted: Vec<String> = locations.iter().map(|l| format!("\"{l}\"")).collect();
-    format!("\n  default_locations = [{}]\n", quoted.join(", "))
 }
 
 fn sorted<'a>(locations: &[&'a str]) -> Vec<&'a str> {
