@@ -21,7 +21,7 @@ use crate::georep::errors;
 use crate::georep::location::job::{JobError, location_job, quay_app_deployment};
 use crate::georep::location::{
     ConfigStorage, Direction, LocationError, LocationRequest, Next, Observation, SiteFacts,
-    SiteView, step, tool,
+    SiteView, step,
 };
 use crate::georep::site::{RegistryStatus, Rollout, failing_pod_message};
 use crate::georep::upgrade::{JobState, SiteId};
@@ -264,7 +264,7 @@ pub async fn run_location(
     let mut watched_job = false;
     let job = request.job_name();
     let site = request.job_site();
-    let tool = tool(request.direction());
+    let tool = request.direction().tool();
     let (with, then) = match request.direction() {
         Direction::Add => (
             "with",
@@ -465,7 +465,7 @@ async fn create_job(
         Err(source) => Err(write_error(
             &format!(
                 "create the {} Job {}",
-                tool(request.direction()),
+                request.direction().tool(),
                 request.job_name()
             ),
             source,

@@ -56,14 +56,26 @@ pub const LOCATION_PLANNED: &str = "Storage Location Addition Planned";
 /// The summary of the plan-time warning listing the steps of a removal.
 pub const REMOVAL_PLANNED: &str = "Storage Location Removal Planned";
 
-/// The words of one direction's schema.
+/// The words of one direction: its schema's descriptions and its diagnostics' summaries.
 struct Words {
     resource: &'static str,
     location: &'static str,
     sites: &'static str,
     config_hash: &'static str,
     job_site: &'static str,
-    job: (&'static str, &'static str),
+    /// The computed attribute naming the Job, and its description.
+    job_attribute: &'static str,
+    job: &'static str,
+    /// The plan warning's summary, and its words before and after the location.
+    planned: &'static str,
+    planned_verb: &'static str,
+    planned_preposition: &'static str,
+    /// The summaries of [`LocationRunError`]'s variants: stopped by the rules, a write or the
+    /// Job failed, timed out, interrupted.
+    stopped: &'static str,
+    step_failed: &'static str,
+    timed_out: &'static str,
+    interrupted: &'static str,
 }
 
 fn words(direction: Direction) -> Words {
@@ -87,11 +99,16 @@ fn words(direction: Direction) -> Words {
                  running anything again",
             job_site: "the site (one of sites) whose namespace runs the backfill Job, with its \
                  quay-app image and config; default the first site",
-            job: (
-                "backfill_job",
-                "the backfill Job, cluster/namespace/name: named after the location and the \
+            job_attribute: "backfill_job",
+            job: "the backfill Job, cluster/namespace/name: named after the location and the \
                  config hash, so a killed apply run again finds it and waits for it",
-            ),
+            planned: LOCATION_PLANNED,
+            planned_verb: "add storage location",
+            planned_preposition: "to",
+            stopped: "Storage Location Not Added",
+            step_failed: "Backfill Step Failed",
+            timed_out: "Storage Location Addition Timed Out",
+            interrupted: "Storage Location Addition Interrupted",
         },
         Direction::Remove => Words {
             resource: "removes a storage location from the shared database of running \
@@ -113,11 +130,16 @@ fn words(direction: Direction) -> Words {
                  running anything again",
             job_site: "the site (one of sites) whose namespace runs the removal Job, with its \
                  quay-app image and config; default the first site",
-            job: (
-                "removal_job",
-                "the removal Job, cluster/namespace/name: named after the location and the \
+            job_attribute: "removal_job",
+            job: "the removal Job, cluster/namespace/name: named after the location and the \
                  config hash, so a killed apply run again finds it and waits for it",
-            ),
+            planned: REMOVAL_PLANNED,
+            planned_verb: "remove storage location",
+            planned_preposition: "from",
+            stopped: "Storage Location Not Removed",
+            step_failed: "Removal Step Failed",
+            timed_out: "Storage Location Removal Timed Out",
+            interrupted: "Storage Location Removal Interrupted",
         },
     }
 }
@@ -140,7 +162,9 @@ pub(crate) fn schema(direction: Direction) -> Schema {
                     .description(words.job_site),
             )
             .attribute(Attribute::computed("id", Type::String).description("the location"))
-            .attribute(Attribute::computed(words.job.0, Type::String).description(words.job.1))
+            .attribute(
+                Attribute::computed(words.job_attribute, Type::String).description(words.job),
+            )
             .attribute(
                 Attribute::computed("steps", Type::list(Type::String)).description(
                     "after apply what the operation did, each with its RFC 3339 time; unknown \
@@ -210,25 +234,12 @@ fn job_id(request: &LocationRequest) -> String {
 
 /// The diagnostic of a run that stopped: what, the cause chain, what to do, the steps done.
 fn run_diagnostic(direction: Direction, err: &LocationRunError) -> Diagnostic {
-    let summary = match (direction, err) {
-        (Direction::Add, LocationRunError::Stopped { .. }) => "Storage Location Not Added",
-        (Direction::Remove, LocationRunError::Stopped { .. }) => "Storage Location Not Removed",
-        (Direction::Add, LocationRunError::Write { .. } | LocationRunError::Job { .. }) => {
-            "Backfill Step Failed"
-        }
-        (Direction::Remove, LocationRunError::Write { .. } | LocationRunError::Job { .. }) => {
-            "Removal Step Failed"
-        }
-        (Direction::Add, LocationRunError::Timeout { .. }) => "Storage Location Addition Timed Out",
-        (Direction::Remove, LocationRunError::Timeout { .. }) => {
-            "Storage Location Removal Timed Out"
-        }
-        (Direction::Add, LocationRunError::Interrupted { .. }) => {
-            "Storage Location Addition Interrupted"
-        }
-        (Direction::Remove, LocationRunError::Interrupted { .. }) => {
-            "Storage Location Removal Interrupted"
-        }
+    let words = words(direction);
+    let summary = match err {
+        LocationRunError::Stopped { .. } => words.stopped,
+        LocationRunError::Write { .. } | LocationRunError::Job { .. } => words.step_failed,
+        LocationRunError::Timeout { .. } => words.timed_out,
+        LocationRunError::Interrupted { .. } => words.interrupted,
     };
     stopped_operation(summary, err, err.hint(), err.steps())
 }
@@ -265,7 +276,8 @@ impl Resource<ProviderData> for GeoRepLocationResource {
         if request.planned.is_null() || !request.is_create() {
             return;
         }
-        let job_attribute = words(self.direction).job.0;
+        let words = words(self.direction);
+        let job_attribute = words.job_attribute;
         let Some(location) = request_if_known(self.direction, request.config) else {
             Field::<String>::Unknown.write_into(request.planned, "id");
             Field::<String>::Unknown.write_into(request.planned, job_attribute);
@@ -275,18 +287,16 @@ impl Resource<ProviderData> for GeoRepLocationResource {
         Field::Known(location.location().to_owned()).write_into(request.planned, "id");
         Field::Known(job_id(&location)).write_into(request.planned, job_attribute);
         Field::<Vec<String>>::Unknown.write_into(request.planned, "steps");
-        let (summary, verb) = match self.direction {
-            Direction::Add => (LOCATION_PLANNED, "add storage location {} to"),
-            Direction::Remove => (REMOVAL_PLANNED, "remove storage location {} from"),
-        };
         let mut detail = format!(
-            "Applying will {} the running sites in these steps:",
-            verb.replace("{}", location.location())
+            "Applying will {} {} {} the running sites in these steps:",
+            words.planned_verb,
+            location.location(),
+            words.planned_preposition
         );
         for (n, step) in plan_steps(&location).iter().enumerate() {
             let _ = write!(detail, "\n{}. {step}", n + 1);
         }
-        diags.warning(summary, detail);
+        diags.warning(words.planned, detail);
     }
 
     async fn create(
@@ -319,7 +329,8 @@ impl Resource<ProviderData> for GeoRepLocationResource {
             Ok(steps) => {
                 let mut state = planned.clone();
                 Field::Known(request.location().to_owned()).write_into(&mut state, "id");
-                Field::Known(job_id(&request)).write_into(&mut state, words(self.direction).job.0);
+                Field::Known(job_id(&request))
+                    .write_into(&mut state, words(self.direction).job_attribute);
                 Field::Known(steps.iter().map(ToString::to_string).collect::<Vec<_>>())
                     .write_into(&mut state, "steps");
                 Some(state)

@@ -29,13 +29,7 @@ pub const BACKFILL_MODULE: &str = "util.backfillreplication";
 /// shell line among them) is the module.
 #[must_use]
 pub fn runs_backfill(container: &Container) -> bool {
-    container
-        .command
-        .iter()
-        .flatten()
-        .chain(container.args.iter().flatten())
-        .flat_map(|arg| arg.split_whitespace())
-        .any(|word| word == BACKFILL_MODULE)
+    super::job_controller::runs_module(container, BACKFILL_MODULE)
 }
 
 /// Runs the tool against `bundle` on behalf of `site`; the error is what the pod would log

@@ -75,6 +75,19 @@ pub async fn run(ctx: Arc<Context>) {
     ctx.reconciles.drive("Job", controller).await;
 }
 
+/// Whether `container` runs the Python module `module`: a word of its command or arguments (or
+/// of a shell line among them) is the module.
+#[must_use]
+pub fn runs_module(container: &k8s_openapi::api::core::v1::Container, module: &str) -> bool {
+    container
+        .command
+        .iter()
+        .flatten()
+        .chain(container.args.iter().flatten())
+        .flat_map(|arg| arg.split_whitespace())
+        .any(|word| word == module)
+}
+
 /// Whether the model knows what `job`'s pod does: the operator's migration, the backfill or
 /// the removal.
 fn is_modelled(job: &Job) -> bool {

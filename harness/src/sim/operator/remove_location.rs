@@ -47,13 +47,7 @@ pub const OVERRIDE_CONFIG_ENV: &str = "QUAY_OVERRIDE_CONFIG";
 /// shell line among them) is the module.
 #[must_use]
 pub fn runs_removal(container: &Container) -> bool {
-    container
-        .command
-        .iter()
-        .flatten()
-        .chain(container.args.iter().flatten())
-        .flat_map(|arg| arg.split_whitespace())
-        .any(|word| word == REMOVAL_MODULE)
+    super::job_controller::runs_module(container, REMOVAL_MODULE)
 }
 
 /// `bundle`'s config with `QUAY_OVERRIDE_CONFIG` (a JSON object) laid over it.
@@ -121,12 +115,11 @@ pub async fn run(
     if !bundle.replication() {
         return Err("Storage replication is not enabled. Exiting.".to_owned());
     }
-    let pushes_off = bundle.config.get("DISABLE_PUSHES") == Some(&Value::Bool(true))
-        || bundle.config.get("REGISTRY_STATE").and_then(Value::as_str) == Some("readonly");
-    if !pushes_off {
+    let readonly = bundle.config.get("REGISTRY_STATE").and_then(Value::as_str) == Some("readonly");
+    if bundle.config.get("DISABLE_PUSHES") != Some(&Value::Bool(true)) && !readonly {
         return Err("Pushes are not disabled. Exiting.".to_owned());
     }
-    if bundle.config.get("REGISTRY_STATE").and_then(Value::as_str) == Some("readonly") {
+    if readonly {
         return Err(
             "Error removing storage location: the database is in read-only mode (no line \
              \"Deleted location\")"

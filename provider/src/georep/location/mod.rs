@@ -52,5 +52,5 @@ mod tests;
 pub use job::{BACKFILL_MODULE, JOB_CONFIG_HASH_ANNOTATION, JOB_LOCATION_LABEL, REMOVAL_MODULE};
 pub use request::{Direction, LocationInput, LocationRequest, validate};
 pub use step::{
-    ConfigStorage, LocationError, Next, Observation, SiteFacts, SiteView, plan_steps, step, tool,
+    ConfigStorage, LocationError, Next, Observation, SiteFacts, SiteView, plan_steps, step,
 };

@@ -32,6 +32,15 @@ impl Direction {
         }
     }
 
+    /// The Job's tool in a word, for messages: `backfill` or `removal`.
+    #[must_use]
+    pub fn tool(self) -> &'static str {
+        match self {
+            Self::Add => "backfill",
+            Self::Remove => "removal",
+        }
+    }
+
     /// The first word of the Job's name.
     #[must_use]
     pub fn job_prefix(self) -> &'static str {

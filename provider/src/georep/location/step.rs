@@ -285,27 +285,18 @@ pub fn step(request: &LocationRequest, observation: &Observation, started_here: 
         None => Next::StartJob,
         Some(JobState::Active) => Next::WaitForJob(format!(
             "the {} Job {} on site {} is running",
-            tool(request.direction()),
+            request.direction().tool(),
             request.job_name(),
             request.job_site()
         )),
         Some(JobState::Succeeded) => Next::Done,
         Some(JobState::Failed { .. }) if !started_here => Next::RestartJob,
         Some(JobState::Failed { message }) => Next::Fail(LocationError::JobFailed {
-            tool: tool(request.direction()),
+            tool: request.direction().tool(),
             job: request.job_name(),
             site: request.job_site().clone(),
             message: message.clone(),
         }),
-    }
-}
-
-/// The Job's tool in a word: `backfill` or `removal`.
-#[must_use]
-pub fn tool(direction: Direction) -> &'static str {
-    match direction {
-        Direction::Add => "backfill",
-        Direction::Remove => "removal",
     }
 }
 
