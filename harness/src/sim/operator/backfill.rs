@@ -15,8 +15,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use k8s_openapi::api::core::v1::Container;
-
 use crate::blobs::{SiteStorage, queue};
 use crate::errors::chain;
 use crate::quay::Bundle;
@@ -24,13 +22,6 @@ use crate::sim::ledger::Ledger;
 
 /// The module the tool runs as.
 pub const BACKFILL_MODULE: &str = "util.backfillreplication";
-
-/// Whether `container` runs the backfill tool: a word of its command or arguments (or of a
-/// shell line among them) is the module.
-#[must_use]
-pub fn runs_backfill(container: &Container) -> bool {
-    super::job_controller::runs_module(container, BACKFILL_MODULE)
-}
 
 /// Runs the tool against `bundle` on behalf of `site`; the error is what the pod would log
 /// last.
@@ -74,38 +65,4 @@ pub async fn run(site: &str, bundle: Bundle, ledger: &Ledger) -> Result<(), Stri
         "backfill: enqueued manifest blobs to be replicated"
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn container(command: &[&str], args: &[&str]) -> Container {
-        Container {
-            name: "backfill".to_owned(),
-            command: Some(command.iter().map(|s| (*s).to_owned()).collect()),
-            args: Some(args.iter().map(|s| (*s).to_owned()).collect()),
-            ..Container::default()
-        }
-    }
-
-    #[test]
-    fn the_tool_is_recognised_by_its_module_in_the_command_or_the_arguments() {
-        assert!(runs_backfill(&container(
-            &["python", "-m", BACKFILL_MODULE],
-            &[]
-        )));
-        assert!(runs_backfill(&container(
-            &["python"],
-            &["-m", BACKFILL_MODULE]
-        )));
-        assert!(!runs_backfill(&container(
-            &["/quay-registry/quay-entrypoint.sh"],
-            &["upgrade"]
-        )));
-        assert!(!runs_backfill(&container(
-            &["python", "-m", "util.removelocation"],
-            &[]
-        )));
-    }
 }

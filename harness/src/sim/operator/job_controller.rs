@@ -33,7 +33,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::api::core::v1::{Container, Secret};
 use kube::ResourceExt as _;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
@@ -75,17 +75,32 @@ pub async fn run(ctx: Arc<Context>) {
     ctx.reconciles.drive("Job", controller).await;
 }
 
-/// Whether `container` runs the Python module `module`: a word of its command or arguments (or
-/// of a shell line among them) is the module.
-#[must_use]
-pub fn runs_module(container: &k8s_openapi::api::core::v1::Container, module: &str) -> bool {
-    container
-        .command
-        .iter()
-        .flatten()
-        .chain(container.args.iter().flatten())
-        .flat_map(|arg| arg.split_whitespace())
-        .any(|word| word == module)
+/// Quay's tools that the provider runs as Jobs, told apart by the Python module the Job's
+/// container runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tool {
+    /// `util.backfillreplication` (the location addition).
+    Backfill,
+    /// `util.removelocation` (the location removal).
+    Removal,
+}
+
+impl Tool {
+    /// The tool `container` runs: a word of its command or arguments (or of a shell line
+    /// among them) is the tool's module.
+    fn run_by(container: &Container) -> Option<Self> {
+        let mut words = container
+            .command
+            .iter()
+            .flatten()
+            .chain(container.args.iter().flatten())
+            .flat_map(|arg| arg.split_whitespace());
+        words.find_map(|word| match word {
+            backfill::BACKFILL_MODULE => Some(Self::Backfill),
+            remove_location::REMOVAL_MODULE => Some(Self::Removal),
+            _ => None,
+        })
+    }
 }
 
 /// Whether the model knows what `job`'s pod does: the operator's migration, the backfill or
@@ -97,7 +112,8 @@ fn is_modelled(job: &Job) -> bool {
             .as_ref()
             .and_then(|s| s.template.spec.as_ref())
             .and_then(|p| p.containers.first())
-            .is_some_and(|c| backfill::runs_backfill(c) || remove_location::runs_removal(c))
+            .and_then(Tool::run_by)
+            .is_some()
 }
 
 async fn reconcile(job: Arc<Job>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -360,11 +376,12 @@ async fn attempt(job: &Job, ctx: &Context, ns: &str) -> Result<(), String> {
         .as_ref()
         .map_or(bundle.clone(), |b| b.dns.resolve_bundle(&bundle, ns));
     effective_preference(&bundle, &version, &env)?;
-    if backfill::runs_backfill(container) {
-        return backfill::run(&ctx.site, bundle, &ctx.opts.ledger).await;
-    }
-    if remove_location::runs_removal(container) {
-        return remove_location::run(&ctx.site, bundle, &env, &ctx.opts.ledger).await;
+    match Tool::run_by(container) {
+        Some(Tool::Backfill) => return backfill::run(&ctx.site, bundle, &ctx.opts.ledger).await,
+        Some(Tool::Removal) => {
+            return remove_location::run(&ctx.site, bundle, &env, &ctx.opts.ledger).await;
+        }
+        None => {}
     }
     let db_uri = bundle.db_uri().ok_or("DB_URI is not set in config.yaml")?;
     Migration {
@@ -394,5 +411,45 @@ mod tests {
         // Six retries before the Job fails: about ten minutes of crash loops, as on a cluster.
         let total: u64 = delays[..6].iter().sum();
         assert_eq!(total, 630);
+    }
+
+    fn container(command: &[&str], args: &[&str]) -> Container {
+        Container {
+            name: "tool".to_owned(),
+            command: Some(command.iter().map(|s| (*s).to_owned()).collect()),
+            args: Some(args.iter().map(|s| (*s).to_owned()).collect()),
+            ..Container::default()
+        }
+    }
+
+    #[test]
+    fn a_tool_is_recognised_by_its_module_in_the_command_the_arguments_or_a_shell_line() {
+        let backfill = backfill::BACKFILL_MODULE;
+        assert_eq!(
+            Tool::run_by(&container(&["python", "-m", backfill], &[])),
+            Some(Tool::Backfill)
+        );
+        assert_eq!(
+            Tool::run_by(&container(&["python"], &["-m", backfill])),
+            Some(Tool::Backfill)
+        );
+        let line = "echo y | python -m util.removelocation \"$QUAY_GEOREP_LOCATION\" | tee log";
+        assert_eq!(
+            Tool::run_by(&container(&["/bin/bash", "-c", line], &[])),
+            Some(Tool::Removal)
+        );
+        // The operator's migration Job runs the entrypoint, which no tool model claims.
+        assert_eq!(
+            Tool::run_by(&container(
+                &["/quay-registry/quay-entrypoint.sh"],
+                &["upgrade"]
+            )),
+            None
+        );
+        // A module whose name merely contains a tool's is not that tool.
+        assert_eq!(
+            Tool::run_by(&container(&["python", "-m", "util.removelocation_v2"], &[])),
+            None
+        );
     }
 }

@@ -24,7 +24,6 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::Container;
 use serde_json::Value;
 
 use crate::blobs::{placements, queue};
@@ -42,13 +41,6 @@ pub const CHECK_ENV: &str = "QUAY_GEOREP_ONLY_COPY_CHECK";
 
 /// Quay's variable of config keys laid over `config.yaml`.
 pub const OVERRIDE_CONFIG_ENV: &str = "QUAY_OVERRIDE_CONFIG";
-
-/// Whether `container` runs the removal tool: a word of its command or arguments (or of a
-/// shell line among them) is the module.
-#[must_use]
-pub fn runs_removal(container: &Container) -> bool {
-    super::job_controller::runs_module(container, REMOVAL_MODULE)
-}
 
 /// `bundle`'s config with `QUAY_OVERRIDE_CONFIG` (a JSON object) laid over it.
 ///
@@ -142,25 +134,6 @@ pub async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_tool_is_recognised_in_a_shell_line_but_not_the_backfill() {
-        let container = |line: &str| Container {
-            name: "remove-location".to_owned(),
-            command: Some(vec![
-                "/bin/bash".to_owned(),
-                "-c".to_owned(),
-                line.to_owned(),
-            ]),
-            ..Container::default()
-        };
-        assert!(runs_removal(&container(
-            "out=\"$(echo y | python -m util.removelocation \"$QUAY_GEOREP_LOCATION\" 2>&1)\""
-        )));
-        assert!(!runs_removal(&container(
-            "exec python -m util.backfillreplication"
-        )));
-    }
 
     #[test]
     fn the_override_variable_is_laid_over_the_config_and_must_be_an_object() {
