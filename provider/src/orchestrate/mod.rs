@@ -18,6 +18,7 @@
 //! - [`clock`]: the wall clock and Kubernetes time text.
 //! - [`location`]: the same for `quay_georep_location` (observe the sites and the backfill
 //!   Job, step, create the Job).
+//! - `wake`: watches of what the upgrade waits for, which end the loop's pause early.
 //! - `lease`: the Lease's expiry measured on this process's clock, not its writer's.
 
 pub mod clock;
@@ -26,6 +27,7 @@ pub mod location;
 mod observe;
 mod perform;
 mod run;
+mod wake;
 
 pub use lease::LeaseClock;
 pub(crate) use observe::deployment_operator;
@@ -33,3 +35,4 @@ pub use observe::{COMPONENT_LABEL, REGISTRY_LABEL, observe};
 pub(crate) use perform::ask_for_status;
 pub use perform::{Error, perform};
 pub use run::{PAUSE, RunError, StepRecord, run};
+pub use wake::Wakeups;

@@ -1,6 +1,10 @@
 //! [`run`]: the upgrade loop: observe, [`step`], perform, pause; until done, an error, the
 //! deadline or Terraform's stop.
 //!
+//! The pause ends early when a watched object changes ([`Wakeups`]), and is skipped after a
+//! round that recorded a new phase; its timer ([`next_pause`]) is the fall-back for what is
+//! not watched and for broken watches.
+//!
 //! Every change it performs and every milestone of the progress record is kept as a
 //! [`StepRecord`] with its time, for the resource's `steps`. Actions that fail with a
 //! retryable error (the cluster unreachable, 409, 429, 5xx after the cluster layer's own
@@ -20,6 +24,7 @@ use super::clock;
 use super::lease::LeaseClock;
 use super::observe::{CutShort, observe_with};
 use super::perform::{self, check_lease, perform};
+use super::wake::Wakeups;
 use crate::cluster::Clusters;
 use crate::georep::errors;
 use crate::georep::upgrade::{
@@ -184,6 +189,7 @@ pub async fn run(
     let mut resolved = request.target().to_string();
     let mut status = "starting".to_owned();
     let mut pause = PAUSE / 10;
+    let wakeups = Wakeups::start(clusters, &request).await;
     loop {
         if stop.is_stopped() {
             return Err(RunError::Stopped { status, steps });
@@ -212,6 +218,7 @@ pub async fn run(
         status.clone_from(&decision.status);
         on_status(&status);
         let mut changed = false;
+        let mut advanced = false;
         for action in &decision.actions {
             if !action.is_change() {
                 continue;
@@ -233,6 +240,7 @@ pub async fn run(
             match performed {
                 Ok(()) => {
                     changed = true;
+                    advanced |= matches!(action, Action::WriteProgress(_));
                     if let Some(what) = describe(action) {
                         info!(%what, "upgrade step");
                         steps.push(StepRecord { at: now, what });
@@ -270,9 +278,15 @@ pub async fn run(
             });
             return Ok(steps);
         }
+        if advanced {
+            // The new phase is recorded on the cluster, which is all the one-phase-per-round
+            // rule asks before the next phase acts: go on at once, no pause.
+            continue;
+        }
         pause = next_pause(pause, changed);
         tokio::select! {
             () = stop.stopped() => return Err(RunError::Stopped { status, steps }),
+            () = wakeups.changed() => {}
             () = tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))) => {}
         }
     }

@@ -541,3 +541,4 @@ async fn a_lease_held_by_another_run_stops_the_upgrade_before_any_change() {
 mod channel;
 mod deadline;
 mod lease;
+mod wake;
