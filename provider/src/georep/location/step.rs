@@ -53,8 +53,7 @@ impl ConfigStorage {
     /// Reads a `config.yaml`; `None` when it does not parse as a mapping.
     #[must_use]
     pub fn of(config_yaml: &str) -> Option<Self> {
-        let config: serde_json::Value = serde_saphyr::from_str(config_yaml).ok()?;
-        let config = config.as_object()?;
+        let config = crate::georep::yaml::top_level(config_yaml)?;
         let locations = config
             .get("DISTRIBUTED_STORAGE_CONFIG")
             .and_then(serde_json::Value::as_object)

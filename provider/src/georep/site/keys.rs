@@ -93,11 +93,8 @@ pub fn changed_keys(prior: &Secret, planned: &Secret) -> Vec<SharedKey> {
         .collect()
 }
 
-fn top_level(yaml: &Secret) -> Option<serde_json::Map<String, Value>> {
-    match serde_saphyr::from_str::<Value>(yaml.expose()) {
-        Ok(Value::Object(keys)) => Some(keys),
-        _ => None,
-    }
+fn top_level(yaml: &Secret) -> Option<std::sync::Arc<Value>> {
+    crate::georep::yaml::top_level(yaml.expose())
 }
 
 /// The issues of a change from `prior` to `planned` on the site `site` (its id, for the

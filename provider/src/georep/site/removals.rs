@@ -33,11 +33,8 @@ const FILES_KEYS: [&str; 3] = [
     "ACTION_LOG_ARCHIVE_LOCATION",
 ];
 
-fn parsed(yaml: &Secret) -> Option<serde_json::Map<String, Value>> {
-    match serde_saphyr::from_str::<Value>(yaml.expose()) {
-        Ok(Value::Object(keys)) => Some(keys),
-        _ => None,
-    }
+fn parsed(yaml: &Secret) -> Option<std::sync::Arc<Value>> {
+    crate::georep::yaml::top_level(yaml.expose())
 }
 
 /// A warning on `config_yaml` for each of the files locations `planned` moves away from where
@@ -71,7 +68,7 @@ pub fn files_location_issues(site: &str, prior: &Secret, planned: &Secret) -> Ve
 /// The `DISTRIBUTED_STORAGE_CONFIG` locations of `prior` that `planned` lacks, sorted. Empty
 /// when either is not a YAML map with that key: validation reports that.
 pub fn removed_locations(prior: &Secret, planned: &Secret) -> Vec<String> {
-    let locations = |yaml: &Secret| match parsed(yaml)?.remove("DISTRIBUTED_STORAGE_CONFIG") {
+    let locations = |yaml: &Secret| match parsed(yaml)?.get("DISTRIBUTED_STORAGE_CONFIG") {
         Some(Value::Object(locations)) => Some(locations.keys().cloned().collect::<Vec<_>>()),
         _ => None,
     };

@@ -145,14 +145,14 @@ impl SharedConfig {
     /// Every [`Error`] found: a file that is not YAML or not a map stops there; otherwise the
     /// host name, storage, replication and default-location problems are all reported.
     pub fn parse(yaml: &Secret) -> Result<Self, Vec<Error>> {
-        let document: Value = serde_saphyr::from_str(yaml.expose()).map_err(|err| {
+        let document = crate::georep::yaml::parse(yaml.expose()).map_err(|err| {
             let location = err.location();
             vec![Error::NotYaml {
                 line: location.map(|l| l.line()),
                 column: location.map(|l| l.column()),
             }]
         })?;
-        let Value::Object(keys) = &document else {
+        let Value::Object(keys) = &*document else {
             return Err(vec![Error::NotAMap {
                 found: kind(&document),
             }]);
@@ -282,13 +282,13 @@ impl SharedConfig {
         !self.scanner_keys.is_empty()
     }
 
-    /// The top-level value of `key`, when the file sets it. Parses the file again: this is
-    /// for the few checks that read keys the site does not keep.
+    /// The top-level value of `key`, when the file sets it: for the few checks that read keys
+    /// the site does not keep.
     pub fn value(&self, key: &str) -> Option<Value> {
-        match serde_saphyr::from_str::<Value>(self.yaml.expose()) {
-            Ok(Value::Object(mut keys)) => keys.remove(key).filter(|v| !v.is_null()),
-            _ => None,
-        }
+        crate::georep::yaml::top_level(self.yaml.expose())?
+            .get(key)
+            .filter(|v| !v.is_null())
+            .cloned()
     }
 }
 
