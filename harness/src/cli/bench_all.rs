@@ -205,6 +205,17 @@ fn plan_rows(report: &PlanReport, rows: &mut Vec<Row>) {
         };
         rows.push(Row {
             figure: format!(
+                "plan, {n} sites, no state, TLS endpoints (no warnings), vs {n} null_resource, \
+                 {terraform}",
+                n = last.size
+            ),
+            ours: ms(last.empty_tls),
+            anchor: Some(ms(last.empty.1)),
+            unit: "ms",
+            target: Target::None,
+        });
+        rows.push(Row {
+            figure: format!(
                 "refresh plan, {n} sites vs {n} null_resource, {terraform}",
                 n = last.size
             ),
@@ -417,6 +428,7 @@ mod tests {
             terraform: "terraform 1.0.3".to_owned(),
             size,
             empty: (millis(ours), millis(null)),
+            empty_tls: millis(ours),
             refresh: (millis(ours), millis(null)),
             refresh_changes: Vec::new(),
             connections: Vec::new(),

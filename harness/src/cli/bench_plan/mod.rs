@@ -127,8 +127,13 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 
 /// The configuration of `size` sites spread over `clusters` (named after their locations),
 /// each site with a storage location of its own (`locations::site_location`).
+///
+/// [`Endpoints::Plaintext`] is what the local backend serves (HTTP storage, Redis without
+/// TLS), so the provider warns once per location; [`Endpoints::Tls`] is the same
+/// configuration as a production one would be, without those warnings, for plans only.
 #[must_use]
-pub fn quay_config(size: usize, clusters: &[String]) -> String {
+pub fn quay_config(size: usize, clusters: &[String], endpoints: Endpoints) -> String {
+    let tls = endpoints == Endpoints::Tls;
     let locations: Vec<String> = (0..size.max(clusters.len()))
         .map(|i| locations::site_location(i, clusters))
         .collect();
@@ -153,12 +158,13 @@ pub fn quay_config(size: usize, clusters: &[String]) -> String {
         );
     }
     hcl.push_str(
-        "}\n\ndata \"quay_georep_config\" \"shared\" {\n  server_hostname     = \"quay.bench.example.test\"\n  secret_key          = var.secret_key\n  database_secret_key = var.database_secret_key\n  database { uri = var.database_uri }\n  redis {\n    host     = var.redis.host\n    port     = var.redis.port\n    password = var.redis.password\n  }\n",
+        "}\n\ndata \"quay_georep_config\" \"shared\" {\n  server_hostname     = \"quay.bench.example.test\"\n  secret_key          = var.secret_key\n  database_secret_key = var.database_secret_key\n  database { uri = var.database_uri }\n  redis {\n    host     = var.redis.host\n    port     = var.redis.port\n    password = var.redis.password\n",
     );
+    let _ = writeln!(hcl, "    tls      = {tls}\n  }}");
     for location in &locations {
         let _ = writeln!(
             hcl,
-            "  storage \"{location}\" {{\n    driver     = \"radosgw\"\n    hostname   = var.storage[\"{location}\"].hostname\n    port       = var.storage[\"{location}\"].port\n    is_secure  = false\n    bucket     = var.storage[\"{location}\"].bucket\n    access_key = var.storage[\"{location}\"].access_key\n    secret_key = var.storage[\"{location}\"].secret_key\n    region     = var.storage[\"{location}\"].region\n  }}"
+            "  storage \"{location}\" {{\n    driver     = \"radosgw\"\n    hostname   = var.storage[\"{location}\"].hostname\n    port       = var.storage[\"{location}\"].port\n    is_secure  = {tls}\n    bucket     = var.storage[\"{location}\"].bucket\n    access_key = var.storage[\"{location}\"].access_key\n    secret_key = var.storage[\"{location}\"].secret_key\n    region     = var.storage[\"{location}\"].region\n  }}"
         );
     }
     hcl.push_str("}\n");
@@ -171,6 +177,15 @@ pub fn quay_config(size: usize, clusters: &[String]) -> String {
         );
     }
     hcl
+}
+
+/// The endpoints a [`quay_config`] names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoints {
+    /// The local backend's: plain HTTP storage, Redis without TLS.
+    Plaintext,
+    /// HTTPS storage and Redis over TLS, as in production.
+    Tls,
 }
 
 /// The configuration of `size` null resources.
@@ -286,6 +301,8 @@ fn connections_since(env: &LocalEnv, before: &[(String, Counters)]) -> Vec<Clust
 /// The working directories of one size: ours and the null provider's, per Terraform.
 struct SizeDirs {
     quay: Vec<Arc<Workdir>>,
+    /// The same sites with TLS endpoints, for plans with no state only.
+    quay_tls: Vec<Arc<Workdir>>,
     null: Vec<Arc<Workdir>>,
 }
 
@@ -300,24 +317,30 @@ fn prepare_dirs(
     let locations: Vec<String> = env.sites().iter().map(|s| s.location.clone()).collect();
     let mut dirs = SizeDirs {
         quay: Vec::new(),
+        quay_tls: Vec::new(),
         null: Vec::new(),
     };
     for tf in terraforms {
         let what = format!("{size} x quay_georep_site");
-        let quay = Workdir::new(
-            tf,
-            &format!("bench-plan-quay-{size}"),
-            &[DevOverride::quay(quay_dir)],
-        )
-        .map_err(terraform_error("set-up", &what))?
-        .with_timeout(APPLY_TIMEOUT);
-        quay.write_main_tf(&quay_config(size, &locations))
-            .map_err(terraform_error("set-up", &what))?;
         let mut vars = env.tfvars().map_err(Error::Local)?;
         vars["storage"] = storage.clone();
-        let path = quay.path().join("terraform.tfvars.json");
-        crate::secrets::write_private(&path, format!("{vars:#}\n").as_bytes())
-            .map_err(|source| Error::Write { path, source })?;
+        let quay_dir_for = |endpoints: Endpoints| {
+            let name = match endpoints {
+                Endpoints::Plaintext => format!("bench-plan-quay-{size}"),
+                Endpoints::Tls => format!("bench-plan-quay-tls-{size}"),
+            };
+            let quay = Workdir::new(tf, &name, &[DevOverride::quay(quay_dir)])
+                .map_err(terraform_error("set-up", &what))?
+                .with_timeout(APPLY_TIMEOUT);
+            quay.write_main_tf(&quay_config(size, &locations, endpoints))
+                .map_err(terraform_error("set-up", &what))?;
+            let path = quay.path().join("terraform.tfvars.json");
+            crate::secrets::write_private(&path, format!("{vars:#}\n").as_bytes())
+                .map_err(|source| Error::Write { path, source })?;
+            Ok::<_, Error>(Arc::new(quay))
+        };
+        let quay = quay_dir_for(Endpoints::Plaintext)?;
+        let quay_tls = quay_dir_for(Endpoints::Tls)?;
         let null_override = DevOverride {
             source: NULL_SOURCE.to_owned(),
             dir: null_dir.to_owned(),
@@ -327,7 +350,8 @@ fn prepare_dirs(
             .with_timeout(APPLY_TIMEOUT);
         null.write_main_tf(&null_config(size))
             .map_err(terraform_error("set-up", "null"))?;
-        dirs.quay.push(Arc::new(quay));
+        dirs.quay.push(quay);
+        dirs.quay_tls.push(quay_tls);
         dirs.null.push(Arc::new(null));
     }
     Ok(dirs)
@@ -402,7 +426,13 @@ async fn measure_size(
         &programs.quay_dir,
         &programs.null_dir,
     )?;
-    for ((quay, null), tf) in dirs.quay.iter().zip(&dirs.null).zip(&programs.terraforms) {
+    let per_terraform = dirs
+        .quay
+        .iter()
+        .zip(&dirs.quay_tls)
+        .zip(&dirs.null)
+        .zip(&programs.terraforms);
+    for (((quay, quay_tls), null), tf) in per_terraform {
         eprintln!(
             "bench plan: {size} sites, {}: plans with no state",
             tf.label()
@@ -411,6 +441,7 @@ async fn measure_size(
             plans(quay, runs, &quay_what).await?,
             plans(null, runs, &null_what).await?,
         );
+        let empty_tls = plans(quay_tls, runs, &quay_what).await?;
         eprintln!("bench plan: {size} sites, {}: apply", tf.label());
         apply_like(quay, "apply", &quay_what).await?;
         apply_like(null, "apply", &null_what).await?;
@@ -456,6 +487,7 @@ async fn measure_size(
             terraform: tf.label(),
             size,
             empty,
+            empty_tls,
             refresh: (median(samples), null_refresh),
             refresh_changes,
             connections: most,

@@ -28,6 +28,9 @@ pub struct PlanRow {
     pub size: usize,
     /// Median plan with no state: ours, then the null provider's.
     pub empty: (Duration, Duration),
+    /// Median plan with no state of ours with TLS endpoints: no plaintext warnings, which
+    /// Terraform's `-json` output renders one by one (two per location).
+    pub empty_tls: Duration,
     /// Median plan refreshing the applied objects: ours, then the null provider's.
     pub refresh: (Duration, Duration),
     /// The changes the first refresh plan of ours that found any planned (`address action`):
@@ -136,8 +139,15 @@ impl fmt::Display for PlanReport {
             writeln!(f, "\n{terraform}")?;
             writeln!(
                 f,
-                "  {:>5} {:>12} {:>12} {:>14} {:>14} {:>6} {:>6}  connections of the provider/other clients per cluster in one refresh plan (with -parallelism=1)",
-                "N", "quay empty", "null empty", "quay refresh", "null refresh", "clean", "procs"
+                "  {:>5} {:>12} {:>12} {:>12} {:>14} {:>14} {:>6} {:>6}  connections of the provider/other clients per cluster in one refresh plan (with -parallelism=1)",
+                "N",
+                "quay empty",
+                "TLS empty",
+                "null empty",
+                "quay refresh",
+                "null refresh",
+                "clean",
+                "procs"
             )?;
             for r in &rows {
                 let conns: Vec<String> = r
@@ -157,9 +167,10 @@ impl fmt::Display for PlanReport {
                     .collect();
                 writeln!(
                     f,
-                    "  {:>5} {:>9.1} ms {:>9.1} ms {:>11.1} ms {:>11.1} ms {:>6} {:>6}  {}",
+                    "  {:>5} {:>9.1} ms {:>9.1} ms {:>9.1} ms {:>11.1} ms {:>11.1} ms {:>6} {:>6}  {}",
                     r.size,
                     ms(r.empty.0),
+                    ms(r.empty_tls),
                     ms(r.empty.1),
                     ms(r.refresh.0),
                     ms(r.refresh.1),
@@ -183,11 +194,12 @@ impl fmt::Display for PlanReport {
             write_slopes(f, &rows, "quay refresh plan", &|r| r.refresh.0)?;
             write_slopes(f, &rows, "null refresh plan", &|r| r.refresh.1)?;
             write_slopes(f, &rows, "quay empty plan", &|r| r.empty.0)?;
+            write_slopes(f, &rows, "TLS empty plan", &|r| r.empty_tls)?;
             write_slopes(f, &rows, "null empty plan", &|r| r.empty.1)?;
         }
         writeln!(
             f,
-            "\nclean: the refresh plans of the applied sites found no change; procs: provider processes Terraform started for one refresh plan of ours;\nlinearity: the cost per object between the last two sizes against that between the first and the second-last (linear: about equal)."
+            "\nTLS: the same sites with HTTPS storage and Redis over TLS, so without the local backend's plaintext warnings (two per location in Terraform's -json output);\nclean: the refresh plans of the applied sites found no change; procs: provider processes Terraform started for one refresh plan of ours;\nlinearity: the cost per object between the last two sizes against that between the first and the second-last (linear: about equal)."
         )
     }
 }

@@ -57,7 +57,12 @@ async fn tiny_plan_benchmark_reports_every_measurement() {
         }
     }
     let text = report.to_string();
-    for needle in ["quay refresh plan", "null empty plan", "per object (1->4)"] {
+    for needle in [
+        "quay refresh plan",
+        "TLS empty plan",
+        "null empty plan",
+        "per object (1->4)",
+    ] {
         assert!(text.contains(needle), "{needle:?} missing from:\n{text}");
     }
 }
