@@ -38,7 +38,7 @@ const PARSED_KEPT: usize = 4;
 /// The texts [`parse`] parsed last, newest first.
 static PARSED: Mutex<Vec<(String, Arc<Value>)>> = Mutex::new(Vec::new());
 
-/// `text` parsed as YAML, from a cache of the last [`PARSED_KEPT`] texts parsed in this
+/// `text` parsed as YAML, from a cache of the last four texts parsed in this
 /// process.
 ///
 /// Why a cache: every site of a plan carries the same shared `config.yaml` (one storage block
