@@ -137,10 +137,15 @@ section "the integration tests harness_it and provider_it, at once"
 # directory, with CARGO_MANIFEST_DIR): `cargo test --workspace --test provider_it` would
 # resolve features without the harness's dev-dependencies and compile most of the workspace
 # again. Each in a subshell whose status is the test binary's (pipefail), its output prefixed
-# as it comes.
+# as it comes with the binary's name and the seconds since the two started, so a log shows
+# when each test ended (what a split of the suite would weigh).
 pids=()
+started="${SECONDS}"
 while IFS=$'\t' read -r name dir exe; do
-    (cd "${dir}" && CARGO_MANIFEST_DIR="${dir}" "${exe}" 2>&1 | sed -u "s/^/[${name}] /") &
+    (cd "${dir}" && CARGO_MANIFEST_DIR="${dir}" "${exe}" 2>&1 |
+        while IFS= read -r line; do
+            printf '[%s %4ds] %s\n' "${name}" "$((SECONDS - started))" "${line}"
+        done) &
     pids+=("$!")
 done <<<"${executables}"
 

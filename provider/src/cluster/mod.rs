@@ -14,8 +14,8 @@
 //!   manager [`FIELD_MANAGER`]), [`Cluster::get`], [`Cluster::list`], [`Cluster::delete`],
 //!   [`Cluster::merge_patch`], and [`Cluster::wait_for`], a watch-driven wait with a polling
 //!   fall-back, a deadline, and progress logs saying what it waits for; [`Cluster::create`]
-//!   and [`Cluster::replace`] for compare-and-swap writes; [`Cluster::changes`], a stream
-//!   that only says when a set of objects changed.
+//!   and [`Cluster::replace`] for compare-and-swap writes; [`Cluster::notify_changes`],
+//!   which only says when a set of objects changed.
 //! - [`Kind`]: the object kinds the provider touches, with their API paths, so no discovery
 //!   round trip is needed.
 //!

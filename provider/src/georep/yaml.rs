@@ -31,48 +31,66 @@ pub fn to_yaml(value: &Value) -> String {
         .expect("a JSON value always serializes to YAML")
 }
 
-/// How many distinct texts [`parse`] keeps: the shared `config.yaml` a plan's sites all
-/// carry, and a prior and a planned one when it changes.
-const PARSED_KEPT: usize = 4;
+/// The last few texts parsed, newest (or last asked for) first, with their values.
+#[derive(Debug, Default)]
+struct ParseCache {
+    kept: Vec<(String, Arc<Value>)>,
+}
 
-/// The texts [`parse`] parsed last, newest first.
-static PARSED: Mutex<Vec<(String, Arc<Value>)>> = Mutex::new(Vec::new());
+impl ParseCache {
+    /// How many distinct texts are kept: the shared `config.yaml` a plan's sites all carry,
+    /// and a prior and a planned one when it changes.
+    const KEPT: usize = 4;
 
-/// `text` parsed as YAML, from a cache of the last four texts parsed in this
-/// process.
+    /// The value of `text` if kept, moved to the front.
+    fn get(&mut self, text: &str) -> Option<Arc<Value>> {
+        let at = self.kept.iter().position(|(seen, _)| seen == text)?;
+        let entry = self.kept.remove(at);
+        let value = Arc::clone(&entry.1);
+        self.kept.insert(0, entry);
+        Some(value)
+    }
+
+    /// Keeps `value` as the parse of `text`, forgetting the least recently used beyond
+    /// [`Self::KEPT`].
+    fn put(&mut self, text: &str, value: Arc<Value>) {
+        if self.get(text).is_none() {
+            self.kept.insert(0, (text.to_owned(), value));
+            self.kept.truncate(Self::KEPT);
+        }
+    }
+}
+
+/// The process's cache of [`parse`].
+static PARSED: Mutex<ParseCache> = Mutex::new(ParseCache { kept: Vec::new() });
+
+/// The cache, whatever another thread did: a poisoned lock only means one panicked while
+/// holding it, and every state of the list is valid.
+fn parsed() -> std::sync::MutexGuard<'static, ParseCache> {
+    PARSED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// `text` parsed as YAML, from a cache of the last four texts parsed in this process.
 ///
 /// Why a cache: every site of a plan carries the same shared `config.yaml` (one storage block
 /// per site, so it grows with the number of sites), and each Terraform call about a site reads
 /// it several times (validation, the checks of a change, the bundle's files). Measured on a
-/// release build, a plan of 30 sites on Terraform 1.11 spent 23% of its CPU (Terraform's and the
-/// provider's together) parsing that one text again and again. A text is kept whole and
-/// compared whole, so a cached answer is always the one parsing would give.
+/// release build, a plan of 30 sites on Terraform 1.11 spent 23% of its CPU (Terraform's and
+/// the provider's together) parsing that one text again and again. A text is kept whole and
+/// compared whole, so a cached answer is always the one parsing would give. The texts hold
+/// secrets; the cache is never printed.
 ///
 /// # Errors
 ///
 /// serde-saphyr's, with the line and column, when `text` is not YAML (not cached).
 pub fn parse(text: &str) -> Result<Arc<Value>, serde_saphyr::Error> {
-    let cached = |kept: &[(String, Arc<Value>)]| {
-        kept.iter()
-            .find(|(seen, _)| seen == text)
-            .map(|(_, value)| Arc::clone(value))
-    };
-    // A poisoned lock only means another thread panicked mid-update; the list is still valid.
-    if let Some(value) = cached(
-        &PARSED
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner),
-    ) {
+    if let Some(value) = parsed().get(text) {
         return Ok(value);
     }
     let value = Arc::new(serde_saphyr::from_str::<Value>(text)?);
-    let mut kept = PARSED
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    if cached(&kept).is_none() {
-        kept.insert(0, (text.to_owned(), Arc::clone(&value)));
-        kept.truncate(PARSED_KEPT);
-    }
+    parsed().put(text, Arc::clone(&value));
     Ok(value)
 }
 
@@ -122,5 +140,28 @@ mod tests {
         assert_eq!(changed["A"], 2);
         assert!(parse("A: [unclosed\n").is_err());
         assert_eq!(top_level("- a list\n"), None);
+    }
+
+    #[test]
+    fn the_cache_hands_out_what_it_kept_and_forgets_the_least_recently_used() {
+        let mut cache = ParseCache::default();
+        let value = |n: i64| Arc::new(serde_json::json!({ "N": n }));
+        let first = value(0);
+        cache.put("text 0", Arc::clone(&first));
+        let kept = cache.get("text 0").unwrap();
+        assert!(Arc::ptr_eq(&first, &kept), "a kept text was not handed out");
+        for n in 1..4 {
+            cache.put(&format!("text {n}"), value(n));
+        }
+        // "text 0" asked for again is the most recent; a fifth text evicts "text 1".
+        assert!(cache.get("text 0").is_some());
+        cache.put("text 4", value(4));
+        assert!(cache.get("text 1").is_none());
+        for n in [0, 2, 3, 4] {
+            assert!(
+                cache.get(&format!("text {n}")).is_some(),
+                "text {n} was evicted"
+            );
+        }
     }
 }

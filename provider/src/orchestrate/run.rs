@@ -35,6 +35,10 @@ use crate::stop::StopToken;
 /// The longest pause between two rounds, reached when rounds keep only waiting.
 pub const PAUSE: Duration = Duration::from_millis(500);
 
+/// The least time between the starts of two rounds when a watch event ended the pause: a
+/// bound on the reads a busy namespace can cause.
+pub const MIN_ROUND: Duration = Duration::from_millis(50);
+
 /// The pause before the next round: `PAUSE / 10` after a round that changed something, then
 /// doubling with each round that only waited, up to [`PAUSE`].
 ///
@@ -201,6 +205,7 @@ pub async fn run(
                 steps,
             });
         }
+        let round_started = Instant::now();
         let now = clock::now();
         let (observation, cut) = observe_with(clusters, &request, &mut lease_clock, now).await;
         if let Some(cut) = cut {
@@ -278,15 +283,23 @@ pub async fn run(
             });
             return Ok(steps);
         }
+        pause = next_pause(pause, changed);
         if advanced {
-            // The new phase is recorded on the cluster, which is all the one-phase-per-round
-            // rule asks before the next phase acts: go on at once, no pause.
+            // The progress record (a new phase, or this run taking it over) is on the
+            // cluster, which is all the one-phase-per-round rule asks before the next phase
+            // acts: go on at once, no pause.
             continue;
         }
-        pause = next_pause(pause, changed);
         tokio::select! {
             () = stop.stopped() => return Err(RunError::Stopped { status, steps }),
-            () = wakeups.changed() => {}
+            () = wakeups.changed() => {
+                // Rounds start at least MIN_ROUND apart, however busy the watched objects
+                // are (a crash-looping pod, a busy operator namespace).
+                tokio::select! {
+                    () = stop.stopped() => return Err(RunError::Stopped { status, steps }),
+                    () = tokio::time::sleep_until((round_started + MIN_ROUND).min(deadline)) => {}
+                }
+            }
             () = tokio::time::sleep(pause.min(deadline.saturating_duration_since(Instant::now()))) => {}
         }
     }

@@ -12,11 +12,14 @@
 //!
 //! Events coalesce: however many arrive during a round, the next wait returns at once and the
 //! one after waits for a new event. The tasks end when [`Wakeups`] is dropped.
+//!
+//! Rights: besides the reads of each round, the run lists and watches these kinds in the
+//! sites' and the operators' namespaces. Without `list` or `watch` the loop still works, on
+//! its timer ([`crate::cluster::Cluster::notify_changes`] retries with a backoff up to 30 s).
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use futures_util::StreamExt as _;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tracing::debug;
@@ -53,13 +56,11 @@ impl Wakeups {
                 if !started.insert((key, fields.clone(), labels.clone())) {
                     continue;
                 }
-                let mut changes =
-                    Box::pin(cluster.changes(&kind, Some(&namespace), &fields, &labels));
-                let changed = Arc::clone(&changed);
+                let (cluster, changed) = (cluster.clone(), Arc::clone(&changed));
                 tasks.spawn(async move {
-                    while changes.next().await.is_some() {
-                        changed.notify_one();
-                    }
+                    cluster
+                        .notify_changes(&kind, Some(&namespace), &fields, &labels, &changed)
+                        .await;
                 });
             }
         }
@@ -108,13 +109,18 @@ fn watched(operator: &OperatorMethod, site: &SiteId) -> Vec<Watched> {
             String::new(),
         )),
         OperatorMethod::Olm { namespace, .. } => {
-            for kind in [
-                Kind::SUBSCRIPTION,
-                Kind::INSTALL_PLAN,
-                Kind::CLUSTER_SERVICE_VERSION,
-            ] {
+            for kind in [Kind::SUBSCRIPTION, Kind::INSTALL_PLAN] {
                 sets.push((kind, namespace.clone(), String::new(), String::new()));
             }
+            // Not the copies OLM makes of every all-namespaces operator's CSV in each
+            // namespace (`openshift-operators` holds many): large, often updated, and never
+            // what the upgrade waits for.
+            sets.push((
+                Kind::CLUSTER_SERVICE_VERSION,
+                namespace.clone(),
+                String::new(),
+                "!olm.copiedFrom".to_owned(),
+            ));
         }
     }
     sets

@@ -129,7 +129,7 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 /// each site with a storage location of its own (`locations::site_location`).
 ///
 /// [`Endpoints::Plaintext`] is what the local backend serves (HTTP storage, Redis without
-/// TLS), so the provider warns once per location; [`Endpoints::Tls`] is the same
+/// TLS), so the provider warns once per storage block and once for Redis; [`Endpoints::Tls`] is the same
 /// configuration as a production one would be, without those warnings, for plans only.
 #[must_use]
 pub fn quay_config(size: usize, clusters: &[String], endpoints: Endpoints) -> String {
@@ -441,7 +441,7 @@ async fn measure_size(
             plans(quay, runs, &quay_what).await?,
             plans(null, runs, &null_what).await?,
         );
-        let empty_tls = plans(quay_tls, runs, &quay_what).await?;
+        let empty_tls = plans(quay_tls, runs, &format!("{quay_what} (TLS endpoints)")).await?;
         eprintln!("bench plan: {size} sites, {}: apply", tf.label());
         apply_like(quay, "apply", &quay_what).await?;
         apply_like(null, "apply", &null_what).await?;

@@ -29,7 +29,8 @@ pub struct PlanRow {
     /// Median plan with no state: ours, then the null provider's.
     pub empty: (Duration, Duration),
     /// Median plan with no state of ours with TLS endpoints: no plaintext warnings, which
-    /// Terraform's `-json` output renders one by one (two per location).
+    /// Terraform's `-json` output renders one by one (one per storage block and one for
+    /// Redis, from both the validate and the plan walk).
     pub empty_tls: Duration,
     /// Median plan refreshing the applied objects: ours, then the null provider's.
     pub refresh: (Duration, Duration),
@@ -199,7 +200,7 @@ impl fmt::Display for PlanReport {
         }
         writeln!(
             f,
-            "\nTLS: the same sites with HTTPS storage and Redis over TLS, so without the local backend's plaintext warnings (two per location in Terraform's -json output);\nclean: the refresh plans of the applied sites found no change; procs: provider processes Terraform started for one refresh plan of ours;\nlinearity: the cost per object between the last two sizes against that between the first and the second-last (linear: about equal)."
+            "\nTLS: the same sites with HTTPS storage and Redis over TLS, so without the local backend's plaintext warnings (rendered one by one in Terraform's -json output);\nclean: the refresh plans of the applied sites found no change; procs: provider processes Terraform started for one refresh plan of ours;\nlinearity: the cost per object between the last two sizes against that between the first and the second-last (linear: about equal)."
         )
     }
 }

@@ -39,8 +39,9 @@ pub struct Decision {
 /// One round: decides what to do from what was observed.
 ///
 /// The I/O layer loops: observe, `step`, perform the actions in order (stopping at the first
-/// failure), wait a little unless `done`, repeat; it gives up when its Terraform timeout
-/// passes, reporting the last [`Decision::status`].
+/// failure), wait until something it watches changes or a little while passes (not at all
+/// after a written progress record) unless `done`, repeat; it gives up when its Terraform
+/// timeout passes, reporting the last [`Decision::status`].
 ///
 /// # Errors
 ///
