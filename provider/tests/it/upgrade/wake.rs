@@ -33,6 +33,20 @@ async fn settle(wakeups: &Wakeups) {
     panic!("the watches never went quiet");
 }
 
+/// Annotates the object `name` through `api` and requires a wake-up within [`MUST_WAKE`].
+async fn touch_and_expect_wake<K>(api: &Api<K>, name: &str, wakeups: &Wakeups, what: &str)
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned,
+{
+    let annotate = json!({"metadata": {"annotations": {"example.com/touched": "1"}}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&annotate))
+        .await
+        .unwrap();
+    timeout(MUST_WAKE, wakeups.changed())
+        .await
+        .unwrap_or_else(|_| panic!("a change of {what} did not wake the loop"));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_secondarys_registry_and_an_operator_deployment_change_wake_the_loop() {
     let sites = vec![
@@ -42,27 +56,11 @@ async fn a_secondarys_registry_and_an_operator_deployment_change_wake_the_loop()
     let wakeups = Wakeups::start(&clusters(&sites), &request(&sites, "deployment")).await;
     settle(&wakeups).await;
 
-    let annotate = json!({"metadata": {"annotations": {"example.com/touched": "1"}}});
-    qr_api(&sites[1].client)
-        .patch(NAME, &PatchParams::default(), &Patch::Merge(&annotate))
-        .await
-        .unwrap();
-    timeout(MUST_WAKE, wakeups.changed())
-        .await
-        .expect("a change of eu_west's QuayRegistry did not wake the loop");
+    let registry = qr_api(&sites[1].client);
+    touch_and_expect_wake(&registry, NAME, &wakeups, "eu_west's QuayRegistry").await;
     settle(&wakeups).await;
-
-    Api::<Deployment>::namespaced(sites[0].client.clone(), OPERATOR_NS)
-        .patch(
-            "quay-operator",
-            &PatchParams::default(),
-            &Patch::Merge(&annotate),
-        )
-        .await
-        .unwrap();
-    timeout(MUST_WAKE, wakeups.changed())
-        .await
-        .expect("a change of us_east's operator Deployment did not wake the loop");
+    let operator = Api::<Deployment>::namespaced(sites[0].client.clone(), OPERATOR_NS);
+    touch_and_expect_wake(&operator, "quay-operator", &wakeups, "us_east's operator").await;
     settle(&wakeups).await;
 
     // Nothing here reacts to a ConfigMap of the site's namespace, and no watch covers it.
@@ -95,16 +93,11 @@ async fn an_olm_subscription_change_wakes_the_loop() {
         OPERATOR_NS,
         &ApiResource::from_gvk_with_plural(&gvk, "subscriptions"),
     );
-    let annotate = json!({"metadata": {"annotations": {"example.com/touched": "1"}}});
-    subscriptions
-        .patch(
-            "quay-operator",
-            &PatchParams::default(),
-            &Patch::Merge(&annotate),
-        )
-        .await
-        .unwrap();
-    timeout(MUST_WAKE, wakeups.changed())
-        .await
-        .expect("a change of eu_west's Subscription did not wake the loop");
+    touch_and_expect_wake(
+        &subscriptions,
+        "quay-operator",
+        &wakeups,
+        "eu_west's Subscription",
+    )
+    .await;
 }
