@@ -20,8 +20,8 @@ use crate::cluster::{Cluster, Clusters, Error as ClusterError, Kind};
 use crate::georep::errors;
 use crate::georep::location::job::{JobError, location_job, quay_app_deployment};
 use crate::georep::location::{
-    ConfigStorage, Direction, LocationError, LocationRequest, Next, Observation, SiteFacts,
-    SiteView, step,
+    ConfigStorage, Direction, JOB_LOCATION_LABEL, LocationError, LocationRequest, Next,
+    Observation, SiteFacts, SiteView, step,
 };
 use crate::georep::site::{RegistryStatus, Rollout, failing_pod_message};
 use crate::georep::upgrade::{JobState, SiteId};
@@ -365,6 +365,7 @@ pub async fn run_location(
                      {then}",
                     request.location()
                 )));
+                steps.extend(forget_opposite_jobs(clusters, request).await);
                 return Ok(steps);
             }
             Next::Fail(source) => {
@@ -379,6 +380,68 @@ pub async fn run_location(
             () = tokio::time::sleep(PAUSE.min(deadline.saturating_duration_since(Instant::now()))) => {}
         }
     }
+}
+
+/// Deletes the Jobs the opposite operation on this location left in the sites' namespaces,
+/// once this one succeeded, and says what it did.
+///
+/// Why: a Job's name comes from the location and the config hash, and a succeeded Job of that
+/// name is taken as the work done (that is how a killed apply resumes). A location added,
+/// removed and added again with the same config would otherwise find the first backfill Job
+/// and skip the backfill, leaving the location without the blobs pushed before; likewise a
+/// removal repeated after a re-addition. A Job this cannot delete is reported, not fatal: the
+/// operation itself succeeded.
+async fn forget_opposite_jobs(clusters: &Clusters, request: &LocationRequest) -> Vec<StepRecord> {
+    let opposite = request.direction().opposite();
+    let prefix = format!("{}-", opposite.job_prefix());
+    let selector = format!("{JOB_LOCATION_LABEL}={}", request.location());
+    let mut steps = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for site in request.sites() {
+        if !seen.insert((site.cluster(), site.namespace())) {
+            continue;
+        }
+        let deleted = async {
+            let cluster = clusters.get(site.cluster()).await?;
+            let ns = Some(site.namespace());
+            let mut deleted = Vec::new();
+            for job in cluster.list(&Kind::JOB, ns, &selector).await? {
+                let Some(name) = job["metadata"]["name"].as_str() else {
+                    continue;
+                };
+                if name.starts_with(&prefix) {
+                    cluster.delete(&Kind::JOB, ns, name).await?;
+                    deleted.push(name.to_owned());
+                }
+            }
+            Ok::<_, ClusterError>(deleted)
+        }
+        .await;
+        let what = |name: &str| {
+            format!(
+                "deleted the {} Job {name} on site {site}, so that it cannot stand for a later {} \
+                 of storage location {}",
+                opposite.tool(),
+                opposite.tool(),
+                request.location()
+            )
+        };
+        match deleted {
+            Ok(names) => steps.extend(names.iter().map(|name| record(what(name)))),
+            Err(source) => {
+                let error = errors::chain(&source);
+                warn!(%error, "could not delete the opposite operation's Jobs");
+                steps.push(record(format!(
+                    "could not delete the {} Jobs of storage location {} on site {site} \
+                     ({error}); delete them by hand before the next {} of that location",
+                    opposite.tool(),
+                    request.location(),
+                    opposite.tool()
+                )));
+            }
+        }
+    }
+    steps
 }
 
 fn record(what: String) -> StepRecord {

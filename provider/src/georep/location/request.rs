@@ -41,6 +41,15 @@ impl Direction {
         }
     }
 
+    /// The other direction: what undoes this one.
+    #[must_use]
+    pub fn opposite(self) -> Self {
+        match self {
+            Self::Add => Self::Remove,
+            Self::Remove => Self::Add,
+        }
+    }
+
     /// The first word of the Job's name.
     #[must_use]
     pub fn job_prefix(self) -> &'static str {

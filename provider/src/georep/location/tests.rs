@@ -575,3 +575,10 @@ fn the_removal_script_fails_unless_the_tool_says_it_deleted_the_location() {
     // Already gone (an earlier run removed it): success without the tool.
     assert_eq!(run_removal_script(3, ""), (0, String::new()));
 }
+
+#[test]
+fn each_direction_is_undone_by_the_other_whose_jobs_have_their_own_prefix() {
+    assert_eq!(Direction::Add.opposite(), Direction::Remove);
+    assert_eq!(Direction::Remove.opposite(), Direction::Add);
+    assert_ne!(Direction::Add.job_prefix(), Direction::Remove.job_prefix());
+}

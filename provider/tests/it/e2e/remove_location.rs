@@ -4,16 +4,17 @@
 //! only placement is `us_east` stands in for a push the replication worker never copied:
 //! `quay_georep_location_removal` fails with the count and deletes nothing. Once that blob
 //! has another placement, the next apply replaces the failed Job and removes the location:
-//! the shared database keeps the blobs' other placements and forgets `us_east`, the safety
-//! ledger stays empty and a second plan has nothing to do.
+//! the shared database keeps the blobs' other placements and forgets `us_east`, a backfill
+//! Job an earlier addition of `us_east` left is deleted (it would stand for a re-addition),
+//! the safety ledger stays empty and a second plan has nothing to do.
 
 use bytes::Bytes;
 use georep_harness::blobs::{placements, queue};
 use georep_harness::sim::Flavour;
 use georep_harness::terraform::{PlanExit, TerraformBinary};
 use k8s_openapi::api::batch::v1::Job;
-use kube::Api;
-use kube::api::ListParams;
+use kube::api::{ListParams, PostParams};
+use kube::{Api, ResourceExt as _};
 
 use super::for_each_terraform;
 use super::local_backend::{LocalRun, NAMESPACE, shared_config_tf, site_tf};
@@ -61,6 +62,37 @@ async fn removal_jobs(run: &LocalRun) -> Vec<Job> {
         .await
         .unwrap()
         .items
+}
+
+/// The name of the backfill Job [`seed_backfill_job`] leaves.
+const OLD_BACKFILL: &str = "backfill-us-east-0123456789";
+
+/// Leaves a finished backfill Job of `us_east` in `ap-south`'s namespace, as an earlier
+/// addition would have (its container runs no tool the simulated Job controller plays).
+async fn seed_backfill_job(run: &LocalRun) {
+    let client = run
+        .env
+        .site("ap-south")
+        .unwrap()
+        .cluster
+        .client()
+        .await
+        .unwrap();
+    let job: Job = serde_json::from_value(serde_json::json!({
+        "metadata": {
+            "name": OLD_BACKFILL,
+            "labels": {"quay-georep/location": "us_east"},
+        },
+        "spec": {"template": {"spec": {
+            "restartPolicy": "Never",
+            "containers": [{"name": "done", "image": "busybox", "command": ["true"]}],
+        }}},
+    }))
+    .unwrap();
+    Api::<Job>::namespaced(client, NAMESPACE)
+        .create(&PostParams::default(), &job)
+        .await
+        .unwrap();
 }
 
 #[test]
@@ -160,6 +192,11 @@ fn a_removal_refuses_blobs_with_no_other_copy_then_forgets_the_location_once_the
         );
         assert_eq!(placed(UNCOPIED), ["us_east"]);
 
+        // A backfill Job of us_east left from an earlier addition: once the location is
+        // removed it must go, or re-adding the location with this config would find it
+        // succeeded and skip the backfill.
+        run.runtime.block_on(seed_backfill_job(&run));
+
         // The blob gets its copy (what the worker would have done); the next apply retries.
         record("ap_south");
         let applied = dir.apply().unwrap();
@@ -172,11 +209,14 @@ fn a_removal_refuses_blobs_with_no_other_copy_then_forgets_the_location_once_the
             .unwrap();
         assert!(!known, "the location's row is deleted");
         let jobs = run.runtime.block_on(removal_jobs(&run));
+        let names: Vec<String> = jobs.iter().map(|j| j.name_any()).collect();
         assert_eq!(
-            jobs.len(),
+            names.len(),
             1,
-            "the failed Job was replaced, not kept beside"
+            "the failed Job was replaced, not kept beside, and the old backfill Job is gone: \
+             {names:?}"
         );
+        assert!(names[0].starts_with("remove-us-east-"), "{names:?}");
         let state = dir.show_json().unwrap();
         let removal = state
             .resource_values("quay_georep_location_removal.us_east")
@@ -189,6 +229,10 @@ fn a_removal_refuses_blobs_with_no_other_copy_then_forgets_the_location_once_the
         let steps = removal["steps"].to_string();
         assert!(steps.contains("an earlier apply left failed"), "{steps}");
         assert!(steps.contains("succeeded"), "{steps}");
+        assert!(
+            steps.contains(&format!("deleted the backfill Job {OLD_BACKFILL}")),
+            "{steps}"
+        );
         let violations = run.env.ledger().violations();
         assert!(violations.is_empty(), "{violations:#?}");
         let replan = dir.plan().unwrap();
