@@ -262,6 +262,9 @@ pub async fn run_location(
     let mut status = "starting".to_owned();
     // Whether this run saw the Job running (or made it): a failure then is this run's.
     let mut watched_job = false;
+    // Whether the opposite operation's Jobs were tried (see `forget_opposite_jobs`), and
+    // whether that failed somewhere (then once more when this operation is done).
+    let (mut forgotten, mut forget_again) = (false, false);
     let job = request.job_name();
     let site = request.job_site();
     let tool = request.direction().tool();
@@ -310,6 +313,14 @@ pub async fn run_location(
                 request.config_hash(),
                 request.location()
             )));
+        }
+        // From the moment every site serves this config, the opposite operation's work no
+        // longer stands; its Jobs go then, even if this operation fails later (the guide's
+        // recovery re-runs the opposite one, which must not find its old Job).
+        if !matches!(next, Next::WaitForSites(_) | Next::Fail(_)) && !forgotten {
+            let (records, all_gone) = forget_opposite_jobs(clusters, request).await;
+            steps.extend(records);
+            (forgotten, forget_again) = (true, !all_gone);
         }
         match next {
             Next::WaitForSites(why) | Next::WaitForJob(why) => {
@@ -365,7 +376,9 @@ pub async fn run_location(
                      {then}",
                     request.location()
                 )));
-                steps.extend(forget_opposite_jobs(clusters, request).await);
+                if forget_again {
+                    steps.extend(forget_opposite_jobs(clusters, request).await.0);
+                }
                 return Ok(steps);
             }
             Next::Fail(source) => {
@@ -383,7 +396,8 @@ pub async fn run_location(
 }
 
 /// Deletes the Jobs the opposite operation on this location left in the sites' namespaces,
-/// once this one succeeded, and says what it did.
+/// once every site serves this operation's config; says what it did, and whether every site
+/// could be cleared (else it is tried once more when the operation is done).
 ///
 /// Why: a Job's name comes from the location and the config hash, and a succeeded Job of that
 /// name is taken as the work done (that is how a killed apply resumes). A location added,
@@ -391,11 +405,15 @@ pub async fn run_location(
 /// and skip the backfill, leaving the location without the blobs pushed before; likewise a
 /// removal repeated after a re-addition. A Job this cannot delete is reported, not fatal: the
 /// operation itself succeeded.
-async fn forget_opposite_jobs(clusters: &Clusters, request: &LocationRequest) -> Vec<StepRecord> {
+async fn forget_opposite_jobs(
+    clusters: &Clusters,
+    request: &LocationRequest,
+) -> (Vec<StepRecord>, bool) {
     let opposite = request.direction().opposite();
     let prefix = format!("{}-", opposite.job_prefix());
     let selector = format!("{JOB_LOCATION_LABEL}={}", request.location());
     let mut steps = Vec::new();
+    let mut all_gone = true;
     let mut seen = std::collections::BTreeSet::new();
     for site in request.sites() {
         if !seen.insert((site.cluster(), site.namespace())) {
@@ -429,11 +447,12 @@ async fn forget_opposite_jobs(clusters: &Clusters, request: &LocationRequest) ->
         match deleted {
             Ok(names) => steps.extend(names.iter().map(|name| record(what(name)))),
             Err(source) => {
+                all_gone = false;
                 let error = errors::chain(&source);
                 warn!(%error, "could not delete the opposite operation's Jobs");
                 steps.push(record(format!(
-                    "could not delete the {} Jobs of storage location {} on site {site} \
-                     ({error}); delete them by hand before the next {} of that location",
+                    "could not list or delete the {} Jobs of storage location {} on site \
+                     {site} ({error}); delete them by hand before the next {} of that location",
                     opposite.tool(),
                     request.location(),
                     opposite.tool()
@@ -441,7 +460,7 @@ async fn forget_opposite_jobs(clusters: &Clusters, request: &LocationRequest) ->
             }
         }
     }
-    steps
+    (steps, all_gone)
 }
 
 fn record(what: String) -> StepRecord {
