@@ -31,8 +31,9 @@ pub fn to_yaml(value: &Value) -> String {
         .expect("a JSON value always serializes to YAML")
 }
 
-/// The last few texts parsed, newest (or last asked for) first, with their values.
-#[derive(Debug, Default)]
+/// The last few texts parsed, newest (or last asked for) first, with their values. No
+/// `Debug`: the texts hold secrets.
+#[derive(Default)]
 struct ParseCache {
     kept: Vec<(String, Arc<Value>)>,
 }

@@ -47,8 +47,8 @@ fn without_us_east(tail: &str) -> String {
     )
 }
 
-/// The Jobs of location `us_east` in `ap-south`'s cluster.
-async fn removal_jobs(run: &LocalRun) -> Vec<Job> {
+/// The Jobs of `ap-south`'s namespace.
+async fn ap_south_jobs(run: &LocalRun) -> Api<Job> {
     let client = run
         .env
         .site("ap-south")
@@ -58,6 +58,12 @@ async fn removal_jobs(run: &LocalRun) -> Vec<Job> {
         .await
         .unwrap();
     Api::<Job>::namespaced(client, NAMESPACE)
+}
+
+/// The Jobs of location `us_east` in `ap-south`'s cluster.
+async fn removal_jobs(run: &LocalRun) -> Vec<Job> {
+    ap_south_jobs(run)
+        .await
         .list(&ListParams::default().labels("quay-georep/location=us_east"))
         .await
         .unwrap()
@@ -67,17 +73,9 @@ async fn removal_jobs(run: &LocalRun) -> Vec<Job> {
 /// The name of the backfill Job [`seed_backfill_job`] leaves.
 const OLD_BACKFILL: &str = "backfill-us-east-0123456789";
 
-/// Leaves a finished backfill Job of `us_east` in `ap-south`'s namespace, as an earlier
-/// addition would have (its container runs no tool the simulated Job controller plays).
+/// Leaves a backfill Job of `us_east` in `ap-south`'s namespace, as an earlier addition would
+/// have (its container runs no tool the simulated Job controller plays).
 async fn seed_backfill_job(run: &LocalRun) {
-    let client = run
-        .env
-        .site("ap-south")
-        .unwrap()
-        .cluster
-        .client()
-        .await
-        .unwrap();
     let job: Job = serde_json::from_value(serde_json::json!({
         "metadata": {
             "name": OLD_BACKFILL,
@@ -89,7 +87,8 @@ async fn seed_backfill_job(run: &LocalRun) {
         }}},
     }))
     .unwrap();
-    Api::<Job>::namespaced(client, NAMESPACE)
+    ap_south_jobs(run)
+        .await
         .create(&PostParams::default(), &job)
         .await
         .unwrap();
