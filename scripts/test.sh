@@ -22,7 +22,22 @@
 #   4. cargo doc --workspace --no-deps --locked, with RUSTDOCFLAGS=-D warnings, built beside
 #      the integration tests at the lowest CPU priority
 # Clippy and the tests share one build: every dependency compiles once, for the tests.
+#
+# `scripts/test.sh --fast` is CI's early signal (the `fast` job of ci.yml): steps 1, 2, the
+# unit and doc tests of step 3, and 4, without the services, the container images and the
+# integration tests. On our two cores it takes about 6 of the full run's 14 to 17 minutes;
+# the integration tests are the rest (benchmarks/README.md, "CI time").
 set -euo pipefail
+
+fast=0
+case "${1:-}" in
+    --fast) fast=1 ;;
+    "") ;;
+    *)
+        echo "usage: scripts/test.sh [--fast]" >&2
+        exit 2
+        ;;
+esac
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "${repo_root}"
@@ -39,16 +54,17 @@ if command -v terraform >/dev/null 2>&1; then
     echo "also on PATH: $(command -v terraform) ($(TF_CLI_CONFIG_FILE=/dev/null CHECKPOINT_DISABLE=1 terraform version | head -n 1))"
 fi
 
-section "install the Go terraform-provider-null 2.1.2 (the benchmarks' smoke tests compare with it)"
-bash scripts/install-null-provider.sh
+if [[ ${fast} -eq 0 ]]; then
+    section "install the Go terraform-provider-null 2.1.2 (the benchmarks' smoke tests use it)"
+    bash scripts/install-null-provider.sh
 
-section "install PostgreSQL 15 and Redis (harness shared services)"
-bash scripts/install-services.sh
+    section "install PostgreSQL 15 and Redis (harness shared services)"
+    bash scripts/install-services.sh
 
-section "check kubectl >= 1.29 (the kubectl tests' independent client)"
-bash scripts/check-kubectl.sh
+    section "check kubectl >= 1.29 (the kubectl tests' independent client)"
+    bash scripts/check-kubectl.sh
+fi
 
-section "build the container tests' images in the background (scripts/build-test-images.sh)"
 # The kind backend's containers run for real in harness_it (tests/it/containers.rs) against
 # images built here, since no registry is reachable; debootstrap takes about two minutes on a
 # fresh machine, beside the compiler. Without a Docker engine those tests say they skip.
@@ -69,7 +85,10 @@ stop_background() {
     rm -f "${images_log}" "${docs_log}"
 }
 trap stop_background EXIT
-if docker info >/dev/null 2>&1; then
+if [[ ${fast} -eq 1 ]]; then
+    :
+elif docker info >/dev/null 2>&1; then
+    section "build the container tests' images in the background (scripts/build-test-images.sh)"
     bash scripts/build-test-images.sh >"${images_log}" 2>&1 &
     images_pid="$!"
 else
@@ -132,30 +151,34 @@ RUSTDOCFLAGS="-D warnings" nice -n 19 cargo doc --workspace --no-deps --locked \
     >"${docs_log}" 2>&1 &
 docs_pid="$!"
 
-section "the integration tests harness_it and provider_it, at once"
-# The executables the build above made, run as `cargo test` would (from their package's
-# directory, with CARGO_MANIFEST_DIR): `cargo test --workspace --test provider_it` would
-# resolve features without the harness's dev-dependencies and compile most of the workspace
-# again. Each in a subshell whose status is the test binary's (pipefail), its output prefixed
-# as it comes with the binary's name and the seconds since the two started, so a log shows
-# when each test ended (what a split of the suite would weigh).
-pids=()
-started="${SECONDS}"
-while IFS=$'\t' read -r name dir exe; do
-    (cd "${dir}" && CARGO_MANIFEST_DIR="${dir}" "${exe}" 2>&1 |
-        while IFS= read -r line; do
-            printf '[%s %4ds] %s\n' "${name}" "$((SECONDS - started))" "${line}"
-        done) &
-    pids+=("$!")
-done <<<"${executables}"
+if [[ ${fast} -eq 1 ]]; then
+    section "the integration tests harness_it and provider_it: left to the full run (--fast)"
+else
+    section "the integration tests harness_it and provider_it, at once"
+    # The executables the build above made, run as `cargo test` would (from their package's
+    # directory, with CARGO_MANIFEST_DIR): `cargo test --workspace --test provider_it` would
+    # resolve features without the harness's dev-dependencies and compile most of the workspace
+    # again. Each in a subshell whose status is the test binary's (pipefail), its output prefixed
+    # as it comes with the binary's name and the seconds since the two started, so a log shows
+    # when each test ended (what a split of the suite would weigh).
+    pids=()
+    started="${SECONDS}"
+    while IFS=$'\t' read -r name dir exe; do
+        (cd "${dir}" && CARGO_MANIFEST_DIR="${dir}" "${exe}" 2>&1 |
+            while IFS= read -r line; do
+                printf '[%s %4ds] %s\n' "${name}" "$((SECONDS - started))" "${line}"
+            done) &
+        pids+=("$!")
+    done <<<"${executables}"
 
-failed=0
-for pid in "${pids[@]}"; do
-    wait "${pid}" || failed=1
-done
-if [[ ${failed} -ne 0 ]]; then
-    echo "integration tests failed: see the lines of the failing binary above" >&2
-    exit 1
+    failed=0
+    for pid in "${pids[@]}"; do
+        wait "${pid}" || failed=1
+    done
+    if [[ ${failed} -ne 0 ]]; then
+        echo "integration tests failed: see the lines of the failing binary above" >&2
+        exit 1
+    fi
 fi
 
 section "wait for cargo doc (RUSTDOCFLAGS=-D warnings)"

@@ -30,8 +30,8 @@ mod run;
 mod wake;
 
 pub use lease::LeaseClock;
-pub(crate) use observe::deployment_operator;
 pub use observe::{COMPONENT_LABEL, REGISTRY_LABEL, observe};
+pub(crate) use observe::{available_evaluated, deployment_operator, status_request};
 pub(crate) use perform::ask_for_status;
 pub use perform::{Error, perform};
 pub use run::{PAUSE, RunError, StepRecord, run};

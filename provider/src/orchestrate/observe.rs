@@ -24,8 +24,8 @@ use crate::georep::site::{JOB_NAME_LABEL, RegistryStatus, Rollout, failing_pod_m
 use crate::georep::upgrade::{
     Approval, CatalogSourceRef, ChannelOffer, Component, ComponentState, Condition, InstallPlan,
     JobObservation, JobState, LEASE_NAME, Observation, OperatorMethod, OperatorObservation,
-    PROGRESS_CONFIG_MAP, STATUS_REQUESTED_ANNOTATION, SiteId, SiteObservation, SiteState,
-    Timestamp, UpgradeRequest,
+    PROGRESS_CONFIG_MAP, STATUS_REQUESTED_ANNOTATION, STATUS_REQUESTS_ANNOTATION, SiteId,
+    SiteObservation, SiteState, StatusRequest, Timestamp, UpgradeRequest,
 };
 
 /// The Deployment label naming a pod's component.
@@ -92,11 +92,26 @@ pub(crate) async fn observe_with(
 ) -> (Observation, Option<CutShort>) {
     let mut observation = Observation::default();
     let mut primary_ok = false;
-    for site in request.sites() {
-        let read = match clusters.get(site.cluster()).await {
+    // Every site, and the primary's Lease and progress record, at once: a round is as long as
+    // its slowest cluster, not the sum of them (each may be a continent away). The results are
+    // taken in the sites' order, as if read one after the other: the first read cut short ends
+    // the round, and what came after it is dropped.
+    let site_reads = request.sites().iter().map(|site| async move {
+        match clusters.get(site.cluster()).await {
             Ok(cluster) => read_site(&cluster, site, request.operator()).await,
             Err(e) => Err(e),
-        };
+        }
+    });
+    let coordination = async {
+        let primary = request.primary();
+        match clusters.get(primary.cluster()).await {
+            Ok(cluster) => Some(read_coordination(&cluster, primary.namespace()).await),
+            Err(_) => None,
+        }
+    };
+    let (reads, coordination) =
+        tokio::join!(futures_util::future::join_all(site_reads), coordination);
+    for (site, read) in request.sites().iter().zip(reads) {
         let (entry, cut) = match read {
             Ok(state) => {
                 primary_ok |= site == request.primary();
@@ -116,8 +131,8 @@ pub(crate) async fn observe_with(
     }
     if primary_ok {
         let primary = request.primary();
-        if let Ok(cluster) = clusters.get(primary.cluster()).await {
-            match read_coordination(&cluster, primary.namespace()).await {
+        if let Some(read) = coordination {
+            match read {
                 Ok((lease, progress)) => {
                     observation.lease = lease_clock.observe(lease.as_ref(), now);
                     observation.progress = progress;
@@ -144,14 +159,11 @@ async fn read_coordination(
     cluster: &Cluster,
     namespace: &str,
 ) -> Result<(Option<Value>, Option<BTreeMap<String, String>>), ClusterError> {
-    let lease = cluster
-        .get(&Kind::LEASE, Some(namespace), LEASE_NAME)
-        .await?;
-    let progress = cluster
-        .get(&Kind::CONFIG_MAP, Some(namespace), PROGRESS_CONFIG_MAP)
-        .await?
-        .map(|cm| string_map(&cm["data"]));
-    Ok((lease, progress))
+    let (lease, progress) = tokio::try_join!(
+        cluster.get(&Kind::LEASE, Some(namespace), LEASE_NAME),
+        cluster.get(&Kind::CONFIG_MAP, Some(namespace), PROGRESS_CONFIG_MAP),
+    )?;
+    Ok((lease, progress.map(|cm| string_map(&cm["data"]))))
 }
 
 /// The holder of a Lease object, `None` when released.
@@ -179,46 +191,44 @@ async fn read_site(
     operator: &OperatorMethod,
 ) -> Result<SiteState, ClusterError> {
     let ns = Some(site.namespace());
-    let registry = read_registry(cluster, site).await?;
+    let selector = format!("{REGISTRY_LABEL}={}", site.name());
+    let job_name = site.migration_job_name();
+    // The reads that need nothing from another, at once; then the two that do.
+    let (registry, pods, deployments, job, operator) = tokio::try_join!(
+        read_registry(cluster, site),
+        cluster.list(&Kind::POD, ns, &selector),
+        cluster.list(&Kind::DEPLOYMENT, ns, &selector),
+        cluster.get(&Kind::JOB, ns, &job_name),
+        read_operator(cluster, operator),
+    )?;
     let mut state = registry_state(&registry);
-    let pods = cluster
-        .list(&Kind::POD, ns, &format!("{REGISTRY_LABEL}={}", site.name()))
-        .await?;
     for (component, counted) in pod_counts(&pods) {
         if let Some(c) = state.components.get_mut(&component) {
             c.running_pods = counted;
         }
     }
-    state.rollouts = cluster
-        .list(
-            &Kind::DEPLOYMENT,
-            ns,
-            &format!("{REGISTRY_LABEL}={}", site.name()),
-        )
-        .await?
-        .iter()
-        .map(Rollout::read)
-        .collect();
-    let job = cluster
-        .get(&Kind::JOB, ns, &site.migration_job_name())
-        .await?;
-    let pod_message = match &job {
-        Some(job) if job["status"]["succeeded"].as_u64().unwrap_or(0) == 0 => {
-            let selector = format!("{JOB_NAME_LABEL}={}", site.migration_job_name());
-            failing_pod_message(&cluster.list(&Kind::POD, ns, &selector).await?)
+    state.rollouts = deployments.iter().map(Rollout::read).collect();
+    let job_pods = async {
+        match &job {
+            Some(job) if job["status"]["succeeded"].as_u64().unwrap_or(0) == 0 => {
+                let selector = format!("{JOB_NAME_LABEL}={job_name}");
+                cluster.list(&Kind::POD, ns, &selector).await.map(Some)
+            }
+            _ => Ok(None),
         }
-        _ => None,
     };
+    let bundle = async {
+        match registry["spec"]["configBundleSecret"].as_str() {
+            Some(secret) => cluster.get(&Kind::SECRET, ns, secret).await,
+            None => Ok(None),
+        }
+    };
+    let (job_pods, bundle) = tokio::try_join!(job_pods, bundle)?;
+    let pod_message = job_pods.and_then(|pods| failing_pod_message(&pods));
     state.migration_job =
         job.map(|job| job_observation(&job, &state.registry.conditions, pod_message.as_deref()));
-    state.config_hash = match registry["spec"]["configBundleSecret"].as_str() {
-        Some(secret) => cluster
-            .get(&Kind::SECRET, ns, secret)
-            .await?
-            .and_then(|s| config_hash(&s)),
-        None => None,
-    };
-    state.operator = read_operator(cluster, operator).await?;
+    state.config_hash = bundle.and_then(|s| config_hash(&s));
+    state.operator = operator;
     Ok(state)
 }
 
@@ -265,11 +275,32 @@ pub(crate) fn registry_state(registry: &Value) -> SiteState {
         registry: status,
         components,
         hpa_managed,
-        status_requested: registry["metadata"]["annotations"][STATUS_REQUESTED_ANNOTATION]
-            .as_str()
-            .and_then(clock::parse_rfc3339),
+        status_request: status_request(registry),
+        available_evaluated: available_evaluated(registry),
         ..SiteState::default()
     }
+}
+
+/// The last request for a fresh status recorded on `registry` ([`StatusRequest::read`]).
+pub(crate) fn status_request(registry: &Value) -> Option<StatusRequest> {
+    let annotations = &registry["metadata"]["annotations"];
+    StatusRequest::read(
+        annotations[STATUS_REQUESTED_ANNOTATION]
+            .as_str()
+            .and_then(clock::parse_rfc3339),
+        annotations[STATUS_REQUESTS_ANNOTATION].as_str(),
+    )
+}
+
+/// When the operator last evaluated `Available` on `registry`: the condition's
+/// `lastUpdateTime`, which every evaluation of its status controller stamps.
+pub(crate) fn available_evaluated(registry: &Value) -> Option<Timestamp> {
+    registry["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == "Available")?["lastUpdateTime"]
+        .as_str()
+        .and_then(clock::parse_rfc3339)
 }
 
 /// Pods per component that are not finished (running, starting or terminating).

@@ -21,8 +21,7 @@ use super::observe::{CutShort, annotation_key, lease_holder};
 use crate::cluster::{Cluster, Clusters, Error as ClusterError, Kind};
 use crate::georep::upgrade::{
     Action, Component, LEASE_NAME, OperatorUpgrade, PROGRESS_CONFIG_MAP, RegistryStatus,
-    RelatedImages, SCALED_DOWN_ANNOTATION, STATUS_REQUESTED_ANNOTATION, SiteId, Timestamp,
-    UpgradeRequest,
+    RelatedImages, SCALED_DOWN_ANNOTATION, SiteId, StatusRequest, Timestamp, UpgradeRequest,
 };
 
 /// Why an action could not be performed.
@@ -210,13 +209,17 @@ pub async fn perform(
             hpa_managed,
         } => edit_components(clusters, site, replicas, *hpa_managed, false).await,
         Action::UpgradeOperator { site, how } => upgrade_operator(clusters, site, how).await,
-        Action::RequestStatus { site } => request_status(clusters, site, now).await,
+        Action::RequestStatus { site, request } => request_status(clusters, site, *request).await,
     }
 }
 
-async fn request_status(clusters: &Clusters, site: &SiteId, now: Timestamp) -> Result<(), Error> {
+async fn request_status(
+    clusters: &Clusters,
+    site: &SiteId,
+    request: StatusRequest,
+) -> Result<(), Error> {
     let cluster = cluster_of(clusters, site).await?;
-    ask_for_status(&cluster, site.namespace(), site.name(), now)
+    ask_for_status(&cluster, site.namespace(), site.name(), request)
         .await
         .map_err(cluster_error(format!(
             "ask the operator for a fresh status of QuayRegistry {}/{}",
@@ -225,9 +228,9 @@ async fn request_status(clusters: &Clusters, site: &SiteId, now: Timestamp) -> R
         )))
 }
 
-/// Sets [`STATUS_REQUESTED_ANNOTATION`] on the `QuayRegistry` `namespace/name` to `now`: a
-/// change of the object, which the operator's status controller answers by evaluating its
-/// status again (the upgrade's waits and the site resource's share it).
+/// Sets the annotations of `request` on the `QuayRegistry` `namespace/name`: a change of the
+/// object, which the operator's status controller answers by evaluating its status again
+/// (the upgrade's waits and the site resource's share it).
 ///
 /// # Errors
 /// The cluster's, when the patch fails.
@@ -235,10 +238,14 @@ pub(crate) async fn ask_for_status(
     cluster: &Cluster,
     namespace: &str,
     name: &str,
-    now: Timestamp,
+    request: StatusRequest,
 ) -> Result<(), ClusterError> {
-    let patch =
-        json!({"metadata": {"annotations": {STATUS_REQUESTED_ANNOTATION: now.to_string()}}});
+    let annotations: serde_json::Map<String, Value> = request
+        .annotations()
+        .into_iter()
+        .map(|(key, value)| (key.to_owned(), Value::String(value)))
+        .collect();
+    let patch = json!({"metadata": {"annotations": annotations}});
     cluster
         .merge_patch(&Kind::QUAY_REGISTRY, Some(namespace), name, &patch)
         .await

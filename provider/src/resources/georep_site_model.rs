@@ -23,8 +23,8 @@ use super::site_live::{ENDPOINT_ATTRIBUTES, EndpointResults, endpoint_attributes
 use super::site_schema::{report, site_arguments, site_block, site_input};
 use super::timeouts::{self, Operation, Timeouts};
 use crate::georep::site::{
-    BLOCKED_GRACE, RegistryStatus, STATUS_REQUEST_EVERY, STATUS_REQUESTED_ANNOTATION, Site,
-    SiteEndpoints, SiteInput, validate_site,
+    BLOCKED_GRACE, RegistryStatus, STATUS_REQUEST_EVERY, STATUS_REQUESTED_ANNOTATION,
+    STATUS_REQUESTS_ANNOTATION, Site, SiteEndpoints, SiteInput, validate_site,
 };
 use crate::tfvalue::{
     Attribute, AttributePath, Block, Diagnostic, Diagnostics, Presence, Schema, Type, Value,
@@ -90,16 +90,20 @@ fn wait_for_ready_description() -> String {
          out (its latest template observed, every replica updated and available, no pod of an \
          older template left), since the operator recomputes Available only about once a \
          minute; and no migration Job is running. When every Deployment has rolled out and \
-         Available is the one condition still False, the wait sets the annotation \
-         {STATUS_REQUESTED_ANNOTATION} (the time) on the QuayRegistry, at most every {} s: a \
-         change of the object makes the operator's status controller evaluate Available again \
-         at once instead of within its minute. A RolloutBlocked condition or a \
+         Available is the one condition still False, the wait sets the annotations \
+         {STATUS_REQUESTED_ANNOTATION} (the time) and {STATUS_REQUESTS_ANNOTATION} (a count) on \
+         the QuayRegistry: a change of the object makes the operator's status controller \
+         evaluate Available again at once instead of within its minute. A request the operator \
+         did not answer (Available's lastUpdateTime did not move) is repeated after {} s; an \
+         answered one that still says False at once, then after 1, 2, 4 and 8 s, then every \
+         {} s. A RolloutBlocked condition or a \
          MigrationsFailed reason fails the wait only once it has persisted for {} s (the \
          operator may still recompute it, and Kubernetes retries a failing migration Job for \
          about ten minutes) or the migration Job has failed for good; the failure quotes the \
          migration pod's own message. While waiting, a new site (or a new config bundle) holds \
          the shared database: other sites of the same apply on that database wait, so their \
          migration Jobs never overlap",
+        STATUS_REQUEST_EVERY.as_secs(),
         STATUS_REQUEST_EVERY.as_secs(),
         BLOCKED_GRACE.as_secs()
     )

@@ -18,9 +18,11 @@ use crate::cluster::{Cluster, Error as ClusterError, Kind, PROGRESS_EVERY};
 use crate::georep::errors;
 use crate::georep::site::{
     BLOCKED_GRACE, Convergence, JOB_NAME_LABEL, JobPhase, LiveSite, MigrationJob, RegistryStatus,
-    Rollout, STATUS_REQUEST_EVERY, Settle, failing_pod_message,
+    Rollout, STATUS_REQUEST_EVERY, Settle, StatusRequest, failing_pod_message,
 };
-use crate::orchestrate::{REGISTRY_LABEL, ask_for_status, clock};
+use crate::orchestrate::{
+    REGISTRY_LABEL, ask_for_status, available_evaluated, clock, status_request,
+};
 use crate::stop::StopToken;
 
 /// The pause between two reads of the site.
@@ -61,7 +63,8 @@ impl SiteWait<'_> {
         let started = Instant::now();
         let mut last_report = started;
         let mut settle = Settle::new(BLOCKED_GRACE).after_change(self.before);
-        let mut asked: Option<Instant> = None;
+        // When a request for a fresh status last failed: the next waits STATUS_REQUEST_EVERY.
+        let mut refused: Option<Instant> = None;
         loop {
             let (registry, live) = self.read().await?;
             let state = match settle.judge(&live, started.elapsed()) {
@@ -84,14 +87,19 @@ impl SiteWait<'_> {
                     last: state,
                 });
             }
-            if live.only_available_missing()
-                && asked.is_none_or(|at| now - at >= STATUS_REQUEST_EVERY)
-            {
-                asked = Some(now);
+            let request = registry
+                .as_ref()
+                .filter(|_| live.only_available_missing())
+                .filter(|_| refused.is_none_or(|at| now - at >= STATUS_REQUEST_EVERY))
+                .and_then(|r| {
+                    StatusRequest::due(status_request(r), available_evaluated(r), clock::now())
+                });
+            if let Some(request) = request {
                 // A failed request only leaves the wait to the operator's own minute.
                 if let Err(e) =
-                    ask_for_status(self.cluster, self.namespace, self.name, clock::now()).await
+                    ask_for_status(self.cluster, self.namespace, self.name, request).await
                 {
+                    refused = Some(now);
                     warn!(%cluster, error = %errors::chain(&e), "could not ask the operator for a fresh status");
                 }
             }

@@ -18,6 +18,7 @@
 use serde_json::{Value, json};
 
 use super::components::{Blocked, ComponentKind, Components};
+use super::status_write::MAIN_RECONCILE_CONDITIONS;
 
 /// The migration as the registry controller sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -288,8 +289,13 @@ pub fn conditions(obs: &Observation<'_>) -> Vec<Condition> {
 }
 
 /// `old` (the current `status.conditions`) updated with `new` at time `now`: a condition
-/// keeps its `lastTransitionTime` while its status holds and its `lastUpdateTime` while
-/// nothing about it changes; old types missing from `new` stay.
+/// keeps its `lastTransitionTime` while its status holds; old types missing from `new` stay.
+///
+/// `lastUpdateTime` is `now` for every condition the status reconciler evaluated: upstream
+/// `pkg/cmpstatus` stamps each condition it computes with the time, and
+/// `overwriteConditions` in `controllers/quay/quayregistry_status_controller.go` does the same
+/// for `Available`, changed or not (clients tell an evaluation from it). The main reconcile's
+/// own conditions ([`MAIN_RECONCILE_CONDITIONS`]) keep theirs while nothing about them changes.
 #[must_use]
 pub fn merge(old: &[Value], new: &[Condition], now: &str) -> Vec<Value> {
     let mut out: Vec<Value> = old
@@ -313,7 +319,10 @@ pub fn merge(old: &[Value], new: &[Condition], now: &str) -> Vec<Value> {
             "status": status,
             "reason": n.reason,
             "message": n.message,
-            "lastUpdateTime": stamp("lastUpdateTime", unchanged),
+            "lastUpdateTime": stamp(
+                "lastUpdateTime",
+                unchanged && MAIN_RECONCILE_CONDITIONS.contains(&n.type_),
+            ),
             "lastTransitionTime": stamp("lastTransitionTime", same_status),
         }));
     }
@@ -512,7 +521,13 @@ mod tests {
         assert_eq!(second[0]["lastUpdateTime"], "t2");
         let third = merge(&second, &[cond("A", false, "R", "m2")], "t3");
         assert_eq!(third[0]["lastTransitionTime"], "t3");
-        let same = merge(&third, &[cond("A", false, "R", "m2")], "t4");
-        assert_eq!(same, third);
+        // An evaluation stamps its time though nothing changed; the main reconcile's
+        // conditions keep theirs.
+        let again = merge(&third, &[cond("A", false, "R", "m2")], "t4");
+        assert_eq!(again[0]["lastUpdateTime"], "t4");
+        assert_eq!(again[0]["lastTransitionTime"], "t3");
+        let created = cond("ComponentsCreated", true, "R", "m");
+        let first = merge(&[], std::slice::from_ref(&created), "t1");
+        assert_eq!(merge(&first, &[created], "t2"), first);
     }
 }

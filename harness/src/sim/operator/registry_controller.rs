@@ -570,7 +570,10 @@ async fn write_status(
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    let now = jiff::Timestamp::now().to_string();
+    // `metav1.Time`: whole seconds, which is all a client can compare.
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
     let mut computed = conditions::conditions(obs);
     let mut held = false;
     if !how.refresh {
@@ -604,15 +607,31 @@ async fn write_status(
             status[k] = v;
         }
     }
+    let differs = |k: &str, v: &Value| old_status.get(k).unwrap_or(&Value::Null) != v;
     let changed = status
         .as_object()
         .into_iter()
         .flatten()
-        .any(|(k, v)| old_status.get(k).unwrap_or(&Value::Null) != v);
+        .any(|(k, v)| differs(k, v));
     if !changed && !how.new_generation {
         return Ok(held);
     }
-    status["lastUpdated"] = json!(now);
+    // The main reconcile rewrites `lastUpdated`; the status reconciler's evaluations (every
+    // condition but the main reconcile's own) leave it alone upstream.
+    let main_condition =
+        |conditions: &[Value], kind: &str| conditions.iter().find(|c| c["type"] == kind).cloned();
+    let main_changed = how.new_generation
+        || status
+            .as_object()
+            .into_iter()
+            .flatten()
+            .any(|(k, v)| k != "conditions" && differs(k, v))
+        || MAIN_RECONCILE_CONDITIONS
+            .iter()
+            .any(|kind| main_condition(&old_conditions, kind) != main_condition(&merged, kind));
+    if main_changed {
+        status["lastUpdated"] = json!(now);
+    }
     registries
         .patch_status(
             &reg.name_any(),

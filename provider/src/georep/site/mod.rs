@@ -23,7 +23,8 @@
 //!    [`RegistryStatus::is_held_for_upgrade`] and [`may_migrate`] for every caller.
 //!    [`Settle`] (`settle.rs`) judges a wait over time from the objects as well: rollouts
 //!    done, no migration Job running, a blocking condition only once it persisted or the Job
-//!    gave up, quoting the migration pod.
+//!    gave up, quoting the migration pod. When only `Available` is missing, a wait asks the
+//!    operator for a fresh one: [`StatusRequest::due`] (`status_request.rs`) says when.
 //! 6. Shared keys (`keys.rs`): [`key_change_issues`] refuses a change of `SECRET_KEY` or
 //!    `DATABASE_SECRET_KEY` between two `config_yaml` texts unless it is acknowledged, and
 //!    says what the change breaks.
@@ -58,6 +59,7 @@ mod settle;
 mod shared_config;
 mod siblings;
 mod status;
+mod status_request;
 mod tls;
 mod validate;
 
@@ -86,8 +88,11 @@ pub use shared_config::{Error as SharedConfigError, SECURITY_SCANNER_KEYS, Share
 pub use siblings::{Slot, conflicts as sibling_conflicts};
 pub use status::{
     ComponentSpec, Condition, ConditionStatus, Convergence, Gap, RegistryStatus,
-    SCALED_DOWN_ANNOTATION, STATUS_REQUEST_EVERY, STATUS_REQUESTED_ANNOTATION, convergence,
-    describe_condition, find_condition, is_generation_observed, may_migrate,
+    SCALED_DOWN_ANNOTATION, convergence, describe_condition, find_condition,
+    is_generation_observed, may_migrate,
+};
+pub use status_request::{
+    STATUS_REQUEST_EVERY, STATUS_REQUESTED_ANNOTATION, STATUS_REQUESTS_ANNOTATION, StatusRequest,
 };
 pub use tls::{Certificate, Error as TlsError, KeyCheck};
 pub use validate::{

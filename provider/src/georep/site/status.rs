@@ -21,22 +21,6 @@ use serde_json::Value as Json;
 /// (that would serve an old version against the migrated database).
 pub const SCALED_DOWN_ANNOTATION: &str = "quay-georep/scaled-down-for-upgrade";
 
-/// Annotation the upgrade and the site resource's wait set (to the time, RFC 3339) on a
-/// `QuayRegistry` whose pods are back but whose `Available` was computed before they were.
-/// It stays on the object afterwards (a merge patch's field, which the site's server-side
-/// apply neither owns nor compares). The operator's status controller
-/// (quay-operator `controllers/quay/quayregistry_status_controller.go`) watches only the
-/// `QuayRegistry` and otherwise recomputes once a minute; any change of the object, this one
-/// included, makes it recompute at once. Its main controller ignores it (it reconciles on a
-/// new generation only), so nothing but the status is evaluated again.
-pub const STATUS_REQUESTED_ANNOTATION: &str = "quay-georep/status-requested-at";
-
-/// How long a wait gives the operator to answer a request for a fresh status
-/// ([`STATUS_REQUESTED_ANNOTATION`]) before it asks again. The status controller answers within
-/// a second; a request may still go unanswered (the operator restarting, or the write landing
-/// before its watch resumed), and the next one costs one metadata write.
-pub const STATUS_REQUEST_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
-
 /// One `status.conditions` entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Condition {

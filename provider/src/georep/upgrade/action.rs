@@ -8,6 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use super::StatusRequest;
 use super::catalog::CatalogSourceRef;
 use super::observation::Component;
 use super::progress::Progress;
@@ -62,12 +63,14 @@ pub enum Action {
         /// The original HPA setting.
         hpa_managed: bool,
     },
-    /// On `site`'s `QuayRegistry`: set [`crate::georep::site::STATUS_REQUESTED_ANNOTATION`] to
-    /// now, so that the operator evaluates its status (`Available`) again at once instead of
-    /// within the minute.
+    /// On `site`'s `QuayRegistry`: set the annotations of `request`
+    /// ([`StatusRequest::annotations`]), so that the operator evaluates its status
+    /// (`Available`) again at once instead of within the minute.
     RequestStatus {
         /// The site whose status is stale.
         site: SiteId,
+        /// When, and its number in its series.
+        request: StatusRequest,
     },
     /// Release the Lease held by `holder` (clear `holderIdentity`), if it still holds it.
     ReleaseLease {
@@ -134,7 +137,7 @@ impl Action {
             Action::ScaleDown { site, .. }
             | Action::UpgradeOperator { site, .. }
             | Action::Restore { site, .. }
-            | Action::RequestStatus { site } => Some(site),
+            | Action::RequestStatus { site, .. } => Some(site),
             Action::Wait { site, .. } => site.as_ref(),
             Action::AcquireLease { .. }
             | Action::RenewLease { .. }

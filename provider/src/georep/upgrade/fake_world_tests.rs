@@ -66,16 +66,18 @@ struct FakeSite {
     /// `QuayRegistry` changes (the minute's resync never comes in these tests). `None`: always
     /// fresh, as most tests want.
     status: Option<StatusMemo>,
-    /// The request annotation's time.
-    status_requested: Option<i64>,
+    /// The request annotations.
+    status_request: Option<StatusRequest>,
 }
 
 /// What the status controller last saw and computed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct StatusMemo {
-    /// The registry as seen: generation, currentVersion and the request annotation.
-    seen: (i64, QuayVersion, Option<i64>),
+    /// The registry as seen: generation, currentVersion and the request annotations.
+    seen: (i64, QuayVersion, Option<StatusRequest>),
     available: bool,
+    /// When it was computed (`lastUpdateTime`); `None` for a value seeded by a test.
+    evaluated: Option<i64>,
 }
 
 impl FakeSite {
@@ -103,7 +105,7 @@ impl FakeSite {
             config_hash: "sha256:abc".into(),
             unreachable_ticks: 0,
             status: None,
-            status_requested: None,
+            status_request: None,
         };
         site.pods = Component::ALL
             .into_iter()
@@ -153,14 +155,15 @@ impl FakeSite {
 
     /// The status controller: computes `Available` again when the registry changed since it
     /// last did.
-    fn evaluate_status(&mut self) {
-        let seen = (self.generation, self.current, self.status_requested);
+    fn evaluate_status(&mut self, now: i64) {
+        let seen = (self.generation, self.current, self.status_request);
         if let Some(memo) = &self.status
             && memo.seen != seen
         {
             self.status = Some(StatusMemo {
                 seen,
                 available: self.fresh_available(),
+                evaluated: Some(now),
             });
         }
     }
@@ -232,7 +235,12 @@ impl FakeSite {
             }),
             config_hash: Some(self.config_hash.clone()),
             rollouts: Vec::new(),
-            status_requested: self.status_requested.map(Timestamp::from_unix_seconds),
+            status_request: self.status_request,
+            available_evaluated: self
+                .status
+                .as_ref()
+                .and_then(|memo| memo.evaluated)
+                .map(Timestamp::from_unix_seconds),
         }
     }
 }
@@ -506,8 +514,9 @@ impl World {
                     self.lease = None;
                 }
             }
-            Action::RequestStatus { site } => {
-                self.sites.get_mut(site).unwrap().status_requested = Some(self.now);
+            Action::RequestStatus { site, request } => {
+                assert_eq!(request.at, self.at(), "a request is made now");
+                self.sites.get_mut(site).unwrap().status_request = Some(*request);
             }
             Action::ClearProgress => self.progress = None,
             Action::Wait { .. } => {}
@@ -580,7 +589,7 @@ impl World {
         for (id, s) in &mut self.sites {
             s.unreachable_ticks = s.unreachable_ticks.saturating_sub(1);
             // The writes of the last round reach the status controller before the pods move.
-            s.evaluate_status();
+            s.evaluate_status(self.now);
             s.observed = s.generation;
             // OLM: an InstallPlan for the newest CSV of the channel; install once approved.
             if let Some(newest) = heads[id]
@@ -1263,6 +1272,7 @@ fn an_available_computed_before_the_pods_came_back_is_asked_for_again() {
             site.status = Some(StatusMemo {
                 seen: (site.generation, site.current, None),
                 available: true,
+                evaluated: None,
             });
         }
         let request = world.request();
@@ -1279,46 +1289,68 @@ fn an_available_computed_before_the_pods_came_back_is_asked_for_again() {
     }
 }
 
-/// A request stands for [`crate::georep::site::STATUS_REQUEST_EVERY`]: asked again only after it.
-#[test]
-fn a_fresh_status_is_asked_for_at_most_every_ten_seconds() {
+/// The seconds at which the upgrade asked eu_west for a fresh status while every
+/// evaluation, stamped at `evaluated` (now, or never), said not Available.
+fn status_requests_while_never_available(evaluated: fn(i64) -> Option<i64>) -> Vec<i64> {
     let mut world = World::three_sites(Method::Deployment);
     for site in world.sites.values_mut() {
         site.status = Some(StatusMemo {
             seen: (site.generation, site.current, None),
             available: true,
+            evaluated: None,
         });
     }
     let request = world.request();
     run_until_phase(&mut world, &request, Phase::RestoreSecondaries);
-    // Every evaluation says not Available: the requests go on, one per site every
-    // STATUS_REQUEST_EVERY.
     let mut asked = Vec::new();
     for _ in 0..40 {
         let decision = step(&request, &world.observe(), world.at()).unwrap();
         for action in &decision.actions {
-            if let Action::RequestStatus { site } = action {
-                asked.push((world.now, site.clone()));
+            if let Action::RequestStatus { site, .. } = action
+                && site.cluster() == "eu_west"
+            {
+                asked.push(world.now);
             }
             world.apply(action).unwrap();
         }
         world.tick();
+        let now = world.now;
         for site in world.sites.values_mut() {
             site.status = Some(StatusMemo {
-                seen: (site.generation, site.current, site.status_requested),
+                seen: (site.generation, site.current, site.status_request),
                 available: false,
+                evaluated: evaluated(now),
             });
         }
     }
-    let eu: Vec<i64> = asked
-        .iter()
-        .filter(|(_, s)| s.cluster() == "eu_west")
-        .map(|(at, _)| *at)
-        .collect();
+    asked
+}
+
+/// A request the operator did not answer (its `lastUpdateTime` did not move) stands for
+/// [`crate::georep::site::STATUS_REQUEST_EVERY`]: asked again only after it.
+#[test]
+fn an_unanswered_status_request_is_repeated_at_most_every_ten_seconds() {
+    let eu = status_requests_while_never_available(|_| None);
     assert!(eu.len() >= 2, "asked {eu:?}");
     let every = i64::try_from(crate::georep::site::STATUS_REQUEST_EVERY.as_secs()).unwrap();
     assert!(
         eu.windows(2).all(|w| w[1] - w[0] >= every),
         "asked more often than every {every} s: {eu:?}"
+    );
+}
+
+/// An answered request that still says not Available is repeated in the next round (the
+/// operator may have evaluated an instant too early), then less and less often, down to
+/// every ten seconds.
+#[test]
+fn an_answered_status_request_is_repeated_at_once_then_backing_off() {
+    let eu = status_requests_while_never_available(Some);
+    let gaps: Vec<i64> = eu.windows(2).map(|w| w[1] - w[0]).collect();
+    let every = i64::try_from(crate::georep::site::STATUS_REQUEST_EVERY.as_secs()).unwrap();
+    assert_eq!(gaps.first(), Some(&TICK), "asked at {eu:?}");
+    assert!(gaps.len() >= 6, "asked at {eu:?}");
+    assert!(
+        gaps.iter().rev().take(2).all(|g| *g == every),
+        "no back-off to every {every} s: asked at {eu:?}"
     );
 }

@@ -112,7 +112,8 @@ pub mod versions;
 mod fake_world_tests;
 
 pub use crate::georep::site::{
-    Condition, ConditionStatus, RegistryStatus, SCALED_DOWN_ANNOTATION, STATUS_REQUESTED_ANNOTATION,
+    Condition, ConditionStatus, RegistryStatus, SCALED_DOWN_ANNOTATION,
+    STATUS_REQUESTED_ANNOTATION, STATUS_REQUESTS_ANNOTATION, StatusRequest,
 };
 pub use action::{Action, OperatorUpgrade};
 pub use catalog::CatalogSourceRef;

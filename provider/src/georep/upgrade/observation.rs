@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use super::catalog::CatalogSourceRef;
 use super::site::SiteId;
 use super::time::Timestamp;
-use crate::georep::site::{RegistryStatus, Rollout};
+use crate::georep::site::{RegistryStatus, Rollout, StatusRequest};
 
 /// The three components the upgrade scales: the ones with a `replicas` override.
 #[derive(
@@ -93,9 +93,12 @@ pub struct SiteState {
     /// The Deployments the operator made for the site: whether they have rolled out, and to
     /// which image (`Available` alone can be a minute old).
     pub rollouts: Vec<Rollout>,
-    /// When the upgrade last asked the operator to evaluate the site's status again
-    /// ([`crate::georep::site::STATUS_REQUESTED_ANNOTATION`]), if it has.
-    pub status_requested: Option<Timestamp>,
+    /// The last request for a fresh status on the `QuayRegistry`
+    /// ([`crate::georep::site::STATUS_REQUESTED_ANNOTATION`]), if any was made.
+    pub status_request: Option<StatusRequest>,
+    /// When the operator last evaluated `Available` (its `lastUpdateTime`), if it has: a
+    /// request older than this was answered.
+    pub available_evaluated: Option<Timestamp>,
 }
 
 /// One component of the spec and its pods.

@@ -18,20 +18,22 @@ use super::site::SiteId;
 use super::step::{Ctx, Outcome, condition_text};
 use super::target::csv_name;
 use super::versions::{RELATED_IMAGE_QUAY, catalogue};
-use crate::georep::site::STATUS_REQUEST_EVERY;
+use crate::georep::site::StatusRequest;
 
 impl Ctx<'_> {
     /// The request for a fresh status of `site`, whose `Available` is the one thing the
-    /// upgrade still waits for, unless one was made less than [`STATUS_REQUEST_EVERY`] ago.
+    /// upgrade still waits for, when one is due ([`StatusRequest::due`]).
     ///
     /// Why: the operator computes `Available` when the `QuayRegistry` changes and otherwise
     /// once a minute, so the value read after a restore or a migration was computed when the
     /// pods were not back yet, and would hold the upgrade up to a minute after they are.
     fn status_request(&self, site: &SiteId, state: &SiteState) -> Option<Action> {
-        let asked_lately = state
-            .status_requested
-            .is_some_and(|at| self.now < at.plus(STATUS_REQUEST_EVERY));
-        (!asked_lately).then(|| Action::RequestStatus { site: site.clone() })
+        StatusRequest::due(state.status_request, state.available_evaluated, self.now).map(
+            |request| Action::RequestStatus {
+                site: site.clone(),
+                request,
+            },
+        )
     }
 
     /// Scale-downs and waits that keep every secondary at 0 pods; `None` when they all are.

@@ -452,7 +452,7 @@ fn describe(action: &Action) -> String {
         Action::Restore { site, .. } => {
             format!("restoring the original replicas and HPA setting of {site}")
         }
-        Action::RequestStatus { site } => {
+        Action::RequestStatus { site, .. } => {
             format!("asking the operator of {site} to evaluate its status again")
         }
         Action::ReleaseLease { .. } => format!("releasing Lease {LEASE_NAME}"),

@@ -202,22 +202,47 @@ fn the_operator_version_is_read_from_a_value_or_the_annotation_it_refers_to() {
 }
 
 #[test]
-fn the_time_of_the_last_status_request_is_read_and_a_garbled_one_is_none() {
-    let with = |value: &str| {
-        registry_state(&json!({
-            "metadata": {"annotations": {STATUS_REQUESTED_ANNOTATION: value}},
+fn the_last_status_request_and_its_answer_are_read_and_garbled_ones_are_none() {
+    let with = |at: &str, number: Option<&str>, evaluated: &str| {
+        let registry = json!({
+            "metadata": {"annotations": {
+                STATUS_REQUESTED_ANNOTATION: at,
+                STATUS_REQUESTS_ANNOTATION: number,
+            }},
             "spec": {"components": []},
-        }))
-        .status_requested
+            "status": {"conditions": [
+                {"type": "ComponentQuayReady", "lastUpdateTime": "2026-08-21T11:00:00Z"},
+                {"type": "Available", "status": "False", "lastUpdateTime": evaluated},
+            ]},
+        });
+        let state = registry_state(&registry);
+        (state.status_request, state.available_evaluated)
     };
+    let noon = Timestamp::from_unix_seconds(1_787_313_600);
     assert_eq!(
-        with("2026-08-21T12:00:00Z"),
-        Some(Timestamp::from_unix_seconds(1_787_313_600))
+        with("2026-08-21T12:00:00Z", Some("3"), "2026-08-21T12:00:01Z"),
+        (
+            Some(StatusRequest {
+                at: noon,
+                number: 3
+            }),
+            Some(Timestamp::from_unix_seconds(1_787_313_601))
+        )
     );
-    // Written by hand or by someone else: read as never asked, so the upgrade asks again.
-    assert_eq!(with("yesterday"), None);
+    // Written by an earlier release (no number): the first of its series.
     assert_eq!(
-        registry_state(&json!({"spec": {"components": []}})).status_requested,
-        None
+        with("2026-08-21T12:00:00Z", None, "x").0,
+        Some(StatusRequest {
+            at: noon,
+            number: 1
+        })
+    );
+    // Written by hand or by someone else: read as never asked (or answered), so the upgrade
+    // asks again.
+    assert_eq!(with("yesterday", Some("3"), "soon"), (None, None));
+    let bare = registry_state(&json!({"spec": {"components": []}}));
+    assert_eq!(
+        (bare.status_request, bare.available_evaluated),
+        (None, None)
     );
 }
