@@ -23,7 +23,9 @@ use crate::georep::location::{
     ConfigStorage, Direction, JOB_LOCATION_LABEL, LocationError, LocationRequest, Next,
     Observation, SiteFacts, SiteView, step,
 };
-use crate::georep::site::{RegistryStatus, Rollout, failing_pod_message};
+use crate::georep::site::{
+    MANAGED_BY, MANAGED_BY_LABEL, RegistryStatus, Rollout, failing_pod_message,
+};
 use crate::georep::upgrade::{JobState, SiteId};
 use crate::stop::StopToken;
 
@@ -242,6 +244,16 @@ async fn read_job(
     }))
 }
 
+/// What a location operation that succeeded did.
+#[derive(Debug)]
+pub struct LocationDone {
+    /// Each step, in order.
+    pub steps: Vec<StepRecord>,
+    /// The opposite operation's Jobs that are left, each a sentence saying where and what to
+    /// do (also among the steps); the resource repeats them as warnings.
+    pub jobs_left: Vec<String>,
+}
+
 /// Adds or removes the location: waits for the sites, runs the Job once, waits for it;
 /// returns what it did. `on_status` hears each round's status.
 ///
@@ -256,7 +268,7 @@ pub async fn run_location(
     deadline: Instant,
     stop: &StopToken,
     mut on_status: impl FnMut(&str) + Send,
-) -> Result<Vec<StepRecord>, LocationRunError> {
+) -> Result<LocationDone, LocationRunError> {
     let started = Instant::now();
     let mut steps: Vec<StepRecord> = Vec::new();
     let mut status = "starting".to_owned();
@@ -264,7 +276,8 @@ pub async fn run_location(
     let mut watched_job = false;
     // Whether the opposite operation's Jobs were tried (see `forget_opposite_jobs`), and
     // whether that failed somewhere (then once more when this operation is done).
-    let (mut forgotten, mut forget_again) = (false, false);
+    let mut forgotten = false;
+    let mut jobs_left: Vec<String> = Vec::new();
     let job = request.job_name();
     let site = request.job_site();
     let tool = request.direction().tool();
@@ -318,9 +331,9 @@ pub async fn run_location(
         // longer stands; its Jobs go then, even if this operation fails later (the guide's
         // recovery re-runs the opposite one, which must not find its old Job).
         if !matches!(next, Next::WaitForSites(_) | Next::Fail(_)) && !forgotten {
-            let (records, all_gone) = forget_opposite_jobs(clusters, request).await;
+            let (records, left) = forget_opposite_jobs(clusters, request).await;
             steps.extend(records);
-            (forgotten, forget_again) = (true, !all_gone);
+            (forgotten, jobs_left) = (true, left);
         }
         match next {
             Next::WaitForSites(why) | Next::WaitForJob(why) => {
@@ -376,10 +389,12 @@ pub async fn run_location(
                      {then}",
                     request.location()
                 )));
-                if forget_again {
-                    steps.extend(forget_opposite_jobs(clusters, request).await.0);
+                if !jobs_left.is_empty() {
+                    let (records, left) = forget_opposite_jobs(clusters, request).await;
+                    steps.extend(records);
+                    jobs_left = left;
                 }
-                return Ok(steps);
+                return Ok(LocationDone { steps, jobs_left });
             }
             Next::Fail(source) => {
                 return Err(LocationRunError::Stopped {
@@ -396,8 +411,10 @@ pub async fn run_location(
 }
 
 /// Deletes the Jobs the opposite operation on this location left in the sites' namespaces,
-/// once every site serves this operation's config; says what it did, and whether every site
-/// could be cleared (else it is tried once more when the operation is done).
+/// once every site serves this operation's config; says what it did, and what it left (a
+/// sentence each, with what to do; then it is tried once more when the operation is done).
+/// A Job still running (another apply's, at the same time) or already being deleted is left
+/// alone; only Jobs labelled as this provider's are touched.
 ///
 /// Why: a Job's name comes from the location and the config hash, and a succeeded Job of that
 /// name is taken as the work done (that is how a killed apply resumes). A location added,
@@ -408,31 +425,44 @@ pub async fn run_location(
 async fn forget_opposite_jobs(
     clusters: &Clusters,
     request: &LocationRequest,
-) -> (Vec<StepRecord>, bool) {
+) -> (Vec<StepRecord>, Vec<String>) {
     let opposite = request.direction().opposite();
     let prefix = format!("{}-", opposite.job_prefix());
-    let selector = format!("{JOB_LOCATION_LABEL}={}", request.location());
+    // Only ours: a Job someone else labelled with the location is not ours to delete.
+    let selector = format!(
+        "{JOB_LOCATION_LABEL}={},{MANAGED_BY_LABEL}={MANAGED_BY}",
+        request.location()
+    );
     let mut steps = Vec::new();
-    let mut all_gone = true;
+    let mut left = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     for site in request.sites() {
         if !seen.insert((site.cluster(), site.namespace())) {
             continue;
         }
-        let deleted = async {
+        // The names deleted, also when a later one fails; the Jobs left running.
+        let mut deleted = Vec::new();
+        let mut running = Vec::new();
+        let result = async {
             let cluster = clusters.get(site.cluster()).await?;
             let ns = Some(site.namespace());
-            let mut deleted = Vec::new();
             for job in cluster.list(&Kind::JOB, ns, &selector).await? {
                 let Some(name) = job["metadata"]["name"].as_str() else {
                     continue;
                 };
-                if name.starts_with(&prefix) {
-                    cluster.delete(&Kind::JOB, ns, name).await?;
-                    deleted.push(name.to_owned());
+                if !name.starts_with(&prefix) || job["metadata"]["deletionTimestamp"].is_string() {
+                    continue;
                 }
+                // Another apply's tool at work (contradictory applies at once): killing it
+                // half-way helps nobody; it is reported instead.
+                if job["status"]["active"].as_u64().unwrap_or(0) > 0 {
+                    running.push(name.to_owned());
+                    continue;
+                }
+                cluster.delete(&Kind::JOB, ns, name).await?;
+                deleted.push(name.to_owned());
             }
-            Ok::<_, ClusterError>(deleted)
+            Ok::<_, ClusterError>(())
         }
         .await;
         let what = |name: &str| {
@@ -444,23 +474,38 @@ async fn forget_opposite_jobs(
                 request.location()
             )
         };
-        match deleted {
-            Ok(names) => steps.extend(names.iter().map(|name| record(what(name)))),
+        steps.extend(deleted.iter().map(|name| record(what(name))));
+        for name in &running {
+            left.push(format!(
+                "left the {} Job {name} on site {site} (namespace {}): it is still running; \
+                 delete it once it ends (kubectl delete job {name} -n {}), before the next {} \
+                 of storage location {}",
+                opposite.tool(),
+                site.namespace(),
+                site.namespace(),
+                opposite.tool(),
+                request.location()
+            ));
+        }
+        match result {
+            Ok(()) => {}
             Err(source) => {
-                all_gone = false;
                 let error = errors::chain(&source);
                 warn!(%error, "could not delete the opposite operation's Jobs");
-                steps.push(record(format!(
+                left.push(format!(
                     "could not list or delete the {} Jobs of storage location {} on site \
-                     {site} ({error}); delete them by hand before the next {} of that location",
+                     {site} ({error}); delete them by hand before the next {} of that location: \
+                     kubectl delete jobs -n {} -l {selector}",
                     opposite.tool(),
                     request.location(),
-                    opposite.tool()
-                )));
+                    opposite.tool(),
+                    site.namespace()
+                ));
             }
         }
     }
-    (steps, all_gone)
+    steps.extend(left.iter().map(|sentence| record(sentence.clone())));
+    (steps, left)
 }
 
 fn record(what: String) -> StepRecord {

@@ -24,7 +24,7 @@ use crate::cluster::within;
 use crate::framework::{PlanRequest, Resource};
 use crate::georep::issue::Issue;
 use crate::georep::location::{Direction, LocationInput, LocationRequest, plan_steps, validate};
-use crate::orchestrate::location::{LocationRunError, run_location};
+use crate::orchestrate::location::{LocationDone, LocationRunError, run_location};
 use crate::stop::StopToken;
 use crate::tfvalue::{
     Attribute, AttributePath, Block, Diagnostic, Diagnostics, Schema, Type, Value,
@@ -326,7 +326,17 @@ impl Resource<ProviderData> for GeoRepLocationResource {
         )
         .await;
         match result {
-            Ok(steps) => {
+            Ok(LocationDone { steps, jobs_left }) => {
+                for left in jobs_left {
+                    diags.push(Diagnostic::warning(
+                        "Earlier Location Jobs Left",
+                        format!(
+                            "this operation succeeded, but a Job of the opposite operation on \
+                             this location is left, and would stand for that operation's work \
+                             if it ran again with the same config: {left}"
+                        ),
+                    ));
+                }
                 let mut state = planned.clone();
                 Field::Known(request.location().to_owned()).write_into(&mut state, "id");
                 Field::Known(job_id(&request))

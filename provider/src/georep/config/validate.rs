@@ -42,7 +42,7 @@ use super::input::{
 };
 use super::managed::managed_by;
 use super::model::{Builders, Clair, Database, GeoRepConfig, Mirroring, Redis, UrlScheme};
-use crate::georep::issue::Issue;
+use crate::georep::issue::{Issue, fold_alike_warnings};
 use crate::georep::path::FieldPath;
 use crate::georep::secret::{Redacted, Secret};
 
@@ -139,7 +139,7 @@ pub fn validate(input: &ConfigInput) -> Result<(GeoRepConfig, Vec<Issue>), Vec<I
                 extra_config,
                 extra_ca_certs,
             },
-            v.issues,
+            fold_alike_warnings(v.issues),
         )),
         _ => {
             if !has_errors {
@@ -151,7 +151,7 @@ pub fn validate(input: &ConfigInput) -> Result<(GeoRepConfig, Vec<Issue>), Vec<I
                      (without secrets)",
                 );
             }
-            Err(v.issues)
+            Err(fold_alike_warnings(v.issues))
         }
     }
 }

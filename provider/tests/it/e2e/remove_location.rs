@@ -13,7 +13,7 @@ use georep_harness::blobs::{placements, queue};
 use georep_harness::sim::Flavour;
 use georep_harness::terraform::{PlanExit, TerraformBinary};
 use k8s_openapi::api::batch::v1::Job;
-use kube::api::{ListParams, PostParams};
+use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use kube::{Api, ResourceExt as _};
 
 use super::for_each_terraform;
@@ -70,16 +70,22 @@ async fn removal_jobs(run: &LocalRun) -> Vec<Job> {
         .items
 }
 
-/// The name of the backfill Job [`seed_backfill_job`] leaves.
+/// The name of the succeeded backfill Job the test leaves.
 const OLD_BACKFILL: &str = "backfill-us-east-0123456789";
+/// The name of the running backfill Job the test leaves.
+const RUNNING_BACKFILL: &str = "backfill-us-east-9876543210";
 
-/// Leaves a backfill Job of `us_east` in `ap-south`'s namespace, as an earlier addition would
-/// have (its container runs no tool the simulated Job controller plays).
-async fn seed_backfill_job(run: &LocalRun) {
+/// Leaves a backfill Job of `us_east` in `ap-south`'s namespace, labelled as an addition
+/// leaves it, with `status` (its container runs no tool the simulated Job controller plays, so
+/// the status written here stays).
+async fn seed_backfill_job(run: &LocalRun, name: &str, status: serde_json::Value) {
     let job: Job = serde_json::from_value(serde_json::json!({
         "metadata": {
-            "name": OLD_BACKFILL,
-            "labels": {"quay-georep/location": "us_east"},
+            "name": name,
+            "labels": {
+                "quay-georep/location": "us_east",
+                "app.kubernetes.io/managed-by": "terraform-provider-quay",
+            },
         },
         "spec": {"template": {"spec": {
             "restartPolicy": "Never",
@@ -87,9 +93,10 @@ async fn seed_backfill_job(run: &LocalRun) {
         }}},
     }))
     .unwrap();
-    ap_south_jobs(run)
-        .await
-        .create(&PostParams::default(), &job)
+    let jobs = ap_south_jobs(run).await;
+    jobs.create(&PostParams::default(), &job).await.unwrap();
+    let status = serde_json::json!({ "status": status });
+    jobs.patch_status(name, &PatchParams::default(), &Patch::Merge(&status))
         .await
         .unwrap();
 }
@@ -173,7 +180,11 @@ fn a_removal_refuses_blobs_with_no_other_copy_then_forgets_the_location_once_the
         // A backfill Job of us_east left from an earlier addition: once every site serves the
         // config without the location it must go, even if the removal then fails (the
         // guide's recovery adds the location again, which must not find it succeeded).
-        run.runtime.block_on(seed_backfill_job(&run));
+        run.runtime.block_on(seed_backfill_job(
+            &run,
+            OLD_BACKFILL,
+            serde_json::json!({"succeeded": 1}),
+        ));
         let refused = dir.apply().unwrap();
         assert!(!refused.succeeded(), "{:#?}", refused.events);
         let error = refused
@@ -206,9 +217,24 @@ fn a_removal_refuses_blobs_with_no_other_copy_then_forgets_the_location_once_the
         );
 
         // The blob gets its copy (what the worker would have done); the next apply retries.
+        // Meanwhile another apply's backfill runs (contradictory applies at once): it is left
+        // running, and the apply says so.
         record("ap_south");
+        run.runtime.block_on(seed_backfill_job(
+            &run,
+            RUNNING_BACKFILL,
+            serde_json::json!({"active": 1}),
+        ));
         let applied = dir.apply().unwrap();
         assert!(applied.succeeded(), "{:#?}", applied.events);
+        let left = applied
+            .events
+            .diagnostics()
+            .find(|d| d.summary == "Earlier Location Jobs Left")
+            .unwrap_or_else(|| panic!("no warning of the running Job: {:#?}", applied.events));
+        for says in [RUNNING_BACKFILL, "still running", "kubectl delete job"] {
+            assert!(left.detail.contains(says), "{says}: {}", left.detail);
+        }
         assert_eq!(placed(&pushed.digest), ["ap_south"]);
         assert_eq!(placed(UNCOPIED), ["ap_south"]);
         let known = run
@@ -217,14 +243,16 @@ fn a_removal_refuses_blobs_with_no_other_copy_then_forgets_the_location_once_the
             .unwrap();
         assert!(!known, "the location's row is deleted");
         let jobs = run.runtime.block_on(removal_jobs(&run));
-        let names: Vec<String> = jobs.iter().map(|j| j.name_any()).collect();
+        let mut names: Vec<String> = jobs.iter().map(|j| j.name_any()).collect();
+        names.sort();
         assert_eq!(
             names.len(),
-            1,
-            "the failed Job was replaced, not kept beside, and the old backfill Job is gone: \
-             {names:?}"
+            2,
+            "the failed Job was replaced, not kept beside, the old backfill Job is gone and the \
+             running one is left: {names:?}"
         );
-        assert!(names[0].starts_with("remove-us-east-"), "{names:?}");
+        assert_eq!(names[0], RUNNING_BACKFILL, "{names:?}");
+        assert!(names[1].starts_with("remove-us-east-"), "{names:?}");
         let state = dir.show_json().unwrap();
         let removal = state
             .resource_values("quay_georep_location_removal.us_east")
