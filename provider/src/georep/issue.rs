@@ -58,9 +58,11 @@ impl Issue {
     }
 }
 
-/// `issues` with the warnings of one summary folded into the first of them: its attribute and
-/// detail, then the attributes of the others. Errors stay one per attribute (each must be
-/// fixed where it is), and the order of first appearance is kept.
+/// `issues` with the warnings of one summary about the same attribute name (`is_secure` of
+/// several storage blocks, say) folded into the first of them: its attribute and detail,
+/// then the attributes of the others. The same summary about another attribute (a plain
+/// `http://` `endpoint_url`) has another fix and stays apart. Errors stay one per attribute
+/// (each must be fixed where it is), and the order of first appearance is kept.
 ///
 /// Why: a configuration with plaintext endpoints on 30 storage blocks drew 30 warnings, which
 /// Terraform reports from both its validate and its plan walk, and its `-json` output renders
@@ -73,12 +75,19 @@ pub fn fold_alike_warnings(issues: Vec<Issue>) -> Vec<Issue> {
     for issue in issues {
         let first = (issue.severity == Severity::Warning)
             .then(|| {
-                out.iter()
-                    .position(|o| o.severity == Severity::Warning && o.summary == issue.summary)
+                out.iter().position(|o| {
+                    o.severity == Severity::Warning
+                        && o.summary == issue.summary
+                        && attribute_name(&o.path) == attribute_name(&issue.path)
+                })
             })
             .flatten();
         if let Some(i) = first {
-            also[i].push(issue.path.to_string());
+            also[i].push(if issue.path.is_root() {
+                "the configuration".to_owned()
+            } else {
+                issue.path.to_string()
+            });
         } else {
             out.push(issue);
             also.push(Vec::new());
@@ -95,6 +104,12 @@ pub fn fold_alike_warnings(issues: Vec<Issue>) -> Vec<Issue> {
         }
     }
     out
+}
+
+/// The last attribute name of `path` (`is_secure` of `storage["a"].is_secure`).
+fn attribute_name(path: &FieldPath) -> String {
+    let text = path.to_string();
+    text.rsplit('.').next().unwrap_or_default().to_owned()
 }
 
 impl fmt::Display for Issue {
@@ -135,27 +150,30 @@ mod tests {
     }
 
     #[test]
-    fn warnings_of_one_summary_fold_into_the_first_and_errors_do_not() {
-        let at = |name: &'static str| FieldPath::attr(name);
+    fn warnings_of_one_summary_and_attribute_fold_into_the_first_and_errors_do_not() {
+        let tls = |name: &'static str| FieldPath::attr(name).field("tls");
         let folded = fold_alike_warnings(vec![
-            Issue::warning(at("a"), "Plaintext", "a is plain"),
-            Issue::error(at("x"), "Bad", "x is bad"),
-            Issue::warning(at("b"), "Plaintext", "b is plain"),
-            Issue::warning(at("r"), "Other", "r"),
-            Issue::error(at("y"), "Bad", "y is bad"),
-            Issue::warning(at("c"), "Plaintext", "c is plain"),
+            Issue::warning(tls("a"), "Plaintext", "a is plain"),
+            Issue::error(tls("x"), "Bad", "x is bad"),
+            Issue::warning(tls("b"), "Plaintext", "b is plain"),
+            Issue::warning(FieldPath::attr("r"), "Other", "r"),
+            Issue::error(tls("y"), "Bad", "y is bad"),
+            Issue::warning(tls("c"), "Plaintext", "c is plain"),
+            Issue::warning(FieldPath::attr("s").field("url"), "Plaintext", "http"),
         ]);
         let shown: Vec<String> = folded.iter().map(ToString::to_string).collect();
         assert_eq!(
             shown,
             [
-                "warning: Plaintext at a: a is plain\n\nThe same holds for 2 more: b, c",
-                "error: Bad at x: x is bad",
+                "warning: Plaintext at a.tls: a is plain\n\nThe same holds for 2 more: b.tls, \
+                 c.tls",
+                "error: Bad at x.tls: x is bad",
                 "warning: Other at r: r",
-                "error: Bad at y: y is bad",
+                "error: Bad at y.tls: y is bad",
+                "warning: Plaintext at s.url: http",
             ]
         );
-        let one = vec![Issue::warning(at("a"), "Plaintext", "a is plain")];
+        let one = vec![Issue::warning(tls("a"), "Plaintext", "a is plain")];
         assert_eq!(fold_alike_warnings(one.clone()), one);
     }
 }

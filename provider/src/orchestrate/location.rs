@@ -391,7 +391,8 @@ pub async fn run_location(
                 )));
                 if !jobs_left.is_empty() {
                     let (records, left) = forget_opposite_jobs(clusters, request).await;
-                    steps.extend(records);
+                    // What is still left was said once already.
+                    steps.extend(records.into_iter().filter(|r| !jobs_left.contains(&r.what)));
                     jobs_left = left;
                 }
                 return Ok(LocationDone { steps, jobs_left });
@@ -453,9 +454,9 @@ async fn forget_opposite_jobs(
                 if !name.starts_with(&prefix) || job["metadata"]["deletionTimestamp"].is_string() {
                     continue;
                 }
-                // Another apply's tool at work (contradictory applies at once): killing it
-                // half-way helps nobody; it is reported instead.
-                if job["status"]["active"].as_u64().unwrap_or(0) > 0 {
+                // Another apply's tool at work (contradictory applies at once), or between two
+                // tries: killing it half-way helps nobody; it is reported instead.
+                if !job_finished(&job) {
                     running.push(name.to_owned());
                     continue;
                 }
@@ -495,7 +496,8 @@ async fn forget_opposite_jobs(
                 left.push(format!(
                     "could not list or delete the {} Jobs of storage location {} on site \
                      {site} ({error}); delete them by hand before the next {} of that location: \
-                     kubectl delete jobs -n {} -l {selector}",
+                     those named {prefix}* in kubectl get jobs -n {} -l {selector} (the others \
+                     are this operation's record)",
                     opposite.tool(),
                     request.location(),
                     opposite.tool(),
@@ -506,6 +508,22 @@ async fn forget_opposite_jobs(
     }
     steps.extend(left.iter().map(|sentence| record(sentence.clone())));
     (steps, left)
+}
+
+/// Whether a Job is over: its `Complete` or `Failed` condition is `True`, or (a Job whose
+/// controller sets no conditions) it succeeded with nothing active. A Job between two tries
+/// has no pod active and is not over.
+fn job_finished(job: &Value) -> bool {
+    let status = &job["status"];
+    let condition = status["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|c| {
+            matches!(c["type"].as_str(), Some("Complete" | "Failed")) && c["status"] == "True"
+        });
+    let count = |key: &str| status[key].as_u64().unwrap_or(0);
+    condition || (count("succeeded") > 0 && count("active") == 0)
 }
 
 fn record(what: String) -> StepRecord {
@@ -597,5 +615,31 @@ async fn create_job(
             ),
             source,
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::job_finished;
+
+    #[test]
+    fn a_job_is_over_by_its_conditions_or_a_success_with_nothing_active() {
+        let job = |status| json!({ "status": status });
+        assert!(job_finished(&job(json!({
+            "conditions": [{"type": "Complete", "status": "True"}], "succeeded": 1
+        }))));
+        assert!(job_finished(&job(json!({
+            "conditions": [{"type": "Failed", "status": "True"}], "failed": 7
+        }))));
+        assert!(job_finished(&job(json!({"succeeded": 1}))));
+        // Running, between two tries, not started yet.
+        assert!(!job_finished(&job(json!({"active": 1}))));
+        assert!(!job_finished(&job(json!({"failed": 2}))));
+        assert!(!job_finished(&job(json!({}))));
+        assert!(!job_finished(&job(json!({
+            "conditions": [{"type": "Complete", "status": "False"}], "succeeded": 1, "active": 1
+        }))));
     }
 }

@@ -630,7 +630,9 @@ async fn write_status(
             .iter()
             .any(|kind| main_condition(&old_conditions, kind) != main_condition(&merged, kind));
     if main_changed {
-        status["lastUpdated"] = json!(now);
+        // Upstream writes `time.Now().UTC().String()` there: nanoseconds, so two reconciles
+        // in one second still differ (the pre-3.17 wait watches it move).
+        status["lastUpdated"] = json!(jiff::Timestamp::now().to_string());
     }
     registries
         .patch_status(

@@ -21,6 +21,12 @@
 //! An evaluation in the same second as the request, but before it, counts as its answer:
 //! the second granularity cannot tell them apart, and the cost is one request more.
 //!
+//! The rule compares the operator's clock (`lastUpdateTime`) with the provider's (the
+//! request's time), which NTP keeps within milliseconds of each other. With the provider's
+//! clock a second or more ahead, no answer is seen and every request waits
+//! [`STATUS_REQUEST_EVERY`], as before answers were told apart; a second or more behind, an
+//! older evaluation passes for the answer and the series goes faster, still backing off.
+//!
 //! Pure: timestamps in, the next request out.
 
 use std::time::Duration;
