@@ -295,7 +295,7 @@ pub fn conditions(obs: &Observation<'_>) -> Vec<Condition> {
 /// `pkg/cmpstatus` stamps each condition it computes with the time, and
 /// `overwriteConditions` in `controllers/quay/quayregistry_status_controller.go` does the same
 /// for `Available`, changed or not (clients tell an evaluation from it). The main reconcile's
-/// own conditions ([`MAIN_RECONCILE_CONDITIONS`]) keep theirs while nothing about them changes.
+/// own conditions (`MAIN_RECONCILE_CONDITIONS`) keep theirs while nothing about them changes.
 #[must_use]
 pub fn merge(old: &[Value], new: &[Condition], now: &str) -> Vec<Value> {
     let mut out: Vec<Value> = old
