@@ -24,7 +24,8 @@ use crate::georep::location::{
     Observation, SiteFacts, SiteView, step,
 };
 use crate::georep::site::{
-    MANAGED_BY, MANAGED_BY_LABEL, RegistryStatus, Rollout, failing_pod_message,
+    JobPhase, MANAGED_BY, MANAGED_BY_LABEL, MigrationJob, RegistryStatus, Rollout,
+    failing_pod_message,
 };
 use crate::georep::upgrade::{JobState, SiteId};
 use crate::stop::StopToken;
@@ -274,8 +275,8 @@ pub async fn run_location(
     let mut status = "starting".to_owned();
     // Whether this run saw the Job running (or made it): a failure then is this run's.
     let mut watched_job = false;
-    // Whether the opposite operation's Jobs were tried (see `forget_opposite_jobs`), and
-    // whether that failed somewhere (then once more when this operation is done).
+    // Whether the opposite operation's Jobs were tried (see `forget_opposite_jobs`), and what
+    // that left (tried once more when this operation is done).
     let mut forgotten = false;
     let mut jobs_left: Vec<String> = Vec::new();
     let job = request.job_name();
@@ -510,20 +511,15 @@ async fn forget_opposite_jobs(
     (steps, left)
 }
 
-/// Whether a Job is over: its `Complete` or `Failed` condition is `True`, or (a Job whose
-/// controller sets no conditions) it succeeded with nothing active. A Job between two tries
-/// has no pod active and is not over.
+/// Whether a Job is over: failed for good (its `Failed` condition), or succeeded with no pod
+/// still active, as the project's Job reader ([`MigrationJob::read`], for any Job) tells
+/// them. A Job between two tries has no pod active and is not over.
 fn job_finished(job: &Value) -> bool {
-    let status = &job["status"];
-    let condition = status["conditions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .any(|c| {
-            matches!(c["type"].as_str(), Some("Complete" | "Failed")) && c["status"] == "True"
-        });
-    let count = |key: &str| status[key].as_u64().unwrap_or(0);
-    condition || (count("succeeded") > 0 && count("active") == 0)
+    match MigrationJob::read(job).phase {
+        JobPhase::Succeeded => job["status"]["active"].as_u64().unwrap_or(0) == 0,
+        JobPhase::Failed(_) => true,
+        JobPhase::Running => false,
+    }
 }
 
 fn record(what: String) -> StepRecord {
